@@ -1,0 +1,34 @@
+export { type ConsentDefaults, ConsentState, foldConsent } from './consent/fold.js';
+export { EngineInputError, JourneyStateError, type Problem, RulesetInvalidError, SignalboxError } from './errors.js';
+export { mapEventType } from './events/map-event.js';
+export { advance, instanceKey, journeysTriggeredBy, startJourney } from './journeys/advance.js';
+export * from './model/consent.js';
+export * from './model/contact.js';
+export * from './model/context.js';
+export type * from './model/decision.js';
+export * from './model/event.js';
+export type * from './model/journey.js';
+export * from './model/message.js';
+export * from './model/vocabulary.js';
+export {
+  assemble,
+  decide,
+  decideParsed,
+  decideWithReference,
+  fireCompiled,
+  type Instant,
+  parseDecisionContext,
+  parseMessageRequest,
+  toEpoch,
+} from './pipeline/decide.js';
+export { bestHourOf, buildFacts } from './pipeline/facts.js';
+export type * from './ports.js';
+export { compileCondition } from './rules/compile-condition.js';
+export { OPERATOR_NAMES, OPERATORS } from './rules/operators.js';
+export { ReferenceEngines } from './rules/reference-engine.js';
+export { type CompiledRule, type CompiledRuleset, loadRuleset, validateRuleset } from './ruleset/compile.js';
+export { FACT_CATALOGUE } from './ruleset/fact-catalogue.js';
+export { rulesetJsonSchema } from './ruleset/json-schema.js';
+export * from './ruleset/schema.js';
+export { STAGE_EFFECTS } from './ruleset/validate.js';
+export { inWindow, localTime, nextAllowed, offsetMinutes, zonedInstant } from './time/zoned.js';

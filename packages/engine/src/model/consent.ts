@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { PURPOSES } from './vocabulary.js';
+
+export const CONSENT_SOURCES = ['crm', 'keyword', 'agent', 'api', 'import'] as const;
+
+/** One line of the append-only consent ledger. `*` as channel or purpose means all of them. */
+export const consentRecordSchema = z.strictObject({
+  channel: z.string().min(1).max(40),
+  purpose: z.union([z.enum(PURPOSES), z.literal('*')]),
+  status: z.enum(['granted', 'revoked']),
+  source: z.enum(CONSENT_SOURCES),
+  legalBasis: z.string().max(100).optional(),
+  evidence: z.string().max(2000).optional(),
+  at: z.iso.datetime({ offset: true }),
+});
+
+export type ConsentRecord = z.output<typeof consentRecordSchema>;

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { consentRecordSchema } from './consent.js';
+import { contactSchema } from './contact.js';
+import { objectRefSchema } from './event.js';
+import { MESSAGE_TYPES } from './vocabulary.js';
+
+/** A message already sent to the contact, counted by the contact-pressure budget. */
+export const sentRecordSchema = z.strictObject({
+  at: z.iso.datetime({ offset: true }),
+  type: z.enum(MESSAGE_TYPES),
+  channel: z.string().max(40).optional(),
+  team: z.string().max(100).optional(),
+});
+
+/** An event in the contact's recent past, from which suppression windows are derived. */
+export const pastEventSchema = z.strictObject({
+  type: z.string().min(1).max(80),
+  at: z.iso.datetime({ offset: true }),
+  object: objectRefSchema.optional(),
+  data: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** Fresh state the decision needs about one contact; the runtime loads it, the engine only reads it. */
+export const decisionContextSchema = z.strictObject({
+  contact: contactSchema,
+  consent: z.array(consentRecordSchema).max(10_000).default([]),
+  history: z.array(sentRecordSchema).max(10_000).default([]),
+  events: z.array(pastEventSchema).max(10_000).default([]),
+  /** Snapshot of the CRM object the message is about (an invoice, a ticket), if any. */
+  object: z.record(z.string(), z.unknown()).optional(),
+});
+export type DecisionContextInput = z.input<typeof decisionContextSchema>;
+export type DecisionContext = z.output<typeof decisionContextSchema>;
+export type SentRecord = z.output<typeof sentRecordSchema>;
+export type PastEvent = z.output<typeof pastEventSchema>;

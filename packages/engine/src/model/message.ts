@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { objectRefSchema } from './event.js';
+import { MESSAGE_TYPES, PURPOSES } from './vocabulary.js';
+
+export const messageRequestSchema = z.strictObject({
+  idempotencyKey: z.string().min(1).max(200).optional(),
+  type: z.enum(MESSAGE_TYPES),
+  /** Defaults from the type (promotional → marketing, service/rich → service, others → transactional). */
+  purpose: z.enum(PURPOSES).optional(),
+  team: z.string().max(100).optional(),
+  workflow: z.string().max(200).optional(),
+  template: z.string().max(200).optional(),
+  variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  /** Business category used by rules: collections, payment_reminder, survey, … */
+  category: z.string().max(100).optional(),
+  /** What the message is about (a survey asks about this topic). */
+  topic: z.string().max(200).optional(),
+  priority: z.enum(['low', 'normal', 'high']).default('normal'),
+  /** The content is rich (cards, carousels, buttons) and needs adapting for plain-text channels. */
+  rich: z.boolean().optional(),
+  object: objectRefSchema.optional(),
+  journeyId: z.string().max(100).optional(),
+});
+export type MessageRequestInput = z.input<typeof messageRequestSchema>;
+export type MessageRequest = z.output<typeof messageRequestSchema>;

@@ -1,0 +1,75 @@
+import type { Reason } from '../model/decision.js';
+import type { Draft } from './draft.js';
+import { dropCandidate, ruleReason } from './draft.js';
+
+/**
+ * Why a channel cannot carry this message to this contact, or null. Consent (a guard) first,
+ * then address, handset capability, market support, session window and channel caps.
+ */
+export function channelBlock(d: Draft, channel: string): Omit<Reason, 'channel'> | null {
+  const cfg = d.rs.source.channels[channel];
+  if (cfg === undefined) return { stage: 'capability', code: 'not_capable', message: `channel ${channel} is not declared` };
+  const consent = d.f.consent.answer(channel, d.f.purpose);
+  if (!consent.allowed) {
+    const r = consent.record;
+    return {
+      stage: 'guards',
+      code: 'no_consent',
+      message: r
+        ? `${d.f.purpose} consent ${r.status} on ${r.channel === '*' ? 'all channels' : r.channel} (${r.source}, ${r.at})`
+        : `no ${d.f.purpose} consent on record for ${channel}`,
+    };
+  }
+  if (!d.f.identityKinds.has(cfg.address)) {
+    return { stage: 'capability', code: 'no_address', message: `contact has no ${cfg.address} for ${channel}` };
+  }
+  if (cfg.requires !== undefined && d.ctx.contact.capabilities[cfg.requires] !== true) {
+    return { stage: 'capability', code: 'not_capable', message: `contact is not known to be ${cfg.requires}-capable` };
+  }
+  if (d.f.market !== undefined && !d.f.market.channels.includes(channel)) {
+    return { stage: 'capability', code: 'outside_market', message: `${channel} is not offered in market ${d.ctx.contact.market}` };
+  }
+  if (cfg.sessionWindowHours !== undefined && d.request.template === undefined) {
+    const last = d.ctx.contact.lastInbound[channel];
+    const open = last !== undefined && d.now - Date.parse(last) < cfg.sessionWindowHours * 3_600_000;
+    if (!open) {
+      return {
+        stage: 'capability',
+        code: 'session_window',
+        message: `free-form ${channel} needs an inbound message in the last ${cfg.sessionWindowHours} h, or a template`,
+      };
+    }
+  }
+  const capped = d.cappedChannels.get(channel);
+  if (capped !== undefined) return { stage: 'guards', code: 'cap', message: capped };
+  return null;
+}
+
+/** Stage 3. Drops candidates the contact cannot receive; then capability rules. */
+export function capability(d: Draft): void {
+  for (const group of [...d.candidates]) {
+    for (const ch of [...group]) {
+      const block = channelBlock(d, ch);
+      if (block !== null) {
+        dropCandidate(d, ch);
+        d.reasons.push({ ...block, channel: ch });
+      }
+    }
+  }
+  for (const rule of d.fired('capability')) {
+    const e = rule.effect;
+    if (e.type !== 'exclude') continue;
+    d.reasons.push(ruleReason(rule));
+    for (const ch of e.params.channels) {
+      if (dropCandidate(d, ch)) {
+        d.reasons.push({
+          stage: 'capability',
+          code: 'excluded',
+          rule: rule.name,
+          channel: ch,
+          message: e.params.reason ?? `excluded by ${rule.name}`,
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,107 @@
+import type { DecisionContext } from '../model/context.js';
+import type { Outcome, Reason } from '../model/decision.js';
+import type { MessageRequest } from '../model/message.js';
+import type { ContentVariant, Stage } from '../model/vocabulary.js';
+import type { CompiledRule, CompiledRuleset } from '../ruleset/compile.js';
+import type { Effect } from '../ruleset/schema.js';
+import type { DecisionFacts } from './facts.js';
+
+export type CapDef = Extract<Effect, { type: 'cap' }>['params'] & { channels?: readonly string[] | undefined };
+
+/** The decision as the stages build it up. */
+export interface Draft {
+  rs: CompiledRuleset;
+  request: MessageRequest;
+  ctx: DecisionContext;
+  now: number;
+  f: DecisionFacts;
+  /** Rules of a stage whose conditions hold, in priority order. */
+  fired: (stage: Stage) => readonly CompiledRule[];
+  reasons: Reason[];
+  /** Set by guards: suppress wins over review. */
+  verdict: Extract<Outcome, 'suppress' | 'review'> | null;
+  bypass: Set<'quietHours' | 'caps'>;
+  notBefore: number;
+  deferTo: 'bestHour' | 'windowStart' | null;
+  extraCaps: CapDef[];
+  cappedChannels: Map<string, string>;
+  /** Ordered candidates; an inner array holds equivalent channels. */
+  candidates: string[][];
+  also: Array<{ channel: string; delayMinutes: number }>;
+  mapped: boolean;
+  maxCost: number | null;
+  sendAt: number;
+  fallbackAfter: Map<string, number>;
+  adapt: Map<string, ContentVariant>;
+  escalations: Array<{ channel: string; afterMinutes: number; also?: string | undefined }>;
+}
+
+export function ruleReason(rule: CompiledRule): Reason {
+  return {
+    stage: rule.stage,
+    code: 'rule_fired',
+    rule: rule.name,
+    effect: rule.effect.type,
+    message: rule.source.description ?? describeEffect(rule.effect),
+  };
+}
+
+export function describeEffect(e: Effect): string {
+  switch (e.type) {
+    case 'channels':
+      return `candidates ${e.params.candidates.map((c) => (Array.isArray(c) ? `[${c.join('|')}]` : c)).join(' → ')}${
+        e.params.also?.length ? ` plus ${e.params.also.map((a) => a.channel).join(', ')}` : ''
+      }`;
+    case 'prefer':
+      return `prefer ${e.params.channel}`;
+    case 'exclude':
+      return `exclude ${e.params.channels.join(', ')}`;
+    case 'suppress':
+      return `suppress: ${e.params.reason}`;
+    case 'review':
+      return `hold for review: ${e.params.reason}`;
+    case 'defer':
+      return 'minutes' in e.params ? `defer ${e.params.minutes} min` : `defer until ${e.params.until}`;
+    case 'cap':
+      return `cap ${e.params.max} per ${e.params.per}`;
+    case 'bypass':
+      return `bypass ${e.params.guard}`;
+    case 'fallbackAfter':
+      return `fall back from ${e.params.channel} after ${e.params.minutes} min without delivery`;
+    case 'adaptContent':
+      return `send ${e.params.variant} on ${e.params.channel}`;
+    case 'escalate':
+      return `escalate to ${e.params.channel} after ${e.params.afterMinutes} min`;
+    case 'price':
+      return `at most ${e.params.maxCost} per message`;
+  }
+}
+
+/** Removes a channel from the candidate groups; returns whether it was there. */
+export function dropCandidate(d: Draft, channel: string): boolean {
+  let found = false;
+  for (let i = d.candidates.length - 1; i >= 0; i--) {
+    const g = d.candidates[i] as string[];
+    const k = g.indexOf(channel);
+    if (k >= 0) {
+      g.splice(k, 1);
+      found = true;
+      if (g.length === 0) d.candidates.splice(i, 1);
+    }
+  }
+  return found;
+}
+
+/** Moves (or inserts) a channel to the front. */
+export function preferCandidate(d: Draft, channel: string): boolean {
+  const present = dropCandidate(d, channel);
+  d.candidates.unshift([channel]);
+  return present;
+}
+
+export function priceOf(d: Draft, channel: string): number {
+  const src = d.rs.source.prices;
+  const market = d.ctx.contact.market;
+  const byMarket = market !== undefined ? src.markets[market]?.[channel] : undefined;
+  return byMarket ?? src.default[channel] ?? 0;
+}

@@ -1,0 +1,160 @@
+import { type ConsentState, foldConsent } from '../consent/fold.js';
+import type { DecisionContext, SentRecord } from '../model/context.js';
+import type { MessageRequest } from '../model/message.js';
+import { DEFAULT_PURPOSE, MESSAGE_TYPES, type Purpose } from '../model/vocabulary.js';
+import type { Facts } from '../rules/compile-condition.js';
+import type { CompiledRuleset } from '../ruleset/compile.js';
+import { inWindow, isValidTimeZone, type LocalTime, localTime, type Window } from '../time/zoned.js';
+import { deriveSuppressions } from './suppressions.js';
+
+const DAY = 86_400_000;
+const WEEK = 7 * DAY;
+
+export type MarketConfig = CompiledRuleset['source']['markets'][string];
+
+/** Everything derived once per decision and shared by every stage. */
+export interface DecisionFacts {
+  facts: Facts;
+  purpose: Purpose;
+  zone: string;
+  zoneAssumed: boolean;
+  market: MarketConfig | undefined;
+  window: Window;
+  local: LocalTime;
+  consent: ConsentState;
+  /** History entries with parsed times, newest last not guaranteed. */
+  sent: ReadonlyArray<{ at: number; record: SentRecord }>;
+  identityKinds: ReadonlySet<string>;
+  bestHour: number | null;
+}
+
+/** The contact's best hour: the local hour with most reads, once there are at least 3 reads. */
+export function bestHourOf(readHours: readonly number[] | undefined): number | null {
+  if (readHours === undefined) return null;
+  let best = -1;
+  let bestCount = 0;
+  let total = 0;
+  for (let h = 0; h < 24; h++) {
+    const c = readHours[h] ?? 0;
+    total += c;
+    if (c > bestCount) {
+      bestCount = c;
+      best = h;
+    }
+  }
+  return total >= 3 && best >= 0 ? best : null;
+}
+
+export function buildFacts(request: MessageRequest, ctx: DecisionContext, rs: CompiledRuleset, now: number): DecisionFacts {
+  const src = rs.source;
+  const contact = ctx.contact;
+  const market = contact.market !== undefined ? src.markets[contact.market] : undefined;
+  let zone = contact.timezone ?? market?.timezone ?? 'UTC';
+  let zoneAssumed = contact.timezone === undefined;
+  if (!isValidTimeZone(zone)) {
+    zone = market?.timezone ?? 'UTC';
+    zoneAssumed = true;
+  }
+  const window = (contact.market !== undefined ? rs.quietWindows.markets.get(contact.market) : undefined) ?? rs.quietWindows.default;
+  const local = localTime(now, zone);
+  const purpose = request.purpose ?? DEFAULT_PURPOSE[request.type];
+  const consent = foldConsent(ctx.consent, src.consent.defaults);
+
+  const sent: Array<{ at: number; record: SentRecord }> = [];
+  const history: Record<string, { day: number; week: number }> = { all: { day: 0, week: 0 } };
+  for (const t of MESSAGE_TYPES) history[t] = { day: 0, week: 0 };
+  for (const record of ctx.history) {
+    const at = Date.parse(record.at);
+    sent.push({ at, record });
+    const age = now - at;
+    if (age < 0 || age >= WEEK) continue;
+    const h = history[record.type] as { day: number; week: number };
+    const all = history.all as { day: number; week: number };
+    h.week++;
+    all.week++;
+    if (age < DAY) {
+      h.day++;
+      all.day++;
+    }
+  }
+
+  const identityKinds = new Set<string>();
+  for (const id of contact.identities) identityKinds.add(id.kind);
+  const reachable: Record<string, boolean> = {};
+  for (const [name, ch] of Object.entries(src.channels)) reachable[name] = identityKinds.has(ch.address);
+
+  const engagement: Record<string, unknown> = {};
+  for (const [ch, e] of Object.entries(contact.engagement)) {
+    engagement[ch] = {
+      ...e,
+      readRate: e.delivered > 0 ? e.read / e.delivered : 0,
+      deliveryRate: e.sent > 0 ? e.delivered / e.sent : 0,
+    };
+  }
+
+  const eventTimes = ctx.events.map((e) => Date.parse(e.at));
+  const bestHour = bestHourOf(contact.readHours);
+
+  const consentFact: Record<string, Record<Purpose, boolean>> = {};
+  for (const ch of Object.keys(src.channels)) {
+    consentFact[ch] = {
+      marketing: consent.allows(ch, 'marketing'),
+      service: consent.allows(ch, 'service'),
+      transactional: consent.allows(ch, 'transactional'),
+    };
+  }
+
+  const facts: Facts = {
+    contact: {
+      id: contact.id,
+      market: contact.market,
+      timezone: zone,
+      locale: contact.locale,
+      smartphone: contact.smartphone,
+      vulnerable: contact.vulnerable === true,
+      bestHour,
+      tags: contact.tags,
+      capabilities: contact.capabilities,
+      reachable,
+      engagement,
+      attributes: contact.attributes,
+    },
+    message: {
+      type: request.type,
+      purpose,
+      team: request.team,
+      workflow: request.workflow,
+      template: request.template,
+      category: request.category,
+      topic: request.topic,
+      priority: request.priority,
+      rich: request.rich === true,
+      journeyId: request.journeyId,
+      object: request.object,
+      variables: request.variables ?? {},
+    },
+    local: {
+      hour: local.hour,
+      minute: local.minute,
+      weekday: local.weekday,
+      time: `${String(local.hour).padStart(2, '0')}:${String(local.minute).padStart(2, '0')}`,
+      quiet: !inWindow(local.minuteOfDay, window),
+    },
+    history,
+    suppressions: deriveSuppressions(src.suppressions, ctx.events, eventTimes, request.object, now),
+    market: market
+      ? {
+          code: contact.market,
+          name: market.name,
+          timezone: market.timezone,
+          featurePhone: market.featurePhone,
+          primaryMessenger: market.messengers[0] ?? null,
+          messengers: market.messengers,
+          channels: market.channels,
+        }
+      : { code: contact.market, featurePhone: false, primaryMessenger: null, messengers: [], channels: [] },
+    consent: consentFact,
+    object: ctx.object ?? {},
+  };
+  return { facts, purpose, zone, zoneAssumed, market, window, local, consent, sent, identityKinds, bestHour };
+}

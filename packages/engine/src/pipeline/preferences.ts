@@ -1,0 +1,50 @@
+import type { Draft } from './draft.js';
+import { dropCandidate, preferCandidate, ruleReason } from './draft.js';
+
+/** Stage 4. The contact's own preference for this message type, then preference rules. */
+export function preferences(d: Draft): void {
+  const pref = d.ctx.contact.preferences[d.request.type];
+  if (pref !== undefined) {
+    for (const ch of pref.exclude ?? []) {
+      if (dropCandidate(d, ch)) {
+        d.reasons.push({
+          stage: 'preferences',
+          code: 'preference',
+          channel: ch,
+          message: `contact does not want ${d.request.type} on ${ch}`,
+        });
+      }
+    }
+    const wanted = pref.channel;
+    if (wanted !== undefined && d.candidates.some((g) => g.includes(wanted))) {
+      preferCandidate(d, wanted);
+      d.reasons.push({
+        stage: 'preferences',
+        code: 'preferred',
+        channel: wanted,
+        message: `contact prefers ${wanted} for ${d.request.type}`,
+      });
+    }
+  }
+  for (const rule of d.fired('preferences')) {
+    const e = rule.effect;
+    if (e.type === 'prefer') {
+      if (!d.candidates.some((g) => g.includes(e.params.channel))) continue;
+      d.reasons.push(ruleReason(rule));
+      preferCandidate(d, e.params.channel);
+    } else if (e.type === 'exclude') {
+      d.reasons.push(ruleReason(rule));
+      for (const ch of e.params.channels) {
+        if (dropCandidate(d, ch)) {
+          d.reasons.push({
+            stage: 'preferences',
+            code: 'preference',
+            rule: rule.name,
+            channel: ch,
+            message: e.params.reason ?? `excluded by ${rule.name}`,
+          });
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import { RulesetInvalidError } from '../errors.js';
+import { MESSAGE_TYPES, type MessageType, STAGES, type Stage } from '../model/vocabulary.js';
+import { type CompiledCondition, compileCondition } from '../rules/compile-condition.js';
+import { parseHhmm, type Window } from '../time/zoned.js';
+import { type Effect, type Rule, type Ruleset, rulesetSchema, type TopLevelCondition } from './schema.js';
+import { validateSemantics } from './validate.js';
+import { zodProblems } from './zod-problems.js';
+
+export interface CompiledRule {
+  name: string;
+  stage: Stage;
+  priority: number;
+  /** Position in the document: the tie-breaker after priority. */
+  order: number;
+  effect: Effect;
+  test: CompiledCondition;
+  /** Message types the rule can fire for (from its top-level conditions); null = any. */
+  messageTypes: ReadonlySet<MessageType> | null;
+  source: Rule;
+}
+
+export interface CompiledRuleset {
+  version: string;
+  source: Ruleset;
+  /** Enabled rules per stage, priority order (then document order). */
+  rules: Record<Stage, readonly CompiledRule[]>;
+  /** The same, indexed by message type: only the rules that can apply. */
+  index: Record<Stage, Record<MessageType, readonly CompiledRule[]>>;
+  quietWindows: { default: Window; markets: ReadonlyMap<string, Window> };
+  journeyTriggers: ReadonlyMap<string, readonly string[]>;
+  compiledJourneyConditions: ReadonlyMap<string, CompiledCondition>;
+}
+
+/**
+ * Validates a ruleset document completely (schema, then references and semantics) and compiles
+ * it. Throws RulesetInvalidError listing every problem with its JSON pointer; a ruleset that
+ * returns from here cannot fail later for being malformed.
+ */
+export function loadRuleset(input: unknown): CompiledRuleset {
+  const parsed = rulesetSchema.safeParse(input);
+  if (!parsed.success) throw new RulesetInvalidError(zodProblems(parsed.error.issues));
+  const problems = validateSemantics(parsed.data);
+  if (problems.length > 0) throw new RulesetInvalidError(problems);
+  return compileRuleset(parsed.data);
+}
+
+/** Validation only: the problems, empty when the ruleset is good. */
+export function validateRuleset(input: unknown): { ok: true; ruleset: Ruleset } | { ok: false; problems: RulesetInvalidError['problems'] } {
+  try {
+    return { ok: true, ruleset: loadRuleset(input).source };
+  } catch (e) {
+    if (e instanceof RulesetInvalidError) return { ok: false, problems: e.problems };
+    throw e;
+  }
+}
+
+function compileRuleset(rs: Ruleset): CompiledRuleset {
+  const rules = Object.fromEntries(STAGES.map((s) => [s, [] as CompiledRule[]])) as Record<Stage, CompiledRule[]>;
+  rs.rules.forEach((rule, order) => {
+    if (!rule.enabled) return;
+    rules[rule.stage].push({
+      name: rule.name,
+      stage: rule.stage,
+      priority: rule.priority,
+      order,
+      effect: rule.event,
+      test: compileCondition(rule.conditions),
+      messageTypes: staticMessageTypes(rule.conditions),
+      source: rule,
+    });
+  });
+  for (const s of STAGES) rules[s].sort((a, b) => b.priority - a.priority || a.order - b.order);
+
+  const index = Object.fromEntries(
+    STAGES.map((s) => [
+      s,
+      Object.fromEntries(MESSAGE_TYPES.map((t) => [t, rules[s].filter((r) => r.messageTypes === null || r.messageTypes.has(t))])),
+    ]),
+  ) as unknown as CompiledRuleset['index'];
+
+  const win = (w: { start: string; end: string }): Window => ({ start: parseHhmm(w.start), end: parseHhmm(w.end) % 1440 || 1440 });
+  const triggers = new Map<string, string[]>();
+  const journeyConditions = new Map<string, CompiledCondition>();
+  for (const j of rs.journeys) {
+    triggers.set(j.trigger.event, [...(triggers.get(j.trigger.event) ?? []), j.id]);
+    if (j.trigger.conditions) journeyConditions.set(`${j.id}#trigger`, compileCondition(j.trigger.conditions));
+    for (const s of j.steps) if (s.type === 'branch') journeyConditions.set(`${j.id}#${s.id}`, compileCondition(s.conditions));
+  }
+
+  return {
+    version: rs.version,
+    source: rs,
+    rules,
+    index,
+    quietWindows: {
+      default: win(rs.quietHours.default),
+      markets: new Map(Object.entries(rs.quietHours.markets).map(([m, w]) => [m, win(w)])),
+    },
+    journeyTriggers: triggers,
+    compiledJourneyConditions: journeyConditions,
+  };
+}
+
+/**
+ * Reads the message types a rule is limited to from a top-level `all` that holds
+ * `message.type equal X` or `message.type in [..]`. Anything else: no limit.
+ */
+function staticMessageTypes(c: TopLevelCondition): ReadonlySet<MessageType> | null {
+  if (!('all' in c)) return null;
+  const constraints: MessageType[][] = [];
+  for (const leaf of c.all) {
+    if (!('fact' in leaf) || leaf.fact !== 'message' || leaf.path !== 'type') continue;
+    const v = leaf.value;
+    if (leaf.operator === 'equal' && typeof v === 'string') constraints.push([v as MessageType]);
+    if (leaf.operator === 'in' && Array.isArray(v)) constraints.push(v.filter((x) => typeof x === 'string') as MessageType[]);
+  }
+  if (constraints.length === 0) return null;
+  return new Set(MESSAGE_TYPES.filter((t) => constraints.every((list) => list.includes(t))));
+}

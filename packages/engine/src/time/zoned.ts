@@ -1,0 +1,170 @@
+/**
+ * Recipient local time through the platform's IANA database (Intl). Offsets are cached per zone
+ * in 15-minute buckets of UTC: every real-world transition falls on a quarter hour, so the cache
+ * is exact, and a decision needs no Intl call once its bucket is warm.
+ */
+const MINUTE = 60_000;
+const BUCKET = 15 * MINUTE;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const offsetCache = new Map<string, Map<number, number>>();
+const zoneValidity = new Map<string, boolean>();
+
+export function isValidTimeZone(zone: string): boolean {
+  let ok = zoneValidity.get(zone);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    if (zoneValidity.size > 10_000) zoneValidity.clear();
+    zoneValidity.set(zone, ok);
+  }
+  return ok;
+}
+
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+function computeOffset(epochMs: number, zone: string): number {
+  const parts = formatter(zone).formatToParts(new Date(epochMs));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const whole = Math.floor(epochMs / 1000) * 1000;
+  return Math.round((asUtc - whole) / MINUTE);
+}
+
+/** Offset of `zone` from UTC in minutes at the instant `epochMs` (e.g. +330 for Asia/Kolkata). */
+export function offsetMinutes(epochMs: number, zone: string): number {
+  let byBucket = offsetCache.get(zone);
+  if (byBucket === undefined) {
+    byBucket = new Map();
+    offsetCache.set(zone, byBucket);
+  }
+  const bucket = Math.floor(epochMs / BUCKET);
+  let off = byBucket.get(bucket);
+  if (off === undefined) {
+    off = computeOffset(bucket * BUCKET, zone);
+    if (byBucket.size > 20_000) byBucket.clear();
+    byBucket.set(bucket, off);
+  }
+  return off;
+}
+
+export interface LocalTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  /** 0 = Sunday … 6 = Saturday */
+  weekday: number;
+  /** Minutes since local midnight. */
+  minuteOfDay: number;
+  offsetMinutes: number;
+}
+
+export function localTime(epochMs: number, zone: string): LocalTime {
+  const off = offsetMinutes(epochMs, zone);
+  const d = new Date(epochMs + off * MINUTE);
+  const hour = d.getUTCHours();
+  const minute = d.getUTCMinutes();
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour,
+    minute,
+    weekday: d.getUTCDay(),
+    minuteOfDay: hour * 60 + minute,
+    offsetMinutes: off,
+  };
+}
+
+/**
+ * The instant at which the wall clock in `zone` shows the given local date and minute of day.
+ * A wall time skipped by a spring-forward gap resolves to the first instant after the gap.
+ */
+export function zonedInstant(year: number, month: number, day: number, minuteOfDay: number, zone: string): number {
+  const naive = Date.UTC(year, month - 1, day, 0, minuteOfDay);
+  const o1 = offsetMinutes(naive, zone);
+  const t1 = naive - o1 * MINUTE;
+  const o2 = offsetMinutes(t1, zone);
+  if (o2 === o1) return t1;
+  const t2 = naive - o2 * MINUTE;
+  if (offsetMinutes(t2, zone) === o2) return t2;
+  // In a gap: neither offset reproduces the wall time. The later of the two is after the gap.
+  return Math.max(t1, t2);
+}
+
+/** Adds whole days to a local calendar date. */
+export function addDays(year: number, month: number, day: number, days: number): [number, number, number] {
+  const d = new Date(Date.UTC(year, month - 1, day + days));
+  return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+}
+
+export function parseHhmm(s: string): number {
+  const [h, m] = s.split(':');
+  return Number(h) * 60 + Number(m);
+}
+
+export interface Window {
+  start: number;
+  end: number;
+}
+
+/** Whether a minute of day falls in the window (end exclusive; overnight windows allowed). */
+export function inWindow(minuteOfDay: number, w: Window): boolean {
+  return w.start < w.end ? minuteOfDay >= w.start && minuteOfDay < w.end : minuteOfDay >= w.start || minuteOfDay < w.end;
+}
+
+/**
+ * The first instant at or after `epochMs` when sending is allowed, and the local day on which
+ * that window opens. With `preferredMinute` (a best hour) inside the window, aims for that minute
+ * of the opening day instead of the window start, if it is still ahead.
+ */
+export function nextAllowed(epochMs: number, zone: string, w: Window, preferredMinute?: number): number {
+  const lt = localTime(epochMs, zone);
+  if (inWindow(lt.minuteOfDay, w) && preferredMinute === undefined) return epochMs;
+  let dayOffset: number;
+  if (inWindow(lt.minuteOfDay, w)) {
+    dayOffset = 0;
+  } else if (w.start < w.end) {
+    dayOffset = lt.minuteOfDay < w.start ? 0 : 1;
+  } else {
+    dayOffset = 0; // overnight window: a closed time is between end and start of the same day
+  }
+  const [y, m, d] = addDays(lt.year, lt.month, lt.day, dayOffset);
+  const open = zonedInstant(y, m, d, w.start, zone);
+  const startAt = Math.max(open, epochMs);
+  if (preferredMinute !== undefined && inWindow(preferredMinute, w)) {
+    // best hour on the day the window opens (for overnight windows past midnight, the next day)
+    const dayShift = w.start < w.end || preferredMinute >= w.start ? 0 : 1;
+    const [py, pm, pd] = addDays(y, m, d, dayShift);
+    const preferred = zonedInstant(py, pm, pd, preferredMinute, zone);
+    if (preferred >= startAt) return preferred;
+    // already past the best hour within the current open window: go now (or at opening)
+    if (inWindow(lt.minuteOfDay, w)) {
+      const [ny, nm, nd] = addDays(py, pm, pd, 1);
+      return zonedInstant(ny, nm, nd, preferredMinute, zone);
+    }
+  }
+  return startAt;
+}
