@@ -8,20 +8,45 @@ const pathResolver = (value: object, path: string): unknown => resolvePath(value
 
 /**
  * json-rules-engine itself, as the reference semantics of our rule language. One Engine must never
- * run two evaluations at once (its status is shared by all runs), so each ruleset keeps a pool per
- * stage: an evaluation takes an engine, and gives it back when done; a new one is built when the
- * pool is empty.
+ * run two evaluations at once (its status is shared by all runs), so each ruleset keeps a bounded
+ * pool per stage: an evaluation borrows an idle engine, or builds one while fewer than `maxPerStage`
+ * exist, or waits its turn; it gives the engine back when done.
  */
 export class ReferenceEngines {
-  private readonly pools = new Map<Stage, Engine[]>();
+  private readonly idle = new Map<Stage, Engine[]>();
+  private readonly count = new Map<Stage, number>();
+  private readonly waiting = new Map<Stage, Array<(e: Engine) => void>>();
   private readonly byName = new Map<string, CompiledRule>();
   built = 0;
 
-  constructor(private readonly rs: CompiledRuleset) {
+  constructor(
+    private readonly rs: CompiledRuleset,
+    private readonly maxPerStage = 8,
+  ) {
     for (const s of STAGES) {
-      this.pools.set(s, []);
+      this.idle.set(s, []);
+      this.count.set(s, 0);
+      this.waiting.set(s, []);
       for (const r of rs.rules[s]) this.byName.set(r.name, r);
     }
+  }
+
+  private borrow(stage: Stage): Promise<Engine> | Engine {
+    const idle = this.idle.get(stage) as Engine[];
+    const engine = idle.pop();
+    if (engine !== undefined) return engine;
+    const n = this.count.get(stage) as number;
+    if (n < this.maxPerStage) {
+      this.count.set(stage, n + 1);
+      return this.build(stage);
+    }
+    return new Promise((resolve) => (this.waiting.get(stage) as Array<(e: Engine) => void>).push(resolve));
+  }
+
+  private giveBack(stage: Stage, engine: Engine): void {
+    const next = (this.waiting.get(stage) as Array<(e: Engine) => void>).shift();
+    if (next !== undefined) next(engine);
+    else (this.idle.get(stage) as Engine[]).push(engine);
   }
 
   private build(stage: Stage): Engine {
@@ -42,15 +67,14 @@ export class ReferenceEngines {
 
   /** The rules of `stage` that fire for these facts, in our order (priority, then document order). */
   async fire(stage: Stage, facts: Facts): Promise<CompiledRule[]> {
-    const pool = this.pools.get(stage) as Engine[];
-    const engine = pool.pop() ?? this.build(stage);
+    const engine = await this.borrow(stage);
     try {
       const { results } = await engine.run({ ...facts });
       const fired = results.map((r) => this.byName.get(r.name as string)).filter((r): r is CompiledRule => r !== undefined);
       fired.sort((a, b) => b.priority - a.priority || a.order - b.order);
       return fired;
     } finally {
-      pool.push(engine);
+      this.giveBack(stage, engine);
     }
   }
 }

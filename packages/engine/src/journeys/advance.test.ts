@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { EngineInputError, JourneyStateError } from '../errors.js';
+import type { JourneyCommand, JourneyInstance } from '../model/journey.js';
+import { defaultCompiledRuleset } from '../testing/default-ruleset.js';
+import { advance, journeysTriggeredBy, startJourney } from './advance.js';
+
+const rs = defaultCompiledRuleset();
+const T0 = Date.parse('2026-11-23T07:00:00Z');
+const min = (m: number) => T0 + m * 60_000;
+const sends = (cmds: JourneyCommand[]) => cmds.filter((c) => c.type === 'send').map((c) => (c.type === 'send' ? c.request.template : ''));
+const schedule = (cmds: JourneyCommand[]) => cmds.find((c) => c.type === 'schedule') as Extract<JourneyCommand, { type: 'schedule' }> | undefined;
+
+const overdue = { id: 'ev-1', type: 'invoice.overdue', contactId: 'c-1', object: { type: 'invoice', id: 'inv-9' }, occurredAt: new Date(T0).toISOString(), data: { amount: 120 } };
+
+function fireTimer(inst: JourneyInstance, at: number) {
+  const w = inst.waiting;
+  if (w === null) throw new Error('not waiting');
+  return advance(inst, { kind: 'timer', timerId: w.timerId }, at, rs);
+}
+
+describe('payment reminder journey', () => {
+  it('reminds, waits three days, reminds more firmly, then calls; stops for good when paid', () => {
+    expect(journeysTriggeredBy(rs, overdue).map((j) => j.id)).toEqual(['payment-reminder']);
+    let step = startJourney('payment-reminder', overdue, 'ji-1', rs, T0);
+    expect(step.instance.key).toBe('object:invoice:inv-9');
+    expect(sends(step.commands)).toEqual(['payment_reminder_friendly']);
+    const friendly = step.commands[0];
+    expect(friendly?.type === 'send' && friendly.request).toMatchObject({
+      type: 'service',
+      category: 'payment_reminder',
+      object: { type: 'invoice', id: 'inv-9' },
+      idempotencyKey: 'journey:ji-1:friendly',
+      variables: { amount: 120 },
+    });
+    expect(schedule(step.commands)?.dueAt).toBe(new Date(min(3 * 1440)).toISOString());
+
+    step = fireTimer(step.instance, min(3 * 1440));
+    expect(sends(step.commands)).toEqual(['payment_reminder_firm']);
+    const waitingTimer = step.instance.waiting?.timerId as string;
+
+    // paid after the second reminder: cancel the pending wait and every unsent message, goal reached
+    const paid = advance(step.instance, { kind: 'event', event: { id: 'ev-2', type: 'invoice.paid', occurredAt: new Date(min(4 * 1440)).toISOString() } }, min(4 * 1440), rs);
+    expect(paid.commands).toEqual([
+      { type: 'cancel', timerIds: [waitingTimer], messages: 'all-unsent', reason: 'journey payment-reminder exited on invoice.paid' },
+      { type: 'complete', outcome: 'goal', goalReached: true },
+    ]);
+    expect(paid.instance.status).toBe('exited');
+    expect(paid.instance.goal?.reachedAt).toBe(new Date(min(4 * 1440)).toISOString());
+
+    // the old timer firing later does nothing; nor does a repeated event
+    expect(advance(paid.instance, { kind: 'timer', timerId: waitingTimer }, min(7 * 1440), rs).commands).toEqual([]);
+    expect(advance(paid.instance, { kind: 'event', event: { id: 'ev-2', type: 'invoice.paid', occurredAt: '2026-11-30T00:00:00Z' } }, min(7 * 1440), rs).commands).toEqual([]);
+  });
+
+  it('escalates to an urgent voice call on the last step when never paid', () => {
+    let step = startJourney('payment-reminder', overdue, 'ji-2', rs, T0);
+    step = fireTimer(step.instance, min(3 * 1440));
+    step = fireTimer(step.instance, min(7 * 1440));
+    expect(sends(step.commands)).toEqual(['payment_reminder_call']);
+    const call = step.commands[0];
+    expect(call?.type === 'send' && call.request.type).toBe('urgent');
+    expect(step.commands.at(-1)).toEqual({ type: 'complete', outcome: 'unpaid', goalReached: false });
+    expect(step.instance.status).toBe('completed');
+  });
+
+  it('a repeated trigger event id is ignored by the instance', () => {
+    const step = startJourney('payment-reminder', overdue, 'ji-3', rs, T0);
+    expect(advance(step.instance, { kind: 'event', event: overdue }, min(1), rs).commands).toEqual([]);
+  });
+});
+
+describe('appointment reminder: confirm / reschedule replies', () => {
+  const booked = {
+    id: 'ev-a',
+    type: 'appointment.booked',
+    contactId: 'c-2',
+    object: { type: 'appointment', id: 'ap-1' },
+    occurredAt: new Date(T0).toISOString(),
+    data: { startsAt: new Date(min(5 * 1440)).toISOString() },
+  };
+  it('confirm → thanks, then a reminder the day before', () => {
+    let step = startJourney('appointment-reminder', booked, 'ja-1', rs, T0);
+    expect(sends(step.commands)).toEqual(['appointment_confirm_request']);
+    const timeout = step.instance.waiting?.timerId as string;
+    step = advance(step.instance, { kind: 'event', event: { id: 'r1', type: 'reply.confirm', occurredAt: new Date(min(30)).toISOString() } }, min(30), rs);
+    expect(step.commands[0]).toMatchObject({ type: 'cancel', timerIds: [timeout], messages: 'none' });
+    expect(sends(step.commands)).toEqual(['appointment_confirmed']);
+    expect(schedule(step.commands)?.dueAt).toBe(new Date(min(4 * 1440)).toISOString());
+    step = fireTimer(step.instance, min(4 * 1440));
+    expect(sends(step.commands)).toEqual(['appointment_reminder']);
+    expect(step.instance.outcome).toBe('reminded');
+  });
+  it('reschedule → the reschedule link, and the journey ends', () => {
+    let step = startJourney('appointment-reminder', booked, 'ja-2', rs, T0);
+    step = advance(step.instance, { kind: 'event', event: { id: 'r2', type: 'reply.reschedule', occurredAt: new Date(min(10)).toISOString() } }, min(10), rs);
+    expect(sends(step.commands)).toEqual(['appointment_reschedule_link']);
+    expect(step.instance.outcome).toBe('reschedule-offered');
+  });
+  it('no reply within a day → straight to the day-before reminder', () => {
+    let step = startJourney('appointment-reminder', booked, 'ja-3', rs, T0);
+    step = fireTimer(step.instance, min(1440));
+    expect(sends(step.commands)).toEqual([]);
+    expect(schedule(step.commands)?.dueAt).toBe(new Date(min(4 * 1440)).toISOString());
+  });
+  it('an appointment too soon for the day-before wait sends the reminder at once', () => {
+    const soon = { ...booked, id: 'ev-b', data: { startsAt: new Date(min(600)).toISOString() } };
+    let step = startJourney('appointment-reminder', soon, 'ja-4', rs, T0);
+    step = fireTimer(step.instance, min(1440));
+    expect(sends(step.commands)).toEqual(['appointment_reminder']);
+  });
+});
+
+describe('other default journeys', () => {
+  it('cart abandonment branches on the cart value and stops on an order', () => {
+    const ev = (value: number, id: string) => ({ id, type: 'cart.abandoned', contactId: 'c-3', occurredAt: new Date(T0).toISOString(), data: { cartValue: value } });
+    let big = startJourney('cart-abandonment', ev(250, 'cb'), 'jc-1', rs, T0);
+    expect(sends(big.commands)).toEqual([]);
+    big = fireTimer(big.instance, min(60));
+    expect(sends(big.commands)).toEqual(['cart_reminder']);
+    big = fireTimer(big.instance, min(60 + 1440));
+    expect(sends(big.commands)).toEqual(['cart_incentive']);
+    let small = startJourney('cart-abandonment', ev(20, 'cs'), 'jc-2', rs, T0);
+    small = fireTimer(small.instance, min(60));
+    small = fireTimer(small.instance, min(60 + 1440));
+    expect(sends(small.commands)).toEqual([]);
+    expect(small.instance.outcome).toBe('not-recovered');
+    let bought = startJourney('cart-abandonment', ev(250, 'cc'), 'jc-3', rs, T0);
+    bought = advance(bought.instance, { kind: 'event', event: { id: 'o1', type: 'order.placed', occurredAt: new Date(min(30)).toISOString() } }, min(30), rs);
+    expect(bought.instance.outcome).toBe('goal');
+  });
+  it('onboarding, renewal, post-purchase, post-contact survey and dispatch all start and send', () => {
+    const cases: Array<[string, string, Record<string, unknown>]> = [
+      ['onboarding', 'contact.created', {}],
+      ['renewal', 'subscription.renewal_due', {}],
+      ['post-purchase', 'order.delivered', {}],
+      ['post-contact-survey', 'call.completed', { topic: 'billing' }],
+      ['field-agent-dispatch', 'dispatch.assigned', {}],
+    ];
+    for (const [id, type, data] of cases) {
+      const step = startJourney(id, { id: `e-${id}`, type, contactId: 'c-4', object: { type: 'thing', id: '1' }, occurredAt: new Date(T0).toISOString(), data }, `j-${id}`, rs, T0);
+      expect(step.instance.status).toBe('active');
+      expect(step.commands.some((c) => c.type === 'schedule')).toBe(true);
+    }
+    // the survey asks about the call's own topic
+    let survey = startJourney('post-contact-survey', { id: 's1', type: 'call.completed', contactId: 'c-5', occurredAt: new Date(T0).toISOString(), data: { topic: 'billing' } }, 'js', rs, T0);
+    survey = fireTimer(survey.instance, min(60));
+    const cmd = survey.commands[0];
+    expect(cmd?.type === 'send' && cmd.request.topic).toBe('billing');
+  });
+  it('dispatch: en route moves on; completion is the goal', () => {
+    let step = startJourney('field-agent-dispatch', { id: 'd1', type: 'dispatch.assigned', contactId: 'c-6', object: { type: 'job', id: 'j1' }, occurredAt: new Date(T0).toISOString() }, 'jd', rs, T0);
+    step = advance(step.instance, { kind: 'event', event: { id: 'd2', type: 'dispatch.en_route', occurredAt: new Date(min(60)).toISOString() } }, min(60), rs);
+    expect(sends(step.commands)).toEqual(['dispatch_en_route']);
+    step = advance(step.instance, { kind: 'event', event: { id: 'd3', type: 'dispatch.completed', occurredAt: new Date(min(120)).toISOString() } }, min(120), rs);
+    expect(step.instance.outcome).toBe('goal');
+  });
+});
+
+describe('bad journey input', () => {
+  it('names the problem', () => {
+    expect(() => startJourney('nope', overdue, 'x', rs, T0)).toThrow(JourneyStateError);
+    expect(() => startJourney('payment-reminder', { ...overdue, object: undefined }, 'x', rs, T0)).toThrow(EngineInputError);
+    expect(() => startJourney('payment-reminder', { ...overdue, type: 'ticket.opened' }, 'x', rs, T0)).toThrow(/does not trigger/);
+    expect(() => startJourney('payment-reminder', overdue, 'x', rs, 'not a time')).toThrow(EngineInputError);
+  });
+});
