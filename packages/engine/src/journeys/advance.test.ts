@@ -8,9 +8,17 @@ const rs = defaultCompiledRuleset();
 const T0 = Date.parse('2026-11-23T07:00:00Z');
 const min = (m: number) => T0 + m * 60_000;
 const sends = (cmds: JourneyCommand[]) => cmds.filter((c) => c.type === 'send').map((c) => (c.type === 'send' ? c.request.template : ''));
-const schedule = (cmds: JourneyCommand[]) => cmds.find((c) => c.type === 'schedule') as Extract<JourneyCommand, { type: 'schedule' }> | undefined;
+const schedule = (cmds: JourneyCommand[]) =>
+  cmds.find((c) => c.type === 'schedule') as Extract<JourneyCommand, { type: 'schedule' }> | undefined;
 
-const overdue = { id: 'ev-1', type: 'invoice.overdue', contactId: 'c-1', object: { type: 'invoice', id: 'inv-9' }, occurredAt: new Date(T0).toISOString(), data: { amount: 120 } };
+const overdue = {
+  id: 'ev-1',
+  type: 'invoice.overdue',
+  contactId: 'c-1',
+  object: { type: 'invoice', id: 'inv-9' },
+  occurredAt: new Date(T0).toISOString(),
+  data: { amount: 120 },
+};
 
 function fireTimer(inst: JourneyInstance, at: number) {
   const w = inst.waiting;
@@ -39,7 +47,12 @@ describe('payment reminder journey', () => {
     const waitingTimer = step.instance.waiting?.timerId as string;
 
     // paid after the second reminder: cancel the pending wait and every unsent message, goal reached
-    const paid = advance(step.instance, { kind: 'event', event: { id: 'ev-2', type: 'invoice.paid', occurredAt: new Date(min(4 * 1440)).toISOString() } }, min(4 * 1440), rs);
+    const paid = advance(
+      step.instance,
+      { kind: 'event', event: { id: 'ev-2', type: 'invoice.paid', occurredAt: new Date(min(4 * 1440)).toISOString() } },
+      min(4 * 1440),
+      rs,
+    );
     expect(paid.commands).toEqual([
       { type: 'cancel', timerIds: [waitingTimer], messages: 'all-unsent', reason: 'journey payment-reminder exited on invoice.paid' },
       { type: 'complete', outcome: 'goal', goalReached: true },
@@ -49,7 +62,14 @@ describe('payment reminder journey', () => {
 
     // the old timer firing later does nothing; nor does a repeated event
     expect(advance(paid.instance, { kind: 'timer', timerId: waitingTimer }, min(7 * 1440), rs).commands).toEqual([]);
-    expect(advance(paid.instance, { kind: 'event', event: { id: 'ev-2', type: 'invoice.paid', occurredAt: '2026-11-30T00:00:00Z' } }, min(7 * 1440), rs).commands).toEqual([]);
+    expect(
+      advance(
+        paid.instance,
+        { kind: 'event', event: { id: 'ev-2', type: 'invoice.paid', occurredAt: '2026-11-30T00:00:00Z' } },
+        min(7 * 1440),
+        rs,
+      ).commands,
+    ).toEqual([]);
   });
 
   it('escalates to an urgent voice call on the last step when never paid', () => {
@@ -82,7 +102,12 @@ describe('appointment reminder: confirm / reschedule replies', () => {
     let step = startJourney('appointment-reminder', booked, 'ja-1', rs, T0);
     expect(sends(step.commands)).toEqual(['appointment_confirm_request']);
     const timeout = step.instance.waiting?.timerId as string;
-    step = advance(step.instance, { kind: 'event', event: { id: 'r1', type: 'reply.confirm', occurredAt: new Date(min(30)).toISOString() } }, min(30), rs);
+    step = advance(
+      step.instance,
+      { kind: 'event', event: { id: 'r1', type: 'reply.confirm', occurredAt: new Date(min(30)).toISOString() } },
+      min(30),
+      rs,
+    );
     expect(step.commands[0]).toMatchObject({ type: 'cancel', timerIds: [timeout], messages: 'none' });
     expect(sends(step.commands)).toEqual(['appointment_confirmed']);
     expect(schedule(step.commands)?.dueAt).toBe(new Date(min(4 * 1440)).toISOString());
@@ -92,7 +117,12 @@ describe('appointment reminder: confirm / reschedule replies', () => {
   });
   it('reschedule → the reschedule link, and the journey ends', () => {
     let step = startJourney('appointment-reminder', booked, 'ja-2', rs, T0);
-    step = advance(step.instance, { kind: 'event', event: { id: 'r2', type: 'reply.reschedule', occurredAt: new Date(min(10)).toISOString() } }, min(10), rs);
+    step = advance(
+      step.instance,
+      { kind: 'event', event: { id: 'r2', type: 'reply.reschedule', occurredAt: new Date(min(10)).toISOString() } },
+      min(10),
+      rs,
+    );
     expect(sends(step.commands)).toEqual(['appointment_reschedule_link']);
     expect(step.instance.outcome).toBe('reschedule-offered');
   });
@@ -112,7 +142,13 @@ describe('appointment reminder: confirm / reschedule replies', () => {
 
 describe('other default journeys', () => {
   it('cart abandonment branches on the cart value and stops on an order', () => {
-    const ev = (value: number, id: string) => ({ id, type: 'cart.abandoned', contactId: 'c-3', occurredAt: new Date(T0).toISOString(), data: { cartValue: value } });
+    const ev = (value: number, id: string) => ({
+      id,
+      type: 'cart.abandoned',
+      contactId: 'c-3',
+      occurredAt: new Date(T0).toISOString(),
+      data: { cartValue: value },
+    });
     let big = startJourney('cart-abandonment', ev(250, 'cb'), 'jc-1', rs, T0);
     expect(sends(big.commands)).toEqual([]);
     big = fireTimer(big.instance, min(60));
@@ -125,7 +161,12 @@ describe('other default journeys', () => {
     expect(sends(small.commands)).toEqual([]);
     expect(small.instance.outcome).toBe('not-recovered');
     let bought = startJourney('cart-abandonment', ev(250, 'cc'), 'jc-3', rs, T0);
-    bought = advance(bought.instance, { kind: 'event', event: { id: 'o1', type: 'order.placed', occurredAt: new Date(min(30)).toISOString() } }, min(30), rs);
+    bought = advance(
+      bought.instance,
+      { kind: 'event', event: { id: 'o1', type: 'order.placed', occurredAt: new Date(min(30)).toISOString() } },
+      min(30),
+      rs,
+    );
     expect(bought.instance.outcome).toBe('goal');
   });
   it('onboarding, renewal, post-purchase, post-contact survey and dispatch all start and send', () => {
@@ -137,21 +178,49 @@ describe('other default journeys', () => {
       ['field-agent-dispatch', 'dispatch.assigned', {}],
     ];
     for (const [id, type, data] of cases) {
-      const step = startJourney(id, { id: `e-${id}`, type, contactId: 'c-4', object: { type: 'thing', id: '1' }, occurredAt: new Date(T0).toISOString(), data }, `j-${id}`, rs, T0);
+      const step = startJourney(
+        id,
+        { id: `e-${id}`, type, contactId: 'c-4', object: { type: 'thing', id: '1' }, occurredAt: new Date(T0).toISOString(), data },
+        `j-${id}`,
+        rs,
+        T0,
+      );
       expect(step.instance.status).toBe('active');
       expect(step.commands.some((c) => c.type === 'schedule')).toBe(true);
     }
     // the survey asks about the call's own topic
-    let survey = startJourney('post-contact-survey', { id: 's1', type: 'call.completed', contactId: 'c-5', occurredAt: new Date(T0).toISOString(), data: { topic: 'billing' } }, 'js', rs, T0);
+    let survey = startJourney(
+      'post-contact-survey',
+      { id: 's1', type: 'call.completed', contactId: 'c-5', occurredAt: new Date(T0).toISOString(), data: { topic: 'billing' } },
+      'js',
+      rs,
+      T0,
+    );
     survey = fireTimer(survey.instance, min(60));
     const cmd = survey.commands[0];
     expect(cmd?.type === 'send' && cmd.request.topic).toBe('billing');
   });
   it('dispatch: en route moves on; completion is the goal', () => {
-    let step = startJourney('field-agent-dispatch', { id: 'd1', type: 'dispatch.assigned', contactId: 'c-6', object: { type: 'job', id: 'j1' }, occurredAt: new Date(T0).toISOString() }, 'jd', rs, T0);
-    step = advance(step.instance, { kind: 'event', event: { id: 'd2', type: 'dispatch.en_route', occurredAt: new Date(min(60)).toISOString() } }, min(60), rs);
+    let step = startJourney(
+      'field-agent-dispatch',
+      { id: 'd1', type: 'dispatch.assigned', contactId: 'c-6', object: { type: 'job', id: 'j1' }, occurredAt: new Date(T0).toISOString() },
+      'jd',
+      rs,
+      T0,
+    );
+    step = advance(
+      step.instance,
+      { kind: 'event', event: { id: 'd2', type: 'dispatch.en_route', occurredAt: new Date(min(60)).toISOString() } },
+      min(60),
+      rs,
+    );
     expect(sends(step.commands)).toEqual(['dispatch_en_route']);
-    step = advance(step.instance, { kind: 'event', event: { id: 'd3', type: 'dispatch.completed', occurredAt: new Date(min(120)).toISOString() } }, min(120), rs);
+    step = advance(
+      step.instance,
+      { kind: 'event', event: { id: 'd3', type: 'dispatch.completed', occurredAt: new Date(min(120)).toISOString() } },
+      min(120),
+      rs,
+    );
     expect(step.instance.outcome).toBe('goal');
   });
 });

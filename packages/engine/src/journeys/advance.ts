@@ -24,13 +24,13 @@ function journeyOf(rs: CompiledRuleset, id: string): JourneyDefinition {
 }
 
 /** The instance key an event gives a journey: the contact, or the CRM object it is about. */
-export function instanceKey(journey: JourneyDefinition, event: Pick<CrmEvent, 'contactId' | 'object'>): string | null {
+export function instanceKey(journey: JourneyDefinition, event: Pick<TriggerEvent, 'contactId' | 'object'>): string | null {
   if (journey.key === 'object') return event.object ? `object:${event.object.type}:${event.object.id}` : null;
   return event.contactId !== undefined ? `contact:${event.contactId}` : null;
 }
 
 /** Journeys this event starts (trigger event and trigger conditions). */
-export function journeysTriggeredBy(rs: CompiledRuleset, event: Pick<CrmEvent, 'type' | 'data'>): JourneyDefinition[] {
+export function journeysTriggeredBy(rs: CompiledRuleset, event: Pick<TriggerEvent, 'type' | 'data'>): JourneyDefinition[] {
   const ids = rs.journeyTriggers.get(event.type) ?? [];
   return ids
     .map((id) => journeyOf(rs, id))
@@ -44,13 +44,13 @@ export function journeysTriggeredBy(rs: CompiledRuleset, event: Pick<CrmEvent, '
 }
 
 /** Starts an instance for a triggering event and runs it to its first wait. */
-export function startJourney(
-  journeyId: string,
-  event: Pick<CrmEvent, 'id' | 'type' | 'contactId' | 'object' | 'occurredAt' | 'data'>,
-  instanceId: string,
-  rs: CompiledRuleset,
-  now: Instant,
-): JourneyStep {
+export type TriggerEvent = Pick<CrmEvent, 'id' | 'type' | 'occurredAt'> & {
+  contactId?: string | undefined;
+  object?: ObjectRef | undefined;
+  data?: Record<string, unknown> | undefined;
+};
+
+export function startJourney(journeyId: string, event: TriggerEvent, instanceId: string, rs: CompiledRuleset, now: Instant): JourneyStep {
   const j = journeyOf(rs, journeyId);
   const at = toEpoch(now);
   if (event.contactId === undefined)
@@ -70,7 +70,7 @@ export function startJourney(
     rulesetVersion: rs.version,
     key,
     contactId: event.contactId,
-    object: (event.object as ObjectRef | undefined) ?? null,
+    object: event.object ?? null,
     status: 'active',
     outcome: null,
     cursor: 0,

@@ -1,6 +1,6 @@
 import type { Reason } from '../model/decision.js';
 import type { Draft } from './draft.js';
-import { dropCandidate, ruleReason } from './draft.js';
+import { dropCandidate, fired, ruleReason } from './draft.js';
 
 /**
  * Why a channel cannot carry this message to this contact, or null. Consent (a guard) first,
@@ -40,23 +40,27 @@ export function channelBlock(d: Draft, channel: string): Omit<Reason, 'channel'>
       };
     }
   }
-  const capped = d.cappedChannels.get(channel);
+  const capped = d.cappedChannels?.get(channel);
   if (capped !== undefined) return { stage: 'guards', code: 'cap', message: capped };
   return null;
 }
 
 /** Stage 3. Drops candidates the contact cannot receive; then capability rules. */
 export function capability(d: Draft): void {
-  for (const group of [...d.candidates]) {
-    for (const ch of [...group]) {
+  let drops: Array<[string, Omit<Reason, 'channel'>]> | null = null;
+  for (const group of d.candidates) {
+    for (const ch of group) {
       const block = channelBlock(d, ch);
-      if (block !== null) {
-        dropCandidate(d, ch);
-        d.reasons.push({ ...block, channel: ch });
-      }
+      if (block !== null) (drops ??= []).push([ch, block]);
     }
   }
-  for (const rule of d.fired('capability')) {
+  if (drops !== null) {
+    for (const [ch, block] of drops) {
+      dropCandidate(d, ch);
+      d.reasons.push({ stage: block.stage, code: block.code, channel: ch, message: block.message });
+    }
+  }
+  for (const rule of fired(d, 'capability')) {
     const e = rule.effect;
     if (e.type !== 'exclude') continue;
     d.reasons.push(ruleReason(rule));

@@ -1,17 +1,17 @@
 import type { Draft } from './draft.js';
-import { dropCandidate, preferCandidate, priceOf, ruleReason } from './draft.js';
+import { dropCandidate, fired, isCandidate, preferCandidate, priceOf, ruleReason } from './draft.js';
 
 /**
  * Stage 5. Equivalent channels (a candidate group) go cheapest first from the price table;
  * a `price` rule caps the cost of any one step.
  */
 export function cost(d: Draft): void {
-  for (const rule of d.fired('cost')) {
+  for (const rule of fired(d, 'cost')) {
     const e = rule.effect;
     if (e.type === 'price') {
       d.reasons.push(ruleReason(rule));
       d.maxCost = d.maxCost === null ? e.params.maxCost : Math.min(d.maxCost, e.params.maxCost);
-    } else if (e.type === 'prefer' && d.candidates.some((g) => g.includes(e.params.channel))) {
+    } else if (e.type === 'prefer' && isCandidate(d, e.params.channel)) {
       d.reasons.push(ruleReason(rule));
       preferCandidate(d, e.params.channel);
     }

@@ -27,7 +27,13 @@ function contact(over: Partial<ContactInput> = {}): ContactInput {
 }
 
 // marketing is opt-in in the default ruleset: this contact opted in to email marketing
-const EMAIL_OPT_IN: ConsentRecord = { channel: 'email', purpose: 'marketing', status: 'granted', source: 'crm', at: '2026-01-01T00:00:00Z' };
+const EMAIL_OPT_IN: ConsentRecord = {
+  channel: 'email',
+  purpose: 'marketing',
+  status: 'granted',
+  source: 'crm',
+  at: '2026-01-01T00:00:00Z',
+};
 
 function run(req: MessageRequestInput, ctx: Partial<DecisionContextInput> = {}, now: string = MORNING_KE): Decision {
   return decide(req, { contact: contact(), consent: [EMAIL_OPT_IN], ...ctx }, rs, now);
@@ -35,7 +41,12 @@ function run(req: MessageRequestInput, ctx: Partial<DecisionContextInput> = {}, 
 
 const channels = (d: Decision) => d.plan.map((s) => `${s.mode}:${s.channel}`);
 const dropped = (d: Decision, channel: string) => d.reasons.find((r) => r.channel === channel && r.code !== 'content_adapted')?.code;
-function consent(channel: string, purpose: ConsentRecord['purpose'], status: ConsentRecord['status'], at = '2026-11-01T00:00:00Z'): ConsentRecord {
+function consent(
+  channel: string,
+  purpose: ConsentRecord['purpose'],
+  status: ConsentRecord['status'],
+  at = '2026-11-01T00:00:00Z',
+): ConsentRecord {
   return { channel, purpose, status, source: 'keyword', at };
 }
 
@@ -75,7 +86,12 @@ describe('2. Service: WhatsApp first with consent, SMS if not delivered within 1
     expect(d.plan[1]?.sendAt).toBe('2026-11-23T07:15:00.000Z');
   });
   it('no WhatsApp consent for service → SMS only, and the reason says so', () => {
-    const d = decide({ type: 'service', template: 'order_update' }, { contact: wa, consent: [consent('whatsapp', 'service', 'revoked')] }, rs, MORNING_KE);
+    const d = decide(
+      { type: 'service', template: 'order_update' },
+      { contact: wa, consent: [consent('whatsapp', 'service', 'revoked')] },
+      rs,
+      MORNING_KE,
+    );
     expect(channels(d)).toEqual(['primary:sms']);
     expect(dropped(d, 'whatsapp')).toBe('no_consent');
   });
@@ -89,7 +105,12 @@ describe('2. Service: WhatsApp first with consent, SMS if not delivered within 1
 
 describe('3. Rich: RCS where capable, else WhatsApp, else SMS with plain text + link', () => {
   it('RCS-capable handset → RCS with rich content', () => {
-    const d = decide({ type: 'rich', template: 'order_card', rich: true }, { contact: contact({ market: 'IN', timezone: 'Asia/Kolkata', capabilities: { rcs: true, whatsapp: true } }) }, rs, '2026-11-23T06:00:00Z');
+    const d = decide(
+      { type: 'rich', template: 'order_card', rich: true },
+      { contact: contact({ market: 'IN', timezone: 'Asia/Kolkata', capabilities: { rcs: true, whatsapp: true } }) },
+      rs,
+      '2026-11-23T06:00:00Z',
+    );
     expect(channels(d)).toEqual(['primary:rcs', 'fallback:whatsapp', 'fallback:sms']);
     expect(d.plan.map((s) => s.content)).toEqual(['rich', 'rich', 'text+link']);
   });
@@ -132,7 +153,12 @@ describe('5. Promotional: email by default; WhatsApp for engaged contacts with W
     expect(channels(d)).toEqual(['primary:email']);
   });
   it('engaged + WhatsApp marketing consent → WhatsApp, then email', () => {
-    const d = decide({ type: 'promotional', template: 'promo' }, { contact: engaged, consent: [EMAIL_OPT_IN, consent('whatsapp', 'marketing', 'granted')] }, rs, MORNING_KE);
+    const d = decide(
+      { type: 'promotional', template: 'promo' },
+      { contact: engaged, consent: [EMAIL_OPT_IN, consent('whatsapp', 'marketing', 'granted')] },
+      rs,
+      MORNING_KE,
+    );
     expect(channels(d)).toEqual(['primary:whatsapp', 'fallback:email']);
   });
   it('engaged without WhatsApp marketing consent → email only', () => {
@@ -142,7 +168,12 @@ describe('5. Promotional: email by default; WhatsApp for engaged contacts with W
   });
   it('a barely engaged contact gets email even with consent', () => {
     const cold = contact({ capabilities: { whatsapp: true }, engagement: { whatsapp: { sent: 10, delivered: 10, read: 1, replied: 0 } } });
-    const d = decide({ type: 'promotional', template: 'promo' }, { contact: cold, consent: [EMAIL_OPT_IN, consent('whatsapp', 'marketing', 'granted')] }, rs, MORNING_KE);
+    const d = decide(
+      { type: 'promotional', template: 'promo' },
+      { contact: cold, consent: [EMAIL_OPT_IN, consent('whatsapp', 'marketing', 'granted')] },
+      rs,
+      MORNING_KE,
+    );
     expect(channels(d)).toEqual(['primary:email']);
   });
 });
@@ -153,7 +184,12 @@ describe('6. Feature phones and Viber markets', () => {
     expect(channels(d)).toEqual(['primary:ussd', 'fallback:sms']);
   });
   it('smartphone in Kenya never gets USSD', () => {
-    const d = decide({ type: 'service', template: 'x' }, { contact: contact({ smartphone: true, capabilities: { whatsapp: true } }) }, rs, MORNING_KE);
+    const d = decide(
+      { type: 'service', template: 'x' },
+      { contact: contact({ smartphone: true, capabilities: { whatsapp: true } }) },
+      rs,
+      MORNING_KE,
+    );
     expect(channels(d)).not.toContain('primary:ussd');
   });
   it('Ukraine: Viber first for Viber users', () => {
@@ -188,7 +224,12 @@ describe('8. Quiet hours 08:00–21:00 local, per-market overrides, best hour', 
   it('a promo at 22:30 local waits until the morning at the contact’s best hour', () => {
     const readsAt10 = Array.from({ length: 24 }, (_, h) => (h === 10 ? 9 : 0));
     // 22:30 Nairobi = 19:30Z
-    const d = decide({ type: 'promotional', template: 'p' }, { contact: contact({ readHours: readsAt10 }), consent: [EMAIL_OPT_IN] }, rs, '2026-11-23T19:30:00Z');
+    const d = decide(
+      { type: 'promotional', template: 'p' },
+      { contact: contact({ readHours: readsAt10 }), consent: [EMAIL_OPT_IN] },
+      rs,
+      '2026-11-23T19:30:00Z',
+    );
     expect(d.outcome).toBe('defer');
     expect(d.sendAt).toBe('2026-11-24T07:00:00.000Z'); // 10:00 Nairobi
   });
@@ -211,7 +252,10 @@ describe('8. Quiet hours 08:00–21:00 local, per-market overrides, best hour', 
 
 describe('9. Contact-pressure budget shared by every team', () => {
   it('a second promo the same day, from another team, is deferred until the first ages out', () => {
-    const d = run({ type: 'promotional', team: 'regional' }, { history: [{ at: '2026-11-23T03:00:00Z', type: 'promotional', team: 'marketing' }] });
+    const d = run(
+      { type: 'promotional', team: 'regional' },
+      { history: [{ at: '2026-11-23T03:00:00Z', type: 'promotional', team: 'marketing' }] },
+    );
     expect(d.outcome).toBe('defer');
     expect(d.sendAt).toBe('2026-11-24T05:00:00.000Z'); // freed at 03:00Z +24 h = 06:00 local, then quiet hours → 08:00
     const cap = d.reasons.find((r) => r.code === 'cap_exceeded');
@@ -283,13 +327,20 @@ describe('11. Sensitive cases go to human review', () => {
 describe('12. Opt-out', () => {
   const wa = contact({ capabilities: { whatsapp: true }, engagement: { whatsapp: { sent: 9, delivered: 9, read: 9, replied: 0 } } });
   it('STOP on WhatsApp marketing stops marketing there only', () => {
-    const c = [consent('whatsapp', 'marketing', 'granted', '2026-10-01T00:00:00Z'), EMAIL_OPT_IN, consent('whatsapp', 'marketing', 'revoked', '2026-11-20T00:00:00Z')];
+    const c = [
+      consent('whatsapp', 'marketing', 'granted', '2026-10-01T00:00:00Z'),
+      EMAIL_OPT_IN,
+      consent('whatsapp', 'marketing', 'revoked', '2026-11-20T00:00:00Z'),
+    ];
     const d = decide({ type: 'promotional' }, { contact: wa, consent: c }, rs, MORNING_KE);
     expect(channels(d)).toEqual(['primary:email']);
     expect(dropped(d, 'whatsapp')).toBe('no_consent');
   });
   it('stop all stops marketing everywhere, but an OTP still goes', () => {
-    const c = [consent('email', 'marketing', 'granted', '2026-10-01T00:00:00Z'), consent('*', 'marketing', 'revoked', '2026-11-20T00:00:00Z')];
+    const c = [
+      consent('email', 'marketing', 'granted', '2026-10-01T00:00:00Z'),
+      consent('*', 'marketing', 'revoked', '2026-11-20T00:00:00Z'),
+    ];
     const promo = decide({ type: 'promotional' }, { contact: wa, consent: c }, rs, MORNING_KE);
     expect(promo.outcome).toBe('suppress');
     expect(promo.reasons.some((r) => r.code === 'no_reachable_channel')).toBe(true);
@@ -303,7 +354,10 @@ describe('12. Opt-out', () => {
     expect(channels(d)).toEqual(['primary:voice']);
   });
   it('a later grant after stop-all restores that channel', () => {
-    const c = [consent('*', 'marketing', 'revoked', '2026-11-01T00:00:00Z'), consent('email', 'marketing', 'granted', '2026-11-10T00:00:00Z')];
+    const c = [
+      consent('*', 'marketing', 'revoked', '2026-11-01T00:00:00Z'),
+      consent('email', 'marketing', 'granted', '2026-11-10T00:00:00Z'),
+    ];
     expect(channels(decide({ type: 'promotional' }, { contact: wa, consent: c }, rs, MORNING_KE))).toEqual(['primary:email']);
   });
 });

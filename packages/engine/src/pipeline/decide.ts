@@ -7,6 +7,7 @@ import type { Facts } from '../rules/compile-condition.js';
 import type { ReferenceEngines } from '../rules/reference-engine.js';
 import type { CompiledRule, CompiledRuleset } from '../ruleset/compile.js';
 import { zodProblems } from '../ruleset/zod-problems.js';
+import { formatIso } from '../time/iso.js';
 import { capability, channelBlock } from './capability.js';
 import { cost } from './cost.js';
 import type { Draft } from './draft.js';
@@ -68,7 +69,7 @@ export function decide(
 
 /** decide() for inputs already validated by parseMessageRequest/parseDecisionContext. */
 export function decideParsed(request: MessageRequest, ctx: DecisionContext, rs: CompiledRuleset, now: number): Decision {
-  return assemble(request, ctx, rs, now, (stage, type, facts) => fireCompiled(rs, stage, type, facts));
+  return assemble(request, ctx, rs, now, rs.evaluate);
 }
 
 /** Runs the seven stages given an evaluator for rule conditions. */
@@ -80,35 +81,29 @@ export function assemble(
   evaluate: StageEvaluator,
 ): Decision {
   const f = buildFacts(request, ctx, rs, now);
-  const cache = new Map<Stage, readonly CompiledRule[]>();
   const d: Draft = {
     rs,
     request,
     ctx,
     now,
     f,
-    fired: (stage) => {
-      let hit = cache.get(stage);
-      if (hit === undefined) {
-        hit = evaluate(stage, request.type, f.facts);
-        cache.set(stage, hit);
-      }
-      return hit;
-    },
+    evaluate,
+    firedCache: [undefined, undefined, undefined, undefined, undefined, undefined, undefined],
     reasons: [],
     verdict: null,
-    bypass: new Set(),
+    bypassQuietHours: false,
+    bypassCaps: false,
     notBefore: now,
     deferTo: null,
     extraCaps: [],
-    cappedChannels: new Map(),
+    cappedChannels: null,
     candidates: [],
     also: [],
     mapped: false,
     maxCost: null,
     sendAt: now,
-    fallbackAfter: new Map(),
-    adapt: new Map(),
+    fallbackAfter: null,
+    adapt: null,
     escalations: [],
   };
 
@@ -119,7 +114,8 @@ export function assemble(
   capability(d);
   preferences(d);
   cost(d);
-  const channels = d.candidates.flat();
+  const channels: string[] = [];
+  for (const g of d.candidates) for (const ch of g) channels.push(ch);
   if (channels.length === 0) {
     // a follow-up channel can carry the message alone when every candidate is gone (urgent: SMS without voice)
     const i = d.also.findIndex((a) => channelBlock(d, a.channel) === null);
@@ -159,7 +155,7 @@ function finish(d: Draft, outcome: Outcome, steps: Decision['plan']): Decision {
     purpose: d.f.purpose,
     contactId: d.ctx.contact.id,
     rulesetVersion: d.rs.version,
-    decidedAt: new Date(d.now).toISOString(),
+    decidedAt: formatIso(d.now),
     sendAt: steps.length > 0 && outcome !== 'suppress' ? (steps[0]?.sendAt ?? null) : null,
     plan: steps,
     estimatedCost: Math.round(estimatedCost * 1e6) / 1e6,

@@ -1,7 +1,8 @@
 import type { DecisionContext } from '../model/context.js';
 import type { Outcome, Reason } from '../model/decision.js';
 import type { MessageRequest } from '../model/message.js';
-import type { ContentVariant, Stage } from '../model/vocabulary.js';
+import { type ContentVariant, type MessageType, STAGES, type Stage } from '../model/vocabulary.js';
+import type { Facts } from '../rules/compile-condition.js';
 import type { CompiledRule, CompiledRuleset } from '../ruleset/compile.js';
 import type { Effect } from '../ruleset/schema.js';
 import type { DecisionFacts } from './facts.js';
@@ -15,25 +16,40 @@ export interface Draft {
   ctx: DecisionContext;
   now: number;
   f: DecisionFacts;
-  /** Rules of a stage whose conditions hold, in priority order. */
-  fired: (stage: Stage) => readonly CompiledRule[];
+  /** Evaluates a stage's rules; use fired(d, stage), which caches per stage. */
+  evaluate: (stage: Stage, type: MessageType, facts: Facts) => readonly CompiledRule[];
+  firedCache: Array<readonly CompiledRule[] | undefined>;
   reasons: Reason[];
   /** Set by guards: suppress wins over review. */
   verdict: Extract<Outcome, 'suppress' | 'review'> | null;
-  bypass: Set<'quietHours' | 'caps'>;
+  bypassQuietHours: boolean;
+  bypassCaps: boolean;
   notBefore: number;
   deferTo: 'bestHour' | 'windowStart' | null;
   extraCaps: CapDef[];
-  cappedChannels: Map<string, string>;
+  cappedChannels: Map<string, string> | null;
   /** Ordered candidates; an inner array holds equivalent channels. */
   candidates: string[][];
   also: Array<{ channel: string; delayMinutes: number }>;
   mapped: boolean;
   maxCost: number | null;
   sendAt: number;
-  fallbackAfter: Map<string, number>;
-  adapt: Map<string, ContentVariant>;
+  fallbackAfter: Map<string, number> | null;
+  adapt: Map<string, ContentVariant> | null;
   escalations: Array<{ channel: string; afterMinutes: number; also?: string | undefined }>;
+}
+
+const STAGE_INDEX = Object.fromEntries(STAGES.map((s, i) => [s, i])) as Record<Stage, number>;
+
+/** Rules of a stage whose conditions hold, in priority order (evaluated once per stage). */
+export function fired(d: Draft, stage: Stage): readonly CompiledRule[] {
+  const i = STAGE_INDEX[stage];
+  let hit = d.firedCache[i];
+  if (hit === undefined) {
+    hit = d.evaluate(stage, d.request.type, d.f.facts);
+    d.firedCache[i] = hit;
+  }
+  return hit;
 }
 
 export function ruleReason(rule: CompiledRule): Reason {
@@ -104,4 +120,9 @@ export function priceOf(d: Draft, channel: string): number {
   const market = d.ctx.contact.market;
   const byMarket = market !== undefined ? src.markets[market]?.[channel] : undefined;
   return byMarket ?? src.default[channel] ?? 0;
+}
+
+export function isCandidate(d: Draft, channel: string): boolean {
+  for (const g of d.candidates) if (g.includes(channel)) return true;
+  return false;
 }

@@ -1,5 +1,5 @@
 import { type ConsentState, foldConsent } from '../consent/fold.js';
-import type { DecisionContext, SentRecord } from '../model/context.js';
+import type { DecisionContext } from '../model/context.js';
 import type { MessageRequest } from '../model/message.js';
 import { DEFAULT_PURPOSE, MESSAGE_TYPES, type Purpose } from '../model/vocabulary.js';
 import type { Facts } from '../rules/compile-condition.js';
@@ -14,6 +14,7 @@ export type MarketConfig = CompiledRuleset['source']['markets'][string];
 
 /** Everything derived once per decision and shared by every stage. */
 export interface DecisionFacts {
+  /** The facts rule conditions read. Only the facts some rule of the ruleset names are built. */
   facts: Facts;
   purpose: Purpose;
   zone: string;
@@ -22,8 +23,6 @@ export interface DecisionFacts {
   window: Window;
   local: LocalTime;
   consent: ConsentState;
-  /** History entries with parsed times, newest last not guaranteed. */
-  sent: ReadonlyArray<{ at: number; record: SentRecord }>;
   identityKinds: ReadonlySet<string>;
   bestHour: number | null;
 }
@@ -47,6 +46,7 @@ export function bestHourOf(readHours: readonly number[] | undefined): number | n
 
 export function buildFacts(request: MessageRequest, ctx: DecisionContext, rs: CompiledRuleset, now: number): DecisionFacts {
   const src = rs.source;
+  const need = rs.factNeeds[request.type];
   const contact = ctx.contact;
   const market = contact.market !== undefined ? src.markets[contact.market] : undefined;
   let zone = contact.timezone ?? market?.timezone ?? 'UTC';
@@ -59,66 +59,12 @@ export function buildFacts(request: MessageRequest, ctx: DecisionContext, rs: Co
   const local = localTime(now, zone);
   const purpose = request.purpose ?? DEFAULT_PURPOSE[request.type];
   const consent = foldConsent(ctx.consent, src.consent.defaults);
-
-  const sent: Array<{ at: number; record: SentRecord }> = [];
-  const history: Record<string, { day: number; week: number }> = { all: { day: 0, week: 0 } };
-  for (const t of MESSAGE_TYPES) history[t] = { day: 0, week: 0 };
-  for (const record of ctx.history) {
-    const at = Date.parse(record.at);
-    sent.push({ at, record });
-    const age = now - at;
-    if (age < 0 || age >= WEEK) continue;
-    const h = history[record.type] as { day: number; week: number };
-    const all = history.all as { day: number; week: number };
-    h.week++;
-    all.week++;
-    if (age < DAY) {
-      h.day++;
-      all.day++;
-    }
-  }
-
   const identityKinds = new Set<string>();
   for (const id of contact.identities) identityKinds.add(id.kind);
-  const reachable: Record<string, boolean> = {};
-  for (const [name, ch] of Object.entries(src.channels)) reachable[name] = identityKinds.has(ch.address);
+  const bestHour = contact.readHours === undefined ? null : bestHourOf(contact.readHours);
 
-  const engagement: Record<string, unknown> = {};
-  for (const [ch, e] of Object.entries(contact.engagement)) {
-    engagement[ch] = {
-      ...e,
-      readRate: e.delivered > 0 ? e.read / e.delivered : 0,
-      deliveryRate: e.sent > 0 ? e.delivered / e.sent : 0,
-    };
-  }
-
-  const eventTimes = ctx.events.map((e) => Date.parse(e.at));
-  const bestHour = bestHourOf(contact.readHours);
-
-  const consentFact: Record<string, Record<Purpose, boolean>> = {};
-  for (const ch of Object.keys(src.channels)) {
-    consentFact[ch] = {
-      marketing: consent.allows(ch, 'marketing'),
-      service: consent.allows(ch, 'service'),
-      transactional: consent.allows(ch, 'transactional'),
-    };
-  }
-
-  const facts: Facts = {
-    contact: {
-      id: contact.id,
-      market: contact.market,
-      timezone: zone,
-      locale: contact.locale,
-      smartphone: contact.smartphone,
-      vulnerable: contact.vulnerable === true,
-      bestHour,
-      tags: contact.tags,
-      capabilities: contact.capabilities,
-      reachable,
-      engagement,
-      attributes: contact.attributes,
-    },
+  const facts: Record<string, unknown> = {
+    contact: contactFact(ctx, rs, need, zone, identityKinds, bestHour),
     message: {
       type: request.type,
       purpose,
@@ -133,28 +79,103 @@ export function buildFacts(request: MessageRequest, ctx: DecisionContext, rs: Co
       object: request.object,
       variables: request.variables ?? {},
     },
-    local: {
+    market: (contact.market !== undefined ? rs.marketFacts.get(contact.market) : undefined) ?? {
+      code: contact.market,
+      featurePhone: false,
+      primaryMessenger: null,
+      messengers: [],
+      channels: [],
+    },
+    object: ctx.object ?? {},
+  };
+  if (need.has('local')) {
+    facts.local = {
       hour: local.hour,
       minute: local.minute,
       weekday: local.weekday,
       time: `${String(local.hour).padStart(2, '0')}:${String(local.minute).padStart(2, '0')}`,
       quiet: !inWindow(local.minuteOfDay, window),
-    },
-    history,
-    suppressions: deriveSuppressions(src.suppressions, ctx.events, eventTimes, request.object, now),
-    market: market
-      ? {
-          code: contact.market,
-          name: market.name,
-          timezone: market.timezone,
-          featurePhone: market.featurePhone,
-          primaryMessenger: market.messengers[0] ?? null,
-          messengers: market.messengers,
-          channels: market.channels,
-        }
-      : { code: contact.market, featurePhone: false, primaryMessenger: null, messengers: [], channels: [] },
-    consent: consentFact,
-    object: ctx.object ?? {},
+    };
+  }
+  if (need.has('history')) facts.history = historyFact(ctx, now);
+  if (need.has('suppressions')) {
+    const times: number[] = [];
+    for (const e of ctx.events) times.push(Date.parse(e.at));
+    facts.suppressions = deriveSuppressions(src.suppressions, ctx.events, times, request.object, now);
+  }
+  if (need.has('consent')) {
+    const consentFact: Record<string, Record<Purpose, boolean>> = {};
+    for (const ch of Object.keys(src.channels)) {
+      consentFact[ch] = {
+        marketing: consent.allows(ch, 'marketing'),
+        service: consent.allows(ch, 'service'),
+        transactional: consent.allows(ch, 'transactional'),
+      };
+    }
+    facts.consent = consentFact;
+  }
+  return { facts, purpose, zone, zoneAssumed, market, window, local, consent, identityKinds, bestHour };
+}
+
+function contactFact(
+  ctx: DecisionContext,
+  rs: CompiledRuleset,
+  need: ReadonlySet<string>,
+  zone: string,
+  identityKinds: ReadonlySet<string>,
+  bestHour: number | null,
+): Record<string, unknown> {
+  const contact = ctx.contact;
+  const fact: Record<string, unknown> = {
+    id: contact.id,
+    market: contact.market,
+    timezone: zone,
+    locale: contact.locale,
+    smartphone: contact.smartphone,
+    vulnerable: contact.vulnerable === true,
+    bestHour,
+    tags: contact.tags,
+    capabilities: contact.capabilities,
+    attributes: contact.attributes,
   };
-  return { facts, purpose, zone, zoneAssumed, market, window, local, consent, sent, identityKinds, bestHour };
+  if (need.has('contact.reachable')) {
+    const reachable: Record<string, boolean> = {};
+    for (const [name, ch] of Object.entries(rs.source.channels)) reachable[name] = identityKinds.has(ch.address);
+    fact.reachable = reachable;
+  }
+  if (need.has('contact.engagement')) {
+    const engagement: Record<string, unknown> = {};
+    for (const ch in contact.engagement) {
+      const e = contact.engagement[ch];
+      if (e === undefined) continue;
+      engagement[ch] = {
+        sent: e.sent,
+        delivered: e.delivered,
+        read: e.read,
+        replied: e.replied,
+        readRate: e.delivered > 0 ? e.read / e.delivered : 0,
+        deliveryRate: e.sent > 0 ? e.delivered / e.sent : 0,
+      };
+    }
+    fact.engagement = engagement;
+  }
+  return fact;
+}
+
+function historyFact(ctx: DecisionContext, now: number): Record<string, { day: number; week: number }> {
+  const history: Record<string, { day: number; week: number }> = { all: { day: 0, week: 0 } };
+  for (const t of MESSAGE_TYPES) history[t] = { day: 0, week: 0 };
+  for (const record of ctx.history) {
+    const age = now - Date.parse(record.at);
+    if (age < 0 || age >= WEEK) continue;
+    const h = history[record.type] as { day: number; week: number };
+    const all = history.all as { day: number; week: number };
+    h.week++;
+    all.week++;
+    if (age < DAY) {
+      h.day++;
+      all.day++;
+    }
+  }
+  return history;
 }

@@ -1,5 +1,6 @@
+import { formatIso } from '../time/iso.js';
 import type { CapDef, Draft } from './draft.js';
-import { ruleReason } from './draft.js';
+import { fired, ruleReason } from './draft.js';
 
 const WINDOW_MS = { day: 86_400_000, week: 7 * 86_400_000 } as const;
 
@@ -9,7 +10,7 @@ const WINDOW_MS = { day: 86_400_000, week: 7 * 86_400_000 } as const;
  * applied per channel (capability) and at timing, where the channel and the send time are known.
  */
 export function guards(d: Draft): void {
-  for (const rule of d.fired('guards')) {
+  for (const rule of fired(d, 'guards')) {
     d.reasons.push(ruleReason(rule));
     const e = rule.effect;
     switch (e.type) {
@@ -22,7 +23,8 @@ export function guards(d: Draft): void {
         d.reasons.push({ stage: 'guards', code: 'review', rule: rule.name, message: e.params.reason });
         break;
       case 'bypass':
-        d.bypass.add(e.params.guard);
+        if (e.params.guard === 'caps') d.bypassCaps = true;
+        else d.bypassQuietHours = true;
         break;
       case 'cap':
         d.extraCaps.push(e.params);
@@ -36,7 +38,7 @@ export function guards(d: Draft): void {
     }
   }
   if (d.verdict === 'suppress') return;
-  if (d.bypass.has('caps')) {
+  if (d.bypassCaps) {
     d.reasons.push({ stage: 'guards', code: 'cap', message: 'contact-pressure caps bypassed by rule' });
     return;
   }
@@ -50,7 +52,8 @@ function applyCap(d: Draft, cap: CapDef): void {
   const span = WINDOW_MS[cap.per];
   const inWindow: number[] = [];
   const teams = new Set<string>();
-  for (const { at, record } of d.f.sent) {
+  for (const record of d.ctx.history) {
+    const at = Date.parse(record.at);
     const age = d.now - at;
     if (age < 0 || age >= span) continue;
     if (cap.messageTypes !== undefined && !cap.messageTypes.includes(record.type)) continue;
@@ -65,6 +68,7 @@ function applyCap(d: Draft, cap: CapDef): void {
     d.request.team ? `; held back for team ${d.request.team}` : ''
   }`;
   if (cap.channels !== undefined) {
+    d.cappedChannels ??= new Map();
     for (const ch of cap.channels) if (!d.cappedChannels.has(ch)) d.cappedChannels.set(ch, detail);
     return;
   }
@@ -77,5 +81,5 @@ function applyCap(d: Draft, cap: CapDef): void {
   inWindow.sort((a, b) => a - b);
   const freeAt = (inWindow[inWindow.length - cap.max] as number) + span;
   d.notBefore = Math.max(d.notBefore, freeAt);
-  d.reasons.push({ stage: 'guards', code: 'cap_exceeded', message: `${detail}; deferred until ${new Date(freeAt).toISOString()}` });
+  d.reasons.push({ stage: 'guards', code: 'cap_exceeded', message: `${detail}; deferred until ${formatIso(freeAt)}` });
 }

@@ -1,5 +1,5 @@
 import type { Draft } from './draft.js';
-import { dropCandidate, preferCandidate, ruleReason } from './draft.js';
+import { dropCandidate, fired, isCandidate, preferCandidate, ruleReason } from './draft.js';
 
 /**
  * Stage 2. Message type → ordered candidate channels. The highest-priority `channels` rule wins
@@ -8,7 +8,7 @@ import { dropCandidate, preferCandidate, ruleReason } from './draft.js';
  */
 export function mapping(d: Draft): void {
   let winner: string | null = null;
-  for (const rule of d.fired('mapping')) {
+  for (const rule of fired(d, 'mapping')) {
     const e = rule.effect;
     if (e.type === 'channels') {
       if (winner !== null) {
@@ -36,11 +36,11 @@ export function mapping(d: Draft): void {
   const channels = d.rs.source.channels;
   const last = d.candidates[d.candidates.length - 1];
   let next = last !== undefined ? channels[last[last.length - 1] as string]?.fallback : undefined;
-  while (next !== undefined && !d.candidates.some((g) => g.includes(next as string))) {
+  while (next !== undefined && !isCandidate(d, next)) {
     d.candidates.push([next]);
     next = channels[next]?.fallback;
   }
-  for (const rule of d.fired('mapping')) {
+  for (const rule of fired(d, 'mapping')) {
     const e = rule.effect;
     if (e.type === 'prefer') {
       d.reasons.push(ruleReason(rule));

@@ -1,21 +1,63 @@
 import type { PlanStep } from '../model/decision.js';
 import type { ContentVariant } from '../model/vocabulary.js';
+import { formatIso } from '../time/iso.js';
 import { channelBlock } from './capability.js';
 import type { Draft } from './draft.js';
-import { priceOf, ruleReason } from './draft.js';
+import { fired, priceOf, ruleReason } from './draft.js';
 
 const MIN = 60_000;
 
 function variantFor(d: Draft, channel: string): ContentVariant {
-  const forced = d.adapt.get(channel);
+  const forced = d.adapt?.get(channel);
   if (forced !== undefined) return forced;
   const offered = d.rs.source.channels[channel]?.content ?? ['text'];
   const rich = d.request.rich === true;
   if (rich && offered.includes('rich')) return 'rich';
-  if (rich && offered.includes('text+link')) return 'text+link';
-  if (rich && offered.includes('text')) return 'text+link';
-  const plain = offered.find((v) => v !== 'rich');
-  return plain ?? (offered[0] as ContentVariant);
+  if (rich && (offered.includes('text+link') || offered.includes('text'))) return 'text+link';
+  for (const v of offered) if (v !== 'rich') return v;
+  return offered[0] as ContentVariant;
+}
+
+function timeoutOf(d: Draft, channel: string): number {
+  return d.fallbackAfter?.get(channel) ?? d.rs.source.channels[channel]?.deliveryTimeoutMinutes ?? 60;
+}
+
+function makeStep(
+  d: Draft,
+  steps: PlanStep[],
+  channel: string,
+  mode: PlanStep['mode'],
+  after: number | null,
+  sendAt: number,
+  delayMinutes: number,
+): PlanStep {
+  const content = variantFor(d, channel);
+  if (d.request.rich === true && content !== 'rich' && content !== 'voice') {
+    d.reasons.push({ stage: 'plan', code: 'content_adapted', channel, message: `rich content sent as ${content} on ${channel}` });
+  }
+  return {
+    step: steps.length,
+    channel,
+    provider: d.rs.source.channels[channel]?.provider ?? 'sandbox',
+    mode,
+    after,
+    sendAt: formatIso(sendAt),
+    timeoutMinutes: null,
+    delayMinutes,
+    content,
+    estimatedCost: priceOf(d, channel),
+  };
+}
+
+function inPlan(steps: readonly PlanStep[], channel: string): boolean {
+  for (const s of steps) if (s.channel === channel) return true;
+  return false;
+}
+
+function usable(d: Draft, channel: string): boolean {
+  const block = channelBlock(d, channel);
+  if (block !== null) d.reasons.push({ ...block, channel });
+  return block === null;
 }
 
 /**
@@ -23,70 +65,43 @@ function variantFor(d: Draft, channel: string): ContentVariant {
  * escalation, and the content variant each channel gets (rich → plain text + link where needed).
  */
 export function plan(d: Draft, channels: readonly string[]): PlanStep[] {
-  for (const rule of d.fired('plan')) {
+  for (const rule of fired(d, 'plan')) {
     const e = rule.effect;
-    if (e.type === 'fallbackAfter') d.fallbackAfter.set(e.params.channel, e.params.minutes);
-    else if (e.type === 'adaptContent') d.adapt.set(e.params.channel, e.params.variant);
+    if (e.type === 'fallbackAfter') (d.fallbackAfter ??= new Map()).set(e.params.channel, e.params.minutes);
+    else if (e.type === 'adaptContent') (d.adapt ??= new Map()).set(e.params.channel, e.params.variant);
     else if (e.type === 'escalate') d.escalations.push(e.params);
     else continue;
     d.reasons.push(ruleReason(rule));
   }
-  const cfg = d.rs.source.channels;
   const steps: PlanStep[] = [];
-  const timeoutOf = (ch: string) => d.fallbackAfter.get(ch) ?? cfg[ch]?.deliveryTimeoutMinutes ?? 60;
-  const make = (channel: string, mode: PlanStep['mode'], after: number | null, sendAt: number, delayMinutes = 0): PlanStep => {
-    const content = variantFor(d, channel);
-    if (d.request.rich === true && content !== 'rich' && content !== 'voice') {
-      d.reasons.push({ stage: 'plan', code: 'content_adapted', channel, message: `rich content sent as ${content} on ${channel}` });
-    }
-    return {
-      step: steps.length,
-      channel,
-      provider: cfg[channel]?.provider ?? 'sandbox',
-      mode,
-      after,
-      sendAt: new Date(sendAt).toISOString(),
-      timeoutMinutes: null,
-      delayMinutes,
-      content,
-      estimatedCost: priceOf(d, channel),
-    };
-  };
-
   let lastChain = -1;
   let at = d.sendAt;
-  channels.forEach((ch, i) => {
+  for (let i = 0; i < channels.length; i++) {
+    const ch = channels[i] as string;
     if (i > 0) {
       const prev = steps[lastChain] as PlanStep;
-      prev.timeoutMinutes = timeoutOf(prev.channel);
+      prev.timeoutMinutes = timeoutOf(d, prev.channel);
       at += prev.timeoutMinutes * MIN;
     }
-    steps.push(make(ch, i === 0 ? 'primary' : 'fallback', i === 0 ? null : lastChain, at));
+    steps.push(makeStep(d, steps, ch, i === 0 ? 'primary' : 'fallback', i === 0 ? null : lastChain, at, 0));
     lastChain = steps.length - 1;
-  });
-
-  const inPlan = (ch: string) => steps.some((s) => s.channel === ch);
-  const usable = (ch: string): boolean => {
-    const block = channelBlock(d, ch);
-    if (block !== null) d.reasons.push({ ...block, channel: ch });
-    return block === null;
-  };
+  }
 
   for (const esc of d.escalations) {
-    if (inPlan(esc.channel) || !usable(esc.channel)) continue;
+    if (inPlan(steps, esc.channel) || !usable(d, esc.channel)) continue;
     const prev = steps[lastChain] as PlanStep;
     prev.timeoutMinutes = esc.afterMinutes;
     const escAt = Date.parse(prev.sendAt) + esc.afterMinutes * MIN;
-    steps.push(make(esc.channel, 'fallback', lastChain, escAt));
+    steps.push(makeStep(d, steps, esc.channel, 'fallback', lastChain, escAt, 0));
     const escIndex = steps.length - 1;
     lastChain = escIndex;
-    if (esc.also !== undefined && usable(esc.also)) steps.push(make(esc.also, 'also', escIndex, escAt, 0));
+    if (esc.also !== undefined && usable(d, esc.also)) steps.push(makeStep(d, steps, esc.also, 'also', escIndex, escAt, 0));
   }
 
   for (const a of d.also) {
     if (steps.length === 0) break;
-    if (!usable(a.channel)) continue;
-    steps.push(make(a.channel, 'also', 0, d.sendAt + a.delayMinutes * MIN, a.delayMinutes));
+    if (!usable(d, a.channel)) continue;
+    steps.push(makeStep(d, steps, a.channel, 'also', 0, d.sendAt + a.delayMinutes * MIN, a.delayMinutes));
   }
   return steps;
 }

@@ -1,5 +1,5 @@
 import type { Draft } from './draft.js';
-import { dropCandidate, preferCandidate, ruleReason } from './draft.js';
+import { dropCandidate, fired, isCandidate, preferCandidate, ruleReason } from './draft.js';
 
 /** Stage 4. The contact's own preference for this message type, then preference rules. */
 export function preferences(d: Draft): void {
@@ -16,7 +16,7 @@ export function preferences(d: Draft): void {
       }
     }
     const wanted = pref.channel;
-    if (wanted !== undefined && d.candidates.some((g) => g.includes(wanted))) {
+    if (wanted !== undefined && isCandidate(d, wanted)) {
       preferCandidate(d, wanted);
       d.reasons.push({
         stage: 'preferences',
@@ -26,10 +26,10 @@ export function preferences(d: Draft): void {
       });
     }
   }
-  for (const rule of d.fired('preferences')) {
+  for (const rule of fired(d, 'preferences')) {
     const e = rule.effect;
     if (e.type === 'prefer') {
-      if (!d.candidates.some((g) => g.includes(e.params.channel))) continue;
+      if (!isCandidate(d, e.params.channel)) continue;
       d.reasons.push(ruleReason(rule));
       preferCandidate(d, e.params.channel);
     } else if (e.type === 'exclude') {

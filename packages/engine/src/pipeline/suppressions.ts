@@ -17,10 +17,16 @@ export function deriveSuppressions(
   now: number,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, def] of Object.entries(defs)) {
+  for (const [name, def] of entriesOf(defs)) {
     if (def.kind === 'window') {
-      // latest opening and closing per object (or for the contact as a whole)
-      const state = new Map<string, { open: number; close: number }>();
+      if (events.length === 0) {
+        out[name] = false;
+        continue;
+      }
+      // latest opening and closing per object (or for the contact as a whole); few events, so arrays
+      const keys: string[] = [];
+      const opened: number[] = [];
+      const closed: number[] = [];
       for (let i = 0; i < events.length; i++) {
         const e = events[i] as PastEvent;
         const at = eventTimes[i] as number;
@@ -32,21 +38,26 @@ export function deriveSuppressions(
           continue;
         }
         const key = e.object ? `${e.object.type}:${e.object.id}` : '';
-        const s = state.get(key) ?? { open: -1, close: -1 };
-        if (opens) s.open = Math.max(s.open, at);
-        else s.close = Math.max(s.close, at);
-        state.set(key, s);
+        let k = keys.indexOf(key);
+        if (k < 0) {
+          k = keys.push(key) - 1;
+          opened.push(-1);
+          closed.push(-1);
+        }
+        if (opens) opened[k] = Math.max(opened[k] as number, at);
+        else closed[k] = Math.max(closed[k] as number, at);
       }
       let active = false;
-      for (const s of state.values()) {
-        if (s.open < 0 || s.close >= s.open) continue;
-        if (def.forDays !== undefined && now - s.open > def.forDays * DAY) continue;
+      for (let k = 0; k < keys.length; k++) {
+        const open = opened[k] as number;
+        if (open < 0 || (closed[k] as number) >= open) continue;
+        if (def.forDays !== undefined && now - open > def.forDays * DAY) continue;
         active = true;
         break;
       }
       out[name] = active;
     } else {
-      const segments = splitPath(def.field);
+      const segments = fieldSegments(def.field);
       let bestAt = -1;
       let value: unknown = null;
       for (let i = 0; i < events.length; i++) {
@@ -63,4 +74,24 @@ export function deriveSuppressions(
     }
   }
   return out;
+}
+
+const segmentCache = new Map<string, string[]>();
+function fieldSegments(field: string): string[] {
+  let s = segmentCache.get(field);
+  if (s === undefined) {
+    s = splitPath(field);
+    segmentCache.set(field, s);
+  }
+  return s;
+}
+
+const entryCache = new WeakMap<object, Array<[string, Ruleset['suppressions'][string]]>>();
+function entriesOf(defs: Ruleset['suppressions']): Array<[string, Ruleset['suppressions'][string]]> {
+  let e = entryCache.get(defs);
+  if (e === undefined) {
+    e = Object.entries(defs);
+    entryCache.set(defs, e);
+  }
+  return e;
 }

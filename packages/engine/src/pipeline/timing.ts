@@ -1,10 +1,11 @@
+import { formatIso } from '../time/iso.js';
 import { inWindow, localTime, nextAllowed } from '../time/zoned.js';
 import type { Draft } from './draft.js';
-import { ruleReason } from './draft.js';
+import { fired, ruleReason } from './draft.js';
 
 const fmt = (ms: number, zone: string): string => {
   const lt = localTime(ms, zone);
-  return `${new Date(ms).toISOString()} (${String(lt.hour).padStart(2, '0')}:${String(lt.minute).padStart(2, '0')} ${zone})`;
+  return `${formatIso(ms)} (${String(lt.hour).padStart(2, '0')}:${String(lt.minute).padStart(2, '0')} ${zone})`;
 };
 
 /**
@@ -13,7 +14,7 @@ const fmt = (ms: number, zone: string): string => {
  * types (or a `defer until bestHour` rule) aim for the contact's best hour within the window.
  */
 export function timing(d: Draft): void {
-  for (const rule of d.fired('timing')) {
+  for (const rule of fired(d, 'timing')) {
     const e = rule.effect;
     if (e.type !== 'defer') continue;
     d.reasons.push(ruleReason(rule));
@@ -29,7 +30,7 @@ export function timing(d: Draft): void {
 
   const best = d.f.bestHour;
   const quiet = !inWindow(localTime(at, zone).minuteOfDay, window);
-  if (quiet && d.bypass.has('quietHours')) {
+  if (quiet && d.bypassQuietHours) {
     d.reasons.push({
       stage: 'timing',
       code: 'quiet_hours_bypassed',

@@ -36,7 +36,13 @@ function genLeaf(r: () => number): Condition {
   else if (['lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive'].includes(op)) {
     leaf.value = r() < 0.2 ? { fact: pick(r, ['f1', 'f2']), path: pick(r, ['n', 's']) } : pick(r, [0, 1, 2, -1, 2.5]);
   } else if (op === 'equal' || op === 'notEqual') {
-    leaf.value = r() < 0.2 ? { fact: pick(r, ['f1', 'f2']), path: pick(r, PATHS) } : pick(r, VALUES.filter((v) => v !== undefined && !Array.isArray(v)));
+    leaf.value =
+      r() < 0.2
+        ? { fact: pick(r, ['f1', 'f2']), path: pick(r, PATHS) }
+        : pick(
+            r,
+            VALUES.filter((v) => v !== undefined && !Array.isArray(v)),
+          );
   } else leaf.value = pick(r, ['a', 1, 'b', true]);
   return leaf as unknown as Condition;
 }
@@ -129,7 +135,14 @@ describe('decisions with compiled rules equal decisions with json-rules-engine',
     // An async fact makes runs interleave; a single Engine's shared status then cuts runs short.
     const engine = new Engine([], { allowUndefinedFacts: true, pathResolver });
     for (let p = 1; p <= 3; p++) {
-      engine.addRule(new Rule({ name: `p${p}`, priority: p, conditions: { all: [{ fact: 'x', operator: 'equal', value: 1 }] }, event: { type: `p${p}` } }));
+      engine.addRule(
+        new Rule({
+          name: `p${p}`,
+          priority: p,
+          conditions: { all: [{ fact: 'x', operator: 'equal', value: 1 }] },
+          event: { type: `p${p}` },
+        }),
+      );
     }
     engine.addFact('x', async (_p, almanac) => {
       const d = (await almanac.factValue('delay')) as number;

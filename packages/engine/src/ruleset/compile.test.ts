@@ -29,7 +29,12 @@ describe('ruleset validation', () => {
   it('rejects an unknown json-rules-engine operator at its exact path', () => {
     const doc = base();
     const rule = doc.rules[4] as { conditions: unknown };
-    rule.conditions = { any: [{ fact: 'message', path: 'type', operator: 'equal', value: 'otp' }, { fact: 'message', path: 'type', operator: 'startsWith', value: 'o' }] };
+    rule.conditions = {
+      any: [
+        { fact: 'message', path: 'type', operator: 'equal', value: 'otp' },
+        { fact: 'message', path: 'type', operator: 'startsWith', value: 'o' },
+      ],
+    };
     const found = at(doc, '/rules/4/conditions/any/1/operator');
     expect(found).toHaveLength(1);
     expect(found[0]?.message).toMatch(/equal/);

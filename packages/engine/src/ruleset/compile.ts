@@ -1,8 +1,8 @@
 import { RulesetInvalidError } from '../errors.js';
 import { MESSAGE_TYPES, type MessageType, STAGES, type Stage } from '../model/vocabulary.js';
-import { type CompiledCondition, compileCondition } from '../rules/compile-condition.js';
+import { type CompiledCondition, compileCondition, type Facts } from '../rules/compile-condition.js';
 import { parseHhmm, type Window } from '../time/zoned.js';
-import { type Effect, type Rule, type Ruleset, rulesetSchema, type TopLevelCondition } from './schema.js';
+import { type Condition, type Effect, type Rule, type Ruleset, rulesetSchema, type TopLevelCondition } from './schema.js';
 import { validateSemantics } from './validate.js';
 import { zodProblems } from './zod-problems.js';
 
@@ -27,8 +27,17 @@ export interface CompiledRuleset {
   /** The same, indexed by message type: only the rules that can apply. */
   index: Record<Stage, Record<MessageType, readonly CompiledRule[]>>;
   quietWindows: { default: Window; markets: ReadonlyMap<string, Window> };
+  /**
+   * Per message type, the `fact` and `fact.first-segment` names its indexed rules read: facts no
+   * applicable rule reads are never built (an OTP never derives suppression windows).
+   */
+  factNeeds: Record<MessageType, ReadonlySet<string>>;
+  /** The `market` fact per declared market, built once (facts are never mutated). */
+  marketFacts: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
   journeyTriggers: ReadonlyMap<string, readonly string[]>;
   compiledJourneyConditions: ReadonlyMap<string, CompiledCondition>;
+  /** The compiled evaluator bound to this ruleset: the indexed rules whose closures hold. */
+  evaluate: (stage: Stage, type: MessageType, facts: Facts) => CompiledRule[];
 }
 
 /**
@@ -87,8 +96,39 @@ function compileRuleset(rs: Ruleset): CompiledRuleset {
     for (const s of j.steps) if (s.type === 'branch') journeyConditions.set(`${j.id}#${s.id}`, compileCondition(s.conditions));
   }
 
+  const factNeeds = Object.fromEntries(
+    MESSAGE_TYPES.map((t) => {
+      const needs = new Set<string>();
+      for (const s of STAGES) for (const r of index[s][t]) collectNeeds(r.source.conditions, needs);
+      return [t, needs];
+    }),
+  ) as Record<MessageType, Set<string>>;
+  const marketFacts = new Map(
+    Object.entries(rs.markets).map(([code, m]) => [
+      code,
+      Object.freeze({
+        code,
+        name: m.name,
+        timezone: m.timezone,
+        featurePhone: m.featurePhone,
+        primaryMessenger: m.messengers[0] ?? null,
+        messengers: m.messengers,
+        channels: m.channels,
+      }),
+    ]),
+  );
+
+  const evaluate = (stage: Stage, type: MessageType, facts: Facts): CompiledRule[] => {
+    const out: CompiledRule[] = [];
+    for (const r of index[stage][type]) if (r.test(facts)) out.push(r);
+    return out;
+  };
+
   return {
     version: rs.version,
+    evaluate,
+    factNeeds,
+    marketFacts,
     source: rs,
     rules,
     index,
@@ -116,4 +156,19 @@ function staticMessageTypes(c: TopLevelCondition): ReadonlySet<MessageType> | nu
   }
   if (constraints.length === 0) return null;
   return new Set(MESSAGE_TYPES.filter((t) => constraints.every((list) => list.includes(t))));
+}
+
+function collectNeeds(c: TopLevelCondition | Condition, out: Set<string>): void {
+  if ('all' in c) for (const x of c.all) collectNeeds(x, out);
+  else if ('any' in c) for (const x of c.any) collectNeeds(x, out);
+  else if ('not' in c) collectNeeds(c.not, out);
+  else {
+    const add = (fact: string, path: string | undefined) => {
+      out.add(fact);
+      if (path !== undefined) out.add(`${fact}.${path.split('.')[0]}`);
+    };
+    add(c.fact, c.path);
+    const v = c.value;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) add(v.fact, v.path);
+  }
 }

@@ -78,13 +78,22 @@ export function generateContext(r: () => number, i: number, now: number): Decisi
   const history: NonNullable<DecisionContextInput['history']> = [];
   const nHist = Math.floor(r() * 5);
   for (let k = 0; k < nHist; k++) {
-    history.push({ at: iso(now - Math.floor(r() * 10 * 24) * 3_600_000), type: pick(r, MESSAGE_TYPES), channel: pick(r, CHANNELS), team: pick(r, ['marketing', 'ops', 'support']) });
+    history.push({
+      at: iso(now - Math.floor(r() * 10 * 24) * 3_600_000),
+      type: pick(r, MESSAGE_TYPES),
+      channel: pick(r, CHANNELS),
+      team: pick(r, ['marketing', 'ops', 'support']),
+    });
   }
   const events: NonNullable<DecisionContextInput['events']> = [];
   const nEv = Math.floor(r() * 3);
   for (let k = 0; k < nEv; k++) {
     const type = pick(r, EVENT_TYPES);
-    const e: NonNullable<DecisionContextInput['events']>[number] = { type, at: iso(now - Math.floor(r() * 20) * 86_400_000), data: { topic: pick(r, ['billing', 'broadband', 'delivery']) } };
+    const e: NonNullable<DecisionContextInput['events']>[number] = {
+      type,
+      at: iso(now - Math.floor(r() * 20) * 86_400_000),
+      data: { topic: pick(r, ['billing', 'broadband', 'delivery']) },
+    };
     if (type === 'invoice.paid') e.object = { type: 'invoice', id: `inv-${i % 3}` };
     if (type.startsWith('ticket')) e.object = { type: 'ticket', id: `t-${i % 2}` };
     events.push(e);

@@ -52,19 +52,27 @@ function computeOffset(epochMs: number, zone: string): number {
 }
 
 /** Offset of `zone` from UTC in minutes at the instant `epochMs` (e.g. +330 for Asia/Kolkata). */
+let lastZone = '';
+let lastBucket = Number.NaN;
+let lastOffset = 0;
+
 export function offsetMinutes(epochMs: number, zone: string): number {
+  const bucket = Math.floor(epochMs / BUCKET);
+  if (bucket === lastBucket && zone === lastZone) return lastOffset;
   let byBucket = offsetCache.get(zone);
   if (byBucket === undefined) {
     byBucket = new Map();
     offsetCache.set(zone, byBucket);
   }
-  const bucket = Math.floor(epochMs / BUCKET);
   let off = byBucket.get(bucket);
   if (off === undefined) {
     off = computeOffset(bucket * BUCKET, zone);
     if (byBucket.size > 20_000) byBucket.clear();
     byBucket.set(bucket, off);
   }
+  lastZone = zone;
+  lastBucket = bucket;
+  lastOffset = off;
   return off;
 }
 
