@@ -51,7 +51,9 @@ export function capability(d: Draft): void {
   for (const group of d.candidates) {
     for (const ch of group) {
       const block = channelBlock(d, ch);
-      if (block !== null) (drops ??= []).push([ch, block]);
+      if (block === null) continue;
+      drops ??= [];
+      drops.push([ch, block]);
     }
   }
   if (drops !== null) {

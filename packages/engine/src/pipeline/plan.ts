@@ -67,9 +67,13 @@ function usable(d: Draft, channel: string): boolean {
 export function plan(d: Draft, channels: readonly string[]): PlanStep[] {
   for (const rule of fired(d, 'plan')) {
     const e = rule.effect;
-    if (e.type === 'fallbackAfter') (d.fallbackAfter ??= new Map()).set(e.params.channel, e.params.minutes);
-    else if (e.type === 'adaptContent') (d.adapt ??= new Map()).set(e.params.channel, e.params.variant);
-    else if (e.type === 'escalate') d.escalations.push(e.params);
+    if (e.type === 'fallbackAfter') {
+      d.fallbackAfter ??= new Map();
+      d.fallbackAfter.set(e.params.channel, e.params.minutes);
+    } else if (e.type === 'adaptContent') {
+      d.adapt ??= new Map();
+      d.adapt.set(e.params.channel, e.params.variant);
+    } else if (e.type === 'escalate') d.escalations.push(e.params);
     else continue;
     d.reasons.push(ruleReason(rule));
   }
