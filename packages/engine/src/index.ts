@@ -1,5 +1,6 @@
 export { type ConsentDefaults, ConsentState, foldConsent } from './consent/fold.js';
-export { EngineInputError, JourneyStateError, type Problem, RulesetInvalidError, SignalboxError } from './errors.js';
+export { DEFAULT_RULESET } from './default-ruleset.js';
+export { EngineInputError, JourneyStateError, type Problem, RulesetInvalidError, SignalboxError, toPointer } from './errors.js';
 export { mapEventType } from './events/map-event.js';
 export { advance, instanceKey, journeysTriggeredBy, startJourney } from './journeys/advance.js';
 export * from './model/consent.js';

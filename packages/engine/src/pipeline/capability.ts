@@ -1,6 +1,6 @@
 import type { Reason } from '../model/decision.js';
 import type { Draft } from './draft.js';
-import { dropCandidate, fired, ruleReason } from './draft.js';
+import { applyExclude, dropCandidate, fired } from './draft.js';
 
 /**
  * Why a channel cannot carry this message to this contact, or null. Consent (a guard) first,
@@ -62,20 +62,5 @@ export function capability(d: Draft): void {
       d.reasons.push({ stage: block.stage, code: block.code, channel: ch, message: block.message });
     }
   }
-  for (const rule of fired(d, 'capability')) {
-    const e = rule.effect;
-    if (e.type !== 'exclude') continue;
-    d.reasons.push(ruleReason(rule));
-    for (const ch of e.params.channels) {
-      if (dropCandidate(d, ch)) {
-        d.reasons.push({
-          stage: 'capability',
-          code: 'excluded',
-          rule: rule.name,
-          channel: ch,
-          message: e.params.reason ?? `excluded by ${rule.name}`,
-        });
-      }
-    }
-  }
+  for (const rule of fired(d, 'capability')) applyExclude(d, rule, 'excluded');
 }

@@ -126,3 +126,19 @@ export function isCandidate(d: Draft, channel: string): boolean {
   for (const g of d.candidates) if (g.includes(channel)) return true;
   return false;
 }
+
+/**
+ * Applies an `exclude` rule: drops its channels from the candidates. The rule is recorded only
+ * when it removed something, each removed channel with the reason.
+ */
+export function applyExclude(d: Draft, rule: CompiledRule, code: 'excluded' | 'preference'): void {
+  const e = rule.effect;
+  if (e.type !== 'exclude') return;
+  let recorded = false;
+  for (const ch of e.params.channels) {
+    if (!dropCandidate(d, ch)) continue;
+    if (!recorded) d.reasons.push(ruleReason(rule));
+    recorded = true;
+    d.reasons.push({ stage: rule.stage, code, rule: rule.name, channel: ch, message: e.params.reason ?? `excluded by ${rule.name}` });
+  }
+}

@@ -1,5 +1,5 @@
 import type { Draft } from './draft.js';
-import { dropCandidate, fired, isCandidate, preferCandidate, ruleReason } from './draft.js';
+import { applyExclude, fired, isCandidate, preferCandidate, ruleReason } from './draft.js';
 
 /**
  * Stage 2. Message type → ordered candidate channels. The highest-priority `channels` rule wins
@@ -46,18 +46,7 @@ export function mapping(d: Draft): void {
       d.reasons.push(ruleReason(rule));
       preferCandidate(d, e.params.channel);
     } else if (e.type === 'exclude') {
-      d.reasons.push(ruleReason(rule));
-      for (const ch of e.params.channels) {
-        if (dropCandidate(d, ch)) {
-          d.reasons.push({
-            stage: 'mapping',
-            code: 'excluded',
-            rule: rule.name,
-            channel: ch,
-            message: e.params.reason ?? `excluded by ${rule.name}`,
-          });
-        }
-      }
+      applyExclude(d, rule, 'excluded');
     }
   }
 }

@@ -70,9 +70,13 @@ export function plan(d: Draft, channels: readonly string[]): PlanStep[] {
     if (e.type === 'fallbackAfter') {
       d.fallbackAfter ??= new Map();
       d.fallbackAfter.set(e.params.channel, e.params.minutes);
+      // a timeout matters only when the channel is planned and something follows it
+      const at = channels.indexOf(e.params.channel);
+      if (at < 0 || at === channels.length - 1) continue;
     } else if (e.type === 'adaptContent') {
       d.adapt ??= new Map();
       d.adapt.set(e.params.channel, e.params.variant);
+      if (!channels.includes(e.params.channel)) continue;
     } else if (e.type === 'escalate') d.escalations.push(e.params);
     else continue;
     d.reasons.push(ruleReason(rule));

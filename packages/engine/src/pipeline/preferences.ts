@@ -1,5 +1,5 @@
 import type { Draft } from './draft.js';
-import { dropCandidate, fired, isCandidate, preferCandidate, ruleReason } from './draft.js';
+import { applyExclude, dropCandidate, fired, isCandidate, preferCandidate, ruleReason } from './draft.js';
 
 /** Stage 4. The contact's own preference for this message type, then preference rules. */
 export function preferences(d: Draft): void {
@@ -33,18 +33,7 @@ export function preferences(d: Draft): void {
       d.reasons.push(ruleReason(rule));
       preferCandidate(d, e.params.channel);
     } else if (e.type === 'exclude') {
-      d.reasons.push(ruleReason(rule));
-      for (const ch of e.params.channels) {
-        if (dropCandidate(d, ch)) {
-          d.reasons.push({
-            stage: 'preferences',
-            code: 'preference',
-            rule: rule.name,
-            channel: ch,
-            message: e.params.reason ?? `excluded by ${rule.name}`,
-          });
-        }
-      }
+      applyExclude(d, rule, 'preference');
     }
   }
 }

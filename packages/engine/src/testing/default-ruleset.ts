@@ -1,11 +1,11 @@
-import defaultRuleset from '../../rulesets/default.json' with { type: 'json' };
+import { DEFAULT_RULESET } from '../default-ruleset.js';
 import { type CompiledRuleset, loadRuleset } from '../ruleset/compile.js';
 
 /** The default ruleset document, as shipped. */
-export const defaultRulesetDocument: unknown = defaultRuleset;
+export const defaultRulesetDocument: unknown = DEFAULT_RULESET;
 
 let compiled: CompiledRuleset | undefined;
 export function defaultCompiledRuleset(): CompiledRuleset {
-  compiled ??= loadRuleset(defaultRuleset);
+  compiled ??= loadRuleset(DEFAULT_RULESET);
   return compiled;
 }

@@ -1,0 +1,66 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Configuration, parsed once from the environment. The only place that reads process.env.
+ * A bad value stops start-up with a message naming the variable.
+ */
+const apiKeySpec = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_.-]+:(admin|agent|integration):[A-Za-z0-9_\-.~+/=]{24,}$/,
+    'each key is name:role:secret (role admin|agent|integration, secret ≥ 24 chars)',
+  );
+
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Ruleset document to load instead of the default. */
+  SIGNALBOX_RULESET: z.string().optional(),
+  /** Comma-separated name:role:secret. Without it the embedded profile makes one admin key in DATA_DIR. */
+  SIGNALBOX_API_KEYS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === '') return undefined;
+      const keys = s.split(',').map((x) => x.trim());
+      for (const k of keys) {
+        const r = apiKeySpec.safeParse(k);
+        if (!r.success) ctx.addIssue({ code: 'custom', message: r.error.issues[0]?.message ?? 'invalid key' });
+      }
+      return keys.map((k) => {
+        const [name, role, ...secret] = k.split(':');
+        return { name: name as string, role: role as Role, secret: secret.join(':') };
+      });
+    }),
+  DATA_DIR: z.string().default('./data'),
+  /** Largest JSON body accepted. */
+  BODY_LIMIT: z.string().default('256kb'),
+  /** Directory relative paths given to the CLI are resolved from (pnpm sets INIT_CWD). */
+  INIT_CWD: z.string().optional(),
+});
+
+export type Role = 'admin' | 'agent' | 'integration';
+export interface ApiKey {
+  name: string;
+  role: Role;
+  secret: string;
+}
+export type Config = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const r = configSchema.safeParse(env);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${String(i.path[0] ?? '?')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return r.data;
+}
+
+/** Where the person typed the command (pnpm runs scripts from the workspace root). */
+export function invocationDir(config: Pick<Config, 'INIT_CWD'>): string {
+  return resolve(config.INIT_CWD ?? process.cwd());
+}

@@ -1,0 +1,147 @@
+import { Writable } from 'node:stream';
+import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { TestClock } from '../clock.js';
+import { createLogger } from '../logger.js';
+import { createApp } from './app.js';
+
+const KEYS = {
+  admin: 'admin-secret-0123456789abcdef',
+  agent: 'agent-secret-0123456789abcdef',
+};
+const logLines: string[] = [];
+const sink = new Writable({
+  write(chunk, _enc, cb) {
+    logLines.push(String(chunk));
+    cb();
+  },
+});
+const rs = loadRuleset(DEFAULT_RULESET);
+const clock = new TestClock(new Date('2026-11-23T07:00:00Z'));
+const app = createApp({
+  ruleset: () => rs,
+  clock,
+  apiKeys: [
+    { name: 'ops', role: 'admin', secret: KEYS.admin },
+    { name: 'desk', role: 'agent', secret: KEYS.agent },
+  ],
+  log: createLogger('info', sink),
+  bodyLimit: '16kb',
+});
+const contact = { id: 'c-9', market: 'KE', timezone: 'Africa/Nairobi', identities: [{ kind: 'phone', value: '+254700000009' }] };
+const auth = { authorization: `Bearer ${KEYS.agent}` };
+
+describe('GET /healthz', () => {
+  it('answers without a key', async () => {
+    const res = await request(app).get('/healthz').expect(200);
+    expect(res.body).toEqual({ status: 'ok', ruleset: 'default-2026.11' });
+  });
+});
+
+describe('POST /api/v1/decisions/preview', () => {
+  it('decides with the default ruleset and explains why', async () => {
+    const res = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .send({ message: { type: 'otp' }, contact })
+      .expect(200);
+    expect(res.body.decision.outcome).toBe('send');
+    expect(res.body.decision.plan.map((s: { channel: string }) => s.channel)).toEqual(['sms', 'voice']);
+    expect(res.body.decision.decidedAt).toBe('2026-11-23T07:00:00.000Z');
+    expect(res.body.decision.reasons.some((r: { rule?: string }) => r.rule === 'otp-transactional-sms-voice')).toBe(true);
+  });
+
+  it('takes `at` to decide for another moment, and the context parts', async () => {
+    const res = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set('x-api-key', KEYS.admin)
+      .send({
+        message: { type: 'promotional' },
+        contact,
+        consent: [{ channel: 'sms', purpose: 'marketing', status: 'granted', source: 'api', at: '2026-01-01T00:00:00Z' }],
+        at: '2026-11-23T19:30:00Z',
+      })
+      .expect(200);
+    expect(res.body.decision.outcome).toBe('suppress');
+    expect(res.body.decision.reasons.find((r: { channel?: string }) => r.channel === 'email').code).toBe('no_consent');
+  });
+
+  it('rejects bad input with problem+json naming the exact path', async () => {
+    const res = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .send({
+        message: { type: 'otp' },
+        contact: {
+          ...contact,
+          identities: [
+            { kind: 'phone', value: '+1' },
+            { kind: 'fax', value: 'x' },
+          ],
+        },
+      })
+      .expect(400);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 400, code: 'INPUT_INVALID', title: 'Bad request' });
+    expect(res.body.errors[0].path).toBe('/contact/identities/1/kind');
+
+    const msg = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .send({ message: { type: 'otp', priority: 'urgent!' }, contact })
+      .expect(400);
+    expect(msg.body.errors[0].path).toBe('/message/priority');
+
+    const at = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .send({ message: { type: 'otp' }, contact, at: 'soon' })
+      .expect(400);
+    expect(at.body.errors[0].path).toBe('/at');
+
+    const missing = await request(app).post('/api/v1/decisions/preview').set(auth).send({ contact }).expect(400);
+    expect(missing.body.errors).toEqual([{ path: '/message', message: 'required' }]);
+  });
+
+  it('never answers 500 to malformed bodies', async () => {
+    const broken = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .set('content-type', 'application/json')
+      .send('{"message": ')
+      .expect(400);
+    expect(broken.body.code).toBe('BODY_NOT_JSON');
+    for (const body of ['[]', '"x"', 'null', '42', '{"message":null,"contact":null}', '{"message":[],"contact":{}}']) {
+      const res = await request(app).post('/api/v1/decisions/preview').set(auth).set('content-type', 'application/json').send(body);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+    }
+    const huge = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .send({ message: { type: 'otp' }, contact: { ...contact, attributes: { blob: 'x'.repeat(20_000) } } })
+      .expect(413);
+    expect(huge.body.code).toBe('BODY_TOO_LARGE');
+  });
+
+  it('requires a valid API key, and does not log it', async () => {
+    const none = await request(app)
+      .post('/api/v1/decisions/preview')
+      .send({ message: { type: 'otp' }, contact })
+      .expect(401);
+    expect(none.body.code).toBe('AUTH_REQUIRED');
+    const wrong = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set('authorization', 'Bearer nope')
+      .send({ message: { type: 'otp' }, contact })
+      .expect(401);
+    expect(wrong.body.code).toBe('AUTH_INVALID');
+    expect(logLines.join('')).not.toContain(KEYS.agent);
+  });
+
+  it('unknown routes are problem+json 404s', async () => {
+    const res = await request(app).get('/api/v1/nothing-here').set(auth).expect(404);
+    expect(res.body.code).toBe('NOT_FOUND');
+  });
+});

@@ -1,0 +1,16 @@
+import { type Problem, SignalboxError } from '@signalbox/engine';
+
+/** A CRM payload that does not have the shape the CRM documents. */
+export class CrmPayloadError extends SignalboxError {
+  constructor(source: string, problems: Problem[]) {
+    super(
+      'CRM_PAYLOAD_INVALID',
+      400,
+      `${source} payload is invalid: ${problems
+        .slice(0, 3)
+        .map((p) => `${p.path || '/'} ${p.message}`)
+        .join('; ')}`,
+      problems,
+    );
+  }
+}
