@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ApiKey, Config } from './config.js';
+import { join, resolve } from 'node:path';
+import { type ApiKey, type Config, invocationDir } from './config.js';
 
 /**
  * The configured API keys; on the embedded profile without any, one admin key is generated once
@@ -9,8 +9,9 @@ import type { ApiKey, Config } from './config.js';
  */
 export function resolveApiKeys(config: Config): { keys: ApiKey[]; generatedAt: string | null } {
   if (config.SIGNALBOX_API_KEYS !== undefined) return { keys: config.SIGNALBOX_API_KEYS, generatedAt: null };
-  mkdirSync(config.DATA_DIR, { recursive: true });
-  const file = join(config.DATA_DIR, 'admin-api-key');
+  const dir = resolve(invocationDir(config), config.DATA_DIR);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'admin-api-key');
   if (!existsSync(file)) {
     writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
