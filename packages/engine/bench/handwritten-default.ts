@@ -6,6 +6,7 @@
  */
 import { foldConsent } from '../src/consent/fold.js';
 import type { DecisionContext } from '../src/model/context.js';
+import type { PlanStep } from '../src/model/decision.js';
 import type { MessageRequest } from '../src/model/message.js';
 import { type ContentVariant, DEFAULT_PURPOSE } from '../src/model/vocabulary.js';
 import { bestHourOf } from '../src/pipeline/facts.js';
@@ -13,16 +14,8 @@ import type { CompiledRuleset } from '../src/ruleset/compile.js';
 import { formatIso } from '../src/time/iso.js';
 import { inWindow, isValidTimeZone, localTime, nextAllowed } from '../src/time/zoned.js';
 
-export interface StepProjection {
-  channel: string;
-  mode: 'primary' | 'fallback' | 'also';
-  after: number | null;
-  sendAt: string;
-  timeoutMinutes: number | null;
-  delayMinutes: number;
-  content: ContentVariant;
-  estimatedCost: number;
-}
+/** The part of a plan step both implementations must agree on. */
+export type StepProjection = Omit<PlanStep, 'step' | 'provider'>;
 export interface DecisionProjection {
   outcome: 'send' | 'defer' | 'suppress' | 'review';
   sendAt: string | null;
