@@ -1,0 +1,172 @@
+/** Table types for Kysely. Instants are epoch milliseconds; JSON is stored as text in both dialects. */
+export interface ContactsTable {
+  id: string;
+  data: string;
+  merged_into: string | null;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+export interface IdentitiesTable {
+  kind: string;
+  value: string;
+  contact_id: string;
+  created_at: number;
+}
+export interface IdentityConflictsTable {
+  id: string;
+  kind: string;
+  value: string;
+  contact_id: string;
+  other_contact_id: string;
+  detail: string;
+  created_at: number;
+}
+export interface ConsentLedgerTable {
+  id: string;
+  contact_id: string;
+  channel: string;
+  purpose: string;
+  status: string;
+  source: string;
+  legal_basis: string | null;
+  evidence: string | null;
+  at: number;
+  recorded_at: number;
+}
+export interface ContactEventsTable {
+  id: string;
+  contact_id: string;
+  type: string;
+  at: number;
+  object_type: string | null;
+  object_id: string | null;
+  data: string;
+}
+export interface InboxTable {
+  id: string;
+  source: string;
+  event_id: string;
+  type: string;
+  payload: string;
+  received_at: number;
+  processed_at: number | null;
+  claim_owner: string | null;
+  claim_expires_at: number | null;
+  attempts: number;
+  error: string | null;
+}
+export interface MessagesTable {
+  id: string;
+  contact_id: string;
+  idempotency_key: string | null;
+  journey_instance_id: string | null;
+  type: string;
+  purpose: string;
+  team: string | null;
+  workflow: string | null;
+  journey_id: string | null;
+  template: string | null;
+  status: string;
+  outcome: string;
+  channel: string | null;
+  cost: number;
+  request: string;
+  decision: string;
+  created_at: number;
+  updated_at: number;
+}
+export interface AttemptsTable {
+  id: string;
+  message_id: string;
+  step: number;
+  channel: string;
+  provider: string;
+  claim: string;
+  provider_message_id: string | null;
+  status: string;
+  cost: number;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+export interface ReceiptsTable {
+  id: string;
+  attempt_id: string;
+  status: string;
+  at: number;
+  detail: string;
+}
+export interface JourneyInstancesTable {
+  id: string;
+  journey_id: string;
+  key: string;
+  contact_id: string;
+  status: string;
+  state: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+export interface TimersTable {
+  id: string;
+  key: string;
+  kind: string;
+  ref: string | null;
+  due_at: number;
+  payload: string;
+  claim_owner: string | null;
+  claim_expires_at: number | null;
+  fired_at: number | null;
+  cancelled_at: number | null;
+  created_at: number;
+}
+export interface IdempotencyTable {
+  scope: string;
+  key: string;
+  request_hash: string;
+  status: number;
+  response: string;
+  created_at: number;
+}
+export interface RulesVersionsTable {
+  version: string;
+  document: string;
+  active: number;
+  published_by: string;
+  published_at: number;
+}
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  subject: string;
+  detail: string;
+}
+export interface SandboxSendsTable {
+  claim: string;
+  provider_message_id: string;
+  channel: string;
+  address: string;
+  content: string;
+  at: number;
+}
+
+export interface Database {
+  contacts: ContactsTable;
+  identities: IdentitiesTable;
+  identity_conflicts: IdentityConflictsTable;
+  consent_ledger: ConsentLedgerTable;
+  contact_events: ContactEventsTable;
+  inbox: InboxTable;
+  messages: MessagesTable;
+  attempts: AttemptsTable;
+  receipts: ReceiptsTable;
+  journey_instances: JourneyInstancesTable;
+  timers: TimersTable;
+  idempotency: IdempotencyTable;
+  rules_versions: RulesVersionsTable;
+  audit_log: AuditLogTable;
+  sandbox_sends: SandboxSendsTable;
+}

@@ -1,0 +1,237 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from './store.js';
+import { storeFactories } from './testing.js';
+
+const T = Date.parse('2026-11-23T07:00:00Z');
+
+describe.each(storeFactories)('Store contract: $name', (factory) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => {
+    ({ store, dispose } = await factory.open());
+  });
+  afterAll(async () => dispose());
+
+  describe('contacts and identity', () => {
+    it('creates a contact, normalises identities, finds it by any of them', async () => {
+      const r = await store.upsertContact(
+        {
+          identities: [
+            { kind: 'phone', value: '+254 700 000 001' },
+            { kind: 'email', value: 'Amina@Example.COM' },
+          ],
+          market: 'KE',
+        },
+        T,
+      );
+      expect(r.created).toBe(true);
+      expect(r.contact.identities).toEqual([
+        { kind: 'email', value: 'amina@example.com' },
+        { kind: 'phone', value: '+254700000001' },
+      ]);
+      expect((await store.findContactByIdentity('email', 'AMINA@example.com'))?.id).toBe(r.contact.id);
+      expect((await store.findContactByIdentity('phone', '+254700000001'))?.market).toBe('KE');
+      const again = await store.upsertContact({ identities: [{ kind: 'phone', value: '+254700000001' }], locale: 'sw-KE' }, T + 1);
+      expect(again.created).toBe(false);
+      expect(again.contact.id).toBe(r.contact.id);
+      expect(again.contact.locale).toBe('sw-KE');
+      expect(again.contact.market).toBe('KE');
+    });
+
+    it('merges two records that turn out to share an identity', async () => {
+      const a = await store.upsertContact({ identities: [{ kind: 'hubspot', value: 'hs-1' }], attributes: { plan: 'gold' } }, T);
+      const b = await store.upsertContact({ identities: [{ kind: 'phone', value: '+15550100001' }], tags: ['vip'] }, T + 1);
+      await store.appendConsent(
+        b.contact.id,
+        { channel: 'sms', purpose: 'marketing', status: 'granted', source: 'api', at: '2026-01-01T00:00:00Z' },
+        T,
+      );
+      const m = await store.upsertContact(
+        {
+          identities: [
+            { kind: 'hubspot', value: 'hs-1' },
+            { kind: 'phone', value: '+15550100001' },
+          ],
+        },
+        T + 2,
+      );
+      expect(m.contact.id).toBe(a.contact.id);
+      expect(m.merged).toEqual([b.contact.id]);
+      expect(m.contact.tags).toEqual(['vip']);
+      expect(m.contact.attributes).toEqual({ plan: 'gold' });
+      expect((await store.getContact(b.contact.id))?.id).toBe(a.contact.id);
+      expect(await store.consentLedger(a.contact.id)).toHaveLength(1);
+    });
+
+    it('records a conflict instead of overwriting: the same phone on two CRM contacts with different emails', async () => {
+      const first = await store.upsertContact(
+        {
+          identities: [
+            { kind: 'hubspot', value: 'hs-10' },
+            { kind: 'phone', value: '+15550100010' },
+            { kind: 'email', value: 'one@example.com' },
+          ],
+        },
+        T,
+      );
+      const second = await store.upsertContact(
+        {
+          identities: [
+            { kind: 'hubspot', value: 'hs-11' },
+            { kind: 'phone', value: '+15550100010' },
+            { kind: 'email', value: 'two@example.com' },
+          ],
+        },
+        T + 1,
+      );
+      expect(second.contact.id).not.toBe(first.contact.id);
+      expect(second.conflicts).toEqual([{ kind: 'phone', value: '+15550100010', otherContactId: first.contact.id }]);
+      expect((await store.findContactByIdentity('phone', '+15550100010'))?.id).toBe(first.contact.id);
+      const seen = await store.identityConflicts(first.contact.id);
+      expect(seen[0]).toMatchObject({ kind: 'phone', otherContactId: second.contact.id });
+    });
+
+    it('rejects malformed identities', async () => {
+      await expect(store.upsertContact({ identities: [{ kind: 'phone', value: '0700 123' }] }, T)).rejects.toThrow(/E\.164/);
+    });
+  });
+
+  describe('inbox', () => {
+    it('is unique on (source, event id) and hands rows out once per claim', async () => {
+      const a = await store.acceptInbox({ source: 'api', eventId: 'e-1', type: 'invoice.overdue', payload: { n: 1 } }, T);
+      const dup = await store.acceptInbox({ source: 'api', eventId: 'e-1', type: 'invoice.overdue', payload: { n: 2 } }, T);
+      expect(dup).toEqual({ id: a.id, duplicate: true });
+      const batch = await store.acceptInboxBatch(
+        [
+          { source: 'hubspot', eventId: 'h-1', type: 'ticket.opened', payload: {} },
+          { source: 'hubspot', eventId: 'h-2', type: 'ticket.opened', payload: {} },
+          { source: 'api', eventId: 'e-1', type: 'invoice.overdue', payload: {} },
+        ],
+        T + 1,
+      );
+      expect(batch).toEqual({ accepted: 2, duplicates: 1 });
+      const w1 = await store.claimInbox('w1', T + 2, 30_000, 10);
+      expect(w1.map((r) => r.eventId)).toEqual(['e-1', 'h-1', 'h-2']);
+      expect(await store.claimInbox('w2', T + 3, 30_000, 10)).toEqual([]);
+      await store.finishInbox(w1[0]?.id as string, 'w1', T + 4);
+      // w1 dies: its other claims expire and are retaken
+      const w2 = await store.claimInbox('w2', T + 40_000, 30_000, 10);
+      expect(w2.map((r) => r.eventId)).toEqual(['h-1', 'h-2']);
+      expect(w2[0]?.attempts).toBe(2);
+      await store.finishInbox(w2[0]?.id as string, 'w1', T + 40_001); // stale owner: no effect
+      expect(await store.inboxBacklog()).toBe(2);
+    });
+  });
+
+  describe('timers', () => {
+    it('are scheduled once per key, claimed atomically, fire once, and are retaken after a crash', async () => {
+      expect(await store.scheduleTimer({ key: 'k1', kind: 'send', ref: 'm-1', dueAt: T + 1000, payload: { step: 0 } }, T)).toBe(true);
+      expect(await store.scheduleTimer({ key: 'k1', kind: 'send', ref: 'm-1', dueAt: T + 5000, payload: { step: 9 } }, T)).toBe(false);
+      await store.scheduleTimer({ key: 'k2', kind: 'send', ref: 'm-2', dueAt: T + 2000, payload: {} }, T);
+      await store.scheduleTimer({ key: 'k3', kind: 'send', ref: 'm-1', dueAt: T + 9000, payload: {} }, T);
+      expect(await store.claimDueTimers('w1', T + 500, 10_000, 10)).toEqual([]);
+      const got = await store.claimDueTimers('w1', T + 2500, 10_000, 10);
+      expect(got.map((t) => t.key)).toEqual(['k1', 'k2']);
+      expect(got[0]?.payload).toEqual({ step: 0 });
+      expect(await store.claimDueTimers('w2', T + 2600, 10_000, 10)).toEqual([]);
+      expect(await store.completeTimer(got[0]?.id as string, 'w1', T + 2700)).toBe(true);
+      expect(await store.completeTimer(got[0]?.id as string, 'w1', T + 2800)).toBe(false);
+      // w1 crashed holding k2; after the lease it is retaken, and w1's late completion is refused
+      const retaken = await store.claimDueTimers('w2', T + 20_000, 10_000, 10);
+      expect(retaken.map((t) => t.key)).toEqual(['k2', 'k3']);
+      expect(await store.completeTimer(retaken[0]?.id as string, 'w1', T + 20_001)).toBe(false);
+      expect(await store.completeTimer(retaken[0]?.id as string, 'w2', T + 20_002)).toBe(true);
+      expect(await store.cancelTimersByRef('m-1', T + 20_003)).toBe(1);
+      expect(await store.completeTimer(retaken[1]?.id as string, 'w2', T + 20_004)).toBe(false);
+      expect(await store.pendingTimers()).toEqual([]);
+    });
+
+    it('concurrent claimers never get the same timer', async () => {
+      for (let i = 0; i < 60; i++) await store.scheduleTimer({ key: `c-${i}`, kind: 'x', dueAt: T, payload: {} }, T);
+      const claims = await Promise.all(Array.from({ length: 6 }, (_, w) => store.claimDueTimers(`cw${w}`, T + 1, 60_000, 15)));
+      const keys = claims
+        .flat()
+        .map((t) => t.key)
+        .filter((k) => k.startsWith('c-'));
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(keys.length).toBe(60);
+    });
+  });
+
+  describe('messages and attempts', () => {
+    const msg = (id: string, key: string | null) => ({
+      id,
+      contactId: 'c-1',
+      idempotencyKey: key,
+      journeyInstanceId: null,
+      journeyId: null,
+      type: 'service',
+      purpose: 'service',
+      team: 'support',
+      workflow: null,
+      template: 't',
+      status: 'queued',
+      outcome: 'send',
+      channel: null,
+      cost: 0,
+      request: { type: 'service' },
+      decision: { outcome: 'send' },
+    });
+    it('dedupes on the idempotency key', async () => {
+      expect((await store.createMessage(msg('m-a', 'idem-1'), T)).created).toBe(true);
+      const again = await store.createMessage(msg('m-b', 'idem-1'), T + 1);
+      expect(again).toMatchObject({ created: false, message: { id: 'm-a' } });
+    });
+    it('moves status only from the expected states and claims each (message, step) once', async () => {
+      expect(await store.transitionMessage('m-a', ['queued'], 'sent', T + 2, { channel: 'sms', cost: 0.01 })).toBe(true);
+      expect(await store.transitionMessage('m-a', ['queued'], 'cancelled', T + 3)).toBe(false);
+      expect((await store.getMessage('m-a'))?.cost).toBeCloseTo(0.01);
+      const claims = await Promise.all(
+        Array.from({ length: 5 }, () => store.claimAttempt({ messageId: 'm-a', step: 1, channel: 'sms', provider: 'sandbox' }, T)),
+      );
+      expect(claims.filter((c) => c !== null)).toEqual(['m-a:1']);
+      await store.updateAttempt('m-a:1', { status: 'sent', providerMessageId: 'p-1', cost: 0.01 }, T + 4);
+      expect((await store.findAttemptByProviderId('sandbox', 'p-1'))?.claim).toBe('m-a:1');
+    });
+    it('reports the inventory by channel, team, journey, type and outcome', async () => {
+      const rows = await store.inventory(T - 1000, T + 10_000);
+      expect(rows).toEqual([{ channel: 'sms', team: 'support', journey: null, type: 'service', status: 'sent', messages: 1, cost: 0.01 }]);
+    });
+  });
+
+  describe('journey instances', () => {
+    it('one active instance per journey and key; optimistic saves', async () => {
+      expect(
+        await store.createJourneyInstance(
+          { id: 'ji-1', journeyId: 'payment-reminder', key: 'object:invoice:1', contactId: 'c-1', state: { a: 1 } },
+          T,
+        ),
+      ).toBe(true);
+      expect(
+        await store.createJourneyInstance(
+          { id: 'ji-2', journeyId: 'payment-reminder', key: 'object:invoice:1', contactId: 'c-1', state: {} },
+          T,
+        ),
+      ).toBe(false);
+      expect(await store.saveJourneyInstance('ji-1', 1, 'active', { a: 2 }, T)).toBe(true);
+      expect(await store.saveJourneyInstance('ji-1', 1, 'active', { a: 3 }, T)).toBe(false);
+      expect(await store.saveJourneyInstance('ji-1', 2, 'exited', { a: 3 }, T)).toBe(true);
+      // once ended, a new instance for the same key may start
+      expect(
+        await store.createJourneyInstance(
+          { id: 'ji-3', journeyId: 'payment-reminder', key: 'object:invoice:1', contactId: 'c-1', state: {} },
+          T,
+        ),
+      ).toBe(true);
+      expect((await store.activeInstancesFor({ key: 'object:invoice:1' })).map((i) => i.id)).toEqual(['ji-3']);
+    });
+  });
+
+  describe('idempotency claims', () => {
+    it('keep the first response', async () => {
+      expect(await store.putIdempotent('messages', 'k', 'h1', 202, { id: 1 }, T)).toBe(true);
+      expect(await store.putIdempotent('messages', 'k', 'h2', 202, { id: 2 }, T)).toBe(false);
+      expect(await store.getIdempotent('messages', 'k')).toEqual({ requestHash: 'h1', status: 202, response: { id: 1 } });
+    });
+  });
+});

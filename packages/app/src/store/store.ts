@@ -1,0 +1,1101 @@
+import type { ConsentRecord, Contact, ContactInput, Identity, IdentityKind, PastEvent, SentRecord } from '@signalbox/engine';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { uuidv7 } from '../ids.js';
+import type { Dialect, OpenDatabase } from './database.js';
+import { CRM_KINDS, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
+import type { Database, InboxTable, MessagesTable, TimersTable } from './schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export type StoredContact = Contact & { createdAt: string; updatedAt: string };
+export interface UpsertResult {
+  contact: StoredContact;
+  created: boolean;
+  /** Contacts merged into this one (they shared an identity). */
+  merged: string[];
+  /** Identities claimed by another contact that conflicts with this one: recorded, not overwritten. */
+  conflicts: Array<{ kind: string; value: string; otherContactId: string }>;
+}
+
+export interface InboxRow {
+  id: string;
+  source: string;
+  eventId: string;
+  type: string;
+  payload: unknown;
+  receivedAt: number;
+  attempts: number;
+}
+
+export interface TimerRow {
+  id: string;
+  key: string;
+  kind: string;
+  ref: string | null;
+  dueAt: number;
+  payload: unknown;
+}
+
+export interface MessageRow {
+  id: string;
+  contactId: string;
+  idempotencyKey: string | null;
+  journeyInstanceId: string | null;
+  journeyId: string | null;
+  type: string;
+  purpose: string;
+  team: string | null;
+  workflow: string | null;
+  template: string | null;
+  status: string;
+  outcome: string;
+  channel: string | null;
+  cost: number;
+  request: unknown;
+  decision: unknown;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AttemptRow {
+  id: string;
+  messageId: string;
+  step: number;
+  channel: string;
+  provider: string;
+  claim: string;
+  providerMessageId: string | null;
+  status: string;
+  cost: number;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+const parse = <T>(s: string): T => JSON.parse(s) as T;
+
+function toMessage(r: MessagesTable): MessageRow {
+  return {
+    id: r.id,
+    contactId: r.contact_id,
+    idempotencyKey: r.idempotency_key,
+    journeyInstanceId: r.journey_instance_id,
+    journeyId: r.journey_id,
+    type: r.type,
+    purpose: r.purpose,
+    team: r.team,
+    workflow: r.workflow,
+    template: r.template,
+    status: r.status,
+    outcome: r.outcome,
+    channel: r.channel,
+    cost: Number(r.cost),
+    request: parse(r.request),
+    decision: parse(r.decision),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return (
+    err.code === '23505' ||
+    err.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    /UNIQUE constraint/.test(err.message ?? '')
+  );
+}
+
+/**
+ * The Store port: every durable thing Signalbox keeps. One implementation over Kysely serves
+ * both adapters (SQLite embedded, PostgreSQL production); the few dialect differences are local.
+ */
+export class Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  private readonly closeDb: () => Promise<void>;
+
+  constructor(open: OpenDatabase) {
+    this.db = open.db;
+    this.dialect = open.dialect;
+    this.closeDb = open.close;
+  }
+
+  close(): Promise<void> {
+    return this.closeDb();
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  // ---------------------------------------------------------------- contacts and identity
+
+  /**
+   * Creates or updates a contact found by any of its identities. Records sharing an identity
+   * merge into the oldest; a record that shares a phone or email with a contact carrying a
+   * different CRM id or email is a different person: a conflict is recorded, nothing overwritten.
+   */
+  async upsertContact(input: Omit<ContactInput, 'id'> & { id?: string; identities: Identity[] }, now: number): Promise<UpsertResult> {
+    const identities = input.identities.map((i, k) => ({
+      kind: i.kind,
+      value: normalizeIdentity(i.kind, i.value, `/identities/${k}/value`),
+    }));
+    return this.db.transaction().execute(async (trx) => {
+      const matches = new Map<string, Array<{ kind: string; value: string }>>();
+      for (const id of identities) {
+        const row = await trx
+          .selectFrom('identities')
+          .select('contact_id')
+          .where('kind', '=', id.kind)
+          .where('value', '=', id.value)
+          .executeTakeFirst();
+        if (row) matches.set(row.contact_id, [...(matches.get(row.contact_id) ?? []), id]);
+      }
+      if (input.id !== undefined) {
+        const own = await trx.selectFrom('contacts').select(['id', 'merged_into']).where('id', '=', input.id).executeTakeFirst();
+        if (own) matches.set(own.merged_into ?? own.id, matches.get(own.merged_into ?? own.id) ?? []);
+      }
+      // which matched contacts are the same person, which conflict
+      const same: string[] = [];
+      const conflicts: UpsertResult['conflicts'] = [];
+      for (const [contactId, via] of matches) {
+        const theirs = await trx.selectFrom('identities').select(['kind', 'value']).where('contact_id', '=', contactId).execute();
+        const viaCrm = via.some((v) => CRM_KINDS.has(v.kind));
+        const clash =
+          !viaCrm &&
+          identities.some((mine) => SINGULAR_KINDS.has(mine.kind) && theirs.some((t) => t.kind === mine.kind && t.value !== mine.value));
+        if (clash && input.id !== contactId) {
+          for (const v of via) conflicts.push({ kind: v.kind, value: v.value, otherContactId: contactId });
+        } else same.push(contactId);
+      }
+      const contested = new Set(conflicts.map((c) => `${c.kind}:${c.value}`));
+      let survivor: string;
+      let created = false;
+      if (same.length === 0) {
+        survivor = input.id ?? uuidv7(now);
+        created = true;
+        await trx
+          .insertInto('contacts')
+          .values({
+            id: survivor,
+            data: json(
+              contactData(
+                {
+                  id: survivor,
+                  identities: [],
+                  capabilities: {},
+                  lastInbound: {},
+                  preferences: {},
+                  engagement: {},
+                  tags: [],
+                  attributes: {},
+                },
+                input,
+              ),
+            ),
+            merged_into: null,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+      } else {
+        const rows = await trx.selectFrom('contacts').selectAll().where('id', 'in', same).orderBy('created_at').orderBy('id').execute();
+        const first = rows[0];
+        if (first === undefined) throw new Error('matched contact vanished');
+        survivor = first.id;
+        let data = parse<Contact>(first.data);
+        for (const loser of rows.slice(1)) {
+          data = mergeData(data, parse<Contact>(loser.data));
+          await this.moveContact(trx, loser.id, survivor, now);
+        }
+        data = contactData(data, input);
+        await trx
+          .updateTable('contacts')
+          .set({ data: json(data), updated_at: now, version: sql`version + 1` })
+          .where('id', '=', survivor)
+          .execute();
+      }
+      for (const id of identities) {
+        if (contested.has(`${id.kind}:${id.value}`)) continue;
+        await this.claimIdentity(trx, survivor, id.kind, id.value, now);
+      }
+      for (const c of conflicts) {
+        await trx
+          .insertInto('identity_conflicts')
+          .values({
+            id: uuidv7(now),
+            kind: c.kind,
+            value: c.value,
+            contact_id: survivor,
+            other_contact_id: c.otherContactId,
+            detail: `${c.kind} ${c.value} already belongs to contact ${c.otherContactId}, whose ${[...SINGULAR_KINDS].join('/')} differ`,
+            created_at: now,
+          })
+          .execute();
+      }
+      const contact = await this.readContact(trx, survivor);
+      if (contact === null) throw new Error('contact vanished');
+      return { contact, created, merged: same.filter((s) => s !== survivor), conflicts };
+    });
+  }
+
+  private async claimIdentity(trx: Db, contactId: string, kind: string, value: string, now: number): Promise<void> {
+    const existing = await trx
+      .selectFrom('identities')
+      .select('contact_id')
+      .where('kind', '=', kind)
+      .where('value', '=', value)
+      .executeTakeFirst();
+    if (existing === undefined) {
+      await trx.insertInto('identities').values({ kind, value, contact_id: contactId, created_at: now }).execute();
+    } else if (existing.contact_id !== contactId) {
+      await trx.updateTable('identities').set({ contact_id: contactId }).where('kind', '=', kind).where('value', '=', value).execute();
+    }
+    // a singular kind has one value per contact: a new email replaces the old one
+    if (SINGULAR_KINDS.has(kind)) {
+      await trx.deleteFrom('identities').where('contact_id', '=', contactId).where('kind', '=', kind).where('value', '!=', value).execute();
+    }
+  }
+
+  private async moveContact(trx: Db, from: string, to: string, now: number): Promise<void> {
+    await trx.updateTable('identities').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    await trx.updateTable('consent_ledger').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    await trx.updateTable('contact_events').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    await trx.updateTable('messages').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    await trx.updateTable('journey_instances').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    await trx.updateTable('contacts').set({ merged_into: to, updated_at: now }).where('id', '=', from).execute();
+  }
+
+  private async readContact(db: Db, id: string): Promise<StoredContact | null> {
+    const row = await db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row === undefined) return null;
+    if (row.merged_into !== null) return this.readContact(db, row.merged_into);
+    const ids = await db
+      .selectFrom('identities')
+      .select(['kind', 'value'])
+      .where('contact_id', '=', row.id)
+      .orderBy('kind')
+      .orderBy('value')
+      .execute();
+    return {
+      ...parse<Contact>(row.data),
+      id: row.id,
+      identities: ids.map((i) => ({ kind: i.kind as IdentityKind, value: i.value })),
+      createdAt: new Date(Number(row.created_at)).toISOString(),
+      updatedAt: new Date(Number(row.updated_at)).toISOString(),
+    };
+  }
+
+  /** A contact by id (following merges), or null. */
+  getContact(id: string): Promise<StoredContact | null> {
+    return this.readContact(this.db, id);
+  }
+
+  async findContactByIdentity(kind: IdentityKind, value: string): Promise<StoredContact | null> {
+    let v: string;
+    try {
+      v = normalizeIdentity(kind, value);
+    } catch {
+      return null;
+    }
+    const row = await this.db
+      .selectFrom('identities')
+      .select('contact_id')
+      .where('kind', '=', kind)
+      .where('value', '=', v)
+      .executeTakeFirst();
+    return row ? this.readContact(this.db, row.contact_id) : null;
+  }
+
+  async identityConflicts(
+    contactId: string,
+  ): Promise<Array<{ kind: string; value: string; otherContactId: string; detail: string; at: string }>> {
+    const rows = await this.db
+      .selectFrom('identity_conflicts')
+      .selectAll()
+      .where((eb) => eb.or([eb('contact_id', '=', contactId), eb('other_contact_id', '=', contactId)]))
+      .orderBy('created_at')
+      .execute();
+    return rows.map((r) => ({
+      kind: r.kind,
+      value: r.value,
+      otherContactId: r.contact_id === contactId ? r.other_contact_id : r.contact_id,
+      detail: r.detail,
+      at: new Date(Number(r.created_at)).toISOString(),
+    }));
+  }
+
+  /** Read-modify-write of a contact's data in one transaction (engagement, last inbound). */
+  async updateContactData(id: string, now: number, change: (c: Contact) => Contact): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('contacts').select(['data', 'merged_into']).where('id', '=', id).executeTakeFirst();
+      if (row === undefined) return;
+      if (row.merged_into !== null) return;
+      const next = change(parse<Contact>(row.data));
+      await trx
+        .updateTable('contacts')
+        .set({ data: json(next), updated_at: now, version: sql`version + 1` })
+        .where('id', '=', id)
+        .execute();
+    });
+  }
+
+  // ---------------------------------------------------------------- consent and events
+
+  async appendConsent(contactId: string, r: ConsentRecord, now: number): Promise<string> {
+    const id = uuidv7(now);
+    await this.db
+      .insertInto('consent_ledger')
+      .values({
+        id,
+        contact_id: contactId,
+        channel: r.channel,
+        purpose: r.purpose,
+        status: r.status,
+        source: r.source,
+        legal_basis: r.legalBasis ?? null,
+        evidence: r.evidence ?? null,
+        at: Date.parse(r.at),
+        recorded_at: now,
+      })
+      .execute();
+    return id;
+  }
+
+  async consentLedger(contactId: string): Promise<ConsentRecord[]> {
+    const rows = await this.db
+      .selectFrom('consent_ledger')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => {
+      const rec: ConsentRecord = {
+        channel: r.channel,
+        purpose: r.purpose as ConsentRecord['purpose'],
+        status: r.status as ConsentRecord['status'],
+        source: r.source as ConsentRecord['source'],
+        at: new Date(Number(r.at)).toISOString(),
+      };
+      if (r.legal_basis !== null) rec.legalBasis = r.legal_basis;
+      if (r.evidence !== null) rec.evidence = r.evidence;
+      return rec;
+    });
+  }
+
+  async recordContactEvent(
+    contactId: string,
+    e: { id: string; type: string; at: number; object?: { type: string; id: string } | undefined; data: unknown },
+  ): Promise<void> {
+    try {
+      await this.db
+        .insertInto('contact_events')
+        .values({
+          id: e.id,
+          contact_id: contactId,
+          type: e.type,
+          at: e.at,
+          object_type: e.object?.type ?? null,
+          object_id: e.object?.id ?? null,
+          data: json(e.data ?? {}),
+        })
+        .execute();
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+  }
+
+  async recentEvents(contactId: string, since: number): Promise<PastEvent[]> {
+    const rows = await this.db
+      .selectFrom('contact_events')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .where('at', '>=', since)
+      .orderBy('at')
+      .execute();
+    return rows.map((r) => {
+      const e: PastEvent = { type: r.type, at: new Date(Number(r.at)).toISOString(), data: parse(r.data) };
+      if (r.object_type !== null && r.object_id !== null) e.object = { type: r.object_type, id: r.object_id };
+      return e;
+    });
+  }
+
+  /** Messages actually sent to the contact since `since`, for the contact-pressure budget. */
+  async sentHistory(contactId: string, since: number): Promise<SentRecord[]> {
+    const rows = await this.db
+      .selectFrom('messages')
+      .select(['type', 'team', 'channel', 'updated_at', 'created_at'])
+      .where('contact_id', '=', contactId)
+      .where('status', 'in', ['sent', 'delivered', 'read', 'undelivered', 'failed'])
+      .where('created_at', '>=', since)
+      .execute();
+    return rows.map((r) => {
+      const s: SentRecord = { at: new Date(Number(r.created_at)).toISOString(), type: r.type as SentRecord['type'] };
+      if (r.channel !== null) s.channel = r.channel;
+      if (r.team !== null) s.team = r.team;
+      return s;
+    });
+  }
+
+  // ---------------------------------------------------------------- inbox
+
+  /** Stores an accepted event durably; false when (source, event id) was already there. */
+  async acceptInbox(
+    e: { source: string; eventId: string; type: string; payload: unknown },
+    now: number,
+  ): Promise<{ id: string; duplicate: boolean }> {
+    const id = uuidv7(now);
+    const inserted = await this.db
+      .insertInto('inbox')
+      .values({
+        id,
+        source: e.source,
+        event_id: e.eventId,
+        type: e.type,
+        payload: json(e.payload),
+        received_at: now,
+        processed_at: null,
+        claim_owner: null,
+        claim_expires_at: null,
+        attempts: 0,
+        error: null,
+      })
+      .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (inserted) return { id, duplicate: false };
+    const existing = await this.db
+      .selectFrom('inbox')
+      .select('id')
+      .where('source', '=', e.source)
+      .where('event_id', '=', e.eventId)
+      .executeTakeFirstOrThrow();
+    return { id: existing.id, duplicate: true };
+  }
+
+  /** Many events in one transaction: a CRM batch is durable as a whole before we answer. */
+  async acceptInboxBatch(
+    events: Array<{ source: string; eventId: string; type: string; payload: unknown }>,
+    now: number,
+  ): Promise<{ accepted: number; duplicates: number }> {
+    if (events.length === 0) return { accepted: 0, duplicates: 0 };
+    const rows = await this.db.transaction().execute(async (trx) =>
+      trx
+        .insertInto('inbox')
+        .values(
+          events.map((e) => ({
+            id: uuidv7(now),
+            source: e.source,
+            event_id: e.eventId,
+            type: e.type,
+            payload: json(e.payload),
+            received_at: now,
+            processed_at: null,
+            claim_owner: null,
+            claim_expires_at: null,
+            attempts: 0,
+            error: null,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
+        .returning('id')
+        .execute(),
+    );
+    return { accepted: rows.length, duplicates: events.length - rows.length };
+  }
+
+  /** Claims unprocessed inbox rows for a worker, oldest first; expired claims are retaken. */
+  async claimInbox(owner: string, now: number, leaseMs: number, limit: number): Promise<InboxRow[]> {
+    const rows = await this.db.transaction().execute(async (trx) => {
+      let pick = trx
+        .selectFrom('inbox')
+        .select('id')
+        .where('processed_at', 'is', null)
+        .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', now)]))
+        .orderBy('received_at')
+        .orderBy('id')
+        .limit(limit);
+      if (this.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+      const ids = (await pick.execute()).map((r) => r.id);
+      if (ids.length === 0) return [] as InboxTable[];
+      return trx
+        .updateTable('inbox')
+        .set({ claim_owner: owner, claim_expires_at: now + leaseMs, attempts: sql`attempts + 1` })
+        .where('id', 'in', ids)
+        .where('processed_at', 'is', null)
+        .returningAll()
+        .execute();
+    });
+    return rows
+      .sort((a, b) => Number(a.received_at) - Number(b.received_at) || (a.id < b.id ? -1 : 1))
+      .map((r) => ({
+        id: r.id,
+        source: r.source,
+        eventId: r.event_id,
+        type: r.type,
+        payload: parse(r.payload),
+        receivedAt: Number(r.received_at),
+        attempts: r.attempts,
+      }));
+  }
+
+  async finishInbox(id: string, owner: string, now: number, error: string | null = null): Promise<void> {
+    await this.db
+      .updateTable('inbox')
+      .set({ processed_at: now, error, claim_owner: null, claim_expires_at: null })
+      .where('id', '=', id)
+      .where('claim_owner', '=', owner)
+      .execute();
+  }
+
+  async releaseInbox(id: string, owner: string, error: string): Promise<void> {
+    await this.db
+      .updateTable('inbox')
+      .set({ error, claim_owner: null, claim_expires_at: null })
+      .where('id', '=', id)
+      .where('claim_owner', '=', owner)
+      .execute();
+  }
+
+  async inboxBacklog(): Promise<number> {
+    const r = await this.db
+      .selectFrom('inbox')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('processed_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /** Schedules a timer once: the key makes scheduling idempotent. */
+  async scheduleTimer(
+    t: { key: string; kind: string; ref?: string | null; dueAt: number; payload: unknown },
+    now: number,
+    db: Db = this.db,
+  ): Promise<boolean> {
+    const r = await db
+      .insertInto('timers')
+      .values({
+        id: uuidv7(now),
+        key: t.key,
+        kind: t.kind,
+        ref: t.ref ?? null,
+        due_at: t.dueAt,
+        payload: json(t.payload),
+        claim_owner: null,
+        claim_expires_at: null,
+        fired_at: null,
+        cancelled_at: null,
+        created_at: now,
+      })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  /**
+   * Claims due timers atomically with an expiring claim (FOR UPDATE SKIP LOCKED on Postgres;
+   * SQLite serialises writers). A crashed worker's claims expire and are retaken.
+   */
+  async claimDueTimers(owner: string, now: number, leaseMs: number, limit: number): Promise<TimerRow[]> {
+    const rows = await this.db.transaction().execute(async (trx) => {
+      let pick = trx
+        .selectFrom('timers')
+        .select('id')
+        .where('fired_at', 'is', null)
+        .where('cancelled_at', 'is', null)
+        .where('due_at', '<=', now)
+        .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', now)]))
+        .orderBy('due_at')
+        .orderBy('id')
+        .limit(limit);
+      if (this.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+      const ids = (await pick.execute()).map((r) => r.id);
+      if (ids.length === 0) return [] as TimersTable[];
+      return trx
+        .updateTable('timers')
+        .set({ claim_owner: owner, claim_expires_at: now + leaseMs })
+        .where('id', 'in', ids)
+        .where('fired_at', 'is', null)
+        .where('cancelled_at', 'is', null)
+        .returningAll()
+        .execute();
+    });
+    return rows
+      .sort((a, b) => Number(a.due_at) - Number(b.due_at) || (a.id < b.id ? -1 : 1))
+      .map((r) => ({ id: r.id, key: r.key, kind: r.kind, ref: r.ref, dueAt: Number(r.due_at), payload: parse(r.payload) }));
+  }
+
+  /** Marks a claimed timer fired; false if the claim was lost (expired and retaken) or it was cancelled. */
+  async completeTimer(id: string, owner: string, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('timers')
+      .set({ fired_at: now })
+      .where('id', '=', id)
+      .where('claim_owner', '=', owner)
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async releaseTimer(id: string, owner: string, retryAt: number): Promise<void> {
+    await this.db
+      .updateTable('timers')
+      .set({ claim_owner: null, claim_expires_at: null, due_at: retryAt })
+      .where('id', '=', id)
+      .where('claim_owner', '=', owner)
+      .where('fired_at', 'is', null)
+      .execute();
+  }
+
+  async cancelTimersByKey(keys: readonly string[], now: number, db: Db = this.db): Promise<number> {
+    if (keys.length === 0) return 0;
+    const r = await db
+      .updateTable('timers')
+      .set({ cancelled_at: now })
+      .where('key', 'in', [...keys])
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async cancelTimersByRef(ref: string, now: number, db: Db = this.db): Promise<number> {
+    const r = await db
+      .updateTable('timers')
+      .set({ cancelled_at: now })
+      .where('ref', '=', ref)
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async pendingTimers(ref?: string): Promise<TimerRow[]> {
+    let q = this.db.selectFrom('timers').selectAll().where('fired_at', 'is', null).where('cancelled_at', 'is', null);
+    if (ref !== undefined) q = q.where('ref', '=', ref);
+    const rows = await q.orderBy('due_at').execute();
+    return rows.map((r) => ({ id: r.id, key: r.key, kind: r.kind, ref: r.ref, dueAt: Number(r.due_at), payload: parse(r.payload) }));
+  }
+
+  async nextTimerDue(): Promise<number | null> {
+    const r = await this.db
+      .selectFrom('timers')
+      .select((eb) => eb.fn.min<number>('due_at').as('due'))
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .executeTakeFirst();
+    return r?.due == null ? null : Number(r.due);
+  }
+
+  // ---------------------------------------------------------------- messages and attempts
+
+  /** Creates a message, or returns the one already created with the same idempotency key. */
+  async createMessage(m: Omit<MessageRow, 'createdAt' | 'updatedAt'>, now: number): Promise<{ message: MessageRow; created: boolean }> {
+    try {
+      await this.db
+        .insertInto('messages')
+        .values({
+          id: m.id,
+          contact_id: m.contactId,
+          idempotency_key: m.idempotencyKey,
+          journey_instance_id: m.journeyInstanceId,
+          journey_id: m.journeyId,
+          type: m.type,
+          purpose: m.purpose,
+          team: m.team,
+          workflow: m.workflow,
+          template: m.template,
+          status: m.status,
+          outcome: m.outcome,
+          channel: m.channel,
+          cost: m.cost,
+          request: json(m.request),
+          decision: json(m.decision),
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      return { message: { ...m, createdAt: now, updatedAt: now }, created: true };
+    } catch (e) {
+      if (!isUniqueViolation(e) || m.idempotencyKey === null) throw e;
+      const existing = await this.db
+        .selectFrom('messages')
+        .selectAll()
+        .where('idempotency_key', '=', m.idempotencyKey)
+        .executeTakeFirstOrThrow();
+      return { message: toMessage(existing), created: false };
+    }
+  }
+
+  async getMessage(id: string): Promise<MessageRow | null> {
+    const r = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toMessage(r) : null;
+  }
+
+  async messagesForContact(contactId: string, limit = 100): Promise<MessageRow[]> {
+    const rows = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toMessage);
+  }
+
+  async messagesForJourneyInstance(instanceId: string): Promise<MessageRow[]> {
+    const rows = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('journey_instance_id', '=', instanceId)
+      .orderBy('created_at')
+      .execute();
+    return rows.map(toMessage);
+  }
+
+  /** Moves a message between statuses only from the given ones; false if it was elsewhere. */
+  async transitionMessage(
+    id: string,
+    from: readonly string[],
+    to: string,
+    now: number,
+    extra: { channel?: string; cost?: number } = {},
+  ): Promise<boolean> {
+    const set: Partial<MessagesTable> = { status: to, updated_at: now };
+    if (extra.channel !== undefined) set.channel = extra.channel;
+    const q = this.db
+      .updateTable('messages')
+      .set(extra.cost !== undefined ? { ...set, cost: sql<number>`cost + ${extra.cost}` as unknown as number } : set);
+    const r = await q
+      .where('id', '=', id)
+      .where('status', 'in', [...from])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Claims (message, step): the claim string is the provider's idempotency key. Null if taken. */
+  async claimAttempt(a: { messageId: string; step: number; channel: string; provider: string }, now: number): Promise<string | null> {
+    const claim = `${a.messageId}:${a.step}`;
+    const r = await this.db
+      .insertInto('attempts')
+      .values({
+        id: uuidv7(now),
+        message_id: a.messageId,
+        step: a.step,
+        channel: a.channel,
+        provider: a.provider,
+        claim,
+        provider_message_id: null,
+        status: 'claimed',
+        cost: 0,
+        error: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['message_id', 'step']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return r ? claim : null;
+  }
+
+  async getAttemptByClaim(claim: string): Promise<AttemptRow | null> {
+    const r = await this.db.selectFrom('attempts').selectAll().where('claim', '=', claim).executeTakeFirst();
+    return r ? toAttempt(r) : null;
+  }
+
+  async attemptsForMessage(messageId: string): Promise<AttemptRow[]> {
+    const rows = await this.db.selectFrom('attempts').selectAll().where('message_id', '=', messageId).orderBy('step').execute();
+    return rows.map(toAttempt);
+  }
+
+  async findAttemptByProviderId(provider: string, providerMessageId: string): Promise<AttemptRow | null> {
+    const r = await this.db
+      .selectFrom('attempts')
+      .selectAll()
+      .where('provider', '=', provider)
+      .where('provider_message_id', '=', providerMessageId)
+      .executeTakeFirst();
+    return r ? toAttempt(r) : null;
+  }
+
+  async updateAttempt(
+    claim: string,
+    set: { status: string; providerMessageId?: string | null; cost?: number; error?: string | null },
+    now: number,
+    onlyFrom?: readonly string[],
+  ): Promise<boolean> {
+    let q = this.db
+      .updateTable('attempts')
+      .set({
+        status: set.status,
+        updated_at: now,
+        ...(set.providerMessageId !== undefined ? { provider_message_id: set.providerMessageId } : {}),
+        ...(set.cost !== undefined ? { cost: set.cost } : {}),
+        ...(set.error !== undefined ? { error: set.error } : {}),
+      })
+      .where('claim', '=', claim);
+    if (onlyFrom !== undefined) q = q.where('status', 'in', [...onlyFrom]);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async addReceipt(attemptId: string, status: string, at: number, detail: unknown): Promise<void> {
+    await this.db
+      .insertInto('receipts')
+      .values({ id: uuidv7(at), attempt_id: attemptId, status, at, detail: json(detail) })
+      .execute();
+  }
+
+  async receiptsForAttempts(attemptIds: readonly string[]): Promise<Array<{ attemptId: string; status: string; at: number }>> {
+    if (attemptIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('receipts')
+      .select(['attempt_id', 'status', 'at'])
+      .where('attempt_id', 'in', [...attemptIds])
+      .orderBy('at')
+      .execute();
+    return rows.map((r) => ({ attemptId: r.attempt_id, status: r.status, at: Number(r.at) }));
+  }
+
+  // ---------------------------------------------------------------- journeys
+
+  /** Creates the active instance for (journey, key), or returns null when one is already active. */
+  async createJourneyInstance(
+    i: { id: string; journeyId: string; key: string; contactId: string; state: unknown },
+    now: number,
+  ): Promise<boolean> {
+    try {
+      await this.db
+        .insertInto('journey_instances')
+        .values({
+          id: i.id,
+          journey_id: i.journeyId,
+          key: i.key,
+          contact_id: i.contactId,
+          status: 'active',
+          state: json(i.state),
+          version: 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      return true;
+    } catch (e) {
+      if (isUniqueViolation(e)) return false;
+      throw e;
+    }
+  }
+
+  async getJourneyInstance(id: string): Promise<{ state: unknown; version: number; status: string } | null> {
+    const r = await this.db.selectFrom('journey_instances').select(['state', 'version', 'status']).where('id', '=', id).executeTakeFirst();
+    return r ? { state: parse(r.state), version: r.version, status: r.status } : null;
+  }
+
+  /** Optimistic save: false when another worker moved the instance first. */
+  async saveJourneyInstance(id: string, expectedVersion: number, status: string, state: unknown, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('journey_instances')
+      .set({ state: json(state), status, version: expectedVersion + 1, updated_at: now })
+      .where('id', '=', id)
+      .where('version', '=', expectedVersion)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async activeInstancesFor(filter: {
+    contactId?: string;
+    key?: string;
+  }): Promise<Array<{ id: string; journeyId: string; key: string; version: number; state: unknown }>> {
+    let q = this.db.selectFrom('journey_instances').selectAll().where('status', '=', 'active');
+    if (filter.contactId !== undefined) q = q.where('contact_id', '=', filter.contactId);
+    if (filter.key !== undefined) q = q.where('key', '=', filter.key);
+    const rows = await q.orderBy('created_at').execute();
+    return rows.map((r) => ({ id: r.id, journeyId: r.journey_id, key: r.key, version: r.version, state: parse(r.state) }));
+  }
+
+  async instancesForContact(contactId: string): Promise<Array<{ id: string; journeyId: string; status: string; state: unknown }>> {
+    const rows = await this.db
+      .selectFrom('journey_instances')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .orderBy('created_at', 'desc')
+      .limit(50)
+      .execute();
+    return rows.map((r) => ({ id: r.id, journeyId: r.journey_id, status: r.status, state: parse(r.state) }));
+  }
+
+  // ---------------------------------------------------------------- idempotency, audit, reports
+
+  async getIdempotent(scope: string, key: string): Promise<{ requestHash: string; status: number; response: unknown } | null> {
+    const r = await this.db.selectFrom('idempotency').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+    return r ? { requestHash: r.request_hash, status: r.status, response: parse(r.response) } : null;
+  }
+
+  async putIdempotent(scope: string, key: string, requestHash: string, status: number, response: unknown, now: number): Promise<boolean> {
+    const r = await this.db
+      .insertInto('idempotency')
+      .values({ scope, key, request_hash: requestHash, status, response: json(response), created_at: now })
+      .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+      .returning('key')
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  async audit(actor: string, action: string, subject: string, detail: unknown, now: number): Promise<void> {
+    await this.db
+      .insertInto('audit_log')
+      .values({ id: uuidv7(now), at: now, actor, action, subject, detail: json(detail) })
+      .execute();
+  }
+
+  /** Messages and their cost in [from, to), by channel, team, journey, message type and outcome. */
+  async inventory(
+    from: number,
+    to: number,
+  ): Promise<
+    Array<{
+      channel: string | null;
+      team: string | null;
+      journey: string | null;
+      type: string;
+      status: string;
+      messages: number;
+      cost: number;
+    }>
+  > {
+    const rows = await this.db
+      .selectFrom('messages')
+      .select((eb) => [
+        'channel',
+        'team',
+        'journey_id',
+        'type',
+        'status',
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.sum<number>('cost').as('cost'),
+      ])
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .groupBy(['channel', 'team', 'journey_id', 'type', 'status'])
+      .orderBy('channel')
+      .orderBy('team')
+      .orderBy('journey_id')
+      .orderBy('type')
+      .orderBy('status')
+      .execute();
+    return rows.map((r) => ({
+      channel: r.channel,
+      team: r.team,
+      journey: r.journey_id,
+      type: r.type,
+      status: r.status,
+      messages: Number(r.n),
+      cost: Math.round(Number(r.cost ?? 0) * 1e6) / 1e6,
+    }));
+  }
+
+  // ---------------------------------------------------------------- sandbox provider's own record
+
+  /** The sandbox provider's send log: one row per idempotency claim, whatever the retries. */
+  async recordSandboxSend(
+    s: { claim: string; providerMessageId: string; channel: string; address: string; content: string },
+    now: number,
+  ): Promise<{ providerMessageId: string; duplicate: boolean }> {
+    const r = await this.db
+      .insertInto('sandbox_sends')
+      .values({
+        claim: s.claim,
+        provider_message_id: s.providerMessageId,
+        channel: s.channel,
+        address: s.address,
+        content: s.content,
+        at: now,
+      })
+      .onConflict((oc) => oc.column('claim').doNothing())
+      .returning('provider_message_id')
+      .executeTakeFirst();
+    if (r) return { providerMessageId: r.provider_message_id, duplicate: false };
+    const existing = await this.db
+      .selectFrom('sandbox_sends')
+      .select('provider_message_id')
+      .where('claim', '=', s.claim)
+      .executeTakeFirstOrThrow();
+    return { providerMessageId: existing.provider_message_id, duplicate: true };
+  }
+
+  async sandboxSends(channel?: string): Promise<Array<{ claim: string; channel: string; address: string; content: string; at: number }>> {
+    let q = this.db.selectFrom('sandbox_sends').selectAll();
+    if (channel !== undefined) q = q.where('channel', '=', channel);
+    const rows = await q.orderBy('at').orderBy('claim').execute();
+    return rows.map((r) => ({ claim: r.claim, channel: r.channel, address: r.address, content: r.content, at: Number(r.at) }));
+  }
+}
+
+function toAttempt(r: Database['attempts']): AttemptRow {
+  return {
+    id: r.id,
+    messageId: r.message_id,
+    step: r.step,
+    channel: r.channel,
+    provider: r.provider,
+    claim: r.claim,
+    providerMessageId: r.provider_message_id,
+    status: r.status,
+    cost: Number(r.cost),
+    error: r.error,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+/** The stored part of a contact: everything but identities (those live in their own table). */
+function contactData(base: Contact, input: Omit<ContactInput, 'id'> & { id?: string }): Contact {
+  const next: Contact = { ...base, identities: [] };
+  if (input.timezone !== undefined) next.timezone = input.timezone;
+  if (input.market !== undefined) next.market = input.market;
+  if (input.locale !== undefined) next.locale = input.locale;
+  if (input.smartphone !== undefined) next.smartphone = input.smartphone;
+  if (input.vulnerable !== undefined) next.vulnerable = input.vulnerable;
+  next.capabilities = { ...(base.capabilities ?? {}), ...(input.capabilities ?? {}) };
+  next.lastInbound = { ...(base.lastInbound ?? {}), ...(input.lastInbound ?? {}) };
+  next.preferences = { ...(base.preferences ?? {}), ...(input.preferences ?? {}) };
+  next.engagement = { ...(base.engagement ?? {}) } as Contact['engagement'];
+  next.tags = [...new Set([...(base.tags ?? []), ...(input.tags ?? [])])];
+  next.attributes = { ...(base.attributes ?? {}), ...(input.attributes ?? {}) };
+  if (input.readHours !== undefined) next.readHours = input.readHours;
+  return next;
+}
+
+function mergeData(a: Contact, b: Contact): Contact {
+  const engagement: Contact['engagement'] = { ...a.engagement };
+  for (const [ch, e] of Object.entries(b.engagement ?? {})) {
+    const x = engagement[ch];
+    engagement[ch] = x
+      ? { sent: x.sent + e.sent, delivered: x.delivered + e.delivered, read: x.read + e.read, replied: x.replied + e.replied }
+      : e;
+  }
+  const merged: Contact = {
+    ...b,
+    ...a,
+    capabilities: { ...b.capabilities, ...a.capabilities },
+    lastInbound: { ...b.lastInbound, ...a.lastInbound },
+    preferences: { ...b.preferences, ...a.preferences },
+    attributes: { ...b.attributes, ...a.attributes },
+    tags: [...new Set([...(a.tags ?? []), ...(b.tags ?? [])])],
+    engagement,
+  };
+  const hours = a.readHours ?? b.readHours;
+  if (a.readHours && b.readHours) merged.readHours = a.readHours.map((h, i) => h + (b.readHours?.[i] ?? 0));
+  else if (hours) merged.readHours = hours;
+  return merged;
+}
