@@ -19,3 +19,13 @@ export function resolveApiKeys(config: Config): { keys: ApiKey[]; generatedAt: s
   const secret = readFileSync(file, 'utf8').trim();
   return { keys: [{ name: 'local-admin', role: 'admin', secret }], generatedAt: file };
 }
+
+/** A secret kept in DATA_DIR (created once, mode 0600) when the environment gives none. */
+export function localSecret(config: Config, name: string, given: string | undefined): string {
+  if (given !== undefined) return given;
+  const dir = resolve(invocationDir(config), config.DATA_DIR);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, name);
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}

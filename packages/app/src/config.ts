@@ -35,6 +35,15 @@ export const configSchema = z.object({
       });
     }),
   DATA_DIR: z.string().default('./data'),
+  /** PostgreSQL for the production profile; without it the embedded SQLite file in DATA_DIR is used. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  /** Secret the sandbox provider signs receipts with (generated into DATA_DIR when absent). */
+  SANDBOX_SECRET: z.string().min(24).optional(),
+  /** Run the background worker in this process (inbox, timers). */
+  WORKER: z.enum(['on', 'off']).default('on'),
   /** Largest JSON body accepted. */
   BODY_LIMIT: z.string().default('256kb'),
   /** Directory relative paths given to the CLI are resolved from (pnpm sets INIT_CWD). */

@@ -4,3 +4,11 @@ export { type ApiKey, type Config, ConfigError, loadConfig, type Role } from './
 export { type AppDeps, createApp } from './http/app.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
 export { loadRulesetFile, readJsonFile } from './ruleset-source.js';
+export { DEFAULT_SANDBOX_RULES, SandboxProvider, type SandboxRule } from './runtime/providers/sandbox.js';
+export { WebhookProvider } from './runtime/providers/webhook.js';
+export { type IncomingEvent, Runtime } from './runtime/runtime.js';
+export { sign, verify } from './runtime/signing.js';
+export { Worker } from './runtime/worker.js';
+export { dropPostgresSchema, openPostgres, openSqlite } from './store/database.js';
+export { Store } from './store/store.js';
+export { createSystem, type System } from './system.js';

@@ -1,46 +1,66 @@
+import { resolve } from 'node:path';
 import { RulesetInvalidError } from '@signalbox/engine';
-import { resolveApiKeys } from './api-keys.js';
+import { localSecret, resolveApiKeys } from './api-keys.js';
 import { systemClock } from './clock.js';
-import { ConfigError, loadConfig } from './config.js';
-import { createApp } from './http/app.js';
+import { ConfigError, invocationDir, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { JsonFileError, loadRulesetFile } from './ruleset-source.js';
+import { openPostgres, openSqlite } from './store/database.js';
+import { Store } from './store/store.js';
+import { createSystem } from './system.js';
 
 function fail(message: string): never {
   process.stderr.write(`signalbox: ${message}\n`);
   process.exit(1);
 }
 
-try {
+async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
   const ruleset = loadRulesetFile(config.SIGNALBOX_RULESET);
   const { keys, generatedAt } = resolveApiKeys(config);
-  const app = createApp({ ruleset: () => ruleset, clock: systemClock, apiKeys: keys, log, bodyLimit: config.BODY_LIMIT });
-  const server = app.listen(config.PORT, config.HOST, () => {
-    const addr = server.address();
-    const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
-    const base = `http://${config.HOST}:${port}`;
-    process.stdout.write(
-      [
-        '',
-        `Signalbox is running at ${base} (embedded profile, ruleset ${ruleset.version})`,
-        `  health:   ${base}/healthz`,
-        `  preview:  POST ${base}/api/v1/decisions/preview   (what the policy would decide, with reasons)`,
-        generatedAt
-          ? `  API key:  in ${generatedAt} (admin; send it as "Authorization: Bearer <key>")`
-          : '  API keys: from SIGNALBOX_API_KEYS',
-        `  try:      curl -s ${base}/api/v1/decisions/preview -H "authorization: Bearer $(cat ${generatedAt ?? '<key file>'})" -H 'content-type: application/json' \\`,
-        `              -d '{"message":{"type":"otp"},"contact":{"id":"c1","market":"KE","identities":[{"kind":"phone","value":"+254700000001"}]}}'`,
-        '',
-      ].join('\n'),
-    );
+  const dataDir = resolve(invocationDir(config), config.DATA_DIR);
+  const db =
+    config.DATABASE_URL !== undefined ? await openPostgres(config.DATABASE_URL) : await openSqlite(resolve(dataDir, 'signalbox.db'));
+  const store = new Store(db);
+  const system = createSystem({
+    store,
+    ruleset: () => ruleset,
+    clock: systemClock,
+    log,
+    apiKeys: keys,
+    sandboxSecret: localSecret(config, 'sandbox-secret', config.SANDBOX_SECRET),
+    bodyLimit: config.BODY_LIMIT,
   });
-  const stop = () => server.close(() => process.exit(0));
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-} catch (e) {
+  const { url } = await system.listen(config.PORT, config.HOST);
+  if (config.WORKER === 'on') system.worker.start();
+  const profile = config.DATABASE_URL !== undefined ? 'production (PostgreSQL)' : `embedded (SQLite ${resolve(dataDir, 'signalbox.db')})`;
+  process.stdout.write(
+    [
+      '',
+      `Signalbox is running at ${url} — ${profile}, sandbox providers, ruleset ${ruleset.version}`,
+      `  health:    ${url}/healthz   ready: ${url}/readyz   metrics: ${url}/metrics`,
+      `  API:       ${url}/openapi.json describes every route`,
+      `  preview:   POST ${url}/api/v1/decisions/preview   (what the policy would decide, with reasons)`,
+      `  send:      POST ${url}/api/v1/messages   events: POST ${url}/api/v1/events`,
+      generatedAt
+        ? `  API key:   in ${generatedAt} (admin; send it as "Authorization: Bearer <key>")`
+        : '  API keys:  from SIGNALBOX_API_KEYS',
+      `  try:       curl -s ${url}/api/v1/messages -H "authorization: Bearer $(cat ${generatedAt ?? '<key file>'})" -H 'content-type: application/json' \\`,
+      `               -d '{"contact":{"identities":[{"kind":"phone","value":"+254700000001"}]},"message":{"type":"otp"}}'`,
+      '',
+    ].join('\n'),
+  );
+  const stop = async () => {
+    await system.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch((e: unknown) => {
   if (e instanceof ConfigError || e instanceof JsonFileError) fail(e.message);
   if (e instanceof RulesetInvalidError) fail(`${e.message}\n${e.problems.map((p) => `  ${p.path || '/'}: ${p.message}`).join('\n')}`);
-  throw e;
-}
+  fail(`could not start: ${(e as Error).message}`);
+});

@@ -3,9 +3,14 @@ import express, { type Express } from 'express';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { apiKeyAuth } from './auth.js';
-import { HttpProblem, problemHandler } from './problem.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { HttpProblem, problemHandler, sendProblem } from './problem.js';
 import { decisionRoutes } from './routes/decisions.js';
+import { providerHooks } from './routes/provider-hooks.js';
+import { runtimeRoutes } from './routes/runtime-api.js';
 
 export interface AppDeps {
   ruleset: () => CompiledRuleset;
@@ -13,21 +18,57 @@ export interface AppDeps {
   apiKeys: readonly ApiKey[];
   log: Logger;
   bodyLimit?: string;
+  /** The durable runtime; without it only the decision preview is served. */
+  runtime?: Runtime;
+  /** Secrets providers sign their receipts and inbound messages with, by provider name. */
+  providerSecrets?: Readonly<Record<string, string>>;
+  metrics?: Metrics;
 }
 
-/** The HTTP surface. Every route but /healthz is authenticated. */
+/** The HTTP surface. Every route but /healthz, /readyz, /metrics and /openapi.json is authenticated. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   const auth = apiKeyAuth(deps.apiKeys);
+  const metrics = deps.metrics ?? createMetrics();
+  const now = () => deps.clock.now().getTime();
+
+  app.use((req, res, next) => {
+    res.on('finish', () =>
+      metrics.httpRequests.inc({
+        route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched',
+        status: String(res.statusCode),
+      }),
+    );
+    next();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', ruleset: deps.ruleset().version });
   });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.runtime?.store.ping();
+      res.json({ status: 'ready', store: deps.runtime?.store.dialect ?? 'none' });
+    } catch (err) {
+      deps.log.warn({ err: (err as Error).message }, 'not ready');
+      sendProblem(res, { title: 'Service unavailable', status: 503, detail: 'the store is not reachable', code: 'NOT_READY' });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
 
+  if (deps.runtime !== undefined) {
+    app.use('/hooks/providers', providerHooks(deps.runtime, deps.providerSecrets ?? {}, deps.log, metrics));
+  }
   app.use('/api/v1', express.json({ limit: deps.bodyLimit ?? '256kb', type: ['application/json', 'application/*+json'] }));
   app.use('/api/v1/decisions', auth(['admin', 'agent', 'integration']), decisionRoutes(deps.ruleset, deps.clock));
+  if (deps.runtime !== undefined) app.use('/api/v1', runtimeRoutes(deps.runtime, auth, metrics, now));
 
   app.use((req, _res, next) => {
     next(new HttpProblem(404, 'NOT_FOUND', 'Not found', `no route for ${req.method} ${req.path}`));

@@ -426,14 +426,15 @@ export class Store {
   }
 
   /** Messages actually sent to the contact since `since`, for the contact-pressure budget. */
-  async sentHistory(contactId: string, since: number): Promise<SentRecord[]> {
-    const rows = await this.db
+  async sentHistory(contactId: string, since: number, excludeMessageId?: string): Promise<SentRecord[]> {
+    let q = this.db
       .selectFrom('messages')
       .select(['type', 'team', 'channel', 'updated_at', 'created_at'])
       .where('contact_id', '=', contactId)
       .where('status', 'in', ['sent', 'delivered', 'read', 'undelivered', 'failed'])
-      .where('created_at', '>=', since)
-      .execute();
+      .where('created_at', '>=', since);
+    if (excludeMessageId !== undefined) q = q.where('id', '!=', excludeMessageId);
+    const rows = await q.execute();
     return rows.map((r) => {
       const s: SentRecord = { at: new Date(Number(r.created_at)).toISOString(), type: r.type as SentRecord['type'] };
       if (r.channel !== null) s.channel = r.channel;

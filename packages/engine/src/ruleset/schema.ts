@@ -268,6 +268,13 @@ export const eventMapEntrySchema = z.strictObject({
 });
 
 const consentDefault = z.enum(['granted', 'revoked']);
+const keywordAction = z.strictObject({
+  words: z.array(z.string().min(1).max(40)).min(1),
+  /** Purposes the keyword revokes (stop) or restores (start); transactional is left alone by default. */
+  purposes: z.array(z.enum(PURPOSES)).min(1),
+  /** channel: only where the keyword arrived; all: every channel (`*`). */
+  scope: z.enum(['channel', 'all']),
+});
 
 export const rulesetSchema = z
   .strictObject({
@@ -293,6 +300,24 @@ export const rulesetSchema = z
     consent: z.strictObject({
       /** Consent assumed when the ledger has nothing for a channel × purpose. */
       defaults: z.strictObject({ marketing: consentDefault, service: consentDefault, transactional: consentDefault }),
+      /** Inbound keywords on SMS/WhatsApp and what they change (case-insensitive, whole message). */
+      keywords: z
+        .strictObject({
+          stop: keywordAction.default({
+            words: ['STOP', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT'],
+            purposes: ['marketing', 'service'],
+            scope: 'channel',
+          }),
+          stopAll: keywordAction.default({ words: ['STOPALL', 'STOP ALL'], purposes: ['marketing', 'service'], scope: 'all' }),
+          start: keywordAction.default({ words: ['START', 'UNSTOP', 'YES'], purposes: ['marketing', 'service'], scope: 'channel' }),
+          help: z.strictObject({ words: z.array(z.string().min(1).max(40)).min(1) }).default({ words: ['HELP', 'INFO'] }),
+        })
+        .default({
+          stop: { words: ['STOP', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT'], purposes: ['marketing', 'service'], scope: 'channel' },
+          stopAll: { words: ['STOPALL', 'STOP ALL'], purposes: ['marketing', 'service'], scope: 'all' },
+          start: { words: ['START', 'UNSTOP', 'YES'], purposes: ['marketing', 'service'], scope: 'channel' },
+          help: { words: ['HELP', 'INFO'] },
+        }),
     }),
     caps: z.array(capSchema).default([]),
     suppressions: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'must be a camelCase name'), suppressionSchema).default({}),

@@ -1,0 +1,42 @@
+import type { ContentVariant } from '@signalbox/engine';
+
+export interface OutboundMessage {
+  /** The (message, attempt) claim: the provider's idempotency key. */
+  claim: string;
+  messageId: string;
+  channel: string;
+  to: string;
+  content: ContentVariant;
+  template: string | null;
+  variables: Record<string, string | number | boolean>;
+  /** The price the plan expected for this channel in the contact's market. */
+  estimatedCost: number;
+}
+
+export type SendResult =
+  | { status: 'accepted'; providerMessageId: string; cost: number }
+  | { status: 'failed'; error: string; retryable: boolean };
+
+export type ReceiptStatus = 'delivered' | 'read' | 'undelivered' | 'failed';
+
+export interface Receipt {
+  providerMessageId: string;
+  status: ReceiptStatus;
+  at: string;
+}
+
+export interface InboundMessage {
+  id: string;
+  channel: string;
+  from: string;
+  text?: string | undefined;
+  /** A button payload (e.g. CONFIRM / RESCHEDULE). */
+  payload?: string | undefined;
+  at: string;
+}
+
+/** A channel provider: sends with an idempotency key, returns its id and cost. */
+export interface ChannelProvider {
+  readonly name: string;
+  send(message: OutboundMessage): Promise<SendResult>;
+}

@@ -1,0 +1,94 @@
+import type { Logger } from '../../logger.js';
+import type { Store } from '../../store/store.js';
+import { sign } from '../signing.js';
+import type { ChannelProvider, OutboundMessage, ReceiptStatus, SendResult } from './provider.js';
+
+/**
+ * What the sandbox does per channel and address: rules are tried in order, the first whose
+ * pattern matches the address decides. Default: delivered, then read.
+ */
+export interface SandboxRule {
+  channel: string | '*';
+  /** Regular expression on the address. */
+  pattern: string;
+  /** The receipts it posts back, in order; [] = silence (no receipt ever: the fallback timeout fires). */
+  receipts: ReceiptStatus[];
+  /** Refuse at send time instead of accepting. */
+  reject?: boolean;
+}
+
+export const DEFAULT_SANDBOX_RULES: SandboxRule[] = [
+  // numbers ending in 0 are undeliverable on WhatsApp; ending in 9, WhatsApp never answers
+  { channel: 'whatsapp', pattern: '0$', receipts: ['undelivered'] },
+  { channel: 'whatsapp', pattern: '9$', receipts: [] },
+  { channel: 'rcs', pattern: '0$', receipts: ['undelivered'] },
+  { channel: 'sms', pattern: '^\\+1555000', receipts: ['failed'] },
+  { channel: '*', pattern: '', receipts: ['delivered', 'read'] },
+];
+
+export interface SandboxOptions {
+  store: Store;
+  log: Logger;
+  secret: string;
+  /** Where our receipt endpoint listens; receipts go over real HTTP. Null: collect them for `drain()`. */
+  receiptUrl: () => string | null;
+  rules?: SandboxRule[];
+  now: () => number;
+}
+
+/**
+ * The default provider: every channel, deterministic outcomes, its own durable send log (one row
+ * per idempotency claim, so a retried send is not a second message), and receipts posted back
+ * through our real, signed receipt endpoint.
+ */
+export class SandboxProvider implements ChannelProvider {
+  readonly name = 'sandbox';
+  private readonly rules: Array<SandboxRule & { re: RegExp }>;
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(private readonly o: SandboxOptions) {
+    this.rules = (o.rules ?? DEFAULT_SANDBOX_RULES).map((r) => ({ ...r, re: new RegExp(r.pattern) }));
+  }
+
+  private ruleFor(channel: string, to: string) {
+    return this.rules.find((r) => (r.channel === '*' || r.channel === channel) && r.re.test(to));
+  }
+
+  async send(m: OutboundMessage): Promise<SendResult> {
+    const rule = this.ruleFor(m.channel, m.to);
+    if (rule?.reject) return { status: 'failed', error: `sandbox rejects ${m.channel} to this address`, retryable: false };
+    const { providerMessageId, duplicate } = await this.o.store.recordSandboxSend(
+      { claim: m.claim, providerMessageId: `sbx-${m.claim}`, channel: m.channel, address: m.to, content: m.content },
+      this.o.now(),
+    );
+    if (!duplicate) for (const status of rule?.receipts ?? []) this.postReceipt(providerMessageId, status);
+    // the sandbox charges what the price table says for the contact's market
+    return { status: 'accepted', providerMessageId, cost: m.estimatedCost };
+  }
+
+  private postReceipt(providerMessageId: string, status: ReceiptStatus): void {
+    const url = this.o.receiptUrl();
+    if (url === null) return;
+    const p = (async () => {
+      const body = JSON.stringify({ providerMessageId, status, at: new Date(this.o.now()).toISOString() });
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'signalbox-signature': sign(this.o.secret, body, Date.now()) },
+          body,
+        });
+        if (!res.ok) this.o.log.warn({ status: res.status, providerMessageId }, 'sandbox receipt refused');
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message, providerMessageId }, 'sandbox receipt not delivered');
+      }
+    })();
+    // receipts of one message keep their order
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  /** Waits until every receipt posted so far has been answered (tests drive time this way). */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+  }
+}

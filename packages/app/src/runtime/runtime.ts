@@ -1,0 +1,611 @@
+import {
+  advance,
+  type CompiledRuleset,
+  type ConsentRecord,
+  type CrmEvent,
+  type Decision,
+  type DecisionContext,
+  decideParsed,
+  instanceKey,
+  type JourneyCommand,
+  type JourneyInput,
+  type JourneyInstance,
+  journeysTriggeredBy,
+  localTime,
+  type MessageRequest,
+  mapEventType,
+  type PlanStep,
+  parseDecisionContext,
+  startJourney,
+} from '@signalbox/engine';
+import type { Clock } from '../clock.js';
+import { uuidv7 } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { Store, StoredContact, TimerRow } from '../store/store.js';
+import type { ChannelProvider, InboundMessage, Receipt } from './providers/provider.js';
+
+const DAY = 86_400_000;
+const LEASE_MS = 60_000;
+
+export interface RuntimeDeps {
+  store: Store;
+  ruleset: () => CompiledRuleset;
+  providers: ReadonlyMap<string, ChannelProvider>;
+  clock: Clock;
+  log: Logger;
+  workerId?: string;
+}
+
+/** An event as the API or a connector hands it over, before the contact is resolved. */
+export interface IncomingEvent {
+  id: string;
+  source: CrmEvent['source'];
+  type: string;
+  occurredAt: string;
+  contact?:
+    | {
+        id?: string | undefined;
+        identities?: Array<{ kind: 'phone' | 'email' | 'hubspot' | 'salesforce' | 'whatsapp' | 'viber'; value: string }> | undefined;
+      }
+    | undefined;
+  object?: { type: string; id: string } | undefined;
+  data?: Record<string, unknown> | undefined;
+}
+
+export class NotFoundError extends Error {}
+
+const MESSAGE_FINAL = ['cancelled', 'suppressed', 'failed', 'undelivered', 'expired', 'delivered', 'read'];
+
+/**
+ * Carries decisions out durably: messages and their plan steps, the send gate, receipts and
+ * fallbacks, inbound keywords and replies, the inbox of events, and journeys. Every effect is
+ * idempotent (message idempotency keys, unique timer keys, one claim per (message, step)), so a
+ * crashed worker's work can be retaken without anything happening twice.
+ */
+export class Runtime {
+  readonly workerId: string;
+  constructor(private readonly d: RuntimeDeps) {
+    this.workerId = d.workerId ?? `worker-${uuidv7()}`;
+  }
+
+  get store(): Store {
+    return this.d.store;
+  }
+
+  private now(): number {
+    return this.d.clock.now().getTime();
+  }
+
+  // ------------------------------------------------------------------ context
+
+  async loadContext(
+    contactId: string,
+    now: number,
+    excludeMessageId?: string,
+  ): Promise<{ contact: StoredContact; context: DecisionContext }> {
+    const contact = await this.d.store.getContact(contactId);
+    if (contact === null) throw new NotFoundError(`contact ${contactId} not found`);
+    const [consent, history, events] = await Promise.all([
+      this.d.store.consentLedger(contact.id),
+      this.d.store.sentHistory(contact.id, now - 8 * DAY, excludeMessageId),
+      this.d.store.recentEvents(contact.id, now - 90 * DAY),
+    ]);
+    const { createdAt: _c, updatedAt: _u, ...plain } = contact;
+    const context = parseDecisionContext({ contact: plain, consent, history, events }, '/context');
+    return { contact, context };
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  /** Decides and records a message; schedules its first step. Idempotent on the request's key. */
+  async requestMessage(
+    contactId: string,
+    request: MessageRequest,
+    meta: { journeyInstanceId?: string | null } = {},
+  ): Promise<{ messageId: string; decision: Decision; created: boolean; status: string }> {
+    const now = this.now();
+    const rs = this.d.ruleset();
+    const { contact, context } = await this.loadContext(contactId, now);
+    const decision = decideParsed(request, context, rs, now);
+    const status = decision.outcome === 'suppress' ? 'suppressed' : decision.outcome === 'review' ? 'review' : 'queued';
+    const { message, created } = await this.d.store.createMessage(
+      {
+        id: uuidv7(now),
+        contactId: contact.id,
+        idempotencyKey: request.idempotencyKey ?? null,
+        journeyInstanceId: meta.journeyInstanceId ?? null,
+        journeyId: request.journeyId ?? null,
+        type: request.type,
+        purpose: decision.purpose,
+        team: request.team ?? null,
+        workflow: request.workflow ?? null,
+        template: request.template ?? null,
+        status,
+        outcome: decision.outcome,
+        channel: null,
+        cost: 0,
+        request,
+        decision,
+      },
+      now,
+    );
+    if (created && status === 'queued') {
+      const first = decision.plan[0] as PlanStep;
+      await this.d.store.scheduleTimer(
+        {
+          key: `${message.id}:step:0`,
+          kind: 'step',
+          ref: message.id,
+          dueAt: Date.parse(first.sendAt),
+          payload: { messageId: message.id, step: 0 },
+        },
+        now,
+      );
+    }
+    return { messageId: message.id, decision: message.decision as Decision, created, status: message.status };
+  }
+
+  /** Cancels a message that has not gone yet (and its pending steps); sent steps stand. */
+  async cancelMessage(messageId: string, reason: string): Promise<boolean> {
+    const now = this.now();
+    const ok = await this.d.store.transitionMessage(messageId, ['queued', 'review'], 'cancelled', now);
+    await this.d.store.cancelTimersByRef(messageId, now);
+    if (ok) this.d.log.info({ messageId, reason }, 'message cancelled');
+    return ok;
+  }
+
+  /**
+   * The send gate and the provider call for one plan step. Re-decides on fresh state first
+   * (consent, suppression, caps, quiet hours): a STOP or a payment that arrived meanwhile wins.
+   */
+  async sendStep(messageId: string, stepIndex: number): Promise<void> {
+    const now = this.now();
+    const message = await this.d.store.getMessage(messageId);
+    if (message === null || ['cancelled', 'suppressed', 'review'].includes(message.status)) return;
+    const decision = message.decision as Decision;
+    const step = decision.plan[stepIndex];
+    if (step === undefined) return;
+    const request = message.request as MessageRequest;
+    // the message's own earlier steps do not count against its budget
+    const { contact, context } = await this.loadContext(message.contactId, now, messageId);
+    const fresh = decideParsed(request, context, this.d.ruleset(), now);
+    if (fresh.outcome === 'suppress' && !fresh.reasons.some((r) => r.code === 'no_reachable_channel')) {
+      await this.d.store.transitionMessage(messageId, ['queued', 'sent'], message.status === 'sent' ? 'sent' : 'cancelled', now);
+      await this.d.store.cancelTimersByRef(messageId, now);
+      this.d.log.info(
+        {
+          messageId,
+          step: stepIndex,
+          reasons: fresh.reasons.filter((r) => r.code === 'suppressed' || r.code === 'cap_exceeded').map((r) => r.rule ?? r.code),
+        },
+        'send gate: suppressed',
+      );
+      return;
+    }
+    const allowed = fresh.plan.some((s) => s.channel === step.channel);
+    if (!allowed) {
+      // this channel may no longer carry it (consent revoked, cap): record the skip and move on
+      const claim = await this.d.store.claimAttempt({ messageId, step: stepIndex, channel: step.channel, provider: step.provider }, now);
+      if (claim !== null) {
+        const why = fresh.reasons.find((r) => r.channel === step.channel);
+        await this.d.store.updateAttempt(
+          claim,
+          { status: 'skipped', error: why ? `${why.code}: ${why.message}` : 'not in the fresh plan' },
+          now,
+        );
+        this.d.log.info({ messageId, step: stepIndex, channel: step.channel, code: why?.code }, 'send gate: channel no longer allowed');
+        await this.afterStepFailed(messageId, stepIndex);
+      }
+      return;
+    }
+    if (fresh.outcome === 'defer' && fresh.sendAt !== null && Date.parse(fresh.sendAt) > now && step.mode !== 'also') {
+      // quiet hours (or a cap) moved it: try again then
+      const at = Date.parse(fresh.sendAt);
+      await this.d.store.scheduleTimer(
+        {
+          key: `${messageId}:step:${stepIndex}:at:${at}`,
+          kind: 'step',
+          ref: messageId,
+          dueAt: at,
+          payload: { messageId, step: stepIndex },
+        },
+        now,
+      );
+      return;
+    }
+    const provider = this.d.providers.get(step.provider);
+    const channelCfg = this.d.ruleset().source.channels[step.channel];
+    const address = contact.identities.find((i) => i.kind === channelCfg?.address)?.value;
+    const claim = await this.d.store.claimAttempt({ messageId, step: stepIndex, channel: step.channel, provider: step.provider }, now);
+    if (claim === null) return; // another worker (or an earlier life of this one) has it
+    if (provider === undefined || address === undefined) {
+      await this.d.store.updateAttempt(
+        claim,
+        { status: 'failed', error: provider ? 'no address' : `provider ${step.provider} is not configured` },
+        now,
+      );
+      await this.afterStepFailed(messageId, stepIndex);
+      return;
+    }
+    const result = await provider.send({
+      claim,
+      messageId,
+      channel: step.channel,
+      to: address,
+      content: step.content,
+      template: message.template,
+      variables: request.variables ?? {},
+      estimatedCost: step.estimatedCost,
+    });
+    const after = this.now();
+    if (result.status === 'failed') {
+      await this.d.store.updateAttempt(claim, { status: 'failed', error: result.error }, after);
+      await this.afterStepFailed(messageId, stepIndex);
+      return;
+    }
+    await this.d.store.updateAttempt(claim, { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost }, after, [
+      'claimed',
+    ]);
+    await this.d.store.transitionMessage(messageId, ['queued', 'sent'], 'sent', after, { channel: step.channel, cost: result.cost });
+    // follow-ups and the delivery timeout of this step
+    for (const s of decision.plan) {
+      if (s.mode === 'also' && s.after === stepIndex) {
+        await this.d.store.scheduleTimer(
+          {
+            key: `${messageId}:step:${s.step}`,
+            kind: 'step',
+            ref: messageId,
+            dueAt: after + s.delayMinutes * 60_000,
+            payload: { messageId, step: s.step },
+          },
+          after,
+        );
+      }
+    }
+    const next = decision.plan.find((s) => s.mode === 'fallback' && s.after === stepIndex);
+    if (next !== undefined && step.timeoutMinutes !== null) {
+      await this.d.store.scheduleTimer(
+        {
+          key: `${messageId}:timeout:${stepIndex}`,
+          kind: 'timeout',
+          ref: messageId,
+          dueAt: after + step.timeoutMinutes * 60_000,
+          payload: { messageId, step: stepIndex },
+        },
+        after,
+      );
+    }
+  }
+
+  /** The step failed, was undelivered, timed out, or may not be used: fire its fallback, once. */
+  private async afterStepFailed(messageId: string, stepIndex: number): Promise<void> {
+    const now = this.now();
+    const message = await this.d.store.getMessage(messageId);
+    if (message === null) return;
+    const decision = message.decision as Decision;
+    await this.d.store.cancelTimersByKey([`${messageId}:timeout:${stepIndex}`], now);
+    const next = decision.plan.find((s) => s.mode === 'fallback' && s.after === stepIndex);
+    if (next === undefined) {
+      const attempts = await this.d.store.attemptsForMessage(messageId);
+      const anyOk = attempts.some((a) => ['sent', 'delivered', 'read'].includes(a.status));
+      if (!anyOk) await this.d.store.transitionMessage(messageId, ['queued', 'sent'], 'failed', now);
+      return;
+    }
+    // schedule instead of calling: the step timer is the unit of durable, claimed work
+    await this.d.store.scheduleTimer(
+      { key: `${messageId}:step:${next.step}`, kind: 'step', ref: messageId, dueAt: now, payload: { messageId, step: next.step } },
+      now,
+    );
+  }
+
+  /** A delivery receipt from a provider. Late receipts are recorded; nothing fires twice. */
+  async receipt(providerName: string, r: Receipt): Promise<'applied' | 'unknown'> {
+    const now = this.now();
+    const attempt = await this.d.store.findAttemptByProviderId(providerName, r.providerMessageId);
+    if (attempt === null) return 'unknown';
+    const at = Date.parse(r.at);
+    await this.d.store.addReceipt(attempt.id, r.status, Number.isFinite(at) ? at : now, r);
+    const order = ['claimed', 'sent', 'delivered', 'read'];
+    if (r.status === 'delivered' || r.status === 'read') {
+      const from = order.slice(0, order.indexOf(r.status));
+      await this.d.store.updateAttempt(attempt.claim, { status: r.status }, now, from);
+      await this.d.store.transitionMessage(
+        attempt.messageId,
+        r.status === 'read' ? ['queued', 'sent', 'delivered'] : ['queued', 'sent'],
+        r.status,
+        now,
+      );
+      await this.d.store.cancelTimersByKey([`${attempt.messageId}:timeout:${attempt.step}`], now);
+      await this.recordEngagement(attempt.messageId, attempt.channel, r.status, Number.isFinite(at) ? at : now);
+      return 'applied';
+    }
+    const changed = await this.d.store.updateAttempt(attempt.claim, { status: r.status }, now, ['claimed', 'sent']);
+    if (changed) await this.afterStepFailed(attempt.messageId, attempt.step);
+    return 'applied';
+  }
+
+  private async recordEngagement(messageId: string, channel: string, status: 'delivered' | 'read', at: number): Promise<void> {
+    const message = await this.d.store.getMessage(messageId);
+    if (message === null) return;
+    await this.d.store.updateContactData(message.contactId, this.now(), (c) => {
+      const e = c.engagement?.[channel] ?? { sent: 0, delivered: 0, read: 0, replied: 0 };
+      const next = {
+        ...e,
+        sent: status === 'delivered' ? e.sent + 1 : e.sent,
+        delivered: e.delivered + (status === 'delivered' ? 1 : 0),
+        read: e.read + (status === 'read' ? 1 : 0),
+      };
+      const out = { ...c, engagement: { ...(c.engagement ?? {}), [channel]: next } };
+      if (status === 'read') {
+        const zone = c.timezone ?? (c.market ? this.d.ruleset().source.markets[c.market]?.timezone : undefined) ?? 'UTC';
+        const hours = [...(c.readHours ?? new Array<number>(24).fill(0))];
+        const h = localTime(at, zone).hour;
+        hours[h] = (hours[h] ?? 0) + 1;
+        out.readHours = hours;
+      }
+      return out;
+    });
+  }
+
+  // ------------------------------------------------------------------ inbound and consent
+
+  /** Writes a consent line (API, agent, keyword) to the ledger. */
+  async writeConsent(contactId: string, record: ConsentRecord): Promise<void> {
+    await this.d.store.appendConsent(contactId, record, this.now());
+  }
+
+  /**
+   * An inbound message: records the session window, applies consent keywords as the ruleset
+   * says (the confirmation reply goes out once), and turns replies into events for journeys.
+   */
+  async inbound(
+    providerName: string,
+    m: InboundMessage,
+  ): Promise<{ contactId: string | null; keyword: string | null; event: string | null }> {
+    const now = this.now();
+    const rs = this.d.ruleset();
+    const kind = rs.source.channels[m.channel]?.address ?? 'phone';
+    const contact = await this.d.store.findContactByIdentity(kind, m.from);
+    if (contact === null) {
+      this.d.log.info({ provider: providerName, channel: m.channel }, 'inbound from an unknown address ignored');
+      return { contactId: null, keyword: null, event: null };
+    }
+    const at = Number.isFinite(Date.parse(m.at)) ? m.at : new Date(now).toISOString();
+    await this.d.store.updateContactData(contact.id, now, (c) => ({ ...c, lastInbound: { ...(c.lastInbound ?? {}), [m.channel]: at } }));
+    const text = (m.text ?? '').trim().toUpperCase().replace(/\s+/g, ' ');
+    const kw = rs.source.consent.keywords;
+    const is = (words: readonly string[]) => words.some((w) => w.toUpperCase() === text);
+    let keyword: string | null = null;
+    if (is(kw.stopAll.words) || is(kw.stop.words) || is(kw.start.words)) {
+      const action = is(kw.stopAll.words) ? kw.stopAll : is(kw.stop.words) ? kw.stop : kw.start;
+      keyword = action === kw.start ? 'start' : action === kw.stopAll ? 'stopAll' : 'stop';
+      for (const purpose of action.purposes) {
+        await this.d.store.appendConsent(
+          contact.id,
+          {
+            channel: action.scope === 'all' ? '*' : m.channel,
+            purpose,
+            status: keyword === 'start' ? 'granted' : 'revoked',
+            source: 'keyword',
+            evidence: `${m.channel} "${text}" (${m.id})`,
+            at,
+          },
+          now,
+        );
+      }
+      await this.d.store.audit(
+        `contact:${contact.id}`,
+        `consent.${keyword}`,
+        contact.id,
+        { channel: m.channel, purposes: action.purposes, scope: action.scope },
+        now,
+      );
+      await this.confirmKeyword(contact.id, m, keyword);
+    } else if (is(kw.help.words)) {
+      keyword = 'help';
+      await this.confirmKeyword(contact.id, m, 'help');
+    }
+    // replies (buttons, confirm/reschedule words) become events that move journeys on
+    const mapped = mapEventType(rs.source.eventMap, 'provider', { keyword: text, payload: m.payload?.toUpperCase(), channel: m.channel });
+    const type = mapped ?? (keyword === null ? 'reply.received' : null);
+    if (type !== null) {
+      await this.ingestEvent({
+        id: `inbound:${providerName}:${m.id}`,
+        source: 'provider',
+        type,
+        occurredAt: at,
+        contact: { id: contact.id },
+        data: { channel: m.channel, keyword: text || null, payload: m.payload ?? null },
+      });
+    }
+    return { contactId: contact.id, keyword, event: type };
+  }
+
+  private async confirmKeyword(contactId: string, m: InboundMessage, keyword: string): Promise<void> {
+    // the confirmation is transactional, on the channel the keyword came from, once per inbound message
+    await this.requestMessage(contactId, {
+      idempotencyKey: `keyword-reply:${m.channel}:${m.id}`,
+      type: 'transactional',
+      purpose: 'transactional',
+      template: `keyword_${keyword}_confirmation`,
+      workflow: 'consent-keywords',
+      priority: 'normal',
+    });
+  }
+
+  // ------------------------------------------------------------------ events and journeys
+
+  /** Stores an event durably (unique on source + id); workers apply it afterwards. */
+  async ingestEvent(e: IncomingEvent): Promise<{ inboxId: string; duplicate: boolean }> {
+    const r = await this.d.store.acceptInbox({ source: e.source, eventId: e.id, type: e.type, payload: e }, this.now());
+    return { inboxId: r.id, duplicate: r.duplicate };
+  }
+
+  /** Applies claimed inbox events. Returns how many were processed. */
+  async processInbox(limit = 100): Promise<number> {
+    const rows = await this.d.store.claimInbox(this.workerId, this.now(), LEASE_MS, limit);
+    for (const row of rows) {
+      try {
+        await this.applyEvent(row.payload as IncomingEvent);
+        await this.d.store.finishInbox(row.id, this.workerId, this.now());
+      } catch (err) {
+        const message = (err as Error).message;
+        if (err instanceof NotFoundError || row.attempts >= 5) {
+          await this.d.store.finishInbox(row.id, this.workerId, this.now(), message);
+          this.d.log.warn({ inboxId: row.id, type: row.type, err: message }, 'event dropped after failing');
+        } else {
+          await this.d.store.releaseInbox(row.id, this.workerId, message);
+          this.d.log.warn({ inboxId: row.id, type: row.type, err: message }, 'event failed; will retry');
+        }
+      }
+    }
+    return rows.length;
+  }
+
+  private async resolveContact(e: IncomingEvent): Promise<string> {
+    if (e.contact?.id !== undefined) {
+      const c = await this.d.store.getContact(e.contact.id);
+      if (c !== null) return c.id;
+    }
+    if (e.contact?.identities !== undefined && e.contact.identities.length > 0) {
+      const r = await this.d.store.upsertContact({ identities: e.contact.identities }, this.now());
+      return r.contact.id;
+    }
+    throw new NotFoundError(`event ${e.id}: contact not found`);
+  }
+
+  private async applyEvent(e: IncomingEvent): Promise<void> {
+    const rs = this.d.ruleset();
+    const contactId = await this.resolveContact(e);
+    const at = Date.parse(e.occurredAt);
+    await this.d.store.recordContactEvent(contactId, { id: `${e.source}:${e.id}`, type: e.type, at, object: e.object, data: e.data ?? {} });
+    const event = { id: `${e.source}:${e.id}`, type: e.type, occurredAt: e.occurredAt, data: e.data ?? {}, contactId, object: e.object };
+    // running instances of this contact and of this object
+    const seen = new Set<string>();
+    const keys = [`contact:${contactId}`, ...(e.object ? [`object:${e.object.type}:${e.object.id}`] : [])];
+    for (const key of keys) {
+      for (const inst of await this.d.store.activeInstancesFor({ key })) {
+        if (seen.has(inst.id)) continue;
+        seen.add(inst.id);
+        await this.advanceInstance(inst.id, { kind: 'event', event });
+      }
+    }
+    // journeys this event starts
+    for (const j of journeysTriggeredBy(rs, event)) {
+      const key = instanceKey(j, event);
+      if (key === null) continue;
+      const id = uuidv7(this.now());
+      const { instance, commands } = startJourney(j.id, event, id, rs, this.now());
+      const created = await this.d.store.createJourneyInstance({ id, journeyId: j.id, key, contactId, state: instance }, this.now());
+      if (!created) continue; // one active instance per key
+      await this.execute(instance, commands);
+    }
+  }
+
+  /** Advances a stored instance with optimistic concurrency; commands run before the save (all idempotent). */
+  async advanceInstance(instanceId: string, input: JourneyInput): Promise<void> {
+    for (let tries = 0; tries < 5; tries++) {
+      const stored = await this.d.store.getJourneyInstance(instanceId);
+      if (stored === null || stored.status !== 'active') return;
+      const { instance, commands } = advance(stored.state as JourneyInstance, input, this.now(), this.d.ruleset());
+      if (commands.length === 0 && instance === stored.state) return;
+      await this.execute(instance, commands);
+      if (await this.d.store.saveJourneyInstance(instanceId, stored.version, instance.status, instance, this.now())) return;
+    }
+    throw new Error(`journey instance ${instanceId} kept changing underneath`);
+  }
+
+  private async execute(instance: JourneyInstance, commands: JourneyCommand[]): Promise<void> {
+    const now = this.now();
+    for (const c of commands) {
+      switch (c.type) {
+        case 'send':
+          await this.requestMessage(instance.contactId, c.request, { journeyInstanceId: instance.id });
+          break;
+        case 'schedule':
+          await this.d.store.scheduleTimer(
+            {
+              key: `journey:${c.timerId}`,
+              kind: 'journey',
+              ref: instance.id,
+              dueAt: Date.parse(c.dueAt),
+              payload: { instanceId: instance.id, timerId: c.timerId },
+            },
+            now,
+          );
+          break;
+        case 'cancel':
+          await this.d.store.cancelTimersByKey(
+            c.timerIds.map((t) => `journey:${t}`),
+            now,
+          );
+          if (c.messages === 'all-unsent') {
+            for (const m of await this.d.store.messagesForJourneyInstance(instance.id)) {
+              // queued messages go; a sent message's pending fallbacks go too
+              if (m.status === 'queued' || m.status === 'review') await this.cancelMessage(m.id, c.reason);
+              else if (!MESSAGE_FINAL.includes(m.status)) await this.d.store.cancelTimersByRef(m.id, now);
+            }
+          }
+          break;
+        case 'complete':
+          await this.d.store.audit(
+            'journeys',
+            'journey.complete',
+            instance.id,
+            { journeyId: instance.journeyId, outcome: c.outcome, goalReached: c.goalReached },
+            now,
+          );
+          break;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ timers
+
+  async fireTimer(t: TimerRow): Promise<void> {
+    const p = t.payload as { messageId?: string; step?: number; instanceId?: string; timerId?: string };
+    switch (t.kind) {
+      case 'step':
+        await this.sendStep(p.messageId as string, p.step as number);
+        break;
+      case 'timeout': {
+        const attempts = await this.d.store.attemptsForMessage(p.messageId as string);
+        const a = attempts.find((x) => x.step === p.step);
+        if (a !== undefined && (a.status === 'sent' || a.status === 'claimed')) {
+          await this.d.store.updateAttempt(a.claim, { status: 'expired' }, this.now(), ['sent', 'claimed']);
+          await this.afterStepFailed(p.messageId as string, p.step as number);
+        }
+        break;
+      }
+      case 'journey':
+        await this.advanceInstance(p.instanceId as string, { kind: 'timer', timerId: p.timerId as string });
+        break;
+      default:
+        this.d.log.warn({ kind: t.kind }, 'unknown timer kind');
+    }
+  }
+
+  /** Claims and fires due timers. Returns how many fired. */
+  async runDueTimers(limit = 100): Promise<number> {
+    const due = await this.d.store.claimDueTimers(this.workerId, this.now(), LEASE_MS, limit);
+    let fired = 0;
+    for (const t of due) {
+      try {
+        await this.fireTimer(t);
+        if (await this.d.store.completeTimer(t.id, this.workerId, this.now())) fired++;
+      } catch (err) {
+        this.d.log.error({ err: (err as Error).message, timer: t.kind }, 'timer failed; retrying in 30 s');
+        await this.d.store.releaseTimer(t.id, this.workerId, this.now() + 30_000);
+      }
+    }
+    return fired;
+  }
+
+  /** Processes the inbox and due timers until nothing is left (tests and the worker loop). */
+  async runUntilIdle(maxRounds = 50): Promise<void> {
+    for (let i = 0; i < maxRounds; i++) {
+      const n = (await this.processInbox()) + (await this.runDueTimers());
+      if (n === 0) return;
+    }
+  }
+}

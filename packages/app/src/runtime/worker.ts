@@ -1,0 +1,53 @@
+import type { Logger } from '../logger.js';
+import type { Runtime } from './runtime.js';
+
+/** Polls the inbox and the timers; stops cleanly. Several workers may run against one store. */
+export class Worker {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly log: Logger,
+    private readonly idleMs = 50,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** New work arrived: skip the idle wait. */
+  nudge(): void {
+    this.wake?.();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let n = 0;
+      try {
+        n = (await this.runtime.processInbox()) + (await this.runtime.runDueTimers());
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'worker round failed');
+      }
+      if (n === 0 && this.running) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.idleMs);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wake = null;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+}

@@ -1,0 +1,96 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CompiledRuleset } from '@signalbox/engine';
+import type { Express } from 'express';
+import type { Clock } from './clock.js';
+import type { ApiKey } from './config.js';
+import { createApp } from './http/app.js';
+import { createMetrics } from './http/metrics.js';
+import type { Logger } from './logger.js';
+import type { ChannelProvider } from './runtime/providers/provider.js';
+import { SandboxProvider, type SandboxRule } from './runtime/providers/sandbox.js';
+import { Runtime } from './runtime/runtime.js';
+import { Worker } from './runtime/worker.js';
+import type { Store } from './store/store.js';
+
+export interface SystemOptions {
+  store: Store;
+  ruleset: () => CompiledRuleset;
+  clock: Clock;
+  log: Logger;
+  apiKeys: readonly ApiKey[];
+  /** Secret the sandbox signs its receipts and inbound messages with. */
+  sandboxSecret: string;
+  sandboxRules?: SandboxRule[];
+  extraProviders?: ChannelProvider[];
+  extraProviderSecrets?: Record<string, string>;
+  bodyLimit?: string;
+  workerId?: string;
+}
+
+export interface System {
+  app: Express;
+  runtime: Runtime;
+  sandbox: SandboxProvider;
+  worker: Worker;
+  /** Listens on host:port (0 = any free port); the sandbox posts receipts to this address. */
+  listen(port: number, host?: string): Promise<{ server: Server; url: string }>;
+  close(): Promise<void>;
+}
+
+/** The composition root: store, providers, runtime, worker and HTTP, wired once. */
+export function createSystem(o: SystemOptions): System {
+  let baseUrl: string | null = null;
+  const sandbox = new SandboxProvider({
+    store: o.store,
+    log: o.log,
+    secret: o.sandboxSecret,
+    receiptUrl: () => (baseUrl === null ? null : `${baseUrl}/hooks/providers/sandbox/receipts`),
+    now: () => o.clock.now().getTime(),
+    ...(o.sandboxRules ? { rules: o.sandboxRules } : {}),
+  });
+  const providers = new Map<string, ChannelProvider>([['sandbox', sandbox]]);
+  for (const p of o.extraProviders ?? []) providers.set(p.name, p);
+  const runtime = new Runtime({
+    store: o.store,
+    ruleset: o.ruleset,
+    providers,
+    clock: o.clock,
+    log: o.log,
+    ...(o.workerId ? { workerId: o.workerId } : {}),
+  });
+  const worker = new Worker(runtime, o.log);
+  const app = createApp({
+    ruleset: o.ruleset,
+    clock: o.clock,
+    apiKeys: o.apiKeys,
+    log: o.log,
+    runtime,
+    providerSecrets: { sandbox: o.sandboxSecret, ...(o.extraProviderSecrets ?? {}) },
+    metrics: createMetrics(),
+    ...(o.bodyLimit ? { bodyLimit: o.bodyLimit } : {}),
+  });
+  (app as unknown as NodeJS.EventEmitter).on('work', () => worker.nudge());
+  let server: Server | null = null;
+  return {
+    app,
+    runtime,
+    sandbox,
+    worker,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve) => {
+        server = app.listen(port, host, () => {
+          const addr = server?.address() as AddressInfo;
+          baseUrl = `http://${host}:${addr.port}`;
+          resolve({ server: server as Server, url: baseUrl });
+        });
+      });
+    },
+    async close() {
+      await worker.stop();
+      await sandbox.drain();
+      if (server) await new Promise<void>((r) => server?.close(() => r()));
+      await o.store.close();
+    },
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * Issue 4's scenarios through HTTP: the embedded profile (SQLite), the sandbox provider posting
+ * signed receipts back over a real socket, time moved by a test clock and due timers run.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../support/harness.js';
+
+const MIN = 60_000;
+const DAY = 86_400_000;
+// 10:00 in Nairobi
+const MORNING = '2026-11-23T07:00:00Z';
+let h: Harness;
+afterEach(async () => h?.close());
+
+async function contact(phone: string, extra: Record<string, unknown> = {}) {
+  const res = await h
+    .api('integration')
+    .post('/api/v1/contacts')
+    .send({ identities: [{ kind: 'phone', value: phone }], market: 'KE', timezone: 'Africa/Nairobi', smartphone: true, ...extra })
+    .expect(201);
+  return res.body.contact.id as string;
+}
+
+describe('payment reminder journey', () => {
+  it('overdue → reminder; paid after the first reminder → nothing more is ever sent; goal recorded', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000001');
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'inv-1-overdue',
+        type: 'invoice.overdue',
+        occurredAt: MORNING,
+        contact: { id },
+        object: { type: 'invoice', id: 'inv-1' },
+        data: { amount: 120 },
+      })
+      .expect(202);
+    await h.settle();
+    let sends = await h.store.sandboxSends();
+    expect(sends.map((s) => [s.channel, s.address])).toEqual([['sms', '+254711000001']]);
+
+    // paid the next day
+    h.clock.advance(DAY);
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'inv-1-paid',
+        type: 'invoice.paid',
+        occurredAt: h.clock.now().toISOString(),
+        contact: { id },
+        object: { type: 'invoice', id: 'inv-1' },
+      })
+      .expect(202);
+    await h.settle();
+    // the rest of the journey's time passes: nothing more
+    await h.advance(3 * DAY);
+    await h.advance(5 * DAY);
+    sends = await h.store.sandboxSends();
+    expect(sends).toHaveLength(1);
+    expect(await h.store.pendingTimers()).toEqual([]);
+    const view = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
+    expect(view.body.journeys).toEqual([{ id: expect.any(String), journeyId: 'payment-reminder', status: 'exited' }]);
+    const goal = await h.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'journey.complete').execute();
+    expect(JSON.parse(goal[0]?.detail as string)).toEqual({ journeyId: 'payment-reminder', outcome: 'goal', goalReached: true });
+  });
+
+  it('unpaid: friendly, firm three days later, then the urgent call with an SMS follow-up', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000002');
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'inv-2-overdue',
+        type: 'invoice.overdue',
+        occurredAt: MORNING,
+        contact: { id },
+        object: { type: 'invoice', id: 'inv-2' },
+      })
+      .expect(202);
+    await h.settle();
+    await h.advance(3 * DAY);
+    await h.advance(4 * DAY);
+    await h.advance(10 * MIN);
+    const sends = await h.store.sandboxSends();
+    expect(sends.map((s) => s.channel)).toEqual(['sms', 'sms', 'voice', 'sms']);
+  });
+});
+
+describe('WhatsApp that never arrives', () => {
+  const service = { type: 'service', template: 'order_update', rich: true };
+  it('not delivered within 15 minutes → SMS with adapted content, exactly once, even when the WhatsApp receipt turns up late', async () => {
+    h = await startHarness({ at: MORNING });
+    // numbers ending in 9: the sandbox's WhatsApp never answers
+    const id = await contact('+254711000009', { capabilities: { whatsapp: true } });
+    const sent = await h.api('integration').post('/api/v1/messages').send({ contact: { id }, message: service }).expect(202);
+    expect(sent.body.decision.plan.map((s: { channel: string }) => s.channel)).toEqual(['whatsapp', 'sms']);
+    await h.settle();
+    expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['whatsapp']);
+    await h.advance(14 * MIN);
+    expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['whatsapp']);
+    await h.advance(1 * MIN);
+    const sends = await h.store.sandboxSends();
+    expect(sends.map((s) => [s.channel, s.content])).toEqual([
+      ['whatsapp', 'rich'],
+      ['sms', 'text+link'],
+    ]);
+    // the WhatsApp receipt turns up late: recorded, nothing more sent
+    const wa = (await h.api('agent').get(`/api/v1/messages/${sent.body.messageId}`).expect(200)).body.attempts[0];
+    await h.receipt(wa.providerMessageId, 'delivered').expect(200);
+    await h.advance(60 * MIN);
+    expect(await h.store.sandboxSends()).toHaveLength(2);
+  });
+
+  it('undeliverable on WhatsApp → SMS at once', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000010', { capabilities: { whatsapp: true } });
+    await h.api('integration').post('/api/v1/messages').send({ contact: { id }, message: service }).expect(202);
+    await h.settle();
+    expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['whatsapp', 'sms']);
+  });
+});
+
+describe('STOP while a fallback is pending', () => {
+  it('no further send of that message; the STOP confirmation goes out once', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000019', { capabilities: { whatsapp: true } });
+    const sent = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id }, message: { type: 'service', template: 'order_update' } })
+      .expect(202);
+    await h.settle();
+    expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['whatsapp']);
+    const stop = await h.inbound({ id: 'in-1', channel: 'sms', from: '+254711000019', text: 'stop' }).expect(200);
+    expect(stop.body.keyword).toBe('stop');
+    // the provider redelivers the same inbound message: the confirmation still goes once
+    await h.inbound({ id: 'in-1', channel: 'sms', from: '+254711000019', text: 'STOP' }).expect(200);
+    await h.advance(20 * MIN);
+    const msg = (await h.api('agent').get(`/api/v1/messages/${sent.body.messageId}`).expect(200)).body;
+    expect(msg.attempts.map((a: { channel: string; status: string }) => `${a.channel}:${a.status}`)).toEqual([
+      'whatsapp:expired',
+      'sms:skipped',
+    ]);
+    const sends = await h.store.sandboxSends();
+    expect(sends.filter((s) => s.claim.startsWith(sent.body.messageId))).toHaveLength(1);
+    // exactly one confirmation, on SMS (transactional: STOP leaves it allowed)
+    expect(sends.filter((s) => !s.claim.startsWith(sent.body.messageId)).map((s) => s.channel)).toEqual(['sms']);
+    const consent = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger;
+    expect(consent.map((c: { channel: string; purpose: string; status: string }) => `${c.channel}/${c.purpose}/${c.status}`)).toEqual([
+      'sms/marketing/revoked',
+      'sms/service/revoked',
+      'sms/marketing/revoked',
+      'sms/service/revoked',
+    ]);
+  });
+});
+
+describe('the same event delivered 5 times concurrently', () => {
+  it('one journey, one message', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000003');
+    const event = {
+      id: 'inv-3-overdue',
+      type: 'invoice.overdue',
+      occurredAt: MORNING,
+      contact: { id },
+      object: { type: 'invoice', id: 'inv-3' },
+    };
+    const answers = await Promise.all(Array.from({ length: 5 }, () => h.api('integration').post('/api/v1/events').send(event)));
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202]);
+    expect(answers.reduce((n, a) => n + a.body.accepted, 0)).toBe(1);
+    await Promise.all([h.settle(), h.settle()]);
+    expect(await h.store.activeInstancesFor({ key: 'object:invoice:inv-3' })).toHaveLength(1);
+    expect(await h.store.sandboxSends()).toHaveLength(1);
+  });
+});
+
+describe('inventory report', () => {
+  it('answers how many messages went last month, by channel, team, journey, type and outcome, with cost', async () => {
+    h = await startHarness({ at: MORNING });
+    const a = await contact('+254711000004', { capabilities: { whatsapp: true } });
+    await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id: a }, message: { type: 'otp', team: 'security' } })
+      .expect(202);
+    await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id: a }, message: { type: 'service', team: 'support', template: 'order_update' } })
+      .expect(202);
+    await h.settle();
+    const r = await h
+      .api('admin')
+      .get('/api/v1/reports/inventory')
+      .query({ from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z' })
+      .expect(200);
+    expect(r.body.total.messages).toBe(2);
+    expect(r.body.byChannel).toEqual({ sms: { messages: 1, cost: 0.008 }, whatsapp: { messages: 1, cost: 0.012 } });
+    expect(r.body.byTeam).toMatchObject({ security: { messages: 1 }, support: { messages: 1 } });
+    expect(r.body.byOutcome).toEqual({ read: { messages: 2, cost: 0.02 } });
+    await h.api('agent').get('/api/v1/reports/inventory').query({ from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z' }).expect(403);
+    const bad = await h.api('admin').get('/api/v1/reports/inventory').query({ from: 'last month' }).expect(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['/query/from', '/query/to']);
+  });
+});

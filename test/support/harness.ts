@@ -1,0 +1,103 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createLogger,
+  createSystem,
+  openPostgres,
+  openSqlite,
+  type SandboxRule,
+  Store,
+  type System,
+  sign,
+  TestClock,
+} from '@signalbox/app';
+import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
+import request from 'supertest';
+
+export const KEYS = {
+  admin: 'admin-key-0123456789abcdefghij',
+  agent: 'agent-key-0123456789abcdefghij',
+  integration: 'integ-key-0123456789abcdefghij',
+};
+export const SANDBOX_SECRET = 'sandbox-secret-0123456789abcdef';
+
+export interface Harness {
+  system: System;
+  clock: TestClock;
+  store: Store;
+  url: string;
+  api: (role?: keyof typeof KEYS) => { get(path: string): request.Test; post(path: string): request.Test };
+  /** Runs the inbox and due timers and waits for the sandbox's receipts, until nothing moves. */
+  settle(): Promise<void>;
+  /** Moves the clock, then settles. */
+  advance(ms: number): Promise<void>;
+  /** Posts a signed inbound message as the sandbox provider would. */
+  inbound(m: { id: string; channel: string; from: string; text?: string; payload?: string }): Promise<request.Response>;
+  receipt(providerMessageId: string, status: string): Promise<request.Response>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(o: { at: string; sandboxRules?: SandboxRule[]; postgresSchema?: string }): Promise<Harness> {
+  const clock = new TestClock(new Date(o.at));
+  const db = o.postgresSchema
+    ? await openPostgres('postgres://postgres@127.0.0.1:5432/test', { schema: o.postgresSchema, max: 5 })
+    : await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-scn-')), 'signalbox.db'));
+  const store = new Store(db);
+  const rs = loadRuleset(DEFAULT_RULESET);
+  const system = createSystem({
+    store,
+    ruleset: () => rs,
+    clock,
+    log: createLogger('silent'),
+    apiKeys: [
+      { name: 'ops', role: 'admin', secret: KEYS.admin },
+      { name: 'desk', role: 'agent', secret: KEYS.agent },
+      { name: 'crm', role: 'integration', secret: KEYS.integration },
+    ],
+    sandboxSecret: SANDBOX_SECRET,
+    ...(o.sandboxRules ? { sandboxRules: o.sandboxRules } : {}),
+  });
+  const { url } = await system.listen(0);
+  const api = (role: keyof typeof KEYS = 'admin') => ({
+    get: (path: string) => request(url).get(path).set('authorization', `Bearer ${KEYS[role]}`),
+    post: (path: string) => request(url).post(path).set('authorization', `Bearer ${KEYS[role]}`),
+  });
+  const settle = async () => {
+    for (let i = 0; i < 100; i++) {
+      await system.sandbox.drain();
+      const before = await store.sandboxSends();
+      await system.runtime.runUntilIdle();
+      await system.sandbox.drain();
+      const after = await store.sandboxSends();
+      if ((await store.inboxBacklog()) === 0 && after.length === before.length) {
+        const due = await store.nextTimerDue();
+        if (due === null || due > clock.now().getTime()) return;
+      }
+    }
+    throw new Error('the system did not settle');
+  };
+  const signed = (path: string, body: unknown) => {
+    const raw = JSON.stringify(body);
+    return request(url)
+      .post(path)
+      .set('content-type', 'application/json')
+      .set('signalbox-signature', sign(SANDBOX_SECRET, raw, Date.now()))
+      .send(raw);
+  };
+  return {
+    system,
+    clock,
+    store,
+    url,
+    api,
+    settle,
+    async advance(ms) {
+      clock.advance(ms);
+      await settle();
+    },
+    inbound: (m) => signed('/hooks/providers/sandbox/inbound', { ...m, at: clock.now().toISOString() }),
+    receipt: (id, status) => signed('/hooks/providers/sandbox/receipts', { providerMessageId: id, status, at: clock.now().toISOString() }),
+    close: () => system.close(),
+  };
+}
