@@ -33,8 +33,8 @@ export interface Harness {
   /** Moves the clock, then settles. */
   advance(ms: number): Promise<void>;
   /** Posts a signed inbound message as the sandbox provider would. */
-  inbound(m: { id: string; channel: string; from: string; text?: string; payload?: string }): Promise<request.Response>;
-  receipt(providerMessageId: string, status: string): Promise<request.Response>;
+  inbound(m: { id: string; channel: string; from: string; text?: string; payload?: string }): request.Test;
+  receipt(providerMessageId: string, status: string): request.Test;
   close(): Promise<void>;
 }
 
