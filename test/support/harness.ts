@@ -6,6 +6,7 @@ import {
   createSystem,
   openPostgres,
   openSqlite,
+  RulesHolder,
   type SandboxRule,
   Store,
   type System,
@@ -27,7 +28,7 @@ export interface Harness {
   clock: TestClock;
   store: Store;
   url: string;
-  api: (role?: keyof typeof KEYS) => { get(path: string): request.Test; post(path: string): request.Test };
+  api: (role?: keyof typeof KEYS) => { get(path: string): request.Test; post(path: string): request.Test; put(path: string): request.Test };
   /** Runs the inbox and due timers and waits for the sandbox's receipts, until nothing moves. */
   settle(): Promise<void>;
   /** Moves the clock, then settles. */
@@ -47,7 +48,7 @@ export async function startHarness(o: { at: string; sandboxRules?: SandboxRule[]
   const rs = loadRuleset(DEFAULT_RULESET);
   const system = createSystem({
     store,
-    ruleset: () => rs,
+    rules: new RulesHolder(rs),
     clock,
     log: createLogger('silent'),
     apiKeys: [
@@ -62,6 +63,7 @@ export async function startHarness(o: { at: string; sandboxRules?: SandboxRule[]
   const api = (role: keyof typeof KEYS = 'admin') => ({
     get: (path: string) => request(url).get(path).set('authorization', `Bearer ${KEYS[role]}`),
     post: (path: string) => request(url).post(path).set('authorization', `Bearer ${KEYS[role]}`),
+    put: (path: string) => request(url).put(path).set('authorization', `Bearer ${KEYS[role]}`),
   });
   const settle = async () => {
     for (let i = 0; i < 100; i++) {

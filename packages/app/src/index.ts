@@ -3,6 +3,7 @@ export { type Clock, systemClock, TestClock } from './clock.js';
 export { type ApiKey, type Config, ConfigError, loadConfig, type Role } from './config.js';
 export { type AppDeps, createApp } from './http/app.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
+export { RulesHolder } from './rules-holder.js';
 export { loadRulesetFile, readJsonFile } from './ruleset-source.js';
 export { DEFAULT_SANDBOX_RULES, SandboxProvider, type SandboxRule } from './runtime/providers/sandbox.js';
 export { WebhookProvider } from './runtime/providers/webhook.js';

@@ -4,6 +4,7 @@ import { localSecret, resolveApiKeys } from './api-keys.js';
 import { systemClock } from './clock.js';
 import { ConfigError, invocationDir, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { RulesHolder } from './rules-holder.js';
 import { JsonFileError, loadRulesetFile } from './ruleset-source.js';
 import { openPostgres, openSqlite } from './store/database.js';
 import { Store } from './store/store.js';
@@ -23,9 +24,12 @@ async function main(): Promise<void> {
   const db =
     config.DATABASE_URL !== undefined ? await openPostgres(config.DATABASE_URL) : await openSqlite(resolve(dataDir, 'signalbox.db'));
   const store = new Store(db);
+  const rules = new RulesHolder(ruleset);
+  // a ruleset published over the API wins over the file, unless a file is named explicitly
+  if (config.SIGNALBOX_RULESET === undefined) await rules.loadPublished(store);
   const system = createSystem({
     store,
-    ruleset: () => ruleset,
+    rules,
     clock: systemClock,
     log,
     apiKeys: keys,
@@ -38,7 +42,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `Signalbox is running at ${url} — ${profile}, sandbox providers, ruleset ${ruleset.version}`,
+      `Signalbox is running at ${url} — ${profile}, sandbox providers, ruleset ${rules.get().version}`,
       `  health:    ${url}/healthz   ready: ${url}/readyz   metrics: ${url}/metrics`,
       `  API:       ${url}/openapi.json describes every route`,
       `  preview:   POST ${url}/api/v1/decisions/preview   (what the policy would decide, with reasons)`,

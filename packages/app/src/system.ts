@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CompiledRuleset } from '@signalbox/engine';
 import type { Express } from 'express';
 import type { Clock } from './clock.js';
 import type { ApiKey } from './config.js';
 import { createApp } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
 import type { Logger } from './logger.js';
+import type { RulesHolder } from './rules-holder.js';
 import type { ChannelProvider } from './runtime/providers/provider.js';
 import { SandboxProvider, type SandboxRule } from './runtime/providers/sandbox.js';
 import { Runtime } from './runtime/runtime.js';
@@ -15,7 +15,8 @@ import type { Store } from './store/store.js';
 
 export interface SystemOptions {
   store: Store;
-  ruleset: () => CompiledRuleset;
+  /** The active ruleset; publishing through the API swaps it. */
+  rules: RulesHolder;
   clock: Clock;
   log: Logger;
   apiKeys: readonly ApiKey[];
@@ -53,7 +54,7 @@ export function createSystem(o: SystemOptions): System {
   for (const p of o.extraProviders ?? []) providers.set(p.name, p);
   const runtime = new Runtime({
     store: o.store,
-    ruleset: o.ruleset,
+    ruleset: o.rules.get,
     providers,
     clock: o.clock,
     log: o.log,
@@ -61,7 +62,8 @@ export function createSystem(o: SystemOptions): System {
   });
   const worker = new Worker(runtime, o.log);
   const app = createApp({
-    ruleset: o.ruleset,
+    ruleset: o.rules.get,
+    rules: o.rules,
     clock: o.clock,
     apiKeys: o.apiKeys,
     log: o.log,

@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { RulesHolder } from '../rules-holder.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { apiKeyAuth } from './auth.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -10,6 +11,7 @@ import { openApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler, sendProblem } from './problem.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { providerHooks } from './routes/provider-hooks.js';
+import { rulesRoutes } from './routes/rules.js';
 import { runtimeRoutes } from './routes/runtime-api.js';
 
 export interface AppDeps {
@@ -23,6 +25,8 @@ export interface AppDeps {
   /** Secrets providers sign their receipts and inbound messages with, by provider name. */
   providerSecrets?: Readonly<Record<string, string>>;
   metrics?: Metrics;
+  /** Where the active ruleset lives; with it, admins can publish new versions over the API. */
+  rules?: RulesHolder;
 }
 
 /** The HTTP surface. Every route but /healthz, /readyz, /metrics and /openapi.json is authenticated. */
@@ -68,6 +72,8 @@ export function createApp(deps: AppDeps): Express {
   }
   app.use('/api/v1', express.json({ limit: deps.bodyLimit ?? '256kb', type: ['application/json', 'application/*+json'] }));
   app.use('/api/v1/decisions', auth(['admin', 'agent', 'integration']), decisionRoutes(deps.ruleset, deps.clock));
+  if (deps.runtime !== undefined && deps.rules !== undefined)
+    app.use('/api/v1/rules', rulesRoutes(deps.rules, deps.runtime.store, auth, deps.clock));
   if (deps.runtime !== undefined) app.use('/api/v1', runtimeRoutes(deps.runtime, auth, metrics, now));
 
   app.use((req, _res, next) => {

@@ -1,0 +1,177 @@
+/** Least privilege and signed hooks, through HTTP. */
+
+import { sign } from '@signalbox/app';
+import { DEFAULT_RULESET } from '@signalbox/engine';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, SANDBOX_SECRET, startHarness } from '../support/harness.js';
+
+let h: Harness;
+let contactId: string;
+beforeAll(async () => {
+  h = await startHarness({ at: '2026-11-23T07:00:00Z' });
+  const r = await h
+    .api('integration')
+    .post('/api/v1/contacts')
+    .send({ identities: [{ kind: 'phone', value: '+254722000001' }], market: 'KE' })
+    .expect(201);
+  contactId = r.body.contact.id;
+});
+afterAll(async () => h.close());
+
+describe('roles', () => {
+  it('an agent key cannot change rules', async () => {
+    const doc = { ...(structuredClone(DEFAULT_RULESET) as Record<string, unknown>), version: 'agent-edit' };
+    const r = await h.api('agent').put('/api/v1/rules').send(doc).expect(403);
+    expect(r.body.code).toBe('ROLE_FORBIDDEN');
+    await h.api('integration').put('/api/v1/rules').send(doc).expect(403);
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.11');
+  });
+  it('an admin publishes a new version, validated first, and decisions use it at once', async () => {
+    const bad = {
+      ...(structuredClone(DEFAULT_RULESET) as Record<string, unknown>),
+      version: 'broken',
+      quietHours: { default: { start: '8', end: '21:00' } },
+    };
+    const refused = await h.api('admin').put('/api/v1/rules').send(bad).expect(422);
+    expect(refused.body.errors.map((e: { path: string }) => e.path)).toContain('/quietHours/default/start');
+    const doc = structuredClone(DEFAULT_RULESET) as { version: string; caps: Array<{ max: number }> };
+    doc.version = 'tighter-caps';
+    await h.api('admin').put('/api/v1/rules').send(doc).expect(200);
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('tighter-caps');
+    const d = await h
+      .api('agent')
+      .post('/api/v1/decisions/preview')
+      .send({ message: { type: 'otp' }, contact: { id: 'x', identities: [{ kind: 'phone', value: '+254700000001' }] } })
+      .expect(200);
+    expect(d.body.decision.rulesetVersion).toBe('tighter-caps');
+    const audit = await h.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'rules.publish').execute();
+    expect(audit.map((a) => [a.actor, a.subject])).toEqual([['admin:ops', 'tighter-caps']]);
+  });
+  it('an agent cannot write consent on behalf of another source; its writes are recorded as agent', async () => {
+    const r = await h
+      .api('agent')
+      .post(`/api/v1/contacts/${contactId}/consent`)
+      .send({ channel: 'sms', purpose: 'marketing', status: 'granted', source: 'crm' })
+      .expect(403);
+    expect(r.body.errors[0].path).toBe('/source');
+    const ok = await h
+      .api('agent')
+      .post(`/api/v1/contacts/${contactId}/consent`)
+      .send({ channel: 'sms', purpose: 'marketing', status: 'granted', evidence: 'asked on the phone' })
+      .expect(201);
+    expect(ok.body.record.source).toBe('agent');
+    const crm = await h
+      .api('integration')
+      .post(`/api/v1/contacts/${contactId}/consent`)
+      .send({ channel: 'email', purpose: 'marketing', status: 'granted', source: 'crm' })
+      .expect(201);
+    expect(crm.body.record.source).toBe('crm');
+  });
+  it('an integration key cannot read timelines, consent or decisions', async () => {
+    for (const path of [
+      `/api/v1/contacts/${contactId}`,
+      `/api/v1/contacts/${contactId}/consent`,
+      `/api/v1/contacts/${contactId}/decisions`,
+    ]) {
+      const r = await h.api('integration').get(path).expect(403);
+      expect(r.body.code).toBe('ROLE_FORBIDDEN');
+    }
+    await h.api('agent').get(`/api/v1/contacts/${contactId}`).expect(200);
+  });
+  it('an agent cannot import contacts or post events', async () => {
+    await h
+      .api('agent')
+      .post('/api/v1/contacts/import')
+      .send([{ identities: [{ kind: 'phone', value: '+254722000002' }] }])
+      .expect(403);
+    await h
+      .api('agent')
+      .post('/api/v1/events')
+      .send({ id: 'e', type: 'ticket.opened', occurredAt: '2026-11-23T07:00:00Z', contact: { id: contactId } })
+      .expect(403);
+  });
+});
+
+describe('signed provider hooks', () => {
+  const body = JSON.stringify({ providerMessageId: 'nope', status: 'delivered', at: '2026-11-23T07:00:00Z' });
+  it('refuse unsigned, forged and stale requests with 401', async () => {
+    await request(h.url).post('/hooks/providers/sandbox/receipts').set('content-type', 'application/json').send(body).expect(401);
+    await request(h.url)
+      .post('/hooks/providers/sandbox/receipts')
+      .set('content-type', 'application/json')
+      .set('signalbox-signature', sign('wrong-secret-0123456789abcdef', body, Date.now()))
+      .send(body)
+      .expect(401);
+    const stale = await request(h.url)
+      .post('/hooks/providers/sandbox/receipts')
+      .set('content-type', 'application/json')
+      .set('signalbox-signature', sign(SANDBOX_SECRET, body, Date.now() - 6 * 60_000))
+      .send(body)
+      .expect(401);
+    expect(stale.body.detail).toBe('signature stale');
+    // a valid signature over a different body is a forgery too
+    await request(h.url)
+      .post('/hooks/providers/sandbox/receipts')
+      .set('content-type', 'application/json')
+      .set('signalbox-signature', sign(SANDBOX_SECRET, body, Date.now()))
+      .send(body.replace('nope', 'other'))
+      .expect(401);
+  });
+  it('accept a signed receipt for an unknown message without effect, and name bad fields', async () => {
+    await request(h.url)
+      .post('/hooks/providers/sandbox/receipts')
+      .set('content-type', 'application/json')
+      .set('signalbox-signature', sign(SANDBOX_SECRET, body, Date.now()))
+      .send(body)
+      .expect(202);
+    const bad = JSON.stringify({ providerMessageId: 'x', status: 'exploded', at: 'now' });
+    const r = await request(h.url)
+      .post('/hooks/providers/sandbox/receipts')
+      .set('content-type', 'application/json')
+      .set('signalbox-signature', sign(SANDBOX_SECRET, bad, Date.now()))
+      .send(bad)
+      .expect(400);
+    expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(['/status', '/at']);
+    await request(h.url).post('/hooks/providers/nobody/receipts').send(body).expect(404);
+  });
+});
+
+describe('no 500 on malformed input anywhere', () => {
+  it('every API route answers problem+json 4xx', async () => {
+    const routes: Array<[string, string]> = [
+      ['post', '/api/v1/messages'],
+      ['post', '/api/v1/events'],
+      ['post', '/api/v1/contacts'],
+      ['post', '/api/v1/contacts/import'],
+      ['post', `/api/v1/contacts/${contactId}/consent`],
+      ['post', '/api/v1/decisions/preview'],
+    ];
+    for (const [method, path] of routes) {
+      for (const raw of [
+        '{',
+        '[]',
+        '{"contact":{"identities":[{"kind":"phone","value":"12"}]},"message":{"type":"otp"}}',
+        '{"a":1}',
+        'null',
+      ]) {
+        const res = await request(h.url)
+          [method as 'post'](path)
+          .set('authorization', 'Bearer admin-key-0123456789abcdefghij')
+          .set('content-type', 'application/json')
+          .send(raw);
+        expect(res.status, `${path} ${raw}`).toBeGreaterThanOrEqual(400);
+        expect(res.status, `${path} ${raw}`).toBeLessThan(500);
+        expect(res.headers['content-type']).toMatch(/problem\+json/);
+      }
+    }
+  });
+  it('describes itself, is ready and exposes metrics', async () => {
+    const doc = (await request(h.url).get('/openapi.json').expect(200)).body;
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/messages', '/api/v1/events', '/api/v1/reports/inventory', '/hooks/providers/{name}/receipts']),
+    );
+    expect((await request(h.url).get('/readyz').expect(200)).body).toEqual({ status: 'ready', store: 'sqlite' });
+    expect((await request(h.url).get('/metrics').expect(200)).text).toContain('signalbox_http_requests_total');
+  });
+});
