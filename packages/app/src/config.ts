@@ -44,6 +44,8 @@ export const configSchema = z.object({
   SANDBOX_SECRET: z.string().min(24).optional(),
   /** Run the background worker in this process (inbox, timers). */
   WORKER: z.enum(['on', 'off']).default('on'),
+  /** How long a worker's claim lasts; a crashed worker's work is retaken after it. */
+  WORKER_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
   /** Largest JSON body accepted. */
   BODY_LIMIT: z.string().default('256kb'),
   /** Directory relative paths given to the CLI are resolved from (pnpm sets INIT_CWD). */

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     apiKeys: keys,
     sandboxSecret: localSecret(config, 'sandbox-secret', config.SANDBOX_SECRET),
     bodyLimit: config.BODY_LIMIT,
+    leaseMs: config.WORKER_LEASE_MS,
   });
   const { url } = await system.listen(config.PORT, config.HOST);
   if (config.WORKER === 'on') system.worker.start();

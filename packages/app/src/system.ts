@@ -27,6 +27,7 @@ export interface SystemOptions {
   extraProviderSecrets?: Record<string, string>;
   bodyLimit?: string;
   workerId?: string;
+  leaseMs?: number;
 }
 
 export interface System {
@@ -59,6 +60,7 @@ export function createSystem(o: SystemOptions): System {
     clock: o.clock,
     log: o.log,
     ...(o.workerId ? { workerId: o.workerId } : {}),
+    ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
   });
   const worker = new Worker(runtime, o.log);
   const app = createApp({

@@ -25,7 +25,6 @@ import type { Store, StoredContact, TimerRow } from '../store/store.js';
 import type { ChannelProvider, InboundMessage, Receipt } from './providers/provider.js';
 
 const DAY = 86_400_000;
-const LEASE_MS = 60_000;
 
 export interface RuntimeDeps {
   store: Store;
@@ -34,6 +33,8 @@ export interface RuntimeDeps {
   clock: Clock;
   log: Logger;
   workerId?: string;
+  /** How long a worker's claim on an inbox row or timer lasts before another may retake it. */
+  leaseMs?: number;
 }
 
 /** An event as the API or a connector hands it over, before the contact is resolved. */
@@ -64,8 +65,10 @@ const MESSAGE_FINAL = ['cancelled', 'suppressed', 'failed', 'undelivered', 'expi
  */
 export class Runtime {
   readonly workerId: string;
+  private readonly leaseMs: number;
   constructor(private readonly d: RuntimeDeps) {
     this.workerId = d.workerId ?? `worker-${uuidv7()}`;
+    this.leaseMs = d.leaseMs ?? 60_000;
   }
 
   get store(): Store {
@@ -157,6 +160,8 @@ export class Runtime {
   /**
    * The send gate and the provider call for one plan step. Re-decides on fresh state first
    * (consent, suppression, caps, quiet hours): a STOP or a payment that arrived meanwhile wins.
+   * Resumable: run again after a crash at any point, it continues from the attempt's state
+   * (the provider dedupes on the claim; every follow-up is scheduled under a unique key).
    */
   async sendStep(messageId: string, stepIndex: number): Promise<void> {
     const now = this.now();
@@ -165,12 +170,21 @@ export class Runtime {
     const decision = message.decision as Decision;
     const step = decision.plan[stepIndex];
     if (step === undefined) return;
+    const existing = await this.d.store.getAttemptByClaim(`${messageId}:${stepIndex}`);
+    if (existing !== null && ['sent', 'delivered', 'read'].includes(existing.status)) {
+      await this.afterStepSent(messageId, stepIndex, existing.updatedAt);
+      return;
+    }
+    if (existing !== null && existing.status !== 'claimed') {
+      await this.afterStepFailed(messageId, stepIndex);
+      return;
+    }
     const request = message.request as MessageRequest;
     // the message's own earlier steps do not count against its budget
     const { contact, context } = await this.loadContext(message.contactId, now, messageId);
     const fresh = decideParsed(request, context, this.d.ruleset(), now);
     if (fresh.outcome === 'suppress' && !fresh.reasons.some((r) => r.code === 'no_reachable_channel')) {
-      await this.d.store.transitionMessage(messageId, ['queued', 'sent'], message.status === 'sent' ? 'sent' : 'cancelled', now);
+      await this.d.store.transitionMessage(messageId, ['queued'], 'cancelled', now);
       await this.d.store.cancelTimersByRef(messageId, now);
       this.d.log.info(
         {
@@ -182,20 +196,21 @@ export class Runtime {
       );
       return;
     }
-    const allowed = fresh.plan.some((s) => s.channel === step.channel);
-    if (!allowed) {
+    if (!fresh.plan.some((s) => s.channel === step.channel)) {
       // this channel may no longer carry it (consent revoked, cap): record the skip and move on
-      const claim = await this.d.store.claimAttempt({ messageId, step: stepIndex, channel: step.channel, provider: step.provider }, now);
-      if (claim !== null) {
-        const why = fresh.reasons.find((r) => r.channel === step.channel);
-        await this.d.store.updateAttempt(
-          claim,
-          { status: 'skipped', error: why ? `${why.code}: ${why.message}` : 'not in the fresh plan' },
-          now,
-        );
-        this.d.log.info({ messageId, step: stepIndex, channel: step.channel, code: why?.code }, 'send gate: channel no longer allowed');
-        await this.afterStepFailed(messageId, stepIndex);
-      }
+      const claim =
+        existing?.claim ??
+        (await this.d.store.claimAttempt({ messageId, step: stepIndex, channel: step.channel, provider: step.provider }, now));
+      if (claim === null) return;
+      const why = fresh.reasons.find((r) => r.channel === step.channel);
+      await this.d.store.updateAttempt(
+        claim,
+        { status: 'skipped', error: why ? `${why.code}: ${why.message}` : 'not in the fresh plan' },
+        now,
+        ['claimed'],
+      );
+      this.d.log.info({ messageId, step: stepIndex, channel: step.channel, code: why?.code }, 'send gate: channel no longer allowed');
+      await this.afterStepFailed(messageId, stepIndex);
       return;
     }
     if (fresh.outcome === 'defer' && fresh.sendAt !== null && Date.parse(fresh.sendAt) > now && step.mode !== 'also') {
@@ -216,8 +231,10 @@ export class Runtime {
     const provider = this.d.providers.get(step.provider);
     const channelCfg = this.d.ruleset().source.channels[step.channel];
     const address = contact.identities.find((i) => i.kind === channelCfg?.address)?.value;
-    const claim = await this.d.store.claimAttempt({ messageId, step: stepIndex, channel: step.channel, provider: step.provider }, now);
-    if (claim === null) return; // another worker (or an earlier life of this one) has it
+    const claim =
+      existing?.claim ??
+      (await this.d.store.claimAttempt({ messageId, step: stepIndex, channel: step.channel, provider: step.provider }, now));
+    if (claim === null) return; // another worker has just claimed it
     if (provider === undefined || address === undefined) {
       await this.d.store.updateAttempt(
         claim,
@@ -239,15 +256,27 @@ export class Runtime {
     });
     const after = this.now();
     if (result.status === 'failed') {
-      await this.d.store.updateAttempt(claim, { status: 'failed', error: result.error }, after);
+      await this.d.store.updateAttempt(claim, { status: 'failed', error: result.error }, after, ['claimed']);
       await this.afterStepFailed(messageId, stepIndex);
       return;
     }
-    await this.d.store.updateAttempt(claim, { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost }, after, [
-      'claimed',
-    ]);
-    await this.d.store.transitionMessage(messageId, ['queued', 'sent'], 'sent', after, { channel: step.channel, cost: result.cost });
-    // follow-ups and the delivery timeout of this step
+    if (
+      await this.d.store.updateAttempt(claim, { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost }, after, [
+        'claimed',
+      ])
+    ) {
+      await this.d.store.transitionMessage(messageId, ['queued', 'sent'], 'sent', after, { channel: step.channel, cost: result.cost });
+    }
+    await this.afterStepSent(messageId, stepIndex, after);
+  }
+
+  /** Follow-ups and the delivery timeout of a step that went (idempotent: unique timer keys). */
+  private async afterStepSent(messageId: string, stepIndex: number, sentAt: number): Promise<void> {
+    const message = await this.d.store.getMessage(messageId);
+    if (message === null) return;
+    const decision = message.decision as Decision;
+    const step = decision.plan[stepIndex] as PlanStep;
+    const now = this.now();
     for (const s of decision.plan) {
       if (s.mode === 'also' && s.after === stepIndex) {
         await this.d.store.scheduleTimer(
@@ -255,10 +284,10 @@ export class Runtime {
             key: `${messageId}:step:${s.step}`,
             kind: 'step',
             ref: messageId,
-            dueAt: after + s.delayMinutes * 60_000,
+            dueAt: sentAt + s.delayMinutes * 60_000,
             payload: { messageId, step: s.step },
           },
-          after,
+          now,
         );
       }
     }
@@ -269,10 +298,10 @@ export class Runtime {
           key: `${messageId}:timeout:${stepIndex}`,
           kind: 'timeout',
           ref: messageId,
-          dueAt: after + step.timeoutMinutes * 60_000,
+          dueAt: sentAt + step.timeoutMinutes * 60_000,
           payload: { messageId, step: stepIndex },
         },
-        after,
+        now,
       );
     }
   }
@@ -319,8 +348,12 @@ export class Runtime {
       await this.recordEngagement(attempt.messageId, attempt.channel, r.status, Number.isFinite(at) ? at : now);
       return 'applied';
     }
-    const changed = await this.d.store.updateAttempt(attempt.claim, { status: r.status }, now, ['claimed', 'sent']);
-    if (changed) await this.afterStepFailed(attempt.messageId, attempt.step);
+    await this.d.store.updateAttempt(attempt.claim, { status: r.status }, now, ['claimed', 'sent']);
+    // a redelivered receipt after a crash still leads to the fallback (afterStepFailed is idempotent);
+    // a failure receipt after delivery changes nothing
+    const current = await this.d.store.getAttemptByClaim(attempt.claim);
+    if (current !== null && ['failed', 'undelivered', 'expired'].includes(current.status))
+      await this.afterStepFailed(attempt.messageId, attempt.step);
     return 'applied';
   }
 
@@ -443,7 +476,7 @@ export class Runtime {
 
   /** Applies claimed inbox events. Returns how many were processed. */
   async processInbox(limit = 100): Promise<number> {
-    const rows = await this.d.store.claimInbox(this.workerId, this.now(), LEASE_MS, limit);
+    const rows = await this.d.store.claimInbox(this.workerId, this.now(), this.leaseMs, limit);
     for (const row of rows) {
       try {
         await this.applyEvent(row.payload as IncomingEvent);
@@ -571,10 +604,12 @@ export class Runtime {
       case 'timeout': {
         const attempts = await this.d.store.attemptsForMessage(p.messageId as string);
         const a = attempts.find((x) => x.step === p.step);
-        if (a !== undefined && (a.status === 'sent' || a.status === 'claimed')) {
-          await this.d.store.updateAttempt(a.claim, { status: 'expired' }, this.now(), ['sent', 'claimed']);
+        if (a === undefined) break;
+        if (a.status === 'sent') await this.d.store.updateAttempt(a.claim, { status: 'expired' }, this.now(), ['sent']);
+        // resumable: a crash after marking it expired still leads to the fallback
+        const now = await this.d.store.getAttemptByClaim(a.claim);
+        if (now !== null && ['expired', 'failed', 'undelivered', 'skipped'].includes(now.status))
           await this.afterStepFailed(p.messageId as string, p.step as number);
-        }
         break;
       }
       case 'journey':
@@ -587,7 +622,7 @@ export class Runtime {
 
   /** Claims and fires due timers. Returns how many fired. */
   async runDueTimers(limit = 100): Promise<number> {
-    const due = await this.d.store.claimDueTimers(this.workerId, this.now(), LEASE_MS, limit);
+    const due = await this.d.store.claimDueTimers(this.workerId, this.now(), this.leaseMs, limit);
     let fired = 0;
     for (const t of due) {
       try {

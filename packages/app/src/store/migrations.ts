@@ -195,6 +195,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('address', 'text', (c) => c.notNull())
         .addColumn('content', 'text', (c) => c.notNull())
         .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('calls', 'integer', (c) => c.notNull().defaultTo(1))
         .execute();
     },
   },

@@ -151,6 +151,8 @@ export interface SandboxSendsTable {
   address: string;
   content: string;
   at: number;
+  /** How many times the provider was called with this idempotency key. */
+  calls: number;
 }
 
 export interface Database {

@@ -1021,11 +1021,13 @@ export class Store {
         address: s.address,
         content: s.content,
         at: now,
+        calls: 1,
       })
       .onConflict((oc) => oc.column('claim').doNothing())
       .returning('provider_message_id')
       .executeTakeFirst();
     if (r) return { providerMessageId: r.provider_message_id, duplicate: false };
+    await this.db.updateTable('sandbox_sends').set({ calls: sql`calls + 1` }).where('claim', '=', s.claim).execute();
     const existing = await this.db
       .selectFrom('sandbox_sends')
       .select('provider_message_id')
@@ -1034,11 +1036,20 @@ export class Store {
     return { providerMessageId: existing.provider_message_id, duplicate: true };
   }
 
-  async sandboxSends(channel?: string): Promise<Array<{ claim: string; channel: string; address: string; content: string; at: number }>> {
+  async sandboxSends(
+    channel?: string,
+  ): Promise<Array<{ claim: string; channel: string; address: string; content: string; at: number; calls: number }>> {
     let q = this.db.selectFrom('sandbox_sends').selectAll();
     if (channel !== undefined) q = q.where('channel', '=', channel);
     const rows = await q.orderBy('at').orderBy('claim').execute();
-    return rows.map((r) => ({ claim: r.claim, channel: r.channel, address: r.address, content: r.content, at: Number(r.at) }));
+    return rows.map((r) => ({
+      claim: r.claim,
+      channel: r.channel,
+      address: r.address,
+      content: r.content,
+      at: Number(r.at),
+      calls: r.calls,
+    }));
   }
 }
 

@@ -1,0 +1,130 @@
+/**
+ * Crash safety: 300 WhatsApp messages whose 15-minute delivery timeout has passed, so 300 SMS
+ * fallbacks are due. A real server (child process, embedded SQLite, worker on) is killed with
+ * SIGKILL at random moments, at least 10 times, and restarted. Every fallback must reach the
+ * sandbox provider exactly once per message.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger, createSystem, openSqlite, RulesHolder, Store, TestClock } from '@signalbox/app';
+import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
+import { rng } from '@signalbox/engine/testing';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../../packages/app/src/main.ts', import.meta.url));
+const N = 300;
+const KILLS = 12;
+
+function startServer(dataDir: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+      env: {
+        PATH: process.env.PATH,
+        DATA_DIR: dataDir,
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        WORKER_LEASE_MS: '1000',
+        SANDBOX_SECRET: 'crash-test-sandbox-secret-0123456789',
+        SIGNALBOX_API_KEYS: 'ops:admin:crash-test-admin-key-0123456789',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('Signalbox is running')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited before it was ready (${code}): ${out}`)));
+  });
+}
+
+const killed = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    child.removeAllListeners('exit');
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+
+describe('crash safety', () => {
+  it(`${N} pending fallbacks survive ${KILLS} SIGKILLs: each fires exactly once`, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-crash-'));
+    const dbFile = join(dataDir, 'signalbox.db');
+    // local time noon for the contacts, whatever time the test runs
+    const offset = 12 - new Date().getUTCHours();
+    const zone = `Etc/GMT${offset >= 0 ? '-' : '+'}${Math.abs(offset)}`;
+
+    // 1. set up in-process, 20 minutes in the past: every WhatsApp timeout is already due
+    const clock = new TestClock(new Date(Date.now() - 20 * 60_000));
+    const store = new Store(await openSqlite(dbFile));
+    const setup = createSystem({
+      store,
+      rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
+      clock,
+      log: createLogger('silent'),
+      apiKeys: [],
+      sandboxSecret: 'crash-test-sandbox-secret-0123456789',
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < N; i++) {
+      // numbers ending in 9: the sandbox's WhatsApp stays silent, so the timeout decides
+      const phone = `+2547330${String(i).padStart(4, '0')}9`;
+      const { contact } = await store.upsertContact(
+        { identities: [{ kind: 'phone', value: phone }], timezone: zone, capabilities: { whatsapp: true } },
+        clock.now().getTime(),
+      );
+      const r = await setup.runtime.requestMessage(contact.id, { type: 'service', template: 'order_update', priority: 'normal' });
+      ids.push(r.messageId);
+    }
+    await setup.runtime.runUntilIdle();
+    expect((await store.sandboxSends('whatsapp')).length).toBe(N);
+    expect((await store.pendingTimers()).filter((t) => t.kind === 'timeout')).toHaveLength(N);
+    await setup.close();
+
+    // 2. a real server, killed at random moments while it works through the fallbacks
+    const r = rng(2026);
+    const smsSent = () => {
+      const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+      try {
+        return (db.prepare("select count(*) as n from sandbox_sends where channel = 'sms'").get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const progress: number[] = [];
+    for (let k = 0; k < KILLS; k++) {
+      const child = await startServer(dataDir);
+      await new Promise((res) => setTimeout(res, 30 + Math.floor(r() * 400)));
+      await killed(child);
+      progress.push(smsSent());
+    }
+    // 3. a last life, left to finish
+    const last = await startServer(dataDir);
+    const deadline = Date.now() + 60_000;
+    while (smsSent() < N && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
+    await new Promise((res) => setTimeout(res, 1500)); // anything still in flight would show now
+    last.kill('SIGTERM');
+    await new Promise((res) => last.once('exit', res));
+
+    const db = new Database(dbFile, { readonly: true });
+    const sms = db.prepare("select claim, calls from sandbox_sends where channel = 'sms'").all() as Array<{ claim: string; calls: number }>;
+    const attempts = db.prepare('select message_id, step, status from attempts where step = 1').all() as Array<{
+      message_id: string;
+      step: number;
+      status: string;
+    }>;
+    db.close();
+    // exactly one SMS per message, each under its (message, step) claim
+    expect(sms).toHaveLength(N);
+    expect(new Set(sms.map((s) => s.claim))).toEqual(new Set(ids.map((id) => `${id}:1`)));
+    expect(attempts).toHaveLength(N);
+    // the kills landed while work was in progress (not all before, not all after)
+    expect(progress.some((p) => p > 0 && p < N) || progress.every((p) => p === 0)).toBe(true);
+    console.log(
+      `crash safety: SMS sent after each kill ${progress.join(', ')}; provider calls ${sms.reduce((n, s) => n + s.calls, 0)} for ${N} messages`,
+    );
+  }, 180_000);
+});
