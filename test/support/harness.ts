@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   createLogger,
   createSystem,
+  dropPostgresSchema,
   openPostgres,
   openSqlite,
   RulesHolder,
@@ -100,6 +101,9 @@ export async function startHarness(o: { at: string; sandboxRules?: SandboxRule[]
     },
     inbound: (m) => signed('/hooks/providers/sandbox/inbound', { ...m, at: clock.now().toISOString() }),
     receipt: (id, status) => signed('/hooks/providers/sandbox/receipts', { providerMessageId: id, status, at: clock.now().toISOString() }),
-    close: () => system.close(),
+    async close() {
+      await system.close();
+      if (o.postgresSchema) await dropPostgresSchema('postgres://postgres@127.0.0.1:5432/test', o.postgresSchema);
+    },
   };
 }

@@ -357,7 +357,7 @@ export class Runtime {
     return 'applied';
   }
 
-  private async recordEngagement(messageId: string, channel: string, status: 'delivered' | 'read', at: number): Promise<void> {
+  private async recordEngagement(messageId: string, channel: string, status: 'sent' | 'delivered' | 'read', at: number): Promise<void> {
     const message = await this.d.store.getMessage(messageId);
     if (message === null) return;
     await this.d.store.updateContactData(message.contactId, this.now(), (c) => {
@@ -513,15 +513,16 @@ export class Runtime {
     const at = Date.parse(e.occurredAt);
     await this.d.store.recordContactEvent(contactId, { id: `${e.source}:${e.id}`, type: e.type, at, object: e.object, data: e.data ?? {} });
     const event = { id: `${e.source}:${e.id}`, type: e.type, occurredAt: e.occurredAt, data: e.data ?? {}, contactId, object: e.object };
-    // running instances of this contact and of this object
+    // running instances of this contact (replies carry no CRM object) and of this object
     const seen = new Set<string>();
-    const keys = [`contact:${contactId}`, ...(e.object ? [`object:${e.object.type}:${e.object.id}`] : [])];
-    for (const key of keys) {
-      for (const inst of await this.d.store.activeInstancesFor({ key })) {
-        if (seen.has(inst.id)) continue;
-        seen.add(inst.id);
-        await this.advanceInstance(inst.id, { kind: 'event', event });
-      }
+    const running = [
+      ...(await this.d.store.activeInstancesFor({ contactId })),
+      ...(e.object ? await this.d.store.activeInstancesFor({ key: `object:${e.object.type}:${e.object.id}` }) : []),
+    ];
+    for (const inst of running) {
+      if (seen.has(inst.id)) continue;
+      seen.add(inst.id);
+      await this.advanceInstance(inst.id, { kind: 'event', event });
     }
     // journeys this event starts
     for (const j of journeysTriggeredBy(rs, event)) {

@@ -332,7 +332,10 @@ export class Store {
   /** Read-modify-write of a contact's data in one transaction (engagement, last inbound). */
   async updateContactData(id: string, now: number, change: (c: Contact) => Contact): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('contacts').select(['data', 'merged_into']).where('id', '=', id).executeTakeFirst();
+      let q = trx.selectFrom('contacts').select(['data', 'merged_into']).where('id', '=', id);
+      // concurrent receipts update the same contact: lock the row (SQLite serialises writers already)
+      if (this.dialect === 'postgres') q = q.forUpdate();
+      const row = await q.executeTakeFirst();
       if (row === undefined) return;
       if (row.merged_into !== null) return;
       const next = change(parse<Contact>(row.data));

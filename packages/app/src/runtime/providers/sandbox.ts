@@ -61,28 +61,30 @@ export class SandboxProvider implements ChannelProvider {
       { claim: m.claim, providerMessageId: `sbx-${m.claim}`, channel: m.channel, address: m.to, content: m.content },
       this.o.now(),
     );
-    if (!duplicate) for (const status of rule?.receipts ?? []) this.postReceipt(providerMessageId, status);
+    if (!duplicate && (rule?.receipts.length ?? 0) > 0) this.postReceipts(providerMessageId, rule?.receipts ?? []);
     // the sandbox charges what the price table says for the contact's market
     return { status: 'accepted', providerMessageId, cost: m.estimatedCost };
   }
 
-  private postReceipt(providerMessageId: string, status: ReceiptStatus): void {
+  /** Posts a message's receipts one after the other, so they arrive in order. */
+  private postReceipts(providerMessageId: string, statuses: readonly ReceiptStatus[]): void {
     const url = this.o.receiptUrl();
     if (url === null) return;
     const p = (async () => {
-      const body = JSON.stringify({ providerMessageId, status, at: new Date(this.o.now()).toISOString() });
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'signalbox-signature': sign(this.o.secret, body, Date.now()) },
-          body,
-        });
-        if (!res.ok) this.o.log.warn({ status: res.status, providerMessageId }, 'sandbox receipt refused');
-      } catch (err) {
-        this.o.log.warn({ err: (err as Error).message, providerMessageId }, 'sandbox receipt not delivered');
+      for (const status of statuses) {
+        const body = JSON.stringify({ providerMessageId, status, at: new Date(this.o.now()).toISOString() });
+        try {
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'signalbox-signature': sign(this.o.secret, body, Date.now()) },
+            body,
+          });
+          if (!res.ok) this.o.log.warn({ status: res.status, providerMessageId }, 'sandbox receipt refused');
+        } catch (err) {
+          this.o.log.warn({ err: (err as Error).message, providerMessageId }, 'sandbox receipt not delivered');
+        }
       }
     })();
-    // receipts of one message keep their order
     this.inflight.add(p);
     void p.finally(() => this.inflight.delete(p));
   }

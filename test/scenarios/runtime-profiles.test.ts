@@ -1,0 +1,156 @@
+/**
+ * The runtime on both profiles — embedded SQLite and production PostgreSQL — for journeys driven
+ * by replies, engagement learned from receipts, and identity conflicts an agent can see.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../support/harness.js';
+
+const MORNING = '2026-11-23T07:00:00Z';
+const HOUR = 3_600_000;
+let h: Harness;
+afterEach(async () => h?.close());
+
+const profiles = [
+  { name: 'sqlite', schema: undefined },
+  { name: 'postgres', schema: 'x' },
+] as const;
+
+describe.each(profiles)('runtime on $name', (profile) => {
+  const start = () =>
+    startHarness({
+      at: MORNING,
+      ...(profile.schema ? { postgresSchema: `scn_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}` } : {}),
+    });
+
+  it('payment reminder stops the moment the invoice is paid, including a fallback about to fire', async () => {
+    h = await start();
+    const c = await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({
+        identities: [{ kind: 'phone', value: '+254733100009' }],
+        market: 'KE',
+        timezone: 'Africa/Nairobi',
+        capabilities: { whatsapp: true },
+      })
+      .expect(201);
+    const id = c.body.contact.id;
+    // give WhatsApp a session window so the reminder goes there first (and its SMS fallback waits)
+    await h.inbound({ id: 'hello', channel: 'whatsapp', from: '+254733100009', text: 'hi' }).expect(200);
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'inv-9-overdue',
+        type: 'invoice.overdue',
+        occurredAt: MORNING,
+        contact: { id },
+        object: { type: 'invoice', id: 'inv-9' },
+      })
+      .expect(202);
+    await h.settle();
+    expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['whatsapp']);
+    // paid 10 minutes later, while the SMS fallback (15 min) is pending
+    h.clock.advance(10 * 60_000);
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'inv-9-paid',
+        type: 'invoice.paid',
+        occurredAt: h.clock.now().toISOString(),
+        contact: { id },
+        object: { type: 'invoice', id: 'inv-9' },
+      })
+      .expect(202);
+    await h.settle();
+    await h.advance(HOUR);
+    await h.advance(8 * 24 * HOUR);
+    expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['whatsapp']);
+    expect(await h.store.pendingTimers()).toEqual([]);
+  });
+
+  it('a Confirm button reply moves the appointment journey on', async () => {
+    h = await start();
+    const c = await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({ identities: [{ kind: 'phone', value: '+254733100001' }], market: 'KE', timezone: 'Africa/Nairobi' })
+      .expect(201);
+    const id = c.body.contact.id;
+    const startsAt = new Date(Date.parse(MORNING) + 3 * 24 * HOUR).toISOString();
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'appt-1',
+        type: 'appointment.booked',
+        occurredAt: MORNING,
+        contact: { id },
+        object: { type: 'appointment', id: 'a-1' },
+        data: { startsAt },
+      })
+      .expect(202);
+    await h.settle();
+    expect(await h.store.sandboxSends()).toHaveLength(1);
+    const reply = await h.inbound({ id: 'btn-1', channel: 'sms', from: '+254733100001', payload: 'confirm' }).expect(200);
+    expect(reply.body.event).toBe('reply.confirm');
+    await h.settle();
+    const msgs = await h.store.messagesForContact(id);
+    expect(msgs.map((m) => m.template).reverse()).toEqual(['appointment_confirm_request', 'appointment_confirmed']);
+    await h.advance(2 * 24 * HOUR);
+    expect((await h.store.messagesForContact(id)).map((m) => m.template)).toContain('appointment_reminder');
+  });
+
+  it('read receipts teach engagement and the best hour', async () => {
+    h = await start();
+    const c = await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({ identities: [{ kind: 'phone', value: '+254733100002' }], market: 'KE', timezone: 'Africa/Nairobi' })
+      .expect(201);
+    const id = c.body.contact.id;
+    for (let i = 0; i < 3; i++) {
+      await h
+        .api('integration')
+        .post('/api/v1/messages')
+        .send({ contact: { id }, message: { type: 'transactional', template: `t${i}` } })
+        .expect(202);
+      await h.settle();
+    }
+    const contact = (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact;
+    expect(contact.engagement.sms).toEqual({ sent: 3, delivered: 3, read: 3, replied: 0 });
+    // read at 10:00 Nairobi, three times: that is the best hour now
+    expect(contact.readHours[10]).toBe(3);
+  });
+
+  it('an identity conflict is recorded and visible to the agent, not silently overwritten', async () => {
+    h = await start();
+    const a = await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({
+        identities: [
+          { kind: 'hubspot', value: '101' },
+          { kind: 'phone', value: '+254733100003' },
+          { kind: 'email', value: 'a@example.com' },
+        ],
+      })
+      .expect(201);
+    const b = await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({
+        identities: [
+          { kind: 'hubspot', value: '102' },
+          { kind: 'phone', value: '+254733100003' },
+          { kind: 'email', value: 'b@example.com' },
+        ],
+      })
+      .expect(201);
+    expect(b.body.conflicts).toEqual([{ kind: 'phone', value: '+254733100003', otherContactId: a.body.contact.id }]);
+    const view = (await h.api('agent').get(`/api/v1/contacts/${a.body.contact.id}`).expect(200)).body;
+    expect(view.conflicts[0]).toMatchObject({ kind: 'phone', otherContactId: b.body.contact.id });
+    expect(view.contact.identities).toContainEqual({ kind: 'phone', value: '+254733100003' });
+  });
+});
