@@ -21,7 +21,7 @@ import {
 import type { Clock } from '../clock.js';
 import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
-import type { Store, StoredContact, TimerRow } from '../store/store.js';
+import type { AttemptRow, Store, StoredContact, TimerRow } from '../store/store.js';
 import type { ChannelProvider, InboundMessage, Receipt } from './providers/provider.js';
 
 const DAY = 86_400_000;
@@ -306,32 +306,58 @@ export class Runtime {
     }
   }
 
-  /** The step failed, was undelivered, timed out, or may not be used: fire its fallback, once. */
+  /**
+   * The step failed, was undelivered, timed out, or may not be used: fire its fallback, once.
+   * The fallback is scheduled before the step's timeout timer is cancelled: this may run from that
+   * very timer, and a crash in between must leave something that will still fire.
+   */
   private async afterStepFailed(messageId: string, stepIndex: number): Promise<void> {
     const now = this.now();
     const message = await this.d.store.getMessage(messageId);
     if (message === null) return;
     const decision = message.decision as Decision;
-    await this.d.store.cancelTimersByKey([`${messageId}:timeout:${stepIndex}`], now);
     const next = decision.plan.find((s) => s.mode === 'fallback' && s.after === stepIndex);
-    if (next === undefined) {
+    if (next !== undefined) {
+      // schedule instead of calling: the step timer is the unit of durable, claimed work
+      await this.d.store.scheduleTimer(
+        { key: `${messageId}:step:${next.step}`, kind: 'step', ref: messageId, dueAt: now, payload: { messageId, step: next.step } },
+        now,
+      );
+    } else {
       const attempts = await this.d.store.attemptsForMessage(messageId);
       const anyOk = attempts.some((a) => ['sent', 'delivered', 'read'].includes(a.status));
       if (!anyOk) await this.d.store.transitionMessage(messageId, ['queued', 'sent'], 'failed', now);
-      return;
     }
-    // schedule instead of calling: the step timer is the unit of durable, claimed work
-    await this.d.store.scheduleTimer(
-      { key: `${messageId}:step:${next.step}`, kind: 'step', ref: messageId, dueAt: now, payload: { messageId, step: next.step } },
-      now,
-    );
+    await this.d.store.cancelTimersByKey([`${messageId}:timeout:${stepIndex}`], now);
   }
 
-  /** A delivery receipt from a provider. Late receipts are recorded; nothing fires twice. */
-  async receipt(providerName: string, r: Receipt): Promise<'applied' | 'unknown'> {
-    const now = this.now();
+  /**
+   * A delivery receipt from a provider. Late receipts are recorded; nothing fires twice. A receipt
+   * that beats the send's own bookkeeping is parked and applied as soon as the send records the id.
+   */
+  async receipt(providerName: string, r: Receipt): Promise<'applied' | 'parked'> {
     const attempt = await this.d.store.findAttemptByProviderId(providerName, r.providerMessageId);
-    if (attempt === null) return 'unknown';
+    if (attempt !== null) {
+      await this.applyReceipt(providerName, attempt, r);
+      return 'applied';
+    }
+    await this.d.store.parkReceipt(providerName, r, this.now());
+    // the send may have recorded the id meanwhile: whoever takes the parked row applies it
+    if ((await this.d.store.findAttemptByProviderId(providerName, r.providerMessageId)) !== null)
+      await this.applyParked(providerName, r.providerMessageId);
+    return 'parked';
+  }
+
+  private async applyParked(providerName: string, providerMessageId: string): Promise<void> {
+    const parked = await this.d.store.takeParkedReceipts(providerName, providerMessageId);
+    for (const p of parked) {
+      const attempt = await this.d.store.findAttemptByProviderId(providerName, providerMessageId);
+      if (attempt !== null) await this.applyReceipt(providerName, attempt, p as Receipt);
+    }
+  }
+
+  private async applyReceipt(_providerName: string, attempt: AttemptRow, r: Receipt): Promise<void> {
+    const now = this.now();
     const at = Date.parse(r.at);
     await this.d.store.addReceipt(attempt.id, r.status, Number.isFinite(at) ? at : now, r);
     const order = ['claimed', 'sent', 'delivered', 'read'];
@@ -346,7 +372,7 @@ export class Runtime {
       );
       await this.d.store.cancelTimersByKey([`${attempt.messageId}:timeout:${attempt.step}`], now);
       await this.recordEngagement(attempt.messageId, attempt.channel, r.status, Number.isFinite(at) ? at : now);
-      return 'applied';
+      return;
     }
     await this.d.store.updateAttempt(attempt.claim, { status: r.status }, now, ['claimed', 'sent']);
     // a redelivered receipt after a crash still leads to the fallback (afterStepFailed is idempotent);
@@ -354,7 +380,6 @@ export class Runtime {
     const current = await this.d.store.getAttemptByClaim(attempt.claim);
     if (current !== null && ['failed', 'undelivered', 'expired'].includes(current.status))
       await this.afterStepFailed(attempt.messageId, attempt.step);
-    return 'applied';
   }
 
   private async recordEngagement(messageId: string, channel: string, status: 'sent' | 'delivered' | 'read', at: number): Promise<void> {

@@ -122,6 +122,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('at', 'bigint', (c) => c.notNull())
         .addColumn('detail', 'text', (c) => c.notNull())
         .execute();
+      // receipts that arrived before the send recorded the provider's id
+      await db.schema
+        .createTable('pending_receipts')
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('provider_message_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pending_receipts_pk', ['provider', 'provider_message_id', 'status'])
+        .execute();
       await db.schema
         .createTable('journey_instances')
         .addColumn('id', 'text', (c) => c.primaryKey())

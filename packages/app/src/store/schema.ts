@@ -97,6 +97,13 @@ export interface ReceiptsTable {
   at: number;
   detail: string;
 }
+export interface PendingReceiptsTable {
+  provider: string;
+  provider_message_id: string;
+  status: string;
+  at: string;
+  received_at: number;
+}
 export interface JourneyInstancesTable {
   id: string;
   journey_id: string;
@@ -165,6 +172,7 @@ export interface Database {
   messages: MessagesTable;
   attempts: AttemptsTable;
   receipts: ReceiptsTable;
+  pending_receipts: PendingReceiptsTable;
   journey_instances: JourneyInstancesTable;
   timers: TimersTable;
   idempotency: IdempotencyTable;

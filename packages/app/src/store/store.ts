@@ -806,7 +806,7 @@ export class Store {
         created_at: now,
         updated_at: now,
       })
-      .onConflict((oc) => oc.columns(['message_id', 'step']).doNothing())
+      .onConflict((oc) => oc.doNothing())
       .returning('id')
       .executeTakeFirst();
     return r ? claim : null;
@@ -869,6 +869,32 @@ export class Store {
       .orderBy('at')
       .execute();
     return rows.map((r) => ({ attemptId: r.attempt_id, status: r.status, at: Number(r.at) }));
+  }
+
+  /** Parks a receipt whose provider id is not known yet (it raced the send). */
+  async parkReceipt(provider: string, r: { providerMessageId: string; status: string; at: string }, now: number): Promise<void> {
+    await this.db
+      .insertInto('pending_receipts')
+      .values({ provider, provider_message_id: r.providerMessageId, status: r.status, at: r.at, received_at: now })
+      .onConflict((oc) => oc.columns(['provider', 'provider_message_id', 'status']).doNothing())
+      .execute();
+  }
+
+  /** Takes the parked receipts of a provider id: whoever deletes a row applies it, exactly once. */
+  async takeParkedReceipts(
+    provider: string,
+    providerMessageId: string,
+  ): Promise<Array<{ providerMessageId: string; status: string; at: string }>> {
+    const rows = await this.db
+      .deleteFrom('pending_receipts')
+      .where('provider', '=', provider)
+      .where('provider_message_id', '=', providerMessageId)
+      .returningAll()
+      .execute();
+    const order = ['delivered', 'read', 'undelivered', 'failed'];
+    return rows
+      .sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status))
+      .map((r) => ({ providerMessageId: r.provider_message_id, status: r.status, at: r.at }));
   }
 
   // ---------------------------------------------------------------- journeys
