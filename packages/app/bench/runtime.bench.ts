@@ -1,0 +1,216 @@
+/**
+ * pnpm bench (app part):
+ *  1. event ingest — POST /api/v1/events (authenticated, validated, durable in the SQLite inbox)
+ *     against a bare Express endpoint doing only an HMAC check, same load tool (autocannon), same run;
+ *  2. event → provider call latency on the embedded profile at 500 events/s sustained, with RSS.
+ * Ratios and percentiles are printed; benchmarks never fail CI.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 30);
+const KEY = 'bench-admin-key-0123456789abcdef';
+const HMAC_SECRET = 'bench-hmac-secret';
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const BARE = fileURLToPath(new URL('./bare-hmac-server.ts', import.meta.url));
+
+/** Starts a server in its own process and returns its URL (the load generator stays here). */
+function startChild(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, url: m[1] as string });
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready: ${out}`)));
+  });
+}
+
+const stop = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    child.removeAllListeners('exit');
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+
+function startApp(dataDir: string, worker: 'on' | 'off') {
+  return startChild(
+    MAIN,
+    {
+      DATA_DIR: dataDir,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      WORKER: worker,
+      SIGNALBOX_API_KEYS: `bench:admin:${KEY}`,
+      SANDBOX_SECRET: 'bench-sandbox-secret-0123456789abcdef',
+    },
+    /Signalbox is running at (http:\/\/[^\s]+)/,
+  );
+}
+
+async function createContacts(url: string, count: number, zone: string, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 1000) {
+    const batch = Array.from({ length: Math.min(1000, count - i) }, (_, k) => ({
+      identities: [{ kind: 'phone', value: `+2547${prefix}${String(i + k).padStart(5, '0')}` }],
+      timezone: zone,
+    }));
+    const res = await fetch(`${url}/api/v1/contacts/import`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify(batch),
+    });
+    const body = (await res.json()) as { results: Array<{ contactId: string }> };
+    ids.push(...body.results.map((r) => r.contactId));
+  }
+  return ids;
+}
+
+function run(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+async function ingestBench() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-bench-'));
+  const app = await startApp(dataDir, 'off');
+  const [contactId] = await createContacts(app.url, 1, 'UTC', '001');
+  let n = 0;
+  const eventBody = () =>
+    JSON.stringify({
+      id: `bench-${n++}`,
+      type: 'ticket.opened',
+      occurredAt: new Date().toISOString(),
+      contact: { id: contactId },
+      object: { type: 'ticket', id: `t-${n}` },
+      data: { topic: 'billing' },
+    });
+  const bare = await startChild(BARE, { BENCH_HMAC_SECRET: HMAC_SECRET }, /READY (http:\/\/[^\s]+)/);
+  const common = { connections: 50, duration: SECONDS, method: 'POST' as const };
+  const ours = await run({
+    ...common,
+    url: `${app.url}/api/v1/events`,
+    requests: [
+      {
+        setupRequest: (req) => ({
+          ...req,
+          body: eventBody(),
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        }),
+      },
+    ],
+  });
+  const baseline = await run({
+    ...common,
+    url: `${bare.url}/events`,
+    requests: [
+      {
+        setupRequest: (req) => {
+          const body = eventBody();
+          return {
+            ...req,
+            body,
+            headers: { 'content-type': 'application/json', 'x-signature': createHmac('sha256', HMAC_SECRET).update(body).digest('hex') },
+          };
+        },
+      },
+    ],
+  });
+  await stop(app.child);
+  await stop(bare.child);
+  const db = new Database(join(dataDir, 'signalbox.db'), { readonly: true });
+  const durable = (db.prepare('select count(*) as n from inbox').get() as { n: number }).n;
+  db.close();
+  const errors = (r: autocannon.Result) => r.non2xx + r.errors + r.timeouts;
+  console.log(
+    `event ingest (POST /api/v1/events, durable): ${Math.round(ours.requests.average)} req/s, baseline bare Express HMAC ${Math.round(baseline.requests.average)} req/s, ratio ${(ours.requests.average / baseline.requests.average).toFixed(2)}`,
+  );
+  console.log(
+    `  autocannon, 50 connections, ${SECONDS} s each; p50 ${ours.latency.p50} ms, p99 ${ours.latency.p99} ms (baseline p99 ${baseline.latency.p99} ms); ${durable} of ${ours.requests.total} accepted events durable in the inbox; errors ${errors(ours)} / ${errors(baseline)}`,
+  );
+}
+
+async function latencyBench() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-bench-'));
+  const app = await startApp(dataDir, 'on');
+  // contacts whose local time is noon, so quiet hours never hold a message back
+  const offset = 12 - new Date().getUTCHours();
+  const zone = `Etc/GMT${offset >= 0 ? '-' : '+'}${Math.abs(offset)}`;
+  const contacts = await createContacts(app.url, 2000, zone, '002');
+  let n = 0;
+  let rss = 0;
+  const sampler = setInterval(async () => {
+    try {
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      const m = /^process_resident_memory_bytes (\d+)/m.exec(text);
+      if (m) rss = Math.max(rss, Number(m[1]));
+    } catch {
+      // the sampler never fails the run
+    }
+  }, 500);
+  const result = await run({
+    url: `${app.url}/api/v1/events`,
+    method: 'POST',
+    connections: 20,
+    overallRate: 500,
+    duration: LATENCY_SECONDS,
+    requests: [
+      {
+        setupRequest: (req) => {
+          const i = n++;
+          const body = JSON.stringify({
+            id: `lat-${i}`,
+            type: 'invoice.overdue',
+            occurredAt: new Date().toISOString(),
+            contact: { id: contacts[i % contacts.length] },
+            object: { type: 'invoice', id: `inv-${i}` },
+          });
+          return { ...req, body, headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` } };
+        },
+      },
+    ],
+  });
+  // let the worker finish what was accepted
+  const db = new Database(join(dataDir, 'signalbox.db'), { readonly: true });
+  const backlog = () => (db.prepare('select count(*) as n from inbox where processed_at is null').get() as { n: number }).n;
+  const deadline = Date.now() + 60_000;
+  while (backlog() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 1000));
+  clearInterval(sampler);
+  await stop(app.child);
+  // event accepted (inbox.received_at) → provider call (sandbox_sends.at), matched through the invoice id
+  const rows = db
+    .prepare(
+      `select i.received_at as received, s.at as sent from sandbox_sends s
+       join attempts a on a.claim = s.claim join messages m on m.id = a.message_id
+       join inbox i on i.event_id = replace(json_extract(m.request, '$.object.id'), 'inv-', 'lat-')`,
+    )
+    .all() as Array<{ received: number; sent: number }>;
+  const events = (db.prepare('select count(*) as n from inbox').get() as { n: number }).n;
+  db.close();
+  const latencies = rows.map((r) => r.sent - r.received);
+  console.log(
+    `event → provider call at ${Math.round(result.requests.average)} events/s for ${LATENCY_SECONDS} s (embedded profile): p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${Math.max(...latencies)} ms over ${latencies.length} sends of ${events} events; peak RSS ${Math.round(rss / 1024 / 1024)} MB`,
+  );
+}
+
+await ingestBench();
+await latencyBench();
