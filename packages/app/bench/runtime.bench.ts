@@ -188,6 +188,9 @@ async function latencyBench() {
       },
     ],
   });
+  console.log(
+    `  load: ${result.requests.total} requests, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, HTTP p99 ${result.latency.p99} ms`,
+  );
   // let the worker finish what was accepted
   const db = new Database(join(dataDir, 'signalbox.db'), { readonly: true });
   const backlog = () => (db.prepare('select count(*) as n from inbox where processed_at is null').get() as { n: number }).n;

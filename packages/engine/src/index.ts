@@ -2,7 +2,7 @@ export { type ConsentDefaults, ConsentState, foldConsent } from './consent/fold.
 export { DEFAULT_RULESET } from './default-ruleset.js';
 export { EngineInputError, JourneyStateError, type Problem, RulesetInvalidError, SignalboxError, toPointer } from './errors.js';
 export { mapEventType } from './events/map-event.js';
-export { advance, instanceKey, journeysTriggeredBy, startJourney } from './journeys/advance.js';
+export { advance, eventsOfInterest, instanceKey, journeysTriggeredBy, startJourney } from './journeys/advance.js';
 export * from './model/consent.js';
 export * from './model/contact.js';
 export * from './model/context.js';

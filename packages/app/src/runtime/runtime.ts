@@ -6,6 +6,7 @@ import {
   type Decision,
   type DecisionContext,
   decideParsed,
+  eventsOfInterest,
   instanceKey,
   type JourneyCommand,
   type JourneyInput,
@@ -54,6 +55,12 @@ export interface IncomingEvent {
 }
 
 export class NotFoundError extends Error {}
+
+/**
+ * SQLite calls are synchronous, so a batch of work would otherwise run as one chain of already-
+ * resolved promises and keep HTTP requests (ingest, receipts) waiting until it ends.
+ */
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const MESSAGE_FINAL = ['cancelled', 'suppressed', 'failed', 'undelivered', 'expired', 'delivered', 'read'];
 
@@ -503,6 +510,7 @@ export class Runtime {
   async processInbox(limit = 100): Promise<number> {
     const rows = await this.d.store.claimInbox(this.workerId, this.now(), this.leaseMs, limit);
     for (const row of rows) {
+      await yieldToIo();
       try {
         await this.applyEvent(row.payload as IncomingEvent);
         await this.d.store.finishInbox(row.id, this.workerId, this.now());
@@ -547,6 +555,8 @@ export class Runtime {
     for (const inst of running) {
       if (seen.has(inst.id)) continue;
       seen.add(inst.id);
+      const def = rs.source.journeys.find((j) => j.id === inst.journeyId);
+      if (def === undefined || !eventsOfInterest(def).has(e.type)) continue;
       await this.advanceInstance(inst.id, { kind: 'event', event });
     }
     // journeys this event starts
@@ -651,6 +661,7 @@ export class Runtime {
     const due = await this.d.store.claimDueTimers(this.workerId, this.now(), this.leaseMs, limit);
     let fired = 0;
     for (const t of due) {
+      await yieldToIo();
       try {
         await this.fireTimer(t);
         if (await this.d.store.completeTimer(t.id, this.workerId, this.now())) fired++;

@@ -22,7 +22,21 @@ export async function openSqlite(file: string): Promise<OpenDatabase> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // Kysely prepares every query anew; better-sqlite3 statements are reusable, so keep them
+  const statements = new Map<string, SQLite.Statement>();
+  const cached = {
+    close: () => sqlite.close(),
+    prepare: (source: string) => {
+      let st = statements.get(source);
+      if (st === undefined) {
+        st = sqlite.prepare(source);
+        if (statements.size > 2000) statements.clear();
+        statements.set(source, st);
+      }
+      return st;
+    },
+  };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached as unknown as SQLite.Database }) });
   await migrateToLatest(db as Kysely<unknown>);
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }

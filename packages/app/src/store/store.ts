@@ -488,28 +488,27 @@ export class Store {
     now: number,
   ): Promise<{ accepted: number; duplicates: number }> {
     if (events.length === 0) return { accepted: 0, duplicates: 0 };
-    const rows = await this.db.transaction().execute(async (trx) =>
-      trx
-        .insertInto('inbox')
-        .values(
-          events.map((e) => ({
-            id: uuidv7(now),
-            source: e.source,
-            event_id: e.eventId,
-            type: e.type,
-            payload: json(e.payload),
-            received_at: now,
-            processed_at: null,
-            claim_owner: null,
-            claim_expires_at: null,
-            attempts: 0,
-            error: null,
-          })),
-        )
-        .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
-        .returning('id')
-        .execute(),
-    );
+    // one multi-row INSERT is atomic on its own: no transaction needed
+    const rows = await this.db
+      .insertInto('inbox')
+      .values(
+        events.map((e) => ({
+          id: uuidv7(now),
+          source: e.source,
+          event_id: e.eventId,
+          type: e.type,
+          payload: json(e.payload),
+          received_at: now,
+          processed_at: null,
+          claim_owner: null,
+          claim_expires_at: null,
+          attempts: 0,
+          error: null,
+        })),
+      )
+      .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
+      .returning('id')
+      .execute();
     return { accepted: rows.length, duplicates: events.length - rows.length };
   }
 

@@ -83,6 +83,18 @@ describe('payment reminder journey', () => {
     expect(step.instance.status).toBe('completed');
   });
 
+  it('an event the journey does not care about leaves the instance untouched', () => {
+    const step = startJourney('payment-reminder', overdue, 'ji-4', rs, T0);
+    const other = advance(
+      step.instance,
+      { kind: 'event', event: { id: 'x1', type: 'ticket.opened', occurredAt: new Date(min(5)).toISOString() } },
+      min(5),
+      rs,
+    );
+    expect(other.instance).toBe(step.instance);
+    expect(other.commands).toEqual([]);
+  });
+
   it('a repeated trigger event id is ignored by the instance', () => {
     const step = startJourney('payment-reminder', overdue, 'ji-3', rs, T0);
     expect(advance(step.instance, { kind: 'event', event: overdue }, min(1), rs).commands).toEqual([]);

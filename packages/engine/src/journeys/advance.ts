@@ -115,6 +115,8 @@ export function advance(instance: JourneyInstance, input: JourneyInput, now: Ins
 
   const ev = input.event;
   if (instance.seenEventIds.includes(ev.id)) return { instance, commands: [] };
+  // events that neither end the journey, reach its goal, nor answer its current wait change nothing
+  if (!eventMatters(j, instance, ev.type)) return { instance, commands: [] };
   const data = { ...(ev.data ?? {}) };
   let inst: JourneyInstance = {
     ...instance,
@@ -149,6 +151,18 @@ export function advance(instance: JourneyInstance, input: JourneyInput, now: Ins
     return { instance: run(j, inst, target, at, rs, commands), commands };
   }
   return { instance: inst, commands };
+}
+
+/** Whether an event type can change an instance: exit, goal, or what it is waiting for. */
+function eventMatters(j: JourneyDefinition, instance: JourneyInstance, type: string): boolean {
+  return j.exitOn.includes(type) || j.goal?.event === type || (instance.waiting?.events.includes(type) ?? false);
+}
+
+/** Event types a journey ever reacts to once started (the runtime skips instances for others). */
+export function eventsOfInterest(j: JourneyDefinition): ReadonlySet<string> {
+  const out = new Set<string>([...j.exitOn, ...(j.goal ? [j.goal.event] : [])]);
+  for (const s of j.steps) if (s.type === 'waitFor') for (const e of s.events) out.add(e);
+  return out;
 }
 
 function indexOf(j: JourneyDefinition, stepId: string): number {
