@@ -67,7 +67,9 @@ export async function startHarness(o: { at: string; sandboxRules?: SandboxRule[]
     put: (path: string) => request(url).put(path).set('authorization', `Bearer ${KEYS[role]}`),
   });
   const settle = async () => {
-    for (let i = 0; i < 100; i++) {
+    // another settle (or a claimed row) may be mid-work: wait on progress, up to 10 s of real time
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
       await system.sandbox.drain();
       const before = await store.sandboxSends();
       await system.runtime.runUntilIdle();
@@ -77,6 +79,7 @@ export async function startHarness(o: { at: string; sandboxRules?: SandboxRule[]
         const due = await store.nextTimerDue();
         if (due === null || due > clock.now().getTime()) return;
       }
+      await new Promise((r) => setTimeout(r, 5));
     }
     throw new Error('the system did not settle');
   };
