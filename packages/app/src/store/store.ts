@@ -453,22 +453,11 @@ export class Store {
     e: { source: string; eventId: string; type: string; payload: unknown },
     now: number,
   ): Promise<{ id: string; duplicate: boolean }> {
-    const id = uuidv7(now);
+    const row = inboxRow(e, now);
+    const id = row.id;
     const inserted = await this.db
       .insertInto('inbox')
-      .values({
-        id,
-        source: e.source,
-        event_id: e.eventId,
-        type: e.type,
-        payload: json(e.payload),
-        received_at: now,
-        processed_at: null,
-        claim_owner: null,
-        claim_expires_at: null,
-        attempts: 0,
-        error: null,
-      })
+      .values(row)
       .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -482,7 +471,7 @@ export class Store {
     return { id: existing.id, duplicate: true };
   }
 
-  /** Many events in one transaction: a CRM batch is durable as a whole before we answer. */
+  /** Many events in one statement (atomic): a CRM batch is durable as a whole before we answer. */
   async acceptInboxBatch(
     events: Array<{ source: string; eventId: string; type: string; payload: unknown }>,
     now: number,
@@ -491,21 +480,7 @@ export class Store {
     // one multi-row INSERT is atomic on its own: no transaction needed
     const rows = await this.db
       .insertInto('inbox')
-      .values(
-        events.map((e) => ({
-          id: uuidv7(now),
-          source: e.source,
-          event_id: e.eventId,
-          type: e.type,
-          payload: json(e.payload),
-          received_at: now,
-          processed_at: null,
-          claim_owner: null,
-          claim_expires_at: null,
-          attempts: 0,
-          error: null,
-        })),
-      )
+      .values(events.map((e) => inboxRow(e, now)))
       .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
       .returning('id')
       .execute();
@@ -1079,6 +1054,22 @@ export class Store {
       calls: r.calls,
     }));
   }
+}
+
+function inboxRow(e: { source: string; eventId: string; type: string; payload: unknown }, now: number): InboxTable {
+  return {
+    id: uuidv7(now),
+    source: e.source,
+    event_id: e.eventId,
+    type: e.type,
+    payload: json(e.payload),
+    received_at: now,
+    processed_at: null,
+    claim_owner: null,
+    claim_expires_at: null,
+    attempts: 0,
+    error: null,
+  };
 }
 
 function toAttempt(r: Database['attempts']): AttemptRow {
