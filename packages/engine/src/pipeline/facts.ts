@@ -23,8 +23,17 @@ export interface DecisionFacts {
   window: Window;
   local: LocalTime;
   consent: ConsentState;
-  identityKinds: ReadonlySet<string>;
+  identityKinds: { has(kind: string): boolean };
   bestHour: number | null;
+}
+
+/** The identity kinds a contact has: a handful, so a scan beats building a Set per decision. */
+class KindSet {
+  constructor(private readonly ids: ReadonlyArray<{ kind: string }>) {}
+  has(kind: string): boolean {
+    for (const id of this.ids) if (id.kind === kind) return true;
+    return false;
+  }
 }
 
 /** The contact's best hour: the local hour with most reads, once there are at least 3 reads. */
@@ -59,8 +68,7 @@ export function buildFacts(request: MessageRequest, ctx: DecisionContext, rs: Co
   const local = localTime(now, zone);
   const purpose = request.purpose ?? DEFAULT_PURPOSE[request.type];
   const consent = foldConsent(ctx.consent, src.consent.defaults);
-  const identityKinds = new Set<string>();
-  for (const id of contact.identities) identityKinds.add(id.kind);
+  const identityKinds = new KindSet(contact.identities);
   const bestHour = contact.readHours === undefined ? null : bestHourOf(contact.readHours);
 
   const facts: Record<string, unknown> = {
@@ -122,7 +130,7 @@ function contactFact(
   rs: CompiledRuleset,
   need: ReadonlySet<string>,
   zone: string,
-  identityKinds: ReadonlySet<string>,
+  identityKinds: { has(kind: string): boolean },
   bestHour: number | null,
 ): Record<string, unknown> {
   const contact = ctx.contact;

@@ -40,6 +40,39 @@ describe('recipient local time', () => {
   });
 });
 
+describe('local time arithmetic', () => {
+  it('matches Date over 20,000 random instants and zones', () => {
+    const zones = [
+      'UTC',
+      'Europe/Berlin',
+      'Asia/Kolkata',
+      'America/New_York',
+      'Australia/Lord_Howe',
+      'Pacific/Kiritimati',
+      'America/St_Johns',
+    ];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      const ms = Math.floor(next() * 4_000_000_000_000);
+      const zone = zones[i % zones.length] as string;
+      const lt = localTime(ms, zone);
+      const d = new Date(ms + lt.offsetMinutes * 60_000);
+      expect([lt.year, lt.month, lt.day, lt.hour, lt.minute, lt.weekday]).toEqual([
+        d.getUTCFullYear(),
+        d.getUTCMonth() + 1,
+        d.getUTCDate(),
+        d.getUTCHours(),
+        d.getUTCMinutes(),
+        d.getUTCDay(),
+      ]);
+    }
+  });
+});
+
 describe('sending windows', () => {
   it('windows include the start, exclude the end, and may span midnight', () => {
     expect(inWindow(8 * 60, W)).toBe(true);

@@ -10,7 +10,10 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 const offsetCache = new Map<string, Map<number, number>>();
 const zoneValidity = new Map<string, boolean>();
 
+let lastValidZone = '';
+
 export function isValidTimeZone(zone: string): boolean {
+  if (zone === lastValidZone) return true;
   let ok = zoneValidity.get(zone);
   if (ok === undefined) {
     try {
@@ -22,6 +25,7 @@ export function isValidTimeZone(zone: string): boolean {
     if (zoneValidity.size > 10_000) zoneValidity.clear();
     zoneValidity.set(zone, ok);
   }
+  if (ok) lastValidZone = zone;
   return ok;
 }
 
@@ -89,19 +93,40 @@ export interface LocalTime {
   offsetMinutes: number;
 }
 
+const DAY_MS = 86_400_000;
+let civilDay = Number.NaN;
+let civilDate: [number, number, number] = [1970, 1, 1];
+
+/** Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), cached for the last day. */
+function civil(days: number): [number, number, number] {
+  if (days === civilDay) return civilDate;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  civilDay = days;
+  civilDate = [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
+  return civilDate;
+}
+
 export function localTime(epochMs: number, zone: string): LocalTime {
   const off = offsetMinutes(epochMs, zone);
-  const d = new Date(epochMs + off * MINUTE);
-  const hour = d.getUTCHours();
-  const minute = d.getUTCMinutes();
+  const local = epochMs + off * MINUTE;
+  const day = Math.floor(local / DAY_MS);
+  const minuteOfDay = Math.floor((local - day * DAY_MS) / MINUTE);
+  const [year, month, dayOfMonth] = civil(day);
   return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hour,
-    minute,
-    weekday: d.getUTCDay(),
-    minuteOfDay: hour * 60 + minute,
+    year,
+    month,
+    day: dayOfMonth,
+    hour: Math.floor(minuteOfDay / 60),
+    minute: minuteOfDay % 60,
+    weekday: (((day + 4) % 7) + 7) % 7,
+    minuteOfDay,
     offsetMinutes: off,
   };
 }
