@@ -1,11 +1,4 @@
-import {
-  type CompiledRuleset,
-  decideParsed,
-  EngineInputError,
-  parseDecisionContext,
-  parseMessageRequest,
-  toEpoch,
-} from '@signalbox/engine';
+import { type CompiledRuleset, decideParsed, parseDecisionContext, parseMessageRequest, toEpoch } from '@signalbox/engine';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
@@ -48,13 +41,7 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock): Ro
     const { message, at, ...contextParts } = env.data;
     const request = parseMessageRequest(message, '/message');
     const context = parseDecisionContext(contextParts, '');
-    let now: number;
-    try {
-      now = at === undefined ? clock.now().getTime() : toEpoch(at, '/at');
-    } catch (e) {
-      if (e instanceof EngineInputError) throw e;
-      throw e;
-    }
+    const now = at === undefined ? clock.now().getTime() : toEpoch(at, '/at');
     const rs = ruleset();
     res.json({ decision: decideParsed(request, context, rs, now) });
   });
