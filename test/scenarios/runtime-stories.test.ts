@@ -208,3 +208,46 @@ describe('inventory report', () => {
     expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['/query/from', '/query/to']);
   });
 });
+
+describe('sensitive case held for review', () => {
+  it('waits for a person; approved it goes, rejected it never does; audited', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000005', { vulnerable: true });
+    const held = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id }, message: { type: 'service', category: 'collections', template: 'balance_due' } })
+      .expect(202);
+    expect(held.body.status).toBe('review');
+    await h.settle();
+    expect(await h.store.sandboxSends()).toHaveLength(0);
+    await h.api('integration').post(`/api/v1/messages/${held.body.messageId}/review`).send({ verdict: 'approve' }).expect(403);
+    const ok = await h
+      .api('agent')
+      .post(`/api/v1/messages/${held.body.messageId}/review`)
+      .send({ verdict: 'approve', note: 'spoke to the customer' })
+      .expect(200);
+    expect(ok.body.status).toBe('queued');
+    await h.settle();
+    expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['sms']);
+    await h.api('agent').post(`/api/v1/messages/${held.body.messageId}/review`).send({ verdict: 'reject' }).expect(409);
+
+    const second = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id }, message: { type: 'service', category: 'collections', template: 'final_notice' } })
+      .expect(202);
+    await h.api('agent').post(`/api/v1/messages/${second.body.messageId}/review`).send({ verdict: 'reject' }).expect(200);
+    await h.advance(60 * MIN);
+    expect(await h.store.sandboxSends()).toHaveLength(1);
+    const audit = await h.store.db
+      .selectFrom('audit_log')
+      .select(['actor', 'action'])
+      .where('action', 'like', 'message.review.%')
+      .execute();
+    expect(audit).toEqual([
+      { actor: 'agent:desk', action: 'message.review.approve' },
+      { actor: 'agent:desk', action: 'message.review.reject' },
+    ]);
+  });
+});

@@ -87,6 +87,26 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { 200: ok('message'), ...errors },
         },
       },
+      '/api/v1/messages/{id}/review': {
+        post: {
+          summary: 'Approve or reject a message held for review (audited)',
+          security: bearer,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['verdict'],
+                  properties: { verdict: { enum: ['approve', 'reject'] }, note: { type: 'string' } },
+                },
+              },
+            },
+          },
+          responses: { 200: ok('queued or cancelled'), 409: problem, ...errors },
+        },
+      },
       '/api/v1/events': {
         post: {
           summary: 'Events (one or up to 100), durable before 202',

@@ -155,6 +155,31 @@ export class Runtime {
     return { messageId: message.id, decision: message.decision as Decision, created, status: message.status };
   }
 
+  /**
+   * A person's verdict on a message held for review: approved, it goes through its plan (the send
+   * gate still re-checks consent, suppression and caps); rejected, it is cancelled. Audited.
+   */
+  async review(
+    messageId: string,
+    verdict: 'approve' | 'reject',
+    actor: string,
+    note?: string,
+  ): Promise<'queued' | 'cancelled' | 'not-in-review'> {
+    const now = this.now();
+    const message = await this.d.store.getMessage(messageId);
+    if (message === null) throw new NotFoundError(`message ${messageId} not found`);
+    const to = verdict === 'approve' ? 'queued' : 'cancelled';
+    if (!(await this.d.store.transitionMessage(messageId, ['review'], to, now))) return 'not-in-review';
+    await this.d.store.audit(actor, `message.review.${verdict}`, messageId, { note: note ?? null }, now);
+    if (verdict === 'approve') {
+      await this.d.store.scheduleTimer(
+        { key: `${messageId}:step:0`, kind: 'step', ref: messageId, dueAt: now, payload: { messageId, step: 0 } },
+        now,
+      );
+    }
+    return to;
+  }
+
   /** Cancels a message that has not gone yet (and its pending steps); sent steps stand. */
   async cancelMessage(messageId: string, reason: string): Promise<boolean> {
     const now = this.now();
@@ -176,6 +201,7 @@ export class Runtime {
     if (message === null || ['cancelled', 'suppressed', 'review'].includes(message.status)) return;
     const decision = message.decision as Decision;
     const step = decision.plan[stepIndex];
+    // an approved review: the fresh decision says `review` again; the person's approval stands
     if (step === undefined) return;
     const existing = await this.d.store.getAttemptByClaim(`${messageId}:${stepIndex}`);
     if (existing !== null && ['sent', 'delivered', 'read'].includes(existing.status)) {

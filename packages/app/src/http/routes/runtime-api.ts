@@ -122,6 +122,20 @@ export function runtimeRoutes(runtime: Runtime, auth: Auth, metrics: Metrics, no
     res.json({ message: m, attempts: attempts.map((a) => ({ ...a, receipts: receipts.filter((x) => x.attemptId === a.id) })) });
   });
 
+  r.post('/messages/:id/review', roles('admin', 'agent'), async (req, res) => {
+    const body = parseBody(z.strictObject({ verdict: z.enum(['approve', 'reject']), note: z.string().max(2000).optional() }), req.body);
+    try {
+      const result = await runtime.review(String(req.params.id), body.verdict, `${req.principal?.role}:${req.principal?.name}`, body.note);
+      if (result === 'not-in-review')
+        throw new HttpProblem(409, 'MESSAGE_NOT_IN_REVIEW', 'Conflict', 'this message is not waiting for review');
+      req.app.emit('work');
+      res.json({ messageId: String(req.params.id), status: result });
+    } catch (e) {
+      if (e instanceof NotFoundError) throw new HttpProblem(404, 'MESSAGE_NOT_FOUND', 'Not found', 'no such message');
+      throw e;
+    }
+  });
+
   // ---- events
   r.post('/events', roles('admin', 'integration'), async (req, res) => {
     const t0 = process.hrtime.bigint();
