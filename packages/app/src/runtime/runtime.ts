@@ -546,8 +546,10 @@ export class Runtime {
           await this.d.store.finishInbox(row.id, this.workerId, this.now(), message);
           this.d.log.warn({ inboxId: row.id, type: row.type, err: message }, 'event dropped after failing');
         } else {
-          await this.d.store.releaseInbox(row.id, this.workerId, message);
-          this.d.log.warn({ inboxId: row.id, type: row.type, err: message }, 'event failed; will retry');
+          // back off: 1 s, 2 s, 4 s, 8 s before the last try
+          const retryAt = this.now() + 1000 * 2 ** (row.attempts - 1);
+          await this.d.store.deferInbox(row.id, this.workerId, retryAt, message);
+          this.d.log.warn({ inboxId: row.id, type: row.type, err: message, retryAt }, 'event failed; will retry');
         }
       }
     }

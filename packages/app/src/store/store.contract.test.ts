@@ -120,6 +120,10 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect(w2[0]?.attempts).toBe(2);
       await store.finishInbox(w2[0]?.id as string, 'w1', T + 40_001); // stale owner: no effect
       expect(await store.inboxBacklog()).toBe(2);
+      // a failed row is deferred: not retaken before its retry time
+      await store.deferInbox(w2[0]?.id as string, 'w2', T + 50_000, 'boom');
+      expect(await store.claimInbox('w3', T + 45_000, 30_000, 10)).toEqual([]);
+      expect((await store.claimInbox('w3', T + 50_001, 30_000, 10)).map((r) => r.eventId)).toEqual(['h-1']);
     });
   });
 

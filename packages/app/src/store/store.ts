@@ -531,10 +531,11 @@ export class Store {
       .execute();
   }
 
-  async releaseInbox(id: string, owner: string, error: string): Promise<void> {
+  /** Gives a failed row back, not to be retaken before `retryAt` (its claim expires then). */
+  async deferInbox(id: string, owner: string, retryAt: number, error: string): Promise<void> {
     await this.db
       .updateTable('inbox')
-      .set({ error, claim_owner: null, claim_expires_at: null })
+      .set({ error, claim_owner: 'retry', claim_expires_at: retryAt })
       .where('id', '=', id)
       .where('claim_owner', '=', owner)
       .execute();
