@@ -15,28 +15,45 @@ export interface DecisionContextSource {
   load(contactId: string, object?: { type: string; id: string }): Promise<DecisionContext>;
 }
 
-export interface ProviderSend {
-  /** Idempotency key: the claim on (message, attempt). */
+export interface OutboundMessage {
+  /** The (message, attempt) claim: the provider's idempotency key. */
   claim: string;
+  messageId: string;
   channel: string;
   to: string;
   content: ContentVariant;
-  template?: string;
-  variables?: Record<string, string | number | boolean>;
+  template: string | null;
+  variables: Record<string, string | number | boolean>;
+  /** The price the plan expected for this channel in the contact's market. */
+  estimatedCost: number;
 }
 
-export interface ProviderResult {
+export type SendResult =
+  | { status: 'accepted'; providerMessageId: string; cost: number }
+  | { status: 'failed'; error: string; retryable: boolean };
+
+export type ReceiptStatus = 'delivered' | 'read' | 'undelivered' | 'failed';
+
+export interface Receipt {
   providerMessageId: string;
-  cost: number;
-  currency: string;
-  status: 'accepted' | 'failed';
-  error?: string;
+  status: ReceiptStatus;
+  at: string;
 }
 
+export interface InboundMessage {
+  id: string;
+  channel: string;
+  from: string;
+  text?: string | undefined;
+  /** A button payload (e.g. CONFIRM / RESCHEDULE). */
+  payload?: string | undefined;
+  at: string;
+}
+
+/** A channel provider: sends with an idempotency key, returns its id and cost. */
 export interface ChannelProvider {
   readonly name: string;
-  readonly channels: readonly string[];
-  send(message: ProviderSend): Promise<ProviderResult>;
+  send(message: OutboundMessage): Promise<SendResult>;
 }
 
 export interface CrmRequest {

@@ -1,3 +1,5 @@
+import { civilFromDays } from './civil.js';
+
 /**
  * Recipient local time through the platform's IANA database (Intl). Offsets are cached per zone
  * in 15-minute buckets of UTC: every real-world transition falls on a quarter hour, so the cache
@@ -97,19 +99,12 @@ const DAY_MS = 86_400_000;
 let civilDay = Number.NaN;
 let civilDate: [number, number, number] = [1970, 1, 1];
 
-/** Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), cached for the last day. */
+/** The civil date of a day, cached for the last day asked (a decision asks for one or two). */
 function civil(days: number): [number, number, number] {
-  if (days === civilDay) return civilDate;
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  civilDay = days;
-  civilDate = [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
+  if (days !== civilDay) {
+    civilDay = days;
+    civilDate = civilFromDays(days);
+  }
   return civilDate;
 }
 
