@@ -135,6 +135,31 @@ describe('signed provider hooks', () => {
     expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(['/status', '/at']);
     await request(h.url).post('/hooks/providers/nobody/receipts').send(body).expect(404);
   });
+  it('take receipts in bulk, in order, and name the bad entry of a batch', async () => {
+    const batch = JSON.stringify({
+      receipts: [
+        { providerMessageId: 'nope-1', status: 'delivered', at: '2026-11-23T07:00:00Z' },
+        { providerMessageId: 'nope-2', status: 'read', at: '2026-11-23T07:00:01Z' },
+      ],
+    });
+    const ok = await request(h.url)
+      .post('/hooks/providers/sandbox/receipts')
+      .set('content-type', 'application/json')
+      .set('signalbox-signature', sign(SANDBOX_SECRET, batch, Date.now()))
+      .send(batch)
+      .expect(200);
+    expect(ok.body.results).toEqual(['parked', 'parked']);
+    const bad = JSON.stringify({
+      receipts: [{ providerMessageId: 'x', status: 'delivered', at: '2026-11-23T07:00:00Z' }, { providerMessageId: 'y' }],
+    });
+    const r = await request(h.url)
+      .post('/hooks/providers/sandbox/receipts')
+      .set('content-type', 'application/json')
+      .set('signalbox-signature', sign(SANDBOX_SECRET, bad, Date.now()))
+      .send(bad)
+      .expect(400);
+    expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(['/receipts/1/status', '/receipts/1/at']);
+  });
 });
 
 describe('no 500 on malformed input anywhere', () => {

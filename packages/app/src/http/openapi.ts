@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { inboundBody, receiptBody } from './routes/provider-hooks.js';
+import { inboundBody, receiptBatchBody, receiptBody } from './routes/provider-hooks.js';
 import { consentBody, contactUpsert, eventsBody, messageBody } from './routes/runtime-api.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
@@ -175,10 +175,10 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/hooks/providers/{name}/receipts': {
         post: {
-          summary: 'Delivery receipts (signed)',
+          summary: 'Delivery receipts (signed): one, or a batch `{receipts: [...]}` applied in order',
           security: [{ providerSignature: [] }],
-          requestBody: json(receiptBody),
-          responses: { 200: ok('applied'), 202: ok('unknown message'), ...errors },
+          requestBody: json(z.union([receiptBody, receiptBatchBody])),
+          responses: { 200: ok('applied (a batch: results per receipt)'), 202: ok('unknown message, kept until it is known'), ...errors },
         },
       },
       '/hooks/providers/{name}/inbound': {

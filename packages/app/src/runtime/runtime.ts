@@ -23,7 +23,7 @@ import type { Clock } from '../clock.js';
 import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { AttemptRow, Store, StoredContact, TimerRow } from '../store/store.js';
-import type { ChannelProvider, InboundMessage, Receipt } from './providers/provider.js';
+import type { ChannelProvider, InboundMessage, OutboundMessage, Receipt } from './providers/provider.js';
 
 const DAY = 86_400_000;
 
@@ -80,6 +80,15 @@ export class Runtime {
 
   get store(): Store {
     return this.d.store;
+  }
+
+  /**
+   * Runs `fn` on a runtime whose store calls form one transaction: an event or a receipt is
+   * applied whole or not at all, and with one commit instead of one per statement. Provider calls
+   * never happen inside (they would hold the transaction open over the network).
+   */
+  private atomically<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+    return this.d.store.transaction((store) => fn(new Runtime({ ...this.d, store, workerId: this.workerId, leaseMs: this.leaseMs })));
   }
 
   private now(): number {
@@ -196,21 +205,55 @@ export class Runtime {
    * (the provider dedupes on the claim; every follow-up is scheduled under a unique key).
    */
   async sendStep(messageId: string, stepIndex: number): Promise<void> {
+    // the gate and the claim commit together; the provider call happens outside any transaction
+    const go = await this.atomically((rt) => rt.gate(messageId, stepIndex));
+    if (go === null) return;
+    const provider = this.d.providers.get(go.provider) as ChannelProvider;
+    const result = await provider.send(go.outbound);
+    await this.atomically(async (rt) => {
+      const after = rt.now();
+      if (result.status === 'failed') {
+        await rt.d.store.updateAttempt(go.outbound.claim, { status: 'failed', error: result.error }, after, ['claimed']);
+        await rt.afterStepFailed(messageId, stepIndex);
+        return;
+      }
+      if (
+        await rt.d.store.updateAttempt(
+          go.outbound.claim,
+          { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost },
+          after,
+          ['claimed'],
+        )
+      ) {
+        await rt.d.store.transitionMessage(messageId, ['queued', 'sent'], 'sent', after, {
+          channel: go.outbound.channel,
+          cost: result.cost,
+        });
+      }
+      await rt.afterStepSent(messageId, stepIndex, after);
+    });
+  }
+
+  /**
+   * The send gate for one step: everything up to the claim. Returns what to send, or null when the
+   * step is settled here (suppressed, skipped, deferred, already done, another worker has it).
+   */
+  private async gate(messageId: string, stepIndex: number): Promise<{ provider: string; outbound: OutboundMessage } | null> {
     const now = this.now();
     const message = await this.d.store.getMessage(messageId);
-    if (message === null || ['cancelled', 'suppressed', 'review'].includes(message.status)) return;
+    if (message === null || ['cancelled', 'suppressed', 'review'].includes(message.status)) return null;
     const decision = message.decision as Decision;
     const step = decision.plan[stepIndex];
     // an approved review: the fresh decision says `review` again; the person's approval stands
-    if (step === undefined) return;
+    if (step === undefined) return null;
     const existing = await this.d.store.getAttemptByClaim(`${messageId}:${stepIndex}`);
     if (existing !== null && ['sent', 'delivered', 'read'].includes(existing.status)) {
       await this.afterStepSent(messageId, stepIndex, existing.updatedAt);
-      return;
+      return null;
     }
     if (existing !== null && existing.status !== 'claimed') {
       await this.afterStepFailed(messageId, stepIndex);
-      return;
+      return null;
     }
     const request = message.request as MessageRequest;
     // the message's own earlier steps do not count against its budget
@@ -227,14 +270,14 @@ export class Runtime {
         },
         'send gate: suppressed',
       );
-      return;
+      return null;
     }
     if (!fresh.plan.some((s) => s.channel === step.channel)) {
       // this channel may no longer carry it (consent revoked, cap): record the skip and move on
       const claim =
         existing?.claim ??
         (await this.d.store.claimAttempt({ messageId, step: stepIndex, channel: step.channel, provider: step.provider }, now));
-      if (claim === null) return;
+      if (claim === null) return null;
       const why = fresh.reasons.find((r) => r.channel === step.channel);
       await this.d.store.updateAttempt(
         claim,
@@ -244,7 +287,7 @@ export class Runtime {
       );
       this.d.log.info({ messageId, step: stepIndex, channel: step.channel, code: why?.code }, 'send gate: channel no longer allowed');
       await this.afterStepFailed(messageId, stepIndex);
-      return;
+      return null;
     }
     if (fresh.outcome === 'defer' && fresh.sendAt !== null && Date.parse(fresh.sendAt) > now && step.mode !== 'also') {
       // quiet hours (or a cap) moved it: try again then
@@ -259,7 +302,7 @@ export class Runtime {
         },
         now,
       );
-      return;
+      return null;
     }
     const provider = this.d.providers.get(step.provider);
     const channelCfg = this.d.ruleset().source.channels[step.channel];
@@ -267,7 +310,7 @@ export class Runtime {
     const claim =
       existing?.claim ??
       (await this.d.store.claimAttempt({ messageId, step: stepIndex, channel: step.channel, provider: step.provider }, now));
-    if (claim === null) return; // another worker has just claimed it
+    if (claim === null) return null; // another worker has just claimed it
     if (provider === undefined || address === undefined) {
       await this.d.store.updateAttempt(
         claim,
@@ -275,32 +318,21 @@ export class Runtime {
         now,
       );
       await this.afterStepFailed(messageId, stepIndex);
-      return;
+      return null;
     }
-    const result = await provider.send({
-      claim,
-      messageId,
-      channel: step.channel,
-      to: address,
-      content: step.content,
-      template: message.template,
-      variables: request.variables ?? {},
-      estimatedCost: step.estimatedCost,
-    });
-    const after = this.now();
-    if (result.status === 'failed') {
-      await this.d.store.updateAttempt(claim, { status: 'failed', error: result.error }, after, ['claimed']);
-      await this.afterStepFailed(messageId, stepIndex);
-      return;
-    }
-    if (
-      await this.d.store.updateAttempt(claim, { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost }, after, [
-        'claimed',
-      ])
-    ) {
-      await this.d.store.transitionMessage(messageId, ['queued', 'sent'], 'sent', after, { channel: step.channel, cost: result.cost });
-    }
-    await this.afterStepSent(messageId, stepIndex, after);
+    return {
+      provider: step.provider,
+      outbound: {
+        claim,
+        messageId,
+        channel: step.channel,
+        to: address,
+        content: step.content,
+        template: message.template,
+        variables: request.variables ?? {},
+        estimatedCost: step.estimatedCost,
+      },
+    };
   }
 
   /** Follow-ups and the delivery timeout of a step that went (idempotent: unique timer keys). */
@@ -368,7 +400,20 @@ export class Runtime {
    * A delivery receipt from a provider. Late receipts are recorded; nothing fires twice. A receipt
    * that beats the send's own bookkeeping is parked and applied as soon as the send records the id.
    */
-  async receipt(providerName: string, r: Receipt): Promise<'applied' | 'parked'> {
+  receipt(providerName: string, r: Receipt): Promise<'applied' | 'parked'> {
+    return this.atomically((rt) => rt.receiptNow(providerName, r));
+  }
+
+  /** A batch of receipts from one provider, applied in order in one transaction. */
+  receipts(providerName: string, list: readonly Receipt[]): Promise<Array<'applied' | 'parked'>> {
+    return this.atomically(async (rt) => {
+      const out: Array<'applied' | 'parked'> = [];
+      for (const r of list) out.push(await rt.receiptNow(providerName, r));
+      return out;
+    });
+  }
+
+  private async receiptNow(providerName: string, r: Receipt): Promise<'applied' | 'parked'> {
     const attempt = await this.d.store.findAttemptByProviderId(providerName, r.providerMessageId);
     if (attempt !== null) {
       await this.applyReceipt(providerName, attempt, r);
@@ -449,7 +494,11 @@ export class Runtime {
    * An inbound message: records the session window, applies consent keywords as the ruleset
    * says (the confirmation reply goes out once), and turns replies into events for journeys.
    */
-  async inbound(
+  inbound(providerName: string, m: InboundMessage): Promise<{ contactId: string | null; keyword: string | null; event: string | null }> {
+    return this.atomically((rt) => rt.inboundNow(providerName, m));
+  }
+
+  private async inboundNow(
     providerName: string,
     m: InboundMessage,
   ): Promise<{ contactId: string | null; keyword: string | null; event: string | null }> {
@@ -533,13 +582,15 @@ export class Runtime {
   }
 
   /** Applies claimed inbox events. Returns how many were processed. */
-  async processInbox(limit = 100): Promise<number> {
+  async processInbox(limit = 25): Promise<number> {
     const rows = await this.d.store.claimInbox(this.workerId, this.now(), this.leaseMs, limit);
     for (const row of rows) {
       await yieldToIo();
       try {
-        await this.applyEvent(row.payload as IncomingEvent);
-        await this.d.store.finishInbox(row.id, this.workerId, this.now());
+        await this.atomically(async (rt) => {
+          await rt.applyEvent(row.payload as IncomingEvent);
+          await rt.d.store.finishInbox(row.id, this.workerId, this.now());
+        });
       } catch (err) {
         const message = (err as Error).message;
         if (err instanceof NotFoundError || row.attempts >= 5) {
@@ -691,8 +742,17 @@ export class Runtime {
     for (const t of due) {
       await yieldToIo();
       try {
-        await this.fireTimer(t);
-        if (await this.d.store.completeTimer(t.id, this.workerId, this.now())) fired++;
+        if (t.kind === 'step') {
+          // a provider call: never inside a transaction (every step of sendStep is resumable)
+          await this.fireTimer(t);
+          if (await this.d.store.completeTimer(t.id, this.workerId, this.now())) fired++;
+        } else if (
+          await this.atomically(async (rt) => {
+            await rt.fireTimer(t);
+            return rt.d.store.completeTimer(t.id, this.workerId, this.now());
+          })
+        )
+          fired++;
       } catch (err) {
         this.d.log.error({ err: (err as Error).message, timer: t.kind }, 'timer failed; retrying in 30 s');
         await this.d.store.releaseTimer(t.id, this.workerId, this.now() + 30_000);

@@ -98,16 +98,6 @@ function toMessage(r: MessagesTable): MessageRow {
   };
 }
 
-function isUniqueViolation(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  return (
-    err.code === '23505' ||
-    err.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
-    /UNIQUE constraint/.test(err.message ?? '')
-  );
-}
-
 /**
  * The Store port: every durable thing Signalbox keeps. One implementation over Kysely serves
  * both adapters (SQLite embedded, PostgreSQL production); the few dialect differences are local.
@@ -127,6 +117,21 @@ export class Store {
     return this.closeDb();
   }
 
+  /**
+   * Runs `fn` with a store whose every call is part of one transaction (committed when `fn`
+   * resolves, rolled back when it throws). Inside, store methods that need their own transaction
+   * join the outer one. Never call a provider or anything that uses another store from inside: on
+   * SQLite the one connection is held until the end.
+   */
+  async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return this.db.transaction().execute((trx) => fn(new Store({ db: trx, dialect: this.dialect, close: this.closeDb })));
+  }
+
+  private tx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.isTransaction ? fn(this.db as Transaction<Database>) : this.db.transaction().execute(fn);
+  }
+
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
   }
@@ -143,7 +148,7 @@ export class Store {
       kind: i.kind,
       value: normalizeIdentity(i.kind, i.value, `/identities/${k}/value`),
     }));
-    return this.db.transaction().execute(async (trx) => {
+    return this.tx(async (trx) => {
       const matches = new Map<string, Array<{ kind: string; value: string }>>();
       for (const id of identities) {
         const row = await trx
@@ -331,7 +336,7 @@ export class Store {
 
   /** Read-modify-write of a contact's data in one transaction (engagement, last inbound). */
   async updateContactData(id: string, now: number, change: (c: Contact) => Contact): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       let q = trx.selectFrom('contacts').select(['data', 'merged_into']).where('id', '=', id);
       // concurrent receipts update the same contact: lock the row (SQLite serialises writers already)
       if (this.dialect === 'postgres') q = q.forUpdate();
@@ -395,22 +400,20 @@ export class Store {
     contactId: string,
     e: { id: string; type: string; at: number; object?: { type: string; id: string } | undefined; data: unknown },
   ): Promise<void> {
-    try {
-      await this.db
-        .insertInto('contact_events')
-        .values({
-          id: e.id,
-          contact_id: contactId,
-          type: e.type,
-          at: e.at,
-          object_type: e.object?.type ?? null,
-          object_id: e.object?.id ?? null,
-          data: json(e.data ?? {}),
-        })
-        .execute();
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-    }
+    // a redelivered event is already there (no error: inside a PostgreSQL transaction one would abort it)
+    await this.db
+      .insertInto('contact_events')
+      .values({
+        id: e.id,
+        contact_id: contactId,
+        type: e.type,
+        at: e.at,
+        object_type: e.object?.type ?? null,
+        object_id: e.object?.id ?? null,
+        data: json(e.data ?? {}),
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
   }
 
   async recentEvents(contactId: string, since: number): Promise<PastEvent[]> {
@@ -489,7 +492,7 @@ export class Store {
 
   /** Claims unprocessed inbox rows for a worker, oldest first; expired claims are retaken. */
   async claimInbox(owner: string, now: number, leaseMs: number, limit: number): Promise<InboxRow[]> {
-    const rows = await this.db.transaction().execute(async (trx) => {
+    const rows = await this.tx(async (trx) => {
       let pick = trx
         .selectFrom('inbox')
         .select('id')
@@ -584,7 +587,7 @@ export class Store {
    * SQLite serialises writers). A crashed worker's claims expire and are retaken.
    */
   async claimDueTimers(owner: string, now: number, leaseMs: number, limit: number): Promise<TimerRow[]> {
-    const rows = await this.db.transaction().execute(async (trx) => {
+    const rows = await this.tx(async (trx) => {
       let pick = trx
         .selectFrom('timers')
         .select('id')
@@ -679,40 +682,39 @@ export class Store {
 
   /** Creates a message, or returns the one already created with the same idempotency key. */
   async createMessage(m: Omit<MessageRow, 'createdAt' | 'updatedAt'>, now: number): Promise<{ message: MessageRow; created: boolean }> {
-    try {
-      await this.db
-        .insertInto('messages')
-        .values({
-          id: m.id,
-          contact_id: m.contactId,
-          idempotency_key: m.idempotencyKey,
-          journey_instance_id: m.journeyInstanceId,
-          journey_id: m.journeyId,
-          type: m.type,
-          purpose: m.purpose,
-          team: m.team,
-          workflow: m.workflow,
-          template: m.template,
-          status: m.status,
-          outcome: m.outcome,
-          channel: m.channel,
-          cost: m.cost,
-          request: json(m.request),
-          decision: json(m.decision),
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
+    // no error on a repeated key: inside a PostgreSQL transaction one would abort it
+    const inserted = await this.db
+      .insertInto('messages')
+      .values({
+        id: m.id,
+        contact_id: m.contactId,
+        idempotency_key: m.idempotencyKey,
+        journey_instance_id: m.journeyInstanceId,
+        journey_id: m.journeyId,
+        type: m.type,
+        purpose: m.purpose,
+        team: m.team,
+        workflow: m.workflow,
+        template: m.template,
+        status: m.status,
+        outcome: m.outcome,
+        channel: m.channel,
+        cost: m.cost,
+        request: json(m.request),
+        decision: json(m.decision),
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 || m.idempotencyKey === null)
       return { message: { ...m, createdAt: now, updatedAt: now }, created: true };
-    } catch (e) {
-      if (!isUniqueViolation(e) || m.idempotencyKey === null) throw e;
-      const existing = await this.db
-        .selectFrom('messages')
-        .selectAll()
-        .where('idempotency_key', '=', m.idempotencyKey)
-        .executeTakeFirstOrThrow();
-      return { message: toMessage(existing), created: false };
-    }
+    const existing = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('idempotency_key', '=', m.idempotencyKey)
+      .executeTakeFirstOrThrow();
+    return { message: toMessage(existing), created: false };
   }
 
   async getMessage(id: string): Promise<MessageRow | null> {
@@ -879,26 +881,23 @@ export class Store {
     i: { id: string; journeyId: string; key: string; contactId: string; state: unknown },
     now: number,
   ): Promise<boolean> {
-    try {
-      await this.db
-        .insertInto('journey_instances')
-        .values({
-          id: i.id,
-          journey_id: i.journeyId,
-          key: i.key,
-          contact_id: i.contactId,
-          status: 'active',
-          state: json(i.state),
-          version: 1,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
-      return true;
-    } catch (e) {
-      if (isUniqueViolation(e)) return false;
-      throw e;
-    }
+    // one active instance per (journey, key): a second start is no error (it would abort a PostgreSQL transaction)
+    const r = await this.db
+      .insertInto('journey_instances')
+      .values({
+        id: i.id,
+        journey_id: i.journeyId,
+        key: i.key,
+        contact_id: i.contactId,
+        status: 'active',
+        state: json(i.state),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['journey_id', 'key']).where(sql.ref('status'), '=', sql.lit('active')).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
 
   async getJourneyInstance(id: string): Promise<{ state: unknown; version: number; status: string } | null> {

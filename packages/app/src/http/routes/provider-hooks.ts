@@ -12,6 +12,10 @@ export const receiptBody = z.strictObject({
   status: z.enum(['delivered', 'read', 'undelivered', 'failed']),
   at: z.iso.datetime({ offset: true }),
 });
+/** Providers that report in bulk (as many SMS gateways do) send `{ receipts: [...] }`, applied in order. */
+export const RECEIPT_BATCH_MAX = 500;
+export const receiptBatchBody = z.strictObject({ receipts: z.array(receiptBody).min(1).max(RECEIPT_BATCH_MAX) });
+
 export const inboundBody = z.strictObject({
   id: z.string().min(1).max(200),
   channel: z.string().min(1).max(40),
@@ -28,7 +32,7 @@ export const inboundBody = z.strictObject({
  */
 export function providerHooks(runtime: Runtime, secrets: Readonly<Record<string, string>>, log: Logger, metrics: Metrics): Router {
   const r = Router();
-  r.use(express.raw({ type: () => true, limit: '64kb' }));
+  r.use(express.raw({ type: () => true, limit: '128kb' }));
   const verified = (req: Request): unknown => {
     const name = String(req.params.name);
     const secret = secrets[name];
@@ -46,9 +50,18 @@ export function providerHooks(runtime: Runtime, secrets: Readonly<Record<string,
     }
   };
   r.post('/:name/receipts', async (req, res) => {
-    const body = parseBody(receiptBody, verified(req));
-    const result = await runtime.receipt(String(req.params.name), body);
-    metrics.receipts.inc({ provider: String(req.params.name), status: body.status });
+    const name = String(req.params.name);
+    const raw = verified(req);
+    if (typeof raw === 'object' && raw !== null && 'receipts' in raw) {
+      const { receipts } = parseBody(receiptBatchBody, raw);
+      const results = await runtime.receipts(name, receipts);
+      for (const r of receipts) metrics.receipts.inc({ provider: name, status: r.status });
+      res.json({ results });
+      return;
+    }
+    const body = parseBody(receiptBody, raw);
+    const result = await runtime.receipt(name, body);
+    metrics.receipts.inc({ provider: name, status: body.status });
     res.status(result === 'applied' ? 200 : 202).json({ result });
   });
   r.post('/:name/inbound', async (req, res) => {

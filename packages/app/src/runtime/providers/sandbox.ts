@@ -34,7 +34,12 @@ export interface SandboxOptions {
   receiptUrl: () => string | null;
   rules?: SandboxRule[];
   now: () => number;
+  /** How long receipts gather before one batch is posted (ms). */
+  batchMs?: number;
 }
+
+/** Most a batch carries; the receipt endpoint takes up to RECEIPT_BATCH_MAX. */
+const BATCH = 200;
 
 /**
  * The default provider: every channel, deterministic outcomes, its own durable send log (one row
@@ -44,7 +49,9 @@ export interface SandboxOptions {
 export class SandboxProvider implements ChannelProvider {
   readonly name = 'sandbox';
   private readonly rules: Array<SandboxRule & { re: RegExp }>;
-  private readonly inflight = new Set<Promise<void>>();
+  private queue: Array<{ providerMessageId: string; status: ReceiptStatus; at: string }> = [];
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: SandboxOptions) {
     this.rules = (o.rules ?? DEFAULT_SANDBOX_RULES).map((r) => ({ ...r, re: new RegExp(r.pattern) }));
@@ -66,31 +73,51 @@ export class SandboxProvider implements ChannelProvider {
     return { status: 'accepted', providerMessageId, cost: m.estimatedCost };
   }
 
-  /** Posts a message's receipts one after the other, so they arrive in order. */
+  /**
+   * Queues a message's receipts. Like bulk SMS gateways' delivery reports, they are posted in
+   * batches (every `batchMs`, at most BATCH per request), in the order they were produced, so a
+   * message's `delivered` always arrives before its `read`.
+   */
   private postReceipts(providerMessageId: string, statuses: readonly ReceiptStatus[]): void {
-    const url = this.o.receiptUrl();
-    if (url === null) return;
-    const p = (async () => {
-      for (const status of statuses) {
-        const body = JSON.stringify({ providerMessageId, status, at: new Date(this.o.now()).toISOString() });
-        try {
-          const res = await fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'signalbox-signature': sign(this.o.secret, body, Date.now()) },
-            body,
-          });
-          if (!res.ok) this.o.log.warn({ status: res.status, providerMessageId }, 'sandbox receipt refused');
-        } catch (err) {
-          this.o.log.warn({ err: (err as Error).message, providerMessageId }, 'sandbox receipt not delivered');
-        }
-      }
-    })();
-    this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p));
+    if (this.o.receiptUrl() === null) return;
+    const at = new Date(this.o.now()).toISOString();
+    for (const status of statuses) this.queue.push({ providerMessageId, status, at });
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, this.o.batchMs ?? 20);
   }
 
-  /** Waits until every receipt posted so far has been answered (tests drive time this way). */
+  /** Posts everything queued, one batch after the other (each waits for the previous answer). */
+  private flush(): Promise<void> {
+    const url = this.o.receiptUrl();
+    const batches: Array<typeof this.queue> = [];
+    while (this.queue.length > 0) batches.push(this.queue.splice(0, BATCH));
+    if (url === null || batches.length === 0) return this.chain;
+    const post = async (receipts: typeof this.queue) => {
+      const body = JSON.stringify({ receipts });
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'signalbox-signature': sign(this.o.secret, body, Date.now()) },
+          body,
+        });
+        if (!res.ok) this.o.log.warn({ status: res.status, receipts: receipts.length }, 'sandbox receipts refused');
+        else await res.arrayBuffer();
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message, receipts: receipts.length }, 'sandbox receipts not delivered');
+      }
+    };
+    for (const b of batches) this.chain = this.chain.then(() => post(b));
+    return this.chain;
+  }
+
+  /** Posts what is queued now and waits until every receipt so far has been answered (tests drive time this way). */
   async drain(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    await this.flush();
   }
 }
