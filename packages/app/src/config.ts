@@ -42,8 +42,11 @@ export const configSchema = z.object({
     .optional(),
   /** Secret the sandbox provider signs receipts with (generated into DATA_DIR when absent). */
   SANDBOX_SECRET: z.string().min(24).optional(),
-  /** Run the background worker in this process (inbox, timers). */
-  WORKER: z.enum(['on', 'off']).default('on'),
+  /**
+   * The background worker (inbox, timers, provider calls): `on` runs it in its own thread of this
+   * process, `inline` on the HTTP thread, `off` not at all (another process works the store).
+   */
+  WORKER: z.enum(['on', 'inline', 'off']).default('on'),
   /** How long a worker's claim lasts; a crashed worker's work is retaken after it. */
   WORKER_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
   /** Largest JSON body accepted. */

@@ -36,9 +36,20 @@ async function main(): Promise<void> {
     sandboxSecret: localSecret(config, 'sandbox-secret', config.SANDBOX_SECRET),
     bodyLimit: config.BODY_LIMIT,
     leaseMs: config.WORKER_LEASE_MS,
+    ...(config.WORKER === 'on'
+      ? {
+          workerThread: {
+            database:
+              config.DATABASE_URL !== undefined
+                ? { kind: 'postgres' as const, url: config.DATABASE_URL }
+                : { kind: 'sqlite' as const, file: resolve(dataDir, 'signalbox.db') },
+            logLevel: config.LOG_LEVEL,
+          },
+        }
+      : {}),
   });
   const { url } = await system.listen(config.PORT, config.HOST);
-  if (config.WORKER === 'on') system.worker.start();
+  if (config.WORKER !== 'off') system.worker.start();
   const profile = config.DATABASE_URL !== undefined ? 'production (PostgreSQL)' : `embedded (SQLite ${resolve(dataDir, 'signalbox.db')})`;
   process.stdout.write(
     [

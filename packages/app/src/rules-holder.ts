@@ -7,12 +7,18 @@ import type { Store } from './store/store.js';
  */
 export class RulesHolder {
   private active: CompiledRuleset;
+  private readonly listeners: Array<(rs: CompiledRuleset) => void> = [];
 
   constructor(initial: CompiledRuleset) {
     this.active = initial;
   }
 
   get = (): CompiledRuleset => this.active;
+
+  /** Called after every publish (the worker thread keeps its own copy). */
+  onChange(listener: (rs: CompiledRuleset) => void): void {
+    this.listeners.push(listener);
+  }
 
   /** Loads the latest published version from the store, if any (else keeps the initial one). */
   async loadPublished(store: Store): Promise<void> {
@@ -40,6 +46,7 @@ export class RulesHolder {
     });
     await store.audit(actor, 'rules.publish', compiled.version, { previous: this.active.version }, now);
     this.active = compiled;
+    for (const l of this.listeners) l(compiled);
     return compiled;
   }
 }

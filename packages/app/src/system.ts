@@ -5,12 +5,15 @@ import type { Clock } from './clock.js';
 import type { ApiKey } from './config.js';
 import { createApp } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
+import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
 import type { RulesHolder } from './rules-holder.js';
 import type { ChannelProvider } from './runtime/providers/provider.js';
 import { SandboxProvider, type SandboxRule } from './runtime/providers/sandbox.js';
 import { Runtime } from './runtime/runtime.js';
+import { ThreadWorker, type WorkerHandle } from './runtime/thread-worker.js';
 import { Worker } from './runtime/worker.js';
+import type { WorkerThreadData } from './runtime/worker-thread.js';
 import type { Store } from './store/store.js';
 
 export interface SystemOptions {
@@ -28,13 +31,18 @@ export interface SystemOptions {
   bodyLimit?: string;
   workerId?: string;
   leaseMs?: number;
+  /**
+   * Run the worker in its own thread with its own connection to this database (main.ts does);
+   * without it the worker runs on this thread (tests drive it step by step).
+   */
+  workerThread?: { database: WorkerThreadData['database']; logLevel: string };
 }
 
 export interface System {
   app: Express;
   runtime: Runtime;
   sandbox: SandboxProvider;
-  worker: Worker;
+  worker: WorkerHandle;
   /** Listens on host:port (0 = any free port); the sandbox posts receipts to this address. */
   listen(port: number, host?: string): Promise<{ server: Server; url: string }>;
   close(): Promise<void>;
@@ -62,7 +70,23 @@ export function createSystem(o: SystemOptions): System {
     ...(o.workerId ? { workerId: o.workerId } : {}),
     ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
   });
-  const worker = new Worker(runtime, o.log);
+  const wt = o.workerThread;
+  const worker: WorkerHandle =
+    wt === undefined
+      ? new Worker(runtime, o.log)
+      : new ThreadWorker(
+          () => ({
+            database: wt.database,
+            ruleset: o.rules.get().source,
+            logLevel: wt.logLevel,
+            sandboxSecret: o.sandboxSecret,
+            receiptUrl: `${baseUrl ?? 'http://127.0.0.1:0'}/hooks/providers/sandbox/receipts`,
+            leaseMs: o.leaseMs ?? 60_000,
+            workerId: o.workerId ?? `worker-${uuidv7()}`,
+          }),
+          o.log,
+        );
+  if (worker instanceof ThreadWorker) o.rules.onChange((rs) => worker.publish({ type: 'ruleset', source: rs.source }));
   const app = createApp({
     ruleset: o.rules.get,
     rules: o.rules,

@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  Kysely,
+  PostgresDialect,
+  type QueryResult,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
@@ -20,7 +29,9 @@ export async function openSqlite(file: string): Promise<OpenDatabase> {
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
+  // never wait for a lock synchronously (that would stop this thread's event loop): the driver
+  // below retries a busy statement asynchronously instead
+  sqlite.pragma('busy_timeout = 0');
   sqlite.pragma('foreign_keys = ON');
   // Kysely prepares every query anew; better-sqlite3 statements are reusable, so keep them
   const statements = new Map<string, SQLite.Statement>();
@@ -36,9 +47,56 @@ export async function openSqlite(file: string): Promise<OpenDatabase> {
       return st;
     },
   };
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached as unknown as SQLite.Database }) });
+  const db = new Kysely<Database>({ dialect: new AsyncBusySqliteDialect({ database: cached as unknown as SQLite.Database }) });
   await migrateToLatest(db as Kysely<unknown>);
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => (ms === 0 ? setImmediate(resolve) : setTimeout(resolve, ms)));
+
+/**
+ * SQLite connection whose statements, when another connection (the worker thread) holds the write
+ * lock, wait asynchronously and retry, for up to ~5 s, instead of blocking the thread.
+ */
+class AsyncBusyConnection implements DatabaseConnection {
+  constructor(private readonly inner: DatabaseConnection) {}
+
+  async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.inner.executeQuery<R>(q);
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? '';
+        if (!code.startsWith('SQLITE_BUSY') || attempt >= 1000) throw e;
+        await sleep(attempt < 20 ? 0 : Math.min(10, attempt - 19));
+      }
+    }
+  }
+
+  streamQuery<R>(q: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(q, chunkSize);
+  }
+}
+
+class AsyncBusyDriver extends SqliteDriver {
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    return new AsyncBusyConnection(await super.acquireConnection());
+  }
+
+  /** Takes the write lock at BEGIN, where waiting for it is safe, never halfway through. */
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class AsyncBusySqliteDialect extends SqliteDialect {
+  constructor(private readonly cfg: SqliteDialectConfig) {
+    super(cfg);
+  }
+
+  override createDriver(): SqliteDriver {
+    return new AsyncBusyDriver(this.cfg);
+  }
 }
 
 const INT8_OID = 20;

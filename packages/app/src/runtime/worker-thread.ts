@@ -1,0 +1,74 @@
+/**
+ * The worker's own thread (embedded and production profiles started by main.ts). better-sqlite3
+ * is synchronous: a worker on the HTTP thread would hold every request behind the statements of
+ * the event it is applying. Here it has its own event loop, its own database connection (SQLite
+ * WAL: readers never wait, writers take turns) and its own sandbox provider, which posts receipts
+ * back to the HTTP thread over real HTTP as before.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadRuleset, type Ruleset } from '@signalbox/engine';
+import { systemClock } from '../clock.js';
+import { createLogger } from '../logger.js';
+import { openPostgres, openSqlite } from '../store/database.js';
+import { Store } from '../store/store.js';
+import { SandboxProvider } from './providers/sandbox.js';
+import { Runtime } from './runtime.js';
+import { Worker } from './worker.js';
+
+export interface WorkerThreadData {
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+  ruleset: Ruleset;
+  logLevel: string;
+  sandboxSecret: string;
+  receiptUrl: string;
+  leaseMs: number;
+  workerId: string;
+}
+
+/** Messages the HTTP thread sends: new work, a newly published ruleset, stop. */
+export type ToWorker = { type: 'nudge' } | { type: 'ruleset'; source: Ruleset } | { type: 'stop' };
+
+async function run(data: WorkerThreadData): Promise<void> {
+  const port = parentPort;
+  if (port === null) throw new Error('worker-thread.ts runs only as a worker thread');
+  const log = createLogger(data.logLevel).child({ thread: 'worker' });
+  const open = data.database.kind === 'sqlite' ? await openSqlite(data.database.file) : await openPostgres(data.database.url);
+  const store = new Store(open);
+  let ruleset = loadRuleset(data.ruleset);
+  const sandbox = new SandboxProvider({
+    store,
+    log,
+    secret: data.sandboxSecret,
+    receiptUrl: () => data.receiptUrl,
+    now: () => systemClock.now().getTime(),
+  });
+  const runtime = new Runtime({
+    store,
+    ruleset: () => ruleset,
+    providers: new Map([['sandbox', sandbox]]),
+    clock: systemClock,
+    log,
+    workerId: data.workerId,
+    leaseMs: data.leaseMs,
+  });
+  const worker = new Worker(runtime, log);
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'nudge') worker.nudge();
+    else if (m.type === 'ruleset') ruleset = loadRuleset(m.source);
+    else if (m.type === 'stop') {
+      void (async () => {
+        await worker.stop();
+        await sandbox.drain();
+        await store.close();
+        port.postMessage({ type: 'stopped' });
+        port.close();
+      })();
+    }
+  });
+  worker.start();
+  port.postMessage({ type: 'ready' });
+}
+
+run(workerData as WorkerThreadData).catch((err: unknown) => {
+  parentPort?.postMessage({ type: 'failed', message: (err as Error).message });
+});
