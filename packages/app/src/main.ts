@@ -49,7 +49,10 @@ async function main(): Promise<void> {
       : {}),
   });
   const { url } = await system.listen(config.PORT, config.HOST);
-  if (config.WORKER !== 'off') system.worker.start();
+  if (config.WORKER !== 'off') {
+    system.worker.start();
+    await system.worker.whenReady();
+  }
   const profile = config.DATABASE_URL !== undefined ? 'production (PostgreSQL)' : `embedded (SQLite ${resolve(dataDir, 'signalbox.db')})`;
   process.stdout.write(
     [

@@ -8,6 +8,8 @@ const ENTRY = new URL('./worker-thread.ts', import.meta.url).href;
 /** What the system needs of a worker, in this thread or its own. */
 export interface WorkerHandle {
   start(): void;
+  /** Resolves once the worker is polling (at once for a worker on this thread). */
+  whenReady(): Promise<void>;
   nudge(): void;
   stop(): Promise<void>;
 }

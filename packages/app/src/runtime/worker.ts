@@ -1,8 +1,9 @@
 import type { Logger } from '../logger.js';
 import type { Runtime } from './runtime.js';
+import type { WorkerHandle } from './thread-worker.js';
 
 /** Polls the inbox and the timers; stops cleanly. Several workers may run against one store. */
-export class Worker {
+export class Worker implements WorkerHandle {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -17,6 +18,10 @@ export class Worker {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
+  }
+
+  whenReady(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** New work arrived: skip the idle wait. */
