@@ -1,0 +1,1 @@
+export { FakeHubspot, type FakeHubspotOptions, type FakeObject } from './fake-hubspot.js';
