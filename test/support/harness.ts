@@ -40,7 +40,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(o: { at: string; sandboxRules?: SandboxRule[]; postgresSchema?: string }): Promise<Harness> {
+export interface HarnessHubspot {
+  clientId: string;
+  clientSecret: string;
+  apiBase: string;
+  rate?: { max: number; intervalMs: number };
+}
+
+export async function startHarness(o: {
+  at: string;
+  sandboxRules?: SandboxRule[];
+  postgresSchema?: string;
+  hubspot?: HarnessHubspot;
+}): Promise<Harness> {
   const clock = new TestClock(new Date(o.at));
   const db = o.postgresSchema
     ? await openPostgres('postgres://postgres@127.0.0.1:5432/test', { schema: o.postgresSchema, max: 5 })
@@ -59,6 +71,15 @@ export async function startHarness(o: { at: string; sandboxRules?: SandboxRule[]
     ],
     sandboxSecret: SANDBOX_SECRET,
     ...(o.sandboxRules ? { sandboxRules: o.sandboxRules } : {}),
+    ...(o.hubspot
+      ? {
+          hubspot: {
+            ...o.hubspot,
+            redirectUri: 'https://signalbox.example.com/hubspot/oauth/callback',
+            tokenKey: Buffer.alloc(32, 7),
+          },
+        }
+      : {}),
   });
   const { url } = await system.listen(0);
   const api = (role: keyof typeof KEYS = 'admin') => ({
@@ -72,10 +93,22 @@ export async function startHarness(o: { at: string; sandboxRules?: SandboxRule[]
     while (Date.now() < deadline) {
       await system.sandbox.drain();
       const before = await store.sandboxSends();
+      await system.hubspot?.runUntilIdle();
       await system.runtime.runUntilIdle();
+      await system.hubspot?.runUntilIdle();
       await system.sandbox.drain();
       const after = await store.sandboxSends();
-      if ((await store.inboxBacklog()) === 0 && after.length === before.length) {
+      const crmBacklog = system.hubspot
+        ? (
+            await store.db
+              .selectFrom('crm_inbox')
+              .select('id')
+              .where('processed_at', 'is', null)
+              .where('next_at', '<=', clock.now().getTime())
+              .execute()
+          ).length
+        : 0;
+      if ((await store.inboxBacklog()) === 0 && crmBacklog === 0 && after.length === before.length) {
         const due = await store.nextTimerDue();
         if (due === null || due > clock.now().getTime()) return;
       }

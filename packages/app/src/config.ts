@@ -49,6 +49,19 @@ export const configSchema = z.object({
   WORKER: z.enum(['on', 'inline', 'off']).default('on'),
   /** How long a worker's claim lasts; a crashed worker's work is retaken after it. */
   WORKER_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
+  /** The public base URL HubSpot calls (request signatures cover the full URL; set it behind a proxy). */
+  PUBLIC_URL: z.url().optional(),
+  /** HubSpot app credentials; without them the HubSpot routes answer 404. */
+  HUBSPOT_CLIENT_ID: z.string().min(1).optional(),
+  HUBSPOT_CLIENT_SECRET: z.string().min(8).optional(),
+  HUBSPOT_REDIRECT_URI: z.url().optional(),
+  /** HubSpot's API base (tests and `pnpm fake:hubspot` point it at the fake). */
+  HUBSPOT_API_BASE: z.url().default('https://api.hubapi.com'),
+  /** 32-byte key (base64) that encrypts portals' tokens at rest; generated into DATA_DIR when absent. */
+  HUBSPOT_TOKEN_KEY: z
+    .string()
+    .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64')
+    .optional(),
   /** Largest JSON body accepted. */
   BODY_LIMIT: z.string().default('256kb'),
   /** Directory relative paths given to the CLI are resolved from (pnpm sets INIT_CWD). */

@@ -35,6 +35,19 @@ async function main(): Promise<void> {
     apiKeys: keys,
     sandboxSecret: localSecret(config, 'sandbox-secret', config.SANDBOX_SECRET),
     bodyLimit: config.BODY_LIMIT,
+    ...(config.HUBSPOT_CLIENT_ID !== undefined && config.HUBSPOT_CLIENT_SECRET !== undefined
+      ? {
+          hubspot: {
+            clientId: config.HUBSPOT_CLIENT_ID,
+            clientSecret: config.HUBSPOT_CLIENT_SECRET,
+            redirectUri:
+              config.HUBSPOT_REDIRECT_URI ?? `${config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`}/hubspot/oauth/callback`,
+            apiBase: config.HUBSPOT_API_BASE,
+            tokenKey: Buffer.from(localSecret(config, 'hubspot-token-key', config.HUBSPOT_TOKEN_KEY), 'base64'),
+            publicUrl: config.PUBLIC_URL,
+          },
+        }
+      : {}),
     leaseMs: config.WORKER_LEASE_MS,
     ...(config.WORKER === 'on'
       ? {
@@ -49,6 +62,7 @@ async function main(): Promise<void> {
       : {}),
   });
   const { url } = await system.listen(config.PORT, config.HOST);
+  system.hubspot?.start();
   if (config.WORKER !== 'off') {
     system.worker.start();
     await system.worker.whenReady();
@@ -62,6 +76,9 @@ async function main(): Promise<void> {
       `  API:       ${url}/openapi.json describes every route`,
       `  preview:   POST ${url}/api/v1/decisions/preview   (what the policy would decide, with reasons)`,
       `  send:      POST ${url}/api/v1/messages   events: POST ${url}/api/v1/events`,
+      system.hubspot !== null
+        ? `  HubSpot:   install at ${url}/hubspot/install; webhooks ${url}/hooks/hubspot/webhooks; card ${url}/hubspot/card`
+        : '  HubSpot:   off (set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET)',
       generatedAt
         ? `  API key:   in ${generatedAt} (admin; send it as "Authorization: Bearer <key>")`
         : '  API keys:  from SIGNALBOX_API_KEYS',

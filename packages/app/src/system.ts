@@ -1,10 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_SCOPES, HubspotCrm, HubspotGateway } from '@signalbox/connectors';
 import type { Express } from 'express';
 import type { Clock } from './clock.js';
 import type { ApiKey } from './config.js';
 import { createApp } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
+import { HubspotService } from './hubspot/service.js';
+import { DbTokenStore, TokenCipher } from './hubspot/token-store.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
 import type { RulesHolder } from './rules-holder.js';
@@ -36,6 +39,16 @@ export interface SystemOptions {
    * without it the worker runs on this thread (tests drive it step by step).
    */
   workerThread?: { database: WorkerThreadData['database']; logLevel: string };
+  /** The HubSpot app (credentials from the environment); without it the HubSpot routes are absent. */
+  hubspot?: {
+    clientId: string;
+    clientSecret: string;
+    redirectUri: string;
+    apiBase: string;
+    tokenKey: Buffer;
+    publicUrl?: string | undefined;
+    rate?: { max: number; intervalMs: number };
+  };
 }
 
 export interface System {
@@ -43,6 +56,8 @@ export interface System {
   runtime: Runtime;
   sandbox: SandboxProvider;
   worker: WorkerHandle;
+  hubspot: HubspotService | null;
+  hubspotGateway: HubspotGateway | null;
   /** Listens on host:port (0 = any free port); the sandbox posts receipts to this address. */
   listen(port: number, host?: string): Promise<{ server: Server; url: string }>;
   close(): Promise<void>;
@@ -87,6 +102,27 @@ export function createSystem(o: SystemOptions): System {
           o.log,
         );
   if (worker instanceof ThreadWorker) o.rules.onChange((rs) => worker.publish({ type: 'ruleset', source: rs.source }));
+  const now = () => o.clock.now().getTime();
+  let hubspot: HubspotService | null = null;
+  let hubspotGateway: HubspotGateway | null = null;
+  if (o.hubspot !== undefined) {
+    const h = o.hubspot;
+    const tokens = new DbTokenStore(o.store, new TokenCipher(h.tokenKey), now);
+    hubspotGateway = new HubspotGateway(
+      { clientId: h.clientId, clientSecret: h.clientSecret, redirectUri: h.redirectUri, scopes: DEFAULT_SCOPES, basePath: h.apiBase },
+      tokens,
+      { now, ...(h.rate ? { rate: h.rate } : {}) },
+    );
+    hubspot = new HubspotService({
+      store: o.store,
+      runtime,
+      crm: new HubspotCrm(hubspotGateway),
+      tokens,
+      ruleset: o.rules.get,
+      log: o.log,
+      now,
+    });
+  }
   const app = createApp({
     ruleset: o.rules.get,
     rules: o.rules,
@@ -96,6 +132,20 @@ export function createSystem(o: SystemOptions): System {
     runtime,
     providerSecrets: { sandbox: o.sandboxSecret, ...(o.extraProviderSecrets ?? {}) },
     metrics: createMetrics(),
+    ...(hubspot !== null && hubspotGateway !== null && o.hubspot !== undefined
+      ? {
+          hubspot: {
+            service: hubspot,
+            gateway: hubspotGateway,
+            runtime,
+            ruleset: o.rules.get,
+            clientSecret: o.hubspot.clientSecret,
+            publicUrl: o.hubspot.publicUrl,
+            log: o.log,
+            now,
+          },
+        }
+      : {}),
     ...(o.bodyLimit ? { bodyLimit: o.bodyLimit } : {}),
   });
   (app as unknown as NodeJS.EventEmitter).on('work', () => worker.nudge());
@@ -105,6 +155,8 @@ export function createSystem(o: SystemOptions): System {
     runtime,
     sandbox,
     worker,
+    hubspot,
+    hubspotGateway,
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve) => {
         server = app.listen(port, host, () => {
@@ -115,6 +167,7 @@ export function createSystem(o: SystemOptions): System {
       });
     },
     async close() {
+      await hubspot?.stop();
       await worker.stop();
       await sandbox.drain();
       if (server) await new Promise<void>((r) => server?.close(() => r()));

@@ -10,6 +10,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler, sendProblem } from './problem.js';
 import { decisionRoutes } from './routes/decisions.js';
+import { type HubspotRouteDeps, hubspotRoutes } from './routes/hubspot.js';
 import { providerHooks } from './routes/provider-hooks.js';
 import { rulesRoutes } from './routes/rules.js';
 import { runtimeRoutes } from './routes/runtime-api.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Where the active ruleset lives; with it, admins can publish new versions over the API. */
   rules?: RulesHolder;
+  /** The HubSpot app's routes (webhooks, workflow actions, card, install). */
+  hubspot?: HubspotRouteDeps;
 }
 
 /** The HTTP surface. Every route but /healthz, /readyz, /metrics and /openapi.json is authenticated. */
@@ -68,6 +71,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   if (deps.runtime !== undefined) {
+    if (deps.hubspot !== undefined) app.use(hubspotRoutes(deps.hubspot));
     app.use('/hooks/providers', providerHooks(deps.runtime, deps.providerSecrets ?? {}, deps.log, metrics));
   }
   app.use('/api/v1', express.json({ limit: deps.bodyLimit ?? '256kb', type: ['application/json', 'application/*+json'] }));

@@ -1,3 +1,4 @@
+import type { Generated } from 'kysely';
 /** Table types for Kysely. Instants are epoch milliseconds; JSON is stored as text in both dialects. */
 export interface ContactsTable {
   id: string;
@@ -162,6 +163,56 @@ export interface SandboxSendsTable {
   calls: number;
 }
 
+export interface CrmPortalsTable {
+  crm: string;
+  portal_id: string;
+  tokens: string;
+  expires_at: number;
+  status: string;
+  status_reason: string | null;
+  installed_at: number;
+  updated_at: number;
+}
+export interface CrmInboxTable {
+  id: string;
+  crm: string;
+  portal_id: string;
+  payload: string;
+  received_at: number;
+  processed_at: number | null;
+  attempts: Generated<number>;
+  next_at: number;
+  error: string | null;
+}
+export interface CrmSyncTable {
+  crm: string;
+  portal_id: string;
+  kind: string;
+  cursor: string | null;
+  done: Generated<number>;
+  count: Generated<number>;
+  updated_at: number;
+}
+export interface CrmWritebacksTable {
+  message_id: string;
+  crm: string;
+  portal_id: string;
+  crm_record_id: string | null;
+  status: string;
+  attempts: Generated<number>;
+  error: string | null;
+  updated_at: number;
+}
+export interface CrmCallbacksTable {
+  callback_id: string;
+  crm: string;
+  portal_id: string;
+  message_id: string;
+  completed_at: number | null;
+  outcome: string | null;
+  created_at: number;
+}
+
 export interface Database {
   contacts: ContactsTable;
   identities: IdentitiesTable;
@@ -179,4 +230,9 @@ export interface Database {
   rules_versions: RulesVersionsTable;
   audit_log: AuditLogTable;
   sandbox_sends: SandboxSendsTable;
+  crm_portals: CrmPortalsTable;
+  crm_inbox: CrmInboxTable;
+  crm_sync: CrmSyncTable;
+  crm_writebacks: CrmWritebacksTable;
+  crm_callbacks: CrmCallbacksTable;
 }

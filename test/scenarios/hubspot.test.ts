@@ -1,0 +1,273 @@
+/**
+ * Signalbox as a HubSpot app, end to end: the real @hubspot/api-client against the local fake
+ * HubSpot, which also sends signed webhooks, workflow action calls and card fetches at our real
+ * HTTP server. Installed through the OAuth flow; time moved by the test clock.
+ */
+
+import { signV1 } from '@signalbox/connectors';
+import { FakeHubspot } from '@signalbox/connectors/testing';
+import request from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../support/harness.js';
+
+const MORNING = '2026-11-23T07:00:00Z'; // 10:00 in Nairobi
+const DAY = 86_400_000;
+const PORTAL = 62515;
+let h: Harness;
+let fake: FakeHubspot;
+let seq = 1;
+
+const event = (e: Record<string, unknown>) => ({
+  eventId: seq++,
+  subscriptionId: 12345,
+  portalId: PORTAL,
+  appId: 54321,
+  occurredAt: h.clock.now().getTime(),
+  attemptNumber: 0,
+  changeSource: 'CRM_UI',
+  ...e,
+});
+
+beforeEach(async () => {
+  fake = new FakeHubspot();
+  await fake.start();
+  h = await startHarness({ at: MORNING, hubspot: { clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url } });
+  // two customers in HubSpot (Nairobi numbers)
+  fake.upsertObject(PORTAL, 'contacts', '901', { email: 'amina@example.com', phone: '+254711000901', hs_timezone: 'Africa/Nairobi' });
+  fake.upsertObject(PORTAL, 'contacts', '902', { email: 'otieno@example.com', mobilephone: '+254 711 000 902' });
+  // the install: our install link → HubSpot's consent screen → our callback with a code
+  const install = await request(h.url).get('/hubspot/install').expect(302);
+  const location = new URL(install.headers.location as string);
+  expect(location.searchParams.get('client_id')).toBe(fake.clientId);
+  const state = location.searchParams.get('state') as string;
+  await request(h.url)
+    .get('/hubspot/oauth/callback')
+    .query({ code: fake.authorizationCode(PORTAL), state })
+    .expect(200);
+  await h.settle(); // initial sync
+});
+afterEach(async () => {
+  await h.close();
+  await fake.stop();
+});
+
+const hook = (events: Array<Record<string, unknown>>) => fake.sendWebhooks(`${h.url}/hooks/hubspot/webhooks`, events);
+
+describe('install', () => {
+  it('creates the signalbox property group, stores tokens encrypted, syncs contacts', async () => {
+    const p = fake.portal(PORTAL);
+    expect(p.groups.has('signalbox')).toBe(true);
+    expect([...p.properties.keys()]).toEqual(
+      expect.arrayContaining(['signalbox_preferred_channel', 'signalbox_last_decision', 'signalbox_cost_30d']),
+    );
+    const row = await h.store.db.selectFrom('crm_portals').selectAll().executeTakeFirstOrThrow();
+    expect(row.status).toBe('active');
+    expect(row.tokens).not.toContain('at-'); // sealed, not the token
+    const sync = await h.store.db.selectFrom('crm_sync').selectAll().where('kind', '=', 'initial').executeTakeFirstOrThrow();
+    expect(sync).toMatchObject({ done: 1, count: 2 });
+    const c = await h.store.findContactByIdentity('hubspot', `${PORTAL}:902`);
+    expect(c?.identities.map((i) => `${i.kind}:${i.value}`).sort()).toEqual([
+      'email:otieno@example.com',
+      'hubspot:62515:902',
+      'phone:+254711000902',
+    ]);
+    // a forged install callback is refused
+    await request(h.url).get('/hubspot/oauth/callback').query({ code: 'x', state: '1-abc.forged' }).expect(400);
+  });
+});
+
+describe('HubSpot events in real time', () => {
+  it('a ticket opened in HubSpot suppresses a promotional message', async () => {
+    fake.upsertObject(PORTAL, 'tickets', '555', { subject: 'Billing problem' }, ['901']);
+    const res = await hook([event({ subscriptionType: 'ticket.creation', objectId: 555, changeFlag: 'CREATED' })]);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, unmapped: 0 });
+    await h.settle();
+    const promo = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({
+        contact: { identities: [{ kind: 'hubspot', value: `${PORTAL}:901` }] },
+        message: { type: 'promotional', template: 'black_friday' },
+      })
+      .expect(202);
+    expect(promo.body.decision.outcome).toBe('suppress');
+    expect(promo.body.decision.reasons.map((r: { code: string; rule?: string }) => r.code)).toContain('suppressed');
+  });
+
+  it('an invoice paid in HubSpot stops the payment-reminder journey; the sent reminder is a Communication on the right contact', async () => {
+    fake.upsertObject(PORTAL, 'invoices', '777', { hs_invoice_status: 'overdue' }, ['902']);
+    await hook([
+      event({ subscriptionType: 'invoice.propertyChange', objectId: 777, propertyName: 'hs_invoice_status', propertyValue: 'overdue' }),
+    ]);
+    await h.settle();
+    let sends = await h.store.sandboxSends();
+    expect(sends.map((s) => s.address)).toEqual(['+254711000902']);
+    // the reminder on HubSpot's timeline, on contact 902 and no other
+    const comms = [...(fake.portal(PORTAL).objects.communications?.values() ?? [])];
+    expect(comms).toHaveLength(1);
+    expect(comms[0]?.contacts).toEqual(['902']);
+    expect(comms[0]?.properties.hs_communication_channel_type).toBe('SMS');
+    expect(comms[0]?.properties.hs_communication_logged_from).toBe('CRM');
+    expect(comms[0]?.properties.hs_communication_body).toContain('payment');
+    expect(fake.portal(PORTAL).objects.contacts?.get('902')?.properties.signalbox_messages_30d).toBe('1');
+    // paid the next day, in HubSpot
+    h.clock.advance(DAY);
+    await hook([
+      event({ subscriptionType: 'invoice.propertyChange', objectId: 777, propertyName: 'hs_invoice_status', propertyValue: 'paid' }),
+    ]);
+    await h.settle();
+    await h.advance(3 * DAY);
+    await h.advance(5 * DAY);
+    sends = await h.store.sandboxSends();
+    expect(sends).toHaveLength(1);
+    const instances = await h.store.db.selectFrom('journey_instances').select(['journey_id', 'status']).execute();
+    expect(instances).toEqual([{ journey_id: 'payment-reminder', status: 'exited' }]);
+    const goal = await h.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'journey.complete').execute();
+    expect(JSON.parse(goal[0]?.detail as string)).toMatchObject({ outcome: 'goal', goalReached: true });
+  });
+
+  it('a 100-event batch with duplicates, out of order, yields each effect once; a redelivery changes nothing', async () => {
+    const tickets = Array.from({ length: 50 }, (_, i) => String(1000 + i));
+    for (const [i, t] of tickets.entries()) fake.upsertObject(PORTAL, 'tickets', t, { subject: `t${i}` }, [i % 2 === 0 ? '901' : '902']);
+    const unique = tickets.map((t, i) =>
+      event({
+        subscriptionType: 'ticket.creation',
+        objectId: Number(t),
+        changeFlag: 'CREATED',
+        occurredAt: h.clock.now().getTime() - i * 1000,
+      }),
+    );
+    const dupes = unique.map((e) => ({ ...e, attemptNumber: 1 }));
+    const batch = [...unique, ...dupes].sort(() => Math.random() - 0.5);
+    expect(batch).toHaveLength(100);
+    const first = await hook(batch);
+    expect(await first.json()).toEqual({ accepted: 50, duplicates: 0, unmapped: 0 });
+    const again = await hook(batch);
+    expect(await again.json()).toEqual({ accepted: 0, duplicates: 50, unmapped: 0 });
+    await h.settle();
+    const opened = await h.store.db.selectFrom('contact_events').select(['id']).where('type', '=', 'ticket.opened').execute();
+    expect(opened).toHaveLength(50);
+    expect(new Set(opened.map((e) => e.id)).size).toBe(50);
+  });
+
+  it('refuses forged, stale and unsigned deliveries with 401 (nothing stored)', async () => {
+    const body = [event({ subscriptionType: 'ticket.creation', objectId: 1, changeFlag: 'CREATED' })];
+    const forged = await fake.sendWebhooks(`${h.url}/hooks/hubspot/webhooks`, body, { secret: 'not-the-secret-0000' });
+    expect(forged.status).toBe(401);
+    const stale = await fake.sendWebhooks(`${h.url}/hooks/hubspot/webhooks`, body, { timestamp: Date.now() - 6 * 60_000 });
+    expect(stale.status).toBe(401);
+    const raw = JSON.stringify(body);
+    await request(h.url).post('/hooks/hubspot/webhooks').set('content-type', 'application/json').send(raw).expect(401);
+    // the v1 header alone still works (older deliveries), but not for a different body
+    await request(h.url)
+      .post('/hooks/hubspot/webhooks')
+      .set('content-type', 'application/json')
+      .set('x-hubspot-signature-version', 'v1')
+      .set('x-hubspot-signature', signV1(fake.clientSecret, raw))
+      .send(raw.replace('"objectId":1', '"objectId":2'))
+      .expect(401);
+    expect(await h.store.db.selectFrom('crm_inbox').select('id').execute()).toEqual([]);
+    // a malformed batch, correctly signed, is a 400 naming the path
+    const bad = await fake.sendWebhooks(`${h.url}/hooks/hubspot/webhooks`, [{ eventId: 1, portalId: 'x' }]);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { errors: Array<{ path: string }> }).errors.map((e) => e.path)).toContain('/0/portalId');
+  });
+});
+
+describe('workflow actions', () => {
+  it('"Send via Signalbox" blocks, sends, then completes the callback with channel, outcome, reason and cost', async () => {
+    const res = await fake.sendCustomAction(`${h.url}/hooks/hubspot/actions/send`, {
+      callbackId: 'ap-102670506-56777914962-11-0',
+      origin: { portalId: PORTAL, actionDefinitionId: 10860211, actionDefinitionVersion: 1 },
+      context: { source: 'WORKFLOWS', workflowId: 192814114 },
+      object: { objectId: 902, objectType: 'CONTACT' },
+      inputFields: { messageType: 'transactional', template: 'order_shipped' },
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { outputFields: Record<string, string> };
+    expect(body.outputFields.hs_execution_state).toBe('BLOCK');
+    await h.settle();
+    const done = fake.portal(PORTAL).completedCallbacks.get('ap-102670506-56777914962-11-0');
+    expect(done).toMatchObject({ hs_execution_state: 'SUCCESS', outcome: expect.stringMatching(/sent|delivered|read/) });
+    expect(done?.channel).toBeTruthy();
+    expect(done?.decision_reason).toBeTruthy();
+    // the same execution retried: one message only
+    await fake.sendCustomAction(`${h.url}/hooks/hubspot/actions/send`, {
+      callbackId: 'ap-102670506-56777914962-11-0',
+      origin: { portalId: PORTAL },
+      object: { objectId: 902, objectType: 'CONTACT' },
+      inputFields: { messageType: 'transactional', template: 'order_shipped' },
+    });
+    await h.settle();
+    expect(await h.store.sandboxSends()).toHaveLength(1);
+  });
+
+  it('a refused message answers FAIL_CONTINUE with the reason; a wrong v2 signature is 401', async () => {
+    const res = await fake.sendCustomAction(`${h.url}/hooks/hubspot/actions/send`, {
+      callbackId: 'cb-2',
+      origin: { portalId: PORTAL },
+      object: { objectId: 901, objectType: 'CONTACT' },
+      inputFields: { messageType: 'promotional', template: 'black_friday' },
+    });
+    const body = (await res.json()) as { outputFields: Record<string, string> };
+    expect(body.outputFields).toMatchObject({ hs_execution_state: 'FAIL_CONTINUE', outcome: 'suppressed' });
+    expect(body.outputFields.decision_reason).toMatch(/suppressed/);
+    const forged = await fake.sendCustomAction(
+      `${h.url}/hooks/hubspot/actions/send`,
+      { callbackId: 'x' },
+      { secret: 'wrong-secret-000000' },
+    );
+    expect(forged.status).toBe(401);
+  });
+});
+
+describe('the app card', () => {
+  it('shows the story, consent, journeys, decisions and budget; sends from the card through the same policy', async () => {
+    fake.upsertObject(PORTAL, 'invoices', '778', { hs_invoice_status: 'overdue' }, ['902']);
+    await hook([
+      event({ subscriptionType: 'invoice.propertyChange', objectId: 778, propertyName: 'hs_invoice_status', propertyValue: 'overdue' }),
+    ]);
+    await h.settle();
+    const card = await fake.fetchFromCard(
+      `${h.url}/hubspot/card`,
+      { portalId: PORTAL, userId: 7, userEmail: 'agent@example.com' },
+      { query: { objectId: '902' } },
+    );
+    expect(card.status).toBe(200);
+    const c = (await card.json()) as Record<string, unknown> & {
+      summary: string;
+      journeys: unknown[];
+      decisions: Array<{ reason: string }>;
+      budget: Array<{ cap: string; left: number }>;
+    };
+    expect(c.summary).toMatch(/payment-reminder/);
+    expect(c.journeys).toHaveLength(1);
+    expect(c.decisions[0]?.reason).toMatch(/sms/);
+    expect(c.budget.map((b) => b.cap)).toEqual(['promo-daily', 'promo-weekly']);
+    expect(JSON.stringify(c).length).toBeLessThan(1024 * 1024);
+    // send from the card: a promo is refused (no marketing consent) and the agent sees why
+    const promo = await fake.fetchFromCard(
+      `${h.url}/hubspot/card/send`,
+      { portalId: PORTAL, userId: 7 },
+      { method: 'POST', body: { objectId: 902, messageType: 'promotional', template: 'black_friday' } },
+    );
+    const p = (await promo.json()) as { status: string; reason: string };
+    expect(p.status).toBe('suppressed');
+    expect(p.reason).toMatch(/suppressed/);
+    const service = await fake.fetchFromCard(
+      `${h.url}/hubspot/card/send`,
+      { portalId: PORTAL, userId: 7 },
+      { method: 'POST', body: { objectId: 902, messageType: 'service', template: 'callback_scheduled' } },
+    );
+    expect(service.status).toBe(202);
+    // unsigned or tampered card fetches are refused
+    await request(h.url)
+      .get('/hubspot/card')
+      .query({ objectId: '902', portalId: String(PORTAL) })
+      .expect(401);
+    const url = new URL(`${h.url}/hubspot/card`);
+    const signed = await fake.fetchFromCard(url.toString(), { portalId: PORTAL, userId: 7 }, { query: { objectId: '902' } });
+    expect(signed.status).toBe(200);
+  });
+});
