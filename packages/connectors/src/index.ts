@@ -30,6 +30,8 @@ export {
   type HubspotWebhookEvent,
   hubspotWebhookEventSchema,
   MAX_EVENTS_PER_REQUEST,
+  normaliseHubspotEvents,
   type ParsedWebhookBatch,
   parseHubspotWebhookBatch,
+  validateHubspotWebhookBatch,
 } from './hubspot/webhook-events.js';

@@ -3,8 +3,9 @@ import {
   type HubspotContact,
   type HubspotCrm,
   identitiesOf,
+  normaliseHubspotEvents,
   PortalDisabledError,
-  parseHubspotWebhookBatch,
+  validateHubspotWebhookBatch,
 } from '@signalbox/connectors';
 import type { CompiledRuleset, CrmEvent, Decision } from '@signalbox/engine';
 import { uuidv7 } from '../ids.js';
@@ -46,30 +47,29 @@ export class HubspotService {
 
   // ------------------------------------------------------------------ inbound
 
-  /** Stores a verified Webhooks API batch durably (deduplicated). Returns counts for the answer. */
-  async acceptWebhookBatch(body: unknown): Promise<{ accepted: number; duplicates: number; unmapped: number }> {
-    const { events, unmapped } = parseHubspotWebhookBatch(body, this.d.ruleset().source.eventMap);
+  /**
+   * Stores a verified Webhooks API delivery durably, as it came (one row: this is the hot path and
+   * HubSpot waits at most 5 s). Mapping, deduplication (the runtime's inbox is unique on the event
+   * id, across deliveries and retries) and contact resolution happen afterwards.
+   */
+  async acceptWebhookBatch(body: unknown, raw?: string): Promise<{ received: number }> {
+    const events = validateHubspotWebhookBatch(body);
     const now = this.d.now();
-    let accepted = 0;
-    if (events.length > 0) {
-      const rows = events.map((e) => ({
-        id: e.id,
+    const portals = new Set(events.map((e) => e.portalId));
+    await this.d.store.db
+      .insertInto('crm_inbox')
+      .values({
+        id: `hubspot:delivery:${uuidv7(now)}`,
         crm: 'hubspot',
-        portal_id: String((e.data as { portalId: number }).portalId),
-        payload: JSON.stringify(e),
+        portal_id: portals.size === 1 ? String(events[0]?.portalId) : '*',
+        payload: raw ?? JSON.stringify(events),
         received_at: now,
         processed_at: null,
         next_at: now,
         error: null,
-      }));
-      const r = await this.d.store.db
-        .insertInto('crm_inbox')
-        .values(rows)
-        .onConflict((oc) => oc.column('id').doNothing())
-        .executeTakeFirst();
-      accepted = Number(r.numInsertedOrUpdatedRows ?? 0n);
-    }
-    return { accepted, duplicates: events.length - accepted, unmapped: unmapped.length };
+      })
+      .execute();
+    return { received: events.length };
   }
 
   /** A "Send a webhook" workflow delivery: the event is named in the action's URL. */
@@ -145,6 +145,48 @@ export class HubspotService {
     };
   }
 
+  /** One HubSpot event → the runtime's inbox, once per associated contact. Returns how many contacts. */
+  private async applyCrmEvent(e: CrmEvent): Promise<number> {
+    // a redelivered event is already in the runtime's inbox: no need to ask HubSpot about it again
+    const known = await this.d.store.db
+      .selectFrom('inbox')
+      .select('id')
+      .where('source', '=', 'hubspot')
+      .where((eb) => eb.or([eb('event_id', '=', e.id), eb.and([eb('event_id', '>', `${e.id}:`), eb('event_id', '<', `${e.id};`)])]))
+      .limit(1)
+      .executeTakeFirst();
+    if (known !== undefined) return 1;
+    const data = e.data as { portalId: number; subscriptionType: string; objectId: number };
+    const objectType = data.subscriptionType.split('.')[0] as string;
+    const objectId = String(data.objectId);
+    let contactIds: string[];
+    if (e.type === 'contact.merged' || objectType === 'contact') {
+      const id =
+        e.type === 'contact.deleted'
+          ? ((await this.d.store.findContactByIdentity('hubspot', hubspotIdentity(data.portalId, objectId)))?.id ?? null)
+          : await this.contactFor(data.portalId, objectId);
+      contactIds = id === null ? [] : [id];
+    } else {
+      contactIds = [];
+      for (const h of await this.d.crm.contactsOf(data.portalId, `${objectType}s`, objectId)) {
+        const id = await this.contactFor(data.portalId, h);
+        if (id !== null) contactIds.push(id);
+      }
+    }
+    for (const contactId of contactIds) {
+      await this.d.runtime.ingestEvent({
+        id: contactIds.length === 1 ? e.id : `${e.id}:${contactId}`,
+        source: 'hubspot',
+        type: e.type,
+        occurredAt: e.occurredAt,
+        contact: { id: contactId },
+        object: { type: objectType, id: `hubspot:${data.portalId}:${objectId}` },
+        data: e.data,
+      });
+    }
+    return contactIds.length;
+  }
+
   /** Resolves pending webhook events to contacts and hands them to the runtime's inbox. */
   async processCrmInbox(limit = 50): Promise<number> {
     const now = this.d.now();
@@ -158,40 +200,17 @@ export class HubspotService {
       .limit(limit)
       .execute();
     for (const row of rows) {
-      const e = JSON.parse(row.payload) as CrmEvent;
-      const data = e.data as { portalId: number; subscriptionType: string; objectId: number };
+      const parsed = JSON.parse(row.payload) as CrmEvent | unknown[];
+      // a Webhooks API delivery (mapped now, through the current eventMap) or one workflow event
+      const events = Array.isArray(parsed)
+        ? normaliseHubspotEvents(validateHubspotWebhookBatch(parsed), this.d.ruleset().source.eventMap).events
+        : [parsed];
       try {
-        const objectType = data.subscriptionType.split('.')[0] as string;
-        const objectId = String(data.objectId);
-        let contactIds: string[];
-        if (e.type === 'contact.merged' || objectType === 'contact') {
-          const id =
-            e.type === 'contact.deleted'
-              ? ((await this.d.store.findContactByIdentity('hubspot', hubspotIdentity(data.portalId, objectId)))?.id ?? null)
-              : await this.contactFor(data.portalId, objectId);
-          contactIds = id === null ? [] : [id];
-        } else {
-          const hs = await this.d.crm.contactsOf(data.portalId, `${objectType}s`, objectId);
-          contactIds = [];
-          for (const h of hs) {
-            const id = await this.contactFor(data.portalId, h);
-            if (id !== null) contactIds.push(id);
-          }
-        }
-        for (const contactId of contactIds) {
-          await this.d.runtime.ingestEvent({
-            id: contactIds.length === 1 ? e.id : `${e.id}:${contactId}`,
-            source: 'hubspot',
-            type: e.type,
-            occurredAt: e.occurredAt,
-            contact: { id: contactId },
-            object: { type: objectType, id: `hubspot:${data.portalId}:${objectId}` },
-            data: e.data,
-          });
-        }
+        let unresolved = 0;
+        for (const e of events) if ((await this.applyCrmEvent(e)) === 0) unresolved++;
         await this.d.store.db
           .updateTable('crm_inbox')
-          .set({ processed_at: this.d.now(), error: contactIds.length === 0 ? 'no contact associated' : null })
+          .set({ processed_at: this.d.now(), error: unresolved > 0 ? `${unresolved} event(s) had no contact` : null })
           .where('id', '=', row.id)
           .execute();
       } catch (err) {
@@ -553,21 +572,26 @@ export class HubspotService {
 
   start(intervalMs = 500): void {
     if (this.loop !== null) return;
-    const tick = async () => {
-      if (this.busy !== null) return;
-      this.busy = this.round().catch((err: unknown) => {
-        this.d.log.error({ err: (err as Error).message }, 'HubSpot round failed');
-        return 0;
-      });
-      await this.busy;
-      this.busy = null;
-    };
-    this.loop = setInterval(() => void tick(), intervalMs);
+    this.loop = setInterval(() => this.kick(), intervalMs);
     this.loop.unref();
   }
 
+  /** One round at a time: a round already running picks new work up itself. */
+  private kick(): void {
+    if (this.busy !== null) return;
+    this.busy = this.round()
+      .catch((err: unknown) => {
+        this.d.log.error({ err: (err as Error).message }, 'HubSpot round failed');
+        return 0;
+      })
+      .finally(() => {
+        this.busy = null;
+      });
+  }
+
+  /** New work arrived (a webhook batch, an install): start a round now if none is running. */
   nudge(): void {
-    if (this.loop !== null && this.busy === null) void this.round().catch(() => 0);
+    if (this.loop !== null) this.kick();
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,8 @@
 import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { CrmPayloadError } from '../errors.js';
-import { parseHubspotWebhookBatch } from './webhook-events.js';
+import { hubspotWebhookEventSchema, looksValid, MAX_EVENTS_PER_REQUEST, parseHubspotWebhookBatch } from './webhook-events.js';
 
 const eventMap = loadRuleset(DEFAULT_RULESET).source.eventMap;
 const base = { subscriptionId: 1, portalId: 62515, appId: 54321, attemptNumber: 0 };
@@ -54,6 +55,11 @@ describe('HubSpot webhook batch → CrmEvents (through the ruleset eventMap)', (
     });
     expect(unmapped.map((u) => u.eventId)).toEqual([4]);
   });
+  it('reads the developer platform’s generic object.* subscriptions by object type id', () => {
+    const e = { ...base, eventId: 11, occurredAt: 1717000000000, subscriptionType: 'object.creation', objectTypeId: '0-5', objectId: 5 };
+    const { events } = parseHubspotWebhookBatch([e], eventMap);
+    expect(events.map((x) => [x.type, x.object?.type])).toEqual([['ticket.opened', 'hubspot.ticket']]);
+  });
   it('keeps one copy of an event repeated within a batch', () => {
     const e = { ...base, eventId: 9, occurredAt: 1717000000000, subscriptionType: 'contact.creation', objectId: 901 };
     expect(parseHubspotWebhookBatch([e, e, { ...e, attemptNumber: 1 }], eventMap).events).toHaveLength(1);
@@ -71,5 +77,72 @@ describe('HubSpot webhook batch → CrmEvents (through the ruleset eventMap)', (
     }
     expect(() => parseHubspotWebhookBatch({ not: 'an array' }, eventMap)).toThrow(CrmPayloadError);
     expect(() => parseHubspotWebhookBatch([], eventMap)).toThrow(CrmPayloadError);
+  });
+  it('the fast check accepts exactly what the schema accepts (5,000 generated deliveries)', () => {
+    const schema = z.array(hubspotWebhookEventSchema).min(1).max(MAX_EVENTS_PER_REQUEST);
+    const values: unknown[] = [
+      1,
+      -1,
+      1.5,
+      0,
+      'x',
+      '',
+      null,
+      true,
+      [],
+      {},
+      [1, 'a'],
+      [1, 2],
+      'contact.creation',
+      'Contact.creation',
+      'a.b.c',
+      2 ** 60,
+    ];
+    const fields = [
+      'eventId',
+      'subscriptionId',
+      'portalId',
+      'appId',
+      'occurredAt',
+      'subscriptionType',
+      'attemptNumber',
+      'objectId',
+      'propertyName',
+      'propertyValue',
+      'changeFlag',
+      'changeSource',
+      'primaryObjectId',
+      'mergedObjectIds',
+      'objectTypeId',
+    ];
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const valid = () => ({
+      ...base,
+      eventId: rnd(1000),
+      occurredAt: 1717000000000,
+      subscriptionType: 'contact.propertyChange',
+      objectId: rnd(1000),
+      propertyName: 'phone',
+      propertyValue: '+1',
+    });
+    let agreed = 0;
+    for (let i = 0; i < 5000; i++) {
+      const batch: Array<Record<string, unknown>> = Array.from({ length: 1 + rnd(3) }, valid);
+      const mutations = rnd(3);
+      for (let m = 0; m < mutations; m++) {
+        const e = batch[rnd(batch.length)] as Record<string, unknown>;
+        const f = fields[rnd(fields.length)] as string;
+        if (rnd(5) === 0) delete e[f];
+        else e[f] = values[rnd(values.length)];
+      }
+      const input: unknown = rnd(50) === 0 ? {} : rnd(50) === 0 ? [] : batch;
+      expect(looksValid(input)).toBe(schema.safeParse(input).success);
+      agreed++;
+    }
+    expect(agreed).toBe(5000);
   });
 });

@@ -78,7 +78,7 @@ export function hubspotRoutes(d: HubspotRouteDeps): Router {
   // Webhooks API: v1 (the Webhooks API's own) or v3 when present; durable before the 200
   r.post('/hooks/hubspot/webhooks', raw, async (req, res) => {
     const body = verified(req, ['v1', 'v3']);
-    const result = await d.service.acceptWebhookBatch(body);
+    const result = await d.service.acceptWebhookBatch(body, (req.body as Buffer).toString('utf8'));
     res.json(result);
     d.service.nudge();
   });

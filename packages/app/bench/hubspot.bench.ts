@@ -1,0 +1,194 @@
+/**
+ * pnpm bench (HubSpot part):
+ *  1. initial sync of 100,000 fake contacts while the fake enforces HubSpot's 100 requests per
+ *     10 s: the time against the rate-limit bound (requests ÷ allowed rate), and the 429s received;
+ *  2. webhook batch ingest (100 events per request, v3-signed, durable) against a bare Express
+ *     endpoint doing only an HMAC check, same load tool, same run.
+ * Ratios are printed; benchmarks never fail CI.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signV3 } from '@signalbox/connectors';
+import { FakeHubspot } from '@signalbox/connectors/testing';
+import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
+import autocannon from 'autocannon';
+import { systemClock } from '../src/clock.js';
+import { createLogger } from '../src/logger.js';
+import { RulesHolder } from '../src/rules-holder.js';
+import { openSqlite } from '../src/store/database.js';
+import { Store } from '../src/store/store.js';
+import { createSystem } from '../src/system.js';
+
+const CONTACTS = Number(process.env.BENCH_SYNC_CONTACTS ?? 100_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const BARE = fileURLToPath(new URL('./bare-hmac-server.ts', import.meta.url));
+const PORTAL = 62515;
+
+function startChild(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ child, url: m[1] as string });
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready: ${out}`)));
+  });
+}
+const stop = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    child.removeAllListeners('exit');
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+const run = (opts: autocannon.Options) =>
+  new Promise<autocannon.Result>((resolve, reject) => autocannon(opts, (err, r) => (err ? reject(err) : resolve(r))));
+
+async function syncBench() {
+  const fake = new FakeHubspot();
+  await fake.start();
+  fake.seedContacts(PORTAL, CONTACTS);
+  const store = new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-hs-')), 'signalbox.db')));
+  const system = createSystem({
+    store,
+    rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
+    clock: systemClock,
+    log: createLogger('silent'),
+    apiKeys: [],
+    sandboxSecret: 'bench-sandbox-secret-0123456789',
+    hubspot: {
+      clientId: fake.clientId,
+      clientSecret: fake.clientSecret,
+      redirectUri: 'https://x.example/cb',
+      apiBase: fake.url,
+      tokenKey: Buffer.alloc(32, 1),
+    },
+  });
+  const gateway = system.hubspotGateway;
+  const hubspot = system.hubspot;
+  if (gateway === null || hubspot === null) throw new Error('HubSpot is not wired');
+  await gateway.install(fake.authorizationCode(PORTAL));
+  const { max, intervalMs } = fake.rateLimit;
+  const started = performance.now();
+  const r = await hubspot.initialSync(PORTAL);
+  const seconds = (performance.now() - started) / 1000;
+  const requests = fake.log.filter((l) => l.path.startsWith('/crm/')).length;
+  const bound = requests / (max / (intervalMs / 1000));
+  const stored = (
+    await store.db
+      .selectFrom('identities')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('kind', '=', 'hubspot')
+      .executeTakeFirst()
+  )?.n;
+  console.log(
+    `HubSpot initial sync: ${r.contacts} contacts in ${seconds.toFixed(1)} s over ${requests} requests; rate-limit bound ${bound.toFixed(1)} s (${max} requests per ${intervalMs / 1000} s), ratio ${(seconds / bound).toFixed(3)}; 429 received ${fake.throttled}; ${stored} contacts stored`,
+  );
+  await system.close();
+  await fake.stop();
+}
+
+async function webhookBench() {
+  const fake = new FakeHubspot();
+  await fake.start();
+  const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-hs-'));
+  const app = await startChild(
+    MAIN,
+    {
+      DATA_DIR: dataDir,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      WORKER: 'off',
+      SIGNALBOX_API_KEYS: 'bench:admin:bench-admin-key-0123456789abcdef',
+      SANDBOX_SECRET: 'bench-sandbox-secret-0123456789abcdef',
+      HUBSPOT_CLIENT_ID: fake.clientId,
+      HUBSPOT_CLIENT_SECRET: fake.clientSecret,
+      HUBSPOT_API_BASE: fake.url,
+    },
+    /Signalbox is running at (http:\/\/[^\s]+)/,
+  );
+  const bare = await startChild(BARE, { BENCH_HMAC_SECRET: fake.clientSecret }, /READY (http:\/\/[^\s]+)/);
+  let n = 0;
+  const batch = () => {
+    const base = n;
+    n += 100;
+    return JSON.stringify(
+      Array.from({ length: 100 }, (_, i) => ({
+        eventId: base + i,
+        subscriptionId: 1,
+        portalId: PORTAL,
+        appId: 54321,
+        occurredAt: Date.now(),
+        subscriptionType: 'ticket.creation',
+        attemptNumber: 0,
+        objectId: base + i,
+        changeFlag: 'CREATED',
+        changeSource: 'CRM_UI',
+      })),
+    );
+  };
+  const url = `${app.url}/hooks/hubspot/webhooks`;
+  const common = { connections: 20, duration: SECONDS, method: 'POST' as const };
+  const ours = await run({
+    ...common,
+    url,
+    requests: [
+      {
+        setupRequest: (req) => {
+          const body = batch();
+          const ts = Date.now();
+          return {
+            ...req,
+            body,
+            headers: {
+              'content-type': 'application/json',
+              'x-hubspot-signature-v3': signV3(fake.clientSecret, 'POST', url, body, ts),
+              'x-hubspot-request-timestamp': String(ts),
+            },
+          };
+        },
+      },
+    ],
+  });
+  const baseline = await run({
+    ...common,
+    url: `${bare.url}/events`,
+    requests: [
+      {
+        setupRequest: (req) => {
+          const body = batch();
+          return {
+            ...req,
+            body,
+            headers: {
+              'content-type': 'application/json',
+              'x-signature': createHmac('sha256', fake.clientSecret).update(body).digest('hex'),
+            },
+          };
+        },
+      },
+    ],
+  });
+  await stop(app.child);
+  await stop(bare.child);
+  await fake.stop();
+  const errors = (r: autocannon.Result) => r.non2xx + r.errors + r.timeouts;
+  console.log(
+    `HubSpot webhook batches (100 events, v3-signed, durable): ${Math.round(ours.requests.average)} req/s = ${Math.round(ours.requests.average * 100)} events/s, baseline bare Express HMAC ${Math.round(baseline.requests.average)} req/s, ratio ${(ours.requests.average / baseline.requests.average).toFixed(2)}`,
+  );
+  console.log(
+    `  autocannon, 20 connections, ${SECONDS} s each; p99 ${ours.latency.p99} ms (baseline ${baseline.latency.p99} ms); errors ${errors(ours)} / ${errors(baseline)}`,
+  );
+}
+
+await webhookBench();
+await syncBench();
