@@ -4,7 +4,8 @@
  * HTTP server. Installed through the OAuth flow; time moved by the test clock.
  */
 
-import { signV1 } from '@signalbox/connectors';
+import { DbTokenStore, TokenCipher } from '@signalbox/app';
+import { signV1, signV3 } from '@signalbox/connectors';
 import { FakeHubspot } from '@signalbox/connectors/testing';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -270,8 +271,48 @@ describe('the app card', () => {
       .get('/hubspot/card')
       .query({ objectId: '902', portalId: String(PORTAL) })
       .expect(401);
-    const url = new URL(`${h.url}/hubspot/card`);
-    const signed = await fake.fetchFromCard(url.toString(), { portalId: PORTAL, userId: 7 }, { query: { objectId: '902' } });
-    expect(signed.status).toBe(200);
+    // a captured send replayed inside the 5-minute window is refused: one message, not two
+    const url = `${h.url}/hubspot/card/send?userId=7&appId=54321&portalId=${PORTAL}`;
+    const body = JSON.stringify({ objectId: 902, messageType: 'transactional', template: 'order_shipped' });
+    const ts = Date.now();
+    const headers = {
+      'content-type': 'application/json',
+      'x-hubspot-signature-v3': signV3(fake.clientSecret, 'POST', url, body, ts),
+      'x-hubspot-request-timestamp': String(ts),
+    };
+    expect((await fetch(url, { method: 'POST', headers, body })).status).toBe(202);
+    const replayed = await fetch(url, { method: 'POST', headers, body });
+    expect(replayed.status).toBe(401);
+    expect(((await replayed.json()) as { code: string }).code).toBe('SIGNATURE_REPLAYED');
+  });
+});
+
+describe('sync', () => {
+  it('the initial sync resumes from its cursor after a stop, and the sweep repairs a missed change', async () => {
+    const p = 777;
+    fake.seedContacts(p, 350);
+    const t = fake.issueTokens(p);
+    if (h.system.hubspot === null) throw new Error('HubSpot is not wired');
+    // the portal's tokens, stored the way an install stores them (sealed)
+    await new DbTokenStore(h.store, new TokenCipher(Buffer.alloc(32, 7)), () => h.clock.now().getTime()).save({
+      portalId: p,
+      accessToken: t.access_token,
+      refreshToken: t.refresh_token,
+      expiresAt: h.clock.now().getTime() + 1_800_000,
+    });
+    // two pages, then the process "stops"
+    expect(await h.system.hubspot.initialSync(p, 2)).toEqual({ pages: 2, contacts: 200, done: false });
+    const row = await h.store.db.selectFrom('crm_sync').selectAll().where('portal_id', '=', String(p)).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ cursor: '200', done: 0, count: 200 });
+    // a fresh run goes on from the cursor: 2 more pages, not 4
+    const before = fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length;
+    expect(await h.system.hubspot.initialSync(p)).toEqual({ pages: 2, contacts: 350, done: true });
+    expect(fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length - before).toBe(2);
+    // a change whose webhook never came: the sweep finds it
+    await new Promise((r) => setTimeout(r, 5));
+    fake.upsertObject(p, 'contacts', '42', { email: 'new-address@example.com' });
+    expect(await h.system.hubspot.sweep(p)).toBeGreaterThanOrEqual(1);
+    const c = await h.store.findContactByIdentity('hubspot', `${p}:42`);
+    expect(c?.identities.map((i) => i.value)).toContain('new-address@example.com');
   });
 });

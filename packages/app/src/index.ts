@@ -2,6 +2,8 @@ export { resolveApiKeys } from './api-keys.js';
 export { type Clock, systemClock, TestClock } from './clock.js';
 export { type ApiKey, type Config, ConfigError, loadConfig, type Role } from './config.js';
 export { type AppDeps, createApp } from './http/app.js';
+export { HubspotService } from './hubspot/service.js';
+export { DbTokenStore, TokenCipher } from './hubspot/token-store.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
 export { RulesHolder } from './rules-holder.js';
 export { loadRulesetFile, readJsonFile } from './ruleset-source.js';

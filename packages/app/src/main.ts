@@ -45,6 +45,7 @@ async function main(): Promise<void> {
             apiBase: config.HUBSPOT_API_BASE,
             tokenKey: Buffer.from(localSecret(config, 'hubspot-token-key', config.HUBSPOT_TOKEN_KEY), 'base64'),
             publicUrl: config.PUBLIC_URL,
+            redisUrl: config.REDIS_URL,
           },
         }
       : {}),

@@ -6,6 +6,7 @@ import type { Clock } from './clock.js';
 import type { ApiKey } from './config.js';
 import { createApp } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
+import { ReplayGuard } from './http/replay-guard.js';
 import { HubspotService } from './hubspot/service.js';
 import { DbTokenStore, TokenCipher } from './hubspot/token-store.js';
 import { uuidv7 } from './ids.js';
@@ -48,6 +49,8 @@ export interface SystemOptions {
     tokenKey: Buffer;
     publicUrl?: string | undefined;
     rate?: { max: number; intervalMs: number };
+    /** Shares the replay guard of signed requests across instances. */
+    redisUrl?: string | undefined;
   };
 }
 
@@ -105,6 +108,7 @@ export function createSystem(o: SystemOptions): System {
   const now = () => o.clock.now().getTime();
   let hubspot: HubspotService | null = null;
   let hubspotGateway: HubspotGateway | null = null;
+  const replay = o.hubspot ? new ReplayGuard(10 * 60_000, o.hubspot.redisUrl) : null;
   if (o.hubspot !== undefined) {
     const h = o.hubspot;
     const tokens = new DbTokenStore(o.store, new TokenCipher(h.tokenKey), now);
@@ -143,6 +147,7 @@ export function createSystem(o: SystemOptions): System {
             publicUrl: o.hubspot.publicUrl,
             log: o.log,
             now,
+            ...(replay ? { replay } : {}),
           },
         }
       : {}),
@@ -168,6 +173,7 @@ export function createSystem(o: SystemOptions): System {
     },
     async close() {
       await hubspot?.stop();
+      await replay?.close();
       await worker.stop();
       await sandbox.drain();
       if (server) await new Promise<void>((r) => server?.close(() => r()));

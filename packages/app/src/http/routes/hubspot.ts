@@ -8,6 +8,7 @@ import { type HubspotService, hubspotIdentity, summariseDecision } from '../../h
 import type { Logger } from '../../logger.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { HttpProblem } from '../problem.js';
+import { ReplayGuard } from '../replay-guard.js';
 import { parseBody } from '../validate.js';
 
 export interface HubspotRouteDeps {
@@ -20,6 +21,8 @@ export interface HubspotRouteDeps {
   publicUrl?: string | undefined;
   log: Logger;
   now: () => number;
+  /** Remembers v3 signatures inside their window (shared through Redis when configured). */
+  replay?: ReplayGuard;
 }
 
 const messageType = z.enum(MESSAGE_TYPES as unknown as [string, ...string[]]);
@@ -55,7 +58,8 @@ export function hubspotRoutes(d: HubspotRouteDeps): Router {
   const raw = express.raw({ type: () => true, limit: '1mb' });
 
   const fullUrl = (req: Request) => `${d.publicUrl ?? `${req.protocol}://${req.get('host')}`}${req.originalUrl}`;
-  const verified = (req: Request, accept: Array<'v1' | 'v2' | 'v3'>): unknown => {
+  const replay = d.replay ?? new ReplayGuard(10 * 60_000);
+  const verified = async (req: Request, accept: Array<'v1' | 'v2' | 'v3'>): Promise<unknown> => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const check = verifyHubspotSignature(
       d.clientSecret,
@@ -67,6 +71,11 @@ export function hubspotRoutes(d: HubspotRouteDeps): Router {
       d.log.warn({ path: req.path, reason: check.reason }, 'HubSpot request refused');
       throw new HttpProblem(401, 'SIGNATURE_INVALID', 'Unauthorized', `HubSpot signature ${check.reason}`);
     }
+    // a timestamped request is good once: the same signature again is a replay
+    if (check.version === 'v3' && !(await replay.firstUse(String(req.get('x-hubspot-signature-v3')), Date.now()))) {
+      d.log.warn({ path: req.path }, 'HubSpot request replayed');
+      throw new HttpProblem(401, 'SIGNATURE_REPLAYED', 'Unauthorized', 'HubSpot signature already used');
+    }
     if (raw.length === 0) return undefined;
     try {
       return JSON.parse(raw.toString('utf8'));
@@ -77,7 +86,7 @@ export function hubspotRoutes(d: HubspotRouteDeps): Router {
 
   // Webhooks API: v1 (the Webhooks API's own) or v3 when present; durable before the 200
   r.post('/hooks/hubspot/webhooks', raw, async (req, res) => {
-    const body = verified(req, ['v1', 'v3']);
+    const body = await verified(req, ['v1', 'v3']);
     const result = await d.service.acceptWebhookBatch(body, (req.body as Buffer).toString('utf8'));
     res.json(result);
     d.service.nudge();
@@ -85,7 +94,7 @@ export function hubspotRoutes(d: HubspotRouteDeps): Router {
 
   // custom workflow action "Send via Signalbox" (v2; v3 when the platform adds it)
   r.post('/hooks/hubspot/actions/send', raw, async (req, res) => {
-    const body = parseBody(customActionBody, verified(req, ['v2', 'v3']));
+    const body = parseBody(customActionBody, await verified(req, ['v2', 'v3']));
     const out = await d.service.workflowSend({
       callbackId: body.callbackId,
       portalId: body.origin.portalId,
@@ -100,7 +109,7 @@ export function hubspotRoutes(d: HubspotRouteDeps): Router {
 
   // "Send a webhook" workflow action: the enrolled record, an event name in the URL
   r.post('/hooks/hubspot/workflow-webhook', raw, async (req, res) => {
-    const body = verified(req, ['v2', 'v3']);
+    const body = await verified(req, ['v2', 'v3']);
     const q = parseBody(
       z.strictObject({
         portalId: z.coerce.number().int().positive(),
@@ -153,7 +162,7 @@ export function hubspotRoutes(d: HubspotRouteDeps): Router {
 
   // the app card: v3-signed hubspot.fetch
   r.get('/hubspot/card', raw, async (req, res) => {
-    verified(req, ['v3']);
+    await verified(req, ['v3']);
     const objectId = String(req.query.objectId ?? '');
     if (!/^\d+$/.test(objectId))
       throw new HttpProblem(400, 'INPUT_INVALID', 'Bad request', 'objectId must be a HubSpot record id', [
@@ -165,7 +174,7 @@ export function hubspotRoutes(d: HubspotRouteDeps): Router {
 
   // send from the card: the same policy; the decision (or the refusal and why) comes back at once
   r.post('/hubspot/card/send', raw, async (req, res) => {
-    const body = parseBody(cardSendBody, verified(req, ['v3']));
+    const body = parseBody(cardSendBody, await verified(req, ['v3']));
     const { contact } = await cardContact(req, String(body.objectId));
     const userId = String(req.query.userId ?? 'unknown');
     const result = await d.runtime.requestMessage(contact.id, {
