@@ -36,6 +36,11 @@ export interface RuntimeDeps {
   workerId?: string;
   /** How long a worker's claim on an inbox row or timer lasts before another may retake it. */
   leaseMs?: number;
+  /**
+   * Inside a worker's unit of work: sends due now are scheduled already claimed and collected
+   * here, and the worker fires them as soon as the unit commits (no wait for the next timer round).
+   */
+  collector?: TimerRow[];
 }
 
 /** An event as the API or a connector hands it over, before the contact is resolved. */
@@ -89,6 +94,16 @@ export class Runtime {
    */
   private atomically<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
     return this.d.store.transaction((store) => fn(new Runtime({ ...this.d, store, workerId: this.workerId, leaseMs: this.leaseMs })));
+  }
+
+  /** As `atomically`, then fires the sends the unit scheduled for now (claimed by this worker). */
+  private async atomicallyThenSend<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+    const collector: TimerRow[] = [];
+    const r = await this.d.store.transaction((store) =>
+      fn(new Runtime({ ...this.d, store, workerId: this.workerId, leaseMs: this.leaseMs, collector })),
+    );
+    for (const t of collector) await this.fireClaimed(t);
+    return r;
   }
 
   private now(): number {
@@ -150,16 +165,15 @@ export class Runtime {
     );
     if (created && status === 'queued') {
       const first = decision.plan[0] as PlanStep;
-      await this.d.store.scheduleTimer(
-        {
-          key: `${message.id}:step:0`,
-          kind: 'step',
-          ref: message.id,
-          dueAt: Date.parse(first.sendAt),
-          payload: { messageId: message.id, step: 0 },
-        },
+      const dueAt = Date.parse(first.sendAt);
+      const inline = this.d.collector !== undefined && dueAt <= now;
+      const timer = await this.d.store.scheduleTimer(
+        { key: `${message.id}:step:0`, kind: 'step', ref: message.id, dueAt, payload: { messageId: message.id, step: 0 } },
         now,
+        undefined,
+        inline ? { owner: this.workerId, expiresAt: now + this.leaseMs } : undefined,
       );
+      if (inline && timer !== null) this.d.collector?.push(timer);
     }
     return { messageId: message.id, decision: message.decision as Decision, created, status: message.status };
   }
@@ -587,7 +601,7 @@ export class Runtime {
     for (const row of rows) {
       await yieldToIo();
       try {
-        await this.atomically(async (rt) => {
+        await this.atomicallyThenSend(async (rt) => {
           await rt.applyEvent(row.payload as IncomingEvent);
           await rt.d.store.finishInbox(row.id, this.workerId, this.now());
         });
@@ -741,24 +755,28 @@ export class Runtime {
     let fired = 0;
     for (const t of due) {
       await yieldToIo();
-      try {
-        if (t.kind === 'step') {
-          // a provider call: never inside a transaction (every step of sendStep is resumable)
-          await this.fireTimer(t);
-          if (await this.d.store.completeTimer(t.id, this.workerId, this.now())) fired++;
-        } else if (
-          await this.atomically(async (rt) => {
-            await rt.fireTimer(t);
-            return rt.d.store.completeTimer(t.id, this.workerId, this.now());
-          })
-        )
-          fired++;
-      } catch (err) {
-        this.d.log.error({ err: (err as Error).message, timer: t.kind }, 'timer failed; retrying in 30 s');
-        await this.d.store.releaseTimer(t.id, this.workerId, this.now() + 30_000);
-      }
+      if (await this.fireClaimed(t)) fired++;
     }
     return fired;
+  }
+
+  /** Fires a timer this worker has claimed and marks it fired; on failure, releases it for 30 s. */
+  private async fireClaimed(t: TimerRow): Promise<boolean> {
+    try {
+      if (t.kind === 'step') {
+        // a provider call: never inside a transaction (every step of sendStep is resumable)
+        await this.fireTimer(t);
+        return await this.d.store.completeTimer(t.id, this.workerId, this.now());
+      }
+      return await this.atomicallyThenSend(async (rt) => {
+        await rt.fireTimer(t);
+        return rt.d.store.completeTimer(t.id, this.workerId, this.now());
+      });
+    } catch (err) {
+      this.d.log.error({ err: (err as Error).message, timer: t.kind }, 'timer failed; retrying in 30 s');
+      await this.d.store.releaseTimer(t.id, this.workerId, this.now() + 30_000);
+      return false;
+    }
   }
 
   /** Processes the inbox and due timers until nothing is left (tests and the worker loop). */

@@ -129,8 +129,11 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
 
   describe('timers', () => {
     it('are scheduled once per key, claimed atomically, fire once, and are retaken after a crash', async () => {
-      expect(await store.scheduleTimer({ key: 'k1', kind: 'send', ref: 'm-1', dueAt: T + 1000, payload: { step: 0 } }, T)).toBe(true);
-      expect(await store.scheduleTimer({ key: 'k1', kind: 'send', ref: 'm-1', dueAt: T + 5000, payload: { step: 9 } }, T)).toBe(false);
+      expect(await store.scheduleTimer({ key: 'k1', kind: 'send', ref: 'm-1', dueAt: T + 1000, payload: { step: 0 } }, T)).toMatchObject({
+        key: 'k1',
+        dueAt: T + 1000,
+      });
+      expect(await store.scheduleTimer({ key: 'k1', kind: 'send', ref: 'm-1', dueAt: T + 5000, payload: { step: 9 } }, T)).toBeNull();
       await store.scheduleTimer({ key: 'k2', kind: 'send', ref: 'm-2', dueAt: T + 2000, payload: {} }, T);
       await store.scheduleTimer({ key: 'k3', kind: 'send', ref: 'm-1', dueAt: T + 9000, payload: {} }, T);
       expect(await store.claimDueTimers('w1', T + 500, 10_000, 10)).toEqual([]);
@@ -148,6 +151,26 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect(await store.cancelTimersByRef('m-1', T + 20_003)).toBe(1);
       expect(await store.completeTimer(retaken[1]?.id as string, 'w2', T + 20_004)).toBe(false);
       expect(await store.pendingTimers()).toEqual([]);
+    });
+
+    it('created already claimed: only its owner fires it, until the claim expires; transactions roll back whole', async () => {
+      const t = await store.transaction(async (s) =>
+        s.scheduleTimer({ key: 'own-1', kind: 'step', ref: 'm-9', dueAt: T, payload: {} }, T, undefined, {
+          owner: 'w1',
+          expiresAt: T + 10_000,
+        }),
+      );
+      expect(await store.claimDueTimers('w2', T + 1, 10_000, 10)).toEqual([]);
+      expect(await store.completeTimer(t?.id as string, 'w2', T + 2)).toBe(false);
+      // w1 died before firing it: after the lease another worker takes it
+      expect((await store.claimDueTimers('w2', T + 10_001, 10_000, 10)).map((x) => x.key)).toEqual(['own-1']);
+      await expect(
+        store.transaction(async (s) => {
+          await s.scheduleTimer({ key: 'rolled-back', kind: 'x', dueAt: T, payload: {} }, T);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect((await store.pendingTimers()).map((x) => x.key)).not.toContain('rolled-back');
     });
 
     it('concurrent claimers never get the same timer', async () => {

@@ -556,22 +556,29 @@ export class Store {
   // ---------------------------------------------------------------- timers
 
   /** Schedules a timer once: the key makes scheduling idempotent. */
+  /**
+   * Schedules a timer (unique key: a second schedule is a no-op, returns null). With `claim`, it is
+   * created already claimed by that worker, which fires it itself right after its transaction
+   * commits; if the worker dies first, the claim expires and any worker retakes it.
+   */
   async scheduleTimer(
     t: { key: string; kind: string; ref?: string | null; dueAt: number; payload: unknown },
     now: number,
     db: Db = this.db,
-  ): Promise<boolean> {
+    claim?: { owner: string; expiresAt: number },
+  ): Promise<TimerRow | null> {
+    const id = uuidv7(now);
     const r = await db
       .insertInto('timers')
       .values({
-        id: uuidv7(now),
+        id,
         key: t.key,
         kind: t.kind,
         ref: t.ref ?? null,
         due_at: t.dueAt,
         payload: json(t.payload),
-        claim_owner: null,
-        claim_expires_at: null,
+        claim_owner: claim?.owner ?? null,
+        claim_expires_at: claim?.expiresAt ?? null,
         fired_at: null,
         cancelled_at: null,
         created_at: now,
@@ -579,7 +586,7 @@ export class Store {
       .onConflict((oc) => oc.column('key').doNothing())
       .returning('id')
       .executeTakeFirst();
-    return r !== undefined;
+    return r === undefined ? null : { id, key: t.key, kind: t.kind, ref: t.ref ?? null, dueAt: t.dueAt, payload: t.payload };
   }
 
   /**
