@@ -215,5 +215,6 @@ async function latencyBench() {
   );
 }
 
-await ingestBench();
-await latencyBench();
+const only = process.env.BENCH_ONLY;
+if (only === undefined || only === 'ingest') await ingestBench();
+if (only === undefined || only === 'latency') await latencyBench();

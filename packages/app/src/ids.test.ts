@@ -8,5 +8,8 @@ describe('uuidv7', () => {
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
     expect(uuidv7(1_800_000_000_000) > (ids.at(-1) as string)).toBe(true);
+    // the first 48 bits are the Unix time in ms
+    expect(Number.parseInt((ids[0] as string).replace(/-/g, '').slice(0, 12), 16)).toBe(1_700_000_000_000);
+    expect(Number.parseInt(uuidv7(1_900_000_000_123).replace(/-/g, '').slice(0, 12), 16)).toBe(1_900_000_000_123);
   });
 });

@@ -35,7 +35,12 @@ export class ThreadWorker implements WorkerHandle {
     this.stopping = false;
     // the app runs from TypeScript through tsx, whose loader a new thread must register itself
     const bootstrap = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY)}); })`;
-    const thread = new NodeWorker(bootstrap, { eval: true, workerData: this.data() });
+    // a small young generation: the worker's garbage is short-lived, and RSS counts for both threads
+    const thread = new NodeWorker(bootstrap, {
+      eval: true,
+      workerData: this.data(),
+      resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 },
+    });
     this.thread = thread;
     this.ready = new Promise((resolve, reject) => {
       thread.on('message', (m: { type: string; message?: string }) => {
