@@ -6,52 +6,24 @@
  *     endpoint doing only an HMAC check, same load tool, same run.
  * Ratios are printed; benchmarks never fail CI.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { signV3 } from '@signalbox/connectors';
 import { FakeHubspot } from '@signalbox/connectors/testing';
 import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
-import autocannon from 'autocannon';
 import { systemClock } from '../src/clock.js';
 import { createLogger } from '../src/logger.js';
 import { RulesHolder } from '../src/rules-holder.js';
 import { openSqlite } from '../src/store/database.js';
 import { Store } from '../src/store/store.js';
 import { createSystem } from '../src/system.js';
+import { BARE, errors, MAIN, run, startChild, stop } from './support.js';
 
 const CONTACTS = Number(process.env.BENCH_SYNC_CONTACTS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const BARE = fileURLToPath(new URL('./bare-hmac-server.ts', import.meta.url));
 const PORTAL = 62515;
-
-function startChild(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = ready.exec(out);
-      if (m) resolve({ child, url: m[1] as string });
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready: ${out}`)));
-  });
-}
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    child.removeAllListeners('exit');
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-const run = (opts: autocannon.Options) =>
-  new Promise<autocannon.Result>((resolve, reject) => autocannon(opts, (err, r) => (err ? reject(err) : resolve(r))));
 
 async function syncBench() {
   const fake = new FakeHubspot();
@@ -181,7 +153,6 @@ async function webhookBench() {
   await stop(app.child);
   await stop(bare.child);
   await fake.stop();
-  const errors = (r: autocannon.Result) => r.non2xx + r.errors + r.timeouts;
   console.log(
     `HubSpot webhook batches (100 events, v3-signed, durable): ${Math.round(ours.requests.average)} req/s = ${Math.round(ours.requests.average * 100)} events/s, baseline bare Express HMAC ${Math.round(baseline.requests.average)} req/s, ratio ${(ours.requests.average / baseline.requests.average).toFixed(2)}`,
   );

@@ -5,45 +5,17 @@
  *  2. event → provider call latency on the embedded profile at 500 events/s sustained, with RSS.
  * Ratios and percentiles are printed; benchmarks never fail CI.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
+import { BARE, errors, MAIN, run, startChild, stop } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 30);
 const KEY = 'bench-admin-key-0123456789abcdef';
 const HMAC_SECRET = 'bench-hmac-secret';
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const BARE = fileURLToPath(new URL('./bare-hmac-server.ts', import.meta.url));
-
-/** Starts a server in its own process and returns its URL (the load generator stays here). */
-function startChild(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = ready.exec(out);
-      if (m) resolve({ child, url: m[1] as string });
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready: ${out}`)));
-  });
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    child.removeAllListeners('exit');
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 
 function startApp(dataDir: string, worker: 'on' | 'off') {
   return startChild(
@@ -76,12 +48,6 @@ async function createContacts(url: string, count: number, zone: string, prefix: 
     ids.push(...body.results.map((r) => r.contactId));
   }
   return ids;
-}
-
-function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
-  });
 }
 
 const pct = (xs: number[], p: number) => {
@@ -139,7 +105,6 @@ async function ingestBench() {
   const db = new Database(join(dataDir, 'signalbox.db'), { readonly: true });
   const durable = (db.prepare('select count(*) as n from inbox').get() as { n: number }).n;
   db.close();
-  const errors = (r: autocannon.Result) => r.non2xx + r.errors + r.timeouts;
   console.log(
     `event ingest (POST /api/v1/events, durable): ${Math.round(ours.requests.average)} req/s, baseline bare Express HMAC ${Math.round(baseline.requests.average)} req/s, ratio ${(ours.requests.average / baseline.requests.average).toFixed(2)}`,
   );

@@ -116,17 +116,14 @@ describe('HubSpot gateway through the real SDK', () => {
     const rt = real.issueTokens(9);
     const realTokens = new MemoryTokens();
     await realTokens.save({ portalId: 9, accessToken: rt.access_token, refreshToken: rt.refresh_token, expiresAt: Date.now() + 1_800_000 });
-    const gw = new HubspotGateway(
-      {
-        clientId: real.clientId,
-        clientSecret: real.clientSecret,
-        redirectUri: 'https://x.example/cb',
-        scopes: ['oauth'],
-        basePath: real.url,
-      },
-      realTokens,
-      { rate: { max: 10, intervalMs: 1000 } },
-    );
+    const app = {
+      clientId: real.clientId,
+      clientSecret: real.clientSecret,
+      redirectUri: 'https://x.example/cb',
+      scopes: ['oauth'],
+      basePath: real.url,
+    };
+    const gw = new HubspotGateway(app, realTokens, { rate: { max: 10, intervalMs: 1000 } });
     const crm = new HubspotCrm(gw);
     await Promise.all(Array.from({ length: 25 }, () => crm.getContact(9, '1')));
     expect(real.throttled).toBe(0);
@@ -134,17 +131,7 @@ describe('HubSpot gateway through the real SDK', () => {
     const at = real.log.map((l) => l.at);
     expect(Math.max(...at.map((t) => at.filter((u) => u >= t && u < t + 1000).length))).toBeLessThanOrEqual(10);
     // a limiter that believes in a higher rate gets 429s, and retries them after the window
-    const eager = new HubspotGateway(
-      {
-        clientId: real.clientId,
-        clientSecret: real.clientSecret,
-        redirectUri: 'https://x.example/cb',
-        scopes: ['oauth'],
-        basePath: real.url,
-      },
-      realTokens,
-      { rate: { max: 1000, intervalMs: 1000 } },
-    );
+    const eager = new HubspotGateway(app, realTokens, { rate: { max: 1000, intervalMs: 1000 } });
     await new Promise((r) => setTimeout(r, 1100));
     const results = await Promise.all(Array.from({ length: 15 }, () => new HubspotCrm(eager).getContact(9, '1')));
     expect(results.every((c) => c?.id === '1')).toBe(true);
