@@ -208,6 +208,34 @@ describe('workflow actions', () => {
     expect(await h.store.sandboxSends()).toHaveLength(1);
   });
 
+  it('a portal that uninstalls stops being called: its blocked action is abandoned, not retried forever', async () => {
+    const res = await fake.sendCustomAction(`${h.url}/hooks/hubspot/actions/send`, {
+      callbackId: 'cb-uninstalled',
+      origin: { portalId: PORTAL },
+      object: { objectId: 902, objectType: 'CONTACT' },
+      inputFields: { messageType: 'transactional', template: 'order_shipped' },
+    });
+    expect(((await res.json()) as { outputFields: Record<string, string> }).outputFields.hs_execution_state).toBe('BLOCK');
+    fake.uninstall(PORTAL);
+    await h.settle();
+    const cb = await h.store.db
+      .selectFrom('crm_callbacks')
+      .selectAll()
+      .where('callback_id', '=', 'cb-uninstalled')
+      .executeTakeFirstOrThrow();
+    expect(cb.outcome).toMatch(/^abandoned/);
+    const portal = await h.store.db.selectFrom('crm_portals').selectAll().executeTakeFirstOrThrow();
+    expect(portal.status).toBe('disabled');
+    // nothing more goes to HubSpot for this portal
+    const calls = fake.log.length;
+    await h.system.hubspot?.runUntilIdle();
+    await hook([event({ subscriptionType: 'contact.creation', objectId: 902, changeFlag: 'CREATED' })]);
+    await h.settle();
+    expect(fake.log.filter((l) => l.path.startsWith('/crm/') || l.path.startsWith('/automation/')).length).toBe(
+      fake.log.slice(0, calls).filter((l) => l.path.startsWith('/crm/') || l.path.startsWith('/automation/')).length,
+    );
+  });
+
   it('a refused message answers FAIL_CONTINUE with the reason; a wrong v2 signature is 401', async () => {
     const res = await fake.sendCustomAction(`${h.url}/hooks/hubspot/actions/send`, {
       callbackId: 'cb-2',

@@ -318,7 +318,15 @@ export class HubspotService {
           .where('callback_id', '=', row.callback_id)
           .execute();
       } catch (err) {
-        this.d.log.warn({ callbackId: row.callback_id, err: (err as Error).message }, 'workflow callback not completed; will retry');
+        if (err instanceof PortalDisabledError || (err instanceof HubspotApiError && [400, 404].includes(err.status))) {
+          // the portal uninstalled us, or HubSpot no longer knows this execution: nothing to retry
+          await this.d.store.db
+            .updateTable('crm_callbacks')
+            .set({ completed_at: this.d.now(), outcome: `abandoned: ${(err as Error).message}`.slice(0, 200) })
+            .where('callback_id', '=', row.callback_id)
+            .execute();
+        }
+        this.d.log.warn({ callbackId: row.callback_id, err: (err as Error).message }, 'workflow callback not completed');
       }
     }
     return rows.length;

@@ -151,10 +151,10 @@ export class HubspotGateway {
   }
 
   /** A valid access token, refreshed from `expires_in` (never on a 401), one refresh per portal at a time. */
-  async accessToken(portalId: number): Promise<string> {
+  async accessToken(portalId: number, force = false): Promise<string> {
     const t = await this.tokens.get(portalId);
     if (t === null) throw new PortalDisabledError(`portal ${portalId} has not installed Signalbox (or uninstalled it)`);
-    if (t.expiresAt - REFRESH_MARGIN_MS > this.now()) return t.accessToken;
+    if (!force && t.expiresAt - REFRESH_MARGIN_MS > this.now()) return t.accessToken;
     let p = this.refreshing.get(portalId);
     if (p === undefined) {
       p = (async () => {
@@ -227,9 +227,9 @@ export class HubspotGateway {
   async call<T>(portalId: number, fn: (client: Client) => Promise<T>, kind: 'api' | 'search' = 'api'): Promise<T> {
     const l = this.limiter(portalId);
     const b = kind === 'search' ? l.search : l.api;
-    return b.schedule(async () => {
+    const attempt = async (force: boolean): Promise<T> => {
       const client = new Client({
-        accessToken: await this.accessToken(portalId),
+        accessToken: await this.accessToken(portalId, force),
         basePath: this.base(),
         numberOfApiCallRetries: 0,
       });
@@ -240,8 +240,17 @@ export class HubspotGateway {
         if (api === null) throw e;
         this.observe(portalId, (e as SdkError).headers);
         if (api.status === 429) this.throttled++;
-        if (api.status === 401 && /uninstall|revoked/i.test(api.message)) await this.tokens.disable(portalId, api.message);
         throw api;
+      }
+    };
+    return b.schedule(async () => {
+      try {
+        return await attempt(false);
+      } catch (e) {
+        // refresh follows expires_in; a 401 all the same (revoked, uninstalled) gets one forced
+        // refresh: if HubSpot refuses that too, the portal is disabled by accessToken()
+        if (!(e instanceof HubspotApiError) || e.status !== 401) throw e;
+        return attempt(true);
       }
     });
   }
