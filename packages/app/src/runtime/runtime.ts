@@ -40,7 +40,13 @@ export interface RuntimeDeps {
    * Inside a worker's unit of work: sends due now are scheduled already claimed and collected
    * here, and the worker fires them as soon as the unit commits (no wait for the next timer round).
    */
-  collector?: TimerRow[];
+  collector?: Collected[];
+}
+
+/** A send due now, claimed inside a unit of work; `go` when the attempt is claimed too. */
+interface Collected {
+  timer: TimerRow;
+  go?: { provider: string; outbound: OutboundMessage };
 }
 
 /** An event as the API or a connector hands it over, before the contact is resolved. */
@@ -98,11 +104,25 @@ export class Runtime {
 
   /** As `atomically`, then fires the sends the unit scheduled for now (claimed by this worker). */
   private async atomicallyThenSend<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
-    const collector: TimerRow[] = [];
+    const collector: Collected[] = [];
     const r = await this.d.store.transaction((store) =>
       fn(new Runtime({ ...this.d, store, workerId: this.workerId, leaseMs: this.leaseMs, collector })),
     );
-    for (const t of collector) await this.fireClaimed(t);
+    for (const c of collector) {
+      if (c.go === undefined) {
+        await this.fireClaimed(c.timer);
+        continue;
+      }
+      // decided and claimed inside the transaction that just committed: that state is the fresh
+      // state the send gate would read again, so the provider is called straight away
+      try {
+        await this.deliver(c.timer.payload as { messageId: string; step: number }, c.go);
+        await this.d.store.completeTimer(c.timer.id, this.workerId, this.now());
+      } catch (err) {
+        this.d.log.error({ err: (err as Error).message }, 'send failed; its timer retries in 30 s');
+        await this.d.store.releaseTimer(c.timer.id, this.workerId, this.now() + 30_000);
+      }
+    }
     return r;
   }
 
@@ -173,7 +193,8 @@ export class Runtime {
         undefined,
         inline ? { owner: this.workerId, expiresAt: now + this.leaseMs } : undefined,
       );
-      if (inline && timer !== null) this.d.collector?.push(timer);
+      if (inline && timer !== null)
+        this.d.collector?.push({ timer, ...(await this.claimNow(message.id, first, contact, request, message.template)) });
     }
     return { messageId: message.id, decision: message.decision as Decision, created, status: message.status };
   }
@@ -221,7 +242,49 @@ export class Runtime {
   async sendStep(messageId: string, stepIndex: number): Promise<void> {
     // the gate and the claim commit together; the provider call happens outside any transaction
     const go = await this.atomically((rt) => rt.gate(messageId, stepIndex));
-    if (go === null) return;
+    if (go !== null) await this.deliver({ messageId, step: stepIndex }, go);
+  }
+
+  /**
+   * The first step of a message decided in this very transaction: claims the attempt now (the
+   * decision's state is the fresh state), so the worker calls the provider right after commit.
+   * Anything unusual (no provider, no address) is left to the timer and the full gate.
+   */
+  private async claimNow(
+    messageId: string,
+    step: PlanStep,
+    contact: StoredContact,
+    request: MessageRequest,
+    template: string | null,
+  ): Promise<{ go?: { provider: string; outbound: OutboundMessage } }> {
+    const channelCfg = this.d.ruleset().source.channels[step.channel];
+    const address = contact.identities.find((i) => i.kind === channelCfg?.address)?.value;
+    if (!this.d.providers.has(step.provider) || address === undefined || step.mode !== 'primary') return {};
+    const claim = await this.d.store.claimAttempt(
+      { messageId, step: step.step, channel: step.channel, provider: step.provider },
+      this.now(),
+    );
+    if (claim === null) return {};
+    return {
+      go: {
+        provider: step.provider,
+        outbound: {
+          claim,
+          messageId,
+          channel: step.channel,
+          to: address,
+          content: step.content,
+          template,
+          variables: request.variables ?? {},
+          estimatedCost: step.estimatedCost,
+        },
+      },
+    };
+  }
+
+  /** The provider call for a claimed attempt, then its outcome recorded in one transaction. */
+  private async deliver(at: { messageId: string; step: number }, go: { provider: string; outbound: OutboundMessage }): Promise<void> {
+    const { messageId, step: stepIndex } = at;
     const provider = this.d.providers.get(go.provider) as ChannelProvider;
     const result = await provider.send(go.outbound);
     await this.atomically(async (rt) => {
