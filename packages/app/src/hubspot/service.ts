@@ -446,7 +446,7 @@ export class HubspotService {
   /** Initial sync: all contacts, 100 per page, resumable from the stored cursor. Returns pages done. */
   async initialSync(portalId: number, maxPages = Number.POSITIVE_INFINITY): Promise<{ pages: number; contacts: number; done: boolean }> {
     const key = { crm: 'hubspot', portal_id: String(portalId), kind: 'initial' };
-    let state = await this.d.store.db
+    const state = await this.d.store.db
       .selectFrom('crm_sync')
       .selectAll()
       .where('crm', '=', key.crm)
@@ -494,7 +494,6 @@ export class HubspotService {
         return { pages, contacts: count, done: true };
       }
     }
-    state = undefined;
     return { pages, contacts: count, done: false };
   }
 
@@ -606,10 +605,6 @@ export class HubspotService {
     if (this.loop !== null) clearInterval(this.loop);
     this.loop = null;
     await this.busy;
-  }
-
-  newState(): string {
-    return uuidv7(this.d.now());
   }
 }
 
