@@ -179,6 +179,36 @@ describe('the same event delivered 5 times concurrently', () => {
   });
 });
 
+describe('events applied together', () => {
+  it('one event that fails takes only itself back; the others of its commit stand', async () => {
+    h = await startHarness({ at: MORNING });
+    const a = await contact('+254711000021');
+    const b = await contact('+254711000022');
+    const ev = (id: string, contactId: string) => ({
+      id,
+      type: 'invoice.overdue',
+      occurredAt: MORNING,
+      contact: { id: contactId },
+      object: { type: 'invoice', id },
+    });
+    // the middle one names a contact that does not exist
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send([ev('g-1', a), ev('g-2', '01a20000-0000-7000-8000-000000000000'), ev('g-3', b)])
+      .expect(202);
+    await h.settle();
+    const rows = await h.store.db.selectFrom('inbox').select(['event_id', 'processed_at', 'error']).orderBy('event_id').execute();
+    expect(rows.map((r) => [r.event_id, r.processed_at !== null, r.error !== null])).toEqual([
+      ['g-1', true, false],
+      ['g-2', true, true],
+      ['g-3', true, false],
+    ]);
+    expect((await h.store.sandboxSends()).map((s) => s.address).sort()).toEqual(['+254711000021', '+254711000022']);
+    expect(await h.store.db.selectFrom('journey_instances').select('id').execute()).toHaveLength(2);
+  });
+});
+
 describe('inventory report', () => {
   it('answers how many messages went last month, by channel, team, journey, type and outcome, with cost', async () => {
     h = await startHarness({ at: MORNING });

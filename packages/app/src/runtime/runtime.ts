@@ -73,6 +73,9 @@ export class NotFoundError extends Error {}
  */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Events applied per commit by a worker (each under its own savepoint). */
+const EVENTS_PER_COMMIT = 8;
+
 const MESSAGE_FINAL = ['cancelled', 'suppressed', 'failed', 'undelivered', 'expired', 'delivered', 'read'];
 
 /**
@@ -661,14 +664,33 @@ export class Runtime {
   /** Applies claimed inbox events. Returns how many were processed. */
   async processInbox(limit = 25): Promise<number> {
     const rows = await this.d.store.claimInbox(this.workerId, this.now(), this.leaseMs, limit);
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i += EVENTS_PER_COMMIT) {
       await yieldToIo();
+      const group = rows.slice(i, i + EVENTS_PER_COMMIT);
+      // a few events per commit (a commit writes every page the events touched: shared pages are
+      // written once), each under its own savepoint so one failing event takes only itself back
+      const failed: Array<{ row: (typeof rows)[number]; err: unknown }> = [];
       try {
         await this.atomicallyThenSend(async (rt) => {
-          await rt.applyEvent(row.payload as IncomingEvent);
-          await rt.d.store.finishInbox(row.id, this.workerId, this.now());
+          for (const row of group) {
+            const mark = rt.d.collector?.length ?? 0;
+            await rt.d.store.savepoint('event');
+            try {
+              await rt.applyEvent(row.payload as IncomingEvent);
+              await rt.d.store.finishInbox(row.id, this.workerId, this.now());
+              await rt.d.store.releaseSavepoint('event');
+            } catch (err) {
+              await rt.d.store.rollbackToSavepoint('event');
+              rt.d.collector?.splice(mark);
+              failed.push({ row, err });
+            }
+          }
         });
       } catch (err) {
+        // the commit itself failed: every event of the group is retried
+        for (const row of group) if (!failed.some((f) => f.row === row)) failed.push({ row, err });
+      }
+      for (const { row, err } of failed) {
         const message = (err as Error).message;
         if (err instanceof NotFoundError || row.attempts >= 5) {
           await this.d.store.finishInbox(row.id, this.workerId, this.now(), message);

@@ -171,6 +171,19 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         }),
       ).rejects.toThrow('boom');
       expect((await store.pendingTimers()).map((x) => x.key)).not.toContain('rolled-back');
+      // a savepoint takes back only what came after it
+      await store.transaction(async (s) => {
+        await s.scheduleTimer({ key: 'kept', kind: 'x', dueAt: T, payload: {} }, T);
+        await s.savepoint('one');
+        await s.scheduleTimer({ key: 'undone', kind: 'x', dueAt: T, payload: {} }, T);
+        await s.rollbackToSavepoint('one');
+        await s.savepoint('two');
+        await s.scheduleTimer({ key: 'also-kept', kind: 'x', dueAt: T, payload: {} }, T);
+        await s.releaseSavepoint('two');
+      });
+      const keys = (await store.pendingTimers()).map((x) => x.key);
+      expect(keys).toEqual(expect.arrayContaining(['kept', 'also-kept']));
+      expect(keys).not.toContain('undone');
     });
 
     it('concurrent claimers never get the same timer', async () => {

@@ -128,6 +128,20 @@ export class Store {
     return this.db.transaction().execute((trx) => fn(new Store({ db: trx, dialect: this.dialect, close: this.closeDb })));
   }
 
+  /** Savepoints inside `transaction()` (SQLite and PostgreSQL spell them the same). */
+  async savepoint(name: string): Promise<void> {
+    await sql`savepoint ${sql.id(name)}`.execute(this.db);
+  }
+
+  async releaseSavepoint(name: string): Promise<void> {
+    await sql`release savepoint ${sql.id(name)}`.execute(this.db);
+  }
+
+  async rollbackToSavepoint(name: string): Promise<void> {
+    await sql`rollback to savepoint ${sql.id(name)}`.execute(this.db);
+    await sql`release savepoint ${sql.id(name)}`.execute(this.db);
+  }
+
   private tx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     return this.db.isTransaction ? fn(this.db as Transaction<Database>) : this.db.transaction().execute(fn);
   }
