@@ -73,6 +73,9 @@ export class NotFoundError extends Error {}
  */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Receipts applied per commit (in order; the next chunk after the HTTP thread has breathed). */
+const RECEIPTS_PER_COMMIT = 8;
+
 /** Events applied per commit by a worker (each under its own savepoint). */
 const EVENTS_PER_COMMIT = 8;
 
@@ -485,12 +488,21 @@ export class Runtime {
   }
 
   /** A batch of receipts from one provider, applied in order in one transaction. */
-  receipts(providerName: string, list: readonly Receipt[]): Promise<Array<'applied' | 'parked'>> {
-    return this.atomically(async (rt) => {
-      const out: Array<'applied' | 'parked'> = [];
-      for (const r of list) out.push(await rt.receiptNow(providerName, r));
-      return out;
-    });
+  async receipts(providerName: string, list: readonly Receipt[]): Promise<Array<'applied' | 'parked'>> {
+    // a few per transaction: SQLite has one writer, and a long batch would hold the worker back
+    const out: Array<'applied' | 'parked'> = [];
+    for (let i = 0; i < list.length; i += RECEIPTS_PER_COMMIT) {
+      if (i > 0) await yieldToIo();
+      const chunk = list.slice(i, i + RECEIPTS_PER_COMMIT);
+      out.push(
+        ...(await this.atomically(async (rt) => {
+          const done: Array<'applied' | 'parked'> = [];
+          for (const r of chunk) done.push(await rt.receiptNow(providerName, r));
+          return done;
+        })),
+      );
+    }
+    return out;
   }
 
   private async receiptNow(providerName: string, r: Receipt): Promise<'applied' | 'parked'> {

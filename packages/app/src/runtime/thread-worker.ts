@@ -39,7 +39,7 @@ export class ThreadWorker implements WorkerHandle {
     const thread = new NodeWorker(bootstrap, {
       eval: true,
       workerData: this.data(),
-      resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 },
+      resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 192 },
     });
     this.thread = thread;
     this.ready = new Promise((resolve, reject) => {

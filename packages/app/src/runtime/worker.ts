@@ -7,6 +7,8 @@ export class Worker implements WorkerHandle {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** A nudge that came while a round was running: the round may have looked before the work landed. */
+  private nudged = false;
 
   constructor(
     private readonly runtime: Runtime,
@@ -26,18 +28,20 @@ export class Worker implements WorkerHandle {
 
   /** New work arrived: skip the idle wait. */
   nudge(): void {
+    this.nudged = true;
     this.wake?.();
   }
 
   private async run(): Promise<void> {
     while (this.running) {
       let n = 0;
+      this.nudged = false;
       try {
         n = (await this.runtime.processInbox()) + (await this.runtime.runDueTimers());
       } catch (err) {
         this.log.error({ err: (err as Error).message }, 'worker round failed');
       }
-      if (n === 0 && this.running) {
+      if (n === 0 && this.running && !this.nudged) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, this.idleMs);
           this.wake = () => {
