@@ -74,7 +74,7 @@ export class NotFoundError extends Error {}
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Receipts applied per commit (in order; the next chunk after the HTTP thread has breathed). */
-const RECEIPTS_PER_COMMIT = 8;
+const RECEIPTS_PER_COMMIT = 50;
 
 /** Events applied per commit by a worker (each under its own savepoint). */
 const EVENTS_PER_COMMIT = 8;

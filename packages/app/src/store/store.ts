@@ -506,6 +506,15 @@ export class Store {
 
   /** Claims unprocessed inbox rows for a worker, oldest first; expired claims are retaken. */
   async claimInbox(owner: string, now: number, leaseMs: number, limit: number): Promise<InboxRow[]> {
+    // look first without a write transaction: an idle worker must not take the write lock
+    const any = await this.db
+      .selectFrom('inbox')
+      .select('id')
+      .where('processed_at', 'is', null)
+      .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', now)]))
+      .limit(1)
+      .executeTakeFirst();
+    if (any === undefined) return [];
     const rows = await this.tx(async (trx) => {
       let pick = trx
         .selectFrom('inbox')
@@ -608,6 +617,8 @@ export class Store {
    * SQLite serialises writers). A crashed worker's claims expire and are retaken.
    */
   async claimDueTimers(owner: string, now: number, leaseMs: number, limit: number): Promise<TimerRow[]> {
+    const due = await this.nextTimerDue();
+    if (due === null || due > now) return [];
     const rows = await this.tx(async (trx) => {
       let pick = trx
         .selectFrom('timers')
