@@ -179,6 +179,28 @@ describe('the same event delivered 5 times concurrently', () => {
   });
 });
 
+describe('a receipt that beats the send', () => {
+  it('is parked, then applied once the send records the provider id', async () => {
+    // this provider never reports on its own: only the early receipt can move the message on
+    h = await startHarness({ at: MORNING, sandboxRules: [{ channel: '*', pattern: '^\\+2547990', receipts: [] }] });
+    const id = await contact('+254799000001');
+    const sent = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id }, message: { type: 'transactional', template: 'order_shipped' } })
+      .expect(202);
+    const messageId = sent.body.messageId as string;
+    // the sandbox's ids are sbx-<claim>, the claim is <message>:<step>
+    const early = await h.receipt(`sbx-${messageId}:0`, 'delivered');
+    expect(early.status).toBe(202);
+    expect(early.body.result).toBe('parked');
+    await h.settle();
+    const view = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
+    expect(view.body.timeline.find((t: { id?: string }) => t.id === messageId)?.status).toBe('delivered');
+    expect(await h.store.db.selectFrom('pending_receipts').selectAll().execute()).toEqual([]);
+  });
+});
+
 describe('events applied together', () => {
   it('one event that fails takes only itself back; the others of its commit stand', async () => {
     h = await startHarness({ at: MORNING });

@@ -23,7 +23,7 @@ import type { Clock } from '../clock.js';
 import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { AttemptRow, Store, StoredContact, TimerRow } from '../store/store.js';
-import type { ChannelProvider, InboundMessage, OutboundMessage, Receipt } from './providers/provider.js';
+import type { ChannelProvider, InboundMessage, OutboundMessage, Receipt, SendResult } from './providers/provider.js';
 
 const DAY = 86_400_000;
 
@@ -114,19 +114,34 @@ export class Runtime {
     const r = await this.d.store.transaction((store) =>
       fn(new Runtime({ ...this.d, store, workerId: this.workerId, leaseMs: this.leaseMs, collector })),
     );
+    // decided and claimed inside the transaction that just committed: that state is the fresh
+    // state the send gate would read again, so the providers are called straight away, and their
+    // answers (with the timers' completion) recorded together in one more transaction
+    const answered: Array<{ c: Collected & { go: NonNullable<Collected['go']> }; result: SendResult }> = [];
     for (const c of collector) {
       if (c.go === undefined) {
         await this.fireClaimed(c.timer);
         continue;
       }
-      // decided and claimed inside the transaction that just committed: that state is the fresh
-      // state the send gate would read again, so the provider is called straight away
       try {
-        await this.deliver(c.timer.payload as { messageId: string; step: number }, c.go);
-        await this.d.store.completeTimer(c.timer.id, this.workerId, this.now());
+        const provider = this.d.providers.get(c.go.provider) as ChannelProvider;
+        answered.push({ c: c as Collected & { go: NonNullable<Collected['go']> }, result: await provider.send(c.go.outbound) });
       } catch (err) {
         this.d.log.error({ err: (err as Error).message }, 'send failed; its timer retries in 30 s');
         await this.d.store.releaseTimer(c.timer.id, this.workerId, this.now() + 30_000);
+      }
+    }
+    if (answered.length > 0) {
+      try {
+        await this.atomically(async (rt) => {
+          for (const { c, result } of answered) {
+            await rt.record(c.timer.payload as { messageId: string; step: number }, c.go, result);
+            await rt.d.store.completeTimer(c.timer.id, this.workerId, rt.now());
+          }
+        });
+      } catch (err) {
+        // the claims stay; the timers' leases expire and the gate finishes each send (same claim)
+        this.d.log.error({ err: (err as Error).message }, 'recording sends failed; their timers retry');
       }
     }
     return r;
@@ -290,31 +305,51 @@ export class Runtime {
 
   /** The provider call for a claimed attempt, then its outcome recorded in one transaction. */
   private async deliver(at: { messageId: string; step: number }, go: { provider: string; outbound: OutboundMessage }): Promise<void> {
-    const { messageId, step: stepIndex } = at;
     const provider = this.d.providers.get(go.provider) as ChannelProvider;
     const result = await provider.send(go.outbound);
-    await this.atomically(async (rt) => {
-      const after = rt.now();
-      if (result.status === 'failed') {
-        await rt.d.store.updateAttempt(go.outbound.claim, { status: 'failed', error: result.error }, after, ['claimed']);
-        await rt.afterStepFailed(messageId, stepIndex);
-        return;
-      }
-      if (
-        await rt.d.store.updateAttempt(
-          go.outbound.claim,
-          { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost },
-          after,
-          ['claimed'],
-        )
-      ) {
-        await rt.d.store.transitionMessage(messageId, ['queued', 'sent'], 'sent', after, {
-          channel: go.outbound.channel,
-          cost: result.cost,
-        });
-      }
-      await rt.afterStepSent(messageId, stepIndex, after);
-    });
+    await this.atomically((rt) => rt.record(at, go, result));
+  }
+
+  /** What the provider answered, recorded (call inside a transaction). */
+  private async record(
+    at: { messageId: string; step: number },
+    go: { provider: string; outbound: OutboundMessage },
+    result: SendResult,
+  ): Promise<void> {
+    const { messageId, step: stepIndex } = at;
+    const after = this.now();
+    if (result.status === 'failed') {
+      await this.d.store.updateAttempt(go.outbound.claim, { status: 'failed', error: result.error }, after, ['claimed']);
+      await this.afterStepFailed(messageId, stepIndex);
+      return;
+    }
+    if (
+      await this.d.store.updateAttempt(
+        go.outbound.claim,
+        { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost },
+        after,
+        ['claimed'],
+      )
+    ) {
+      await this.d.store.transitionMessage(messageId, ['queued', 'sent'], 'sent', after, {
+        channel: go.outbound.channel,
+        cost: result.cost,
+      });
+      // a receipt that beat this bookkeeping was parked: the side that comes second applies it
+      await this.applyParked(go.provider, result.providerMessageId);
+    }
+    await this.afterStepSent(messageId, stepIndex, after);
+  }
+
+  /**
+   * Applies parked receipts whose send is known by now (both sides of the race can miss each other
+   * when their transactions overlap on PostgreSQL), and drops those no send claimed within a week.
+   */
+  async sweepParkedReceipts(limit = 50): Promise<number> {
+    const known = await this.d.store.parkedNowKnown(limit);
+    for (const k of known) await this.atomically((rt) => rt.applyParked(k.provider, k.providerMessageId));
+    await this.d.store.dropParkedBefore(this.now() - 7 * DAY);
+    return known.length;
   }
 
   /**
@@ -879,7 +914,7 @@ export class Runtime {
   /** Processes the inbox and due timers until nothing is left (tests and the worker loop). */
   async runUntilIdle(maxRounds = 50): Promise<void> {
     for (let i = 0; i < maxRounds; i++) {
-      const n = (await this.processInbox()) + (await this.runDueTimers());
+      const n = (await this.processInbox()) + (await this.runDueTimers()) + (await this.sweepParkedReceipts());
       if (n === 0) return;
     }
   }

@@ -9,6 +9,7 @@ export class Worker implements WorkerHandle {
   private wake: (() => void) | null = null;
   /** A nudge that came while a round was running: the round may have looked before the work landed. */
   private nudged = false;
+  private lastSweep = 0;
 
   constructor(
     private readonly runtime: Runtime,
@@ -38,6 +39,10 @@ export class Worker implements WorkerHandle {
       this.nudged = false;
       try {
         n = (await this.runtime.processInbox()) + (await this.runtime.runDueTimers());
+        if (Date.now() - this.lastSweep > 5_000) {
+          this.lastSweep = Date.now();
+          n += await this.runtime.sweepParkedReceipts();
+        }
       } catch (err) {
         this.log.error({ err: (err as Error).message }, 'worker round failed');
       }

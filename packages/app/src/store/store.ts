@@ -906,6 +906,28 @@ export class Store {
       .map((r) => ({ providerMessageId: r.provider_message_id, status: r.status, at: r.at }));
   }
 
+  /** Parked receipts whose send has been recorded since (a race the two sides both missed). */
+  async parkedNowKnown(limit: number): Promise<Array<{ provider: string; providerMessageId: string }>> {
+    const rows = await this.db
+      .selectFrom('pending_receipts')
+      .innerJoin('attempts', (j) =>
+        j
+          .onRef('attempts.provider', '=', 'pending_receipts.provider')
+          .onRef('attempts.provider_message_id', '=', 'pending_receipts.provider_message_id'),
+      )
+      .select(['pending_receipts.provider', 'pending_receipts.provider_message_id'])
+      .distinct()
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ provider: r.provider, providerMessageId: r.provider_message_id }));
+  }
+
+  /** Drops parked receipts no send ever claimed (a provider's mistake, or another system's ids). */
+  async dropParkedBefore(before: number): Promise<number> {
+    const r = await this.db.deleteFrom('pending_receipts').where('received_at', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   // ---------------------------------------------------------------- journeys
 
   /** Creates the active instance for (journey, key), or returns null when one is already active. */
