@@ -73,6 +73,27 @@ export class NotFoundError extends Error {}
  */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** What a provider is asked to send for a claimed plan step. */
+function outboundFor(
+  claim: string,
+  messageId: string,
+  step: PlanStep,
+  to: string,
+  template: string | null,
+  request: MessageRequest,
+): OutboundMessage {
+  return {
+    claim,
+    messageId,
+    channel: step.channel,
+    to,
+    content: step.content,
+    template,
+    variables: request.variables ?? {},
+    estimatedCost: step.estimatedCost,
+  };
+}
+
 /** Receipts applied per commit (in order; the next chunk after the HTTP thread has breathed). */
 const RECEIPTS_PER_COMMIT = 50;
 
@@ -278,29 +299,20 @@ export class Runtime {
     request: MessageRequest,
     template: string | null,
   ): Promise<{ go?: { provider: string; outbound: OutboundMessage } }> {
-    const channelCfg = this.d.ruleset().source.channels[step.channel];
-    const address = contact.identities.find((i) => i.kind === channelCfg?.address)?.value;
+    const address = this.addressFor(contact, step.channel);
     if (!this.d.providers.has(step.provider) || address === undefined || step.mode !== 'primary') return {};
     const claim = await this.d.store.claimAttempt(
       { messageId, step: step.step, channel: step.channel, provider: step.provider },
       this.now(),
     );
     if (claim === null) return {};
-    return {
-      go: {
-        provider: step.provider,
-        outbound: {
-          claim,
-          messageId,
-          channel: step.channel,
-          to: address,
-          content: step.content,
-          template,
-          variables: request.variables ?? {},
-          estimatedCost: step.estimatedCost,
-        },
-      },
-    };
+    return { go: { provider: step.provider, outbound: outboundFor(claim, messageId, step, address, template, request) } };
+  }
+
+  /** The contact's address on a channel (the identity kind the ruleset says the channel uses). */
+  private addressFor(contact: StoredContact, channel: string): string | undefined {
+    const kind = this.d.ruleset().source.channels[channel]?.address;
+    return contact.identities.find((i) => i.kind === kind)?.value;
   }
 
   /** The provider call for a claimed attempt, then its outcome recorded in one transaction. */
@@ -423,8 +435,7 @@ export class Runtime {
       return null;
     }
     const provider = this.d.providers.get(step.provider);
-    const channelCfg = this.d.ruleset().source.channels[step.channel];
-    const address = contact.identities.find((i) => i.kind === channelCfg?.address)?.value;
+    const address = this.addressFor(contact, step.channel);
     const claim =
       existing?.claim ??
       (await this.d.store.claimAttempt({ messageId, step: stepIndex, channel: step.channel, provider: step.provider }, now));
@@ -438,19 +449,7 @@ export class Runtime {
       await this.afterStepFailed(messageId, stepIndex);
       return null;
     }
-    return {
-      provider: step.provider,
-      outbound: {
-        claim,
-        messageId,
-        channel: step.channel,
-        to: address,
-        content: step.content,
-        template: message.template,
-        variables: request.variables ?? {},
-        estimatedCost: step.estimatedCost,
-      },
-    };
+    return { provider: step.provider, outbound: outboundFor(claim, messageId, step, address, message.template, request) };
   }
 
   /** Follow-ups and the delivery timeout of a step that went (idempotent: unique timer keys). */
