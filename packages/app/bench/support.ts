@@ -10,13 +10,17 @@ export const BARE = fileURLToPath(new URL('./bare-hmac-server.ts', import.meta.u
  * The heap cap `pnpm start` runs with (package.json): V8 otherwise lets the old generation grow
  * towards gigabytes before collecting, and the resident set with it (317 MB → 250 MB measured).
  */
-const START_FLAGS = ['--max-old-space-size=192'];
+const START_FLAGS = ['--max-old-space-size=192', ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
 
 /** Starts a server in its own process and returns its URL (the load generator stays here). */
 export function startChild(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...START_FLAGS, '--import', 'tsx', script], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('SB_'))),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -22,7 +22,13 @@ async function main(): Promise<void> {
   const { keys, generatedAt } = resolveApiKeys(config);
   const dataDir = resolve(invocationDir(config), config.DATA_DIR);
   const db =
-    config.DATABASE_URL !== undefined ? await openPostgres(config.DATABASE_URL) : await openSqlite(resolve(dataDir, 'signalbox.db'));
+    config.DATABASE_URL !== undefined
+      ? await openPostgres(config.DATABASE_URL)
+      : await openSqlite(resolve(dataDir, 'signalbox.db'), {
+          // checkpoints in a thread of their own; the worker thread's connection leaves them to it
+          checkpoints: 'background',
+          onCheckpointError: (message) => log.error({ err: message }, 'checkpoint failed'),
+        });
   const store = new Store(db);
   const rules = new RulesHolder(ruleset);
   // a ruleset published over the API wins over the file, unless a file is named explicitly
@@ -56,7 +62,7 @@ async function main(): Promise<void> {
             database:
               config.DATABASE_URL !== undefined
                 ? { kind: 'postgres' as const, url: config.DATABASE_URL }
-                : { kind: 'sqlite' as const, file: resolve(dataDir, 'signalbox.db') },
+                : { kind: 'sqlite' as const, file: resolve(dataDir, 'signalbox.db'), checkpoints: 'elsewhere' as const },
             logLevel: config.LOG_LEVEL,
           },
         }

@@ -9,14 +9,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadRuleset, type Ruleset } from '@signalbox/engine';
 import { systemClock } from '../clock.js';
 import { createLogger } from '../logger.js';
-import { openPostgres, openSqlite } from '../store/database.js';
+import { type Checkpoints, openPostgres, openSqlite } from '../store/database.js';
 import { Store } from '../store/store.js';
 import { SandboxProvider } from './providers/sandbox.js';
 import { Runtime } from './runtime.js';
 import { Worker } from './worker.js';
 
 export interface WorkerThreadData {
-  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+  database: { kind: 'sqlite'; file: string; checkpoints?: Checkpoints } | { kind: 'postgres'; url: string };
   ruleset: Ruleset;
   logLevel: string;
   sandboxSecret: string;
@@ -32,7 +32,10 @@ async function run(data: WorkerThreadData): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('worker-thread.ts runs only as a worker thread');
   const log = createLogger(data.logLevel).child({ thread: 'worker' });
-  const open = data.database.kind === 'sqlite' ? await openSqlite(data.database.file) : await openPostgres(data.database.url);
+  const open =
+    data.database.kind === 'sqlite'
+      ? await openSqlite(data.database.file, { checkpoints: data.database.checkpoints ?? 'auto' })
+      : await openPostgres(data.database.url);
   const store = new Store(open);
   let ruleset = loadRuleset(data.ruleset);
   const sandbox = new SandboxProvider({

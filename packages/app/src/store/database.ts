@@ -12,6 +12,7 @@ import {
   SqliteDriver,
 } from 'kysely';
 import pg from 'pg';
+import { Checkpointer } from './checkpointer.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -23,8 +24,18 @@ export interface OpenDatabase {
   close(): Promise<void>;
 }
 
+/**
+ * Who checkpoints the write-ahead log: SQLite inside whichever commit crosses 1,000 pages (`auto`),
+ * a thread this connection starts (`background`), or another connection's thread (`elsewhere`,
+ * the worker thread's connection while the HTTP thread's runs the checkpointer).
+ */
+export type Checkpoints = 'auto' | 'background' | 'elsewhere';
+
 /** SQLite file (WAL) for the embedded profile: one writer, so writes are serialised by SQLite itself. */
-export async function openSqlite(file: string): Promise<OpenDatabase> {
+export async function openSqlite(
+  file: string,
+  options: { checkpoints?: Checkpoints; onCheckpointError?: (message: string) => void } = {},
+): Promise<OpenDatabase> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
@@ -33,6 +44,8 @@ export async function openSqlite(file: string): Promise<OpenDatabase> {
   // below retries a busy statement asynchronously instead
   sqlite.pragma('busy_timeout = 0');
   sqlite.pragma('foreign_keys = ON');
+  const checkpoints = file === ':memory:' ? 'auto' : (options.checkpoints ?? 'auto');
+  if (checkpoints !== 'auto') sqlite.pragma('wal_autocheckpoint = 0');
   // Kysely prepares every query anew; better-sqlite3 statements are reusable, so keep them
   const statements = new Map<string, SQLite.Statement>();
   const cached = {
@@ -49,7 +62,16 @@ export async function openSqlite(file: string): Promise<OpenDatabase> {
   };
   const db = new Kysely<Database>({ dialect: new AsyncBusySqliteDialect({ database: cached as unknown as SQLite.Database }) });
   await migrateToLatest(db as Kysely<unknown>);
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  const checkpointer = checkpoints === 'background' ? new Checkpointer(file, options.onCheckpointError ?? (() => undefined)) : null;
+  checkpointer?.start();
+  return {
+    db,
+    dialect: 'sqlite',
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
+  };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => (ms === 0 ? setImmediate(resolve) : setTimeout(resolve, ms)));
