@@ -21,12 +21,15 @@ async function main(): Promise<void> {
   const ruleset = loadRulesetFile(config.SIGNALBOX_RULESET);
   const { keys, generatedAt } = resolveApiKeys(config);
   const dataDir = resolve(invocationDir(config), config.DATA_DIR);
+  // the HTTP thread's and the worker thread's SQLite connections take turns at the write lock
+  const turns = new SharedArrayBuffer(8);
   const db =
     config.DATABASE_URL !== undefined
       ? await openPostgres(config.DATABASE_URL)
       : await openSqlite(resolve(dataDir, 'signalbox.db'), {
           // checkpoints in a thread of their own; the worker thread's connection leaves them to it
           checkpoints: 'background',
+          turns,
           onCheckpointError: (message) => log.error({ err: message }, 'checkpoint failed'),
         });
   const store = new Store(db);
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
             database:
               config.DATABASE_URL !== undefined
                 ? { kind: 'postgres' as const, url: config.DATABASE_URL }
-                : { kind: 'sqlite' as const, file: resolve(dataDir, 'signalbox.db'), checkpoints: 'elsewhere' as const },
+                : { kind: 'sqlite' as const, file: resolve(dataDir, 'signalbox.db'), checkpoints: 'elsewhere' as const, turns },
             logLevel: config.LOG_LEVEL,
           },
         }

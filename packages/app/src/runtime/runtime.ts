@@ -524,17 +524,20 @@ export class Runtime {
   /** A batch of receipts from one provider, applied in order in one transaction. */
   async receipts(providerName: string, list: readonly Receipt[]): Promise<Array<'applied' | 'parked'>> {
     // a few per transaction: SQLite has one writer, and a long batch would hold the worker back
+    // (the transaction ends early when the worker is waiting for the lock)
     const out: Array<'applied' | 'parked'> = [];
-    for (let i = 0; i < list.length; i += RECEIPTS_PER_COMMIT) {
-      if (i > 0) await yieldToIo();
-      const chunk = list.slice(i, i + RECEIPTS_PER_COMMIT);
-      out.push(
-        ...(await this.atomically(async (rt) => {
-          const done: Array<'applied' | 'parked'> = [];
-          for (const r of chunk) done.push(await rt.receiptNow(providerName, r));
-          return done;
-        })),
-      );
+    while (out.length < list.length) {
+      if (out.length > 0) await yieldToIo();
+      const start = out.length;
+      const done = await this.atomically(async (rt) => {
+        const applied: Array<'applied' | 'parked'> = [];
+        for (let i = start; i < list.length && applied.length < RECEIPTS_PER_COMMIT; i++) {
+          if (applied.length > 0 && rt.d.store.othersWaitingToWrite()) break;
+          applied.push(await rt.receiptNow(providerName, list[i] as Receipt));
+        }
+        return applied;
+      });
+      out.push(...done);
     }
     return out;
   }
@@ -710,15 +713,20 @@ export class Runtime {
   /** Applies claimed inbox events. Returns how many were processed. */
   async processInbox(limit = 25): Promise<number> {
     const rows = await this.d.store.claimInbox(this.workerId, this.now(), this.leaseMs, limit);
-    for (let i = 0; i < rows.length; i += EVENTS_PER_COMMIT) {
+    let next = 0;
+    while (next < rows.length) {
       await yieldToIo();
-      const group = rows.slice(i, i + EVENTS_PER_COMMIT);
       // a few events per commit (a commit writes every page the events touched: shared pages are
-      // written once), each under its own savepoint so one failing event takes only itself back
+      // written once), each under its own savepoint so one failing event takes only itself back;
+      // the group ends early when another connection waits for the write lock (HTTP ingest)
+      const group: typeof rows = [];
       const failed: Array<{ row: (typeof rows)[number]; err: unknown }> = [];
       try {
         await this.atomicallyThenSend(async (rt) => {
-          for (const row of group) {
+          while (next < rows.length && group.length < EVENTS_PER_COMMIT) {
+            if (group.length > 0 && rt.d.store.othersWaitingToWrite()) break;
+            const row = rows[next++] as (typeof rows)[number];
+            group.push(row);
             const mark = rt.d.collector?.length ?? 0;
             await rt.d.store.savepoint('event');
             try {

@@ -16,7 +16,7 @@ import { Runtime } from './runtime.js';
 import { Worker } from './worker.js';
 
 export interface WorkerThreadData {
-  database: { kind: 'sqlite'; file: string; checkpoints?: Checkpoints } | { kind: 'postgres'; url: string };
+  database: { kind: 'sqlite'; file: string; checkpoints?: Checkpoints; turns?: SharedArrayBuffer } | { kind: 'postgres'; url: string };
   ruleset: Ruleset;
   logLevel: string;
   sandboxSecret: string;
@@ -34,7 +34,10 @@ async function run(data: WorkerThreadData): Promise<void> {
   const log = createLogger(data.logLevel).child({ thread: 'worker' });
   const open =
     data.database.kind === 'sqlite'
-      ? await openSqlite(data.database.file, { checkpoints: data.database.checkpoints ?? 'auto' })
+      ? await openSqlite(data.database.file, {
+          checkpoints: data.database.checkpoints ?? 'auto',
+          ...(data.database.turns ? { turns: data.database.turns } : {}),
+        })
       : await openPostgres(data.database.url);
   const store = new Store(open);
   let ruleset = loadRuleset(data.ruleset);

@@ -22,6 +22,60 @@ export interface OpenDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
   close(): Promise<void>;
+  /** How many other connections are waiting for SQLite's write lock (always 0 on PostgreSQL). */
+  writersWaiting?: () => number;
+}
+
+/**
+ * Turn-taking hints shared, through memory, by the connections of one process to one SQLite file
+ * (the HTTP thread's and the worker thread's). SQLite's own lock stays the only lock; this only
+ * decides who tries when: a connection refused the lock (SQLITE_BUSY) says it is waiting and sleeps
+ * until the holder releases it (woken at once, not after a poll), and a holder that sees someone
+ * waiting commits its group early and lets them go first before it begins again.
+ */
+export class WriteTurns {
+  private readonly cells: Int32Array;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(8)) {
+    this.cells = new Int32Array(buffer);
+  }
+
+  /** Bumped whenever a connection lets go of the write lock. */
+  generation(): number {
+    return Atomics.load(this.cells, 0);
+  }
+
+  released(): void {
+    Atomics.add(this.cells, 0, 1);
+    Atomics.notify(this.cells, 0);
+  }
+
+  waiting(): number {
+    return Atomics.load(this.cells, 1);
+  }
+
+  enter(): void {
+    Atomics.add(this.cells, 1, 1);
+  }
+
+  leave(): void {
+    Atomics.sub(this.cells, 1, 1);
+  }
+
+  /** Resolves when the lock is let go after `seen`, or after `ms`, without blocking the thread. */
+  async next(seen: number, ms: number): Promise<void> {
+    const r = (Atomics as unknown as AtomicsWaitAsync).waitAsync(this.cells, 0, seen, ms);
+    if (r.async) await r.value;
+  }
+}
+
+interface AtomicsWaitAsync {
+  waitAsync(
+    a: Int32Array,
+    index: number,
+    value: number,
+    timeout: number,
+  ): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 }
 
 /**
@@ -34,7 +88,12 @@ export type Checkpoints = 'auto' | 'background' | 'elsewhere';
 /** SQLite file (WAL) for the embedded profile: one writer, so writes are serialised by SQLite itself. */
 export async function openSqlite(
   file: string,
-  options: { checkpoints?: Checkpoints; onCheckpointError?: (message: string) => void } = {},
+  options: {
+    checkpoints?: Checkpoints;
+    onCheckpointError?: (message: string) => void;
+    /** Shared with the other connections of this process to the same file (see WriteTurns). */
+    turns?: SharedArrayBuffer;
+  } = {},
 ): Promise<OpenDatabase> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
@@ -60,13 +119,17 @@ export async function openSqlite(
       return st;
     },
   };
-  const db = new Kysely<Database>({ dialect: new AsyncBusySqliteDialect({ database: cached as unknown as SQLite.Database }) });
+  const turns = new WriteTurns(options.turns);
+  const db = new Kysely<Database>({
+    dialect: new AsyncBusySqliteDialect({ database: cached as unknown as SQLite.Database }, sqlite, turns),
+  });
   await migrateToLatest(db as Kysely<unknown>);
   const checkpointer = checkpoints === 'background' ? new Checkpointer(file, options.onCheckpointError ?? (() => undefined)) : null;
   checkpointer?.start();
   return {
     db,
     dialect: 'sqlite',
+    writersWaiting: () => turns.waiting(),
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();
@@ -74,24 +137,46 @@ export async function openSqlite(
   };
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => (ms === 0 ? setImmediate(resolve) : setTimeout(resolve, ms)));
+/** How long a refused statement waits for a release before it tries again regardless. */
+const BUSY_WAIT_MS = 5;
+/** A statement refused the lock this many times in a row fails (~5 s). */
+const BUSY_TRIES = 1000;
+/** How long a connection about to begin lets a waiting one go first. */
+const YIELD_MS = 10;
 
 /**
  * SQLite connection whose statements, when another connection (the worker thread) holds the write
- * lock, wait asynchronously and retry, for up to ~5 s, instead of blocking the thread.
+ * lock, wait asynchronously for it to be let go and retry, instead of blocking the thread.
  */
 class AsyncBusyConnection implements DatabaseConnection {
-  constructor(private readonly inner: DatabaseConnection) {}
+  constructor(
+    private readonly inner: DatabaseConnection,
+    private readonly sqlite: SQLite.Database,
+    private readonly turns: WriteTurns,
+  ) {}
 
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.inner.executeQuery<R>(q);
-      } catch (e) {
-        const code = (e as { code?: string }).code ?? '';
-        if (!code.startsWith('SQLITE_BUSY') || attempt >= 1000) throw e;
-        await sleep(attempt < 20 ? 0 : Math.min(10, attempt - 19));
+    let registered = false;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const seen = this.turns.generation();
+        const wasInTransaction = this.sqlite.inTransaction;
+        try {
+          const result = await this.inner.executeQuery<R>(q);
+          if (!this.sqlite.inTransaction && (wasInTransaction || !/^\s*select/i.test(q.sql))) this.turns.released();
+          return result;
+        } catch (e) {
+          const code = (e as { code?: string }).code ?? '';
+          if (!code.startsWith('SQLITE_BUSY') || attempt >= BUSY_TRIES) throw e;
+          if (!registered) {
+            registered = true;
+            this.turns.enter();
+          }
+          await this.turns.next(seen, BUSY_WAIT_MS);
+        }
       }
+    } finally {
+      if (registered) this.turns.leave();
     }
   }
 
@@ -101,23 +186,40 @@ class AsyncBusyConnection implements DatabaseConnection {
 }
 
 class AsyncBusyDriver extends SqliteDriver {
-  override async acquireConnection(): Promise<DatabaseConnection> {
-    return new AsyncBusyConnection(await super.acquireConnection());
+  constructor(
+    cfg: SqliteDialectConfig,
+    private readonly sqlite: SQLite.Database,
+    private readonly turns: WriteTurns,
+  ) {
+    super(cfg);
   }
 
-  /** Takes the write lock at BEGIN, where waiting for it is safe, never halfway through. */
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    return new AsyncBusyConnection(await super.acquireConnection(), this.sqlite, this.turns);
+  }
+
+  /**
+   * Takes the write lock at BEGIN, where waiting for it is safe, never halfway through; a
+   * connection already waiting for it goes first.
+   */
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    const until = Date.now() + YIELD_MS;
+    while (this.turns.waiting() > 0 && Date.now() < until) await this.turns.next(this.turns.generation(), until - Date.now());
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 }
 
 class AsyncBusySqliteDialect extends SqliteDialect {
-  constructor(private readonly cfg: SqliteDialectConfig) {
+  constructor(
+    private readonly cfg: SqliteDialectConfig,
+    private readonly sqlite: SQLite.Database,
+    private readonly turns: WriteTurns,
+  ) {
     super(cfg);
   }
 
   override createDriver(): SqliteDriver {
-    return new AsyncBusyDriver(this.cfg);
+    return new AsyncBusyDriver(this.cfg, this.sqlite, this.turns);
   }
 }
 

@@ -1,8 +1,9 @@
 import type { ConsentRecord, Contact, ContactInput, Identity, IdentityKind, PastEvent, SentRecord } from '@signalbox/engine';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Compilable, type Kysely, type QueryResult, sql, type Transaction } from 'kysely';
 import { uuidv7 } from '../ids.js';
 import type { Dialect, OpenDatabase } from './database.js';
 import { CRM_KINDS, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
+import { arg, runPrepared } from './prepared.js';
 import type { Database, InboxTable, MessagesTable, TimersTable } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -106,11 +107,21 @@ export class Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
   private readonly closeDb: () => Promise<void>;
+  private readonly writersWaiting: () => number;
 
   constructor(open: OpenDatabase) {
     this.db = open.db;
     this.dialect = open.dialect;
     this.closeDb = open.close;
+    this.writersWaiting = open.writersWaiting ?? (() => 0);
+  }
+
+  /**
+   * Whether another connection is waiting for the write lock this one holds (SQLite: one writer
+   * per file); a group of units of work commits early when it is. Always false on PostgreSQL.
+   */
+  othersWaitingToWrite(): boolean {
+    return this.writersWaiting() > 0;
   }
 
   close(): Promise<void> {
@@ -125,21 +136,28 @@ export class Store {
    */
   async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
-    return this.db.transaction().execute((trx) => fn(new Store({ db: trx, dialect: this.dialect, close: this.closeDb })));
+    return this.db
+      .transaction()
+      .execute((trx) => fn(new Store({ db: trx, dialect: this.dialect, close: this.closeDb, writersWaiting: this.writersWaiting })));
   }
 
   /** Savepoints inside `transaction()` (SQLite and PostgreSQL spell them the same). */
   async savepoint(name: string): Promise<void> {
-    await sql`savepoint ${sql.id(name)}`.execute(this.db);
+    await this.prepared(this.db, `savepoint ${name}`, (d) => ({ compile: () => sql`savepoint ${sql.id(name)}`.compile(d) }), []);
   }
 
   async releaseSavepoint(name: string): Promise<void> {
-    await sql`release savepoint ${sql.id(name)}`.execute(this.db);
+    await this.prepared(this.db, `release ${name}`, (d) => ({ compile: () => sql`release savepoint ${sql.id(name)}`.compile(d) }), []);
   }
 
   async rollbackToSavepoint(name: string): Promise<void> {
     await sql`rollback to savepoint ${sql.id(name)}`.execute(this.db);
     await sql`release savepoint ${sql.id(name)}`.execute(this.db);
+  }
+
+  /** A hot statement, built and compiled once (see prepared.ts). */
+  private prepared<R>(db: Db, key: string, build: (db: Db) => Compilable<R>, args: readonly unknown[]): Promise<QueryResult<R>> {
+    return runPrepared(db, this.dialect, key, () => build(db), args);
   }
 
   private tx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
@@ -290,16 +308,17 @@ export class Store {
   }
 
   private async readContact(db: Db, id: string): Promise<StoredContact | null> {
-    const row = await db.selectFrom('contacts').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await this.prepared(db, 'contact', (d) => d.selectFrom('contacts').selectAll().where('id', '=', arg(0)), [id])).rows;
     if (row === undefined) return null;
     if (row.merged_into !== null) return this.readContact(db, row.merged_into);
-    const ids = await db
-      .selectFrom('identities')
-      .select(['kind', 'value'])
-      .where('contact_id', '=', row.id)
-      .orderBy('kind')
-      .orderBy('value')
-      .execute();
+    const ids = (
+      await this.prepared(
+        db,
+        'contact identities',
+        (d) => d.selectFrom('identities').select(['kind', 'value']).where('contact_id', '=', arg(0)).orderBy('kind').orderBy('value'),
+        [row.id],
+      )
+    ).rows;
     return {
       ...parse<Contact>(row.data),
       id: row.id,
@@ -351,18 +370,31 @@ export class Store {
   /** Read-modify-write of a contact's data in one transaction (engagement, last inbound). */
   async updateContactData(id: string, now: number, change: (c: Contact) => Contact): Promise<void> {
     await this.tx(async (trx) => {
-      let q = trx.selectFrom('contacts').select(['data', 'merged_into']).where('id', '=', id);
-      // concurrent receipts update the same contact: lock the row (SQLite serialises writers already)
-      if (this.dialect === 'postgres') q = q.forUpdate();
-      const row = await q.executeTakeFirst();
+      const [row] = (
+        await this.prepared(
+          trx,
+          'contact data for update',
+          (d) => {
+            const q = d.selectFrom('contacts').select(['data', 'merged_into']).where('id', '=', arg(0));
+            // concurrent receipts update the same contact: lock the row (SQLite serialises writers already)
+            return this.dialect === 'postgres' ? q.forUpdate() : q;
+          },
+          [id],
+        )
+      ).rows;
       if (row === undefined) return;
       if (row.merged_into !== null) return;
       const next = change(parse<Contact>(row.data));
-      await trx
-        .updateTable('contacts')
-        .set({ data: json(next), updated_at: now, version: sql`version + 1` })
-        .where('id', '=', id)
-        .execute();
+      await this.prepared(
+        trx,
+        'contact data update',
+        (d) =>
+          d
+            .updateTable('contacts')
+            .set({ data: arg(0), updated_at: arg(1), version: sql`version + 1` })
+            .where('id', '=', arg(2)),
+        [json(next), now, id],
+      );
     });
   }
 
@@ -389,13 +421,12 @@ export class Store {
   }
 
   async consentLedger(contactId: string): Promise<ConsentRecord[]> {
-    const rows = await this.db
-      .selectFrom('consent_ledger')
-      .selectAll()
-      .where('contact_id', '=', contactId)
-      .orderBy('at')
-      .orderBy('id')
-      .execute();
+    const { rows } = await this.prepared(
+      this.db,
+      'consent ledger',
+      (d) => d.selectFrom('consent_ledger').selectAll().where('contact_id', '=', arg(0)).orderBy('at').orderBy('id'),
+      [contactId],
+    );
     return rows.map((r) => {
       const rec: ConsentRecord = {
         channel: r.channel,
@@ -415,29 +446,25 @@ export class Store {
     e: { id: string; type: string; at: number; object?: { type: string; id: string } | undefined; data: unknown },
   ): Promise<void> {
     // a redelivered event is already there (no error: inside a PostgreSQL transaction one would abort it)
-    await this.db
-      .insertInto('contact_events')
-      .values({
-        id: e.id,
-        contact_id: contactId,
-        type: e.type,
-        at: e.at,
-        object_type: e.object?.type ?? null,
-        object_id: e.object?.id ?? null,
-        data: json(e.data ?? {}),
-      })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
+    await this.prepared(
+      this.db,
+      'record contact event',
+      (d) =>
+        d
+          .insertInto('contact_events')
+          .values({ id: arg(0), contact_id: arg(1), type: arg(2), at: arg(3), object_type: arg(4), object_id: arg(5), data: arg(6) })
+          .onConflict((oc) => oc.column('id').doNothing()),
+      [e.id, contactId, e.type, e.at, e.object?.type ?? null, e.object?.id ?? null, json(e.data ?? {})],
+    );
   }
 
   async recentEvents(contactId: string, since: number): Promise<PastEvent[]> {
-    const rows = await this.db
-      .selectFrom('contact_events')
-      .selectAll()
-      .where('contact_id', '=', contactId)
-      .where('at', '>=', since)
-      .orderBy('at')
-      .execute();
+    const { rows } = await this.prepared(
+      this.db,
+      'recent events',
+      (d) => d.selectFrom('contact_events').selectAll().where('contact_id', '=', arg(0)).where('at', '>=', arg(1)).orderBy('at'),
+      [contactId, since],
+    );
     return rows.map((r) => {
       const e: PastEvent = { type: r.type, at: new Date(Number(r.at)).toISOString(), data: parse(r.data) };
       if (r.object_type !== null && r.object_id !== null) e.object = { type: r.object_type, id: r.object_id };
@@ -447,14 +474,20 @@ export class Store {
 
   /** Messages actually sent to the contact since `since`, for the contact-pressure budget. */
   async sentHistory(contactId: string, since: number, excludeMessageId?: string): Promise<SentRecord[]> {
-    let q = this.db
-      .selectFrom('messages')
-      .select(['type', 'team', 'channel', 'updated_at', 'created_at'])
-      .where('contact_id', '=', contactId)
-      .where('status', 'in', ['sent', 'delivered', 'read', 'undelivered', 'failed'])
-      .where('created_at', '>=', since);
-    if (excludeMessageId !== undefined) q = q.where('id', '!=', excludeMessageId);
-    const rows = await q.execute();
+    const { rows } = await this.prepared(
+      this.db,
+      excludeMessageId === undefined ? 'sent history' : 'sent history but one',
+      (d) => {
+        const q = d
+          .selectFrom('messages')
+          .select(['type', 'team', 'channel', 'updated_at', 'created_at'])
+          .where('contact_id', '=', arg(0))
+          .where('status', 'in', ['sent', 'delivered', 'read', 'undelivered', 'failed'])
+          .where('created_at', '>=', arg(1));
+        return excludeMessageId === undefined ? q : q.where('id', '!=', arg(2));
+      },
+      [contactId, since, excludeMessageId],
+    );
     return rows.map((r) => {
       const s: SentRecord = { at: new Date(Number(r.created_at)).toISOString(), type: r.type as SentRecord['type'] };
       if (r.channel !== null) s.channel = r.channel;
@@ -495,12 +528,29 @@ export class Store {
   ): Promise<{ accepted: number; duplicates: number }> {
     if (events.length === 0) return { accepted: 0, duplicates: 0 };
     // one multi-row INSERT is atomic on its own: no transaction needed
-    const rows = await this.db
-      .insertInto('inbox')
-      .values(events.map((e) => inboxRow(e, now)))
-      .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
-      .returning('id')
-      .execute();
+    const values = events.map((e) => inboxRow(e, now));
+    const build = (d: Db, v: InboxTable[]) =>
+      d
+        .insertInto('inbox')
+        .values(v)
+        .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
+        .returning('id');
+    // the common shapes (a request with one event, a few concurrent ones) are prepared
+    const rows =
+      events.length <= 4
+        ? (
+            await this.prepared(
+              this.db,
+              `accept inbox ${events.length}`,
+              (d) =>
+                build(
+                  d,
+                  values.map((_, i) => inboxArgs(i)),
+                ),
+              values.flatMap((r) => INBOX_COLUMNS.map((c) => r[c])),
+            )
+          ).rows
+        : await build(this.db, values).execute();
     return { accepted: rows.length, duplicates: events.length - rows.length };
   }
 
@@ -549,12 +599,17 @@ export class Store {
   }
 
   async finishInbox(id: string, owner: string, now: number, error: string | null = null): Promise<void> {
-    await this.db
-      .updateTable('inbox')
-      .set({ processed_at: now, error, claim_owner: null, claim_expires_at: null })
-      .where('id', '=', id)
-      .where('claim_owner', '=', owner)
-      .execute();
+    await this.prepared(
+      this.db,
+      'finish inbox',
+      (d) =>
+        d
+          .updateTable('inbox')
+          .set({ processed_at: arg(0), error: arg(1), claim_owner: null, claim_expires_at: null })
+          .where('id', '=', arg(2))
+          .where('claim_owner', '=', arg(3)),
+      [now, error, id, owner],
+    );
   }
 
   /** Gives a failed row back, not to be retaken before `retryAt` (its claim expires then). */
@@ -591,24 +646,31 @@ export class Store {
     claim?: { owner: string; expiresAt: number },
   ): Promise<TimerRow | null> {
     const id = uuidv7(now);
-    const r = await db
-      .insertInto('timers')
-      .values({
-        id,
-        key: t.key,
-        kind: t.kind,
-        ref: t.ref ?? null,
-        due_at: t.dueAt,
-        payload: json(t.payload),
-        claim_owner: claim?.owner ?? null,
-        claim_expires_at: claim?.expiresAt ?? null,
-        fired_at: null,
-        cancelled_at: null,
-        created_at: now,
-      })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .returning('id')
-      .executeTakeFirst();
+    const [r] = (
+      await this.prepared(
+        db,
+        'schedule timer',
+        (d) =>
+          d
+            .insertInto('timers')
+            .values({
+              id: arg(0),
+              key: arg(1),
+              kind: arg(2),
+              ref: arg(3),
+              due_at: arg(4),
+              payload: arg(5),
+              claim_owner: arg(6),
+              claim_expires_at: arg(7),
+              fired_at: null,
+              cancelled_at: null,
+              created_at: arg(8),
+            })
+            .onConflict((oc) => oc.column('key').doNothing())
+            .returning('id'),
+        [id, t.key, t.kind, t.ref ?? null, t.dueAt, json(t.payload), claim?.owner ?? null, claim?.expiresAt ?? null, now],
+      )
+    ).rows;
     return r === undefined ? null : { id, key: t.key, kind: t.kind, ref: t.ref ?? null, dueAt: t.dueAt, payload: t.payload };
   }
 
@@ -649,15 +711,20 @@ export class Store {
 
   /** Marks a claimed timer fired; false if the claim was lost (expired and retaken) or it was cancelled. */
   async completeTimer(id: string, owner: string, now: number): Promise<boolean> {
-    const r = await this.db
-      .updateTable('timers')
-      .set({ fired_at: now })
-      .where('id', '=', id)
-      .where('claim_owner', '=', owner)
-      .where('fired_at', 'is', null)
-      .where('cancelled_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    const r = await this.prepared(
+      this.db,
+      'complete timer',
+      (d) =>
+        d
+          .updateTable('timers')
+          .set({ fired_at: arg(0) })
+          .where('id', '=', arg(1))
+          .where('claim_owner', '=', arg(2))
+          .where('fired_at', 'is', null)
+          .where('cancelled_at', 'is', null),
+      [now, id, owner],
+    );
+    return Number(r.numAffectedRows ?? 0) === 1;
   }
 
   async releaseTimer(id: string, owner: string, retryAt: number): Promise<void> {
@@ -672,14 +739,25 @@ export class Store {
 
   async cancelTimersByKey(keys: readonly string[], now: number, db: Db = this.db): Promise<number> {
     if (keys.length === 0) return 0;
-    const r = await db
-      .updateTable('timers')
-      .set({ cancelled_at: now })
-      .where('key', 'in', [...keys])
-      .where('fired_at', 'is', null)
-      .where('cancelled_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
+    const build = (d: Db, k: string[]) =>
+      d
+        .updateTable('timers')
+        .set({ cancelled_at: arg(0) })
+        .where('key', 'in', k)
+        .where('fired_at', 'is', null)
+        .where('cancelled_at', 'is', null);
+    const args = [now, ...keys];
+    const r = await this.prepared(
+      db,
+      `cancel timers by key ${keys.length}`,
+      (d) =>
+        build(
+          d,
+          keys.map((_, i) => arg(i + 1)),
+        ),
+      args,
+    );
+    return Number(r.numAffectedRows ?? 0);
   }
 
   async cancelTimersByRef(ref: string, now: number, db: Db = this.db): Promise<number> {
@@ -715,31 +793,38 @@ export class Store {
   /** Creates a message, or returns the one already created with the same idempotency key. */
   async createMessage(m: Omit<MessageRow, 'createdAt' | 'updatedAt'>, now: number): Promise<{ message: MessageRow; created: boolean }> {
     // no error on a repeated key: inside a PostgreSQL transaction one would abort it
-    const inserted = await this.db
-      .insertInto('messages')
-      .values({
-        id: m.id,
-        contact_id: m.contactId,
-        idempotency_key: m.idempotencyKey,
-        journey_instance_id: m.journeyInstanceId,
-        journey_id: m.journeyId,
-        type: m.type,
-        purpose: m.purpose,
-        team: m.team,
-        workflow: m.workflow,
-        template: m.template,
-        status: m.status,
-        outcome: m.outcome,
-        channel: m.channel,
-        cost: m.cost,
-        request: json(m.request),
-        decision: json(m.decision),
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0 || m.idempotencyKey === null)
+    const values = {
+      id: m.id,
+      contact_id: m.contactId,
+      idempotency_key: m.idempotencyKey,
+      journey_instance_id: m.journeyInstanceId,
+      journey_id: m.journeyId,
+      type: m.type,
+      purpose: m.purpose,
+      team: m.team,
+      workflow: m.workflow,
+      template: m.template,
+      status: m.status,
+      outcome: m.outcome,
+      channel: m.channel,
+      cost: m.cost,
+      request: json(m.request),
+      decision: json(m.decision),
+      created_at: now,
+      updated_at: now,
+    };
+    const columns = Object.keys(values) as Array<keyof typeof values>;
+    const inserted = await this.prepared(
+      this.db,
+      'create message',
+      (d) =>
+        d
+          .insertInto('messages')
+          .values(Object.fromEntries(columns.map((c, i) => [c, arg(i)])) as typeof values)
+          .onConflict((oc) => oc.column('idempotency_key').doNothing()),
+      columns.map((c) => values[c]),
+    );
+    if (Number(inserted.numAffectedRows ?? 0n) > 0 || m.idempotencyKey === null)
       return { message: { ...m, createdAt: now, updatedAt: now }, created: true };
     const existing = await this.db
       .selectFrom('messages')
@@ -750,7 +835,7 @@ export class Store {
   }
 
   async getMessage(id: string): Promise<MessageRow | null> {
-    const r = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    const [r] = (await this.prepared(this.db, 'message', (d) => d.selectFrom('messages').selectAll().where('id', '=', arg(0)), [id])).rows;
     return r ? toMessage(r) : null;
   }
 
@@ -784,40 +869,58 @@ export class Store {
     now: number,
     extra: { channel?: string; cost?: number } = {},
   ): Promise<boolean> {
-    const set: Partial<MessagesTable> = { status: to, updated_at: now };
-    if (extra.channel !== undefined) set.channel = extra.channel;
-    const q = this.db
-      .updateTable('messages')
-      .set(extra.cost !== undefined ? { ...set, cost: sql<number>`cost + ${extra.cost}` as unknown as number } : set);
-    const r = await q
-      .where('id', '=', id)
-      .where('status', 'in', [...from])
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    const withChannel = extra.channel !== undefined;
+    const withCost = extra.cost !== undefined;
+    const r = await this.prepared(
+      this.db,
+      `transition message ${from.length}${withChannel ? ' channel' : ''}${withCost ? ' cost' : ''}`,
+      (d) => {
+        const set: Partial<MessagesTable> = { status: arg(0), updated_at: arg(1) };
+        if (withChannel) set.channel = arg(2);
+        return d
+          .updateTable('messages')
+          .set(withCost ? { ...set, cost: sql<number>`cost + ${arg(3)}` as unknown as number } : set)
+          .where('id', '=', arg(4))
+          .where(
+            'status',
+            'in',
+            from.map((_, i) => arg(5 + i)),
+          );
+      },
+      [to, now, extra.channel, extra.cost, id, ...from],
+    );
+    return Number(r.numAffectedRows ?? 0) === 1;
   }
 
   /** Claims (message, step): the claim string is the provider's idempotency key. Null if taken. */
   async claimAttempt(a: { messageId: string; step: number; channel: string; provider: string }, now: number): Promise<string | null> {
     const claim = `${a.messageId}:${a.step}`;
-    const r = await this.db
-      .insertInto('attempts')
-      .values({
-        id: uuidv7(now),
-        message_id: a.messageId,
-        step: a.step,
-        channel: a.channel,
-        provider: a.provider,
-        claim,
-        provider_message_id: null,
-        status: 'claimed',
-        cost: 0,
-        error: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.doNothing())
-      .returning('id')
-      .executeTakeFirst();
+    const [r] = (
+      await this.prepared(
+        this.db,
+        'claim attempt',
+        (d) =>
+          d
+            .insertInto('attempts')
+            .values({
+              id: arg(0),
+              message_id: arg(1),
+              step: arg(2),
+              channel: arg(3),
+              provider: arg(4),
+              claim: arg(5),
+              provider_message_id: null,
+              status: 'claimed',
+              cost: 0,
+              error: null,
+              created_at: arg(6),
+              updated_at: arg(6),
+            })
+            .onConflict((oc) => oc.doNothing())
+            .returning('id'),
+        [uuidv7(now), a.messageId, a.step, a.channel, a.provider, claim, now],
+      )
+    ).rows;
     return r ? claim : null;
   }
 
@@ -832,12 +935,14 @@ export class Store {
   }
 
   async findAttemptByProviderId(provider: string, providerMessageId: string): Promise<AttemptRow | null> {
-    const r = await this.db
-      .selectFrom('attempts')
-      .selectAll()
-      .where('provider', '=', provider)
-      .where('provider_message_id', '=', providerMessageId)
-      .executeTakeFirst();
+    const [r] = (
+      await this.prepared(
+        this.db,
+        'attempt by provider id',
+        (d) => d.selectFrom('attempts').selectAll().where('provider', '=', arg(0)).where('provider_message_id', '=', arg(1)),
+        [provider, providerMessageId],
+      )
+    ).rows;
     return r ? toAttempt(r) : null;
   }
 
@@ -847,26 +952,42 @@ export class Store {
     now: number,
     onlyFrom?: readonly string[],
   ): Promise<boolean> {
-    let q = this.db
-      .updateTable('attempts')
-      .set({
-        status: set.status,
-        updated_at: now,
-        ...(set.providerMessageId !== undefined ? { provider_message_id: set.providerMessageId } : {}),
-        ...(set.cost !== undefined ? { cost: set.cost } : {}),
-        ...(set.error !== undefined ? { error: set.error } : {}),
-      })
-      .where('claim', '=', claim);
-    if (onlyFrom !== undefined) q = q.where('status', 'in', [...onlyFrom]);
-    const r = await q.executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    const has = { id: set.providerMessageId !== undefined, cost: set.cost !== undefined, error: set.error !== undefined };
+    const from = onlyFrom ?? [];
+    const r = await this.prepared(
+      this.db,
+      `update attempt${has.id ? ' id' : ''}${has.cost ? ' cost' : ''}${has.error ? ' error' : ''} ${onlyFrom === undefined ? 'any' : from.length}`,
+      (d) => {
+        const q = d
+          .updateTable('attempts')
+          .set({
+            status: arg(0),
+            updated_at: arg(1),
+            ...(has.id ? { provider_message_id: arg(2) } : {}),
+            ...(has.cost ? { cost: arg(3) } : {}),
+            ...(has.error ? { error: arg(4) } : {}),
+          })
+          .where('claim', '=', arg(5));
+        return onlyFrom === undefined
+          ? q
+          : q.where(
+              'status',
+              'in',
+              from.map((_, i) => arg(6 + i)),
+            );
+      },
+      [set.status, now, set.providerMessageId, set.cost, set.error, claim, ...from],
+    );
+    return Number(r.numAffectedRows ?? 0) === 1;
   }
 
   async addReceipt(attemptId: string, status: string, at: number, detail: unknown): Promise<void> {
-    await this.db
-      .insertInto('receipts')
-      .values({ id: uuidv7(at), attempt_id: attemptId, status, at, detail: json(detail) })
-      .execute();
+    await this.prepared(
+      this.db,
+      'add receipt',
+      (d) => d.insertInto('receipts').values({ id: arg(0), attempt_id: arg(1), status: arg(2), at: arg(3), detail: arg(4) }),
+      [uuidv7(at), attemptId, status, at, json(detail)],
+    );
   }
 
   async receiptsForAttempts(attemptIds: readonly string[]): Promise<Array<{ attemptId: string; status: string; at: number }>> {
@@ -894,12 +1015,12 @@ export class Store {
     provider: string,
     providerMessageId: string,
   ): Promise<Array<{ providerMessageId: string; status: string; at: string }>> {
-    const rows = await this.db
-      .deleteFrom('pending_receipts')
-      .where('provider', '=', provider)
-      .where('provider_message_id', '=', providerMessageId)
-      .returningAll()
-      .execute();
+    const { rows } = await this.prepared(
+      this.db,
+      'take parked receipts',
+      (d) => d.deleteFrom('pending_receipts').where('provider', '=', arg(0)).where('provider_message_id', '=', arg(1)).returningAll(),
+      [provider, providerMessageId],
+    );
     const order = ['delivered', 'read', 'undelivered', 'failed'];
     return rows
       .sort((a, b) => order.indexOf(a.status) - order.indexOf(b.status))
@@ -936,22 +1057,27 @@ export class Store {
     now: number,
   ): Promise<boolean> {
     // one active instance per (journey, key): a second start is no error (it would abort a PostgreSQL transaction)
-    const r = await this.db
-      .insertInto('journey_instances')
-      .values({
-        id: i.id,
-        journey_id: i.journeyId,
-        key: i.key,
-        contact_id: i.contactId,
-        status: 'active',
-        state: json(i.state),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) => oc.columns(['journey_id', 'key']).where(sql.ref('status'), '=', sql.lit('active')).doNothing())
-      .executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+    const r = await this.prepared(
+      this.db,
+      'create journey instance',
+      (d) =>
+        d
+          .insertInto('journey_instances')
+          .values({
+            id: arg(0),
+            journey_id: arg(1),
+            key: arg(2),
+            contact_id: arg(3),
+            status: 'active',
+            state: arg(4),
+            version: 1,
+            created_at: arg(5),
+            updated_at: arg(5),
+          })
+          .onConflict((oc) => oc.columns(['journey_id', 'key']).where(sql.ref('status'), '=', sql.lit('active')).doNothing()),
+      [i.id, i.journeyId, i.key, i.contactId, json(i.state), now],
+    );
+    return Number(r.numAffectedRows ?? 0n) > 0;
   }
 
   async getJourneyInstance(id: string): Promise<{ state: unknown; version: number; status: string } | null> {
@@ -961,23 +1087,35 @@ export class Store {
 
   /** Optimistic save: false when another worker moved the instance first. */
   async saveJourneyInstance(id: string, expectedVersion: number, status: string, state: unknown, now: number): Promise<boolean> {
-    const r = await this.db
-      .updateTable('journey_instances')
-      .set({ state: json(state), status, version: expectedVersion + 1, updated_at: now })
-      .where('id', '=', id)
-      .where('version', '=', expectedVersion)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    const r = await this.prepared(
+      this.db,
+      'save journey instance',
+      (d) =>
+        d
+          .updateTable('journey_instances')
+          .set({ state: arg(0), status: arg(1), version: arg(2), updated_at: arg(3) })
+          .where('id', '=', arg(4))
+          .where('version', '=', arg(5)),
+      [json(state), status, expectedVersion + 1, now, id, expectedVersion],
+    );
+    return Number(r.numAffectedRows ?? 0) === 1;
   }
 
   async activeInstancesFor(filter: {
     contactId?: string;
     key?: string;
   }): Promise<Array<{ id: string; journeyId: string; key: string; version: number; state: unknown }>> {
-    let q = this.db.selectFrom('journey_instances').selectAll().where('status', '=', 'active');
-    if (filter.contactId !== undefined) q = q.where('contact_id', '=', filter.contactId);
-    if (filter.key !== undefined) q = q.where('key', '=', filter.key);
-    const rows = await q.orderBy('created_at').execute();
+    const { rows } = await this.prepared(
+      this.db,
+      `active instances${filter.contactId !== undefined ? ' contact' : ''}${filter.key !== undefined ? ' key' : ''}`,
+      (d) => {
+        let q = d.selectFrom('journey_instances').selectAll().where('status', '=', 'active');
+        if (filter.contactId !== undefined) q = q.where('contact_id', '=', arg(0));
+        if (filter.key !== undefined) q = q.where('key', '=', arg(1));
+        return q.orderBy('created_at');
+      },
+      [filter.contactId, filter.key],
+    );
     return rows.map((r) => ({ id: r.id, journeyId: r.journey_id, key: r.key, version: r.version, state: parse(r.state) }));
   }
 
@@ -1069,20 +1207,19 @@ export class Store {
     s: { claim: string; providerMessageId: string; channel: string; address: string; content: string },
     now: number,
   ): Promise<{ providerMessageId: string; duplicate: boolean }> {
-    const r = await this.db
-      .insertInto('sandbox_sends')
-      .values({
-        claim: s.claim,
-        provider_message_id: s.providerMessageId,
-        channel: s.channel,
-        address: s.address,
-        content: s.content,
-        at: now,
-        calls: 1,
-      })
-      .onConflict((oc) => oc.column('claim').doNothing())
-      .returning('provider_message_id')
-      .executeTakeFirst();
+    const [r] = (
+      await this.prepared(
+        this.db,
+        'record sandbox send',
+        (d) =>
+          d
+            .insertInto('sandbox_sends')
+            .values({ claim: arg(0), provider_message_id: arg(1), channel: arg(2), address: arg(3), content: arg(4), at: arg(5), calls: 1 })
+            .onConflict((oc) => oc.column('claim').doNothing())
+            .returning('provider_message_id'),
+        [s.claim, s.providerMessageId, s.channel, s.address, s.content, now],
+      )
+    ).rows;
     if (r) return { providerMessageId: r.provider_message_id, duplicate: false };
     await this.db.updateTable('sandbox_sends').set({ calls: sql`calls + 1` }).where('claim', '=', s.claim).execute();
     const existing = await this.db
@@ -1108,6 +1245,25 @@ export class Store {
       calls: r.calls,
     }));
   }
+}
+
+const INBOX_COLUMNS = [
+  'id',
+  'source',
+  'event_id',
+  'type',
+  'payload',
+  'received_at',
+  'processed_at',
+  'claim_owner',
+  'claim_expires_at',
+  'attempts',
+  'error',
+] as const satisfies ReadonlyArray<keyof InboxTable>;
+
+/** An inbox row of arguments (row `i` of a prepared multi-row insert). */
+function inboxArgs(i: number): InboxTable {
+  return Object.fromEntries(INBOX_COLUMNS.map((c, k) => [c, arg(i * INBOX_COLUMNS.length + k)])) as unknown as InboxTable;
 }
 
 function inboxRow(e: { source: string; eventId: string; type: string; payload: unknown }, now: number): InboxTable {

@@ -1,0 +1,65 @@
+/** Worker alone: events already in the inbox, processed on this thread; events/s and CPU per event. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
+import { systemClock } from '../src/clock.js';
+import { createLogger } from '../src/logger.js';
+import { RulesHolder } from '../src/rules-holder.js';
+import { openSqlite } from '../src/store/database.js';
+import { Store } from '../src/store/store.js';
+import { createSystem } from '../src/system.js';
+
+const N = Number(process.env.N ?? 4000);
+const store = new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'sb-wo-')), 'signalbox.db'), { checkpoints: 'background' }));
+const system = createSystem({
+  store,
+  rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
+  clock: systemClock,
+  log: createLogger('silent'),
+  apiKeys: [],
+  sandboxSecret: 'x'.repeat(32),
+});
+const offset = 12 - new Date().getUTCHours();
+const zone = `Etc/GMT${offset >= 0 ? '-' : '+'}${Math.abs(offset)}`;
+const ids: string[] = [];
+for (let i = 0; i < 2000; i++)
+  ids.push(
+    (
+      await store.upsertContact(
+        { identities: [{ kind: 'phone', value: `+2547002${String(i).padStart(5, '0')}` }], timezone: zone },
+        Date.now(),
+      )
+    ).contact.id,
+  );
+for (let i = 0; i < N; i += 100) {
+  await store.acceptInboxBatch(
+    Array.from({ length: 100 }, (_, k) => {
+      const n = i + k;
+      const e = {
+        id: `w-${n}`,
+        type: 'invoice.overdue',
+        occurredAt: new Date().toISOString(),
+        contact: { id: ids[n % ids.length] },
+        object: { type: 'invoice', id: `inv-${n}` },
+      };
+      return { source: 'api', eventId: e.id, type: e.type, payload: { ...e, source: 'api' } };
+    }),
+    Date.now(),
+  );
+}
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+let done = 0;
+for (;;) {
+  const n = await system.runtime.processInbox();
+  await system.runtime.runDueTimers();
+  done += n;
+  if (n === 0) break;
+}
+const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+console.log(
+  `worker only: ${done} events in ${ms.toFixed(0)} ms: ${Math.round((done / ms) * 1000)} events/s, ${((cpu.user + cpu.system) / 1000 / done).toFixed(2)} ms CPU per event (${(cpu.system / 1000 / done).toFixed(2)} system)`,
+);
+await system.close();
