@@ -14,6 +14,8 @@ import { BARE, errors, MAIN, run, startChild, stop } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 30);
+/** Events offered per second in the latency run (the target is 500). */
+const RATE = Number(process.env.BENCH_RATE ?? 500);
 const KEY = 'bench-admin-key-0123456789abcdef';
 const HMAC_SECRET = 'bench-hmac-secret';
 
@@ -135,7 +137,7 @@ async function latencyBench() {
     url: `${app.url}/api/v1/events`,
     method: 'POST',
     connections: 20,
-    overallRate: 500,
+    overallRate: RATE,
     duration: LATENCY_SECONDS,
     requests: [
       {

@@ -142,7 +142,7 @@ const BUSY_WAIT_MS = 5;
 /** A statement refused the lock this many times in a row fails (~5 s). */
 const BUSY_TRIES = 1000;
 /** How long a connection about to begin lets a waiting one go first. */
-const YIELD_MS = 10;
+const YIELD_MS = 1;
 
 /**
  * SQLite connection whose statements, when another connection (the worker thread) holds the write

@@ -526,9 +526,16 @@ export class Store {
     events: Array<{ source: string; eventId: string; type: string; payload: unknown }>,
     now: number,
   ): Promise<{ accepted: number; duplicates: number }> {
-    if (events.length === 0) return { accepted: 0, duplicates: 0 };
-    // one multi-row INSERT is atomic on its own: no transaction needed
-    const values = events.map((e) => inboxRow(e, now));
+    const inserted = await this.insertInboxRows(events.map((e) => inboxRow(e, now)));
+    return { accepted: inserted.size, duplicates: events.length - inserted.size };
+  }
+
+  /**
+   * Inserts inbox rows in one statement (atomic on its own); returns the ids of the rows that
+   * went in (a row whose (source, event id) was there already, or earlier in the list, does not).
+   */
+  async insertInboxRows(values: InboxTable[]): Promise<Set<string>> {
+    if (values.length === 0) return new Set();
     const build = (d: Db, v: InboxTable[]) =>
       d
         .insertInto('inbox')
@@ -537,11 +544,11 @@ export class Store {
         .returning('id');
     // the common shapes (a request with one event, a few concurrent ones) are prepared
     const rows =
-      events.length <= 4
+      values.length <= 4
         ? (
             await this.prepared(
               this.db,
-              `accept inbox ${events.length}`,
+              `accept inbox ${values.length}`,
               (d) =>
                 build(
                   d,
@@ -551,7 +558,7 @@ export class Store {
             )
           ).rows
         : await build(this.db, values).execute();
-    return { accepted: rows.length, duplicates: events.length - rows.length };
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Claims unprocessed inbox rows for a worker, oldest first; expired claims are retaken. */
@@ -1266,7 +1273,7 @@ function inboxArgs(i: number): InboxTable {
   return Object.fromEntries(INBOX_COLUMNS.map((c, k) => [c, arg(i * INBOX_COLUMNS.length + k)])) as unknown as InboxTable;
 }
 
-function inboxRow(e: { source: string; eventId: string; type: string; payload: unknown }, now: number): InboxTable {
+export function inboxRow(e: { source: string; eventId: string; type: string; payload: unknown }, now: number): InboxTable {
   return {
     id: uuidv7(now),
     source: e.source,

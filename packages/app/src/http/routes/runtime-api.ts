@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Role } from '../../config.js';
 import { NotFoundError, type Runtime } from '../../runtime/runtime.js';
 import { IdentityError } from '../../store/identity.js';
+import { InboxWriter } from '../../store/inbox-writer.js';
 import type { apiKeyAuth } from '../auth.js';
 import type { Metrics } from '../metrics.js';
 import { HttpProblem } from '../problem.js';
@@ -68,6 +69,7 @@ function mapStoreErrors(e: unknown, base: string): never {
 export function runtimeRoutes(runtime: Runtime, auth: Auth, metrics: Metrics, now: () => number): Router {
   const r = Router();
   const store = runtime.store;
+  const inbox = new InboxWriter(store);
   const roles = (...x: Role[]) => auth(x);
 
   async function resolveContact(ref: z.infer<typeof contactRef>, base: string): Promise<string> {
@@ -141,7 +143,7 @@ export function runtimeRoutes(runtime: Runtime, auth: Auth, metrics: Metrics, no
     const t0 = process.hrtime.bigint();
     const parsed = parseBody(eventsBody, req.body);
     const list = Array.isArray(parsed) ? parsed : [parsed];
-    const batch = await store.acceptInboxBatch(
+    const batch = await inbox.accept(
       list.map((e) => ({ source: 'api', eventId: e.id, type: e.type, payload: { ...e, source: 'api' } })),
       now(),
     );
