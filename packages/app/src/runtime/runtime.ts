@@ -16,8 +16,8 @@ import {
   type MessageRequest,
   mapEventType,
   type PlanStep,
-  parseDecisionContext,
   startJourney,
+  trustedDecisionContext,
 } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
 import { uuidv7 } from '../ids.js';
@@ -187,7 +187,8 @@ export class Runtime {
       this.d.store.recentEvents(contact.id, now - 90 * DAY),
     ]);
     const { createdAt: _c, updatedAt: _u, ...plain } = contact;
-    const context = parseDecisionContext({ contact: plain, consent, history, events }, '/context');
+    // the runtime's own records, validated when they came in: defaults filled, not checked again
+    const context = trustedDecisionContext({ contact: plain, consent, history, events });
     return { contact, context };
   }
 
@@ -762,8 +763,8 @@ export class Runtime {
 
   private async resolveContact(e: IncomingEvent): Promise<string> {
     if (e.contact?.id !== undefined) {
-      const c = await this.d.store.getContact(e.contact.id);
-      if (c !== null) return c.id;
+      const id = await this.d.store.currentContactId(e.contact.id);
+      if (id !== null) return id;
     }
     if (e.contact?.identities !== undefined && e.contact.identities.length > 0) {
       const r = await this.d.store.upsertContact({ identities: e.contact.identities }, this.now());

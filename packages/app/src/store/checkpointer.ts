@@ -82,6 +82,8 @@ export class Checkpointer {
     const thread = this.thread;
     if (thread === null) return;
     this.thread = null;
+    // held by an unreferenced thread alone, the event loop would end before the thread does
+    thread.ref();
     await new Promise<void>((resolve) => {
       thread.once('exit', () => resolve());
       thread.on('message', (m: { type: string }) => {

@@ -328,6 +328,17 @@ export class Store {
     };
   }
 
+  /** The id a contact id stands for now (following merges), or null: existence without the record. */
+  async currentContactId(id: string): Promise<string | null> {
+    const [row] = (
+      await this.prepared(this.db, 'contact id', (d) => d.selectFrom('contacts').select(['id', 'merged_into']).where('id', '=', arg(0)), [
+        id,
+      ])
+    ).rows;
+    if (row === undefined) return null;
+    return row.merged_into === null ? row.id : this.currentContactId(row.merged_into);
+  }
+
   /** A contact by id (following merges), or null. */
   getContact(id: string): Promise<StoredContact | null> {
     return this.readContact(this.db, id);

@@ -33,3 +33,34 @@ export type DecisionContextInput = z.input<typeof decisionContextSchema>;
 export type DecisionContext = z.output<typeof decisionContextSchema>;
 export type SentRecord = z.output<typeof sentRecordSchema>;
 export type PastEvent = z.output<typeof pastEventSchema>;
+
+/**
+ * The decision context from records the runtime itself stored (each validated when it came in):
+ * the schema's defaults filled in, without checking every field again. Equal to
+ * `decisionContextSchema.parse` on valid input (tested on generated contexts); the runtime builds
+ * one per decision and send, inside its transaction, where the full check cost ~4 % of the
+ * worker's time.
+ */
+export function trustedDecisionContext(input: DecisionContextInput): DecisionContext {
+  const c = input.contact;
+  const engagement: DecisionContext['contact']['engagement'] = {};
+  for (const [channel, e] of Object.entries(c.engagement ?? {}))
+    engagement[channel] = { sent: e.sent ?? 0, delivered: e.delivered ?? 0, read: e.read ?? 0, replied: e.replied ?? 0 };
+  const out: DecisionContext = {
+    contact: {
+      ...c,
+      identities: c.identities ?? [],
+      capabilities: c.capabilities ?? {},
+      lastInbound: c.lastInbound ?? {},
+      preferences: c.preferences ?? {},
+      engagement,
+      tags: c.tags ?? [],
+      attributes: c.attributes ?? {},
+    },
+    consent: (input.consent ?? []) as DecisionContext['consent'],
+    history: (input.history ?? []) as DecisionContext['history'],
+    events: (input.events ?? []).map((e) => (e.data === undefined ? { ...e, data: {} } : e)) as DecisionContext['events'],
+  };
+  if (input.object !== undefined) out.object = input.object;
+  return out;
+}
