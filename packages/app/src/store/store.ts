@@ -1225,27 +1225,78 @@ export class Store {
     s: { claim: string; providerMessageId: string; channel: string; address: string; content: string },
     now: number,
   ): Promise<{ providerMessageId: string; duplicate: boolean }> {
-    const [r] = (
-      await this.prepared(
-        this.db,
-        'record sandbox send',
-        (d) =>
-          d
+    return (await this.recordSandboxSends([s], now))[0] as { providerMessageId: string; duplicate: boolean };
+  }
+
+  /**
+   * Several sends in one write (the sandbox coalesces concurrent calls); per send, in order, its
+   * provider id and whether the claim had been sent before (then only its call count goes up).
+   */
+  async recordSandboxSends(
+    list: ReadonlyArray<{ claim: string; providerMessageId: string; channel: string; address: string; content: string }>,
+    now: number,
+  ): Promise<Array<{ providerMessageId: string; duplicate: boolean }>> {
+    const row = (s: (typeof list)[number]) => ({
+      claim: s.claim,
+      provider_message_id: s.providerMessageId,
+      channel: s.channel,
+      address: s.address,
+      content: s.content,
+      at: now,
+      calls: 1,
+    });
+    const insert = async (db: Db) =>
+      list.length === 1
+        ? (
+            await this.prepared(
+              db,
+              'record sandbox send',
+              (d) =>
+                d
+                  .insertInto('sandbox_sends')
+                  .values({
+                    claim: arg(0),
+                    provider_message_id: arg(1),
+                    channel: arg(2),
+                    address: arg(3),
+                    content: arg(4),
+                    at: arg(5),
+                    calls: 1,
+                  })
+                  .onConflict((oc) => oc.column('claim').doNothing())
+                  .returning(['claim', 'provider_message_id']),
+              ((s) => [s.claim, s.providerMessageId, s.channel, s.address, s.content, now])(list[0] as (typeof list)[number]),
+            )
+          ).rows
+        : await db
             .insertInto('sandbox_sends')
-            .values({ claim: arg(0), provider_message_id: arg(1), channel: arg(2), address: arg(3), content: arg(4), at: arg(5), calls: 1 })
+            .values(list.map(row))
             .onConflict((oc) => oc.column('claim').doNothing())
-            .returning('provider_message_id'),
-        [s.claim, s.providerMessageId, s.channel, s.address, s.content, now],
-      )
-    ).rows;
-    if (r) return { providerMessageId: r.provider_message_id, duplicate: false };
-    await this.db.updateTable('sandbox_sends').set({ calls: sql`calls + 1` }).where('claim', '=', s.claim).execute();
-    const existing = await this.db
-      .selectFrom('sandbox_sends')
-      .select('provider_message_id')
-      .where('claim', '=', s.claim)
-      .executeTakeFirstOrThrow();
-    return { providerMessageId: existing.provider_message_id, duplicate: true };
+            .returning(['claim', 'provider_message_id'])
+            .execute();
+    const inserted = await insert(this.db);
+    const fresh = new Map(inserted.map((r) => [r.claim, r.provider_message_id]));
+    if (fresh.size === list.length) return list.map((s) => ({ providerMessageId: fresh.get(s.claim) as string, duplicate: false }));
+    // a claim sent before (or twice in this batch): one more call on the row already there
+    return this.tx(async (trx) => {
+      const out: Array<{ providerMessageId: string; duplicate: boolean }> = [];
+      for (const s of list) {
+        const id = fresh.get(s.claim);
+        if (id !== undefined) {
+          fresh.delete(s.claim);
+          out.push({ providerMessageId: id, duplicate: false });
+          continue;
+        }
+        await trx.updateTable('sandbox_sends').set({ calls: sql`calls + 1` }).where('claim', '=', s.claim).execute();
+        const existing = await trx
+          .selectFrom('sandbox_sends')
+          .select('provider_message_id')
+          .where('claim', '=', s.claim)
+          .executeTakeFirstOrThrow();
+        out.push({ providerMessageId: existing.provider_message_id, duplicate: true });
+      }
+      return out;
+    });
   }
 
   async sandboxSends(

@@ -1,4 +1,5 @@
 import type { Logger } from '../../logger.js';
+import { Coalescer } from '../../store/coalescer.js';
 import type { Store } from '../../store/store.js';
 import { sign } from '../signing.js';
 import type { ChannelProvider, OutboundMessage, ReceiptStatus, SendResult } from './provider.js';
@@ -38,6 +39,8 @@ export interface SandboxOptions {
   batchMs?: number;
 }
 
+type SendLogEntry = { claim: string; providerMessageId: string; channel: string; address: string; content: string };
+
 /** Most a batch carries; the receipt endpoint takes up to RECEIPT_BATCH_MAX. */
 const BATCH = 200;
 
@@ -53,7 +56,11 @@ export class SandboxProvider implements ChannelProvider {
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
 
+  /** The durable send log; sends that come together are written together. */
+  private readonly log: Coalescer<SendLogEntry, { providerMessageId: string; duplicate: boolean }>;
+
   constructor(private readonly o: SandboxOptions) {
+    this.log = new Coalescer((list) => o.store.recordSandboxSends(list, o.now()), 200);
     this.rules = (o.rules ?? DEFAULT_SANDBOX_RULES).map((r) => ({ ...r, re: new RegExp(r.pattern) }));
   }
 
@@ -64,10 +71,13 @@ export class SandboxProvider implements ChannelProvider {
   async send(m: OutboundMessage): Promise<SendResult> {
     const rule = this.ruleFor(m.channel, m.to);
     if (rule?.reject) return { status: 'failed', error: `sandbox rejects ${m.channel} to this address`, retryable: false };
-    const { providerMessageId, duplicate } = await this.o.store.recordSandboxSend(
-      { claim: m.claim, providerMessageId: `sbx-${m.claim}`, channel: m.channel, address: m.to, content: m.content },
-      this.o.now(),
-    );
+    const { providerMessageId, duplicate } = await this.log.submit({
+      claim: m.claim,
+      providerMessageId: `sbx-${m.claim}`,
+      channel: m.channel,
+      address: m.to,
+      content: m.content,
+    });
     if (!duplicate && (rule?.receipts.length ?? 0) > 0) this.postReceipts(providerMessageId, rule?.receipts ?? []);
     // the sandbox charges what the price table says for the contact's market
     return { status: 'accepted', providerMessageId, cost: m.estimatedCost };

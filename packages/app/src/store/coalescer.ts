@@ -1,0 +1,51 @@
+/**
+ * Group commit for callers that arrive together: what is submitted while a write is under way (or
+ * waiting for SQLite's write lock) goes in the next write, as one statement, instead of each
+ * taking the lock in turn. Every caller is answered only once its own part is durable.
+ */
+export class Coalescer<I, O> {
+  private queue: Array<{ item: I; resolve(o: O): void; reject(e: unknown): void }> = [];
+  private writing = false;
+
+  /**
+   * @param write stores a batch; answers one result per item, in order
+   * @param weight how much of a batch an item takes (`maxWeight` per write; one item always goes)
+   */
+  constructor(
+    private readonly write: (items: I[]) => Promise<O[]>,
+    private readonly maxWeight: number,
+    private readonly weight: (item: I) => number = () => 1,
+  ) {}
+
+  submit(item: I): Promise<O> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch: typeof this.queue = [];
+        let weight = 0;
+        while (this.queue.length > 0) {
+          const next = this.queue[0] as (typeof this.queue)[number];
+          const w = this.weight(next.item);
+          if (batch.length > 0 && weight + w > this.maxWeight) break;
+          batch.push(this.queue.shift() as (typeof this.queue)[number]);
+          weight += w;
+        }
+        try {
+          const out = await this.write(batch.map((b) => b.item));
+          batch.forEach((b, i) => b.resolve(out[i] as O));
+        } catch (e) {
+          for (const b of batch) b.reject(e);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+}
