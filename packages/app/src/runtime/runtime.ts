@@ -95,7 +95,7 @@ function outboundFor(
 }
 
 /** Receipts applied per commit (in order; the next chunk after the HTTP thread has breathed). */
-const RECEIPTS_PER_COMMIT = 50;
+const RECEIPTS_PER_COMMIT = 200;
 
 /** Events applied per commit by a worker (each under its own savepoint). */
 const EVENTS_PER_COMMIT = 50;
