@@ -12,14 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signV3 } from '@signalbox/connectors';
 import { FakeHubspot } from '@signalbox/connectors/testing';
-import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
-import { systemClock } from '../src/clock.js';
-import { createLogger } from '../src/logger.js';
-import { RulesHolder } from '../src/rules-holder.js';
-import { openSqlite } from '../src/store/database.js';
-import { Store } from '../src/store/store.js';
-import { createSystem } from '../src/system.js';
-import { BARE, errors, MAIN, run, startChild, stop } from './support.js';
+import { BARE, errors, inProcessSystem, MAIN, run, startChild, stop } from './support.js';
 
 const CONTACTS = Number(process.env.BENCH_SYNC_CONTACTS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -29,14 +22,7 @@ async function syncBench() {
   const fake = new FakeHubspot();
   await fake.start();
   fake.seedContacts(PORTAL, CONTACTS);
-  const store = new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-hs-')), 'signalbox.db')));
-  const system = createSystem({
-    store,
-    rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
-    clock: systemClock,
-    log: createLogger('silent'),
-    apiKeys: [],
-    sandboxSecret: 'bench-sandbox-secret-0123456789',
+  const { store, system } = await inProcessSystem({
     hubspot: {
       clientId: fake.clientId,
       clientSecret: fake.clientSecret,

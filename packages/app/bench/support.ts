@@ -1,7 +1,17 @@
 /** What the benchmarks share: servers in their own processes, the load tool. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import autocannon from 'autocannon';
+import { systemClock } from '../src/clock.js';
+import { createLogger } from '../src/logger.js';
+import { RulesHolder } from '../src/rules-holder.js';
+import { openSqlite } from '../src/store/database.js';
+import { Store } from '../src/store/store.js';
+import { createSystem, type SystemOptions } from '../src/system.js';
 
 export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 export const BARE = fileURLToPath(new URL('./bare-hmac-server.ts', import.meta.url));
@@ -47,3 +57,20 @@ export function run(opts: autocannon.Options): Promise<autocannon.Result> {
 }
 
 export const errors = (r: autocannon.Result) => r.non2xx + r.errors + r.timeouts;
+
+/** The system in this process on a fresh SQLite file (default ruleset, no API keys, quiet). */
+export async function inProcessSystem(extra: Partial<SystemOptions> = {}) {
+  const store = new Store(
+    await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-bench-')), 'signalbox.db'), { checkpoints: 'background' }),
+  );
+  const system = createSystem({
+    store,
+    rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
+    clock: systemClock,
+    log: createLogger('silent'),
+    apiKeys: [],
+    sandboxSecret: 'bench-sandbox-secret-0123456789',
+    ...extra,
+  });
+  return { store, system };
+}

@@ -1,25 +1,8 @@
 /** Worker alone: events already in the inbox, processed on this thread; events/s and CPU per event. */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
-import { systemClock } from '../src/clock.js';
-import { createLogger } from '../src/logger.js';
-import { RulesHolder } from '../src/rules-holder.js';
-import { openSqlite } from '../src/store/database.js';
-import { Store } from '../src/store/store.js';
-import { createSystem } from '../src/system.js';
+import { inProcessSystem } from './support.js';
 
-const N = Number(process.env.N ?? 4000);
-const store = new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'sb-wo-')), 'signalbox.db'), { checkpoints: 'background' }));
-const system = createSystem({
-  store,
-  rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
-  clock: systemClock,
-  log: createLogger('silent'),
-  apiKeys: [],
-  sandboxSecret: 'x'.repeat(32),
-});
+const N = Number(process.env.BENCH_WORKER_EVENTS ?? 4000);
+const { store, system } = await inProcessSystem();
 const offset = 12 - new Date().getUTCHours();
 const zone = `Etc/GMT${offset >= 0 ? '-' : '+'}${Math.abs(offset)}`;
 const ids: string[] = [];
