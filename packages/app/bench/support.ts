@@ -26,11 +26,7 @@ const START_FLAGS = ['--max-old-space-size=192', ...(process.env.BENCH_NODE_FLAG
 export function startChild(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...START_FLAGS, '--import', 'tsx', script], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('SB_'))),
-        ...env,
-      },
+      env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
