@@ -95,14 +95,16 @@ describe('roles', () => {
 
 describe('signed provider hooks', () => {
   const body = JSON.stringify({ providerMessageId: 'nope', status: 'delivered', at: '2026-11-23T07:00:00Z' });
-  it('refuse unsigned, forged and stale requests with 401', async () => {
-    await request(h.url).post('/hooks/providers/sandbox/receipts').set('content-type', 'application/json').send(body).expect(401);
-    await request(h.url)
+  /** Posts `payload` to the sandbox's receipt hook, signed as the sandbox signs (at `at`, with `secret`). */
+  const postReceipts = (payload: string, at = Date.now(), secret = SANDBOX_SECRET) =>
+    request(h.url)
       .post('/hooks/providers/sandbox/receipts')
       .set('content-type', 'application/json')
-      .set('signalbox-signature', sign('wrong-secret-0123456789abcdef', body, Date.now()))
-      .send(body)
-      .expect(401);
+      .set('signalbox-signature', sign(secret, payload, at))
+      .send(payload);
+  it('refuse unsigned, forged and stale requests with 401', async () => {
+    await request(h.url).post('/hooks/providers/sandbox/receipts').set('content-type', 'application/json').send(body).expect(401);
+    await postReceipts(body, Date.now(), 'wrong-secret-0123456789abcdef').expect(401);
     const stale = await request(h.url)
       .post('/hooks/providers/sandbox/receipts')
       .set('content-type', 'application/json')
@@ -119,19 +121,9 @@ describe('signed provider hooks', () => {
       .expect(401);
   });
   it('accept a signed receipt for an unknown message without effect, and name bad fields', async () => {
-    await request(h.url)
-      .post('/hooks/providers/sandbox/receipts')
-      .set('content-type', 'application/json')
-      .set('signalbox-signature', sign(SANDBOX_SECRET, body, Date.now()))
-      .send(body)
-      .expect(202);
+    await postReceipts(body).expect(202);
     const bad = JSON.stringify({ providerMessageId: 'x', status: 'exploded', at: 'now' });
-    const r = await request(h.url)
-      .post('/hooks/providers/sandbox/receipts')
-      .set('content-type', 'application/json')
-      .set('signalbox-signature', sign(SANDBOX_SECRET, bad, Date.now()))
-      .send(bad)
-      .expect(400);
+    const r = await postReceipts(bad).expect(400);
     expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(['/status', '/at']);
     await request(h.url).post('/hooks/providers/nobody/receipts').send(body).expect(404);
   });
@@ -142,22 +134,12 @@ describe('signed provider hooks', () => {
         { providerMessageId: 'nope-2', status: 'read', at: '2026-11-23T07:00:01Z' },
       ],
     });
-    const ok = await request(h.url)
-      .post('/hooks/providers/sandbox/receipts')
-      .set('content-type', 'application/json')
-      .set('signalbox-signature', sign(SANDBOX_SECRET, batch, Date.now()))
-      .send(batch)
-      .expect(200);
+    const ok = await postReceipts(batch).expect(200);
     expect(ok.body.results).toEqual(['parked', 'parked']);
     const bad = JSON.stringify({
       receipts: [{ providerMessageId: 'x', status: 'delivered', at: '2026-11-23T07:00:00Z' }, { providerMessageId: 'y' }],
     });
-    const r = await request(h.url)
-      .post('/hooks/providers/sandbox/receipts')
-      .set('content-type', 'application/json')
-      .set('signalbox-signature', sign(SANDBOX_SECRET, bad, Date.now()))
-      .send(bad)
-      .expect(400);
+    const r = await postReceipts(bad).expect(400);
     expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(['/receipts/1/status', '/receipts/1/at']);
   });
 });

@@ -302,6 +302,12 @@ export class HubspotService {
       .where('messages.status', 'in', FINAL_FOR_CALLBACK)
       .limit(limit)
       .execute();
+    const close = (callbackId: string, outcome: string) =>
+      this.d.store.db
+        .updateTable('crm_callbacks')
+        .set({ completed_at: this.d.now(), outcome })
+        .where('callback_id', '=', callbackId)
+        .execute();
     for (const row of rows) {
       const ok = WRITTEN_BACK.includes(row.status);
       try {
@@ -312,19 +318,11 @@ export class HubspotService {
           decision_reason: summariseDecision(JSON.parse(row.decision) as Decision),
           cost: String(row.cost),
         });
-        await this.d.store.db
-          .updateTable('crm_callbacks')
-          .set({ completed_at: this.d.now(), outcome: row.status })
-          .where('callback_id', '=', row.callback_id)
-          .execute();
+        await close(row.callback_id, row.status);
       } catch (err) {
         if (err instanceof PortalDisabledError || (err instanceof HubspotApiError && [400, 404].includes(err.status))) {
           // the portal uninstalled us, or HubSpot no longer knows this execution: nothing to retry
-          await this.d.store.db
-            .updateTable('crm_callbacks')
-            .set({ completed_at: this.d.now(), outcome: `abandoned: ${(err as Error).message}`.slice(0, 200) })
-            .where('callback_id', '=', row.callback_id)
-            .execute();
+          await close(row.callback_id, `abandoned: ${(err as Error).message}`.slice(0, 200));
         }
         this.d.log.warn({ callbackId: row.callback_id, err: (err as Error).message }, 'workflow callback not completed');
       }

@@ -1220,61 +1220,31 @@ export class Store {
 
   // ---------------------------------------------------------------- sandbox provider's own record
 
-  /** The sandbox provider's send log: one row per idempotency claim, whatever the retries. */
-  async recordSandboxSend(
-    s: { claim: string; providerMessageId: string; channel: string; address: string; content: string },
-    now: number,
-  ): Promise<{ providerMessageId: string; duplicate: boolean }> {
-    return (await this.recordSandboxSends([s], now))[0] as { providerMessageId: string; duplicate: boolean };
-  }
-
   /**
-   * Several sends in one write (the sandbox coalesces concurrent calls); per send, in order, its
-   * provider id and whether the claim had been sent before (then only its call count goes up).
+   * The sandbox provider's send log: one row per idempotency claim, whatever the retries. Several
+   * sends in one write (the sandbox coalesces concurrent calls); per send, in order, its provider
+   * id and whether the claim had been sent before (then only its call count goes up).
    */
   async recordSandboxSends(
     list: ReadonlyArray<{ claim: string; providerMessageId: string; channel: string; address: string; content: string }>,
     now: number,
   ): Promise<Array<{ providerMessageId: string; duplicate: boolean }>> {
-    const row = (s: (typeof list)[number]) => ({
-      claim: s.claim,
-      provider_message_id: s.providerMessageId,
-      channel: s.channel,
-      address: s.address,
-      content: s.content,
-      at: now,
-      calls: 1,
-    });
-    const insert = async (db: Db) =>
-      list.length === 1
-        ? (
-            await this.prepared(
-              db,
-              'record sandbox send',
-              (d) =>
-                d
-                  .insertInto('sandbox_sends')
-                  .values({
-                    claim: arg(0),
-                    provider_message_id: arg(1),
-                    channel: arg(2),
-                    address: arg(3),
-                    content: arg(4),
-                    at: arg(5),
-                    calls: 1,
-                  })
-                  .onConflict((oc) => oc.column('claim').doNothing())
-                  .returning(['claim', 'provider_message_id']),
-              ((s) => [s.claim, s.providerMessageId, s.channel, s.address, s.content, now])(list[0] as (typeof list)[number]),
-            )
-          ).rows
-        : await db
-            .insertInto('sandbox_sends')
-            .values(list.map(row))
-            .onConflict((oc) => oc.column('claim').doNothing())
-            .returning(['claim', 'provider_message_id'])
-            .execute();
-    const inserted = await insert(this.db);
+    const inserted = await this.db
+      .insertInto('sandbox_sends')
+      .values(
+        list.map((s) => ({
+          claim: s.claim,
+          provider_message_id: s.providerMessageId,
+          channel: s.channel,
+          address: s.address,
+          content: s.content,
+          at: now,
+          calls: 1,
+        })),
+      )
+      .onConflict((oc) => oc.column('claim').doNothing())
+      .returning(['claim', 'provider_message_id'])
+      .execute();
     const fresh = new Map(inserted.map((r) => [r.claim, r.provider_message_id]));
     if (fresh.size === list.length) return list.map((s) => ({ providerMessageId: fresh.get(s.claim) as string, duplicate: false }));
     // a claim sent before (or twice in this batch): one more call on the row already there
