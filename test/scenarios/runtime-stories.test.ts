@@ -229,6 +229,47 @@ describe('events applied together', () => {
     expect((await h.store.sandboxSends()).map((s) => s.address).sort()).toEqual(['+254711000021', '+254711000022']);
     expect(await h.store.db.selectFrom('journey_instances').select('id').execute()).toHaveLength(2);
   });
+  it('an event that keeps failing is retried after 1, 2, 4 and 8 s, then dropped with its error', async () => {
+    h = await startHarness({ at: MORNING });
+    // past the API's validation (as a stored event could be, written by an older version): a
+    // phone number that is not E.164 fails every time it is applied
+    await h.store.acceptInbox(
+      {
+        source: 'api',
+        eventId: 'bad-1',
+        type: 'invoice.overdue',
+        payload: {
+          id: 'bad-1',
+          source: 'api',
+          type: 'invoice.overdue',
+          occurredAt: MORNING,
+          contact: { identities: [{ kind: 'phone', value: '0700 123' }] },
+        },
+      },
+      h.clock.now().getTime(),
+    );
+    const row = () =>
+      h.store.db
+        .selectFrom('inbox')
+        .select(['attempts', 'processed_at', 'error'])
+        .where('event_id', '=', 'bad-1')
+        .executeTakeFirstOrThrow();
+    await h.settle();
+    expect(await row()).toMatchObject({ attempts: 1, processed_at: null, error: expect.stringMatching(/E\.164/) });
+    await h.advance(900); // not before its retry time
+    expect((await row()).attempts).toBe(1);
+    for (const [wait, tries] of [
+      [101, 2],
+      [2001, 3],
+      [4001, 4],
+    ] as const) {
+      await h.advance(wait);
+      expect(await row()).toMatchObject({ attempts: tries, processed_at: null });
+    }
+    await h.advance(8001);
+    expect(await row()).toMatchObject({ attempts: 5, processed_at: h.clock.now().getTime(), error: expect.stringMatching(/E\.164/) });
+    expect(await h.store.inboxBacklog()).toBe(0);
+  });
 });
 
 describe('inventory report', () => {

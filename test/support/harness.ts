@@ -108,7 +108,8 @@ export async function startHarness(o: {
               .execute()
           ).length
         : 0;
-      if ((await store.inboxBacklog()) === 0 && crmBacklog === 0 && after.length === before.length) {
+      // an event held back after a failure waits for its retry time, as timers do
+      if (!(await store.inboxHasWork(clock.now().getTime())) && crmBacklog === 0 && after.length === before.length) {
         const due = await store.nextTimerDue();
         if (due === null || due > clock.now().getTime()) return;
       }

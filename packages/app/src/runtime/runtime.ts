@@ -22,7 +22,7 @@ import {
 import type { Clock } from '../clock.js';
 import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
-import type { AttemptRow, Store, StoredContact, TimerRow } from '../store/store.js';
+import type { AttemptRow, InboxRow, Store, StoredContact, TimerRow } from '../store/store.js';
 import type { ChannelProvider, InboundMessage, OutboundMessage, Receipt, SendResult } from './providers/provider.js';
 
 const DAY = 86_400_000;
@@ -715,54 +715,52 @@ export class Runtime {
     return { inboxId: r.id, duplicate: r.duplicate };
   }
 
-  /** Applies claimed inbox events. Returns how many were processed. */
-  async processInbox(limit = 50): Promise<number> {
-    const rows = await this.d.store.claimInbox(this.workerId, this.now(), this.leaseMs, limit);
-    let next = 0;
-    while (next < rows.length) {
-      await yieldToIo();
-      // the claimed events in one commit (a commit writes every page its events touched: shared
-      // pages once), each under its own savepoint so one failing event takes only itself back.
-      // Not ended early for the HTTP thread: ingest queues meanwhile and goes in one statement,
-      // and small groups cost more commits and lock hand-overs than they saved (measured)
-      const group: typeof rows = [];
-      const failed: Array<{ row: (typeof rows)[number]; err: unknown }> = [];
-      try {
-        await this.atomicallyThenSend(async (rt) => {
-          while (next < rows.length && group.length < EVENTS_PER_COMMIT) {
-            const row = rows[next++] as (typeof rows)[number];
-            group.push(row);
-            const mark = rt.d.collector?.length ?? 0;
-            await rt.d.store.savepoint('event');
-            try {
-              await rt.applyEvent(row.payload as IncomingEvent);
-              await rt.d.store.finishInbox(row.id, this.workerId, this.now());
-              await rt.d.store.releaseSavepoint('event');
-            } catch (err) {
-              await rt.d.store.rollbackToSavepoint('event');
-              rt.d.collector?.splice(mark);
-              failed.push({ row, err });
-            }
+  /**
+   * Applies the next inbox events (≤ `limit`) in one transaction: taken, applied, marked finished
+   * and committed together (a commit writes every page its events touched: shared pages once), each
+   * event under its own savepoint so one failing event takes only itself back and is deferred.
+   * Returns how many were taken.
+   */
+  async processInbox(limit = EVENTS_PER_COMMIT): Promise<number> {
+    if (!(await this.d.store.inboxHasWork(this.now()))) return 0;
+    await yieldToIo();
+    let rows: InboxRow[] = [];
+    try {
+      await this.atomicallyThenSend(async (rt) => {
+        rows = await rt.d.store.takeInbox(this.now(), limit);
+        for (const row of rows) {
+          const mark = rt.d.collector?.length ?? 0;
+          await rt.d.store.savepoint('event');
+          try {
+            await rt.applyEvent(row.payload as IncomingEvent);
+            await rt.d.store.finishInbox(row.id, this.now());
+            await rt.d.store.releaseSavepoint('event');
+          } catch (err) {
+            await rt.d.store.rollbackToSavepoint('event');
+            rt.d.collector?.splice(mark);
+            await rt.eventFailed(row, err);
           }
-        });
-      } catch (err) {
-        // the commit itself failed: every event of the group is retried
-        for (const row of group) if (!failed.some((f) => f.row === row)) failed.push({ row, err });
-      }
-      for (const { row, err } of failed) {
-        const message = (err as Error).message;
-        if (err instanceof NotFoundError || row.attempts >= 5) {
-          await this.d.store.finishInbox(row.id, this.workerId, this.now(), message);
-          this.d.log.warn({ inboxId: row.id, type: row.type, err: message }, 'event dropped after failing');
-        } else {
-          // back off: 1 s, 2 s, 4 s, 8 s before the last try
-          const retryAt = this.now() + 1000 * 2 ** (row.attempts - 1);
-          await this.d.store.deferInbox(row.id, this.workerId, retryAt, message);
-          this.d.log.warn({ inboxId: row.id, type: row.type, err: message, retryAt }, 'event failed; will retry');
         }
-      }
+      });
+    } catch (err) {
+      // the commit itself failed: nothing of the group happened; each event counts a failed try
+      for (const row of rows) await this.eventFailed(row, err).catch(() => undefined);
     }
     return rows.length;
+  }
+
+  /** A failed event is retried with backoff (1, 2, 4, 8 s), then dropped with its error kept. */
+  private async eventFailed(row: InboxRow, err: unknown): Promise<void> {
+    const message = (err as Error).message;
+    const tries = row.attempts + 1;
+    if (err instanceof NotFoundError || tries >= 5) {
+      await this.d.store.inboxFailed(row.id, message, { droppedAt: this.now() });
+      this.d.log.warn({ inboxId: row.id, type: row.type, err: message }, 'event dropped after failing');
+    } else {
+      const retryAt = this.now() + 1000 * 2 ** (tries - 1);
+      await this.d.store.inboxFailed(row.id, message, { retryAt });
+      this.d.log.warn({ inboxId: row.id, type: row.type, err: message, retryAt }, 'event failed; will retry');
+    }
   }
 
   private async resolveContact(e: IncomingEvent): Promise<string> {

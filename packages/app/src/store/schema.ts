@@ -52,8 +52,13 @@ export interface InboxTable {
   payload: string;
   received_at: number;
   processed_at: number | null;
+  /**
+   * Events are taken and applied in one transaction (no lease); these two hold a failed row back:
+   * 'retry' and the time before which it is not taken again.
+   */
   claim_owner: string | null;
   claim_expires_at: number | null;
+  /** Failed tries so far. */
   attempts: number;
   error: string | null;
 }

@@ -110,21 +110,76 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         T + 1,
       );
       expect(batch).toEqual({ accepted: 2, duplicates: 1 });
-      const w1 = await store.claimInbox('w1', T + 2, 30_000, 10);
-      expect(w1.map((r) => r.eventId)).toEqual(['e-1', 'h-1', 'h-2']);
-      expect(await store.claimInbox('w2', T + 3, 30_000, 10)).toEqual([]);
-      await store.finishInbox(w1[0]?.id as string, 'w1', T + 4);
-      // w1 dies: its other claims expire and are retaken
-      const w2 = await store.claimInbox('w2', T + 40_000, 30_000, 10);
-      expect(w2.map((r) => r.eventId)).toEqual(['h-1', 'h-2']);
-      expect(w2[0]?.attempts).toBe(2);
-      await store.finishInbox(w2[0]?.id as string, 'w1', T + 40_001); // stale owner: no effect
+      expect(await store.inboxHasWork(T + 2)).toBe(true);
+      await expect(store.takeInbox(T + 2, 10)).rejects.toThrow(/inside transaction/);
+      // taken and finished in one transaction; a transaction that fails gives its rows back
+      await expect(
+        store.transaction(async (tx) => {
+          const rows = await tx.takeInbox(T + 2, 10);
+          expect(rows.map((r) => r.eventId)).toEqual(['e-1', 'h-1', 'h-2']);
+          for (const r of rows) await tx.finishInbox(r.id, T + 3);
+          throw new Error('crash before commit');
+        }),
+      ).rejects.toThrow('crash before commit');
+      expect(await store.inboxBacklog()).toBe(3);
+      const taken = await store.transaction(async (tx) => {
+        const rows = await tx.takeInbox(T + 4, 2);
+        await tx.finishInbox(rows[0]?.id as string, T + 4);
+        // a failed try is counted and held back until its retry time
+        await tx.inboxFailed(rows[1]?.id as string, 'boom', { retryAt: T + 50_000 });
+        return rows;
+      });
+      expect(taken.map((r) => [r.eventId, r.attempts])).toEqual([
+        ['e-1', 0],
+        ['h-1', 0],
+      ]);
       expect(await store.inboxBacklog()).toBe(2);
-      // a failed row is deferred: not retaken before its retry time
-      await store.deferInbox(w2[0]?.id as string, 'w2', T + 50_000, 'boom');
-      expect(await store.claimInbox('w3', T + 45_000, 30_000, 10)).toEqual([]);
-      expect((await store.claimInbox('w3', T + 50_001, 30_000, 10)).map((r) => r.eventId)).toEqual(['h-1']);
+      expect((await store.transaction((tx) => tx.takeInbox(T + 45_000, 10))).map((r) => r.eventId)).toEqual(['h-2']);
+      const later = await store.transaction((tx) => tx.takeInbox(T + 50_001, 10));
+      expect(later.map((r) => [r.eventId, r.attempts])).toEqual([
+        ['h-1', 1],
+        ['h-2', 0],
+      ]);
+      // given up on: it leaves the backlog with its error; finishing it after changes nothing
+      await store.inboxFailed(later[0]?.id as string, 'gave up', { droppedAt: T + 50_002 });
+      await store.finishInbox(later[0]?.id as string, T + 50_003);
+      await store.finishInbox(later[1]?.id as string, T + 50_002);
+      expect(await store.inboxBacklog()).toBe(0);
+      expect(await store.inboxHasWork(T + 60_000)).toBe(false);
+      const row = await store.db
+        .selectFrom('inbox')
+        .select(['processed_at', 'error'])
+        .where('id', '=', later[0]?.id as string)
+        .executeTakeFirst();
+      expect(row).toEqual({ processed_at: T + 50_002, error: 'gave up' });
     });
+
+    // SQLite has one writer at a time (its transactions cannot overlap); PostgreSQL workers can
+    if (factory.name === 'postgres')
+      it('hands a row to one transaction at a time (PostgreSQL: several workers)', async () => {
+        await store.acceptInboxBatch(
+          [
+            { source: 'api', eventId: 'pg-1', type: 't', payload: {} },
+            { source: 'api', eventId: 'pg-2', type: 't', payload: {} },
+          ],
+          T + 100_000,
+        );
+        let release: () => void = () => undefined;
+        const held = new Promise<void>((r) => {
+          release = r;
+        });
+        let firstTook: string[] = [];
+        const first = store.transaction(async (tx) => {
+          firstTook = (await tx.takeInbox(T + 100_001, 1)).map((r) => r.eventId);
+          await held;
+        });
+        while (firstTook.length === 0) await new Promise((r) => setTimeout(r, 5));
+        const second = await store.transaction((tx) => tx.takeInbox(T + 100_001, 10));
+        release();
+        await first;
+        expect(firstTook).toEqual(['pg-1']);
+        expect(second.map((r) => r.eventId)).toEqual(['pg-2']);
+      });
   });
 
   describe('timers', () => {

@@ -573,70 +573,83 @@ export class Store {
   }
 
   /** Claims unprocessed inbox rows for a worker, oldest first; expired claims are retaken. */
-  async claimInbox(owner: string, now: number, leaseMs: number, limit: number): Promise<InboxRow[]> {
-    // look first without a write transaction: an idle worker must not take the write lock
-    const any = await this.db
-      .selectFrom('inbox')
-      .select('id')
-      .where('processed_at', 'is', null)
-      .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', now)]))
-      .limit(1)
-      .executeTakeFirst();
-    if (any === undefined) return [];
-    const rows = await this.tx(async (trx) => {
-      let pick = trx
-        .selectFrom('inbox')
-        .select('id')
-        .where('processed_at', 'is', null)
-        .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', now)]))
-        .orderBy('received_at')
-        .orderBy('id')
-        .limit(limit);
-      if (this.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
-      const ids = (await pick.execute()).map((r) => r.id);
-      if (ids.length === 0) return [] as InboxTable[];
-      return trx
-        .updateTable('inbox')
-        .set({ claim_owner: owner, claim_expires_at: now + leaseMs, attempts: sql`attempts + 1` })
-        .where('id', 'in', ids)
-        .where('processed_at', 'is', null)
-        .returningAll()
-        .execute();
-    });
-    return rows
-      .sort((a, b) => Number(a.received_at) - Number(b.received_at) || (a.id < b.id ? -1 : 1))
-      .map((r) => ({
-        id: r.id,
-        source: r.source,
-        eventId: r.event_id,
-        type: r.type,
-        payload: parse(r.payload),
-        receivedAt: Number(r.received_at),
-        attempts: r.attempts,
-      }));
+  /**
+   * Whether any event waits (looked at without a write transaction: an idle worker must not take
+   * SQLite's write lock just to find nothing).
+   */
+  async inboxHasWork(now: number): Promise<boolean> {
+    const any = await this.prepared(
+      this.db,
+      'inbox has work',
+      (d) =>
+        d
+          .selectFrom('inbox')
+          .select('id')
+          .where('processed_at', 'is', null)
+          .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', arg(0))]))
+          .limit(1),
+      [now],
+    );
+    return any.rows.length > 0;
   }
 
-  async finishInbox(id: string, owner: string, now: number, error: string | null = null): Promise<void> {
+  /**
+   * The next events to apply, oldest first, taken inside the caller's transaction: applied, marked
+   * finished and committed together, so no lease is needed (a crash rolls the taking back with the
+   * rest). PostgreSQL locks the rows it hands out and skips rows another worker's transaction
+   * holds; SQLite has one writer at a time. Rows deferred after a failure wait for their time.
+   */
+  async takeInbox(now: number, limit: number): Promise<InboxRow[]> {
+    if (!this.db.isTransaction) throw new Error('takeInbox runs inside transaction()');
+    let pick = this.db
+      .selectFrom('inbox')
+      .select(['id', 'source', 'event_id', 'type', 'payload', 'received_at', 'attempts'])
+      .where('processed_at', 'is', null)
+      .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', now)]))
+      .orderBy('received_at')
+      .orderBy('id')
+      .limit(limit);
+    if (this.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+    return (await pick.execute()).map((r) => ({
+      id: r.id,
+      source: r.source,
+      eventId: r.event_id,
+      type: r.type,
+      payload: parse(r.payload),
+      receivedAt: Number(r.received_at),
+      attempts: r.attempts,
+    }));
+  }
+
+  /** Marks a taken event applied. */
+  async finishInbox(id: string, now: number): Promise<void> {
     await this.prepared(
       this.db,
       'finish inbox',
       (d) =>
         d
           .updateTable('inbox')
-          .set({ processed_at: arg(0), error: arg(1), claim_owner: null, claim_expires_at: null })
-          .where('id', '=', arg(2))
-          .where('claim_owner', '=', arg(3)),
-      [now, error, id, owner],
+          .set({ processed_at: arg(0), claim_owner: null, claim_expires_at: null })
+          .where('id', '=', arg(1))
+          .where('processed_at', 'is', null),
+      [now, id],
     );
   }
 
-  /** Gives a failed row back, not to be retaken before `retryAt` (its claim expires then). */
-  async deferInbox(id: string, owner: string, retryAt: number, error: string): Promise<void> {
+  /**
+   * A failed try, counted: the row is held back until `retryAt`, or given up on (`droppedAt`: it
+   * leaves the backlog with its error kept).
+   */
+  async inboxFailed(id: string, error: string, next: { retryAt: number } | { droppedAt: number }): Promise<void> {
     await this.db
       .updateTable('inbox')
-      .set({ error, claim_owner: 'retry', claim_expires_at: retryAt })
+      .set(
+        'retryAt' in next
+          ? { error, claim_owner: 'retry', claim_expires_at: next.retryAt, attempts: sql`attempts + 1` }
+          : { error, processed_at: next.droppedAt, claim_owner: null, claim_expires_at: null, attempts: sql`attempts + 1` },
+      )
       .where('id', '=', id)
-      .where('claim_owner', '=', owner)
+      .where('processed_at', 'is', null)
       .execute();
   }
 
