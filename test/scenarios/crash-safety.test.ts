@@ -1,7 +1,9 @@
 /**
  * Crash safety: 300 WhatsApp messages whose 15-minute delivery timeout has passed, so 300 SMS
- * fallbacks are due. A real server (child process, embedded SQLite, worker on) is killed with
- * SIGKILL at random moments, at least 10 times, and restarted. Every fallback must reach the
+ * fallbacks are due, and 300 overdue-invoice events waiting in the inbox, each starting a payment
+ * reminder whose first SMS is claimed in the event's own transaction (no timer row behind it). A
+ * real server (child process, embedded SQLite, worker on) is killed with SIGKILL at random
+ * moments, at least 10 times, and restarted. Every fallback and every reminder must reach the
  * sandbox provider exactly once per message.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -50,7 +52,7 @@ const killed = (child: ChildProcess) =>
   });
 
 describe('crash safety', () => {
-  it(`${N} pending fallbacks survive ${KILLS} SIGKILLs: each fires exactly once`, async () => {
+  it(`${N} pending fallbacks and ${N} reminders claimed in their events' transactions survive ${KILLS} SIGKILLs: each is sent exactly once`, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-crash-'));
     const dbFile = join(dataDir, 'signalbox.db');
     // local time noon for the contacts, whatever time the test runs
@@ -82,6 +84,23 @@ describe('crash safety', () => {
     await setup.runtime.runUntilIdle();
     expect((await store.sandboxSends('whatsapp')).length).toBe(N);
     expect((await store.pendingTimers()).filter((t) => t.kind === 'timeout')).toHaveLength(N);
+    const events = [];
+    for (let i = 0; i < N; i++) {
+      const { contact } = await store.upsertContact(
+        { identities: [{ kind: 'phone', value: `+2547331${String(i).padStart(4, '0')}1` }], timezone: zone },
+        clock.now().getTime(),
+      );
+      const e = {
+        id: `overdue-${i}`,
+        source: 'api',
+        type: 'invoice.overdue',
+        occurredAt: clock.now().toISOString(),
+        contact: { id: contact.id },
+        object: { type: 'invoice', id: `inv-${i}` },
+      };
+      events.push({ source: 'api', eventId: e.id, type: e.type, payload: e });
+    }
+    await store.acceptInboxBatch(events, clock.now().getTime());
     await setup.close();
 
     // 2. a real server, killed at random moments while it works through the fallbacks
@@ -104,7 +123,7 @@ describe('crash safety', () => {
     // 3. a last life, left to finish
     const last = await startServer(dataDir);
     const deadline = Date.now() + 60_000;
-    while (smsSent() < N && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
+    while (smsSent() < 2 * N && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
     await new Promise((res) => setTimeout(res, 1500)); // anything still in flight would show now
     last.kill('SIGTERM');
     await new Promise((res) => last.once('exit', res));
@@ -116,15 +135,31 @@ describe('crash safety', () => {
       step: number;
       status: string;
     }>;
+    const reminders = db
+      .prepare("select id from messages where journey_id = 'payment-reminder'")
+      .all()
+      .map((m) => (m as { id: string }).id);
+    const unsettled = db.prepare("select count(*) as n from attempts where status = 'claimed' or lease_expires_at is not null").get() as {
+      n: number;
+    };
+    const inbox = db.prepare('select count(*) as n from inbox where processed_at is null or error is not null').get() as { n: number };
     db.close();
     // exactly one SMS per message, each under its (message, step) claim
-    expect(sms).toHaveLength(N);
-    expect(new Set(sms.map((s) => s.claim))).toEqual(new Set(ids.map((id) => `${id}:1`)));
+    const fallbacks = sms.filter((s) => s.claim.endsWith(':1'));
+    expect(fallbacks).toHaveLength(N);
+    expect(new Set(fallbacks.map((s) => s.claim))).toEqual(new Set(ids.map((id) => `${id}:1`)));
     expect(attempts).toHaveLength(N);
+    // one reminder per event (one journey each), sent under its message's first claim
+    expect(reminders).toHaveLength(N);
+    const firstSends = sms.filter((s) => s.claim.endsWith(':0'));
+    expect(firstSends).toHaveLength(N);
+    expect(new Set(firstSends.map((s) => s.claim))).toEqual(new Set(reminders.map((id) => `${id}:0`)));
+    expect(unsettled.n).toBe(0);
+    expect(inbox.n).toBe(0);
     // the kills landed while work was in progress (not all before, not all after)
     expect(progress.some((p) => p > 0 && p < N) || progress.every((p) => p === 0)).toBe(true);
     console.log(
-      `crash safety: SMS sent after each kill ${progress.join(', ')}; provider calls ${sms.reduce((n, s) => n + s.calls, 0)} for ${N} messages`,
+      `crash safety: SMS sent after each kill ${progress.join(', ')}; provider calls ${sms.reduce((n, s) => n + s.calls, 0)} for ${2 * N} messages`,
     );
   }, 180_000);
 });

@@ -44,9 +44,10 @@ export interface RuntimeDeps {
 }
 
 /** A send due now, claimed inside a unit of work; `go` when the attempt is claimed too. */
+/** A send claimed inside a transaction, to be made as soon as it commits. */
 interface Collected {
-  timer: TimerRow;
-  go?: { provider: string; outbound: OutboundMessage };
+  at: { messageId: string; step: number };
+  go: { provider: string; outbound: OutboundMessage };
 }
 
 /** An event as the API or a connector hands it over, before the contact is resolved. */
@@ -129,44 +130,37 @@ export class Runtime {
     return this.d.store.transaction((store) => fn(new Runtime({ ...this.d, store, workerId: this.workerId, leaseMs: this.leaseMs })));
   }
 
-  /** As `atomically`, then fires the sends the unit scheduled for now (claimed by this worker). */
+  /** As `atomically`, then makes the sends the unit claimed for now (see `requestMessage`). */
   private async atomicallyThenSend<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
     const collector: Collected[] = [];
     const r = await this.d.store.transaction((store) =>
       fn(new Runtime({ ...this.d, store, workerId: this.workerId, leaseMs: this.leaseMs, collector })),
     );
     // decided and claimed inside the transaction that just committed: that state is the fresh
-    // state the send gate would read again, so the providers are called straight away, and their
-    // answers (with the timers' completion) recorded together in one more transaction
-    type Go = Collected & { go: NonNullable<Collected['go']> };
-    for (const c of collector) if (c.go === undefined) await this.fireClaimed(c.timer);
-    // the provider calls go out together (a provider may batch them: the sandbox writes its log once)
+    // state the send gate would read again, so the providers are called straight away (together:
+    // a provider may batch them, the sandbox writes its log once), and their answers recorded
+    // together in one more transaction
     const outcomes = await Promise.all(
-      collector
-        .filter((c): c is Go => c.go !== undefined)
-        .map(async (c) => {
-          try {
-            const provider = this.d.providers.get(c.go.provider) as ChannelProvider;
-            return { c, result: await provider.send(c.go.outbound) };
-          } catch (err) {
-            this.d.log.error({ err: (err as Error).message }, 'send failed; its timer retries in 30 s');
-            await this.d.store.releaseTimer(c.timer.id, this.workerId, this.now() + 30_000);
-            return null;
-          }
-        }),
+      collector.map(async (c) => {
+        try {
+          const provider = this.d.providers.get(c.go.provider) as ChannelProvider;
+          return { c, result: await provider.send(c.go.outbound) };
+        } catch (err) {
+          this.d.log.error({ err: (err as Error).message }, 'send failed; resumed in 30 s');
+          await this.d.store.setAttemptLease(c.go.outbound.claim, this.now() + 30_000);
+          return null;
+        }
+      }),
     );
-    const answered = outcomes.filter((o): o is { c: Go; result: SendResult } => o !== null);
+    const answered = outcomes.filter((o): o is { c: Collected; result: SendResult } => o !== null);
     if (answered.length > 0) {
       try {
         await this.atomically(async (rt) => {
-          for (const { c, result } of answered) {
-            await rt.record(c.timer.payload as { messageId: string; step: number }, c.go, result);
-            await rt.d.store.completeTimer(c.timer.id, this.workerId, rt.now());
-          }
+          for (const { c, result } of answered) await rt.record(c.at, c.go, result);
         });
       } catch (err) {
-        // the claims stay; the timers' leases expire and the gate finishes each send (same claim)
-        this.d.log.error({ err: (err as Error).message }, 'recording sends failed; their timers retry');
+        // the claims stay; their leases run out and the gate finishes each send (same claim)
+        this.d.log.error({ err: (err as Error).message }, 'recording sends failed; they are resumed when their leases end');
       }
     }
     return r;
@@ -233,15 +227,16 @@ export class Runtime {
     if (created && status === 'queued') {
       const first = decision.plan[0] as PlanStep;
       const dueAt = Date.parse(first.sendAt);
-      const inline = this.d.collector !== undefined && dueAt <= now;
-      const timer = await this.d.store.scheduleTimer(
-        { key: `${message.id}:step:0`, kind: 'step', ref: message.id, dueAt, payload: { messageId: message.id, step: 0 } },
-        now,
-        undefined,
-        inline ? { owner: this.workerId, expiresAt: now + this.leaseMs } : undefined,
-      );
-      if (inline && timer !== null)
-        this.d.collector?.push({ timer, ...(await this.claimNow(message.id, first, contact, request, message.template)) });
+      // due now, inside a worker's transaction: claimed here and sent right after the commit, the
+      // attempt's lease standing in for a timer row; anything else goes through a timer and the gate
+      const go =
+        this.d.collector !== undefined && dueAt <= now ? await this.claimNow(message.id, first, contact, request, message.template) : null;
+      if (go !== null) this.d.collector?.push({ at: { messageId: message.id, step: 0 }, go });
+      else
+        await this.d.store.scheduleTimer(
+          { key: `${message.id}:step:0`, kind: 'step', ref: message.id, dueAt, payload: { messageId: message.id, step: 0 } },
+          now,
+        );
     }
     return { messageId: message.id, decision: message.decision as Decision, created, status: message.status };
   }
@@ -294,8 +289,8 @@ export class Runtime {
 
   /**
    * The first step of a message decided in this very transaction: claims the attempt now (the
-   * decision's state is the fresh state), so the worker calls the provider right after commit.
-   * Anything unusual (no provider, no address) is left to the timer and the full gate.
+   * decision's state is the fresh state), leased, so the worker calls the provider right after
+   * commit. Anything unusual (no provider, no address) is left to a timer and the full gate.
    */
   private async claimNow(
     messageId: string,
@@ -303,15 +298,17 @@ export class Runtime {
     contact: StoredContact,
     request: MessageRequest,
     template: string | null,
-  ): Promise<{ go?: { provider: string; outbound: OutboundMessage } }> {
+  ): Promise<{ provider: string; outbound: OutboundMessage } | null> {
     const address = this.addressFor(contact, step.channel);
-    if (!this.d.providers.has(step.provider) || address === undefined || step.mode !== 'primary') return {};
+    if (!this.d.providers.has(step.provider) || address === undefined || step.mode !== 'primary') return null;
+    const now = this.now();
     const claim = await this.d.store.claimAttempt(
       { messageId, step: step.step, channel: step.channel, provider: step.provider },
-      this.now(),
+      now,
+      now + this.leaseMs,
     );
-    if (claim === null) return {};
-    return { go: { provider: step.provider, outbound: outboundFor(claim, messageId, step, address, template, request) } };
+    if (claim === null) return null;
+    return { provider: step.provider, outbound: outboundFor(claim, messageId, step, address, template, request) };
   }
 
   /** The contact's address on a channel (the identity kind the ruleset says the channel uses). */
@@ -595,9 +592,9 @@ export class Runtime {
   }
 
   private async recordEngagement(messageId: string, channel: string, status: 'sent' | 'delivered' | 'read', at: number): Promise<void> {
-    const message = await this.d.store.getMessage(messageId);
-    if (message === null) return;
-    await this.d.store.updateContactData(message.contactId, this.now(), (c) => {
+    const contactId = await this.d.store.messageContactId(messageId);
+    if (contactId === null) return;
+    await this.d.store.updateContactData(contactId, this.now(), (c) => {
       const e = c.engagement?.[channel] ?? { sent: 0, delivered: 0, read: 0, replied: 0 };
       const next = {
         ...e,
@@ -906,6 +903,27 @@ export class Runtime {
     return fired;
   }
 
+  /**
+   * Resumes sends claimed without a timer whose lease ran out still claimed (the worker died
+   * between its commit and the provider's answer, or the call failed): the gate runs again on
+   * fresh state and sends under the same claim (the provider dedupes). Returns how many.
+   */
+  async resumeStalledSends(limit = 50): Promise<number> {
+    const stalled = await this.d.store.takeStalledAttempts(this.now(), this.leaseMs, limit);
+    for (const s of stalled) {
+      await yieldToIo();
+      try {
+        await this.sendStep(s.messageId, s.step);
+        // settled either way (sent, or the gate decided otherwise and left the claim unused)
+        await this.d.store.setAttemptLease(s.claim, null);
+      } catch (err) {
+        this.d.log.error({ err: (err as Error).message }, 'resuming a send failed; retrying in 30 s');
+        await this.d.store.setAttemptLease(s.claim, this.now() + 30_000);
+      }
+    }
+    return stalled.length;
+  }
+
   /** Fires a timer this worker has claimed and marks it fired; on failure, releases it for 30 s. */
   private async fireClaimed(t: TimerRow): Promise<boolean> {
     try {
@@ -928,7 +946,8 @@ export class Runtime {
   /** Processes the inbox and due timers until nothing is left (tests and the worker loop). */
   async runUntilIdle(maxRounds = 50): Promise<void> {
     for (let i = 0; i < maxRounds; i++) {
-      const n = (await this.processInbox()) + (await this.runDueTimers()) + (await this.sweepParkedReceipts());
+      const n =
+        (await this.processInbox()) + (await this.runDueTimers()) + (await this.resumeStalledSends()) + (await this.sweepParkedReceipts());
       if (n === 0) return;
     }
   }

@@ -38,7 +38,7 @@ export class Worker implements WorkerHandle {
       let n = 0;
       this.nudged = false;
       try {
-        n = (await this.runtime.processInbox()) + (await this.runtime.runDueTimers());
+        n = (await this.runtime.processInbox()) + (await this.runtime.runDueTimers()) + (await this.runtime.resumeStalledSends());
         if (Date.now() - this.lastSweep > 5_000) {
           this.lastSweep = Date.now();
           n += await this.runtime.sweepParkedReceipts();

@@ -275,6 +275,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('crm_callbacks_open').on('crm_callbacks').columns(['completed_at', 'created_at']).execute();
     },
   },
+  '0003_attempt_leases': {
+    async up(db: Kysely<unknown>) {
+      // a send claimed in an event's own transaction has no timer row: its lease is on the attempt
+      await db.schema.alterTable('attempts').addColumn('lease_expires_at', 'bigint').execute();
+      await db.schema
+        .createIndex('attempts_leased')
+        .on('attempts')
+        .column('lease_expires_at')
+        .where(sql.ref('lease_expires_at'), 'is not', null)
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -95,6 +95,11 @@ export interface AttemptsTable {
   error: string | null;
   created_at: number;
   updated_at: number;
+  /**
+   * Set while a send claimed without a timer row (due now, claimed in the transaction that decided
+   * it) is in flight: past it, a worker resumes the send through the gate. Cleared by any update.
+   */
+  lease_expires_at: number | null;
 }
 export interface ReceiptsTable {
   id: string;

@@ -208,17 +208,7 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect(await store.pendingTimers()).toEqual([]);
     });
 
-    it('created already claimed: only its owner fires it, until the claim expires; transactions roll back whole', async () => {
-      const t = await store.transaction(async (s) =>
-        s.scheduleTimer({ key: 'own-1', kind: 'step', ref: 'm-9', dueAt: T, payload: {} }, T, undefined, {
-          owner: 'w1',
-          expiresAt: T + 10_000,
-        }),
-      );
-      expect(await store.claimDueTimers('w2', T + 1, 10_000, 10)).toEqual([]);
-      expect(await store.completeTimer(t?.id as string, 'w2', T + 2)).toBe(false);
-      // w1 died before firing it: after the lease another worker takes it
-      expect((await store.claimDueTimers('w2', T + 10_001, 10_000, 10)).map((x) => x.key)).toEqual(['own-1']);
+    it('transactions roll back whole; savepoints take back only what came after them', async () => {
       await expect(
         store.transaction(async (s) => {
           await s.scheduleTimer({ key: 'rolled-back', kind: 'x', dueAt: T, payload: {} }, T);
@@ -287,6 +277,27 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect(claims.filter((c) => c !== null)).toEqual(['m-a:1']);
       await store.updateAttempt('m-a:1', { status: 'sent', providerMessageId: 'p-1', cost: 0.01 }, T + 4);
       expect((await store.findAttemptByProviderId('sandbox', 'p-1'))?.claim).toBe('m-a:1');
+    });
+    it('a leased attempt still only claimed when its lease ends is handed out once; any update ends the lease', async () => {
+      const claim = (id: string, lease: number | null) =>
+        store.claimAttempt({ messageId: id, step: 0, channel: 'sms', provider: 'sandbox' }, T, lease);
+      expect(await claim('m-l1', T + 1000)).toBe('m-l1:0');
+      expect(await claim('m-l2', T + 1000)).toBe('m-l2:0');
+      expect(await claim('m-l3', null)).toBe('m-l3:0'); // a timer stands behind this one
+      expect(await store.takeStalledAttempts(T + 1000, 5000, 10)).toEqual([]);
+      // m-l2 was sent in time: its lease ended with the update
+      await store.updateAttempt('m-l2:0', { status: 'sent', providerMessageId: 'p-l2', cost: 0.01 }, T + 500, ['claimed']);
+      const [a, b] = await Promise.all([store.takeStalledAttempts(T + 1001, 5000, 10), store.takeStalledAttempts(T + 1001, 5000, 10)]);
+      expect([...(a ?? []), ...(b ?? [])]).toEqual([{ messageId: 'm-l1', step: 0, claim: 'm-l1:0' }]);
+      // leased again to its taker: not handed out before that lease ends
+      expect(await store.takeStalledAttempts(T + 6000, 5000, 10)).toEqual([]);
+      await store.setAttemptLease('m-l1:0', T + 7000);
+      expect((await store.takeStalledAttempts(T + 7001, 5000, 10)).map((x) => x.claim)).toEqual(['m-l1:0']);
+      await store.setAttemptLease('m-l1:0', null);
+      expect(await store.takeStalledAttempts(T + 60_000, 5000, 10)).toEqual([]);
+      // an attempt without a lease never gets one by moving it
+      await store.setAttemptLease('m-l3:0', T);
+      expect(await store.takeStalledAttempts(T + 60_000, 5000, 10)).toEqual([]);
     });
     it('reports the inventory by channel, team, journey, type and outcome', async () => {
       const rows = await store.inventory(T - 1000, T + 10_000);

@@ -664,22 +664,15 @@ export class Store {
 
   // ---------------------------------------------------------------- timers
 
-  /** Schedules a timer once: the key makes scheduling idempotent. */
-  /**
-   * Schedules a timer (unique key: a second schedule is a no-op, returns null). With `claim`, it is
-   * created already claimed by that worker, which fires it itself right after its transaction
-   * commits; if the worker dies first, the claim expires and any worker retakes it.
-   */
+  /** Schedules a timer once (unique key: a second schedule is a no-op and returns null). */
   async scheduleTimer(
     t: { key: string; kind: string; ref?: string | null; dueAt: number; payload: unknown },
     now: number,
-    db: Db = this.db,
-    claim?: { owner: string; expiresAt: number },
   ): Promise<TimerRow | null> {
     const id = uuidv7(now);
     const [r] = (
       await this.prepared(
-        db,
+        this.db,
         'schedule timer',
         (d) =>
           d
@@ -691,15 +684,15 @@ export class Store {
               ref: arg(3),
               due_at: arg(4),
               payload: arg(5),
-              claim_owner: arg(6),
-              claim_expires_at: arg(7),
+              claim_owner: null,
+              claim_expires_at: null,
               fired_at: null,
               cancelled_at: null,
-              created_at: arg(8),
+              created_at: arg(6),
             })
             .onConflict((oc) => oc.column('key').doNothing())
             .returning('id'),
-        [id, t.key, t.kind, t.ref ?? null, t.dueAt, json(t.payload), claim?.owner ?? null, claim?.expiresAt ?? null, now],
+        [id, t.key, t.kind, t.ref ?? null, t.dueAt, json(t.payload), now],
       )
     ).rows;
     return r === undefined ? null : { id, key: t.key, kind: t.kind, ref: t.ref ?? null, dueAt: t.dueAt, payload: t.payload };
@@ -870,6 +863,14 @@ export class Store {
     return r ? toMessage(r) : null;
   }
 
+  /** Whose message it is (a receipt needs no more: the message's documents stay unread). */
+  async messageContactId(id: string): Promise<string | null> {
+    const [r] = (
+      await this.prepared(this.db, 'message contact', (d) => d.selectFrom('messages').select('contact_id').where('id', '=', arg(0)), [id])
+    ).rows;
+    return r?.contact_id ?? null;
+  }
+
   async messagesForContact(contactId: string, limit = 100): Promise<MessageRow[]> {
     const rows = await this.db
       .selectFrom('messages')
@@ -924,7 +925,16 @@ export class Store {
   }
 
   /** Claims (message, step): the claim string is the provider's idempotency key. Null if taken. */
-  async claimAttempt(a: { messageId: string; step: number; channel: string; provider: string }, now: number): Promise<string | null> {
+  /**
+   * Claims (message, step) once: the claim is the provider's idempotency key. With `leaseUntil`
+   * the attempt carries its own lease (no timer row stands behind it): if it is still only claimed
+   * then, `takeStalledAttempts` hands it to a worker to resume.
+   */
+  async claimAttempt(
+    a: { messageId: string; step: number; channel: string; provider: string },
+    now: number,
+    leaseUntil: number | null = null,
+  ): Promise<string | null> {
     const claim = `${a.messageId}:${a.step}`;
     const [r] = (
       await this.prepared(
@@ -946,13 +956,64 @@ export class Store {
               error: null,
               created_at: arg(6),
               updated_at: arg(6),
+              lease_expires_at: arg(7),
             })
             .onConflict((oc) => oc.doNothing())
             .returning('id'),
-        [uuidv7(now), a.messageId, a.step, a.channel, a.provider, claim, now],
+        [uuidv7(now), a.messageId, a.step, a.channel, a.provider, claim, now, leaseUntil],
       )
     ).rows;
     return r ? claim : null;
+  }
+
+  /**
+   * Leased attempts whose lease ran out while still claimed (the worker died between its commit
+   * and the provider's answer, or the call failed), leased again to this caller atomically (FOR
+   * UPDATE SKIP LOCKED on PostgreSQL). Looked for without a write transaction first.
+   */
+  async takeStalledAttempts(
+    now: number,
+    leaseMs: number,
+    limit: number,
+  ): Promise<Array<{ messageId: string; step: number; claim: string }>> {
+    const any = await this.prepared(
+      this.db,
+      'any stalled attempt',
+      (d) =>
+        d.selectFrom('attempts').select('id').where('lease_expires_at', 'is not', null).where('lease_expires_at', '<', arg(0)).limit(1),
+      [now],
+    );
+    if (any.rows.length === 0) return [];
+    const rows = await this.tx(async (trx) => {
+      let pick = trx
+        .selectFrom('attempts')
+        .select('id')
+        .where('lease_expires_at', 'is not', null)
+        .where('lease_expires_at', '<', now)
+        .orderBy('lease_expires_at')
+        .limit(limit);
+      if (this.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+      const ids = (await pick.execute()).map((r) => r.id);
+      if (ids.length === 0) return [];
+      return trx
+        .updateTable('attempts')
+        .set({ lease_expires_at: now + leaseMs })
+        .where('id', 'in', ids)
+        .where('lease_expires_at', '<', now)
+        .returning(['message_id', 'step', 'claim'])
+        .execute();
+    });
+    return rows.map((r) => ({ messageId: r.message_id, step: r.step, claim: r.claim }));
+  }
+
+  /** Moves a leased attempt's lease (`null`: the send is settled, nothing to resume). */
+  async setAttemptLease(claim: string, until: number | null): Promise<void> {
+    await this.db
+      .updateTable('attempts')
+      .set({ lease_expires_at: until })
+      .where('claim', '=', claim)
+      .where('lease_expires_at', 'is not', null)
+      .execute();
   }
 
   async getAttemptByClaim(claim: string): Promise<AttemptRow | null> {
@@ -994,6 +1055,7 @@ export class Store {
           .set({
             status: arg(0),
             updated_at: arg(1),
+            lease_expires_at: null,
             ...(has.id ? { provider_message_id: arg(2) } : {}),
             ...(has.cost ? { cost: arg(3) } : {}),
             ...(has.error ? { error: arg(4) } : {}),
