@@ -272,6 +272,41 @@ describe('events applied together', () => {
   });
 });
 
+describe('a provider call that fails', () => {
+  it('is made again 30 s later under the same claim, through the send gate; the message goes out once', async () => {
+    let failures = 0;
+    h = await startHarness({
+      at: MORNING,
+      wrapSandbox: (sandbox) => ({
+        name: 'sandbox',
+        async send(m) {
+          if (failures++ === 0) throw new Error('connect ECONNRESET');
+          return sandbox().send(m);
+        },
+      }),
+    });
+    const id = await contact('+254711000031');
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({ id: 'flaky-1', type: 'invoice.overdue', occurredAt: MORNING, contact: { id }, object: { type: 'invoice', id: 'flaky-1' } })
+      .expect(202);
+    await h.settle();
+    expect(failures).toBe(1);
+    expect(await h.store.sandboxSends()).toEqual([]);
+    const [message] = await h.store.messagesForContact(id);
+    expect((await h.store.attemptsForMessage(message?.id as string)).map((a) => a.status)).toEqual(['claimed']);
+    await h.advance(29_000);
+    expect(failures).toBe(1);
+    await h.advance(1_001);
+    expect(failures).toBe(2);
+    expect((await h.store.sandboxSends()).map((s) => [s.claim, s.address])).toEqual([[`${message?.id}:0`, '+254711000031']]);
+    expect((await h.store.attemptsForMessage(message?.id as string)).map((a) => a.status)).toEqual(['read']);
+    await h.advance(120_000);
+    expect(failures).toBe(2);
+  });
+});
+
 describe('inventory report', () => {
   it('answers how many messages went last month, by channel, team, journey, type and outcome, with cost', async () => {
     h = await startHarness({ at: MORNING });

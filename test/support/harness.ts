@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type ChannelProvider,
   createLogger,
   createSystem,
   dropPostgresSchema,
@@ -52,6 +53,8 @@ export async function startHarness(o: {
   sandboxRules?: SandboxRule[];
   postgresSchema?: string;
   hubspot?: HarnessHubspot;
+  /** Providers in front of the sandbox (given the sandbox once it exists), e.g. one that fails first. */
+  wrapSandbox?: (sandbox: () => ChannelProvider) => ChannelProvider;
 }): Promise<Harness> {
   const clock = new TestClock(new Date(o.at));
   const db = o.postgresSchema
@@ -71,6 +74,7 @@ export async function startHarness(o: {
     ],
     sandboxSecret: SANDBOX_SECRET,
     ...(o.sandboxRules ? { sandboxRules: o.sandboxRules } : {}),
+    ...(o.wrapSandbox ? { extraProviders: [o.wrapSandbox(() => system.sandbox)] } : {}),
     ...(o.hubspot
       ? {
           hubspot: {

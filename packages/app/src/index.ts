@@ -7,6 +7,7 @@ export { DbTokenStore, TokenCipher } from './hubspot/token-store.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
 export { RulesHolder } from './rules-holder.js';
 export { loadRulesetFile, readJsonFile } from './ruleset-source.js';
+export type { ChannelProvider, OutboundMessage, SendResult } from './runtime/providers/provider.js';
 export { DEFAULT_SANDBOX_RULES, SandboxProvider, type SandboxRule } from './runtime/providers/sandbox.js';
 export { WebhookProvider } from './runtime/providers/webhook.js';
 export { type IncomingEvent, Runtime } from './runtime/runtime.js';
