@@ -46,8 +46,15 @@ export interface RuntimeDeps {
 /** A send due now, claimed inside a unit of work; `go` when the attempt is claimed too. */
 /** A send claimed inside a transaction, to be made as soon as it commits. */
 interface Collected {
-  at: { messageId: string; step: number };
+  at: SendAt;
   go: { provider: string; outbound: OutboundMessage };
+}
+
+/** Which step of which message a send is; `plan`, when the caller has the message's decision at hand. */
+interface SendAt {
+  messageId: string;
+  step: number;
+  plan?: readonly PlanStep[];
 }
 
 /** An event as the API or a connector hands it over, before the contact is resolved. */
@@ -231,7 +238,7 @@ export class Runtime {
       // attempt's lease standing in for a timer row; anything else goes through a timer and the gate
       const go =
         this.d.collector !== undefined && dueAt <= now ? await this.claimNow(message.id, first, contact, request, message.template) : null;
-      if (go !== null) this.d.collector?.push({ at: { messageId: message.id, step: 0 }, go });
+      if (go !== null) this.d.collector?.push({ at: { messageId: message.id, step: 0, plan: decision.plan }, go });
       else
         await this.d.store.scheduleTimer(
           { key: `${message.id}:step:0`, kind: 'step', ref: message.id, dueAt, payload: { messageId: message.id, step: 0 } },
@@ -318,18 +325,14 @@ export class Runtime {
   }
 
   /** The provider call for a claimed attempt, then its outcome recorded in one transaction. */
-  private async deliver(at: { messageId: string; step: number }, go: { provider: string; outbound: OutboundMessage }): Promise<void> {
+  private async deliver(at: SendAt, go: { provider: string; outbound: OutboundMessage }): Promise<void> {
     const provider = this.d.providers.get(go.provider) as ChannelProvider;
     const result = await provider.send(go.outbound);
     await this.atomically((rt) => rt.record(at, go, result));
   }
 
   /** What the provider answered, recorded (call inside a transaction). */
-  private async record(
-    at: { messageId: string; step: number },
-    go: { provider: string; outbound: OutboundMessage },
-    result: SendResult,
-  ): Promise<void> {
+  private async record(at: SendAt, go: { provider: string; outbound: OutboundMessage }, result: SendResult): Promise<void> {
     const { messageId, step: stepIndex } = at;
     const after = this.now();
     if (result.status === 'failed') {
@@ -352,7 +355,7 @@ export class Runtime {
       // a receipt that beat this bookkeeping was parked: the side that comes second applies it
       await this.applyParked(go.provider, result.providerMessageId);
     }
-    await this.afterStepSent(messageId, stepIndex, after);
+    await this.afterStepSent(messageId, stepIndex, after, at.plan);
   }
 
   /**
@@ -454,14 +457,20 @@ export class Runtime {
     return { provider: step.provider, outbound: outboundFor(claim, messageId, step, address, message.template, request) };
   }
 
-  /** Follow-ups and the delivery timeout of a step that went (idempotent: unique timer keys). */
-  private async afterStepSent(messageId: string, stepIndex: number, sentAt: number): Promise<void> {
-    const message = await this.d.store.getMessage(messageId);
-    if (message === null) return;
-    const decision = message.decision as Decision;
-    const step = decision.plan[stepIndex] as PlanStep;
+  /**
+   * Follow-ups and the delivery timeout of a step that went (idempotent: unique timer keys). A
+   * message's plan never changes once decided; the caller may pass it instead of having it read.
+   */
+  private async afterStepSent(messageId: string, stepIndex: number, sentAt: number, known?: readonly PlanStep[]): Promise<void> {
+    let plan = known;
+    if (plan === undefined) {
+      const message = await this.d.store.getMessage(messageId);
+      if (message === null) return;
+      plan = (message.decision as Decision).plan;
+    }
+    const step = plan[stepIndex] as PlanStep;
     const now = this.now();
-    for (const s of decision.plan) {
+    for (const s of plan) {
       if (s.mode === 'also' && s.after === stepIndex) {
         await this.d.store.scheduleTimer(
           {
@@ -475,7 +484,7 @@ export class Runtime {
         );
       }
     }
-    const next = decision.plan.find((s) => s.mode === 'fallback' && s.after === stepIndex);
+    const next = plan.find((s) => s.mode === 'fallback' && s.after === stepIndex);
     if (next !== undefined && step.timeoutMinutes !== null) {
       await this.d.store.scheduleTimer(
         {
