@@ -13,7 +13,7 @@ import { decisionRoutes } from './routes/decisions.js';
 import { type HubspotRouteDeps, hubspotRoutes } from './routes/hubspot.js';
 import { providerHooks } from './routes/provider-hooks.js';
 import { rulesRoutes } from './routes/rules.js';
-import { runtimeRoutes } from './routes/runtime-api.js';
+import { ingestHandler, runtimeRoutes } from './routes/runtime-api.js';
 
 export interface AppDeps {
   ruleset: () => CompiledRuleset;
@@ -51,6 +51,11 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
+  const json = express.json({ limit: deps.bodyLimit ?? '256kb', type: ['application/json', 'application/*+json'] });
+  // the hot path first: every router it would otherwise pass costs a prefix walk per request
+  if (deps.runtime !== undefined)
+    app.post('/api/v1/events', json, auth(['admin', 'integration']), ingestHandler(deps.runtime.store, metrics, now));
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', ruleset: deps.ruleset().version });
   });
@@ -74,7 +79,7 @@ export function createApp(deps: AppDeps): Express {
     if (deps.hubspot !== undefined) app.use(hubspotRoutes(deps.hubspot));
     app.use('/hooks/providers', providerHooks(deps.runtime, deps.providerSecrets ?? {}, deps.log, metrics));
   }
-  app.use('/api/v1', express.json({ limit: deps.bodyLimit ?? '256kb', type: ['application/json', 'application/*+json'] }));
+  app.use('/api/v1', json);
   app.use('/api/v1/decisions', auth(['admin', 'agent', 'integration']), decisionRoutes(deps.ruleset, deps.clock));
   if (deps.runtime !== undefined && deps.rules !== undefined)
     app.use('/api/v1/rules', rulesRoutes(deps.rules, deps.runtime.store, auth, deps.clock));
