@@ -2,8 +2,8 @@ import { Coalescer } from './coalescer.js';
 import type { InboxTable } from './schema.js';
 import { inboxRow, type Store } from './store.js';
 
-/** Rows per INSERT: 11 parameters a row stays far below SQLite's 32,766 and PostgreSQL's 65,535. */
-const ROWS_PER_STATEMENT = 500;
+/** Rows per write (one transaction; the store splits it into prepared INSERTs of ≤ 32 rows). */
+const ROWS_PER_WRITE = 500;
 
 /**
  * Group commit for ingest: requests that arrive while a write is under way (or waiting for the
@@ -23,7 +23,7 @@ export class InboxWriter {
           return { accepted, duplicates: rows.length - accepted };
         });
       },
-      ROWS_PER_STATEMENT,
+      ROWS_PER_WRITE,
       (rows) => rows.length,
     );
   }

@@ -154,6 +154,24 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect(row).toEqual({ processed_at: T + 50_002, error: 'gave up' });
     });
 
+    it('stores a large batch whole (several statements, one transaction), duplicates counted across them', async () => {
+      const ev = (id: string) => ({ source: 'bulk', eventId: id, type: 'invoice.overdue', payload: { id } });
+      await store.acceptInboxBatch([ev('b-5'), ev('b-50')], T + 200_000);
+      // 70 rows: b-5 and b-50 are already stored, b-3 comes twice (rows 3 and 40 land in different statements)
+      const rows = Array.from({ length: 69 }, (_, i) => ev(`b-${i}`));
+      rows.splice(40, 0, ev('b-3'));
+      expect(await store.acceptInboxBatch(rows, T + 200_001)).toEqual({ accepted: 67, duplicates: 3 });
+      const stored = await store.db.selectFrom('inbox').select('event_id').where('source', '=', 'bulk').execute();
+      expect(stored).toHaveLength(69);
+      // an invalid row takes the whole batch back
+      const bad = Array.from({ length: 40 }, (_, i) => ev(`c-${i}`));
+      (bad[35] as { type: unknown }).type = null;
+      await expect(store.acceptInboxBatch(bad, T + 200_002)).rejects.toThrow();
+      expect(await store.db.selectFrom('inbox').select('event_id').where('event_id', 'like', 'c-%').execute()).toEqual([]);
+      // out of the way of the tests after this one
+      await store.db.updateTable('inbox').set({ processed_at: T }).where('source', '=', 'bulk').execute();
+    });
+
     // SQLite has one writer at a time (its transactions cannot overlap); PostgreSQL workers can
     if (factory.name === 'postgres')
       it('hands a row to one transaction at a time (PostgreSQL: several workers)', async () => {
