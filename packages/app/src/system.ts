@@ -1,10 +1,10 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_SCOPES, HubspotCrm, HubspotGateway } from '@signalbox/connectors';
 import type { Express } from 'express';
 import type { Clock } from './clock.js';
 import type { ApiKey } from './config.js';
-import { createApp } from './http/app.js';
+import { createApp, serve } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
 import { ReplayGuard } from './http/replay-guard.js';
 import { HubspotService } from './hubspot/service.js';
@@ -164,7 +164,7 @@ export function createSystem(o: SystemOptions): System {
     hubspotGateway,
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve) => {
-        server = app.listen(port, host, () => {
+        server = createServer(serve(app)).listen(port, host, () => {
           const addr = server?.address() as AddressInfo;
           baseUrl = `http://${host}:${addr.port}`;
           resolve({ server: server as Server, url: baseUrl });

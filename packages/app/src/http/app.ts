@@ -1,3 +1,4 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { CompiledRuleset } from '@signalbox/engine';
 import express, { type Express } from 'express';
 import type { Clock } from '../clock.js';
@@ -5,7 +6,8 @@ import type { ApiKey } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { RulesHolder } from '../rules-holder.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { apiKeyAuth } from './auth.js';
+import { apiKeyAuth, apiKeyPrincipal } from './auth.js';
+import { byteLimit, createIngest, INGEST_PATH } from './ingest.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler, sendProblem } from './problem.js';
@@ -13,7 +15,7 @@ import { decisionRoutes } from './routes/decisions.js';
 import { type HubspotRouteDeps, hubspotRoutes } from './routes/hubspot.js';
 import { providerHooks } from './routes/provider-hooks.js';
 import { rulesRoutes } from './routes/rules.js';
-import { ingestHandler, runtimeRoutes } from './routes/runtime-api.js';
+import { runtimeRoutes } from './routes/runtime-api.js';
 
 export interface AppDeps {
   ruleset: () => CompiledRuleset;
@@ -30,6 +32,17 @@ export interface AppDeps {
   rules?: RulesHolder;
   /** The HubSpot app's routes (webhooks, workflow actions, card, install). */
   hubspot?: HubspotRouteDeps;
+}
+
+const fastPaths = new WeakMap<Express, (req: IncomingMessage, res: ServerResponse) => boolean>();
+
+/**
+ * The request listener for a server: the app's fast paths (event ingest) first, then Express.
+ * `app.listen` would skip the fast paths; answers are the same either way.
+ */
+export function serve(app: Express): RequestListener {
+  const fast = fastPaths.get(app);
+  return fast === undefined ? app : (req, res) => fast(req, res) || app(req, res);
 }
 
 /** The HTTP surface. Every route but /healthz, /readyz, /metrics and /openapi.json is authenticated. */
@@ -52,9 +65,20 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const json = express.json({ limit: deps.bodyLimit ?? '256kb', type: ['application/json', 'application/*+json'] });
-  // the hot path first: every router it would otherwise pass costs a prefix walk per request
-  if (deps.runtime !== undefined)
-    app.post('/api/v1/events', json, auth(['admin', 'integration']), ingestHandler(deps.runtime.store, metrics, now));
+  // the hot path: served ahead of Express by `serve(app)`; what it hands over is answered here
+  if (deps.runtime !== undefined) {
+    const ingest = createIngest({
+      store: deps.runtime.store,
+      metrics,
+      now,
+      principal: apiKeyPrincipal(deps.apiKeys),
+      bodyLimit: byteLimit(deps.bodyLimit ?? '256kb'),
+      onWork: () => app.emit('work'),
+      log: deps.log,
+    });
+    fastPaths.set(app, ingest.raw);
+    app.post(INGEST_PATH, json, auth(['admin', 'integration']), ingest.express);
+  }
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', ruleset: deps.ruleset().version });

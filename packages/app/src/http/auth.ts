@@ -23,25 +23,38 @@ declare global {
  * digests in constant time, so neither length nor content leaks through timing.
  */
 export function apiKeyAuth(keys: readonly ApiKey[]) {
-  const table = keys.map((k) => ({ name: k.name, role: k.role, digest: digest(k.secret) }));
+  const identify = apiKeyPrincipal(keys);
   return (roles: readonly Role[]) => (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.get('authorization');
-    const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : req.get('x-api-key');
-    if (!presented) {
+    const who = identify((name) => req.get(name));
+    if (who === undefined) {
       next(new HttpProblem(401, 'AUTH_REQUIRED', 'Unauthorized', 'an API key is required (Authorization: Bearer <key>)'));
       return;
     }
-    const d = digest(presented);
-    const match = table.find((k) => timingSafeEqual(k.digest, d));
-    if (match === undefined) {
+    if (who === null) {
       next(new HttpProblem(401, 'AUTH_INVALID', 'Unauthorized', 'the API key is not valid'));
       return;
     }
-    if (!roles.includes(match.role)) {
-      next(new HttpProblem(403, 'ROLE_FORBIDDEN', 'Forbidden', `role ${match.role} may not do this (needs ${roles.join(' or ')})`));
+    if (!roles.includes(who.role)) {
+      next(new HttpProblem(403, 'ROLE_FORBIDDEN', 'Forbidden', `role ${who.role} may not do this (needs ${roles.join(' or ')})`));
       return;
     }
-    req.principal = { name: match.name, role: match.role };
+    req.principal = who;
     next();
+  };
+}
+
+/**
+ * The key check itself, from a request's headers: the principal, null for a key that is not
+ * valid, undefined when no key was presented.
+ */
+export function apiKeyPrincipal(keys: readonly ApiKey[]) {
+  const table = keys.map((k) => ({ name: k.name, role: k.role, digest: digest(k.secret) }));
+  return (header: (name: string) => string | undefined): Principal | null | undefined => {
+    const auth = header('authorization');
+    const presented = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : header('x-api-key');
+    if (!presented) return undefined;
+    const d = digest(presented);
+    const match = table.find((k) => timingSafeEqual(k.digest, d));
+    return match === undefined ? null : { name: match.name, role: match.role };
   };
 }

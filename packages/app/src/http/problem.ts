@@ -25,9 +25,15 @@ export class HttpProblem extends Error {
   }
 }
 
+export function problemBody(p: Omit<ProblemBody, 'type'>): ProblemBody {
+  return { type: `https://signalbox.dev/problems/${p.code.toLowerCase().replace(/_/g, '-')}`, ...p };
+}
+
 export function sendProblem(res: Response, p: Omit<ProblemBody, 'type'>): void {
-  const body: ProblemBody = { type: `https://signalbox.dev/problems/${p.code.toLowerCase().replace(/_/g, '-')}`, ...p };
-  res.status(p.status).type('application/problem+json').send(JSON.stringify(body));
+  res
+    .status(p.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problemBody(p)));
 }
 
 const TITLES: Record<number, string> = {

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { type ConsentRecord, IDENTITY_KINDS, messageRequestSchema, PURPOSES } from '@signalbox/engine';
-import { type Request, type RequestHandler, Router } from 'express';
+import { type Request, Router } from 'express';
 import { z } from 'zod';
 import type { Role } from '../../config.js';
 import { NotFoundError, type Runtime } from '../../runtime/runtime.js';
 import { IdentityError } from '../../store/identity.js';
-import { InboxWriter } from '../../store/inbox-writer.js';
 import type { apiKeyAuth } from '../auth.js';
 import type { Metrics } from '../metrics.js';
 import { HttpProblem } from '../problem.js';
@@ -64,29 +63,6 @@ function mapStoreErrors(e: unknown, base: string): never {
     throw new HttpProblem(400, 'INPUT_INVALID', 'Bad request', e.message, [{ path: `${base}${e.path}`, message: e.message }]);
   if (e instanceof NotFoundError) throw new HttpProblem(404, 'CONTACT_NOT_FOUND', 'Not found', e.message);
   throw e;
-}
-
-/**
- * POST /api/v1/events: the hot path (every event a CRM workflow or integration fires). Mounted by
- * the app ahead of the routers (nested Express routers cost a prefix walk per request), with its
- * own body parser and key check; durable in the inbox (group commit) before the 202.
- */
-export function ingestHandler(store: Runtime['store'], metrics: Metrics, now: () => number): RequestHandler {
-  const inbox = new InboxWriter(store);
-  return async (req, res) => {
-    const t0 = process.hrtime.bigint();
-    const parsed = parseBody(eventsBody, req.body);
-    const list = Array.isArray(parsed) ? parsed : [parsed];
-    const batch = await inbox.accept(
-      list.map((e) => ({ source: 'api', eventId: e.id, type: e.type, payload: { ...e, source: 'api' } })),
-      now(),
-    );
-    metrics.eventsIngested.inc({ source: 'api', duplicate: 'false' }, batch.accepted);
-    metrics.eventsIngested.inc({ source: 'api', duplicate: 'true' }, batch.duplicates);
-    metrics.ingestLatency.observe(Number(process.hrtime.bigint() - t0) / 1e9);
-    req.app.emit('work');
-    res.status(202).json(batch);
-  };
 }
 
 export function runtimeRoutes(runtime: Runtime, auth: Auth, metrics: Metrics, now: () => number): Router {
