@@ -201,6 +201,50 @@ describe('a receipt that beats the send', () => {
   });
 });
 
+describe('receipts in bulk', () => {
+  it("a message's delivered and read in one request count exactly as the same receipts one by one", async () => {
+    // silent sandbox: only the receipts posted here arrive
+    h = await startHarness({ at: MORNING, sandboxRules: [{ channel: '*', pattern: '^\\+2547990', receipts: [] }] });
+    const send = async (phone: string) => {
+      const id = await contact(phone);
+      const sent = await h
+        .api('integration')
+        .post('/api/v1/messages')
+        .send({ contact: { id }, message: { type: 'service', template: 'order_update' } })
+        .expect(202);
+      await h.settle();
+      const msg = (await h.api('agent').get(`/api/v1/messages/${sent.body.messageId}`).expect(200)).body;
+      return { contactId: id, messageId: sent.body.messageId as string, providerMessageId: msg.attempts[0].providerMessageId as string };
+    };
+    const a = await send('+254799000001');
+    const b = await send('+254799000002');
+    const receipts = (pid: string) => [
+      { providerMessageId: pid, status: 'read', at: '2026-11-23T07:05:00Z' }, // out of order
+      { providerMessageId: pid, status: 'delivered', at: '2026-11-23T07:01:00Z' },
+      { providerMessageId: pid, status: 'read', at: '2026-11-23T15:05:00Z' }, // again, later
+    ];
+    expect((await h.receipts(receipts(a.providerMessageId)).expect(200)).body.results).toEqual(['applied', 'applied', 'applied']);
+    for (const r of receipts(b.providerMessageId)) await h.receipts([r]).expect(200);
+    const state = async (x: typeof a) => {
+      const msg = (await h.api('agent').get(`/api/v1/messages/${x.messageId}`).expect(200)).body;
+      const contact = (await h.api('agent').get(`/api/v1/contacts/${x.contactId}`).expect(200)).body.contact;
+      const rows = await h.store.db
+        .selectFrom('receipts')
+        .select(['status', 'at'])
+        .where('attempt_id', '=', msg.attempts[0].id)
+        .orderBy('at')
+        .execute();
+      return { message: msg.message.status, attempt: msg.attempts[0].status, rows, engagement: contact.engagement, readHours: contact.readHours };
+    };
+    const got = await state(a);
+    expect(got).toEqual(await state(b));
+    expect(got).toMatchObject({ message: 'read', attempt: 'read', engagement: { sms: { sent: 1, delivered: 1, read: 2, replied: 0 } } });
+    expect(got.rows).toHaveLength(3);
+    // read at 10:05 and 18:05 in Nairobi
+    expect([got.readHours[10], got.readHours[18]]).toEqual([1, 1]);
+  });
+});
+
 describe('events applied together', () => {
   it('one event that fails takes only itself back; the others of its commit stand', async () => {
     h = await startHarness({ at: MORNING });

@@ -38,6 +38,8 @@ export interface Harness {
   /** Posts a signed inbound message as the sandbox provider would. */
   inbound(m: { id: string; channel: string; from: string; text?: string; payload?: string }): request.Test;
   receipt(providerMessageId: string, status: string): request.Test;
+  /** Several receipts in one signed request, as bulk gateways report them. */
+  receipts(list: Array<{ providerMessageId: string; status: string; at: string }>): request.Test;
   close(): Promise<void>;
 }
 
@@ -142,6 +144,7 @@ export async function startHarness(o: {
     },
     inbound: (m) => signed('/hooks/providers/sandbox/inbound', { ...m, at: clock.now().toISOString() }),
     receipt: (id, status) => signed('/hooks/providers/sandbox/receipts', { providerMessageId: id, status, at: clock.now().toISOString() }),
+    receipts: (list) => signed('/hooks/providers/sandbox/receipts', { receipts: list }),
     async close() {
       await system.close();
       if (o.postgresSchema) await dropPostgresSchema('postgres://postgres@127.0.0.1:5432/test', o.postgresSchema);

@@ -79,6 +79,7 @@ export class NotFoundError extends Error {}
  * SQLite calls are synchronous, so a batch of work would otherwise run as one chain of already-
  * resolved promises and keep HTTP requests (ingest, receipts) waiting until it ends.
  */
+const isDelivery = (r: Receipt) => r.status === 'delivered' || r.status === 'read';
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** What a provider is asked to send for a claimed plan step. */
@@ -542,9 +543,23 @@ export class Runtime {
       const start = out.length;
       const done = await this.atomically(async (rt) => {
         const applied: Array<'applied' | 'parked'> = [];
-        for (let i = start; i < list.length && applied.length < RECEIPTS_PER_COMMIT; i++) {
+        let i = start;
+        while (i < list.length && applied.length < RECEIPTS_PER_COMMIT) {
           if (applied.length > 0 && rt.d.store.othersWaitingToWrite()) break;
-          applied.push(await rt.receiptNow(providerName, list[i] as Receipt));
+          const r = list[i] as Receipt;
+          // a message's delivered and read that come in one batch (as bulk gateways and the
+          // sandbox report them) are applied together: one attempt, message and contact update
+          let j = i + 1;
+          while (j < list.length && isDelivery(r) && isDelivery(list[j] as Receipt) && list[j]?.providerMessageId === r.providerMessageId)
+            j++;
+          const attempt = j - i > 1 ? await rt.d.store.findAttemptByProviderId(providerName, r.providerMessageId) : null;
+          if (attempt !== null) {
+            await rt.applyDeliveries(attempt, list.slice(i, j));
+            for (let k = i; k < j; k++) applied.push('applied');
+          } else {
+            for (let k = i; k < j; k++) applied.push(await rt.receiptNow(providerName, list[k] as Receipt));
+          }
+          i = j;
         }
         return applied;
       });
@@ -575,23 +590,13 @@ export class Runtime {
   }
 
   private async applyReceipt(_providerName: string, attempt: AttemptRow, r: Receipt): Promise<void> {
+    if (isDelivery(r)) {
+      await this.applyDeliveries(attempt, [r]);
+      return;
+    }
     const now = this.now();
     const at = Date.parse(r.at);
     await this.d.store.addReceipt(attempt.id, r.status, Number.isFinite(at) ? at : now, r);
-    const order = ['claimed', 'sent', 'delivered', 'read'];
-    if (r.status === 'delivered' || r.status === 'read') {
-      const from = order.slice(0, order.indexOf(r.status));
-      await this.d.store.updateAttempt(attempt.claim, { status: r.status }, now, from);
-      await this.d.store.transitionMessage(
-        attempt.messageId,
-        r.status === 'read' ? ['queued', 'sent', 'delivered'] : ['queued', 'sent'],
-        r.status,
-        now,
-      );
-      await this.d.store.cancelTimersByKey([`${attempt.messageId}:timeout:${attempt.step}`], now);
-      await this.recordEngagement(attempt.messageId, attempt.channel, r.status, Number.isFinite(at) ? at : now);
-      return;
-    }
     await this.d.store.updateAttempt(attempt.claim, { status: r.status }, now, ['claimed', 'sent']);
     // a redelivered receipt after a crash still leads to the fallback (afterStepFailed is idempotent);
     // a failure receipt after delivery changes nothing
@@ -600,24 +605,58 @@ export class Runtime {
       await this.afterStepFailed(attempt.messageId, attempt.step);
   }
 
-  private async recordEngagement(messageId: string, channel: string, status: 'sent' | 'delivered' | 'read', at: number): Promise<void> {
+  /**
+   * Delivered and read receipts of one attempt, in the order they came: each is recorded; the
+   * attempt and the message move to the furthest status (never back), the delivery timeout is
+   * cancelled, and the contact's engagement counts each receipt. The same as applying them one
+   * by one, with one update of each record instead of one per receipt.
+   */
+  private async applyDeliveries(attempt: AttemptRow, list: readonly Receipt[]): Promise<void> {
+    const now = this.now();
+    const seen: Array<{ status: 'delivered' | 'read'; at: number }> = [];
+    for (const r of list) {
+      const at = Date.parse(r.at);
+      await this.d.store.addReceipt(attempt.id, r.status, Number.isFinite(at) ? at : now, r);
+      seen.push({ status: r.status as 'delivered' | 'read', at: Number.isFinite(at) ? at : now });
+    }
+    const status = seen.some((s) => s.status === 'read') ? 'read' : 'delivered';
+    const order = ['claimed', 'sent', 'delivered', 'read'];
+    await this.d.store.updateAttempt(attempt.claim, { status }, now, order.slice(0, order.indexOf(status)));
+    await this.d.store.transitionMessage(
+      attempt.messageId,
+      status === 'read' ? ['queued', 'sent', 'delivered'] : ['queued', 'sent'],
+      status,
+      now,
+    );
+    await this.d.store.cancelTimersByKey([`${attempt.messageId}:timeout:${attempt.step}`], now);
+    await this.recordEngagement(attempt.messageId, attempt.channel, seen);
+  }
+
+  private async recordEngagement(
+    messageId: string,
+    channel: string,
+    receipts: ReadonlyArray<{ status: 'delivered' | 'read'; at: number }>,
+  ): Promise<void> {
     const contactId = await this.d.store.messageContactId(messageId);
     if (contactId === null) return;
     await this.d.store.updateContactData(contactId, this.now(), (c) => {
-      const e = c.engagement?.[channel] ?? { sent: 0, delivered: 0, read: 0, replied: 0 };
-      const next = {
-        ...e,
-        sent: status === 'delivered' ? e.sent + 1 : e.sent,
-        delivered: e.delivered + (status === 'delivered' ? 1 : 0),
-        read: e.read + (status === 'read' ? 1 : 0),
-      };
-      const out = { ...c, engagement: { ...(c.engagement ?? {}), [channel]: next } };
-      if (status === 'read') {
-        const zone = c.timezone ?? (c.market ? this.d.ruleset().source.markets[c.market]?.timezone : undefined) ?? 'UTC';
-        const hours = [...(c.readHours ?? new Array<number>(24).fill(0))];
-        const h = localTime(at, zone).hour;
-        hours[h] = (hours[h] ?? 0) + 1;
-        out.readHours = hours;
+      let out = c;
+      for (const { status, at } of receipts) {
+        const e = out.engagement?.[channel] ?? { sent: 0, delivered: 0, read: 0, replied: 0 };
+        const next = {
+          ...e,
+          sent: status === 'delivered' ? e.sent + 1 : e.sent,
+          delivered: e.delivered + (status === 'delivered' ? 1 : 0),
+          read: e.read + (status === 'read' ? 1 : 0),
+        };
+        out = { ...out, engagement: { ...(out.engagement ?? {}), [channel]: next } };
+        if (status === 'read') {
+          const zone = out.timezone ?? (out.market ? this.d.ruleset().source.markets[out.market]?.timezone : undefined) ?? 'UTC';
+          const hours = [...(out.readHours ?? new Array<number>(24).fill(0))];
+          const h = localTime(at, zone).hour;
+          hours[h] = (hours[h] ?? 0) + 1;
+          out = { ...out, readHours: hours };
+        }
       }
       return out;
     });
