@@ -234,7 +234,13 @@ describe('receipts in bulk', () => {
         .where('attempt_id', '=', msg.attempts[0].id)
         .orderBy('at')
         .execute();
-      return { message: msg.message.status, attempt: msg.attempts[0].status, rows, engagement: contact.engagement, readHours: contact.readHours };
+      return {
+        message: msg.message.status,
+        attempt: msg.attempts[0].status,
+        rows,
+        engagement: contact.engagement,
+        readHours: contact.readHours,
+      };
     };
     const got = await state(a);
     expect(got).toEqual(await state(b));
