@@ -306,6 +306,14 @@ const migrations: Record<string, Migration> = {
         .where(sql.ref('fired_at'), 'is', null)
         .where(sql.ref('cancelled_at'), 'is', null)
         .execute();
+      // an attempt gets its provider id when the provider answers: claimed attempts stay out
+      await db.schema.dropIndex('attempts_provider_id').execute();
+      await db.schema
+        .createIndex('attempts_provider_id')
+        .on('attempts')
+        .columns(['provider', 'provider_message_id'])
+        .where(sql.ref('provider_message_id'), 'is not', null)
+        .execute();
     },
   },
 };
