@@ -21,6 +21,17 @@ async function contact(phone: string, extra: Record<string, unknown> = {}) {
   return res.body.contact.id as string;
 }
 
+/** Requests a message for a contact through the API (202); the answer's body. */
+async function request(contactId: string, message: Record<string, unknown>) {
+  return (
+    await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id: contactId }, message })
+      .expect(202)
+  ).body;
+}
+
 describe('payment reminder journey', () => {
   it('overdue → reminder; paid after the first reminder → nothing more is ever sent; goal recorded', async () => {
     h = await startHarness({ at: MORNING });
@@ -96,8 +107,8 @@ describe('WhatsApp that never arrives', () => {
     h = await startHarness({ at: MORNING });
     // numbers ending in 9: the sandbox's WhatsApp never answers
     const id = await contact('+254711000009', { capabilities: { whatsapp: true } });
-    const sent = await h.api('integration').post('/api/v1/messages').send({ contact: { id }, message: service }).expect(202);
-    expect(sent.body.decision.plan.map((s: { channel: string }) => s.channel)).toEqual(['whatsapp', 'sms']);
+    const sent = await request(id, service);
+    expect(sent.decision.plan.map((s: { channel: string }) => s.channel)).toEqual(['whatsapp', 'sms']);
     await h.settle();
     expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['whatsapp']);
     await h.advance(14 * MIN);
@@ -109,7 +120,7 @@ describe('WhatsApp that never arrives', () => {
       ['sms', 'text+link'],
     ]);
     // the WhatsApp receipt turns up late: recorded, nothing more sent
-    const wa = (await h.api('agent').get(`/api/v1/messages/${sent.body.messageId}`).expect(200)).body.attempts[0];
+    const wa = (await h.api('agent').get(`/api/v1/messages/${sent.messageId}`).expect(200)).body.attempts[0];
     await h.receipt(wa.providerMessageId, 'delivered').expect(200);
     await h.advance(60 * MIN);
     expect(await h.store.sandboxSends()).toHaveLength(2);
@@ -118,7 +129,7 @@ describe('WhatsApp that never arrives', () => {
   it('undeliverable on WhatsApp → SMS at once', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000010', { capabilities: { whatsapp: true } });
-    await h.api('integration').post('/api/v1/messages').send({ contact: { id }, message: service }).expect(202);
+    await request(id, service);
     await h.settle();
     expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['whatsapp', 'sms']);
   });
@@ -128,11 +139,7 @@ describe('STOP while a fallback is pending', () => {
   it('no further send of that message; the STOP confirmation goes out once', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000019', { capabilities: { whatsapp: true } });
-    const sent = await h
-      .api('integration')
-      .post('/api/v1/messages')
-      .send({ contact: { id }, message: { type: 'service', template: 'order_update' } })
-      .expect(202);
+    const sent = await request(id, { type: 'service', template: 'order_update' });
     await h.settle();
     expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['whatsapp']);
     const stop = await h.inbound({ id: 'in-1', channel: 'sms', from: '+254711000019', text: 'stop' }).expect(200);
@@ -140,15 +147,15 @@ describe('STOP while a fallback is pending', () => {
     // the provider redelivers the same inbound message: the confirmation still goes once
     await h.inbound({ id: 'in-1', channel: 'sms', from: '+254711000019', text: 'STOP' }).expect(200);
     await h.advance(20 * MIN);
-    const msg = (await h.api('agent').get(`/api/v1/messages/${sent.body.messageId}`).expect(200)).body;
+    const msg = (await h.api('agent').get(`/api/v1/messages/${sent.messageId}`).expect(200)).body;
     expect(msg.attempts.map((a: { channel: string; status: string }) => `${a.channel}:${a.status}`)).toEqual([
       'whatsapp:expired',
       'sms:skipped',
     ]);
     const sends = await h.store.sandboxSends();
-    expect(sends.filter((s) => s.claim.startsWith(sent.body.messageId))).toHaveLength(1);
+    expect(sends.filter((s) => s.claim.startsWith(sent.messageId))).toHaveLength(1);
     // exactly one confirmation, on SMS (transactional: STOP leaves it allowed)
-    expect(sends.filter((s) => !s.claim.startsWith(sent.body.messageId)).map((s) => s.channel)).toEqual(['sms']);
+    expect(sends.filter((s) => !s.claim.startsWith(sent.messageId)).map((s) => s.channel)).toEqual(['sms']);
     const consent = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger;
     expect(consent.map((c: { channel: string; purpose: string; status: string }) => `${c.channel}/${c.purpose}/${c.status}`)).toEqual([
       'sms/marketing/revoked',
@@ -184,12 +191,8 @@ describe('a receipt that beats the send', () => {
     // this provider never reports on its own: only the early receipt can move the message on
     h = await startHarness({ at: MORNING, sandboxRules: [{ channel: '*', pattern: '^\\+2547990', receipts: [] }] });
     const id = await contact('+254799000001');
-    const sent = await h
-      .api('integration')
-      .post('/api/v1/messages')
-      .send({ contact: { id }, message: { type: 'transactional', template: 'order_shipped' } })
-      .expect(202);
-    const messageId = sent.body.messageId as string;
+    const sent = await request(id, { type: 'transactional', template: 'order_shipped' });
+    const messageId = sent.messageId as string;
     // the sandbox's ids are sbx-<claim>, the claim is <message>:<step>
     const early = await h.receipt(`sbx-${messageId}:0`, 'delivered');
     expect(early.status).toBe(202);
@@ -207,14 +210,10 @@ describe('receipts in bulk', () => {
     h = await startHarness({ at: MORNING, sandboxRules: [{ channel: '*', pattern: '^\\+2547990', receipts: [] }] });
     const send = async (phone: string) => {
       const id = await contact(phone);
-      const sent = await h
-        .api('integration')
-        .post('/api/v1/messages')
-        .send({ contact: { id }, message: { type: 'service', template: 'order_update' } })
-        .expect(202);
+      const sent = await request(id, { type: 'service', template: 'order_update' });
       await h.settle();
-      const msg = (await h.api('agent').get(`/api/v1/messages/${sent.body.messageId}`).expect(200)).body;
-      return { contactId: id, messageId: sent.body.messageId as string, providerMessageId: msg.attempts[0].providerMessageId as string };
+      const msg = (await h.api('agent').get(`/api/v1/messages/${sent.messageId}`).expect(200)).body;
+      return { contactId: id, messageId: sent.messageId as string, providerMessageId: msg.attempts[0].providerMessageId as string };
     };
     const a = await send('+254799000001');
     const b = await send('+254799000002');
@@ -361,16 +360,8 @@ describe('inventory report', () => {
   it('answers how many messages went last month, by channel, team, journey, type and outcome, with cost', async () => {
     h = await startHarness({ at: MORNING });
     const a = await contact('+254711000004', { capabilities: { whatsapp: true } });
-    await h
-      .api('integration')
-      .post('/api/v1/messages')
-      .send({ contact: { id: a }, message: { type: 'otp', team: 'security' } })
-      .expect(202);
-    await h
-      .api('integration')
-      .post('/api/v1/messages')
-      .send({ contact: { id: a }, message: { type: 'service', team: 'support', template: 'order_update' } })
-      .expect(202);
+    await request(a, { type: 'otp', team: 'security' });
+    await request(a, { type: 'service', team: 'support', template: 'order_update' });
     await h.settle();
     const r = await h
       .api('admin')
@@ -391,31 +382,23 @@ describe('sensitive case held for review', () => {
   it('waits for a person; approved it goes, rejected it never does; audited', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000005', { vulnerable: true });
-    const held = await h
-      .api('integration')
-      .post('/api/v1/messages')
-      .send({ contact: { id }, message: { type: 'service', category: 'collections', template: 'balance_due' } })
-      .expect(202);
-    expect(held.body.status).toBe('review');
+    const held = await request(id, { type: 'service', category: 'collections', template: 'balance_due' });
+    expect(held.status).toBe('review');
     await h.settle();
     expect(await h.store.sandboxSends()).toHaveLength(0);
-    await h.api('integration').post(`/api/v1/messages/${held.body.messageId}/review`).send({ verdict: 'approve' }).expect(403);
+    await h.api('integration').post(`/api/v1/messages/${held.messageId}/review`).send({ verdict: 'approve' }).expect(403);
     const ok = await h
       .api('agent')
-      .post(`/api/v1/messages/${held.body.messageId}/review`)
+      .post(`/api/v1/messages/${held.messageId}/review`)
       .send({ verdict: 'approve', note: 'spoke to the customer' })
       .expect(200);
     expect(ok.body.status).toBe('queued');
     await h.settle();
     expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['sms']);
-    await h.api('agent').post(`/api/v1/messages/${held.body.messageId}/review`).send({ verdict: 'reject' }).expect(409);
+    await h.api('agent').post(`/api/v1/messages/${held.messageId}/review`).send({ verdict: 'reject' }).expect(409);
 
-    const second = await h
-      .api('integration')
-      .post('/api/v1/messages')
-      .send({ contact: { id }, message: { type: 'service', category: 'collections', template: 'final_notice' } })
-      .expect(202);
-    await h.api('agent').post(`/api/v1/messages/${second.body.messageId}/review`).send({ verdict: 'reject' }).expect(200);
+    const second = await request(id, { type: 'service', category: 'collections', template: 'final_notice' });
+    await h.api('agent').post(`/api/v1/messages/${second.messageId}/review`).send({ verdict: 'reject' }).expect(200);
     await h.advance(60 * MIN);
     expect(await h.store.sandboxSends()).toHaveLength(1);
     const audit = await h.store.db

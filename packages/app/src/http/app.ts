@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { RulesHolder } from '../rules-holder.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { apiKeyAuth, apiKeyPrincipal } from './auth.js';
-import { byteLimit, createIngest, INGEST_PATH } from './ingest.js';
+import { byteLimit, createIngest, INGEST_PATH, INGEST_ROLES } from './ingest.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { HttpProblem, problemHandler, sendProblem } from './problem.js';
@@ -77,7 +77,7 @@ export function createApp(deps: AppDeps): Express {
       log: deps.log,
     });
     fastPaths.set(app, ingest.raw);
-    app.post(INGEST_PATH, json, auth(['admin', 'integration']), ingest.express);
+    app.post(INGEST_PATH, json, auth(INGEST_ROLES), ingest.express);
   }
 
   app.get('/healthz', (_req, res) => {

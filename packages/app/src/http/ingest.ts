@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
+import type { Role } from '../config.js';
 import type { Logger } from '../logger.js';
 import { InboxWriter } from '../store/inbox-writer.js';
 import type { Store } from '../store/store.js';
@@ -10,7 +11,8 @@ import { eventsBody } from './routes/runtime-api.js';
 import { parseBody } from './validate.js';
 
 export const INGEST_PATH = '/api/v1/events';
-const ROLES = new Set(['admin', 'integration']);
+/** Who may post events (the Express route's key check takes the same list). */
+export const INGEST_ROLES: readonly Role[] = ['admin', 'integration'];
 
 /** POST /api/v1/events, as an Express route and as a Node-level fast path ahead of Express. */
 export interface Ingest {
@@ -76,7 +78,7 @@ export function createIngest(d: {
       const v = h[name];
       return Array.isArray(v) ? v[0] : v;
     });
-    return who !== null && who !== undefined && ROLES.has(who.role);
+    return who !== null && who !== undefined && INGEST_ROLES.includes(who.role);
   };
 
   return {
