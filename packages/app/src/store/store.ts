@@ -1299,9 +1299,9 @@ export class Store {
    * sends in one write (the sandbox coalesces concurrent calls); per send, in order, its provider
    * id and whether the claim had been sent before (then only its call count goes up).
    */
+  /** The sandbox provider's send log; `at` is when each call was made (the write may come later). */
   async recordSandboxSends(
-    list: ReadonlyArray<{ claim: string; providerMessageId: string; channel: string; address: string; content: string }>,
-    now: number,
+    list: ReadonlyArray<{ claim: string; providerMessageId: string; channel: string; address: string; content: string; at: number }>,
   ): Promise<Array<{ providerMessageId: string; duplicate: boolean }>> {
     const inserted = await this.db
       .insertInto('sandbox_sends')
@@ -1312,7 +1312,7 @@ export class Store {
           channel: s.channel,
           address: s.address,
           content: s.content,
-          at: now,
+          at: s.at,
           calls: 1,
         })),
       )

@@ -39,7 +39,7 @@ export interface SandboxOptions {
   batchMs?: number;
 }
 
-type SendLogEntry = { claim: string; providerMessageId: string; channel: string; address: string; content: string };
+type SendLogEntry = { claim: string; providerMessageId: string; channel: string; address: string; content: string; at: number };
 
 /** Most a batch carries; the receipt endpoint takes up to RECEIPT_BATCH_MAX. */
 const BATCH = 200;
@@ -60,7 +60,7 @@ export class SandboxProvider implements ChannelProvider {
   private readonly log: Coalescer<SendLogEntry, { providerMessageId: string; duplicate: boolean }>;
 
   constructor(private readonly o: SandboxOptions) {
-    this.log = new Coalescer((list) => o.store.recordSandboxSends(list, o.now()), 200);
+    this.log = new Coalescer((list) => o.store.recordSandboxSends(list), 200);
     this.rules = (o.rules ?? DEFAULT_SANDBOX_RULES).map((r) => ({ ...r, re: new RegExp(r.pattern) }));
   }
 
@@ -77,6 +77,8 @@ export class SandboxProvider implements ChannelProvider {
       channel: m.channel,
       address: m.to,
       content: m.content,
+      // the moment of the call, not of the log's write (which may wait for the database)
+      at: this.o.now(),
     });
     if (!duplicate && (rule?.receipts.length ?? 0) > 0) this.postReceipts(providerMessageId, rule?.receipts ?? []);
     // the sandbox charges what the price table says for the contact's market
