@@ -12,6 +12,7 @@ import { DbTokenStore, TokenCipher } from './hubspot/token-store.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
 import type { RulesHolder } from './rules-holder.js';
+import { localHotWrites } from './runtime/hot-writes.js';
 import type { ChannelProvider } from './runtime/providers/provider.js';
 import { SandboxProvider, type SandboxRule } from './runtime/providers/sandbox.js';
 import { Runtime } from './runtime/runtime.js';
@@ -105,6 +106,9 @@ export function createSystem(o: SystemOptions): System {
           o.log,
         );
   if (worker instanceof ThreadWorker) o.rules.onChange((rs) => worker.publish({ type: 'ruleset', source: rs.source }));
+  // SQLite has one writer: ingest and receipts are written by the worker thread's connection
+  const hotWrites =
+    worker instanceof ThreadWorker && wt?.database.kind === 'sqlite' ? worker.hotWrites(localHotWrites(runtime)) : localHotWrites(runtime);
   const now = () => o.clock.now().getTime();
   let hubspot: HubspotService | null = null;
   let hubspotGateway: HubspotGateway | null = null;
@@ -134,6 +138,7 @@ export function createSystem(o: SystemOptions): System {
     apiKeys: o.apiKeys,
     log: o.log,
     runtime,
+    hotWrites,
     providerSecrets: { sandbox: o.sandboxSecret, ...(o.extraProviderSecrets ?? {}) },
     metrics: createMetrics(),
     ...(hubspot !== null && hubspotGateway !== null && o.hubspot !== undefined

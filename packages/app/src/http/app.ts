@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { RulesHolder } from '../rules-holder.js';
+import { type HotWrites, localHotWrites } from '../runtime/hot-writes.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { apiKeyAuth, apiKeyPrincipal } from './auth.js';
 import { byteLimit, createIngest, INGEST_PATH, INGEST_ROLES } from './ingest.js';
@@ -25,6 +26,8 @@ export interface AppDeps {
   bodyLimit?: string;
   /** The durable runtime; without it only the decision preview is served. */
   runtime?: Runtime;
+  /** Who makes ingest's and receipts' writes (default: the runtime, on this thread). */
+  hotWrites?: HotWrites;
   /** Secrets providers sign their receipts and inbound messages with, by provider name. */
   providerSecrets?: Readonly<Record<string, string>>;
   metrics?: Metrics;
@@ -66,9 +69,10 @@ export function createApp(deps: AppDeps): Express {
 
   const json = express.json({ limit: deps.bodyLimit ?? '256kb', type: ['application/json', 'application/*+json'] });
   // the hot path: served ahead of Express by `serve(app)`; what it hands over is answered here
-  if (deps.runtime !== undefined) {
+  const hotWrites = deps.runtime === undefined ? undefined : (deps.hotWrites ?? localHotWrites(deps.runtime));
+  if (deps.runtime !== undefined && hotWrites !== undefined) {
     const ingest = createIngest({
-      store: deps.runtime.store,
+      writes: hotWrites,
       metrics,
       now,
       principal: apiKeyPrincipal(deps.apiKeys),
@@ -99,9 +103,9 @@ export function createApp(deps: AppDeps): Express {
     res.json(openApiDocument());
   });
 
-  if (deps.runtime !== undefined) {
+  if (deps.runtime !== undefined && hotWrites !== undefined) {
     if (deps.hubspot !== undefined) app.use(hubspotRoutes(deps.hubspot));
-    app.use('/hooks/providers', providerHooks(deps.runtime, deps.providerSecrets ?? {}, deps.log, metrics));
+    app.use('/hooks/providers', providerHooks(deps.runtime, hotWrites, deps.providerSecrets ?? {}, deps.log, metrics));
   }
   app.use('/api/v1', json);
   app.use('/api/v1/decisions', auth(['admin', 'agent', 'integration']), decisionRoutes(deps.ruleset, deps.clock));

@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Role } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { HotWrites } from '../runtime/hot-writes.js';
 import { InboxWriter } from '../store/inbox-writer.js';
-import type { Store } from '../store/store.js';
 import type { Principal } from './auth.js';
 import type { Metrics } from './metrics.js';
 import { HttpProblem, problemBody } from './problem.js';
@@ -34,7 +34,7 @@ export interface Ingest {
  * validated with the same schema, durable in the inbox (group commit) before the 202.
  */
 export function createIngest(d: {
-  store: Store;
+  writes: HotWrites;
   metrics: Metrics;
   now: () => number;
   /** The key check the API uses (auth.ts): the principal for these headers, if any. */
@@ -43,7 +43,7 @@ export function createIngest(d: {
   onWork: () => void;
   log: Logger;
 }): Ingest {
-  const inbox = new InboxWriter(d.store);
+  const inbox = new InboxWriter(d.writes);
 
   async function accept(body: unknown): Promise<{ accepted: number; duplicates: number }> {
     const t0 = process.hrtime.bigint();

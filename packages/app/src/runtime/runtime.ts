@@ -526,14 +526,10 @@ export class Runtime {
   }
 
   /**
-   * A delivery receipt from a provider. Late receipts are recorded; nothing fires twice. A receipt
-   * that beats the send's own bookkeeping is parked and applied as soon as the send records the id.
+   * A batch of delivery receipts from one provider, applied in order. Late receipts are recorded;
+   * nothing fires twice. A receipt that beats the send's own bookkeeping is parked and applied as
+   * soon as the send records the id.
    */
-  receipt(providerName: string, r: Receipt): Promise<'applied' | 'parked'> {
-    return this.atomically((rt) => rt.receiptNow(providerName, r));
-  }
-
-  /** A batch of receipts from one provider, applied in order in one transaction. */
   async receipts(providerName: string, list: readonly Receipt[]): Promise<Array<'applied' | 'parked'>> {
     // a few per transaction: SQLite has one writer, and a long batch would hold the worker back
     // (the transaction ends early when the worker is waiting for the lock)

@@ -1,6 +1,7 @@
 import { Worker as NodeWorker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
-import type { ToWorker, WorkerThreadData } from './worker-thread.js';
+import type { HotWrites } from './hot-writes.js';
+import type { FromWorker, HotWrite, ToWorker, WorkerThreadData } from './worker-thread.js';
 
 const TSX_API = import.meta.resolve('tsx/esm/api');
 const ENTRY = new URL('./worker-thread.ts', import.meta.url).href;
@@ -24,6 +25,13 @@ export class ThreadWorker implements WorkerHandle {
   private ready: Promise<void> | null = null;
   private nudged = false;
   private stopping = false;
+  /** Hot writes handed to the thread, by id, until it answers (or exits). */
+  private readonly pending = new Map<number, { resolve: (m: FromWorker & { type: 'written' }) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  /** Hot writes made so far by the thread and, when it was not there, by the caller's `local`. */
+  readonly hotWriteCounts = { thread: 0, local: 0 };
+  /** The thread hot writes go to: started, ready and not told to stop. */
+  private live: NodeWorker | null = null;
 
   constructor(
     private readonly data: () => WorkerThreadData,
@@ -45,8 +53,12 @@ export class ThreadWorker implements WorkerHandle {
     });
     this.thread = thread;
     this.ready = new Promise((resolve, reject) => {
-      thread.on('message', (m: { type: string; message?: string }) => {
-        if (m.type === 'ready') resolve();
+      thread.on('message', (m: FromWorker) => {
+        if (m.type === 'written') this.pending.get(m.id)?.resolve(m);
+        if (m.type === 'ready') {
+          if (this.thread === thread && !this.stopping) this.live = thread;
+          resolve();
+        }
         if (m.type === 'failed') {
           this.log.error({ err: m.message }, 'worker thread failed to start');
           reject(new Error(m.message));
@@ -57,6 +69,10 @@ export class ThreadWorker implements WorkerHandle {
         reject(err);
       });
       thread.once('exit', (code) => {
+        // what it had not answered is made on this thread (see hotWrites)
+        for (const p of this.pending.values()) p.reject(new ThreadGone());
+        this.pending.clear();
+        if (this.live === thread) this.live = null;
         if (this.stopping || this.thread !== thread) return;
         // its claims expire and are retaken; start a fresh one
         this.log.error({ code }, 'worker thread exited; restarting in 1 s');
@@ -92,6 +108,8 @@ export class ThreadWorker implements WorkerHandle {
     this.stopping = true;
     if (thread === null) return;
     this.thread = null;
+    // from now on hot writes are made on this thread; those handed over are still answered
+    this.live = null;
     await new Promise<void>((resolve) => {
       const done = () => resolve();
       thread.once('exit', done);
@@ -102,5 +120,49 @@ export class ThreadWorker implements WorkerHandle {
       // a thread that does not stop in time is terminated (its claims expire and are retaken)
       setTimeout(() => void thread.terminate(), 10_000).unref();
     });
+  }
+
+  /**
+   * Hot writes made by the thread's connection while it runs (SQLite: the worker is then the only
+   * connection that writes on the hot paths, so they queue behind its transaction instead of
+   * competing for the file's write lock), by `local` otherwise. A write the thread had not
+   * answered when it exited is made again by `local`: the inbox is unique on (source, event id)
+   * and receipts are idempotent, so nothing is stored twice (the caller may see `duplicate`).
+   */
+  hotWrites(local: HotWrites): HotWrites {
+    const call = async <T>(write: HotWrite, fallback: () => Promise<T>): Promise<T> => {
+      const thread = this.live;
+      const here = () => {
+        this.hotWriteCounts.local++;
+        return fallback();
+      };
+      if (thread === null) return here();
+      const id = this.nextId++;
+      try {
+        const answer = await new Promise<FromWorker & { type: 'written' }>((resolve, reject) => {
+          this.pending.set(id, { resolve, reject });
+          thread.postMessage({ type: 'write', id, write } satisfies ToWorker);
+        });
+        if (!answer.ok) throw new Error(answer.message);
+        this.hotWriteCounts.thread++;
+        return answer.result as T;
+      } catch (err) {
+        if (err instanceof ThreadGone) return here();
+        throw err;
+      } finally {
+        this.pending.delete(id);
+      }
+    };
+    return {
+      insertInbox: async (rows) => new Set(await call<string[]>({ kind: 'inbox', rows }, async () => [...(await local.insertInbox(rows))])),
+      receipts: (provider, list) => call({ kind: 'receipts', provider, receipts: [...list] }, () => local.receipts(provider, list)),
+    };
+  }
+}
+
+/** The worker thread exited before answering. */
+class ThreadGone extends Error {
+  constructor() {
+    super('worker thread exited');
   }
 }

@@ -6,11 +6,13 @@
  * back to the HTTP thread over real HTTP as before.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadRuleset, type Ruleset } from '@signalbox/engine';
+import { loadRuleset, type Receipt, type Ruleset } from '@signalbox/engine';
 import { systemClock } from '../clock.js';
 import { createLogger } from '../logger.js';
 import { type Checkpoints, openPostgres, openSqlite } from '../store/database.js';
+import type { InboxTable } from '../store/schema.js';
 import { Store } from '../store/store.js';
+import { localHotWrites } from './hot-writes.js';
 import { SandboxProvider } from './providers/sandbox.js';
 import { Runtime } from './runtime.js';
 import { Worker } from './worker.js';
@@ -25,8 +27,23 @@ export interface WorkerThreadData {
   workerId: string;
 }
 
-/** Messages the HTTP thread sends: new work, a newly published ruleset, stop. */
-export type ToWorker = { type: 'nudge' } | { type: 'ruleset'; source: Ruleset } | { type: 'stop' };
+/** A hot write the HTTP thread hands over (see HotWrites), answered by a `written` message. */
+export type HotWrite = { kind: 'inbox'; rows: InboxTable[] } | { kind: 'receipts'; provider: string; receipts: Receipt[] };
+
+/** Messages the HTTP thread sends: new work, a hot write, a newly published ruleset, stop. */
+export type ToWorker =
+  | { type: 'nudge' }
+  | { type: 'write'; id: number; write: HotWrite }
+  | { type: 'ruleset'; source: Ruleset }
+  | { type: 'stop' };
+
+/** Messages the worker thread sends back. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'failed'; message: string }
+  | { type: 'stopped' }
+  | { type: 'written'; id: number; ok: true; result: string[] | Array<'applied' | 'parked'> }
+  | { type: 'written'; id: number; ok: false; message: string };
 
 async function run(data: WorkerThreadData): Promise<void> {
   const port = parentPort;
@@ -58,21 +75,42 @@ async function run(data: WorkerThreadData): Promise<void> {
     leaseMs: data.leaseMs,
   });
   const worker = new Worker(runtime, log);
+  const writes = localHotWrites(runtime);
+  const reply = (m: FromWorker) => port.postMessage(m);
+  const inFlight = new Set<Promise<void>>();
+  const write = async (id: number, w: HotWrite) => {
+    try {
+      if (w.kind === 'inbox') {
+        const ids = await writes.insertInbox(w.rows);
+        reply({ type: 'written', id, ok: true, result: [...ids] });
+        if (ids.size > 0) worker.nudge();
+      } else {
+        reply({ type: 'written', id, ok: true, result: await writes.receipts(w.provider, w.receipts) });
+      }
+    } catch (err) {
+      reply({ type: 'written', id, ok: false, message: (err as Error).message });
+    }
+  };
   port.on('message', (m: ToWorker) => {
     if (m.type === 'nudge') worker.nudge();
-    else if (m.type === 'ruleset') ruleset = loadRuleset(m.source);
+    else if (m.type === 'write') {
+      const p = write(m.id, m.write).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    } else if (m.type === 'ruleset') ruleset = loadRuleset(m.source);
     else if (m.type === 'stop') {
       void (async () => {
         await worker.stop();
         await sandbox.drain();
+        // writes handed over before the stop are answered before the store closes
+        await Promise.all(inFlight);
         await store.close();
-        port.postMessage({ type: 'stopped' });
+        reply({ type: 'stopped' });
         port.close();
       })();
     }
   });
   worker.start();
-  port.postMessage({ type: 'ready' });
+  reply({ type: 'ready' });
 }
 
 run(workerData as WorkerThreadData).catch((err: unknown) => {

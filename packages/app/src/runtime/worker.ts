@@ -46,6 +46,9 @@ export class Worker implements WorkerHandle {
       } catch (err) {
         this.log.error({ err: (err as Error).message }, 'worker round failed');
       }
+      // better-sqlite3 answers synchronously, so a busy round never leaves the microtask queue:
+      // let the thread's messages in (hot writes, nudges, stop) before the next one
+      if (n > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       if (n === 0 && this.running && !this.nudged) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, this.idleMs);

@@ -16,7 +16,7 @@ describe.each(storeFactories)('InboxWriter on $name', (factory) => {
     const opened = await factory.open();
     dispose = opened.dispose;
     const store: Store = opened.store;
-    const writer = new InboxWriter(store);
+    const writer = new InboxWriter({ insertInbox: (rows) => store.insertInboxRows(rows) });
     await writer.accept([ev('old')], 1);
     const now = Date.now();
     // 30 requests at once: "shared" in three of them, "old" already stored, "twice" twice in one request

@@ -1,6 +1,7 @@
+import type { HotWrites } from '../runtime/hot-writes.js';
 import { Coalescer } from './coalescer.js';
 import type { InboxTable } from './schema.js';
-import { inboxRow, type Store } from './store.js';
+import { inboxRow } from './store.js';
 
 /** Rows per write (one transaction; the store splits it into prepared INSERTs of ≤ 32 rows). */
 const ROWS_PER_WRITE = 500;
@@ -14,10 +15,10 @@ const ROWS_PER_WRITE = 500;
 export class InboxWriter {
   private readonly writer: Coalescer<InboxTable[], { accepted: number; duplicates: number }>;
 
-  constructor(store: Store) {
+  constructor(writes: Pick<HotWrites, 'insertInbox'>) {
     this.writer = new Coalescer(
       async (requests) => {
-        const inserted = await store.insertInboxRows(requests.flat());
+        const inserted = await writes.insertInbox(requests.flat());
         return requests.map((rows) => {
           const accepted = rows.filter((r) => inserted.has(r.id)).length;
           return { accepted, duplicates: rows.length - accepted };

@@ -1,6 +1,7 @@
 import express, { type Request, Router } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../../logger.js';
+import type { HotWrites } from '../../runtime/hot-writes.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import { SIGNATURE_HEADER, verify } from '../../runtime/signing.js';
 import type { Metrics } from '../metrics.js';
@@ -30,7 +31,13 @@ export const inboundBody = z.strictObject({
  * (Signalbox-Signature, HMAC-SHA256 over the raw body, 5-minute window); anything else is 401,
  * logged without the body.
  */
-export function providerHooks(runtime: Runtime, secrets: Readonly<Record<string, string>>, log: Logger, metrics: Metrics): Router {
+export function providerHooks(
+  runtime: Runtime,
+  writes: HotWrites,
+  secrets: Readonly<Record<string, string>>,
+  log: Logger,
+  metrics: Metrics,
+): Router {
   const r = Router();
   r.use(express.raw({ type: () => true, limit: '128kb' }));
   const verified = (req: Request): unknown => {
@@ -54,13 +61,13 @@ export function providerHooks(runtime: Runtime, secrets: Readonly<Record<string,
     const raw = verified(req);
     if (typeof raw === 'object' && raw !== null && 'receipts' in raw) {
       const { receipts } = parseBody(receiptBatchBody, raw);
-      const results = await runtime.receipts(name, receipts);
+      const results = await writes.receipts(name, receipts);
       for (const r of receipts) metrics.receipts.inc({ provider: name, status: r.status });
       res.json({ results });
       return;
     }
     const body = parseBody(receiptBody, raw);
-    const result = await runtime.receipt(name, body);
+    const [result] = await writes.receipts(name, [body]);
     metrics.receipts.inc({ provider: name, status: body.status });
     res.status(result === 'applied' ? 200 : 202).json({ result });
   });
