@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { BARE, errors, MAIN, run, startChild, stop } from './support.js';
+import { BARE, errors, MAIN, run, startChild, steady, stop } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 30);
@@ -126,7 +126,9 @@ async function ingestBench() {
   );
 }
 
-async function latencyBench() {
+type LatencyLoad = 'steady' | 'bursts';
+
+async function latencyBench(kind: LatencyLoad) {
   const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-bench-'));
   const app = await startApp(dataDir, 'on');
   // contacts whose local time is noon, so quiet hours never hold a message back
@@ -143,30 +145,45 @@ async function latencyBench() {
       // the sampler never fails the run
     }
   }, 500);
-  const load = (prefix: string, duration: number) => {
+  const event = (prefix: string, i: number) => ({
+    body: JSON.stringify({
+      id: `${prefix}lat-${i}`,
+      type: 'invoice.overdue',
+      occurredAt: new Date().toISOString(),
+      contact: { id: contacts[i % contacts.length] },
+      object: { type: 'invoice', id: `${prefix}inv-${i}` },
+    }),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+  });
+  // steady: one event every 1/RATE s (open loop); bursts: autocannon's per-second budget
+  const load = async (prefix: string, duration: number) => {
+    if (kind === 'steady') {
+      const r = await steady({
+        url: `${app.url}/api/v1/events`,
+        rate: RATE,
+        seconds: duration,
+        connections: 20,
+        request: (i) => event(prefix, i),
+      });
+      return { total: r.total, non2xx: r.non2xx, errors: r.errors, timeouts: 0, p99: pct(r.latencies, 99), rate: RATE };
+    }
     let n = 0;
-    return run({
+    const r = await run({
       url: `${app.url}/api/v1/events`,
       method: 'POST',
       connections: 20,
       overallRate: RATE,
       duration,
-      requests: [
-        {
-          setupRequest: (req) => {
-            const i = n++;
-            const body = JSON.stringify({
-              id: `${prefix}lat-${i}`,
-              type: 'invoice.overdue',
-              occurredAt: new Date().toISOString(),
-              contact: { id: contacts[i % contacts.length] },
-              object: { type: 'invoice', id: `${prefix}inv-${i}` },
-            });
-            return { ...req, body, headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` } };
-          },
-        },
-      ],
+      requests: [{ setupRequest: (req) => ({ ...req, ...event(prefix, n++) }) }],
     });
+    return {
+      total: r.requests.total,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      timeouts: r.timeouts,
+      p99: r.latency.p99,
+      rate: Math.round(r.requests.average),
+    };
   };
   const db = new Database(join(dataDir, 'signalbox.db'), { readonly: true });
   const backlog = () => (db.prepare('select count(*) as n from inbox where processed_at is null').get() as { n: number }).n;
@@ -181,7 +198,7 @@ async function latencyBench() {
   await drained(30_000);
   const result = await load('', LATENCY_SECONDS);
   console.log(
-    `  load: ${result.requests.total} requests, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, HTTP p99 ${result.latency.p99} ms`,
+    `  load (${kind}): ${result.total} requests, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, HTTP p99 ${result.p99} ms`,
   );
   // let the worker finish what was accepted
   await drained(60_000);
@@ -200,11 +217,13 @@ async function latencyBench() {
   db.close();
   const latencies = rows.map((r) => r.sent - r.received);
   const span = (Math.max(...rows.map((r) => r.sent)) - Math.min(...rows.map((r) => r.received))) / 1000;
+  const how = kind === 'steady' ? 'evenly spaced' : "autocannon's per-second bursts";
   console.log(
-    `event → provider call at ${Math.round(result.requests.average)} events/s for ${LATENCY_SECONDS} s after ${WARMUP_SECONDS} s of warm-up at the same rate (embedded profile): p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${Math.max(...latencies)} ms over ${latencies.length} sends of ${events} events (${Math.round(latencies.length / span)} events/s through, first accepted to last sent); peak RSS ${Math.round(rss / 1024 / 1024)} MB`,
+    `event → provider call at ${result.rate} events/s (${how}) for ${LATENCY_SECONDS} s after ${WARMUP_SECONDS} s of warm-up at the same rate (embedded profile): p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${Math.max(...latencies)} ms over ${latencies.length} sends of ${events} events (${Math.round(latencies.length / span)} events/s through, first accepted to last sent); peak RSS ${Math.round(rss / 1024 / 1024)} MB`,
   );
 }
 
 const only = process.env.BENCH_ONLY;
 if (only === undefined || only === 'ingest') await ingestBench();
-if (only === undefined || only === 'latency') await latencyBench();
+if (only === undefined || only === 'latency') await latencyBench('steady');
+if (only === undefined || only === 'bursts') await latencyBench('bursts');

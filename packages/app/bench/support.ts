@@ -1,6 +1,7 @@
 /** What the benchmarks share: servers in their own processes, the load tool. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,4 +70,62 @@ export async function inProcessSystem(extra: Partial<SystemOptions> = {}) {
     ...extra,
   });
   return { store, system };
+}
+
+/**
+ * An open-loop load at a steady rate: request i is due at start + i / rate and goes out then (on
+ * one of `connections` keep-alive sockets, queueing in the agent when all are busy), whatever the
+ * answers before it did. autocannon's `overallRate` is a per-connection budget per second
+ * instead: each connection sends its share as fast as it is answered and then waits for the
+ * next second, so "500/s" arrives as a burst of 500 at the start of every second, the tighter
+ * the faster the server answers. HTTP latency counts from when a request was due.
+ */
+export async function steady(o: {
+  url: string;
+  rate: number;
+  seconds: number;
+  connections: number;
+  request: (i: number) => { body: string; headers: Record<string, string> };
+}): Promise<{ total: number; non2xx: number; errors: number; latencies: number[] }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: o.connections });
+  const total = Math.round(o.rate * o.seconds);
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  let done = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    let sent = 0;
+    const finish = () => {
+      done++;
+      if (done === total) resolve();
+    };
+    const fire = (i: number, due: number) => {
+      const { body, headers } = o.request(i);
+      const req = httpRequest(
+        o.url,
+        { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.once('end', () => {
+            if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) non2xx++;
+            latencies.push(performance.now() - due);
+            finish();
+          });
+        },
+      );
+      req.once('error', () => {
+        errors++;
+        finish();
+      });
+      req.end(body);
+    };
+    const tick = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) * o.rate) / 1000) + 1);
+      for (; sent < due; sent++) fire(sent, start + (sent * 1000) / o.rate);
+      if (sent === total) clearInterval(tick);
+    }, 1);
+  });
+  agent.destroy();
+  return { total, non2xx, errors, latencies };
 }
