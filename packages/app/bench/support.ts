@@ -35,7 +35,6 @@ export function startChild(script: string, env: Record<string, string>, ready: R
     const child = spawn(process.execPath, [...START_FLAGS, '--import', 'tsx', script], {
       env: {
         PATH: process.env.PATH ?? '',
-        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('SB_'))),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'inherit'],

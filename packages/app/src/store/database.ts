@@ -87,6 +87,12 @@ interface AtomicsWaitAsync {
  */
 export type Checkpoints = 'auto' | 'background' | 'elsewhere';
 
+/**
+ * Pages (4 KB) of write-ahead log past which the checkpointer has the log started over, and the
+ * size a log file is cut back to when it is (SQLite's `journal_size_limit`).
+ */
+const WAL_LIMIT_PAGES = 4096;
+
 /** SQLite file (WAL) for the embedded profile: one writer, so writes are serialised by SQLite itself. */
 export async function openSqlite(
   file: string,
@@ -95,6 +101,8 @@ export async function openSqlite(
     onCheckpointError?: (message: string) => void;
     /** Shared with the other connections of this process to the same file (see WriteTurns). */
     turns?: SharedArrayBuffer;
+    /** See WAL_LIMIT_PAGES (tests make it small). */
+    walLimitPages?: number;
   } = {},
 ): Promise<OpenDatabase> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -105,6 +113,9 @@ export async function openSqlite(
   // below retries a busy statement asynchronously instead
   sqlite.pragma('busy_timeout = 0');
   sqlite.pragma('foreign_keys = ON');
+  // when a writer starts the log over, it cuts the file back to this size
+  const walLimitPages = options.walLimitPages ?? WAL_LIMIT_PAGES;
+  sqlite.pragma(`journal_size_limit = ${walLimitPages * 4096}`);
   const checkpoints = file === ':memory:' ? 'auto' : (options.checkpoints ?? 'auto');
   if (checkpoints !== 'auto') sqlite.pragma('wal_autocheckpoint = 0');
   // Kysely prepares every query anew; better-sqlite3 statements are reusable, so keep them
@@ -126,7 +137,8 @@ export async function openSqlite(
     dialect: new AsyncBusySqliteDialect({ database: cached as unknown as SQLite.Database }, sqlite, turns),
   });
   await migrateToLatest(db as Kysely<unknown>);
-  const checkpointer = checkpoints === 'background' ? new Checkpointer(file, options.onCheckpointError ?? (() => undefined)) : null;
+  const checkpointer =
+    checkpoints === 'background' ? new Checkpointer(file, options.onCheckpointError ?? (() => undefined), walLimitPages) : null;
   checkpointer?.start();
   return {
     db,
