@@ -29,6 +29,12 @@ const checkpoint = () => {
         db.pragma('wal_checkpoint(RESTART)');
       } finally {
         db.pragma('busy_timeout = 0');
+        // it held the write lock: wake the connections waiting for it (WriteTurns.released)
+        if (workerData.turns) {
+          const cells = new Int32Array(workerData.turns);
+          Atomics.add(cells, 0, 1);
+          Atomics.notify(cells, 0);
+        }
       }
     }
   } catch (e) {
@@ -67,6 +73,8 @@ export class Checkpointer {
     private readonly onError: (message: string) => void,
     /** Log pages past which a checkpoint also has the log started over (see CODE). */
     private readonly restartPages: number,
+    /** The writing connections' WriteTurns buffer, to wake them after holding the write lock. */
+    private readonly turns: SharedArrayBuffer | undefined,
     private readonly intervalMs = 100,
   ) {}
 
@@ -75,7 +83,13 @@ export class Checkpointer {
     this.stopping = false;
     const thread = new Worker(CODE, {
       eval: true,
-      workerData: { file: this.file, module: BETTER_SQLITE3, intervalMs: this.intervalMs, restartPages: this.restartPages },
+      workerData: {
+        file: this.file,
+        module: BETTER_SQLITE3,
+        intervalMs: this.intervalMs,
+        restartPages: this.restartPages,
+        turns: this.turns,
+      },
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
     });
     thread.on('message', (m: { type: string; message?: string }) => {

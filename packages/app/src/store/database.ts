@@ -67,7 +67,12 @@ export class WriteTurns {
   /** Resolves when the lock is let go after `seen`, or after `ms`, without blocking the thread. */
   async next(seen: number, ms: number): Promise<void> {
     const r = (Atomics as unknown as AtomicsWaitAsync).waitAsync(this.cells, 0, seen, ms);
-    if (r.async) await r.value;
+    if (!r.async) return;
+    // a pending waitAsync does not keep the event loop alive (a process whose only other
+    // connection is the checkpointer's thread would exit mid-wait); this timer does
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([r.value, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 }
 
@@ -138,7 +143,9 @@ export async function openSqlite(
   });
   await migrateToLatest(db as Kysely<unknown>);
   const checkpointer =
-    checkpoints === 'background' ? new Checkpointer(file, options.onCheckpointError ?? (() => undefined), walLimitPages) : null;
+    checkpoints === 'background'
+      ? new Checkpointer(file, options.onCheckpointError ?? (() => undefined), walLimitPages, turns.buffer)
+      : null;
   checkpointer?.start();
   return {
     db,
