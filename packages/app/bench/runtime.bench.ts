@@ -165,7 +165,7 @@ async function latencyBench(kind: LatencyLoad) {
         connections: 20,
         request: (i) => event(prefix, i),
       });
-      return { total: r.total, non2xx: r.non2xx, errors: r.errors, timeouts: 0, p99: pct(r.latencies, 99), rate: RATE };
+      return { total: r.total, non2xx: r.non2xx, errors: r.errors, timeouts: 0, p99: Math.round(pct(r.latencies, 99)), rate: RATE };
     }
     let n = 0;
     const r = await run({

@@ -45,6 +45,13 @@ export type FromWorker =
   | { type: 'written'; id: number; ok: true; result: string[] | Array<'applied' | 'parked'> }
   | { type: 'written'; id: number; ok: false; message: string };
 
+/**
+ * The longest a receipt batch waits for the worker to run out of events before it is applied
+ * anyway. Event latency is what counts (a burst of events is applied first); receipts only report
+ * and are applied together when they come.
+ */
+const RECEIPTS_DEFER_MS = 200;
+
 async function run(data: WorkerThreadData): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('worker-thread.ts runs only as a worker thread');
@@ -85,6 +92,8 @@ async function run(data: WorkerThreadData): Promise<void> {
         reply({ type: 'written', id, ok: true, result: [...ids] });
         if (ids.size > 0) worker.nudge();
       } else {
+        // receipts only report: they wait for a gap between events (RECEIPTS_DEFER_MS at most)
+        await worker.quiet(RECEIPTS_DEFER_MS);
         reply({ type: 'written', id, ok: true, result: await writes.receipts(w.provider, w.receipts) });
       }
     } catch (err) {

@@ -10,6 +10,10 @@ export class Worker implements WorkerHandle {
   /** A nudge that came while a round was running: the round may have looked before the work landed. */
   private nudged = false;
   private lastSweep = 0;
+  /** Between a round that found nothing to do and the next round. */
+  private idle = false;
+  /** Who waits for `quiet()`. */
+  private quietWaiters: Array<() => void> = [];
 
   constructor(
     private readonly runtime: Runtime,
@@ -27,6 +31,29 @@ export class Worker implements WorkerHandle {
     return Promise.resolve();
   }
 
+  /**
+   * Resolves once the worker has nothing to do (at once if it is idle or not running), or after
+   * `ms` at the latest: lower-priority work (receipts) waits for a gap between events, but never
+   * longer than that.
+   */
+  quiet(ms: number): Promise<void> {
+    if (this.idle || !this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.quietWaiters.push(done);
+    });
+  }
+
+  private wakeQuietWaiters(): void {
+    const waiters = this.quietWaiters;
+    this.quietWaiters = [];
+    for (const w of waiters) w();
+  }
+
   /** New work arrived: skip the idle wait. */
   nudge(): void {
     this.nudged = true;
@@ -37,6 +64,7 @@ export class Worker implements WorkerHandle {
     while (this.running) {
       let n = 0;
       this.nudged = false;
+      this.idle = false;
       try {
         n = (await this.runtime.processInbox()) + (await this.runtime.runDueTimers()) + (await this.runtime.resumeStalledSends());
         if (Date.now() - this.lastSweep > 5_000) {
@@ -49,7 +77,9 @@ export class Worker implements WorkerHandle {
       // better-sqlite3 answers synchronously, so a busy round never leaves the microtask queue:
       // let the thread's messages in (hot writes, nudges, stop) before the next one
       if (n > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      else this.wakeQuietWaiters();
       if (n === 0 && this.running && !this.nudged) {
+        this.idle = true;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, this.idleMs);
           this.wake = () => {
@@ -65,6 +95,7 @@ export class Worker implements WorkerHandle {
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
+    this.wakeQuietWaiters();
     await this.loop;
   }
 }
