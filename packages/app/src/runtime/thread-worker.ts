@@ -126,8 +126,10 @@ export class ThreadWorker implements WorkerHandle {
    * Hot writes made by the thread's connection while it runs (SQLite: the worker is then the only
    * connection that writes on the hot paths, so they queue behind its transaction instead of
    * competing for the file's write lock), by `local` otherwise. A write the thread had not
-   * answered when it exited is made again by `local`: the inbox is unique on (source, event id)
-   * and receipts are idempotent, so nothing is stored twice (the caller may see `duplicate`).
+   * answered when it exited is made again by `local`, so nothing is lost: an event the thread had
+   * stored is then a duplicate (the inbox is unique on source and event id); a receipt batch it
+   * had applied moves no state twice, but is logged and counted in engagement again, as when a
+   * provider retries a receipt webhook.
    */
   hotWrites(local: HotWrites): HotWrites {
     const call = async <T>(write: HotWrite, fallback: () => Promise<T>): Promise<T> => {
