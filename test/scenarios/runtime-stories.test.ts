@@ -248,6 +248,33 @@ describe('receipts in bulk', () => {
     // read at 10:05 and 18:05 in Nairobi
     expect([got.readHours[10], got.readHours[18]]).toEqual([1, 1]);
   });
+
+  it("a provider's retried receipts (the same status and time again) are neither logged nor counted twice", async () => {
+    h = await startHarness({ at: MORNING, sandboxRules: [{ channel: '*', pattern: '^\\+2547990', receipts: [] }] });
+    const id = await contact('+254799000003');
+    const sent = await request(id, { type: 'service', template: 'order_update' });
+    await h.settle();
+    const msg = (await h.api('agent').get(`/api/v1/messages/${sent.messageId}`).expect(200)).body;
+    const pid = msg.attempts[0].providerMessageId as string;
+    const delivered = { providerMessageId: pid, status: 'delivered', at: '2026-11-23T07:01:00Z' };
+    const read = { providerMessageId: pid, status: 'read', at: '2026-11-23T07:05:00Z' };
+    const state = async () => ({
+      message: (await h.api('agent').get(`/api/v1/messages/${sent.messageId}`).expect(200)).body,
+      contact: (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact,
+    });
+    await h.receipts([delivered, read]).expect(200);
+    const once = await state();
+    expect(once.contact.engagement).toEqual({ sms: { sent: 1, delivered: 1, read: 1, replied: 0 } });
+    // the whole batch again, each one alone, and a batch holding the same receipt twice
+    await h.receipts([delivered, read]).expect(200);
+    await h.receipt(pid, 'read').expect(200);
+    await h.receipts([read, read]).expect(200);
+    const after = await state();
+    // `h.receipt` stamps the time it is sent: a read at another time is a new read and counts
+    expect(after.contact.engagement).toEqual({ sms: { sent: 1, delivered: 1, read: 2, replied: 0 } });
+    expect(after.message.attempts[0].receipts.map((r: { status: string }) => r.status).sort()).toEqual(['delivered', 'read', 'read']);
+    expect(after.message.message.status).toBe('read');
+  });
 });
 
 describe('events applied together', () => {

@@ -592,7 +592,8 @@ export class Runtime {
     }
     const now = this.now();
     const at = Date.parse(r.at);
-    await this.d.store.addReceipt(attempt.id, r.status, Number.isFinite(at) ? at : now, r);
+    // the same receipt again (a provider's retry): what it did was done with it, in one transaction
+    if (!(await this.d.store.addReceipt(attempt.id, r.status, Number.isFinite(at) ? at : now, r))) return;
     await this.d.store.updateAttempt(attempt.claim, { status: r.status }, now, ['claimed', 'sent']);
     // a redelivered receipt after a crash still leads to the fallback (afterStepFailed is idempotent);
     // a failure receipt after delivery changes nothing
@@ -611,10 +612,12 @@ export class Runtime {
     const now = this.now();
     const seen: Array<{ status: 'delivered' | 'read'; at: number }> = [];
     for (const r of list) {
-      const at = Date.parse(r.at);
-      await this.d.store.addReceipt(attempt.id, r.status, Number.isFinite(at) ? at : now, r);
-      seen.push({ status: r.status as 'delivered' | 'read', at: Number.isFinite(at) ? at : now });
+      const parsed = Date.parse(r.at);
+      const at = Number.isFinite(parsed) ? parsed : now;
+      // the same receipt again (a provider's retry) is neither logged nor counted a second time
+      if (await this.d.store.addReceipt(attempt.id, r.status, at, r)) seen.push({ status: r.status as 'delivered' | 'read', at });
     }
+    if (seen.length === 0) return;
     const status = seen.some((s) => s.status === 'read') ? 'read' : 'delivered';
     const order = ['claimed', 'sent', 'delivered', 'read'];
     await this.d.store.updateAttempt(attempt.claim, { status }, now, order.slice(0, order.indexOf(status)));

@@ -127,9 +127,8 @@ export class ThreadWorker implements WorkerHandle {
    * connection that writes on the hot paths, so they queue behind its transaction instead of
    * competing for the file's write lock), by `local` otherwise. A write the thread had not
    * answered when it exited is made again by `local`, so nothing is lost: an event the thread had
-   * stored is then a duplicate (the inbox is unique on source and event id); a receipt batch it
-   * had applied moves no state twice, but is logged and counted in engagement again, as when a
-   * provider retries a receipt webhook.
+   * stored is then a duplicate (the inbox is unique on source and event id), and receipts it had
+   * applied are recognised as the same receipts again (as a provider's retried webhook is).
    */
   hotWrites(local: HotWrites): HotWrites {
     const call = async <T>(write: HotWrite, fallback: () => Promise<T>): Promise<T> => {

@@ -1073,13 +1073,32 @@ export class Store {
     return Number(r.numAffectedRows ?? 0) === 1;
   }
 
-  async addReceipt(attemptId: string, status: string, at: number, detail: unknown): Promise<void> {
+  /**
+   * Logs a receipt of an attempt; false (and nothing logged) when the same receipt (status and
+   * time) is logged already: a provider retrying its webhook, or a batch made again.
+   */
+  async addReceipt(attemptId: string, status: string, at: number, detail: unknown): Promise<boolean> {
+    const seen = await this.prepared(
+      this.db,
+      'receipt logged',
+      (d) =>
+        d
+          .selectFrom('receipts')
+          .select('id')
+          .where('attempt_id', '=', arg(0))
+          .where('status', '=', arg(1))
+          .where('at', '=', arg(2))
+          .limit(1),
+      [attemptId, status, at],
+    );
+    if (seen.rows.length > 0) return false;
     await this.prepared(
       this.db,
       'add receipt',
       (d) => d.insertInto('receipts').values({ id: arg(0), attempt_id: arg(1), status: arg(2), at: arg(3), detail: arg(4) }),
       [uuidv7(at), attemptId, status, at, json(detail)],
     );
+    return true;
   }
 
   async receiptsForAttempts(attemptIds: readonly string[]): Promise<Array<{ attemptId: string; status: string; at: number }>> {
