@@ -80,6 +80,12 @@ export class NotFoundError extends Error {}
  * resolved promises and keep HTTP requests (ingest, receipts) waiting until it ends.
  */
 const isDelivery = (r: Receipt) => r.status === 'delivered' || r.status === 'read';
+
+/** When the provider says a receipt happened (`now` if its time does not parse). */
+const receiptTime = (r: Receipt, now: number): number => {
+  const at = Date.parse(r.at);
+  return Number.isFinite(at) ? at : now;
+};
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** What a provider is asked to send for a claimed plan step. */
@@ -591,9 +597,8 @@ export class Runtime {
       return;
     }
     const now = this.now();
-    const at = Date.parse(r.at);
     // the same receipt again (a provider's retry): what it did was done with it, in one transaction
-    if (!(await this.d.store.addReceipt(attempt.id, r.status, Number.isFinite(at) ? at : now, r))) return;
+    if (!(await this.d.store.addReceipt(attempt.id, r.status, receiptTime(r, now), r))) return;
     await this.d.store.updateAttempt(attempt.claim, { status: r.status }, now, ['claimed', 'sent']);
     // a redelivered receipt after a crash still leads to the fallback (afterStepFailed is idempotent);
     // a failure receipt after delivery changes nothing
@@ -612,8 +617,7 @@ export class Runtime {
     const now = this.now();
     const seen: Array<{ status: 'delivered' | 'read'; at: number }> = [];
     for (const r of list) {
-      const parsed = Date.parse(r.at);
-      const at = Number.isFinite(parsed) ? parsed : now;
+      const at = receiptTime(r, now);
       // the same receipt again (a provider's retry) is neither logged nor counted a second time
       if (await this.d.store.addReceipt(attempt.id, r.status, at, r)) seen.push({ status: r.status as 'delivered' | 'read', at });
     }

@@ -155,7 +155,8 @@ export class ThreadWorker implements WorkerHandle {
       }
     };
     return {
-      insertInbox: async (rows) => new Set(await call<string[]>({ kind: 'inbox', rows }, async () => [...(await local.insertInbox(rows))])),
+      // a Set crosses the thread boundary as it is (structured clone)
+      insertInbox: (rows) => call({ kind: 'inbox', rows }, () => local.insertInbox(rows)),
       receipts: (provider, list) => call({ kind: 'receipts', provider, receipts: [...list] }, () => local.receipts(provider, list)),
     };
   }

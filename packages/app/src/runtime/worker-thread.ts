@@ -42,7 +42,7 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
   | { type: 'stopped' }
-  | { type: 'written'; id: number; ok: true; result: string[] | Array<'applied' | 'parked'> }
+  | { type: 'written'; id: number; ok: true; result: Set<string> | Array<'applied' | 'parked'> }
   | { type: 'written'; id: number; ok: false; message: string };
 
 /**
@@ -89,7 +89,7 @@ async function run(data: WorkerThreadData): Promise<void> {
     try {
       if (w.kind === 'inbox') {
         const ids = await writes.insertInbox(w.rows);
-        reply({ type: 'written', id, ok: true, result: [...ids] });
+        reply({ type: 'written', id, ok: true, result: ids });
         if (ids.size > 0) worker.nudge();
       } else {
         // receipts only report: they wait for a gap between events (RECEIPTS_DEFER_MS at most)
