@@ -45,7 +45,7 @@ describe('roles', () => {
       .send({ message: { type: 'otp' }, contact: { id: 'x', identities: [{ kind: 'phone', value: '+254700000001' }] } })
       .expect(200);
     expect(d.body.decision.rulesetVersion).toBe('tighter-caps');
-    const audit = await h.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'rules.publish').execute();
+    const audit = await h.db.selectFrom('audit_log').selectAll().where('action', '=', 'rules.publish').execute();
     expect(audit.map((a) => [a.actor, a.subject])).toEqual([['admin:ops', 'tighter-caps']]);
   });
   it('an agent cannot write consent on behalf of another source; its writes are recorded as agent', async () => {

@@ -16,6 +16,7 @@ import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import { rng } from '@signalbox/engine/testing';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { runUntilIdle } from '../support/harness.js';
 
 const MAIN = fileURLToPath(new URL('../../packages/app/src/main.ts', import.meta.url));
 const N = 300;
@@ -74,19 +75,21 @@ describe('crash safety', () => {
     for (let i = 0; i < N; i++) {
       // numbers ending in 9: the sandbox's WhatsApp stays silent, so the timeout decides
       const phone = `+2547330${String(i).padStart(4, '0')}9`;
-      const { contact } = await store.upsertContact(
+      const { contact } = await store.contacts.upsert(
         { identities: [{ kind: 'phone', value: phone }], timezone: zone, capabilities: { whatsapp: true } },
         clock.now().getTime(),
       );
-      const r = await setup.runtime.requestMessage(contact.id, { type: 'service', template: 'order_update', priority: 'normal' });
+      const r = await setup.runtime.sender.unit((u) =>
+        setup.runtime.messages.request(u, contact.id, { type: 'service', template: 'order_update', priority: 'normal' }),
+      );
       ids.push(r.messageId);
     }
-    await setup.runtime.runUntilIdle();
-    expect((await store.sandboxSends('whatsapp')).length).toBe(N);
-    expect((await store.pendingTimers()).filter((t) => t.kind === 'timeout')).toHaveLength(N);
+    await runUntilIdle(setup.runtime);
+    expect((await store.sandbox.sends('whatsapp')).length).toBe(N);
+    expect((await store.timers.pending()).filter((t) => t.kind === 'timeout')).toHaveLength(N);
     const events = [];
     for (let i = 0; i < N; i++) {
-      const { contact } = await store.upsertContact(
+      const { contact } = await store.contacts.upsert(
         { identities: [{ kind: 'phone', value: `+2547331${String(i).padStart(4, '0')}1` }], timezone: zone },
         clock.now().getTime(),
       );
@@ -100,7 +103,7 @@ describe('crash safety', () => {
       };
       events.push({ source: 'api', eventId: e.id, type: e.type, payload: e });
     }
-    await store.acceptInboxBatch(events, clock.now().getTime());
+    await store.inbox.acceptMany(events, clock.now().getTime());
     await setup.close();
 
     // 2. a real server, killed at random moments while it works through the fallbacks

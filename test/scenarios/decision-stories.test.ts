@@ -2,18 +2,25 @@
  * The stories of shared/SCENARIOS.md that a decision alone answers, told through the HTTP preview
  * of the app running the default ruleset (real Express, real engine, supertest).
  */
-import { createApp, createLogger, TestClock } from '@signalbox/app';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, createSystem, openSqlite, RulesHolder, Store, TestClock } from '@signalbox/app';
 import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const KEY = 'scenario-agent-key-0123456789';
-const app = createApp({
-  ruleset: () => loadRuleset(DEFAULT_RULESET),
+const system = createSystem({
+  store: new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-stories-')), 'signalbox.db'))),
+  rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
   clock: new TestClock(new Date('2026-11-23T07:00:00Z')),
   apiKeys: [{ name: 'agent', role: 'agent', secret: KEY }],
   log: createLogger('silent'),
+  sandboxSecret: 'stories-sandbox-secret-0123456789',
 });
+const app = system.app;
+afterAll(() => system.close());
 
 interface Step {
   channel: string;

@@ -4,12 +4,11 @@
  * HTTP server. Installed through the OAuth flow; time moved by the test clock.
  */
 
-import { DbTokenStore, TokenCipher } from '@signalbox/app';
 import { signV1, signV3 } from '@signalbox/connectors';
 import { FakeHubspot } from '@signalbox/connectors/testing';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, runUntilIdle, startHarness } from '../support/harness.js';
 
 const MORNING = '2026-11-23T07:00:00Z'; // 10:00 in Nairobi
 const DAY = 86_400_000;
@@ -61,12 +60,12 @@ describe('install', () => {
     expect([...p.properties.keys()]).toEqual(
       expect.arrayContaining(['signalbox_preferred_channel', 'signalbox_last_decision', 'signalbox_cost_30d']),
     );
-    const row = await h.store.db.selectFrom('crm_portals').selectAll().executeTakeFirstOrThrow();
+    const row = await h.db.selectFrom('crm_portals').selectAll().executeTakeFirstOrThrow();
     expect(row.status).toBe('active');
     expect(row.tokens).not.toContain('at-'); // sealed, not the token
-    const sync = await h.store.db.selectFrom('crm_sync').selectAll().where('kind', '=', 'initial').executeTakeFirstOrThrow();
+    const sync = await h.db.selectFrom('crm_sync').selectAll().where('kind', '=', 'initial').executeTakeFirstOrThrow();
     expect(sync).toMatchObject({ done: 1, count: 2 });
-    const c = await h.store.findContactByIdentity('hubspot', `${PORTAL}:902`);
+    const c = await h.store.contacts.findByIdentity('hubspot', `${PORTAL}:902`);
     expect(c?.identities.map((i) => `${i.kind}:${i.value}`).sort()).toEqual([
       'email:otieno@example.com',
       'hubspot:62515:902',
@@ -102,7 +101,7 @@ describe('HubSpot events in real time', () => {
       event({ subscriptionType: 'invoice.propertyChange', objectId: 777, propertyName: 'hs_invoice_status', propertyValue: 'overdue' }),
     ]);
     await h.settle();
-    let sends = await h.store.sandboxSends();
+    let sends = await h.store.sandbox.sends();
     expect(sends.map((s) => s.address)).toEqual(['+254711000902']);
     // the reminder on HubSpot's timeline, on contact 902 and no other
     const comms = [...(fake.portal(PORTAL).objects.communications?.values() ?? [])];
@@ -120,11 +119,11 @@ describe('HubSpot events in real time', () => {
     await h.settle();
     await h.advance(3 * DAY);
     await h.advance(5 * DAY);
-    sends = await h.store.sandboxSends();
+    sends = await h.store.sandbox.sends();
     expect(sends).toHaveLength(1);
-    const instances = await h.store.db.selectFrom('journey_instances').select(['journey_id', 'status']).execute();
+    const instances = await h.db.selectFrom('journey_instances').select(['journey_id', 'status']).execute();
     expect(instances).toEqual([{ journey_id: 'payment-reminder', status: 'exited' }]);
-    const goal = await h.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'journey.complete').execute();
+    const goal = await h.db.selectFrom('audit_log').selectAll().where('action', '=', 'journey.complete').execute();
     expect(JSON.parse(goal[0]?.detail as string)).toMatchObject({ outcome: 'goal', goalReached: true });
   });
 
@@ -151,7 +150,7 @@ describe('HubSpot events in real time', () => {
     expect(again.status).toBe(200);
     await h.settle();
     expect(fake.log.filter((l) => l.path.startsWith('/crm/v3/objects/tickets/')).length).toBe(lookups);
-    const opened = await h.store.db.selectFrom('contact_events').select(['id']).where('type', '=', 'ticket.opened').execute();
+    const opened = await h.db.selectFrom('contact_events').select(['id']).where('type', '=', 'ticket.opened').execute();
     expect(opened).toHaveLength(50);
     expect(new Set(opened.map((e) => e.id)).size).toBe(50);
   });
@@ -172,7 +171,7 @@ describe('HubSpot events in real time', () => {
       .set('x-hubspot-signature', signV1(fake.clientSecret, raw))
       .send(raw.replace('"objectId":1', '"objectId":2'))
       .expect(401);
-    expect(await h.store.db.selectFrom('crm_inbox').select('id').where('id', 'like', 'hubspot:delivery:%').execute()).toEqual([]);
+    expect(await h.db.selectFrom('inbox').select('id').where('source', '=', 'hubspot').execute()).toEqual([]);
     // a malformed batch, correctly signed, is a 400 naming the path
     const bad = await fake.sendWebhooks(`${h.url}/hooks/hubspot/webhooks`, [{ eventId: 1, portalId: 'x' }]);
     expect(bad.status).toBe(400);
@@ -205,7 +204,7 @@ describe('workflow actions', () => {
       inputFields: { messageType: 'transactional', template: 'order_shipped' },
     });
     await h.settle();
-    expect(await h.store.sandboxSends()).toHaveLength(1);
+    expect(await h.store.sandbox.sends()).toHaveLength(1);
   });
 
   it('a portal that uninstalls stops being called: its blocked action is abandoned, not retried forever', async () => {
@@ -218,17 +217,13 @@ describe('workflow actions', () => {
     expect(((await res.json()) as { outputFields: Record<string, string> }).outputFields.hs_execution_state).toBe('BLOCK');
     fake.uninstall(PORTAL);
     await h.settle();
-    const cb = await h.store.db
-      .selectFrom('crm_callbacks')
-      .selectAll()
-      .where('callback_id', '=', 'cb-uninstalled')
-      .executeTakeFirstOrThrow();
+    const cb = await h.db.selectFrom('crm_callbacks').selectAll().where('callback_id', '=', 'cb-uninstalled').executeTakeFirstOrThrow();
     expect(cb.outcome).toMatch(/^abandoned/);
-    const portal = await h.store.db.selectFrom('crm_portals').selectAll().executeTakeFirstOrThrow();
+    const portal = await h.db.selectFrom('crm_portals').selectAll().executeTakeFirstOrThrow();
     expect(portal.status).toBe('disabled');
     // nothing more goes to HubSpot for this portal
     const calls = fake.log.length;
-    await h.system.hubspot?.runUntilIdle();
+    await runUntilIdle(h.system.runtime);
     await hook([event({ subscriptionType: 'contact.creation', objectId: 902, changeFlag: 'CREATED' })]);
     await h.settle();
     expect(fake.log.filter((l) => l.path.startsWith('/crm/') || l.path.startsWith('/automation/')).length).toBe(
@@ -322,25 +317,25 @@ describe('sync', () => {
     const t = fake.issueTokens(p);
     if (h.system.hubspot === null) throw new Error('HubSpot is not wired');
     // the portal's tokens, stored the way an install stores them (sealed)
-    await new DbTokenStore(h.store, new TokenCipher(Buffer.alloc(32, 7)), () => h.clock.now().getTime()).save({
+    await h.system.hubspot.tokens.save({
       portalId: p,
       accessToken: t.access_token,
       refreshToken: t.refresh_token,
       expiresAt: h.clock.now().getTime() + 1_800_000,
     });
     // two pages, then the process "stops"
-    expect(await h.system.hubspot.initialSync(p, 2)).toEqual({ pages: 2, contacts: 200, done: false });
-    const row = await h.store.db.selectFrom('crm_sync').selectAll().where('portal_id', '=', String(p)).executeTakeFirstOrThrow();
+    expect(await h.system.hubspot.sync.initial(p, 2)).toEqual({ pages: 2, contacts: 200, done: false });
+    const row = await h.db.selectFrom('crm_sync').selectAll().where('portal_id', '=', String(p)).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ cursor: '200', done: 0, count: 200 });
     // a fresh run goes on from the cursor: 2 more pages, not 4
     const before = fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length;
-    expect(await h.system.hubspot.initialSync(p)).toEqual({ pages: 2, contacts: 350, done: true });
+    expect(await h.system.hubspot.sync.initial(p)).toEqual({ pages: 2, contacts: 350, done: true });
     expect(fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length - before).toBe(2);
     // a change whose webhook never came: the sweep finds it
     await new Promise((r) => setTimeout(r, 5));
     fake.upsertObject(p, 'contacts', '42', { email: 'new-address@example.com' });
-    expect(await h.system.hubspot.sweep(p)).toBeGreaterThanOrEqual(1);
-    const c = await h.store.findContactByIdentity('hubspot', `${p}:42`);
+    expect(await h.system.hubspot.sync.sweep(p)).toBeGreaterThanOrEqual(1);
+    const c = await h.store.contacts.findByIdentity('hubspot', `${p}:42`);
     expect(c?.identities.map((i) => i.value)).toContain('new-address@example.com');
   });
 });

@@ -49,7 +49,7 @@ describe.each(profiles)('runtime on $name', (profile) => {
       })
       .expect(202);
     await h.settle();
-    expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['whatsapp']);
+    expect((await h.store.sandbox.sends()).map((s) => s.channel)).toEqual(['whatsapp']);
     // paid 10 minutes later, while the SMS fallback (15 min) is pending
     h.clock.advance(10 * 60_000);
     await h
@@ -66,8 +66,8 @@ describe.each(profiles)('runtime on $name', (profile) => {
     await h.settle();
     await h.advance(HOUR);
     await h.advance(8 * 24 * HOUR);
-    expect((await h.store.sandboxSends()).map((s) => s.channel)).toEqual(['whatsapp']);
-    expect(await h.store.pendingTimers()).toEqual([]);
+    expect((await h.store.sandbox.sends()).map((s) => s.channel)).toEqual(['whatsapp']);
+    expect(await h.store.timers.pending()).toEqual([]);
   });
 
   it('a Confirm button reply moves the appointment journey on', async () => {
@@ -92,14 +92,14 @@ describe.each(profiles)('runtime on $name', (profile) => {
       })
       .expect(202);
     await h.settle();
-    expect(await h.store.sandboxSends()).toHaveLength(1);
+    expect(await h.store.sandbox.sends()).toHaveLength(1);
     const reply = await h.inbound({ id: 'btn-1', channel: 'sms', from: '+254733100001', payload: 'confirm' }).expect(200);
     expect(reply.body.event).toBe('reply.confirm');
     await h.settle();
-    const msgs = await h.store.messagesForContact(id);
+    const msgs = await h.store.messages.forContact(id);
     expect(msgs.map((m) => m.template).reverse()).toEqual(['appointment_confirm_request', 'appointment_confirmed']);
     await h.advance(2 * 24 * HOUR);
-    expect((await h.store.messagesForContact(id)).map((m) => m.template)).toContain('appointment_reminder');
+    expect((await h.store.messages.forContact(id)).map((m) => m.template)).toContain('appointment_reminder');
   });
 
   it('read receipts teach engagement and the best hour', async () => {

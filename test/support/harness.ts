@@ -2,19 +2,22 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type ChannelProvider,
   createLogger,
   createSystem,
   dropPostgresSchema,
+  type OpenDatabase,
   openPostgres,
   openSqlite,
   RulesHolder,
+  type Runtime,
+  type SandboxProvider,
   type SandboxRule,
   Store,
   type System,
   sign,
   TestClock,
 } from '@signalbox/app';
+import type { ChannelProvider } from '@signalbox/engine';
 import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import request from 'supertest';
 
@@ -29,6 +32,8 @@ export interface Harness {
   system: System;
   clock: TestClock;
   store: Store;
+  /** The database under the store, for what a test reads directly. */
+  db: OpenDatabase['db'];
   url: string;
   api: (role?: keyof typeof KEYS) => { get(path: string): request.Test; post(path: string): request.Test; put(path: string): request.Test };
   /** Runs the inbox and due timers and waits for the sandbox's receipts, until nothing moves. */
@@ -55,8 +60,8 @@ export async function startHarness(o: {
   sandboxRules?: SandboxRule[];
   postgresSchema?: string;
   hubspot?: HarnessHubspot;
-  /** Providers in front of the sandbox (given the sandbox once it exists), e.g. one that fails first. */
-  wrapSandbox?: (sandbox: () => ChannelProvider) => ChannelProvider;
+  /** Providers in front of the sandbox (given the sandbox), e.g. one that fails first. */
+  wrapSandbox?: (sandbox: SandboxProvider) => ChannelProvider;
 }): Promise<Harness> {
   const clock = new TestClock(new Date(o.at));
   const db = o.postgresSchema
@@ -76,7 +81,9 @@ export async function startHarness(o: {
     ],
     sandboxSecret: SANDBOX_SECRET,
     ...(o.sandboxRules ? { sandboxRules: o.sandboxRules } : {}),
-    ...(o.wrapSandbox ? { extraProviders: [o.wrapSandbox(() => system.sandbox)] } : {}),
+    ...(o.wrapSandbox
+      ? { providers: (sandbox: SandboxProvider) => [(o.wrapSandbox as (s: SandboxProvider) => ChannelProvider)(sandbox)] }
+      : {}),
     ...(o.hubspot
       ? {
           hubspot: {
@@ -98,26 +105,15 @@ export async function startHarness(o: {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       await system.sandbox.drain();
-      const before = await store.sandboxSends();
-      await system.hubspot?.runUntilIdle();
-      await system.runtime.runUntilIdle();
-      await system.hubspot?.runUntilIdle();
+      const before = await store.sandbox.sends();
+      await runUntilIdle(system.runtime);
       await system.sandbox.drain();
-      const after = await store.sandboxSends();
-      const crmBacklog = system.hubspot
-        ? (
-            await store.db
-              .selectFrom('crm_inbox')
-              .select('id')
-              .where('processed_at', 'is', null)
-              .where('next_at', '<=', clock.now().getTime())
-              .execute()
-          ).length
-        : 0;
+      const after = await store.sandbox.sends();
+      const now = clock.now().getTime();
       // an event held back after a failure waits for its retry time, as timers do
-      if (!(await store.inboxHasWork(clock.now().getTime())) && crmBacklog === 0 && after.length === before.length) {
-        const due = await store.nextTimerDue();
-        if (due === null || due > clock.now().getTime()) return;
+      if (!(await store.inbox.hasWork(now)) && !(await store.inbox.hasWork(now, 'raw')) && after.length === before.length) {
+        const due = await store.timers.nextDue();
+        if (due === null || due > now) return;
       }
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -135,6 +131,7 @@ export async function startHarness(o: {
     system,
     clock,
     store,
+    db: db.db,
     url,
     api,
     settle,
@@ -150,4 +147,9 @@ export async function startHarness(o: {
       if (o.postgresSchema) await dropPostgresSchema('postgres://postgres@127.0.0.1:5432/test', o.postgresSchema);
     },
   };
+}
+
+/** Rounds of the worker's work, every chore included, until one finds nothing to do (at most `maxRounds`). */
+export async function runUntilIdle(runtime: Runtime, maxRounds = 50): Promise<void> {
+  for (let i = 0; i < maxRounds; i++) if ((await runtime.round()) + (await runtime.choresNow()) === 0) return;
 }

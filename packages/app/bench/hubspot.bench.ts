@@ -31,23 +31,16 @@ async function syncBench() {
       tokenKey: Buffer.alloc(32, 1),
     },
   });
-  const gateway = system.hubspotGateway;
   const hubspot = system.hubspot;
-  if (gateway === null || hubspot === null) throw new Error('HubSpot is not wired');
-  await gateway.install(fake.authorizationCode(PORTAL));
+  if (hubspot === null) throw new Error('HubSpot is not wired');
+  await hubspot.gateway.install(fake.authorizationCode(PORTAL));
   const { max, intervalMs } = fake.rateLimit;
   const started = performance.now();
-  const r = await hubspot.initialSync(PORTAL);
+  const r = await hubspot.sync.initial(PORTAL);
   const seconds = (performance.now() - started) / 1000;
   const requests = fake.log.filter((l) => l.path.startsWith('/crm/')).length;
   const bound = requests / (max / (intervalMs / 1000));
-  const stored = (
-    await store.db
-      .selectFrom('identities')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('kind', '=', 'hubspot')
-      .executeTakeFirst()
-  )?.n;
+  const stored = (await store.contacts.findByIdentity('hubspot', `${PORTAL}:${CONTACTS}`)) !== null ? CONTACTS : 'not all';
   console.log(
     `HubSpot initial sync: ${r.contacts} contacts in ${seconds.toFixed(1)} s over ${requests} requests; rate-limit bound ${bound.toFixed(1)} s (${max} requests per ${intervalMs / 1000} s), ratio ${(seconds / bound).toFixed(3)}; 429 received ${fake.throttled}; ${stored} contacts stored`,
   );

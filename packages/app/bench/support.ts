@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import autocannon from 'autocannon';
 import { systemClock } from '../src/clock.js';
+import { openSqlite } from '../src/db/sqlite.js';
 import { createLogger } from '../src/logger.js';
-import { RulesHolder } from '../src/rules-holder.js';
-import { openSqlite } from '../src/store/database.js';
+import { RulesHolder } from '../src/rules/rules-holder.js';
 import { Store } from '../src/store/store.js';
 import { createSystem, type SystemOptions } from '../src/system.js';
 

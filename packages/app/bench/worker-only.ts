@@ -9,14 +9,14 @@ const ids: string[] = [];
 for (let i = 0; i < 2000; i++)
   ids.push(
     (
-      await store.upsertContact(
+      await store.contacts.upsert(
         { identities: [{ kind: 'phone', value: `+2547002${String(i).padStart(5, '0')}` }], timezone: zone },
         Date.now(),
       )
     ).contact.id,
   );
 for (let i = 0; i < N; i += 100) {
-  await store.acceptInboxBatch(
+  await store.inbox.acceptMany(
     Array.from({ length: 100 }, (_, k) => {
       const n = i + k;
       const e = {
@@ -35,8 +35,8 @@ const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 let done = 0;
 for (;;) {
-  const n = await system.runtime.processInbox();
-  await system.runtime.runDueTimers();
+  const n = await system.runtime.inbox.processReady();
+  await system.runtime.timers.run();
   done += n;
   if (n === 0) break;
 }

@@ -47,6 +47,14 @@ export const configSchema = z.object({
    * process, `inline` on the HTTP thread, `off` not at all (another process works the store).
    */
   WORKER: z.enum(['on', 'inline', 'off']).default('on'),
+  /**
+   * Which instance this is: its claims and leases carry it, and a restarted instance takes its
+   * own back at once. Keep it stable across restarts of one instance (e.g. the pod name).
+   */
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[\w.:-]{1,100}$/, 'letters, digits and . _ : - (at most 100)')
+    .optional(),
   /** How long a worker's claim lasts; a crashed worker's work is retaken after it. */
   WORKER_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
   /** The public base URL HubSpot calls (request signatures cover the full URL; set it behind a proxy). */

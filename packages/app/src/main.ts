@@ -1,12 +1,14 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { RulesetInvalidError } from '@signalbox/engine';
 import { localSecret, resolveApiKeys } from './api-keys.js';
 import { systemClock } from './clock.js';
 import { ConfigError, invocationDir, loadConfig } from './config.js';
+import { openPostgres } from './db/postgres.js';
+import { openSqlite } from './db/sqlite.js';
 import { createLogger } from './logger.js';
-import { RulesHolder } from './rules-holder.js';
-import { JsonFileError, loadRulesetFile } from './ruleset-source.js';
-import { openPostgres, openSqlite } from './store/database.js';
+import { RulesHolder } from './rules/rules-holder.js';
+import { JsonFileError, loadRulesetFile } from './rules/ruleset-source.js';
 import { Store } from './store/store.js';
 import { createSystem } from './system.js';
 
@@ -54,11 +56,11 @@ async function main(): Promise<void> {
             apiBase: config.HUBSPOT_API_BASE,
             tokenKey: Buffer.from(localSecret(config, 'hubspot-token-key', config.HUBSPOT_TOKEN_KEY), 'base64'),
             publicUrl: config.PUBLIC_URL,
-            redisUrl: config.REDIS_URL,
           },
         }
       : {}),
     leaseMs: config.WORKER_LEASE_MS,
+    instanceId: config.INSTANCE_ID ?? (config.DATABASE_URL === undefined ? 'embedded' : `${hostname()}:${process.pid}`),
     ...(config.WORKER === 'on'
       ? {
           workerThread: {
@@ -72,7 +74,6 @@ async function main(): Promise<void> {
       : {}),
   });
   const { url } = await system.listen(config.PORT, config.HOST);
-  system.hubspot?.start();
   if (config.WORKER !== 'off') {
     system.worker.start();
     await system.worker.whenReady();

@@ -1,6 +1,14 @@
 export { type ConsentDefaults, ConsentState, foldConsent } from './consent/fold.js';
 export { DEFAULT_RULESET } from './default-ruleset.js';
-export { EngineInputError, JourneyStateError, type Problem, RulesetInvalidError, SignalboxError, toPointer } from './errors.js';
+export {
+  EngineInputError,
+  JourneyStateError,
+  type Problem,
+  pointerSegment,
+  RulesetInvalidError,
+  SignalboxError,
+  toPointer,
+} from './errors.js';
 export { mapEventType } from './events/map-event.js';
 export { advance, eventsOfInterest, instanceKey, journeysTriggeredBy, startJourney } from './journeys/advance.js';
 export * from './model/consent.js';
@@ -32,4 +40,5 @@ export { FACT_CATALOGUE } from './ruleset/fact-catalogue.js';
 export { rulesetJsonSchema } from './ruleset/json-schema.js';
 export * from './ruleset/schema.js';
 export { STAGE_EFFECTS } from './ruleset/validate.js';
-export { inWindow, localTime, nextAllowed, offsetMinutes, zonedInstant } from './time/zoned.js';
+export { zodProblems } from './ruleset/zod-problems.js';
+export { inWindow, isValidTimeZone, localTime, nextAllowed, offsetMinutes, zonedInstant } from './time/zoned.js';

@@ -11,7 +11,7 @@ import {
   validateRuleset,
 } from '@signalbox/engine';
 import { invocationDir, loadConfig } from '../config.js';
-import { JsonFileError, loadRulesetFile, readJsonFile } from '../ruleset-source.js';
+import { JsonFileError, loadRulesetFile, readJsonFile } from '../rules/ruleset-source.js';
 import { formatDecision, formatProblems } from './format.js';
 
 const USAGE = `Usage:

@@ -1,10 +1,16 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { TestClock } from '../clock.js';
+import { openSqlite } from '../db/sqlite.js';
 import { createLogger } from '../logger.js';
-import { createApp } from './app.js';
+import { RulesHolder } from '../rules/rules-holder.js';
+import { Store } from '../store/store.js';
+import { createSystem } from '../system.js';
 
 const KEYS = {
   admin: 'admin-secret-0123456789abcdef',
@@ -19,16 +25,20 @@ const sink = new Writable({
 });
 const rs = loadRuleset(DEFAULT_RULESET);
 const clock = new TestClock(new Date('2026-11-23T07:00:00Z'));
-const app = createApp({
-  ruleset: () => rs,
+const system = createSystem({
+  store: new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-app-')), 'signalbox.db'))),
+  rules: new RulesHolder(rs),
   clock,
   apiKeys: [
     { name: 'ops', role: 'admin', secret: KEYS.admin },
     { name: 'desk', role: 'agent', secret: KEYS.agent },
   ],
   log: createLogger('info', sink),
+  sandboxSecret: 'sandbox-secret-0123456789abcdef',
   bodyLimit: '16kb',
 });
+const app = system.app;
+afterAll(() => system.close());
 const contact = { id: 'c-9', market: 'KE', timezone: 'Africa/Nairobi', identities: [{ kind: 'phone', value: '+254700000009' }] };
 const auth = { authorization: `Bearer ${KEYS.agent}` };
 

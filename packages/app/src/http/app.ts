@@ -1,121 +1,194 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { CompiledRuleset } from '@signalbox/engine';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
+import { NotFoundError } from '../errors.js';
+import type { HotWrites } from '../inbox/hot-writes.js';
+import { InboxWriter } from '../inbox/inbox-writer.js';
 import type { Logger } from '../logger.js';
-import type { RulesHolder } from '../rules-holder.js';
-import { type HotWrites, localHotWrites } from '../runtime/hot-writes.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { exposition, type Metrics } from '../metrics/metrics.js';
+import type { RulesHolder } from '../rules/rules-holder.js';
+import type { Runtime } from '../runtime.js';
+import type { ReplayGuard } from '../security/replay-guard.js';
 import { apiKeyAuth, apiKeyPrincipal } from './auth.js';
-import { byteLimit, createIngest, INGEST_PATH, INGEST_ROLES } from './ingest.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { jsonBody, rawBody } from './body.js';
+import { byteLimit, type FastPath } from './fast-path.js';
+import { createIngest } from './ingest.js';
 import { openApiDocument } from './openapi.js';
-import { HttpProblem, problemHandler, sendProblem } from './problem.js';
+import { problemBody, problemHandler, sendProblem } from './problem.js';
+import { RouteTable } from './route-table.js';
+import { contactRoutes } from './routes/contacts.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { type HubspotRouteDeps, hubspotRoutes } from './routes/hubspot.js';
-import { providerHooks } from './routes/provider-hooks.js';
+import { inboxRoutes } from './routes/inbox.js';
+import { messageRoutes } from './routes/messages.js';
+import { providerHookRoutes } from './routes/provider-hooks.js';
+import { reportRoutes } from './routes/reports.js';
 import { rulesRoutes } from './routes/rules.js';
-import { runtimeRoutes } from './routes/runtime-api.js';
 
 export interface AppDeps {
   ruleset: () => CompiledRuleset;
+  rules: RulesHolder;
   clock: Clock;
   apiKeys: readonly ApiKey[];
   log: Logger;
   bodyLimit?: string;
-  /** The durable runtime; without it only the decision preview is served. */
-  runtime?: Runtime;
+  runtime: Runtime;
   /** Who makes ingest's and receipts' writes (default: the runtime, on this thread). */
   hotWrites?: HotWrites;
   /** Secrets providers sign their receipts and inbound messages with, by provider name. */
-  providerSecrets?: Readonly<Record<string, string>>;
-  metrics?: Metrics;
-  /** Where the active ruleset lives; with it, admins can publish new versions over the API. */
-  rules?: RulesHolder;
+  providerSecrets: Readonly<Record<string, string>>;
+  metrics: Metrics;
+  /** Other threads' metrics (the worker thread's), merged into /metrics. */
+  threadMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[] | null>;
+  replay: ReplayGuard;
   /** The HubSpot app's routes (webhooks, workflow actions, card, install). */
-  hubspot?: HubspotRouteDeps;
+  hubspot?: Omit<HubspotRouteDeps, 'ruleset'>;
 }
 
-const fastPaths = new WeakMap<Express, (req: IncomingMessage, res: ServerResponse) => boolean>();
+const fastPaths = new WeakMap<Express, FastPath[]>();
 
 /**
- * The request listener for a server: the app's fast paths (event ingest) first, then Express.
- * `app.listen` would skip the fast paths; answers are the same either way.
+ * The request listener for a server: the app's fast paths (event ingest, HubSpot deliveries) first,
+ * then Express. `app.listen` would skip the fast paths; answers are the same either way.
  */
 export function serve(app: Express): RequestListener {
-  const fast = fastPaths.get(app);
-  return fast === undefined ? app : (req, res) => fast(req, res) || app(req, res);
+  const fast = fastPaths.get(app) ?? [];
+  return fast.length === 0 ? app : (req: IncomingMessage, res: ServerResponse) => fast.some((f) => f.take(req, res)) || app(req, res);
 }
 
-/** The HTTP surface. Every route but /healthz, /readyz, /metrics and /openapi.json is authenticated. */
+/** The HTTP surface: one route table, mounted and described from the same specs. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   const auth = apiKeyAuth(deps.apiKeys);
-  const metrics = deps.metrics ?? createMetrics();
+  const metrics = deps.metrics;
+  const limit = deps.bodyLimit ?? '256kb';
   const now = () => deps.clock.now().getTime();
+  const nudge = () => app.emit('work');
+  const hotWrites = deps.hotWrites ?? deps.runtime.hotWrites;
+  const inbox = new InboxWriter(hotWrites);
+  const table = new RouteTable();
+  const fast: FastPath[] = [];
 
+  const ingest = createIngest({
+    inbox,
+    metrics,
+    now,
+    principal: apiKeyPrincipal(deps.apiKeys),
+    bodyLimit: byteLimit(limit),
+    onWork: nudge,
+    log: deps.log,
+  });
+  fast.push(ingest.fast);
+  table.add(
+    {
+      method: 'get',
+      path: '/healthz',
+      summary: 'Liveness',
+      tags: ['system'],
+      security: 'none',
+      responses: { 200: '{status, ruleset}' },
+      handler: (_req, res) => {
+        res.json({ status: 'ok', ruleset: deps.ruleset().version });
+      },
+    },
+    {
+      method: 'get',
+      path: '/readyz',
+      summary: 'Readiness: the store is reachable',
+      tags: ['system'],
+      security: 'none',
+      responses: { 200: '{status, store}', 503: 'not ready' },
+      handler: async (_req, res) => {
+        try {
+          await deps.runtime.store.ping();
+          res.json({ status: 'ready', store: deps.runtime.store.dialect });
+        } catch (err) {
+          deps.log.warn({ err: (err as Error).message }, 'not ready');
+          sendProblem(res, problemBody({ status: 503, detail: 'the store is not reachable', code: 'NOT_READY' }));
+        }
+      },
+    },
+    {
+      method: 'get',
+      path: '/metrics',
+      summary: 'Prometheus metrics (this process, its worker thread included)',
+      tags: ['system'],
+      security: 'none',
+      responses: { 200: 'text exposition format' },
+      handler: async (_req, res) => {
+        const other = (await deps.threadMetrics?.()) ?? null;
+        res.type(metrics.registry.contentType).send(await exposition(metrics, other === null ? [] : [other]));
+      },
+    },
+    {
+      method: 'get',
+      path: '/openapi.json',
+      summary: 'This description',
+      tags: ['system'],
+      security: 'none',
+      responses: { 200: 'OpenAPI 3.1' },
+      handler: (_req, res) => {
+        res.json(openApiDocument(table.routes));
+      },
+    },
+    ingest.route,
+    ...decisionRoutes(deps.ruleset, deps.clock),
+    ...messageRoutes(deps.runtime, now, nudge),
+    ...contactRoutes(deps.runtime, now),
+    ...reportRoutes(deps.runtime),
+    ...inboxRoutes(deps.runtime, nudge),
+    ...rulesRoutes(deps.rules, deps.runtime.store, deps.clock),
+    ...providerHookRoutes({
+      runtime: deps.runtime,
+      writes: hotWrites,
+      secrets: deps.providerSecrets,
+      replay: deps.replay,
+      log: deps.log,
+      metrics,
+      nudge,
+    }),
+  );
+  if (deps.hubspot !== undefined) {
+    const hs = hubspotRoutes({
+      ...deps.hubspot,
+      ruleset: deps.ruleset,
+      runtime: deps.runtime,
+      inbox,
+      replay: deps.replay,
+      metrics,
+      log: deps.log,
+      nudge,
+      bodyLimit: byteLimit('1mb'),
+    });
+    table.add(...hs.routes);
+    fast.push(hs.fast);
+  }
+
+  // every request counted by its route's full template (a request no route matched: "(none)")
   app.use((req, res, next) => {
-    res.on('finish', () =>
-      metrics.httpRequests.inc({
-        route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched',
-        status: String(res.statusCode),
-      }),
-    );
+    const t0 = performance.now();
+    res.on('finish', () => {
+      const route = (req.route?.path as string | undefined) ?? '(none)';
+      metrics.httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
+      metrics.httpDuration.observe({ route, method: req.method }, (performance.now() - t0) / 1000);
+    });
     next();
   });
-
-  const json = express.json({ limit: deps.bodyLimit ?? '256kb', type: ['application/json', 'application/*+json'] });
-  // the hot path: served ahead of Express by `serve(app)`; what it hands over is answered here
-  const hotWrites = deps.runtime === undefined ? undefined : (deps.hotWrites ?? localHotWrites(deps.runtime));
-  if (deps.runtime !== undefined && hotWrites !== undefined) {
-    const ingest = createIngest({
-      writes: hotWrites,
-      metrics,
-      now,
-      principal: apiKeyPrincipal(deps.apiKeys),
-      bodyLimit: byteLimit(deps.bodyLimit ?? '256kb'),
-      onWork: () => app.emit('work'),
-      log: deps.log,
-    });
-    fastPaths.set(app, ingest.raw);
-    app.post(INGEST_PATH, json, auth(INGEST_ROLES), ingest.express);
-  }
-
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', ruleset: deps.ruleset().version });
-  });
-  app.get('/readyz', async (_req, res) => {
-    try {
-      await deps.runtime?.store.ping();
-      res.json({ status: 'ready', store: deps.runtime?.store.dialect ?? 'none' });
-    } catch (err) {
-      deps.log.warn({ err: (err as Error).message }, 'not ready');
-      sendProblem(res, { title: 'Service unavailable', status: 503, detail: 'the store is not reachable', code: 'NOT_READY' });
-    }
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
-  app.get('/openapi.json', (_req, res) => {
-    res.json(openApiDocument());
-  });
-
-  if (deps.runtime !== undefined && hotWrites !== undefined) {
-    if (deps.hubspot !== undefined) app.use(hubspotRoutes(deps.hubspot));
-    app.use('/hooks/providers', providerHooks(deps.runtime, hotWrites, deps.providerSecrets ?? {}, deps.log, metrics));
-  }
-  app.use('/api/v1', json);
-  app.use('/api/v1/decisions', auth(['admin', 'agent', 'integration']), decisionRoutes(deps.ruleset, deps.clock));
-  if (deps.runtime !== undefined && deps.rules !== undefined)
-    app.use('/api/v1/rules', rulesRoutes(deps.rules, deps.runtime.store, auth, deps.clock));
-  if (deps.runtime !== undefined) app.use('/api/v1', runtimeRoutes(deps.runtime, auth, metrics, now));
-
+  const json = jsonBody(limit);
+  const raw1mb = rawBody('1mb');
+  table.mount(app, (r): RequestHandler[] => [
+    ...(r.security === 'apiKey' && r.roles ? [auth(r.roles)] : []),
+    ...(r.rawBody ? [raw1mb] : r.method === 'get' ? [] : json),
+  ]);
   app.use((req, _res, next) => {
-    next(new HttpProblem(404, 'NOT_FOUND', 'Not found', `no route for ${req.method} ${req.path}`));
+    next(new NotFoundError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
   });
   app.use(problemHandler(deps.log));
+  fastPaths.set(app, fast);
   return app;
 }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiKey, Role } from '../config.js';
-import { HttpProblem } from './problem.js';
+import { AuthError } from '../errors.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -27,15 +27,15 @@ export function apiKeyAuth(keys: readonly ApiKey[]) {
   return (roles: readonly Role[]) => (req: Request, _res: Response, next: NextFunction) => {
     const who = identify((name) => req.get(name));
     if (who === undefined) {
-      next(new HttpProblem(401, 'AUTH_REQUIRED', 'Unauthorized', 'an API key is required (Authorization: Bearer <key>)'));
+      next(new AuthError(401, 'AUTH_REQUIRED', 'an API key is required (Authorization: Bearer <key>)'));
       return;
     }
     if (who === null) {
-      next(new HttpProblem(401, 'AUTH_INVALID', 'Unauthorized', 'the API key is not valid'));
+      next(new AuthError(401, 'AUTH_INVALID', 'the API key is not valid'));
       return;
     }
     if (!roles.includes(who.role)) {
-      next(new HttpProblem(403, 'ROLE_FORBIDDEN', 'Forbidden', `role ${who.role} may not do this (needs ${roles.join(' or ')})`));
+      next(new AuthError(403, 'ROLE_FORBIDDEN', `role ${who.role} may not do this (needs ${roles.join(' or ')})`));
       return;
     }
     req.principal = who;

@@ -7,17 +7,19 @@ import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClock } from '../clock.js';
+import type { OpenDatabase } from '../db/connection.js';
+import { openSqlite } from '../db/sqlite.js';
 import { createLogger } from '../logger.js';
-import { RulesHolder } from '../rules-holder.js';
-import { openSqlite } from '../store/database.js';
+import { RulesHolder } from '../rules/rules-holder.js';
 import { Store } from '../store/store.js';
 import { createSystem, type System } from '../system.js';
-import { byteLimit } from './ingest.js';
+import { byteLimit } from './fast-path.js';
 
 const KEYS = { admin: 'admin-key-0123456789abcdefghij', agent: 'agent-key-0123456789abcdefghij', crm: 'crm-key-0123456789abcdefghijkl' };
 
-async function system(): Promise<{ system: System; store: Store }> {
-  const store = new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-ingest-')), 'signalbox.db')));
+async function system(): Promise<{ system: System; store: Store; db: OpenDatabase }> {
+  const db = await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-ingest-')), 'signalbox.db'));
+  const store = new Store(db);
   const s = createSystem({
     store,
     rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
@@ -31,7 +33,7 @@ async function system(): Promise<{ system: System; store: Store }> {
     sandboxSecret: 'sandbox-secret-0123456789abcdef',
     bodyLimit: '2kb',
   });
-  return { system: s, store };
+  return { system: s, store, db };
 }
 
 interface Case {
@@ -156,13 +158,13 @@ describe('POST /api/v1/events: the fast path answers as the Express route does',
       expect(b.etag, `${c.name}: Express answered`).toBe(true);
       expect(!a.etag, `${c.name}: fast path`).toBe(c.fast);
     }
-    const stored = async (s: Store) =>
-      (await s.db.selectFrom('inbox').select(['event_id', 'payload']).orderBy('event_id').execute()).map((r) => [
+    const stored = async (s: { db: OpenDatabase }) =>
+      (await s.db.db.selectFrom('inbox').select(['event_id', 'payload']).orderBy('event_id').execute()).map((r) => [
         r.event_id,
         JSON.parse(r.payload),
       ]);
-    expect(await stored(fast.store)).toEqual(await stored(plain.store));
-    expect((await stored(fast.store)).map(([id]) => id)).toEqual(['e-1', 'e-11', 'e-2', 'e-3', 'e-8', 'e-9']);
+    expect(await stored(fast)).toEqual(await stored(plain));
+    expect((await stored(fast)).map(([id]) => id)).toEqual(['e-1', 'e-11', 'e-2', 'e-3', 'e-8', 'e-9']);
     // both paths count requests the same way
     const metrics = async (url: string) =>
       (await request(url).get('/metrics')).text

@@ -1,25 +1,74 @@
-import { z } from 'zod';
-import { inboundBody, receiptBatchBody, receiptBody } from './routes/provider-hooks.js';
-import { consentBody, contactUpsert, eventsBody, messageBody } from './routes/runtime-api.js';
+import type { z } from 'zod';
+import { jsonSchema, type RouteSpec } from './route-table.js';
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
-const problem = {
-  description: 'RFC 9457 problem',
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+const problemRef = { $ref: '#/components/schemas/Problem' };
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: problemRef } } });
+
+/** `/api/v1/messages/:id` → `/api/v1/messages/{id}` */
+export const openApiPath = (p: string) => p.replace(/:(\w+)/g, '{$1}');
+
+const SECURITY: Record<RouteSpec['security'], Array<Record<string, string[]>> | undefined> = {
+  apiKey: [{ apiKey: [] }],
+  providerSignature: [{ providerSignature: [] }],
+  hubspotSignature: [{ hubspotSignature: [] }],
+  cookie: [{ session: [] }],
+  none: [],
 };
-const errors = { 400: problem, 401: problem, 403: problem, 404: problem, 413: problem };
-const json = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: schema(s) } } });
-const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
-const bearer = [{ apiKey: [] }];
 
-/** The OpenAPI 3.1 description of every route, request bodies from the same zod schemas that validate them. */
-export function openApiDocument(): Record<string, unknown> {
+/** Query parameters from a query schema (one per property of its JSON Schema). */
+function queryParameters(s: z.ZodType): Array<Record<string, unknown>> {
+  const js = jsonSchema(s) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(js.properties ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: (js.required ?? []).includes(name),
+    schema,
+  }));
+}
+
+function operation(r: RouteSpec): Record<string, unknown> {
+  const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+  const headers = Object.entries(r.headers ?? {}).map(([name, description]) => ({
+    name,
+    in: 'header',
+    required: false,
+    description,
+    schema: { type: 'string' },
+  }));
+  const parameters = [...params, ...(r.query ? queryParameters(r.query) : []), ...headers];
+  const responses: Record<string, unknown> = {};
+  for (const [status, description] of Object.entries(r.responses))
+    responses[status] = { description, ...(status === '302' ? {} : { content: { 'application/json': { schema: { type: 'object' } } } }) };
+  if (r.body !== undefined) responses['400'] = problem('the input does not fit: code and the JSON path of each problem');
+  if (r.security !== 'none') responses['401'] = problem('not authenticated (no key, a bad key or signature, a replay)');
+  if (r.roles !== undefined) responses['403'] = problem("the key's role may not do this");
+  responses['5XX'] = problem('our fault: a correlation id to report, nothing else');
+  return {
+    summary: r.summary,
+    tags: r.tags,
+    operationId: `${r.method}${r.path.replace(/[/:{}-]+(\w)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+    ...(SECURITY[r.security]?.length ? { security: SECURITY[r.security] } : {}),
+    ...(r.roles ? { 'x-roles': r.roles } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } } : {}),
+    responses,
+  };
+}
+
+/** The OpenAPI 3.1 description of every route in the table, bodies and queries from the schemas the routes validate with. */
+export function openApiDocument(routes: readonly RouteSpec[]): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const p = openApiPath(r.path);
+    paths[p] = { ...(paths[p] ?? {}), [r.method]: operation(r) };
+  }
   return {
     openapi: '3.1.0',
     info: {
       title: 'Signalbox API',
       version: '1',
-      description: 'Decisions, messages, events, contacts, consent and reports. Errors are RFC 9457 problem+json.',
+      description:
+        'Decisions, messages, events, contacts, consent, rules and reports; CRM and provider hooks. Errors are RFC 9457 problem+json.',
     },
     components: {
       securitySchemes: {
@@ -28,8 +77,15 @@ export function openApiDocument(): Record<string, unknown> {
           type: 'apiKey',
           in: 'header',
           name: 'Signalbox-Signature',
-          description: 't=<ms>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>',
+          description: 't=<ms>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>; each signature is good once',
         },
+        hubspotSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-HubSpot-Signature-v3',
+          description: "HubSpot's request signature (v3, or v1/v2 where HubSpot sends those), checked against the app's client secret",
+        },
+        session: { type: 'apiKey', in: 'cookie', name: 'signalbox_session' },
       },
       schemas: {
         Problem: {
@@ -47,148 +103,6 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
     },
-    paths: {
-      '/healthz': { get: { summary: 'Liveness', responses: { 200: ok('alive') } } },
-      '/readyz': { get: { summary: 'Readiness (store reachable)', responses: { 200: ok('ready'), 503: problem } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },
-      '/api/v1/decisions/preview': {
-        post: {
-          summary: 'What the active ruleset would decide, with reasons',
-          security: bearer,
-          requestBody: {
-            required: true,
-            content: { 'application/json': { schema: { type: 'object', required: ['message', 'contact'] } } },
-          },
-          responses: { 200: ok('decision'), ...errors },
-        },
-      },
-      '/api/v1/messages': {
-        post: {
-          summary: 'Send a message through the policy',
-          security: bearer,
-          parameters: [
-            {
-              name: 'Idempotency-Key',
-              in: 'header',
-              required: false,
-              schema: { type: 'string', maxLength: 200 },
-              description: 'retries with the same key return the first answer',
-            },
-          ],
-          requestBody: json(messageBody),
-          responses: { 202: ok('accepted, with its decision'), 409: problem, ...errors },
-        },
-      },
-      '/api/v1/messages/{id}': {
-        get: {
-          summary: 'A message with its attempts and receipts',
-          security: bearer,
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: ok('message'), ...errors },
-        },
-      },
-      '/api/v1/messages/{id}/review': {
-        post: {
-          summary: 'Approve or reject a message held for review (audited)',
-          security: bearer,
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['verdict'],
-                  properties: { verdict: { enum: ['approve', 'reject'] }, note: { type: 'string' } },
-                },
-              },
-            },
-          },
-          responses: { 200: ok('queued or cancelled'), 409: problem, ...errors },
-        },
-      },
-      '/api/v1/events': {
-        post: {
-          summary: 'Events (one or up to 100), durable before 202',
-          security: bearer,
-          requestBody: json(eventsBody),
-          responses: { 202: ok('accepted and duplicates'), ...errors },
-        },
-      },
-      '/api/v1/contacts': {
-        post: {
-          summary: 'Upsert a contact by any identity',
-          security: bearer,
-          requestBody: json(contactUpsert),
-          responses: { 200: ok('updated'), 201: ok('created'), ...errors },
-        },
-      },
-      '/api/v1/contacts/import': {
-        post: {
-          summary: 'Upsert up to 1,000 contacts',
-          security: bearer,
-          requestBody: json(z.array(contactUpsert)),
-          responses: { 200: ok('per-row results'), ...errors },
-        },
-      },
-      '/api/v1/contacts/{id}': {
-        get: {
-          summary: 'Contact with timeline, journeys, consent, identity conflicts',
-          security: bearer,
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: ok('contact'), ...errors },
-        },
-      },
-      '/api/v1/contacts/{id}/consent': {
-        get: {
-          summary: 'Consent ledger',
-          security: bearer,
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: ok('ledger'), ...errors },
-        },
-        post: {
-          summary: 'Append a consent line',
-          security: bearer,
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          requestBody: json(consentBody),
-          responses: { 201: ok('recorded'), ...errors },
-        },
-      },
-      '/api/v1/contacts/{id}/decisions': {
-        get: {
-          summary: 'Decisions with reasons',
-          security: bearer,
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: ok('decisions'), ...errors },
-        },
-      },
-      '/api/v1/reports/inventory': {
-        get: {
-          summary: 'Messages by channel, team, journey, type and outcome, with cost',
-          security: bearer,
-          parameters: [
-            { name: 'from', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
-            { name: 'to', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
-          ],
-          responses: { 200: ok('inventory'), ...errors },
-        },
-      },
-      '/hooks/providers/{name}/receipts': {
-        post: {
-          summary: 'Delivery receipts (signed): one, or a batch `{receipts: [...]}` applied in order',
-          security: [{ providerSignature: [] }],
-          requestBody: json(z.union([receiptBody, receiptBatchBody])),
-          responses: { 200: ok('applied (a batch: results per receipt)'), 202: ok('unknown message, kept until it is known'), ...errors },
-        },
-      },
-      '/hooks/providers/{name}/inbound': {
-        post: {
-          summary: 'Inbound messages: keywords, replies (signed)',
-          security: [{ providerSignature: [] }],
-          requestBody: json(inboundBody),
-          responses: { 200: ok('handled'), ...errors },
-        },
-      },
-    },
+    paths,
   };
 }

@@ -13,89 +13,61 @@ export interface ProblemBody {
   correlationId?: string;
 }
 
-export class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly title: string,
-    detail: string,
-    readonly errors: Array<{ path: string; message: string }> = [],
-  ) {
-    super(detail);
-  }
-}
-
-export function problemBody(p: Omit<ProblemBody, 'type'>): ProblemBody {
-  return { type: `https://signalbox.dev/problems/${p.code.toLowerCase().replace(/_/g, '-')}`, ...p };
-}
-
-export function sendProblem(res: Response, p: Omit<ProblemBody, 'type'>): void {
-  res
-    .status(p.status)
-    .type('application/problem+json')
-    .send(JSON.stringify(problemBody(p)));
-}
-
 const TITLES: Record<number, string> = {
   400: 'Bad request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not found',
+  405: 'Method not allowed',
   409: 'Conflict',
   413: 'Payload too large',
   415: 'Unsupported media type',
   422: 'Unprocessable content',
+  429: 'Too many requests',
+  500: 'Internal error',
+  503: 'Service unavailable',
 };
 
-/** Maps every error to problem+json: known errors keep their code; anything else is a 500 with a correlation id only. */
+export const titleOf = (status: number): string => TITLES[status] ?? (status >= 500 ? 'Error' : 'Bad request');
+
+export function problemBody(p: Omit<ProblemBody, 'type' | 'title'> & { title?: string }): ProblemBody {
+  return { type: `https://signalbox.dev/problems/${p.code.toLowerCase().replace(/_/g, '-')}`, title: p.title ?? titleOf(p.status), ...p };
+}
+
+/** A coded error as problem+json (any other error becomes a 500 with a correlation id only). */
+export function problemOf(err: unknown, log: Logger, where: { method: string; path: string }): ProblemBody {
+  if (err instanceof SignalboxError)
+    return problemBody({
+      status: err.status,
+      detail: err.message,
+      code: err.code,
+      ...(err.problems.length > 0 ? { errors: err.problems } : {}),
+    });
+  // body-parser's own errors carry a status and a type
+  const e = err as { status?: number; type?: string; message?: string };
+  if (e.type === 'entity.too.large')
+    return problemBody({ status: 413, detail: 'the body is larger than this endpoint accepts', code: 'BODY_TOO_LARGE' });
+  if (e.type === 'entity.parse.failed')
+    return problemBody({
+      status: 400,
+      detail: 'the body is not valid JSON',
+      code: 'BODY_NOT_JSON',
+      errors: [{ path: '', message: 'not valid JSON' }],
+    });
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+    return problemBody({ status: e.status, detail: e.message ?? 'bad request', code: 'BAD_REQUEST' });
+  const correlationId = crypto.randomUUID();
+  log.error({ err, correlationId, method: where.method, path: where.path }, 'unhandled error');
+  return problemBody({ status: 500, detail: 'something went wrong on our side', code: 'INTERNAL', correlationId });
+}
+
+export function sendProblem(res: Response, p: ProblemBody): void {
+  res.status(p.status).type('application/problem+json').send(JSON.stringify(p));
+}
+
+/** Maps every error to problem+json: coded errors keep their code and status. */
 export function problemHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    if (err instanceof HttpProblem) {
-      sendProblem(res, { title: err.title, status: err.status, detail: err.message, code: err.code, errors: err.errors });
-      return;
-    }
-    if (err instanceof SignalboxError) {
-      sendProblem(res, {
-        title: TITLES[err.status] ?? 'Error',
-        status: err.status,
-        detail: err.message,
-        code: err.code,
-        errors: err.problems,
-      });
-      return;
-    }
-    // body-parser errors carry a status and a type
-    const e = err as { status?: number; type?: string; message?: string };
-    if (e.type === 'entity.parse.failed') {
-      sendProblem(res, {
-        title: 'Bad request',
-        status: 400,
-        detail: 'the body is not valid JSON',
-        code: 'BODY_NOT_JSON',
-        errors: [{ path: '', message: 'not valid JSON' }],
-      });
-      return;
-    }
-    if (e.type === 'entity.too.large') {
-      sendProblem(res, {
-        title: 'Payload too large',
-        status: 413,
-        detail: 'the body is larger than this endpoint accepts',
-        code: 'BODY_TOO_LARGE',
-      });
-      return;
-    }
-    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-      sendProblem(res, {
-        title: TITLES[e.status] ?? 'Bad request',
-        status: e.status,
-        detail: e.message ?? 'bad request',
-        code: 'BAD_REQUEST',
-      });
-      return;
-    }
-    const correlationId = crypto.randomUUID();
-    log.error({ err, correlationId, method: req.method, path: req.path }, 'unhandled error');
-    sendProblem(res, { title: 'Internal error', status: 500, detail: 'something went wrong on our side', code: 'INTERNAL', correlationId });
+    sendProblem(res, problemOf(err, log, { method: req.method, path: req.path }));
   };
 }

@@ -1,4 +1,7 @@
+import type { JourneyInstance } from '@signalbox/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OpenDatabase } from '../db/connection.js';
+import type { NewMessage } from '../messages/message-repository.js';
 import type { Store } from './store.js';
 import { storeFactories } from './testing.js';
 
@@ -6,15 +9,18 @@ const T = Date.parse('2026-11-23T07:00:00Z');
 
 describe.each(storeFactories)('Store contract: $name', (factory) => {
   let store: Store;
+  let db: OpenDatabase['db'];
   let dispose: () => Promise<void>;
   beforeAll(async () => {
-    ({ store, dispose } = await factory.open());
+    let open: OpenDatabase;
+    ({ store, db: open, dispose } = await factory.open());
+    db = open.db;
   });
   afterAll(async () => dispose());
 
   describe('contacts and identity', () => {
     it('creates a contact, normalises identities, finds it by any of them', async () => {
-      const r = await store.upsertContact(
+      const r = await store.contacts.upsert(
         {
           identities: [
             { kind: 'phone', value: '+254 700 000 001' },
@@ -29,9 +35,9 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         { kind: 'email', value: 'amina@example.com' },
         { kind: 'phone', value: '+254700000001' },
       ]);
-      expect((await store.findContactByIdentity('email', 'AMINA@example.com'))?.id).toBe(r.contact.id);
-      expect((await store.findContactByIdentity('phone', '+254700000001'))?.market).toBe('KE');
-      const again = await store.upsertContact({ identities: [{ kind: 'phone', value: '+254700000001' }], locale: 'sw-KE' }, T + 1);
+      expect((await store.contacts.findByIdentity('email', 'AMINA@example.com'))?.id).toBe(r.contact.id);
+      expect((await store.contacts.findByIdentity('phone', '+254700000001'))?.market).toBe('KE');
+      const again = await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+254700000001' }], locale: 'sw-KE' }, T + 1);
       expect(again.created).toBe(false);
       expect(again.contact.id).toBe(r.contact.id);
       expect(again.contact.locale).toBe('sw-KE');
@@ -39,14 +45,14 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
     });
 
     it('merges two records that turn out to share an identity', async () => {
-      const a = await store.upsertContact({ identities: [{ kind: 'hubspot', value: 'hs-1' }], attributes: { plan: 'gold' } }, T);
-      const b = await store.upsertContact({ identities: [{ kind: 'phone', value: '+15550100001' }], tags: ['vip'] }, T + 1);
-      await store.appendConsent(
+      const a = await store.contacts.upsert({ identities: [{ kind: 'hubspot', value: 'hs-1' }], attributes: { plan: 'gold' } }, T);
+      const b = await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+15550100001' }], tags: ['vip'] }, T + 1);
+      await store.consent.append(
         b.contact.id,
         { channel: 'sms', purpose: 'marketing', status: 'granted', source: 'api', at: '2026-01-01T00:00:00Z' },
         T,
       );
-      const m = await store.upsertContact(
+      const m = await store.contacts.upsert(
         {
           identities: [
             { kind: 'hubspot', value: 'hs-1' },
@@ -59,12 +65,12 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect(m.merged).toEqual([b.contact.id]);
       expect(m.contact.tags).toEqual(['vip']);
       expect(m.contact.attributes).toEqual({ plan: 'gold' });
-      expect((await store.getContact(b.contact.id))?.id).toBe(a.contact.id);
-      expect(await store.consentLedger(a.contact.id)).toHaveLength(1);
+      expect((await store.contacts.get(b.contact.id))?.id).toBe(a.contact.id);
+      expect(await store.consent.of(a.contact.id)).toHaveLength(1);
     });
 
     it('records a conflict instead of overwriting: the same phone on two CRM contacts with different emails', async () => {
-      const first = await store.upsertContact(
+      const first = await store.contacts.upsert(
         {
           identities: [
             { kind: 'hubspot', value: 'hs-10' },
@@ -74,7 +80,7 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         },
         T,
       );
-      const second = await store.upsertContact(
+      const second = await store.contacts.upsert(
         {
           identities: [
             { kind: 'hubspot', value: 'hs-11' },
@@ -86,22 +92,22 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       );
       expect(second.contact.id).not.toBe(first.contact.id);
       expect(second.conflicts).toEqual([{ kind: 'phone', value: '+15550100010', otherContactId: first.contact.id }]);
-      expect((await store.findContactByIdentity('phone', '+15550100010'))?.id).toBe(first.contact.id);
-      const seen = await store.identityConflicts(first.contact.id);
+      expect((await store.contacts.findByIdentity('phone', '+15550100010'))?.id).toBe(first.contact.id);
+      const seen = await store.contacts.conflicts(first.contact.id);
       expect(seen[0]).toMatchObject({ kind: 'phone', otherContactId: second.contact.id });
     });
 
     it('rejects malformed identities', async () => {
-      await expect(store.upsertContact({ identities: [{ kind: 'phone', value: '0700 123' }] }, T)).rejects.toThrow(/E\.164/);
+      await expect(store.contacts.upsert({ identities: [{ kind: 'phone', value: '0700 123' }] }, T)).rejects.toThrow(/E\.164/);
     });
   });
 
   describe('inbox', () => {
     it('is unique on (source, event id) and hands rows out once per claim', async () => {
-      const a = await store.acceptInbox({ source: 'api', eventId: 'e-1', type: 'invoice.overdue', payload: { n: 1 } }, T);
-      const dup = await store.acceptInbox({ source: 'api', eventId: 'e-1', type: 'invoice.overdue', payload: { n: 2 } }, T);
+      const a = await store.inbox.accept({ source: 'api', eventId: 'e-1', type: 'invoice.overdue', payload: { n: 1 } }, T);
+      const dup = await store.inbox.accept({ source: 'api', eventId: 'e-1', type: 'invoice.overdue', payload: { n: 2 } }, T);
       expect(dup).toEqual({ id: a.id, duplicate: true });
-      const batch = await store.acceptInboxBatch(
+      const batch = await store.inbox.acceptMany(
         [
           { source: 'hubspot', eventId: 'h-1', type: 'ticket.opened', payload: {} },
           { source: 'hubspot', eventId: 'h-2', type: 'ticket.opened', payload: {} },
@@ -110,43 +116,43 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         T + 1,
       );
       expect(batch).toEqual({ accepted: 2, duplicates: 1 });
-      expect(await store.inboxHasWork(T + 2)).toBe(true);
-      await expect(store.takeInbox(T + 2, 10)).rejects.toThrow(/inside transaction/);
+      expect(await store.inbox.hasWork(T + 2)).toBe(true);
+      await expect(store.inbox.take(T + 2, 10)).rejects.toThrow(/inside a transaction/);
       // taken and finished in one transaction; a transaction that fails gives its rows back
       await expect(
         store.transaction(async (tx) => {
-          const rows = await tx.takeInbox(T + 2, 10);
+          const rows = await tx.inbox.take(T + 2, 10);
           expect(rows.map((r) => r.eventId)).toEqual(['e-1', 'h-1', 'h-2']);
-          for (const r of rows) await tx.finishInbox(r.id, T + 3);
+          for (const r of rows) await tx.inbox.finish(r.id, T + 3);
           throw new Error('crash before commit');
         }),
       ).rejects.toThrow('crash before commit');
-      expect(await store.inboxBacklog()).toBe(3);
+      expect(await store.inbox.backlog()).toBe(3);
       const taken = await store.transaction(async (tx) => {
-        const rows = await tx.takeInbox(T + 4, 2);
-        await tx.finishInbox(rows[0]?.id as string, T + 4);
+        const rows = await tx.inbox.take(T + 4, 2);
+        await tx.inbox.finish(rows[0]?.id as string, T + 4);
         // a failed try is counted and held back until its retry time
-        await tx.inboxFailed(rows[1]?.id as string, 'boom', { retryAt: T + 50_000 });
+        await tx.inbox.failed(rows[1]?.id as string, 'boom', { retryAt: T + 50_000 });
         return rows;
       });
       expect(taken.map((r) => [r.eventId, r.attempts])).toEqual([
         ['e-1', 0],
         ['h-1', 0],
       ]);
-      expect(await store.inboxBacklog()).toBe(2);
-      expect((await store.transaction((tx) => tx.takeInbox(T + 45_000, 10))).map((r) => r.eventId)).toEqual(['h-2']);
-      const later = await store.transaction((tx) => tx.takeInbox(T + 50_001, 10));
+      expect(await store.inbox.backlog()).toBe(2);
+      expect((await store.transaction((tx) => tx.inbox.take(T + 45_000, 10))).map((r) => r.eventId)).toEqual(['h-2']);
+      const later = await store.transaction((tx) => tx.inbox.take(T + 50_001, 10));
       expect(later.map((r) => [r.eventId, r.attempts])).toEqual([
         ['h-1', 1],
         ['h-2', 0],
       ]);
       // given up on: it leaves the backlog with its error; finishing it after changes nothing
-      await store.inboxFailed(later[0]?.id as string, 'gave up', { droppedAt: T + 50_002 });
-      await store.finishInbox(later[0]?.id as string, T + 50_003);
-      await store.finishInbox(later[1]?.id as string, T + 50_002);
-      expect(await store.inboxBacklog()).toBe(0);
-      expect(await store.inboxHasWork(T + 60_000)).toBe(false);
-      const row = await store.db
+      await store.inbox.failed(later[0]?.id as string, 'gave up', { deadAt: T + 50_002 });
+      await store.inbox.finish(later[0]?.id as string, T + 50_003);
+      await store.inbox.finish(later[1]?.id as string, T + 50_002);
+      expect(await store.inbox.backlog()).toBe(0);
+      expect(await store.inbox.hasWork(T + 60_000)).toBe(false);
+      const row = await db
         .selectFrom('inbox')
         .select(['processed_at', 'error'])
         .where('id', '=', later[0]?.id as string)
@@ -156,26 +162,26 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
 
     it('stores a large batch whole (several statements, one transaction), duplicates counted across them', async () => {
       const ev = (id: string) => ({ source: 'bulk', eventId: id, type: 'invoice.overdue', payload: { id } });
-      await store.acceptInboxBatch([ev('b-5'), ev('b-50')], T + 200_000);
+      await store.inbox.acceptMany([ev('b-5'), ev('b-50')], T + 200_000);
       // 70 rows: b-5 and b-50 are already stored, b-3 comes twice (rows 3 and 40 land in different statements)
       const rows = Array.from({ length: 69 }, (_, i) => ev(`b-${i}`));
       rows.splice(40, 0, ev('b-3'));
-      expect(await store.acceptInboxBatch(rows, T + 200_001)).toEqual({ accepted: 67, duplicates: 3 });
-      const stored = await store.db.selectFrom('inbox').select('event_id').where('source', '=', 'bulk').execute();
+      expect(await store.inbox.acceptMany(rows, T + 200_001)).toEqual({ accepted: 67, duplicates: 3 });
+      const stored = await db.selectFrom('inbox').select('event_id').where('source', '=', 'bulk').execute();
       expect(stored).toHaveLength(69);
       // an invalid row takes the whole batch back
       const bad = Array.from({ length: 40 }, (_, i) => ev(`c-${i}`));
       (bad[35] as { type: unknown }).type = null;
-      await expect(store.acceptInboxBatch(bad, T + 200_002)).rejects.toThrow();
-      expect(await store.db.selectFrom('inbox').select('event_id').where('event_id', 'like', 'c-%').execute()).toEqual([]);
+      await expect(store.inbox.acceptMany(bad, T + 200_002)).rejects.toThrow();
+      expect(await db.selectFrom('inbox').select('event_id').where('event_id', 'like', 'c-%').execute()).toEqual([]);
       // out of the way of the tests after this one
-      await store.db.updateTable('inbox').set({ processed_at: T }).where('source', '=', 'bulk').execute();
+      await db.updateTable('inbox').set({ processed_at: T }).where('source', '=', 'bulk').execute();
     });
 
     // SQLite has one writer at a time (its transactions cannot overlap); PostgreSQL workers can
     if (factory.name === 'postgres')
       it('hands a row to one transaction at a time (PostgreSQL: several workers)', async () => {
-        await store.acceptInboxBatch(
+        await store.inbox.acceptMany(
           [
             { source: 'api', eventId: 'pg-1', type: 't', payload: {} },
             { source: 'api', eventId: 'pg-2', type: 't', payload: {} },
@@ -188,11 +194,11 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         });
         let firstTook: string[] = [];
         const first = store.transaction(async (tx) => {
-          firstTook = (await tx.takeInbox(T + 100_001, 1)).map((r) => r.eventId);
+          firstTook = (await tx.inbox.take(T + 100_001, 1)).map((r) => r.eventId);
           await held;
         });
         while (firstTook.length === 0) await new Promise((r) => setTimeout(r, 5));
-        const second = await store.transaction((tx) => tx.takeInbox(T + 100_001, 10));
+        const second = await store.transaction((tx) => tx.inbox.take(T + 100_001, 10));
         release();
         await first;
         expect(firstTook).toEqual(['pg-1']);
@@ -202,56 +208,71 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
 
   describe('timers', () => {
     it('are scheduled once per key, claimed atomically, fire once, and are retaken after a crash', async () => {
-      expect(await store.scheduleTimer({ key: 'k1', kind: 'send', ref: 'm-1', dueAt: T + 1000, payload: { step: 0 } }, T)).toMatchObject({
-        key: 'k1',
+      const k1 = { kind: 'step', messageId: 'm-1', step: 0 } as const;
+      expect(await store.timers.schedule(k1, T + 1000, T)).toMatchObject({
+        key: 'm-1:step:0',
         dueAt: T + 1000,
+        payload: { messageId: 'm-1', step: 0 },
       });
-      expect(await store.scheduleTimer({ key: 'k1', kind: 'send', ref: 'm-1', dueAt: T + 5000, payload: { step: 9 } }, T)).toBeNull();
-      await store.scheduleTimer({ key: 'k2', kind: 'send', ref: 'm-2', dueAt: T + 2000, payload: {} }, T);
-      await store.scheduleTimer({ key: 'k3', kind: 'send', ref: 'm-1', dueAt: T + 9000, payload: {} }, T);
-      expect(await store.claimDueTimers('w1', T + 500, 10_000, 10)).toEqual([]);
-      const got = await store.claimDueTimers('w1', T + 2500, 10_000, 10);
-      expect(got.map((t) => t.key)).toEqual(['k1', 'k2']);
-      expect(got[0]?.payload).toEqual({ step: 0 });
-      expect(await store.claimDueTimers('w2', T + 2600, 10_000, 10)).toEqual([]);
-      expect(await store.completeTimer(got[0]?.id as string, 'w1', T + 2700)).toBe(true);
-      expect(await store.completeTimer(got[0]?.id as string, 'w1', T + 2800)).toBe(false);
-      // w1 crashed holding k2; after the lease it is retaken, and w1's late completion is refused
-      const retaken = await store.claimDueTimers('w2', T + 20_000, 10_000, 10);
-      expect(retaken.map((t) => t.key)).toEqual(['k2', 'k3']);
-      expect(await store.completeTimer(retaken[0]?.id as string, 'w1', T + 20_001)).toBe(false);
-      expect(await store.completeTimer(retaken[0]?.id as string, 'w2', T + 20_002)).toBe(true);
-      expect(await store.cancelTimersByRef('m-1', T + 20_003)).toBe(1);
-      expect(await store.completeTimer(retaken[1]?.id as string, 'w2', T + 20_004)).toBe(false);
-      expect(await store.pendingTimers()).toEqual([]);
+      expect(await store.timers.schedule(k1, T + 5000, T)).toBeNull();
+      await store.timers.schedule({ kind: 'step', messageId: 'm-2', step: 0 }, T + 2000, T);
+      await store.timers.schedule({ kind: 'timeout', messageId: 'm-1', step: 0 }, T + 9000, T);
+      expect(await store.timers.claimDue('w1', T + 500, 10_000, 10)).toEqual([]);
+      const got = await store.timers.claimDue('w1', T + 2500, 10_000, 10);
+      expect(got.map((t) => t.key)).toEqual(['m-1:step:0', 'm-2:step:0']);
+      expect(got[0]?.payload).toEqual({ messageId: 'm-1', step: 0 });
+      expect(await store.timers.claimDue('w2', T + 2600, 10_000, 10)).toEqual([]);
+      expect(await store.timers.complete(got[0]?.id as string, 'w1', T + 2700)).toBe(true);
+      expect(await store.timers.complete(got[0]?.id as string, 'w1', T + 2800)).toBe(false);
+      // w1 crashed holding m-2's; after the lease it is retaken, and w1's late completion is refused
+      const retaken = await store.timers.claimDue('w2', T + 20_000, 10_000, 10);
+      expect(retaken.map((t) => t.key)).toEqual(['m-2:step:0', 'm-1:timeout:0']);
+      expect(await store.timers.complete(retaken[0]?.id as string, 'w1', T + 20_001)).toBe(false);
+      expect(await store.timers.complete(retaken[0]?.id as string, 'w2', T + 20_002)).toBe(true);
+      expect(await store.timers.cancelFor('m-1', T + 20_003)).toBe(1);
+      expect(await store.timers.complete(retaken[1]?.id as string, 'w2', T + 20_004)).toBe(false);
+      expect(await store.timers.pending()).toEqual([]);
+    });
+
+    it('an instance takes back its own claims at once when it restarts', async () => {
+      await store.timers.schedule({ kind: 'step', messageId: 'm-r', step: 0 }, T, T);
+      expect((await store.timers.claimDue('dead-instance', T + 1, 60_000, 10)).map((t) => t.key)).toEqual(['m-r:step:0']);
+      expect(await store.timers.claimDue('other', T + 2, 60_000, 10)).toEqual([]);
+      expect(await store.timers.releaseClaimsOf('someone-else')).toBe(0);
+      expect(await store.timers.releaseClaimsOf('dead-instance')).toBe(1);
+      const again = await store.timers.claimDue('dead-instance', T + 3, 60_000, 10);
+      expect(again.map((t) => t.key)).toEqual(['m-r:step:0']);
+      expect(await store.timers.complete(again[0]?.id as string, 'dead-instance', T + 4)).toBe(true);
     });
 
     it('transactions roll back whole; savepoints take back only what came after them', async () => {
+      const step = (messageId: string) => ({ kind: 'step', messageId, step: 0 }) as const;
       await expect(
         store.transaction(async (s) => {
-          await s.scheduleTimer({ key: 'rolled-back', kind: 'x', dueAt: T, payload: {} }, T);
+          await s.timers.schedule(step('rolled-back'), T, T);
           throw new Error('boom');
         }),
       ).rejects.toThrow('boom');
-      expect((await store.pendingTimers()).map((x) => x.key)).not.toContain('rolled-back');
+      expect((await store.timers.pending()).map((x) => x.ref)).not.toContain('rolled-back');
       // a savepoint takes back only what came after it
       await store.transaction(async (s) => {
-        await s.scheduleTimer({ key: 'kept', kind: 'x', dueAt: T, payload: {} }, T);
-        await s.savepoint('one');
-        await s.scheduleTimer({ key: 'undone', kind: 'x', dueAt: T, payload: {} }, T);
-        await s.rollbackToSavepoint('one');
-        await s.savepoint('two');
-        await s.scheduleTimer({ key: 'also-kept', kind: 'x', dueAt: T, payload: {} }, T);
-        await s.releaseSavepoint('two');
+        await s.timers.schedule(step('kept'), T, T);
+        await expect(
+          s.savepoint('one', async () => {
+            await s.timers.schedule(step('undone'), T, T);
+            throw new Error('taken back');
+          }),
+        ).rejects.toThrow('taken back');
+        await s.savepoint('two', () => s.timers.schedule(step('also-kept'), T, T));
       });
-      const keys = (await store.pendingTimers()).map((x) => x.key);
-      expect(keys).toEqual(expect.arrayContaining(['kept', 'also-kept']));
-      expect(keys).not.toContain('undone');
+      const refs = (await store.timers.pending()).map((x) => x.ref);
+      expect(refs).toEqual(expect.arrayContaining(['kept', 'also-kept']));
+      expect(refs).not.toContain('undone');
     });
 
     it('concurrent claimers never get the same timer', async () => {
-      for (let i = 0; i < 60; i++) await store.scheduleTimer({ key: `c-${i}`, kind: 'x', dueAt: T, payload: {} }, T);
-      const claims = await Promise.all(Array.from({ length: 6 }, (_, w) => store.claimDueTimers(`cw${w}`, T + 1, 60_000, 15)));
+      for (let i = 0; i < 60; i++) await store.timers.schedule({ kind: 'step', messageId: `c-${i}`, step: 0 }, T, T);
+      const claims = await Promise.all(Array.from({ length: 6 }, (_, w) => store.timers.claimDue(`cw${w}`, T + 1, 60_000, 15)));
       const keys = claims
         .flat()
         .map((t) => t.key)
@@ -262,100 +283,110 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
   });
 
   describe('messages and attempts', () => {
-    const msg = (id: string, key: string | null) => ({
-      id,
-      contactId: 'c-1',
-      idempotencyKey: key,
-      journeyInstanceId: null,
-      journeyId: null,
-      type: 'service',
-      purpose: 'service',
-      team: 'support',
-      workflow: null,
-      template: 't',
-      status: 'queued',
-      outcome: 'send',
-      channel: null,
-      cost: 0,
-      request: { type: 'service' },
-      decision: { outcome: 'send' },
-    });
+    const msg = (id: string, key: string | null) =>
+      ({
+        id,
+        contactId: 'c-1',
+        idempotencyKey: key,
+        journeyInstanceId: null,
+        journeyId: null,
+        type: 'service',
+        purpose: 'service',
+        team: 'support',
+        workflow: null,
+        template: 't',
+        status: 'queued' as const,
+        outcome: 'send' as const,
+        channel: null,
+        cost: 0,
+        request: { type: 'service', priority: 'normal' },
+        decision: { outcome: 'send' },
+      }) as unknown as NewMessage;
     it('dedupes on the idempotency key', async () => {
-      expect((await store.createMessage(msg('m-a', 'idem-1'), T)).created).toBe(true);
-      const again = await store.createMessage(msg('m-b', 'idem-1'), T + 1);
+      expect((await store.messages.create(msg('m-a', 'idem-1'), T)).created).toBe(true);
+      const again = await store.messages.create(msg('m-b', 'idem-1'), T + 1);
       expect(again).toMatchObject({ created: false, message: { id: 'm-a' } });
     });
     it('moves status only from the expected states and claims each (message, step) once', async () => {
-      expect(await store.transitionMessage('m-a', ['queued'], 'sent', T + 2, { channel: 'sms', cost: 0.01 })).toBe(true);
-      expect(await store.transitionMessage('m-a', ['queued'], 'cancelled', T + 3)).toBe(false);
-      expect((await store.getMessage('m-a'))?.cost).toBeCloseTo(0.01);
+      expect(await store.messages.transition('m-a', ['queued'], 'sent', T + 2, { channel: 'sms', cost: 0.01 })).toBe(true);
+      expect(await store.messages.transition('m-a', ['queued'], 'cancelled', T + 3)).toBe(false);
+      expect((await store.messages.get('m-a'))?.cost).toBeCloseTo(0.01);
       const claims = await Promise.all(
-        Array.from({ length: 5 }, () => store.claimAttempt({ messageId: 'm-a', step: 1, channel: 'sms', provider: 'sandbox' }, T)),
+        Array.from({ length: 5 }, () => store.attempts.claim({ messageId: 'm-a', step: 1, channel: 'sms', provider: 'sandbox' }, T)),
       );
       expect(claims.filter((c) => c !== null)).toEqual(['m-a:1']);
-      await store.updateAttempt('m-a:1', { status: 'sent', providerMessageId: 'p-1', cost: 0.01 }, T + 4);
-      expect((await store.findAttemptByProviderId('sandbox', 'p-1'))?.claim).toBe('m-a:1');
+      await store.attempts.update('m-a:1', { status: 'sent', providerMessageId: 'p-1', cost: 0.01 }, T + 4);
+      expect((await store.attempts.byProviderId('sandbox', 'p-1'))?.claim).toBe('m-a:1');
     });
     it('a leased attempt still only claimed when its lease ends is handed out once; any update ends the lease', async () => {
       const claim = (id: string, lease: number | null) =>
-        store.claimAttempt({ messageId: id, step: 0, channel: 'sms', provider: 'sandbox' }, T, lease);
+        store.attempts.claim(
+          { messageId: id, step: 0, channel: 'sms', provider: 'sandbox' },
+          T,
+          lease === null ? null : { until: lease, owner: 'w' },
+        );
       expect(await claim('m-l1', T + 1000)).toBe('m-l1:0');
       expect(await claim('m-l2', T + 1000)).toBe('m-l2:0');
       expect(await claim('m-l3', null)).toBe('m-l3:0'); // a timer stands behind this one
-      expect(await store.takeStalledAttempts(T + 1000, 5000, 10)).toEqual([]);
+      expect(await store.attempts.takeStalled(T + 1000, { ms: 5000, owner: 'w' }, 10)).toEqual([]);
       // m-l2 was sent in time: its lease ended with the update
-      await store.updateAttempt('m-l2:0', { status: 'sent', providerMessageId: 'p-l2', cost: 0.01 }, T + 500, ['claimed']);
-      const [a, b] = await Promise.all([store.takeStalledAttempts(T + 1001, 5000, 10), store.takeStalledAttempts(T + 1001, 5000, 10)]);
+      await store.attempts.update('m-l2:0', { status: 'sent', providerMessageId: 'p-l2', cost: 0.01 }, T + 500, ['claimed']);
+      const [a, b] = await Promise.all([
+        store.attempts.takeStalled(T + 1001, { ms: 5000, owner: 'w' }, 10),
+        store.attempts.takeStalled(T + 1001, { ms: 5000, owner: 'w' }, 10),
+      ]);
       expect([...(a ?? []), ...(b ?? [])]).toEqual([{ messageId: 'm-l1', step: 0, claim: 'm-l1:0' }]);
       // leased again to its taker: not handed out before that lease ends
-      expect(await store.takeStalledAttempts(T + 6000, 5000, 10)).toEqual([]);
-      await store.setAttemptLease('m-l1:0', T + 7000);
-      expect((await store.takeStalledAttempts(T + 7001, 5000, 10)).map((x) => x.claim)).toEqual(['m-l1:0']);
-      await store.setAttemptLease('m-l1:0', null);
-      expect(await store.takeStalledAttempts(T + 60_000, 5000, 10)).toEqual([]);
+      expect(await store.attempts.takeStalled(T + 6000, { ms: 5000, owner: 'w' }, 10)).toEqual([]);
+      await store.attempts.setLease('m-l1:0', T + 7000);
+      expect((await store.attempts.takeStalled(T + 7001, { ms: 5000, owner: 'w' }, 10)).map((x) => x.claim)).toEqual(['m-l1:0']);
+      await store.attempts.setLease('m-l1:0', null);
+      expect(await store.attempts.takeStalled(T + 60_000, { ms: 5000, owner: 'w' }, 10)).toEqual([]);
       // an attempt without a lease never gets one by moving it
-      await store.setAttemptLease('m-l3:0', T);
-      expect(await store.takeStalledAttempts(T + 60_000, 5000, 10)).toEqual([]);
+      await store.attempts.setLease('m-l3:0', T);
+      expect(await store.attempts.takeStalled(T + 60_000, { ms: 5000, owner: 'w' }, 10)).toEqual([]);
     });
     it('reports the inventory by channel, team, journey, type and outcome', async () => {
-      const rows = await store.inventory(T - 1000, T + 10_000);
+      const rows = await store.reports.inventory(T - 1000, T + 10_000);
       expect(rows).toEqual([{ channel: 'sms', team: 'support', journey: null, type: 'service', status: 'sent', messages: 1, cost: 0.01 }]);
     });
   });
 
   describe('journey instances', () => {
+    const state = (status: 'active' | 'exited', a = 1) => ({ status, a }) as unknown as JourneyInstance;
     it('one active instance per journey and key; optimistic saves', async () => {
       expect(
-        await store.createJourneyInstance(
-          { id: 'ji-1', journeyId: 'payment-reminder', key: 'object:invoice:1', contactId: 'c-1', state: { a: 1 } },
+        await store.journeys.create(
+          { id: 'ji-1', journeyId: 'payment-reminder', key: 'object:invoice:1', contactId: 'c-1', state: state('active') },
           T,
         ),
       ).toBe(true);
       expect(
-        await store.createJourneyInstance(
-          { id: 'ji-2', journeyId: 'payment-reminder', key: 'object:invoice:1', contactId: 'c-1', state: {} },
+        await store.journeys.create(
+          { id: 'ji-2', journeyId: 'payment-reminder', key: 'object:invoice:1', contactId: 'c-1', state: state('active') },
           T,
         ),
       ).toBe(false);
-      expect(await store.saveJourneyInstance('ji-1', 1, 'active', { a: 2 }, T)).toBe(true);
-      expect(await store.saveJourneyInstance('ji-1', 1, 'active', { a: 3 }, T)).toBe(false);
-      expect(await store.saveJourneyInstance('ji-1', 2, 'exited', { a: 3 }, T)).toBe(true);
+      expect(await store.journeys.save('ji-1', 1, state('active', 2), T)).toBe(true);
+      expect(await store.journeys.save('ji-1', 1, state('active', 3), T)).toBe(false);
+      expect(await store.journeys.save('ji-1', 2, state('exited', 3), T)).toBe(true);
+      expect((await store.journeys.get('ji-1'))?.status).toBe('exited');
       // once ended, a new instance for the same key may start
       expect(
-        await store.createJourneyInstance(
-          { id: 'ji-3', journeyId: 'payment-reminder', key: 'object:invoice:1', contactId: 'c-1', state: {} },
+        await store.journeys.create(
+          { id: 'ji-3', journeyId: 'payment-reminder', key: 'object:invoice:1', contactId: 'c-1', state: state('active') },
           T,
         ),
       ).toBe(true);
-      expect((await store.activeInstancesFor({ key: 'object:invoice:1' })).map((i) => i.id)).toEqual(['ji-3']);
+      expect((await store.journeys.active({ key: 'object:invoice:1' })).map((i) => i.id)).toEqual(['ji-3']);
     });
   });
 
   describe('idempotency claims', () => {
     it('keep the first response', async () => {
-      expect(await store.putIdempotent('messages', 'k', 'h1', 202, { id: 1 }, T)).toBe(true);
-      expect(await store.putIdempotent('messages', 'k', 'h2', 202, { id: 2 }, T)).toBe(false);
-      expect(await store.getIdempotent('messages', 'k')).toEqual({ requestHash: 'h1', status: 202, response: { id: 1 } });
+      expect(await store.idempotency.put('messages', 'k', { requestHash: 'h1', status: 202, response: { id: 1 } }, T)).toBe(true);
+      expect(await store.idempotency.put('messages', 'k', { requestHash: 'h2', status: 202, response: { id: 2 } }, T)).toBe(false);
+      expect(await store.idempotency.get('messages', 'k')).toEqual({ requestHash: 'h1', status: 202, response: { id: 1 } });
     });
   });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isValidTimeZone } from '../time/zoned.js';
 import { IDENTITY_KINDS, MESSAGE_TYPES } from './vocabulary.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -26,7 +27,12 @@ export const contactSchema = z.strictObject({
   id: z.string().min(1).max(200),
   identities: z.array(identitySchema).max(50).default([]),
   /** IANA zone, e.g. Europe/Berlin. Falls back to the market's zone, then UTC. */
-  timezone: z.string().min(1).max(64).optional(),
+  timezone: z
+    .string()
+    .min(1)
+    .max(64)
+    .refine((zone) => isValidTimeZone(zone), { message: 'not an IANA time zone (e.g. Africa/Nairobi, Europe/Berlin)' })
+    .optional(),
   /** ISO 3166-1 alpha-2 market. */
   market: z
     .string()

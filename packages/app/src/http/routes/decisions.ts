@@ -1,10 +1,11 @@
 import { type CompiledRuleset, decideParsed, parseDecisionContext, parseMessageRequest, toEpoch } from '@signalbox/engine';
-import { Router } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
-import { HttpProblem } from '../problem.js';
+import { normalizeIdentity } from '../../contacts/identity.js';
+import { InputError } from '../../errors.js';
+import type { RouteSpec } from '../route-table.js';
 
-const previewEnvelope = z.object({
+const previewBody = z.object({
   message: z.unknown(),
   contact: z.unknown(),
   consent: z.unknown().optional(),
@@ -14,36 +15,46 @@ const previewEnvelope = z.object({
   at: z.string().optional(),
 });
 
-/**
- * POST /api/v1/decisions/preview: what the active ruleset would decide for a posted contact and
- * message, with every reason. Nothing is stored or sent.
- */
-export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock): Router {
-  const router = Router();
-  router.post('/preview', (req, res) => {
-    const body: unknown = req.body;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new HttpProblem(400, 'INPUT_INVALID', 'Bad request', 'the body must be a JSON object {message, contact, …}', [
-        { path: '', message: 'expected an object' },
-      ]);
-    }
-    const env = previewEnvelope.safeParse(body);
-    if (!env.success || !('message' in body) || !('contact' in body)) {
-      const missing = ['message', 'contact'].filter((k) => !(k in body));
-      throw new HttpProblem(
-        400,
-        'INPUT_INVALID',
-        'Bad request',
-        `missing ${missing.join(' and ')}`,
-        missing.map((k) => ({ path: `/${k}`, message: 'required' })),
-      );
-    }
-    const { message, at, ...contextParts } = env.data;
-    const request = parseMessageRequest(message, '/message');
-    const context = parseDecisionContext(contextParts, '');
-    const now = at === undefined ? clock.now().getTime() : toEpoch(at, '/at');
-    const rs = ruleset();
-    res.json({ decision: decideParsed(request, context, rs, now) });
-  });
-  return router;
+/** A contact previewed without an id (as /messages takes one) gets this one: nothing is stored. */
+const PREVIEW_ID = 'preview';
+
+/** What the active ruleset would decide for a posted contact and message, with every reason; nothing is stored or sent. */
+export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock): RouteSpec[] {
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/decisions/preview',
+      summary: 'What the active ruleset would decide for a contact (with or without an id) and a message, with reasons; nothing stored',
+      tags: ['decisions'],
+      security: 'apiKey',
+      roles: ['admin', 'agent', 'integration'],
+      body: previewBody,
+      responses: { 200: '{decision}' },
+      handler: (req, res) => {
+        const body: unknown = req.body;
+        if (body === null || typeof body !== 'object' || Array.isArray(body))
+          throw new InputError('the body must be a JSON object {message, contact, …}', [{ path: '', message: 'expected an object' }]);
+        const missing = ['message', 'contact'].filter((k) => !(k in body));
+        if (missing.length > 0)
+          throw new InputError(
+            `missing ${missing.join(' and ')}`,
+            missing.map((k) => ({ path: `/${k}`, message: 'required' })),
+          );
+        const { message, at, contact, ...rest } = body as z.infer<typeof previewBody>;
+        const withId =
+          contact !== null && typeof contact === 'object' && !Array.isArray(contact) && !('id' in contact)
+            ? { id: PREVIEW_ID, ...contact }
+            : contact;
+        const request = parseMessageRequest(message, '/message');
+        const context = parseDecisionContext({ contact: withId, ...rest }, '');
+        // the contact's identities as /messages and /contacts take them (E.164 phones, emails)
+        context.contact.identities = context.contact.identities.map((i, k) => ({
+          kind: i.kind,
+          value: normalizeIdentity(i.kind, i.value, `/contact/identities/${k}/value`),
+        }));
+        const now = at === undefined ? clock.now().getTime() : toEpoch(at, '/at');
+        res.json({ decision: decideParsed(request, context, ruleset(), now) });
+      },
+    },
+  ];
 }

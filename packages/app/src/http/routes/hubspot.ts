@@ -1,42 +1,44 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { type HubspotGateway, verifyHubspotSignature } from '@signalbox/connectors';
+import type { IncomingMessage } from 'node:http';
+import { HubspotApiError, PortalDisabledError, verifyHubspotSignature } from '@signalbox/connectors';
 import { type CompiledRuleset, MESSAGE_TYPES, PURPOSES } from '@signalbox/engine';
-import express, { type Request, Router } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
-import { buildCard } from '../../hubspot/card.js';
-import { type HubspotService, hubspotIdentity, summariseDecision } from '../../hubspot/service.js';
+import { agentView } from '../../agent-view/agent-view.js';
+import type { HubspotApp } from '../../crm/hubspot/hubspot-app.js';
+import type { HubspotCalls } from '../../crm/hubspot/hubspot-calls.js';
+import { HubspotInbound } from '../../crm/hubspot/hubspot-inbound.js';
+import { AppError, AuthError, InputError, NotFoundError } from '../../errors.js';
+import type { InboxWriter } from '../../inbox/inbox-writer.js';
 import type { Logger } from '../../logger.js';
-import type { Runtime } from '../../runtime/runtime.js';
-import { HttpProblem } from '../problem.js';
-import { ReplayGuard } from '../replay-guard.js';
+import { summariseDecision } from '../../messages/summarise.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import type { Runtime } from '../../runtime.js';
+import type { ReplayGuard } from '../../security/replay-guard.js';
+import { type FastPath, header, takeBody } from '../fast-path.js';
+import { parseJsonBody } from '../json-body.js';
+import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
 export interface HubspotRouteDeps {
-  service: HubspotService;
-  gateway: HubspotGateway;
-  runtime: Runtime;
+  app: HubspotApp;
   ruleset: () => CompiledRuleset;
+  /** HubSpot calls made while answering (through the worker thread's limiters where it runs). */
+  calls: HubspotCalls;
   clientSecret: string;
   /** The public base URL HubSpot calls (signatures cover the full URL); else taken from the request. */
   publicUrl?: string | undefined;
-  log: Logger;
   now: () => number;
-  /** Remembers v3 signatures inside their window (shared through Redis when configured). */
-  replay?: ReplayGuard;
 }
 
-const messageType = z.enum(MESSAGE_TYPES as unknown as [string, ...string[]]);
-const purpose = z.enum(PURPOSES as unknown as [string, ...string[]]);
+const messageType = z.enum(MESSAGE_TYPES);
+const purpose = z.enum(PURPOSES);
 
 export const customActionBody = z.looseObject({
   callbackId: z.string().min(1).max(200),
   origin: z.looseObject({ portalId: z.number().int().positive() }),
   object: z.looseObject({ objectId: z.union([z.number().int(), z.string().min(1)]), objectType: z.string().min(1).max(40) }),
-  inputFields: z.looseObject({
-    messageType,
-    template: z.string().min(1).max(120).optional(),
-    purpose: purpose.optional(),
-  }),
+  inputFields: z.looseObject({ messageType, template: z.string().min(1).max(120).optional(), purpose: purpose.optional() }),
 });
 
 export const cardSendBody = z.strictObject({
@@ -46,180 +48,301 @@ export const cardSendBody = z.strictObject({
   purpose: purpose.optional(),
 });
 
-/**
- * HubSpot's side of Signalbox: Webhooks API deliveries, the custom workflow action, the "Send a
- * webhook" workflow action, the app card (`hubspot.fetch`) and the OAuth install. Every request is
- * verified against the app's client secret before anything in it is trusted; a forged, stale or
- * replayed one is 401 and logged without its body.
- */
-export function hubspotRoutes(d: HubspotRouteDeps): Router {
-  const r = Router();
-  // raw bodies on these routes only: the signatures cover the exact bytes
-  const raw = express.raw({ type: () => true, limit: '1mb' });
+const workflowQuery = z.strictObject({
+  portalId: z.coerce.number().int().positive(),
+  event: z.string().regex(/^[a-z_]+\.[a-z_]+$/),
+  objectType: z.enum(['contact', 'ticket', 'deal', 'invoice']).default('contact'),
+});
+const workflowRecord = z.looseObject({
+  objectId: z.union([z.number().int(), z.string().regex(/^\d+$/)]).optional(),
+  id: z.union([z.number().int(), z.string().regex(/^\d+$/)]).optional(),
+  vid: z.number().int().optional(),
+});
+const cardQuery = z.looseObject({
+  objectId: z.string().regex(/^\d+$/, 'must be a HubSpot record id'),
+  portalId: z.coerce.number().int().positive(),
+});
+const callbackQuery = z.looseObject({ code: z.string().min(1).max(500), state: z.string().min(1).max(200) });
 
-  const fullUrl = (req: Request) => `${d.publicUrl ?? `${req.protocol}://${req.get('host')}`}${req.originalUrl}`;
-  const replay = d.replay ?? new ReplayGuard(10 * 60_000);
-  const verified = async (req: Request, accept: Array<'v1' | 'v2' | 'v3'>): Promise<unknown> => {
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const check = verifyHubspotSignature(
+export const WEBHOOK_PATH = '/hooks/hubspot/webhooks';
+
+/**
+ * HubSpot's side of Signalbox: Webhooks API deliveries (durable before the 200, through the same
+ * group-committed inbox as the API's events), the custom workflow action, the "Send a webhook"
+ * workflow action, the app card (`hubspot.fetch`) and the OAuth install. Every request is verified
+ * against the app's client secret before anything in it is trusted; a forged, stale or replayed one
+ * is 401 and logged without its body. A CRM failure never answers 5xx (HubSpot would retry it).
+ */
+export function hubspotRoutes(
+  d: HubspotRouteDeps & {
+    runtime: Runtime;
+    inbox: InboxWriter;
+    replay: ReplayGuard;
+    metrics: Metrics;
+    log: Logger;
+    nudge: () => void;
+    bodyLimit: number;
+  },
+): { routes: RouteSpec[]; fast: FastPath } {
+  const inbound = new HubspotInbound({ inbox: d.inbox, now: d.now });
+  const fullUrl = (protocol: string, host: string | undefined, originalUrl: string) =>
+    `${d.publicUrl ?? `${protocol}://${host}`}${originalUrl}`;
+
+  /** Verifies a request's signature (the versions `accept`s); returns the one that matched and the signature. */
+  const check = (
+    r: { method: string; url: string; raw: Buffer; header: (n: string) => string | undefined; path: string },
+    accept: Array<'v1' | 'v2' | 'v3'>,
+  ) => {
+    const c = verifyHubspotSignature(
       d.clientSecret,
-      { method: req.method, url: fullUrl(req), rawBody: raw, header: (n) => req.get(n) },
+      { method: r.method, url: r.url, rawBody: r.raw, header: r.header },
       Date.now(),
       accept,
     );
-    if (!check.ok) {
-      d.log.warn({ path: req.path, reason: check.reason }, 'HubSpot request refused');
-      throw new HttpProblem(401, 'SIGNATURE_INVALID', 'Unauthorized', `HubSpot signature ${check.reason}`);
+    if (!c.ok) {
+      d.log.warn({ path: r.path, reason: c.reason }, 'HubSpot request refused');
+      throw new AuthError(401, 'SIGNATURE_INVALID', `HubSpot signature ${c.reason}`);
     }
-    // a timestamped request is good once: the same signature again is a replay
-    if (check.version === 'v3' && !(await replay.firstUse(String(req.get('x-hubspot-signature-v3')), Date.now()))) {
-      d.log.warn({ path: req.path }, 'HubSpot request replayed');
-      throw new HttpProblem(401, 'SIGNATURE_REPLAYED', 'Unauthorized', 'HubSpot signature already used');
-    }
-    if (raw.length === 0) return undefined;
-    try {
-      return JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new HttpProblem(400, 'BODY_NOT_JSON', 'Bad request', 'the body is not valid JSON', [{ path: '', message: 'not valid JSON' }]);
-    }
+    return c.version === 'v3'
+      ? `v3:${r.header('x-hubspot-signature-v3')}`
+      : `${c.version}:${createHash('sha256').update(r.raw).digest('base64url')}`;
+  };
+  const replayed = (path: string): never => {
+    d.log.warn({ path }, 'HubSpot request replayed');
+    throw new AuthError(401, 'SIGNATURE_REPLAYED', 'HubSpot signature already used');
+  };
+  /** Verified, and (when timestamped) good once; the body parsed when there is one. */
+  const verified = async (req: Request, accept: Array<'v1' | 'v2' | 'v3'>): Promise<unknown> => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const signature = check(
+      { method: req.method, url: fullUrl(req.protocol, req.get('host'), req.originalUrl), raw, header: (n) => req.get(n), path: req.path },
+      accept,
+    );
+    if (signature.startsWith('v3:') && !(await d.replay.firstUse('hubspot', signature, Date.now()))) replayed(req.path);
+    return raw.length === 0 ? undefined : parseJsonBody(raw);
   };
 
-  // Webhooks API: v1 (the Webhooks API's own) or v3 when present; durable before the 200
-  r.post('/hooks/hubspot/webhooks', raw, async (req, res) => {
-    const body = await verified(req, ['v1', 'v3']);
-    const result = await d.service.acceptWebhookBatch(body, (req.body as Buffer).toString('utf8'));
-    res.json(result);
-    d.service.nudge();
-  });
-
-  // custom workflow action "Send via Signalbox" (v2; v3 when the platform adds it)
-  r.post('/hooks/hubspot/actions/send', raw, async (req, res) => {
-    const body = parseBody(customActionBody, await verified(req, ['v2', 'v3']));
-    const out = await d.service.workflowSend({
-      callbackId: body.callbackId,
-      portalId: body.origin.portalId,
-      objectType: body.object.objectType,
-      objectId: String(body.object.objectId),
-      messageType: body.inputFields.messageType,
-      template: body.inputFields.template,
-      purpose: body.inputFields.purpose,
-    });
-    res.json(out);
-  });
-
-  // "Send a webhook" workflow action: the enrolled record, an event name in the URL
-  r.post('/hooks/hubspot/workflow-webhook', raw, async (req, res) => {
-    const body = await verified(req, ['v2', 'v3']);
-    const q = parseBody(
-      z.strictObject({
-        portalId: z.coerce.number().int().positive(),
-        event: z.string().regex(/^[a-z_]+\.[a-z_]+$/),
-        objectType: z.enum(['contact', 'ticket', 'deal', 'invoice']).default('contact'),
-      }),
-      req.query,
-      '/query',
-    );
-    const record = parseBody(
-      z.looseObject({
-        objectId: z.union([z.number().int(), z.string().regex(/^\d+$/)]).optional(),
-        id: z.union([z.number().int(), z.string().regex(/^\d+$/)]).optional(),
-        vid: z.number().int().optional(),
-      }),
-      body ?? {},
-    );
-    const objectId = record.objectId ?? record.id ?? record.vid;
-    if (objectId === undefined)
-      throw new HttpProblem(400, 'INPUT_INVALID', 'Bad request', 'the record has no objectId', [
-        { path: '/objectId', message: 'required' },
-      ]);
-    // HubSpot retries the same request: the same body and event are the same delivery
-    const digest = createHash('sha256')
-      .update(req.body as Buffer)
-      .update(q.event)
-      .digest('hex')
-      .slice(0, 32);
-    const result = await d.service.acceptWorkflowEvent({
-      portalId: q.portalId,
-      objectType: q.objectType,
-      objectId: String(objectId),
-      event: q.event,
-      deliveryId: `wf-${digest}`,
-    });
-    res.json(result);
-    d.service.nudge();
-  });
-
-  const cardContact = async (req: Request, objectId: string) => {
-    const portalId = Number(req.query.portalId);
-    if (!Number.isInteger(portalId) || portalId <= 0)
-      throw new HttpProblem(400, 'INPUT_INVALID', 'Bad request', 'portalId is missing', [{ path: '/query/portalId', message: 'required' }]);
-    const id = await d.service.contactFor(portalId, objectId);
-    if (id === null) throw new HttpProblem(404, 'CONTACT_NOT_FOUND', 'Not found', `no HubSpot contact ${objectId} in portal ${portalId}`);
-    const contact = await d.runtime.store.getContact(id);
-    if (contact === null) throw new HttpProblem(404, 'CONTACT_NOT_FOUND', 'Not found', 'contact not found');
-    return { portalId, contact };
+  const delivery = async (raw: Buffer, signature: string, path: string) => {
+    const result = await inbound.acceptDelivery(raw, parseJsonBody(raw), signature);
+    if (result === null) replayed(path);
+    d.nudge();
+    return result as { received: number };
   };
 
-  // the app card: v3-signed hubspot.fetch
-  r.get('/hubspot/card', raw, async (req, res) => {
-    await verified(req, ['v3']);
-    const objectId = String(req.query.objectId ?? '');
-    if (!/^\d+$/.test(objectId))
-      throw new HttpProblem(400, 'INPUT_INVALID', 'Bad request', 'objectId must be a HubSpot record id', [
-        { path: '/query/objectId', message: 'must be digits' },
-      ]);
-    const { contact } = await cardContact(req, objectId);
-    res.json(await buildCard(d.runtime.store, d.ruleset(), contact, d.now()));
-  });
-
-  // send from the card: the same policy; the decision (or the refusal and why) comes back at once
-  r.post('/hubspot/card/send', raw, async (req, res) => {
-    const body = parseBody(cardSendBody, await verified(req, ['v3']));
-    const { contact } = await cardContact(req, String(body.objectId));
-    const userId = String(req.query.userId ?? 'unknown');
-    const result = await d.runtime.requestMessage(contact.id, {
-      type: body.messageType as never,
-      ...(body.template ? { template: body.template } : {}),
-      ...(body.purpose ? { purpose: body.purpose as never } : {}),
-      team: 'hubspot-card',
-      workflow: `agent:${userId}`,
-      priority: 'normal',
-    } as never);
-    res.status(result.status === 'queued' ? 202 : 200).json({
-      messageId: result.messageId,
-      status: result.status,
-      outcome: result.decision.outcome,
-      channel: result.decision.plan[0]?.channel ?? null,
-      sendAt: result.decision.sendAt,
-      reason: summariseDecision(result.decision),
-      reasons: result.decision.reasons.map((x) => ({ code: x.code, channel: x.channel ?? null, message: x.message })),
-    });
-    req.app.emit('work');
-  });
+  const cardContact = async (portalId: number, objectId: string) => {
+    const id = await crmCall(() => d.calls.contactFor(portalId, objectId));
+    if (id === null) throw new NotFoundError('CONTACT_NOT_FOUND', `no HubSpot contact ${objectId} in portal ${portalId}`);
+    const contact = await d.runtime.store.contacts.get(id);
+    if (contact === null) throw new NotFoundError('CONTACT_NOT_FOUND', 'contact not found');
+    return contact;
+  };
 
   // OAuth install: a signed state against CSRF, the code exchanged on the v3 token endpoint
   const stateKey = createHash('sha256').update(`state:${d.clientSecret}`).digest();
   const signState = (nonce: string) => `${nonce}.${createHmac('sha256', stateKey).update(nonce).digest('base64url')}`;
-  r.get('/hubspot/install', (_req, res) => {
-    res.redirect(302, d.gateway.installUrl(signState(`${d.now()}-${randomBytes(8).toString('hex')}`)));
-  });
-  r.get('/hubspot/oauth/callback', async (req, res) => {
-    const q = parseBody(z.looseObject({ code: z.string().min(1).max(500), state: z.string().min(1).max(200) }), req.query, '/query');
-    const [nonce = '', mac = ''] = q.state.split('.');
-    const expected = signState(nonce).split('.')[1] ?? '';
-    const issued = Number(nonce.split('-')[0]);
-    if (mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected)) || !(d.now() - issued < 3_600_000))
-      throw new HttpProblem(400, 'OAUTH_STATE_INVALID', 'Bad request', 'the install link is not ours or has expired: start again');
-    const tokens = await d.gateway.install(q.code);
-    await d.service.onInstalled(tokens.portalId);
-    res
-      .type('text/html')
-      .send(
-        `<!doctype html><title>Signalbox installed</title><p>Signalbox is installed in portal ${tokens.portalId}. Contacts are syncing; you can close this page.</p>`,
-      );
-  });
 
-  return r;
+  const routes: RouteSpec[] = [
+    {
+      method: 'post',
+      path: WEBHOOK_PATH,
+      summary: 'Webhooks API deliveries (v1 or v3 signed): durable before the 200; mapped, resolved and deduplicated by the worker',
+      tags: ['hubspot'],
+      security: 'hubspotSignature',
+      rawBody: true,
+      responses: { 200: '{received}' },
+      handler: async (req, res) => {
+        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const signature = check(
+          {
+            method: req.method,
+            url: fullUrl(req.protocol, req.get('host'), req.originalUrl),
+            raw,
+            header: (n) => req.get(n),
+            path: req.path,
+          },
+          ['v1', 'v3'],
+        );
+        res.json(await delivery(raw, signature, req.path));
+      },
+    },
+    {
+      method: 'post',
+      path: '/hooks/hubspot/actions/send',
+      summary:
+        'The custom workflow action "Send via Signalbox" (v2 signed): FAIL_CONTINUE with the reason, or BLOCK until the message settles',
+      tags: ['hubspot'],
+      security: 'hubspotSignature',
+      rawBody: true,
+      body: customActionBody,
+      responses: { 200: '{outputFields}' },
+      handler: async (req, res) => {
+        const body = parseBody(customActionBody, await verified(req, ['v2', 'v3']));
+        res.json(
+          await d.app.actions.send(
+            {
+              callbackId: body.callbackId,
+              portalId: body.origin.portalId,
+              objectType: body.object.objectType,
+              objectId: String(body.object.objectId),
+              messageType: body.inputFields.messageType,
+              template: body.inputFields.template,
+              purpose: body.inputFields.purpose,
+            },
+            d.calls,
+          ),
+        );
+        d.nudge();
+      },
+    },
+    {
+      method: 'post',
+      path: '/hooks/hubspot/workflow-webhook',
+      summary: 'The "Send a webhook" workflow action: the enrolled record becomes the event named in the URL',
+      tags: ['hubspot'],
+      security: 'hubspotSignature',
+      rawBody: true,
+      query: workflowQuery,
+      responses: { 200: '{accepted, duplicates}' },
+      handler: async (req, res) => {
+        const body = await verified(req, ['v2', 'v3']);
+        const q = parseBody(workflowQuery, req.query, '/query');
+        const record = parseBody(workflowRecord, body ?? {});
+        const objectId = record.objectId ?? record.id ?? record.vid;
+        if (objectId === undefined) throw new InputError('the record has no objectId', [{ path: '/objectId', message: 'required' }]);
+        const result = await inbound.acceptWorkflow(
+          { portalId: q.portalId, objectType: q.objectType, objectId: String(objectId), event: q.event },
+          req.body as Buffer,
+        );
+        d.nudge();
+        res.json(result);
+      },
+    },
+    {
+      method: 'get',
+      path: '/hubspot/card',
+      summary: "The app card's agent view (v3-signed hubspot.fetch): story, consent, journeys, next sends, decisions, budget, summary",
+      tags: ['hubspot'],
+      security: 'hubspotSignature',
+      rawBody: true,
+      query: cardQuery,
+      responses: { 200: 'the agent view' },
+      handler: async (req, res) => {
+        await verified(req, ['v3']);
+        const q = parseBody(cardQuery, req.query, '/query');
+        const contact = await cardContact(q.portalId, q.objectId);
+        res.json(await agentView(d.runtime.store, d.ruleset(), contact, d.now()));
+      },
+    },
+    {
+      method: 'post',
+      path: '/hubspot/card/send',
+      summary: 'Send from the card through the same policy: the decision, or the refusal and why, at once',
+      tags: ['hubspot'],
+      security: 'hubspotSignature',
+      rawBody: true,
+      body: cardSendBody,
+      responses: { 200: 'refused or held: {messageId, status, outcome, channel, sendAt, reason, reasons}', 202: 'queued' },
+      handler: async (req, res) => {
+        const body = parseBody(cardSendBody, await verified(req, ['v3']));
+        const portalId = parseBody(z.coerce.number().int().positive(), req.query.portalId, '/query/portalId');
+        const contact = await cardContact(portalId, String(body.objectId));
+        const userId = String(req.query.userId ?? 'unknown').slice(0, 60);
+        const result = await d.runtime.sender.unit((u) =>
+          d.runtime.messages.request(u, contact.id, {
+            type: body.messageType,
+            ...(body.template ? { template: body.template } : {}),
+            ...(body.purpose ? { purpose: body.purpose } : {}),
+            team: 'hubspot-card',
+            workflow: `agent:${userId}`,
+            priority: 'normal',
+          }),
+        );
+        d.nudge();
+        res.status(result.status === 'queued' ? 202 : 200).json({
+          messageId: result.messageId,
+          status: result.status,
+          outcome: result.decision.outcome,
+          channel: result.decision.plan[0]?.channel ?? null,
+          sendAt: result.decision.sendAt,
+          reason: summariseDecision(result.decision),
+          reasons: result.decision.reasons.map((x) => ({ code: x.code, channel: x.channel ?? null, message: x.message })),
+        });
+      },
+    },
+    {
+      method: 'get',
+      path: '/hubspot/install',
+      summary: 'Starts the OAuth install (redirects to HubSpot with a signed state)',
+      tags: ['hubspot'],
+      security: 'none',
+      responses: { 302: 'to HubSpot' },
+      handler: (_req, res) => {
+        res.redirect(302, d.app.gateway.installUrl(signState(`${d.now()}-${randomBytes(8).toString('hex')}`)));
+      },
+    },
+    {
+      method: 'get',
+      path: '/hubspot/oauth/callback',
+      summary: "The OAuth callback: the state checked, the code exchanged, the portal's properties created and its sync begun",
+      tags: ['hubspot'],
+      security: 'none',
+      query: callbackQuery,
+      responses: { 200: 'an HTML page saying the app is installed' },
+      handler: async (req, res) => {
+        const q = parseBody(callbackQuery, req.query, '/query');
+        const [nonce = '', mac = ''] = q.state.split('.');
+        const expected = signState(nonce).split('.')[1] ?? '';
+        const issued = Number(nonce.split('-')[0]);
+        if (mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected)) || !(d.now() - issued < 3_600_000))
+          throw new InputError('the install link is not ours or has expired: start again', [], 'OAUTH_STATE_INVALID');
+        const portalId = await crmCall(() => d.calls.install(q.code));
+        d.nudge();
+        res
+          .type('text/html')
+          .send(
+            `<!doctype html><title>Signalbox installed</title><p>Signalbox is installed in portal ${portalId}. Contacts are syncing; you can close this page.</p>`,
+          );
+      },
+    },
+  ];
+
+  const fast: FastPath = {
+    // the hot path: a v3-signed delivery is verified, checked and made durable without Express
+    take(req: IncomingMessage, res) {
+      if (req.method !== 'POST' || req.url !== WEBHOOK_PATH || header(req, 'x-hubspot-signature-v3') === undefined) return false;
+      const length = Number(header(req, 'content-length'));
+      const encoding = header(req, 'content-encoding');
+      if (!Number.isSafeInteger(length) || length > d.bodyLimit || (encoding !== undefined && encoding.toLowerCase() !== 'identity'))
+        return false;
+      takeBody(req, res, { limit: d.bodyLimit, route: WEBHOOK_PATH, metrics: d.metrics, log: d.log }, async (raw) => {
+        const url = fullUrl('http', header(req, 'host'), req.url ?? WEBHOOK_PATH);
+        const signature = check({ method: 'POST', url, raw, header: (n) => header(req, n), path: WEBHOOK_PATH }, ['v1', 'v3']);
+        return { status: 200, body: await delivery(raw, signature, WEBHOOK_PATH) };
+      });
+      return true;
+    },
+  };
+  return { routes, fast };
 }
 
-export { hubspotIdentity };
+/**
+ * A HubSpot call made while answering: a portal that uninstalled us, or HubSpot refusing, is a
+ * clear 4xx (HubSpot retries 5xx), never a crash.
+ */
+async function crmCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof PortalDisabledError)
+      throw new AppError(
+        403,
+        'PORTAL_NOT_INSTALLED',
+        'Signalbox is not installed in this HubSpot portal (or was uninstalled): install it again',
+      );
+    if (err instanceof HubspotApiError) {
+      if (err.status === 429) throw new AppError(429, 'CRM_RATE_LIMITED', 'HubSpot is rate limiting this portal: try again shortly');
+      throw new AppError(err.status >= 500 ? 502 : 400, 'CRM_REFUSED', `HubSpot answered ${err.status} ${err.category}: ${err.message}`);
+    }
+    throw err;
+  }
+}

@@ -1,11 +1,14 @@
-import express, { type Request, Router } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
+import { AuthError, NotFoundError } from '../../errors.js';
+import type { HotWrites } from '../../inbox/hot-writes.js';
 import type { Logger } from '../../logger.js';
-import type { HotWrites } from '../../runtime/hot-writes.js';
-import type { Runtime } from '../../runtime/runtime.js';
-import { SIGNATURE_HEADER, verify } from '../../runtime/signing.js';
-import type { Metrics } from '../metrics.js';
-import { HttpProblem } from '../problem.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import { SIGNATURE_HEADER, verify } from '../../providers/signature.js';
+import type { Runtime } from '../../runtime.js';
+import type { ReplayGuard } from '../../security/replay-guard.js';
+import { parseJsonBody } from '../json-body.js';
+import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
 export const receiptBody = z.strictObject({
@@ -16,6 +19,7 @@ export const receiptBody = z.strictObject({
 /** Providers that report in bulk (as many SMS gateways do) send `{ receipts: [...] }`, applied in order. */
 export const RECEIPT_BATCH_MAX = 500;
 export const receiptBatchBody = z.strictObject({ receipts: z.array(receiptBody).min(1).max(RECEIPT_BATCH_MAX) });
+const receiptsBody = z.union([receiptBody, receiptBatchBody]);
 
 export const inboundBody = z.strictObject({
   id: z.string().min(1).max(200),
@@ -28,54 +32,77 @@ export const inboundBody = z.strictObject({
 
 /**
  * Receipts and inbound messages from providers. Each provider signs with its own secret
- * (Signalbox-Signature, HMAC-SHA256 over the raw body, 5-minute window); anything else is 401,
- * logged without the body.
+ * (Signalbox-Signature, HMAC-SHA256 over the raw body, 5-minute window); a signature is good once
+ * (kept in the store: a replay is refused after a restart too). Anything else is 401, logged
+ * without the body.
  */
-export function providerHooks(
-  runtime: Runtime,
-  writes: HotWrites,
-  secrets: Readonly<Record<string, string>>,
-  log: Logger,
-  metrics: Metrics,
-): Router {
-  const r = Router();
-  r.use(express.raw({ type: () => true, limit: '128kb' }));
-  const verified = (req: Request): unknown => {
+export function providerHookRoutes(d: {
+  runtime: Runtime;
+  writes: HotWrites;
+  secrets: Readonly<Record<string, string>>;
+  replay: ReplayGuard;
+  log: Logger;
+  metrics: Metrics;
+  nudge: () => void;
+}): RouteSpec[] {
+  const verified = async (req: Request): Promise<unknown> => {
     const name = String(req.params.name);
-    const secret = secrets[name];
-    if (secret === undefined) throw new HttpProblem(404, 'PROVIDER_UNKNOWN', 'Not found', `no provider ${name}`);
+    const secret = d.secrets[name];
+    if (secret === undefined) throw new NotFoundError('PROVIDER_UNKNOWN', `no provider ${name}`);
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const check = verify(secret, req.get(SIGNATURE_HEADER), raw, Date.now());
+    const signature = req.get(SIGNATURE_HEADER);
+    const check = verify(secret, signature, raw, Date.now());
     if (!check.ok) {
-      log.warn({ provider: name, reason: check.reason, path: req.path }, 'provider hook refused');
-      throw new HttpProblem(401, 'SIGNATURE_INVALID', 'Unauthorized', `signature ${check.reason}`);
+      d.log.warn({ provider: name, reason: check.reason, path: req.path }, 'provider hook refused');
+      throw new AuthError(401, 'SIGNATURE_INVALID', `signature ${check.reason}`);
     }
-    try {
-      return JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new HttpProblem(400, 'BODY_NOT_JSON', 'Bad request', 'the body is not valid JSON', [{ path: '', message: 'not valid JSON' }]);
+    if (!(await d.replay.firstUse(`provider:${name}`, signature as string, Date.now()))) {
+      d.log.warn({ provider: name, path: req.path }, 'provider hook replayed');
+      throw new AuthError(401, 'SIGNATURE_REPLAYED', 'signature already used');
     }
+    return parseJsonBody(raw);
   };
-  r.post('/:name/receipts', async (req, res) => {
-    const name = String(req.params.name);
-    const raw = verified(req);
-    if (typeof raw === 'object' && raw !== null && 'receipts' in raw) {
-      const { receipts } = parseBody(receiptBatchBody, raw);
-      const results = await writes.receipts(name, receipts);
-      for (const r of receipts) metrics.receipts.inc({ provider: name, status: r.status });
-      res.json({ results });
-      return;
-    }
-    const body = parseBody(receiptBody, raw);
-    const [result] = await writes.receipts(name, [body]);
-    metrics.receipts.inc({ provider: name, status: body.status });
-    res.status(result === 'applied' ? 200 : 202).json({ result });
-  });
-  r.post('/:name/inbound', async (req, res) => {
-    const body = parseBody(inboundBody, verified(req));
-    const result = await runtime.inbound(String(req.params.name), body);
-    req.app.emit('work');
-    res.json(result);
-  });
-  return r;
+  return [
+    {
+      method: 'post',
+      path: '/hooks/providers/:name/receipts',
+      summary: "A provider's delivery receipt, or a batch of them ({receipts: [...]}, applied in order)",
+      tags: ['providers'],
+      security: 'providerSignature',
+      rawBody: true,
+      body: receiptsBody,
+      responses: { 200: 'applied: {result} or {results}', 202: 'parked until the send is recorded: {result}' },
+      handler: async (req, res) => {
+        const name = String(req.params.name);
+        const raw = await verified(req);
+        if (typeof raw === 'object' && raw !== null && 'receipts' in raw) {
+          const { receipts } = parseBody(receiptBatchBody, raw);
+          const results = await d.writes.receipts(name, receipts);
+          for (const r of receipts) d.metrics.receipts.inc({ provider: name, status: r.status });
+          res.json({ results });
+          return;
+        }
+        const body = parseBody(receiptBody, raw);
+        const [result] = await d.writes.receipts(name, [body]);
+        d.metrics.receipts.inc({ provider: name, status: body.status });
+        res.status(result === 'applied' ? 200 : 202).json({ result });
+      },
+    },
+    {
+      method: 'post',
+      path: '/hooks/providers/:name/inbound',
+      summary: 'An inbound message: consent keywords (STOP, STOPALL, START, HELP, …), replies and button payloads',
+      tags: ['providers'],
+      security: 'providerSignature',
+      rawBody: true,
+      body: inboundBody,
+      responses: { 200: '{contactId, keyword, event}' },
+      handler: async (req, res) => {
+        const body = parseBody(inboundBody, await verified(req));
+        const result = await d.runtime.inbound.receive(String(req.params.name), body);
+        d.nudge();
+        res.json(result);
+      },
+    },
+  ];
 }

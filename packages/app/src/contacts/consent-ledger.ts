@@ -1,0 +1,51 @@
+import type { ConsentRecord } from '@signalbox/engine';
+import type { Conn } from '../db/connection.js';
+import { arg, prepared } from '../db/prepared.js';
+import { uuidv7 } from '../ids.js';
+
+/** The append-only consent ledger: every grant and revocation, with its source and evidence. */
+export class ConsentLedger {
+  constructor(private readonly c: Conn) {}
+
+  async append(contactId: string, r: ConsentRecord, now: number): Promise<string> {
+    const id = uuidv7(now);
+    await this.c.db
+      .insertInto('consent_ledger')
+      .values({
+        id,
+        contact_id: contactId,
+        channel: r.channel,
+        purpose: r.purpose,
+        status: r.status,
+        source: r.source,
+        legal_basis: r.legalBasis ?? null,
+        evidence: r.evidence ?? null,
+        at: Date.parse(r.at),
+        recorded_at: now,
+      })
+      .execute();
+    return id;
+  }
+
+  /** A contact's ledger in the order things happened (the later line wins when folded). */
+  async of(contactId: string): Promise<ConsentRecord[]> {
+    const { rows } = await prepared(
+      this.c,
+      'consent ledger',
+      (d) => d.selectFrom('consent_ledger').selectAll().where('contact_id', '=', arg(0)).orderBy('at').orderBy('id'),
+      [contactId],
+    );
+    return rows.map((r) => {
+      const rec: ConsentRecord = {
+        channel: r.channel,
+        purpose: r.purpose as ConsentRecord['purpose'],
+        status: r.status as ConsentRecord['status'],
+        source: r.source as ConsentRecord['source'],
+        at: new Date(Number(r.at)).toISOString(),
+      };
+      if (r.legal_basis !== null) rec.legalBasis = r.legal_basis;
+      if (r.evidence !== null) rec.evidence = r.evidence;
+      return rec;
+    });
+  }
+}

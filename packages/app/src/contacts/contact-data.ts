@@ -1,0 +1,52 @@
+import type { Contact, ContactInput } from '@signalbox/engine';
+
+/** A contact's fields as an upsert gives them (identities are claimed separately). */
+export type ContactFields = Omit<ContactInput, 'id' | 'identities'>;
+
+/** An empty contact record (identities live in their own table). */
+export function emptyContact(id: string): Contact {
+  return { id, identities: [], capabilities: {}, lastInbound: {}, preferences: {}, engagement: {}, tags: [], attributes: {} };
+}
+
+/** The stored part of a contact after an upsert: what the input gives wins, maps and tags merge. */
+export function applyFields(base: Contact, input: ContactFields): Contact {
+  const next: Contact = { ...base, identities: [] };
+  if (input.timezone !== undefined) next.timezone = input.timezone;
+  if (input.market !== undefined) next.market = input.market;
+  if (input.locale !== undefined) next.locale = input.locale;
+  if (input.smartphone !== undefined) next.smartphone = input.smartphone;
+  if (input.vulnerable !== undefined) next.vulnerable = input.vulnerable;
+  next.capabilities = { ...(base.capabilities ?? {}), ...(input.capabilities ?? {}) };
+  next.lastInbound = { ...(base.lastInbound ?? {}), ...(input.lastInbound ?? {}) };
+  next.preferences = { ...(base.preferences ?? {}), ...(input.preferences ?? {}) };
+  next.engagement = { ...(base.engagement ?? {}) } as Contact['engagement'];
+  next.tags = [...new Set([...(base.tags ?? []), ...(input.tags ?? [])])];
+  next.attributes = { ...(base.attributes ?? {}), ...(input.attributes ?? {}) };
+  if (input.readHours !== undefined) next.readHours = input.readHours;
+  return next;
+}
+
+/** Two records of one person merged: the older (`a`) wins on conflicts, counts add up. */
+export function mergeContacts(a: Contact, b: Contact): Contact {
+  const engagement: Contact['engagement'] = { ...a.engagement };
+  for (const [ch, e] of Object.entries(b.engagement ?? {})) {
+    const x = engagement[ch];
+    engagement[ch] = x
+      ? { sent: x.sent + e.sent, delivered: x.delivered + e.delivered, read: x.read + e.read, replied: x.replied + e.replied }
+      : e;
+  }
+  const merged: Contact = {
+    ...b,
+    ...a,
+    capabilities: { ...b.capabilities, ...a.capabilities },
+    lastInbound: { ...b.lastInbound, ...a.lastInbound },
+    preferences: { ...b.preferences, ...a.preferences },
+    attributes: { ...b.attributes, ...a.attributes },
+    tags: [...new Set([...(a.tags ?? []), ...(b.tags ?? [])])],
+    engagement,
+  };
+  const hours = a.readHours ?? b.readHours;
+  if (a.readHours && b.readHours) merged.readHours = a.readHours.map((h, i) => h + (b.readHours?.[i] ?? 0));
+  else if (hours) merged.readHours = hours;
+  return merged;
+}

@@ -1,0 +1,39 @@
+import type { PastEvent } from '@signalbox/engine';
+import { type Conn, json, parseJson } from '../db/connection.js';
+import { arg, prepared } from '../db/prepared.js';
+
+/** What happened to a contact (CRM and API events): suppression windows and the timeline read it. */
+export class ContactEvents {
+  constructor(private readonly c: Conn) {}
+
+  async record(
+    contactId: string,
+    e: { id: string; type: string; at: number; object?: { type: string; id: string } | undefined; data: unknown },
+  ): Promise<void> {
+    // a redelivered event is already there (no error: inside a PostgreSQL transaction one would abort it)
+    await prepared(
+      this.c,
+      'record contact event',
+      (d) =>
+        d
+          .insertInto('contact_events')
+          .values({ id: arg(0), contact_id: arg(1), type: arg(2), at: arg(3), object_type: arg(4), object_id: arg(5), data: arg(6) })
+          .onConflict((oc) => oc.column('id').doNothing()),
+      [e.id, contactId, e.type, e.at, e.object?.type ?? null, e.object?.id ?? null, json(e.data ?? {})],
+    );
+  }
+
+  async since(contactId: string, since: number): Promise<PastEvent[]> {
+    const { rows } = await prepared(
+      this.c,
+      'recent events',
+      (d) => d.selectFrom('contact_events').selectAll().where('contact_id', '=', arg(0)).where('at', '>=', arg(1)).orderBy('at'),
+      [contactId, since],
+    );
+    return rows.map((r) => {
+      const e: PastEvent = { type: r.type, at: new Date(Number(r.at)).toISOString(), data: parseJson(r.data) };
+      if (r.object_type !== null && r.object_id !== null) e.object = { type: r.object_type, id: r.object_id };
+      return e;
+    });
+  }
+}

@@ -1,0 +1,280 @@
+import type { Contact, Identity, IdentityKind } from '@signalbox/engine';
+import { sql } from 'kysely';
+import { type Conn, json, parseJson } from '../db/connection.js';
+import { arg, prepared } from '../db/prepared.js';
+import { inTransaction } from '../db/transaction.js';
+import { uuidv7 } from '../ids.js';
+import { applyFields, type ContactFields, emptyContact, mergeContacts } from './contact-data.js';
+import { CRM_KINDS, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
+
+export type StoredContact = Contact & { createdAt: string; updatedAt: string };
+
+/** A contact to create or update: any of its identities finds it; `id` names one explicitly. */
+export type ContactUpsert = ContactFields & { id?: string; identities: Identity[] };
+
+export interface UpsertResult {
+  contact: StoredContact;
+  created: boolean;
+  /** Contacts merged into this one (they shared an identity). */
+  merged: string[];
+  /** Identities claimed by another contact that conflicts with this one: recorded, not overwritten. */
+  conflicts: Array<{ kind: string; value: string; otherContactId: string }>;
+}
+
+export interface IdentityConflict {
+  kind: string;
+  value: string;
+  otherContactId: string;
+  detail: string;
+  at: string;
+}
+
+/**
+ * Contacts and their identities: one person across phone, email and CRM ids. Records that turn
+ * out to share an identity merge into the oldest; a record that shares a phone or email with a
+ * contact carrying a different CRM id or email is a different person (a conflict is recorded).
+ */
+export class ContactRepository {
+  constructor(private readonly c: Conn) {}
+
+  /** Creates or updates a contact found by any of its identities (one transaction). */
+  async upsert(input: ContactUpsert, now: number): Promise<UpsertResult> {
+    const identities = input.identities.map((i, k) => ({
+      kind: i.kind,
+      value: normalizeIdentity(i.kind, i.value, `/identities/${k}/value`),
+    }));
+    return inTransaction(this.c, async (tx) => {
+      const trx = tx.db;
+      const matches = new Map<string, Array<{ kind: string; value: string }>>();
+      for (const id of identities) {
+        const row = await trx
+          .selectFrom('identities')
+          .select('contact_id')
+          .where('kind', '=', id.kind)
+          .where('value', '=', id.value)
+          .executeTakeFirst();
+        if (row) matches.set(row.contact_id, [...(matches.get(row.contact_id) ?? []), id]);
+      }
+      if (input.id !== undefined) {
+        const own = await trx.selectFrom('contacts').select(['id', 'merged_into']).where('id', '=', input.id).executeTakeFirst();
+        if (own) matches.set(own.merged_into ?? own.id, matches.get(own.merged_into ?? own.id) ?? []);
+      }
+      // which matched contacts are the same person, which conflict
+      const same: string[] = [];
+      const conflicts: UpsertResult['conflicts'] = [];
+      for (const [contactId, via] of matches) {
+        const theirs = await trx.selectFrom('identities').select(['kind', 'value']).where('contact_id', '=', contactId).execute();
+        const viaCrm = via.some((v) => CRM_KINDS.has(v.kind));
+        const clash =
+          !viaCrm &&
+          identities.some((mine) => SINGULAR_KINDS.has(mine.kind) && theirs.some((t) => t.kind === mine.kind && t.value !== mine.value));
+        if (clash && input.id !== contactId) {
+          for (const v of via) conflicts.push({ kind: v.kind, value: v.value, otherContactId: contactId });
+        } else same.push(contactId);
+      }
+      const contested = new Set(conflicts.map((c) => `${c.kind}:${c.value}`));
+      let survivor: string;
+      let created = false;
+      if (same.length === 0) {
+        survivor = input.id ?? uuidv7(now);
+        created = true;
+        await trx
+          .insertInto('contacts')
+          .values({
+            id: survivor,
+            data: json(applyFields(emptyContact(survivor), input)),
+            merged_into: null,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+      } else {
+        const rows = await trx.selectFrom('contacts').selectAll().where('id', 'in', same).orderBy('created_at').orderBy('id').execute();
+        const first = rows[0];
+        if (first === undefined) throw new Error('matched contact vanished');
+        survivor = first.id;
+        let data = parseJson<Contact>(first.data);
+        for (const loser of rows.slice(1)) {
+          data = mergeContacts(data, parseJson<Contact>(loser.data));
+          await this.moveContact(tx, loser.id, survivor, now);
+        }
+        data = applyFields(data, input);
+        await trx
+          .updateTable('contacts')
+          .set({ data: json(data), updated_at: now, version: sql`version + 1` })
+          .where('id', '=', survivor)
+          .execute();
+      }
+      for (const id of identities) {
+        if (contested.has(`${id.kind}:${id.value}`)) continue;
+        await this.claimIdentity(tx, survivor, id.kind, id.value, now);
+      }
+      for (const c of conflicts) {
+        await trx
+          .insertInto('identity_conflicts')
+          .values({
+            id: uuidv7(now),
+            kind: c.kind,
+            value: c.value,
+            contact_id: survivor,
+            other_contact_id: c.otherContactId,
+            detail: `${c.kind} ${c.value} already belongs to contact ${c.otherContactId}, whose ${[...SINGULAR_KINDS].join('/')} differ`,
+            created_at: now,
+          })
+          .execute();
+      }
+      const contact = await read(tx, survivor);
+      if (contact === null) throw new Error('contact vanished');
+      return { contact, created, merged: same.filter((s) => s !== survivor), conflicts };
+    });
+  }
+
+  private async claimIdentity(tx: Conn, contactId: string, kind: string, value: string, now: number): Promise<void> {
+    const trx = tx.db;
+    const existing = await trx
+      .selectFrom('identities')
+      .select('contact_id')
+      .where('kind', '=', kind)
+      .where('value', '=', value)
+      .executeTakeFirst();
+    if (existing === undefined) {
+      await trx.insertInto('identities').values({ kind, value, contact_id: contactId, created_at: now }).execute();
+    } else if (existing.contact_id !== contactId) {
+      await trx.updateTable('identities').set({ contact_id: contactId }).where('kind', '=', kind).where('value', '=', value).execute();
+    }
+    // a singular kind has one value per contact: a new email replaces the old one
+    if (SINGULAR_KINDS.has(kind)) {
+      await trx.deleteFrom('identities').where('contact_id', '=', contactId).where('kind', '=', kind).where('value', '!=', value).execute();
+    }
+  }
+
+  /** A merged record's whole history moves to the survivor: identities, consent, events, messages, journeys. */
+  private async moveContact(tx: Conn, from: string, to: string, now: number): Promise<void> {
+    const trx = tx.db;
+    await trx.updateTable('identities').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    await trx.updateTable('consent_ledger').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    await trx.updateTable('contact_events').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    await trx.updateTable('messages').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    await trx.updateTable('journey_instances').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    await trx.updateTable('contacts').set({ merged_into: to, updated_at: now }).where('id', '=', from).execute();
+  }
+
+  /** A contact by id (following merges), or null. */
+  get(id: string): Promise<StoredContact | null> {
+    return read(this.c, id);
+  }
+
+  /** The id a contact id stands for now (following merges), or null: existence without the record. */
+  async currentId(id: string): Promise<string | null> {
+    const [row] = (
+      await prepared(this.c, 'contact id', (d) => d.selectFrom('contacts').select(['id', 'merged_into']).where('id', '=', arg(0)), [id])
+    ).rows;
+    if (row === undefined) return null;
+    return row.merged_into === null ? row.id : this.currentId(row.merged_into);
+  }
+
+  /**
+   * Locks the contact's row until the transaction ends (PostgreSQL; SQLite has one writer): every
+   * decision about one contact sees the one before it.
+   */
+  async lock(id: string): Promise<void> {
+    if (this.c.dialect !== 'postgres') return;
+    await prepared(this.c, 'lock contact', (d) => d.selectFrom('contacts').select('id').where('id', '=', arg(0)).forUpdate(), [id]);
+  }
+
+  async findByIdentity(kind: IdentityKind, value: string): Promise<StoredContact | null> {
+    let v: string;
+    try {
+      v = normalizeIdentity(kind, value);
+    } catch {
+      return null;
+    }
+    const row = await this.c.db
+      .selectFrom('identities')
+      .select('contact_id')
+      .where('kind', '=', kind)
+      .where('value', '=', v)
+      .executeTakeFirst();
+    return row ? read(this.c, row.contact_id) : null;
+  }
+
+  /** The value of one kind of identity a contact has (its HubSpot id, its email), if any. */
+  async identityOf(contactId: string, kind: IdentityKind): Promise<string | null> {
+    const row = await this.c.db
+      .selectFrom('identities')
+      .select('value')
+      .where('contact_id', '=', contactId)
+      .where('kind', '=', kind)
+      .orderBy('value')
+      .executeTakeFirst();
+    return row?.value ?? null;
+  }
+
+  async conflicts(contactId: string): Promise<IdentityConflict[]> {
+    const rows = await this.c.db
+      .selectFrom('identity_conflicts')
+      .selectAll()
+      .where((eb) => eb.or([eb('contact_id', '=', contactId), eb('other_contact_id', '=', contactId)]))
+      .orderBy('created_at')
+      .execute();
+    return rows.map((r) => ({
+      kind: r.kind,
+      value: r.value,
+      otherContactId: r.contact_id === contactId ? r.other_contact_id : r.contact_id,
+      detail: r.detail,
+      at: new Date(Number(r.created_at)).toISOString(),
+    }));
+  }
+
+  /** Read-modify-write of a contact's data in one transaction (engagement, last inbound). */
+  async updateData(id: string, now: number, change: (c: Contact) => Contact): Promise<void> {
+    await inTransaction(this.c, async (tx) => {
+      const [row] = (
+        await prepared(
+          tx,
+          'contact data for update',
+          (d) => {
+            const q = d.selectFrom('contacts').select(['data', 'merged_into']).where('id', '=', arg(0));
+            // concurrent receipts update the same contact: lock the row (SQLite serialises writers already)
+            return tx.dialect === 'postgres' ? q.forUpdate() : q;
+          },
+          [id],
+        )
+      ).rows;
+      if (row === undefined || row.merged_into !== null) return;
+      const next = change(parseJson<Contact>(row.data));
+      await prepared(
+        tx,
+        'contact data update',
+        (d) =>
+          d
+            .updateTable('contacts')
+            .set({ data: arg(0), updated_at: arg(1), version: sql`version + 1` })
+            .where('id', '=', arg(2)),
+        [json(next), now, id],
+      );
+    });
+  }
+}
+
+async function read(c: Conn, id: string): Promise<StoredContact | null> {
+  const [row] = (await prepared(c, 'contact', (d) => d.selectFrom('contacts').selectAll().where('id', '=', arg(0)), [id])).rows;
+  if (row === undefined) return null;
+  if (row.merged_into !== null) return read(c, row.merged_into);
+  const ids = (
+    await prepared(
+      c,
+      'contact identities',
+      (d) => d.selectFrom('identities').select(['kind', 'value']).where('contact_id', '=', arg(0)).orderBy('kind').orderBy('value'),
+      [row.id],
+    )
+  ).rows;
+  return {
+    ...parseJson<Contact>(row.data),
+    id: row.id,
+    identities: ids.map((i) => ({ kind: i.kind as IdentityKind, value: i.value })),
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    updatedAt: new Date(Number(row.updated_at)).toISOString(),
+  };
+}

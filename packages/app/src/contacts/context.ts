@@ -1,0 +1,43 @@
+import { type DecisionContext, trustedDecisionContext } from '@signalbox/engine';
+import { NotFoundError } from '../errors.js';
+import type { MessageRepository } from '../messages/message-repository.js';
+import type { ConsentLedger } from './consent-ledger.js';
+import type { ContactEvents } from './contact-events.js';
+import type { ContactRepository, StoredContact } from './contact-repository.js';
+
+const DAY = 86_400_000;
+/** How far back the pressure budget looks (its longest window is a week). */
+const PRESSURE_DAYS = 8;
+/** How far back events count (suppression windows such as 14 days after a complaint). */
+const EVENT_DAYS = 90;
+
+export interface ContextReads {
+  contacts: ContactRepository;
+  consent: ConsentLedger;
+  contactEvents: ContactEvents;
+  messages: MessageRepository;
+}
+
+/**
+ * The fresh state a decision about a contact needs: the contact, its consent ledger, what counts
+ * against its pressure budget and its recent events. `self` (a message being sent) leaves itself,
+ * and what was decided after it, out of the budget.
+ */
+export async function loadContext(
+  store: ContextReads,
+  contactId: string,
+  now: number,
+  self?: { id: string; createdAt: number },
+): Promise<{ contact: StoredContact; context: DecisionContext }> {
+  const contact = await store.contacts.get(contactId);
+  if (contact === null) throw new NotFoundError('CONTACT_NOT_FOUND', `contact ${contactId} not found`);
+  const [consent, history, events] = await Promise.all([
+    store.consent.of(contact.id),
+    store.messages.pressure(contact.id, now - PRESSURE_DAYS * DAY, self),
+    store.contactEvents.since(contact.id, now - EVENT_DAYS * DAY),
+  ]);
+  const { createdAt: _c, updatedAt: _u, ...plain } = contact;
+  // the runtime's own records, validated when they came in: defaults filled, not checked again
+  const context = trustedDecisionContext({ contact: plain, consent, history, events });
+  return { contact, context };
+}

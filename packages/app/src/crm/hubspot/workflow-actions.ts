@@ -1,0 +1,115 @@
+import { HubspotApiError, type HubspotCrm, PortalDisabledError } from '@signalbox/connectors';
+import type { MessageRequest } from '@signalbox/engine';
+import type { Sender } from '../../delivery/sender.js';
+import type { Logger } from '../../logger.js';
+import type { MessageStore, Messages } from '../../messages/messages.js';
+import { MESSAGE_SETTLED, MESSAGE_WENT } from '../../messages/status.js';
+import { summariseDecision } from '../../messages/summarise.js';
+import type { CrmCallbacks } from '../crm-callbacks.js';
+
+export interface WorkflowSend {
+  callbackId: string;
+  portalId: number;
+  objectType: string;
+  objectId: string;
+  messageType: MessageRequest['type'];
+  template?: string | undefined;
+  purpose?: MessageRequest['purpose'] | undefined;
+}
+
+export type OutputFields = Record<string, string>;
+
+/** What the action needs from HubSpot to find its contact (looked up where the portal's limiter lives). */
+export interface ContactLookup {
+  contactFor(portalId: number, hubspotId: string): Promise<string | null>;
+  contactsOf(portalId: number, objectType: string, objectId: string): Promise<string[]>;
+}
+
+/** A callback is completed once its message has settled (or, for sent, got that far). */
+const SETTLED = [...new Set([...MESSAGE_SETTLED, ...MESSAGE_WENT])];
+
+/**
+ * The custom workflow action "Send via Signalbox": decided at once; a refusal answers
+ * FAIL_CONTINUE with the reason, a message that will take time answers BLOCK, and its callback
+ * is completed when the message settles (channel, outcome, decision reason, cost).
+ */
+export class WorkflowActions {
+  constructor(
+    private readonly d: {
+      sender: Sender<MessageStore & { crmCallbacks: CrmCallbacks }>;
+      messages: Messages;
+      crm: HubspotCrm;
+      now: () => number;
+      log: Logger;
+    },
+  ) {}
+
+  async send(input: WorkflowSend, lookup: ContactLookup): Promise<{ outputFields: OutputFields }> {
+    let contactId: string | null;
+    try {
+      const hsContacts =
+        input.objectType.toLowerCase() === 'contact'
+          ? [input.objectId]
+          : await lookup.contactsOf(input.portalId, input.objectType.toLowerCase(), input.objectId);
+      const first = hsContacts[0];
+      contactId = first === undefined ? null : await lookup.contactFor(input.portalId, first);
+    } catch (err) {
+      // the documented failure shape, never a 5xx HubSpot would retry: the portal is not ours to call
+      if (err instanceof PortalDisabledError)
+        return fail('portal_not_installed', 'Signalbox is not installed in this portal (or was uninstalled): reinstall it');
+      if (err instanceof HubspotApiError && err.status >= 400 && err.status < 500 && err.status !== 429)
+        return fail('hubspot_refused', `HubSpot refused the lookup: ${err.status} ${err.category}`);
+      throw err;
+    }
+    if (contactId === null) return fail('no_contact', 'no contact on the enrolled record');
+    const id = contactId;
+    const r = await this.d.sender.unit(async (u) => {
+      const requested = await this.d.messages.request(u, id, {
+        idempotencyKey: `hubspot-action:${input.callbackId}`,
+        type: input.messageType,
+        ...(input.template ? { template: input.template } : {}),
+        ...(input.purpose ? { purpose: input.purpose } : {}),
+        workflow: 'hubspot-workflow',
+        priority: 'normal',
+      });
+      if (requested.status === 'queued')
+        await u.store.crmCallbacks.open('hubspot', String(input.portalId), input.callbackId, requested.messageId, this.d.now());
+      return requested;
+    });
+    const reason = summariseDecision(r.decision);
+    if (r.status !== 'queued')
+      return { outputFields: { hs_execution_state: 'FAIL_CONTINUE', outcome: r.status, decision_reason: reason, channel: '', cost: '0' } };
+    return { outputFields: { hs_execution_state: 'BLOCK', message_id: r.messageId, decision_reason: reason } };
+  }
+
+  /** Completes blocked actions whose message has settled (a chore of the worker). */
+  async completeSettled(store: { crmCallbacks: CrmCallbacks }, limit = 50): Promise<number> {
+    const rows = await store.crmCallbacks.settled('hubspot', SETTLED, limit);
+    for (const row of rows) {
+      const ok = MESSAGE_WENT.includes(row.status);
+      try {
+        await this.d.crm.completeCallback(Number(row.account), row.callbackId, {
+          hs_execution_state: ok ? 'SUCCESS' : 'FAIL_CONTINUE',
+          channel: row.channel ?? '',
+          outcome: row.status,
+          decision_reason: summariseDecision(row.decision),
+          cost: String(row.cost),
+        });
+        await store.crmCallbacks.close(row.callbackId, row.status, this.d.now());
+      } catch (err) {
+        // the portal uninstalled us, or HubSpot no longer takes this execution: nothing to retry
+        if (
+          err instanceof PortalDisabledError ||
+          (err instanceof HubspotApiError && err.status >= 400 && err.status < 500 && err.status !== 429)
+        )
+          await store.crmCallbacks.close(row.callbackId, `abandoned: ${(err as Error).message}`, this.d.now());
+        this.d.log.warn({ callbackId: row.callbackId, err: (err as Error).message }, 'workflow callback not completed');
+      }
+    }
+    return rows.length;
+  }
+}
+
+const fail = (outcome: string, reason: string): { outputFields: OutputFields } => ({
+  outputFields: { hs_execution_state: 'FAIL_CONTINUE', outcome, decision_reason: reason, channel: '', cost: '0' },
+});

@@ -1,0 +1,35 @@
+/** Country calling codes of the markets a ruleset may define (longest prefix wins). */
+const DIAL_CODES: Record<string, string> = {
+  KE: '254',
+  NG: '234',
+  IN: '91',
+  DE: '49',
+  UA: '380',
+  PH: '63',
+  BR: '55',
+  US: '1',
+  GB: '44',
+  FR: '33',
+  ES: '34',
+  IT: '39',
+  ZA: '27',
+  GH: '233',
+  UG: '256',
+  TZ: '255',
+  EG: '20',
+  MX: '52',
+  ID: '62',
+  PK: '92',
+  BD: '880',
+  NL: '31',
+  PL: '48',
+  TR: '90',
+};
+
+/** The ruleset market whose calling code the E.164 number starts with, if any. */
+export function marketOfPhone(phone: string, markets: readonly string[]): string | undefined {
+  const digits = phone.replace(/^\+/, '');
+  return markets
+    .filter((m) => DIAL_CODES[m] !== undefined && digits.startsWith(DIAL_CODES[m] as string))
+    .sort((a, b) => (DIAL_CODES[b] as string).length - (DIAL_CODES[a] as string).length)[0];
+}

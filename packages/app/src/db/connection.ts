@@ -1,0 +1,25 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** An open database: the only place the raw Kysely handle lives (repositories get a `Conn`). */
+export interface OpenDatabase {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  close(): Promise<void>;
+  /** How many other connections are waiting for SQLite's write lock (always 0 on PostgreSQL). */
+  writersWaiting?: () => number;
+}
+
+/**
+ * What a repository runs its statements on: the database, or one transaction on it (then every
+ * repository built on the same `Conn` is part of that transaction).
+ */
+export interface Conn {
+  readonly db: Kysely<Database> | Transaction<Database>;
+  readonly dialect: Dialect;
+}
+
+export const json = (v: unknown): string => JSON.stringify(v);
+export const parseJson = <T>(s: string): T => JSON.parse(s) as T;

@@ -1,0 +1,28 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { m0001 } from './migrations/0001-initial.js';
+import { m0002 } from './migrations/0002-hubspot.js';
+import { m0003 } from './migrations/0003-attempt-leases.js';
+import { m0004 } from './migrations/0004-partial-pending-indexes.js';
+import { m0005 } from './migrations/0005-receipts-by-attempt.js';
+import { m0006 } from './migrations/0006-one-inbox.js';
+
+/**
+ * One set of migrations for both dialects (one file each, in order): only types both understand
+ * (text, integer, bigint, double precision); instants are epoch-ms bigints, JSON is text.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+  '0002_hubspot': m0002,
+  '0003_attempt_leases': m0003,
+  '0004_partial_pending_indexes': m0004,
+  '0005_receipts_by_attempt': m0005,
+  '0006_one_inbox': m0006,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+}

@@ -1,0 +1,259 @@
+import type { Generated } from 'kysely';
+
+/** Table types for Kysely. Instants are epoch milliseconds; JSON is stored as text in both dialects. */
+export interface ContactsTable {
+  id: string;
+  data: string;
+  merged_into: string | null;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+export interface IdentitiesTable {
+  kind: string;
+  value: string;
+  contact_id: string;
+  created_at: number;
+}
+export interface IdentityConflictsTable {
+  id: string;
+  kind: string;
+  value: string;
+  contact_id: string;
+  other_contact_id: string;
+  detail: string;
+  created_at: number;
+}
+export interface ConsentLedgerTable {
+  id: string;
+  contact_id: string;
+  channel: string;
+  purpose: string;
+  status: string;
+  source: string;
+  legal_basis: string | null;
+  evidence: string | null;
+  at: number;
+  recorded_at: number;
+}
+export interface ContactEventsTable {
+  id: string;
+  contact_id: string;
+  type: string;
+  at: number;
+  object_type: string | null;
+  object_id: string | null;
+  data: string;
+}
+export interface InboxTable {
+  id: string;
+  source: string;
+  event_id: string;
+  type: string;
+  payload: string;
+  received_at: number;
+  processed_at: number | null;
+  /**
+   * Events are taken and applied in one transaction (no lease); these two hold a failed row back:
+   * 'retry' and the time before which it is not taken again.
+   */
+  claim_owner: string | null;
+  claim_expires_at: number | null;
+  /** Failed tries so far. */
+  attempts: number;
+  error: string | null;
+  /** `ready` (apply as it is) or `raw` (its source's step runs first: mapping, CRM look-ups). */
+  stage: string;
+  /** Set when the event was given up on: a dead letter, kept with its error until retried. */
+  dead_at: number | null;
+}
+export interface MessagesTable {
+  id: string;
+  contact_id: string;
+  idempotency_key: string | null;
+  journey_instance_id: string | null;
+  type: string;
+  purpose: string;
+  team: string | null;
+  workflow: string | null;
+  journey_id: string | null;
+  template: string | null;
+  status: string;
+  outcome: string;
+  channel: string | null;
+  cost: number;
+  request: string;
+  decision: string;
+  created_at: number;
+  updated_at: number;
+}
+export interface AttemptsTable {
+  id: string;
+  message_id: string;
+  step: number;
+  channel: string;
+  provider: string;
+  claim: string;
+  provider_message_id: string | null;
+  status: string;
+  cost: number;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+  /**
+   * Set while a send claimed without a timer row (due now, claimed in the transaction that decided
+   * it) is in flight: past it, a worker resumes the send through the gate. Cleared by any update.
+   */
+  lease_expires_at: number | null;
+  /** The instance holding the lease: a restarted instance resumes its own sends at once. */
+  lease_owner: string | null;
+}
+export interface ReceiptsTable {
+  id: string;
+  attempt_id: string;
+  status: string;
+  at: number;
+  detail: string;
+}
+export interface PendingReceiptsTable {
+  provider: string;
+  provider_message_id: string;
+  status: string;
+  at: string;
+  received_at: number;
+}
+export interface JourneyInstancesTable {
+  id: string;
+  journey_id: string;
+  key: string;
+  contact_id: string;
+  status: string;
+  state: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+export interface TimersTable {
+  id: string;
+  key: string;
+  kind: string;
+  ref: string | null;
+  due_at: number;
+  payload: string;
+  claim_owner: string | null;
+  claim_expires_at: number | null;
+  fired_at: number | null;
+  cancelled_at: number | null;
+  created_at: number;
+}
+export interface IdempotencyTable {
+  scope: string;
+  key: string;
+  request_hash: string;
+  status: number;
+  response: string;
+  created_at: number;
+}
+export interface RulesVersionsTable {
+  version: string;
+  document: string;
+  active: number;
+  published_by: string;
+  published_at: number;
+}
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  subject: string;
+  detail: string;
+}
+export interface SandboxSendsTable {
+  claim: string;
+  provider_message_id: string;
+  channel: string;
+  address: string;
+  content: string;
+  at: number;
+  /** How many times the provider was called with this idempotency key. */
+  calls: number;
+}
+
+export interface CrmPortalsTable {
+  crm: string;
+  portal_id: string;
+  tokens: string;
+  expires_at: number;
+  status: string;
+  status_reason: string | null;
+  installed_at: number;
+  updated_at: number;
+}
+export interface CrmSyncTable {
+  crm: string;
+  portal_id: string;
+  kind: string;
+  cursor: string | null;
+  done: Generated<number>;
+  count: Generated<number>;
+  updated_at: number;
+}
+export interface CrmWritebacksTable {
+  message_id: string;
+  crm: string;
+  portal_id: string;
+  crm_record_id: string | null;
+  status: string;
+  attempts: Generated<number>;
+  error: string | null;
+  updated_at: number;
+}
+export interface CrmCallbacksTable {
+  callback_id: string;
+  crm: string;
+  portal_id: string;
+  message_id: string;
+  completed_at: number | null;
+  outcome: string | null;
+  created_at: number;
+}
+
+/** Signatures of signed requests already accepted, kept for as long as a replay would verify. */
+export interface SeenSignaturesTable {
+  signature: string;
+  expires_at: number;
+}
+/** Every decision taken about a message after the first (the send gate deciding again). */
+export interface MessageDecisionsTable {
+  id: string;
+  message_id: string;
+  at: number;
+  outcome: string;
+  decision: string;
+}
+
+export interface Database {
+  contacts: ContactsTable;
+  identities: IdentitiesTable;
+  identity_conflicts: IdentityConflictsTable;
+  consent_ledger: ConsentLedgerTable;
+  contact_events: ContactEventsTable;
+  inbox: InboxTable;
+  messages: MessagesTable;
+  attempts: AttemptsTable;
+  receipts: ReceiptsTable;
+  pending_receipts: PendingReceiptsTable;
+  journey_instances: JourneyInstancesTable;
+  timers: TimersTable;
+  idempotency: IdempotencyTable;
+  rules_versions: RulesVersionsTable;
+  audit_log: AuditLogTable;
+  sandbox_sends: SandboxSendsTable;
+  crm_portals: CrmPortalsTable;
+  crm_sync: CrmSyncTable;
+  crm_writebacks: CrmWritebacksTable;
+  crm_callbacks: CrmCallbacksTable;
+  seen_signatures: SeenSignaturesTable;
+  message_decisions: MessageDecisionsTable;
+}

@@ -1,0 +1,209 @@
+import type { Conn } from '../db/connection.js';
+import { arg, prepared } from '../db/prepared.js';
+import type { AttemptsTable } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
+import { uuidv7 } from '../ids.js';
+import type { AttemptStatus } from './attempt-status.js';
+import { claimKey } from './claim-key.js';
+
+export interface AttemptRow {
+  id: string;
+  messageId: string;
+  step: number;
+  channel: string;
+  provider: string;
+  claim: string;
+  providerMessageId: string | null;
+  status: AttemptStatus;
+  cost: number;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+const toAttempt = (r: AttemptsTable): AttemptRow => ({
+  id: r.id,
+  messageId: r.message_id,
+  step: r.step,
+  channel: r.channel,
+  provider: r.provider,
+  claim: r.claim,
+  providerMessageId: r.provider_message_id,
+  status: r.status as AttemptStatus,
+  cost: Number(r.cost),
+  error: r.error,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+/** Attempts: one per plan step tried, claimed once; the claim is the provider's idempotency key. */
+export class AttemptRepository {
+  constructor(private readonly c: Conn) {}
+
+  /**
+   * Claims (message, step) once. With `lease` the attempt carries its own lease (no timer row
+   * stands behind it): if it is still only claimed when the lease ends, `takeStalled` hands it to
+   * a worker to resume. Null when the step is claimed already.
+   */
+  async claim(
+    a: { messageId: string; step: number; channel: string; provider: string },
+    now: number,
+    lease: { until: number; owner: string } | null = null,
+  ): Promise<string | null> {
+    const claim = claimKey(a.messageId, a.step);
+    const [r] = (
+      await prepared(
+        this.c,
+        'claim attempt',
+        (d) =>
+          d
+            .insertInto('attempts')
+            .values({
+              id: arg(0),
+              message_id: arg(1),
+              step: arg(2),
+              channel: arg(3),
+              provider: arg(4),
+              claim: arg(5),
+              provider_message_id: null,
+              status: 'claimed',
+              cost: 0,
+              error: null,
+              created_at: arg(6),
+              updated_at: arg(6),
+              lease_expires_at: arg(7),
+              lease_owner: arg(8),
+            })
+            .onConflict((oc) => oc.doNothing())
+            .returning('id'),
+        [uuidv7(now), a.messageId, a.step, a.channel, a.provider, claim, now, lease?.until ?? null, lease?.owner ?? null],
+      )
+    ).rows;
+    return r ? claim : null;
+  }
+
+  /**
+   * Leased attempts whose lease ran out while still claimed (the worker died between its commit
+   * and the provider's answer, or the call failed), leased again to `owner` atomically (FOR
+   * UPDATE SKIP LOCKED on PostgreSQL). Looked for without a write transaction first.
+   */
+  async takeStalled(
+    now: number,
+    lease: { ms: number; owner: string },
+    limit: number,
+  ): Promise<Array<{ messageId: string; step: number; claim: string }>> {
+    const any = await prepared(
+      this.c,
+      'any stalled attempt',
+      (d) =>
+        d.selectFrom('attempts').select('id').where('lease_expires_at', 'is not', null).where('lease_expires_at', '<', arg(0)).limit(1),
+      [now],
+    );
+    if (any.rows.length === 0) return [];
+    const rows = await inTransaction(this.c, async (tx) => {
+      let pick = tx.db
+        .selectFrom('attempts')
+        .select('id')
+        .where('lease_expires_at', 'is not', null)
+        .where('lease_expires_at', '<', now)
+        .orderBy('lease_expires_at')
+        .limit(limit);
+      if (tx.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+      const ids = (await pick.execute()).map((r) => r.id);
+      if (ids.length === 0) return [];
+      return tx.db
+        .updateTable('attempts')
+        .set({ lease_expires_at: now + lease.ms, lease_owner: lease.owner })
+        .where('id', 'in', ids)
+        .where('lease_expires_at', '<', now)
+        .returning(['message_id', 'step', 'claim'])
+        .execute();
+    });
+    return rows.map((r) => ({ messageId: r.message_id, step: r.step, claim: r.claim }));
+  }
+
+  /** Moves a leased attempt's lease (`null`: the send is settled, nothing to resume). */
+  async setLease(claim: string, until: number | null): Promise<void> {
+    await this.c.db
+      .updateTable('attempts')
+      .set({ lease_expires_at: until, ...(until === null ? { lease_owner: null } : {}) })
+      .where('claim', '=', claim)
+      .where('lease_expires_at', 'is not', null)
+      .execute();
+  }
+
+  /**
+   * Ends at once the leases `owner` holds (`'*'`: everyone's), so their sends are resumed now
+   * rather than when the leases run out: a restarted instance owns what it had claimed.
+   */
+  async expireLeasesOf(owner: string, now: number): Promise<number> {
+    let q = this.c.db
+      .updateTable('attempts')
+      .set({ lease_expires_at: now - 1 })
+      .where('lease_expires_at', 'is not', null)
+      .where('lease_expires_at', '>=', now);
+    if (owner !== '*') q = q.where('lease_owner', '=', owner);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async byClaim(claim: string): Promise<AttemptRow | null> {
+    const r = await this.c.db.selectFrom('attempts').selectAll().where('claim', '=', claim).executeTakeFirst();
+    return r ? toAttempt(r) : null;
+  }
+
+  async forMessage(messageId: string): Promise<AttemptRow[]> {
+    const rows = await this.c.db.selectFrom('attempts').selectAll().where('message_id', '=', messageId).orderBy('step').execute();
+    return rows.map(toAttempt);
+  }
+
+  async byProviderId(provider: string, providerMessageId: string): Promise<AttemptRow | null> {
+    const [r] = (
+      await prepared(
+        this.c,
+        'attempt by provider id',
+        (d) => d.selectFrom('attempts').selectAll().where('provider', '=', arg(0)).where('provider_message_id', '=', arg(1)),
+        [provider, providerMessageId],
+      )
+    ).rows;
+    return r ? toAttempt(r) : null;
+  }
+
+  /** Moves an attempt on (only from `onlyFrom`, when given); any update ends its lease. */
+  async update(
+    claim: string,
+    set: { status: AttemptStatus; providerMessageId?: string | null; cost?: number; error?: string | null },
+    now: number,
+    onlyFrom?: readonly AttemptStatus[],
+  ): Promise<boolean> {
+    const has = { id: set.providerMessageId !== undefined, cost: set.cost !== undefined, error: set.error !== undefined };
+    const from = onlyFrom ?? [];
+    const r = await prepared(
+      this.c,
+      `update attempt${has.id ? ' id' : ''}${has.cost ? ' cost' : ''}${has.error ? ' error' : ''} ${onlyFrom === undefined ? 'any' : from.length}`,
+      (d) => {
+        const q = d
+          .updateTable('attempts')
+          .set({
+            status: arg(0),
+            updated_at: arg(1),
+            lease_expires_at: null,
+            lease_owner: null,
+            ...(has.id ? { provider_message_id: arg(2) } : {}),
+            ...(has.cost ? { cost: arg(3) } : {}),
+            ...(has.error ? { error: arg(4) } : {}),
+          })
+          .where('claim', '=', arg(5));
+        return onlyFrom === undefined
+          ? q
+          : q.where(
+              'status',
+              'in',
+              from.map((_, i) => arg(6 + i)),
+            );
+      },
+      [set.status, now, set.providerMessageId, set.cost, set.error, claim, ...from],
+    );
+    return Number(r.numAffectedRows ?? 0) === 1;
+  }
+}

@@ -1,0 +1,73 @@
+import type { PlanStep } from '@signalbox/engine';
+import type { Clock } from '../clock.js';
+import type { MessageRepository } from '../messages/message-repository.js';
+import type { TimerRepository } from '../timers/timer-repository.js';
+import type { AttemptRepository } from './attempt-repository.js';
+import { ATTEMPT_FAILED, ATTEMPT_WENT } from './attempt-status.js';
+import { claimKey } from './claim-key.js';
+
+export interface FollowUpStore {
+  messages: MessageRepository;
+  attempts: AttemptRepository;
+  timers: TimerRepository;
+}
+
+/**
+ * What follows a plan step: after it went, its follow-up steps and its delivery timeout; after it
+ * failed (or timed out, or may not be used), its fallback, once. Every follow-up is a timer under
+ * a unique key, so running any of this again after a crash changes nothing.
+ */
+export class FollowUps {
+  constructor(private readonly clock: Clock) {}
+
+  /** Follow-ups and the delivery timeout of a step that went; the caller may pass the message's plan. */
+  async afterSent(store: FollowUpStore, messageId: string, stepIndex: number, sentAt: number, known?: readonly PlanStep[]): Promise<void> {
+    let plan = known;
+    if (plan === undefined) {
+      const message = await store.messages.get(messageId);
+      if (message === null) return;
+      plan = message.decision.plan;
+    }
+    const step = plan[stepIndex] as PlanStep;
+    const now = this.clock.now().getTime();
+    for (const s of plan)
+      if (s.mode === 'also' && s.after === stepIndex)
+        await store.timers.schedule({ kind: 'step', messageId, step: s.step }, sentAt + s.delayMinutes * 60_000, now);
+    const next = plan.find((s) => s.mode === 'fallback' && s.after === stepIndex);
+    if (next !== undefined && step.timeoutMinutes !== null)
+      await store.timers.schedule({ kind: 'timeout', messageId, step: stepIndex }, sentAt + step.timeoutMinutes * 60_000, now);
+  }
+
+  /**
+   * The step failed, was undelivered, timed out, or may not be used: its fallback fires, or, with
+   * none left and nothing gone, the message has failed. The fallback is scheduled before the step's
+   * timeout is cancelled: this may run from that very timer, and a crash in between must leave
+   * something that will still fire.
+   */
+  async afterFailed(store: FollowUpStore, messageId: string, stepIndex: number): Promise<void> {
+    const now = this.clock.now().getTime();
+    const message = await store.messages.get(messageId);
+    if (message === null) return;
+    const next = message.decision.plan.find((s) => s.mode === 'fallback' && s.after === stepIndex);
+    if (next !== undefined) {
+      // schedule instead of calling: the step timer is the unit of durable, claimed work
+      await store.timers.schedule({ kind: 'step', messageId, step: next.step }, now, now);
+    } else {
+      const attempts = await store.attempts.forMessage(messageId);
+      if (!attempts.some((a) => ATTEMPT_WENT.includes(a.status)))
+        await store.messages.transition(messageId, ['queued', 'sent'], 'failed', now);
+    }
+    await store.timers.cancel([{ kind: 'timeout', messageId, step: stepIndex }], now);
+  }
+
+  /** No receipt within the step's timeout: the attempt has expired and its fallback fires. */
+  async timedOut(store: FollowUpStore, messageId: string, stepIndex: number): Promise<void> {
+    const claim = claimKey(messageId, stepIndex);
+    const a = await store.attempts.byClaim(claim);
+    if (a === null) return;
+    if (a.status === 'sent') await store.attempts.update(claim, { status: 'expired' }, this.clock.now().getTime(), ['sent']);
+    // resumable: a crash after marking it expired still leads to the fallback
+    const now = await store.attempts.byClaim(claim);
+    if (now !== null && ATTEMPT_FAILED.includes(now.status)) await this.afterFailed(store, messageId, stepIndex);
+  }
+}

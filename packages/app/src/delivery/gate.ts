@@ -1,0 +1,128 @@
+import { type CompiledRuleset, type Decision, decideParsed, type MessageRequest } from '@signalbox/engine';
+import type { Clock } from '../clock.js';
+import { type ContextReads, loadContext } from '../contacts/context.js';
+import type { Logger } from '../logger.js';
+import { addressFor } from './address.js';
+import { ATTEMPT_WENT } from './attempt-status.js';
+import { claimKey } from './claim-key.js';
+import type { FollowUpStore, FollowUps } from './follow-ups.js';
+import type { Go } from './unit.js';
+
+export type GateStore = FollowUpStore & ContextReads;
+
+/** What a provider is asked to send for a claimed plan step. */
+export function outboundFor(
+  claim: string,
+  messageId: string,
+  step: Decision['plan'][number],
+  to: string,
+  template: string | null,
+  request: MessageRequest,
+): Go['outbound'] {
+  return {
+    claim,
+    messageId,
+    channel: step.channel,
+    to,
+    content: step.content,
+    template,
+    variables: request.variables ?? {},
+    estimatedCost: step.estimatedCost,
+  };
+}
+
+/**
+ * The send gate: right before a provider call, the message is decided again on fresh state
+ * (consent, suppression, the pressure budget, quiet hours): a STOP or a payment that arrived
+ * meanwhile wins. Then (message, step) is claimed. Resumable: run again after a crash at any
+ * point, it continues from the attempt's state.
+ */
+export class SendGate {
+  constructor(
+    private readonly d: {
+      ruleset: () => CompiledRuleset;
+      providers: ReadonlySet<string>;
+      followUps: FollowUps;
+      clock: Clock;
+      log: Logger;
+    },
+  ) {}
+
+  /**
+   * Everything up to the claim, inside the caller's transaction. Returns what to send, or null when
+   * the step is settled here (suppressed, skipped, deferred, already done, another worker has it).
+   */
+  async pass(store: GateStore, messageId: string, stepIndex: number): Promise<Go | null> {
+    const now = this.d.clock.now().getTime();
+    const message = await store.messages.get(messageId);
+    if (message === null || ['cancelled', 'suppressed', 'review'].includes(message.status)) return null;
+    const step = message.decision.plan[stepIndex];
+    if (step === undefined) return null;
+    const claim = claimKey(messageId, stepIndex);
+    const existing = await store.attempts.byClaim(claim);
+    if (existing !== null && ATTEMPT_WENT.includes(existing.status)) {
+      await this.d.followUps.afterSent(store, messageId, stepIndex, existing.updatedAt);
+      return null;
+    }
+    if (existing !== null && existing.status !== 'claimed') {
+      await this.d.followUps.afterFailed(store, messageId, stepIndex);
+      return null;
+    }
+    const request = message.request;
+    // the message's own earlier steps, and what was decided after it, do not count against its budget
+    const { contact, context } = await loadContext(store, message.contactId, now, { id: message.id, createdAt: message.createdAt });
+    const rs = this.d.ruleset();
+    // an approved review: the fresh decision says `review` again; the person's approval stands
+    const fresh = decideParsed(request, context, rs, now);
+    if (fresh.outcome === 'suppress' && !fresh.reasons.some((r) => r.code === 'no_reachable_channel')) {
+      await store.messages.recordDecision(messageId, fresh, now);
+      await store.messages.transition(messageId, ['queued'], 'cancelled', now);
+      await store.timers.cancelFor(messageId, now);
+      this.d.log.info(
+        {
+          messageId,
+          step: stepIndex,
+          reasons: fresh.reasons.filter((r) => r.code === 'suppressed' || r.code === 'cap_exceeded').map((r) => r.rule ?? r.code),
+        },
+        'send gate: suppressed',
+      );
+      return null;
+    }
+    if (!fresh.plan.some((s) => s.channel === step.channel)) {
+      // this channel may no longer carry it (consent revoked, cap): record the skip and move on
+      const taken =
+        existing?.claim ??
+        (await store.attempts.claim({ messageId, step: stepIndex, channel: step.channel, provider: step.provider }, now));
+      if (taken === null) return null;
+      await store.messages.recordDecision(messageId, fresh, now);
+      const why = fresh.reasons.find((r) => r.channel === step.channel);
+      await store.attempts.update(taken, { status: 'skipped', error: why ? `${why.code}: ${why.message}` : 'not in the fresh plan' }, now, [
+        'claimed',
+      ]);
+      this.d.log.info({ messageId, step: stepIndex, channel: step.channel, code: why?.code }, 'send gate: channel no longer allowed');
+      await this.d.followUps.afterFailed(store, messageId, stepIndex);
+      return null;
+    }
+    if (fresh.outcome === 'defer' && fresh.sendAt !== null && Date.parse(fresh.sendAt) > now && step.mode !== 'also') {
+      // quiet hours (or a cap) moved it: try again then, and say why it waits
+      const at = Date.parse(fresh.sendAt);
+      await store.messages.recordDecision(messageId, fresh, now);
+      await store.timers.schedule({ kind: 'step-retry', messageId, step: stepIndex, at }, at, now);
+      return null;
+    }
+    const address = addressFor(rs, contact, step.channel);
+    const taken =
+      existing?.claim ?? (await store.attempts.claim({ messageId, step: stepIndex, channel: step.channel, provider: step.provider }, now));
+    if (taken === null) return null; // another worker has just claimed it
+    if (!this.d.providers.has(step.provider) || address === undefined) {
+      await store.attempts.update(
+        taken,
+        { status: 'failed', error: this.d.providers.has(step.provider) ? 'no address' : `provider ${step.provider} is not configured` },
+        now,
+      );
+      await this.d.followUps.afterFailed(store, messageId, stepIndex);
+      return null;
+    }
+    return { provider: step.provider, outbound: outboundFor(taken, messageId, step, address, message.template, request) };
+  }
+}

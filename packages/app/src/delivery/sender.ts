@@ -1,0 +1,177 @@
+import type { ChannelProvider, CompiledRuleset, MessageRequest, PlanStep, SendResult } from '@signalbox/engine';
+import type { Clock } from '../clock.js';
+import type { StoredContact } from '../contacts/contact-repository.js';
+import type { Logger } from '../logger.js';
+import { addressFor } from './address.js';
+import type { FollowUps } from './follow-ups.js';
+import { type GateStore, outboundFor, type SendGate } from './gate.js';
+import { type ReceiptStore, type Receipts, yieldToIo } from './receipts.js';
+import type { ClaimedSend, Go, Unit } from './unit.js';
+
+/** What the sender needs of the store: the gate's reads and writes, receipts', and transactions. */
+export interface SendStore extends GateStore, ReceiptStore {
+  transaction<T>(fn: (tx: this) => Promise<T>): Promise<T>;
+}
+
+/** A failed provider call is tried again after this long (its claim, and so the provider's idempotency key, stays). */
+const RETRY_MS = 30_000;
+
+/**
+ * Calls providers for claimed plan steps and records what they answer. The provider call never
+ * happens inside a transaction (it would hold one open over the network): a unit of work claims,
+ * commits, then the sender calls, then records in a transaction of its own. A send whose worker
+ * died in between is found by its lease and resumed through the gate under the same claim (the
+ * provider dedupes on it).
+ */
+export class Sender<S extends SendStore = SendStore> {
+  constructor(
+    private readonly d: {
+      store: S;
+      providers: ReadonlyMap<string, ChannelProvider>;
+      gate: SendGate;
+      followUps: FollowUps;
+      receipts: Receipts;
+      ruleset: () => CompiledRuleset;
+      clock: Clock;
+      log: Logger;
+      /** How long a claim lasts, and whose it is. */
+      lease: { ms: number; owner: string };
+    },
+  ) {}
+
+  private now(): number {
+    return this.d.clock.now().getTime();
+  }
+
+  /** A unit of work that sends nothing on commit (a send due now goes through a timer). */
+  unit<T>(fn: (u: Unit<S>) => Promise<T>): Promise<T> {
+    return this.d.store.transaction((store) => fn({ store, sends: null }));
+  }
+
+  /**
+   * A unit of work whose sends due now are claimed inside it and made as soon as it commits: the
+   * state it decided on is the fresh state the send gate would read again, so the providers are
+   * called straight away (together: a provider may batch them), and their answers recorded
+   * together in one more transaction.
+   */
+  async unitThenSend<T>(fn: (u: Unit<S>) => Promise<T>): Promise<T> {
+    const sends: ClaimedSend[] = [];
+    const r = await this.d.store.transaction((store) => fn({ store, sends }));
+    if (sends.length === 0) return r;
+    const outcomes = await Promise.all(
+      sends.map(async (s) => {
+        try {
+          return { s, result: await (this.d.providers.get(s.go.provider) as ChannelProvider).send(s.go.outbound) };
+        } catch (err) {
+          this.d.log.error({ err: (err as Error).message }, 'send failed; resumed in 30 s');
+          await this.d.store.attempts.setLease(s.go.outbound.claim, this.now() + RETRY_MS);
+          return null;
+        }
+      }),
+    );
+    const answered = outcomes.filter((o): o is { s: ClaimedSend; result: SendResult } => o !== null);
+    if (answered.length > 0) {
+      try {
+        await this.d.store.transaction(async (tx) => {
+          for (const { s, result } of answered) await this.record(tx, s, result);
+        });
+      } catch (err) {
+        // the claims stay; their leases run out and the gate finishes each send (same claim)
+        this.d.log.error({ err: (err as Error).message }, 'recording sends failed; they are resumed when their leases end');
+      }
+    }
+    return r;
+  }
+
+  /**
+   * The first step of a message decided in this very unit: claims the attempt now (the decision's
+   * state is the fresh state), leased, so the worker calls the provider right after the commit.
+   * Anything unusual (no provider, no address, not a primary step) is left to a timer and the gate.
+   */
+  async claimNow(
+    u: Unit<SendStore>,
+    message: { id: string; template: string | null; plan: readonly PlanStep[] },
+    contact: StoredContact,
+    request: MessageRequest,
+  ): Promise<boolean> {
+    const step = message.plan[0] as PlanStep;
+    if (u.sends === null || step.mode !== 'primary' || !this.d.providers.has(step.provider)) return false;
+    const address = addressFor(this.d.ruleset(), contact, step.channel);
+    if (address === undefined) return false;
+    const now = this.now();
+    const claim = await u.store.attempts.claim(
+      { messageId: message.id, step: step.step, channel: step.channel, provider: step.provider },
+      now,
+      { until: now + this.d.lease.ms, owner: this.d.lease.owner },
+    );
+    if (claim === null) return false;
+    u.sends.push({
+      messageId: message.id,
+      step: 0,
+      plan: message.plan,
+      go: { provider: step.provider, outbound: outboundFor(claim, message.id, step, address, message.template, request) },
+    });
+    return true;
+  }
+
+  /** The send gate and the provider call for one plan step (a step timer fired). */
+  async sendStep(messageId: string, step: number): Promise<void> {
+    const go = await this.d.store.transaction((tx) => this.d.gate.pass(tx, messageId, step));
+    if (go === null) return;
+    const result = await (this.d.providers.get(go.provider) as ChannelProvider).send(go.outbound);
+    await this.d.store.transaction((tx) => this.record(tx, { messageId, step, go }, result));
+  }
+
+  /** What the provider answered, recorded (inside a transaction). */
+  private async record(store: SendStore, at: { messageId: string; step: number; plan?: readonly PlanStep[]; go: Go }, result: SendResult) {
+    const { messageId, step, go } = at;
+    const now = this.now();
+    if (result.status === 'failed') {
+      await store.attempts.update(go.outbound.claim, { status: 'failed', error: result.error }, now, ['claimed']);
+      await this.d.followUps.afterFailed(store, messageId, step);
+      return;
+    }
+    if (
+      await store.attempts.update(
+        go.outbound.claim,
+        { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost },
+        now,
+        ['claimed'],
+      )
+    ) {
+      await store.messages.transition(messageId, ['queued', 'sent'], 'sent', now, { channel: go.outbound.channel, cost: result.cost });
+      // a receipt that beat this bookkeeping was parked: the side that comes second applies it
+      await this.d.receipts.applyParked(store, go.provider, result.providerMessageId);
+    }
+    await this.d.followUps.afterSent(store, messageId, step, now, at.plan);
+  }
+
+  /**
+   * Resumes sends claimed without a timer whose lease ran out still claimed (the worker died
+   * between its commit and the provider's answer, or the call failed): the gate runs again on
+   * fresh state and sends under the same claim. Returns how many.
+   */
+  async resumeStalled(limit = 50): Promise<number> {
+    const stalled = await this.d.store.attempts.takeStalled(this.now(), this.d.lease, limit);
+    for (const s of stalled) {
+      await yieldToIo();
+      try {
+        await this.sendStep(s.messageId, s.step);
+        // settled either way (sent, or the gate decided otherwise and left the claim unused)
+        await this.d.store.attempts.setLease(s.claim, null);
+      } catch (err) {
+        this.d.log.error({ err: (err as Error).message }, 'resuming a send failed; retrying in 30 s');
+        await this.d.store.attempts.setLease(s.claim, this.now() + RETRY_MS);
+      }
+    }
+    return stalled.length;
+  }
+
+  /**
+   * Gives up, at once, the leases `owner` held before it restarted (`'*'`: all of them, where one
+   * process owns everything), so its sends are resumed now, not when the leases run out.
+   */
+  expireLeasesOf(owner: string): Promise<number> {
+    return this.d.store.attempts.expireLeasesOf(owner, this.now());
+  }
+}

@@ -1,0 +1,27 @@
+import type { OutboundMessage, PlanStep } from '@signalbox/engine';
+
+/** A plan step claimed for sending: which provider, and what it is asked to send. */
+export interface Go {
+  provider: string;
+  outbound: OutboundMessage;
+}
+
+/** A send claimed inside a unit of work, to be made as soon as the unit commits. */
+export interface ClaimedSend {
+  messageId: string;
+  step: number;
+  /** The message's plan, at hand from its decision (a plan never changes once decided). */
+  plan: readonly PlanStep[];
+  go: Go;
+}
+
+/**
+ * One unit of work, passed to every service that takes part in it (as json-rules-engine hands a
+ * new Almanac to every run): the store bound to the unit's one transaction, and the sends the unit
+ * claimed to make right after its commit. `sends` is null where the unit does not send on commit
+ * (then a send due now goes through a timer and the full send gate).
+ */
+export interface Unit<S> {
+  readonly store: S;
+  readonly sends: ClaimedSend[] | null;
+}

@@ -1,0 +1,121 @@
+import { pointerSegment } from '@signalbox/engine';
+import { AppError, InputError } from '../errors.js';
+
+/**
+ * How deep a JSON body may nest. Real documents are far shallower (a ruleset's conditions nest a
+ * dozen levels); parsers, validators and JSON.stringify recurse, and a body nesting thousands of
+ * levels would overflow their stacks: it is refused before anything recurses into it.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+const OPEN_OBJECT = 0x7b;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_OBJECT = 0x7d;
+const CLOSE_ARRAY = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** The deepest nesting of a JSON text (strings skipped), without parsing it. */
+export function jsonDepth(text: Buffer | string): number {
+  const b = typeof text === 'string' ? Buffer.from(text) : text;
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] as number;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) depth--;
+  }
+  return max;
+}
+
+/**
+ * The JSON pointer of the first value that nests deeper than `limit` (for the problem's path).
+ * Only run once a body is known to be too deep: it follows keys and indices as it goes.
+ */
+export function pointerPastDepth(text: string, limit: number): string {
+  const path: Array<string | number> = [];
+  const kinds: Array<'object' | 'array'> = [];
+  let key: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      let s = '';
+      while (j < text.length && text[j] !== '"') {
+        if (text[j] === '\\') {
+          s += text.slice(j, j + 2);
+          j += 2;
+        } else s += text[j++];
+      }
+      // a string followed by ':' is a key of the object it is in
+      let k = j + 1;
+      while (k < text.length && /\s/.test(text[k] as string)) k++;
+      if (kinds.at(-1) === 'object' && text[k] === ':') {
+        try {
+          key = JSON.parse(`"${s}"`) as string;
+        } catch {
+          key = s;
+        }
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      if (kinds.at(-1) === 'object' && key !== null) path.push(key);
+      else if (kinds.at(-1) === 'array') path.push(path.pop() as number);
+      if (kinds.length >= limit) break;
+      kinds.push(c === '{' ? 'object' : 'array');
+      if (c === '[') path.push(0);
+      key = null;
+    } else if (c === '}' || c === ']') {
+      if (kinds.pop() === 'array') path.pop();
+      path.pop();
+    } else if (c === ',' && kinds.at(-1) === 'array') path.push((path.pop() as number) + 1);
+  }
+  return path.map((s) => `/${pointerSegment(s)}`).join('');
+}
+
+/** Refuses a body nested deeper than MAX_JSON_DEPTH, naming where (before anything parses it). */
+export function assertJsonDepth(raw: Buffer | string, limit = MAX_JSON_DEPTH): void {
+  if (jsonDepth(raw) <= limit) return;
+  const path = pointerPastDepth(typeof raw === 'string' ? raw : raw.toString('utf8'), limit);
+  throw new InputError(
+    `the body nests deeper than ${limit} levels`,
+    [{ path, message: `nested deeper than ${limit} levels` }],
+    'JSON_TOO_DEEP',
+  );
+}
+
+/** Parses a JSON body read raw: the depth checked first, then an object or array (as express.json is strict). */
+export function parseJsonBody(raw: Buffer | string): unknown {
+  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+  if (!/^\s*[[{]/.test(text))
+    throw new InputError('the body is not valid JSON', [{ path: '', message: 'not valid JSON' }], 'BODY_NOT_JSON');
+  assertJsonDepth(raw);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InputError('the body is not valid JSON', [{ path: '', message: 'not valid JSON' }], 'BODY_NOT_JSON');
+  }
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
+
+/** Whether a Content-Type names JSON. */
+export const isJsonType = (type: string | undefined): boolean => type !== undefined && JSON_TYPE.test(type);
+
+/** The request's body must be JSON: 415 naming what to send otherwise. */
+export function assertJsonType(type: string | undefined): void {
+  if (!isJsonType(type))
+    throw new AppError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `send the body as JSON with "content-type: application/json"${type ? ` (got "${type}")` : ' (no content-type was sent)'}`,
+      [{ path: '/headers/content-type', message: 'must be application/json' }],
+    );
+}

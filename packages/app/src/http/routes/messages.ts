@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { ConflictError, InputError, NotFoundError } from '../../errors.js';
+import type { Runtime } from '../../runtime.js';
+import type { RouteSpec } from '../route-table.js';
+import { parseBody } from '../validate.js';
+import { resolveContactRef } from './contact-ref.js';
+import { messageBody, reviewBody } from './schemas.js';
+
+const actor = (p: { role: string; name: string } | undefined) => `${p?.role}:${p?.name}`;
+
+/** Messages: request one (decided, recorded, sent through its plan), read one, review one held for a person. */
+export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => void): RouteSpec[] {
+  const store = runtime.store;
+  return [
+    {
+      method: 'post',
+      path: '/api/v1/messages',
+      summary: 'Decide, record and send a message through its plan; a retry with the same Idempotency-Key returns the first answer',
+      tags: ['messages'],
+      security: 'apiKey',
+      roles: ['admin', 'integration', 'agent'],
+      body: messageBody,
+      headers: { 'idempotency-key': 'makes a retry return the first answer (1–200 characters)' },
+      responses: { 202: 'decided: {messageId, contactId, status, decision}' },
+      handler: async (req, res) => {
+        const body = parseBody(messageBody, req.body);
+        const key = req.get('idempotency-key');
+        if (key !== undefined && (key.length < 1 || key.length > 200))
+          throw new InputError('Idempotency-Key must be 1–200 characters', [{ path: '/headers/idempotency-key', message: 'length 1–200' }]);
+        const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+        const scope = `messages:${req.principal?.name ?? ''}`;
+        if (key !== undefined) {
+          const prior = await store.idempotency.get(scope, key);
+          if (prior !== null) {
+            if (prior.requestHash !== hash)
+              throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
+            res.status(prior.status).set('idempotent-replayed', 'true').json(prior.response);
+            return;
+          }
+        }
+        const request = { ...body.message, ...(key !== undefined ? { idempotencyKey: `api:${scope}:${key}` } : {}) };
+        // one unit: the contact resolved and locked, the decision made against what was decided before it
+        const { contactId, result } = await runtime.sender.unit(async (u) => {
+          const contactId = await resolveContactRef(u.store.contacts, body.contact, '/contact', now());
+          return { contactId, result: await runtime.messages.request(u, contactId, request) };
+        });
+        const response = { messageId: result.messageId, contactId, status: result.status, decision: result.decision };
+        if (key !== undefined) await store.idempotency.put(scope, key, { requestHash: hash, status: 202, response }, now());
+        nudge();
+        res.status(202).json(response);
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/messages/:id',
+      summary: 'A message with its decision, later decisions, attempts and receipts',
+      tags: ['messages'],
+      security: 'apiKey',
+      roles: ['admin', 'agent'],
+      responses: { 200: '{message, decisions, attempts}' },
+      handler: async (req, res) => {
+        const m = await store.messages.get(String(req.params.id));
+        if (m === null) throw new NotFoundError('MESSAGE_NOT_FOUND', 'no such message');
+        const [attempts, decisions] = await Promise.all([store.attempts.forMessage(m.id), store.messages.decisionsOf(m.id)]);
+        const receipts = await store.receipts.forAttempts(attempts.map((a) => a.id));
+        res.json({
+          message: m,
+          decisions: decisions.map((d) => ({ at: new Date(d.at).toISOString(), decision: d.decision })),
+          attempts: attempts.map((a) => ({ ...a, receipts: receipts.filter((x) => x.attemptId === a.id) })),
+        });
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/messages/:id/review',
+      summary: "A person's verdict on a message held for review (approve sends it through the send gate; reject cancels it)",
+      tags: ['messages'],
+      security: 'apiKey',
+      roles: ['admin', 'agent'],
+      body: reviewBody,
+      responses: { 200: '{messageId, status}' },
+      handler: async (req, res) => {
+        const body = parseBody(reviewBody, req.body);
+        const id = String(req.params.id);
+        const status = await runtime.sender.unit((u) => runtime.messages.review(u, id, body.verdict, actor(req.principal), body.note));
+        nudge();
+        res.json({ messageId: id, status });
+      },
+    },
+  ];
+}

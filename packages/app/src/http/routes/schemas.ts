@@ -1,0 +1,66 @@
+import { IDENTITY_KINDS, isValidTimeZone, messageRequestSchema, PURPOSES } from '@signalbox/engine';
+import { z } from 'zod';
+
+/** Shared input shapes of the API (the routes validate with them; /openapi.json describes them). */
+
+export const identity = z.strictObject({ kind: z.enum(IDENTITY_KINDS), value: z.string().min(1).max(320) });
+
+/** An IANA time zone this machine's time zone database knows (decisions would otherwise assume UTC). */
+export const timeZone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((z) => isValidTimeZone(z), { message: 'not an IANA time zone (e.g. Africa/Nairobi, Europe/Berlin)' });
+
+/** A contact's fields as the API takes them (identities find it; the rest updates it). */
+export const contactFields = {
+  timezone: timeZone.optional(),
+  market: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in upper case')
+    .optional(),
+  locale: z.string().max(35).optional(),
+  smartphone: z.boolean().optional(),
+  vulnerable: z.boolean().optional(),
+  capabilities: z.record(z.string(), z.boolean()).optional(),
+  preferences: z.record(z.string(), z.strictObject({ channel: z.string().optional(), exclude: z.array(z.string()).optional() })).optional(),
+  tags: z.array(z.string().max(100)).max(100).optional(),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+};
+
+export const contactUpsert = z.strictObject({ identities: z.array(identity).min(1).max(20), ...contactFields });
+
+/**
+ * Which contact a message or an event is about: an existing contact by `id`, or by its identities
+ * (created or updated with the fields given).
+ */
+export const contactRef = z.union([
+  z.strictObject({ id: z.string().min(1).max(200) }),
+  z.strictObject({ identities: z.array(identity).min(1).max(20), ...contactFields }),
+]);
+
+export const messageBody = z.strictObject({ contact: contactRef, message: messageRequestSchema });
+
+const eventBody = z.strictObject({
+  id: z.string().min(1).max(200),
+  type: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/, 'must look like noun.verb'),
+  occurredAt: z.iso.datetime({ offset: true }),
+  contact: contactRef,
+  object: z.strictObject({ type: z.string().min(1).max(60), id: z.string().min(1).max(200) }).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export const eventsBody = z.union([eventBody, z.array(eventBody).min(1).max(100)]);
+
+export const consentBody = z.strictObject({
+  channel: z.string().min(1).max(40),
+  purpose: z.union([z.enum(PURPOSES), z.literal('*')]),
+  status: z.enum(['granted', 'revoked']),
+  source: z.enum(['crm', 'agent', 'api', 'import']).optional(),
+  legalBasis: z.string().max(100).optional(),
+  evidence: z.string().max(2000).optional(),
+  at: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const reviewBody = z.strictObject({ verdict: z.enum(['approve', 'reject']), note: z.string().max(2000).optional() });
+
+export const timeWindow = z.strictObject({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) });

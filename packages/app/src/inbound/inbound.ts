@@ -1,0 +1,112 @@
+import { type CompiledRuleset, type InboundMessage, mapEventType } from '@signalbox/engine';
+import type { Clock } from '../clock.js';
+import type { Sender } from '../delivery/sender.js';
+import type { Unit } from '../delivery/unit.js';
+import type { InboxStore } from '../inbox/inbox-processor.js';
+import type { Logger } from '../logger.js';
+import type { Messages } from '../messages/messages.js';
+import { type KeywordAction, keywordOf, normaliseReply } from './keywords.js';
+
+export interface InboundResult {
+  contactId: string | null;
+  keyword: KeywordAction | null;
+  event: string | null;
+}
+
+/**
+ * What contacts send us: every inbound message opens the channel's session window; consent
+ * keywords change the ledger as the ruleset says (the confirmation goes out once); replies become
+ * events (through the ruleset's `eventMap.provider`) that move journeys on.
+ */
+export class Inbound {
+  constructor(
+    private readonly d: {
+      ruleset: () => CompiledRuleset;
+      sender: Sender<InboxStore>;
+      messages: Messages;
+      clock: Clock;
+      log: Logger;
+    },
+  ) {}
+
+  receive(providerName: string, m: InboundMessage): Promise<InboundResult> {
+    return this.d.sender.unit((u) => this.receiveIn(u, providerName, m));
+  }
+
+  private async receiveIn(u: Unit<InboxStore>, providerName: string, m: InboundMessage): Promise<InboundResult> {
+    const now = this.d.clock.now().getTime();
+    const rs = this.d.ruleset();
+    const kind = rs.source.channels[m.channel]?.address ?? 'phone';
+    const contact = await u.store.contacts.findByIdentity(kind, m.from);
+    if (contact === null) {
+      this.d.log.info({ provider: providerName, channel: m.channel }, 'inbound from an unknown address ignored');
+      return { contactId: null, keyword: null, event: null };
+    }
+    await u.store.contacts.lock(contact.id);
+    const at = Number.isFinite(Date.parse(m.at)) ? m.at : new Date(now).toISOString();
+    await u.store.contacts.updateData(contact.id, now, (c) => ({ ...c, lastInbound: { ...(c.lastInbound ?? {}), [m.channel]: at } }));
+    const raw = m.text ?? '';
+    const text = normaliseReply(raw);
+    const kw = rs.source.consent.keywords;
+    const keyword = keywordOf(raw, kw);
+    if (keyword === 'stop' || keyword === 'stopAll' || keyword === 'start') {
+      const action = kw[keyword];
+      for (const purpose of action.purposes) {
+        await u.store.consent.append(
+          contact.id,
+          {
+            channel: action.scope === 'all' ? '*' : m.channel,
+            purpose,
+            status: keyword === 'start' ? 'granted' : 'revoked',
+            source: 'keyword',
+            // what the contact actually wrote, as evidence (the ledger is not logged)
+            evidence: `${m.channel} "${raw.slice(0, 500)}" (${m.id})`,
+            at,
+          },
+          now,
+        );
+      }
+      await u.store.audit.record(
+        `contact:${contact.id}`,
+        `consent.${keyword}`,
+        contact.id,
+        { channel: m.channel, purposes: action.purposes, scope: action.scope },
+        now,
+      );
+    }
+    if (keyword !== null) {
+      // the confirmation is transactional, on the channel the keyword came from, once per inbound message
+      await this.d.messages.request(u, contact.id, {
+        idempotencyKey: `keyword-reply:${m.channel}:${m.id}`,
+        type: 'transactional',
+        purpose: 'transactional',
+        template: `keyword_${keyword}_confirmation`,
+        workflow: 'consent-keywords',
+        priority: 'normal',
+      });
+    }
+    // replies (buttons, confirm/reschedule words) become events that move journeys on
+    const mapped = mapEventType(rs.source.eventMap, 'provider', { keyword: text, payload: m.payload?.toUpperCase(), channel: m.channel });
+    const type = mapped ?? (keyword === null ? 'reply.received' : null);
+    if (type !== null) {
+      const id = `inbound:${providerName}:${m.id}`;
+      await u.store.inbox.accept(
+        {
+          source: 'provider',
+          eventId: id,
+          type,
+          payload: {
+            id,
+            source: 'provider',
+            type,
+            occurredAt: at,
+            contact: { id: contact.id },
+            data: { channel: m.channel, keyword: text || null, payload: m.payload ?? null, text: raw.slice(0, 1000) || null },
+          },
+        },
+        now,
+      );
+    }
+    return { contactId: contact.id, keyword, event: type };
+  }
+}

@@ -1,0 +1,326 @@
+import { sql } from 'kysely';
+import { type Conn, json, parseJson } from '../db/connection.js';
+import { arg, prepared, runPrepared } from '../db/prepared.js';
+import type { InboxTable } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
+import { uuidv7 } from '../ids.js';
+
+/**
+ * `ready`: the payload is an event in our vocabulary, applied as it is (the API's events).
+ * `raw`: what a CRM sent, as it sent it; its source's step (mapping, contact resolution through
+ * the CRM) runs before it is applied, outside any transaction.
+ */
+export type InboxStage = 'ready' | 'raw';
+
+export interface InboxRow {
+  id: string;
+  source: string;
+  eventId: string;
+  type: string;
+  stage: InboxStage;
+  payload: unknown;
+  receivedAt: number;
+  /** Failed tries so far. */
+  attempts: number;
+}
+
+export interface DeadLetter {
+  id: string;
+  source: string;
+  eventId: string;
+  type: string;
+  receivedAt: number;
+  deadAt: number;
+  attempts: number;
+  error: string;
+  payload: unknown;
+}
+
+/** An event to accept into the inbox (unique on source and event id). */
+export interface InboxEntry {
+  source: string;
+  eventId: string;
+  type: string;
+  payload: unknown;
+  stage?: InboxStage;
+}
+
+/** Rows per prepared inbox INSERT (so at most this many statement shapes). */
+const ROWS_PER_STATEMENT = 32;
+
+const COLUMNS = [
+  'id',
+  'source',
+  'event_id',
+  'type',
+  'stage',
+  'payload',
+  'received_at',
+  'processed_at',
+  'claim_owner',
+  'claim_expires_at',
+  'attempts',
+  'error',
+  'dead_at',
+] as const satisfies ReadonlyArray<keyof InboxTable>;
+
+/** An inbox row of arguments (row `i` of a prepared multi-row insert). */
+function rowArgs(i: number): InboxTable {
+  return Object.fromEntries(COLUMNS.map((c, k) => [c, arg(i * COLUMNS.length + k)])) as unknown as InboxTable;
+}
+
+/** The row an accepted event becomes (the payload may be given as the text it came in). */
+export function inboxRow(e: InboxEntry, now: number, payloadText?: string): InboxTable {
+  return {
+    id: uuidv7(now),
+    source: e.source,
+    event_id: e.eventId,
+    type: e.type,
+    stage: e.stage ?? 'ready',
+    payload: payloadText ?? json(e.payload),
+    received_at: now,
+    processed_at: null,
+    claim_owner: null,
+    claim_expires_at: null,
+    attempts: 0,
+    error: null,
+    dead_at: null,
+  };
+}
+
+const toRow = (
+  r: Pick<InboxTable, 'id' | 'source' | 'event_id' | 'type' | 'stage' | 'payload' | 'received_at' | 'attempts'>,
+): InboxRow => ({
+  id: r.id,
+  source: r.source,
+  eventId: r.event_id,
+  type: r.type,
+  stage: r.stage as InboxStage,
+  payload: parseJson(r.payload),
+  receivedAt: Number(r.received_at),
+  attempts: r.attempts,
+});
+
+/**
+ * Everything a CRM, an integration or a provider sent us, durable before we answered; workers
+ * apply it afterwards, each event on its own: applied, or retried with backoff and then kept as a
+ * dead letter with its error (listable, and retried on request).
+ */
+export class InboxRepository {
+  constructor(private readonly c: Conn) {}
+
+  /** Stores one event; `duplicate` when (source, event id) was already there. */
+  async accept(e: InboxEntry, now: number): Promise<{ id: string; duplicate: boolean }> {
+    const row = inboxRow(e, now);
+    const inserted = await this.insertRows([row]);
+    if (inserted.has(row.id)) return { id: row.id, duplicate: false };
+    const existing = await this.c.db
+      .selectFrom('inbox')
+      .select('id')
+      .where('source', '=', e.source)
+      .where('event_id', '=', e.eventId)
+      .executeTakeFirstOrThrow();
+    return { id: existing.id, duplicate: true };
+  }
+
+  /** Many events, atomically: a batch is durable as a whole before we answer. */
+  async acceptMany(events: readonly InboxEntry[], now: number): Promise<{ accepted: number; duplicates: number }> {
+    const inserted = await this.insertRows(events.map((e) => inboxRow(e, now)));
+    return { accepted: inserted.size, duplicates: events.length - inserted.size };
+  }
+
+  /**
+   * Inserts rows atomically; returns the ids of the rows that went in (a row whose (source, event
+   * id) was there already, or earlier in the list, does not).
+   */
+  async insertRows(values: readonly InboxTable[]): Promise<Set<string>> {
+    if (values.length === 0) return new Set();
+    // prepared per row count (≤ ROWS_PER_STATEMENT shapes): building and compiling a multi-row
+    // INSERT with Kysely cost more than SQLite's own work on the ingest path (measured)
+    const insert = async (c: Conn, chunk: readonly InboxTable[]) =>
+      (
+        await runPrepared(
+          c.db,
+          c.dialect,
+          `accept inbox ${chunk.length}`,
+          () =>
+            c.db
+              .insertInto('inbox')
+              .values(chunk.map((_, i) => rowArgs(i)))
+              .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
+              .returning('id'),
+          chunk.flatMap((r) => COLUMNS.map((col) => r[col])),
+        )
+      ).rows;
+    if (values.length <= ROWS_PER_STATEMENT) return new Set((await insert(this.c, values)).map((r) => r.id));
+    return inTransaction(this.c, async (tx) => {
+      const ids = new Set<string>();
+      for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT)
+        for (const r of await insert(tx, values.slice(i, i + ROWS_PER_STATEMENT))) ids.add(r.id);
+      return ids;
+    });
+  }
+
+  /**
+   * Whether any event of `stage` waits (looked at without a write transaction: an idle worker must
+   * not take SQLite's write lock just to find nothing).
+   */
+  async hasWork(now: number, stage: InboxStage = 'ready'): Promise<boolean> {
+    const any = await prepared(
+      this.c,
+      `inbox has work ${stage}`,
+      (d) =>
+        d
+          .selectFrom('inbox')
+          .select('id')
+          .where('processed_at', 'is', null)
+          .where('stage', '=', stage)
+          .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', arg(0))]))
+          .limit(1),
+      [now],
+    );
+    return any.rows.length > 0;
+  }
+
+  /**
+   * The next ready events, oldest first, taken inside the caller's transaction: applied, marked
+   * finished and committed together, so no lease is needed (a crash rolls the taking back with the
+   * rest). PostgreSQL locks the rows it hands out and skips rows another worker's transaction
+   * holds; SQLite has one writer at a time. Rows held back after a failure wait for their time.
+   */
+  async take(now: number, limit: number): Promise<InboxRow[]> {
+    if (!this.c.db.isTransaction) throw new Error('InboxRepository.take runs inside a transaction');
+    let pick = this.c.db
+      .selectFrom('inbox')
+      .select(['id', 'source', 'event_id', 'type', 'stage', 'payload', 'received_at', 'attempts'])
+      .where('processed_at', 'is', null)
+      .where('stage', '=', 'ready')
+      .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', now)]))
+      .orderBy('received_at')
+      .orderBy('id')
+      .limit(limit);
+    if (this.c.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+    return (await pick.execute()).map(toRow);
+  }
+
+  /** Raw events waiting for their source's step (read only; `takeRaw` takes them). */
+  async peekRaw(now: number, limit: number): Promise<InboxRow[]> {
+    const rows = await this.c.db
+      .selectFrom('inbox')
+      .select(['id', 'source', 'event_id', 'type', 'stage', 'payload', 'received_at', 'attempts'])
+      .where('processed_at', 'is', null)
+      .where('stage', '=', 'raw')
+      .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', now)]))
+      .orderBy('received_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toRow);
+  }
+
+  /** The raw events named that are still pending, taken inside the caller's transaction. */
+  async takeRaw(ids: readonly string[]): Promise<Set<string>> {
+    if (!this.c.db.isTransaction) throw new Error('InboxRepository.takeRaw runs inside a transaction');
+    if (ids.length === 0) return new Set();
+    let pick = this.c.db
+      .selectFrom('inbox')
+      .select('id')
+      .where('id', 'in', [...ids])
+      .where('processed_at', 'is', null);
+    if (this.c.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+    return new Set((await pick.execute()).map((r) => r.id));
+  }
+
+  /** Marks a taken event done; `note` says why it changed nothing (e.g. an event no map names). */
+  async finish(id: string, now: number, note: string | null = null): Promise<void> {
+    await prepared(
+      this.c,
+      'finish inbox',
+      (d) =>
+        d
+          .updateTable('inbox')
+          .set({ processed_at: arg(0), claim_owner: null, claim_expires_at: null, error: arg(2) })
+          .where('id', '=', arg(1))
+          .where('processed_at', 'is', null),
+      [now, id, note],
+    );
+  }
+
+  /**
+   * A failed try, counted: the event is held back until `retryAt`, or kept as a dead letter
+   * (`deadAt`): it leaves the backlog with its error, until someone retries it.
+   */
+  async failed(id: string, error: string, next: { retryAt: number } | { deadAt: number }): Promise<void> {
+    await this.c.db
+      .updateTable('inbox')
+      .set(
+        'retryAt' in next
+          ? { error: error.slice(0, 2000), claim_owner: 'retry', claim_expires_at: next.retryAt, attempts: sql`attempts + 1` }
+          : {
+              error: error.slice(0, 2000),
+              processed_at: next.deadAt,
+              dead_at: next.deadAt,
+              claim_owner: null,
+              claim_expires_at: null,
+              attempts: sql`attempts + 1`,
+            },
+      )
+      .where('id', '=', id)
+      .where('processed_at', 'is', null)
+      .execute();
+  }
+
+  /** Events not applied yet (ready and raw). */
+  async backlog(): Promise<number> {
+    const r = await this.c.db
+      .selectFrom('inbox')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('processed_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /** Dead letters, newest first (`before`: the `deadAt`/id cursor of the last page's last row). */
+  async deadLetters(limit: number, before?: { deadAt: number; id: string }): Promise<DeadLetter[]> {
+    let q = this.c.db
+      .selectFrom('inbox')
+      .select(['id', 'source', 'event_id', 'type', 'payload', 'received_at', 'dead_at', 'attempts', 'error'])
+      .where('dead_at', 'is not', null);
+    if (before !== undefined)
+      q = q.where((eb) =>
+        eb.or([eb('dead_at', '<', before.deadAt), eb.and([eb('dead_at', '=', before.deadAt), eb('id', '<', before.id)])]),
+      );
+    const rows = await q.orderBy('dead_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      source: r.source,
+      eventId: r.event_id,
+      type: r.type,
+      receivedAt: Number(r.received_at),
+      deadAt: Number(r.dead_at),
+      attempts: r.attempts,
+      error: r.error ?? '',
+      payload: parseJson(r.payload),
+    }));
+  }
+
+  /** Puts a dead letter back in the backlog, to be tried again now; false if it is not one. */
+  async retry(id: string): Promise<boolean> {
+    const r = await this.c.db
+      .updateTable('inbox')
+      .set({ processed_at: null, dead_at: null, claim_owner: null, claim_expires_at: null, attempts: 0 })
+      .where('id', '=', id)
+      .where('dead_at', 'is not', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async deadCount(): Promise<number> {
+    const r = await this.c.db
+      .selectFrom('inbox')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('dead_at', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+}

@@ -1,0 +1,116 @@
+import type { JourneyInstance } from '@signalbox/engine';
+import { sql } from 'kysely';
+import { type Conn, json, parseJson } from '../db/connection.js';
+import { arg, prepared } from '../db/prepared.js';
+
+export type JourneyStatus = JourneyInstance['status'];
+
+export interface StoredInstance {
+  id: string;
+  journeyId: string;
+  key: string;
+  status: JourneyStatus;
+  version: number;
+  state: JourneyInstance;
+}
+
+/** Journey instances: one active instance per journey and key, saved with optimistic concurrency. */
+export class JourneyRepository {
+  constructor(private readonly c: Conn) {}
+
+  /** Creates the active instance for (journey, key); false when one is already active. */
+  async create(
+    i: { id: string; journeyId: string; key: string; contactId: string; state: JourneyInstance },
+    now: number,
+  ): Promise<boolean> {
+    // one active instance per (journey, key): a second start is no error (it would abort a PostgreSQL transaction)
+    const r = await prepared(
+      this.c,
+      'create journey instance',
+      (d) =>
+        d
+          .insertInto('journey_instances')
+          .values({
+            id: arg(0),
+            journey_id: arg(1),
+            key: arg(2),
+            contact_id: arg(3),
+            status: 'active',
+            state: arg(4),
+            version: 1,
+            created_at: arg(5),
+            updated_at: arg(5),
+          })
+          .onConflict((oc) => oc.columns(['journey_id', 'key']).where(sql.ref('status'), '=', sql.lit('active')).doNothing()),
+      [i.id, i.journeyId, i.key, i.contactId, json(i.state), now],
+    );
+    return Number(r.numAffectedRows ?? 0n) > 0;
+  }
+
+  async get(id: string): Promise<{ state: JourneyInstance; version: number; status: JourneyStatus } | null> {
+    const r = await this.c.db
+      .selectFrom('journey_instances')
+      .select(['state', 'version', 'status'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r ? { state: parseJson(r.state), version: r.version, status: r.status as JourneyStatus } : null;
+  }
+
+  /** Optimistic save: false when another worker moved the instance first. */
+  async save(id: string, expectedVersion: number, state: JourneyInstance, now: number): Promise<boolean> {
+    const r = await prepared(
+      this.c,
+      'save journey instance',
+      (d) =>
+        d
+          .updateTable('journey_instances')
+          .set({ state: arg(0), status: arg(1), version: arg(2), updated_at: arg(3) })
+          .where('id', '=', arg(4))
+          .where('version', '=', arg(5)),
+      [json(state), state.status, expectedVersion + 1, now, id, expectedVersion],
+    );
+    return Number(r.numAffectedRows ?? 0) === 1;
+  }
+
+  /** Active instances of a contact, or of an instance key (`object:<type>:<id>`). */
+  async active(filter: { contactId?: string; key?: string }): Promise<StoredInstance[]> {
+    const { rows } = await prepared(
+      this.c,
+      `active instances${filter.contactId !== undefined ? ' contact' : ''}${filter.key !== undefined ? ' key' : ''}`,
+      (d) => {
+        let q = d.selectFrom('journey_instances').selectAll().where('status', '=', 'active');
+        if (filter.contactId !== undefined) q = q.where('contact_id', '=', arg(0));
+        if (filter.key !== undefined) q = q.where('key', '=', arg(1));
+        return q.orderBy('created_at');
+      },
+      [filter.contactId, filter.key],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      journeyId: r.journey_id,
+      key: r.key,
+      status: r.status as JourneyStatus,
+      version: r.version,
+      state: parseJson(r.state),
+    }));
+  }
+
+  /** A contact's latest instances (active or not), newest first. */
+  async forContact(contactId: string, limit = 50): Promise<StoredInstance[]> {
+    const rows = await this.c.db
+      .selectFrom('journey_instances')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      journeyId: r.journey_id,
+      key: r.key,
+      status: r.status as JourneyStatus,
+      version: r.version,
+      state: parseJson(r.state),
+    }));
+  }
+}

@@ -1,0 +1,131 @@
+import {
+  advance,
+  type CompiledRuleset,
+  eventsOfInterest,
+  instanceKey,
+  type JourneyCommand,
+  type JourneyInput,
+  type JourneyInstance,
+  journeysTriggeredBy,
+  startJourney,
+} from '@signalbox/engine';
+import type { Clock } from '../clock.js';
+import type { Unit } from '../delivery/unit.js';
+import { uuidv7 } from '../ids.js';
+import type { MessageStore, Messages } from '../messages/messages.js';
+import { MESSAGE_SETTLED, MESSAGE_UNSENT } from '../messages/status.js';
+import type { JourneyRepository } from './journey-repository.js';
+
+export interface JourneyStore extends MessageStore {
+  journeys: JourneyRepository;
+}
+
+/** An event as journeys see it: ours, about one contact (and perhaps a CRM object). */
+export interface JourneyEvent {
+  id: string;
+  type: string;
+  occurredAt: string;
+  data: Record<string, unknown>;
+  contactId: string;
+  object?: { type: string; id: string } | undefined;
+}
+
+/** Tries before an instance that keeps changing underneath is given up on (optimistic saves). */
+const SAVE_TRIES = 5;
+
+/**
+ * Journeys are pure state machines (the engine's `advance`); this runs them on stored instances:
+ * events start and move instances, their commands send, schedule, cancel and complete.
+ */
+export class Journeys {
+  constructor(
+    private readonly d: {
+      ruleset: () => CompiledRuleset;
+      messages: Messages;
+      clock: Clock;
+    },
+  ) {}
+
+  private now(): number {
+    return this.d.clock.now().getTime();
+  }
+
+  /** Moves the contact's (and the object's) running instances that react to the event, then starts the journeys it triggers. */
+  async onEvent(u: Unit<JourneyStore>, event: JourneyEvent): Promise<void> {
+    const rs = this.d.ruleset();
+    // only when some journey reacts to this type at all: most events only start journeys
+    const interested = new Set(rs.source.journeys.filter((j) => eventsOfInterest(j).has(event.type)).map((j) => j.id));
+    const running =
+      interested.size === 0
+        ? []
+        : [
+            ...(await u.store.journeys.active({ contactId: event.contactId })),
+            ...(event.object ? await u.store.journeys.active({ key: `object:${event.object.type}:${event.object.id}` }) : []),
+          ];
+    const seen = new Set<string>();
+    for (const inst of running) {
+      if (seen.has(inst.id)) continue;
+      seen.add(inst.id);
+      if (!interested.has(inst.journeyId)) continue;
+      await this.advance(u, inst.id, { kind: 'event', event });
+    }
+    for (const j of journeysTriggeredBy(rs, event)) {
+      const key = instanceKey(j, event);
+      if (key === null) continue;
+      const id = uuidv7(this.now());
+      const { instance, commands } = startJourney(j.id, event, id, rs, this.now());
+      // one active instance per key
+      if (!(await u.store.journeys.create({ id, journeyId: j.id, key, contactId: event.contactId, state: instance }, this.now()))) continue;
+      await this.execute(u, instance, commands);
+    }
+  }
+
+  /** Advances a stored instance with optimistic concurrency; commands run before the save (all idempotent). */
+  async advance(u: Unit<JourneyStore>, instanceId: string, input: JourneyInput): Promise<void> {
+    for (let tries = 0; tries < SAVE_TRIES; tries++) {
+      const stored = await u.store.journeys.get(instanceId);
+      if (stored === null || stored.status !== 'active') return;
+      const { instance, commands } = advance(stored.state, input, this.now(), this.d.ruleset());
+      if (commands.length === 0 && instance === stored.state) return;
+      await this.execute(u, instance, commands);
+      if (await u.store.journeys.save(instanceId, stored.version, instance, this.now())) return;
+    }
+    throw new Error(`journey instance ${instanceId} kept changing underneath`);
+  }
+
+  private async execute(u: Unit<JourneyStore>, instance: JourneyInstance, commands: readonly JourneyCommand[]): Promise<void> {
+    const now = this.now();
+    for (const c of commands) {
+      switch (c.type) {
+        case 'send':
+          await this.d.messages.request(u, instance.contactId, c.request, { journeyInstanceId: instance.id });
+          break;
+        case 'schedule':
+          await u.store.timers.schedule({ kind: 'journey', instanceId: instance.id, timerId: c.timerId }, Date.parse(c.dueAt), now);
+          break;
+        case 'cancel':
+          await u.store.timers.cancel(
+            c.timerIds.map((timerId) => ({ kind: 'journey', instanceId: instance.id, timerId })),
+            now,
+          );
+          if (c.messages === 'all-unsent') {
+            for (const m of await u.store.messages.forJourneyInstance(instance.id)) {
+              // unsent messages go; a sent message's pending fallbacks go too
+              if (MESSAGE_UNSENT.includes(m.status)) await this.d.messages.cancel(u, m.id, c.reason);
+              else if (!MESSAGE_SETTLED.includes(m.status)) await u.store.timers.cancelFor(m.id, now);
+            }
+          }
+          break;
+        case 'complete':
+          await u.store.audit.record(
+            'journeys',
+            'journey.complete',
+            instance.id,
+            { journeyId: instance.journeyId, outcome: c.outcome, goalReached: c.goalReached },
+            now,
+          );
+          break;
+      }
+    }
+  }
+}

@@ -1,0 +1,254 @@
+import type { Decision, MessageRequest, SentRecord } from '@signalbox/engine';
+import { sql } from 'kysely';
+import { type Conn, json, parseJson } from '../db/connection.js';
+import { arg, prepared } from '../db/prepared.js';
+import type { MessagesTable } from '../db/schema.js';
+import { uuidv7 } from '../ids.js';
+import { MESSAGE_PRESSURE, MESSAGE_WENT, type MessageStatus } from './status.js';
+
+export interface MessageRow {
+  id: string;
+  contactId: string;
+  idempotencyKey: string | null;
+  journeyInstanceId: string | null;
+  journeyId: string | null;
+  type: string;
+  purpose: string;
+  team: string | null;
+  workflow: string | null;
+  template: string | null;
+  status: MessageStatus;
+  outcome: Decision['outcome'];
+  channel: string | null;
+  cost: number;
+  request: MessageRequest;
+  decision: Decision;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewMessage = Omit<MessageRow, 'createdAt' | 'updatedAt'>;
+
+function toMessage(r: MessagesTable): MessageRow {
+  return {
+    id: r.id,
+    contactId: r.contact_id,
+    idempotencyKey: r.idempotency_key,
+    journeyInstanceId: r.journey_instance_id,
+    journeyId: r.journey_id,
+    type: r.type,
+    purpose: r.purpose,
+    team: r.team,
+    workflow: r.workflow,
+    template: r.template,
+    status: r.status as MessageStatus,
+    outcome: r.outcome as Decision['outcome'],
+    channel: r.channel,
+    cost: Number(r.cost),
+    request: parseJson(r.request),
+    decision: parseJson(r.decision),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+/** Messages with the decision they were made with (a decision is data, stored with its message). */
+export class MessageRepository {
+  constructor(private readonly c: Conn) {}
+
+  /** Creates a message, or returns the one already created with the same idempotency key. */
+  async create(m: NewMessage, now: number): Promise<{ message: MessageRow; created: boolean }> {
+    // no error on a repeated key: inside a PostgreSQL transaction one would abort it
+    const values = {
+      id: m.id,
+      contact_id: m.contactId,
+      idempotency_key: m.idempotencyKey,
+      journey_instance_id: m.journeyInstanceId,
+      journey_id: m.journeyId,
+      type: m.type,
+      purpose: m.purpose,
+      team: m.team,
+      workflow: m.workflow,
+      template: m.template,
+      status: m.status,
+      outcome: m.outcome,
+      channel: m.channel,
+      cost: m.cost,
+      request: json(m.request),
+      decision: json(m.decision),
+      created_at: now,
+      updated_at: now,
+    };
+    const columns = Object.keys(values) as Array<keyof typeof values>;
+    const inserted = await prepared(
+      this.c,
+      'create message',
+      (d) =>
+        d
+          .insertInto('messages')
+          .values(Object.fromEntries(columns.map((c, i) => [c, arg(i)])) as typeof values)
+          .onConflict((oc) => oc.column('idempotency_key').doNothing()),
+      columns.map((c) => values[c]),
+    );
+    if (Number(inserted.numAffectedRows ?? 0n) > 0 || m.idempotencyKey === null)
+      return { message: { ...m, createdAt: now, updatedAt: now }, created: true };
+    const existing = await this.c.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('idempotency_key', '=', m.idempotencyKey)
+      .executeTakeFirstOrThrow();
+    return { message: toMessage(existing), created: false };
+  }
+
+  async get(id: string): Promise<MessageRow | null> {
+    const [r] = (await prepared(this.c, 'message', (d) => d.selectFrom('messages').selectAll().where('id', '=', arg(0)), [id])).rows;
+    return r ? toMessage(r) : null;
+  }
+
+  /** Whose message it is (a receipt needs no more: the message's documents stay unread). */
+  async contactIdOf(id: string): Promise<string | null> {
+    const [r] = (
+      await prepared(this.c, 'message contact', (d) => d.selectFrom('messages').select('contact_id').where('id', '=', arg(0)), [id])
+    ).rows;
+    return r?.contact_id ?? null;
+  }
+
+  /** A contact's latest messages, newest first. */
+  async forContact(contactId: string, limit = 100): Promise<MessageRow[]> {
+    const rows = await this.c.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('contact_id', '=', contactId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toMessage);
+  }
+
+  async forJourneyInstance(instanceId: string): Promise<MessageRow[]> {
+    const rows = await this.c.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('journey_instance_id', '=', instanceId)
+      .orderBy('created_at')
+      .execute();
+    return rows.map(toMessage);
+  }
+
+  /** Moves a message between statuses only from the given ones; false if it was elsewhere. */
+  async transition(
+    id: string,
+    from: readonly MessageStatus[],
+    to: MessageStatus,
+    now: number,
+    extra: { channel?: string; cost?: number } = {},
+  ): Promise<boolean> {
+    const withChannel = extra.channel !== undefined;
+    const withCost = extra.cost !== undefined;
+    const r = await prepared(
+      this.c,
+      `transition message ${from.length}${withChannel ? ' channel' : ''}${withCost ? ' cost' : ''}`,
+      (d) => {
+        const set: Partial<MessagesTable> = { status: arg(0), updated_at: arg(1) };
+        if (withChannel) set.channel = arg(2);
+        return d
+          .updateTable('messages')
+          .set(withCost ? { ...set, cost: sql<number>`cost + ${arg(3)}` as unknown as number } : set)
+          .where('id', '=', arg(4))
+          .where(
+            'status',
+            'in',
+            from.map((_, i) => arg(5 + i)),
+          );
+      },
+      [to, now, extra.channel, extra.cost, id, ...from],
+    );
+    return Number(r.numAffectedRows ?? 0) === 1;
+  }
+
+  /**
+   * What counts against a contact's pressure budget since `since`: messages sent or tried, and
+   * messages decided and waiting to go. `before` (a message's own creation) leaves out what was
+   * decided after it, so two waiting messages never hold each other back.
+   */
+  async pressure(contactId: string, since: number, before?: { id: string; createdAt: number }): Promise<SentRecord[]> {
+    const { rows } = await prepared(
+      this.c,
+      before === undefined ? 'pressure history' : 'pressure history before',
+      (d) => {
+        const q = d
+          .selectFrom('messages')
+          .select(['type', 'team', 'channel', 'created_at'])
+          .where('contact_id', '=', arg(0))
+          .where(
+            'status',
+            'in',
+            MESSAGE_PRESSURE.map((_, i) => arg(4 + i)),
+          )
+          .where('created_at', '>=', arg(1));
+        return before === undefined
+          ? q
+          : q.where('id', '!=', arg(2)).where((eb) => eb.or([eb('status', '!=', 'queued'), eb('created_at', '<', arg(3))]));
+      },
+      [contactId, since, before?.id, before?.createdAt, ...MESSAGE_PRESSURE],
+    );
+    return rows.map((r) => {
+      const s: SentRecord = { at: new Date(Number(r.created_at)).toISOString(), type: r.type as SentRecord['type'] };
+      if (r.channel !== null) s.channel = r.channel;
+      if (r.team !== null) s.team = r.team;
+      return s;
+    });
+  }
+
+  /**
+   * Keeps a later decision about a message (the send gate deciding again on fresh state: held
+   * back by a cap, deferred to quiet hours, a channel no longer allowed, suppressed), so every
+   * held message says why. The message's own decision, and its plan, stay as they were.
+   */
+  async recordDecision(messageId: string, decision: Decision, now: number): Promise<void> {
+    await prepared(
+      this.c,
+      'record decision',
+      (d) => d.insertInto('message_decisions').values({ id: arg(0), message_id: arg(1), at: arg(2), outcome: arg(3), decision: arg(4) }),
+      [uuidv7(now), messageId, now, decision.outcome, json(decision)],
+    );
+  }
+
+  /** The later decisions about a message, oldest first. */
+  async decisionsOf(messageId: string): Promise<Array<{ at: number; decision: Decision }>> {
+    const rows = await this.c.db
+      .selectFrom('message_decisions')
+      .select(['at', 'decision'])
+      .where('message_id', '=', messageId)
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ at: Number(r.at), decision: parseJson<Decision>(r.decision) }));
+  }
+
+  /** Channel and cost of each message that went out to a contact since `since` (what the CRM fields summarise). */
+  async wentSince(contactId: string, since: number): Promise<Array<{ channel: string | null; cost: number }>> {
+    const rows = await this.c.db
+      .selectFrom('messages')
+      .select(['channel', 'cost'])
+      .where('contact_id', '=', contactId)
+      .where('created_at', '>=', since)
+      .where('status', 'in', [...MESSAGE_WENT])
+      .execute();
+    return rows.map((r) => ({ channel: r.channel, cost: Number(r.cost) }));
+  }
+
+  /** The latest later decision of each message named that has one (what holds it back now). */
+  async latestDecisions(messageIds: readonly string[]): Promise<Map<string, Decision>> {
+    if (messageIds.length === 0) return new Map();
+    const rows = await this.c.db
+      .selectFrom('message_decisions')
+      .select(['message_id', 'decision'])
+      .where('message_id', 'in', [...messageIds])
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
+    return new Map(rows.map((r) => [r.message_id, parseJson<Decision>(r.decision)]));
+  }
+}

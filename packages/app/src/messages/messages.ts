@@ -1,0 +1,124 @@
+import { type CompiledRuleset, type Decision, decideParsed, type MessageRequest, type PlanStep } from '@signalbox/engine';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import { loadContext } from '../contacts/context.js';
+import type { Sender, SendStore } from '../delivery/sender.js';
+import type { Unit } from '../delivery/unit.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { uuidv7 } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { MessageStatus } from './status.js';
+
+export interface MessageStore extends SendStore {
+  audit: AuditLog;
+}
+
+export interface Requested {
+  messageId: string;
+  decision: Decision;
+  created: boolean;
+  status: MessageStatus;
+}
+
+const statusOf = (d: Decision): MessageStatus => (d.outcome === 'suppress' ? 'suppressed' : d.outcome === 'review' ? 'review' : 'queued');
+
+/**
+ * Message requests: decided against the contact's fresh state and recorded with their decision;
+ * a person's review verdict; cancellation. Idempotent on the request's key.
+ */
+export class Messages {
+  constructor(
+    private readonly d: {
+      ruleset: () => CompiledRuleset;
+      sender: Sender;
+      clock: Clock;
+      log: Logger;
+      metrics?: { decided(type: string, outcome: string): void };
+    },
+  ) {}
+
+  private now(): number {
+    return this.d.clock.now().getTime();
+  }
+
+  /**
+   * Decides and records a message, and schedules its first step. The contact is locked for the
+   * unit (PostgreSQL; SQLite has one writer), so two requests for one contact at the same moment
+   * decide one after the other: the second sees the first against the pressure budget.
+   */
+  async request(
+    u: Unit<MessageStore>,
+    contactId: string,
+    request: MessageRequest,
+    meta: { journeyInstanceId?: string | null } = {},
+  ): Promise<Requested> {
+    const now = this.now();
+    await u.store.contacts.lock(contactId);
+    const { contact, context } = await loadContext(u.store, contactId, now);
+    const decision = decideParsed(request, context, this.d.ruleset(), now);
+    this.d.metrics?.decided(request.type, decision.outcome);
+    const { message, created } = await u.store.messages.create(
+      {
+        id: uuidv7(now),
+        contactId: contact.id,
+        idempotencyKey: request.idempotencyKey ?? null,
+        journeyInstanceId: meta.journeyInstanceId ?? null,
+        journeyId: request.journeyId ?? null,
+        type: request.type,
+        purpose: decision.purpose,
+        team: request.team ?? null,
+        workflow: request.workflow ?? null,
+        template: request.template ?? null,
+        status: statusOf(decision),
+        outcome: decision.outcome,
+        channel: null,
+        cost: 0,
+        request,
+        decision,
+      },
+      now,
+    );
+    if (created && message.status === 'queued') {
+      const first = decision.plan[0] as PlanStep;
+      const dueAt = Date.parse(first.sendAt);
+      // due now, inside a unit that sends on commit: claimed here and sent right after the commit,
+      // the attempt's lease standing in for a timer row; anything else goes through a timer and the gate
+      const claimed =
+        dueAt <= now &&
+        (await this.d.sender.claimNow(u, { id: message.id, template: message.template, plan: decision.plan }, contact, request));
+      if (!claimed) await u.store.timers.schedule({ kind: 'step', messageId: message.id, step: 0 }, dueAt, now);
+    }
+    return { messageId: message.id, decision: message.decision, created, status: message.status };
+  }
+
+  /**
+   * A person's verdict on a message held for review: approved, it goes through its plan (the send
+   * gate still re-checks consent, suppression and caps); rejected, it is cancelled. Audited.
+   */
+  async review(
+    u: Unit<MessageStore>,
+    messageId: string,
+    verdict: 'approve' | 'reject',
+    actor: string,
+    note?: string,
+  ): Promise<MessageStatus> {
+    const now = this.now();
+    const message = await u.store.messages.get(messageId);
+    if (message === null) throw new NotFoundError('MESSAGE_NOT_FOUND', `no message ${messageId}`);
+    const to = verdict === 'approve' ? 'queued' : 'cancelled';
+    if (!(await u.store.messages.transition(messageId, ['review'], to, now)))
+      throw new ConflictError('MESSAGE_NOT_IN_REVIEW', `message ${messageId} is not waiting for review (it is ${message.status})`);
+    await u.store.audit.record(actor, `message.review.${verdict}`, messageId, { note: note ?? null }, now);
+    if (verdict === 'approve') await u.store.timers.schedule({ kind: 'step', messageId, step: 0 }, now, now);
+    return to;
+  }
+
+  /** Cancels a message that has not gone yet (and its pending steps); sent steps stand. */
+  async cancel(u: Unit<MessageStore>, messageId: string, reason: string): Promise<boolean> {
+    const now = this.now();
+    const ok = await u.store.messages.transition(messageId, ['queued', 'review'], 'cancelled', now);
+    await u.store.timers.cancelFor(messageId, now);
+    if (ok) this.d.log.info({ messageId, reason }, 'message cancelled');
+    return ok;
+  }
+}

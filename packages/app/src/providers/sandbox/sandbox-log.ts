@@ -1,0 +1,83 @@
+import { sql } from 'kysely';
+import type { Conn } from '../../db/connection.js';
+import { inTransaction } from '../../db/transaction.js';
+
+export interface SandboxSend {
+  claim: string;
+  providerMessageId: string;
+  channel: string;
+  address: string;
+  content: string;
+  /** When the provider was called (its durable write may come later). */
+  at: number;
+}
+
+/**
+ * The sandbox provider's own record of what it was asked to send: one row per idempotency claim,
+ * whatever the retries (a retried send is not a second message; `calls` counts the tries).
+ */
+export class SandboxLog {
+  constructor(private readonly c: Conn) {}
+
+  /**
+   * Several sends in one write (the sandbox coalesces concurrent calls); per send, in order, its
+   * provider id and whether the claim had been sent before (then only its call count goes up).
+   */
+  async record(list: readonly SandboxSend[]): Promise<Array<{ providerMessageId: string; duplicate: boolean }>> {
+    const inserted = await this.c.db
+      .insertInto('sandbox_sends')
+      .values(
+        list.map((s) => ({
+          claim: s.claim,
+          provider_message_id: s.providerMessageId,
+          channel: s.channel,
+          address: s.address,
+          content: s.content,
+          at: s.at,
+          calls: 1,
+        })),
+      )
+      .onConflict((oc) => oc.column('claim').doNothing())
+      .returning(['claim', 'provider_message_id'])
+      .execute();
+    const fresh = new Map(inserted.map((r) => [r.claim, r.provider_message_id]));
+    if (fresh.size === list.length) return list.map((s) => ({ providerMessageId: fresh.get(s.claim) as string, duplicate: false }));
+    // a claim sent before (or twice in this batch): one more call on the row already there
+    return inTransaction(this.c, async (tx) => {
+      const out: Array<{ providerMessageId: string; duplicate: boolean }> = [];
+      for (const s of list) {
+        const id = fresh.get(s.claim);
+        if (id !== undefined) {
+          fresh.delete(s.claim);
+          out.push({ providerMessageId: id, duplicate: false });
+          continue;
+        }
+        await tx.db.updateTable('sandbox_sends').set({ calls: sql`calls + 1` }).where('claim', '=', s.claim).execute();
+        const existing = await tx.db
+          .selectFrom('sandbox_sends')
+          .select('provider_message_id')
+          .where('claim', '=', s.claim)
+          .executeTakeFirstOrThrow();
+        out.push({ providerMessageId: existing.provider_message_id, duplicate: true });
+      }
+      return out;
+    });
+  }
+
+  /** What the sandbox sent (on one channel), in the order it was called. */
+  async sends(
+    channel?: string,
+  ): Promise<Array<{ claim: string; channel: string; address: string; content: string; at: number; calls: number }>> {
+    let q = this.c.db.selectFrom('sandbox_sends').selectAll();
+    if (channel !== undefined) q = q.where('channel', '=', channel);
+    const rows = await q.orderBy('at').orderBy('claim').execute();
+    return rows.map((r) => ({
+      claim: r.claim,
+      channel: r.channel,
+      address: r.address,
+      content: r.content,
+      at: Number(r.at),
+      calls: r.calls,
+    }));
+  }
+}

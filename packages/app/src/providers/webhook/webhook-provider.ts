@@ -1,0 +1,89 @@
+import type { ChannelProvider, OutboundMessage, SendResult } from '@signalbox/engine';
+import Bottleneck from 'bottleneck';
+import { sign } from '../signature.js';
+import { assertPublicTarget, SsrfError } from './ssrf.js';
+
+export interface WebhookProviderOptions {
+  name?: string;
+  /** The customer's gateway URL per channel. */
+  urls: Record<string, string>;
+  secret: string;
+  allowPrivate?: boolean;
+  /** Outbound rate limit for this provider. */
+  maxPerSecond?: number;
+  maxConcurrent?: number;
+  timeoutMs?: number;
+  now: () => number;
+}
+
+/**
+ * Sends each message as a signed (HMAC-SHA256, timestamped) POST to the customer's own gateway
+ * for that channel; refuses private and loopback targets unless allowed; rate-limited with
+ * bottleneck. The gateway answers {providerMessageId, cost}; receipts come back signed the same way.
+ */
+export class WebhookProvider implements ChannelProvider {
+  readonly name: string;
+  private readonly limiter: Bottleneck;
+
+  constructor(private readonly o: WebhookProviderOptions) {
+    this.name = o.name ?? 'webhook';
+    const perSecond = o.maxPerSecond ?? 50;
+    this.limiter = new Bottleneck({
+      maxConcurrent: o.maxConcurrent ?? 10,
+      reservoir: perSecond,
+      reservoirRefreshAmount: perSecond,
+      reservoirRefreshInterval: 1000,
+    });
+  }
+
+  async send(m: OutboundMessage): Promise<SendResult> {
+    const url = this.o.urls[m.channel];
+    if (url === undefined) return { status: 'failed', error: `no gateway configured for ${m.channel}`, retryable: false };
+    try {
+      await assertPublicTarget(url, this.o.allowPrivate === true);
+    } catch (e) {
+      if (e instanceof SsrfError) return { status: 'failed', error: e.message, retryable: false };
+      return { status: 'failed', error: `cannot resolve gateway: ${(e as Error).message}`, retryable: true };
+    }
+    const body = JSON.stringify({
+      idempotencyKey: m.claim,
+      messageId: m.messageId,
+      channel: m.channel,
+      to: m.to,
+      content: m.content,
+      template: m.template,
+      variables: m.variables,
+    });
+    return this.limiter.schedule(async () => {
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          redirect: 'error',
+          signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000),
+          headers: {
+            'content-type': 'application/json',
+            'idempotency-key': m.claim,
+            'signalbox-signature': sign(this.o.secret, body, this.o.now()),
+          },
+          body,
+        });
+        if (!res.ok)
+          return { status: 'failed', error: `gateway answered ${res.status}`, retryable: res.status >= 500 || res.status === 429 } as const;
+        const reply = (await res.json().catch(() => ({}))) as { providerMessageId?: unknown; cost?: unknown };
+        if (typeof reply.providerMessageId !== 'string')
+          return { status: 'failed', error: 'gateway reply has no providerMessageId', retryable: false } as const;
+        return {
+          status: 'accepted',
+          providerMessageId: reply.providerMessageId,
+          cost: typeof reply.cost === 'number' ? reply.cost : 0,
+        } as const;
+      } catch (e) {
+        return { status: 'failed', error: `gateway unreachable: ${(e as Error).message}`, retryable: true } as const;
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.limiter.stop({ dropWaitingJobs: false });
+  }
+}

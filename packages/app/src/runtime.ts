@@ -1,0 +1,178 @@
+import type { ChannelProvider, CompiledRuleset } from '@signalbox/engine';
+import type { Chore } from './chore.js';
+import type { Clock } from './clock.js';
+import { FollowUps } from './delivery/follow-ups.js';
+import { SendGate } from './delivery/gate.js';
+import { Receipts } from './delivery/receipts.js';
+import { Sender } from './delivery/sender.js';
+import { Inbound } from './inbound/inbound.js';
+import { EventApplier } from './inbox/apply-event.js';
+import { type HotWrites, localHotWrites } from './inbox/hot-writes.js';
+import { InboxProcessor } from './inbox/inbox-processor.js';
+import type { InboxSource } from './inbox/inbox-source.js';
+import { Journeys } from './journeys/journeys.js';
+import type { Logger } from './logger.js';
+import { Messages } from './messages/messages.js';
+import type { RuntimeMetrics } from './metrics/runtime-metrics.js';
+import type { Store } from './store/store.js';
+import { DueTimers } from './timers/due-timers.js';
+import type { TimerKind } from './timers/timer-key.js';
+
+export interface RuntimeOptions {
+  store: Store;
+  ruleset: () => CompiledRuleset;
+  providers: ReadonlyMap<string, ChannelProvider>;
+  clock: Clock;
+  log: Logger;
+  /** How long a worker's claims last, and the instance that holds them. */
+  lease: { ms: number; owner: string };
+  /**
+   * What CRMs add, built on the runtime's own services: steps for the events they send raw, and
+   * the worker's chores (write-back, sync).
+   */
+  extend?: (core: { sender: Sender<Store>; messages: Messages }) => { sources?: readonly InboxSource[]; chores?: readonly Chore[] };
+  metrics?: RuntimeMetrics;
+}
+
+/**
+ * The durable runtime of one thread, wired once: each concept's service with what it needs. Every
+ * unit of work is an object passed through them (`Unit`), never a copy of a service.
+ */
+export interface Runtime {
+  store: Store;
+  messages: Messages;
+  sender: Sender<Store>;
+  receipts: Receipts;
+  journeys: Journeys;
+  inbound: Inbound;
+  inbox: InboxProcessor;
+  timers: DueTimers;
+  /** Ingest's and receipts' writes made on this thread. */
+  hotWrites: HotWrites;
+  /** One round of the worker's work; how much it did (0: nothing). */
+  round(): Promise<number>;
+  /**
+   * What a starting worker does first: the claims and leases its instance held before it stopped
+   * are given up at once (`'*'`: everyone's, where one process owns everything), so their sends
+   * are resumed now rather than when the leases run out. Returns how many.
+   */
+  resumeOwnClaims(owner: string): Promise<number>;
+  /** Runs every chore now, whatever its cadence (after an install, a test settling). */
+  choresNow(): Promise<number>;
+}
+
+/** How often parked receipts are swept (a race both sides of it missed). */
+const SWEEP_EVERY_MS = 5_000;
+
+export function createRuntime(o: RuntimeOptions): Runtime {
+  const { store, ruleset, clock, log } = o;
+  const followUps = new FollowUps(clock);
+  const receipts = new Receipts({ store, followUps, ruleset, clock });
+  const gate = new SendGate({ ruleset, providers: new Set(o.providers.keys()), followUps, clock, log });
+  const providers = o.metrics ? metered(o.providers, o.metrics) : o.providers;
+  const sender = new Sender<Store>({ store, providers, gate, followUps, receipts, ruleset, clock, log, lease: o.lease });
+  const messages = new Messages({ ruleset, sender, clock, log, ...(o.metrics ? { metrics: o.metrics } : {}) });
+  const journeys = new Journeys({ ruleset, messages, clock });
+  const applier = new EventApplier({ journeys, clock });
+  const extension = o.extend?.({ sender, messages }) ?? {};
+  const inbox = new InboxProcessor({
+    store,
+    sender,
+    applier,
+    sources: extension.sources ?? [],
+    clock,
+    log,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
+  });
+  const inbound = new Inbound({ ruleset, sender, messages, clock, log });
+  const timers = new DueTimers({
+    timers: store.timers,
+    lease: o.lease,
+    clock,
+    log,
+    ...(o.metrics ? { onFired: (kind: TimerKind, late: number) => o.metrics?.timerFired(kind, late) } : {}),
+    handlers: {
+      // a provider call: never inside a transaction (every step of sendStep is resumable)
+      step: async (t, complete) => {
+        const p = t.payload as { messageId: string; step: number };
+        await sender.sendStep(p.messageId, p.step);
+        return complete(store.timers);
+      },
+      timeout: (t, complete) =>
+        sender.unitThenSend(async (u) => {
+          const p = t.payload as { messageId: string; step: number };
+          await followUps.timedOut(u.store, p.messageId, p.step);
+          return complete(u.store.timers);
+        }),
+      journey: (t, complete) =>
+        sender.unitThenSend(async (u) => {
+          const p = t.payload as { instanceId: string; timerId: string };
+          await journeys.advance(u, p.instanceId, { kind: 'timer', timerId: p.timerId });
+          return complete(u.store.timers);
+        }),
+    },
+  });
+  const chores: Chore[] = [
+    { name: 'sweep parked receipts', everyMs: SWEEP_EVERY_MS, run: () => receipts.sweepParked() },
+    ...(extension.chores ?? []),
+  ];
+  const lastRun = new Map<string, number>();
+  const runChores = async (all: boolean) => {
+    let n = 0;
+    const now = Date.now();
+    for (const c of chores) {
+      if (!all && now - (lastRun.get(c.name) ?? 0) < c.everyMs) continue;
+      lastRun.set(c.name, now);
+      try {
+        n += await c.run();
+      } catch (err) {
+        log.warn({ chore: c.name, err: (err as Error).message }, 'chore failed; the next round tries again');
+      }
+    }
+    return n;
+  };
+  return {
+    store,
+    messages,
+    sender,
+    receipts,
+    journeys,
+    inbound,
+    inbox,
+    timers,
+    hotWrites: localHotWrites(store.inbox, receipts),
+    async round() {
+      const n = (await inbox.processRaw()) + (await inbox.processReady()) + (await timers.run()) + (await sender.resumeStalled());
+      const total = n + (await runChores(false));
+      o.metrics?.round(total > 0);
+      return total;
+    },
+    choresNow: () => runChores(true),
+    async resumeOwnClaims(owner) {
+      return (await sender.expireLeasesOf(owner)) + (await timers.releaseClaimsOf(owner));
+    },
+  };
+}
+
+/** The providers, each call counted by provider, channel and outcome and timed. */
+function metered(providers: ReadonlyMap<string, ChannelProvider>, m: RuntimeMetrics): ReadonlyMap<string, ChannelProvider> {
+  return new Map(
+    [...providers].map(([name, p]) => [
+      name,
+      {
+        name: p.name,
+        async send(message) {
+          const t0 = performance.now();
+          try {
+            const r = await p.send(message);
+            m.providerCall(name, message.channel, r.status, (performance.now() - t0) / 1000);
+            return r;
+          } catch (err) {
+            m.providerCall(name, message.channel, 'error', (performance.now() - t0) / 1000);
+            throw err;
+          }
+        },
+      } satisfies ChannelProvider,
+    ]),
+  );
+}

@@ -1,0 +1,206 @@
+import { type Conn, json, parseJson } from '../db/connection.js';
+import { arg, prepared } from '../db/prepared.js';
+import type { TimersTable } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
+import { uuidv7 } from '../ids.js';
+import { type TimerFor, type TimerKind, type TimerPayload, timerKey, timerRow } from './timer-key.js';
+
+export interface TimerRow {
+  id: string;
+  key: string;
+  kind: TimerKind;
+  ref: string | null;
+  dueAt: number;
+  payload: TimerPayload;
+}
+
+const toTimer = (r: TimersTable): TimerRow => ({
+  id: r.id,
+  key: r.key,
+  kind: r.kind as TimerKind,
+  ref: r.ref,
+  dueAt: Number(r.due_at),
+  payload: parseJson(r.payload),
+});
+
+/**
+ * Durable timers: deferred sends, fallback timeouts and journey waits. Workers claim due timers
+ * with an expiring claim (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite serialises writers), so a
+ * crashed worker's timers are retaken and none fires twice.
+ */
+export class TimerRepository {
+  constructor(private readonly c: Conn) {}
+
+  /** Schedules a timer once (unique key: a second schedule is a no-op and returns null). */
+  async schedule(t: TimerFor, dueAt: number, now: number): Promise<TimerRow | null> {
+    const id = uuidv7(now);
+    const { key, kind, ref, payload } = timerRow(t);
+    const [r] = (
+      await prepared(
+        this.c,
+        'schedule timer',
+        (d) =>
+          d
+            .insertInto('timers')
+            .values({
+              id: arg(0),
+              key: arg(1),
+              kind: arg(2),
+              ref: arg(3),
+              due_at: arg(4),
+              payload: arg(5),
+              claim_owner: null,
+              claim_expires_at: null,
+              fired_at: null,
+              cancelled_at: null,
+              created_at: arg(6),
+            })
+            .onConflict((oc) => oc.column('key').doNothing())
+            .returning('id'),
+        [id, key, kind, ref, dueAt, json(payload), now],
+      )
+    ).rows;
+    return r === undefined ? null : { id, key, kind, ref, dueAt, payload };
+  }
+
+  /** Claims due timers for `owner` until `now + leaseMs`; oldest first. */
+  async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<TimerRow[]> {
+    const due = await this.nextDue();
+    if (due === null || due > now) return [];
+    const rows = await inTransaction(this.c, async (tx) => {
+      let pick = tx.db
+        .selectFrom('timers')
+        .select('id')
+        .where('fired_at', 'is', null)
+        .where('cancelled_at', 'is', null)
+        .where('due_at', '<=', now)
+        .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', now)]))
+        .orderBy('due_at')
+        .orderBy('id')
+        .limit(limit);
+      if (tx.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+      const ids = (await pick.execute()).map((r) => r.id);
+      if (ids.length === 0) return [] as TimersTable[];
+      return tx.db
+        .updateTable('timers')
+        .set({ claim_owner: owner, claim_expires_at: now + leaseMs })
+        .where('id', 'in', ids)
+        .where('fired_at', 'is', null)
+        .where('cancelled_at', 'is', null)
+        .returningAll()
+        .execute();
+    });
+    return rows.sort((a, b) => Number(a.due_at) - Number(b.due_at) || (a.id < b.id ? -1 : 1)).map(toTimer);
+  }
+
+  /** Marks a claimed timer fired; false if the claim was lost (expired and retaken) or it was cancelled. */
+  async complete(id: string, owner: string, now: number): Promise<boolean> {
+    const r = await prepared(
+      this.c,
+      'complete timer',
+      (d) =>
+        d
+          .updateTable('timers')
+          .set({ fired_at: arg(0) })
+          .where('id', '=', arg(1))
+          .where('claim_owner', '=', arg(2))
+          .where('fired_at', 'is', null)
+          .where('cancelled_at', 'is', null),
+      [now, id, owner],
+    );
+    return Number(r.numAffectedRows ?? 0) === 1;
+  }
+
+  /** Gives a claimed timer back, to be tried again at `retryAt`. */
+  async release(id: string, owner: string, retryAt: number): Promise<void> {
+    await this.c.db
+      .updateTable('timers')
+      .set({ claim_owner: null, claim_expires_at: null, due_at: retryAt })
+      .where('id', '=', id)
+      .where('claim_owner', '=', owner)
+      .where('fired_at', 'is', null)
+      .execute();
+  }
+
+  /**
+   * Gives back every claim of `owner` (`'*'`: anyone's) at once, so a restarted instance does not
+   * wait out its own leases. Returns how many.
+   */
+  async releaseClaimsOf(owner: string): Promise<number> {
+    let q = this.c.db
+      .updateTable('timers')
+      .set({ claim_owner: null, claim_expires_at: null })
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .where('claim_owner', 'is not', null);
+    if (owner !== '*') q = q.where('claim_owner', '=', owner);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** Cancels pending timers. */
+  async cancel(timers: readonly TimerFor[], now: number): Promise<number> {
+    if (timers.length === 0) return 0;
+    const keys = timers.map(timerKey);
+    const r = await prepared(
+      this.c,
+      `cancel timers by key ${keys.length}`,
+      (d) =>
+        d
+          .updateTable('timers')
+          .set({ cancelled_at: arg(0) })
+          .where(
+            'key',
+            'in',
+            keys.map((_, i) => arg(i + 1)),
+          )
+          .where('fired_at', 'is', null)
+          .where('cancelled_at', 'is', null),
+      [now, ...keys],
+    );
+    return Number(r.numAffectedRows ?? 0);
+  }
+
+  /** Cancels every pending timer of a message or journey instance. */
+  async cancelFor(ref: string, now: number): Promise<number> {
+    const r = await this.c.db
+      .updateTable('timers')
+      .set({ cancelled_at: now })
+      .where('ref', '=', ref)
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** Pending timers (of the messages and journey instances named, when `refs` is given), soonest first. */
+  async pending(refs?: readonly string[]): Promise<TimerRow[]> {
+    if (refs !== undefined && refs.length === 0) return [];
+    let q = this.c.db.selectFrom('timers').selectAll().where('fired_at', 'is', null).where('cancelled_at', 'is', null);
+    if (refs !== undefined) q = q.where('ref', 'in', [...refs]);
+    const rows = await q.orderBy('due_at').execute();
+    return rows.map(toTimer);
+  }
+
+  async nextDue(): Promise<number | null> {
+    const r = await this.c.db
+      .selectFrom('timers')
+      .select((eb) => eb.fn.min<number>('due_at').as('due'))
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .executeTakeFirst();
+    return r?.due == null ? null : Number(r.due);
+  }
+
+  /** Timers due by `now` and not fired yet. */
+  async dueCount(now: number): Promise<number> {
+    const r = await this.c.db
+      .selectFrom('timers')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .where('due_at', '<=', now)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+}

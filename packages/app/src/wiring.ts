@@ -1,0 +1,62 @@
+import type { ChannelProvider, CompiledRuleset } from '@signalbox/engine';
+import type { Clock } from './clock.js';
+import { HubspotApp, type HubspotSettings } from './crm/hubspot/hubspot-app.js';
+import type { Logger } from './logger.js';
+import type { RuntimeMetrics } from './metrics/runtime-metrics.js';
+import { SandboxProvider, type SandboxRule } from './providers/sandbox/sandbox-provider.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import type { Store } from './store/store.js';
+
+export interface WiringOptions {
+  store: Store;
+  ruleset: () => CompiledRuleset;
+  clock: Clock;
+  log: Logger;
+  lease: { ms: number; owner: string };
+  sandbox: { secret: string; receiptUrl: () => string | null; rules?: SandboxRule[] | undefined };
+  /** Providers besides the sandbox (given the sandbox, e.g. to wrap it). */
+  providers?: (sandbox: SandboxProvider) => ChannelProvider[];
+  hubspot?: HubspotSettings | undefined;
+  metrics?: RuntimeMetrics | undefined;
+}
+
+export interface Wired {
+  runtime: Runtime;
+  sandbox: SandboxProvider;
+  hubspot: HubspotApp | null;
+}
+
+/**
+ * One thread's runtime with its providers and CRM apps (the HTTP thread's, and the worker
+ * thread's own): the same wiring everywhere, so both threads behave alike.
+ */
+export function wire(o: WiringOptions): Wired {
+  const now = () => o.clock.now().getTime();
+  const sandbox = new SandboxProvider({
+    sends: o.store.sandbox,
+    log: o.log,
+    secret: o.sandbox.secret,
+    receiptUrl: o.sandbox.receiptUrl,
+    now,
+    ...(o.sandbox.rules ? { rules: o.sandbox.rules } : {}),
+  });
+  const providers = new Map<string, ChannelProvider>([['sandbox', sandbox]]);
+  for (const p of o.providers?.(sandbox) ?? []) providers.set(p.name, p);
+  let hubspot: HubspotApp | null = null;
+  const runtime = createRuntime({
+    store: o.store,
+    ruleset: o.ruleset,
+    providers,
+    clock: o.clock,
+    log: o.log,
+    lease: o.lease,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
+    extend: ({ sender, messages }) => {
+      if (o.hubspot === undefined) return {};
+      const app = new HubspotApp({ settings: o.hubspot, store: o.store, sender, messages, ruleset: o.ruleset, clock: o.clock, log: o.log });
+      hubspot = app;
+      return { sources: [app.inbox], chores: app.chores() };
+    },
+  });
+  return { runtime, sandbox, hubspot };
+}

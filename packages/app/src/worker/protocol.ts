@@ -1,0 +1,50 @@
+import type { Receipt, Ruleset } from '@signalbox/engine';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { HubspotSettings } from '../crm/hubspot/hubspot-app.js';
+import type { CallError, HubspotCalls } from '../crm/hubspot/hubspot-calls.js';
+import type { InboxTable } from '../db/schema.js';
+import type { Checkpoints } from '../db/sqlite.js';
+
+/** What the worker thread needs to build its own runtime (config, not objects: it has its own connection). */
+export interface WorkerThreadData {
+  database: { kind: 'sqlite'; file: string; checkpoints?: Checkpoints; turns?: SharedArrayBuffer } | { kind: 'postgres'; url: string };
+  ruleset: Ruleset;
+  logLevel: string;
+  sandboxSecret: string;
+  receiptUrl: string;
+  leaseMs: number;
+  /** The instance whose claims this worker holds. */
+  owner: string;
+  /** Whether a starting worker takes back every lease (one process owns everything: SQLite). */
+  resumeAll: boolean;
+  /** The CRM apps' settings, so the worker's own gateways can call them. */
+  crm: CrmSettings;
+}
+
+/** CRM apps' settings (secrets included: the thread is this process's own). */
+export interface CrmSettings {
+  hubspot?: HubspotSettings | undefined;
+}
+
+/** A hot write the HTTP thread hands over (see HotWrites), answered by a `written` message. */
+export type HotWrite = { kind: 'inbox'; rows: InboxTable[] } | { kind: 'receipts'; provider: string; receipts: Receipt[] };
+
+/** Messages the HTTP thread sends: new work, a hot write, a newly published ruleset, a metrics scrape, stop. */
+export type ToWorker =
+  | { type: 'nudge' }
+  | { type: 'write'; id: number; write: HotWrite }
+  | { type: 'ruleset'; source: Ruleset }
+  | { type: 'metrics'; id: number }
+  | { type: 'call'; id: number; name: keyof HubspotCalls; args: unknown[] }
+  | { type: 'stop' };
+
+/** Messages the worker thread sends back. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'failed'; message: string }
+  | { type: 'stopped' }
+  | { type: 'written'; id: number; ok: true; result: Set<string> | Array<'applied' | 'parked'> }
+  | { type: 'written'; id: number; ok: false; message: string }
+  | { type: 'metrics'; id: number; metrics: MetricObjectWithValues<MetricValue<string>>[] }
+  | { type: 'called'; id: number; ok: true; result: unknown }
+  | { type: 'called'; id: number; ok: false; error: CallError };
