@@ -1,20 +1,9 @@
-import type { DecisionContext } from './model/context.js';
-import type { CrmEvent } from './model/event.js';
 import type { ContentVariant } from './model/vocabulary.js';
 
 /**
- * Ports the outside implements (app: stores, providers; connectors: CRMs). The engine only names
- * them; it never calls I/O itself.
+ * Ports the outside implements (the app's channel providers). The engine only names them; it never
+ * calls I/O itself. (The CRM port lives with the connectors, which implement it.)
  */
-export interface Clock {
-  now(): Date;
-}
-
-/** Loads the fresh state a decision needs about a contact. */
-export interface DecisionContextSource {
-  load(contactId: string, object?: { type: string; id: string }): Promise<DecisionContext>;
-}
-
 export interface OutboundMessage {
   /** The (message, attempt) claim: the provider's idempotency key. */
   claim: string;
@@ -54,17 +43,4 @@ export interface InboundMessage {
 export interface ChannelProvider {
   readonly name: string;
   send(message: OutboundMessage): Promise<SendResult>;
-}
-
-export interface CrmRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string | string[] | undefined>;
-  rawBody: Buffer | string;
-}
-
-export interface CrmConnector {
-  readonly source: 'hubspot' | 'salesforce';
-  verify(request: CrmRequest, nowMs: number): void;
-  parseEvents(body: unknown): CrmEvent[];
 }
