@@ -6,7 +6,7 @@ import type { Principal } from './auth.js';
 import { type FastPath, header, plainJson, takeBody } from './fast-path.js';
 import { parseJsonBody } from './json-body.js';
 import type { RouteSpec } from './route-table.js';
-import { eventsBody } from './routes/schemas.js';
+import { assertKnownZones, eventsBody, zoneOf } from './routes/schemas.js';
 import { parseBody } from './validate.js';
 
 export const INGEST_PATH = '/api/v1/events';
@@ -36,6 +36,7 @@ export function createIngest(d: {
     const t0 = performance.now();
     const parsed = parseBody(eventsBody, body);
     const list = Array.isArray(parsed) ? parsed : [parsed];
+    assertKnownZones(list.map((e, i) => ({ zone: zoneOf(e.contact), path: `${Array.isArray(parsed) ? `/${i}` : ''}/contact/timezone` })));
     const batch = await d.inbox.accept(
       list.map((e) => ({ source: 'api', eventId: e.id, type: e.type, payload: { ...e, source: 'api' } })),
       d.now(),

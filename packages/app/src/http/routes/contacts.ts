@@ -6,7 +6,7 @@ import { AppError, NotFoundError } from '../../errors.js';
 import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
-import { consentBody, contactUpsert } from './schemas.js';
+import { assertKnownZones, consentBody, contactUpsert } from './schemas.js';
 
 const DAY = 86_400_000;
 const importBody = z.array(contactUpsert).min(1).max(1000);
@@ -31,7 +31,9 @@ export function contactRoutes(runtime: Runtime, now: () => number): RouteSpec[] 
       body: contactUpsert,
       responses: { 200: 'updated: {contact, created, merged, conflicts}', 201: 'created' },
       handler: async (req, res) => {
-        const result = await store.contacts.upsert(parseBody(contactUpsert, req.body), now());
+        const body = parseBody(contactUpsert, req.body);
+        assertKnownZones([{ zone: body.timezone, path: '/timezone' }]);
+        const result = await store.contacts.upsert(body, now());
         res.status(result.created ? 201 : 200).json(result);
       },
     },
@@ -46,6 +48,7 @@ export function contactRoutes(runtime: Runtime, now: () => number): RouteSpec[] 
       responses: { 200: '{imported, failed, results}' },
       handler: async (req, res) => {
         const body = parseBody(importBody, req.body);
+        assertKnownZones(body.map((c, i) => ({ zone: c.timezone, path: `/${i}/timezone` })));
         const results: Array<{
           index: number;
           contactId?: string;

@@ -4,6 +4,7 @@ import type { Clock } from '../../clock.js';
 import { normalizeIdentity } from '../../contacts/identity.js';
 import { InputError } from '../../errors.js';
 import type { RouteSpec } from '../route-table.js';
+import { assertKnownZones, zoneOf } from './schemas.js';
 
 const previewBody = z.object({
   message: z.unknown(),
@@ -41,6 +42,7 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock): Ro
             missing.map((k) => ({ path: `/${k}`, message: 'required' })),
           );
         const { message, at, contact, ...rest } = body as z.infer<typeof previewBody>;
+        assertKnownZones([{ zone: zoneOf(contact), path: '/contact/timezone' }]);
         const withId =
           contact !== null && typeof contact === 'object' && !Array.isArray(contact) && !('id' in contact)
             ? { id: PREVIEW_ID, ...contact }

@@ -4,7 +4,7 @@ import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 import { resolveContactRef } from './contact-ref.js';
-import { messageBody, reviewBody } from './schemas.js';
+import { assertKnownZones, messageBody, reviewBody, zoneOf } from './schemas.js';
 
 const actor = (p: { role: string; name: string } | undefined) => `${p?.role}:${p?.name}`;
 
@@ -24,6 +24,7 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
       responses: { 202: 'decided: {messageId, contactId, status, decision}' },
       handler: async (req, res) => {
         const body = parseBody(messageBody, req.body);
+        assertKnownZones([{ zone: zoneOf(body.contact), path: '/contact/timezone' }]);
         const key = req.get('idempotency-key');
         if (key !== undefined && (key.length < 1 || key.length > 200))
           throw new InputError('Idempotency-Key must be 1–200 characters', [{ path: '/headers/idempotency-key', message: 'length 1–200' }]);

@@ -1,16 +1,32 @@
 import { IDENTITY_KINDS, isValidTimeZone, messageRequestSchema, PURPOSES } from '@signalbox/engine';
 import { z } from 'zod';
+import { AppError } from '../../errors.js';
 
 /** Shared input shapes of the API (the routes validate with them; /openapi.json describes them). */
 
 export const identity = z.strictObject({ kind: z.enum(IDENTITY_KINDS), value: z.string().min(1).max(320) });
 
-/** An IANA time zone this machine's time zone database knows (decisions would otherwise assume UTC). */
-export const timeZone = z
-  .string()
-  .min(1)
-  .max(64)
-  .refine((z) => isValidTimeZone(z), { message: 'not an IANA time zone (e.g. Africa/Nairobi, Europe/Berlin)' });
+/** An IANA time zone name (whether the time zone database knows it is checked after the shape: 422). */
+export const timeZone = z.string().min(1).max(64);
+
+/**
+ * Refuses a time zone no time zone database knows (decisions would silently assume UTC): 422,
+ * with the path of each, once the body has the right shape.
+ */
+export function assertKnownZones(zones: ReadonlyArray<{ zone: string | undefined; path: string }>): void {
+  const unknown = zones.filter((z) => z.zone !== undefined && !isValidTimeZone(z.zone));
+  if (unknown.length > 0)
+    throw new AppError(
+      422,
+      'TIMEZONE_UNKNOWN',
+      `${unknown.map((z) => `"${z.zone}"`).join(', ')} is not an IANA time zone (e.g. Africa/Nairobi, Europe/Berlin)`,
+      unknown.map((z) => ({ path: z.path, message: 'not an IANA time zone' })),
+    );
+}
+
+/** The time zone a contact reference carries, if any. */
+export const zoneOf = (ref: unknown): string | undefined =>
+  typeof ref === 'object' && ref !== null && 'timezone' in ref && typeof ref.timezone === 'string' ? ref.timezone : undefined;
 
 /** A contact's fields as the API takes them (identities find it; the rest updates it). */
 export const contactFields = {

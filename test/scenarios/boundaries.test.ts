@@ -1,0 +1,265 @@
+/**
+ * What the API does with input at its edges (defects found by black-box testing): nesting deep
+ * enough to overflow a parser, time zones no database knows, bodies not sent as JSON, errors that
+ * must name the deepest path, replayed provider hooks, the API description and the metrics.
+ */
+import { sign } from '@signalbox/app';
+import { DEFAULT_RULESET } from '@signalbox/engine';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, KEYS, SANDBOX_SECRET, startHarness } from '../support/harness.js';
+
+const MORNING = '2026-11-23T07:00:00Z';
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ at: MORNING });
+});
+afterAll(async () => h.close());
+
+/** `{"a":{"a":…{"a":1}…}}` nested `n` deep, built as text (JSON.stringify would overflow first). */
+const nested = (n: number, key = 'a') => `${`{"${key}":`.repeat(n)}1${'}'.repeat(n)}`;
+
+describe('JSON nested too deep', () => {
+  it('an event whose data nests 3,000 levels is refused at the boundary with the path, never a 500', async () => {
+    const body = `{"id":"deep-1","type":"ticket.opened","occurredAt":"${MORNING}","contact":{"identities":[{"kind":"phone","value":"+254700000101"}]},"data":${nested(3000)}}`;
+    for (const path of ['/api/v1/events', '/api/v1/events?via=express']) {
+      const res = await request(h.url)
+        .post(path)
+        .set('authorization', `Bearer ${KEYS.integration}`)
+        .set('content-type', 'application/json')
+        .send(body);
+      expect(res.status, path).toBe(400);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+      expect(res.body.code).toBe('JSON_TOO_DEEP');
+      // the first value past 64 levels: the event is one, data two, and so on
+      expect(res.body.errors[0].path).toBe(`/data${'/a'.repeat(63)}`);
+    }
+    // nothing reached the inbox, and the worker has nothing to choke on
+    expect(await h.store.inbox.backlog()).toBe(0);
+  });
+
+  it('a ruleset whose conditions nest 10,000 levels is refused by publish and by validate', async () => {
+    const doc = JSON.stringify({ ...(DEFAULT_RULESET as Record<string, unknown>), version: 'deep' });
+    const deep = doc.replace(
+      '"rules":[',
+      `"rules":[{"name":"deep","stage":"guards","event":{"type":"suppress"},"conditions":${nested(10_000, 'all')}},`,
+    );
+    for (const [method, path] of [
+      ['put', '/api/v1/rules'],
+      ['post', '/api/v1/rules/validate'],
+    ] as const) {
+      const res = await request(h.url)
+        [method](path)
+        .set('authorization', `Bearer ${KEYS.admin}`)
+        .set('content-type', 'application/json')
+        .send(deep);
+      expect(res.status, path).toBe(400);
+      expect(res.body.code).toBe('JSON_TOO_DEEP');
+      expect(res.body.errors[0].path).toMatch(/^\/rules\/0\/conditions(\/all){61}$/);
+    }
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.11');
+  });
+
+  it('signed hooks are checked too (a provider receipt nested too deep)', async () => {
+    const raw = `{"providerMessageId":"x","status":"delivered","at":"${MORNING}","extra":${nested(500)}}`;
+    const res = await request(h.url)
+      .post('/hooks/providers/sandbox/receipts')
+      .set('content-type', 'application/json')
+      .set('signalbox-signature', sign(SANDBOX_SECRET, raw, Date.now()))
+      .send(raw)
+      .expect(400);
+    expect(res.body.code).toBe('JSON_TOO_DEEP');
+  });
+});
+
+describe('time zones', () => {
+  it('a contact in a zone no time zone database knows is refused with the path (decisions would assume UTC)', async () => {
+    const res = await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({ identities: [{ kind: 'phone', value: '+254700000102' }], timezone: 'Mars/Olympus' })
+      .expect(422);
+    expect(res.body).toMatchObject({ code: 'TIMEZONE_UNKNOWN', errors: [{ path: '/timezone' }] });
+    expect(await h.store.contacts.findByIdentity('phone', '+254700000102')).toBeNull();
+    const imported = await h
+      .api('integration')
+      .post('/api/v1/contacts/import')
+      .send([{ identities: [{ kind: 'phone', value: '+254700000103' }], timezone: 'Europe/Atlantis' }])
+      .expect(422);
+    expect(imported.body.errors[0].path).toBe('/0/timezone');
+    const preview = await h
+      .api('agent')
+      .post('/api/v1/decisions/preview')
+      .send({ message: { type: 'otp' }, contact: { identities: [{ kind: 'phone', value: '+254700000104' }], timezone: 'Mars/Olympus' } })
+      .expect(422);
+    expect(preview.body.errors[0].path).toBe('/contact/timezone');
+    // a real zone is taken
+    await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({ identities: [{ kind: 'phone', value: '+254700000105' }], timezone: 'America/Argentina/Buenos_Aires' })
+      .expect(201);
+  });
+});
+
+describe('errors that help', () => {
+  it('name the deepest path of each problem', async () => {
+    const msg = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({
+        contact: {
+          identities: [
+            { kind: 'phone', value: '+254700000106' },
+            { kind: 'fax', value: '1' },
+          ],
+        },
+        message: { type: 'otp' },
+      })
+      .expect(400);
+    expect(msg.body.errors.map((e: { path: string }) => e.path)).toEqual(['/contact/identities/1/kind']);
+    const ev = await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({ id: 'no-time', type: 'ticket.opened', contact: { identities: [{ kind: 'phone', value: '+254700000107' }] } })
+      .expect(400);
+    expect(ev.body.errors.map((e: { path: string }) => e.path)).toEqual(['/occurredAt']);
+    const batch = await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send([
+        { id: 'ok', type: 'ticket.opened', occurredAt: MORNING, contact: { id: 'c' } },
+        { id: 'bad', type: 'ticket.opened', contact: { id: 'c' } },
+      ])
+      .expect(400);
+    expect(batch.body.errors.map((e: { path: string }) => e.path)).toEqual(['/1/occurredAt']);
+  });
+
+  it('say so when the body is not sent as JSON', async () => {
+    for (const path of ['/api/v1/messages', '/api/v1/events', '/api/v1/contacts', '/api/v1/decisions/preview']) {
+      const res = await request(h.url)
+        .post(path)
+        .set('authorization', `Bearer ${KEYS.admin}`)
+        .set('content-type', 'text/plain')
+        .send('{"contact":{"id":"x"},"message":{"type":"otp"}}');
+      expect(res.status, path).toBe(415);
+      expect(res.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      expect(res.body.detail).toMatch(/application\/json/);
+    }
+  });
+
+  it('one contact shape for the preview and for messages: a contact without an id works in both', async () => {
+    const contact = { identities: [{ kind: 'phone', value: '+254700000108' }], market: 'KE' };
+    const preview = await h
+      .api('integration')
+      .post('/api/v1/decisions/preview')
+      .send({ contact, message: { type: 'otp' } })
+      .expect(200);
+    const sent = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact, message: { type: 'otp' } })
+      .expect(202);
+    expect(preview.body.decision.plan).toEqual(sent.body.decision.plan);
+    // and both refuse what is not an identity the same way
+    const bad = { identities: [{ kind: 'phone', value: '12' }] };
+    for (const path of ['/api/v1/decisions/preview', '/api/v1/messages']) {
+      const res = await h
+        .api('integration')
+        .post(path)
+        .send({ contact: bad, message: { type: 'otp' } })
+        .expect(400);
+      expect(res.body.errors[0].path, path).toBe('/contact/identities/0/value');
+    }
+  });
+});
+
+describe('provider hooks', () => {
+  it('refuse a signed request replayed inside its window, also after a restart of the guard', async () => {
+    const raw = JSON.stringify({ id: 'in-replay', channel: 'sms', from: '+254700000199', text: 'hello', at: MORNING });
+    const signature = sign(SANDBOX_SECRET, raw, Date.now());
+    const post = () =>
+      request(h.url)
+        .post('/hooks/providers/sandbox/inbound')
+        .set('content-type', 'application/json')
+        .set('signalbox-signature', signature)
+        .send(raw);
+    await post().expect(200);
+    const again = await post().expect(401);
+    expect(again.body.code).toBe('SIGNATURE_REPLAYED');
+    // what the guard saw is in the store, not in a process's memory
+    expect(await h.store.seenSignatures.firstUse(`provider:sandbox:probe`, 0, 1)).toBe(true);
+  });
+});
+
+describe('the API describes every route it serves', () => {
+  it('each mounted route is in /openapi.json, with its method, and nothing else is', async () => {
+    const doc = (await request(h.url).get('/openapi.json').expect(200)).body as { paths: Record<string, Record<string, unknown>> };
+    const described = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    const router = (h.system.app as unknown as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } })
+      .router;
+    const mounted = router.stack
+      .filter((l) => l.route !== undefined)
+      .flatMap((l) =>
+        Object.keys(l.route?.methods ?? {}).map((m) => `${m.toUpperCase()} ${(l.route?.path ?? '').replace(/:(\w+)/g, '{$1}')}`),
+      );
+    expect(mounted.length).toBeGreaterThan(15);
+    expect(described.sort()).toEqual([...new Set(mounted)].sort());
+    for (const p of ['/api/v1/rules', '/api/v1/rules/validate', '/api/v1/events', '/api/v1/inbox/dead-letters'])
+      expect(doc.paths[p], p).toBeDefined();
+    expect(Object.keys(doc.paths['/api/v1/rules'] ?? {}).sort()).toEqual(['get', 'put']);
+    // request bodies come from the schemas the routes validate with
+    const messages = doc.paths['/api/v1/messages']?.post as {
+      requestBody: { content: Record<string, { schema: { required: string[] } }> };
+    };
+    expect(messages.requestBody.content['application/json']?.schema.required).toEqual(['contact', 'message']);
+  });
+});
+
+describe('metrics', () => {
+  it("count Signalbox's own work by full route template, decision outcome, provider call and inbox", async () => {
+    const contact = { identities: [{ kind: 'phone', value: '+254700000109' }], market: 'KE' };
+    await h
+      .api('integration')
+      .post('/api/v1/decisions/preview')
+      .send({ contact, message: { type: 'otp' } })
+      .expect(200);
+    await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact, message: { type: 'otp' } })
+      .expect(202);
+    await h.api('integration').get('/api/v1/nowhere').expect(404);
+    await h.settle();
+    const text = (await request(h.url).get('/metrics').expect(200)).text;
+    const families = new Set(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('# TYPE signalbox_'))
+        .map((l) => l.split(' ')[2]),
+    );
+    for (const f of [
+      'signalbox_http_requests_total',
+      'signalbox_http_request_seconds',
+      'signalbox_decisions_total',
+      'signalbox_provider_calls_total',
+      'signalbox_provider_call_seconds',
+      'signalbox_inbox_events_total',
+      'signalbox_inbox_lag_seconds',
+      'signalbox_inbox_backlog',
+      'signalbox_timers_due',
+      'signalbox_timers_fired_total',
+      'signalbox_worker_rounds_total',
+      'signalbox_dead_letters',
+    ])
+      expect(families, f).toContain(f);
+    expect(text).toContain('signalbox_http_requests_total{route="/api/v1/decisions/preview",method="POST",status="200"}');
+    expect(text).toContain('signalbox_http_requests_total{route="(none)",method="GET",status="404"}');
+    expect(text).toMatch(/signalbox_decisions_total\{type="otp",outcome="send"\} [1-9]/);
+    expect(text).toMatch(/signalbox_provider_calls_total\{provider="sandbox",channel="sms",outcome="accepted"\} [1-9]/);
+    // every route label is a full template
+    const routes = [...text.matchAll(/signalbox_http_requests_total\{route="([^"]+)"/g)].map((m) => m[1] as string);
+    for (const r of routes) expect(r === '(none)' || r.startsWith('/'), r).toBe(true);
+    expect(routes.some((r) => r === '/preview')).toBe(false);
+  });
+});
