@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verify } from '../signature.js';
-import { isPrivateAddress } from './ssrf.js';
+import { isPublicAddress } from './ssrf.js';
 import { WebhookProvider } from './webhook-provider.js';
 
 const SECRET = 'gateway-secret-0123456789abcdef';
@@ -45,11 +45,26 @@ const msg = (to: string, claim = `m-${to}:0`) => ({
 });
 
 describe('webhook provider', () => {
-  it('refuses loopback and private gateways unless allowed (SSRF guard)', async () => {
-    const p = new WebhookProvider({ urls: { sms: url }, secret: SECRET, now: Date.now });
-    const r = await p.send(msg('+15550001'));
-    expect(r).toMatchObject({ status: 'failed', retryable: false });
-    expect(r.status === 'failed' && r.error).toMatch(/private or loopback/);
+  it('refuses loopback and private gateways in every notation unless allowed (SSRF guard)', async () => {
+    const port = new URL(url).port;
+    const targets = [
+      url,
+      `http://[::ffff:127.0.0.1]:${port}/send`,
+      `http://[::ffff:7f00:1]:${port}/send`,
+      `http://[0:0:0:0:0:ffff:127.0.0.1]:${port}/send`,
+      `http://[::1]:${port}/send`,
+      `http://localhost:${port}/send`,
+      `http://0.0.0.0:${port}/send`,
+      `http://2130706433:${port}/send`,
+      `http://0x7f.1:${port}/send`,
+    ];
+    for (const target of targets) {
+      const p = new WebhookProvider({ urls: { sms: target }, secret: SECRET, now: Date.now, timeoutMs: 2000 });
+      const r = await p.send(msg('+15550001'));
+      expect(r, target).toMatchObject({ status: 'failed', retryable: false });
+      expect(r.status === 'failed' && r.error, target).toMatch(/private or loopback/);
+      await p.stop();
+    }
     expect(received).toHaveLength(0);
     for (const ip of [
       '127.0.0.1',
@@ -57,13 +72,26 @@ describe('webhook provider', () => {
       '172.16.0.1',
       '192.168.1.1',
       '169.254.169.254',
-      '::1',
-      'fd00::1',
-      '::ffff:10.0.0.1',
       '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::1',
+      '::',
+      'fd00::1',
+      'fe80::1%eth0',
+      '::ffff:10.0.0.1',
+      '::ffff:7f00:1',
+      '::ffff:a9fe:a9fe',
+      '[::ffff:127.0.0.1]',
+      '0:0:0:0:0:ffff:127.0.0.1',
+      '::ffff:0:0',
+      '2002:7f00:1::',
+      '64:ff9b::7f00:1',
+      'not-an-address',
     ])
-      expect(isPrivateAddress(ip), ip).toBe(true);
-    for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700::1111']) expect(isPrivateAddress(ip), ip).toBe(false);
+      expect(isPublicAddress(ip), ip).toBe(false);
+    for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700::1111', '::ffff:8.8.8.8']) expect(isPublicAddress(ip), ip).toBe(true);
     expect(
       (
         await new WebhookProvider({ urls: { sms: 'file:///etc/passwd' }, secret: SECRET, now: Date.now, allowPrivate: true }).send(

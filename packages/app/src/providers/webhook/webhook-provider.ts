@@ -1,7 +1,8 @@
 import type { ChannelProvider, OutboundMessage, SendResult } from '@signalbox/engine';
 import Bottleneck from 'bottleneck';
 import { sign } from '../signature.js';
-import { assertPublicTarget, SsrfError } from './ssrf.js';
+import { postJson } from './http-post.js';
+import { assertTarget, isPublicAddress, publicOnlyLookup, SsrfError } from './ssrf.js';
 
 export interface WebhookProviderOptions {
   name?: string;
@@ -37,13 +38,13 @@ export class WebhookProvider implements ChannelProvider {
   }
 
   async send(m: OutboundMessage): Promise<SendResult> {
-    const url = this.o.urls[m.channel];
-    if (url === undefined) return { status: 'failed', error: `no gateway configured for ${m.channel}`, retryable: false };
+    const target = this.o.urls[m.channel];
+    if (target === undefined) return { status: 'failed', error: `no gateway configured for ${m.channel}`, retryable: false };
+    let url: URL;
     try {
-      await assertPublicTarget(url, this.o.allowPrivate === true);
+      url = assertTarget(target, this.o.allowPrivate === true);
     } catch (e) {
-      if (e instanceof SsrfError) return { status: 'failed', error: e.message, retryable: false };
-      return { status: 'failed', error: `cannot resolve gateway: ${(e as Error).message}`, retryable: true };
+      return { status: 'failed', error: (e as Error).message, retryable: false };
     }
     const body = JSON.stringify({
       idempotencyKey: m.claim,
@@ -54,22 +55,35 @@ export class WebhookProvider implements ChannelProvider {
       template: m.template,
       variables: m.variables,
     });
+    const guard = this.o.allowPrivate !== true;
     return this.limiter.schedule(async () => {
       try {
-        const res = await fetch(url, {
-          method: 'POST',
-          redirect: 'error',
-          signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000),
-          headers: {
+        const res = await postJson(
+          url,
+          {
             'content-type': 'application/json',
             'idempotency-key': m.claim,
             'signalbox-signature': sign(this.o.secret, body, this.o.now()),
           },
           body,
-        });
-        if (!res.ok)
+          {
+            timeoutMs: this.o.timeoutMs ?? 10_000,
+            // the address checked is the one connected to: resolved once, by this lookup
+            ...(guard ? { lookup: publicOnlyLookup } : {}),
+            checkRemote: (address) => {
+              if (guard && (address === undefined || !isPublicAddress(address)))
+                throw new SsrfError(`connected to a private or loopback address (${address})`);
+            },
+          },
+        );
+        if (res.status < 200 || res.status >= 300)
           return { status: 'failed', error: `gateway answered ${res.status}`, retryable: res.status >= 500 || res.status === 429 } as const;
-        const reply = (await res.json().catch(() => ({}))) as { providerMessageId?: unknown; cost?: unknown };
+        let reply: { providerMessageId?: unknown; cost?: unknown } = {};
+        try {
+          reply = JSON.parse(res.body) as typeof reply;
+        } catch {
+          // an answer that is not JSON has no provider id: refused below
+        }
         if (typeof reply.providerMessageId !== 'string')
           return { status: 'failed', error: 'gateway reply has no providerMessageId', retryable: false } as const;
         return {
@@ -78,6 +92,7 @@ export class WebhookProvider implements ChannelProvider {
           cost: typeof reply.cost === 'number' ? reply.cost : 0,
         } as const;
       } catch (e) {
+        if (e instanceof SsrfError) return { status: 'failed', error: e.message, retryable: false } as const;
         return { status: 'failed', error: `gateway unreachable: ${(e as Error).message}`, retryable: true } as const;
       }
     });
