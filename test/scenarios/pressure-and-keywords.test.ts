@@ -1,0 +1,141 @@
+/**
+ * The contact-pressure budget when requests race, what the send gate says when it holds a message
+ * back, and consent keywords as people actually type them.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../support/harness.js';
+
+// 10:00 in Nairobi
+const MORNING = '2026-11-23T07:00:00Z';
+let h: Harness;
+afterEach(async () => h?.close());
+
+async function contact(phone: string, extra: Record<string, unknown> = {}) {
+  const res = await h
+    .api('integration')
+    .post('/api/v1/contacts')
+    .send({ identities: [{ kind: 'phone', value: phone }], market: 'KE', timezone: 'Africa/Nairobi', smartphone: true, ...extra })
+    .expect(201);
+  return res.body.contact.id as string;
+}
+
+const grantMarketing = (id: string) =>
+  h
+    .api('integration')
+    .post(`/api/v1/contacts/${id}/consent`)
+    .send({ channel: '*', purpose: 'marketing', status: 'granted', source: 'crm' })
+    .expect(201);
+
+describe('two teams promote to one contact at the same moment', () => {
+  it('one is sent; the other sees it and is deferred with the cap rule as its reason', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000201', {
+      identities: [
+        { kind: 'phone', value: '+254711000201' },
+        { kind: 'email', value: 'p201@example.com' },
+      ],
+    });
+    await grantMarketing(id);
+    const promo = (team: string) =>
+      h
+        .api('integration')
+        .post('/api/v1/messages')
+        .send({ contact: { id }, message: { type: 'promotional', template: 'black_friday', team } })
+        .expect(202);
+    const answers = (await Promise.all([promo('marketing'), promo('regional')])).map((r) => r.body);
+    const outcomes = answers.map((a) => a.decision.outcome).sort();
+    expect(outcomes).toEqual(['defer', 'send']);
+    const deferred = answers.find((a) => a.decision.outcome === 'defer');
+    expect(deferred.decision.reasons.find((r: { code: string }) => r.code === 'cap_exceeded')?.message).toMatch(/promo-daily/);
+    await h.settle();
+    expect(await h.store.sandbox.sends()).toHaveLength(1);
+    // the agent's view of the held one says why it waits
+    const held = (await h.api('agent').get(`/api/v1/messages/${deferred.messageId}`).expect(200)).body;
+    expect(held.message.status).toBe('queued');
+    expect(held.message.decision.reasons.map((r: { code: string }) => r.code)).toContain('cap_exceeded');
+  });
+
+  it('a message the send gate holds back again records the new decision and its reasons', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000202', {
+      identities: [
+        { kind: 'phone', value: '+254711000202' },
+        { kind: 'email', value: 'p202@example.com' },
+      ],
+    });
+    await grantMarketing(id);
+    // the first promotion goes now; the second waits a day (the daily budget); a ticket opened
+    // meanwhile, so when the send gate takes it up again it is suppressed, and says why
+    const first = (
+      await h
+        .api('integration')
+        .post('/api/v1/messages')
+        .send({ contact: { id }, message: { type: 'promotional', template: 'a' } })
+        .expect(202)
+    ).body;
+    expect(first.decision.outcome).toBe('send');
+    await h.settle();
+    const second = (
+      await h
+        .api('integration')
+        .post('/api/v1/messages')
+        .send({ contact: { id }, message: { type: 'promotional', template: 'b' } })
+        .expect(202)
+    ).body;
+    expect(second.decision.outcome).toBe('defer');
+    // the ticket opened meanwhile: no promotion while it is open
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({ id: 't-1', type: 'ticket.opened', occurredAt: MORNING, contact: { id }, object: { type: 'ticket', id: 't-1' } })
+      .expect(202);
+    await h.advance(25 * 3_600_000);
+    const msg = (await h.api('agent').get(`/api/v1/messages/${second.messageId}`).expect(200)).body;
+    expect(msg.message.status).toBe('cancelled');
+    expect(msg.decisions).toHaveLength(1);
+    expect(msg.decisions[0].decision.outcome).toBe('suppress');
+    expect(msg.decisions[0].decision.reasons.map((r: { code: string }) => r.code)).toContain('suppressed');
+    expect(await h.store.sandbox.sends()).toHaveLength(1);
+  });
+});
+
+describe('opt-out keywords as people type them', () => {
+  it('"UNSUBSCRIBE.", "Stop!", "stop all please", "Opt-out" revoke; the raw text is the ledger evidence', async () => {
+    h = await startHarness({ at: MORNING });
+    const cases: Array<[string, string, string]> = [
+      ['+254711000211', 'UNSUBSCRIBE.', 'stop'],
+      ['+254711000212', 'Stop!', 'stop'],
+      ['+254711000213', '  stop all please ', 'stopAll'],
+      ['+254711000214', 'Opt-out', 'stop'],
+      ['+254711000215', 'STÖP', 'stop'],
+    ];
+    for (const [i, [phone, text, keyword]] of cases.entries()) {
+      const id = await contact(phone);
+      const r = await h.inbound({ id: `kw-${i}`, channel: 'sms', from: phone, text }).expect(200);
+      expect(r.body.keyword, text).toBe(keyword);
+      const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<{
+        channel: string;
+        purpose: string;
+        status: string;
+        source: string;
+        evidence: string;
+      }>;
+      expect(
+        ledger.map((c) => `${c.channel}/${c.purpose}/${c.status}`),
+        text,
+      ).toEqual(keyword === 'stopAll' ? ['*/marketing/revoked', '*/service/revoked'] : ['sms/marketing/revoked', 'sms/service/revoked']);
+      expect(ledger[0]?.evidence).toContain(`"${text}"`);
+      expect(ledger[0]?.source).toBe('keyword');
+    }
+  });
+
+  it('a message that only mentions the word is not an opt-out', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000221');
+    for (const [i, text] of ['When does it stop raining?', "don't stop", 'STOPPED'].entries()) {
+      const r = await h.inbound({ id: `nk-${i}`, channel: 'sms', from: '+254711000221', text }).expect(200);
+      expect(r.body.keyword, text).toBeNull();
+    }
+    expect((await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger).toEqual([]);
+  });
+});
