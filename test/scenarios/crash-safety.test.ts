@@ -22,7 +22,7 @@ const MAIN = fileURLToPath(new URL('../../packages/app/src/main.ts', import.meta
 const N = 300;
 const KILLS = 12;
 
-function startServer(dataDir: string): Promise<ChildProcess> {
+function startServer(dataDir: string, env: Record<string, string> = {}): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
       env: {
@@ -33,6 +33,7 @@ function startServer(dataDir: string): Promise<ChildProcess> {
         WORKER_LEASE_MS: '1000',
         SANDBOX_SECRET: 'crash-test-sandbox-secret-0123456789',
         SIGNALBOX_API_KEYS: 'ops:admin:crash-test-admin-key-0123456789',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -165,4 +166,74 @@ describe('crash safety', () => {
       `crash safety: SMS sent after each kill ${progress.join(', ')}; provider calls ${sms.reduce((n, s) => n + s.calls, 0)} for ${2 * N} messages`,
     );
   }, 180_000);
+
+  it('a restarted embedded instance resumes the sends its dead process had claimed at once, not when their leases run out', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-resume-'));
+    const dbFile = join(dataDir, 'signalbox.db');
+    const offset = 12 - new Date().getUTCHours();
+    const zone = `Etc/GMT${offset >= 0 ? '-' : '+'}${Math.abs(offset)}`;
+    const M = 50;
+    // a process that claims its sends (leased for the default 60 s) and dies before any provider answers
+    const store = new Store(await openSqlite(dbFile));
+    const dying = createSystem({
+      store,
+      rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
+      clock: { now: () => new Date() },
+      log: createLogger('silent'),
+      apiKeys: [],
+      sandboxSecret: 'crash-test-sandbox-secret-0123456789',
+      instanceId: 'embedded',
+      providers: () => [{ name: 'sandbox', send: () => new Promise(() => undefined) }],
+    });
+    const events = [];
+    for (let i = 0; i < M; i++) {
+      const { contact } = await store.contacts.upsert(
+        { identities: [{ kind: 'phone', value: `+2547332${String(i).padStart(4, '0')}1` }], timezone: zone },
+        Date.now(),
+      );
+      const e = {
+        id: `resume-${i}`,
+        source: 'api',
+        type: 'invoice.overdue',
+        occurredAt: new Date().toISOString(),
+        contact: { id: contact.id },
+        object: { type: 'invoice', id: `r-${i}` },
+      };
+      events.push({ source: 'api', eventId: e.id, type: e.type, payload: e });
+    }
+    await store.inbox.acceptMany(events, Date.now());
+    void dying.runtime.inbox.processReady(); // never finishes: the provider never answers
+    const leased = () => {
+      const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+      try {
+        return (
+          db.prepare("select count(*) as n from attempts where status = 'claimed' and lease_expires_at > ?").get(Date.now()) as {
+            n: number;
+          }
+        ).n;
+      } finally {
+        db.close();
+      }
+    };
+    while (leased() < M) await new Promise((r) => setTimeout(r, 20));
+    // the process is gone (its connection closed, nothing it held answered)
+    await store.close();
+    const started = Date.now();
+    const server = await startServer(dataDir, { WORKER_LEASE_MS: '60000' });
+    const sent = () => {
+      const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+      try {
+        return (db.prepare("select count(*) as n from sandbox_sends where channel = 'sms'").get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    while (sent() < M && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 100));
+    const took = Date.now() - started;
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    expect(sent()).toBe(M);
+    // well inside the 60 s the dead process's leases had left
+    expect(took).toBeLessThan(15_000);
+  });
 });

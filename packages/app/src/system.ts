@@ -97,7 +97,16 @@ export function createSystem(o: SystemOptions): System {
           }),
           o.log,
         );
-  const worker: WorkerHandle = host ?? new Worker(() => runtime.round(), o.log);
+  // a starting worker takes back at once what its instance held when it stopped (one process owns
+  // everything in a SQLite file)
+  const worker: WorkerHandle =
+    host ??
+    new Worker(
+      () => runtime.round(),
+      o.log,
+      50,
+      () => runtime.resumeOwnClaims(o.store.dialect === 'sqlite' ? '*' : owner),
+    );
   if (host !== null) o.rules.onChange((rs) => host.publish({ type: 'ruleset', source: rs.source }));
   // SQLite has one writer: ingest and receipts are written by the worker thread's connection
   const hotWrites = host !== null && wt?.database.kind === 'sqlite' ? host.hotWrites(runtime.hotWrites) : runtime.hotWrites;

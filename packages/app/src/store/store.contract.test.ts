@@ -346,6 +346,20 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       await store.attempts.setLease('m-l3:0', T);
       expect(await store.attempts.takeStalled(T + 60_000, { ms: 5000, owner: 'w' }, 10)).toEqual([]);
     });
+    it("a lease names its holder: a restarted instance ends its own leases at once, and no one else's", async () => {
+      const lease = (owner: string) => ({ until: T + 60_000, owner });
+      await store.attempts.claim({ messageId: 'm-o1', step: 0, channel: 'sms', provider: 'sandbox' }, T, lease('i-1'));
+      await store.attempts.claim({ messageId: 'm-o2', step: 0, channel: 'sms', provider: 'sandbox' }, T, lease('i-2'));
+      expect(await store.attempts.takeStalled(T + 1, { ms: 5000, owner: 'i-3' }, 10)).toEqual([]);
+      expect(await store.attempts.expireLeasesOf('i-1', T + 2)).toBe(1);
+      expect((await store.attempts.takeStalled(T + 3, { ms: 5000, owner: 'i-1' }, 10)).map((a) => a.claim)).toEqual(['m-o1:0']);
+      // everyone's (one process owns the whole file)
+      expect(await store.attempts.expireLeasesOf('*', T + 4)).toBe(2);
+      expect((await store.attempts.takeStalled(T + 5, { ms: 5000, owner: 'i-1' }, 10)).map((a) => a.claim).sort()).toEqual([
+        'm-o1:0',
+        'm-o2:0',
+      ]);
+    });
     it('reports the inventory by channel, team, journey, type and outcome', async () => {
       const rows = await store.reports.inventory(T - 1000, T + 10_000);
       expect(rows).toEqual([{ channel: 'sms', team: 'support', journey: null, type: 'service', status: 'sent', messages: 1, cost: 0.01 }]);

@@ -22,12 +22,17 @@ export class Worker implements WorkerHandle {
     private readonly round: () => Promise<number>,
     private readonly log: Logger,
     private readonly idleMs = 50,
+    /** What a starting worker does first (take back the claims its instance held before it stopped). */
+    private readonly onStart?: () => Promise<unknown>,
   ) {}
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    const first = this.onStart?.().catch((err: unknown) =>
+      this.log.error({ err: (err as Error).message }, 'taking back old claims failed'),
+    );
+    this.loop = (first ?? Promise.resolve()).then(() => this.run());
   }
 
   whenReady(): Promise<void> {
