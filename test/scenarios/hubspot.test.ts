@@ -155,6 +155,43 @@ describe('HubSpot events in real time', () => {
     expect(new Set(opened.map((e) => e.id)).size).toBe(50);
   });
 
+  it('two different changes that share an eventId (HubSpot says it is not unique) are both applied', async () => {
+    fake.upsertObject(PORTAL, 'tickets', '5001', { subject: 'a' }, ['901']);
+    fake.upsertObject(PORTAL, 'tickets', '5002', { subject: 'b' }, ['902']);
+    const shared = seq++;
+    await hook([
+      event({ eventId: shared, subscriptionType: 'ticket.creation', objectId: 5001, changeFlag: 'CREATED' }),
+      event({ eventId: shared, subscriptionType: 'ticket.creation', objectId: 5002, changeFlag: 'CREATED' }),
+    ]);
+    await h.settle();
+    const opened = await h.db
+      .selectFrom('contact_events')
+      .select(['contact_id', 'object_id'])
+      .where('type', '=', 'ticket.opened')
+      .execute();
+    expect(opened.map((e) => e.object_id).sort()).toEqual([`hubspot:${PORTAL}:5001`, `hubspot:${PORTAL}:5002`]);
+  });
+
+  it('a delivery replayed with its signature is refused, and changes nothing', async () => {
+    fake.upsertObject(PORTAL, 'tickets', '5003', { subject: 'c' }, ['901']);
+    const body = JSON.stringify([event({ subscriptionType: 'ticket.creation', objectId: 5003, changeFlag: 'CREATED' })]);
+    const url = `${h.url}/hooks/hubspot/webhooks`;
+    const ts = Date.now();
+    const headers = {
+      'content-type': 'application/json',
+      'x-hubspot-signature-v3': signV3(fake.clientSecret, 'POST', url, body, ts),
+      'x-hubspot-request-timestamp': String(ts),
+    };
+    expect((await fetch(url, { method: 'POST', headers, body })).status).toBe(200);
+    const replay = await fetch(url, { method: 'POST', headers, body });
+    expect(replay.status).toBe(401);
+    expect(((await replay.json()) as { code: string }).code).toBe('SIGNATURE_REPLAYED');
+    await h.settle();
+    expect(await h.db.selectFrom('contact_events').select('id').where('object_id', '=', `hubspot:${PORTAL}:5003`).execute()).toHaveLength(
+      1,
+    );
+  });
+
   it('refuses forged, stale and unsigned deliveries with 401 (nothing stored)', async () => {
     const body = [event({ subscriptionType: 'ticket.creation', objectId: 1, changeFlag: 'CREATED' })];
     const forged = await fake.sendWebhooks(`${h.url}/hooks/hubspot/webhooks`, body, { secret: 'not-the-secret-0000' });
@@ -229,6 +266,31 @@ describe('workflow actions', () => {
     expect(fake.log.filter((l) => l.path.startsWith('/crm/') || l.path.startsWith('/automation/')).length).toBe(
       fake.log.slice(0, calls).filter((l) => l.path.startsWith('/crm/') || l.path.startsWith('/automation/')).length,
     );
+  });
+
+  it('a signed action from a portal that never installed the app answers the documented failure shape, not a 5xx', async () => {
+    const res = await fake.sendCustomAction(`${h.url}/hooks/hubspot/actions/send`, {
+      callbackId: 'cb-stranger',
+      origin: { portalId: 99_999 },
+      object: { objectId: 902, objectType: 'CONTACT' },
+      inputFields: { messageType: 'transactional', template: 'order_shipped' },
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { outputFields: Record<string, string> };
+    expect(body.outputFields).toMatchObject({ hs_execution_state: 'FAIL_CONTINUE', outcome: 'portal_not_installed' });
+    // a deal in such a portal: its contacts cannot be looked up either
+    const deal = await fake.sendCustomAction(`${h.url}/hooks/hubspot/actions/send`, {
+      callbackId: 'cb-stranger-2',
+      origin: { portalId: 99_999 },
+      object: { objectId: 12, objectType: 'DEAL' },
+      inputFields: { messageType: 'transactional' },
+    });
+    expect(((await deal.json()) as { outputFields: Record<string, string> }).outputFields.outcome).toBe('portal_not_installed');
+    // the card of such a portal: a clear 403
+    const card = await fake.fetchFromCard(`${h.url}/hubspot/card`, { portalId: 99_999, userId: 7 }, { query: { objectId: '902' } });
+    expect(card.status).toBe(403);
+    expect(((await card.json()) as { code: string }).code).toBe('PORTAL_NOT_INSTALLED');
+    expect(await h.store.sandbox.sends()).toHaveLength(0);
   });
 
   it('a refused message answers FAIL_CONTINUE with the reason; a wrong v2 signature is 401', async () => {
