@@ -81,7 +81,7 @@ describe('crash safety', () => {
         clock.now().getTime(),
       );
       const r = await setup.runtime.sender.unit((u) =>
-        setup.runtime.messages.request(u, contact.id, { type: 'service', template: 'order_update', priority: 'normal' }),
+        setup.runtime.requests.request(u, contact.id, { type: 'service', template: 'order_update', priority: 'normal' }),
       );
       ids.push(r.messageId);
     }

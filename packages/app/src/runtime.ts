@@ -12,8 +12,8 @@ import { InboxProcessor } from './inbox/inbox-processor.js';
 import type { InboxSource } from './inbox/inbox-source.js';
 import { Journeys } from './journeys/journeys.js';
 import type { Logger } from './logger.js';
-import { Messages } from './messages/messages.js';
 import type { RuntimeMetrics } from './metrics/runtime-metrics.js';
+import { MessageRequests } from './requests/message-requests.js';
 import type { Store } from './store/store.js';
 import { DueTimers } from './timers/due-timers.js';
 import type { TimerKind } from './timers/timer-key.js';
@@ -30,7 +30,7 @@ export interface RuntimeOptions {
    * What CRMs add, built on the runtime's own services: steps for the events they send raw, and
    * the worker's chores (write-back, sync).
    */
-  extend?: (core: { sender: Sender<Store>; messages: Messages }) => { sources?: readonly InboxSource[]; chores?: readonly Chore[] };
+  extend?: (core: { sender: Sender<Store>; requests: MessageRequests }) => { sources?: readonly InboxSource[]; chores?: readonly Chore[] };
   metrics?: RuntimeMetrics;
 }
 
@@ -40,7 +40,7 @@ export interface RuntimeOptions {
  */
 export interface Runtime {
   store: Store;
-  messages: Messages;
+  requests: MessageRequests;
   sender: Sender<Store>;
   receipts: Receipts;
   journeys: Journeys;
@@ -71,10 +71,10 @@ export function createRuntime(o: RuntimeOptions): Runtime {
   const gate = new SendGate({ ruleset, providers: new Set(o.providers.keys()), followUps, clock, log });
   const providers = o.metrics ? metered(o.providers, o.metrics) : o.providers;
   const sender = new Sender<Store>({ store, providers, gate, followUps, receipts, ruleset, clock, log, lease: o.lease });
-  const messages = new Messages({ ruleset, sender, clock, log, ...(o.metrics ? { metrics: o.metrics } : {}) });
-  const journeys = new Journeys({ ruleset, messages, clock });
+  const requests = new MessageRequests({ ruleset, sender, clock, log, ...(o.metrics ? { metrics: o.metrics } : {}) });
+  const journeys = new Journeys({ ruleset, requests, clock });
   const applier = new EventApplier({ journeys, clock });
-  const extension = o.extend?.({ sender, messages }) ?? {};
+  const extension = o.extend?.({ sender, requests }) ?? {};
   const inbox = new InboxProcessor({
     store,
     sender,
@@ -84,7 +84,7 @@ export function createRuntime(o: RuntimeOptions): Runtime {
     log,
     ...(o.metrics ? { metrics: o.metrics } : {}),
   });
-  const inbound = new Inbound({ ruleset, sender, messages, clock, log });
+  const inbound = new Inbound({ ruleset, sender, requests, clock, log });
   const timers = new DueTimers({
     timers: store.timers,
     lease: o.lease,
@@ -133,7 +133,7 @@ export function createRuntime(o: RuntimeOptions): Runtime {
   };
   return {
     store,
-    messages,
+    requests,
     sender,
     receipts,
     journeys,

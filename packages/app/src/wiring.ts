@@ -51,9 +51,9 @@ export function wire(o: WiringOptions): Wired {
     log: o.log,
     lease: o.lease,
     ...(o.metrics ? { metrics: o.metrics } : {}),
-    extend: ({ sender, messages }) => {
+    extend: ({ sender, requests }) => {
       if (o.hubspot === undefined) return {};
-      const app = new HubspotApp({ settings: o.hubspot, store: o.store, sender, messages, ruleset: o.ruleset, clock: o.clock, log: o.log });
+      const app = new HubspotApp({ settings: o.hubspot, store: o.store, sender, requests, ruleset: o.ruleset, clock: o.clock, log: o.log });
       hubspot = app;
       return { sources: [app.inbox], chores: app.chores() };
     },

@@ -4,7 +4,7 @@ import type { Sender } from '../delivery/sender.js';
 import type { Unit } from '../delivery/unit.js';
 import type { InboxStore } from '../inbox/inbox-processor.js';
 import type { Logger } from '../logger.js';
-import type { Messages } from '../messages/messages.js';
+import type { MessageRequests } from '../requests/message-requests.js';
 import { type KeywordAction, keywordOf, normaliseReply } from './keywords.js';
 
 export interface InboundResult {
@@ -23,7 +23,7 @@ export class Inbound {
     private readonly d: {
       ruleset: () => CompiledRuleset;
       sender: Sender<InboxStore>;
-      messages: Messages;
+      requests: MessageRequests;
       clock: Clock;
       log: Logger;
     },
@@ -76,7 +76,7 @@ export class Inbound {
     }
     if (keyword !== null) {
       // the confirmation is transactional, on the channel the keyword came from, once per inbound message
-      await this.d.messages.request(u, contact.id, {
+      await this.d.requests.request(u, contact.id, {
         idempotencyKey: `keyword-reply:${m.channel}:${m.id}`,
         type: 'transactional',
         purpose: 'transactional',

@@ -12,8 +12,8 @@ import {
 import type { Clock } from '../clock.js';
 import type { Unit } from '../delivery/unit.js';
 import { uuidv7 } from '../ids.js';
-import type { MessageStore, Messages } from '../messages/messages.js';
 import { MESSAGE_SETTLED, MESSAGE_UNSENT } from '../messages/status.js';
+import type { MessageRequests, MessageStore } from '../requests/message-requests.js';
 import type { JourneyRepository } from './journey-repository.js';
 
 export interface JourneyStore extends MessageStore {
@@ -41,7 +41,7 @@ export class Journeys {
   constructor(
     private readonly d: {
       ruleset: () => CompiledRuleset;
-      messages: Messages;
+      requests: MessageRequests;
       clock: Clock;
     },
   ) {}
@@ -98,7 +98,7 @@ export class Journeys {
     for (const c of commands) {
       switch (c.type) {
         case 'send':
-          await this.d.messages.request(u, instance.contactId, c.request, { journeyInstanceId: instance.id });
+          await this.d.requests.request(u, instance.contactId, c.request, { journeyInstanceId: instance.id });
           break;
         case 'schedule':
           await u.store.timers.schedule({ kind: 'journey', instanceId: instance.id, timerId: c.timerId }, Date.parse(c.dueAt), now);
@@ -111,7 +111,7 @@ export class Journeys {
           if (c.messages === 'all-unsent') {
             for (const m of await u.store.messages.forJourneyInstance(instance.id)) {
               // unsent messages go; a sent message's pending fallbacks go too
-              if (MESSAGE_UNSENT.includes(m.status)) await this.d.messages.cancel(u, m.id, c.reason);
+              if (MESSAGE_UNSENT.includes(m.status)) await this.d.requests.cancel(u, m.id, c.reason);
               else if (!MESSAGE_SETTLED.includes(m.status)) await u.store.timers.cancelFor(m.id, now);
             }
           }

@@ -4,7 +4,7 @@ import type { Chore } from '../../chore.js';
 import type { Clock } from '../../clock.js';
 import type { Sender } from '../../delivery/sender.js';
 import type { Logger } from '../../logger.js';
-import type { MessageStore, Messages } from '../../messages/messages.js';
+import type { MessageRequests, MessageStore } from '../../requests/message-requests.js';
 import { TokenCipher } from '../../security/token-cipher.js';
 import type { CrmAccounts } from '../crm-accounts.js';
 import type { CrmCallbacks } from '../crm-callbacks.js';
@@ -61,7 +61,7 @@ export class HubspotApp {
       settings: HubspotSettings;
       store: HubspotStore;
       sender: Sender<HubspotStore>;
-      messages: Messages;
+      requests: MessageRequests;
       ruleset: () => CompiledRuleset;
       clock: Clock;
       log: Logger;
@@ -80,7 +80,7 @@ export class HubspotApp {
     this.inbox = new HubspotInbox({ contacts: this.contacts, store: d.store, ruleset: d.ruleset });
     this.sync = new HubspotSync({ store: d.store, crm: this.crm, contacts: this.contacts, now, log: d.log });
     this.writeBack = new HubspotWriteBack({ crm: this.crm, now, log: d.log });
-    this.actions = new WorkflowActions({ sender: d.sender, messages: d.messages, crm: this.crm, now, log: d.log });
+    this.actions = new WorkflowActions({ sender: d.sender, requests: d.requests, crm: this.crm, now, log: d.log });
     this.calls = {
       contactFor: (portalId, hubspotId) => this.contacts.contactFor(d.store.contacts, portalId, hubspotId),
       contactsOf: (portalId, objectType, objectId) => this.contacts.contactsOf(portalId, objectType, objectId),

@@ -2,9 +2,9 @@ import { HubspotApiError, type HubspotCrm, PortalDisabledError } from '@signalbo
 import type { MessageRequest } from '@signalbox/engine';
 import type { Sender } from '../../delivery/sender.js';
 import type { Logger } from '../../logger.js';
-import type { MessageStore, Messages } from '../../messages/messages.js';
 import { MESSAGE_SETTLED, MESSAGE_WENT } from '../../messages/status.js';
 import { summariseDecision } from '../../messages/summarise.js';
+import type { MessageRequests, MessageStore } from '../../requests/message-requests.js';
 import type { CrmCallbacks } from '../crm-callbacks.js';
 
 export interface WorkflowSend {
@@ -37,7 +37,7 @@ export class WorkflowActions {
   constructor(
     private readonly d: {
       sender: Sender<MessageStore & { crmCallbacks: CrmCallbacks }>;
-      messages: Messages;
+      requests: MessageRequests;
       crm: HubspotCrm;
       now: () => number;
       log: Logger;
@@ -64,7 +64,7 @@ export class WorkflowActions {
     if (contactId === null) return fail('no_contact', 'no contact on the enrolled record');
     const id = contactId;
     const r = await this.d.sender.unit(async (u) => {
-      const requested = await this.d.messages.request(u, id, {
+      const requested = await this.d.requests.request(u, id, {
         idempotencyKey: `hubspot-action:${input.callbackId}`,
         type: input.messageType,
         ...(input.template ? { template: input.template } : {}),

@@ -248,7 +248,7 @@ export function hubspotRoutes(
         const contact = await cardContact(portalId, String(body.objectId));
         const userId = String(req.query.userId ?? 'unknown').slice(0, 60);
         const result = await d.runtime.sender.unit((u) =>
-          d.runtime.messages.request(u, contact.id, {
+          d.runtime.requests.request(u, contact.id, {
             type: body.messageType,
             ...(body.template ? { template: body.template } : {}),
             ...(body.purpose ? { purpose: body.purpose } : {}),

@@ -43,7 +43,7 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
         // one unit: the contact resolved and locked, the decision made against what was decided before it
         const { contactId, result } = await runtime.sender.unit(async (u) => {
           const contactId = await resolveContactRef(u.store.contacts, body.contact, '/contact', now());
-          return { contactId, result: await runtime.messages.request(u, contactId, request) };
+          return { contactId, result: await runtime.requests.request(u, contactId, request) };
         });
         const response = { messageId: result.messageId, contactId, status: result.status, decision: result.decision };
         if (key !== undefined) await store.idempotency.put(scope, key, { requestHash: hash, status: 202, response }, now());
@@ -83,7 +83,7 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
       handler: async (req, res) => {
         const body = parseBody(reviewBody, req.body);
         const id = String(req.params.id);
-        const status = await runtime.sender.unit((u) => runtime.messages.review(u, id, body.verdict, actor(req.principal), body.note));
+        const status = await runtime.sender.unit((u) => runtime.requests.review(u, id, body.verdict, actor(req.principal), body.note));
         nudge();
         res.json({ messageId: id, status });
       },

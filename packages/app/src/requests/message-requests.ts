@@ -7,7 +7,7 @@ import type { Unit } from '../delivery/unit.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
-import type { MessageStatus } from './status.js';
+import type { MessageStatus } from '../messages/status.js';
 
 export interface MessageStore extends SendStore {
   audit: AuditLog;
@@ -26,7 +26,7 @@ const statusOf = (d: Decision): MessageStatus => (d.outcome === 'suppress' ? 'su
  * Message requests: decided against the contact's fresh state and recorded with their decision;
  * a person's review verdict; cancellation. Idempotent on the request's key.
  */
-export class Messages {
+export class MessageRequests {
   constructor(
     private readonly d: {
       ruleset: () => CompiledRuleset;
