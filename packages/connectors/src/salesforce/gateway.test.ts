@@ -25,7 +25,7 @@ const app = (extra: Partial<SalesforceAppConfig> = {}): SalesforceAppConfig => (
   loginUrl: fake.url,
   ...extra,
 });
-const count = (g: SalesforceGateway) => g.call(orgId, (c) => c.query<{ Id: string }>('SELECT Id FROM Contact').run()).then((r) => r.totalSize);
+const count = (g: SalesforceGateway) => g.call(orgId, async (c) => (await c.query<{ Id: string }>('SELECT Id FROM Contact')).totalSize);
 
 describe('Salesforce gateway through real jsforce', () => {
   it('connects with the web server flow, sends our client id on every call, and refreshes once for ten concurrent 401s', async () => {

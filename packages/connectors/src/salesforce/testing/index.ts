@@ -4,3 +4,4 @@ export { changeEventChannel, RETENTION_MS } from './fake-cometd.js';
 export { fakeId, SIGNALBOX_PERSON_FIELDS, SIGNALBOX_TASK_FIELDS } from './fake-schema.js';
 export { deliverOutboundMessage, isAck, type OutboundMessage, type OutboundNotification, outboundEnvelope } from './outbound-sender.js';
 export { MemoryTokenStore } from './memory-token-store.js';
+export { connectedGateway } from './connect.js';
