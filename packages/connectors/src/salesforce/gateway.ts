@@ -78,6 +78,15 @@ const errorCodeOf = (e: unknown): string | undefined => (e as { errorCode?: unkn
 export function toApiError(e: unknown): unknown {
   const code = errorCodeOf(e);
   if (typeof code !== 'string' || e instanceof SalesforceApiError) return e;
+  if (/^ERROR_HTTP_\d+$/.test(code)) {
+    // a request read as text (CSV results) leaves Salesforce's JSON error body unparsed
+    try {
+      const [first] = JSON.parse((e as Error).message) as Array<{ errorCode?: unknown; message?: unknown }>;
+      if (typeof first?.errorCode === 'string') return new SalesforceApiError(first.errorCode, String(first.message ?? ''));
+    } catch {
+      // not JSON: keep jsforce's code
+    }
+  }
   const data = (e as { data?: { fields?: unknown } }).data;
   const fields = Array.isArray(data?.fields) ? (data.fields as string[]) : [];
   return new SalesforceApiError(code, (e as Error).message, fields);
