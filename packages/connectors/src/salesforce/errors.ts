@@ -8,7 +8,11 @@ const summary = (problems: Problem[]) =>
 
 /** An Outbound Message we refuse before or while parsing it (size, depth, DTD, shape). */
 export class OutboundMessageError extends SignalboxError {
-  constructor(code: 'OUTBOUND_MESSAGE_INVALID' | 'OUTBOUND_MESSAGE_TOO_LARGE' | 'XML_UNSAFE', status: number, problems: Problem[]) {
+  constructor(
+    code: 'OUTBOUND_MESSAGE_INVALID' | 'OUTBOUND_MESSAGE_TOO_LARGE' | 'XML_UNSAFE' | 'OUTBOUND_SECRET_INVALID' | 'METHOD_NOT_ALLOWED' | 'UNSUPPORTED_MEDIA_TYPE',
+    status: number,
+    problems: Problem[],
+  ) {
     super(code, status, `Salesforce Outbound Message refused: ${summary(problems)}`, problems);
   }
 }
