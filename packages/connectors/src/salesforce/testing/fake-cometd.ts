@@ -6,6 +6,7 @@
  * every client (`403::Unknown client`, jsforce#1709) or stall them (connects never answered).
  */
 import { randomUUID } from 'node:crypto';
+import { changeEventChannel } from '../cdc-subscriber.js';
 import type { RecordChange, Row } from './fake-org.js';
 
 export const RETENTION_MS = 72 * 3600_000;
@@ -28,14 +29,13 @@ interface Client {
 
 type Message = Record<string, unknown> & { channel?: string | undefined; id?: string | undefined; clientId?: string | undefined };
 
-/** `/data/ContactChangeEvent`, `/data/Invoice__ChangeEvent` for `Invoice__c`. */
-export function changeEventChannel(entity: string): string {
-  return `/data/${entity.endsWith('__c') ? `${entity.slice(0, -1)}` : entity}ChangeEvent`;
-}
+export { changeEventChannel };
 
 export class FakeCometd {
   private readonly events = new Map<string, StoredEvent[]>();
   private readonly lastReplay = new Map<string, number>();
+  /** Every replay id issued, in order (kept after the events expire, to judge a replay id). */
+  private readonly issued = new Map<string, number[]>();
   private readonly clients = new Map<string, Client>();
   /** How long a connect is held open (Salesforce: 110 s). */
   timeoutMs = 110_000;
@@ -51,6 +51,9 @@ export class FakeCometd {
   publish(orgId: string, c: RecordChange, version: string): number {
     const replayId = (this.lastReplay.get(orgId) ?? 0) + 1 + Math.floor(Math.random() * 3); // opaque, not contiguous
     this.lastReplay.set(orgId, replayId);
+    const ids = this.issued.get(orgId) ?? [];
+    ids.push(replayId);
+    this.issued.set(orgId, ids);
     const origin = c.origin.api === 'ui' ? '' : `com/salesforce/api/${c.origin.api}/${version}${c.origin.client ? `;client=${c.origin.client}` : ''}`;
     const payload: Record<string, unknown> = {
       ChangeEventHeader: {
@@ -176,8 +179,12 @@ export class FakeCometd {
     const replay = ext?.[channel] ?? -1;
     const list = this.retained(client.orgId).filter((e) => e.channels.includes(channel));
     const last = this.latestReplay(client.orgId);
-    const first = this.retained(client.orgId)[0]?.replayId ?? last + 1;
-    const valid = replay === -1 || replay === -2 || (typeof replay === 'number' && Number.isInteger(replay) && replay <= last && replay >= first - 1);
+    const first = this.retained(client.orgId)[0]?.replayId ?? Number.POSITIVE_INFINITY;
+    // a replay id is usable while nothing after it has expired: it was issued, and the event that
+    // followed it (if any) is still retained
+    const ids = this.issued.get(client.orgId) ?? [];
+    const at = typeof replay === 'number' ? ids.indexOf(replay) : -1;
+    const valid = replay === -1 || replay === -2 || (at >= 0 && (at === ids.length - 1 || (ids[at + 1] as number) >= first));
     this.stats.subscribes.push({ channel, replay, ok: valid });
     if (!valid)
       return {
@@ -205,6 +212,15 @@ export class FakeCometd {
         const timer = client.stalled ? null : setTimeout(resolve, this.timeoutMs);
         client.wake = () => {
           if (timer) clearTimeout(timer);
+          client.wake = null;
+          resolve();
+        };
+      });
+    }
+    // a client stalled while its connect was held never gets an answer (until dropped or closed)
+    while (client.stalled && this.clients.get(id) === client) {
+      await new Promise<void>((resolve) => {
+        client.wake = () => {
           client.wake = null;
           resolve();
         };
