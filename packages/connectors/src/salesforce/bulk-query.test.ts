@@ -62,7 +62,10 @@ describe('Bulk API 2.0 query', () => {
     const bulk = new BulkQuery((await connectedGateway(fake, orgId)).gateway);
     fake.bulk.failNextJob = true;
     const failed = await bulk.start(orgId, soql);
-    await expect(bulk.waitForCompletion(orgId, failed.jobId, { pollIntervalMs: 10 })).rejects.toMatchObject({ code: 'SALESFORCE_BULK_QUERY_FAILED', state: 'Failed' });
+    await expect(bulk.waitForCompletion(orgId, failed.jobId, { pollIntervalMs: 10 })).rejects.toMatchObject({
+      code: 'SALESFORCE_BULK_QUERY_FAILED',
+      state: 'Failed',
+    });
     const ok = await bulk.start(orgId, soql);
     await bulk.waitForCompletion(orgId, ok.jobId, { pollIntervalMs: 10 });
     fake.bulk.jobs.delete(ok.jobId); // Salesforce deletes finished jobs after 7 days

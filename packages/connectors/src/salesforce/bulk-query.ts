@@ -32,19 +32,30 @@ export class BulkQuery {
 
   /** POST /jobs/query: the job starts at once; returns the cursor of its first page. */
   async start(orgId: string, soql: string, opts: { all?: boolean } = {}): Promise<BulkCursor> {
-    const job = await this.gateway.call(orgId, async (c) =>
-      (await c.request({
-        method: 'POST',
-        url: '/jobs/query',
-        body: JSON.stringify({ operation: opts.all ? 'queryAll' : 'query', query: soql, contentType: 'CSV', columnDelimiter: 'COMMA', lineEnding: 'LF' }),
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-      })) as BulkJobInfo,
+    const job = await this.gateway.call(
+      orgId,
+      async (c) =>
+        (await c.request({
+          method: 'POST',
+          url: '/jobs/query',
+          body: JSON.stringify({
+            operation: opts.all ? 'queryAll' : 'query',
+            query: soql,
+            contentType: 'CSV',
+            columnDelimiter: 'COMMA',
+            lineEnding: 'LF',
+          }),
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+        })) as BulkJobInfo,
     );
     return { jobId: job.id, locator: null, done: false };
   }
 
   async info(orgId: string, jobId: string): Promise<BulkJobInfo> {
-    return this.gateway.call(orgId, async (c) => (await c.request({ method: 'GET', url: `/jobs/query/${encodeURIComponent(jobId)}` })) as BulkJobInfo);
+    return this.gateway.call(
+      orgId,
+      async (c) => (await c.request({ method: 'GET', url: `/jobs/query/${encodeURIComponent(jobId)}` })) as BulkJobInfo,
+    );
   }
 
   /**
@@ -64,15 +75,25 @@ export class BulkQuery {
   }
 
   /** One page of results (rows as Salesforce sends them: strings, null as '') and the cursor after it. */
-  async page(orgId: string, cursor: BulkCursor, opts: { maxRecords?: number } = {}): Promise<{ rows: Array<Record<string, string>>; cursor: BulkCursor }> {
+  async page(
+    orgId: string,
+    cursor: BulkCursor,
+    opts: { maxRecords?: number } = {},
+  ): Promise<{ rows: Array<Record<string, string>>; cursor: BulkCursor }> {
     if (cursor.done) return { rows: [], cursor };
     const max = opts.maxRecords ?? 50_000;
-    const { csv, locator } = await this.gateway.call(orgId, (c) => this.fetchPage(c, cursor, max)).catch((e: unknown) => {
-      if (e instanceof SalesforceApiError && e.errorCode === 'NOT_FOUND') throw new BulkQueryError(cursor.jobId, 'Deleted');
-      throw e;
-    });
-    const rows = csv.trim() === '' ? [] : (parse(csv, { columns: true, skip_empty_lines: true, delimiter: ',' }) as Array<Record<string, string>>);
-    const next = locator === undefined || locator === 'null' || locator === '' ? { ...cursor, locator: null, done: true } : { ...cursor, locator, done: false };
+    const { csv, locator } = await this.gateway
+      .call(orgId, (c) => this.fetchPage(c, cursor, max))
+      .catch((e: unknown) => {
+        if (e instanceof SalesforceApiError && e.errorCode === 'NOT_FOUND') throw new BulkQueryError(cursor.jobId, 'Deleted');
+        throw e;
+      });
+    const rows =
+      csv.trim() === '' ? [] : (parse(csv, { columns: true, skip_empty_lines: true, delimiter: ',' }) as Array<Record<string, string>>);
+    const next =
+      locator === undefined || locator === 'null' || locator === ''
+        ? { ...cursor, locator: null, done: true }
+        : { ...cursor, locator, done: false };
     return { rows, cursor: next };
   }
 
@@ -90,7 +111,11 @@ export class BulkQuery {
   }
 
   /** Every page from the cursor on; the caller stores each yielded cursor once it has handled the rows. */
-  async *pages(orgId: string, cursor: BulkCursor, opts: { maxRecords?: number } = {}): AsyncGenerator<{ rows: Array<Record<string, string>>; cursor: BulkCursor }> {
+  async *pages(
+    orgId: string,
+    cursor: BulkCursor,
+    opts: { maxRecords?: number } = {},
+  ): AsyncGenerator<{ rows: Array<Record<string, string>>; cursor: BulkCursor }> {
     let c = cursor;
     while (!c.done) {
       const p = await this.page(orgId, c, opts);
@@ -102,7 +127,12 @@ export class BulkQuery {
   /** Stops a job (PATCH state Aborted); its results are gone. */
   async abort(orgId: string, jobId: string): Promise<void> {
     await this.gateway.call(orgId, async (c) =>
-      c.request({ method: 'PATCH', url: `/jobs/query/${encodeURIComponent(jobId)}`, body: JSON.stringify({ state: 'Aborted' }), headers: { 'content-type': 'application/json' } }),
+      c.request({
+        method: 'PATCH',
+        url: `/jobs/query/${encodeURIComponent(jobId)}`,
+        body: JSON.stringify({ state: 'Aborted' }),
+        headers: { 'content-type': 'application/json' },
+      }),
     );
   }
 }

@@ -56,7 +56,6 @@ const subscriber = (o: Partial<CdcSubscriberOptions> & { seen: CdcDelivery[] }, 
   subs.push(s);
   return s;
 };
-const cases = (seen: CdcDelivery[]) => seen.filter((d) => d.channel === '/data/CaseChangeEvent');
 const subscribed = () => until(() => fake.cometd.stats.subscribes.filter((x) => x.ok).length >= 2);
 
 describe('Change Data Capture subscriber', () => {

@@ -15,8 +15,9 @@
  * - Echoes: events whose changeOrigin carries our client id are our own writes; they are stored
  *   past, not handled.
  */
-import type { SalesforceGateway } from './gateway.js';
+
 import { type CdcMessage, isEcho } from './events.js';
+import type { SalesforceGateway } from './gateway.js';
 
 /** Where the last processed replay id of each channel lives; the app implements it on its store. */
 export interface ReplayStore {
@@ -59,7 +60,13 @@ interface FayeClient {
   subscribe(channel: string, listener: (data: unknown) => void): PromiseLike<unknown>;
   disconnect(): unknown;
 }
-type Bayeux = Record<string, unknown> & { channel?: string; successful?: boolean; error?: string; subscription?: string; advice?: { reconnect?: string } };
+type Bayeux = Record<string, unknown> & {
+  channel?: string;
+  successful?: boolean;
+  error?: string;
+  subscription?: string;
+  advice?: { reconnect?: string };
+};
 type Callback = (m: Bayeux | null) => void;
 
 const RECENT = 10_000;
@@ -100,7 +107,8 @@ export class CdcSubscriber {
     this.offRefresh = this.o.gateway.onRefresh(this.o.orgId, () => void this.rebuild('the access token was refreshed', 0));
     const every = Math.max(50, Math.min(5000, Math.floor(this.watchdogMs / 4)));
     this.watchdog = setInterval(() => {
-      if (!this.rebuilding && Date.now() - this.lastConnectOk > this.watchdogMs) void this.rebuild('no successful /meta/connect within the watchdog window');
+      if (!this.rebuilding && Date.now() - this.lastConnectOk > this.watchdogMs)
+        void this.rebuild('no successful /meta/connect within the watchdog window');
     }, every);
     this.watchdog.unref();
     await this.build();
@@ -138,7 +146,10 @@ export class CdcSubscriber {
       outgoing: (m: Bayeux, cb: Callback) => {
         if (gen !== this.generation && m.channel !== '/meta/disconnect') return cb(null);
         if (m.channel === '/meta/subscribe' && typeof m.subscription === 'string') {
-          m.ext = { ...((m.ext as Record<string, unknown> | undefined) ?? {}), replay: { [m.subscription]: this.replayFor(m.subscription) } };
+          m.ext = {
+            ...((m.ext as Record<string, unknown> | undefined) ?? {}),
+            replay: { [m.subscription]: this.replayFor(m.subscription) },
+          };
         }
         cb(m);
       },

@@ -38,7 +38,10 @@ describe('Salesforce CRM reads', () => {
     ]);
     expect(profileOf(p, crm.timeZoneField)).toEqual({ market: 'KE', timezone: 'Africa/Nairobi' });
     expect(p.modifiedAt).toBe(isoInstant(c.SystemModstamp));
-    expect(consentFromFlags(p, '2026-11-23T09:00:00.000Z').map((r) => `${r.channel}/${r.purpose}/${r.status}`)).toEqual(['email/marketing/revoked', 'email/service/revoked']);
+    expect(consentFromFlags(p, '2026-11-23T09:00:00.000Z').map((r) => `${r.channel}/${r.purpose}/${r.status}`)).toEqual([
+      'email/marketing/revoked',
+      'email/service/revoked',
+    ]);
     expect(await crm.getPerson(orgId, 'Contact', '003000000000000AAA')).toBeNull();
     expect(await crm.getPerson(orgId, 'Contact', 'not-an-id')).toBeNull();
   });
@@ -49,7 +52,9 @@ describe('Salesforce CRM reads', () => {
     const b = String(fake.userCreates(orgId, 'Contact', { LastName: 'B' }).Id);
     const kase = String(fake.userCreates(orgId, 'Case', { ContactId: a, Subject: 'Refund' }).Id);
     expect(await crm.contactsOf(orgId, 'Case', kase)).toEqual([{ type: 'Contact', id: a }]);
-    const opp = String(fake.userCreates(orgId, 'Opportunity', { Name: 'Deal', StageName: 'Prospecting', CloseDate: '2026-12-01', ContactId: a }).Id);
+    const opp = String(
+      fake.userCreates(orgId, 'Opportunity', { Name: 'Deal', StageName: 'Prospecting', CloseDate: '2026-12-01', ContactId: a }).Id,
+    );
     expect(await crm.contactsOf(orgId, 'Opportunity', opp)).toEqual([{ type: 'Contact', id: a }]);
     fake.userCreates(orgId, 'OpportunityContactRole', { OpportunityId: opp, ContactId: a, IsPrimary: false });
     fake.userCreates(orgId, 'OpportunityContactRole', { OpportunityId: opp, ContactId: b, IsPrimary: true });
@@ -100,14 +105,34 @@ describe('Salesforce CRM reads', () => {
     const marketing = String(fake.userCreates(orgId, 'DataUsePurpose', { Name: 'Marketing' }).Id);
     const sms = String(fake.userCreates(orgId, 'EngagementChannelType', { Name: 'SMS' }).Id);
     const base = { CaptureDate: '2026-01-01T00:00:00Z', CaptureSource: 'Web form', CaptureContactPointType: 'Phone' };
-    fake.userCreates(orgId, 'ContactPointTypeConsent', { ...base, Name: 'sms mkt', PartyId: ind, ContactPointType: 'Phone', DataUsePurposeId: marketing, EngagementChannelTypeId: sms, PrivacyConsentStatus: 'OptIn' });
-    fake.userCreates(orgId, 'ContactPointTypeConsent', { ...base, Name: 'phone all', PartyId: ind, ContactPointType: 'Phone', PrivacyConsentStatus: 'OptOut', EffectiveTo: '2025-01-01T00:00:00Z' });
+    fake.userCreates(orgId, 'ContactPointTypeConsent', {
+      ...base,
+      Name: 'sms mkt',
+      PartyId: ind,
+      ContactPointType: 'Phone',
+      DataUsePurposeId: marketing,
+      EngagementChannelTypeId: sms,
+      PrivacyConsentStatus: 'OptIn',
+    });
+    fake.userCreates(orgId, 'ContactPointTypeConsent', {
+      ...base,
+      Name: 'phone all',
+      PartyId: ind,
+      ContactPointType: 'Phone',
+      PrivacyConsentStatus: 'OptOut',
+      EffectiveTo: '2025-01-01T00:00:00Z',
+    });
     const phone = String(fake.userCreates(orgId, 'ContactPointPhone', { ParentId: ind, TelephoneNumber: '+254711000001' }).Id);
     fake.userCreates(orgId, 'ContactPointConsent', { ...base, Name: 'calls', ContactPointId: phone, PrivacyConsentStatus: 'OptOut' });
     const c = String(fake.userCreates(orgId, 'Contact', { LastName: 'W', IndividualId: ind }).Id);
     const p = await crm.getPerson(orgId, 'Contact', c);
     const { byPerson } = await crm.consentOf(orgId, p ? [p] : [], now);
-    expect((byPerson.get(c) ?? []).map((r) => `${r.channel}/${r.purpose}/${r.status}`).sort()).toEqual(['sms/*/revoked', 'sms/marketing/granted', 'voice/*/revoked', 'whatsapp/*/revoked']);
+    expect((byPerson.get(c) ?? []).map((r) => `${r.channel}/${r.purpose}/${r.status}`).sort()).toEqual([
+      'sms/*/revoked',
+      'sms/marketing/granted',
+      'voice/*/revoked',
+      'whatsapp/*/revoked',
+    ]);
 
     const plain = fake.org(undefined, { consentObjects: false }).id;
     const crm2 = new SalesforceCrm((await connectedGateway(fake, plain)).gateway);

@@ -5,10 +5,17 @@
  * SystemModstamp; consent from ContactPointTypeConsent / ContactPointConsent where the org has them.
  */
 import type { ConsentRecord } from '@signalbox/engine';
-import type { SalesforceGateway } from './gateway.js';
 import { SalesforceApiError } from './errors.js';
+import type { SalesforceGateway } from './gateway.js';
 import { toId18 } from './ids.js';
-import { type ContactPointConsentRow, consentFromContactPoints, type PersonType, personFields, type SalesforcePerson, toPerson } from './records.js';
+import {
+  type ContactPointConsentRow,
+  consentFromContactPoints,
+  type PersonType,
+  personFields,
+  type SalesforcePerson,
+  toPerson,
+} from './records.js';
 import { soqlDateTime, soqlId, soqlString } from './soql.js';
 
 export interface SalesforceCrmOptions {
@@ -85,7 +92,9 @@ export class SalesforceCrm {
     }
     if (type === 'Opportunity') {
       const roles = await this.gateway.call(orgId, async (c) =>
-        c.query<{ ContactId: string }>(`SELECT ContactId, IsPrimary FROM OpportunityContactRole WHERE OpportunityId = ${soqlId(full)} ORDER BY IsPrimary DESC, Id`),
+        c.query<{ ContactId: string }>(
+          `SELECT ContactId, IsPrimary FROM OpportunityContactRole WHERE OpportunityId = ${soqlId(full)} ORDER BY IsPrimary DESC, Id`,
+        ),
       );
       const ids = [...new Set(roles.records.map((r) => r.ContactId))];
       if (ids.length > 0) return ids.map((cid) => ({ type: 'Contact' as const, id: cid }));
@@ -104,11 +113,20 @@ export class SalesforceCrm {
    * `nextRecordsUrl`; a locator Salesforce no longer knows (15 minutes idle, a restart) is replaced
    * by a fresh query from the last id done, so a stored cursor always resumes.
    */
-  async peoplePage(orgId: string, type: PersonType, cursor: SoqlSyncCursor | null): Promise<{ people: SalesforcePerson[]; next: SoqlSyncCursor | null }> {
+  async peoplePage(
+    orgId: string,
+    type: PersonType,
+    cursor: SoqlSyncCursor | null,
+  ): Promise<{ people: SalesforcePerson[]; next: SoqlSyncCursor | null }> {
     const fields = personFields(type, this.timeZoneField).join(', ');
     const fresh = (after: string | null) => `SELECT ${fields} FROM ${type}${after ? ` WHERE Id > ${soqlId(after)}` : ''} ORDER BY Id`;
     let res: { records: Rec[]; done: boolean; nextRecordsUrl?: string };
-    const run = (soql: string) => this.gateway.call(orgId, async (c) => (await c.request({ method: 'GET', url: `/query?q=${encodeURIComponent(soql)}`, ...this.queryOptions() })) as typeof res);
+    const run = (soql: string) =>
+      this.gateway.call(
+        orgId,
+        async (c) =>
+          (await c.request({ method: 'GET', url: `/query?q=${encodeURIComponent(soql)}`, ...this.queryOptions() })) as typeof res,
+      );
     if (cursor?.nextRecordsUrl) {
       const url = cursor.nextRecordsUrl;
       try {
@@ -128,12 +146,22 @@ export class SalesforceCrm {
    * People changed since the cursor, oldest first (deleted ones too, flagged), by (SystemModstamp,
    * Id) so equal stamps never skip a record: the repair sweep next to Change Data Capture.
    */
-  async modifiedSince(orgId: string, type: PersonType, cursor: ModstampCursor, limit = 2000): Promise<{ people: SalesforcePerson[]; next: ModstampCursor }> {
+  async modifiedSince(
+    orgId: string,
+    type: PersonType,
+    cursor: ModstampCursor,
+    limit = 2000,
+  ): Promise<{ people: SalesforcePerson[]; next: ModstampCursor }> {
     const fields = [...personFields(type, this.timeZoneField), 'IsDeleted'].join(', ');
     const since = soqlDateTime(cursor.since);
-    const where = cursor.lastId ? `SystemModstamp > ${since} OR (SystemModstamp = ${since} AND Id > ${soqlId(cursor.lastId)})` : `SystemModstamp > ${since}`;
+    const where = cursor.lastId
+      ? `SystemModstamp > ${since} OR (SystemModstamp = ${since} AND Id > ${soqlId(cursor.lastId)})`
+      : `SystemModstamp > ${since}`;
     const soql = `SELECT ${fields} FROM ${type} WHERE ${where} ORDER BY SystemModstamp, Id LIMIT ${Math.max(1, Math.min(limit, 2000))}`;
-    const res = await this.gateway.call(orgId, async (c) => (await c.request({ method: 'GET', url: `/queryAll?q=${encodeURIComponent(soql)}` })) as { records: Rec[] });
+    const res = await this.gateway.call(
+      orgId,
+      async (c) => (await c.request({ method: 'GET', url: `/queryAll?q=${encodeURIComponent(soql)}` })) as { records: Rec[] },
+    );
     const people = res.records.map((r) => toPerson(orgId, type, r));
     const last = people.at(-1);
     return { people, next: last ? { since: last.modifiedAt ?? cursor.since, lastId: last.id } : cursor };
@@ -144,7 +172,11 @@ export class SalesforceCrm {
    * ContactPointTypeConsent by party, ContactPointConsent through the Individual's contact points.
    * Orgs without Data Protection & Privacy answer INVALID_TYPE once and are not asked again.
    */
-  async consentOf(orgId: string, people: readonly SalesforcePerson[], nowMs: number): Promise<{ byPerson: Map<string, ConsentRecord[]>; ignored: string[] }> {
+  async consentOf(
+    orgId: string,
+    people: readonly SalesforcePerson[],
+    nowMs: number,
+  ): Promise<{ byPerson: Map<string, ConsentRecord[]>; ignored: string[] }> {
     const byPerson = new Map<string, ConsentRecord[]>();
     const ignored: string[] = [];
     const individuals = new Map<string, string[]>();
@@ -153,7 +185,8 @@ export class SalesforceCrm {
       if (typeof ind === 'string' && ind !== '') individuals.set(ind, [...(individuals.get(ind) ?? []), p.id]);
     }
     if (individuals.size === 0 || this.noConsentObjects.has(orgId)) return { byPerson, ignored };
-    const select = 'Id, ContactPointType, PrivacyConsentStatus, EffectiveFrom, EffectiveTo, CaptureDate, CaptureSource, DataUsePurpose.Name, EngagementChannelType.Name';
+    const select =
+      'Id, ContactPointType, PrivacyConsentStatus, EffectiveFrom, EffectiveTo, CaptureDate, CaptureSource, DataUsePurpose.Name, EngagementChannelType.Name';
     const query = async (soql: string): Promise<Rec[]> =>
       this.gateway.call(orgId, async (c) => (await c.query<Rec>(soql, { autoFetch: true, maxFetch: 50_000 })).records);
     const row = (r: Rec, type: string | null): ContactPointConsentRow => ({
@@ -175,15 +208,27 @@ export class SalesforceCrm {
     const ids = [...individuals.keys()];
     try {
       for (let i = 0; i < ids.length; i += 200) {
-        const chunk = ids.slice(i, i + 200).map(soqlId).join(', ');
+        const chunk = ids
+          .slice(i, i + 200)
+          .map(soqlId)
+          .join(', ');
         for (const r of await query(`SELECT PartyId, ${select} FROM ContactPointTypeConsent WHERE PartyId IN (${chunk})`))
           add(String(r.PartyId), [row(r, (r.ContactPointType as string | null) ?? null)]);
         const points = new Map<string, { parent: string; type: 'Phone' | 'Email' }>();
-        for (const [object, type] of [['ContactPointPhone', 'Phone'], ['ContactPointEmail', 'Email']] as const)
-          for (const r of await query(`SELECT Id, ParentId FROM ${object} WHERE ParentId IN (${chunk})`)) points.set(String(r.Id), { parent: String(r.ParentId), type });
+        for (const [object, type] of [
+          ['ContactPointPhone', 'Phone'],
+          ['ContactPointEmail', 'Email'],
+        ] as const)
+          for (const r of await query(`SELECT Id, ParentId FROM ${object} WHERE ParentId IN (${chunk})`))
+            points.set(String(r.Id), { parent: String(r.ParentId), type });
         const pointIds = [...points.keys()];
         for (let j = 0; j < pointIds.length; j += 200)
-          for (const r of await query(`SELECT ContactPointId, ${select.replace('ContactPointType, ', '')} FROM ContactPointConsent WHERE ContactPointId IN (${pointIds.slice(j, j + 200).map(soqlString).join(', ')})`)) {
+          for (const r of await query(
+            `SELECT ContactPointId, ${select.replace('ContactPointType, ', '')} FROM ContactPointConsent WHERE ContactPointId IN (${pointIds
+              .slice(j, j + 200)
+              .map(soqlString)
+              .join(', ')})`,
+          )) {
             const point = points.get(String(r.ContactPointId));
             if (point) add(point.parent, [row(r, point.type)]);
           }

@@ -9,7 +9,11 @@ export const SALESFORCE_DEFAULT_EVENT_MAP: NonNullable<Ruleset['eventMap']['sale
   { match: { entityName: 'Case', changeType: 'CREATE' }, event: 'ticket.opened' },
   { match: { entityName: 'Case', 'fields.Status': 'Closed' }, event: 'ticket.closed' },
   { match: { entityName: 'Opportunity', 'fields.StageName': 'Closed Won' }, event: 'order.placed' },
-  { match: { entityName: 'Invoice__c', 'fields.Status__c': 'Paid' }, event: 'invoice.paid', description: 'the org’s payment object; rename to match' },
+  {
+    match: { entityName: 'Invoice__c', 'fields.Status__c': 'Paid' },
+    event: 'invoice.paid',
+    description: 'the org’s payment object; rename to match',
+  },
   { match: { entityName: 'Invoice__c', 'fields.Status__c': 'Overdue' }, event: 'invoice.overdue' },
   { match: { entityName: 'Contact', changeType: 'CREATE' }, event: 'contact.created' },
   { match: { entityName: 'Lead', changeType: 'CREATE' }, event: 'contact.created' },

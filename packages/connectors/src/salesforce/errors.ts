@@ -9,7 +9,13 @@ const summary = (problems: Problem[]) =>
 /** An Outbound Message we refuse before or while parsing it (size, depth, DTD, shape). */
 export class OutboundMessageError extends SignalboxError {
   constructor(
-    code: 'OUTBOUND_MESSAGE_INVALID' | 'OUTBOUND_MESSAGE_TOO_LARGE' | 'XML_UNSAFE' | 'OUTBOUND_SECRET_INVALID' | 'METHOD_NOT_ALLOWED' | 'UNSUPPORTED_MEDIA_TYPE',
+    code:
+      | 'OUTBOUND_MESSAGE_INVALID'
+      | 'OUTBOUND_MESSAGE_TOO_LARGE'
+      | 'XML_UNSAFE'
+      | 'OUTBOUND_SECRET_INVALID'
+      | 'METHOD_NOT_ALLOWED'
+      | 'UNSUPPORTED_MEDIA_TYPE',
     status: number,
     problems: Problem[],
   ) {
@@ -54,7 +60,12 @@ export class SalesforceApiError extends SignalboxError {
     message: string,
     readonly fields: string[] = [],
   ) {
-    super('SALESFORCE_API_ERROR', 502, `${errorCode}: ${message}`, fields.map((f) => ({ path: `/${f}`, message })));
+    super(
+      'SALESFORCE_API_ERROR',
+      502,
+      `${errorCode}: ${message}`,
+      fields.map((f) => ({ path: `/${f}`, message })),
+    );
   }
 }
 

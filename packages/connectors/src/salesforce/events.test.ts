@@ -32,7 +32,12 @@ const cdc = (entityName: string, changeType: string, fields: Record<string, unkn
 
 describe('Salesforce events → CrmEvents', () => {
   it('maps Case created / closed and Opportunity closed-won, with stable ids and org-keyed objects', () => {
-    const opened = normaliseChangeEvent(ORG, '/data/CaseChangeEvent', cdc('Case', 'CREATE', { Status: 'New', Subject: 'Refund' }), eventMap);
+    const opened = normaliseChangeEvent(
+      ORG,
+      '/data/CaseChangeEvent',
+      cdc('Case', 'CREATE', { Status: 'New', Subject: 'Refund' }),
+      eventMap,
+    );
     expect(opened.events).toEqual([
       {
         id: `salesforce:${ORG}:cdc:0002a1b2-aaaa:1:${CASE}`,
@@ -40,15 +45,32 @@ describe('Salesforce events → CrmEvents', () => {
         type: 'ticket.opened',
         object: { type: 'salesforce.Case', id: `${ORG}:${CASE}` },
         occurredAt: '2026-11-23T09:00:00.000Z',
-        data: expect.objectContaining({ orgId: ORG, entityName: 'Case', changeType: 'CREATE', fields: { Status: 'New', Subject: 'Refund' }, replayId: 2031 }),
+        data: expect.objectContaining({
+          orgId: ORG,
+          entityName: 'Case',
+          changeType: 'CREATE',
+          fields: { Status: 'New', Subject: 'Refund' },
+          replayId: 2031,
+        }),
       },
     ]);
-    expect(normaliseChangeEvent(ORG, 'c', cdc('Case', 'UPDATE', { Status: 'Closed', LastModifiedDate: 'x' }), eventMap).events[0]?.type).toBe('ticket.closed');
+    expect(
+      normaliseChangeEvent(ORG, 'c', cdc('Case', 'UPDATE', { Status: 'Closed', LastModifiedDate: 'x' }), eventMap).events[0]?.type,
+    ).toBe('ticket.closed');
     expect(normaliseChangeEvent(ORG, 'c', cdc('Case', 'UPDATE', { Priority: 'High' }), eventMap).unmapped).toHaveLength(1);
-    expect(normaliseChangeEvent(ORG, 'c', cdc('Opportunity', 'UPDATE', { StageName: 'Closed Won' }), eventMap).events.map((e) => e.type)).toEqual(['order.placed']);
-    expect(normaliseChangeEvent(ORG, 'c', cdc('Invoice__c', 'UPDATE', { Status__c: 'Paid' }), eventMap).events[0]?.type).toBe('invoice.paid');
+    expect(
+      normaliseChangeEvent(ORG, 'c', cdc('Opportunity', 'UPDATE', { StageName: 'Closed Won' }), eventMap).events.map((e) => e.type),
+    ).toEqual(['order.placed']);
+    expect(normaliseChangeEvent(ORG, 'c', cdc('Invoice__c', 'UPDATE', { Status__c: 'Paid' }), eventMap).events[0]?.type).toBe(
+      'invoice.paid',
+    );
     // the same change replayed has the same id (the inbox dedupes it)
-    const again = normaliseChangeEvent(ORG, '/data/ChangeEvents', { ...cdc('Case', 'CREATE', { Status: 'New' }), event: { replayId: 9999 } }, eventMap);
+    const again = normaliseChangeEvent(
+      ORG,
+      '/data/ChangeEvents',
+      { ...cdc('Case', 'CREATE', { Status: 'New' }), event: { replayId: 9999 } },
+      eventMap,
+    );
     expect(again.events[0]?.id).toBe(opened.events[0]?.id);
   });
 
@@ -62,7 +84,9 @@ describe('Salesforce events → CrmEvents', () => {
     const current = loadRuleset(DEFAULT_RULESET).source.eventMap;
     expect(normaliseChangeEvent(ORG, 'c', cdc('Case', 'CREATE', { Status: 'New' }), current).events[0]?.type).toBe('ticket.opened');
     expect(normaliseChangeEvent(ORG, 'c', cdc('Case', 'UPDATE', { Status: 'Closed' }), current).events[0]?.type).toBe('ticket.closed');
-    expect(normaliseChangeEvent(ORG, 'c', cdc('Opportunity', 'UPDATE', { StageName: 'Closed Won' }), current).events[0]?.type).toBe('order.placed');
+    expect(normaliseChangeEvent(ORG, 'c', cdc('Opportunity', 'UPDATE', { StageName: 'Closed Won' }), current).events[0]?.type).toBe(
+      'order.placed',
+    );
   });
 
   it('one event per record of a multi-record change; gap events ask for a re-read; wildcard ids are skipped', () => {
@@ -87,12 +111,22 @@ describe('Salesforce events → CrmEvents', () => {
         organizationId: ORG,
         actionId: toId18('04k5g000000XYZ1') as string,
         sObjectType: 'Contact',
-        notifications: [{ id: toId18('04l5g00000AAAA1') as string, fields: { Id: contact, LastModifiedDate: '2026-11-23T08:59:00.000Z', MobilePhone: '+15550100' } }],
+        notifications: [
+          {
+            id: toId18('04l5g00000AAAA1') as string,
+            fields: { Id: contact, LastModifiedDate: '2026-11-23T08:59:00.000Z', MobilePhone: '+15550100' },
+          },
+        ],
       }),
     );
     const out = normaliseOutboundMessage(msg, eventMap, '2026-11-23T09:00:00.000Z');
     expect(out.events).toEqual([
-      expect.objectContaining({ id: `salesforce:${ORG}:om:${toId18('04l5g00000AAAA1')}`, type: 'contact.updated', occurredAt: '2026-11-23T08:59:00.000Z', object: { type: 'salesforce.Contact', id: `${ORG}:${contact}` } }),
+      expect.objectContaining({
+        id: `salesforce:${ORG}:om:${toId18('04l5g00000AAAA1')}`,
+        type: 'contact.updated',
+        occurredAt: '2026-11-23T08:59:00.000Z',
+        object: { type: 'salesforce.Contact', id: `${ORG}:${contact}` },
+      }),
     ]);
   });
 });

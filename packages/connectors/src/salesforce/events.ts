@@ -69,7 +69,14 @@ export function isEcho(header: Pick<ChangeEventHeader, 'changeOrigin'>, clientId
   return m !== null && m[1] === clientId;
 }
 
-function push(out: NormalisedSalesforceEvents, eventMap: Ruleset['eventMap'], raw: SalesforceRawEvent, id: string, occurredAt: string, extra: Record<string, unknown>): void {
+function push(
+  out: NormalisedSalesforceEvents,
+  eventMap: Ruleset['eventMap'],
+  raw: SalesforceRawEvent,
+  id: string,
+  occurredAt: string,
+  extra: Record<string, unknown>,
+): void {
   const type = mapEventType(eventMap, 'salesforce', raw);
   if (type === null) {
     out.unmapped.push(raw);
@@ -81,15 +88,30 @@ function push(out: NormalisedSalesforceEvents, eventMap: Ruleset['eventMap'], ra
     type,
     object: { type: `salesforce.${raw.entityName}`, id: `${raw.orgId}:${raw.recordId}` },
     occurredAt,
-    data: { orgId: raw.orgId, entityName: raw.entityName, recordId: raw.recordId, changeType: raw.changeType, changedFields: raw.changedFields, fields: raw.fields, ...extra },
+    data: {
+      orgId: raw.orgId,
+      entityName: raw.entityName,
+      recordId: raw.recordId,
+      changeType: raw.changeType,
+      changedFields: raw.changedFields,
+      fields: raw.fields,
+      ...extra,
+    },
   });
 }
 
 /** One CDC message → one CrmEvent per record it covers (a change can cover several). */
-export function normaliseChangeEvent(orgId: string, channel: string, message: CdcMessage, eventMap: Ruleset['eventMap']): NormalisedSalesforceEvents {
+export function normaliseChangeEvent(
+  orgId: string,
+  channel: string,
+  message: CdcMessage,
+  eventMap: Ruleset['eventMap'],
+): NormalisedSalesforceEvents {
   const out: NormalisedSalesforceEvents = { events: [], unmapped: [], gaps: [] };
   const { ChangeEventHeader: header, ...fields } = message.payload;
-  const occurredAt = new Date(typeof header.commitTimestamp === 'number' ? header.commitTimestamp : Date.parse(String(fields.LastModifiedDate ?? ''))).toISOString();
+  const occurredAt = new Date(
+    typeof header.commitTimestamp === 'number' ? header.commitTimestamp : Date.parse(String(fields.LastModifiedDate ?? '')),
+  ).toISOString();
   for (const rid of header.recordIds) {
     // wildcard ids (a type conversion, `001*`) name no record we can act on
     const recordId = toId18(rid);
@@ -109,14 +131,21 @@ export function normaliseChangeEvent(orgId: string, channel: string, message: Cd
       changedFields: header.changedFields ?? [],
       fields,
     };
-    const key = header.transactionKey !== undefined ? `${header.transactionKey}:${header.sequenceNumber ?? 0}` : `${channel}:${message.event.replayId}`;
+    const key =
+      header.transactionKey !== undefined
+        ? `${header.transactionKey}:${header.sequenceNumber ?? 0}`
+        : `${channel}:${message.event.replayId}`;
     push(out, eventMap, raw, `salesforce:${orgId}:cdc:${key}:${recordId}`, occurredAt, { replayId: message.event.replayId, channel });
   }
   return out;
 }
 
 /** An Outbound Message → one CrmEvent per notification (occurredAt: LastModifiedDate when selected). */
-export function normaliseOutboundMessage(msg: ParsedOutboundMessage, eventMap: Ruleset['eventMap'], receivedAt: string): NormalisedSalesforceEvents {
+export function normaliseOutboundMessage(
+  msg: ParsedOutboundMessage,
+  eventMap: Ruleset['eventMap'],
+  receivedAt: string,
+): NormalisedSalesforceEvents {
   const out: NormalisedSalesforceEvents = { events: [], unmapped: [], gaps: [] };
   for (const n of msg.notifications) {
     const raw: SalesforceRawEvent = {

@@ -100,7 +100,11 @@ describe('Salesforce gateway through real jsforce', () => {
     const tokens = new MemoryTokenStore();
     const gw = new SalesforceGateway(app(), tokens, { pace: { backoff: { initialMs: 60, maxMs: 1000, maxRetries: 3 } } });
     await gw.connectWithCode(fake.authorizationCode(orgId, redirectUri));
-    fake.failNext({ path: /\/query$/ }, { status: 403, errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'ConcurrentPerOrgLongTxn Limit exceeded.' }, 2);
+    fake.failNext(
+      { path: /\/query$/ },
+      { status: 403, errorCode: 'REQUEST_LIMIT_EXCEEDED', message: 'ConcurrentPerOrgLongTxn Limit exceeded.' },
+      2,
+    );
     const started = Date.now();
     expect(await count(gw)).toBe(30);
     expect(Date.now() - started).toBeGreaterThanOrEqual(60 + 120 - 5);

@@ -111,7 +111,8 @@ export class SalesforceGateway {
     this.version = app.apiVersion ?? DEFAULT_API_VERSION;
     this.client = app.callOptionsClient ?? 'signalbox';
     if (!/^\d+\.0$/.test(this.version)) throw new SalesforceConfigError([{ path: '/apiVersion', message: 'must look like 60.0' }]);
-    if (!/^[\w-]{1,40}$/.test(this.client)) throw new SalesforceConfigError([{ path: '/callOptionsClient', message: 'letters, digits, _ and - only' }]);
+    if (!/^[\w-]{1,40}$/.test(this.client))
+      throw new SalesforceConfigError([{ path: '/callOptionsClient', message: 'letters, digits, _ and - only' }]);
   }
 
   private now(): number {
@@ -119,7 +120,12 @@ export class SalesforceGateway {
   }
 
   private oauth2(loginUrl?: string): OAuth2 {
-    return new OAuth2({ clientId: this.app.clientId, clientSecret: this.app.clientSecret, redirectUri: this.app.redirectUri, loginUrl: loginUrl ?? this.loginUrl() });
+    return new OAuth2({
+      clientId: this.app.clientId,
+      clientSecret: this.app.clientSecret,
+      redirectUri: this.app.redirectUri,
+      loginUrl: loginUrl ?? this.loginUrl(),
+    });
   }
 
   private loginUrl(): string {
@@ -135,13 +141,17 @@ export class SalesforceGateway {
   private async accept(res: Record<string, unknown>, loginUrl: string, grant: SalesforceOrgTokens['grant']): Promise<SalesforceOrgTokens> {
     const id = String(res.id ?? '');
     const issued = String(res.issued_at ?? '');
-    const expected = createHmac('sha256', this.app.clientSecret).update(id + issued).digest();
+    const expected = createHmac('sha256', this.app.clientSecret)
+      .update(id + issued)
+      .digest();
     const got = Buffer.from(String(res.signature ?? ''), 'base64');
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) throw new SalesforceApiError('INVALID_SIGNATURE', 'the token response signature does not match id + issued_at');
+    if (got.length !== expected.length || !timingSafeEqual(got, expected))
+      throw new SalesforceApiError('INVALID_SIGNATURE', 'the token response signature does not match id + issued_at');
     const m = /\/id\/([a-zA-Z0-9]{15,18})\/([a-zA-Z0-9]{15,18})$/.exec(id);
     const orgId = m ? toId18(m[1] as string) : null;
     const userId = m ? toId18(m[2] as string) : null;
-    if (orgId === null || userId === null) throw new SalesforceApiError('INVALID_IDENTITY', `the token response's id URL names no org: ${id}`);
+    if (orgId === null || userId === null)
+      throw new SalesforceApiError('INVALID_IDENTITY', `the token response's id URL names no org: ${id}`);
     const tokens: SalesforceOrgTokens = {
       orgId,
       userId,
@@ -162,19 +172,30 @@ export class SalesforceGateway {
   async connectWithCode(code: string, opts: { loginUrl?: string } = {}): Promise<SalesforceOrgTokens> {
     const loginUrl = opts.loginUrl ?? this.loginUrl();
     const res = (await this.oauth2(loginUrl).requestToken(code)) as unknown as Record<string, unknown>;
-    if (typeof res.refresh_token !== 'string') throw new SalesforceApiError('NO_REFRESH_TOKEN', 'the connected app must grant the refresh_token scope');
+    if (typeof res.refresh_token !== 'string')
+      throw new SalesforceApiError('NO_REFRESH_TOKEN', 'the connected app must grant the refresh_token scope');
     return this.accept(res, loginUrl, { kind: 'refresh_token', refreshToken: res.refresh_token });
   }
 
   private assertion(username: string, loginUrl: string): string {
-    if (this.app.jwt === undefined) throw new SalesforceConfigError([{ path: '/jwt/privateKeyPem', message: 'the JWT bearer flow needs a private key' }]);
-    return jwtAssertion({ clientId: this.app.clientId, username, audience: loginUrl, privateKeyPem: this.app.jwt.privateKeyPem, nowMs: this.now() });
+    if (this.app.jwt === undefined)
+      throw new SalesforceConfigError([{ path: '/jwt/privateKeyPem', message: 'the JWT bearer flow needs a private key' }]);
+    return jwtAssertion({
+      clientId: this.app.clientId,
+      username,
+      audience: loginUrl,
+      privateKeyPem: this.app.jwt.privateKeyPem,
+      nowMs: this.now(),
+    });
   }
 
   /** Server-to-server: a JWT signed with our key for a user pre-authorised on the connected app. */
   async connectWithJwt(username: string, opts: { loginUrl?: string } = {}): Promise<SalesforceOrgTokens> {
     const loginUrl = opts.loginUrl ?? this.loginUrl();
-    const res = (await this.oauth2(loginUrl).requestToken({ grant_type: JWT_BEARER_GRANT, assertion: this.assertion(username, loginUrl) })) as unknown as Record<string, unknown>;
+    const res = (await this.oauth2(loginUrl).requestToken({
+      grant_type: JWT_BEARER_GRANT,
+      assertion: this.assertion(username, loginUrl),
+    })) as unknown as Record<string, unknown>;
     return this.accept(res, loginUrl, { kind: 'jwt', username });
   }
 
@@ -187,13 +208,16 @@ export class SalesforceGateway {
         const t = await this.tokens.get(orgId);
         if (t === null) throw new OrgDisabledError(orgId, 'it is not connected');
         const oauth2 = this.oauth2(t.loginUrl);
-        const res = (
-          t.grant.kind === 'refresh_token'
-            ? await oauth2.refreshToken(t.grant.refreshToken)
-            : await oauth2.requestToken({ grant_type: JWT_BEARER_GRANT, assertion: this.assertion(t.grant.username, t.loginUrl) })
-        ) as unknown as Record<string, unknown>;
+        const res = (t.grant.kind === 'refresh_token'
+          ? await oauth2.refreshToken(t.grant.refreshToken)
+          : await oauth2.requestToken({
+              grant_type: JWT_BEARER_GRANT,
+              assertion: this.assertion(t.grant.username, t.loginUrl),
+            })) as unknown as Record<string, unknown>;
         const grant: SalesforceOrgTokens['grant'] =
-          t.grant.kind === 'refresh_token' && typeof res.refresh_token === 'string' ? { kind: 'refresh_token', refreshToken: res.refresh_token } : t.grant;
+          t.grant.kind === 'refresh_token' && typeof res.refresh_token === 'string'
+            ? { kind: 'refresh_token', refreshToken: res.refresh_token }
+            : t.grant;
         const next: SalesforceOrgTokens = {
           ...t,
           accessToken: String(res.access_token),
@@ -249,7 +273,12 @@ export class SalesforceGateway {
           instanceUrl: t.instanceUrl,
           accessToken: t.accessToken,
           version: this.version,
-          oauth2: { clientId: this.app.clientId, clientSecret: this.app.clientSecret, redirectUri: this.app.redirectUri, loginUrl: t.loginUrl },
+          oauth2: {
+            clientId: this.app.clientId,
+            clientSecret: this.app.clientSecret,
+            redirectUri: this.app.redirectUri,
+            loginUrl: t.loginUrl,
+          },
           callOptions: { client: this.client },
           // our refresh instead of jsforce's: one per org across connections and the CDC client,
           // JWT orgs (no refresh token) refresh too, and invalid_grant disables the org

@@ -9,7 +9,14 @@ export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
  * test.salesforce.com or the Experience Cloud site) and `exp` (at most 3 minutes ahead, in seconds),
  * signed with the private key whose certificate is uploaded to the connected app.
  */
-export function jwtAssertion(a: { clientId: string; username: string; audience: string; privateKeyPem: string; nowMs: number; ttlSeconds?: number }): string {
+export function jwtAssertion(a: {
+  clientId: string;
+  username: string;
+  audience: string;
+  privateKeyPem: string;
+  nowMs: number;
+  ttlSeconds?: number;
+}): string {
   const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const ttl = Math.min(180, a.ttlSeconds ?? 170);
   const input = `${enc({ alg: 'RS256' })}.${enc({ iss: a.clientId, sub: a.username, aud: a.audience, exp: Math.floor(a.nowMs / 1000) + ttl })}`;

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { validateXML } from 'xmllint-wasm';
 import { describe, expect, it } from 'vitest';
+import { validateXML } from 'xmllint-wasm';
 import { toId18 } from './ids.js';
 import { OUTBOUND_ACK, outboundAck, parseOutboundMessage, receiveOutboundMessage } from './outbound-message.js';
 import { deliverOutboundMessage, type OutboundMessage, outboundEnvelope } from './testing/outbound-sender.js';
@@ -17,7 +17,14 @@ const message = (n = 2, fields: Record<string, string | boolean | null> = {}): O
   sessionId: 'SESSION-SECRET',
   notifications: Array.from({ length: n }, (_, i) => ({
     id: toId18(`04l5g00000AA${String(i).padStart(3, '0')}`) as string,
-    fields: { Id: contact, MobilePhone: '+15550100', Email: 'o&apos;brien@example.com'.replace('&apos;', "'"), HasOptedOutOfEmail: false, Phone: null, ...fields },
+    fields: {
+      Id: contact,
+      MobilePhone: '+15550100',
+      Email: 'o&apos;brien@example.com'.replace('&apos;', "'"),
+      HasOptedOutOfEmail: false,
+      Phone: null,
+      ...fields,
+    },
   })),
 });
 const req = (body: string, over: Partial<{ method: string; url: string; type: string }> = {}) => ({
@@ -55,7 +62,10 @@ describe('Outbound Message parsing', () => {
     // the sheet's ids are made up: their checksum suffixes are wrong, which we refuse (real ids always match)
     expect(() => parseOutboundMessage(xml)).toThrowError(expect.objectContaining({ code: 'OUTBOUND_MESSAGE_INVALID' }));
     const real = (id: string) => toId18(id.slice(0, 15)) as string;
-    const fixed = ['00D5g000000ABCDEAQ', '04k5g000000XYZ1AAG', '04l5g00000AAAA1AAA', '0035g00000PQRSTAA1'].reduce((x, id) => x.replaceAll(id, real(id)), xml);
+    const fixed = ['00D5g000000ABCDEAQ', '04k5g000000XYZ1AAG', '04l5g00000AAAA1AAA', '0035g00000PQRSTAA1'].reduce(
+      (x, id) => x.replaceAll(id, real(id)),
+      xml,
+    );
     const m = parseOutboundMessage(fixed);
     expect(m.organizationId).toBe(real('00D5g000000ABCDEAQ'));
     expect(m.hadSessionId).toBe(false);
@@ -64,30 +74,54 @@ describe('Outbound Message parsing', () => {
 
   it.each([
     ['XXE (external entity)', `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><r>&xxe;</r>`, 'XML_UNSAFE'],
-    ['billion laughs', `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><lolz>&lol2;</lolz>`, 'XML_UNSAFE'],
+    [
+      'billion laughs',
+      `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><lolz>&lol2;</lolz>`,
+      'XML_UNSAFE',
+    ],
     ['a DOCTYPE without entities', `<!DOCTYPE soapenv:Envelope SYSTEM "http://evil.example/x.dtd"><x/>`, 'XML_UNSAFE'],
     ['an undeclared entity', outboundEnvelope(message(1)).replace('+15550100', '&nbsp;'), 'XML_UNSAFE'],
-    ['too deep', outboundEnvelope(message(1)).replace('<sf:Phone xsi:nil="true"/>', `${'<sf:a>'.repeat(40)}x${'</sf:a>'.repeat(40)}`), 'XML_UNSAFE'],
+    [
+      'too deep',
+      outboundEnvelope(message(1)).replace('<sf:Phone xsi:nil="true"/>', `${'<sf:a>'.repeat(40)}x${'</sf:a>'.repeat(40)}`),
+      'XML_UNSAFE',
+    ],
     ['not well-formed', outboundEnvelope(message(1)).replace('</notifications>', ''), 'OUTBOUND_MESSAGE_INVALID'],
     ['101 notifications', outboundEnvelope(message(101)), 'OUTBOUND_MESSAGE_INVALID'],
-    ['another namespace', outboundEnvelope(message(1)).replace('http://soap.sforce.com/2005/09/outbound', 'http://example.com/x'), 'OUTBOUND_MESSAGE_INVALID'],
+    [
+      'another namespace',
+      outboundEnvelope(message(1)).replace('http://soap.sforce.com/2005/09/outbound', 'http://example.com/x'),
+      'OUTBOUND_MESSAGE_INVALID',
+    ],
   ])('refuses %s with a 4xx and a coded error', (_name, xml, code) => {
     expect(() => receiveOutboundMessage(req(xml), cfg)).toThrowError(expect.objectContaining({ code, status: 400 }));
   });
 
   it('refuses oversized bodies before reading them, wrong orgs, wrong paths, methods and content types', () => {
     const big = outboundEnvelope(message(1, { Email: 'x'.repeat(5 * 1024 * 1024) }));
-    expect(() => receiveOutboundMessage(req(big), cfg)).toThrowError(expect.objectContaining({ code: 'OUTBOUND_MESSAGE_TOO_LARGE', status: 413 }));
+    expect(() => receiveOutboundMessage(req(big), cfg)).toThrowError(
+      expect.objectContaining({ code: 'OUTBOUND_MESSAGE_TOO_LARGE', status: 413 }),
+    );
     const other = outboundEnvelope({ ...message(1), organizationId: toId18('00D5g000000ZZZZ') as string });
     expect(() => receiveOutboundMessage(req(other), cfg)).toThrowError(
-      expect.objectContaining({ code: 'SALESFORCE_ORG_UNKNOWN', status: 403, problems: [{ path: '/Envelope/Body/notifications/OrganizationId', message: 'organization is not in the allow-list' }] }),
+      expect.objectContaining({
+        code: 'SALESFORCE_ORG_UNKNOWN',
+        status: 403,
+        problems: [{ path: '/Envelope/Body/notifications/OrganizationId', message: 'organization is not in the allow-list' }],
+      }),
     );
     const ok = outboundEnvelope(message(1));
-    expect(() => receiveOutboundMessage(req(ok, { url: '/hooks/salesforce/outbound/guess' }), cfg)).toThrowError(expect.objectContaining({ code: 'OUTBOUND_SECRET_INVALID', status: 403 }));
+    expect(() => receiveOutboundMessage(req(ok, { url: '/hooks/salesforce/outbound/guess' }), cfg)).toThrowError(
+      expect.objectContaining({ code: 'OUTBOUND_SECRET_INVALID', status: 403 }),
+    );
     expect(() => receiveOutboundMessage(req(ok, { method: 'GET' }), cfg)).toThrowError(expect.objectContaining({ status: 405 }));
     expect(() => receiveOutboundMessage(req(ok, { type: 'application/json' }), cfg)).toThrowError(expect.objectContaining({ status: 415 }));
     const bad = outboundEnvelope(message(2)).replace(`<Id>${toId18('04l5g00000AA001')}</Id>`, '<Id>nope</Id>');
-    expect(() => parseOutboundMessage(bad)).toThrowError(expect.objectContaining({ problems: [{ path: '/Envelope/Body/notifications/Notification/1/Id', message: 'must be a Salesforce id starting with 04l' }] }));
+    expect(() => parseOutboundMessage(bad)).toThrowError(
+      expect.objectContaining({
+        problems: [{ path: '/Envelope/Body/notifications/Notification/1/Id', message: 'must be a Salesforce id starting with 04l' }],
+      }),
+    );
   });
 });
 
@@ -99,7 +133,10 @@ describe('held to Salesforce’s Outbound Messaging WSDL', () => {
     expect((await validate(OUTBOUND_ACK)).valid).toBe(true);
     const tooMany = await validate(outboundEnvelope(message(101)));
     expect(tooMany.valid).toBe(false);
-    const wrongOrder = outboundEnvelope(message(1)).replace(/<OrganizationId>(.*?)<\/OrganizationId><ActionId>(.*?)<\/ActionId>/, '<ActionId>$2</ActionId><OrganizationId>$1</OrganizationId>');
+    const wrongOrder = outboundEnvelope(message(1)).replace(
+      /<OrganizationId>(.*?)<\/OrganizationId><ActionId>(.*?)<\/ActionId>/,
+      '<ActionId>$2</ActionId><OrganizationId>$1</OrganizationId>',
+    );
     expect((await validate(wrongOrder)).valid).toBe(false);
     expect((await validate(OUTBOUND_ACK.replace('<Ack>true</Ack>', '<Ack>yes</Ack>'))).valid).toBe(false);
   });

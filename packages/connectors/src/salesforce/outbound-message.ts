@@ -106,7 +106,8 @@ export function parseOutboundMessage(rawBody: Buffer | string, limits: Partial<X
   const env = children(doc, {}, SOAP_ENVELOPE_NS, 'Envelope');
   if (env.length !== 1 || typeof env[0]?.node === 'string') throw invalid([{ path: '/Envelope', message: 'not a SOAP 1.1 envelope' }]);
   const body = children(env[0]?.node as XmlNode, env[0]?.scope as Scope, SOAP_ENVELOPE_NS, 'Body');
-  if (body.length !== 1 || typeof body[0]?.node === 'string') throw invalid([{ path: '/Envelope/Body', message: 'the envelope has no Body' }]);
+  if (body.length !== 1 || typeof body[0]?.node === 'string')
+    throw invalid([{ path: '/Envelope/Body', message: 'the envelope has no Body' }]);
   const notes = children(body[0]?.node as XmlNode, body[0]?.scope as Scope, OUTBOUND_NS, 'notifications');
   if (notes.length !== 1 || typeof notes[0]?.node === 'string')
     throw invalid([{ path: '/Envelope/Body/notifications', message: `expected one notifications element in ${OUTBOUND_NS}` }]);
@@ -150,7 +151,8 @@ export function parseOutboundMessage(rawBody: Buffer | string, limits: Partial<X
     }
     const type = Object.entries(sobj.node).find(([k]) => k.startsWith('@') && k.endsWith(':type'))?.[1];
     const sObjectType = typeof type === 'string' ? (type.split(':').pop() ?? '') : '';
-    if (!/^[A-Za-z][A-Za-z0-9_]{0,79}$/.test(sObjectType)) problems.push({ path: `${path}/sObject`, message: 'needs an xsi:type naming the object' });
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,79}$/.test(sObjectType))
+      problems.push({ path: `${path}/sObject`, message: 'needs an xsi:type naming the object' });
     const fields: Record<string, string | null> = {};
     for (const [k, v] of Object.entries(sobj.node)) {
       if (k.startsWith('@') || k === '#text') continue;
@@ -178,7 +180,8 @@ export function parseOutboundMessage(rawBody: Buffer | string, limits: Partial<X
 /** Refuses a message from an organization that is not configured (403, logged without the body). */
 export function checkOrganization(msg: ParsedOutboundMessage, allowedOrgIds: readonly string[]): void {
   const allowed = new Set(allowedOrgIds.map((id) => toId18(id)).filter((id): id is string => id !== null));
-  if (!allowed.has(msg.organizationId)) throw new UnknownOrganizationError(msg.organizationId, '/Envelope/Body/notifications/OrganizationId');
+  if (!allowed.has(msg.organizationId))
+    throw new UnknownOrganizationError(msg.organizationId, '/Envelope/Body/notifications/OrganizationId');
 }
 
 /** The request as the app hands it over (no framework types). */
@@ -195,15 +198,23 @@ export interface OutboundRequest {
  * message durably and answers `outboundAck()`.
  */
 export function receiveOutboundMessage(req: OutboundRequest, cfg: OutboundEndpointConfig): ParsedOutboundMessage {
-  if (req.method.toUpperCase() !== 'POST') throw new OutboundMessageError('METHOD_NOT_ALLOWED', 405, [{ path: '', message: 'Outbound Messages are POSTed' }]);
+  if (req.method.toUpperCase() !== 'POST')
+    throw new OutboundMessageError('METHOD_NOT_ALLOWED', 405, [{ path: '', message: 'Outbound Messages are POSTed' }]);
   const type = String(req.headers['content-type'] ?? '').toLowerCase();
   if (!/^(text|application)\/(xml|soap\+xml)\b/.test(type))
     throw new OutboundMessageError('UNSUPPORTED_MEDIA_TYPE', 415, [{ path: '', message: `content type ${type || '(none)'} is not XML` }]);
   if (cfg.pathSecret !== undefined) {
-    const segment = new URL(req.url, 'http://x').pathname.split('/').filter((s) => s !== '').pop() ?? '';
+    const segment =
+      new URL(req.url, 'http://x').pathname
+        .split('/')
+        .filter((s) => s !== '')
+        .pop() ?? '';
     const a = Buffer.from(decodeURIComponent(segment));
     const b = Buffer.from(cfg.pathSecret);
-    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new OutboundMessageError('OUTBOUND_SECRET_INVALID', 403, [{ path: '', message: 'the endpoint path is not the configured one' }]);
+    if (a.length !== b.length || !timingSafeEqual(a, b))
+      throw new OutboundMessageError('OUTBOUND_SECRET_INVALID', 403, [
+        { path: '', message: 'the endpoint path is not the configured one' },
+      ]);
   }
   const msg = parseOutboundMessage(req.rawBody, cfg.limits);
   checkOrganization(msg, cfg.allowedOrgIds);

@@ -19,7 +19,18 @@ export interface SalesforcePerson {
   modifiedAt: string | null;
 }
 
-const COMMON = ['Id', 'FirstName', 'LastName', 'Email', 'Phone', 'MobilePhone', 'HasOptedOutOfEmail', 'DoNotCall', 'IndividualId', 'SystemModstamp'];
+const COMMON = [
+  'Id',
+  'FirstName',
+  'LastName',
+  'Email',
+  'Phone',
+  'MobilePhone',
+  'HasOptedOutOfEmail',
+  'DoNotCall',
+  'IndividualId',
+  'SystemModstamp',
+];
 
 /** The fields we read of each person type (the time zone field is ours, shipped in the metadata). */
 export function personFields(type: PersonType, timeZoneField: string | null): string[] {
@@ -116,7 +127,17 @@ export interface ContactPointConsentRow {
   engagementChannel: string | null;
 }
 
-const CHANNEL_NAMES: Record<string, string> = { sms: 'sms', text: 'sms', whatsapp: 'whatsapp', email: 'email', voice: 'voice', phone: 'voice', call: 'voice', viber: 'viber', rcs: 'rcs' };
+const CHANNEL_NAMES: Record<string, string> = {
+  sms: 'sms',
+  text: 'sms',
+  whatsapp: 'whatsapp',
+  email: 'email',
+  voice: 'voice',
+  phone: 'voice',
+  call: 'voice',
+  viber: 'viber',
+  rcs: 'rcs',
+};
 
 /**
  * Consent records from Salesforce's consent objects. `OptIn` → granted, `OptOut` → revoked, `Seen`
@@ -125,7 +146,10 @@ const CHANNEL_NAMES: Record<string, string> = { sms: 'sms', text: 'sms', whatsap
  * (sms, voice, whatsapp) while a plain `Phone` opt-in grants calls only (opting in to one phone
  * channel is not consent to the others). Purposes match our purpose names; no purpose means all.
  */
-export function consentFromContactPoints(rows: readonly ContactPointConsentRow[], nowMs: number): { records: ConsentRecord[]; ignored: string[] } {
+export function consentFromContactPoints(
+  rows: readonly ContactPointConsentRow[],
+  nowMs: number,
+): { records: ConsentRecord[]; ignored: string[] } {
   const records: ConsentRecord[] = [];
   const ignored: string[] = [];
   for (const r of rows) {
@@ -153,7 +177,14 @@ export function consentFromContactPoints(rows: readonly ContactPointConsentRow[]
     else continue;
     const at = isoInstant(r.CaptureDate) ?? isoInstant(r.EffectiveFrom) ?? new Date(nowMs).toISOString();
     for (const channel of channels)
-      records.push({ channel, purpose, status, source: 'crm', evidence: `Salesforce consent ${r.Id}${r.CaptureSource ? ` (${r.CaptureSource})` : ''}`.slice(0, 2000), at });
+      records.push({
+        channel,
+        purpose,
+        status,
+        source: 'crm',
+        evidence: `Salesforce consent ${r.Id}${r.CaptureSource ? ` (${r.CaptureSource})` : ''}`.slice(0, 2000),
+        at,
+      });
   }
   return { records, ignored };
 }

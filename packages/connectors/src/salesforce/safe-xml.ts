@@ -32,7 +32,9 @@ export function decodeText(s: string): string {
 export function checkXml(raw: Buffer | string, limits: XmlLimits): string {
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
   if (size > limits.maxBytes)
-    throw new OutboundMessageError('OUTBOUND_MESSAGE_TOO_LARGE', 413, [{ path: '', message: `body is ${size} bytes, the limit is ${limits.maxBytes}` }]);
+    throw new OutboundMessageError('OUTBOUND_MESSAGE_TOO_LARGE', 413, [
+      { path: '', message: `body is ${size} bytes, the limit is ${limits.maxBytes}` },
+    ]);
   let text: string;
   try {
     text = typeof raw === 'string' ? raw : new TextDecoder('utf-8', { fatal: true }).decode(raw);
@@ -85,7 +87,10 @@ export function checkXml(raw: Buffer | string, limits: XmlLimits): string {
     }
   }
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
-  if (valid !== true) throw new OutboundMessageError('OUTBOUND_MESSAGE_INVALID', 400, [{ path: '', message: `not well-formed XML: ${valid.err.msg} (line ${valid.err.line})` }]);
+  if (valid !== true)
+    throw new OutboundMessageError('OUTBOUND_MESSAGE_INVALID', 400, [
+      { path: '', message: `not well-formed XML: ${valid.err.msg} (line ${valid.err.line})` },
+    ]);
   return text;
 }
 

@@ -35,7 +35,13 @@ describe('Salesforce write-back', () => {
     const [again] = await wb.logMessages(orgId, [{ ...entry(1, contact), outcome: 'read' }]);
     expect(again).toMatchObject({ id: first?.id, created: false, error: null });
     expect(tasks()).toHaveLength(1);
-    expect(tasks()[0]).toMatchObject({ Status: 'Completed', ActivityDate: '2026-11-23', WhoId: contact, Subject: 'SMS · invoice_friendly · read', Signalbox_Cost__c: 0.008 });
+    expect(tasks()[0]).toMatchObject({
+      Status: 'Completed',
+      ActivityDate: '2026-11-23',
+      WhoId: contact,
+      Subject: 'SMS · invoice_friendly · read',
+      Signalbox_Cost__c: 0.008,
+    });
     expect(String(tasks()[0]?.Description)).toContain('Decision: transactional: sms first');
   });
 
@@ -54,14 +60,27 @@ describe('Salesforce write-back', () => {
   it('refuses a collection over 200 records as Salesforce does (the fake holds the cap)', async () => {
     const { gateway } = await connectedGateway(fake, orgId);
     const records = Array.from({ length: 201 }, (_, i) => taskFor(entry(i, contact)));
-    await expect(gateway.call(orgId, async (c) => c.sobject('Task').upsert(records as never[], 'Signalbox_Message_Id__c'))).rejects.toMatchObject({ errorCode: 'EXCEEDED_ID_LIMIT' });
+    await expect(
+      gateway.call(orgId, async (c) => c.sobject('Task').upsert(records as never[], 'Signalbox_Message_Id__c')),
+    ).rejects.toMatchObject({ errorCode: 'EXCEEDED_ID_LIMIT' });
   });
 
   it('writes the Signalbox fields, and fails clearly where the metadata was not deployed', async () => {
     const wb = new SalesforceWriteBack((await connectedGateway(fake, orgId)).gateway);
-    const values = { preferredChannel: 'whatsapp', reachableChannels: ['whatsapp', 'sms'], consentSummary: 'sms: marketing revoked', lastDecisionReason: 'suppressed: open ticket', messages30d: 4, cost30d: 0.0321 };
+    const values = {
+      preferredChannel: 'whatsapp',
+      reachableChannels: ['whatsapp', 'sms'],
+      consentSummary: 'sms: marketing revoked',
+      lastDecisionReason: 'suppressed: open ticket',
+      messages30d: 4,
+      cost30d: 0.0321,
+    };
     expect(await wb.updateFields(orgId, [{ type: 'Contact', id: contact, values }])).toMatchObject([{ error: null }]);
-    expect(fake.org(orgId).get('Contact', contact)).toMatchObject({ Signalbox_Preferred_Channel__c: 'whatsapp', Signalbox_Reachable_Channels__c: 'whatsapp;sms', Signalbox_Messages_30d__c: 4 });
+    expect(fake.org(orgId).get('Contact', contact)).toMatchObject({
+      Signalbox_Preferred_Channel__c: 'whatsapp',
+      Signalbox_Reachable_Channels__c: 'whatsapp;sms',
+      Signalbox_Messages_30d__c: 4,
+    });
     const bare = fake.org(undefined, { signalboxFields: false }).id;
     const c2 = String(fake.userCreates(bare, 'Contact', { LastName: 'X' }).Id);
     const wb2 = new SalesforceWriteBack((await connectedGateway(fake, bare)).gateway);
@@ -73,18 +92,30 @@ describe('Salesforce write-back', () => {
     const ind = String(fake.userCreates(orgId, 'Individual', { LastName: 'W' }).Id);
     fake.userCreates(orgId, 'DataUsePurpose', { Name: 'Marketing' });
     fake.userCreates(orgId, 'EngagementChannelType', { Name: 'sms' });
-    const r = await wb.writeConsent(orgId, { type: 'Contact', id: contact, individualId: ind }, { channel: 'email', purpose: 'marketing', status: 'revoked', at: '2026-11-23T08:00:00.000Z', source: 'keyword' });
+    const r = await wb.writeConsent(
+      orgId,
+      { type: 'Contact', id: contact, individualId: ind },
+      { channel: 'email', purpose: 'marketing', status: 'revoked', at: '2026-11-23T08:00:00.000Z', source: 'keyword' },
+    );
     expect(r.flags?.error).toBeNull();
     expect(fake.org(orgId).get('Contact', contact)?.HasOptedOutOfEmail).toBe(true);
     expect(r.contactPoint?.error).toBeNull();
-    const sms = await wb.writeConsent(orgId, { type: 'Contact', id: contact, individualId: ind }, { channel: 'sms', purpose: 'marketing', status: 'revoked', at: '2026-11-23T08:00:00.000Z', source: 'keyword' });
+    const sms = await wb.writeConsent(
+      orgId,
+      { type: 'Contact', id: contact, individualId: ind },
+      { channel: 'sms', purpose: 'marketing', status: 'revoked', at: '2026-11-23T08:00:00.000Z', source: 'keyword' },
+    );
     expect(sms.flags).toBeNull();
     const rows = [...fake.org(orgId).table('ContactPointTypeConsent').rows.values()];
     expect(rows.map((x) => [x.ContactPointType, x.PrivacyConsentStatus, x.EngagementChannelTypeId !== undefined])).toEqual([
       ['Email', 'OptOut', false],
       ['Phone', 'OptOut', true],
     ]);
-    const service = await wb.writeConsent(orgId, { type: 'Contact', id: contact, individualId: ind }, { channel: 'sms', purpose: 'service', status: 'granted', at: '2026-11-23T08:00:00.000Z', source: 'agent' });
+    const service = await wb.writeConsent(
+      orgId,
+      { type: 'Contact', id: contact, individualId: ind },
+      { channel: 'sms', purpose: 'service', status: 'granted', at: '2026-11-23T08:00:00.000Z', source: 'agent' },
+    );
     expect(service.skipped).toMatch(/no DataUsePurpose/);
   });
 });

@@ -5,8 +5,9 @@
  * twice; the Signalbox fields on Contact and Lead; and consent changes (the opt-out flags, and a
  * ContactPointTypeConsent record where the org has Data Protection & Privacy).
  */
-import type { SalesforceGateway } from './gateway.js';
+
 import { SalesforceApiError } from './errors.js';
+import type { SalesforceGateway } from './gateway.js';
 import { toId18 } from './ids.js';
 import type { PersonType } from './records.js';
 import { soqlString } from './soql.js';
@@ -61,14 +62,26 @@ export interface SignalboxFieldValues {
   cost30d: number;
 }
 
-type SaveResult = { id?: string; success: boolean; created?: boolean; errors: Array<{ statusCode?: string; errorCode?: string; message: string; fields?: string[] }> };
+type SaveResult = {
+  id?: string;
+  success: boolean;
+  created?: boolean;
+  errors: Array<{ statusCode?: string; errorCode?: string; message: string; fields?: string[] }>;
+};
 
 const cut = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 
 /** The Task a message becomes (Status Completed, ActivityDate the UTC day: Salesforce stores dates at UTC midnight). */
 export function taskFor(m: MessageLogEntry): Record<string, unknown> {
   const at = new Date(m.at);
-  const description = [`Decision: ${m.reason}`, `Channel: ${m.channel}`, `Outcome: ${m.outcome}`, ...(m.cost === null ? [] : [`Cost: ${m.cost}`]), ...(m.detail ? [m.detail] : []), `Signalbox message ${m.messageId}`].join('\n');
+  const description = [
+    `Decision: ${m.reason}`,
+    `Channel: ${m.channel}`,
+    `Outcome: ${m.outcome}`,
+    ...(m.cost === null ? [] : [`Cost: ${m.cost}`]),
+    ...(m.detail ? [m.detail] : []),
+    `Signalbox message ${m.messageId}`,
+  ].join('\n');
   return {
     [MESSAGE_ID_FIELD]: m.messageId,
     Subject: cut(`${m.channel.toUpperCase()} · ${m.label} · ${m.outcome}`, 255),
@@ -89,7 +102,13 @@ function outcomes(keys: string[], results: SaveResult[]): SaveOutcome[] {
     key: keys[i] as string,
     id: r.id ?? null,
     created: r.created === true,
-    error: r.success ? null : { code: r.errors[0]?.statusCode ?? r.errors[0]?.errorCode ?? 'UNKNOWN', message: r.errors[0]?.message ?? '', fields: r.errors[0]?.fields ?? [] },
+    error: r.success
+      ? null
+      : {
+          code: r.errors[0]?.statusCode ?? r.errors[0]?.errorCode ?? 'UNKNOWN',
+          message: r.errors[0]?.message ?? '',
+          fields: r.errors[0]?.fields ?? [],
+        },
   }));
 }
 
@@ -104,14 +123,24 @@ export class SalesforceWriteBack {
     const out: SaveOutcome[] = [];
     for (let i = 0; i < entries.length; i += MAX_COLLECTION) {
       const chunk = entries.slice(i, i + MAX_COLLECTION);
-      const results = (await this.gateway.call(orgId, async (c) => c.sobject('Task').upsert(chunk.map(taskFor) as never[], MESSAGE_ID_FIELD, { allOrNone: false }))) as unknown as SaveResult[];
-      out.push(...outcomes(chunk.map((m) => m.messageId), results));
+      const results = (await this.gateway.call(orgId, async (c) =>
+        c.sobject('Task').upsert(chunk.map(taskFor) as never[], MESSAGE_ID_FIELD, { allOrNone: false }),
+      )) as unknown as SaveResult[];
+      out.push(
+        ...outcomes(
+          chunk.map((m) => m.messageId),
+          results,
+        ),
+      );
     }
     return out;
   }
 
   /** Writes the Signalbox fields of many people (Contacts and Leads), 200 per call. */
-  async updateFields(orgId: string, updates: ReadonlyArray<{ type: PersonType; id: string; values: SignalboxFieldValues }>): Promise<SaveOutcome[]> {
+  async updateFields(
+    orgId: string,
+    updates: ReadonlyArray<{ type: PersonType; id: string; values: SignalboxFieldValues }>,
+  ): Promise<SaveOutcome[]> {
     const records = updates.map((u) => ({
       attributes: { type: u.type },
       Id: u.id,
@@ -130,17 +159,34 @@ export class SalesforceWriteBack {
     for (let i = 0; i < records.length; i += MAX_COLLECTION) {
       const chunk = records.slice(i, i + MAX_COLLECTION);
       const results = (await this.gateway.call(orgId, async (c) =>
-        c.request({ method: 'PATCH', url: '/composite/sobjects', body: JSON.stringify({ allOrNone: false, records: chunk }), headers: { 'content-type': 'application/json' } }),
+        c.request({
+          method: 'PATCH',
+          url: '/composite/sobjects',
+          body: JSON.stringify({ allOrNone: false, records: chunk }),
+          headers: { 'content-type': 'application/json' },
+        }),
       )) as SaveResult[];
-      out.push(...outcomes(chunk.map((r) => String(r.Id)), results));
+      out.push(
+        ...outcomes(
+          chunk.map((r) => String(r.Id)),
+          results,
+        ),
+      );
     }
     return out;
   }
 
-  private async lookup(orgId: string, object: 'DataUsePurpose' | 'EngagementChannelType', cache: Map<string, Map<string, string>>): Promise<Map<string, string>> {
+  private async lookup(
+    orgId: string,
+    object: 'DataUsePurpose' | 'EngagementChannelType',
+    cache: Map<string, Map<string, string>>,
+  ): Promise<Map<string, string>> {
     let m = cache.get(orgId);
     if (m === undefined) {
-      const rows = await this.gateway.call(orgId, async (c) => (await c.query<{ Id: string; Name: string }>(`SELECT Id, Name FROM ${object}`)).records);
+      const rows = await this.gateway.call(
+        orgId,
+        async (c) => (await c.query<{ Id: string; Name: string }>(`SELECT Id, Name FROM ${object}`)).records,
+      );
       m = new Map(rows.map((r) => [r.Name.trim().toLowerCase(), r.Id]));
       cache.set(orgId, m);
     }
@@ -155,24 +201,45 @@ export class SalesforceWriteBack {
   async writeConsent(
     orgId: string,
     person: { type: PersonType; id: string; individualId: string | null },
-    change: { channel: string; purpose: 'marketing' | 'service' | 'transactional'; status: 'granted' | 'revoked'; at: string; source: string },
+    change: {
+      channel: string;
+      purpose: 'marketing' | 'service' | 'transactional';
+      status: 'granted' | 'revoked';
+      at: string;
+      source: string;
+    },
   ): Promise<{ flags: SaveOutcome | null; contactPoint: SaveOutcome | null; skipped: string | null }> {
     let flags: SaveOutcome | null = null;
-    const flag = change.purpose === 'marketing' ? (change.channel === 'email' ? 'HasOptedOutOfEmail' : change.channel === 'voice' ? 'DoNotCall' : null) : null;
-    if (flag !== null) [flags] = (await this.updateMany(orgId, [{ attributes: { type: person.type }, Id: person.id, [flag]: change.status === 'revoked' }])) as [SaveOutcome];
-    if (person.individualId === null || toId18(person.individualId) === null) return { flags, contactPoint: null, skipped: 'the person has no Individual record' };
-    const pointType = change.channel === 'email' ? 'Email' : ['sms', 'voice', 'whatsapp', 'viber', 'rcs'].includes(change.channel) ? 'Phone' : null;
+    const flag =
+      change.purpose === 'marketing'
+        ? change.channel === 'email'
+          ? 'HasOptedOutOfEmail'
+          : change.channel === 'voice'
+            ? 'DoNotCall'
+            : null
+        : null;
+    if (flag !== null)
+      [flags] = (await this.updateMany(orgId, [
+        { attributes: { type: person.type }, Id: person.id, [flag]: change.status === 'revoked' },
+      ])) as [SaveOutcome];
+    if (person.individualId === null || toId18(person.individualId) === null)
+      return { flags, contactPoint: null, skipped: 'the person has no Individual record' };
+    const pointType =
+      change.channel === 'email' ? 'Email' : ['sms', 'voice', 'whatsapp', 'viber', 'rcs'].includes(change.channel) ? 'Phone' : null;
     if (pointType === null) return { flags, contactPoint: null, skipped: `no contact point type for ${change.channel}` };
     let purposes: Map<string, string>;
     try {
       purposes = await this.lookup(orgId, 'DataUsePurpose', this.purposeIds);
     } catch (e) {
-      if (e instanceof SalesforceApiError && e.errorCode === 'INVALID_TYPE') return { flags, contactPoint: null, skipped: 'the org has no consent objects' };
+      if (e instanceof SalesforceApiError && e.errorCode === 'INVALID_TYPE')
+        return { flags, contactPoint: null, skipped: 'the org has no consent objects' };
       throw e;
     }
     const purposeId = purposes.get(change.purpose);
-    if (purposeId === undefined) return { flags, contactPoint: null, skipped: `the org has no DataUsePurpose named ${soqlString(change.purpose)}` };
-    const channelId = pointType === 'Phone' ? (await this.lookup(orgId, 'EngagementChannelType', this.channelTypeIds)).get(change.channel) : undefined;
+    if (purposeId === undefined)
+      return { flags, contactPoint: null, skipped: `the org has no DataUsePurpose named ${soqlString(change.purpose)}` };
+    const channelId =
+      pointType === 'Phone' ? (await this.lookup(orgId, 'EngagementChannelType', this.channelTypeIds)).get(change.channel) : undefined;
     const record = {
       Name: cut(`Signalbox: ${change.channel} ${change.purpose} ${change.status}`, 255),
       PartyId: person.individualId,

@@ -21,7 +21,13 @@ export async function connectedGateway(
     issuedAt: Number(t.issued_at),
   });
   const gateway = new SalesforceGateway(
-    { clientId: fake.clientId, clientSecret: fake.clientSecret, redirectUri: 'https://signalbox.example.com/salesforce/oauth/callback', loginUrl: fake.url, ...app },
+    {
+      clientId: fake.clientId,
+      clientSecret: fake.clientSecret,
+      redirectUri: 'https://signalbox.example.com/salesforce/oauth/callback',
+      loginUrl: fake.url,
+      ...app,
+    },
     tokens,
     opts,
   );

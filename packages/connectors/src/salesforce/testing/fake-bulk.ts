@@ -48,14 +48,16 @@ export class FakeBulk {
     const delimiter = String(body.columnDelimiter ?? 'COMMA');
     if (!(delimiter in DELIMITERS)) throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid columnDelimiter: ${delimiter}`);
     const lineEnding = String(body.lineEnding ?? 'LF');
-    if (lineEnding !== 'LF' && lineEnding !== 'CRLF') throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid lineEnding: ${lineEnding}`);
+    if (lineEnding !== 'LF' && lineEnding !== 'CRLF')
+      throw new SfError(400, 'INVALIDJOB', `InvalidJob : Invalid lineEnding: ${lineEnding}`);
     let query: SoqlQuery;
     try {
       query = parseSoql(body.query);
     } catch (e) {
       throw new SfError(400, 'MALFORMED_QUERY', (e as Error).message);
     }
-    if (query.bulkUnsupported !== null) throw new SfError(400, 'API_ERROR', `${query.bulkUnsupported} is not supported by the Bulk API 2.0 query`);
+    if (query.bulkUnsupported !== null)
+      throw new SfError(400, 'API_ERROR', `${query.bulkUnsupported} is not supported by the Bulk API 2.0 query`);
     org.checkQuery(query, []);
     const id = `750${String(this.seq++).padStart(12, '0')}AAA`;
     const job: QueryJob = {
@@ -144,7 +146,11 @@ export class FakeBulk {
   results(org: FakeOrg, id: string, version: string, q: URLSearchParams): { csv: string; locator: string; count: number } {
     const job = this.job(org, id);
     if (version !== job.apiVersion)
-      throw new SfError(409, 'INVALIDJOBSTATE', `Query job results must be read with the API version that created the job (${job.apiVersion})`);
+      throw new SfError(
+        409,
+        'INVALIDJOBSTATE',
+        `Query job results must be read with the API version that created the job (${job.apiVersion})`,
+      );
     if (job.state !== 'JobComplete') throw new SfError(400, 'INVALIDJOBSTATE', `Results are not available for a job in state ${job.state}`);
     const max = q.get('maxRecords') === null ? this.defaultPageSize : Number(q.get('maxRecords'));
     if (!Number.isInteger(max) || max < 1) throw new SfError(400, 'INVALIDJOBSTATE', 'maxRecords must be a positive integer');

@@ -54,7 +54,8 @@ export class FakeCometd {
     const ids = this.issued.get(orgId) ?? [];
     ids.push(replayId);
     this.issued.set(orgId, ids);
-    const origin = c.origin.api === 'ui' ? '' : `com/salesforce/api/${c.origin.api}/${version}${c.origin.client ? `;client=${c.origin.client}` : ''}`;
+    const origin =
+      c.origin.api === 'ui' ? '' : `com/salesforce/api/${c.origin.api}/${version}${c.origin.client ? `;client=${c.origin.client}` : ''}`;
     const payload: Record<string, unknown> = {
       ChangeEventHeader: {
         entityName: c.entity,
@@ -73,7 +74,12 @@ export class FakeCometd {
       ...(c.fields as Row),
     };
     const channels = [changeEventChannel(c.entity), '/data/ChangeEvents'];
-    const ev: StoredEvent = { replayId, channels, at: this.now(), data: { schema: `fake-${c.entity}-schema`, payload, event: { replayId } } };
+    const ev: StoredEvent = {
+      replayId,
+      channels,
+      at: this.now(),
+      data: { schema: `fake-${c.entity}-schema`, payload, event: { replayId } },
+    };
     const list = this.events.get(orgId) ?? [];
     list.push(ev);
     this.events.set(orgId, list);
@@ -128,7 +134,13 @@ export class FakeCometd {
       if (grant === null) {
         out.push(
           m.channel === '/meta/handshake'
-            ? { ...base, successful: false, error: '403::Handshake denied', ext: { sfdc: { failureReason: '401::Authentication invalid' }, replay: true }, advice: { reconnect: 'none' } }
+            ? {
+                ...base,
+                successful: false,
+                error: '403::Handshake denied',
+                ext: { sfdc: { failureReason: '401::Authentication invalid' }, replay: true },
+                advice: { reconnect: 'none' },
+              }
             : { ...base, successful: false, error: '401::Authentication invalid', advice: { reconnect: 'none' } },
         );
         continue;
@@ -150,7 +162,13 @@ export class FakeCometd {
       }
       const client = typeof m.clientId === 'string' ? this.clients.get(m.clientId) : undefined;
       if (client === undefined || client.orgId !== grant.orgId) {
-        out.push({ ...base, clientId: m.clientId, successful: false, error: '403::Unknown client', advice: { reconnect: 'handshake', interval: 0 } });
+        out.push({
+          ...base,
+          clientId: m.clientId,
+          successful: false,
+          error: '403::Unknown client',
+          advice: { reconnect: 'handshake', interval: 0 },
+        });
         continue;
       }
       if (m.channel === '/meta/connect') connect = m;
@@ -205,7 +223,17 @@ export class FakeCometd {
   private async connect(m: Message): Promise<Message[]> {
     const id = String(m.clientId);
     const client = this.clients.get(id);
-    if (client === undefined) return [{ channel: '/meta/connect', id: m.id, clientId: id, successful: false, error: '403::Unknown client', advice: { reconnect: 'handshake', interval: 0 } }];
+    if (client === undefined)
+      return [
+        {
+          channel: '/meta/connect',
+          id: m.id,
+          clientId: id,
+          successful: false,
+          error: '403::Unknown client',
+          advice: { reconnect: 'handshake', interval: 0 },
+        },
+      ];
     if (client.queue.length === 0 || client.stalled) {
       client.wake?.();
       await new Promise<void>((resolve) => {
@@ -227,9 +255,27 @@ export class FakeCometd {
       });
     }
     if (!this.clients.has(id) || this.clients.get(id) !== client)
-      return [{ channel: '/meta/connect', id: m.id, clientId: id, successful: false, error: '403::Unknown client', advice: { reconnect: 'handshake', interval: 0 } }];
+      return [
+        {
+          channel: '/meta/connect',
+          id: m.id,
+          clientId: id,
+          successful: false,
+          error: '403::Unknown client',
+          advice: { reconnect: 'handshake', interval: 0 },
+        },
+      ];
     this.stats.connects++;
     const events = client.queue.splice(0);
-    return [...events, { channel: '/meta/connect', id: m.id, clientId: id, successful: true, advice: { reconnect: 'retry', interval: 0, timeout: this.timeoutMs } }];
+    return [
+      ...events,
+      {
+        channel: '/meta/connect',
+        id: m.id,
+        clientId: id,
+        successful: true,
+        advice: { reconnect: 'retry', interval: 0, timeout: this.timeoutMs },
+      },
+    ];
   }
 }

@@ -3,7 +3,7 @@
  * bearer flow, answering with the fields jsforce reads (`access_token`, `instance_url`, `id`,
  * `issued_at`, `signature`, `token_type`, `scope`). Errors come as `{error, error_description}`.
  */
-import { createHmac, createVerify, randomBytes, type KeyObject } from 'node:crypto';
+import { createHmac, createVerify, type KeyObject, randomBytes } from 'node:crypto';
 
 export class OAuthError extends Error {
   constructor(
@@ -44,7 +44,9 @@ export class FakeOAuth {
     const id = `${base}/id/${g.orgId}/${g.userId}`;
     const out: Record<string, string> = {
       access_token: accessToken,
-      signature: createHmac('sha256', this.clientSecret).update(id + issuedAt).digest('base64'),
+      signature: createHmac('sha256', this.clientSecret)
+        .update(id + issuedAt)
+        .digest('base64'),
       scope: withRefresh ? 'refresh_token api' : 'api',
       instance_url: base,
       id,
@@ -107,7 +109,8 @@ export class FakeOAuth {
       const c = this.codes.get(code);
       this.codes.delete(code);
       if (c === undefined || c.expiresAt < this.now()) throw new OAuthError(400, 'invalid_grant', 'invalid authorization code');
-      if (form.get('redirect_uri') !== c.redirectUri) throw new OAuthError(400, 'redirect_uri_mismatch', 'redirect_uri must match configuration');
+      if (form.get('redirect_uri') !== c.redirectUri)
+        throw new OAuthError(400, 'redirect_uri_mismatch', 'redirect_uri must match configuration');
       return this.tokens(c, base, true);
     }
     if (grant === 'refresh_token') {
@@ -115,7 +118,8 @@ export class FakeOAuth {
       if (g === undefined) throw new OAuthError(400, 'invalid_grant', 'expired access/refresh token');
       return this.tokens(g, base, false);
     }
-    if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') return this.tokens(this.jwt(form.get('assertion') ?? '', audience), base, false);
+    if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer')
+      return this.tokens(this.jwt(form.get('assertion') ?? '', audience), base, false);
     throw new OAuthError(400, 'unsupported_grant_type', 'grant type not supported');
   }
 

@@ -5,8 +5,8 @@
  * generated on demand from their index, so a million contacts cost no memory until one changes.
  */
 import { randomUUID } from 'node:crypto';
-import { type Condition, evaluate, idLowerBound, SoqlError, type SoqlQuery } from './fake-soql.js';
 import { type FieldDef, fakeId, fakeIndex, type ObjectDef, standardObjects } from './fake-schema.js';
+import { type Condition, evaluate, idLowerBound, SoqlError, type SoqlQuery } from './fake-soql.js';
 
 export type Value = string | number | boolean | null;
 export type Row = Record<string, Value>;
@@ -83,7 +83,7 @@ class Table {
   /** Records in Id order (= creation order here). */
   *byId(after: string | null): Generator<Row> {
     let start = 1;
-    if (after !== null && after.startsWith(this.def.prefix)) {
+    if (after?.startsWith(this.def.prefix)) {
       const i = fakeIndex(after);
       if (Number.isFinite(i)) start = Math.max(1, i);
     }
@@ -100,7 +100,13 @@ class Table {
   *byModstamp(): Generator<Row> {
     for (let i = 1; i <= this.baseCount; i++) if (!this.modifiedBase.has(i)) yield this.base(i);
     const rest = [...this.rows.values()].sort((a, b) =>
-      a.SystemModstamp === b.SystemModstamp ? (String(a.Id) < String(b.Id) ? -1 : 1) : String(a.SystemModstamp) < String(b.SystemModstamp) ? -1 : 1,
+      a.SystemModstamp === b.SystemModstamp
+        ? String(a.Id) < String(b.Id)
+          ? -1
+          : 1
+        : String(a.SystemModstamp) < String(b.SystemModstamp)
+          ? -1
+          : 1,
     );
     yield* rest;
   }
@@ -131,7 +137,10 @@ export class FakeOrg {
   /** A custom object (e.g. `Invoice__c`), optionally with Change Data Capture selected. */
   defineObject(name: string, prefix: string, fields: FieldDef[], cdc = true): void {
     const sys = (this.table('Account').def.fields as FieldDef[]).filter((f) => f.system || f.name === 'OwnerId');
-    this.tables.set(name.toLowerCase(), new Table({ name, prefix, cdc, fields: [...sys, { name: 'Name', type: 'string', length: 80 }, ...fields] }));
+    this.tables.set(
+      name.toLowerCase(),
+      new Table({ name, prefix, cdc, fields: [...sys, { name: 'Name', type: 'string', length: 80 }, ...fields] }),
+    );
   }
 
   table(name: string): Table {
@@ -144,7 +153,11 @@ export class FakeOrg {
   queryTable(name: string): Table {
     const t = this.tables.get(name.toLowerCase());
     if (t === undefined)
-      throw new SfError(400, 'INVALID_TYPE', `sObject type '${name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name.`);
+      throw new SfError(
+        400,
+        'INVALID_TYPE',
+        `sObject type '${name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name.`,
+      );
     return t;
   }
 
@@ -196,7 +209,13 @@ export class FakeOrg {
       const f = t.field(k);
       if (f === undefined) throw new SfError(400, 'INVALID_FIELD', `No such column '${k}' on sobject of type ${t.def.name}`, [k]);
       if (f.system || (mode === 'update' && f.createOnly))
-        throw new SfError(400, 'INVALID_FIELD_FOR_INSERT_UPDATE', `Unable to create/update fields: ${f.name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`, [f.name], 'record');
+        throw new SfError(
+          400,
+          'INVALID_FIELD_FOR_INSERT_UPDATE',
+          `Unable to create/update fields: ${f.name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`,
+          [f.name],
+          'record',
+        );
       out[f.name] = this.checkValue(t, f, v);
     }
     if (mode === 'insert')
@@ -213,7 +232,13 @@ export class FakeOrg {
       if (f.required) throw new SfError(400, 'REQUIRED_FIELD_MISSING', `Required fields are missing: [${f.name}]`, [f.name], 'record');
       return null;
     }
-    const bad = () => new SfError(400, 'JSON_PARSER_ERROR', `Cannot deserialize instance of ${f.type} from value ${JSON.stringify(v)} for field ${f.name}`, [f.name]);
+    const bad = () =>
+      new SfError(
+        400,
+        'JSON_PARSER_ERROR',
+        `Cannot deserialize instance of ${f.type} from value ${JSON.stringify(v)} for field ${f.name}`,
+        [f.name],
+      );
     switch (f.type) {
       case 'boolean':
         if (typeof v !== 'boolean') throw bad();
@@ -240,12 +265,24 @@ export class FakeOrg {
       case 'picklist':
         if (typeof v !== 'string') throw bad();
         if (f.picklist && !f.picklist.includes(v))
-          throw new SfError(400, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${t.def.name} ${f.name}: bad value for restricted picklist field: ${v}`, [f.name], 'record');
+          throw new SfError(
+            400,
+            'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+            `${t.def.name} ${f.name}: bad value for restricted picklist field: ${v}`,
+            [f.name],
+            'record',
+          );
         return v;
       default:
         if (typeof v !== 'string') throw bad();
         if (f.length !== undefined && v.length > f.length)
-          throw new SfError(400, 'STRING_TOO_LONG', `${f.name}: data value too large: ${v.slice(0, 40)}… (max length=${f.length})`, [f.name], 'record');
+          throw new SfError(
+            400,
+            'STRING_TOO_LONG',
+            `${f.name}: data value too large: ${v.slice(0, 40)}… (max length=${f.length})`,
+            [f.name],
+            'record',
+          );
         return v;
     }
   }
@@ -256,7 +293,13 @@ export class FakeOrg {
       if (typeof v === 'string' && v !== '') {
         const other = map.get(v);
         if (other !== undefined && other !== row.Id)
-          throw new SfError(400, 'DUPLICATE_VALUE', `duplicate value found: ${field} duplicates value on record with id: ${other}`, [field], 'record');
+          throw new SfError(
+            400,
+            'DUPLICATE_VALUE',
+            `duplicate value found: ${field} duplicates value on record with id: ${other}`,
+            [field],
+            'record',
+          );
         map.set(v, row.Id as string);
       }
     }
@@ -271,7 +314,9 @@ export class FakeOrg {
     if (t.field('OwnerId') && row.OwnerId === undefined && this.integrationUserId) row.OwnerId = this.integrationUserId;
     this.index(t, row);
     this.put(t, row, undefined);
-    const fields = Object.fromEntries(Object.entries(row).filter(([k, v]) => v !== null && k !== 'Id' && k !== 'IsDeleted' && k !== 'SystemModstamp'));
+    const fields = Object.fromEntries(
+      Object.entries(row).filter(([k, v]) => v !== null && k !== 'Id' && k !== 'IsDeleted' && k !== 'SystemModstamp'),
+    );
     this.emit(t, 'CREATE', id, fields, Object.keys(fields), [], origin, tx);
     return row;
   }
@@ -289,7 +334,16 @@ export class FakeOrg {
     if (changed.length > 0) {
       const fields: Row = { LastModifiedDate: at };
       for (const k of changed) fields[k] = row[k] ?? null;
-      this.emit(t, 'UPDATE', id, fields, [...changed, 'LastModifiedDate'], changed.filter((k) => row[k] === null), origin, tx);
+      this.emit(
+        t,
+        'UPDATE',
+        id,
+        fields,
+        [...changed, 'LastModifiedDate'],
+        changed.filter((k) => row[k] === null),
+        origin,
+        tx,
+      );
     }
     return row;
   }
@@ -340,7 +394,16 @@ export class FakeOrg {
     for (const u of undo.reverse()) u();
   }
 
-  private emit(t: Table, changeType: RecordChange['changeType'], recordId: string, fields: Row, changedFields: string[], nulledFields: string[], origin: ChangeOrigin, tx?: { key: string; seq: number }): void {
+  private emit(
+    t: Table,
+    changeType: RecordChange['changeType'],
+    recordId: string,
+    fields: Row,
+    changedFields: string[],
+    nulledFields: string[],
+    origin: ChangeOrigin,
+    tx?: { key: string; seq: number },
+  ): void {
     if (!t.def.cdc || this.onChange === null) return;
     const change: RecordChange = {
       entity: t.def.name,
@@ -367,7 +430,12 @@ export class FakeOrg {
       if (path.endsWith('()')) continue;
       const [head, ...rest] = path.split('.');
       if (rest.length === 0) {
-        if (t.field(path) === undefined) throw new SfError(400, 'INVALID_FIELD', `No such column '${path}' on entity '${t.def.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.`);
+        if (t.field(path) === undefined)
+          throw new SfError(
+            400,
+            'INVALID_FIELD',
+            `No such column '${path}' on entity '${t.def.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.`,
+          );
       } else {
         const ref = t.field(`${head}Id`) ?? t.field(`${(head as string).replace(/__r$/, '__c')}`);
         const target = ref?.refersTo?.find((x) => this.tables.has(x.toLowerCase()));
@@ -432,7 +500,9 @@ export class FakeOrg {
 
   /** A record as the REST API returns it (attributes, parent relationships nested). */
   toRest(t: Table, row: Row, fields: string[], version: string): Record<string, unknown> {
-    const out: Record<string, unknown> = { attributes: { type: t.def.name, url: `/services/data/v${version}/sobjects/${t.def.name}/${row.Id}` } };
+    const out: Record<string, unknown> = {
+      attributes: { type: t.def.name, url: `/services/data/v${version}/sobjects/${t.def.name}/${row.Id}` },
+    };
     for (const path of fields) {
       const parts = path.split('.');
       if (parts.length === 1) {
@@ -445,7 +515,10 @@ export class FakeOrg {
       const head = parts[0] as string;
       const ref = t.field(`${head}Id`) ?? t.field(head.replace(/__r$/, '__c'));
       const id = ref === undefined ? null : row[ref.name];
-      const type = typeof id === 'string' ? (ref?.refersTo ?? []).find((x) => this.tables.has(x.toLowerCase()) && this.get(x, id) !== undefined) : undefined;
+      const type =
+        typeof id === 'string'
+          ? (ref?.refersTo ?? []).find((x) => this.tables.has(x.toLowerCase()) && this.get(x, id) !== undefined)
+          : undefined;
       if (type === undefined || typeof id !== 'string') {
         out[head] = null;
         continue;

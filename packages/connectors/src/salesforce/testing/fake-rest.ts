@@ -8,7 +8,7 @@
 import type { FakeBulk } from './fake-bulk.js';
 import { locatorId } from './fake-bulk.js';
 import { type ChangeOrigin, type FakeOrg, type Row, SfError } from './fake-org.js';
-import { conditionFields, parseSoql, SoqlError, type SoqlQuery } from './fake-soql.js';
+import { conditionFields, parseSoql, type SoqlError, type SoqlQuery } from './fake-soql.js';
 
 export const MAX_COLLECTION = 200;
 const LOCATOR_TTL_MS = 15 * 60_000;
@@ -38,13 +38,32 @@ export class FakeRest {
     private readonly now: () => number,
   ) {}
 
-  route(org: FakeOrg, version: string, method: string, path: string, url: URL, body: unknown, headers: Record<string, string | string[] | undefined>, origin: ChangeOrigin, userId: string): RestReply {
-    const seg = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  route(
+    org: FakeOrg,
+    version: string,
+    method: string,
+    path: string,
+    url: URL,
+    body: unknown,
+    headers: Record<string, string | string[] | undefined>,
+    origin: ChangeOrigin,
+    userId: string,
+  ): RestReply {
+    const seg = path
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
     const obj = (body ?? {}) as Record<string, unknown>;
     const ok = (b: unknown, status = 200): RestReply => ({ status, body: b });
     const [a, b, c, d] = seg;
 
-    if (seg.length === 0 && method === 'GET') return ok({ sobjects: `/services/data/v${version}/sobjects`, query: `/services/data/v${version}/query`, limits: `/services/data/v${version}/limits`, jobs: `/services/data/v${version}/jobs` });
+    if (seg.length === 0 && method === 'GET')
+      return ok({
+        sobjects: `/services/data/v${version}/sobjects`,
+        query: `/services/data/v${version}/query`,
+        limits: `/services/data/v${version}/limits`,
+        jobs: `/services/data/v${version}/jobs`,
+      });
     if (a === 'limits' && seg.length === 1 && method === 'GET') {
       const jobs = [...this.bulk.jobs.values()].filter((j) => j.orgId === org.id).length;
       return ok({
@@ -70,7 +89,12 @@ export class FakeRest {
       }
       if (seg.length === 4 && d === 'results' && method === 'GET') {
         const page = this.bulk.results(org, c as string, version, url.searchParams);
-        return { status: 200, body: page.csv, contentType: 'text/csv', headers: { 'sforce-locator': page.locator, 'sforce-numberofrecords': String(page.count) } };
+        return {
+          status: 200,
+          body: page.csv,
+          contentType: 'text/csv',
+          headers: { 'sforce-locator': page.locator, 'sforce-numberofrecords': String(page.count) },
+        };
       }
     }
     if (a === 'sobjects' && b !== undefined) {
@@ -105,7 +129,8 @@ export class FakeRest {
         }
         if (method === 'PATCH') {
           const r = this.upsertOne(org, type, field, { ...(obj as Row), [field]: value }, origin);
-          if (Number(version) < 46) return { status: r.created ? 201 : 204, body: r.created ? { id: r.id, success: true, errors: [] } : undefined };
+          if (Number(version) < 46)
+            return { status: r.created ? 201 : 204, body: r.created ? { id: r.id, success: true, errors: [] } : undefined };
           return ok({ id: r.id, success: true, errors: [], created: r.created }, r.created ? 201 : 200);
         }
       }
@@ -115,33 +140,41 @@ export class FakeRest {
       if (seg.length === 2 && method === 'DELETE') {
         const ids = (url.searchParams.get('ids') ?? '').split(',').filter((s) => s !== '');
         this.cap(ids.length);
-        return ok(ids.map((id) => this.attempt(() => {
-          const type = org.typeOfId(id);
-          if (type === undefined) throw new SfError(404, 'ENTITY_IS_DELETED', 'entity is deleted', [], 'record');
-          org.delete(type, id, origin);
-          return { id, success: true, errors: [] };
-        }, id)));
+        return ok(
+          ids.map((id) =>
+            this.attempt(() => {
+              const type = org.typeOfId(id);
+              if (type === undefined) throw new SfError(404, 'ENTITY_IS_DELETED', 'entity is deleted', [], 'record');
+              org.delete(type, id, origin);
+              return { id, success: true, errors: [] };
+            }, id),
+          ),
+        );
       }
       if (seg.length === 2 && (method === 'POST' || method === 'PATCH')) {
         const records = this.records(obj);
-        return ok(this.collection(org, obj.allOrNone === true, records, (r) => {
-          const type = (r.attributes as { type?: string } | undefined)?.type;
-          if (typeof type !== 'string') throw new SfError(400, 'INVALID_TYPE', 'Must send a concrete entity type.', [], 'record');
-          if (method === 'POST') return { id: org.insert(type, r, origin).Id as string, success: true, errors: [] };
-          if (typeof r.Id !== 'string') throw new SfError(400, 'MISSING_ARGUMENT', 'Id not specified in an update call', [], 'record');
-          org.update(type, r.Id, r, origin);
-          return { id: r.Id, success: true, errors: [] };
-        }));
+        return ok(
+          this.collection(org, obj.allOrNone === true, records, (r) => {
+            const type = (r.attributes as { type?: string } | undefined)?.type;
+            if (typeof type !== 'string') throw new SfError(400, 'INVALID_TYPE', 'Must send a concrete entity type.', [], 'record');
+            if (method === 'POST') return { id: org.insert(type, r, origin).Id as string, success: true, errors: [] };
+            if (typeof r.Id !== 'string') throw new SfError(400, 'MISSING_ARGUMENT', 'Id not specified in an update call', [], 'record');
+            org.update(type, r.Id, r, origin);
+            return { id: r.Id, success: true, errors: [] };
+          }),
+        );
       }
       if (seg.length === 3 && (method === 'POST' || method === 'GET')) {
         const type = org.table(c as string).def.name;
         const ids = method === 'GET' ? (url.searchParams.get('ids') ?? '').split(',') : ((obj.ids as string[] | undefined) ?? []);
         const fields = method === 'GET' ? url.searchParams.get('fields') : ((obj.fields as string[] | undefined) ?? []).join(',');
         this.cap(ids.length);
-        return ok(ids.map((id) => {
-          const row = org.get(type, id);
-          return row === undefined ? null : this.view(org, type, row, version, fields);
-        }));
+        return ok(
+          ids.map((id) => {
+            const row = org.get(type, id);
+            return row === undefined ? null : this.view(org, type, row, version, fields);
+          }),
+        );
       }
       if (seg.length === 4 && method === 'PATCH') {
         if (Number(version) < 46) throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
@@ -151,22 +184,27 @@ export class FakeRest {
         const seen = new Set<string>();
         for (const r of records) {
           const v = r[field];
-          if (typeof v === 'string' && seen.has(v)) throw new SfError(400, 'DUPLICATE_EXTERNAL_ID', `Duplicate external id specified: ${v}`, [field]);
+          if (typeof v === 'string' && seen.has(v))
+            throw new SfError(400, 'DUPLICATE_EXTERNAL_ID', `Duplicate external id specified: ${v}`, [field]);
           if (typeof v === 'string') seen.add(v);
         }
-        return ok(this.collection(org, obj.allOrNone === true, records, (r) => {
-          const rt = (r.attributes as { type?: string } | undefined)?.type;
-          if (rt !== undefined && rt.toLowerCase() !== type.toLowerCase()) throw new SfError(400, 'INVALID_TYPE', `Record type ${rt} does not match ${type}`, [], 'record');
-          const res = this.upsertOne(org, type, field, r, origin);
-          return { id: res.id, success: true, errors: [], created: res.created };
-        }));
+        return ok(
+          this.collection(org, obj.allOrNone === true, records, (r) => {
+            const rt = (r.attributes as { type?: string } | undefined)?.type;
+            if (rt !== undefined && rt.toLowerCase() !== type.toLowerCase())
+              throw new SfError(400, 'INVALID_TYPE', `Record type ${rt} does not match ${type}`, [], 'record');
+            const res = this.upsertOne(org, type, field, r, origin);
+            return { id: res.id, success: true, errors: [], created: res.created };
+          }),
+        );
       }
     }
     throw new SfError(404, 'NOT_FOUND', 'The requested resource does not exist');
   }
 
   private cap(n: number): void {
-    if (n > MAX_COLLECTION) throw new SfError(400, 'EXCEEDED_ID_LIMIT', `record limit reached. cannot submit more than ${MAX_COLLECTION} records into this call`);
+    if (n > MAX_COLLECTION)
+      throw new SfError(400, 'EXCEEDED_ID_LIMIT', `record limit reached. cannot submit more than ${MAX_COLLECTION} records into this call`);
   }
 
   private records(obj: Record<string, unknown>): Row[] {
@@ -176,7 +214,10 @@ export class FakeRest {
     return records as Row[];
   }
 
-  private attempt<T extends Record<string, unknown>>(fn: () => T, id: string | null = null): T | { id: string | null; success: false; errors: unknown[] } {
+  private attempt<T extends Record<string, unknown>>(
+    fn: () => T,
+    id: string | null = null,
+  ): T | { id: string | null; success: false; errors: unknown[] } {
     try {
       return fn();
     } catch (e) {
@@ -203,7 +244,17 @@ export class FakeRest {
     org.rollback();
     return results.map((r) =>
       r.success === true
-        ? { id: null, success: false, errors: [{ statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', message: 'Record rolled back because not all records were valid and the request was using AllOrNone header', fields: [] }] }
+        ? {
+            id: null,
+            success: false,
+            errors: [
+              {
+                statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+                message: 'Record rolled back because not all records were valid and the request was using AllOrNone header',
+                fields: [],
+              },
+            ],
+          }
         : r,
     );
   }
@@ -221,7 +272,8 @@ export class FakeRest {
   private view(org: FakeOrg, type: string, row: Row, version: string, fields: string | null): Record<string, unknown> {
     const t = org.table(type);
     const list = fields ? fields.split(',').map((f) => f.trim()) : t.def.fields.map((f) => f.name);
-    for (const f of list) if (t.field(f) === undefined) throw new SfError(400, 'INVALID_FIELD', `No such column '${f}' on sobject of type ${type}`, [f]);
+    for (const f of list)
+      if (t.field(f) === undefined) throw new SfError(400, 'INVALID_FIELD', `No such column '${f}' on sobject of type ${type}`, [f]);
     return org.toRest(t, row, ['Id', ...list.filter((f) => f.toLowerCase() !== 'id')], version);
   }
 
@@ -266,6 +318,11 @@ export class FakeRest {
     const done = cursor.offset >= cursor.total;
     if (done) this.cursors.delete(id);
     else this.cursors.set(id, cursor);
-    return { totalSize: cursor.total, done, ...(done ? {} : { nextRecordsUrl: `/services/data/v${version}/query/${id}-${cursor.offset}` }), records };
+    return {
+      totalSize: cursor.total,
+      done,
+      ...(done ? {} : { nextRecordsUrl: `/services/data/v${version}/query/${id}-${cursor.offset}` }),
+      records,
+    };
   }
 }

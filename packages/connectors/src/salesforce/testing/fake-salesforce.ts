@@ -92,7 +92,11 @@ export class FakeSalesforce {
     const orgId = id ?? fakeId('00D', this.orgs.size + 1);
     let org = this.orgs.get(orgId);
     if (org === undefined) {
-      org = new FakeOrg(orgId, { signalboxFields: opts.signalboxFields ?? true, consentObjects: opts.consentObjects ?? true, now: this.now });
+      org = new FakeOrg(orgId, {
+        signalboxFields: opts.signalboxFields ?? true,
+        consentObjects: opts.consentObjects ?? true,
+        now: this.now,
+      });
       org.onChange = (c) => this.cometd.publish(orgId, c, '60.0');
       this.orgs.set(orgId, org);
     }
@@ -177,7 +181,11 @@ export class FakeSalesforce {
   }
 
   /** Salesforce sends an Outbound Message and re-sends it until it is acknowledged. */
-  deliverOutboundMessage(url: string, m: Omit<OutboundMessage, 'instanceUrl'>, opts?: Parameters<typeof deliverOutboundMessage>[2]): Promise<{ acked: boolean; attempts: DeliveryAttempt[] }> {
+  deliverOutboundMessage(
+    url: string,
+    m: Omit<OutboundMessage, 'instanceUrl'>,
+    opts?: Parameters<typeof deliverOutboundMessage>[2],
+  ): Promise<{ acked: boolean; attempts: DeliveryAttempt[] }> {
     return deliverOutboundMessage(url, { ...m, instanceUrl: this.url }, opts);
   }
 
@@ -218,7 +226,10 @@ export class FakeSalesforce {
         return;
       }
       if (url.pathname === '/services/data' || url.pathname === '/services/data/') {
-        json(200, ['58.0', '59.0', '60.0', '61.0', '62.0'].map((v) => ({ label: 'Fake', url: `/services/data/v${v}`, version: v })));
+        json(
+          200,
+          ['58.0', '59.0', '60.0', '61.0', '62.0'].map((v) => ({ label: 'Fake', url: `/services/data/v${v}`, version: v })),
+        );
         return;
       }
       const data = /^\/services\/data\/v(\d+\.\d)(\/.*)?$/.exec(url.pathname);
@@ -250,13 +261,18 @@ export class FakeSalesforce {
       const client = /client=([^,\s]+)/.exec(callOptions ?? '')?.[1];
       const origin: ChangeOrigin = { api: 'rest', ...(client ? { client } : {}) };
       const r = this.rest.route(org, version, method, data[2] ?? '', url, body, req.headers, origin, grant.userId);
-      if (r.contentType === 'text/csv') send(r.status, String(r.body), { 'content-type': 'text/csv', ...limitInfo(), ...(r.headers ?? {}) });
+      if (r.contentType === 'text/csv')
+        send(r.status, String(r.body), { 'content-type': 'text/csv', ...limitInfo(), ...(r.headers ?? {}) });
       else json(r.status, r.body, { ...limitInfo(), ...(r.headers ?? {}) });
     } catch (e) {
       if (e instanceof OAuthError) json(e.status, { error: e.error, error_description: e.message });
       else if (e instanceof SfError) {
         const org = orgId ? this.orgs.get(orgId) : undefined;
-        json(e.status, [{ message: e.message, errorCode: e.errorCode, ...(e.fields.length ? { fields: e.fields } : {}) }], org ? { 'sforce-limit-info': `api-usage=${org.apiUsage.used}/${org.apiUsage.limit}` } : {});
+        json(
+          e.status,
+          [{ message: e.message, errorCode: e.errorCode, ...(e.fields.length ? { fields: e.fields } : {}) }],
+          org ? { 'sforce-limit-info': `api-usage=${org.apiUsage.used}/${org.apiUsage.limit}` } : {},
+        );
       } else if (e instanceof SyntaxError) json(400, [{ message: 'Unexpected character in JSON', errorCode: 'JSON_PARSER_ERROR' }]);
       else json(500, [{ message: (e as Error).message, errorCode: 'UNKNOWN_EXCEPTION' }]);
     }

@@ -117,7 +117,12 @@ export function standardObjects(opts: { signalboxFields: boolean; consentObjects
       cdc: true,
       fields: person([
         { name: 'Company', type: 'string', length: 255, required: true },
-        { name: 'Status', type: 'picklist', picklist: ['Open - Not Contacted', 'Working - Contacted', 'Closed - Converted'], default: 'Open - Not Contacted' },
+        {
+          name: 'Status',
+          type: 'picklist',
+          picklist: ['Open - Not Contacted', 'Working - Contacted', 'Closed - Converted'],
+          default: 'Open - Not Contacted',
+        },
         { name: 'IsConverted', type: 'boolean', default: false },
         { name: 'ConvertedContactId', type: 'reference', refersTo: ['Contact'] },
         { name: 'CountryCode', type: 'string', length: 10 },
@@ -145,7 +150,12 @@ export function standardObjects(opts: { signalboxFields: boolean; consentObjects
       fields: [
         ...system,
         { name: 'Name', type: 'string', length: 120, required: true },
-        { name: 'StageName', type: 'picklist', required: true, picklist: ['Prospecting', 'Negotiation/Review', 'Closed Won', 'Closed Lost'] },
+        {
+          name: 'StageName',
+          type: 'picklist',
+          required: true,
+          picklist: ['Prospecting', 'Negotiation/Review', 'Closed Won', 'Closed Lost'],
+        },
         { name: 'CloseDate', type: 'date', required: true },
         { name: 'Amount', type: 'currency' },
         { name: 'ContactId', type: 'reference', refersTo: ['Contact'] },
@@ -182,7 +192,12 @@ export function standardObjects(opts: { signalboxFields: boolean; consentObjects
         { name: 'WhoId', type: 'reference', refersTo: ['Contact', 'Lead'] },
         { name: 'WhatId', type: 'reference', refersTo: ['Account', 'Opportunity', 'Case'] },
         { name: 'Description', type: 'textarea', length: 32000 },
-        { name: 'TaskSubtype', type: 'picklist', picklist: ['Task', 'Email', 'ListEmail', 'Cadence', 'Call', 'LinkedIn'], createOnly: true },
+        {
+          name: 'TaskSubtype',
+          type: 'picklist',
+          picklist: ['Task', 'Email', 'ListEmail', 'Cadence', 'Call', 'LinkedIn'],
+          createOnly: true,
+        },
         { name: 'Type', type: 'picklist', picklist: ['Call', 'Email', 'Meeting', 'Other'] },
         ...(opts.signalboxFields ? SIGNALBOX_TASK_FIELDS : []),
       ],
@@ -192,8 +207,18 @@ export function standardObjects(opts: { signalboxFields: boolean; consentObjects
   ];
   if (opts.consentObjects) {
     objects.push(
-      { name: 'Individual', prefix: '0PK', cdc: false, fields: [...system, { name: 'LastName', type: 'string', length: 80, required: true }] },
-      { name: 'DataUsePurpose', prefix: '0Wp', cdc: false, fields: [...system, { name: 'Name', type: 'string', length: 80, required: true }] },
+      {
+        name: 'Individual',
+        prefix: '0PK',
+        cdc: false,
+        fields: [...system, { name: 'LastName', type: 'string', length: 80, required: true }],
+      },
+      {
+        name: 'DataUsePurpose',
+        prefix: '0Wp',
+        cdc: false,
+        fields: [...system, { name: 'Name', type: 'string', length: 80, required: true }],
+      },
       {
         name: 'EngagementChannelType',
         prefix: '0eT',

@@ -4,7 +4,12 @@
  * refuses (aggregates, GROUP BY, OFFSET, FIELDS(), sub-queries) is flagged so the bulk endpoint can
  * refuse it as Salesforce does.
  */
-export type Literal = { kind: 'string'; value: string } | { kind: 'number'; value: number } | { kind: 'bool'; value: boolean } | { kind: 'null' } | { kind: 'datetime'; value: number };
+export type Literal =
+  | { kind: 'string'; value: string }
+  | { kind: 'number'; value: number }
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'null' }
+  | { kind: 'datetime'; value: number };
 
 export type Condition =
   | { op: 'and' | 'or'; items: Condition[] }
@@ -25,7 +30,8 @@ export interface SoqlQuery {
 
 export class SoqlError extends Error {}
 
-const TOKEN = /\s*(?:('(?:[^'\\]|\\.)*')|(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))|(\d{4}-\d{2}-\d{2})(?![\d:T])|(-?\d+(?:\.\d+)?)(?![\w-])|(!=|<=|>=|<>|=|<|>|\(|\)|,)|([A-Za-z_][\w.]*))/y;
+const TOKEN =
+  /\s*(?:('(?:[^'\\]|\\.)*')|(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))|(\d{4}-\d{2}-\d{2})(?![\d:T])|(-?\d+(?:\.\d+)?)(?![\w-])|(!=|<=|>=|<>|=|<|>|\(|\)|,)|([A-Za-z_][\w.]*))/y;
 
 type Tok = { t: 'str' | 'dt' | 'date' | 'num' | 'sym' | 'word'; v: string };
 
@@ -231,7 +237,13 @@ export function evaluate(c: Condition, get: Resolve): boolean {
     case 'like': {
       const v = get(c.field);
       if (typeof v !== 'string') return false;
-      const re = new RegExp(`^${c.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.')}$`, 'i');
+      const re = new RegExp(
+        `^${c.pattern
+          .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/%/g, '.*')
+          .replace(/_/g, '.')}$`,
+        'i',
+      );
       return re.test(v);
     }
     case 'cmp': {
@@ -258,9 +270,10 @@ export function conditionFields(c: Condition | null): string[] {
 export function idLowerBound(c: Condition | null): string | null {
   if (c === null) return null;
   if (c.op === 'cmp' && c.field === 'Id' && (c.cmp === '>' || c.cmp === '>=') && c.value.kind === 'string') return c.value.value;
-  if (c.op === 'and') for (const x of c.items) {
-    const b = idLowerBound(x);
-    if (b !== null) return b;
-  }
+  if (c.op === 'and')
+    for (const x of c.items) {
+      const b = idLowerBound(x);
+      if (b !== null) return b;
+    }
   return null;
 }
