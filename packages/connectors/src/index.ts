@@ -88,6 +88,7 @@ export {
   parseOutboundMessage,
   receiveOutboundMessage,
 } from './salesforce/outbound-message.js';
+export { newPanelKey, PANEL_KEY_HEADER, PANEL_ORG_HEADER, PanelAuthError, verifyPanelRequest } from './salesforce/panel-auth.js';
 export {
   type ContactPointConsentRow,
   consentFromContactPoints,

@@ -71,7 +71,7 @@ describe('the fake Salesforce', () => {
       method: 'PATCH',
       body: JSON.stringify({ TaskSubtype: 'Call' }),
     });
-    expect((await subtype.json())[0].errorCode).toBe('INVALID_FIELD_FOR_INSERT_UPDATE');
+    expect(await subtype.json()).toEqual([expect.objectContaining({ errorCode: 'INVALID_FIELD_FOR_INSERT_UPDATE' })]);
   });
 
   it('pages Bulk API 2.0 results as CSV with a header per page, Sforce-NumberOfRecords and the string null as the last locator', async () => {
