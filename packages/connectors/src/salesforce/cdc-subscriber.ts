@@ -111,7 +111,12 @@ export class CdcSubscriber {
         void this.rebuild('no successful /meta/connect within the watchdog window');
     }, every);
     this.watchdog.unref();
-    await this.build();
+    try {
+      await this.build();
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
   }
 
   async stop(): Promise<void> {
@@ -181,7 +186,11 @@ export class CdcSubscriber {
         this.stats.resyncs++;
         this.lastStored.set(channel, -2);
         this.queue = this.queue.then(async () => {
-          await this.o.onResyncNeeded?.({ orgId: this.o.orgId, channel, refusedReplayId: refused });
+          try {
+            await this.o.onResyncNeeded?.({ orgId: this.o.orgId, channel, refusedReplayId: refused });
+          } catch (error) {
+            this.o.onError?.({ orgId: this.o.orgId, reason: `the re-sync signal for ${channel} failed`, error });
+          }
         });
         void this.rebuild(`replay id ${refused} of ${channel} is past retention`, 0);
       } else this.o.onError?.({ orgId: this.o.orgId, reason: `subscribe to ${channel} refused: ${m.error ?? 'no reason'}` });
