@@ -35,3 +35,79 @@ export {
   parseHubspotWebhookBatch,
   validateHubspotWebhookBatch,
 } from './hubspot/webhook-events.js';
+export { type BulkCursor, type BulkJobInfo, BulkQuery } from './salesforce/bulk-query.js';
+export {
+  type CdcDelivery,
+  CdcSubscriber,
+  type CdcSubscriberOptions,
+  changeEventChannel,
+  type ReplayStore,
+} from './salesforce/cdc-subscriber.js';
+export { type ModstampCursor, SalesforceCrm, type SalesforceCrmOptions, type SoqlSyncCursor } from './salesforce/crm.js';
+export { SALESFORCE_DEFAULT_EVENT_MAP } from './salesforce/default-event-map.js';
+export {
+  BulkQueryError,
+  OrgDisabledError,
+  OutboundMessageError,
+  SalesforceApiError,
+  SalesforceConfigError,
+  SalesforceLimitError,
+  UnknownOrganizationError,
+} from './salesforce/errors.js';
+export {
+  type CdcMessage,
+  type ChangeEventHeader,
+  isEcho,
+  type NormalisedSalesforceEvents,
+  normaliseChangeEvent,
+  normaliseOutboundMessage,
+  type SalesforceRawEvent,
+} from './salesforce/events.js';
+export {
+  DEFAULT_API_VERSION,
+  DEFAULT_SCOPES as SALESFORCE_DEFAULT_SCOPES,
+  type SalesforceAppConfig,
+  SalesforceGateway,
+  type SalesforceLimits,
+  type SalesforceOrgTokens,
+  type SalesforceTokenStore,
+} from './salesforce/gateway.js';
+export { isOrgId, sameId, toId18 } from './salesforce/ids.js';
+export { JWT_BEARER_GRANT, jwtAssertion } from './salesforce/jwt-bearer.js';
+export type { PacerOptions } from './salesforce/limit-pacer.js';
+export {
+  checkOrganization,
+  DEFAULT_XML_LIMITS,
+  MAX_NOTIFICATIONS,
+  OUTBOUND_ACK,
+  type OutboundEndpointConfig,
+  type OutboundNotification,
+  type OutboundRequest,
+  outboundAck,
+  type ParsedOutboundMessage,
+  parseOutboundMessage,
+  receiveOutboundMessage,
+} from './salesforce/outbound-message.js';
+export { newPanelKey, PANEL_KEY_HEADER, PANEL_ORG_HEADER, PanelAuthError, verifyPanelRequest } from './salesforce/panel-auth.js';
+export {
+  type ContactPointConsentRow,
+  consentFromContactPoints,
+  consentFromFlags,
+  e164,
+  identitiesOf as salesforceIdentitiesOf,
+  isoInstant,
+  type PersonType,
+  personFields,
+  profileOf,
+  type SalesforcePerson,
+  toPerson,
+} from './salesforce/records.js';
+export {
+  MESSAGE_ID_FIELD,
+  type MessageLogEntry,
+  SalesforceWriteBack,
+  type SaveOutcome,
+  SIGNALBOX_FIELDS,
+  type SignalboxFieldValues,
+  taskFor,
+} from './salesforce/write-back.js';

@@ -1,0 +1,127 @@
+import { createElement } from '@lwc/engine-dom';
+import getPanel from '@salesforce/apex/SignalboxPanelController.getPanel';
+import send from '@salesforce/apex/SignalboxPanelController.send';
+import SignalboxPanel from 'c/signalboxPanel';
+
+// @salesforce/apex modules exist only inside Salesforce: the documented virtual mock (the one
+// module mock our rules allow). The payloads are the server's, from fixtures/.
+jest.mock('@salesforce/apex/SignalboxPanelController.getPanel', () => ({ default: jest.fn() }), { virtual: true });
+jest.mock('@salesforce/apex/SignalboxPanelController.send', () => ({ default: jest.fn() }), { virtual: true });
+
+const fixture = (name) => JSON.stringify(require(`../../../../../../fixtures/${name}.json`));
+const RECORD_ID = '0035g00000PQRSTAAQ';
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function mount() {
+  const el = createElement('c-signalbox-panel', { is: SignalboxPanel });
+  el.recordId = RECORD_ID;
+  el.objectApiName = 'Contact';
+  document.body.appendChild(el);
+  return el;
+}
+const $ = (el, id) => el.shadowRoot.querySelector(`[data-id="${id}"]`);
+const change = (node, value) => {
+  node.value = value;
+  node.dispatchEvent(new CustomEvent('change', { detail: { value } }));
+};
+
+afterEach(() => {
+  while (document.body.firstChild) document.body.removeChild(document.body.firstChild);
+  jest.clearAllMocks();
+});
+
+describe('c-signalbox-panel', () => {
+  it('shows a spinner while the agent view loads, then the view', async () => {
+    let answer;
+    getPanel.mockReturnValue(new Promise((resolve) => (answer = resolve)));
+    const el = mount();
+    await flush();
+    expect($(el, 'spinner')).not.toBeNull();
+    expect($(el, 'summary')).toBeNull();
+    expect(getPanel).toHaveBeenCalledWith({ recordId: RECORD_ID });
+    answer(fixture('agent-view'));
+    await flush();
+    expect($(el, 'spinner')).toBeNull();
+    expect($(el, 'summary').textContent).toBe(
+      'In payment_reminder. Last: invoice_friendly by sms, delivered 2 h ago. Next send Tue 10:00 local (invoice_firm).',
+    );
+    expect($(el, 'timeline').querySelectorAll('li')).toHaveLength(2);
+    expect($(el, 'timeline').textContent).toContain('invoice_friendly · sms · delivered');
+    const rows = [...$(el, 'consent').querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
+    expect(rows).toEqual([
+      ['sms', 'revoked', 'granted', 'granted'],
+      ['email', 'granted', 'granted', 'granted'],
+    ]);
+    expect($(el, 'journeys').textContent).toContain('payment_reminder/invoice_firm');
+    expect($(el, 'decisions').textContent).toContain('suppressed: promo_daily cap reached (1 per day)');
+    expect($(el, 'budget').textContent).toBe('promo_daily: 1 of 1 per day used, 0 left');
+  });
+
+  it('shows an empty contact plainly, and a record Signalbox does not know', async () => {
+    getPanel.mockResolvedValue(fixture('agent-view-empty'));
+    const el = mount();
+    await flush();
+    expect($(el, 'summary').textContent).toBe('No messages yet.');
+    expect($(el, 'timeline-empty')).not.toBeNull();
+    expect($(el, 'consent-empty')).not.toBeNull();
+    expect($(el, 'decisions')).toBeNull();
+    document.body.removeChild(el);
+
+    getPanel.mockResolvedValue(fixture('contact-not-found'));
+    const unknown = mount();
+    await flush();
+    expect($(unknown, 'not-found')).not.toBeNull();
+    expect($(unknown, 'summary')).toBeNull();
+  });
+
+  it('shows a refusal with its reason', async () => {
+    getPanel.mockResolvedValue(fixture('agent-view'));
+    send.mockResolvedValue(fixture('send-suppressed'));
+    const el = mount();
+    await flush();
+    expect($(el, 'send').disabled).toBe(true); // no template yet
+    change($(el, 'message-type'), 'promotional');
+    change($(el, 'template'), 'black_friday');
+    change($(el, 'purpose'), 'marketing');
+    await flush();
+    $(el, 'send').click();
+    await flush();
+    expect(send).toHaveBeenCalledWith({ recordId: RECORD_ID, messageType: 'promotional', template: 'black_friday', purpose: 'marketing' });
+    const result = $(el, 'result');
+    expect(result.className).toContain('refused');
+    expect(result.querySelector('p').textContent).toBe(
+      'Not sent (suppressed): suppressed: open ticket 500 (no promotional while a case is open)',
+    );
+    expect(result.querySelector('li').textContent).toBe('open ticket 500 (no promotional while a case is open)');
+    expect(getPanel).toHaveBeenCalledTimes(2); // the view is read again after a send
+  });
+
+  it('shows a send result, and an error from Apex as its message', async () => {
+    getPanel.mockResolvedValue(fixture('agent-view'));
+    send.mockResolvedValue(fixture('send-queued'));
+    const el = mount();
+    await flush();
+    change($(el, 'template'), 'invoice_firm');
+    await flush();
+    $(el, 'send').click();
+    await flush();
+    expect(send).toHaveBeenCalledWith({ recordId: RECORD_ID, messageType: 'transactional', template: 'invoice_firm', purpose: null });
+    expect($(el, 'result').className).toContain('queued');
+    expect($(el, 'result').querySelector('p').textContent).toMatch(/^Queued on sms for /);
+    expect($(el, 'result').querySelector('li').textContent).toBe('sms: cheapest equivalent channel');
+
+    send.mockRejectedValue({ body: { message: 'Signalbox answered 422: template is not in the ruleset' } });
+    $(el, 'send').click();
+    await flush();
+    expect($(el, 'send-error').textContent).toBe('Signalbox answered 422: template is not in the ruleset');
+    expect($(el, 'result')).toBeNull();
+  });
+
+  it('shows an error when the panel cannot be loaded', async () => {
+    getPanel.mockRejectedValue({ body: { message: 'Signalbox answered 401' } });
+    const el = mount();
+    await flush();
+    expect($(el, 'error').textContent).toBe('Signalbox answered 401');
+    expect($(el, 'summary')).toBeNull();
+  });
+});
