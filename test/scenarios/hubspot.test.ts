@@ -386,17 +386,17 @@ describe('sync', () => {
       expiresAt: h.clock.now().getTime() + 1_800_000,
     });
     // two pages, then the process "stops"
-    expect(await h.system.hubspot.sync.initial(p, 2)).toEqual({ pages: 2, contacts: 200, done: false });
+    expect(await h.system.hubspot.sync.initial(String(p), 2)).toEqual({ pages: 2, contacts: 200, done: false });
     const row = await h.db.selectFrom('crm_sync').selectAll().where('portal_id', '=', String(p)).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ cursor: '200', done: 0, count: 200 });
     // a fresh run goes on from the cursor: 2 more pages, not 4
     const before = fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length;
-    expect(await h.system.hubspot.sync.initial(p)).toEqual({ pages: 2, contacts: 350, done: true });
+    expect(await h.system.hubspot.sync.initial(String(p))).toEqual({ pages: 2, contacts: 350, done: true });
     expect(fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length - before).toBe(2);
     // a change whose webhook never came: the sweep finds it
     await new Promise((r) => setTimeout(r, 5));
     fake.upsertObject(p, 'contacts', '42', { email: 'new-address@example.com' });
-    expect(await h.system.hubspot.sync.sweep(p)).toBeGreaterThanOrEqual(1);
+    expect(await h.system.hubspot.sync.sweep(String(p))).toBeGreaterThanOrEqual(1);
     const c = await h.store.contacts.findByIdentity('hubspot', `${p}:42`);
     expect(c?.identities.map((i) => i.value)).toContain('new-address@example.com');
   });

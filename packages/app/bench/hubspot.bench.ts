@@ -36,7 +36,7 @@ async function syncBench() {
   await hubspot.gateway.install(fake.authorizationCode(PORTAL));
   const { max, intervalMs } = fake.rateLimit;
   const started = performance.now();
-  const r = await hubspot.sync.initial(PORTAL);
+  const r = await hubspot.sync.initial(String(PORTAL));
   const seconds = (performance.now() - started) / 1000;
   const requests = fake.log.filter((l) => l.path.startsWith('/crm/')).length;
   const bound = requests / (max / (intervalMs / 1000));

@@ -70,6 +70,51 @@ export const configSchema = z.object({
     .string()
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64')
     .optional(),
+  /** Salesforce connected app credentials; without them the Salesforce routes answer 404. */
+  SALESFORCE_CLIENT_ID: z.string().min(1).optional(),
+  SALESFORCE_CLIENT_SECRET: z.string().min(8).optional(),
+  SALESFORCE_REDIRECT_URI: z.url().optional(),
+  /** Where orgs authorise (a sandbox: https://test.salesforce.com; a My Domain; the fake in tests). */
+  SALESFORCE_LOGIN_URL: z.url().default('https://login.salesforce.com'),
+  /** Server-to-server (JWT bearer flow): the user to act as, and the private key (PEM) whose certificate the connected app holds. */
+  SALESFORCE_JWT_USERNAME: z.string().min(3).optional(),
+  SALESFORCE_JWT_PRIVATE_KEY: z
+    .string()
+    .refine((s) => s.includes('PRIVATE KEY'), 'must be a PEM private key')
+    .optional(),
+  /** 32-byte key (base64) that encrypts orgs' tokens and panel keys at rest; generated into DATA_DIR when absent. */
+  SALESFORCE_TOKEN_KEY: z
+    .string()
+    .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64')
+    .optional(),
+  /** Organization ids whose Outbound Messages are accepted besides the connected orgs (comma-separated). */
+  SALESFORCE_ORG_IDS: z
+    .string()
+    .optional()
+    .transform((s) =>
+      (s ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
+    .pipe(z.array(z.string().regex(/^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/, 'each must be an Organization id (00D…)'))),
+  /** A secret last path segment for the Outbound Message endpoint (`/hooks/salesforce/outbound/<secret>`). */
+  SALESFORCE_OUTBOUND_SECRET: z.string().min(16).optional(),
+  /** Custom objects to follow through Change Data Capture besides Contact, Lead, Case and Opportunity (comma-separated). */
+  SALESFORCE_CDC_OBJECTS: z
+    .string()
+    .optional()
+    .transform((s) =>
+      (s ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*__c$/, 'each must be a custom object API name (ends in __c)'))),
+  /** Change Data Capture subscriptions (off: Outbound Messages and the changed-since sweep only). */
+  SALESFORCE_CDC: z.enum(['on', 'off']).default('on'),
+  /** Above this many Contacts (or Leads) the initial sync reads through Bulk API 2.0 query jobs. */
+  SALESFORCE_BULK_THRESHOLD: z.coerce.number().int().min(0).default(50_000),
   /** Largest JSON body accepted. */
   BODY_LIMIT: z.string().default('256kb'),
   /** Directory relative paths given to the CLI are resolved from (pnpm sets INIT_CWD). */

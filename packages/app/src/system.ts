@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import type { Clock } from './clock.js';
 import type { ApiKey } from './config.js';
 import type { HubspotApp, HubspotSettings } from './crm/hubspot/hubspot-app.js';
+import type { SalesforceApp, SalesforceSettings } from './crm/salesforce/salesforce-app.js';
 import { createApp, serve } from './http/app.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
@@ -44,6 +45,8 @@ export interface SystemOptions {
   workerThread?: { database: WorkerThreadData['database']; logLevel: string };
   /** The HubSpot app (credentials from the environment); without it the HubSpot routes are absent. */
   hubspot?: HubspotSettings & { publicUrl?: string | undefined };
+  /** The Salesforce connected app (credentials from the environment); without it the Salesforce routes are absent. */
+  salesforce?: SalesforceSettings;
 }
 
 export interface System {
@@ -52,6 +55,7 @@ export interface System {
   sandbox: SandboxProvider;
   worker: WorkerHandle;
   hubspot: HubspotApp | null;
+  salesforce: SalesforceApp | null;
   /** Listens on host:port (0 = any free port); the sandbox posts receipts to this address. */
   listen(port: number, host?: string): Promise<{ server: Server; url: string }>;
   close(): Promise<void>;
@@ -67,7 +71,7 @@ export function createSystem(o: SystemOptions): System {
   const metrics = createMetrics();
   const owner = o.instanceId ?? `instance-${uuidv7()}`;
   const leaseMs = o.leaseMs ?? 60_000;
-  const { runtime, sandbox, hubspot } = wire({
+  const { runtime, sandbox, hubspot, salesforce, crmCalls, stopCrm } = wire({
     store: o.store,
     ruleset: o.rules.get,
     clock: o.clock,
@@ -76,6 +80,7 @@ export function createSystem(o: SystemOptions): System {
     sandbox: { secret: o.sandboxSecret, receiptUrl, rules: o.sandboxRules },
     ...(o.providers ? { providers: o.providers } : {}),
     hubspot: o.hubspot,
+    salesforce: o.salesforce,
     metrics: runtimeMetrics(metrics),
   });
   const wt = o.workerThread;
@@ -93,7 +98,7 @@ export function createSystem(o: SystemOptions): System {
             owner,
             // one process owns the SQLite file: every lease in it is this process's
             resumeAll: wt.database.kind === 'sqlite',
-            crm: { hubspot: o.hubspot },
+            crm: { hubspot: o.hubspot, salesforce: o.salesforce },
           }),
           o.log,
         );
@@ -116,6 +121,7 @@ export function createSystem(o: SystemOptions): System {
     deadLetters: () => o.store.inbox.deadCount(),
   });
   const now = () => o.clock.now().getTime();
+  const calls = host !== null ? host.crmCalls(crmCalls) : crmCalls;
   const app = createApp({
     ruleset: o.rules.get,
     rules: o.rules,
@@ -132,7 +138,7 @@ export function createSystem(o: SystemOptions): System {
       ? {
           hubspot: {
             app: hubspot,
-            calls: host !== null ? host.hubspotCalls(hubspot.calls) : hubspot.calls,
+            calls,
             clientSecret: o.hubspot.clientSecret,
             publicUrl: o.hubspot.publicUrl,
             now,
@@ -149,6 +155,7 @@ export function createSystem(o: SystemOptions): System {
     sandbox,
     worker,
     hubspot,
+    salesforce,
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve) => {
         server = createServer(serve(app)).listen(port, host, () => {
@@ -160,6 +167,7 @@ export function createSystem(o: SystemOptions): System {
     },
     async close() {
       await worker.stop();
+      await stopCrm();
       await sandbox.drain();
       if (server) await new Promise<void>((r) => server?.close(() => r()));
       await o.store.close();

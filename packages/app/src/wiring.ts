@@ -1,6 +1,9 @@
 import type { ChannelProvider, CompiledRuleset } from '@signalbox/engine';
 import type { Clock } from './clock.js';
+import { localCrmCalls } from './crm/crm-apps.js';
+import type { CrmCalls } from './crm/crm-calls.js';
 import { HubspotApp, type HubspotSettings } from './crm/hubspot/hubspot-app.js';
+import { SalesforceApp, type SalesforceSettings } from './crm/salesforce/salesforce-app.js';
 import type { Logger } from './logger.js';
 import type { RuntimeMetrics } from './metrics/runtime-metrics.js';
 import { SandboxProvider, type SandboxRule } from './providers/sandbox/sandbox-provider.js';
@@ -17,6 +20,7 @@ export interface WiringOptions {
   /** Providers besides the sandbox (given the sandbox, e.g. to wrap it). */
   providers?: (sandbox: SandboxProvider) => ChannelProvider[];
   hubspot?: HubspotSettings | undefined;
+  salesforce?: SalesforceSettings | undefined;
   metrics?: RuntimeMetrics | undefined;
 }
 
@@ -24,6 +28,11 @@ export interface Wired {
   runtime: Runtime;
   sandbox: SandboxProvider;
   hubspot: HubspotApp | null;
+  salesforce: SalesforceApp | null;
+  /** The CRM calls answered on this thread, by the CRM apps above. */
+  crmCalls: CrmCalls;
+  /** Stops what the CRM apps hold open (Change Data Capture subscriptions). */
+  stopCrm(): Promise<void>;
 }
 
 /**
@@ -43,6 +52,7 @@ export function wire(o: WiringOptions): Wired {
   const providers = new Map<string, ChannelProvider>([['sandbox', sandbox]]);
   for (const p of o.providers?.(sandbox) ?? []) providers.set(p.name, p);
   let hubspot: HubspotApp | null = null;
+  let salesforce: SalesforceApp | null = null;
   const runtime = createRuntime({
     store: o.store,
     ruleset: o.ruleset,
@@ -52,11 +62,40 @@ export function wire(o: WiringOptions): Wired {
     lease: o.lease,
     ...(o.metrics ? { metrics: o.metrics } : {}),
     extend: ({ sender, requests }) => {
-      if (o.hubspot === undefined) return {};
-      const app = new HubspotApp({ settings: o.hubspot, store: o.store, sender, requests, ruleset: o.ruleset, clock: o.clock, log: o.log });
-      hubspot = app;
-      return { sources: [app.inbox], chores: app.chores() };
+      const sources = [];
+      const chores = [];
+      if (o.hubspot !== undefined) {
+        const app = new HubspotApp({
+          settings: o.hubspot,
+          store: o.store,
+          sender,
+          requests,
+          ruleset: o.ruleset,
+          clock: o.clock,
+          log: o.log,
+        });
+        hubspot = app;
+        sources.push(app.inbox);
+        chores.push(...app.chores());
+      }
+      if (o.salesforce !== undefined) {
+        const app = new SalesforceApp({ settings: o.salesforce, store: o.store, ruleset: o.ruleset, clock: o.clock, log: o.log });
+        salesforce = app;
+        sources.push(app.inbox);
+        chores.push(...app.chores());
+      }
+      return { sources, chores };
     },
   });
-  return { runtime, sandbox, hubspot };
+  const apps = { ...(hubspot !== null ? { hubspot } : {}), ...(salesforce !== null ? { salesforce } : {}) };
+  return {
+    runtime,
+    sandbox,
+    hubspot,
+    salesforce,
+    crmCalls: localCrmCalls(apps, o.store),
+    stopCrm: async () => {
+      await (salesforce as SalesforceApp | null)?.stop();
+    },
+  };
 }

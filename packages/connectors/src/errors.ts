@@ -14,3 +14,10 @@ export class CrmPayloadError extends SignalboxError {
     );
   }
 }
+
+/** A request that does not prove it comes from the CRM (a signature that does not verify, stale or missing). */
+export class CrmAuthError extends SignalboxError {
+  constructor(crm: string, reason: string) {
+    super('SIGNATURE_INVALID', 401, `${crm} signature ${reason}`);
+  }
+}

@@ -1,4 +1,6 @@
-export { CrmPayloadError } from './errors.js';
+export type * from './crm-port.js';
+export { CrmAuthError, CrmPayloadError } from './errors.js';
+export { changeKey } from './hubspot/change-key.js';
 export {
   CONTACT_PROPERTIES,
   type HubspotContact,
@@ -17,6 +19,14 @@ export {
   type PortalTokens,
   type TokenStore,
 } from './hubspot/gateway.js';
+export {
+  HUBSPOT_DELIVERY,
+  HUBSPOT_EVENT,
+  HUBSPOT_WORKFLOW,
+  HubspotConnector,
+  hubspotIdentity,
+  type WorkflowDelivery,
+} from './hubspot/hubspot-connector.js';
 export {
   decodeV3Uri,
   type SignatureCheck,
@@ -102,6 +112,14 @@ export {
   type SalesforcePerson,
   toPerson,
 } from './salesforce/records.js';
+export {
+  SALESFORCE_CDC,
+  SALESFORCE_NOTIFICATION,
+  SALESFORCE_OUTBOUND,
+  SalesforceConnector,
+  type SalesforceConnectorOptions,
+  type StoredChangeEvent,
+} from './salesforce/salesforce-connector.js';
 export {
   MESSAGE_ID_FIELD,
   type MessageLogEntry,

@@ -48,4 +48,37 @@ export class ConsentLedger {
       return rec;
     });
   }
+
+  /**
+   * Ledger lines recorded after a cursor (`recordedAt:id`), oldest first, but those whose source is
+   * `exclude` (the CRM's own lines are not written back to it).
+   */
+  async recordedAfter(
+    cursor: string | null,
+    limit: number,
+    exclude: ConsentRecord['source'],
+  ): Promise<Array<{ cursor: string; contactId: string; record: ConsentRecord }>> {
+    const [at, id] = cursor === null ? [-1, ''] : [Number(cursor.split(':')[0]), cursor.slice(cursor.indexOf(':') + 1)];
+    const rows = await this.c.db
+      .selectFrom('consent_ledger')
+      .selectAll()
+      .where((eb) => eb.or([eb('recorded_at', '>', at), eb.and([eb('recorded_at', '=', at), eb('id', '>', id)])]))
+      .where('source', '!=', exclude)
+      .orderBy('recorded_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      cursor: `${Number(r.recorded_at)}:${r.id}`,
+      contactId: r.contact_id,
+      record: {
+        channel: r.channel,
+        purpose: r.purpose as ConsentRecord['purpose'],
+        status: r.status as ConsentRecord['status'],
+        source: r.source as ConsentRecord['source'],
+        at: new Date(Number(r.at)).toISOString(),
+        ...(r.evidence !== null ? { evidence: r.evidence } : {}),
+      },
+    }));
+  }
 }

@@ -8,7 +8,8 @@ export interface SyncCursor {
   updatedAt: number;
 }
 
-export type SyncKind = 'initial' | 'sweep';
+/** The initial sync, the changed-since sweep, and how far our consent changes have been written back. */
+export type SyncKind = 'initial' | 'sweep' | 'consent';
 
 /** Sync cursors per CRM account: a sync resumes from its cursor after a crash or a stop. */
 export class CrmSyncCursors {

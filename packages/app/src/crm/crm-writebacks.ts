@@ -10,6 +10,8 @@ export interface PendingWriteback {
   template: string | null;
   type: string;
   decision: Decision;
+  status: string;
+  cost: number;
   updatedAt: number;
   /** The contact's identity in that CRM (`account:recordId`). */
   crmIdentity: string;
@@ -32,6 +34,8 @@ export class CrmWritebacks {
         'messages.template',
         'messages.type',
         'messages.decision',
+        'messages.status',
+        'messages.cost',
         'messages.updated_at',
         'identities.value as crm_identity',
       ])
@@ -48,6 +52,8 @@ export class CrmWritebacks {
       template: r.template,
       type: r.type,
       decision: parseJson(r.decision),
+      status: r.status,
+      cost: Number(r.cost),
       updatedAt: Number(r.updated_at),
       crmIdentity: r.crm_identity,
     }));
@@ -69,7 +75,7 @@ export class CrmWritebacks {
         error: w.error === null ? null : w.error.slice(0, 500),
         updated_at: now,
       })
-      .onConflict((oc) => oc.column('message_id').doNothing())
+      .onConflict((oc) => oc.columns(['message_id', 'crm']).doNothing())
       .execute();
   }
 }

@@ -220,6 +220,13 @@ export interface CrmCallbacksTable {
 }
 
 /** Signatures of signed requests already accepted, kept for as long as a replay would verify. */
+export interface CrmReplayTable {
+  crm: string;
+  account: string;
+  channel: string;
+  replay_id: number;
+  updated_at: number;
+}
 export interface SeenSignaturesTable {
   signature: string;
   expires_at: number;
@@ -255,5 +262,6 @@ export interface Database {
   crm_writebacks: CrmWritebacksTable;
   crm_callbacks: CrmCallbacksTable;
   seen_signatures: SeenSignaturesTable;
+  crm_replay: CrmReplayTable;
   message_decisions: MessageDecisionsTable;
 }

@@ -5,6 +5,7 @@ import { ContactEvents } from '../contacts/contact-events.js';
 import { ContactRepository } from '../contacts/contact-repository.js';
 import { CrmAccounts } from '../crm/crm-accounts.js';
 import { CrmCallbacks } from '../crm/crm-callbacks.js';
+import { CrmReplayIds } from '../crm/crm-replay.js';
 import { CrmSyncCursors } from '../crm/crm-sync-cursors.js';
 import { CrmWritebacks } from '../crm/crm-writebacks.js';
 import type { Conn, Dialect, OpenDatabase } from '../db/connection.js';
@@ -46,6 +47,7 @@ export class Store {
   readonly crmSync: CrmSyncCursors;
   readonly crmWritebacks: CrmWritebacks;
   readonly crmCallbacks: CrmCallbacks;
+  readonly crmReplay: CrmReplayIds;
   private readonly conn: Conn;
 
   constructor(
@@ -73,6 +75,7 @@ export class Store {
     this.crmSync = new CrmSyncCursors(c);
     this.crmWritebacks = new CrmWritebacks(c);
     this.crmCallbacks = new CrmCallbacks(c);
+    this.crmReplay = new CrmReplayIds(c);
   }
 
   get dialect(): Dialect {

@@ -1,7 +1,8 @@
 import type { Receipt, Ruleset } from '@signalbox/engine';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { CallError, CrmCalls } from '../crm/crm-calls.js';
 import type { HubspotSettings } from '../crm/hubspot/hubspot-app.js';
-import type { CallError, HubspotCalls } from '../crm/hubspot/hubspot-calls.js';
+import type { SalesforceSettings } from '../crm/salesforce/salesforce-app.js';
 import type { InboxTable } from '../db/schema.js';
 import type { Checkpoints } from '../db/sqlite.js';
 
@@ -24,6 +25,7 @@ export interface WorkerThreadData {
 /** CRM apps' settings (secrets included: the thread is this process's own). */
 export interface CrmSettings {
   hubspot?: HubspotSettings | undefined;
+  salesforce?: SalesforceSettings | undefined;
 }
 
 /** A hot write the HTTP thread hands over (see HotWrites), answered by a `written` message. */
@@ -35,7 +37,7 @@ export type ToWorker =
   | { type: 'write'; id: number; write: HotWrite }
   | { type: 'ruleset'; source: Ruleset }
   | { type: 'metrics'; id: number }
-  | { type: 'call'; id: number; name: keyof HubspotCalls; args: unknown[] }
+  | { type: 'call'; id: number; name: keyof CrmCalls; args: unknown[] }
   | { type: 'stop' };
 
 /** Messages the worker thread sends back. */

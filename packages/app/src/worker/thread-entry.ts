@@ -9,7 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadRuleset } from '@signalbox/engine';
 import { systemClock } from '../clock.js';
-import { type CallError, type HubspotCalls, toCallError } from '../crm/hubspot/hubspot-calls.js';
+import { type CallError, type CrmCalls, toCallError } from '../crm/crm-calls.js';
 import type { OpenDatabase } from '../db/connection.js';
 import { openPostgres } from '../db/postgres.js';
 import { openSqlite } from '../db/sqlite.js';
@@ -41,7 +41,7 @@ async function run(data: WorkerThreadData): Promise<void> {
   const store = new Store(open);
   let ruleset = loadRuleset(data.ruleset);
   const metrics = createMetrics({ withDefaults: false });
-  const { runtime, sandbox, hubspot } = wire({
+  const { runtime, sandbox, crmCalls, stopCrm } = wire({
     store,
     ruleset: () => ruleset,
     clock: systemClock,
@@ -49,6 +49,7 @@ async function run(data: WorkerThreadData): Promise<void> {
     lease: { ms: data.leaseMs, owner: data.owner },
     sandbox: { secret: data.sandboxSecret, receiptUrl: () => data.receiptUrl },
     hubspot: data.crm.hubspot,
+    salesforce: data.crm.salesforce,
     metrics: runtimeMetrics(metrics),
   });
   // what this instance held when it stopped is taken back now, not when its leases run out
@@ -77,10 +78,9 @@ async function run(data: WorkerThreadData): Promise<void> {
       reply({ type: 'written', id, ok: false, message: (err as Error).message });
     }
   };
-  const call = async (id: number, name: keyof HubspotCalls, args: unknown[]) => {
+  const call = async (id: number, name: keyof CrmCalls, args: unknown[]) => {
     try {
-      if (hubspot === null) throw new Error('HubSpot is not configured on the worker');
-      const fn = hubspot.calls[name] as (...a: unknown[]) => Promise<unknown>;
+      const fn = crmCalls[name] as (...a: unknown[]) => Promise<unknown>;
       const result = await fn(...args);
       reply({ type: 'called', id, ok: true, result });
       worker.nudge();
@@ -99,6 +99,7 @@ async function run(data: WorkerThreadData): Promise<void> {
     else if (m.type === 'stop') {
       void (async () => {
         await worker.stop();
+        await stopCrm();
         await sandbox.drain();
         // writes handed over before the stop are answered before the store closes
         await Promise.all(inFlight);

@@ -1,6 +1,6 @@
 import { Worker as NodeWorker } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import { fromCallError, type HubspotCalls, remoteHubspotCalls } from '../crm/hubspot/hubspot-calls.js';
+import { type CrmCalls, fromCallError, remoteCrmCalls } from '../crm/crm-calls.js';
 import type { HotWrites } from '../inbox/hot-writes.js';
 import type { Logger } from '../logger.js';
 import type { WorkerHandle } from './handle.js';
@@ -159,11 +159,11 @@ export class ThreadHost implements WorkerHandle {
   }
 
   /**
-   * HubSpot calls made by the thread while it runs (it owns the portals' limiters: one per
-   * portal in the process), by `local` otherwise, or when the thread exits before answering.
+   * CRM calls made by the thread while it runs (it owns the accounts' limiters: one per portal or
+   * org in the process), by `local` otherwise, or when the thread exits before answering.
    */
-  hubspotCalls(local: HubspotCalls): HubspotCalls {
-    return remoteHubspotCalls(async (name, args) => {
+  crmCalls(local: CrmCalls): CrmCalls {
+    return remoteCrmCalls(async (name, args) => {
       const thread = this.live;
       const here = () => (local[name] as (...a: unknown[]) => Promise<unknown>)(...args);
       if (thread === null) return here();

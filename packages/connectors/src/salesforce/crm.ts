@@ -117,10 +117,10 @@ export class SalesforceCrm {
     orgId: string,
     type: PersonType,
     cursor: SoqlSyncCursor | null,
-  ): Promise<{ people: SalesforcePerson[]; next: SoqlSyncCursor | null }> {
+  ): Promise<{ people: SalesforcePerson[]; next: SoqlSyncCursor | null; totalSize: number | null }> {
     const fields = personFields(type, this.timeZoneField).join(', ');
     const fresh = (after: string | null) => `SELECT ${fields} FROM ${type}${after ? ` WHERE Id > ${soqlId(after)}` : ''} ORDER BY Id`;
-    let res: { records: Rec[]; done: boolean; nextRecordsUrl?: string };
+    let res: { records: Rec[]; done: boolean; nextRecordsUrl?: string; totalSize?: number };
     const run = (soql: string) =>
       this.gateway.call(
         orgId,
@@ -139,7 +139,8 @@ export class SalesforceCrm {
     const people = res.records.map((r) => toPerson(orgId, type, r));
     const lastId = people.at(-1)?.id ?? cursor?.lastId ?? null;
     const next = res.done ? null : { nextRecordsUrl: res.nextRecordsUrl ?? null, lastId };
-    return { people, next };
+    // how many the query matches (the first page tells how big the org is)
+    return { people, next, totalSize: typeof res.totalSize === 'number' ? res.totalSize : null };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { DEFAULT_SCOPES, HubspotCrm, HubspotGateway } from '@signalbox/connectors';
+import { DEFAULT_SCOPES, HubspotConnector, HubspotCrm, HubspotGateway } from '@signalbox/connectors';
 import type { CompiledRuleset } from '@signalbox/engine';
 import type { Chore } from '../../chore.js';
 import type { Clock } from '../../clock.js';
@@ -7,16 +7,16 @@ import type { Logger } from '../../logger.js';
 import type { MessageRequests, MessageStore } from '../../requests/message-requests.js';
 import { TokenCipher } from '../../security/token-cipher.js';
 import type { CrmAccounts } from '../crm-accounts.js';
+import type { CrmApp } from '../crm-apps.js';
 import type { CrmCallbacks } from '../crm-callbacks.js';
+import { CrmInbox } from '../crm-inbox.js';
+import { CrmPeople } from '../crm-people.js';
+import { CrmSync } from '../crm-sync.js';
 import type { CrmSyncCursors } from '../crm-sync-cursors.js';
+import { CrmWriteBack } from '../crm-write-back.js';
 import type { CrmWritebacks } from '../crm-writebacks.js';
-import type { HubspotCalls } from './hubspot-calls.js';
-import { HubspotContacts } from './hubspot-contacts.js';
-import { HubspotInbox } from './hubspot-inbox.js';
-import { HubspotSync } from './sync.js';
 import { HubspotTokens } from './tokens.js';
 import { WorkflowActions } from './workflow-actions.js';
-import { HubspotWriteBack } from './write-back.js';
 
 /** The HubSpot app's settings (from the environment). */
 export interface HubspotSettings {
@@ -41,20 +41,19 @@ const CHORE_EVERY_MS = 500;
 
 /**
  * Signalbox as a HubSpot app, on one thread: the gateway (one limiter per portal, tokens refreshed
- * once at a time), the step that turns HubSpot's raw events into ours, the worker's chores
- * (timeline write-back, workflow callbacks, sync), and the calls the HTTP side makes.
+ * once at a time), HubSpot as a CRM connector, and on it the CRM rooms every CRM shares (the inbox
+ * step, people, sync, write-back), plus what only HubSpot has: workflow actions and the install.
  */
-export class HubspotApp {
+export class HubspotApp implements CrmApp {
   readonly gateway: HubspotGateway;
   readonly crm: HubspotCrm;
+  readonly connector: HubspotConnector;
   readonly tokens: HubspotTokens;
-  readonly contacts: HubspotContacts;
-  readonly inbox: HubspotInbox;
-  readonly sync: HubspotSync;
-  readonly writeBack: HubspotWriteBack;
+  readonly people: CrmPeople;
+  readonly inbox: CrmInbox;
+  readonly sync: CrmSync;
+  readonly writeBack: CrmWriteBack;
   readonly actions: WorkflowActions;
-  /** The calls the HTTP side makes, made here. */
-  readonly calls: HubspotCalls;
 
   constructor(
     private readonly d: {
@@ -76,21 +75,20 @@ export class HubspotApp {
       { now, ...(s.rate ? { rate: s.rate } : {}) },
     );
     this.crm = new HubspotCrm(this.gateway);
-    this.contacts = new HubspotContacts({ crm: this.crm, ruleset: d.ruleset, now });
-    this.inbox = new HubspotInbox({ contacts: this.contacts, store: d.store, ruleset: d.ruleset });
-    this.sync = new HubspotSync({ store: d.store, crm: this.crm, contacts: this.contacts, now, log: d.log });
-    this.writeBack = new HubspotWriteBack({ crm: this.crm, now, log: d.log });
+    this.connector = new HubspotConnector({ crm: this.crm, gateway: this.gateway, clientSecret: s.clientSecret });
+    this.people = new CrmPeople({ connector: this.connector, ruleset: d.ruleset, now });
+    this.inbox = new CrmInbox({ connector: this.connector, people: this.people, store: d.store, ruleset: d.ruleset });
+    this.sync = new CrmSync({ connector: this.connector, people: this.people, store: d.store, now, log: d.log });
+    this.writeBack = new CrmWriteBack({ connector: this.connector, personOf: personOfIdentity, now, log: d.log });
     this.actions = new WorkflowActions({ sender: d.sender, requests: d.requests, crm: this.crm, now, log: d.log });
-    this.calls = {
-      contactFor: (portalId, hubspotId) => this.contacts.contactFor(d.store.contacts, portalId, hubspotId),
-      contactsOf: (portalId, objectType, objectId) => this.contacts.contactsOf(portalId, objectType, objectId),
-      install: async (code) => {
-        const tokens = await this.gateway.install(code);
-        await this.crm.ensureProperties(tokens.portalId);
-        await this.sync.begin(tokens.portalId);
-        return tokens.portalId;
-      },
-    };
+  }
+
+  /** The OAuth callback's work: tokens stored, the `signalbox` properties created, the initial sync begun. */
+  async connect(code: string): Promise<string> {
+    const tokens = await this.gateway.install(code);
+    await this.crm.ensureProperties(tokens.portalId);
+    await this.sync.begin(String(tokens.portalId));
+    return String(tokens.portalId);
   }
 
   /** The worker's HubSpot chores. */
@@ -101,4 +99,10 @@ export class HubspotApp {
       { name: 'hubspot sync', everyMs: CHORE_EVERY_MS, run: () => this.sync.round() },
     ];
   }
+}
+
+/** `portal:contactId` → the contact. */
+function personOfIdentity(identity: string): { account: string; ref: { type: string; id: string } } | null {
+  const m = /^(\d+):(\d+)$/.exec(identity);
+  return m === null ? null : { account: m[1] as string, ref: { type: 'contact', id: m[2] as string } };
 }

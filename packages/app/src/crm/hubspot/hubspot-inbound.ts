@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { validateHubspotWebhookBatch } from '@signalbox/connectors';
+import { HUBSPOT_DELIVERY, HUBSPOT_WORKFLOW, validateHubspotWebhookBatch, type WorkflowDelivery } from '@signalbox/connectors';
 import { inboxRow } from '../../inbox/inbox-repository.js';
 import type { InboxWriter } from '../../inbox/inbox-writer.js';
-import { HUBSPOT_DELIVERY, HUBSPOT_WORKFLOW, type WorkflowDelivery } from './hubspot-inbox.js';
 
 /**
  * What HubSpot sends, made durable in the one inbox before we answer (HubSpot allows 5 s): a

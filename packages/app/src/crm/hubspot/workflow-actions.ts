@@ -6,6 +6,7 @@ import { MESSAGE_SETTLED, MESSAGE_WENT } from '../../messages/status.js';
 import { summariseDecision } from '../../messages/summarise.js';
 import type { MessageRequests, MessageStore } from '../../requests/message-requests.js';
 import type { CrmCallbacks } from '../crm-callbacks.js';
+import type { CrmCalls } from '../crm-calls.js';
 
 export interface WorkflowSend {
   callbackId: string;
@@ -18,12 +19,6 @@ export interface WorkflowSend {
 }
 
 export type OutputFields = Record<string, string>;
-
-/** What the action needs from HubSpot to find its contact (looked up where the portal's limiter lives). */
-export interface ContactLookup {
-  contactFor(portalId: number, hubspotId: string): Promise<string | null>;
-  contactsOf(portalId: number, objectType: string, objectId: string): Promise<string[]>;
-}
 
 /** A callback is completed once its message has settled (or, for sent, got that far). */
 const SETTLED = [...new Set([...MESSAGE_SETTLED, ...MESSAGE_WENT])];
@@ -44,15 +39,15 @@ export class WorkflowActions {
     },
   ) {}
 
-  async send(input: WorkflowSend, lookup: ContactLookup): Promise<{ outputFields: OutputFields }> {
+  /** `calls` finds the contact where the portal's limiter lives. */
+  async send(input: WorkflowSend, calls: CrmCalls): Promise<{ outputFields: OutputFields }> {
     let contactId: string | null;
     try {
-      const hsContacts =
-        input.objectType.toLowerCase() === 'contact'
-          ? [input.objectId]
-          : await lookup.contactsOf(input.portalId, input.objectType.toLowerCase(), input.objectId);
-      const first = hsContacts[0];
-      contactId = first === undefined ? null : await lookup.contactFor(input.portalId, first);
+      const [first] = await calls.contactsOf('hubspot', String(input.portalId), {
+        type: input.objectType.toLowerCase(),
+        id: input.objectId,
+      });
+      contactId = first ?? null;
     } catch (err) {
       // the documented failure shape, never a 5xx HubSpot would retry: the portal is not ours to call
       if (err instanceof PortalDisabledError)

@@ -5,8 +5,8 @@ import { type CompiledRuleset, MESSAGE_TYPES, PURPOSES } from '@signalbox/engine
 import type { Request } from 'express';
 import { z } from 'zod';
 import { agentView } from '../../agent-view/agent-view.js';
+import type { CrmCalls } from '../../crm/crm-calls.js';
 import type { HubspotApp } from '../../crm/hubspot/hubspot-app.js';
-import type { HubspotCalls } from '../../crm/hubspot/hubspot-calls.js';
 import { HubspotInbound } from '../../crm/hubspot/hubspot-inbound.js';
 import { AppError, AuthError, InputError, NotFoundError } from '../../errors.js';
 import type { InboxWriter } from '../../inbox/inbox-writer.js';
@@ -23,8 +23,8 @@ import { parseBody } from '../validate.js';
 export interface HubspotRouteDeps {
   app: HubspotApp;
   ruleset: () => CompiledRuleset;
-  /** HubSpot calls made while answering (through the worker thread's limiters where it runs). */
-  calls: HubspotCalls;
+  /** CRM calls made while answering (through the worker thread's limiters where it runs). */
+  calls: CrmCalls;
   clientSecret: string;
   /** The public base URL HubSpot calls (signatures cover the full URL); else taken from the request. */
   publicUrl?: string | undefined;
@@ -130,7 +130,7 @@ export function hubspotRoutes(
   };
 
   const cardContact = async (portalId: number, objectId: string) => {
-    const id = await crmCall(() => d.calls.contactFor(portalId, objectId));
+    const id = await crmCall(() => d.calls.contactFor('hubspot', String(portalId), { type: 'contact', id: objectId }));
     if (id === null) throw new NotFoundError('CONTACT_NOT_FOUND', `no HubSpot contact ${objectId} in portal ${portalId}`);
     const contact = await d.runtime.store.contacts.get(id);
     if (contact === null) throw new NotFoundError('CONTACT_NOT_FOUND', 'contact not found');
@@ -295,7 +295,7 @@ export function hubspotRoutes(
         const issued = Number(nonce.split('-')[0]);
         if (mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected)) || !(d.now() - issued < 3_600_000))
           throw new InputError('the install link is not ours or has expired: start again', [], 'OAUTH_STATE_INVALID');
-        const portalId = await crmCall(() => d.calls.install(q.code));
+        const portalId = await crmCall(() => d.calls.connect('hubspot', q.code));
         d.nudge();
         res
           .type('text/html')

@@ -1,0 +1,78 @@
+import type { CrmConnector, CrmPerson, CrmRecordRef } from '@signalbox/connectors';
+import { type CompiledRuleset, type ConsentRecord, foldConsent, type IdentityKind } from '@signalbox/engine';
+import type { ConsentLedger } from '../contacts/consent-ledger.js';
+import type { ContactRepository, ContactUpsert } from '../contacts/contact-repository.js';
+import { marketOfPhone } from './markets.js';
+
+export interface PeopleStore {
+  contacts: ContactRepository;
+  consent: ConsentLedger;
+}
+
+/**
+ * A CRM's people as our contacts: found by their CRM identity, or fetched from the CRM and stored
+ * (a webhook or a workflow can name a person the sync has not reached yet). The same for every CRM.
+ */
+export class CrmPeople {
+  constructor(
+    private readonly d: {
+      connector: CrmConnector;
+      ruleset: () => CompiledRuleset;
+      now: () => number;
+    },
+  ) {}
+
+  get crm(): IdentityKind {
+    return this.d.connector.crm;
+  }
+
+  /** Our contact behind a CRM person: ours if known, else fetched and stored now; null if the CRM has none. */
+  async contactFor(store: PeopleStore, account: string, ref: CrmRecordRef): Promise<string | null> {
+    const local = await store.contacts.findByIdentity(this.crm, this.d.connector.identityOf(account, ref));
+    if (local !== null) return local.id;
+    const person = await this.d.connector.getPerson(account, ref);
+    return person === null || person.deleted ? null : this.store(store, person);
+  }
+
+  /** Our contacts behind a CRM record (a ticket's, a case's people; a person is their own). */
+  async contactsOf(store: PeopleStore, account: string, record: CrmRecordRef): Promise<string[]> {
+    const out: string[] = [];
+    for (const ref of await this.d.connector.peopleOf(account, record)) {
+      const id = await this.contactFor(store, account, ref);
+      if (id !== null && !out.includes(id)) out.push(id);
+    }
+    return out;
+  }
+
+  /**
+   * Stores (creates, updates or merges) a CRM person; returns our id. What the CRM says of consent
+   * is added to the ledger where it differs from what the ledger says now (a sync run again adds
+   * nothing).
+   */
+  async store(store: PeopleStore, person: CrmPerson): Promise<string> {
+    const { contact } = await store.contacts.upsert(this.upsertOf(person), this.d.now());
+    if (person.consent.length > 0) {
+      const ledger = await store.consent.of(contact.id);
+      const state = foldConsent(ledger, this.d.ruleset().source.consent.defaults);
+      for (const r of person.consent) if (!agrees(state, r)) await store.consent.append(contact.id, r, this.d.now());
+    }
+    return contact.id;
+  }
+
+  /** Our contact record from the CRM's: identities, time zone, the market (the CRM's, or the phone's calling code). */
+  upsertOf(p: CrmPerson): ContactUpsert {
+    const phone = p.identities.find((i) => i.kind === 'phone')?.value;
+    const market = p.market ?? (phone === undefined ? undefined : marketOfPhone(phone, Object.keys(this.d.ruleset().source.markets)));
+    return {
+      identities: p.identities,
+      ...(p.timezone ? { timezone: p.timezone } : {}),
+      ...(market ? { market } : {}),
+    };
+  }
+}
+
+/** Whether the ledger's current state already says what a CRM's consent line says. */
+function agrees(state: ReturnType<typeof foldConsent>, r: ConsentRecord): boolean {
+  if (r.purpose === '*') return false;
+  return state.allows(r.channel, r.purpose) === (r.status === 'granted');
+}
