@@ -10,6 +10,7 @@ export {
   SIGNALBOX_PROPERTIES,
 } from './hubspot/crm.js';
 export {
+  DEFAULT_OPTIONAL_SCOPES,
   DEFAULT_RATE,
   DEFAULT_SCOPES,
   HubspotApiError,

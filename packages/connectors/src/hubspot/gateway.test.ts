@@ -1,7 +1,8 @@
 /** The real @hubspot/api-client against the local fake HubSpot: OAuth, reads, writes, limits. */
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HubspotCrm } from './crm.js';
-import { HubspotApiError, HubspotGateway, type PortalTokens, type TokenStore } from './gateway.js';
+import { DEFAULT_OPTIONAL_SCOPES, DEFAULT_SCOPES, HubspotApiError, HubspotGateway, type PortalTokens, type TokenStore } from './gateway.js';
 import { FakeHubspot } from './testing/fake-hubspot.js';
 
 class MemoryTokens implements TokenStore {
@@ -136,6 +137,64 @@ describe('HubSpot gateway through the real SDK', () => {
     const results = await Promise.all(Array.from({ length: 15 }, () => new HubspotCrm(eager).getContact(9, '1')));
     expect(results.every((c) => c?.id === '1')).toBe(true);
     expect(eager.throttled).toBeGreaterThan(0);
+    await real.stop();
+  });
+
+  it('asks for the optional scopes the app declares: an install that keeps them reads invoices, one that declines them is told which scope is missing', async () => {
+    // the scopes the HubSpot project declares are the ones the install link asks for
+    const app = JSON.parse(readFileSync(new URL('../../../../integrations/hubspot/src/app/app-hsmeta.json', import.meta.url), 'utf8')) as {
+      config: { auth: { requiredScopes: string[]; optionalScopes: string[] } };
+    };
+    expect([...DEFAULT_SCOPES].sort()).toEqual([...app.config.auth.requiredScopes].sort());
+    expect([...DEFAULT_OPTIONAL_SCOPES].sort()).toEqual([...app.config.auth.optionalScopes].sort());
+    const install = async (portalId: number, decline: string[]) => {
+      const tokens = new MemoryTokens();
+      const gw = new HubspotGateway(
+        {
+          clientId: fake.clientId,
+          clientSecret: fake.clientSecret,
+          redirectUri: 'https://signalbox.example.com/cb',
+          scopes: DEFAULT_SCOPES,
+          basePath: fake.url,
+        },
+        tokens,
+        { now: clock },
+      );
+      // HubSpot's install screen for our link, then its redirect back to us with the code
+      const back = new URL(fake.authorize(gw.installUrl('state-1'), { portalId, decline }));
+      expect(back.searchParams.get('state')).toBe('state-1');
+      await gw.install(back.searchParams.get('code') ?? '');
+      fake.upsertObject(portalId, 'contacts', '902', { email: 'otieno@example.com' });
+      fake.upsertObject(portalId, 'invoices', '777', { hs_invoice_status: 'overdue' }, ['902']);
+      return new HubspotCrm(gw);
+    };
+    expect(await (await install(11, [])).contactsOf(11, 'invoices', '777')).toEqual(['902']);
+    await expect((await install(12, ['crm.objects.invoices.read'])).contactsOf(12, 'invoices', '777')).rejects.toMatchObject({
+      status: 403,
+      category: 'MISSING_SCOPES',
+    });
+  });
+
+  it("keeps a burst of searches under HubSpot's per-second search limit (4/s): none is refused", async () => {
+    // real time: the gateway's pace against the fake's rolling one-second window
+    const real = new FakeHubspot();
+    await real.start();
+    const t = real.issueTokens(9);
+    const tokens = new MemoryTokens();
+    await tokens.save({ portalId: 9, accessToken: t.access_token, refreshToken: t.refresh_token, expiresAt: Date.now() + 1_800_000 });
+    const gw = new HubspotGateway(
+      {
+        clientId: real.clientId,
+        clientSecret: real.clientSecret,
+        redirectUri: 'https://x.example/cb',
+        scopes: ['oauth'],
+        basePath: real.url,
+      },
+      tokens,
+    );
+    // cold: the first call opens the connection and loads the SDK, so it arrives late
+    await Promise.all(Array.from({ length: 12 }, () => gw.call(9, (cl) => cl.crm.contacts.searchApi.doSearch({ limit: 1 }), 'search')));
+    expect(real.log.filter((l) => l.path.endsWith('/search') && l.status === 429)).toEqual([]);
     await real.stop();
   });
 });

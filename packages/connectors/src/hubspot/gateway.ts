@@ -1,5 +1,6 @@
 import { Client } from '@hubspot/api-client';
 import Bottleneck from 'bottleneck';
+import { ArrivalWindow } from './arrival-window.js';
 
 /** A portal's OAuth tokens as we keep them (the store encrypts them at rest). */
 export interface PortalTokens {
@@ -24,6 +25,11 @@ export interface HubspotAppConfig {
   redirectUri: string;
   /** Least scopes Signalbox needs (see integrations/hubspot). */
   scopes: readonly string[];
+  /**
+   * Scopes the installing user may decline (app-hsmeta.json `optionalScopes`); HubSpot grants only
+   * what the install link asks for, so they must be asked for too. Default DEFAULT_OPTIONAL_SCOPES.
+   */
+  optionalScopes?: readonly string[];
   /** HubSpot's API (tests point it at the fake). */
   basePath?: string;
   /** Where users approve the install. */
@@ -40,9 +46,14 @@ export const DEFAULT_SCOPES = [
   'automation',
 ] as const;
 
+/** Invoices (payment reminders): a portal may decline it, and its invoice events then go unresolved. */
+export const DEFAULT_OPTIONAL_SCOPES = ['crm.objects.invoices.read'] as const;
+
 /** HubSpot's published limit for OAuth apps: 100 requests per 10 s per account. */
 export const DEFAULT_RATE = { max: 100, intervalMs: 10_000 };
-/** Search endpoints: budget at most 4 per second per token. */
+/** Search endpoints: at most 4 per second per token (on top of the rolling limit). */
+export const SEARCH_RATE = { max: 4, intervalMs: 1000 };
+/** Searches are spaced this far apart; the search ArrivalWindow keeps them under SEARCH_RATE. */
 export const SEARCH_MIN_TIME_MS = 250;
 /** Refresh this long before the access token expires (HubSpot tokens last 30 minutes). */
 const REFRESH_MARGIN_MS = 5 * 60_000;
@@ -85,7 +96,10 @@ function toApiError(e: unknown): HubspotApiError | null {
  * Client we build (they are process-wide in the SDK and would fight ours).
  */
 export class HubspotGateway {
-  private readonly limiters = new Map<number, { api: Bottleneck; search: Bottleneck; rate: { max: number; intervalMs: number } }>();
+  private readonly limiters = new Map<
+    number,
+    { api: Bottleneck; search: Bottleneck; rate: { max: number; intervalMs: number }; window: ArrivalWindow; searchWindow: ArrivalWindow }
+  >();
   private readonly refreshing = new Map<number, Promise<PortalTokens>>();
   /** 429s we got back (after our limiter settled, this should stay 0). */
   throttled = 0;
@@ -110,6 +124,8 @@ export class HubspotGateway {
     u.searchParams.set('client_id', this.app.clientId);
     u.searchParams.set('redirect_uri', this.app.redirectUri);
     u.searchParams.set('scope', this.app.scopes.join(' '));
+    const optional = this.app.optionalScopes ?? DEFAULT_OPTIONAL_SCOPES;
+    if (optional.length > 0) u.searchParams.set('optional_scope', optional.join(' '));
     u.searchParams.set('state', state);
     return u.toString();
   }
@@ -196,7 +212,8 @@ export class HubspotGateway {
           return e.policyName === 'SECONDLY' ? 1000 : (this.limiters.get(portalId)?.rate.intervalMs ?? 10_000);
         });
       }
-      l = { api, search, rate };
+      // the limiters space starts evenly; the windows make sure arrivals (what HubSpot counts) fit
+      l = { api, search, rate, window: new ArrivalWindow(rate), searchWindow: new ArrivalWindow(SEARCH_RATE) };
       this.limiters.set(portalId, l);
     }
     return l;
@@ -216,6 +233,7 @@ export class HubspotGateway {
       (max !== l.rate.max || interval !== l.rate.intervalMs)
     ) {
       l.rate = { max, intervalMs: interval };
+      l.window.limit = l.rate;
       l.api.updateSettings({ minTime: Math.ceil((interval / max) * 1.02) });
     }
   }
@@ -233,6 +251,8 @@ export class HubspotGateway {
         basePath: this.base(),
         numberOfApiCallRetries: 0,
       });
+      const releases = kind === 'search' ? [await l.searchWindow.acquire()] : [];
+      releases.push(await l.window.acquire());
       try {
         return await fn(client);
       } catch (e) {
@@ -241,6 +261,8 @@ export class HubspotGateway {
         this.observe(portalId, (e as SdkError).headers);
         if (api.status === 429) this.throttled++;
         throw api;
+      } finally {
+        for (const release of releases) release();
       }
     };
     return b.schedule(async () => {

@@ -1,43 +1,14 @@
-import {
-  Alert,
-  Button,
-  Divider,
-  Flex,
-  Heading,
-  hubspot,
-  LoadingSpinner,
-  Select,
-  StatusTag,
-  Table,
-  TableBody,
-  TableCell,
-  TableHead,
-  TableHeader,
-  TableRow,
-  Text,
-} from '@hubspot/ui-extensions';
+import { Alert, Button, EmptyState, Flex, Heading, hubspot, LoadingSpinner, Select, Text } from '@hubspot/ui-extensions';
 import { useCallback, useEffect, useState } from 'react';
+import { type AgentView, problemOf, type SendAnswer } from './agent-view.js';
+import { SendResult, type Sent } from './send-result.js';
+import { Contact, Story } from './story.js';
 
 /** Where Signalbox runs; it must be listed in app-hsmeta.json → permittedUrls.fetch. */
 const SIGNALBOX = 'https://signalbox.example.com';
 
-interface CardData {
-  summary: string;
-  timeline: Array<{ at: string; kind: 'message' | 'event'; title: string; cost?: number }>;
-  consent: Array<{ channel: string; purposes: Record<string, 'granted' | 'revoked'> }>;
-  journeys: Array<{ id: string; journey: string }>;
-  next: Array<{ at: string; kind: string }>;
-  decisions: Array<{ at: string; type: string; outcome: string; status: string; reason: string }>;
-  budget: Array<{ cap: string; max: number; per: string; used: number; left: number }>;
-}
-
-interface SendResult {
-  status: string;
-  outcome: string;
-  channel: string | null;
-  sendAt: string | null;
-  reason: string;
-}
+/** How the card reaches Signalbox: HubSpot's proxy (signed v3, with the user's context appended). */
+export type CardFetch = typeof hubspot.fetch;
 
 const MESSAGE_TYPES = [
   { label: 'Service', value: 'service' },
@@ -46,62 +17,93 @@ const MESSAGE_TYPES = [
   { label: 'Promotional', value: 'promotional' },
 ];
 
-hubspot.extend<'crm.record.tab'>(({ context }) => <SignalboxCard objectId={String(context.crm.objectId)} />);
+type Load =
+  | { state: 'loading' }
+  | { state: 'ready'; view: AgentView }
+  | { state: 'unknown-contact'; detail: string }
+  | { state: 'failed'; message: string };
 
-function SignalboxCard({ objectId }: { objectId: string }) {
-  const [data, setData] = useState<CardData | null>(null);
-  const [error, setError] = useState<string | null>(null);
+hubspot.extend<'crm.record.tab'>(({ context }) => <SignalboxCard objectId={String(context.crm.objectId)} hubspotFetch={hubspot.fetch} />);
+
+/** Reads an answer's JSON, or nothing when it has none. */
+const json = (res: Response): Promise<unknown> => res.json().catch(() => null);
+
+/**
+ * Signalbox on the contact record: the agent view (what happened, why, what comes next, what is
+ * allowed) and a send through the same policy, whose answer says where the message goes or why not.
+ */
+export function SignalboxCard({ objectId, hubspotFetch }: { objectId: string; hubspotFetch: CardFetch }) {
+  const [load, setLoad] = useState<Load>({ state: 'loading' });
   const [messageType, setMessageType] = useState('service');
   const [sending, setSending] = useState(false);
-  const [result, setResult] = useState<SendResult | null>(null);
+  const [sent, setSent] = useState<Sent | null>(null);
 
-  const load = useCallback(async () => {
+  const refresh = useCallback(async () => {
     try {
-      // HubSpot signs the request (v3) and appends portalId and userId
-      const res = await hubspot.fetch(`${SIGNALBOX}/hubspot/card?objectId=${encodeURIComponent(objectId)}`, {
+      const res = await hubspotFetch(`${SIGNALBOX}/hubspot/card?objectId=${encodeURIComponent(objectId)}`, {
         method: 'GET',
         timeout: 10_000,
       });
-      if (!res.ok) throw new Error(`Signalbox answered ${res.status}`);
-      setData((await res.json()) as CardData);
-      setError(null);
+      const body = await json(res);
+      if (res.ok) return setLoad({ state: 'ready', view: body as AgentView });
+      const problem = problemOf(body, res.status);
+      // a contact HubSpot has and Signalbox does not (not synced yet) is not an outage
+      setLoad(
+        problem.code === 'CONTACT_NOT_FOUND'
+          ? { state: 'unknown-contact', detail: problem.text }
+          : { state: 'failed', message: problem.text },
+      );
     } catch (e) {
-      setError((e as Error).message);
+      setLoad({ state: 'failed', message: (e as Error).message });
     }
-  }, [objectId]);
+  }, [objectId, hubspotFetch]);
 
   useEffect(() => {
-    void load();
-  }, [load]);
+    void refresh();
+  }, [refresh]);
 
   const send = async () => {
     setSending(true);
     try {
-      const res = await hubspot.fetch(`${SIGNALBOX}/hubspot/card/send`, {
+      const res = await hubspotFetch(`${SIGNALBOX}/hubspot/card/send`, {
         method: 'POST',
         timeout: 10_000,
         body: { objectId, messageType },
       });
-      setResult((await res.json()) as SendResult);
-      await load();
+      const body = await json(res);
+      if (!res.ok) {
+        setSent({ state: 'refused', problem: problemOf(body, res.status).text });
+        return;
+      }
+      setSent({ state: 'answered', answer: body as SendAnswer });
+      await refresh();
     } catch (e) {
-      setError((e as Error).message);
+      setSent({ state: 'refused', problem: (e as Error).message });
     } finally {
       setSending(false);
     }
   };
 
-  if (error !== null && data === null)
+  if (load.state === 'loading') return <LoadingSpinner label="Loading the contact's story" />;
+  if (load.state === 'failed')
     return (
       <Alert title="Signalbox is not reachable" variant="error">
-        {error}
+        {load.message}
       </Alert>
     );
-  if (data === null) return <LoadingSpinner label="Loading the contact's story" />;
+  if (load.state === 'unknown-contact')
+    return (
+      <EmptyState title="Not in Signalbox yet" layout="vertical">
+        <Text>Signalbox has no record of this contact yet: it arrives with the next sync or the first event about it.</Text>
+        <Text variant="microcopy">{load.detail}</Text>
+      </EmptyState>
+    );
 
+  const view = load.view;
   return (
     <Flex direction="column" gap="small">
-      <Text format={{ fontWeight: 'bold' }}>{data.summary}</Text>
+      <Text format={{ fontWeight: 'bold' }}>{view.summary}</Text>
+      <Contact contact={view.contact} />
 
       <Heading>Send through the policy</Heading>
       <Flex direction="row" gap="small" align="end">
@@ -116,67 +118,9 @@ function SignalboxCard({ objectId }: { objectId: string }) {
           {sending ? 'Deciding…' : 'Send'}
         </Button>
       </Flex>
-      {result !== null && (
-        <Alert
-          title={result.status === 'suppressed' ? 'Not sent' : `Going by ${result.channel ?? '—'}`}
-          variant={result.status === 'suppressed' ? 'warning' : 'success'}
-        >
-          {result.reason}
-          {result.sendAt ? ` · at ${result.sendAt}` : ''}
-        </Alert>
-      )}
+      {sent !== null && <SendResult sent={sent} />}
 
-      <Divider />
-      <Heading>Timeline</Heading>
-      <Table>
-        <TableHead>
-          <TableRow>
-            <TableHeader>When</TableHeader>
-            <TableHeader>What</TableHeader>
-          </TableRow>
-        </TableHead>
-        <TableBody>
-          {data.timeline.map((t) => (
-            <TableRow key={`${t.at}-${t.title}`}>
-              <TableCell>{t.at.slice(0, 16).replace('T', ' ')}</TableCell>
-              <TableCell>{t.title}</TableCell>
-            </TableRow>
-          ))}
-        </TableBody>
-      </Table>
-
-      <Heading>Last decisions</Heading>
-      {data.decisions.map((d) => (
-        <Text key={d.at}>
-          <StatusTag variant={d.outcome === 'suppress' ? 'danger' : d.outcome === 'defer' ? 'warning' : 'success'}>{d.outcome}</StatusTag>{' '}
-          {d.type}: {d.reason}
-        </Text>
-      ))}
-
-      <Heading>Consent</Heading>
-      {data.consent.map((c) => (
-        <Text key={c.channel}>
-          {c.channel}:{' '}
-          {Object.entries(c.purposes)
-            .map(([p, s]) => `${p} ${s === 'granted' ? '✓' : '✗'}`)
-            .join(' · ')}
-        </Text>
-      ))}
-
-      <Heading>Journeys and what comes next</Heading>
-      {data.journeys.length === 0 ? <Text>No active journey.</Text> : data.journeys.map((j) => <Text key={j.id}>{j.journey}</Text>)}
-      {data.next.map((n) => (
-        <Text key={`${n.at}-${n.kind}`}>
-          {n.kind} at {n.at.slice(0, 16).replace('T', ' ')} UTC
-        </Text>
-      ))}
-
-      <Heading>Contact-pressure budget</Heading>
-      {data.budget.map((b) => (
-        <Text key={b.cap}>
-          {b.cap}: {b.left} of {b.max} left this {b.per}
-        </Text>
-      ))}
+      <Story view={view} />
     </Flex>
   );
 }

@@ -1,1 +1,3 @@
-export { FakeHubspot, type FakeHubspotOptions, type FakeObject } from './fake-hubspot.js';
+export type { FakeActionDefinition } from './fake-callbacks.js';
+export { FakeHubspot, type FakeHubspotOptions, type FakeObject, type FakePortal } from './fake-hubspot.js';
+export { ALL_SCOPES } from './fake-scopes.js';
