@@ -172,6 +172,59 @@ describe('HubSpot events in real time', () => {
     expect(opened.map((e) => e.object_id).sort()).toEqual([`hubspot:${PORTAL}:5001`, `hubspot:${PORTAL}:5002`]);
   });
 
+  it('a portal that declined the invoices scope: its invoice change fails alone (a dead letter with its error), the rest of the delivery is applied', async () => {
+    const P2 = 62516;
+    fake.upsertObject(P2, 'contacts', '31', { email: 'wanjiru@example.com', phone: '+254711000031' });
+    fake.upsertObject(P2, 'invoices', '41', { hs_invoice_status: 'overdue' }, ['31']);
+    fake.upsertObject(P2, 'tickets', '51', { subject: 'Router down' }, ['31']);
+    // installed by a user who declined the optional scope crm.objects.invoices.read
+    const install = await request(h.url).get('/hubspot/install').expect(302);
+    const back = new URL(fake.authorize(install.headers.location as string, { portalId: P2, decline: ['crm.objects.invoices.read'] }));
+    await request(h.url).get('/hubspot/oauth/callback').query(Object.fromEntries(back.searchParams)).expect(200);
+    await h.settle();
+    const res = await hook([
+      event({
+        portalId: P2,
+        subscriptionType: 'invoice.propertyChange',
+        objectId: 41,
+        propertyName: 'hs_invoice_status',
+        propertyValue: 'overdue',
+      }),
+      event({ portalId: P2, subscriptionType: 'ticket.creation', objectId: 51, changeFlag: 'CREATED' }),
+    ]);
+    expect(res.status).toBe(200);
+    await h.settle();
+    // the ticket was applied: it is on the contact's story
+    const contact = await h.store.contacts.findByIdentity('hubspot', `${P2}:31`);
+    const events = await h.db
+      .selectFrom('contact_events')
+      .select(['type'])
+      .where('contact_id', '=', contact?.id ?? '')
+      .execute();
+    expect(events.map((e) => e.type)).toEqual(['ticket.opened']);
+    // the invoice change failed at once (retrying cannot mend a declined scope): a dead letter with HubSpot's reason
+    const dead = await h.api('admin').get('/api/v1/inbox/dead-letters').expect(200);
+    expect(dead.body.items).toHaveLength(1);
+    expect(dead.body.items[0]).toMatchObject({ source: 'hubspot', attempts: 1 });
+    expect(dead.body.items[0].error).toMatch(/403 MISSING_SCOPES/);
+    expect(fake.log.filter((l) => l.portalId === P2 && l.path.startsWith('/crm/v3/objects/invoices/')).length).toBe(1);
+    // nothing was sent for an invoice Signalbox could not read
+    expect((await h.store.sandbox.sends()).filter((s) => s.address === '+254711000031')).toEqual([]);
+    // the admin grants the scope (installs again) and retries the dead letter: now it is applied
+    const again = await request(h.url).get('/hubspot/install').expect(302);
+    const back2 = new URL(fake.authorize(again.headers.location as string, { portalId: P2 }));
+    await request(h.url).get('/hubspot/oauth/callback').query(Object.fromEntries(back2.searchParams)).expect(200);
+    await h.api('admin').post(`/api/v1/inbox/${dead.body.items[0].id}/retry`).expect(202);
+    await h.settle();
+    expect((await h.api('admin').get('/api/v1/inbox/dead-letters').expect(200)).body.items).toEqual([]);
+    const after = await h.db
+      .selectFrom('contact_events')
+      .select(['type'])
+      .where('contact_id', '=', contact?.id ?? '')
+      .execute();
+    expect(after.map((e) => e.type).sort()).toEqual(['invoice.overdue', 'ticket.opened']);
+  });
+
   it('a delivery replayed with its signature is refused, and changes nothing', async () => {
     fake.upsertObject(PORTAL, 'tickets', '5003', { subject: 'c' }, ['901']);
     const body = JSON.stringify([event({ subscriptionType: 'ticket.creation', objectId: 5003, changeFlag: 'CREATED' })]);
