@@ -55,11 +55,23 @@ export interface HarnessHubspot {
   rate?: { max: number; intervalMs: number };
 }
 
+export interface HarnessSalesforce {
+  clientId: string;
+  clientSecret: string;
+  loginUrl: string;
+  cdc?: boolean;
+  cdcEntities?: string[];
+  bulkThreshold?: number;
+  outboundSecret?: string;
+  jwt?: { privateKeyPem: string; username: string };
+}
+
 export async function startHarness(o: {
   at: string;
   sandboxRules?: SandboxRule[];
   postgresSchema?: string;
   hubspot?: HarnessHubspot;
+  salesforce?: HarnessSalesforce;
   /** Providers in front of the sandbox (given the sandbox), e.g. one that fails first. */
   wrapSandbox?: (sandbox: SandboxProvider) => ChannelProvider;
 }): Promise<Harness> {
@@ -90,6 +102,23 @@ export async function startHarness(o: {
             ...o.hubspot,
             redirectUri: 'https://signalbox.example.com/hubspot/oauth/callback',
             tokenKey: Buffer.alloc(32, 7),
+          },
+        }
+      : {}),
+    ...(o.salesforce
+      ? {
+          salesforce: {
+            clientId: o.salesforce.clientId,
+            clientSecret: o.salesforce.clientSecret,
+            loginUrl: o.salesforce.loginUrl,
+            redirectUri: 'https://signalbox.example.com/salesforce/oauth/callback',
+            tokenKey: Buffer.alloc(32, 9),
+            orgIds: [],
+            outboundSecret: o.salesforce.outboundSecret,
+            cdcEntities: o.salesforce.cdcEntities ?? ['Contact', 'Lead', 'Case', 'Opportunity'],
+            cdc: o.salesforce.cdc ?? true,
+            ...(o.salesforce.bulkThreshold !== undefined ? { bulkThreshold: o.salesforce.bulkThreshold } : {}),
+            ...(o.salesforce.jwt ? { jwt: o.salesforce.jwt } : {}),
           },
         }
       : {}),

@@ -59,6 +59,28 @@ async function main(): Promise<void> {
           },
         }
       : {}),
+    ...(config.SALESFORCE_CLIENT_ID !== undefined && config.SALESFORCE_CLIENT_SECRET !== undefined
+      ? {
+          salesforce: {
+            clientId: config.SALESFORCE_CLIENT_ID,
+            clientSecret: config.SALESFORCE_CLIENT_SECRET,
+            redirectUri:
+              config.SALESFORCE_REDIRECT_URI ?? `${config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`}/salesforce/oauth/callback`,
+            loginUrl: config.SALESFORCE_LOGIN_URL,
+            tokenKey: Buffer.from(localSecret(config, 'salesforce-token-key', config.SALESFORCE_TOKEN_KEY), 'base64'),
+            ...(config.SALESFORCE_JWT_USERNAME !== undefined && config.SALESFORCE_JWT_PRIVATE_KEY !== undefined
+              ? {
+                  jwt: { username: config.SALESFORCE_JWT_USERNAME, privateKeyPem: config.SALESFORCE_JWT_PRIVATE_KEY.replace(/\\n/g, '\n') },
+                }
+              : {}),
+            orgIds: config.SALESFORCE_ORG_IDS,
+            outboundSecret: config.SALESFORCE_OUTBOUND_SECRET,
+            cdcEntities: ['Contact', 'Lead', 'Case', 'Opportunity', ...config.SALESFORCE_CDC_OBJECTS],
+            bulkThreshold: config.SALESFORCE_BULK_THRESHOLD,
+            cdc: config.SALESFORCE_CDC === 'on',
+          },
+        }
+      : {}),
     leaseMs: config.WORKER_LEASE_MS,
     instanceId: config.INSTANCE_ID ?? (config.DATABASE_URL === undefined ? 'embedded' : `${hostname()}:${process.pid}`),
     ...(config.WORKER === 'on'
@@ -90,6 +112,9 @@ async function main(): Promise<void> {
       system.hubspot !== null
         ? `  HubSpot:   install at ${url}/hubspot/install; webhooks ${url}/hooks/hubspot/webhooks; card ${url}/hubspot/card`
         : '  HubSpot:   off (set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET)',
+      system.salesforce !== null
+        ? `  Salesforce: connect with POST ${url}/api/v1/salesforce/connect (admin); Outbound Messages ${url}/hooks/salesforce/outbound; panel ${url}/salesforce/panel`
+        : '  Salesforce: off (set SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET)',
       generatedAt
         ? `  API key:   in ${generatedAt} (admin; send it as "Authorization: Bearer <key>")`
         : '  API keys:  from SIGNALBOX_API_KEYS',

@@ -145,6 +145,9 @@ export function createSystem(o: SystemOptions): System {
           },
         }
       : {}),
+    ...(salesforce !== null && o.salesforce !== undefined
+      ? { salesforce: { app: salesforce, calls, clientSecret: o.salesforce.clientSecret, now } }
+      : {}),
     ...(o.bodyLimit ? { bodyLimit: o.bodyLimit } : {}),
   });
   (app as unknown as NodeJS.EventEmitter).on('work', () => worker.nudge());

@@ -9,6 +9,21 @@ import { summariseDecision } from '../messages/summarise.js';
 import type { TimerRepository } from '../timers/timer-repository.js';
 
 const DAY = 86_400_000;
+
+/** An instant as the contact lives it ("Thu 26 Nov, 10:00 Africa/Nairobi"; UTC when their zone is not known). */
+function localTime(at: number, zone: string | null): string {
+  const tz = zone ?? 'UTC';
+  const f = new Intl.DateTimeFormat('en-GB', {
+    timeZone: tz,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
+  return `${f.format(at)} ${tz}`;
+}
 const PER_MS: Record<string, number> = { hour: 3_600_000, day: DAY, week: 7 * DAY, month: 30 * DAY };
 
 export interface AgentViewStore {
@@ -45,10 +60,18 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     channel,
     purposes: Object.fromEntries(PURPOSES.map((p) => [p, state.allows(channel, p) ? 'granted' : 'revoked'])),
   }));
+  /** What a pending timer will send: its journey, or the message it sends, retries or falls back from. */
+  const labelOf = (ref: string | null): string | null => {
+    if (ref === null) return null;
+    const journey = active.find((j) => j.id === ref)?.journeyId;
+    if (journey !== undefined) return journey;
+    const message = messages.find((m) => m.id === ref);
+    return message === undefined ? null : (message.template ?? message.type);
+  };
   const next = timers
     .filter((t) => t.dueAt >= now - 60_000)
     .slice(0, 10)
-    .map((t) => ({ at: new Date(t.dueAt).toISOString(), kind: t.kind, ref: t.ref }));
+    .map((t) => ({ at: new Date(t.dueAt).toISOString(), kind: t.kind, ref: t.ref, label: labelOf(t.ref) }));
   const budget = source.caps.map((cap) => {
     const windowMs = PER_MS[cap.per] ?? DAY;
     const used = messages.filter(
@@ -86,7 +109,9 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     last
       ? `Last: ${last.template ?? last.type} by ${last.channel ?? '—'} (${last.status}) ${ago(now - last.createdAt)}.`
       : 'Nothing sent yet.',
-    next[0] ? `Next send ${new Date(next[0].at).toISOString().slice(0, 16).replace('T', ' ')} UTC.` : 'Nothing scheduled.',
+    next[0]
+      ? `Next send ${localTime(Date.parse(next[0].at), contact.timezone ?? null)}${next[0].label === null ? '' : ` (${next[0].label})`}.`
+      : 'Nothing scheduled.',
     revoked.length === channels.length
       ? 'No marketing consent.'
       : revoked.length > 0

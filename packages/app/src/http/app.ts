@@ -27,6 +27,7 @@ import { messageRoutes } from './routes/messages.js';
 import { providerHookRoutes } from './routes/provider-hooks.js';
 import { reportRoutes } from './routes/reports.js';
 import { rulesRoutes } from './routes/rules.js';
+import { type SalesforceRouteDeps, salesforceRoutes } from './routes/salesforce.js';
 
 export interface AppDeps {
   ruleset: () => CompiledRuleset;
@@ -46,6 +47,8 @@ export interface AppDeps {
   replay: ReplayGuard;
   /** The HubSpot app's routes (webhooks, workflow actions, card, install). */
   hubspot?: Omit<HubspotRouteDeps, 'ruleset'>;
+  /** The Salesforce app's routes (Outbound Messages, record panel, connecting an org). */
+  salesforce?: SalesforceRouteDeps;
 }
 
 const fastPaths = new WeakMap<Express, FastPath[]>();
@@ -168,6 +171,19 @@ export function createApp(deps: AppDeps): Express {
     table.add(...hs.routes);
     fast.push(hs.fast);
   }
+  if (deps.salesforce !== undefined) {
+    const sf = salesforceRoutes({
+      ...deps.salesforce,
+      ruleset: deps.ruleset,
+      runtime: deps.runtime,
+      inbox,
+      metrics,
+      log: deps.log,
+      nudge,
+    });
+    table.add(...sf.routes);
+    fast.push(sf.fast);
+  }
 
   // every request counted by its route's full template (a request no route matched: "(none)")
   app.use((req, res, next) => {
@@ -183,7 +199,7 @@ export function createApp(deps: AppDeps): Express {
   const raw1mb = rawBody('1mb');
   table.mount(app, (r): RequestHandler[] => [
     ...(r.security === 'apiKey' && r.roles ? [auth(r.roles)] : []),
-    ...(r.rawBody ? [raw1mb] : r.method === 'get' ? [] : json),
+    ...(typeof r.rawBody === 'object' ? [rawBody(r.rawBody.limit)] : r.rawBody ? [raw1mb] : r.method === 'get' ? [] : json),
   ]);
   app.use((req, _res, next) => {
     next(new NotFoundError('NOT_FOUND', `no route for ${req.method} ${req.path}`));

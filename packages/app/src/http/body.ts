@@ -28,6 +28,6 @@ export function jsonBody(limit: string): RequestHandler[] {
 }
 
 /** The body as it came (signatures cover the exact bytes): a Buffer in `req.body`. */
-export function rawBody(limit: string): RequestHandler {
+export function rawBody(limit: string | number): RequestHandler {
   return express.raw({ type: () => true, limit });
 }

@@ -33,12 +33,15 @@ export function plainJson(req: IncomingMessage, limit: number): boolean {
   return header(req, 'content-length') !== undefined && Number.isSafeInteger(length) && length <= limit;
 }
 
+/** A fast path's answer: JSON, or text of a type (an XML acknowledgement). */
+export type FastAnswer = { status: number; body: unknown } | { status: number; type: string; text: string };
+
 /** Reads the body (it is within the limit: Content-Length said so) and runs `handle`; errors become problem+json. */
 export function takeBody(
   req: IncomingMessage,
   res: ServerResponse,
   o: { limit: number; route: string; metrics: Metrics; log: Logger },
-  handle: (body: Buffer) => Promise<{ status: number; body: unknown }>,
+  handle: (body: Buffer) => Promise<FastAnswer>,
 ): void {
   const t0 = performance.now();
   const chunks: Buffer[] = [];
@@ -58,7 +61,7 @@ export function takeBody(
       res.end(body);
     };
     handle(Buffer.concat(chunks)).then(
-      (r) => send(r.status, 'application/json', JSON.stringify(r.body)),
+      (r) => ('text' in r ? send(r.status, r.type, r.text) : send(r.status, 'application/json', JSON.stringify(r.body))),
       (err: unknown) => {
         const p = problemOf(err, o.log, { method: 'POST', path: o.route });
         send(p.status, 'application/problem+json', JSON.stringify(p));

@@ -11,6 +11,8 @@ const SECURITY: Record<RouteSpec['security'], Array<Record<string, string[]>> | 
   apiKey: [{ apiKey: [] }],
   providerSignature: [{ providerSignature: [] }],
   hubspotSignature: [{ hubspotSignature: [] }],
+  salesforceOrg: [{ salesforceOrg: [] }],
+  salesforcePanelKey: [{ salesforcePanelKey: [] }],
   cookie: [{ session: [] }],
   none: [],
 };
@@ -84,6 +86,19 @@ export function openApiDocument(routes: readonly RouteSpec[]): Record<string, un
           in: 'header',
           name: 'X-HubSpot-Signature-v3',
           description: "HubSpot's request signature (v3, or v1/v2 where HubSpot sends those), checked against the app's client secret",
+        },
+        salesforceOrg: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'secret',
+          description:
+            'Outbound Messages: the organization id in the message must be a connected (or configured) org, and the last path segment the configured secret (SALESFORCE_OUTBOUND_SECRET) when one is set; Salesforce signs nothing',
+        },
+        salesforcePanelKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Signalbox-Panel-Key',
+          description: "The key Signalbox issued to the org named in X-Signalbox-Org-Id, sent by the org's Named Credential",
         },
         session: { type: 'apiKey', in: 'cookie', name: 'signalbox_session' },
       },

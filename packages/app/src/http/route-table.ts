@@ -5,7 +5,7 @@ import type { Role } from '../config.js';
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** How a route's caller proves who it is (OpenAPI security scheme names). */
-export type Security = 'apiKey' | 'providerSignature' | 'hubspotSignature' | 'cookie' | 'none';
+export type Security = 'apiKey' | 'providerSignature' | 'hubspotSignature' | 'salesforceOrg' | 'salesforcePanelKey' | 'cookie' | 'none';
 
 /** One route: mounted from this, and described in /openapi.json from the same schemas it validates with. */
 export interface RouteSpec {
@@ -25,8 +25,8 @@ export interface RouteSpec {
   headers?: Record<string, string>;
   /** Answers other than problems (status → description). */
   responses: Record<number, string>;
-  /** Where the body is read by the handler itself (signatures cover the raw bytes). */
-  rawBody?: boolean;
+  /** Where the body is read by the handler itself (signatures cover the raw bytes); up to 1 MB unless a limit is given. */
+  rawBody?: boolean | { limit: number };
   handler: RequestHandler;
 }
 

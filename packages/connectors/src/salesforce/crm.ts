@@ -44,6 +44,7 @@ export class SalesforceCrm {
   private readonly batchSize: number;
   /** Orgs without Data Protection & Privacy (no ContactPoint* objects): asked once. */
   private readonly noConsentObjects = new Set<string>();
+  private readonly lookups = new Map<string, string[]>();
 
   constructor(
     readonly gateway: SalesforceGateway,
@@ -101,7 +102,37 @@ export class SalesforceCrm {
       const o = await this.getOpportunity(orgId, full);
       return typeof o?.ContactId === 'string' ? [{ type: 'Contact', id: o.ContactId }] : [];
     }
-    return [];
+    // any other object (the org's payment object, a custom one): its lookups to a Contact or a Lead
+    const lookups = await this.personLookups(orgId, type);
+    if (lookups.length === 0) return [];
+    const r = await this.getRecord(orgId, type, full, ['Id', ...lookups]);
+    const people: Array<{ type: PersonType; id: string }> = [];
+    for (const f of lookups) {
+      const v = toId18(String(r?.[f] ?? ''));
+      if (v === null) continue;
+      const personType: PersonType | null = v.startsWith('003') ? 'Contact' : v.startsWith('00Q') ? 'Lead' : null;
+      if (personType !== null && !people.some((p) => p.id === v)) people.push({ type: personType, id: v });
+    }
+    return people;
+  }
+
+  /** An object's lookup fields to Contact or Lead, from its describe (read once per org and object). */
+  private async personLookups(orgId: string, type: string): Promise<string[]> {
+    const key = `${orgId}:${type}`;
+    const known = this.lookups.get(key);
+    if (known !== undefined) return known;
+    let fields: string[] = [];
+    try {
+      const d = await this.gateway.call(orgId, async (c) => c.sobject(type).describe());
+      fields = d.fields
+        .filter((f) => f.type === 'reference' && (f.referenceTo ?? []).some((t) => t === 'Contact' || t === 'Lead'))
+        .map((f) => f.name);
+    } catch (e) {
+      // an object this org does not have (or we may not see) is about nobody
+      if (!(e instanceof SalesforceApiError && (e.errorCode === 'NOT_FOUND' || e.errorCode === 'INVALID_TYPE'))) throw e;
+    }
+    this.lookups.set(key, fields);
+    return fields;
   }
 
   private queryOptions() {

@@ -185,7 +185,7 @@ describe('other default journeys', () => {
     const cases: Array<[string, string, Record<string, unknown>]> = [
       ['onboarding', 'contact.created', {}],
       ['renewal', 'subscription.renewal_due', {}],
-      ['post-purchase', 'order.delivered', {}],
+      ['post-purchase', 'order.placed', {}],
       ['post-contact-survey', 'call.completed', { topic: 'billing' }],
       ['field-agent-dispatch', 'dispatch.assigned', {}],
     ];

@@ -134,6 +134,7 @@ export function JourneysAndNext({ journeys, next }: { journeys: AgentView['journ
         next.map((n, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: entries have no id and may repeat (same instant, same title); each load replaces the list whole
           <Text key={i}>
+            {n.label ? `${n.label}: ` : ''}
             {n.kind} at {utc(n.at)} UTC
           </Text>
         ))

@@ -1,11 +1,15 @@
 import {
   CdcSubscriber,
   type CrmRecordRef,
+  type CrmRequest,
+  type CrmRequestKind,
   SALESFORCE_CDC,
   SalesforceConnector,
   SalesforceCrm,
   SalesforceGateway,
   toId18,
+  UnknownOrganizationError,
+  type VerifiedRequest,
 } from '@signalbox/connectors';
 import type { CompiledRuleset } from '@signalbox/engine';
 import type { Chore } from '../../chore.js';
@@ -62,6 +66,10 @@ export interface SalesforceStore {
 }
 
 const CHORE_EVERY_MS = 500;
+/** How long the connected orgs read from the store are trusted by the HTTP side. */
+const ORGS_FRESH_MS = 5_000;
+/** An unknown org makes the HTTP side read the connected orgs again, at most this often. */
+const ORGS_RECHECK_MS = 500;
 
 /**
  * Signalbox as a Salesforce connected app, on one thread: the gateway (a jsforce Connection and a
@@ -80,6 +88,8 @@ export class SalesforceApp implements CrmApp {
   readonly writeBack: CrmWriteBack;
   private readonly subscribers = new Map<string, CdcSubscriber>();
   private connected: string[] = [];
+  private orgsReadAt = Number.NEGATIVE_INFINITY;
+  private jwtOrg: string | null = null;
 
   constructor(
     private readonly d: {
@@ -121,8 +131,26 @@ export class SalesforceApp implements CrmApp {
 
   /** The connected orgs (Outbound Messages are accepted from them); read again now and then. */
   async refreshOrgs(): Promise<readonly string[]> {
+    this.orgsReadAt = this.d.clock.now().getTime();
     this.connected = await this.d.store.crmAccounts.active('salesforce');
     return this.connected;
+  }
+
+  /**
+   * Checks a request from Salesforce (an Outbound Message's org, path secret and XML; a panel's
+   * key) against the orgs connected now: an org connected a moment ago on another thread or
+   * instance is found by reading them again before it is refused.
+   */
+  async verify(req: CrmRequest, kind: CrmRequestKind): Promise<VerifiedRequest> {
+    const now = this.d.clock.now().getTime();
+    if (kind === 'events' && now - this.orgsReadAt > ORGS_FRESH_MS) await this.refreshOrgs();
+    try {
+      return await this.connector.verify(req, kind, now);
+    } catch (err) {
+      if (!(err instanceof UnknownOrganizationError) || now - this.orgsReadAt < ORGS_RECHECK_MS) throw err;
+      await this.refreshOrgs();
+      return this.connector.verify(req, kind, now);
+    }
   }
 
   /** The OAuth web server flow's callback: the org connected, its sync begun. Returns the org. */
@@ -133,14 +161,29 @@ export class SalesforceApp implements CrmApp {
     return tokens.orgId;
   }
 
-  /** Server-to-server: the org of the configured JWT user, connected (at start). */
+  /** Server-to-server: the org of the configured JWT user, connected (by the worker, at start). */
   async connectJwt(): Promise<string | null> {
     const jwt = this.d.settings.jwt;
     if (jwt === undefined) return null;
+    if (this.jwtOrg !== null) return this.jwtOrg;
     const tokens = await this.gateway.connectWithJwt(jwt.username);
-    await this.sync.begin(tokens.orgId);
+    // a first connection starts the initial sync; a restart goes on from the stored cursor
+    if ((await this.d.store.crmSync.get('salesforce', tokens.orgId, 'initial')) === null) await this.sync.begin(tokens.orgId);
     await this.refreshOrgs();
+    this.jwtOrg = tokens.orgId;
+    this.d.log.info({ orgId: tokens.orgId }, 'Salesforce org connected (JWT bearer flow)');
     return tokens.orgId;
+  }
+
+  private async connectJwtChore(): Promise<number> {
+    if (this.d.settings.jwt === undefined || this.jwtOrg !== null) return 0;
+    try {
+      await this.connectJwt();
+      return 1;
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message }, 'Salesforce JWT bearer connection failed; tried again shortly');
+      return 0;
+    }
   }
 
   /**
@@ -232,6 +275,7 @@ export class SalesforceApp implements CrmApp {
   /** The worker's Salesforce chores. */
   chores(): Chore[] {
     return [
+      { name: 'salesforce connect (JWT)', everyMs: 5_000, run: () => this.connectJwtChore() },
       { name: 'salesforce change data capture', everyMs: 5_000, run: () => this.subscribe() },
       { name: 'salesforce write-back', everyMs: CHORE_EVERY_MS, run: () => this.writeBack.run(this.d.store) },
       { name: 'salesforce consent write-back', everyMs: CHORE_EVERY_MS, run: () => this.writeConsent() },

@@ -1,6 +1,6 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { HubspotApiError, PortalDisabledError, verifyHubspotSignature } from '@signalbox/connectors';
+import { verifyHubspotSignature } from '@signalbox/connectors';
 import { type CompiledRuleset, MESSAGE_TYPES, PURPOSES } from '@signalbox/engine';
 import type { Request } from 'express';
 import { z } from 'zod';
@@ -8,15 +8,17 @@ import { agentView } from '../../agent-view/agent-view.js';
 import type { CrmCalls } from '../../crm/crm-calls.js';
 import type { HubspotApp } from '../../crm/hubspot/hubspot-app.js';
 import { HubspotInbound } from '../../crm/hubspot/hubspot-inbound.js';
-import { AppError, AuthError, InputError, NotFoundError } from '../../errors.js';
+import { AuthError, InputError, NotFoundError } from '../../errors.js';
 import type { InboxWriter } from '../../inbox/inbox-writer.js';
 import type { Logger } from '../../logger.js';
 import { summariseDecision } from '../../messages/summarise.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { Runtime } from '../../runtime.js';
 import type { ReplayGuard } from '../../security/replay-guard.js';
+import { crmCall } from '../crm-call.js';
 import { type FastPath, header, takeBody } from '../fast-path.js';
 import { parseJsonBody } from '../json-body.js';
+import { OAuthState } from '../oauth-state.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
@@ -138,8 +140,7 @@ export function hubspotRoutes(
   };
 
   // OAuth install: a signed state against CSRF, the code exchanged on the v3 token endpoint
-  const stateKey = createHash('sha256').update(`state:${d.clientSecret}`).digest();
-  const signState = (nonce: string) => `${nonce}.${createHmac('sha256', stateKey).update(nonce).digest('base64url')}`;
+  const oauthState = new OAuthState(d.clientSecret, d.now);
 
   const routes: RouteSpec[] = [
     {
@@ -277,7 +278,7 @@ export function hubspotRoutes(
       security: 'none',
       responses: { 302: 'to HubSpot' },
       handler: (_req, res) => {
-        res.redirect(302, d.app.gateway.installUrl(signState(`${d.now()}-${randomBytes(8).toString('hex')}`)));
+        res.redirect(302, d.app.gateway.installUrl(oauthState.issue()));
       },
     },
     {
@@ -290,11 +291,7 @@ export function hubspotRoutes(
       responses: { 200: 'an HTML page saying the app is installed' },
       handler: async (req, res) => {
         const q = parseBody(callbackQuery, req.query, '/query');
-        const [nonce = '', mac = ''] = q.state.split('.');
-        const expected = signState(nonce).split('.')[1] ?? '';
-        const issued = Number(nonce.split('-')[0]);
-        if (mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected)) || !(d.now() - issued < 3_600_000))
-          throw new InputError('the install link is not ours or has expired: start again', [], 'OAUTH_STATE_INVALID');
+        oauthState.check(q.state);
         const portalId = await crmCall(() => d.calls.connect('hubspot', q.code));
         d.nudge();
         res
@@ -323,26 +320,4 @@ export function hubspotRoutes(
     },
   };
   return { routes, fast };
-}
-
-/**
- * A HubSpot call made while answering: a portal that uninstalled us, or HubSpot refusing, is a
- * clear 4xx (HubSpot retries 5xx), never a crash.
- */
-async function crmCall<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof PortalDisabledError)
-      throw new AppError(
-        403,
-        'PORTAL_NOT_INSTALLED',
-        'Signalbox is not installed in this HubSpot portal (or was uninstalled): install it again',
-      );
-    if (err instanceof HubspotApiError) {
-      if (err.status === 429) throw new AppError(429, 'CRM_RATE_LIMITED', 'HubSpot is rate limiting this portal: try again shortly');
-      throw new AppError(err.status >= 500 ? 502 : 400, 'CRM_REFUSED', `HubSpot answered ${err.status} ${err.category}: ${err.message}`);
-    }
-    throw err;
-  }
 }

@@ -103,6 +103,29 @@ export class FakeRest {
         const row = org.insert(type, obj as Row, origin);
         return ok({ id: row.Id, success: true, errors: [] }, 201);
       }
+      if (seg.length === 3 && c === 'describe' && method === 'GET') {
+        // the slice of the sObject Describe answer the fake's schema can give
+        const def = org.table(b).def;
+        return ok({
+          name: def.name,
+          label: def.name.replace(/__c$/, '').replace(/_/g, ' '),
+          keyPrefix: def.prefix,
+          custom: def.name.endsWith('__c'),
+          fields: def.fields.map((f) => ({
+            name: f.name,
+            type: f.type,
+            length: f.length ?? 0,
+            custom: f.name.endsWith('__c'),
+            externalId: f.externalId === true,
+            nillable: f.required !== true && f.type !== 'id' && f.type !== 'boolean',
+            createable: f.system !== true,
+            updateable: f.system !== true && f.createOnly !== true,
+            referenceTo: f.refersTo ?? [],
+            relationshipName: f.type === 'reference' ? f.name.replace(/__c$/, '__r').replace(/Id$/, '') : null,
+            picklistValues: (f.picklist ?? []).map((v) => ({ value: v, label: v, active: true, defaultValue: false })),
+          })),
+        });
+      }
       if (seg.length === 3) {
         const id = c as string;
         if (method === 'GET') {

@@ -80,7 +80,12 @@ export default class SignalboxPanel extends LightningElement {
     return (this.view ? this.view.journeys : []).map((j) => ({ key: j.id, name: j.journey }));
   }
   get next() {
-    return (this.view ? this.view.next : []).map((n, i) => ({ key: `${i}-${n.at}`, when: when(n.at), ref: n.ref, kind: n.kind }));
+    return (this.view ? this.view.next : []).map((n, i) => ({
+      key: `${i}-${n.at}`,
+      when: when(n.at),
+      label: n.label || n.ref,
+      kind: n.kind,
+    }));
   }
   get hasPlans() {
     return this.journeys.length > 0 || this.next.length > 0;

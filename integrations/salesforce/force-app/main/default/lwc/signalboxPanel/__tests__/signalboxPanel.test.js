@@ -43,28 +43,35 @@ describe('c-signalbox-panel', () => {
     await flush();
     expect($(el, 'spinner')).toBeNull();
     expect($(el, 'summary').textContent).toBe(
-      'In payment_reminder. Last: invoice_friendly by sms, delivered 2 h ago. Next send Tue 10:00 local (invoice_firm).',
+      'In payment-reminder. Last: technician_visit by sms (read) 5 min ago. Next send Thu 26 Nov, 10:00 Africa/Nairobi (payment-reminder). No marketing consent.',
     );
-    expect($(el, 'timeline').querySelectorAll('li')).toHaveLength(2);
-    expect($(el, 'timeline').textContent).toContain('invoice_friendly · sms · delivered');
+    expect($(el, 'timeline').querySelectorAll('li')).toHaveLength(5);
+    expect($(el, 'timeline').textContent).toContain('payment_reminder_friendly · sms · read');
+    expect($(el, 'timeline').textContent).toContain('ticket.opened');
     const rows = [...$(el, 'consent').querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
-    expect(rows).toEqual([
-      ['sms', 'revoked', 'granted', 'granted'],
-      ['email', 'granted', 'granted', 'granted'],
+    expect(rows).toHaveLength(7);
+    expect(rows[0]).toEqual(['sms', 'revoked', 'granted', 'granted']);
+    // HasOptedOutOfEmail: no marketing or service e-mail; transactional still flows
+    expect(rows[6]).toEqual(['email', 'revoked', 'revoked', 'granted']);
+    expect($(el, 'journeys').textContent).toContain('payment-reminder');
+    expect($(el, 'journeys').querySelector('li.next').textContent).toMatch(/ · payment-reminder$/);
+    expect($(el, 'decisions').textContent).toContain('suppressed: support ticket open; rules: open-ticket-no-promo');
+    expect([...$(el, 'budget').querySelectorAll('li')].map((li) => li.textContent)).toEqual([
+      'promo-daily: 0 of 1 per day used, 1 left',
+      'promo-weekly: 0 of 3 per week used, 3 left',
     ]);
-    expect($(el, 'journeys').textContent).toContain('payment_reminder/invoice_firm');
-    expect($(el, 'decisions').textContent).toContain('suppressed: promo_daily cap reached (1 per day)');
-    expect($(el, 'budget').textContent).toBe('promo_daily: 1 of 1 per day used, 0 left');
   });
 
   it('shows an empty contact plainly, and a record Signalbox does not know', async () => {
     getPanel.mockResolvedValue(fixture('agent-view-empty'));
     const el = mount();
     await flush();
-    expect($(el, 'summary').textContent).toBe('No messages yet.');
+    expect($(el, 'summary').textContent).toBe('In no journey. Nothing sent yet. Nothing scheduled. No marketing consent.');
     expect($(el, 'timeline-empty')).not.toBeNull();
-    expect($(el, 'consent-empty')).not.toBeNull();
+    // the ruleset's defaults: marketing is opt-in, service and transactional flow
+    expect($(el, 'consent').querySelectorAll('tbody tr')).toHaveLength(7);
     expect($(el, 'decisions')).toBeNull();
+    expect($(el, 'journeys')).toBeNull();
     document.body.removeChild(el);
 
     getPanel.mockResolvedValue(fixture('contact-not-found'));
@@ -90,9 +97,12 @@ describe('c-signalbox-panel', () => {
     const result = $(el, 'result');
     expect(result.className).toContain('refused');
     expect(result.querySelector('p').textContent).toBe(
-      'Not sent (suppressed): suppressed: open ticket 500 (no promotional while a case is open)',
+      'Not sent (suppressed): suppressed: support ticket open; rules: open-ticket-no-promo',
     );
-    expect(result.querySelector('li').textContent).toBe('open ticket 500 (no promotional while a case is open)');
+    expect([...result.querySelectorAll('li')].map((li) => li.textContent)).toEqual([
+      'No promotional message while a support ticket is open.',
+      'support ticket open',
+    ]);
     expect(getPanel).toHaveBeenCalledTimes(2); // the view is read again after a send
   });
 
@@ -108,7 +118,11 @@ describe('c-signalbox-panel', () => {
     expect(send).toHaveBeenCalledWith({ recordId: RECORD_ID, messageType: 'transactional', template: 'invoice_firm', purpose: null });
     expect($(el, 'result').className).toContain('queued');
     expect($(el, 'result').querySelector('p').textContent).toMatch(/^Queued on sms for /);
-    expect($(el, 'result').querySelector('li').textContent).toBe('sms: cheapest equivalent channel');
+    expect([...$(el, 'result').querySelectorAll('li')].map((li) => li.textContent)).toEqual([
+      'Service: WhatsApp (or an equivalent messenger) first, SMS fallback.',
+      'whatsapp: contact is not known to be whatsapp-capable',
+      'viber: contact is not known to be viber-capable',
+    ]);
 
     send.mockRejectedValue({ body: { message: 'Signalbox answered 422: template is not in the ruleset' } });
     $(el, 'send').click();
