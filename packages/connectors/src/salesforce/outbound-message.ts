@@ -1,7 +1,7 @@
 /**
  * Outbound Messages (SOAP 1.1 POSTs from a Flow or workflow rule) received safely: the request is
  * checked (POST, XML content type, the optional secret path segment compared in constant time),
- * the XML is checked before parsing (safe-xml.ts), then read by namespace as the generated WSDL
+ * the XML is read by our own strict reader (safe-xml.ts: no DTD, no entities, limits), then by namespace as the generated WSDL
  * defines it: `notifications` in http://soap.sforce.com/2005/09/outbound holding OrganizationId,
  * ActionId, SessionId, EnterpriseUrl, PartnerUrl and 1–100 Notification (Id + sObject). Only
  * configured organizations are accepted. Salesforce signs nothing, so the org id, the secret path
@@ -11,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Problem } from '@signalbox/engine';
 import { OutboundMessageError, UnknownOrganizationError } from './errors.js';
 import { toId18 } from './ids.js';
-import { checkXml, decodeText, parseXml, type XmlLimits, type XmlNode } from './safe-xml.js';
+import { decodeText, readXml, type XmlLimits, type XmlNode } from './safe-xml.js';
 
 export const SOAP_ENVELOPE_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const OUTBOUND_NS = 'http://soap.sforce.com/2005/09/outbound';
@@ -101,8 +101,7 @@ const isNil = (n: XmlNode | string, scope: Scope): boolean => {
 
 /** Parses an Outbound Message body; throws OutboundMessageError (with the path of what is wrong). */
 export function parseOutboundMessage(rawBody: Buffer | string, limits: Partial<XmlLimits> = {}): ParsedOutboundMessage {
-  const text = checkXml(rawBody, { ...DEFAULT_XML_LIMITS, ...limits });
-  const doc = parseXml(text);
+  const doc = readXml(rawBody, { ...DEFAULT_XML_LIMITS, ...limits });
   const env = children(doc, {}, SOAP_ENVELOPE_NS, 'Envelope');
   if (env.length !== 1 || typeof env[0]?.node === 'string') throw invalid([{ path: '/Envelope', message: 'not a SOAP 1.1 envelope' }]);
   const body = children(env[0]?.node as XmlNode, env[0]?.scope as Scope, SOAP_ENVELOPE_NS, 'Body');
