@@ -9,6 +9,7 @@ import type { HotWrites } from '../inbox/hot-writes.js';
 import { InboxWriter } from '../inbox/inbox-writer.js';
 import type { Logger } from '../logger.js';
 import { exposition, type Metrics } from '../metrics/metrics.js';
+import { RulesGovernance } from '../rules/governance.js';
 import type { RulesHolder } from '../rules/rules-holder.js';
 import type { Runtime } from '../runtime.js';
 import type { ReplayGuard } from '../security/replay-guard.js';
@@ -19,6 +20,7 @@ import { createIngest } from './ingest.js';
 import { openApiDocument } from './openapi.js';
 import { problemBody, problemHandler, sendProblem } from './problem.js';
 import { RouteTable } from './route-table.js';
+import { auditRoutes } from './routes/audit.js';
 import { contactRoutes } from './routes/contacts.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { type HubspotRouteDeps, hubspotRoutes } from './routes/hubspot.js';
@@ -72,6 +74,7 @@ export function createApp(deps: AppDeps): Express {
   const hotWrites = deps.hotWrites ?? deps.runtime.hotWrites;
   const inbox = new InboxWriter(hotWrites);
   const table = new RouteTable();
+  const governance = new RulesGovernance(deps.rules, deps.clock);
   const fast: FastPath[] = [];
 
   const ingest = createIngest({
@@ -142,7 +145,8 @@ export function createApp(deps: AppDeps): Express {
     ...contactRoutes(deps.runtime, now),
     ...reportRoutes(deps.runtime),
     ...inboxRoutes(deps.runtime, nudge),
-    ...rulesRoutes(deps.rules, deps.runtime.store, deps.clock),
+    ...rulesRoutes({ rules: deps.rules, governance, store: deps.runtime.store }),
+    ...auditRoutes(deps.runtime.store),
     ...providerHookRoutes({
       runtime: deps.runtime,
       writes: hotWrites,

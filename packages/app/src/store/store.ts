@@ -17,6 +17,7 @@ import { IdempotencyKeys } from '../messages/idempotency.js';
 import { MessageRepository } from '../messages/message-repository.js';
 import { SandboxLog } from '../providers/sandbox/sandbox-log.js';
 import { ReportRepository } from '../reports/report-repository.js';
+import { DraftRepository } from '../rules/draft-repository.js';
 import { RulesRepository } from '../rules/rules-repository.js';
 import { SeenSignatures } from '../security/seen-signatures.js';
 import { TimerRepository } from '../timers/timer-repository.js';
@@ -40,6 +41,7 @@ export class Store {
   readonly audit: AuditLog;
   readonly reports: ReportRepository;
   readonly rules: RulesRepository;
+  readonly drafts: DraftRepository;
   readonly sandbox: SandboxLog;
   readonly seenSignatures: SeenSignatures;
   readonly crmAccounts: CrmAccounts;
@@ -67,6 +69,7 @@ export class Store {
     this.audit = new AuditLog(c);
     this.reports = new ReportRepository(c);
     this.rules = new RulesRepository(c);
+    this.drafts = new DraftRepository(c);
     this.sandbox = new SandboxLog(c);
     this.seenSignatures = new SeenSignatures(c);
     this.crmAccounts = new CrmAccounts(c);
