@@ -52,7 +52,7 @@ describe.each(storeFactories)('rules governance: $name', (factory) => {
     expect(swaps.at(-1)).toBe('tighter');
     expect((await store.rules.pointer())?.number).toBe(2);
     // version 1 is unchanged
-    expect(((await store.rules.version(1))?.document as Doc).caps[0]?.max).toBe(1);
+    expect((((await store.rules.version(1))?.document ?? {}) as Doc).caps[0]?.max).toBe(1);
     const audit = await store.audit.page({ action: 'rules.publish' }, 10);
     expect(audit[0]).toMatchObject({
       actor: 'admin:ops',
