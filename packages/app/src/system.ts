@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import type { Clock } from './clock.js';
 import type { ApiKey } from './config.js';
 import type { HubspotApp, HubspotSettings } from './crm/hubspot/hubspot-app.js';
+import { DryRuns } from './dry-run/dry-runs.js';
 import { createApp, serve } from './http/app.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
@@ -52,6 +53,8 @@ export interface System {
   sandbox: SandboxProvider;
   worker: WorkerHandle;
   hubspot: HubspotApp | null;
+  /** Dry runs of rules changes (each in threads of its own). */
+  dryRuns: DryRuns;
   /** Listens on host:port (0 = any free port); the sandbox posts receipts to this address. */
   listen(port: number, host?: string): Promise<{ server: Server; url: string }>;
   close(): Promise<void>;
@@ -116,7 +119,9 @@ export function createSystem(o: SystemOptions): System {
     deadLetters: () => o.store.inbox.deadCount(),
   });
   const now = () => o.clock.now().getTime();
+  const dryRuns = new DryRuns({ repo: () => o.store.dryRuns, location: o.store.location, clock: o.clock, log: o.log });
   const app = createApp({
+    dryRuns,
     ruleset: o.rules.get,
     rules: o.rules,
     clock: o.clock,
@@ -149,6 +154,7 @@ export function createSystem(o: SystemOptions): System {
     sandbox,
     worker,
     hubspot,
+    dryRuns,
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve) => {
         server = createServer(serve(app)).listen(port, host, () => {
@@ -159,6 +165,7 @@ export function createSystem(o: SystemOptions): System {
       });
     },
     async close() {
+      await dryRuns.stop();
       await worker.stop();
       await sandbox.drain();
       if (server) await new Promise<void>((r) => server?.close(() => r()));

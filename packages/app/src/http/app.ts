@@ -4,6 +4,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
+import { DryRuns } from '../dry-run/dry-runs.js';
 import { NotFoundError } from '../errors.js';
 import type { HotWrites } from '../inbox/hot-writes.js';
 import { InboxWriter } from '../inbox/inbox-writer.js';
@@ -23,6 +24,7 @@ import { RouteTable } from './route-table.js';
 import { auditRoutes } from './routes/audit.js';
 import { contactRoutes } from './routes/contacts.js';
 import { decisionRoutes } from './routes/decisions.js';
+import { dryRunRoutes } from './routes/dry-runs.js';
 import { type HubspotRouteDeps, hubspotRoutes } from './routes/hubspot.js';
 import { inboxRoutes } from './routes/inbox.js';
 import { messageRoutes } from './routes/messages.js';
@@ -46,6 +48,8 @@ export interface AppDeps {
   /** Other threads' metrics (the worker thread's), merged into /metrics. */
   threadMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[] | null>;
   replay: ReplayGuard;
+  /** Dry runs of rules changes (in threads of their own). */
+  dryRuns?: DryRuns;
   /** The HubSpot app's routes (webhooks, workflow actions, card, install). */
   hubspot?: Omit<HubspotRouteDeps, 'ruleset'>;
 }
@@ -147,6 +151,14 @@ export function createApp(deps: AppDeps): Express {
     ...inboxRoutes(deps.runtime, nudge),
     ...rulesRoutes({ rules: deps.rules, governance, store: deps.runtime.store }),
     ...auditRoutes(deps.runtime.store),
+    ...dryRunRoutes({
+      governance,
+      store: deps.runtime.store,
+      dryRuns:
+        deps.dryRuns ??
+        new DryRuns({ repo: () => deps.runtime.store.dryRuns, location: deps.runtime.store.location, clock: deps.clock, log: deps.log }),
+      now,
+    }),
     ...providerHookRoutes({
       runtime: deps.runtime,
       writes: hotWrites,

@@ -239,6 +239,45 @@ export class MessageRepository {
     return rows.map((r) => ({ channel: r.channel, cost: Number(r.cost) }));
   }
 
+  /** How many message requests were made in [from, to). */
+  async countBetween(from: number, to: number): Promise<number> {
+    const r = await this.c.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /**
+   * The requests made in [from, to), oldest first, a page at a time (`after`: the last one's
+   * creation time and id): what a dry run replays at their original times.
+   */
+  async requestsBetween(
+    from: number,
+    to: number,
+    after: { createdAt: number; id: string } | null,
+    limit: number,
+  ): Promise<Array<{ id: string; contactId: string; createdAt: number; request: MessageRequest }>> {
+    let q = this.c.db
+      .selectFrom('messages')
+      .select(['id', 'contact_id', 'created_at', 'request'])
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to);
+    if (after !== null)
+      q = q.where((eb) =>
+        eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]),
+      );
+    const rows = await q.orderBy('created_at').orderBy('id').limit(limit).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      contactId: r.contact_id,
+      createdAt: Number(r.created_at),
+      request: parseJson<MessageRequest>(r.request),
+    }));
+  }
+
   /** The latest later decision of each message named that has one (what holds it back now). */
   async latestDecisions(messageIds: readonly string[]): Promise<Map<string, Decision>> {
     if (messageIds.length === 0) return new Map();

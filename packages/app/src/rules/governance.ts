@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Draft, DraftRepository } from './draft-repository.js';
+import type { DryRunRepository } from './dry-run-repository.js';
 import type { RulesHolder } from './rules-holder.js';
 import type { RulesRepository, StoredVersion } from './rules-repository.js';
 import { diffRulesets, type RulesetDiff } from './ruleset-diff.js';
@@ -14,6 +15,7 @@ import { diffRulesets, type RulesetDiff } from './ruleset-diff.js';
 export interface GovernanceStore {
   rules: RulesRepository;
   drafts: DraftRepository;
+  dryRuns: DryRunRepository;
   audit: AuditLog;
   transaction<T>(fn: (tx: this) => Promise<T>): Promise<T>;
 }
@@ -128,6 +130,15 @@ export class RulesGovernance {
   async publish(store: GovernanceStore, p: PublishInput): Promise<{ version: StoredVersion; compiled: CompiledRuleset }> {
     // a document that does not validate is never stored as a version (422 with every problem)
     const compiled = loadRuleset(p.document);
+    const hash = hashOf(p.document);
+    // the dry run looked at is kept with the version: whether it ran on this very document too
+    let dryRun: { id: string; matches: boolean } | null = null;
+    if (p.dryRunId != null) {
+      const r = await store.dryRuns.get(p.dryRunId);
+      if (r === null)
+        throw new NotFoundError('DRY_RUN_NOT_FOUND', `no dry run ${p.dryRunId}`, [{ path: '/dryRunId', message: 'no such dry run' }]);
+      dryRun = { id: r.id, matches: r.candidateHash === hash && r.status === 'done' };
+    }
     await this.active(store);
     const now = this.now();
     const version = await store.transaction(async (tx) => {
@@ -140,7 +151,7 @@ export class RulesGovernance {
         {
           label: compiled.version,
           document: p.document,
-          hash: hashOf(p.document),
+          hash,
           author: p.actor,
           reason: p.reason,
           basedOn: currentNumber,
@@ -157,7 +168,7 @@ export class RulesGovernance {
         p.actor,
         'rules.publish',
         compiled.version,
-        { number, previous: currentNumber, reason: p.reason, hash: hashOf(p.document), dryRunId: p.dryRunId ?? null },
+        { number, previous: currentNumber, reason: p.reason, hash, dryRun },
         now,
       );
       const v = await tx.rules.version(number);

@@ -1,4 +1,4 @@
-import { pointerSegment } from '@signalbox/engine';
+import { pointerSegment, rulesetSchema } from '@signalbox/engine';
 
 /** One leaf change: where (a JSON pointer into the newer document; the older one for removals), and what. */
 export interface Change {
@@ -41,8 +41,8 @@ const KEY_OF = (v: unknown): string | null => {
  * element), prices and quiet hours per market, each item with the leaf changes inside it.
  */
 export function diffRulesets(from: unknown, to: unknown): RulesetDiff {
-  const a = isObj(from) ? from : {};
-  const b = isObj(to) ? to : {};
+  const a = normalised(from);
+  const b = normalised(to);
   const items: ItemChange[] = [];
   const sections = [...new Set([...Object.keys(a), ...Object.keys(b)])];
   for (const section of sections) {
@@ -63,6 +63,17 @@ export function diffRulesets(from: unknown, to: unknown): RulesetDiff {
     summary[i.section] = s;
   }
   return { identical: items.length === 0, summary, items };
+}
+
+/**
+ * A document as the engine reads it (defaults filled in), so a default written out is no change;
+ * the shape is the document's own, so pointers hold for what the admin wrote. A document that
+ * does not validate is compared as it is.
+ */
+function normalised(doc: unknown): Obj {
+  const r = rulesetSchema.safeParse(doc);
+  if (r.success) return r.data as unknown as Obj;
+  return isObj(doc) ? doc : {};
 }
 
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
