@@ -27,6 +27,8 @@ import { decisionRoutes } from './routes/decisions.js';
 import { dryRunRoutes } from './routes/dry-runs.js';
 import { type HubspotRouteDeps, hubspotRoutes } from './routes/hubspot.js';
 import { inboxRoutes } from './routes/inbox.js';
+import { journeyRoutes } from './routes/journeys.js';
+import { listRoutes } from './routes/lists.js';
 import { messageRoutes } from './routes/messages.js';
 import { providerHookRoutes } from './routes/provider-hooks.js';
 import { reportRoutes } from './routes/reports.js';
@@ -151,6 +153,8 @@ export function createApp(deps: AppDeps): Express {
     ...inboxRoutes(deps.runtime, nudge),
     ...rulesRoutes({ rules: deps.rules, governance, store: deps.runtime.store }),
     ...auditRoutes(deps.runtime.store),
+    ...listRoutes(deps.runtime),
+    ...journeyRoutes({ runtime: deps.runtime, governance, store: deps.runtime.store, now }),
     ...dryRunRoutes({
       governance,
       store: deps.runtime.store,

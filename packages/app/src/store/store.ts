@@ -17,7 +17,7 @@ import { JourneyRepository } from '../journeys/journey-repository.js';
 import { IdempotencyKeys } from '../messages/idempotency.js';
 import { MessageRepository } from '../messages/message-repository.js';
 import { SandboxLog } from '../providers/sandbox/sandbox-log.js';
-import { ReportRepository } from '../reports/report-repository.js';
+import { OperationsReads, ReportRepository } from '../reports/report-repository.js';
 import { DraftRepository } from '../rules/draft-repository.js';
 import { DryRunRepository } from '../rules/dry-run-repository.js';
 import { RulesRepository } from '../rules/rules-repository.js';
@@ -43,6 +43,7 @@ export class Store {
   readonly inbox: InboxRepository;
   readonly audit: AuditLog;
   readonly reports: ReportRepository;
+  readonly operations: OperationsReads;
   readonly rules: RulesRepository;
   readonly drafts: DraftRepository;
   readonly dryRuns: DryRunRepository;
@@ -73,6 +74,7 @@ export class Store {
     this.inbox = new InboxRepository(c);
     this.audit = new AuditLog(c);
     this.reports = new ReportRepository(c);
+    this.operations = new OperationsReads(c);
     this.rules = new RulesRepository(c);
     this.drafts = new DraftRepository(c);
     this.dryRuns = new DryRunRepository(c);
