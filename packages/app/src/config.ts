@@ -70,6 +70,8 @@ export const configSchema = z.object({
     .string()
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64')
     .optional(),
+  /** Secret the admin console's session cookies are signed with (generated into DATA_DIR when absent; share it across instances). */
+  SESSION_SECRET: z.string().min(32).optional(),
   /** Largest JSON body accepted. */
   BODY_LIMIT: z.string().default('256kb'),
   /** Directory relative paths given to the CLI are resolved from (pnpm sets INIT_CWD). */

@@ -43,6 +43,8 @@ export interface SystemOptions {
    * without it the worker runs on this thread (tests drive it round by round).
    */
   workerThread?: { database: WorkerThreadData['database']; logLevel: string };
+  /** The admin console at /admin: its built files and the secret its session cookies are signed with. */
+  admin?: { dir: string; sessionSecret: string; secure?: boolean };
   /** The HubSpot app (credentials from the environment); without it the HubSpot routes are absent. */
   hubspot?: HubspotSettings & { publicUrl?: string | undefined };
 }
@@ -122,6 +124,7 @@ export function createSystem(o: SystemOptions): System {
   const dryRuns = new DryRuns({ repo: () => o.store.dryRuns, location: o.store.location, clock: o.clock, log: o.log });
   const app = createApp({
     dryRuns,
+    ...(o.admin !== undefined ? { admin: o.admin } : {}),
     ruleset: o.rules.get,
     rules: o.rules,
     clock: o.clock,

@@ -2,6 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { CompiledRuleset } from '@signalbox/engine';
 import express, { type Express, type RequestHandler } from 'express';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import { ConsoleSessions } from '../admin/sessions.js';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
 import { DryRuns } from '../dry-run/dry-runs.js';
@@ -21,6 +22,7 @@ import { createIngest } from './ingest.js';
 import { openApiDocument } from './openapi.js';
 import { problemBody, problemHandler, sendProblem } from './problem.js';
 import { RouteTable } from './route-table.js';
+import { adminAssets, adminRoutes, consoleSessionAuth } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
 import { contactRoutes } from './routes/contacts.js';
 import { decisionRoutes } from './routes/decisions.js';
@@ -50,6 +52,8 @@ export interface AppDeps {
   /** Other threads' metrics (the worker thread's), merged into /metrics. */
   threadMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[] | null>;
   replay: ReplayGuard;
+  /** The admin console: its built files, the secret its session cookies are signed with, whether cookies are Secure. */
+  admin?: { dir: string; sessionSecret: string; secure?: boolean };
   /** Dry runs of rules changes (in threads of their own). */
   dryRuns?: DryRuns;
   /** The HubSpot app's routes (webhooks, workflow actions, card, install). */
@@ -72,10 +76,11 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  const auth = apiKeyAuth(deps.apiKeys);
+  const now = () => deps.clock.now().getTime();
+  const sessions = deps.admin !== undefined ? new ConsoleSessions(deps.admin.sessionSecret) : null;
+  const auth = apiKeyAuth(deps.apiKeys, sessions !== null ? consoleSessionAuth(sessions, () => Date.now()) : undefined);
   const metrics = deps.metrics;
   const limit = deps.bodyLimit ?? '256kb';
-  const now = () => deps.clock.now().getTime();
   const nudge = () => app.emit('work');
   const hotWrites = deps.hotWrites ?? deps.runtime.hotWrites;
   const inbox = new InboxWriter(hotWrites);
@@ -173,6 +178,20 @@ export function createApp(deps: AppDeps): Express {
       nudge,
     }),
   );
+  if (deps.admin !== undefined && sessions !== null) {
+    table.add(
+      ...adminRoutes({
+        keys: deps.apiKeys,
+        sessions,
+        audit: deps.runtime.store.audit,
+        // sessions expire by the wall clock (a test clock moving days ahead must not sign anyone out)
+        now: () => Date.now(),
+        dir: deps.admin.dir,
+        secure: deps.admin.secure ?? false,
+      }),
+    );
+    app.use('/admin/assets', ...adminAssets(deps.admin.dir));
+  }
   if (deps.hubspot !== undefined) {
     const hs = hubspotRoutes({
       ...deps.hubspot,
