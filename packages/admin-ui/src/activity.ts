@@ -156,10 +156,7 @@ export async function activityScreen(root: HTMLElement, session: Session): Promi
           height: 220,
           scales: { x: { time: false } },
           axes: [{ values: (_u, ticks) => ticks.map((t) => channels[t] ?? '') }, {}],
-          series: [
-            {},
-            { label: 'messages', fill: 'rgba(40,90,160,0.4)', stroke: '#285aa0', paths: uPlot.paths.bars?.({ size: [0.6, 60] }) },
-          ],
+          series: [{}, { label: 'messages', fill: 'rgba(40,90,160,0.4)', stroke: '#285aa0', ...(bars ? { paths: bars } : {}) }],
         },
         [xs, ys],
         chart,

@@ -26,6 +26,8 @@ export class RulesetEditor {
         json().language.data.of({ autocomplete: jsonCompletion() }),
         stateExtensions(schema),
         EditorView.contentAttributes.of({ 'aria-label': label }),
+        // the page's Content-Security-Policy allows our one style element by this answer's nonce
+        EditorView.cspNonce.of(document.querySelector('meta[name="csp-nonce"]')?.getAttribute('content') ?? ''),
       ],
     });
   }
