@@ -30,6 +30,13 @@ export class RulesetEditor {
         EditorView.cspNonce.of(document.querySelector('meta[name="csp-nonce"]')?.getAttribute('content') ?? ''),
       ],
     });
+    this.labelScroller(label);
+  }
+
+  /** The scrolling region is reachable by keyboard (and named) too. */
+  private labelScroller(label: string): void {
+    this.view.scrollDOM.tabIndex = 0;
+    this.view.scrollDOM.setAttribute('aria-label', `${label} (scroll)`);
   }
 
   get text(): string {
