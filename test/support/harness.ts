@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ADMIN_UI_DIST } from '@signalbox/admin-ui/build';
 import {
   createLogger,
   createSystem,
@@ -92,6 +93,7 @@ export async function startHarness(o: {
       { name: 'crm', role: 'integration', secret: KEYS.integration },
     ],
     sandboxSecret: SANDBOX_SECRET,
+    admin: { dir: ADMIN_UI_DIST, sessionSecret: 'console-session-secret-0123456789abcdef' },
     ...(o.sandboxRules ? { sandboxRules: o.sandboxRules } : {}),
     ...(o.wrapSandbox
       ? { providers: (sandbox: SandboxProvider) => [(o.wrapSandbox as (s: SandboxProvider) => ChannelProvider)(sandbox)] }

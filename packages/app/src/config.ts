@@ -115,6 +115,8 @@ export const configSchema = z.object({
   SALESFORCE_CDC: z.enum(['on', 'off']).default('on'),
   /** Above this many Contacts (or Leads) the initial sync reads through Bulk API 2.0 query jobs. */
   SALESFORCE_BULK_THRESHOLD: z.coerce.number().int().min(0).default(50_000),
+  /** Secret the admin console's session cookies are signed with (generated into DATA_DIR when absent; share it across instances). */
+  SESSION_SECRET: z.string().min(32).optional(),
   /** Largest JSON body accepted. */
   BODY_LIMIT: z.string().default('256kb'),
   /** Directory relative paths given to the CLI are resolved from (pnpm sets INIT_CWD). */

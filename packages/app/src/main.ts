@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { ADMIN_UI_DIST, ensureAdminUi } from '@signalbox/admin-ui/build';
 import { RulesetInvalidError } from '@signalbox/engine';
 import { localSecret, resolveApiKeys } from './api-keys.js';
 import { systemClock } from './clock.js';
@@ -38,8 +39,18 @@ async function main(): Promise<void> {
   const rules = new RulesHolder(ruleset);
   // a ruleset published over the API wins over the file, unless a file is named explicitly
   if (config.SIGNALBOX_RULESET === undefined) await rules.loadPublished(store);
+  // the console's files are built on first start (and after its sources change)
+  await ensureAdminUi().catch((e: unknown) =>
+    log.warn({ err: (e as Error).message }, 'the admin console could not be built; /admin answers 503'),
+  );
+  const firstStart = (await store.contactSnapshots.count()) === 0;
   const system = createSystem({
     store,
+    admin: {
+      dir: ADMIN_UI_DIST,
+      sessionSecret: localSecret(config, 'session-secret', config.SESSION_SECRET),
+      secure: config.PUBLIC_URL?.startsWith('https:') ?? false,
+    },
     rules,
     clock: systemClock,
     log,
@@ -105,6 +116,8 @@ async function main(): Promise<void> {
     [
       '',
       `Signalbox is running at ${url} — ${profile}, sandbox providers, ruleset ${rules.get().version}`,
+      `  admin:     ${url}/admin/  (sign in with an admin or agent key)`,
+      ...(firstStart ? ['  no data yet: `pnpm demo` loads a few hundred demo contacts and runs the seed stories'] : []),
       `  health:    ${url}/healthz   ready: ${url}/readyz   metrics: ${url}/metrics`,
       `  API:       ${url}/openapi.json describes every route`,
       `  preview:   POST ${url}/api/v1/decisions/preview   (what the policy would decide, with reasons)`,

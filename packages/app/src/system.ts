@@ -6,6 +6,7 @@ import type { Clock } from './clock.js';
 import type { ApiKey } from './config.js';
 import type { HubspotApp, HubspotSettings } from './crm/hubspot/hubspot-app.js';
 import type { SalesforceApp, SalesforceSettings } from './crm/salesforce/salesforce-app.js';
+import { DryRuns } from './dry-run/dry-runs.js';
 import { createApp, serve } from './http/app.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
@@ -43,6 +44,8 @@ export interface SystemOptions {
    * without it the worker runs on this thread (tests drive it round by round).
    */
   workerThread?: { database: WorkerThreadData['database']; logLevel: string };
+  /** The admin console at /admin: its built files and the secret its session cookies are signed with. */
+  admin?: { dir: string; sessionSecret: string; secure?: boolean };
   /** The HubSpot app (credentials from the environment); without it the HubSpot routes are absent. */
   hubspot?: HubspotSettings & { publicUrl?: string | undefined };
   /** The Salesforce connected app (credentials from the environment); without it the Salesforce routes are absent. */
@@ -56,6 +59,8 @@ export interface System {
   worker: WorkerHandle;
   hubspot: HubspotApp | null;
   salesforce: SalesforceApp | null;
+  /** Dry runs of rules changes (each in threads of its own). */
+  dryRuns: DryRuns;
   /** Listens on host:port (0 = any free port); the sandbox posts receipts to this address. */
   listen(port: number, host?: string): Promise<{ server: Server; url: string }>;
   close(): Promise<void>;
@@ -122,7 +127,10 @@ export function createSystem(o: SystemOptions): System {
   });
   const now = () => o.clock.now().getTime();
   const calls = host !== null ? host.crmCalls(crmCalls) : crmCalls;
+  const dryRuns = new DryRuns({ repo: () => o.store.dryRuns, location: o.store.location, clock: o.clock, log: o.log });
   const app = createApp({
+    dryRuns,
+    ...(o.admin !== undefined ? { admin: o.admin } : {}),
     ruleset: o.rules.get,
     rules: o.rules,
     clock: o.clock,
@@ -159,6 +167,7 @@ export function createSystem(o: SystemOptions): System {
     worker,
     hubspot,
     salesforce,
+    dryRuns,
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve) => {
         server = createServer(serve(app)).listen(port, host, () => {
@@ -169,6 +178,7 @@ export function createSystem(o: SystemOptions): System {
       });
     },
     async close() {
+      await dryRuns.stop();
       await worker.stop();
       await stopCrm();
       await sandbox.drain();

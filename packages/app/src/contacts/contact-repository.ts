@@ -1,4 +1,4 @@
-import type { Contact, Identity, IdentityKind } from '@signalbox/engine';
+import type { ConsentRecord, Contact, Identity, IdentityKind } from '@signalbox/engine';
 import { sql } from 'kysely';
 import { type Conn, json, parseJson } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
@@ -19,6 +19,35 @@ export interface UpsertResult {
   merged: string[];
   /** Identities claimed by another contact that conflicts with this one: recorded, not overwritten. */
   conflicts: Array<{ kind: string; value: string; otherContactId: string }>;
+}
+
+export interface ContactFilter {
+  /** An identity's value, exactly (normalised as stored) or as a prefix ending in `*`. */
+  identity?: string | undefined;
+  identityKind?: IdentityKind | undefined;
+  market?: string | undefined;
+  /** Contacts whose latest ledger line for this channel × purpose has this status. */
+  consent?: { channel: string; purpose: string; status: 'granted' | 'revoked' } | undefined;
+  /** Contacts with an instance of this journey (in `journeyStatus`, when given). */
+  journey?: string | undefined;
+  journeyStatus?: string | undefined;
+}
+
+/** A contact as a list shows it. */
+export interface ContactSummary {
+  id: string;
+  market: string | null;
+  timezone: string | null;
+  tags: string[];
+  identities: Identity[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A phone typed with spaces or dashes finds the E.164 it is stored as. */
+function normalizedOr(value: string): string {
+  const digits = value.replace(/[\s().-]/g, '');
+  return /^\+[1-9]\d{6,14}$/.test(digits) ? digits : value;
 }
 
 export interface IdentityConflict {
@@ -158,6 +187,171 @@ export class ContactRepository {
     await trx.updateTable('messages').set({ contact_id: to }).where('contact_id', '=', from).execute();
     await trx.updateTable('journey_instances').set({ contact_id: to }).where('contact_id', '=', from).execute();
     await trx.updateTable('contacts').set({ merged_into: to, updated_at: now }).where('id', '=', from).execute();
+  }
+
+  /**
+   * Contacts known to be new (a first import, a seed), written in bulk: no matching, no merging,
+   * multi-row INSERTs in one transaction. An identity another contact already has is left with
+   * that contact and counted in `identitiesSkipped`; `upsert` is the way for anything else.
+   */
+  async insertMany(
+    rows: ReadonlyArray<{ id: string; contact: ContactFields; identities: Identity[]; consent?: ConsentRecord[] }>,
+    now: number,
+  ): Promise<{ inserted: number; identitiesSkipped: number }> {
+    const CHUNK = 400;
+    return inTransaction(this.c, async (tx) => {
+      let skipped = 0;
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const part = rows.slice(i, i + CHUNK);
+        await tx.db
+          .insertInto('contacts')
+          .values(
+            part.map((r) => ({
+              id: r.id,
+              data: json(applyFields(emptyContact(r.id), r.contact)),
+              merged_into: null,
+              version: 0,
+              created_at: now,
+              updated_at: now,
+            })),
+          )
+          .execute();
+        const ids = part.flatMap((r) =>
+          r.identities.map((x, k) => ({
+            kind: x.kind,
+            value: normalizeIdentity(x.kind, x.value, `/${k}/value`),
+            contact_id: r.id,
+            created_at: now,
+          })),
+        );
+        for (let j = 0; j < ids.length; j += CHUNK) {
+          const res = await tx.db
+            .insertInto('identities')
+            .values(ids.slice(j, j + CHUNK))
+            .onConflict((oc) => oc.columns(['kind', 'value']).doNothing())
+            .executeTakeFirst();
+          skipped += Math.min(CHUNK, ids.length - j) - Number(res.numInsertedOrUpdatedRows ?? 0n);
+        }
+        const consent = part.flatMap((r) =>
+          (r.consent ?? []).map((x) => ({
+            id: uuidv7(now),
+            contact_id: r.id,
+            channel: x.channel,
+            purpose: x.purpose,
+            status: x.status,
+            source: x.source,
+            legal_basis: x.legalBasis ?? null,
+            evidence: x.evidence ?? null,
+            at: Date.parse(x.at),
+            recorded_at: now,
+          })),
+        );
+        for (let j = 0; j < consent.length; j += CHUNK)
+          await tx.db
+            .insertInto('consent_ledger')
+            .values(consent.slice(j, j + CHUNK))
+            .execute();
+      }
+      return { inserted: rows.length, identitiesSkipped: skipped };
+    });
+  }
+
+  /**
+   * Contacts (not merged away) in id order, filtered: an identity value (exact, or a prefix
+   * ending in `*`), market, the latest ledger line for a channel × purpose, a journey they are in.
+   * `after` (the last id of the previous page) pages on.
+   */
+  async search(f: ContactFilter, limit: number, after?: string): Promise<ContactSummary[]> {
+    let q = this.c.db
+      .selectFrom('contacts as c')
+      .select(['c.id', 'c.data', 'c.created_at', 'c.updated_at'])
+      .where('c.merged_into', 'is', null);
+    if (f.identity !== undefined) {
+      const v = f.identity.trim();
+      const value = v.endsWith('*') ? v.slice(0, -1).toLowerCase() : v.toLowerCase();
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('identities as i')
+            .select('i.contact_id')
+            .whereRef('i.contact_id', '=', 'c.id')
+            .where((e2) =>
+              v.endsWith('*') ? e2('i.value', 'like', `${value.replace(/[%_]/g, '')}%`) : e2('i.value', '=', normalizedOr(value)),
+            )
+            .$if(f.identityKind !== undefined, (s) => s.where('i.kind', '=', f.identityKind as string)),
+        ),
+      );
+    }
+    if (f.market !== undefined) q = q.where(sql<string>`${sql.ref('c.data')}`, 'like', `%"market":"${f.market}"%`);
+    if (f.consent !== undefined) {
+      const k = f.consent;
+      // the latest line for that channel × purpose says so (a later line of the same pair would override it)
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('consent_ledger as l')
+            .select('l.id')
+            .whereRef('l.contact_id', '=', 'c.id')
+            .where('l.channel', '=', k.channel)
+            .where('l.purpose', '=', k.purpose)
+            .where('l.status', '=', k.status)
+            .where((e2) =>
+              e2.not(
+                e2.exists(
+                  e2
+                    .selectFrom('consent_ledger as m')
+                    .select('m.id')
+                    .whereRef('m.contact_id', '=', 'l.contact_id')
+                    .whereRef('m.channel', '=', 'l.channel')
+                    .whereRef('m.purpose', '=', 'l.purpose')
+                    .where((e3) =>
+                      e3.or([e3('m.at', '>', e3.ref('l.at')), e3.and([e3('m.at', '=', e3.ref('l.at')), e3('m.id', '>', e3.ref('l.id'))])]),
+                    ),
+                ),
+              ),
+            ),
+        ),
+      );
+    }
+    if (f.journey !== undefined) {
+      const j = f.journey;
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('journey_instances as j')
+            .select('j.id')
+            .whereRef('j.contact_id', '=', 'c.id')
+            .where('j.journey_id', '=', j)
+            .$if(f.journeyStatus !== undefined, (s) => s.where('j.status', '=', f.journeyStatus as string)),
+        ),
+      );
+    }
+    if (after !== undefined) q = q.where('c.id', '>', after);
+    const rows = await q.orderBy('c.id').limit(limit).execute();
+    if (rows.length === 0) return [];
+    const ids = await this.c.db
+      .selectFrom('identities')
+      .select(['contact_id', 'kind', 'value'])
+      .where(
+        'contact_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('kind')
+      .orderBy('value')
+      .execute();
+    return rows.map((r) => {
+      const data = parseJson<Contact>(r.data);
+      return {
+        id: r.id,
+        market: data.market ?? null,
+        timezone: data.timezone ?? null,
+        tags: data.tags ?? [],
+        identities: ids.filter((i) => i.contact_id === r.id).map((i) => ({ kind: i.kind as IdentityKind, value: i.value })),
+        createdAt: Number(r.created_at),
+        updatedAt: Number(r.updated_at),
+      };
+    });
   }
 
   /** A contact by id (following merges), or null. */

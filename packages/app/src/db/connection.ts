@@ -10,7 +10,12 @@ export interface OpenDatabase {
   close(): Promise<void>;
   /** How many other connections are waiting for SQLite's write lock (always 0 on PostgreSQL). */
   writersWaiting?: () => number;
+  /** Where it is, so another thread can open its own connection to it (absent for `:memory:`). */
+  location?: DatabaseLocation;
 }
+
+/** Enough to open another connection to the same database (a thread of its own). */
+export type DatabaseLocation = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; schema?: string };
 
 /**
  * What a repository runs its statements on: the database, or one transaction on it (then every

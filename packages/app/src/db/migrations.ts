@@ -5,6 +5,7 @@ import { m0003 } from './migrations/0003-attempt-leases.js';
 import { m0004 } from './migrations/0004-partial-pending-indexes.js';
 import { m0005 } from './migrations/0005-receipts-by-attempt.js';
 import { m0006 } from './migrations/0006-one-inbox.js';
+import { m0010 } from './migrations/0010-rules-governance.js';
 import { m0030 } from './migrations/0030-crm-per-account.js';
 
 /**
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0005_receipts_by_attempt': m0005,
   '0006_one_inbox': m0006,
   '0030_crm_per_account': m0030,
+  '0010_rules_governance': m0010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -26,7 +26,12 @@ export async function openPostgres(url: string, options: { schema?: string; max?
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db as Kysely<unknown>);
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    location: { kind: 'postgres', url, ...(options.schema !== undefined ? { schema: options.schema } : {}) },
+    close: () => db.destroy(),
+  };
 }
 
 /** Drops a test schema and everything in it. */

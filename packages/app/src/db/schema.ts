@@ -154,12 +154,52 @@ export interface IdempotencyTable {
   response: string;
   created_at: number;
 }
-export interface RulesVersionsTable {
-  version: string;
+/** Published rulesets: immutable, numbered versions. */
+export interface RuleVersionsTable {
+  number: number;
+  /** The document's own `version` string. */
+  label: string;
   document: string;
-  active: number;
-  published_by: string;
-  published_at: number;
+  /** SHA-256 of the document's canonical JSON. */
+  hash: string;
+  author: string;
+  reason: string;
+  based_on: number | null;
+  /** The dry run the publisher looked at, if any. */
+  dry_run_id: string | null;
+  created_at: number;
+}
+/** The one row (id 1) naming the active version. */
+export interface RuleActiveTable {
+  id: number;
+  number: number;
+  moved_by: string;
+  moved_at: number;
+}
+/** Candidate rulesets, stored without being active. */
+export interface RuleDraftsTable {
+  id: string;
+  label: string | null;
+  document: string;
+  hash: string;
+  valid: number;
+  problems: string;
+  author: string;
+  created_at: number;
+}
+export interface DryRunsTable {
+  id: string;
+  status: string;
+  spec: string;
+  candidate_hash: string;
+  baseline_number: number | null;
+  done: number;
+  total: number;
+  result: string | null;
+  error: string | null;
+  author: string;
+  created_at: number;
+  finished_at: number | null;
 }
 export interface AuditLogTable {
   id: string;
@@ -254,7 +294,10 @@ export interface Database {
   journey_instances: JourneyInstancesTable;
   timers: TimersTable;
   idempotency: IdempotencyTable;
-  rules_versions: RulesVersionsTable;
+  rule_versions: RuleVersionsTable;
+  rule_active: RuleActiveTable;
+  rule_drafts: RuleDraftsTable;
+  dry_runs: DryRunsTable;
   audit_log: AuditLogTable;
   sandbox_sends: SandboxSendsTable;
   crm_portals: CrmPortalsTable;

@@ -81,6 +81,7 @@ export async function openSqlite(
   return {
     db,
     dialect: 'sqlite',
+    ...(file === ':memory:' ? {} : { location: { kind: 'sqlite' as const, file } }),
     writersWaiting: () => turns.waiting(),
     close: async () => {
       await checkpointer?.stop();

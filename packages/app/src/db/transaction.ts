@@ -31,3 +31,28 @@ export const savepoints = {
     await sql`release savepoint ${sql.id(name)}`.execute(c.db);
   },
 };
+
+/**
+ * Runs `fn` on one connection inside a read-only snapshot: every read sees the database as it was
+ * at the first one, and no write lock is taken (SQLite: a deferred transaction on this connection,
+ * WAL readers never block the writer; PostgreSQL: REPEATABLE READ, READ ONLY). Give it a
+ * connection of its own: on SQLite the snapshot holds the whole connection until `fn` ends.
+ */
+export async function inReadSnapshot<T>(c: Conn, fn: (snapshot: Conn) => Promise<T>): Promise<T> {
+  if (c.db.isTransaction) throw new Error('a read snapshot starts on its own connection, not inside a transaction');
+  const db = c.db as Kysely<Database>;
+  if (c.dialect === 'postgres')
+    return db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute((trx) => fn({ db: trx, dialect: c.dialect }));
+  return db.connection().execute(async (conn) => {
+    await sql`begin deferred`.execute(conn);
+    try {
+      return await fn({ db: conn, dialect: c.dialect });
+    } finally {
+      await sql`commit`.execute(conn);
+    }
+  });
+}

@@ -2,13 +2,16 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { CompiledRuleset } from '@signalbox/engine';
 import express, { type Express, type RequestHandler } from 'express';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import { ConsoleSessions } from '../admin/sessions.js';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
+import { DryRuns } from '../dry-run/dry-runs.js';
 import { NotFoundError } from '../errors.js';
 import type { HotWrites } from '../inbox/hot-writes.js';
 import { InboxWriter } from '../inbox/inbox-writer.js';
 import type { Logger } from '../logger.js';
 import { exposition, type Metrics } from '../metrics/metrics.js';
+import { RulesGovernance } from '../rules/governance.js';
 import type { RulesHolder } from '../rules/rules-holder.js';
 import type { Runtime } from '../runtime.js';
 import type { ReplayGuard } from '../security/replay-guard.js';
@@ -19,10 +22,15 @@ import { createIngest } from './ingest.js';
 import { openApiDocument } from './openapi.js';
 import { problemBody, problemHandler, sendProblem } from './problem.js';
 import { RouteTable } from './route-table.js';
+import { adminAssets, adminRoutes, consoleSessionAuth } from './routes/admin.js';
+import { auditRoutes } from './routes/audit.js';
 import { contactRoutes } from './routes/contacts.js';
 import { decisionRoutes } from './routes/decisions.js';
+import { dryRunRoutes } from './routes/dry-runs.js';
 import { type HubspotRouteDeps, hubspotRoutes } from './routes/hubspot.js';
 import { inboxRoutes } from './routes/inbox.js';
+import { journeyRoutes } from './routes/journeys.js';
+import { listRoutes } from './routes/lists.js';
 import { messageRoutes } from './routes/messages.js';
 import { providerHookRoutes } from './routes/provider-hooks.js';
 import { reportRoutes } from './routes/reports.js';
@@ -45,6 +53,10 @@ export interface AppDeps {
   /** Other threads' metrics (the worker thread's), merged into /metrics. */
   threadMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[] | null>;
   replay: ReplayGuard;
+  /** The admin console: its built files, the secret its session cookies are signed with, whether cookies are Secure. */
+  admin?: { dir: string; sessionSecret: string; secure?: boolean };
+  /** Dry runs of rules changes (in threads of their own). */
+  dryRuns?: DryRuns;
   /** The HubSpot app's routes (webhooks, workflow actions, card, install). */
   hubspot?: Omit<HubspotRouteDeps, 'ruleset'>;
   /** The Salesforce app's routes (Outbound Messages, record panel, connecting an org). */
@@ -67,14 +79,16 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  const auth = apiKeyAuth(deps.apiKeys);
+  const now = () => deps.clock.now().getTime();
+  const sessions = deps.admin !== undefined ? new ConsoleSessions(deps.admin.sessionSecret) : null;
+  const auth = apiKeyAuth(deps.apiKeys, sessions !== null ? consoleSessionAuth(sessions, () => Date.now()) : undefined);
   const metrics = deps.metrics;
   const limit = deps.bodyLimit ?? '256kb';
-  const now = () => deps.clock.now().getTime();
   const nudge = () => app.emit('work');
   const hotWrites = deps.hotWrites ?? deps.runtime.hotWrites;
   const inbox = new InboxWriter(hotWrites);
   const table = new RouteTable();
+  const governance = new RulesGovernance(deps.rules, deps.clock);
   const fast: FastPath[] = [];
 
   const ingest = createIngest({
@@ -145,7 +159,18 @@ export function createApp(deps: AppDeps): Express {
     ...contactRoutes(deps.runtime, now),
     ...reportRoutes(deps.runtime),
     ...inboxRoutes(deps.runtime, nudge),
-    ...rulesRoutes(deps.rules, deps.runtime.store, deps.clock),
+    ...rulesRoutes({ rules: deps.rules, governance, store: deps.runtime.store }),
+    ...auditRoutes(deps.runtime.store),
+    ...listRoutes(deps.runtime),
+    ...journeyRoutes({ runtime: deps.runtime, governance, store: deps.runtime.store, now }),
+    ...dryRunRoutes({
+      governance,
+      store: deps.runtime.store,
+      dryRuns:
+        deps.dryRuns ??
+        new DryRuns({ repo: () => deps.runtime.store.dryRuns, location: deps.runtime.store.location, clock: deps.clock, log: deps.log }),
+      now,
+    }),
     ...providerHookRoutes({
       runtime: deps.runtime,
       writes: hotWrites,
@@ -156,6 +181,20 @@ export function createApp(deps: AppDeps): Express {
       nudge,
     }),
   );
+  if (deps.admin !== undefined && sessions !== null) {
+    table.add(
+      ...adminRoutes({
+        keys: deps.apiKeys,
+        sessions,
+        audit: deps.runtime.store.audit,
+        // sessions expire by the wall clock (a test clock moving days ahead must not sign anyone out)
+        now: () => Date.now(),
+        dir: deps.admin.dir,
+        secure: deps.admin.secure ?? false,
+      }),
+    );
+    app.use('/admin/assets', ...adminAssets(deps.admin.dir));
+  }
   if (deps.hubspot !== undefined) {
     const hs = hubspotRoutes({
       ...deps.hubspot,

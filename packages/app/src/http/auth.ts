@@ -19,13 +19,37 @@ declare global {
 }
 
 /**
- * API keys (Authorization: Bearer <secret> or X-API-Key). Secrets are compared as SHA-256
- * digests in constant time, so neither length nor content leaks through timing.
+ * Another way to be someone (the admin console's session cookie): the principal, null for a
+ * session that does not count, undefined when the request has none. `csrf` says whether a write
+ * carried its session's token.
  */
-export function apiKeyAuth(keys: readonly ApiKey[]) {
+export type SessionAuth = (req: Request) => { principal: Principal; csrf: boolean } | null | undefined;
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * API keys (Authorization: Bearer <secret> or X-API-Key). Secrets are compared as SHA-256
+ * digests in constant time, so neither length nor content leaks through timing. Without a key, a
+ * console session (when `session` is given) identifies the caller; its writes need the CSRF token.
+ */
+export function apiKeyAuth(keys: readonly ApiKey[], session?: SessionAuth) {
   const identify = apiKeyPrincipal(keys);
   return (roles: readonly Role[]) => (req: Request, _res: Response, next: NextFunction) => {
-    const who = identify((name) => req.get(name));
+    let who = identify((name) => req.get(name));
+    if (who === undefined && session !== undefined) {
+      const s = session(req);
+      if (s === null) {
+        next(new AuthError(401, 'SESSION_INVALID', 'the console session has expired or is not valid: sign in again'));
+        return;
+      }
+      if (s !== undefined) {
+        if (!SAFE.has(req.method) && !s.csrf) {
+          next(new AuthError(403, 'CSRF_TOKEN_INVALID', 'a console write needs its session token (X-CSRF-Token) and the same origin'));
+          return;
+        }
+        who = s.principal;
+      }
+    }
     if (who === undefined) {
       next(new AuthError(401, 'AUTH_REQUIRED', 'an API key is required (Authorization: Bearer <key>)'));
       return;

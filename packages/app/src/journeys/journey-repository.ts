@@ -95,6 +95,37 @@ export class JourneyRepository {
     }));
   }
 
+  /**
+   * Instances newest first, by journey definition, status and contact; `after` (the last row's
+   * creation time and id) pages on.
+   */
+  async list(
+    f: { journeyId?: string | undefined; status?: JourneyStatus | undefined; contactId?: string | undefined },
+    limit: number,
+    after?: { createdAt: number; id: string },
+  ): Promise<Array<StoredInstance & { contactId: string; createdAt: number; updatedAt: number }>> {
+    let q = this.c.db.selectFrom('journey_instances').selectAll();
+    if (f.journeyId !== undefined) q = q.where('journey_id', '=', f.journeyId);
+    if (f.status !== undefined) q = q.where('status', '=', f.status);
+    if (f.contactId !== undefined) q = q.where('contact_id', '=', f.contactId);
+    if (after !== undefined)
+      q = q.where((eb) =>
+        eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]),
+      );
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      journeyId: r.journey_id,
+      key: r.key,
+      status: r.status as JourneyStatus,
+      version: r.version,
+      state: parseJson(r.state),
+      contactId: r.contact_id,
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+    }));
+  }
+
   /** A contact's latest instances (active or not), newest first. */
   async forContact(contactId: string, limit = 50): Promise<StoredInstance[]> {
     const rows = await this.c.db

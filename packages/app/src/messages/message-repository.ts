@@ -52,6 +52,17 @@ function toMessage(r: MessagesTable): MessageRow {
   };
 }
 
+export interface MessageFilter {
+  status?: readonly MessageStatus[] | undefined;
+  channel?: string | undefined;
+  team?: string | undefined;
+  journeyId?: string | undefined;
+  contactId?: string | undefined;
+  type?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
 /** Messages with the decision they were made with (a decision is data, stored with its message). */
 export class MessageRepository {
   constructor(private readonly c: Conn) {}
@@ -237,6 +248,67 @@ export class MessageRepository {
       .where('status', 'in', [...MESSAGE_WENT])
       .execute();
     return rows.map((r) => ({ channel: r.channel, cost: Number(r.cost) }));
+  }
+
+  /**
+   * Messages newest first, filtered by status, channel, team, journey, contact, message type and
+   * creation time window [from, to); `after` (the last row's creation time and id) pages on.
+   */
+  async list(f: MessageFilter, limit: number, after?: { createdAt: number; id: string }): Promise<MessageRow[]> {
+    let q = this.c.db.selectFrom('messages').selectAll();
+    if (f.status !== undefined) q = q.where('status', 'in', [...f.status]);
+    if (f.channel !== undefined) q = q.where('channel', '=', f.channel);
+    if (f.team !== undefined) q = q.where('team', '=', f.team);
+    if (f.journeyId !== undefined) q = q.where('journey_id', '=', f.journeyId);
+    if (f.contactId !== undefined) q = q.where('contact_id', '=', f.contactId);
+    if (f.type !== undefined) q = q.where('type', '=', f.type);
+    if (f.from !== undefined) q = q.where('created_at', '>=', f.from);
+    if (f.to !== undefined) q = q.where('created_at', '<', f.to);
+    if (after !== undefined)
+      q = q.where((eb) =>
+        eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]),
+      );
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toMessage);
+  }
+
+  /** How many message requests were made in [from, to). */
+  async countBetween(from: number, to: number): Promise<number> {
+    const r = await this.c.db
+      .selectFrom('messages')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /**
+   * The requests made in [from, to), oldest first, a page at a time (`after`: the last one's
+   * creation time and id): what a dry run replays at their original times.
+   */
+  async requestsBetween(
+    from: number,
+    to: number,
+    after: { createdAt: number; id: string } | null,
+    limit: number,
+  ): Promise<Array<{ id: string; contactId: string; createdAt: number; request: MessageRequest }>> {
+    let q = this.c.db
+      .selectFrom('messages')
+      .select(['id', 'contact_id', 'created_at', 'request'])
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to);
+    if (after !== null)
+      q = q.where((eb) =>
+        eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]),
+      );
+    const rows = await q.orderBy('created_at').orderBy('id').limit(limit).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      contactId: r.contact_id,
+      createdAt: Number(r.created_at),
+      request: parseJson<MessageRequest>(r.request),
+    }));
   }
 
   /** The latest later decision of each message named that has one (what holds it back now). */

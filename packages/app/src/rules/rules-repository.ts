@@ -1,28 +1,137 @@
 import type { Conn } from '../db/connection.js';
+import type { RuleVersionsTable } from '../db/schema.js';
 
-/** Published rulesets; one is active. */
+/** A published version as listed (its document only when read one by one). */
+export interface VersionInfo {
+  number: number;
+  label: string;
+  hash: string;
+  author: string;
+  reason: string;
+  basedOn: number | null;
+  dryRunId: string | null;
+  createdAt: number;
+}
+
+export interface StoredVersion extends VersionInfo {
+  document: unknown;
+}
+
+export interface ActivePointer {
+  number: number;
+  movedBy: string;
+  movedAt: number;
+}
+
+export interface NewVersion {
+  label: string;
+  document: unknown;
+  hash: string;
+  author: string;
+  reason: string;
+  basedOn: number | null;
+  dryRunId: string | null;
+}
+
+const info = (r: Omit<RuleVersionsTable, 'document'>): VersionInfo => ({
+  number: Number(r.number),
+  label: r.label,
+  hash: r.hash,
+  author: r.author,
+  reason: r.reason,
+  basedOn: r.based_on === null ? null : Number(r.based_on),
+  dryRunId: r.dry_run_id,
+  createdAt: Number(r.created_at),
+});
+
+const INFO_COLUMNS = ['number', 'label', 'hash', 'author', 'reason', 'based_on', 'dry_run_id', 'created_at'] as const;
+
+/**
+ * Published rulesets as immutable, numbered versions, and the pointer to the active one. Versions
+ * are only ever added; publish and rollback move the pointer (conditionally: a move based on a
+ * pointer that moved meanwhile does nothing, so concurrent publishes cannot both win).
+ */
 export class RulesRepository {
   constructor(private readonly c: Conn) {}
 
-  /** The active ruleset's document (as published), if any was ever published. */
+  /** The active version's document (as published), if any was ever published. */
   async active(): Promise<unknown | null> {
-    const row = await this.c.db
-      .selectFrom('rules_versions')
-      .select(['document'])
-      .where('active', '=', 1)
-      .orderBy('published_at', 'desc')
-      .executeTakeFirst();
-    return row === undefined ? null : JSON.parse(row.document);
+    const v = await this.activeVersion();
+    return v === null ? null : v.document;
   }
 
-  /** Stores a version and makes it the active one (one transaction: pass a transaction's connection). */
-  async publish(version: string, document: unknown, actor: string, now: number): Promise<void> {
-    const text = JSON.stringify(document);
-    await this.c.db.updateTable('rules_versions').set({ active: 0 }).where('active', '=', 1).execute();
+  async activeVersion(): Promise<StoredVersion | null> {
+    const p = await this.pointer();
+    return p === null ? null : this.version(p.number);
+  }
+
+  /**
+   * Where the active pointer is. `forUpdate` locks it to the end of the transaction (PostgreSQL;
+   * SQLite has one writer): a publish reads, appends and moves under the lock, so a second one
+   * waits and then sees the first.
+   */
+  async pointer(forUpdate = false): Promise<ActivePointer | null> {
+    const q = this.c.db.selectFrom('rule_active').selectAll().where('id', '=', 1);
+    const r = await (forUpdate && this.c.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+    return r === undefined ? null : { number: Number(r.number), movedBy: r.moved_by, movedAt: Number(r.moved_at) };
+  }
+
+  async version(n: number): Promise<StoredVersion | null> {
+    const r = await this.c.db.selectFrom('rule_versions').selectAll().where('number', '=', n).executeTakeFirst();
+    return r === undefined ? null : { ...info(r), document: JSON.parse(r.document) };
+  }
+
+  /** Versions newest first; `before` pages on (the last number of the previous page). */
+  async versions(limit: number, before?: number): Promise<VersionInfo[]> {
+    let q = this.c.db.selectFrom('rule_versions').select(INFO_COLUMNS);
+    if (before !== undefined) q = q.where('number', '<', before);
+    const rows = await q.orderBy('number', 'desc').limit(limit).execute();
+    return rows.map(info);
+  }
+
+  /** Adds a version (numbered one past the last) and returns its number. Call inside the publish's transaction. */
+  async append(v: NewVersion, now: number): Promise<number> {
+    const last = await this.c.db
+      .selectFrom('rule_versions')
+      .select((eb) => eb.fn.max<number>('number').as('n'))
+      .executeTakeFirst();
+    const number = Number(last?.n ?? 0) + 1;
     await this.c.db
-      .insertInto('rules_versions')
-      .values({ version, document: text, active: 1, published_by: actor, published_at: now })
-      .onConflict((oc) => oc.column('version').doUpdateSet({ document: text, active: 1, published_by: actor, published_at: now }))
+      .insertInto('rule_versions')
+      .values({
+        number,
+        label: v.label,
+        document: JSON.stringify(v.document),
+        hash: v.hash,
+        author: v.author,
+        reason: v.reason,
+        based_on: v.basedOn,
+        dry_run_id: v.dryRunId,
+        created_at: now,
+      })
       .execute();
+    return number;
+  }
+
+  /**
+   * Moves the active pointer from `expected` (null: there is none yet) to `to`; false when the
+   * pointer was not at `expected` (someone else moved it first).
+   */
+  async moveActive(expected: number | null, to: number, by: string, now: number): Promise<boolean> {
+    if (expected === null) {
+      const r = await this.c.db
+        .insertInto('rule_active')
+        .values({ id: 1, number: to, moved_by: by, moved_at: now })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+    }
+    const r = await this.c.db
+      .updateTable('rule_active')
+      .set({ number: to, moved_by: by, moved_at: now })
+      .where('id', '=', 1)
+      .where('number', '=', expected)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 }

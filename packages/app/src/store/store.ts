@@ -3,13 +3,14 @@ import { AuditLog } from '../audit/audit-log.js';
 import { ConsentLedger } from '../contacts/consent-ledger.js';
 import { ContactEvents } from '../contacts/contact-events.js';
 import { ContactRepository } from '../contacts/contact-repository.js';
+import { ContactSnapshots } from '../contacts/contact-snapshots.js';
 import { CrmAccounts } from '../crm/crm-accounts.js';
 import { CrmCallbacks } from '../crm/crm-callbacks.js';
 import { CrmReplayIds } from '../crm/crm-replay.js';
 import { CrmSyncCursors } from '../crm/crm-sync-cursors.js';
 import { CrmWritebacks } from '../crm/crm-writebacks.js';
-import type { Conn, Dialect, OpenDatabase } from '../db/connection.js';
-import { inTransaction, savepoints } from '../db/transaction.js';
+import type { Conn, DatabaseLocation, Dialect, OpenDatabase } from '../db/connection.js';
+import { inReadSnapshot, inTransaction, savepoints } from '../db/transaction.js';
 import { AttemptRepository } from '../delivery/attempt-repository.js';
 import { ReceiptRepository } from '../delivery/receipt-repository.js';
 import { InboxRepository } from '../inbox/inbox-repository.js';
@@ -17,7 +18,9 @@ import { JourneyRepository } from '../journeys/journey-repository.js';
 import { IdempotencyKeys } from '../messages/idempotency.js';
 import { MessageRepository } from '../messages/message-repository.js';
 import { SandboxLog } from '../providers/sandbox/sandbox-log.js';
-import { ReportRepository } from '../reports/report-repository.js';
+import { OperationsReads, ReportRepository } from '../reports/report-repository.js';
+import { DraftRepository } from '../rules/draft-repository.js';
+import { DryRunRepository } from '../rules/dry-run-repository.js';
 import { RulesRepository } from '../rules/rules-repository.js';
 import { SeenSignatures } from '../security/seen-signatures.js';
 import { TimerRepository } from '../timers/timer-repository.js';
@@ -29,6 +32,7 @@ import { TimerRepository } from '../timers/timer-repository.js';
  */
 export class Store {
   readonly contacts: ContactRepository;
+  readonly contactSnapshots: ContactSnapshots;
   readonly consent: ConsentLedger;
   readonly contactEvents: ContactEvents;
   readonly messages: MessageRepository;
@@ -40,7 +44,10 @@ export class Store {
   readonly inbox: InboxRepository;
   readonly audit: AuditLog;
   readonly reports: ReportRepository;
+  readonly operations: OperationsReads;
   readonly rules: RulesRepository;
+  readonly drafts: DraftRepository;
+  readonly dryRuns: DryRunRepository;
   readonly sandbox: SandboxLog;
   readonly seenSignatures: SeenSignatures;
   readonly crmAccounts: CrmAccounts;
@@ -57,6 +64,7 @@ export class Store {
     const c = conn ?? { db: open.db, dialect: open.dialect };
     this.conn = c;
     this.contacts = new ContactRepository(c);
+    this.contactSnapshots = new ContactSnapshots(c);
     this.consent = new ConsentLedger(c);
     this.contactEvents = new ContactEvents(c);
     this.messages = new MessageRepository(c);
@@ -68,7 +76,10 @@ export class Store {
     this.inbox = new InboxRepository(c);
     this.audit = new AuditLog(c);
     this.reports = new ReportRepository(c);
+    this.operations = new OperationsReads(c);
     this.rules = new RulesRepository(c);
+    this.drafts = new DraftRepository(c);
+    this.dryRuns = new DryRunRepository(c);
     this.sandbox = new SandboxLog(c);
     this.seenSignatures = new SeenSignatures(c);
     this.crmAccounts = new CrmAccounts(c);
@@ -76,6 +87,11 @@ export class Store {
     this.crmWritebacks = new CrmWritebacks(c);
     this.crmCallbacks = new CrmCallbacks(c);
     this.crmReplay = new CrmReplayIds(c);
+  }
+
+  /** Where the database is, so a thread of its own can open another connection (none for `:memory:`). */
+  get location(): DatabaseLocation | undefined {
+    return this.open.location;
   }
 
   get dialect(): Dialect {
@@ -95,6 +111,14 @@ export class Store {
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.conn.db.isTransaction) return fn(this);
     return inTransaction(this.conn, (tx) => fn(new Store(this.open, tx)));
+  }
+
+  /**
+   * Runs `fn` with a store whose reads all see one consistent snapshot, taking no write lock (a
+   * dry run reading every contact while sending goes on). Use a store on a connection of its own.
+   */
+  readSnapshot<T>(fn: (snapshot: Store) => Promise<T>): Promise<T> {
+    return inReadSnapshot(this.conn, (c) => fn(new Store(this.open, c)));
   }
 
   /**

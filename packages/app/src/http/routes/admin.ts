@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import express, { type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { ConsoleSessions, cookieValue, SESSION_COOKIE, SESSION_MS, type SessionData, sessionCookie } from '../../admin/sessions.js';
+import type { AuditLog } from '../../audit/audit-log.js';
+import type { ApiKey } from '../../config.js';
+import { AuthError } from '../../errors.js';
+import { apiKeyPrincipal, type SessionAuth } from '../auth.js';
+import type { RouteSpec } from '../route-table.js';
+import { parseBody } from '../validate.js';
+
+/** The console's Content-Security-Policy: only our own files, no inline script, no framing. */
+export const ADMIN_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.set({
+    'content-security-policy': ADMIN_CSP,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'cross-origin-opener-policy': 'same-origin',
+  });
+  next();
+};
+
+const signInBody = z.strictObject({ key: z.string().min(1).max(500) });
+
+export interface AdminDeps {
+  keys: readonly ApiKey[];
+  sessions: ConsoleSessions;
+  audit: AuditLog;
+  now: () => number;
+  /** The built console (index.html and assets/). */
+  dir: string;
+  /** Cookies marked Secure (the app is reached over HTTPS). */
+  secure: boolean;
+}
+
+/** Whether a request comes from this very origin (when it says where it comes from). */
+function sameOrigin(req: Request): boolean {
+  const origin = req.get('origin');
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.get('host');
+  } catch {
+    return false;
+  }
+}
+
+/** The console session of a request (for `apiKeyAuth`): cookie checked, CSRF header and origin checked. */
+export function consoleSessionAuth(sessions: ConsoleSessions, now: () => number): SessionAuth {
+  return (req) => {
+    const value = cookieValue(req.get('cookie'), SESSION_COOKIE);
+    if (value === undefined) return undefined;
+    const s = sessions.read(value, now());
+    if (s === null) return null;
+    return { principal: { name: s.name, role: s.role }, csrf: ConsoleSessions.csrfOk(s, req.get('x-csrf-token')) && sameOrigin(req) };
+  };
+}
+
+const answer = (s: SessionData) => ({ name: s.name, role: s.role, csrf: s.csrf, expiresAt: new Date(s.exp).toISOString() });
+
+/** The admin console: its page and sign-in (the page's files are mounted by `adminAssets`). */
+export function adminRoutes(d: AdminDeps): RouteSpec[] {
+  const identify = apiKeyPrincipal(d.keys);
+  const current = (req: Request) => d.sessions.read(cookieValue(req.get('cookie'), SESSION_COOKIE), d.now());
+  const page = (_req: Request, res: Response) => {
+    const index = join(d.dir, 'index.html');
+    securityHeaders(_req, res, () => undefined);
+    if (!existsSync(index)) {
+      res
+        .status(503)
+        .type('text/plain')
+        .send('The admin console is not built yet: run `pnpm --filter @signalbox/admin-ui build` (pnpm start does it).');
+      return;
+    }
+    // CodeMirror writes its styles into one <style> element: allowed by a nonce of this answer only
+    const nonce = randomBytes(16).toString('base64');
+    res
+      .set('content-security-policy', ADMIN_CSP.replace("style-src 'self'", `style-src 'self' 'nonce-${nonce}'`))
+      .set('cache-control', 'no-store')
+      .type('html')
+      .send(readFileSync(index, 'utf8').replace('<head>', `<head>\n    <meta name="csp-nonce" content="${nonce}" />`));
+  };
+  return [
+    {
+      method: 'get',
+      path: '/',
+      summary: 'Where to go: the admin console',
+      tags: ['admin'],
+      security: 'none',
+      responses: { 302: 'to /admin' },
+      handler: (_req, res) => res.redirect(302, '/admin/'),
+    },
+    {
+      method: 'get',
+      path: '/admin',
+      summary: 'The admin console page (also at /admin/; sign in with an admin or agent key)',
+      tags: ['admin'],
+      security: 'none',
+      responses: { 200: 'text/html' },
+      handler: page,
+    },
+    {
+      method: 'post',
+      path: '/admin/session',
+      summary:
+        'Signs in to the console with an admin or agent API key: an HttpOnly, SameSite=Strict session cookie and the CSRF token for writes',
+      tags: ['admin'],
+      security: 'none',
+      body: signInBody,
+      responses: { 200: '{name, role, csrf, expiresAt} and Set-Cookie' },
+      handler: async (req, res) => {
+        if (!sameOrigin(req)) throw new AuthError(403, 'CSRF_TOKEN_INVALID', 'sign in from the console itself');
+        const body = parseBody(signInBody, req.body);
+        const who = identify((name) => (name === 'x-api-key' ? body.key : undefined));
+        if (who === undefined || who === null) throw new AuthError(401, 'AUTH_INVALID', 'the API key is not valid');
+        if (who.role === 'integration')
+          throw new AuthError(403, 'ROLE_FORBIDDEN', 'integration keys cannot use the console (sign in with an admin or agent key)');
+        const { cookie, data } = d.sessions.issue({ name: who.name, role: who.role }, d.now());
+        await d.audit.record(`${who.role}:${who.name}`, 'session.start', who.name, { via: 'console' }, d.now());
+        res
+          .set('set-cookie', sessionCookie(cookie, d.secure, SESSION_MS))
+          .set('cache-control', 'no-store')
+          .json(answer(data));
+      },
+    },
+    {
+      method: 'get',
+      path: '/admin/session',
+      summary: 'The console session this cookie stands for (and its CSRF token)',
+      tags: ['admin'],
+      security: 'cookie',
+      responses: { 200: '{name, role, csrf, expiresAt}' },
+      handler: (req, res) => {
+        const s = current(req);
+        if (s === null) throw new AuthError(401, 'AUTH_REQUIRED', 'not signed in to the console');
+        res.set('cache-control', 'no-store').json(answer(s));
+      },
+    },
+    {
+      method: 'delete',
+      path: '/admin/session',
+      summary: 'Signs out of the console',
+      tags: ['admin'],
+      security: 'cookie',
+      responses: { 204: 'cookie cleared' },
+      handler: (req, res) => {
+        const s = current(req);
+        if (s !== null && !(ConsoleSessions.csrfOk(s, req.get('x-csrf-token')) && sameOrigin(req)))
+          throw new AuthError(403, 'CSRF_TOKEN_INVALID', 'signing out needs the session token');
+        res
+          .set('set-cookie', sessionCookie('', d.secure, 0))
+          .status(204)
+          .end();
+      },
+    },
+  ];
+}
+
+/** The console's built files (hashed names: cached for good), with its security headers. */
+export function adminAssets(dir: string): RequestHandler[] {
+  return [securityHeaders, express.static(join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false, fallthrough: true })];
+}

@@ -1,0 +1,90 @@
+import type { Conn } from '../db/connection.js';
+import type { DryRunsTable } from '../db/schema.js';
+
+export type DryRunStatus = 'running' | 'done' | 'failed';
+
+export interface DryRunRecord {
+  id: string;
+  status: DryRunStatus;
+  spec: unknown;
+  candidateHash: string;
+  baselineNumber: number | null;
+  done: number;
+  total: number;
+  result: unknown | null;
+  error: string | null;
+  author: string;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+const toRecord = (r: DryRunsTable, withResult: boolean): DryRunRecord => ({
+  id: r.id,
+  status: r.status as DryRunStatus,
+  spec: JSON.parse(r.spec),
+  candidateHash: r.candidate_hash,
+  baselineNumber: r.baseline_number === null ? null : Number(r.baseline_number),
+  done: Number(r.done),
+  total: Number(r.total),
+  result: withResult && r.result !== null ? JSON.parse(r.result) : null,
+  error: r.error,
+  author: r.author,
+  createdAt: Number(r.created_at),
+  finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+});
+
+/** Dry runs with their progress and result, kept for the audit trail of the publish that follows. */
+export class DryRunRepository {
+  constructor(private readonly c: Conn) {}
+
+  async create(
+    r: { id: string; spec: unknown; candidateHash: string; baselineNumber: number; author: string },
+    now: number,
+  ): Promise<void> {
+    await this.c.db
+      .insertInto('dry_runs')
+      .values({
+        id: r.id,
+        status: 'running',
+        spec: JSON.stringify(r.spec),
+        candidate_hash: r.candidateHash,
+        baseline_number: r.baselineNumber,
+        done: 0,
+        total: 0,
+        result: null,
+        error: null,
+        author: r.author,
+        created_at: now,
+        finished_at: null,
+      })
+      .execute();
+  }
+
+  async progress(id: string, done: number, total: number): Promise<void> {
+    await this.c.db.updateTable('dry_runs').set({ done, total }).where('id', '=', id).where('status', '=', 'running').execute();
+  }
+
+  async finish(id: string, result: unknown, done: number, total: number, now: number): Promise<void> {
+    await this.c.db
+      .updateTable('dry_runs')
+      .set({ status: 'done', result: JSON.stringify(result), done, total, finished_at: now })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async fail(id: string, error: string, now: number): Promise<void> {
+    await this.c.db.updateTable('dry_runs').set({ status: 'failed', error, finished_at: now }).where('id', '=', id).execute();
+  }
+
+  async get(id: string): Promise<DryRunRecord | null> {
+    const r = await this.c.db.selectFrom('dry_runs').selectAll().where('id', '=', id).executeTakeFirst();
+    return r === undefined ? null : toRecord(r, true);
+  }
+
+  /** Dry runs newest first, without their results; `before` (the last id of the previous page) pages on. */
+  async list(limit: number, before?: string): Promise<DryRunRecord[]> {
+    let q = this.c.db.selectFrom('dry_runs').selectAll();
+    if (before !== undefined) q = q.where('id', '<', before);
+    return (await q.orderBy('id', 'desc').limit(limit).execute()).map((r) => toRecord(r, false));
+  }
+}

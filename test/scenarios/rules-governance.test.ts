@@ -1,0 +1,185 @@
+/**
+ * Story 15, "a rules change, tried first": versions, drafts, diff, a dry run over the stored
+ * contacts, publish based on a version (a stale one refused with the diff), rollback, the audit
+ * log; roles; malformed input answered with paths. On SQLite and PostgreSQL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../support/harness.js';
+import { rulesetWith, suppressIn } from '../support/rulesets.js';
+
+const MORNING = '2026-11-23T09:00:00Z';
+
+async function waitForDryRun(h: Harness, id: string) {
+  for (let i = 0; i < 600; i++) {
+    const r = await h.api('admin').get(`/api/v1/rules/dry-runs/${id}`).expect(200);
+    if (r.body.status !== 'running') return r.body;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error('dry run did not finish');
+}
+
+describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over HTTP: $name', ({ name }) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      at: MORNING,
+      ...(name === 'postgres' ? { postgresSchema: `gov_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}` } : {}),
+    });
+    const contacts = [
+      ...Array.from({ length: 30 }, (_, i) => ({
+        identities: [{ kind: 'phone', value: `+2547000${String(i).padStart(5, '0')}` }],
+        market: 'KE',
+      })),
+      ...Array.from({ length: 20 }, (_, i) => ({
+        identities: [{ kind: 'phone', value: `+4915100${String(i).padStart(5, '0')}` }],
+        market: 'DE',
+      })),
+    ];
+    await h.api('integration').post('/api/v1/contacts/import').send(contacts).expect(200);
+  });
+  afterAll(async () => h.close());
+
+  it('the active ruleset is version 1; its number is the ETag', async () => {
+    const r = await h.api('agent').get('/api/v1/rules').expect(200);
+    expect(r.body).toMatchObject({ version: 'default-2026.11', number: 1 });
+    expect(r.headers.etag).toBe('"1"');
+    const versions = await h.api('agent').get('/api/v1/rules/versions').expect(200);
+    expect(versions.body).toMatchObject({ active: 1, items: [{ number: 1, label: 'default-2026.11', active: true }], next: null });
+  });
+
+  let draftId: string;
+  it('a draft is stored without activating it; a broken one comes back with its problems at their pointers', async () => {
+    const broken = await h
+      .api('admin')
+      .post('/api/v1/rules/drafts')
+      .send({ document: rulesetWith('broken', (d) => (d.quietHours.default.start = '25:00')) })
+      .expect(201);
+    expect(broken.body.valid).toBe(false);
+    expect(broken.body.problems.map((p: { path: string }) => p.path)).toContain('/document/quietHours/default/start');
+    // a broken draft can be neither dry-run nor published
+    const dry = await h
+      .api('admin')
+      .post('/api/v1/rules/dry-run')
+      .send({ draftId: broken.body.id, sample: { kind: 'contacts', messageTypes: ['service'] } })
+      .expect(422);
+    expect(dry.body.code).toBe('RULES_INVALID');
+    await h.api('admin').post('/api/v1/rules/versions').send({ draftId: broken.body.id, reason: 'try', basedOn: 1 }).expect(422);
+
+    const good = await h
+      .api('admin')
+      .post('/api/v1/rules/drafts')
+      .send({ document: rulesetWith('no-service-ke', (d) => d.rules.unshift(suppressIn('KE', 'service'))) })
+      .expect(201);
+    expect(good.body).toMatchObject({ valid: true, problems: [], basedOn: 1 });
+    expect(good.body.diff.items).toHaveLength(2);
+    expect(good.body.diff.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ section: 'rules', key: 'no-service-ke', change: 'added', pointer: '/rules/0' }),
+        expect.objectContaining({
+          section: 'version',
+          change: 'changed',
+          changes: [{ op: 'replace', pointer: '/version', from: 'default-2026.11', to: 'no-service-ke' }],
+        }),
+      ]),
+    );
+    draftId = good.body.id;
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.number).toBe(1);
+  });
+
+  it('the diff names what changed, with pointers', async () => {
+    const r = await h.api('agent').get(`/api/v1/rules/diff?from=1&to=${draftId}`).expect(200);
+    const rule = r.body.items.find((i: { key: string }) => i.key === 'no-service-ke');
+    expect(rule.changes[0]).toMatchObject({ op: 'add', pointer: '/rules/0' });
+    expect(r.body.summary.rules).toEqual({ added: 1, removed: 0, changed: 0 });
+    const bad = await h.api('agent').get('/api/v1/rules/diff?to=nope').expect(400);
+    expect(bad.body.errors[0].path).toBe('/query/to');
+  });
+
+  let dryRunId: string;
+  it('a dry run over every stored contact shows the impact per market, with examples and both reasons', async () => {
+    const started = await h
+      .api('admin')
+      .post('/api/v1/rules/dry-run')
+      .send({ draftId, sample: { kind: 'contacts', messageTypes: ['service', 'otp'], team: 'care', at: MORNING } })
+      .expect(202);
+    expect(started.body.status).toBe('running');
+    dryRunId = started.body.id;
+    const done = await waitForDryRun(h, dryRunId);
+    expect(done.status).toBe('done');
+    const impact = done.result.impact;
+    expect(impact).toMatchObject({ contacts: 50, decisions: 100, changed: 30 });
+    expect(impact.transitions).toEqual({ 'send→suppress': 30 });
+    const ke = impact.groups.find((g: { market: string; messageType: string }) => g.market === 'KE' && g.messageType === 'service');
+    expect(ke).toMatchObject({ team: 'care', decisions: 30, changed: 30, baseline: { send: 30 }, candidate: { suppress: 30 } });
+    expect(ke.baseline.cost).toBeGreaterThan(0);
+    expect(ke.candidate.cost).toBe(0);
+    const de = impact.groups.find((g: { market: string; messageType: string }) => g.market === 'DE' && g.messageType === 'service');
+    expect(de.changed).toBe(0);
+    const examples = impact.examples['send→suppress'];
+    expect(examples).toHaveLength(20);
+    expect(examples[0].candidate.reasons).toContainEqual(expect.objectContaining({ rule: 'no-service-ke' }));
+    expect(examples[0].baseline.outcome).toBe('send');
+  });
+
+  it('publishes the draft based on version 1 with a reason; a second publish based on 1 is refused 409 with the diff', async () => {
+    const missing = await h.api('admin').post('/api/v1/rules/versions').send({ draftId, reason: 'tighten' }).expect(400);
+    expect(missing.body.errors[0].path).toBe('/basedOn');
+    const pub = await h
+      .api('admin')
+      .post('/api/v1/rules/versions')
+      .set('if-match', '"1"')
+      .send({ draftId, reason: 'pause service messages in Kenya', dryRunId })
+      .expect(201);
+    expect(pub.body).toMatchObject({ number: 2, published: 'no-service-ke', etag: '"2"' });
+    const stale = await h
+      .api('admin')
+      .post('/api/v1/rules/versions')
+      .send({ document: rulesetWith('other'), reason: 'my own edit', basedOn: 1 })
+      .expect(409);
+    expect(stale.headers['content-type']).toMatch(/problem\+json/);
+    expect(stale.body).toMatchObject({ code: 'RULES_VERSION_STALE', basedOn: 1, current: 2 });
+    expect(stale.body.diff.items.map((i: { key: string }) => i.key)).toContain('no-service-ke');
+    // decisions use it at once
+    const d = await h
+      .api('agent')
+      .post('/api/v1/decisions/preview')
+      .send({ message: { type: 'service' }, contact: { identities: [{ kind: 'phone', value: '+254700000001' }], market: 'KE' } })
+      .expect(200);
+    expect(d.body.decision.outcome).toBe('suppress');
+  });
+
+  it('rolls back to version 1 in one call, audited; agents and integrations cannot', async () => {
+    const agent = await h.api('agent').post('/api/v1/rules/rollback').send({ to: 1, reason: 'nope' }).expect(403);
+    expect(agent.body.code).toBe('ROLE_FORBIDDEN');
+    await h.api('integration').post('/api/v1/rules/rollback').send({ to: 1, reason: 'nope' }).expect(403);
+    const bad = await h.api('admin').post('/api/v1/rules/rollback').send({ to: 'one', reason: 'x' }).expect(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['/to', '/reason']);
+    const r = await h.api('admin').post('/api/v1/rules/rollback').send({ to: 1, reason: 'Kenyan customers complained' }).expect(200);
+    expect(r.body).toMatchObject({ active: 1, previous: 2 });
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.11');
+    const audit = await h.api('admin').get('/api/v1/audit?action=rules.*').expect(200);
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(['rules.rollback', 'rules.publish', 'rules.bootstrap']);
+    expect(audit.body.items[1].detail).toMatchObject({
+      reason: 'pause service messages in Kenya',
+      dryRun: { id: dryRunId, matches: true },
+    });
+    await h.api('agent').get('/api/v1/audit').expect(403);
+    const badQuery = await h.api('admin').get('/api/v1/audit?action=RULES&limit=0').expect(400);
+    expect(badQuery.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['/query/action', '/query/limit']);
+  });
+
+  it('replays the requests of the last days at their original times', async () => {
+    await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { identities: [{ kind: 'phone', value: '+254700000003' }] }, message: { type: 'service', team: 'care' } })
+      .expect(202);
+    const started = await h
+      .api('admin')
+      .post('/api/v1/rules/dry-run')
+      .send({ version: 2, sample: { kind: 'requests', days: 7 } })
+      .expect(202);
+    const done = await waitForDryRun(h, started.body.id);
+    expect(done.result.impact).toMatchObject({ decisions: 1, changed: 1, transitions: { 'send→suppress': 1 } });
+  });
+});
