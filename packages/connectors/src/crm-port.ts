@@ -57,6 +57,11 @@ export interface CrmInboxItem {
   type: string;
   key: string;
   payload: unknown;
+  /**
+   * The record it is about (`crm:account:type:id`), when known: items of one record are applied in
+   * the order received, whichever instance takes them.
+   */
+  lane?: string;
 }
 
 /** An event in our vocabulary about one record of one account. */

@@ -31,7 +31,14 @@ export class CrmInbox implements InboxSource {
       if (p.kind === 'split')
         return {
           kind: 'split',
-          entries: p.items.map((i) => ({ source: this.source, eventId: i.key, type: i.type, stage: 'raw', payload: i.payload })),
+          entries: p.items.map((i) => ({
+            source: this.source,
+            eventId: i.key,
+            type: i.type,
+            stage: 'raw',
+            payload: i.payload,
+            ...(i.lane !== undefined ? { lane: i.lane } : {}),
+          })),
         };
       // a change that carried no values: the record is read again (a person, stored with what the CRM says now)
       for (const r of p.reread) {

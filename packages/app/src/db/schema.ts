@@ -64,6 +64,11 @@ export interface InboxTable {
   error: string | null;
   /** `ready` (apply as it is) or `raw` (its source's step runs first: mapping, CRM look-ups). */
   stage: string;
+  /**
+   * What the event is about (`c:<contact id>`, `i:<kind>:<identity>`, a CRM record): on PostgreSQL
+   * one worker at a time takes a lane's events, so one contact's events apply in the order received.
+   */
+  lane: string | null;
   /** Set when the event was given up on: a dead letter, kept with its error until retried. */
   dead_at: number | null;
 }

@@ -43,6 +43,8 @@ export interface InboxEntry {
   type: string;
   payload: unknown;
   stage?: InboxStage;
+  /** What the event is about (see InboxTable.lane); an API event's is its contact reference. */
+  lane?: string | null;
 }
 
 /** Rows per prepared inbox INSERT (so at most this many statement shapes). */
@@ -62,6 +64,7 @@ const COLUMNS = [
   'attempts',
   'error',
   'dead_at',
+  'lane',
 ] as const satisfies ReadonlyArray<keyof InboxTable>;
 
 /** An inbox row of arguments (row `i` of a prepared multi-row insert). */
@@ -85,7 +88,22 @@ export function inboxRow(e: InboxEntry, now: number, payloadText?: string): Inbo
     attempts: 0,
     error: null,
     dead_at: null,
+    lane: e.lane !== undefined ? e.lane : laneOf(e),
   };
+}
+
+/**
+ * An event's lane when it names its contact (the API's events): `c:<id>`, or its first identity.
+ * Events naming one contact the same way apply in the order received, whichever instance takes them.
+ */
+export function laneOf(e: Pick<InboxEntry, 'payload' | 'stage'>): string | null {
+  if ((e.stage ?? 'ready') !== 'ready' || typeof e.payload !== 'object' || e.payload === null) return null;
+  const contact = (e.payload as { contact?: { id?: unknown; identities?: Array<{ kind?: unknown; value?: unknown }> } }).contact;
+  if (typeof contact?.id === 'string') return `c:${contact.id}`;
+  const first = contact?.identities?.[0];
+  return typeof first?.kind === 'string' && typeof first.value === 'string'
+    ? `i:${first.kind}:${first.value.replace(/[\s()-]/g, '').toLowerCase()}`.slice(0, 300)
+    : null;
 }
 
 const toRow = (
@@ -190,7 +208,8 @@ export class InboxRepository {
    */
   async take(now: number, limit: number): Promise<InboxRow[]> {
     if (!this.c.db.isTransaction) throw new Error('InboxRepository.take runs inside a transaction');
-    let pick = this.c.db
+    if (this.c.dialect === 'postgres') return this.takeInLanes(now, limit);
+    const pick = this.c.db
       .selectFrom('inbox')
       .select(['id', 'source', 'event_id', 'type', 'stage', 'payload', 'received_at', 'attempts'])
       .where('processed_at', 'is', null)
@@ -199,8 +218,31 @@ export class InboxRepository {
       .orderBy('received_at')
       .orderBy('id')
       .limit(limit);
-    if (this.c.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
     return (await pick.execute()).map(toRow);
+  }
+
+  /**
+   * PostgreSQL, several workers: the oldest pending events, each taken only with its lane. A lane
+   * is locked for the rest of the transaction (an advisory lock, tried in the order received, before
+   * any row is locked), so while one worker applies a contact's events no other takes a later one
+   * of the same contact: they apply in order. Candidates come first (no locks), so only they are
+   * tried; a row finished meanwhile is re-checked under its lock and left out.
+   */
+  private async takeInLanes(now: number, limit: number): Promise<InboxRow[]> {
+    const r = await sql<Pick<InboxTable, 'id' | 'source' | 'event_id' | 'type' | 'stage' | 'payload' | 'received_at' | 'attempts'>>`
+      with c as materialized (
+        select id, lane, received_at from inbox
+        where processed_at is null and stage = 'ready' and (claim_expires_at is null or claim_expires_at < ${now})
+        order by received_at, id
+        limit ${limit}
+      )
+      select i.id, i.source, i.event_id, i.type, i.stage, i.payload, i.received_at, i.attempts
+      from c join inbox i on i.id = c.id
+      where (c.lane is null or pg_try_advisory_xact_lock(hashtextextended(c.lane, 7)))
+        and i.processed_at is null
+      order by c.received_at, c.id
+      for update of i skip locked`.execute(this.c.db);
+    return r.rows.map(toRow);
   }
 
   /** Raw events waiting for their source's step (read only; `takeRaw` takes them). */
@@ -222,13 +264,25 @@ export class InboxRepository {
   async takeRaw(ids: readonly string[]): Promise<Set<string>> {
     if (!this.c.db.isTransaction) throw new Error('InboxRepository.takeRaw runs inside a transaction');
     if (ids.length === 0) return new Set();
-    let pick = this.c.db
+    if (this.c.dialect === 'postgres') {
+      // in the order received, each with its lane (see takeInLanes)
+      const r = await sql<{ id: string }>`
+        with c as materialized (
+          select id, lane, received_at from inbox where id in (${sql.join([...ids])}) and processed_at is null order by received_at, id
+        )
+        select i.id from c join inbox i on i.id = c.id
+        where (c.lane is null or pg_try_advisory_xact_lock(hashtextextended(c.lane, 7))) and i.processed_at is null
+        order by c.received_at, c.id
+        for update of i skip locked`.execute(this.c.db);
+      return new Set(r.rows.map((x) => x.id));
+    }
+    const rows = await this.c.db
       .selectFrom('inbox')
       .select('id')
       .where('id', 'in', [...ids])
-      .where('processed_at', 'is', null);
-    if (this.c.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
-    return new Set((await pick.execute()).map((r) => r.id));
+      .where('processed_at', 'is', null)
+      .execute();
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Marks a taken event done; `note` says why it changed nothing (e.g. an event no map names). */

@@ -204,6 +204,49 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         expect(firstTook).toEqual(['pg-1']);
         expect(second.map((r) => r.eventId)).toEqual(['pg-2']);
       });
+
+    if (factory.name === 'postgres')
+      it("one contact's events go to one worker at a time, in the order received (PostgreSQL lanes)", async () => {
+        const at = T + 200_000;
+        // what earlier tests left pending is finished first
+        await store.transaction(async (tx) => {
+          for (const r of await tx.inbox.take(at, 1000)) await tx.inbox.finish(r.id, at);
+        });
+        const ev = (eventId: string, contact: Record<string, unknown>) => ({ source: 'api', eventId, type: 'invoice.overdue', payload: { contact } });
+        await store.inbox.acceptMany(
+          [
+            ev('lane-1', { identities: [{ kind: 'phone', value: '+254 700 000 111' }] }),
+            ev('lane-2', { id: 'other-contact' }),
+            ev('lane-3', { identities: [{ kind: 'phone', value: '+254700000111' }] }),
+            ev('lane-4', { id: 'other-contact' }),
+          ],
+          at,
+        );
+        let release: () => void = () => undefined;
+        const held = new Promise<void>((r) => {
+          release = r;
+        });
+        let firstTook: string[] = [];
+        const first = store.transaction(async (tx) => {
+          firstTook = (await tx.inbox.take(at + 1, 1)).map((r) => r.eventId);
+          await held;
+          for (const r of await tx.inbox.take(at + 1, 10)) if (r.eventId === 'lane-1') await tx.inbox.finish(r.id, at + 1);
+        });
+        while (firstTook.length === 0) await new Promise((r) => setTimeout(r, 5));
+        // the second worker gets the other contact's events, never lane-3 while lane-1 is being applied
+        const second = await store.transaction(async (tx) => {
+          const rows = await tx.inbox.take(at + 1, 10);
+          for (const r of rows) await tx.inbox.finish(r.id, at + 1);
+          return rows.map((r) => r.eventId);
+        });
+        release();
+        await first;
+        expect(firstTook).toEqual(['lane-1']);
+        expect(second).toEqual(['lane-2', 'lane-4']);
+        // once the first worker committed, the contact's next event is free to take
+        const third = await store.transaction(async (tx) => (await tx.inbox.take(at + 1, 10)).map((r) => r.eventId));
+        expect(third).toEqual(['lane-3']);
+      });
   });
 
   describe('timers', () => {

@@ -76,7 +76,15 @@ export class HubspotConnector implements CrmConnector {
   prepare(item: CrmInboxItem, eventMap: Ruleset['eventMap']): PreparedCrmItem {
     if (item.type === HUBSPOT_DELIVERY) {
       const events = validateHubspotWebhookBatch(item.payload);
-      return { kind: 'split', items: events.map((e) => ({ type: HUBSPOT_EVENT, key: changeKey(e), payload: e })) };
+      return {
+        kind: 'split',
+        items: events.map((e) => ({
+          type: HUBSPOT_EVENT,
+          key: changeKey(e),
+          payload: e,
+          lane: `hubspot:${e.portalId}:${e.subscriptionType.split('.')[0]}:${e.objectId}`,
+        })),
+      };
     }
     if (item.type === HUBSPOT_EVENT) {
       const raw = item.payload as HubspotWebhookEvent;

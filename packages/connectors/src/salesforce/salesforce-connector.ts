@@ -114,6 +114,7 @@ export class SalesforceConnector implements CrmConnector {
           type: SALESFORCE_NOTIFICATION,
           key: `om:${msg.organizationId}:${n.id}`,
           payload: { ...msg, notifications: [n] },
+          lane: `salesforce:${msg.organizationId}:${n.recordId}`,
         })),
       };
     }
