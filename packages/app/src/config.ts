@@ -55,6 +55,11 @@ export const configSchema = z.object({
     .string()
     .regex(/^[\w.:-]{1,100}$/, 'letters, digits and . _ : - (at most 100)')
     .optional(),
+  /**
+   * On SIGTERM, how long /readyz answers 503 before the server stops taking requests, so a load
+   * balancer moves traffic away first (default: 1000 with DATABASE_URL, where instances run behind one; 0 embedded).
+   */
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).optional(),
   /** How long a worker's claim lasts; a crashed worker's work is retaken after it. */
   WORKER_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
   /** The public base URL HubSpot calls (request signatures cover the full URL; set it behind a proxy). */

@@ -93,6 +93,7 @@ async function main(): Promise<void> {
         }
       : {}),
     leaseMs: config.WORKER_LEASE_MS,
+    shutdownDelayMs: config.SHUTDOWN_DELAY_MS ?? (config.DATABASE_URL !== undefined ? 1000 : 0),
     instanceId: config.INSTANCE_ID ?? (config.DATABASE_URL === undefined ? 'embedded' : `${hostname()}:${process.pid}`),
     ...(config.WORKER === 'on'
       ? {
@@ -136,7 +137,12 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  let stopping = false;
   const stop = async () => {
+    // a second signal while draining changes nothing; the first one finishes the job
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down: not ready, finishing the work under way, releasing claims');
     await system.close();
     process.exit(0);
   };

@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { createMetrics, runtimeMetrics, storeGauges } from './metrics/metrics.js';
 import type { SandboxProvider, SandboxRule } from './providers/sandbox/sandbox-provider.js';
 import type { RulesHolder } from './rules/rules-holder.js';
+import { RulesWatcher } from './rules/rules-watcher.js';
 import type { Runtime } from './runtime.js';
 import { ReplayGuard } from './security/replay-guard.js';
 import type { Store } from './store/store.js';
@@ -50,6 +51,8 @@ export interface SystemOptions {
   hubspot?: HubspotSettings & { publicUrl?: string | undefined };
   /** The Salesforce connected app (credentials from the environment); without it the Salesforce routes are absent. */
   salesforce?: SalesforceSettings;
+  /** On shutdown, how long /readyz answers 503 before the server stops taking requests (load balancers notice). */
+  shutdownDelayMs?: number;
 }
 
 export interface System {
@@ -126,9 +129,22 @@ export function createSystem(o: SystemOptions): System {
     deadLetters: () => o.store.inbox.deadCount(),
   });
   const now = () => o.clock.now().getTime();
+  let draining = false;
+  // several instances on PostgreSQL: a version published on one becomes active on all (NOTIFY, and a poll)
+  const watcher =
+    o.store.dialect === 'postgres'
+      ? new RulesWatcher({
+          store: o.store,
+          holder: o.rules,
+          log: o.log,
+          listen: o.store.listen ?? null,
+          schema: o.store.location?.kind === 'postgres' ? (o.store.location.schema ?? 'public') : undefined,
+        })
+      : null;
   const calls = host !== null ? host.crmCalls(crmCalls) : crmCalls;
   const dryRuns = new DryRuns({ repo: () => o.store.dryRuns, location: o.store.location, clock: o.clock, log: o.log });
   const app = createApp({
+    draining: () => draining,
     dryRuns,
     ...(o.admin !== undefined ? { admin: o.admin } : {}),
     ruleset: o.rules.get,
@@ -168,7 +184,8 @@ export function createSystem(o: SystemOptions): System {
     hubspot,
     salesforce,
     dryRuns,
-    listen(port, host = '127.0.0.1') {
+    async listen(port, host = '127.0.0.1') {
+      await watcher?.start();
       return new Promise((resolve) => {
         server = createServer(serve(app)).listen(port, host, () => {
           const addr = server?.address() as AddressInfo;
@@ -178,11 +195,24 @@ export function createSystem(o: SystemOptions): System {
       });
     },
     async close() {
+      // readiness goes first, then the server stops taking requests (those under way finish)
+      draining = true;
+      if ((o.shutdownDelayMs ?? 0) > 0) await new Promise((r) => setTimeout(r, o.shutdownDelayMs));
+      const closed = server === null ? Promise.resolve() : new Promise<void>((r) => server?.close(() => r()));
+      server?.closeIdleConnections();
+      await watcher?.stop();
       await dryRuns.stop();
+      // the worker finishes the round it is in, then takes nothing more
       await worker.stop();
       await stopCrm();
       await sandbox.drain();
-      if (server) await new Promise<void>((r) => server?.close(() => r()));
+      server?.closeIdleConnections();
+      // what this instance still holds (leased sends, claimed timers) is free for the others now
+      if (o.store.dialect === 'postgres') {
+        const released = await runtime.resumeOwnClaims(owner).catch(() => 0);
+        if (released > 0) o.log.info({ released }, 'claims released for the other instances');
+      }
+      await closed;
       await o.store.close();
     },
   };

@@ -452,22 +452,38 @@ export class ContactRepository {
   }
 }
 
+/** A contact with its identities, in one round trip (a merged one is followed to its survivor). */
 async function read(c: Conn, id: string): Promise<StoredContact | null> {
-  const [row] = (await prepared(c, 'contact', (d) => d.selectFrom('contacts').selectAll().where('id', '=', arg(0)), [id])).rows;
-  if (row === undefined) return null;
-  if (row.merged_into !== null) return read(c, row.merged_into);
-  const ids = (
+  const rows = (
     await prepared(
       c,
-      'contact identities',
-      (d) => d.selectFrom('identities').select(['kind', 'value']).where('contact_id', '=', arg(0)).orderBy('kind').orderBy('value'),
-      [row.id],
+      'contact with identities',
+      (d) =>
+        d
+          .selectFrom('contacts')
+          .leftJoin('identities', 'identities.contact_id', 'contacts.id')
+          .select([
+            'contacts.id',
+            'contacts.data',
+            'contacts.merged_into',
+            'contacts.created_at',
+            'contacts.updated_at',
+            'identities.kind',
+            'identities.value',
+          ])
+          .where('contacts.id', '=', arg(0))
+          .orderBy('identities.kind')
+          .orderBy('identities.value'),
+      [id],
     )
   ).rows;
+  const row = rows[0];
+  if (row === undefined) return null;
+  if (row.merged_into !== null) return read(c, row.merged_into);
   return {
     ...parseJson<Contact>(row.data),
     id: row.id,
-    identities: ids.map((i) => ({ kind: i.kind as IdentityKind, value: i.value })),
+    identities: rows.flatMap((i) => (i.kind === null || i.value === null ? [] : [{ kind: i.kind as IdentityKind, value: i.value }])),
     createdAt: new Date(Number(row.created_at)).toISOString(),
     updatedAt: new Date(Number(row.updated_at)).toISOString(),
   };

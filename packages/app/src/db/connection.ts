@@ -12,6 +12,12 @@ export interface OpenDatabase {
   writersWaiting?: () => number;
   /** Where it is, so another thread can open its own connection to it (absent for `:memory:`). */
   location?: DatabaseLocation;
+  /**
+   * Hears notifications on a channel from every process on this database (PostgreSQL LISTEN, on a
+   * connection of its own, reconnected when it drops; `onPayload` also hears `null` after a
+   * reconnect, since what was sent meanwhile is lost). Absent on SQLite: one process owns the file.
+   */
+  listen?: (channel: string, onPayload: (payload: string | null) => void) => Promise<{ close(): Promise<void> }>;
 }
 
 /** Enough to open another connection to the same database (a thread of its own). */

@@ -27,8 +27,17 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+/**
+ * Runs what is not applied yet. `schema`: the PostgreSQL schema the tables live in (Kysely looks for
+ * its own migration tables in every schema unless told which: a second schema in the same database
+ * would otherwise make it skip creating them here and then fail to find them).
+ */
+export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
+  const { error, results } = await new Migrator({
+    db,
+    provider,
+    ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
+  }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
 }

@@ -25,12 +25,72 @@ export async function openPostgres(url: string, options: { schema?: string; max?
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrateToLatest(db as Kysely<unknown>);
+  await migrateToLatest(db as Kysely<unknown>, options.schema ?? 'public');
   return {
     db,
     dialect: 'postgres',
     location: { kind: 'postgres', url, ...(options.schema !== undefined ? { schema: options.schema } : {}) },
     close: () => db.destroy(),
+    listen: (channel, onPayload) => listen(url, channel, onPayload),
+  };
+}
+
+/** How long a dropped LISTEN connection waits before it connects again (doubling up to 10 s). */
+const LISTEN_RETRY_MS = 250;
+
+/** LISTEN on a client of its own, connected again (with back-off) whenever it drops. */
+async function listen(url: string, channel: string, onPayload: (payload: string | null) => void): Promise<{ close(): Promise<void> }> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+  let client: pg.Client | null = null;
+  let closed = false;
+  let retry = LISTEN_RETRY_MS;
+  let timer: NodeJS.Timeout | null = null;
+  const connect = async (first: boolean): Promise<void> => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('notification', (n) => {
+      if (n.channel === channel) onPayload(n.payload ?? '');
+    });
+    const again = () => {
+      if (closed || client !== c) return;
+      client = null;
+      c.removeAllListeners('error');
+      c.on('error', () => undefined);
+      void c.end().catch(() => undefined);
+      timer = setTimeout(() => void connect(false).catch(() => undefined), retry);
+      retry = Math.min(retry * 2, 10_000);
+    };
+    c.on('error', again);
+    c.on('end', again);
+    client = c;
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+      retry = LISTEN_RETRY_MS;
+      // whatever was notified while no connection listened is lost: the listener looks for itself
+      if (!first) onPayload(null);
+    } catch (err) {
+      if (first) {
+        client = null;
+        c.removeAllListeners();
+        await c.end().catch(() => undefined);
+        throw err;
+      }
+      again();
+    }
+  };
+  await connect(true);
+  return {
+    async close() {
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+      const c = client;
+      client = null;
+      if (c !== null) {
+        c.removeAllListeners();
+        c.on('error', () => undefined);
+        await c.end().catch(() => undefined);
+      }
+    },
   };
 }
 

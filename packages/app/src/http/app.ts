@@ -53,6 +53,8 @@ export interface AppDeps {
   /** Other threads' metrics (the worker thread's), merged into /metrics. */
   threadMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[] | null>;
   replay: ReplayGuard;
+  /** True once the instance is shutting down: /readyz answers 503 first, so traffic moves away. */
+  draining?: () => boolean;
   /** The admin console: its built files, the secret its session cookies are signed with, whether cookies are Secure. */
   admin?: { dir: string; sessionSecret: string; secure?: boolean };
   /** Dry runs of rules changes (in threads of their own). */
@@ -116,11 +118,15 @@ export function createApp(deps: AppDeps): Express {
     {
       method: 'get',
       path: '/readyz',
-      summary: 'Readiness: the store is reachable',
+      summary: 'Readiness: the store is reachable and the instance is not shutting down',
       tags: ['system'],
       security: 'none',
-      responses: { 200: '{status, store}', 503: 'not ready' },
+      responses: { 200: '{status, store}', 503: 'not ready (the store is unreachable, or the instance is draining)' },
       handler: async (_req, res) => {
+        if (deps.draining?.() === true) {
+          sendProblem(res, problemBody({ status: 503, detail: 'this instance is shutting down', code: 'DRAINING' }));
+          return;
+        }
         try {
           await deps.runtime.store.ping();
           res.json({ status: 'ready', store: deps.runtime.store.dialect });

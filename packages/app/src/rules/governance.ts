@@ -171,11 +171,12 @@ export class RulesGovernance {
         { number, previous: currentNumber, reason: p.reason, hash, dryRun },
         now,
       );
+      await tx.rules.notifyMoved(number);
       const v = await tx.rules.version(number);
       if (v === null) throw new Error('version vanished');
       return v;
     });
-    this.holder.activate(compiled);
+    this.holder.activate(compiled, version.number);
     return { version, compiled };
   }
 
@@ -204,9 +205,10 @@ export class RulesGovernance {
       if (!(await tx.rules.moveActive(current, r.to, r.actor, now)))
         throw await this.stale(tx, current, (await tx.rules.pointer())?.number ?? current);
       await tx.audit.record(r.actor, 'rules.rollback', target.label, { from: current, to: r.to, reason: r.reason }, now);
+      await tx.rules.notifyMoved(r.to);
       return current;
     });
-    this.holder.activate(compiled);
+    this.holder.activate(compiled, r.to);
     return { version: target, previous };
   }
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Conn } from '../db/connection.js';
 import type { RuleVersionsTable } from '../db/schema.js';
 
@@ -51,6 +52,9 @@ const INFO_COLUMNS = ['number', 'label', 'hash', 'author', 'reason', 'based_on',
  * are only ever added; publish and rollback move the pointer (conditionally: a move based on a
  * pointer that moved meanwhile does nothing, so concurrent publishes cannot both win).
  */
+/** The notification channel on which instances hear that the active version moved. */
+export const RULES_CHANNEL = 'signalbox_rules';
+
 export class RulesRepository {
   constructor(private readonly c: Conn) {}
 
@@ -117,6 +121,16 @@ export class RulesRepository {
    * Moves the active pointer from `expected` (null: there is none yet) to `to`; false when the
    * pointer was not at `expected` (someone else moved it first).
    */
+  /**
+   * Tells every instance on this database that the active version moved (PostgreSQL NOTIFY, sent
+   * when the caller's transaction commits; the payload names the schema, which tests share a
+   * database by). Nothing on SQLite: one process owns the file.
+   */
+  async notifyMoved(number: number): Promise<void> {
+    if (this.c.dialect !== 'postgres') return;
+    await sql`select pg_notify(${RULES_CHANNEL}, current_schema() || ':' || ${String(number)})`.execute(this.c.db);
+  }
+
   async moveActive(expected: number | null, to: number, by: string, now: number): Promise<boolean> {
     if (expected === null) {
       const r = await this.c.db

@@ -212,7 +212,12 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         await store.transaction(async (tx) => {
           for (const r of await tx.inbox.take(at, 1000)) await tx.inbox.finish(r.id, at);
         });
-        const ev = (eventId: string, contact: Record<string, unknown>) => ({ source: 'api', eventId, type: 'invoice.overdue', payload: { contact } });
+        const ev = (eventId: string, contact: Record<string, unknown>) => ({
+          source: 'api',
+          eventId,
+          type: 'invoice.overdue',
+          payload: { contact },
+        });
         await store.inbox.acceptMany(
           [
             ev('lane-1', { identities: [{ kind: 'phone', value: '+254 700 000 111' }] }),

@@ -90,6 +90,11 @@ export class Store {
   }
 
   /** Where the database is, so a thread of its own can open another connection (none for `:memory:`). */
+  /** Notifications from every process on this database (PostgreSQL; null on SQLite, one process). */
+  get listen(): NonNullable<OpenDatabase['listen']> | null {
+    return this.open.listen ?? null;
+  }
+
   get location(): DatabaseLocation | undefined {
     return this.open.location;
   }
