@@ -95,6 +95,8 @@ export async function steady(o: {
   seconds: number;
   connections: number;
   request: (i: number) => { body: string; headers: Record<string, string> };
+  /** Where request i goes (several instances); `url` otherwise. */
+  urlOf?: (i: number) => string;
 }): Promise<{ total: number; non2xx: number; errors: number; latencies: number[] }> {
   const agent = new Agent({ keepAlive: true, maxSockets: o.connections });
   const total = Math.round(o.rate * o.seconds);
@@ -112,7 +114,7 @@ export async function steady(o: {
     const fire = (i: number, due: number) => {
       const { body, headers } = o.request(i);
       const req = httpRequest(
-        o.url,
+        o.urlOf?.(i) ?? o.url,
         { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
         (res) => {
           res.resume();

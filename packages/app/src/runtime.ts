@@ -18,6 +18,9 @@ import type { Store } from './store/store.js';
 import { DueTimers } from './timers/due-timers.js';
 import type { TimerKind } from './timers/timer-key.js';
 
+/** Units of work side by side per round on PostgreSQL (within the pool's 10 connections). */
+const DEFAULT_PG_CONCURRENCY = 4;
+
 export interface RuntimeOptions {
   store: Store;
   ruleset: () => CompiledRuleset;
@@ -26,6 +29,12 @@ export interface RuntimeOptions {
   log: Logger;
   /** How long a worker's claims last, and the instance that holds them. */
   lease: { ms: number; owner: string };
+  /**
+   * How many units of work a round runs side by side (PostgreSQL: each takes its own events and
+   * timers, disjoint by row locks and ordered per contact by lanes, so one instance's round trips
+   * overlap; SQLite has one writer: always 1).
+   */
+  concurrency?: number;
   /**
    * What CRMs add, built on the runtime's own services: steps for the events they send raw, and
    * the worker's chores (write-back, sync).
@@ -142,7 +151,14 @@ export function createRuntime(o: RuntimeOptions): Runtime {
     timers,
     hotWrites: localHotWrites(store.inbox, receipts),
     async round() {
-      const n = (await inbox.processRaw()) + (await inbox.processReady()) + (await timers.run()) + (await sender.resumeStalled());
+      const side = store.dialect === 'postgres' ? Math.max(1, o.concurrency ?? DEFAULT_PG_CONCURRENCY) : 1;
+      const many = async (fn: () => Promise<number>) =>
+        side === 1 ? fn() : (await Promise.all(Array.from({ length: side }, fn))).reduce((a, b) => a + b, 0);
+      const n =
+        (await inbox.processRaw()) +
+        (await many(() => inbox.processReady())) +
+        (await many(() => timers.run())) +
+        (await sender.resumeStalled());
       const total = n + (await runChores(false));
       o.metrics?.round(total > 0);
       return total;

@@ -1,0 +1,228 @@
+/**
+ * pnpm bench --production: the production profile on real PostgreSQL (and Redis when REDIS_URL is
+ * set), instances as real processes on a database of their own.
+ *  1. event → provider call at 500 events/s for 30 s with 2 instances (events spread over both):
+ *     p50/p99 and duplicates (target: p99 < 150 ms, 0 duplicates);
+ *  2. scaling: events applied and sent per CPU-second of the app processes, 1 instance vs 2, on
+ *     the same backlog (this machine's 2 cores are shared with PostgreSQL and the load generator,
+ *     so efficiency, not speed-up, is what can be measured: target ≥ 0.8).
+ * Figures are printed; benchmarks never fail CI.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RULESET } from '@signalbox/engine';
+import pg from 'pg';
+import { MAIN, startChild, steady, stop } from './support.js';
+
+const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 30);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const BACKLOG = Number(process.env.BENCH_SCALING_EVENTS ?? 6_000);
+const KEY = 'bench-admin-key-0123456789abcdef';
+const TICKS = 100; // USER_HZ on Linux: /proc/<pid>/stat counts CPU time in 1/100 s
+
+async function freshDatabase() {
+  const name = `signalbox_bench_${process.pid}_${Math.random().toString(36).slice(2, 7)}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = ADMIN_URL.replace(/\/[^/]+$/, `/${name}`);
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  return {
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      const a = new pg.Client({ connectionString: ADMIN_URL });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+/** The default ruleset without quiet hours: every send is due at once, whenever the bench runs. */
+function anyTimeRuleset(): string {
+  const rs = structuredClone(DEFAULT_RULESET) as { quietHours: unknown };
+  rs.quietHours = { default: { start: '00:00', end: '23:59' } };
+  const file = join(mkdtempSync(join(tmpdir(), 'signalbox-bench-rs-')), 'ruleset.json');
+  writeFileSync(file, JSON.stringify(rs));
+  return file;
+}
+
+function startInstance(id: string, databaseUrl: string, ruleset: string) {
+  return startChild(
+    MAIN,
+    {
+      DATABASE_URL: databaseUrl,
+      INSTANCE_ID: id,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      DATA_DIR: mkdtempSync(join(tmpdir(), `signalbox-bench-${id}-`)),
+      SIGNALBOX_API_KEYS: `bench:admin:${KEY}`,
+      SANDBOX_SECRET: 'bench-sandbox-secret-0123456789abcdef',
+      SIGNALBOX_RULESET: ruleset,
+      SHUTDOWN_DELAY_MS: '0',
+      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    },
+    /Signalbox is running at (http:\/\/[^\s]+)/,
+  );
+}
+
+/** CPU seconds a process has used (all its threads). */
+function cpuSeconds(child: ChildProcess): number {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+/** A zone where it is early afternoon now. */
+function afternoonZone(): string {
+  const offset = ((13 - new Date().getUTCHours() + 36) % 24) - 12;
+  return offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+}
+
+async function createContacts(url: string, count: number, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  const zone = afternoonZone();
+  for (let i = 0; i < count; i += 1000) {
+    const batch = Array.from({ length: Math.min(1000, count - i) }, (_, k) => ({
+      identities: [{ kind: 'phone', value: `+2547${prefix}${String(i + k).padStart(5, '0')}` }],
+      timezone: zone,
+    }));
+    const res = await fetch(`${url}/api/v1/contacts/import`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify(batch),
+    });
+    const body = (await res.json()) as { results: Array<{ contactId: string }> };
+    ids.push(...body.results.map((r) => r.contactId));
+  }
+  return ids;
+}
+
+const headers = { 'content-type': 'application/json', authorization: `Bearer ${KEY}` };
+const overdue = (id: string, contact: string, invoice: string) =>
+  JSON.stringify({
+    id,
+    type: 'invoice.overdue',
+    occurredAt: new Date().toISOString(),
+    contact: { id: contact },
+    object: { type: 'invoice', id: invoice },
+  });
+
+async function waitDrained(pool: pg.Pool, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = await pool.query<{ inbox: string; queued: string }>(
+      `select (select count(*) from inbox where processed_at is null and dead_at is null) inbox,
+              (select count(*) from messages where status = 'queued') queued`,
+    );
+    if ((Number(r.rows[0]?.inbox) === 0 && Number(r.rows[0]?.queued) === 0) || Date.now() > deadline) return;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+async function latencyBench() {
+  const db = await freshDatabase();
+  const ruleset = anyTimeRuleset();
+  const a = await startInstance('a', db.url, ruleset);
+  const b = await startInstance('b', db.url, ruleset);
+  const urls = [a.url, b.url];
+  const contacts = await createContacts(a.url, 2000, '003');
+  const load = (prefix: string, seconds: number) =>
+    steady({
+      url: `${urls[0]}/api/v1/events`,
+      rate: RATE,
+      seconds,
+      connections: 20,
+      request: (i) => ({ body: overdue(`${prefix}lat-${i}`, contacts[i % contacts.length] as string, `${prefix}inv-${i}`), headers }),
+      urlOf: (i) => `${urls[i % urls.length]}/api/v1/events`,
+    });
+  await load('warm-', WARMUP_SECONDS);
+  await waitDrained(db.pool, 60_000);
+  const r = await load('', SECONDS);
+  await waitDrained(db.pool, 120_000);
+  await new Promise((res) => setTimeout(res, 1000));
+  const rows = (
+    await db.pool.query<{ received: string; sent: string }>(
+      `select i.received_at as received, s.at as sent from sandbox_sends s
+       join attempts t on t.claim = s.claim join messages m on m.id = t.message_id
+       join inbox i on i.event_id = replace(m.request::jsonb #>> '{object,id}', 'inv-', 'lat-')
+       where i.event_id like 'lat-%'`,
+    )
+  ).rows;
+  const duplicates = Number(
+    (
+      await db.pool.query<{ n: string }>(
+        `select count(*) n from (select t.message_id from sandbox_sends s join attempts t on t.claim = s.claim group by t.message_id, t.step having count(*) > 1) d`,
+      )
+    ).rows[0]?.n,
+  );
+  await stop(a.child);
+  await stop(b.child);
+  await db.drop();
+  const latencies = rows.map((x) => Number(x.sent) - Number(x.received));
+  console.log(
+    `production: event → provider call at ${RATE} events/s for ${SECONDS} s, 2 instances on PostgreSQL${process.env.REDIS_URL ? ' + Redis' : ''}: p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${Math.max(...latencies)} ms over ${latencies.length} sends of ${r.total} events (HTTP: ${r.non2xx} non-2xx, ${r.errors} errors); duplicates ${duplicates} (target: p99 < 150 ms, 0 duplicates)`,
+  );
+}
+
+/** Events applied and sent per CPU-second of the app processes, draining one backlog with `n` instances. */
+async function drainWith(n: number): Promise<{ perCpuSecond: number; perSecond: number; cpu: number; seconds: number }> {
+  const db = await freshDatabase();
+  const ruleset = anyTimeRuleset();
+  // the backlog is accepted by one instance with its worker off, then the workers drain it
+  const loader = await startChild(
+    MAIN,
+    {
+      DATABASE_URL: db.url,
+      INSTANCE_ID: 'loader',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      WORKER: 'off',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'signalbox-bench-loader-')),
+      SIGNALBOX_API_KEYS: `bench:admin:${KEY}`,
+      SANDBOX_SECRET: 'bench-sandbox-secret-0123456789abcdef',
+      SIGNALBOX_RULESET: ruleset,
+    },
+    /Signalbox is running at (http:\/\/[^\s]+)/,
+  );
+  const contacts = await createContacts(loader.url, BACKLOG, '004');
+  for (let i = 0; i < BACKLOG; i += 100) {
+    const batch = `[${Array.from({ length: Math.min(100, BACKLOG - i) }, (_, k) => overdue(`s-${i + k}`, contacts[i + k] as string, `s-inv-${i + k}`)).join(',')}]`;
+    await fetch(`${loader.url}/api/v1/events`, { method: 'POST', headers, body: batch });
+  }
+  await stop(loader.child);
+  const workers = await Promise.all(Array.from({ length: n }, (_, k) => startInstance(`w${k}`, db.url, ruleset)));
+  const cpu0 = workers.reduce((s, w) => s + cpuSeconds(w.child), 0);
+  const t0 = performance.now();
+  await waitDrained(db.pool, 600_000);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = workers.reduce((s, w) => s + cpuSeconds(w.child), 0) - cpu0;
+  const sent = Number((await db.pool.query<{ n: string }>(`select count(*) n from sandbox_sends`)).rows[0]?.n);
+  for (const w of workers) await stop(w.child);
+  await db.drop();
+  return { perCpuSecond: sent / cpu, perSecond: sent / seconds, cpu, seconds };
+}
+
+async function scalingBench() {
+  const one = await drainWith(1);
+  const two = await drainWith(2);
+  console.log(
+    `production scaling: ${BACKLOG} events applied and sent; 1 instance ${Math.round(one.perSecond)} events/s, ${Math.round(one.perCpuSecond)} per CPU-second (${one.cpu.toFixed(1)} CPU-s in ${one.seconds.toFixed(1)} s); 2 instances ${Math.round(two.perSecond)} events/s, ${Math.round(two.perCpuSecond)} per CPU-second (${two.cpu.toFixed(1)} CPU-s in ${two.seconds.toFixed(1)} s); efficiency ${(two.perCpuSecond / one.perCpuSecond).toFixed(2)} (target ≥ 0.8)`,
+  );
+}
+
+const only = process.env.BENCH_ONLY;
+if (only === undefined || only === 'latency') await latencyBench();
+if (only === undefined || only === 'scaling') await scalingBench();
