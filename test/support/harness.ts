@@ -54,6 +54,8 @@ export interface HarnessHubspot {
   clientSecret: string;
   apiBase: string;
   rate?: { max: number; intervalMs: number };
+  exportThreshold?: number;
+  exportPageSize?: number;
 }
 
 export interface HarnessSalesforce {

@@ -257,6 +257,39 @@ export class ContactRepository {
   }
 
   /**
+   * Which of these identities some contact already has, as `kind:value` (normalised as stored);
+   * an identity that does not normalise is left out. One indexed lookup per 300 (the primary key).
+   */
+  async knownIdentities(ids: readonly Identity[]): Promise<Set<string>> {
+    const wanted: Array<{ kind: string; value: string }> = [];
+    for (const i of ids) {
+      try {
+        wanted.push({ kind: i.kind, value: normalizeIdentity(i.kind, i.value) });
+      } catch {
+        // not an identity we would store
+      }
+    }
+    const known = new Set<string>();
+    const CHUNK = 300;
+    for (let k = 0; k < wanted.length; k += CHUNK) {
+      const part = wanted.slice(k, k + CHUNK);
+      const rows = await this.c.db
+        .selectFrom('identities')
+        .select(['kind', 'value'])
+        .where((eb) =>
+          eb(
+            eb.refTuple('kind', 'value'),
+            'in',
+            part.map((w) => eb.tuple(w.kind, w.value)),
+          ),
+        )
+        .execute();
+      for (const r of rows) known.add(`${r.kind}:${r.value}`);
+    }
+    return known;
+  }
+
+  /**
    * Contacts (not merged away) in id order, filtered: an identity value (exact, or a prefix
    * ending in `*`), market, the latest ledger line for a channel × purpose, a journey they are in.
    * `after` (the last id of the previous page) pages on.

@@ -56,9 +56,7 @@ export class CrmSync {
       const page = await this.d.connector.syncPage(account, cursor);
       // a page not ready yet (a Bulk API job still running) comes back empty with the same cursor
       if (page.people.length === 0 && page.next === cursor && cursor !== null) break;
-      await this.d.store.transaction(async (tx) => {
-        for (const p of page.people) if (!p.deleted) await this.d.people.store(tx, p);
-      });
+      if (page.people.length > 0) await this.d.store.transaction((tx) => this.d.people.storeMany(tx, page.people));
       pages++;
       count += page.people.length;
       cursor = page.next;

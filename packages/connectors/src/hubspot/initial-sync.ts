@@ -20,9 +20,7 @@ import { HubspotApiError } from './gateway.js';
 export const DEFAULT_EXPORT_THRESHOLD = 20_000;
 export const DEFAULT_EXPORT_PAGE_SIZE = 2_000;
 
-export type InitialCursor =
-  | { mode: 'page'; after: string | null }
-  | { mode: 'export'; taskId: string; rows: number; complete: boolean };
+export type InitialCursor = { mode: 'page'; after: string | null } | { mode: 'export'; taskId: string; rows: number; complete: boolean };
 
 export interface InitialPage {
   contacts: HubspotContact[];

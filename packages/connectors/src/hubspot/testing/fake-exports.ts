@@ -176,7 +176,9 @@ export class FakeExports {
       for (let i = 0; i < records.length; i += slice) {
         const lines: string[] = [];
         for (const o of records.slice(i, i + slice))
-          lines.push([o.id, ...t.properties.map((name) => (name === 'hs_object_id' ? o.id : (o.properties[name] ?? '')))].map(csvCell).join(','));
+          lines.push(
+            [o.id, ...t.properties.map((name) => (name === 'hs_object_id' ? o.id : (o.properties[name] ?? '')))].map(csvCell).join(','),
+          );
         const b = Buffer.from(`${lines.join('\n')}\n`);
         chunks.push(b);
         size += b.length;
@@ -185,7 +187,10 @@ export class FakeExports {
         if ((t.state as ExportState) === 'CANCELED') return;
       }
       const csv = Buffer.concat(chunks, size);
-      t.file = size > ZIP_OVER_BYTES ? { bytes: await zipOne(`${t.name}.csv`, csv), zipped: true, rows: records.length } : { bytes: csv, zipped: false, rows: records.length };
+      t.file =
+        size > ZIP_OVER_BYTES
+          ? { bytes: await zipOne(`${t.name}.csv`, csv), zipped: true, rows: records.length }
+          : { bytes: csv, zipped: false, rows: records.length };
       t.state = 'COMPLETE';
       t.completedAt = new Date(this.o.now()).toISOString();
     } finally {

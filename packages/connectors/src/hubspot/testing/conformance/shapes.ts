@@ -339,9 +339,14 @@ export const exportStatus = {
       links: { type: 'object', additionalProperties: string },
     }),
     {
-      if: object(['status'], { status: { const: 'COMPLETE' } }),
-      then: { type: 'object', required: ['result'] },
-      else: { type: 'object', not: { type: 'object', required: ['result'] } },
+      anyOf: [
+        object(['status', 'result'], { status: { const: 'COMPLETE' } }),
+        {
+          type: 'object',
+          properties: { status: { enum: ['CANCELED', 'PENDING', 'PROCESSING'] } },
+          not: { type: 'object', required: ['result'] },
+        },
+      ],
     },
   ],
 } as const;
