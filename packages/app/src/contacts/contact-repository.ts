@@ -186,6 +186,14 @@ export class ContactRepository {
     await trx.updateTable('contact_events').set({ contact_id: to }).where('contact_id', '=', from).execute();
     await trx.updateTable('messages').set({ contact_id: to }).where('contact_id', '=', from).execute();
     await trx.updateTable('journey_instances').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    // pending timers only: the index holds only those
+    await trx
+      .updateTable('timers')
+      .set({ contact_id: to })
+      .where('contact_id', '=', from)
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .execute();
     await trx.updateTable('contacts').set({ merged_into: to, updated_at: now }).where('id', '=', from).execute();
   }
 

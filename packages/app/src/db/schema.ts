@@ -150,6 +150,8 @@ export interface TimersTable {
   fired_at: number | null;
   cancelled_at: number | null;
   created_at: number;
+  /** The contact whose message or journey it is (indexed while pending). */
+  contact_id: Generated<string | null>;
 }
 export interface IdempotencyTable {
   scope: string;
