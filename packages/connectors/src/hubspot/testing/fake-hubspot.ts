@@ -9,6 +9,9 @@
  *   with associations, update, batch read with 207 `errors[]`, batch upsert), property groups and
  *   properties; writes refused as HubSpot refuses them (`PROPERTY_DOESNT_EXIST`,
  *   `INVALID_OPTION`, `INVALID_ASSOCIATION_TYPE`).
+ * - CRM exports (`fake-exports.ts`): tasks PENDING → PROCESSING → COMPLETE, one at a time per
+ *   account, signed download URLs that expire after five minutes, CSV zipped over 2 MB;
+ *   `exports.hold` / `exports.release()` / `exports.cancel(taskId)` for tests.
  * - Custom workflow action callbacks: completed once, refused when expired, already completed,
  *   unknown, or with an output value outside the action definition's options.
  * - Limits: the ten-second rolling limit (429 `TEN_SECONDLY_ROLLING` with X-HubSpot-RateLimit-*
