@@ -501,6 +501,14 @@ describe('sync', () => {
       .where('portal_id', '=', String(p))
       .where('kind', '=', 'sweep')
       .executeTakeFirst();
-    expect(sweep).toBeDefined();
+    // the sweep starts where the sync began (its first round), not where its last round began
+    const initial = await h.db
+      .selectFrom('crm_sync')
+      .selectAll()
+      .where('portal_id', '=', String(p))
+      .where('kind', '=', 'initial')
+      .executeTakeFirstOrThrow();
+    expect(initial.started_at).not.toBeNull();
+    expect(sweep?.cursor).toBe(String(initial.started_at));
   });
 });

@@ -245,6 +245,8 @@ export interface CrmSyncTable {
   done: Generated<number>;
   count: Generated<number>;
   updated_at: number;
+  /** When the sync began (null: begun before migration 0061). */
+  started_at: Generated<number | null>;
 }
 export interface CrmWritebacksTable {
   message_id: string;
