@@ -189,6 +189,56 @@ describe('the initial sync (HubspotInitialSync)', () => {
     expect(proxy.exchanges.filter((e) => e.method === 'POST' && e.path === '/crm/v3/exports/export/async').length).toBe(1);
   });
 
+  it('a download cut off midway: the page fails, and the next call reopens the file from the rows stored', async () => {
+    fake.seedContacts(PORTAL, 30_000);
+    const { crm } = await installed();
+    let downloads = 0;
+    // the first download stops after 300 KB of the zip (a dropped connection)
+    const cutting: typeof fetch = async (url, init) => {
+      const res = await fetch(url, init);
+      if (downloads++ > 0 || res.body === null) return res;
+      const reader = res.body.getReader();
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done || sent > 300_000) {
+            controller.error(new Error('connection reset'));
+            return;
+          }
+          sent += value.length;
+          controller.enqueue(value);
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const sync = new HubspotInitialSync(crm, { exportThreshold: 1_000, exportPageSize: 5_000, fetchFile: cutting });
+    let cursor: InitialCursor | null = null;
+    const ids: string[] = [];
+    let failures = 0;
+    for (let i = 0; i < 500; i++) {
+      let p: Awaited<ReturnType<HubspotInitialSync['page']>>;
+      try {
+        p = await sync.page(PORTAL, cursor);
+      } catch (e) {
+        failures++;
+        expect((e as Error).message).toMatch(/connection reset/);
+        continue;
+      }
+      if (p.contacts.length === 0 && JSON.stringify(p.next) === JSON.stringify(cursor)) {
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      ids.push(...p.contacts.map((c) => c.id));
+      cursor = p.next;
+      if (cursor === null) break;
+    }
+    expect(failures).toBe(1);
+    expect(downloads).toBe(2);
+    expect(ids.length).toBe(30_000);
+    expect(new Set(ids).size).toBe(30_000);
+  });
+
   it('at or below the threshold: pages through the contacts list, no export', async () => {
     fake.seedContacts(PORTAL, 250);
     const { crm } = await installed();
