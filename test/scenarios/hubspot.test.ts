@@ -33,7 +33,14 @@ beforeEach(async () => {
   await fake.start();
   h = await startHarness({
     at: MORNING,
-    hubspot: { clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url, exportThreshold: 1_000, exportPageSize: 400 },
+    hubspot: {
+      clientId: fake.clientId,
+      clientSecret: fake.clientSecret,
+      apiBase: fake.url,
+      exportThreshold: 1_000,
+      exportPageSize: 400,
+      exportPollMs: 0,
+    },
   });
   // two customers in HubSpot (Nairobi numbers)
   fake.upsertObject(PORTAL, 'contacts', '901', { email: 'amina@example.com', phone: '+254711000901', hs_timezone: 'Africa/Nairobi' });

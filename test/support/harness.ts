@@ -56,6 +56,7 @@ export interface HarnessHubspot {
   rate?: { max: number; intervalMs: number };
   exportThreshold?: number;
   exportPageSize?: number;
+  exportPollMs?: number;
 }
 
 export interface HarnessSalesforce {

@@ -31,6 +31,7 @@ export {
 } from './hubspot/hubspot-connector.js';
 export {
   DEFAULT_EXPORT_PAGE_SIZE,
+  DEFAULT_EXPORT_POLL_MS,
   DEFAULT_EXPORT_THRESHOLD,
   HubspotInitialSync,
   type InitialCursor,

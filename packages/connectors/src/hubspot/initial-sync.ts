@@ -19,6 +19,8 @@ import { HubspotApiError } from './gateway.js';
 
 export const DEFAULT_EXPORT_THRESHOLD = 20_000;
 export const DEFAULT_EXPORT_PAGE_SIZE = 2_000;
+/** An export still being written is asked about at most this often (each ask is one of the portal's requests). */
+export const DEFAULT_EXPORT_POLL_MS = 5_000;
 
 export type InitialCursor = { mode: 'page'; after: string | null } | { mode: 'export'; taskId: string; rows: number; complete: boolean };
 
@@ -36,13 +38,18 @@ interface OpenFile {
 export interface InitialSyncOptions {
   exportThreshold?: number;
   exportPageSize?: number;
+  /** How often an unfinished export's status is asked for (DEFAULT_EXPORT_POLL_MS). */
+  exportPollMs?: number;
   /** How the export's file is downloaded (tests: a fetch that fails midway). */
   fetchFile?: typeof fetch;
+  now?: () => number;
 }
 
 export class HubspotInitialSync {
   private readonly exporter: ContactExport;
   private readonly open = new Map<string, OpenFile>();
+  /** When each unfinished export was last asked about. */
+  private readonly polled = new Map<string, number>();
 
   constructor(
     private readonly crm: HubspotCrm,
@@ -94,9 +101,14 @@ export class HubspotInitialSync {
     if (file === undefined || file.rows !== c.rows) {
       if (file !== undefined) await file.batches.return(undefined);
       this.open.delete(key);
+      const now = (this.o.now ?? Date.now)();
+      if (!c.complete && now - (this.polled.get(key) ?? Number.NEGATIVE_INFINITY) < (this.o.exportPollMs ?? DEFAULT_EXPORT_POLL_MS))
+        return { contacts: [], next: c };
+      this.polled.set(key, now);
       const s = await this.exporter.status(portalId, c.taskId);
       if (s.status === 'CANCELED') return this.listPage(portalId, undefined);
       if (s.status !== 'COMPLETE' || s.url === null) return { contacts: [], next: c };
+      this.polled.delete(key);
       file = {
         taskId: c.taskId,
         rows: c.rows,

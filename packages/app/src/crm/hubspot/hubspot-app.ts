@@ -31,6 +31,8 @@ export interface HubspotSettings {
   exportThreshold?: number | undefined;
   /** Contacts per page of an export's file (default 2,000). */
   exportPageSize?: number | undefined;
+  /** How often an unfinished export's status is asked for (default 5 s). */
+  exportPollMs?: number | undefined;
 }
 
 export interface HubspotStore extends MessageStore {
@@ -86,6 +88,8 @@ export class HubspotApp implements CrmApp {
       initialSync: {
         ...(s.exportThreshold !== undefined ? { exportThreshold: s.exportThreshold } : {}),
         ...(s.exportPageSize !== undefined ? { exportPageSize: s.exportPageSize } : {}),
+        ...(s.exportPollMs !== undefined ? { exportPollMs: s.exportPollMs } : {}),
+        now,
       },
     });
     this.people = new CrmPeople({ connector: this.connector, ruleset: d.ruleset, now });

@@ -169,7 +169,7 @@ describe('the initial sync (HubspotInitialSync)', () => {
     fake.seedContacts(PORTAL, 5_000);
     const { crm } = await installed();
     fake.exports.hold = 'queue';
-    const first = new HubspotInitialSync(crm, { exportThreshold: 1_000, exportPageSize: 1_500 });
+    const first = new HubspotInitialSync(crm, { exportThreshold: 1_000, exportPageSize: 1_500, exportPollMs: 0 });
     const begun = await first.page(PORTAL, null);
     expect(begun.contacts).toEqual([]);
     expect(begun.next).toMatchObject({ mode: 'export', rows: 0 });
@@ -180,13 +180,29 @@ describe('the initial sync (HubspotInitialSync)', () => {
     expect(part.ids.length).toBe(3_000);
     await first.close();
     // another process picks the stored cursor up: the file is opened again (a fresh URL) past 3,000 rows
-    const second = new HubspotInitialSync(crm, { exportThreshold: 1_000, exportPageSize: 1_500 });
+    const second = new HubspotInitialSync(crm, { exportThreshold: 1_000, exportPageSize: 1_500, exportPollMs: 0 });
     const rest = await run(second, part.cursor);
     const ids = [...part.ids, ...rest.ids];
     expect(ids.length).toBe(5_000);
     expect(new Set(ids).size).toBe(5_000);
     expect(proxy.exchanges.filter((e) => e.path === '/crm/v3/objects/contacts').length).toBe(0);
     expect(proxy.exchanges.filter((e) => e.method === 'POST' && e.path === '/crm/v3/exports/export/async').length).toBe(1);
+  });
+
+  it('an export still being written is asked about at most every exportPollMs', async () => {
+    fake.seedContacts(PORTAL, 2_000);
+    const { crm } = await installed();
+    fake.exports.hold = 'queue';
+    let now = 0;
+    const sync = new HubspotInitialSync(crm, { exportThreshold: 1_000, exportPollMs: 5_000, now: () => now });
+    const begun = await sync.page(PORTAL, null);
+    const statusCalls = () => proxy.exchanges.filter((e) => STATUS.test(e.path)).length;
+    for (let i = 0; i < 10; i++) await sync.page(PORTAL, begun.next);
+    expect(statusCalls()).toBe(1);
+    now += 5_000;
+    await sync.page(PORTAL, begun.next);
+    expect(statusCalls()).toBe(2);
+    fake.exports.release();
   });
 
   it('a download cut off midway: the page fails, and the next call reopens the file from the rows stored', async () => {
@@ -212,7 +228,7 @@ describe('the initial sync (HubspotInitialSync)', () => {
       });
       return new Response(body, { status: res.status, headers: res.headers });
     };
-    const sync = new HubspotInitialSync(crm, { exportThreshold: 1_000, exportPageSize: 5_000, fetchFile: cutting });
+    const sync = new HubspotInitialSync(crm, { exportThreshold: 1_000, exportPageSize: 5_000, exportPollMs: 0, fetchFile: cutting });
     let cursor: InitialCursor | null = null;
     const ids: string[] = [];
     let failures = 0;
@@ -260,7 +276,7 @@ describe('the initial sync (HubspotInitialSync)', () => {
     fake.seedContacts(PORTAL, 150);
     const { crm } = await installed();
     fake.exports.hold = 'queue';
-    const sync = new HubspotInitialSync(crm, { exportThreshold: 10 });
+    const sync = new HubspotInitialSync(crm, { exportThreshold: 10, exportPollMs: 0 });
     const begun = await sync.page(PORTAL, null);
     fake.exports.cancel((begun.next as { taskId: string }).taskId);
     fake.exports.release();
