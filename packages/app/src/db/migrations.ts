@@ -16,7 +16,7 @@ import { m0061 } from './migrations/0061-sync-started-at.js';
  * One set of migrations for both dialects (one file each, in order): only types both understand
  * (text, integer, bigint, double precision); instants are epoch-ms bigints, JSON is text.
  */
-const migrations: Record<string, Migration> = {
+export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': m0001,
   '0002_hubspot': m0002,
   '0003_attempt_leases': m0003,
