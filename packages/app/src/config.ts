@@ -83,6 +83,8 @@ export const configSchema = z.object({
   HUBSPOT_REDIRECT_URI: z.url().optional(),
   /** HubSpot's API base (tests and `pnpm fake:hubspot` point it at the fake). */
   HUBSPOT_API_BASE: z.url().default('https://api.hubapi.com'),
+  /** Above this many contacts a portal's initial sync reads one CRM export instead of paging. */
+  HUBSPOT_EXPORT_THRESHOLD: z.coerce.number().int().min(0).default(20_000),
   /** 32-byte key (base64) that encrypts portals' tokens at rest; generated into DATA_DIR when absent. */
   HUBSPOT_TOKEN_KEY: z
     .string()

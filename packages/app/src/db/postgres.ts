@@ -2,12 +2,13 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { OpenDatabase } from './connection.js';
 import { migrateToLatest } from './migrations.js';
+import { type OnQuery, onQueryLog } from './query-log.js';
 import type { Database } from './schema.js';
 
 const INT8_OID = 20;
 
 /** PostgreSQL for production. `schema` isolates a test run; epoch-ms bigints come back as numbers. */
-export async function openPostgres(url: string, options: { schema?: string; max?: number } = {}): Promise<OpenDatabase> {
+export async function openPostgres(url: string, options: { schema?: string; max?: number; onQuery?: OnQuery } = {}): Promise<OpenDatabase> {
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
@@ -24,7 +25,10 @@ export async function openPostgres(url: string, options: { schema?: string; max?
     types,
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    ...(options.onQuery ? { log: onQueryLog(options.onQuery) } : {}),
+  });
   await migrateToLatest(db as Kysely<unknown>, options.schema ?? 'public');
   return {
     db,

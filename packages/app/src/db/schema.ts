@@ -150,6 +150,8 @@ export interface TimersTable {
   fired_at: number | null;
   cancelled_at: number | null;
   created_at: number;
+  /** The contact whose message or journey it is (indexed while pending). */
+  contact_id: Generated<string | null>;
 }
 export interface IdempotencyTable {
   scope: string;
@@ -243,6 +245,8 @@ export interface CrmSyncTable {
   done: Generated<number>;
   count: Generated<number>;
   updated_at: number;
+  /** When the sync began (null: begun before migration 0061). */
+  started_at: Generated<number | null>;
 }
 export interface CrmWritebacksTable {
   message_id: string;

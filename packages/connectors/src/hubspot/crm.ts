@@ -86,6 +86,16 @@ export class HubspotCrm {
     };
   }
 
+  /** How many contacts the portal holds (search's `total`; one search call). */
+  async contactTotal(portalId: number): Promise<number> {
+    const r = await this.gateway.call(
+      portalId,
+      (cl) => cl.crm.contacts.searchApi.doSearch({ filterGroups: [], sorts: [], properties: ['hs_object_id'], limit: 1 }),
+      'search',
+    );
+    return r.total;
+  }
+
   /**
    * Contacts modified since `since` (the repair sweep), oldest first, 200 per page. Search stops at
    * 10,000 results, so the caller moves `since` forward rather than paging past it.
