@@ -130,3 +130,6 @@ export {
   type SignalboxFieldValues,
   taskFor,
 } from './salesforce/write-back.js';
+export { type LimiterSettings, type Limiters, type Rate, type RequestWindow, retune } from './limits/limiters.js';
+export { LocalLimiters } from './limits/local/local-limiters.js';
+export { RedisLimiters, type RedisLimitersOptions } from './limits/redis/redis-limiters.js';
