@@ -55,6 +55,8 @@ export interface AppDeps {
   replay: ReplayGuard;
   /** True once the instance is shutting down: /readyz answers 503 first, so traffic moves away. */
   draining?: () => boolean;
+  /** What else the instance needs to work (Redis in production), by name: /readyz answers 503 while one fails. */
+  dependencies?: Readonly<Record<string, () => Promise<unknown>>>;
   /** The admin console: its built files, the secret its session cookies are signed with, whether cookies are Secure. */
   admin?: { dir: string; sessionSecret: string; secure?: boolean };
   /** Dry runs of rules changes (in threads of their own). */
@@ -118,10 +120,10 @@ export function createApp(deps: AppDeps): Express {
     {
       method: 'get',
       path: '/readyz',
-      summary: 'Readiness: the store is reachable and the instance is not shutting down',
+      summary: 'Readiness: the store (and Redis, where configured) is reachable and the instance is not shutting down',
       tags: ['system'],
       security: 'none',
-      responses: { 200: '{status, store}', 503: 'not ready (the store is unreachable, or the instance is draining)' },
+      responses: { 200: '{status, store}', 503: 'not ready (the store or Redis is unreachable, or the instance is draining)' },
       handler: async (_req, res) => {
         if (deps.draining?.() === true) {
           sendProblem(res, problemBody({ status: 503, detail: 'this instance is shutting down', code: 'DRAINING' }));
@@ -129,11 +131,21 @@ export function createApp(deps: AppDeps): Express {
         }
         try {
           await deps.runtime.store.ping();
-          res.json({ status: 'ready', store: deps.runtime.store.dialect });
         } catch (err) {
           deps.log.warn({ err: (err as Error).message }, 'not ready');
           sendProblem(res, problemBody({ status: 503, detail: 'the store is not reachable', code: 'NOT_READY' }));
+          return;
         }
+        for (const [name, ping] of Object.entries(deps.dependencies ?? {})) {
+          try {
+            await ping();
+          } catch (err) {
+            deps.log.warn({ dependency: name, err: (err as Error).message }, 'not ready');
+            sendProblem(res, problemBody({ status: 503, detail: `${name} is not reachable`, code: 'NOT_READY' }));
+            return;
+          }
+        }
+        res.json({ status: 'ready', store: deps.runtime.store.dialect, ...Object.fromEntries(Object.keys(deps.dependencies ?? {}).map((n) => [n, 'ok'])) });
       },
     },
     {
