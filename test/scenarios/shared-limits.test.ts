@@ -1,9 +1,11 @@
 /**
  * Outbound limits shared by every instance (production profile: PostgreSQL and Redis): two real
- * instances (processes) sync the same HubSpot portal at once against the fake HubSpot, which
- * enforces HubSpot's 100 requests per 10 s per portal and answers 429 past it. Each instance
- * alone would go at the whole limit; together, through the portal's one limiter in Redis, they
- * never go past it.
+ * instances (processes) sync the same HubSpot portal — the initial sync, then agents opening the
+ * card of contacts created in HubSpot since, on both instances at once — against the fake HubSpot,
+ * which enforces HubSpot's 100 requests per 10 s per portal and answers 429 past it. Each
+ * instance alone would go at the whole limit (its own window allows 100); together, through the
+ * portal's one limiter and window in Redis, they never go past it. (The initial sync alone is
+ * paced by the database, far below the limit: the cards are what make the limit bind.)
  */
 import { dropPrefix, FakeHubspot, TEST_REDIS_URL, testPrefix } from '@signalbox/connectors/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +13,9 @@ import { type CountingProxy, countingProxy } from '../support/counting-proxy.js'
 import { freshDatabase, type Instance, startInstance, until } from '../support/instances.js';
 
 const PORTAL = 7100;
-/** 100 pages of 100: more requests than one 10-second window allows, whoever makes them. */
-const CONTACTS = 10_000;
+const SYNCED = 300;
+/** Cards opened for contacts not synced yet: one HubSpot read each, more than a window allows with the rest. */
+const CARDS = 160;
 
 describe('two instances, one HubSpot portal, limits in Redis', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
@@ -25,7 +28,7 @@ describe('two instances, one HubSpot portal, limits in Redis', () => {
     db = await freshDatabase();
     fake = new FakeHubspot();
     await fake.start();
-    fake.seedContacts(PORTAL, CONTACTS);
+    fake.seedContacts(PORTAL, SYNCED);
   });
   afterAll(async () => {
     for (const i of instances) {
@@ -45,38 +48,58 @@ describe('two instances, one HubSpot portal, limits in Redis', () => {
       HUBSPOT_CLIENT_ID: fake.clientId,
       HUBSPOT_CLIENT_SECRET: fake.clientSecret,
       HUBSPOT_API_BASE: api,
+      // instances of one deployment share the key that seals portals' tokens
+      HUBSPOT_TOKEN_KEY: Buffer.alloc(32, 7).toString('base64'),
     });
     // each instance reaches HubSpot through a counter of its own
     proxies.push(await countingProxy(fake.url), await countingProxy(fake.url));
     instances.push(await startInstance({ id: 'a', databaseUrl: db.url, env: env((proxies[0] as CountingProxy).url) }));
     instances.push(await startInstance({ id: 'b', databaseUrl: db.url, env: env((proxies[1] as CountingProxy).url) }));
+    for (const i of instances)
+      expect(await (await fetch(`${i.url}/readyz`)).json()).toMatchObject({ status: 'ready', store: 'postgres', redis: 'ok' });
     const [a] = instances as [Instance, Instance];
-    const ready = await (await fetch(`${a.url}/readyz`)).json();
-    expect(ready).toMatchObject({ status: 'ready', store: 'postgres', redis: 'ok' });
 
-    // installed on a: both workers see the unfinished initial sync and page through it together
+    // installed on a: both workers see the unfinished initial sync and page through it
     const install = await fetch(`${a.url}/hubspot/install`, { redirect: 'manual' });
     expect(install.status).toBe(302);
     const back = new URL(fake.authorize(install.headers.get('location') as string, { portalId: PORTAL }));
-    const callback = await fetch(`${a.url}/hubspot/oauth/callback${back.search}`);
-    expect(callback.status).toBe(200);
-
+    expect((await fetch(`${a.url}/hubspot/oauth/callback${back.search}`)).status).toBe(200);
     await until(
       'the initial sync to finish',
       async () => {
         const [row] = await db.query<{ done: number }>(`select done from crm_sync where crm = 'hubspot' and kind = 'initial'`);
         return row?.done === 1;
       },
-      180_000,
-      500,
+      120_000,
+      250,
     );
+
+    // contacts created in HubSpot since; agents open their cards on both instances, 8 at a time each
+    for (let k = 1; k <= CARDS; k++)
+      fake.upsertObject(PORTAL, 'contacts', String(50_000 + k), { email: `new${k}@example.com`, phone: `+2547${String(50_000 + k).padStart(8, '0')}` });
+    const statuses: number[] = [];
+    await Promise.all(
+      instances.map(async (inst, n) => {
+        const mine = Array.from({ length: CARDS / 2 }, (_, k) => String(50_001 + 2 * k + n));
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            for (let id = mine.shift(); id !== undefined; id = mine.shift()) {
+              const card = await fake.fetchFromCard(`${inst.url}/hubspot/card`, { portalId: PORTAL, userId: 7 }, { query: { objectId: id } });
+              statuses.push(card.status);
+              await card.arrayBuffer();
+            }
+          }),
+        );
+      }),
+    );
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
     const [synced] = await db.query<{ n: string }>(`select count(*) n from identities where kind = 'hubspot'`);
-    expect(Number(synced?.n)).toBe(CONTACTS);
-    // both made calls, more in all than one window allows (so the limit was what paced them)
+    expect(Number(synced?.n)).toBe(SYNCED + CARDS);
+    // both called HubSpot, more in all than one window allows: the limit is what paced them
     const [byA, byB] = proxies.map((p) => p.count) as [number, number];
-    expect(byA).toBeGreaterThan(10);
-    expect(byB).toBeGreaterThan(10);
-    expect(byA + byB).toBeGreaterThan(fake.rateLimit.max);
+    expect(byA).toBeGreaterThan(CARDS / 4);
+    expect(byB).toBeGreaterThan(CARDS / 4);
+    expect(byA + byB).toBeGreaterThan(fake.rateLimit.max + 50);
     // and HubSpot never had to say no
     expect(fake.throttled).toBe(0);
     for (const i of instances) expect(i.stderr()).not.toMatch(/unhandled|FATAL/i);
