@@ -7,9 +7,12 @@
  * portal's one limiter and window in Redis, they never go past it. (The initial sync alone is
  * paced by the database, far below the limit: the cards are what make the limit bind.)
  */
+import { connectRedis } from '@signalbox/app';
 import { dropPrefix, FakeHubspot, TEST_REDIS_URL, testPrefix } from '@signalbox/connectors/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CountingProxy, countingProxy } from '../support/counting-proxy.js';
+import { cuttableProxy } from '../support/cuttable-proxy.js';
+import { startHarness } from '../support/harness.js';
 import { freshDatabase, type Instance, startInstance, until } from '../support/instances.js';
 
 const PORTAL = 7100;
@@ -64,6 +67,10 @@ describe('two instances, one HubSpot portal, limits in Redis', () => {
     expect(install.status).toBe(302);
     const back = new URL(fake.authorize(install.headers.get('location') as string, { portalId: PORTAL }));
     expect((await fetch(`${a.url}/hubspot/oauth/callback${back.search}`)).status).toBe(200);
+    // the state is good once on every instance: the same callback replayed on b is refused
+    const replayed = await fetch(`${(instances[1] as Instance).url}/hubspot/oauth/callback${back.search}`);
+    expect(replayed.status).toBe(400);
+    expect(await replayed.json()).toMatchObject({ code: 'OAUTH_STATE_USED' });
     await until(
       'the initial sync to finish',
       async () => {
@@ -76,7 +83,10 @@ describe('two instances, one HubSpot portal, limits in Redis', () => {
 
     // contacts created in HubSpot since; agents open their cards on both instances, 8 at a time each
     for (let k = 1; k <= CARDS; k++)
-      fake.upsertObject(PORTAL, 'contacts', String(50_000 + k), { email: `new${k}@example.com`, phone: `+2547${String(50_000 + k).padStart(8, '0')}` });
+      fake.upsertObject(PORTAL, 'contacts', String(50_000 + k), {
+        email: `new${k}@example.com`,
+        phone: `+2547${String(50_000 + k).padStart(8, '0')}`,
+      });
     const statuses: number[] = [];
     await Promise.all(
       instances.map(async (inst, n) => {
@@ -84,7 +94,11 @@ describe('two instances, one HubSpot portal, limits in Redis', () => {
         await Promise.all(
           Array.from({ length: 8 }, async () => {
             for (let id = mine.shift(); id !== undefined; id = mine.shift()) {
-              const card = await fake.fetchFromCard(`${inst.url}/hubspot/card`, { portalId: PORTAL, userId: 7 }, { query: { objectId: id } });
+              const card = await fake.fetchFromCard(
+                `${inst.url}/hubspot/card`,
+                { portalId: PORTAL, userId: 7 },
+                { query: { objectId: id } },
+              );
               statuses.push(card.status);
               await card.arrayBuffer();
             }
@@ -104,4 +118,48 @@ describe('two instances, one HubSpot portal, limits in Redis', () => {
     expect(fake.throttled).toBe(0);
     for (const i of instances) expect(i.stderr()).not.toMatch(/unhandled|FATAL/i);
   }, 240_000);
+});
+
+describe('Redis away', () => {
+  it('at start: the instance stops at once with where it looked and why (not a hang), never the password', async () => {
+    const db = await freshDatabase();
+    try {
+      // nothing listens on port 1
+      const started = startInstance({
+        id: 'no-redis',
+        databaseUrl: db.url,
+        env: { REDIS_URL: 'redis://signalbox:s3cret-pass@127.0.0.1:1/4' },
+      });
+      const err = (await started.then(
+        () => new Error('started'),
+        (e: Error) => e,
+      )) as Error;
+      expect(err.message).toMatch(/could not start: Redis at redis:\/\/127\.0\.0\.1:1\/4 is not reachable: .*ECONNREFUSED/);
+      expect(err.message).not.toContain('s3cret-pass');
+    } finally {
+      await db.drop();
+    }
+  }, 60_000);
+
+  it('while running: /readyz answers 503 NOT_READY naming Redis once it is gone', async () => {
+    const proxy = await cuttableProxy(Number(new URL(TEST_REDIS_URL).port));
+    const url = `redis://127.0.0.1:${proxy.port}/11`;
+    const prefix = testPrefix();
+    const h = await startHarness({
+      at: '2026-11-23T07:00:00Z',
+      redis: { client: await connectRedis(url, () => undefined), url, prefix },
+    });
+    try {
+      expect((await fetch(`${h.url}/readyz`)).status).toBe(200);
+      await proxy.cut();
+      const answer = await until('readiness to notice', async () => {
+        const r = await fetch(`${h.url}/readyz`);
+        return r.status === 503 ? ((await r.json()) as { code: string; detail: string }) : false;
+      });
+      expect(answer).toMatchObject({ code: 'NOT_READY', detail: 'redis is not reachable' });
+    } finally {
+      await h.close();
+      await dropPrefix(prefix);
+    }
+  }, 60_000);
 });

@@ -4,6 +4,7 @@ import { type Limiters, LocalLimiters, RedisLimiters } from '@signalbox/connecto
 import type { ChannelProvider } from '@signalbox/engine';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
+import { sharedCache } from './cache/shared-cache.js';
 import type { Clock } from './clock.js';
 import type { ApiKey } from './config.js';
 import type { HubspotApp, HubspotSettings } from './crm/hubspot/hubspot-app.js';
@@ -154,10 +155,13 @@ export function createSystem(o: SystemOptions): System {
         })
       : null;
   const calls = host !== null ? host.crmCalls(crmCalls) : crmCalls;
+  // an OAuth state is good once on every instance
+  const usedStates = sharedCache({ redis: o.redis, namespace: 'oauth-states', log: o.log });
   const dryRuns = new DryRuns({ repo: () => o.store.dryRuns, location: o.store.location, clock: o.clock, log: o.log });
   const app = createApp({
     draining: () => draining,
     ...(redisClient !== null ? { dependencies: { redis: () => redisClient.ping() } } : {}),
+    usedStates,
     dryRuns,
     ...(o.admin !== undefined ? { admin: o.admin } : {}),
     ruleset: o.rules.get,
@@ -218,6 +222,7 @@ export function createSystem(o: SystemOptions): System {
       // the worker finishes the round it is in, then takes nothing more
       await worker.stop();
       await stopCrm();
+      await usedStates.disconnect().catch(() => undefined);
       await sandbox.drain();
       server?.closeIdleConnections();
       // what this instance still holds (leased sends, claimed timers) is free for the others now

@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { CompiledRuleset } from '@signalbox/engine';
 import express, { type Express, type RequestHandler } from 'express';
+import { Keyv } from 'keyv';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { ConsoleSessions } from '../admin/sessions.js';
 import type { Clock } from '../clock.js';
@@ -19,6 +20,7 @@ import { apiKeyAuth, apiKeyPrincipal } from './auth.js';
 import { jsonBody, rawBody } from './body.js';
 import { byteLimit, type FastPath } from './fast-path.js';
 import { createIngest } from './ingest.js';
+import type { UsedStates } from './oauth-state.js';
 import { openApiDocument } from './openapi.js';
 import { problemBody, problemHandler, sendProblem } from './problem.js';
 import { RouteTable } from './route-table.js';
@@ -62,9 +64,11 @@ export interface AppDeps {
   /** Dry runs of rules changes (in threads of their own). */
   dryRuns?: DryRuns;
   /** The HubSpot app's routes (webhooks, workflow actions, card, install). */
-  hubspot?: Omit<HubspotRouteDeps, 'ruleset'>;
+  hubspot?: Omit<HubspotRouteDeps, 'ruleset' | 'usedStates'>;
   /** The Salesforce app's routes (Outbound Messages, record panel, connecting an org). */
-  salesforce?: SalesforceRouteDeps;
+  salesforce?: Omit<SalesforceRouteDeps, 'usedStates'>;
+  /** OAuth states used (keyv: shared through Redis in production); default: in this process. */
+  usedStates?: UsedStates;
 }
 
 const fastPaths = new WeakMap<Express, FastPath[]>();
@@ -92,6 +96,7 @@ export function createApp(deps: AppDeps): Express {
   const hotWrites = deps.hotWrites ?? deps.runtime.hotWrites;
   const inbox = new InboxWriter(hotWrites);
   const table = new RouteTable();
+  const usedStates = deps.usedStates ?? new Keyv();
   const governance = new RulesGovernance(deps.rules, deps.clock);
   const fast: FastPath[] = [];
 
@@ -145,7 +150,11 @@ export function createApp(deps: AppDeps): Express {
             return;
           }
         }
-        res.json({ status: 'ready', store: deps.runtime.store.dialect, ...Object.fromEntries(Object.keys(deps.dependencies ?? {}).map((n) => [n, 'ok'])) });
+        res.json({
+          status: 'ready',
+          store: deps.runtime.store.dialect,
+          ...Object.fromEntries(Object.keys(deps.dependencies ?? {}).map((n) => [n, 'ok'])),
+        });
       },
     },
     {
@@ -216,6 +225,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.hubspot !== undefined) {
     const hs = hubspotRoutes({
       ...deps.hubspot,
+      usedStates,
       ruleset: deps.ruleset,
       runtime: deps.runtime,
       inbox,
@@ -231,6 +241,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.salesforce !== undefined) {
     const sf = salesforceRoutes({
       ...deps.salesforce,
+      usedStates,
       ruleset: deps.ruleset,
       runtime: deps.runtime,
       inbox,

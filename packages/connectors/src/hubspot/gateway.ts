@@ -97,7 +97,10 @@ function toApiError(e: unknown): HubspotApiError | null {
  * Client we build (they are process-wide in the SDK and would fight ours).
  */
 export class HubspotGateway {
-  private readonly portals = new Map<number, { api: Bottleneck; search: Bottleneck; rate: Rate; window: RequestWindow; searchWindow: RequestWindow }>();
+  private readonly portals = new Map<
+    number,
+    { api: Bottleneck; search: Bottleneck; rate: Rate; window: RequestWindow; searchWindow: RequestWindow }
+  >();
   private readonly limiters: Limiters;
   private readonly refreshing = new Map<number, Promise<PortalTokens>>();
   /** 429s we got back (after our limiter settled, this should stay 0). */

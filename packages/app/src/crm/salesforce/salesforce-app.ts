@@ -3,12 +3,12 @@ import {
   type CrmRecordRef,
   type CrmRequest,
   type CrmRequestKind,
+  type Limiters,
   SALESFORCE_CDC,
   SalesforceConnector,
   SalesforceCrm,
   SalesforceGateway,
   toId18,
-  type Limiters,
   UnknownOrganizationError,
   type VerifiedRequest,
 } from '@signalbox/connectors';

@@ -60,9 +60,7 @@ export class RedisWindow implements RequestWindow {
     const member = randomUUID();
     const turn = this.queue.then(async () => {
       for (;;) {
-        const wait = Number(
-          await runScript(this.client, ACQUIRE, [this.key], [this.limit.max, this.limit.intervalMs, member, LEASE_MS]),
-        );
+        const wait = Number(await runScript(this.client, ACQUIRE, [this.key], [this.limit.max, this.limit.intervalMs, member, LEASE_MS]));
         if (wait === 0) return;
         await sleep(wait < 0 ? POLL_MS : Math.min(wait, 1000));
       }
