@@ -262,9 +262,11 @@ export class HubspotGateway {
         basePath: this.base(),
         numberOfApiCallRetries: 0,
       });
-      const releases = kind === 'search' ? [await l.searchWindow.acquire()] : [];
-      releases.push(await l.window.acquire());
+      const releases: Array<() => void> = [];
       try {
+        // (a window on Redis can fail to answer: what was acquired is still released)
+        if (kind === 'search') releases.push(await l.searchWindow.acquire());
+        releases.push(await l.window.acquire());
         return await fn(client);
       } catch (e) {
         const api = toApiError(e);

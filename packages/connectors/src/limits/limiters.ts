@@ -26,10 +26,20 @@ export interface RequestWindow {
 export interface Limiters {
   /** Whether peers in other processes share these limits (a Redis datastore). */
   readonly shared: boolean;
-  limiter(id: string, settings: LimiterSettings): Bottleneck;
+  limiter(id: string, settings: LimiterSettings, jobs?: JobOptions): Bottleneck;
   window(id: string, limit: Rate): RequestWindow;
   /** Stops what the limiters hold open (Redis connections); limiters given out stop working. */
   close(): Promise<void>;
+}
+
+/** How the limiter's jobs behave. */
+export interface JobOptions {
+  /**
+   * The longest one job can run (it may wait inside, as a Salesforce call waits out a pause). On a
+   * shared datastore a job running longer is failed and its slot given back: that is how the slots
+   * of an instance that died come back. Default 2 minutes.
+   */
+  expirationMs?: number;
 }
 
 /** What a limiter is paced by (Bottleneck's own settings, without its datastore and id). */

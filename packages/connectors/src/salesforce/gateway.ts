@@ -314,7 +314,12 @@ export class SalesforceGateway {
       const pacer = new LimitPacer(this.opts.pace);
       const minTime = pacer.minTime();
       // one limit per org for every instance (the ids are the same everywhere)
-      const limiter = this.limiters.limiter(`salesforce:org:${orgId}`, { maxConcurrent: this.opts.maxConcurrent ?? 10, minTime });
+      // a call waits out REQUEST_LIMIT_EXCEEDED pauses inside its job: its job may last them all
+      const limiter = this.limiters.limiter(
+        `salesforce:org:${orgId}`,
+        { maxConcurrent: this.opts.maxConcurrent ?? 10, minTime },
+        { expirationMs: (pacer.maxRetries + 1) * pacer.maxBackoff + 120_000 },
+      );
       s = { pacer, limiter, minTime };
       this.orgs.set(orgId, s);
     }

@@ -1,5 +1,5 @@
 import Bottleneck from 'bottleneck';
-import type { LimiterSettings, Limiters, Rate, RequestWindow } from '../limiters.js';
+import type { JobOptions, LimiterSettings, Limiters, Rate, RequestWindow } from '../limiters.js';
 import { ArrivalWindow } from './arrival-window.js';
 
 /**
@@ -11,7 +11,8 @@ export class LocalLimiters implements Limiters {
   private readonly limiters = new Map<string, Bottleneck>();
   private readonly windows = new Map<string, ArrivalWindow>();
 
-  limiter(id: string, settings: LimiterSettings): Bottleneck {
+  /** Jobs never expire here: a process that dies takes its limiters with it. */
+  limiter(id: string, settings: LimiterSettings, _jobs?: JobOptions): Bottleneck {
     let l = this.limiters.get(id);
     if (l === undefined) {
       l = new Bottleneck({ ...settings, id });

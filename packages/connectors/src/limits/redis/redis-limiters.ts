@@ -1,6 +1,6 @@
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
-import { type LimiterSettings, type Limiters, type Rate, type RequestWindow, retune } from '../limiters.js';
+import { type JobOptions, type LimiterSettings, type Limiters, type Rate, type RequestWindow, retune } from '../limiters.js';
 import { RedisWindow } from './redis-window.js';
 
 export interface RedisLimitersOptions {
@@ -13,7 +13,7 @@ export interface RedisLimitersOptions {
   prefix: string;
   /**
    * A job running this long is failed and its slot given back: Bottleneck frees a crashed
-   * instance's running jobs only when they expire (default 2 minutes).
+   * instance's running jobs only when they expire (default 2 minutes; a limiter may ask for more).
    */
   jobExpirationMs?: number;
 }
@@ -36,13 +36,15 @@ export class RedisLimiters implements Limiters {
     this.connection = new Bottleneck.IORedisConnection({ client: o.client, Redis });
   }
 
-  limiter(id: string, settings: LimiterSettings): Bottleneck {
+  limiter(id: string, settings: LimiterSettings, jobs: JobOptions = {}): Bottleneck {
     let l = this.limiters.get(id);
     if (l === undefined) {
       l = new Bottleneck({ ...settings, id: `${this.o.prefix}${id}`, datastore: 'ioredis', connection: this.connection });
       // Bottleneck reads a job's defaults from its instance (not in its typings): every job expires
       const defaults: object = Reflect.get(Bottleneck.prototype, 'jobDefaults');
-      Object.defineProperty(l, 'jobDefaults', { value: { ...defaults, expiration: this.o.jobExpirationMs ?? 120_000 } });
+      Object.defineProperty(l, 'jobDefaults', {
+        value: { ...defaults, expiration: jobs.expirationMs ?? this.o.jobExpirationMs ?? 120_000 },
+      });
       // the code's pace wins over what an older deploy stored; the reservoir is state, not a setting
       const { reservoir: _state, ...pace } = settings;
       void retune(l, pace);
