@@ -141,17 +141,31 @@ describe('Redis away', () => {
     }
   }, 60_000);
 
-  it('while running: /readyz answers 503 NOT_READY naming Redis once it is gone', async () => {
+  it('while running: /readyz answers 503 NOT_READY naming Redis once it is gone; what needs it answers 503, not a hang', async () => {
     const proxy = await cuttableProxy(Number(new URL(TEST_REDIS_URL).port));
     const url = `redis://127.0.0.1:${proxy.port}/11`;
     const prefix = testPrefix();
+    const fake = new FakeHubspot();
+    await fake.start();
     const h = await startHarness({
       at: '2026-11-23T07:00:00Z',
+      hubspot: { clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url },
       redis: { client: await connectRedis(url, () => undefined), url, prefix },
     });
     try {
       expect((await fetch(`${h.url}/readyz`)).status).toBe(200);
+      // one install made, another begun, while Redis was there
+      const link = async () => {
+        const install = await fetch(`${h.url}/hubspot/install`, { redirect: 'manual' });
+        return new URL(fake.authorize(install.headers.get('location') as string, { portalId: PORTAL }));
+      };
+      expect((await fetch(`${h.url}/hubspot/oauth/callback${(await link()).search}`)).status).toBe(200);
+      const back = await link();
       await proxy.cut();
+      // its callback cannot check the state's one use: 503 with a code, at once
+      const callback = await fetch(`${h.url}/hubspot/oauth/callback${back.search}`);
+      expect(callback.status).toBe(503);
+      expect(await callback.json()).toMatchObject({ code: 'CACHE_UNAVAILABLE' });
       const answer = await until('readiness to notice', async () => {
         const r = await fetch(`${h.url}/readyz`);
         return r.status === 503 ? ((await r.json()) as { code: string; detail: string }) : false;
@@ -159,6 +173,7 @@ describe('Redis away', () => {
       expect(answer).toMatchObject({ code: 'NOT_READY', detail: 'redis is not reachable' });
     } finally {
       await h.close();
+      await fake.stop();
       await dropPrefix(prefix);
     }
   }, 60_000);

@@ -11,7 +11,11 @@ export function sharedCache(o: { redis?: { url: string; prefix: string } | undef
   const cache =
     o.redis === undefined
       ? new Keyv({ namespace: o.namespace })
-      : createKeyv(o.redis.url, { namespace: `${o.redis.prefix}${o.namespace}`, throwOnErrors: true, connectionTimeout: 5_000 });
+      : // commands fail at once while Redis is away, rather than wait in node-redis's queue
+        createKeyv(
+          { url: o.redis.url, disableOfflineQueue: true },
+          { namespace: `${o.redis.prefix}${o.namespace}`, throwOnErrors: true, connectionTimeout: 5_000 },
+        );
   // a failed read or write rejects where it is made (callers answer 503); the event is only logged
   cache.on('error', (err: unknown) => o.log.warn({ err: (err as Error).message, cache: o.namespace }, 'cache'));
   return cache;

@@ -34,8 +34,8 @@ describe('RedisLimiters', () => {
     const stuck = p.a.limiter('crm:crash', { maxConcurrent: 1 });
     // a's job never finishes; then a goes away without a word
     const never = stuck.schedule(() => new Promise(() => undefined)).catch((e: Error) => e.message);
-    await stuck.ready();
-    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; stuck.counts().EXECUTING === 0 && i < 500; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(stuck.counts().EXECUTING).toBe(1);
     await p.a.close();
     // b's job runs once a's has expired (without expiry it would wait for ever)
     await expect(p.b.limiter('crm:crash', { maxConcurrent: 1 }).schedule(async () => 'ran')).resolves.toBe('ran');
