@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError, InputError } from '../errors.js';
+import type { Logger } from '../logger.js';
 
 /**
  * Where the states used are remembered until they would have expired anyway: keyv, in this
@@ -26,6 +27,7 @@ export class OAuthState {
     clientSecret: string,
     private readonly now: () => number,
     private readonly used: UsedStates,
+    private readonly log: Logger,
   ) {
     this.key = createHash('sha256').update(`state:${clientSecret}`).digest();
   }
@@ -70,7 +72,8 @@ export class OAuthState {
       seen = await this.used.get(`state:${nonce}`);
       if (seen === undefined) await this.used.set(`state:${nonce}`, true, Math.max(1, ttl));
     } catch (e) {
-      throw new AppError(503, 'CACHE_UNAVAILABLE', `used OAuth states cannot be checked now: ${(e as Error).message}`);
+      this.log.warn({ err: (e as Error).message }, 'used OAuth states cannot be read or written');
+      throw new AppError(503, 'CACHE_UNAVAILABLE', 'the link cannot be checked right now: try again in a moment');
     }
     if (seen !== undefined)
       throw new InputError(

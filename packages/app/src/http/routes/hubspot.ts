@@ -142,7 +142,7 @@ export function hubspotRoutes(
   };
 
   // OAuth install: a signed state against CSRF, the code exchanged on the v3 token endpoint
-  const oauthState = new OAuthState(d.clientSecret, d.now, d.usedStates);
+  const oauthState = new OAuthState(d.clientSecret, d.now, d.usedStates, d.log);
 
   const routes: RouteSpec[] = [
     {

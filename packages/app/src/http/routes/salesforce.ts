@@ -70,7 +70,7 @@ export function salesforceRoutes(
   },
 ): { routes: RouteSpec[]; fast: FastPath } {
   const inbound = new SalesforceInbound({ inbox: d.inbox, now: d.now });
-  const oauthState = new OAuthState(d.clientSecret, d.now, d.usedStates);
+  const oauthState = new OAuthState(d.clientSecret, d.now, d.usedStates, d.log);
 
   /** Verified (org, secret path, safe XML), stored, acknowledged. */
   const outbound = async (r: CrmRequest, path: string): Promise<FastAnswer> => {
