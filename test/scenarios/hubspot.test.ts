@@ -16,6 +16,8 @@ const PORTAL = 62515;
 let h: Harness;
 let fake: FakeHubspot;
 let seq = 1;
+/** The state of the install made before each test. */
+let installState = '';
 
 const event = (e: Record<string, unknown>) => ({
   eventId: seq++,
@@ -50,6 +52,7 @@ beforeEach(async () => {
   const location = new URL(install.headers.location as string);
   expect(location.searchParams.get('client_id')).toBe(fake.clientId);
   const state = location.searchParams.get('state') as string;
+  installState = state;
   await request(h.url)
     .get('/hubspot/oauth/callback')
     .query({ code: fake.authorizationCode(PORTAL), state })
@@ -83,6 +86,12 @@ describe('install', () => {
     ]);
     // a forged install callback is refused
     await request(h.url).get('/hubspot/oauth/callback').query({ code: 'x', state: '1-abc.forged' }).expect(400);
+    // and a state is good once: the install's callback replayed (even with a fresh code) is refused
+    const replayed = await request(h.url)
+      .get('/hubspot/oauth/callback')
+      .query({ code: fake.authorizationCode(PORTAL), state: installState })
+      .expect(400);
+    expect(replayed.body).toMatchObject({ code: 'OAUTH_STATE_USED', errors: [{ path: '/query/state' }] });
   });
 });
 

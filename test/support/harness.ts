@@ -78,6 +78,8 @@ export async function startHarness(o: {
   salesforce?: HarnessSalesforce;
   /** Providers in front of the sandbox (given the sandbox), e.g. one that fails first. */
   wrapSandbox?: (sandbox: SandboxProvider) => ChannelProvider;
+  /** Redis (a connected client, which the system owns from then on): shared limits and caches. */
+  redis?: Parameters<typeof createSystem>[0]['redis'];
 }): Promise<Harness> {
   const clock = new TestClock(new Date(o.at));
   const db = o.postgresSchema
@@ -98,6 +100,7 @@ export async function startHarness(o: {
     sandboxSecret: SANDBOX_SECRET,
     admin: { dir: ADMIN_UI_DIST, sessionSecret: 'console-session-secret-0123456789abcdef' },
     ...(o.sandboxRules ? { sandboxRules: o.sandboxRules } : {}),
+    ...(o.redis ? { redis: o.redis } : {}),
     ...(o.wrapSandbox
       ? { providers: (sandbox: SandboxProvider) => [(o.wrapSandbox as (s: SandboxProvider) => ChannelProvider)(sandbox)] }
       : {}),

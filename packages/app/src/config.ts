@@ -53,6 +53,20 @@ export const configSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  /**
+   * Redis (production profile): outbound limits (HubSpot portals, Salesforce orgs, provider
+   * senders) and the caches that must be shared hold across every instance. Without it each
+   * process keeps its own. The embedded profile needs none.
+   */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Put before every key and channel Signalbox uses in Redis (deployments sharing one Redis take one each). */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w.:-]{1,64}$/, 'letters, digits and . _ : - (at most 64)')
+    .default('signalbox:'),
   /** Secret the sandbox provider signs receipts with (generated into DATA_DIR when absent). */
   SANDBOX_SECRET: z.string().min(24).optional(),
   /**

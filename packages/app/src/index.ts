@@ -10,6 +10,7 @@ export { createLogger, REDACT_PATHS } from './logger.js';
 export { DEFAULT_SANDBOX_RULES, SandboxProvider, type SandboxRule } from './providers/sandbox/sandbox-provider.js';
 export { sign, verify } from './providers/signature.js';
 export { WebhookProvider } from './providers/webhook/webhook-provider.js';
+export { connectRedis, RedisUnavailableError } from './redis/connect-redis.js';
 export { RulesHolder } from './rules/rules-holder.js';
 export { loadRulesetFile, readJsonFile } from './rules/ruleset-source.js';
 export type { Runtime } from './runtime.js';

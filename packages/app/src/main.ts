@@ -8,6 +8,7 @@ import { ConfigError, invocationDir, loadConfig } from './config.js';
 import { openPostgres } from './db/postgres.js';
 import { openSqlite } from './db/sqlite.js';
 import { createLogger } from './logger.js';
+import { connectRedis } from './redis/connect-redis.js';
 import { RulesHolder } from './rules/rules-holder.js';
 import { JsonFileError, loadRulesetFile } from './rules/ruleset-source.js';
 import { Store } from './store/store.js';
@@ -36,6 +37,15 @@ async function main(): Promise<void> {
           onCheckpointError: (message) => log.error({ err: message }, 'checkpoint failed'),
         });
   const store = new Store(db);
+  // Redis that does not answer stops start-up with its reason (no hang)
+  const redis =
+    config.REDIS_URL === undefined
+      ? undefined
+      : {
+          client: await connectRedis(config.REDIS_URL, (err) => log.warn({ err }, 'redis')),
+          url: config.REDIS_URL,
+          prefix: config.REDIS_PREFIX,
+        };
   const rules = new RulesHolder(ruleset);
   // a ruleset published over the API wins over the file, unless a file is named explicitly
   if (config.SIGNALBOX_RULESET === undefined) await rules.loadPublished(store);
@@ -54,6 +64,7 @@ async function main(): Promise<void> {
     rules,
     clock: systemClock,
     log,
+    ...(redis !== undefined ? { redis } : {}),
     apiKeys: keys,
     sandboxSecret: localSecret(config, 'sandbox-secret', config.SANDBOX_SECRET),
     bodyLimit: config.BODY_LIMIT,
@@ -113,7 +124,10 @@ async function main(): Promise<void> {
     system.worker.start();
     await system.worker.whenReady();
   }
-  const profile = config.DATABASE_URL !== undefined ? 'production (PostgreSQL)' : `embedded (SQLite ${resolve(dataDir, 'signalbox.db')})`;
+  const profile =
+    config.DATABASE_URL !== undefined
+      ? `production (PostgreSQL${redis !== undefined ? ', limits shared through Redis' : ''})`
+      : `embedded (SQLite ${resolve(dataDir, 'signalbox.db')})`;
   process.stdout.write(
     [
       '',

@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Limiters, LocalLimiters, RedisLimiters } from '@signalbox/connectors';
 import type { ChannelProvider } from '@signalbox/engine';
 import type { Express } from 'express';
+import type { Redis } from 'ioredis';
+import { sharedCache } from './cache/shared-cache.js';
 import type { Clock } from './clock.js';
 import type { ApiKey } from './config.js';
 import type { HubspotApp, HubspotSettings } from './crm/hubspot/hubspot-app.js';
@@ -33,8 +36,14 @@ export interface SystemOptions {
   /** Secret the sandbox signs its receipts and inbound messages with. */
   sandboxSecret: string;
   sandboxRules?: SandboxRule[];
-  /** Providers besides the sandbox (given the sandbox, e.g. to wrap it). */
-  providers?: (sandbox: SandboxProvider) => ChannelProvider[];
+  /** Providers besides the sandbox (given the sandbox, e.g. to wrap it, and the limiters their senders are paced by). */
+  providers?: (sandbox: SandboxProvider, limiters: Limiters) => ChannelProvider[];
+  /**
+   * Redis (production): a connected client (the limiters own it from here) and where the worker
+   * thread connects its own. Outbound limits are then shared by every instance, and readiness
+   * includes Redis; without it each thread keeps its own limits.
+   */
+  redis?: { client: Redis; url: string; prefix: string };
   providerSecrets?: Record<string, string>;
   bodyLimit?: string;
   /** The instance this process is (its claims and leases carry it). */
@@ -79,7 +88,10 @@ export function createSystem(o: SystemOptions): System {
   const metrics = createMetrics();
   const owner = o.instanceId ?? `instance-${uuidv7()}`;
   const leaseMs = o.leaseMs ?? 60_000;
+  const redisClient = o.redis?.client ?? null;
+  const limiters = o.redis !== undefined ? new RedisLimiters({ client: o.redis.client, prefix: o.redis.prefix }) : new LocalLimiters();
   const { runtime, sandbox, hubspot, salesforce, crmCalls, stopCrm } = wire({
+    limiters,
     store: o.store,
     ruleset: o.rules.get,
     clock: o.clock,
@@ -107,6 +119,7 @@ export function createSystem(o: SystemOptions): System {
             // one process owns the SQLite file: every lease in it is this process's
             resumeAll: wt.database.kind === 'sqlite',
             crm: { hubspot: o.hubspot, salesforce: o.salesforce },
+            ...(o.redis !== undefined ? { redis: { url: o.redis.url, prefix: o.redis.prefix } } : {}),
           }),
           o.log,
         );
@@ -142,9 +155,13 @@ export function createSystem(o: SystemOptions): System {
         })
       : null;
   const calls = host !== null ? host.crmCalls(crmCalls) : crmCalls;
+  // an OAuth state is good once on every instance
+  const usedStates = sharedCache({ redis: o.redis, namespace: 'oauth-states', log: o.log });
   const dryRuns = new DryRuns({ repo: () => o.store.dryRuns, location: o.store.location, clock: o.clock, log: o.log });
   const app = createApp({
     draining: () => draining,
+    ...(redisClient !== null ? { dependencies: { redis: () => redisClient.ping() } } : {}),
+    usedStates,
     dryRuns,
     ...(o.admin !== undefined ? { admin: o.admin } : {}),
     ruleset: o.rules.get,
@@ -205,6 +222,7 @@ export function createSystem(o: SystemOptions): System {
       // the worker finishes the round it is in, then takes nothing more
       await worker.stop();
       await stopCrm();
+      await usedStates.disconnect().catch(() => undefined);
       await sandbox.drain();
       server?.closeIdleConnections();
       // what this instance still holds (leased sends, claimed timers) is free for the others now

@@ -1,3 +1,4 @@
+import { type Limiters, LocalLimiters } from '@signalbox/connectors';
 import type { ChannelProvider, CompiledRuleset } from '@signalbox/engine';
 import type { Clock } from './clock.js';
 import { localCrmCalls } from './crm/crm-apps.js';
@@ -17,8 +18,10 @@ export interface WiringOptions {
   log: Logger;
   lease: { ms: number; owner: string };
   sandbox: { secret: string; receiptUrl: () => string | null; rules?: SandboxRule[] | undefined };
-  /** Providers besides the sandbox (given the sandbox, e.g. to wrap it). */
-  providers?: (sandbox: SandboxProvider) => ChannelProvider[];
+  /** Providers besides the sandbox (given the sandbox, e.g. to wrap it, and the limiters their senders are paced by). */
+  providers?: (sandbox: SandboxProvider, limiters: Limiters) => ChannelProvider[];
+  /** Where every outbound limit comes from (shared through Redis in production); default: this thread's own. */
+  limiters?: Limiters;
   hubspot?: HubspotSettings | undefined;
   salesforce?: SalesforceSettings | undefined;
   metrics?: RuntimeMetrics | undefined;
@@ -31,7 +34,7 @@ export interface Wired {
   salesforce: SalesforceApp | null;
   /** The CRM calls answered on this thread, by the CRM apps above. */
   crmCalls: CrmCalls;
-  /** Stops what the CRM apps hold open (Change Data Capture subscriptions). */
+  /** Stops what the CRM apps hold open (Change Data Capture subscriptions) and the limiters' connections. */
   stopCrm(): Promise<void>;
 }
 
@@ -49,8 +52,9 @@ export function wire(o: WiringOptions): Wired {
     now,
     ...(o.sandbox.rules ? { rules: o.sandbox.rules } : {}),
   });
+  const limiters = o.limiters ?? new LocalLimiters();
   const providers = new Map<string, ChannelProvider>([['sandbox', sandbox]]);
-  for (const p of o.providers?.(sandbox) ?? []) providers.set(p.name, p);
+  for (const p of o.providers?.(sandbox, limiters) ?? []) providers.set(p.name, p);
   let hubspot: HubspotApp | null = null;
   let salesforce: SalesforceApp | null = null;
   const runtime = createRuntime({
@@ -73,13 +77,14 @@ export function wire(o: WiringOptions): Wired {
           ruleset: o.ruleset,
           clock: o.clock,
           log: o.log,
+          limiters,
         });
         hubspot = app;
         sources.push(app.inbox);
         chores.push(...app.chores());
       }
       if (o.salesforce !== undefined) {
-        const app = new SalesforceApp({ settings: o.salesforce, store: o.store, ruleset: o.ruleset, clock: o.clock, log: o.log });
+        const app = new SalesforceApp({ settings: o.salesforce, store: o.store, ruleset: o.ruleset, clock: o.clock, log: o.log, limiters });
         salesforce = app;
         sources.push(app.inbox);
         chores.push(...app.chores());
@@ -97,6 +102,7 @@ export function wire(o: WiringOptions): Wired {
     stopCrm: async () => {
       await (salesforce as SalesforceApp | null)?.stop();
       await (hubspot as HubspotApp | null)?.stop();
+      await limiters.close();
     },
   };
 }

@@ -55,6 +55,9 @@ export {
   parseHubspotWebhookBatch,
   validateHubspotWebhookBatch,
 } from './hubspot/webhook-events.js';
+export { type JobOptions, type LimiterSettings, type Limiters, type Rate, type RequestWindow, retune } from './limits/limiters.js';
+export { LocalLimiters } from './limits/local/local-limiters.js';
+export { RedisLimiters, type RedisLimitersOptions } from './limits/redis/redis-limiters.js';
 export { type BulkCursor, type BulkJobInfo, BulkQuery } from './salesforce/bulk-query.js';
 export {
   type CdcDelivery,

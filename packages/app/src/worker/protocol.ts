@@ -20,6 +20,8 @@ export interface WorkerThreadData {
   resumeAll: boolean;
   /** The CRM apps' settings, so the worker's own gateways can call them. */
   crm: CrmSettings;
+  /** Redis, where the limits all instances share live (the thread connects on its own). */
+  redis?: { url: string; prefix: string };
 }
 
 /** CRM apps' settings (secrets included: the thread is this process's own). */

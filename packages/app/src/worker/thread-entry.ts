@@ -7,6 +7,7 @@
  * whole process, so each portal has one limiter.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { RedisLimiters } from '@signalbox/connectors';
 import { loadRuleset } from '@signalbox/engine';
 import { systemClock } from '../clock.js';
 import { type CallError, type CrmCalls, toCallError } from '../crm/crm-calls.js';
@@ -15,6 +16,7 @@ import { openPostgres } from '../db/postgres.js';
 import { openSqlite } from '../db/sqlite.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, runtimeMetrics } from '../metrics/metrics.js';
+import { connectRedis } from '../redis/connect-redis.js';
 import { Store } from '../store/store.js';
 import { wire } from '../wiring.js';
 import { Worker } from './loop.js';
@@ -41,7 +43,15 @@ async function run(data: WorkerThreadData): Promise<void> {
   const store = new Store(open);
   let ruleset = loadRuleset(data.ruleset);
   const metrics = createMetrics({ withDefaults: false });
+  const limiters =
+    data.redis === undefined
+      ? undefined
+      : new RedisLimiters({
+          client: await connectRedis(data.redis.url, (err) => log.warn({ err }, 'redis')),
+          prefix: data.redis.prefix,
+        });
   const { runtime, sandbox, crmCalls, stopCrm } = wire({
+    ...(limiters !== undefined ? { limiters } : {}),
     store,
     ruleset: () => ruleset,
     clock: systemClock,

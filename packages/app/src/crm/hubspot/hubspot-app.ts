@@ -1,4 +1,4 @@
-import { DEFAULT_SCOPES, HubspotConnector, HubspotCrm, HubspotGateway } from '@signalbox/connectors';
+import { DEFAULT_SCOPES, HubspotConnector, HubspotCrm, HubspotGateway, type Limiters } from '@signalbox/connectors';
 import type { CompiledRuleset } from '@signalbox/engine';
 import type { Chore } from '../../chore.js';
 import type { Clock } from '../../clock.js';
@@ -70,6 +70,8 @@ export class HubspotApp implements CrmApp {
       ruleset: () => CompiledRuleset;
       clock: Clock;
       log: Logger;
+      /** The portals' limiters (shared by every instance through Redis in production). */
+      limiters: Limiters;
     },
   ) {
     const now = () => d.clock.now().getTime();
@@ -78,7 +80,7 @@ export class HubspotApp implements CrmApp {
     this.gateway = new HubspotGateway(
       { clientId: s.clientId, clientSecret: s.clientSecret, redirectUri: s.redirectUri, scopes: DEFAULT_SCOPES, basePath: s.apiBase },
       this.tokens,
-      { now, ...(s.rate ? { rate: s.rate } : {}) },
+      { now, limiters: d.limiters, ...(s.rate ? { rate: s.rate } : {}) },
     );
     this.crm = new HubspotCrm(this.gateway);
     this.connector = new HubspotConnector({

@@ -3,6 +3,7 @@ import {
   type CrmRecordRef,
   type CrmRequest,
   type CrmRequestKind,
+  type Limiters,
   SALESFORCE_CDC,
   SalesforceConnector,
   SalesforceCrm,
@@ -98,6 +99,8 @@ export class SalesforceApp implements CrmApp {
       ruleset: () => CompiledRuleset;
       clock: Clock;
       log: Logger;
+      /** The orgs' limiters (shared by every instance through Redis in production). */
+      limiters: Limiters;
     },
   ) {
     const now = () => d.clock.now().getTime();
@@ -112,7 +115,7 @@ export class SalesforceApp implements CrmApp {
         ...(s.jwt ? { jwt: { privateKeyPem: s.jwt.privateKeyPem } } : {}),
       },
       this.tokens,
-      { now },
+      { now, limiters: d.limiters },
     );
     this.crm = new SalesforceCrm(this.gateway);
     this.connector = new SalesforceConnector({

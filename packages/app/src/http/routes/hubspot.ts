@@ -18,7 +18,7 @@ import { agentSend } from '../agent-send.js';
 import { crmCall } from '../crm-call.js';
 import { type FastPath, header, takeBody } from '../fast-path.js';
 import { parseJsonBody } from '../json-body.js';
-import { OAuthState } from '../oauth-state.js';
+import { OAuthState, type UsedStates } from '../oauth-state.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
@@ -31,6 +31,8 @@ export interface HubspotRouteDeps {
   /** The public base URL HubSpot calls (signatures cover the full URL); else taken from the request. */
   publicUrl?: string | undefined;
   now: () => number;
+  /** OAuth states used (good once, on every instance sharing the cache). */
+  usedStates: UsedStates;
 }
 
 const messageType = z.enum(MESSAGE_TYPES);
@@ -140,7 +142,7 @@ export function hubspotRoutes(
   };
 
   // OAuth install: a signed state against CSRF, the code exchanged on the v3 token endpoint
-  const oauthState = new OAuthState(d.clientSecret, d.now);
+  const oauthState = new OAuthState(d.clientSecret, d.now, d.usedStates, d.log);
 
   const routes: RouteSpec[] = [
     {
@@ -273,7 +275,7 @@ export function hubspotRoutes(
       responses: { 200: 'an HTML page saying the app is installed' },
       handler: async (req, res) => {
         const q = parseBody(callbackQuery, req.query, '/query');
-        oauthState.check(q.state);
+        await oauthState.consume(q.state);
         const portalId = await crmCall(() => d.calls.connect('hubspot', q.code));
         d.nudge();
         res

@@ -15,7 +15,7 @@ import type { Runtime } from '../../runtime.js';
 import { agentSend } from '../agent-send.js';
 import { crmCall } from '../crm-call.js';
 import { type FastAnswer, type FastPath, header, takeBody } from '../fast-path.js';
-import { OAuthState } from '../oauth-state.js';
+import { OAuthState, type UsedStates } from '../oauth-state.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
@@ -25,6 +25,8 @@ export interface SalesforceRouteDeps {
   calls: CrmCalls;
   clientSecret: string;
   now: () => number;
+  /** OAuth states used (good once, on every instance sharing the cache). */
+  usedStates: UsedStates;
 }
 
 export const OUTBOUND_PATH = '/hooks/salesforce/outbound';
@@ -68,7 +70,7 @@ export function salesforceRoutes(
   },
 ): { routes: RouteSpec[]; fast: FastPath } {
   const inbound = new SalesforceInbound({ inbox: d.inbox, now: d.now });
-  const oauthState = new OAuthState(d.clientSecret, d.now);
+  const oauthState = new OAuthState(d.clientSecret, d.now, d.usedStates, d.log);
 
   /** Verified (org, secret path, safe XML), stored, acknowledged. */
   const outbound = async (r: CrmRequest, path: string): Promise<FastAnswer> => {
@@ -183,7 +185,7 @@ export function salesforceRoutes(
       responses: { 200: 'an HTML page with the org and its panel key' },
       handler: async (req, res) => {
         const q = parseBody(callbackQuery, req.query, '/query');
-        oauthState.check(q.state);
+        await oauthState.consume(q.state);
         if (q.error !== undefined || q.code === undefined)
           throw new InputError(
             `Salesforce did not authorise the connection: ${q.error_description ?? q.error ?? 'no code'}`,
