@@ -24,7 +24,7 @@ export const DEMO_CONTACTS = 300;
 /**
  * The demo's contacts: the same every time (the demo and the CLI's offline dry run use them),
  * spread over the default ruleset's markets, with and without smartphones, WhatsApp and RCS, a
- * few VIPs and vulnerable people, and email marketing consent for some.
+ * few VIPs and vulnerable people, and marketing consent for some.
  */
 export function demoContacts(at: number, n = DEMO_CONTACTS): DemoContact[] {
   const out: DemoContact[] = [];
@@ -43,17 +43,16 @@ export function demoContacts(at: number, n = DEMO_CONTACTS): DemoContact[] {
         capabilities: { whatsapp: k % 3 === 0, rcs: k % 5 === 0 },
         tags: k % 10 === 0 ? ['vip'] : [],
       },
+      // every sixth gave marketing consent (by SMS and by email, having one)
       consent:
-        k % 2 === 0 && k % 6 === 0
-          ? [
-              {
-                channel: 'email',
-                purpose: 'marketing',
-                status: 'granted',
-                source: 'import',
-                at: new Date(at - 30 * 86_400_000).toISOString(),
-              },
-            ]
+        k % 6 === 0
+          ? ['sms', ...(k % 2 === 0 ? ['email'] : [])].map((channel) => ({
+              channel,
+              purpose: 'marketing' as const,
+              status: 'granted' as const,
+              source: 'import' as const,
+              at: new Date(at - 30 * 86_400_000).toISOString(),
+            }))
           : [],
     });
   }
