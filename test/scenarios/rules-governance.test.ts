@@ -184,7 +184,7 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
   });
 
   it('of two publishes over HTTP based on the active version at the same moment, exactly one wins; the other gets 409', async () => {
-    const active = (await h.api('agent').get('/api/v1/rules').expect(200)).headers.etag;
+    const active = String((await h.api('agent').get('/api/v1/rules').expect(200)).headers.etag);
     const answers = await Promise.all(
       ['race-a', 'race-b'].map((label) =>
         h
