@@ -3,6 +3,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: 1 | 2,
+    /** Whether the usage text helps (a wrong command line), or only the message does. */
+    readonly showUsage = exitCode === 2,
   ) {
     super(message);
   }

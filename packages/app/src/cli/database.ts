@@ -17,6 +17,6 @@ export async function openConfiguredStore(config: Config, o: { create: boolean }
   if (config.DATABASE_URL !== undefined) return new Store(await openPostgres(config.DATABASE_URL));
   const file = sqliteFileOf(config);
   if (!o.create && !existsSync(file))
-    throw new CliError(`no database at ${file}: start the app (pnpm start) or load the demo (pnpm demo) first`, 2);
+    throw new CliError(`no database at ${file}: start the app (pnpm start) or load the demo (pnpm demo) first`, 2, false);
   return new Store(await openSqlite(file));
 }

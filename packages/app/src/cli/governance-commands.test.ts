@@ -93,7 +93,7 @@ describe('signalbox rules diff / dry-run and journey simulate', () => {
     expect((await run('rules', 'diff', same)).code).toBe(2);
     const noDb = await run('rules', 'diff', '1', '2');
     expect(noDb.code).toBe(2);
-    expect(noDb.err).toContain(`no database at ${join(dataDir, 'signalbox.db')}`);
+    expect(noDb.err).toBe(`no database at ${join(dataDir, 'signalbox.db')}: start the app (pnpm start) or load the demo (pnpm demo) first`);
     expect((await run('rules', 'dry-run', candidate, '--against-db')).code).toBe(2);
   });
 

@@ -95,7 +95,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return usage(io);
   } catch (e) {
     if (e instanceof CliError) {
-      io.err(e.exitCode === 2 ? `${e.message}\n\n${USAGE}` : e.message);
+      io.err(e.showUsage ? `${e.message}\n\n${USAGE}` : e.message);
       return e.exitCode;
     }
     if (e instanceof RulesetInvalidError) {
