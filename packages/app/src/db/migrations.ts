@@ -11,6 +11,7 @@ import { m0031 } from './migrations/0031-inbox-lanes.js';
 import { m0032 } from './migrations/0032-writeback-outcomes.js';
 import { m0060 } from './migrations/0060-timers-by-contact.js';
 import { m0061 } from './migrations/0061-sync-started-at.js';
+import { m0050 } from './migrations/0050-dry-run-heartbeat.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
@@ -26,6 +27,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0030_crm_per_account': m0030,
   '0031_inbox_lanes': m0031,
   '0032_writeback_outcomes': m0032,
+  '0050_dry_run_heartbeat': m0050,
   '0010_rules_governance': m0010,
   '0060_timers_by_contact': m0060,
   '0061_sync_started_at': m0061,

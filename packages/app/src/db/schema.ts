@@ -207,6 +207,7 @@ export interface DryRunsTable {
   author: string;
   created_at: number;
   finished_at: number | null;
+  heartbeat_at: number | null;
 }
 export interface AuditLogTable {
   id: string;
