@@ -9,9 +9,9 @@ import { m0010 } from './migrations/0010-rules-governance.js';
 import { m0030 } from './migrations/0030-crm-per-account.js';
 import { m0031 } from './migrations/0031-inbox-lanes.js';
 import { m0032 } from './migrations/0032-writeback-outcomes.js';
+import { m0050 } from './migrations/0050-dry-run-heartbeat.js';
 import { m0060 } from './migrations/0060-timers-by-contact.js';
 import { m0061 } from './migrations/0061-sync-started-at.js';
-import { m0050 } from './migrations/0050-dry-run-heartbeat.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
