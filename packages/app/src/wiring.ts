@@ -6,6 +6,8 @@ import { HubspotApp, type HubspotSettings } from './crm/hubspot/hubspot-app.js';
 import { SalesforceApp, type SalesforceSettings } from './crm/salesforce/salesforce-app.js';
 import type { Logger } from './logger.js';
 import type { RuntimeMetrics } from './metrics/runtime-metrics.js';
+import { buildProviders } from './providers/build-providers.js';
+import type { ProviderSettings } from './providers/provider-settings.js';
 import { SandboxProvider, type SandboxRule } from './providers/sandbox/sandbox-provider.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import type { Store } from './store/store.js';
@@ -19,6 +21,10 @@ export interface WiringOptions {
   sandbox: { secret: string; receiptUrl: () => string | null; rules?: SandboxRule[] | undefined };
   /** Providers besides the sandbox (given the sandbox, e.g. to wrap it). */
   providers?: (sandbox: SandboxProvider) => ChannelProvider[];
+  /** Real providers (Twilio, Telerivet, SMTP) and the routes between them. */
+  providerSettings?: ProviderSettings | undefined;
+  /** Where this instance can be reached (provider callbacks) when no public URL is configured. */
+  publicUrl?: () => string | null;
   hubspot?: HubspotSettings | undefined;
   salesforce?: SalesforceSettings | undefined;
   metrics?: RuntimeMetrics | undefined;
@@ -50,6 +56,14 @@ export function wire(o: WiringOptions): Wired {
     ...(o.sandbox.rules ? { rules: o.sandbox.rules } : {}),
   });
   const providers = new Map<string, ChannelProvider>([['sandbox', sandbox]]);
+  if (o.providerSettings !== undefined)
+    for (const p of buildProviders(o.providerSettings, {
+      sandbox,
+      ruleset: o.ruleset,
+      publicUrl: () => o.publicUrl?.() ?? 'http://127.0.0.1',
+      now,
+    }))
+      providers.set(p.name, p);
   for (const p of o.providers?.(sandbox) ?? []) providers.set(p.name, p);
   let hubspot: HubspotApp | null = null;
   let salesforce: SalesforceApp | null = null;

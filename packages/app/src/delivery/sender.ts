@@ -3,9 +3,9 @@ import type { Clock } from '../clock.js';
 import type { StoredContact } from '../contacts/contact-repository.js';
 import type { Logger } from '../logger.js';
 import { addressFor } from './address.js';
-import { applyOutcome } from './provider-outcomes.js';
 import type { FollowUps } from './follow-ups.js';
 import { type GateStore, outboundFor, type SendGate } from './gate.js';
+import { applyOutcome } from './provider-outcomes.js';
 import { type ReceiptStore, type Receipts, yieldToIo } from './receipts.js';
 import type { ClaimedSend, Go, Unit } from './unit.js';
 
@@ -110,7 +110,7 @@ export class Sender<S extends SendStore = SendStore> {
       messageId: message.id,
       step: 0,
       plan: message.plan,
-      go: { provider: step.provider, outbound: outboundFor(claim, message.id, step, address, message.template, request) },
+      go: { provider: step.provider, outbound: outboundFor(claim, message.id, step, address, message.template, request, contact.market) },
     });
     return true;
   }

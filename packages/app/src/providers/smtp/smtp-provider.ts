@@ -1,6 +1,7 @@
 import type { ChannelProvider, SendResult } from '@signalbox/engine';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { type DescribeTemplate, emailOf, type ProviderMessage } from '../outbound.js';
+import { publicBase } from '../public-url.js';
 import { SenderLimits } from '../sender-limits.js';
 import { unsubscribeToken } from './unsubscribe-token.js';
 
@@ -10,7 +11,8 @@ export interface SmtpSettings {
   url: string;
   /** The From address. */
   from: string;
-  publicUrl: string;
+  /** Our public base URL (callbacks and links point there); a function where it is known only once listening. */
+  publicUrl: string | (() => string);
   /** Signs the unsubscribe links of marketing mail. */
   unsubscribeSecret: string;
   /** An address that also unsubscribes (`mailto:` in List-Unsubscribe), optional. */
@@ -38,14 +40,21 @@ export class SmtpProvider implements ChannelProvider {
     private readonly describe: DescribeTemplate,
   ) {
     this.name = s.name ?? 'smtp';
-    this.transport = nodemailer.createTransport(s.url, s.ignoreTls ? { ignoreTLS: true } : {});
+    const u = new URL(s.url);
+    this.transport = nodemailer.createTransport({
+      host: u.hostname,
+      port: u.port !== '' ? Number(u.port) : u.protocol === 'smtps:' ? 465 : 587,
+      secure: u.protocol === 'smtps:',
+      ...(u.username !== '' ? { auth: { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } } : {}),
+      ...(s.ignoreTls ? { ignoreTLS: true } : {}),
+    });
     this.limits = new SenderLimits({ perSecond: s.perSecond, maxConcurrent: 5 });
     this.domain = s.from.split('@')[1]?.replace(/>.*$/, '') ?? 'signalbox.local';
   }
 
   /** The unsubscribe URL of a message. */
   unsubscribeUrl(messageId: string): string {
-    return `${this.s.publicUrl.replace(/\/$/, '')}/email/unsubscribe/${unsubscribeToken(this.s.unsubscribeSecret, messageId)}`;
+    return `${publicBase(this.s.publicUrl)}/email/unsubscribe/${unsubscribeToken(this.s.unsubscribeSecret, messageId)}`;
   }
 
   async send(m: ProviderMessage): Promise<SendResult> {

@@ -1,5 +1,6 @@
 import type { ChannelProvider, SendResult } from '@signalbox/engine';
 import { type DescribeTemplate, type ProviderMessage, segmentsOf, textOf, voiceOf } from '../outbound.js';
+import { publicBase } from '../public-url.js';
 import { SenderLimits } from '../sender-limits.js';
 
 export interface TelerivetSettings {
@@ -8,7 +9,8 @@ export interface TelerivetSettings {
   projectId: string;
   /** Default `https://api.telerivet.com/v1`; the local fake in tests. */
   apiBase?: string | undefined;
-  publicUrl: string;
+  /** Our public base URL (callbacks and links point there); a function where it is known only once listening. */
+  publicUrl: string | (() => string);
   /** Sent with each message as `status_secret`; Telerivet posts it back in the status callback. */
   statusSecret: string;
   /** The route for SMS, USSD and calls (default: the project's default route). */
@@ -49,13 +51,17 @@ export class TelerivetProvider implements ChannelProvider {
     const body: Record<string, unknown> = {
       to_number: m.to,
       message_type: type,
-      status_url: `${this.s.publicUrl.replace(/\/$/, '')}/hooks/telerivet/status`,
+      status_url: `${publicBase(this.s.publicUrl)}/hooks/telerivet/status`,
       status_secret: this.s.statusSecret,
       ...(route !== undefined ? { route_id: route } : {}),
     };
     if (type === 'call') {
       const v = voiceOf(m, this.describe);
-      Object.assign(body, { content: v.script, tts_lang: v.language, ...(v.voice === 'male' || v.voice === 'female' ? { tts_voice: v.voice } : {}) });
+      Object.assign(body, {
+        content: v.script,
+        tts_lang: v.language,
+        ...(v.voice === 'male' || v.voice === 'female' ? { tts_voice: v.voice } : {}),
+      });
     } else {
       const r = m.rendered;
       body.content = r?.kind === 'rich' && type === 'chat' ? r.body : textOf(m, this.describe);
@@ -88,7 +94,10 @@ export class TelerivetProvider implements ChannelProvider {
     }
     if (res.ok && typeof json.id === 'string') return { status: 'accepted', providerMessageId: json.id, cost };
     const e = json.error;
-    const detail = e !== undefined ? `${String(e.code)}${e.param !== undefined ? ` (${String(e.param)})` : ''}: ${String(e.message)}` : `HTTP ${res.status}`;
+    const detail =
+      e !== undefined
+        ? `${String(e.code)}${e.param !== undefined ? ` (${String(e.param)})` : ''}: ${String(e.message)}`
+        : `HTTP ${res.status}`;
     const invalidNumber = e?.code === 'invalid_param' && e.param === 'to_number';
     return {
       status: 'failed',

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ChannelProvider, SendResult } from '@signalbox/engine';
 import twilio from 'twilio';
 import { type DescribeTemplate, type ProviderMessage, segmentsOf, textOf, voiceOf } from '../outbound.js';
+import { publicBase } from '../public-url.js';
 import { SenderLimits } from '../sender-limits.js';
 import { twilioFailure } from './twilio-errors.js';
 import { TwilioHttp } from './twilio-http.js';
@@ -14,7 +15,8 @@ export interface TwilioSettings {
   /** Twilio's API host replaced by this base (the local fake); default Twilio's own. */
   apiBase?: string | undefined;
   /** Where Twilio posts status callbacks: our public URL. */
-  publicUrl: string;
+  /** Our public base URL (callbacks and links point there); a function where it is known only once listening. */
+  publicUrl: string | (() => string);
   /** SMS senders (E.164 or alphanumeric); a recipient always gets the same one. */
   smsFrom: string[];
   whatsappFrom?: string | undefined;
@@ -55,7 +57,7 @@ export class TwilioProvider implements ChannelProvider {
   }
 
   private hook(path: string): string {
-    return `${this.s.publicUrl.replace(/\/$/, '')}/hooks/twilio/${path}`;
+    return `${publicBase(this.s.publicUrl)}/hooks/twilio/${path}`;
   }
 
   /** The sender a recipient gets: the same one every time (replies and STOP stay on one number). */
@@ -101,7 +103,8 @@ export class TwilioProvider implements ChannelProvider {
           outcome: 'template-required',
         };
       const variables = Object.fromEntries(template.parameters.map((p, i) => [String(i + 1), p]));
-      const sender = this.s.messagingServiceSid !== undefined ? { messagingServiceSid: this.s.messagingServiceSid } : { from: `whatsapp:${from}` };
+      const sender =
+        this.s.messagingServiceSid !== undefined ? { messagingServiceSid: this.s.messagingServiceSid } : { from: `whatsapp:${from}` };
       return this.limits.schedule(from, 1, () =>
         this.create(m, { ...base, ...sender, contentSid: sid, contentVariables: JSON.stringify(variables) }),
       );

@@ -95,7 +95,8 @@ export class FakeTwilio {
     }
     if (user !== this.accountSid || pass !== this.authToken) return this.error(res, 401, 20003, 'Authenticate');
     const m = /^\/2010-04-01\/Accounts\/(AC\w+)\/(Messages|Calls)\.json$/.exec(path);
-    if (req.method !== 'POST' || m === null || m[1] !== this.accountSid) return this.error(res, 404, 20404, 'The requested resource was not found');
+    if (req.method !== 'POST' || m === null || m[1] !== this.accountSid)
+      return this.error(res, 404, 20404, 'The requested resource was not found');
     const to = params.get('To') ?? '';
     if (to === '') return this.error(res, 400, 21604, "A 'To' phone number is required.");
     if (!/^(whatsapp:)?\+[1-9]\d{6,14}$/.test(to)) return this.error(res, 400, 21211, `The 'To' number ${to} is not a valid phone number.`);
@@ -104,7 +105,8 @@ export class FakeTwilio {
     if (m[2] === 'Messages') {
       if (!params.has('Body') && !params.has('ContentSid') && !params.has('MediaUrl'))
         return this.error(res, 400, 21602, 'Message body is required.');
-      if (!params.has('From') && !params.has('MessagingServiceSid')) return this.error(res, 400, 21603, "A 'From' phone number is required.");
+      if (!params.has('From') && !params.has('MessagingServiceSid'))
+        return this.error(res, 400, 21603, "A 'From' phone number is required.");
       const id = sid('SM');
       const body = params.get('Body') ?? '';
       res.writeHead(201, { 'content-type': 'application/json' });
@@ -138,7 +140,9 @@ export class FakeTwilio {
         MessageStatus: status,
         SmsStatus: status,
         ApiVersion: '2010-04-01',
-        ...((status === 'failed' || status === 'undelivered') && rule?.errorCode !== undefined ? { ErrorCode: String(rule.errorCode) } : {}),
+        ...((status === 'failed' || status === 'undelivered') && rule?.errorCode !== undefined
+          ? { ErrorCode: String(rule.errorCode) }
+          : {}),
       }));
       return;
     }
@@ -146,7 +150,9 @@ export class FakeTwilio {
       return this.error(res, 400, 21205, 'Url, Twiml or ApplicationSid is required.');
     const id = sid('CA');
     res.writeHead(201, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ sid: id, account_sid: this.accountSid, to, from: params.get('From'), status: 'queued', direction: 'outbound-api' }));
+    res.end(
+      JSON.stringify({ sid: id, account_sid: this.accountSid, to, from: params.get('From'), status: 'queued', direction: 'outbound-api' }),
+    );
     const statuses = rule?.statuses ?? ['completed'];
     this.report(params.get('StatusCallback'), statuses, (status) => ({
       CallSid: id,
@@ -156,7 +162,9 @@ export class FakeTwilio {
       CallStatus: status,
       Direction: 'outbound-api',
       ApiVersion: '2010-04-01',
-      ...(status === 'completed' ? { CallDuration: '12', ...(params.has('MachineDetection') ? { AnsweredBy: rule?.answeredBy ?? 'human' } : {}) } : {}),
+      ...(status === 'completed'
+        ? { CallDuration: '12', ...(params.has('MachineDetection') ? { AnsweredBy: rule?.answeredBy ?? 'human' } : {}) }
+        : {}),
     }));
   }
 
