@@ -17,6 +17,8 @@ export interface CapturedMail {
 export class FakeSmtp {
   readonly received: CapturedMail[] = [];
   rejectRecipients = new Set<string>();
+  /** Answers every connection 421 (service not available), as a relay under maintenance does. */
+  down = false;
   private server: SMTPServer;
   port = 0;
 
@@ -26,7 +28,19 @@ export class FakeSmtp {
       disabledCommands: ['STARTTLS'],
       hideDSN: false,
       logger: false,
+      onConnect: (_session, cb) => {
+        if (!this.down) return cb();
+        const err = new Error('4.3.2 service not available, try later') as Error & { responseCode: number };
+        err.responseCode = 421;
+        cb(err);
+      },
       onRcptTo: (address: SMTPServerAddress, _session, cb) => {
+        if (!/^[^@\s]+@[^@\s]+$/.test(address.address)) {
+          const err = new Error('5.1.3 bad recipient address syntax') as Error & { responseCode: number };
+          err.responseCode = 553;
+          cb(err);
+          return;
+        }
         if (this.rejectRecipients.has(address.address.toLowerCase())) {
           const err = new Error('5.1.1 user unknown') as Error & { responseCode: number };
           err.responseCode = 550;

@@ -20,6 +20,8 @@ export interface FakeTelerivetRule {
  */
 export class FakeTelerivet {
   readonly sent: Array<Record<string, unknown>> = [];
+  /** Callbacks that could not be posted (nobody listening at the status_url). */
+  readonly undelivered: string[] = [];
   rules: FakeTelerivetRule[] = [];
   down = false;
   private server: Server | null = null;
@@ -104,7 +106,7 @@ export class FakeTelerivet {
       (async () => {
         for (const status of statuses)
           await this.post(url, { event: 'send_status', id, status, secret, time_updated: String(Math.floor(Date.now() / 1000)) });
-      })(),
+      })().catch((err: unknown) => this.undelivered.push((err as Error).message)),
     );
   }
 

@@ -34,6 +34,8 @@ const sid = (prefix: string) => `${prefix}${randomBytes(16).toString('hex')}`;
  */
 export class FakeTwilio {
   readonly requests: FakeTwilioRequest[] = [];
+  /** Callbacks that could not be posted (nobody listening at the StatusCallback URL). */
+  readonly undelivered: string[] = [];
   rules: FakeTwilioRule[] = [];
   down = false;
   private throttled = 0;
@@ -173,7 +175,7 @@ export class FakeTwilio {
     if (url === null) return;
     const chain = (async () => {
       for (const status of statuses) await this.post(url, fields(status));
-    })();
+    })().catch((err: unknown) => this.undelivered.push((err as Error).message));
     this.callbacks.push(chain);
   }
 
