@@ -9,6 +9,7 @@ import {
   type OpenDatabase,
   openPostgres,
   openSqlite,
+  type ProviderSettings,
   RulesHolder,
   type Runtime,
   type SandboxProvider,
@@ -75,6 +76,8 @@ export async function startHarness(o: {
   salesforce?: HarnessSalesforce;
   /** Providers in front of the sandbox (given the sandbox), e.g. one that fails first. */
   wrapSandbox?: (sandbox: SandboxProvider) => ChannelProvider;
+  /** Real providers (pointed at their local fakes) and routes between them. */
+  providers?: ProviderSettings;
 }): Promise<Harness> {
   const clock = new TestClock(new Date(o.at));
   const db = o.postgresSchema
@@ -95,6 +98,7 @@ export async function startHarness(o: {
     sandboxSecret: SANDBOX_SECRET,
     admin: { dir: ADMIN_UI_DIST, sessionSecret: 'console-session-secret-0123456789abcdef' },
     ...(o.sandboxRules ? { sandboxRules: o.sandboxRules } : {}),
+    ...(o.providers ? { providerSettings: o.providers } : {}),
     ...(o.wrapSandbox
       ? { providers: (sandbox: SandboxProvider) => [(o.wrapSandbox as (s: SandboxProvider) => ChannelProvider)(sandbox)] }
       : {}),

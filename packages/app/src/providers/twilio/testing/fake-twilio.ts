@@ -193,8 +193,8 @@ export class FakeTwilio {
   }
 
   /** A message from a contact to one of our numbers (SMS, or WhatsApp with `whatsapp:` addresses). */
-  inbound(url: string, m: { from: string; to: string; body: string; buttonPayload?: string }, signWith?: string) {
-    const id = sid('SM');
+  inbound(url: string, m: { from: string; to: string; body: string; buttonPayload?: string; sid?: string }, signWith?: string) {
+    const id = m.sid ?? sid('SM');
     return this.post(
       url,
       {
