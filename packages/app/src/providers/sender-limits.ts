@@ -25,6 +25,11 @@ export class SenderLimits {
     return l.schedule({ weight: Math.max(1, Math.min(weight, this.o.perSecond)) }, fn);
   }
 
+  /** What is left of a sender's budget for the current second (null: it has not sent yet). */
+  async remaining(sender: string): Promise<number | null> {
+    return (await this.limiters.get(sender)?.currentReservoir()) ?? null;
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.limiters.values()].map((l) => l.stop({ dropWaitingJobs: false })));
   }
