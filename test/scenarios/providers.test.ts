@@ -259,6 +259,28 @@ describe('fail-over', () => {
     expect(telerivet.sent).toHaveLength(2);
   });
 
+  it('an incoming Telerivet message (its webhook secret) goes into the same inbound path: STOP', async () => {
+    await start();
+    const id = await phone('+254711000309');
+    const form = { event: 'incoming_message', id: 'SMin0001', from_number: '+254711000309', content: 'STOP', message_type: 'sms' };
+    expect((await telerivet.post(`${h.url}/hooks/telerivet/incoming`, { ...form, secret: 'telerivet-webhook-secret-0123' })).status).toBe(
+      200,
+    );
+    // the status secret is not the webhook's
+    expect((await telerivet.post(`${h.url}/hooks/telerivet/incoming`, { ...form, secret: STATUS_SECRET })).status).toBe(401);
+    const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
+    expect(ledger.map((c) => `${c.channel}/${c.purpose}/${c.status}`)).toEqual(['sms/marketing/revoked', 'sms/service/revoked']);
+  });
+
+  it('/openapi.json describes the providers’ hooks with how each is authenticated', async () => {
+    await start();
+    const doc = (await request(h.url).get('/openapi.json').expect(200)).body;
+    expect(doc.paths['/hooks/twilio/status'].post.security).toEqual([{ twilioSignature: [] }]);
+    expect(doc.paths['/hooks/telerivet/incoming'].post.security).toEqual([{ telerivetSecret: [] }]);
+    expect(doc.paths['/email/unsubscribe/{token}'].post.security).toEqual([{ unsubscribeToken: [] }]);
+    expect(doc.paths['/hooks/email/reports'].post.security).toEqual([{ providerSignature: [] }]);
+  });
+
   it('a forged Telerivet status callback is refused', async () => {
     await start();
     const r = await telerivet.post(`${h.url}/hooks/telerivet/status`, {
