@@ -1,12 +1,12 @@
 import type { OutboundMessage } from '@signalbox/engine';
-import type { RenderedContent } from './content.js';
+import { plainText } from './content.js';
 
 /**
- * What a provider is asked to send: the engine's outbound message plus, when templates rendered
- * it, the content itself. Without it a provider sends the template's description (what the
- * ruleset says the message is), never an empty message.
+ * What a provider is asked to send: the engine's outbound message, with the rendered content when
+ * the template has some for the channel. Without it a provider sends the template's description
+ * (what the ruleset says the message is), never an empty message.
  */
-export type ProviderMessage = OutboundMessage & { rendered?: RenderedContent | undefined };
+export type ProviderMessage = OutboundMessage;
 
 /** What the ruleset says about a template, for messages that come without rendered content. */
 export interface TemplateFacts {
@@ -19,20 +19,7 @@ export type DescribeTemplate = (template: string | null) => TemplateFacts;
 
 /** The plain text of a message, whatever its content kind. */
 export function textOf(m: ProviderMessage, describe: DescribeTemplate): string {
-  const r = m.rendered;
-  if (r === undefined) return describe(m.template).description;
-  switch (r.kind) {
-    case 'text':
-      return r.text;
-    case 'rich':
-      return r.fallbackText;
-    case 'voice':
-      return r.script;
-    case 'ussd-menu':
-      return [r.text, ...r.options.map((o) => `${o.key}. ${o.label}`)].join('\n');
-    case 'email':
-      return r.text;
-  }
+  return m.rendered === undefined ? describe(m.template).description : plainText(m.rendered);
 }
 
 /** SMS segments the message costs at the provider (the rendered count, or 1). */
