@@ -18,6 +18,9 @@ export class SenderLimits {
         reservoir: this.o.perSecond,
         reservoirRefreshAmount: this.o.perSecond,
         reservoirRefreshInterval: 1000,
+        // the refill is checked on this beat and the next second counted from it: at Bottleneck's
+        // default 250 ms each second ran up to a quarter late (measured 1.16× the bound)
+        heartbeatInterval: 20,
       });
       this.limiters.set(sender, l);
     }
