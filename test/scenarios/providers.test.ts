@@ -224,6 +224,38 @@ describe('Twilio', () => {
     expect(twilio.messages()).toHaveLength(2);
   });
 
+  it('a status callback with 30006 (a landline) marks the phone unreachable; the plan’s next step follows', async () => {
+    await start();
+    // Twilio accepts the message, and reports later (posted below, once the send is recorded)
+    twilio.rules = [{ to: '^\\+254711000311$', statuses: [] }];
+    const id = await phone('+254711000311', {
+      identities: [
+        { kind: 'phone', value: '+254711000311' },
+        { kind: 'email', value: 'land@example.com' },
+      ],
+    });
+    const m = await send(id, { type: 'transactional', template: 'dispatch_assigned' });
+    await settle();
+    const [sms] = await attempts(m.messageId);
+    const sid = (sms as unknown as { providerMessageId: string }).providerMessageId;
+    const fields = {
+      MessageSid: sid,
+      SmsSid: sid,
+      AccountSid: SID,
+      To: '+254711000311',
+      From: SMS_FROM,
+      MessageStatus: 'undelivered',
+      ErrorCode: '30006',
+    };
+    expect((await twilio.post(`${h.url}/hooks/twilio/status`, fields)).status).toBe(204);
+    await settle();
+    const c = (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact;
+    expect(c.unreachable).toMatchObject([
+      { kind: 'phone', value: '+254711000311', reason: 'twilio: twilio 30006: landline or unreachable carrier' },
+    ]);
+    expect((await attempts(m.messageId))[0]?.status).toBe('undelivered');
+  });
+
   it('forged Twilio callbacks are refused with 401 problem+json', async () => {
     await start();
     const fields = { MessageSid: `SM${'a'.repeat(32)}`, MessageStatus: 'delivered', AccountSid: SID };

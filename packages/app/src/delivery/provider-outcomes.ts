@@ -1,4 +1,5 @@
-import type { CompiledRuleset, IdentityKind, OutboundMessage, SendResult } from '@signalbox/engine';
+import type { CompiledRuleset, IdentityKind, OutboundMessage, ProviderOutcome, SendResult } from '@signalbox/engine';
+import { addressFor } from './address.js';
 import type { GateStore } from './gate.js';
 
 /**
@@ -35,4 +36,34 @@ export async function applyOutcome(
   }
   const kind = ruleset?.source.channels[a.outbound.channel]?.address ?? (a.outbound.channel === 'email' ? 'email' : 'phone');
   await store.contacts.markUnreachable(kind as IdentityKind, a.outbound.to, `${a.provider}: ${a.result.error}`, now);
+}
+
+/**
+ * An outcome a provider reported after the send (in a status callback) for the attempt it names:
+ * applied to that attempt's contact on the attempt's channel. Nothing when the attempt is unknown.
+ */
+export async function applyReportedOutcome(
+  store: GateStore & { attempts: { byProviderId(p: string, id: string): Promise<{ messageId: string; channel: string } | null> } },
+  ruleset: CompiledRuleset,
+  r: { provider: string; providerMessageId: string; outcome: ProviderOutcome; error: string },
+  now: number,
+): Promise<void> {
+  const attempt = await store.attempts.byProviderId(r.provider, r.providerMessageId);
+  if (attempt === null) return;
+  const message = await store.messages.get(attempt.messageId);
+  const contact = message !== null ? await store.contacts.get(message.contactId) : null;
+  const to = contact !== null ? addressFor(ruleset, contact, attempt.channel) : undefined;
+  if (to === undefined) return;
+  const outbound = { channel: attempt.channel, to } as OutboundMessage;
+  await applyOutcome(
+    store,
+    {
+      messageId: attempt.messageId,
+      outbound,
+      provider: r.provider,
+      result: { status: 'failed', error: r.error, retryable: false, outcome: r.outcome },
+    },
+    now,
+    ruleset,
+  );
 }

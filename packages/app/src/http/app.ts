@@ -191,7 +191,15 @@ export function createApp(deps: AppDeps): Express {
       nudge,
     }),
     ...(deps.providers !== undefined
-      ? providerRoutes(deps.providers, { runtime: deps.runtime, writes: hotWrites, replay: deps.replay, log: deps.log, now, nudge })
+      ? providerRoutes(deps.providers, {
+          runtime: deps.runtime,
+          ruleset: deps.ruleset,
+          writes: hotWrites,
+          replay: deps.replay,
+          log: deps.log,
+          now,
+          nudge,
+        })
       : []),
   );
   if (deps.admin !== undefined && sessions !== null) {

@@ -1,3 +1,5 @@
+import type { CompiledRuleset, ProviderOutcome } from '@signalbox/engine';
+import { applyReportedOutcome } from '../delivery/provider-outcomes.js';
 import type { RouteSpec } from '../http/route-table.js';
 import type { HotWrites } from '../inbox/hot-writes.js';
 import type { Logger } from '../logger.js';
@@ -11,9 +13,19 @@ import { twilioHookRoutes } from './twilio/twilio-hooks.js';
 /** The hooks of the configured real providers (each verifies its provider's own way). */
 export function providerRoutes(
   s: Omit<ProviderSettings, 'publicUrl'> & { publicUrl: () => string },
-  d: { runtime: Runtime; writes: HotWrites; replay: ReplayGuard; log: Logger; now: () => number; nudge: () => void },
+  d: {
+    runtime: Runtime;
+    ruleset: () => CompiledRuleset;
+    writes: HotWrites;
+    replay: ReplayGuard;
+    log: Logger;
+    now: () => number;
+    nudge: () => void;
+  },
 ): RouteSpec[] {
   const inbound = () => d.runtime.inbound;
+  const outcome = (provider: string, providerMessageId: string, o: ProviderOutcome, error: string) =>
+    d.runtime.store.transaction((tx) => applyReportedOutcome(tx, d.ruleset(), { provider, providerMessageId, outcome: o, error }, d.now()));
   return [
     ...(s.twilio
       ? twilioHookRoutes({
@@ -25,6 +37,7 @@ export function providerRoutes(
           log: d.log,
           now: d.now,
           nudge: d.nudge,
+          outcome,
         })
       : []),
     ...(s.telerivet

@@ -58,3 +58,22 @@ export function callReceipt(status: string, answeredBy: string | undefined): 'de
   if (status === 'failed') return 'failed';
   return null;
 }
+
+/**
+ * Error codes a status callback can carry that say something about the recipient, not only the
+ * message: an unknown or inactive handset, a landline (no SMS) → unreachable; unsubscribed →
+ * consent revoked. Others (30003 handset off, 30007 filtered, 63016 outside the window) only fail
+ * the message (its plan's next step follows).
+ */
+export function callbackOutcome(errorCode: string | null): { outcome: ProviderOutcome; meaning: string } | null {
+  switch (errorCode) {
+    case '30005':
+      return { outcome: 'unreachable', meaning: 'unknown or inactive handset' };
+    case '30006':
+      return { outcome: 'unreachable', meaning: 'landline or unreachable carrier' };
+    case '21610':
+      return { outcome: 'consent-revoked', meaning: 'the recipient replied STOP (unsubscribed)' };
+    default:
+      return null;
+  }
+}

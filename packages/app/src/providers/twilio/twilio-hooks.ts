@@ -1,4 +1,4 @@
-import type { Receipt } from '@signalbox/engine';
+import type { ProviderOutcome, Receipt } from '@signalbox/engine';
 import type { Request } from 'express';
 import { AuthError } from '../../errors.js';
 import type { RouteSpec } from '../../http/route-table.js';
@@ -6,7 +6,7 @@ import type { Inbound } from '../../inbound/inbound.js';
 import type { HotWrites } from '../../inbox/hot-writes.js';
 import type { Logger } from '../../logger.js';
 import { field, formBody } from '../form-body.js';
-import { callReceipt, messageReceipt } from './twilio-errors.js';
+import { callbackOutcome, callReceipt, messageReceipt } from './twilio-errors.js';
 import { TWILIO_SIGNATURE_HEADER, validTwilioSignature } from './twilio-signature.js';
 
 export interface TwilioHookDeps {
@@ -19,6 +19,8 @@ export interface TwilioHookDeps {
   log: Logger;
   now: () => number;
   nudge: () => void;
+  /** What a callback's error code says about the recipient, applied to the attempt's contact. */
+  outcome: (provider: string, providerMessageId: string, outcome: ProviderOutcome, error: string) => Promise<void>;
 }
 
 const SID = /^[A-Z]{2}[0-9a-f]{32}$/;
@@ -57,8 +59,12 @@ export function twilioHookRoutes(d: TwilioHookDeps): RouteSpec[] {
         const sid = field(p, 'MessageSid', SID);
         const status = messageReceipt(field(p, 'MessageStatus'));
         if (status !== null) await receipt(d.name, { providerMessageId: sid, status, at: at() });
-        if (status === 'failed' || status === 'undelivered')
-          d.log.info({ provider: d.name, errorCode: p.get('ErrorCode') ?? null, status }, 'twilio message not delivered');
+        if (status === 'failed' || status === 'undelivered') {
+          const code = p.get('ErrorCode');
+          d.log.info({ provider: d.name, errorCode: code, status }, 'twilio message not delivered');
+          const o = callbackOutcome(code);
+          if (o !== null) await d.outcome(d.name, sid, o.outcome, `twilio ${code}: ${o.meaning}`);
+        }
         res.status(204).end();
       },
     },
