@@ -179,6 +179,8 @@ export const configSchema = z.object({
     }),
   /** Messages per second per sender, in segments (1 for a US long code, 10 abroad, 100 for a short code). */
   TWILIO_MPS: z.coerce.number().int().min(1).max(10_000).default(10),
+  /** Calls per second for the account (Twilio's default is 1). */
+  TWILIO_CPS: z.coerce.number().int().min(1).max(100).default(1),
   TWILIO_MACHINE_DETECTION: z.enum(['on', 'off']).default('on'),
   /** Twilio's API replaced by this base (the local fake). */
   TWILIO_API_BASE: z.url().optional(),

@@ -58,6 +58,7 @@ export function providerSettingsFrom(c: Config, secret: (file: string, value: st
       messagingServiceSid: c.TWILIO_MESSAGING_SERVICE_SID,
       contentSids: c.TWILIO_CONTENT_SIDS,
       mps: c.TWILIO_MPS,
+      cps: c.TWILIO_CPS,
       machineDetection: c.TWILIO_MACHINE_DETECTION === 'on',
     };
   if (

@@ -27,6 +27,8 @@ export interface TwilioSettings {
   contentSids: Readonly<Record<string, string>>;
   /** Messages per second per sender, counted in segments (Twilio's MPS: 1 US long code, 10 abroad, 100 short code). */
   mps: number;
+  /** Calls per second for the account (Twilio's default: 1; excess calls queue at Twilio). */
+  cps?: number;
   /** Answering-machine detection on calls (a machine counts as not reached). */
   machineDetection: boolean;
   /** 429s retried by the client before the send counts as throttled. */
@@ -44,6 +46,7 @@ export class TwilioProvider implements ChannelProvider {
   readonly name: string;
   private readonly client: twilio.Twilio;
   private readonly limits: SenderLimits;
+  private readonly callLimits: SenderLimits;
 
   constructor(
     private readonly s: TwilioSettings,
@@ -54,6 +57,7 @@ export class TwilioProvider implements ChannelProvider {
       httpClient: new TwilioHttp(s.apiBase, { maxRetries: s.maxRetries ?? 3, timeoutMs: s.timeoutMs ?? 30_000 }),
     });
     this.limits = new SenderLimits({ perSecond: s.mps });
+    this.callLimits = new SenderLimits({ perSecond: s.cps ?? 1 });
   }
 
   private hook(path: string): string {
@@ -129,7 +133,7 @@ export class TwilioProvider implements ChannelProvider {
     const v = voiceOf(m, this.describe);
     const twiml = new twilio.twiml.VoiceResponse();
     twiml.say({ language: v.language as never, ...(v.voice !== undefined ? { voice: v.voice as never } : {}) }, v.script);
-    return this.limits.schedule(`voice:${from}`, 1, async () => {
+    return this.callLimits.schedule('account', 1, async () => {
       try {
         const call = await this.client.calls.create({
           to: m.to,
@@ -147,6 +151,6 @@ export class TwilioProvider implements ChannelProvider {
   }
 
   async stop(): Promise<void> {
-    await this.limits.stop();
+    await Promise.all([this.limits.stop(), this.callLimits.stop()]);
   }
 }
