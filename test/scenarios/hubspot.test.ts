@@ -110,6 +110,8 @@ describe('HubSpot events in real time', () => {
     expect(comms[0]?.properties.hs_communication_channel_type).toBe('SMS');
     expect(comms[0]?.properties.hs_communication_logged_from).toBe('CRM');
     expect(comms[0]?.properties.hs_communication_body).toContain('payment');
+    // the outcome follows delivery: the same Communication rewritten once the receipts came
+    expect(comms[0]?.properties.hs_communication_body).toMatch(/by sms: (delivered|read)/);
     expect(fake.portal(PORTAL).objects.contacts?.get('902')?.properties.signalbox_messages_30d).toBe('1');
     // paid the next day, in HubSpot
     h.clock.advance(DAY);

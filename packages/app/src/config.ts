@@ -5,6 +5,19 @@ import { z } from 'zod';
  * Configuration, parsed once from the environment. The only place that reads process.env.
  * A bad value stops start-up with a message naming the variable.
  */
+/** A comma-separated list (spaces around items and empty items ignored), each item matching `pattern`. */
+const commaList = (pattern: RegExp, message: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
+    .pipe(z.array(z.string().regex(pattern, message)));
+
 const apiKeySpec = z
   .string()
   .regex(
@@ -12,19 +25,23 @@ const apiKeySpec = z
     'each key is name:role:secret (role admin|agent|integration, secret ≥ 24 chars)',
   );
 
-/** A comma-separated list, each item matching `re`. */
-function list(re: RegExp, message: string) {
-  return z
+/** Comma-separated `key=value` pairs (e.g. `whatsapp=PN…,viber=PN…`), each matching `pattern` (key and value as its two groups). */
+const commaPairs = (pattern: RegExp, expected: string) =>
+  z
     .string()
     .optional()
-    .transform((s) =>
-      (s ?? '')
+    .transform((v, ctx) => {
+      const out: Record<string, string> = {};
+      for (const part of (v ?? '')
         .split(',')
         .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    )
-    .pipe(z.array(z.string().regex(re, message)));
-}
+        .filter((x) => x !== '')) {
+        const m = pattern.exec(part);
+        if (m === null) ctx.addIssue({ code: 'custom', message: `"${part}": expected ${expected}` });
+        else out[m[1] as string] = m[2] as string;
+      }
+      return out;
+    });
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -107,29 +124,11 @@ export const configSchema = z.object({
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64')
     .optional(),
   /** Organization ids whose Outbound Messages are accepted besides the connected orgs (comma-separated). */
-  SALESFORCE_ORG_IDS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    )
-    .pipe(z.array(z.string().regex(/^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/, 'each must be an Organization id (00D…)'))),
+  SALESFORCE_ORG_IDS: commaList(/^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/, 'each must be an Organization id (00D…)'),
   /** A secret last path segment for the Outbound Message endpoint (`/hooks/salesforce/outbound/<secret>`). */
   SALESFORCE_OUTBOUND_SECRET: z.string().min(16).optional(),
   /** Custom objects to follow through Change Data Capture besides Contact, Lead, Case and Opportunity (comma-separated). */
-  SALESFORCE_CDC_OBJECTS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    )
-    .pipe(z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*__c$/, 'each must be a custom object API name (ends in __c)'))),
+  SALESFORCE_CDC_OBJECTS: commaList(/^[A-Za-z][A-Za-z0-9_]*__c$/, 'each must be a custom object API name (ends in __c)'),
   /** Change Data Capture subscriptions (off: Outbound Messages and the changed-since sweep only). */
   SALESFORCE_CDC: z.enum(['on', 'off']).default('on'),
   /** Above this many Contacts (or Leads) the initial sync reads through Bulk API 2.0 query jobs. */
@@ -148,7 +147,7 @@ export const configSchema = z.object({
     .regex(/^AC[0-9a-f]{32}$/, 'must be an Account SID (AC + 32 hex)')
     .optional(),
   TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
-  TWILIO_SMS_FROM: list(/^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11})$/, 'each must be an E.164 number or an alphanumeric sender id'),
+  TWILIO_SMS_FROM: commaList(/^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11})$/, 'each must be an E.164 number or an alphanumeric sender id'),
   TWILIO_WHATSAPP_FROM: z
     .string()
     .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number')
@@ -162,21 +161,7 @@ export const configSchema = z.object({
     .regex(/^MG[0-9a-f]{32}$/, 'must be a Messaging Service SID (MG + 32 hex)')
     .optional(),
   /** Approved WhatsApp templates: `name:language=HX…` (or `name=HX…`), comma-separated. */
-  TWILIO_CONTENT_SIDS: z
-    .string()
-    .optional()
-    .transform((s, ctx) => {
-      const out: Record<string, string> = {};
-      for (const part of (s ?? '')
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== '')) {
-        const m = /^([\w.:-]+)=(HX[0-9a-f]{32})$/.exec(part);
-        if (m === null) ctx.addIssue({ code: 'custom', message: `"${part}": expected name[:language]=HX + 32 hex` });
-        else out[m[1] as string] = m[2] as string;
-      }
-      return out;
-    }),
+  TWILIO_CONTENT_SIDS: commaPairs(/^([\w.:-]+)=(HX[0-9a-f]{32})$/, 'name[:language]=HX + 32 hex'),
   /** Messages per second per sender, in segments (1 for a US long code, 10 abroad, 100 for a short code). */
   TWILIO_MPS: z.coerce.number().int().min(1).max(10_000).default(10),
   /** Calls per second for the account (Twilio's default is 1). */
@@ -192,21 +177,7 @@ export const configSchema = z.object({
     .optional(),
   TELERIVET_ROUTE_ID: z.string().min(1).optional(),
   /** Chat-app routes: `whatsapp=PN…,viber=PN…`. */
-  TELERIVET_CHAT_ROUTES: z
-    .string()
-    .optional()
-    .transform((s, ctx) => {
-      const out: Record<string, string> = {};
-      for (const part of (s ?? '')
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== '')) {
-        const m = /^(whatsapp|viber|rcs)=([\w-]+)$/.exec(part);
-        if (m === null) ctx.addIssue({ code: 'custom', message: `"${part}": expected whatsapp|viber|rcs=<route id>` });
-        else out[m[1] as string] = m[2] as string;
-      }
-      return out;
-    }),
+  TELERIVET_CHAT_ROUTES: commaPairs(/^(whatsapp|viber|rcs)=([\w-]+)$/, 'whatsapp|viber|rcs=<route id>'),
   /** The secret sent with each message for its status callback, and the webhook service's secret (incoming messages). */
   TELERIVET_STATUS_SECRET: z.string().min(16).optional(),
   TELERIVET_WEBHOOK_SECRET: z.string().min(16).optional(),

@@ -8,6 +8,7 @@ import { m0006 } from './migrations/0006-one-inbox.js';
 import { m0010 } from './migrations/0010-rules-governance.js';
 import { m0030 } from './migrations/0030-crm-per-account.js';
 import { m0031 } from './migrations/0031-inbox-lanes.js';
+import { m0032 } from './migrations/0032-writeback-outcomes.js';
 import { m0045 } from './migrations/0045-unreachable-identities.js';
 import { m0046 } from './migrations/0046-attempt-routes.js';
 
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0006_one_inbox': m0006,
   '0030_crm_per_account': m0030,
   '0031_inbox_lanes': m0031,
+  '0032_writeback_outcomes': m0032,
   '0010_rules_governance': m0010,
   '0045_unreachable_identities': m0045,
   '0046_attempt_routes': m0046,

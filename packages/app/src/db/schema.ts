@@ -258,6 +258,8 @@ export interface CrmWritebacksTable {
   attempts: Generated<number>;
   error: string | null;
   updated_at: number;
+  /** The message's status when it was last written (null: before outcomes were kept). */
+  outcome: string | null;
 }
 export interface CrmCallbacksTable {
   callback_id: string;

@@ -157,6 +157,21 @@ export class HubspotCrm {
     return { id: r.id, kind: 'note' };
   }
 
+  /** Rewrites a message logged before (its outcome moved on: delivered, read, failed). */
+  async updateLogged(
+    portalId: number,
+    logged: { id: string; kind: 'communication' | 'note'; channel: string; body: string },
+  ): Promise<void> {
+    if (logged.kind === 'communication')
+      await this.gateway.call(portalId, (cl) =>
+        cl.crm.objects.communications.basicApi.update(logged.id, { properties: { hs_communication_body: logged.body } }),
+      );
+    else
+      await this.gateway.call(portalId, (cl) =>
+        cl.crm.objects.notes.basicApi.update(logged.id, { properties: { hs_note_body: `[Signalbox · ${logged.channel}] ${logged.body}` } }),
+      );
+  }
+
   async updateContact(portalId: number, id: string, properties: Record<string, string>): Promise<void> {
     await this.gateway.call(portalId, (cl) => cl.crm.contacts.basicApi.update(id, { properties }));
   }

@@ -178,10 +178,21 @@ export class HubspotConnector implements CrmConnector {
   async logMessages(account: string, entries: readonly CrmMessageLog[]): Promise<CrmLogOutcome[]> {
     const out: CrmLogOutcome[] = [];
     for (const m of entries) {
-      const body = [`Signalbox sent "${m.label}" by ${m.channel}`, m.detail ? `content: ${m.detail}` : null, `why: ${m.reason}`]
+      const body = [
+        `Signalbox sent "${m.label}" by ${m.channel}: ${m.outcome}${m.cost !== null && m.cost > 0 ? ` (cost ${m.cost})` : ''}`,
+        m.detail ? `content: ${m.detail}` : null,
+        `why: ${m.reason}`,
+      ]
         .filter(Boolean)
         .join('\n');
       try {
+        const before = m.logged;
+        if (before !== undefined && (before.kind === 'communication' || before.kind === 'note')) {
+          // its outcome moved on: the same record rewritten (HubSpot has no idempotency key to create with)
+          await this.d.crm.updateLogged(Number(account), { id: before.recordId, kind: before.kind, channel: m.channel, body });
+          out.push({ messageId: m.messageId, recordId: before.recordId, kind: before.kind, error: null, permanent: false });
+          continue;
+        }
         const logged = await this.d.crm.logMessage(Number(account), { contactId: m.person.id, channel: m.channel, body, at: m.at });
         out.push({ messageId: m.messageId, recordId: logged.id, kind: logged.kind, error: null, permanent: false });
       } catch (err) {
