@@ -3,7 +3,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { type DescribeTemplate, emailOf, type ProviderMessage } from '../outbound.js';
 import { publicBase } from '../public-url.js';
 import { SenderLimits } from '../sender-limits.js';
-import { unsubscribeToken } from './unsubscribe-token.js';
+import { unsubscribeUrlFor } from './unsubscribe-token.js';
 
 export interface SmtpSettings {
   name?: string;
@@ -54,7 +54,7 @@ export class SmtpProvider implements ChannelProvider {
 
   /** The unsubscribe URL of a message. */
   unsubscribeUrl(messageId: string): string {
-    return `${publicBase(this.s.publicUrl)}/email/unsubscribe/${unsubscribeToken(this.s.unsubscribeSecret, messageId)}`;
+    return unsubscribeUrlFor(publicBase(this.s.publicUrl), this.s.unsubscribeSecret, messageId);
   }
 
   async send(m: ProviderMessage): Promise<SendResult> {

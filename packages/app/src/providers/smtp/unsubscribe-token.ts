@@ -20,3 +20,11 @@ export function readUnsubscribeToken(secret: string, token: string): string | nu
 }
 
 const mac = (secret: string, messageId: string) => createHmac('sha256', secret).update(`unsubscribe:${messageId}`).digest('base64url');
+
+/**
+ * The unsubscribe URL of a message (what `List-Unsubscribe` carries; the renderer can give the same
+ * URL to an email body's "Unsubscribe" link as `unsubscribeUrl`).
+ */
+export function unsubscribeUrlFor(publicBase: string, secret: string, messageId: string): string {
+  return `${publicBase.replace(/\/$/, '')}/email/unsubscribe/${unsubscribeToken(secret, messageId)}`;
+}
