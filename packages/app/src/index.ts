@@ -9,6 +9,7 @@ export { DEMO_CONTACTS } from './demo/demo-contacts.js';
 export { AppError } from './errors.js';
 export { createApp } from './http/app.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
+export type { ProviderSettings } from './providers/provider-settings.js';
 export { DEFAULT_SANDBOX_RULES, SandboxProvider, type SandboxRule } from './providers/sandbox/sandbox-provider.js';
 export { sign, verify } from './providers/signature.js';
 export { WebhookProvider } from './providers/webhook/webhook-provider.js';

@@ -8,6 +8,7 @@ import { ConfigError, invocationDir, loadConfig } from './config.js';
 import { openPostgres } from './db/postgres.js';
 import { openSqlite } from './db/sqlite.js';
 import { createLogger } from './logger.js';
+import { configuredProviders, providerSettingsFrom } from './providers/provider-settings.js';
 import { connectRedis } from './redis/connect-redis.js';
 import { RulesHolder } from './rules/rules-holder.js';
 import { JsonFileError, loadRulesetFile } from './rules/ruleset-source.js';
@@ -54,7 +55,9 @@ async function main(): Promise<void> {
     log.warn({ err: (e as Error).message }, 'the admin console could not be built; /admin answers 503'),
   );
   const firstStart = (await store.contactSnapshots.count()) === 0;
+  const providerSettings = providerSettingsFrom(config, (file, value) => localSecret(config, file, value));
   const system = createSystem({
+    providerSettings,
     store,
     admin: {
       dir: ADMIN_UI_DIST,
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `Signalbox is running at ${url} — ${profile}, sandbox providers, ruleset ${rules.get().version}`,
+      `Signalbox is running at ${url} — ${profile}, providers: ${['sandbox', ...(providerSettings ? configuredProviders(providerSettings) : [])].join(', ')}, ruleset ${rules.get().version}`,
       `  admin:     ${url}/admin/  (sign in with an admin or agent key)`,
       ...(firstStart ? ['  no data yet: `pnpm demo` loads a few hundred demo contacts and runs the seed stories'] : []),
       `  health:    ${url}/healthz   ready: ${url}/readyz   metrics: ${url}/metrics`,

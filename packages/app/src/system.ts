@@ -14,6 +14,7 @@ import { createApp, serve } from './http/app.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
 import { createMetrics, runtimeMetrics, storeGauges } from './metrics/metrics.js';
+import type { ProviderSettings } from './providers/provider-settings.js';
 import type { SandboxProvider, SandboxRule } from './providers/sandbox/sandbox-provider.js';
 import type { RulesHolder } from './rules/rules-holder.js';
 import { RulesWatcher } from './rules/rules-watcher.js';
@@ -45,6 +46,8 @@ export interface SystemOptions {
    */
   redis?: { client: Redis; url: string; prefix: string };
   providerSecrets?: Record<string, string>;
+  /** Real providers (Twilio, Telerivet, SMTP): built on each thread that sends; their hooks on this one. */
+  providerSettings?: ProviderSettings | undefined;
   bodyLimit?: string;
   /** The instance this process is (its claims and leases carry it). */
   instanceId?: string;
@@ -99,6 +102,8 @@ export function createSystem(o: SystemOptions): System {
     lease: { ms: leaseMs, owner },
     sandbox: { secret: o.sandboxSecret, receiptUrl, rules: o.sandboxRules },
     ...(o.providers ? { providers: o.providers } : {}),
+    providerSettings: o.providerSettings,
+    publicUrl: () => baseUrl,
     hubspot: o.hubspot,
     salesforce: o.salesforce,
     metrics: runtimeMetrics(metrics),
@@ -120,6 +125,8 @@ export function createSystem(o: SystemOptions): System {
             resumeAll: wt.database.kind === 'sqlite',
             crm: { hubspot: o.hubspot, salesforce: o.salesforce },
             ...(o.redis !== undefined ? { redis: { url: o.redis.url, prefix: o.redis.prefix } } : {}),
+            providers: o.providerSettings,
+            publicUrl: baseUrl ?? 'http://127.0.0.1:0',
           }),
           o.log,
         );
@@ -172,6 +179,9 @@ export function createSystem(o: SystemOptions): System {
     runtime,
     hotWrites,
     providerSecrets: { sandbox: o.sandboxSecret, ...(o.providerSecrets ?? {}) },
+    ...(o.providerSettings !== undefined
+      ? { providers: { ...o.providerSettings, publicUrl: () => o.providerSettings?.publicUrl ?? baseUrl ?? 'http://127.0.0.1' } }
+      : {}),
     metrics,
     threadMetrics: () => host?.metrics() ?? Promise.resolve(null),
     replay: new ReplayGuard(o.store.seenSignatures, REPLAY_WINDOW_MS),

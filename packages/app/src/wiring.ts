@@ -7,6 +7,8 @@ import { HubspotApp, type HubspotSettings } from './crm/hubspot/hubspot-app.js';
 import { SalesforceApp, type SalesforceSettings } from './crm/salesforce/salesforce-app.js';
 import type { Logger } from './logger.js';
 import type { RuntimeMetrics } from './metrics/runtime-metrics.js';
+import { buildProviders } from './providers/build-providers.js';
+import type { ProviderSettings } from './providers/provider-settings.js';
 import { SandboxProvider, type SandboxRule } from './providers/sandbox/sandbox-provider.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import type { Store } from './store/store.js';
@@ -22,6 +24,10 @@ export interface WiringOptions {
   providers?: (sandbox: SandboxProvider, limiters: Limiters) => ChannelProvider[];
   /** Where every outbound limit comes from (shared through Redis in production); default: this thread's own. */
   limiters?: Limiters;
+  /** Real providers (Twilio, Telerivet, SMTP) and the routes between them. */
+  providerSettings?: ProviderSettings | undefined;
+  /** Where this instance can be reached (provider callbacks) when no public URL is configured. */
+  publicUrl?: () => string | null;
   hubspot?: HubspotSettings | undefined;
   salesforce?: SalesforceSettings | undefined;
   metrics?: RuntimeMetrics | undefined;
@@ -54,6 +60,14 @@ export function wire(o: WiringOptions): Wired {
   });
   const limiters = o.limiters ?? new LocalLimiters();
   const providers = new Map<string, ChannelProvider>([['sandbox', sandbox]]);
+  if (o.providerSettings !== undefined)
+    for (const p of buildProviders(o.providerSettings, {
+      sandbox,
+      ruleset: o.ruleset,
+      publicUrl: () => o.publicUrl?.() ?? 'http://127.0.0.1',
+      now,
+    }))
+      providers.set(p.name, p);
   for (const p of o.providers?.(sandbox, limiters) ?? []) providers.set(p.name, p);
   let hubspot: HubspotApp | null = null;
   let salesforce: SalesforceApp | null = null;

@@ -9,6 +9,8 @@ import { m0010 } from './migrations/0010-rules-governance.js';
 import { m0030 } from './migrations/0030-crm-per-account.js';
 import { m0031 } from './migrations/0031-inbox-lanes.js';
 import { m0032 } from './migrations/0032-writeback-outcomes.js';
+import { m0045 } from './migrations/0045-unreachable-identities.js';
+import { m0046 } from './migrations/0046-attempt-routes.js';
 import { m0050 } from './migrations/0050-dry-run-heartbeat.js';
 import { m0060 } from './migrations/0060-timers-by-contact.js';
 import { m0061 } from './migrations/0061-sync-started-at.js';
@@ -31,6 +33,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0010_rules_governance': m0010,
   '0060_timers_by_contact': m0060,
   '0061_sync_started_at': m0061,
+  '0045_unreachable_identities': m0045,
+  '0046_attempt_routes': m0046,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -14,6 +14,9 @@ export interface IdentitiesTable {
   value: string;
   contact_id: string;
   created_at: number;
+  /** A provider said this address does not exist (an invalid number, a hard bounce): kept for finding the contact, not used to send. */
+  unreachable_at: number | null;
+  unreachable_reason: string | null;
 }
 export interface IdentityConflictsTable {
   id: string;
@@ -103,6 +106,8 @@ export interface AttemptsTable {
   status: string;
   cost: number;
   error: string | null;
+  /** How a router reached the provider that served it (fail-overs and why). */
+  route: string | null;
   created_at: number;
   updated_at: number;
   /**

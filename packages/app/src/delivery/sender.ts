@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { addressFor } from './address.js';
 import type { FollowUps } from './follow-ups.js';
 import { type GateStore, outboundFor, type SendGate } from './gate.js';
+import { applyOutcome } from './provider-outcomes.js';
 import { type ReceiptStore, type Receipts, yieldToIo } from './receipts.js';
 import type { ClaimedSend, Go, Unit } from './unit.js';
 
@@ -109,7 +110,7 @@ export class Sender<S extends SendStore = SendStore> {
       messageId: message.id,
       step: 0,
       plan: message.plan,
-      go: { provider: step.provider, outbound: outboundFor(claim, message.id, step, address, message.template, request) },
+      go: { provider: step.provider, outbound: outboundFor(claim, message.id, step, address, message.template, request, contact.market) },
     });
     return true;
   }
@@ -126,22 +127,29 @@ export class Sender<S extends SendStore = SendStore> {
   private async record(store: SendStore, at: { messageId: string; step: number; plan?: readonly PlanStep[]; go: Go }, result: SendResult) {
     const { messageId, step, go } = at;
     const now = this.now();
+    // a router may have served it through another provider than the plan named (receipts come from that one)
+    const provider = result.provider ?? go.provider;
+    const via = {
+      ...(provider !== go.provider ? { provider } : {}),
+      ...(result.route !== undefined ? { route: result.route } : {}),
+    };
     if (result.status === 'failed') {
-      await store.attempts.update(go.outbound.claim, { status: 'failed', error: result.error }, now, ['claimed']);
+      if (await store.attempts.update(go.outbound.claim, { status: 'failed', error: result.error, ...via }, now, ['claimed']))
+        await applyOutcome(store, { messageId, outbound: go.outbound, provider, result }, now, this.d.ruleset());
       await this.d.followUps.afterFailed(store, messageId, step);
       return;
     }
     if (
       await store.attempts.update(
         go.outbound.claim,
-        { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost },
+        { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost, ...via },
         now,
         ['claimed'],
       )
     ) {
       await store.messages.transition(messageId, ['queued', 'sent'], 'sent', now, { channel: go.outbound.channel, cost: result.cost });
       // a receipt that beat this bookkeeping was parked: the side that comes second applies it
-      await this.d.receipts.applyParked(store, go.provider, result.providerMessageId);
+      await this.d.receipts.applyParked(store, provider, result.providerMessageId);
     }
     await this.d.followUps.afterSent(store, messageId, step, now, at.plan);
   }

@@ -12,6 +12,8 @@ import type { HotWrites } from '../inbox/hot-writes.js';
 import { InboxWriter } from '../inbox/inbox-writer.js';
 import type { Logger } from '../logger.js';
 import { exposition, type Metrics } from '../metrics/metrics.js';
+import { providerRoutes } from '../providers/provider-routes.js';
+import type { ProviderSettings } from '../providers/provider-settings.js';
 import { RulesGovernance } from '../rules/governance.js';
 import type { RulesHolder } from '../rules/rules-holder.js';
 import type { Runtime } from '../runtime.js';
@@ -51,6 +53,8 @@ export interface AppDeps {
   hotWrites?: HotWrites;
   /** Secrets providers sign their receipts and inbound messages with, by provider name. */
   providerSecrets: Readonly<Record<string, string>>;
+  /** Real providers' hooks (Twilio, Telerivet, email): their secrets, and the public URL their signatures cover. */
+  providers?: Omit<ProviderSettings, 'publicUrl'> & { publicUrl: () => string };
   metrics: Metrics;
   /** Other threads' metrics (the worker thread's), merged into /metrics. */
   threadMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[] | null>;
@@ -207,6 +211,17 @@ export function createApp(deps: AppDeps): Express {
       metrics,
       nudge,
     }),
+    ...(deps.providers !== undefined
+      ? providerRoutes(deps.providers, {
+          runtime: deps.runtime,
+          ruleset: deps.ruleset,
+          writes: hotWrites,
+          replay: deps.replay,
+          log: deps.log,
+          now,
+          nudge,
+        })
+      : []),
   );
   if (deps.admin !== undefined && sessions !== null) {
     table.add(

@@ -58,6 +58,8 @@ async function run(data: WorkerThreadData): Promise<void> {
     log,
     lease: { ms: data.leaseMs, owner: data.owner },
     sandbox: { secret: data.sandboxSecret, receiptUrl: () => data.receiptUrl },
+    providerSettings: data.providers,
+    publicUrl: () => data.publicUrl,
     hubspot: data.crm.hubspot,
     salesforce: data.crm.salesforce,
     metrics: runtimeMetrics(metrics),

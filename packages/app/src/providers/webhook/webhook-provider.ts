@@ -55,6 +55,7 @@ export class WebhookProvider implements ChannelProvider {
       channel: m.channel,
       to: m.to,
       content: m.content,
+      ...(m.rendered !== undefined ? { rendered: m.rendered } : {}),
       template: m.template,
       variables: m.variables,
     });
