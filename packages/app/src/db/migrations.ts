@@ -26,15 +26,15 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004_partial_pending_indexes': m0004,
   '0005_receipts_by_attempt': m0005,
   '0006_one_inbox': m0006,
+  '0010_rules_governance': m0010,
   '0030_crm_per_account': m0030,
   '0031_inbox_lanes': m0031,
   '0032_writeback_outcomes': m0032,
-  '0050_dry_run_heartbeat': m0050,
-  '0010_rules_governance': m0010,
-  '0060_timers_by_contact': m0060,
-  '0061_sync_started_at': m0061,
   '0045_unreachable_identities': m0045,
   '0046_attempt_routes': m0046,
+  '0050_dry_run_heartbeat': m0050,
+  '0060_timers_by_contact': m0060,
+  '0061_sync_started_at': m0061,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
