@@ -4,6 +4,7 @@
  * HTTP server. Installed through the OAuth flow; time moved by the test clock.
  */
 
+import { CrmSync, createLogger } from '@signalbox/app';
 import { signV1, signV3 } from '@signalbox/connectors';
 import { FakeHubspot } from '@signalbox/connectors/testing';
 import request from 'supertest';
@@ -473,6 +474,51 @@ describe('sync', () => {
     expect(await h.system.hubspot.sync.sweep(String(p))).toBeGreaterThanOrEqual(1);
     const c = await h.store.contacts.findByIdentity('hubspot', `${p}:42`);
     expect(c?.identities.map((i) => i.value)).toContain('new-address@example.com');
+  });
+
+  it('with two instances, one runs the initial sync of a portal at a time; the other takes it over from the cursor when its claim lapses', async () => {
+    const p = 779;
+    fake.seedContacts(p, 900); // below the export threshold: paged, 100 a page
+    const t = fake.issueTokens(p);
+    const hubspot = h.system.hubspot;
+    if (hubspot === null) throw new Error('HubSpot is not wired');
+    await hubspot.tokens.save({
+      portalId: p,
+      accessToken: t.access_token,
+      refreshToken: t.refresh_token,
+      expiresAt: h.clock.now().getTime() + 3_600_000,
+    });
+    await hubspot.sync.begin(String(p));
+    // a second instance's sync of the same portal, over the same database
+    const other = new CrmSync({
+      connector: hubspot.connector,
+      people: hubspot.people,
+      store: h.store,
+      now: () => h.clock.now().getTime(),
+      log: createLogger('silent'),
+      claim: { owner: 'instance-b', ms: 60_000 },
+    });
+    const pages = () => fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length;
+    const count = async () =>
+      (
+        await h.db
+          .selectFrom('crm_sync')
+          .select('count')
+          .where('portal_id', '=', String(p))
+          .where('kind', '=', 'initial')
+          .executeTakeFirstOrThrow()
+      ).count;
+    expect(await hubspot.sync.round()).toBe(5);
+    expect(await count()).toBe(500);
+    // the first instance holds it: the second reads nothing
+    const before = pages();
+    expect(await other.round()).toBe(0);
+    expect(pages()).toBe(before);
+    // the first instance stops renewing (it died); past its claim the second goes on from the cursor
+    h.clock.advance(61_000);
+    expect(await other.round()).toBe(4);
+    expect(await count()).toBe(900);
+    expect(await hubspot.sync.round()).toBe(0);
   });
 
   it('a portal above the export threshold syncs through one export, stored in batches; people we knew merge as one by one', async () => {

@@ -92,13 +92,22 @@ export function wire(o: WiringOptions): Wired {
           clock: o.clock,
           log: o.log,
           limiters,
+          syncClaim: o.lease,
         });
         hubspot = app;
         sources.push(app.inbox);
         chores.push(...app.chores());
       }
       if (o.salesforce !== undefined) {
-        const app = new SalesforceApp({ settings: o.salesforce, store: o.store, ruleset: o.ruleset, clock: o.clock, log: o.log, limiters });
+        const app = new SalesforceApp({
+          settings: o.salesforce,
+          store: o.store,
+          ruleset: o.ruleset,
+          clock: o.clock,
+          log: o.log,
+          limiters,
+          syncClaim: o.lease,
+        });
         salesforce = app;
         sources.push(app.inbox);
         chores.push(...app.chores());

@@ -60,6 +60,22 @@ export class CrmSyncCursors {
       .execute();
   }
 
+  /**
+   * Claims a sync for `owner` until `until` when no other instance holds it (or its claim lapsed):
+   * the sync's rounds run on one instance at a time. Renewing one's own claim always succeeds.
+   */
+  async claim(crm: string, account: string, kind: SyncKind, owner: string, now: number, until: number): Promise<boolean> {
+    const r = await this.c.db
+      .updateTable('crm_sync')
+      .set({ owner, owner_until: until })
+      .where('crm', '=', crm)
+      .where('portal_id', '=', account)
+      .where('kind', '=', kind)
+      .where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '=', owner), eb('owner_until', '<', now)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   /** Accounts whose initial sync has not finished. */
   async unfinished(crm: string): Promise<string[]> {
     const rows = await this.c.db

@@ -32,6 +32,11 @@ export class CrmSync {
       log: Logger;
       /** How often the repair sweep runs per account. */
       sweepEveryMs?: number;
+      /**
+       * This instance, and how long its claim on a sync holds without a round renewing it: with
+       * several instances, each account's initial sync and sweep run on one of them at a time.
+       */
+      claim?: { owner: string; ms: number };
     },
   ) {}
 
@@ -99,12 +104,21 @@ export class CrmSync {
     return n;
   }
 
+  /** Whether this instance may run the account's sync now (always, with one instance). */
+  private async claim(account: string, kind: 'initial' | 'sweep', ms: number): Promise<boolean> {
+    const c = this.d.claim;
+    if (c === undefined) return true;
+    const now = this.d.now();
+    return this.d.store.crmSync.claim(this.crm, account, kind, c.owner, now, now + ms);
+  }
+
   /** A few pages of each unfinished initial sync, and the sweep when it is due (a chore of the worker). */
   async round(): Promise<number> {
     let moved = 0;
     const active = new Set(await this.d.store.crmAccounts.active(this.crm));
     for (const account of await this.d.store.crmSync.unfinished(this.crm)) {
       if (!active.has(account)) continue;
+      if (!(await this.claim(account, 'initial', this.d.claim?.ms ?? 0))) continue;
       try {
         moved += (await this.initial(account, PAGES_PER_ROUND)).pages;
       } catch (err) {
@@ -115,6 +129,8 @@ export class CrmSync {
     for (const account of active) {
       if (this.d.now() - (this.lastSweep.get(account) ?? 0) < every) continue;
       this.lastSweep.set(account, this.d.now());
+      // held for a whole period: another instance does not sweep the same account meanwhile
+      if (!(await this.claim(account, 'sweep', every))) continue;
       try {
         await this.sweep(account);
       } catch (err) {

@@ -14,6 +14,7 @@ import { m0046 } from './migrations/0046-attempt-routes.js';
 import { m0050 } from './migrations/0050-dry-run-heartbeat.js';
 import { m0060 } from './migrations/0060-timers-by-contact.js';
 import { m0061 } from './migrations/0061-sync-started-at.js';
+import { m0062 } from './migrations/0062-sync-owner.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
@@ -35,6 +36,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0050_dry_run_heartbeat': m0050,
   '0060_timers_by_contact': m0060,
   '0061_sync_started_at': m0061,
+  '0062_sync_owner': m0062,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

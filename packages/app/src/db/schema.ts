@@ -253,6 +253,9 @@ export interface CrmSyncTable {
   updated_at: number;
   /** When the sync began (null: begun before migration 0061). */
   started_at: Generated<number | null>;
+  /** The instance running this sync, and until when its claim holds (migration 0062). */
+  owner: Generated<string | null>;
+  owner_until: Generated<number | null>;
 }
 export interface CrmWritebacksTable {
   message_id: string;

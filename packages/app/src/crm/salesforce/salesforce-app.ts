@@ -101,6 +101,8 @@ export class SalesforceApp implements CrmApp {
       log: Logger;
       /** The orgs' limiters (shared by every instance through Redis in production). */
       limiters: Limiters;
+      /** This instance and its claims' length: one instance at a time runs an account's sync. */
+      syncClaim?: { owner: string; ms: number };
     },
   ) {
     const now = () => d.clock.now().getTime();
@@ -128,7 +130,14 @@ export class SalesforceApp implements CrmApp {
     });
     this.people = new CrmPeople({ connector: this.connector, ruleset: d.ruleset, now });
     this.inbox = new CrmInbox({ connector: this.connector, people: this.people, store: d.store, ruleset: d.ruleset });
-    this.sync = new CrmSync({ connector: this.connector, people: this.people, store: d.store, now, log: d.log });
+    this.sync = new CrmSync({
+      connector: this.connector,
+      people: this.people,
+      store: d.store,
+      now,
+      log: d.log,
+      ...(d.syncClaim !== undefined ? { claim: d.syncClaim } : {}),
+    });
     this.writeBack = new CrmWriteBack({ connector: this.connector, personOf: personOfIdentity, now, log: d.log });
   }
 
