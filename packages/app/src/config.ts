@@ -40,6 +40,12 @@ export const configSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  /**
+   * With DATABASE_URL: `on` applies missing migrations at start-up (under a PostgreSQL advisory
+   * lock, so instances starting together never migrate at once); `off` only checks that none is
+   * missing and refuses to start otherwise (migrations then run once per deploy: `pnpm migrate`).
+   */
+  MIGRATE_ON_START: z.enum(['on', 'off']).default('on'),
   /** Secret the sandbox provider signs receipts with (generated into DATA_DIR when absent). */
   SANDBOX_SECRET: z.string().min(24).optional(),
   /**

@@ -1,21 +1,35 @@
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
-import { ADMIN_UI_DIST, ensureAdminUi } from '@signalbox/admin-ui/build';
+import { dirname, join, resolve } from 'node:path';
 import { RulesetInvalidError } from '@signalbox/engine';
 import { localSecret, resolveApiKeys } from './api-keys.js';
 import { systemClock } from './clock.js';
 import { ConfigError, invocationDir, loadConfig } from './config.js';
-import { openPostgres } from './db/postgres.js';
+import { MigrationsPendingError, openPostgres } from './db/postgres.js';
 import { openSqlite } from './db/sqlite.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { RulesHolder } from './rules/rules-holder.js';
 import { JsonFileError, loadRulesetFile } from './rules/ruleset-source.js';
 import { Store } from './store/store.js';
 import { createSystem } from './system.js';
+import { FROM_SOURCE } from './threads.js';
 
 function fail(message: string): never {
   process.stderr.write(`signalbox: ${message}\n`);
   process.exit(1);
+}
+
+/**
+ * Where the admin console's built files are. From the sources they are built on first start (and
+ * after its sources change); compiled, `pnpm build` has built them.
+ */
+async function adminConsole(log: Logger): Promise<string> {
+  if (!FROM_SOURCE) return join(dirname(createRequire(import.meta.url).resolve('@signalbox/admin-ui/package.json')), 'dist');
+  const { ADMIN_UI_DIST, ensureAdminUi } = await import('@signalbox/admin-ui/build');
+  await ensureAdminUi().catch((e: unknown) =>
+    log.warn({ err: (e as Error).message }, 'the admin console could not be built; /admin answers 503'),
+  );
+  return ADMIN_UI_DIST;
 }
 
 async function main(): Promise<void> {
@@ -28,7 +42,10 @@ async function main(): Promise<void> {
   const turns = new SharedArrayBuffer(8);
   const db =
     config.DATABASE_URL !== undefined
-      ? await openPostgres(config.DATABASE_URL)
+      ? await openPostgres(config.DATABASE_URL, {
+          migrations: config.MIGRATE_ON_START === 'on' ? 'apply' : 'verify',
+          applied: (names) => names.length > 0 && log.info({ migrations: names }, 'migrations applied'),
+        })
       : await openSqlite(resolve(dataDir, 'signalbox.db'), {
           // checkpoints in a thread of their own; the worker thread's connection leaves them to it
           checkpoints: 'background',
@@ -39,15 +56,12 @@ async function main(): Promise<void> {
   const rules = new RulesHolder(ruleset);
   // a ruleset published over the API wins over the file, unless a file is named explicitly
   if (config.SIGNALBOX_RULESET === undefined) await rules.loadPublished(store);
-  // the console's files are built on first start (and after its sources change)
-  await ensureAdminUi().catch((e: unknown) =>
-    log.warn({ err: (e as Error).message }, 'the admin console could not be built; /admin answers 503'),
-  );
+  const adminDir = await adminConsole(log);
   const firstStart = (await store.contactSnapshots.count()) === 0;
   const system = createSystem({
     store,
     admin: {
-      dir: ADMIN_UI_DIST,
+      dir: adminDir,
       sessionSecret: localSecret(config, 'session-secret', config.SESSION_SECRET),
       secure: config.PUBLIC_URL?.startsWith('https:') ?? false,
     },
@@ -151,7 +165,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof JsonFileError) fail(e.message);
+  if (e instanceof ConfigError || e instanceof JsonFileError || e instanceof MigrationsPendingError) fail(e.message);
   if (e instanceof RulesetInvalidError) fail(`${e.message}\n${e.problems.map((p) => `  ${p.path || '/'}: ${p.message}`).join('\n')}`);
   fail(`could not start: ${(e as Error).message}`);
 });

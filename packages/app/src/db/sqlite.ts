@@ -39,6 +39,8 @@ export async function openSqlite(
     turns?: SharedArrayBuffer;
     /** See WAL_LIMIT_PAGES (tests make it small). */
     walLimitPages?: number;
+    /** Hears the migrations applied on opening. */
+    applied?: (names: string[]) => void;
   } = {},
 ): Promise<OpenDatabase> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -72,7 +74,8 @@ export async function openSqlite(
   const db = new Kysely<Database>({
     dialect: new AsyncBusySqliteDialect({ database: cached as unknown as SQLite.Database }, sqlite, turns),
   });
-  await migrateToLatest(db as Kysely<unknown>);
+  const applied = await migrateToLatest(db as Kysely<unknown>);
+  options.applied?.(applied);
   const checkpointer =
     checkpoints === 'background'
       ? new Checkpointer(file, options.onCheckpointError ?? (() => undefined), walLimitPages, turns.buffer)

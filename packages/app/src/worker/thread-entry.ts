@@ -37,7 +37,7 @@ async function run(data: WorkerThreadData): Promise<void> {
           checkpoints: data.database.checkpoints ?? 'auto',
           ...(data.database.turns ? { turns: data.database.turns } : {}),
         })
-      : await openPostgres(data.database.url);
+      : await openPostgres(data.database.url, { migrations: 'verify' });
   const store = new Store(open);
   let ruleset = loadRuleset(data.ruleset);
   const metrics = createMetrics({ withDefaults: false });
