@@ -128,6 +128,13 @@ export const configSchema = z.object({
   SALESFORCE_BULK_THRESHOLD: z.coerce.number().int().min(0).default(50_000),
   /** Secret the admin console's session cookies are signed with (generated into DATA_DIR when absent; share it across instances). */
   SESSION_SECRET: z.string().min(32).optional(),
+  /**
+   * An OpenTelemetry collector's base URL (OTLP over HTTP): when set, an event is traced from the
+   * inbox to the provider call (spans to `<endpoint>/v1/traces`). Unset: no tracing at all.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** The traces' service name. */
+  OTEL_SERVICE_NAME: z.string().min(1).default('signalbox'),
   /** Largest JSON body accepted. */
   BODY_LIMIT: z.string().default('256kb'),
   /** Directory relative paths given to the CLI are resolved from (pnpm sets INIT_CWD). */

@@ -35,6 +35,13 @@ async function adminConsole(log: Logger): Promise<string> {
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
+  const instanceId = config.INSTANCE_ID ?? (config.DATABASE_URL === undefined ? 'embedded' : `${hostname()}:${process.pid}`);
+  const tracingSettings =
+    config.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined
+      ? { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME, instance: instanceId }
+      : undefined;
+  // the SDK is loaded only when tracing is on
+  const tracing = tracingSettings !== undefined ? (await import('./tracing/start-tracing.js')).startTracing(tracingSettings) : null;
   const ruleset = loadRulesetFile(config.SIGNALBOX_RULESET);
   const { keys, generatedAt } = resolveApiKeys(config);
   const dataDir = resolve(invocationDir(config), config.DATA_DIR);
@@ -108,7 +115,7 @@ async function main(): Promise<void> {
       : {}),
     leaseMs: config.WORKER_LEASE_MS,
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS ?? (config.DATABASE_URL !== undefined ? 1000 : 0),
-    instanceId: config.INSTANCE_ID ?? (config.DATABASE_URL === undefined ? 'embedded' : `${hostname()}:${process.pid}`),
+    instanceId,
     ...(config.WORKER === 'on'
       ? {
           workerThread: {
@@ -117,6 +124,7 @@ async function main(): Promise<void> {
                 ? { kind: 'postgres' as const, url: config.DATABASE_URL }
                 : { kind: 'sqlite' as const, file: resolve(dataDir, 'signalbox.db'), checkpoints: 'elsewhere' as const, turns },
             logLevel: config.LOG_LEVEL,
+            ...(tracingSettings !== undefined ? { tracing: tracingSettings } : {}),
           },
         }
       : {}),
@@ -158,6 +166,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down: not ready, finishing the work under way, releasing claims');
     await system.close();
+    await tracing?.shutdown().catch(() => undefined);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());

@@ -8,6 +8,7 @@ import { m0006 } from './migrations/0006-one-inbox.js';
 import { m0010 } from './migrations/0010-rules-governance.js';
 import { m0030 } from './migrations/0030-crm-per-account.js';
 import { m0031 } from './migrations/0031-inbox-lanes.js';
+import { m0070 } from './migrations/0070-inbox-trace.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0006_one_inbox': m0006,
   '0030_crm_per_account': m0030,
   '0031_inbox_lanes': m0031,
+  '0070_inbox_trace': m0070,
   '0010_rules_governance': m0010,
 };
 

@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import type { OpenDatabase } from './connection.js';
 import { AppError } from '../errors.js';
+import type { OpenDatabase } from './connection.js';
 import { withMigrationLock } from './migration-lock.js';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -60,7 +60,11 @@ export async function openPostgres(
 /** The database lacks migrations and this process was told not to apply them. */
 export class MigrationsPendingError extends AppError {
   constructor(readonly pending: string[]) {
-    super(503, 'MIGRATIONS_PENDING', `the database lacks ${pending.length} migration(s) (${pending.join(', ')}): run \`pnpm migrate\` first`);
+    super(
+      503,
+      'MIGRATIONS_PENDING',
+      `the database lacks ${pending.length} migration(s) (${pending.join(', ')}): run \`pnpm migrate\` first`,
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import { Worker as NodeWorker } from 'node:worker_threads';
+import type { Worker as NodeWorker } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { type CrmCalls, fromCallError, remoteCrmCalls } from '../crm/crm-calls.js';
 import type { HotWrites } from '../inbox/hot-writes.js';
