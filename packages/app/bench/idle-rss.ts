@@ -29,7 +29,13 @@ function descendants(pid: number): number[] {
 async function idle(run: keyof typeof RUNS, worker: 'on' | 'off'): Promise<{ self: number; children: number }> {
   const child: ChildProcess = spawn(process.execPath, RUNS[run], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'warn', WORKER: worker, DATA_DIR: mkdtempSync(join(tmpdir(), 'signalbox-rss-')) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      WORKER: worker,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'signalbox-rss-')),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 export { resolveApiKeys } from './api-keys.js';
 export { type Clock, systemClock, TestClock } from './clock.js';
-export { type ApiKey, type Config, ConfigError, loadConfig, type Role } from './config.js';
+export { type ApiKey, type Config, ConfigError, configSchema, loadConfig, type Role } from './config.js';
 export type { OpenDatabase } from './db/connection.js';
 export { migrationLockName } from './db/migration-lock.js';
 export { dropPostgresSchema, MigrationsPendingError, openPostgres } from './db/postgres.js';
