@@ -8,7 +8,7 @@ const store = new Store(await openSqlite(file));
 const AT = Date.parse('2026-11-23T09:00:00Z');
 const rs = loadRuleset(DEFAULT_RULESET);
 const t0 = performance.now();
-const th = spawnThread(new URL('../src/dry-run/dry-run-thread.ts', import.meta.url), {
+const th = spawnThread('./dry-run-thread', {
   database: store.location,
   baseline: rs.source,
   candidate: rs.source,
