@@ -31,7 +31,17 @@ const event = (e: Record<string, unknown>) => ({
 beforeEach(async () => {
   fake = new FakeHubspot();
   await fake.start();
-  h = await startHarness({ at: MORNING, hubspot: { clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url } });
+  h = await startHarness({
+    at: MORNING,
+    hubspot: {
+      clientId: fake.clientId,
+      clientSecret: fake.clientSecret,
+      apiBase: fake.url,
+      exportThreshold: 1_000,
+      exportPageSize: 400,
+      exportPollMs: 0,
+    },
+  });
   // two customers in HubSpot (Nairobi numbers)
   fake.upsertObject(PORTAL, 'contacts', '901', { email: 'amina@example.com', phone: '+254711000901', hs_timezone: 'Africa/Nairobi' });
   fake.upsertObject(PORTAL, 'contacts', '902', { email: 'otieno@example.com', mobilephone: '+254 711 000 902' });
@@ -110,6 +120,8 @@ describe('HubSpot events in real time', () => {
     expect(comms[0]?.properties.hs_communication_channel_type).toBe('SMS');
     expect(comms[0]?.properties.hs_communication_logged_from).toBe('CRM');
     expect(comms[0]?.properties.hs_communication_body).toContain('payment');
+    // the outcome follows delivery: the same Communication rewritten once the receipts came
+    expect(comms[0]?.properties.hs_communication_body).toMatch(/by sms: (delivered|read)/);
     expect(fake.portal(PORTAL).objects.contacts?.get('902')?.properties.signalbox_messages_30d).toBe('1');
     // paid the next day, in HubSpot
     h.clock.advance(DAY);
@@ -441,7 +453,7 @@ describe('sync', () => {
     // two pages, then the process "stops"
     expect(await h.system.hubspot.sync.initial(String(p), 2)).toEqual({ pages: 2, contacts: 200, done: false });
     const row = await h.db.selectFrom('crm_sync').selectAll().where('portal_id', '=', String(p)).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ cursor: '200', done: 0, count: 200 });
+    expect(row).toMatchObject({ cursor: JSON.stringify({ mode: 'page', after: '200' }), done: 0, count: 200 });
     // a fresh run goes on from the cursor: 2 more pages, not 4
     const before = fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length;
     expect(await h.system.hubspot.sync.initial(String(p))).toEqual({ pages: 2, contacts: 350, done: true });
@@ -452,5 +464,60 @@ describe('sync', () => {
     expect(await h.system.hubspot.sync.sweep(String(p))).toBeGreaterThanOrEqual(1);
     const c = await h.store.contacts.findByIdentity('hubspot', `${p}:42`);
     expect(c?.identities.map((i) => i.value)).toContain('new-address@example.com');
+  });
+
+  it('a portal above the export threshold syncs through one export, stored in batches; people we knew merge as one by one', async () => {
+    const p = 778;
+    fake.seedContacts(p, 2_500);
+    // already ours: contact 7's email (the export's row merges into it) and a contact of another CRM
+    const known = await h.store.contacts.upsert({ identities: [{ kind: 'email', value: 'contact7@example.com' }] }, Date.now());
+    const t = fake.issueTokens(p);
+    if (h.system.hubspot === null) throw new Error('HubSpot is not wired');
+    await h.system.hubspot.tokens.save({
+      portalId: p,
+      accessToken: t.access_token,
+      refreshToken: t.refresh_token,
+      expiresAt: h.clock.now().getTime() + 1_800_000,
+    });
+    // the first round starts the export; later rounds store its file, 400 contacts a page
+    let r = await h.system.hubspot.sync.initial(String(p), 3);
+    for (let i = 0; i < 200 && !r.done; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      r = await h.system.hubspot.sync.initial(String(p), 3);
+    }
+    expect(r).toMatchObject({ contacts: 2_500, done: true });
+    expect(fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length).toBe(0);
+    expect(fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/exports/export/async').length).toBe(1);
+    const c7 = await h.store.contacts.findByIdentity('hubspot', `${p}:7`);
+    expect(c7?.id).toBe(known.contact.id);
+    expect(c7?.identities.map((i) => `${i.kind}:${i.value}`).sort()).toEqual([
+      'email:contact7@example.com',
+      `hubspot:${p}:7`,
+      'phone:+254700000007',
+    ]);
+    const last = await h.store.contacts.findByIdentity('phone', '+254700002500');
+    expect(last?.identities.map((i) => i.value)).toContain(`${p}:2500`);
+    expect(last?.market).toBe('KE');
+    const n = await h.db
+      .selectFrom('identities')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('value', 'like', `${p}:%`)
+      .executeTakeFirstOrThrow();
+    expect(Number(n.n)).toBe(2_500);
+    const sweep = await h.db
+      .selectFrom('crm_sync')
+      .selectAll()
+      .where('portal_id', '=', String(p))
+      .where('kind', '=', 'sweep')
+      .executeTakeFirst();
+    // the sweep starts where the sync began (its first round), not where its last round began
+    const initial = await h.db
+      .selectFrom('crm_sync')
+      .selectAll()
+      .where('portal_id', '=', String(p))
+      .where('kind', '=', 'initial')
+      .executeTakeFirstOrThrow();
+    expect(initial.started_at).not.toBeNull();
+    expect(sweep?.cursor).toBe(String(initial.started_at));
   });
 });

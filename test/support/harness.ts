@@ -54,6 +54,9 @@ export interface HarnessHubspot {
   clientSecret: string;
   apiBase: string;
   rate?: { max: number; intervalMs: number };
+  exportThreshold?: number;
+  exportPageSize?: number;
+  exportPollMs?: number;
 }
 
 export interface HarnessSalesforce {

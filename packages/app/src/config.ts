@@ -5,6 +5,19 @@ import { z } from 'zod';
  * Configuration, parsed once from the environment. The only place that reads process.env.
  * A bad value stops start-up with a message naming the variable.
  */
+/** A comma-separated list (spaces around items and empty items ignored), each item matching `pattern`. */
+const commaList = (pattern: RegExp, message: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
+    .pipe(z.array(z.string().regex(pattern, message)));
+
 const apiKeySpec = z
   .string()
   .regex(
@@ -76,6 +89,8 @@ export const configSchema = z.object({
   HUBSPOT_REDIRECT_URI: z.url().optional(),
   /** HubSpot's API base (tests and `pnpm fake:hubspot` point it at the fake). */
   HUBSPOT_API_BASE: z.url().default('https://api.hubapi.com'),
+  /** Above this many contacts a portal's initial sync reads one CRM export instead of paging. */
+  HUBSPOT_EXPORT_THRESHOLD: z.coerce.number().int().min(0).default(20_000),
   /** 32-byte key (base64) that encrypts portals' tokens at rest; generated into DATA_DIR when absent. */
   HUBSPOT_TOKEN_KEY: z
     .string()
@@ -99,29 +114,11 @@ export const configSchema = z.object({
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64')
     .optional(),
   /** Organization ids whose Outbound Messages are accepted besides the connected orgs (comma-separated). */
-  SALESFORCE_ORG_IDS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    )
-    .pipe(z.array(z.string().regex(/^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/, 'each must be an Organization id (00D…)'))),
+  SALESFORCE_ORG_IDS: commaList(/^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/, 'each must be an Organization id (00D…)'),
   /** A secret last path segment for the Outbound Message endpoint (`/hooks/salesforce/outbound/<secret>`). */
   SALESFORCE_OUTBOUND_SECRET: z.string().min(16).optional(),
   /** Custom objects to follow through Change Data Capture besides Contact, Lead, Case and Opportunity (comma-separated). */
-  SALESFORCE_CDC_OBJECTS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    )
-    .pipe(z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*__c$/, 'each must be a custom object API name (ends in __c)'))),
+  SALESFORCE_CDC_OBJECTS: commaList(/^[A-Za-z][A-Za-z0-9_]*__c$/, 'each must be a custom object API name (ends in __c)'),
   /** Change Data Capture subscriptions (off: Outbound Messages and the changed-since sweep only). */
   SALESFORCE_CDC: z.enum(['on', 'off']).default('on'),
   /** Above this many Contacts (or Leads) the initial sync reads through Bulk API 2.0 query jobs. */

@@ -96,6 +96,7 @@ export function wire(o: WiringOptions): Wired {
     crmCalls: localCrmCalls(apps, o.store),
     stopCrm: async () => {
       await (salesforce as SalesforceApp | null)?.stop();
+      await (hubspot as HubspotApp | null)?.stop();
     },
   };
 }

@@ -1,6 +1,7 @@
 export type * from './crm-port.js';
 export { CrmAuthError, CrmPayloadError } from './errors.js';
 export { changeKey } from './hubspot/change-key.js';
+export { ContactExport, ExportDownloadError, type ExportStatus } from './hubspot/contact-export.js';
 export {
   CONTACT_PROPERTIES,
   type HubspotContact,
@@ -28,6 +29,14 @@ export {
   hubspotIdentity,
   type WorkflowDelivery,
 } from './hubspot/hubspot-connector.js';
+export {
+  DEFAULT_EXPORT_PAGE_SIZE,
+  DEFAULT_EXPORT_POLL_MS,
+  DEFAULT_EXPORT_THRESHOLD,
+  HubspotInitialSync,
+  type InitialCursor,
+  type InitialSyncOptions,
+} from './hubspot/initial-sync.js';
 export {
   decodeV3Uri,
   type SignatureCheck,

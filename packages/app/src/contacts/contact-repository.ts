@@ -186,6 +186,14 @@ export class ContactRepository {
     await trx.updateTable('contact_events').set({ contact_id: to }).where('contact_id', '=', from).execute();
     await trx.updateTable('messages').set({ contact_id: to }).where('contact_id', '=', from).execute();
     await trx.updateTable('journey_instances').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    // pending timers only: the index holds only those
+    await trx
+      .updateTable('timers')
+      .set({ contact_id: to })
+      .where('contact_id', '=', from)
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .execute();
     await trx.updateTable('contacts').set({ merged_into: to, updated_at: now }).where('id', '=', from).execute();
   }
 
@@ -254,6 +262,39 @@ export class ContactRepository {
       }
       return { inserted: rows.length, identitiesSkipped: skipped };
     });
+  }
+
+  /**
+   * Which of these identities some contact already has, as `kind:value` (normalised as stored);
+   * an identity that does not normalise is left out. One indexed lookup per 300 (the primary key).
+   */
+  async knownIdentities(ids: readonly Identity[]): Promise<Set<string>> {
+    const wanted: Array<{ kind: string; value: string }> = [];
+    for (const i of ids) {
+      try {
+        wanted.push({ kind: i.kind, value: normalizeIdentity(i.kind, i.value) });
+      } catch {
+        // not an identity we would store
+      }
+    }
+    const known = new Set<string>();
+    const CHUNK = 300;
+    for (let k = 0; k < wanted.length; k += CHUNK) {
+      const part = wanted.slice(k, k + CHUNK);
+      const rows = await this.c.db
+        .selectFrom('identities')
+        .select(['kind', 'value'])
+        .where((eb) =>
+          eb(
+            eb.refTuple('kind', 'value'),
+            'in',
+            part.map((w) => eb.tuple(w.kind, w.value)),
+          ),
+        )
+        .execute();
+      for (const r of rows) known.add(`${r.kind}:${r.value}`);
+    }
+    return known;
   }
 
   /**

@@ -6,6 +6,8 @@ export interface SyncCursor {
   done: boolean;
   count: number;
   updatedAt: number;
+  /** When it began (null: before this was recorded). */
+  startedAt: number | null;
 }
 
 /** The initial sync, the changed-since sweep, and how far our consent changes have been written back. */
@@ -23,14 +25,22 @@ export class CrmSyncCursors {
       .where('portal_id', '=', account)
       .where('kind', '=', kind)
       .executeTakeFirst();
-    return r === undefined ? null : { cursor: r.cursor, done: r.done === 1, count: r.count, updatedAt: Number(r.updated_at) };
+    return r === undefined
+      ? null
+      : {
+          cursor: r.cursor,
+          done: r.done === 1,
+          count: r.count,
+          updatedAt: Number(r.updated_at),
+          startedAt: r.started_at === null ? null : Number(r.started_at),
+        };
   }
 
   /** Starts a sync at `cursor` unless one of this kind exists already. */
   async begin(crm: string, account: string, kind: SyncKind, cursor: string | null, now: number): Promise<void> {
     await this.c.db
       .insertInto('crm_sync')
-      .values({ crm, portal_id: account, kind, cursor, done: 0, count: 0, updated_at: now })
+      .values({ crm, portal_id: account, kind, cursor, done: 0, count: 0, updated_at: now, started_at: now })
       .onConflict((oc) => oc.columns(['crm', 'portal_id', 'kind']).doNothing())
       .execute();
   }

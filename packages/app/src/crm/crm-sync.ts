@@ -46,27 +46,29 @@ export class CrmSync {
 
   /** The initial sync: every person, page by page, resumable from the stored cursor. */
   async initial(account: string, maxPages = Number.POSITIVE_INFINITY): Promise<{ pages: number; contacts: number; done: boolean }> {
-    const state = await this.d.store.crmSync.get(this.crm, account, 'initial');
+    let state = await this.d.store.crmSync.get(this.crm, account, 'initial');
     if (state?.done) return { pages: 0, contacts: state.count, done: true };
+    if (state === null) {
+      await this.d.store.crmSync.begin(this.crm, account, 'initial', null, this.d.now());
+      state = await this.d.store.crmSync.get(this.crm, account, 'initial');
+    }
     let cursor = state?.cursor ?? null;
     let pages = 0;
     let count = state?.count ?? 0;
-    const started = this.d.now();
+    // the sweep starts where the sync began: what changed meanwhile is caught
+    const since = state?.startedAt ?? this.d.now();
     while (pages < maxPages) {
       const page = await this.d.connector.syncPage(account, cursor);
       // a page not ready yet (a Bulk API job still running) comes back empty with the same cursor
       if (page.people.length === 0 && page.next === cursor && cursor !== null) break;
-      await this.d.store.transaction(async (tx) => {
-        for (const p of page.people) if (!p.deleted) await this.d.people.store(tx, p);
-      });
+      if (page.people.length > 0) await this.d.store.transaction((tx) => this.d.people.storeMany(tx, page.people));
       pages++;
       count += page.people.length;
       cursor = page.next;
       const done = cursor === null;
       await this.d.store.crmSync.save(this.crm, account, 'initial', { cursor, done, count }, this.d.now());
       if (done) {
-        // the sweep starts where the initial sync started: what changed meanwhile is caught
-        await this.d.store.crmSync.begin(this.crm, account, 'sweep', String(started), this.d.now());
+        await this.d.store.crmSync.begin(this.crm, account, 'sweep', String(since), this.d.now());
         return { pages, contacts: count, done: true };
       }
     }

@@ -8,13 +8,16 @@ import { m0006 } from './migrations/0006-one-inbox.js';
 import { m0010 } from './migrations/0010-rules-governance.js';
 import { m0030 } from './migrations/0030-crm-per-account.js';
 import { m0031 } from './migrations/0031-inbox-lanes.js';
+import { m0032 } from './migrations/0032-writeback-outcomes.js';
+import { m0060 } from './migrations/0060-timers-by-contact.js';
+import { m0061 } from './migrations/0061-sync-started-at.js';
 import { m0070 } from './migrations/0070-inbox-trace.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
  * (text, integer, bigint, double precision); instants are epoch-ms bigints, JSON is text.
  */
-const migrations: Record<string, Migration> = {
+export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': m0001,
   '0002_hubspot': m0002,
   '0003_attempt_leases': m0003,
@@ -23,8 +26,11 @@ const migrations: Record<string, Migration> = {
   '0006_one_inbox': m0006,
   '0030_crm_per_account': m0030,
   '0031_inbox_lanes': m0031,
-  '0070_inbox_trace': m0070,
+  '0032_writeback_outcomes': m0032,
   '0010_rules_governance': m0010,
+  '0060_timers_by_contact': m0060,
+  '0061_sync_started_at': m0061,
+  '0070_inbox_trace': m0070,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

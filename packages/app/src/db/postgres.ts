@@ -4,6 +4,7 @@ import { AppError } from '../errors.js';
 import type { OpenDatabase } from './connection.js';
 import { withMigrationLock } from './migration-lock.js';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
+import { type OnQuery, onQueryLog } from './query-log.js';
 import type { Database } from './schema.js';
 
 const INT8_OID = 20;
@@ -16,7 +17,13 @@ const INT8_OID = 20;
  */
 export async function openPostgres(
   url: string,
-  options: { schema?: string; max?: number; migrations?: 'apply' | 'verify'; applied?: (names: string[]) => void } = {},
+  options: {
+    schema?: string;
+    max?: number;
+    migrations?: 'apply' | 'verify';
+    applied?: (names: string[]) => void;
+    onQuery?: OnQuery;
+  } = {},
 ): Promise<OpenDatabase> {
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -34,7 +41,10 @@ export async function openPostgres(
     types,
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    ...(options.onQuery ? { log: onQueryLog(options.onQuery) } : {}),
+  });
   const schema = options.schema ?? 'public';
   try {
     if (options.migrations === 'verify') {

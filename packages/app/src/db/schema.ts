@@ -152,6 +152,8 @@ export interface TimersTable {
   fired_at: number | null;
   cancelled_at: number | null;
   created_at: number;
+  /** The contact whose message or journey it is (indexed while pending). */
+  contact_id: Generated<string | null>;
 }
 export interface IdempotencyTable {
   scope: string;
@@ -245,6 +247,8 @@ export interface CrmSyncTable {
   done: Generated<number>;
   count: Generated<number>;
   updated_at: number;
+  /** When the sync began (null: begun before migration 0061). */
+  started_at: Generated<number | null>;
 }
 export interface CrmWritebacksTable {
   message_id: string;
@@ -255,6 +259,8 @@ export interface CrmWritebacksTable {
   attempts: Generated<number>;
   error: string | null;
   updated_at: number;
+  /** The message's status when it was last written (null: before outcomes were kept). */
+  outcome: string | null;
 }
 export interface CrmCallbacksTable {
   callback_id: string;

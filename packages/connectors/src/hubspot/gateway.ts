@@ -46,8 +46,12 @@ export const DEFAULT_SCOPES = [
   'automation',
 ] as const;
 
-/** Invoices (payment reminders): a portal may decline it, and its invoice events then go unresolved. */
-export const DEFAULT_OPTIONAL_SCOPES = ['crm.objects.invoices.read'] as const;
+/**
+ * Invoices (payment reminders): a portal may decline it, and its invoice events then go unresolved.
+ * Exports (the initial sync of a large portal in one file): only a Super Admin can grant it; without
+ * it the sync pages.
+ */
+export const DEFAULT_OPTIONAL_SCOPES = ['crm.objects.invoices.read', 'crm.export'] as const;
 
 /** HubSpot's published limit for OAuth apps: 100 requests per 10 s per account. */
 export const DEFAULT_RATE = { max: 100, intervalMs: 10_000 };

@@ -27,6 +27,12 @@ export interface HubspotSettings {
   /** 32 bytes: encrypts portals' tokens at rest. */
   tokenKey: Uint8Array;
   rate?: { max: number; intervalMs: number } | undefined;
+  /** Above this many contacts the initial sync reads one export instead of paging (default 20,000). */
+  exportThreshold?: number | undefined;
+  /** Contacts per page of an export's file (default 2,000). */
+  exportPageSize?: number | undefined;
+  /** How often an unfinished export's status is asked for (default 5 s). */
+  exportPollMs?: number | undefined;
 }
 
 export interface HubspotStore extends MessageStore {
@@ -75,7 +81,17 @@ export class HubspotApp implements CrmApp {
       { now, ...(s.rate ? { rate: s.rate } : {}) },
     );
     this.crm = new HubspotCrm(this.gateway);
-    this.connector = new HubspotConnector({ crm: this.crm, gateway: this.gateway, clientSecret: s.clientSecret });
+    this.connector = new HubspotConnector({
+      crm: this.crm,
+      gateway: this.gateway,
+      clientSecret: s.clientSecret,
+      initialSync: {
+        ...(s.exportThreshold !== undefined ? { exportThreshold: s.exportThreshold } : {}),
+        ...(s.exportPageSize !== undefined ? { exportPageSize: s.exportPageSize } : {}),
+        ...(s.exportPollMs !== undefined ? { exportPollMs: s.exportPollMs } : {}),
+        now,
+      },
+    });
     this.people = new CrmPeople({ connector: this.connector, ruleset: d.ruleset, now });
     this.inbox = new CrmInbox({ connector: this.connector, people: this.people, store: d.store, ruleset: d.ruleset });
     this.sync = new CrmSync({ connector: this.connector, people: this.people, store: d.store, now, log: d.log });
@@ -89,6 +105,11 @@ export class HubspotApp implements CrmApp {
     await this.crm.ensureProperties(tokens.portalId);
     await this.sync.begin(String(tokens.portalId));
     return String(tokens.portalId);
+  }
+
+  /** Stops reading an export file left open between the sync's pages. */
+  stop(): Promise<void> {
+    return this.connector.close();
   }
 
   /** The worker's HubSpot chores. */

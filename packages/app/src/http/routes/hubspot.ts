@@ -11,10 +11,10 @@ import { HubspotInbound } from '../../crm/hubspot/hubspot-inbound.js';
 import { AuthError, InputError, NotFoundError } from '../../errors.js';
 import type { InboxWriter } from '../../inbox/inbox-writer.js';
 import type { Logger } from '../../logger.js';
-import { summariseDecision } from '../../messages/summarise.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { Runtime } from '../../runtime.js';
 import type { ReplayGuard } from '../../security/replay-guard.js';
+import { agentSend } from '../agent-send.js';
 import { crmCall } from '../crm-call.js';
 import { type FastPath, header, takeBody } from '../fast-path.js';
 import { parseJsonBody } from '../json-body.js';
@@ -248,26 +248,8 @@ export function hubspotRoutes(
         const portalId = parseBody(z.coerce.number().int().positive(), req.query.portalId, '/query/portalId');
         const contact = await cardContact(portalId, String(body.objectId));
         const userId = String(req.query.userId ?? 'unknown').slice(0, 60);
-        const result = await d.runtime.sender.unit((u) =>
-          d.runtime.requests.request(u, contact.id, {
-            type: body.messageType,
-            ...(body.template ? { template: body.template } : {}),
-            ...(body.purpose ? { purpose: body.purpose } : {}),
-            team: 'hubspot-card',
-            workflow: `agent:${userId}`,
-            priority: 'normal',
-          }),
-        );
-        d.nudge();
-        res.status(result.status === 'queued' ? 202 : 200).json({
-          messageId: result.messageId,
-          status: result.status,
-          outcome: result.decision.outcome,
-          channel: result.decision.plan[0]?.channel ?? null,
-          sendAt: result.decision.sendAt,
-          reason: summariseDecision(result.decision),
-          reasons: result.decision.reasons.map((x) => ({ code: x.code, channel: x.channel ?? null, message: x.message })),
-        });
+        const sent = await agentSend(d, contact.id, body, { team: 'hubspot-card', agent: userId });
+        res.status(sent.status).json(sent.body);
       },
     },
     {

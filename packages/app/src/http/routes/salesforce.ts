@@ -10,9 +10,9 @@ import { SalesforceInbound } from '../../crm/salesforce/salesforce-inbound.js';
 import { InputError, NotFoundError } from '../../errors.js';
 import type { InboxWriter } from '../../inbox/inbox-writer.js';
 import type { Logger } from '../../logger.js';
-import { summariseDecision } from '../../messages/summarise.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { Runtime } from '../../runtime.js';
+import { agentSend } from '../agent-send.js';
 import { crmCall } from '../crm-call.js';
 import { type FastAnswer, type FastPath, header, takeBody } from '../fast-path.js';
 import { OAuthState } from '../oauth-state.js';
@@ -157,26 +157,8 @@ export function salesforceRoutes(
         const contact = await panelContact(orgId, body.recordId, '/recordId');
         const user = req.get('x-signalbox-user-id');
         const agent = user !== undefined && USER_ID.test(user) ? user : 'unknown';
-        const result = await d.runtime.sender.unit((u) =>
-          d.runtime.requests.request(u, contact.id, {
-            type: body.messageType,
-            ...(body.template ? { template: body.template } : {}),
-            ...(body.purpose ? { purpose: body.purpose } : {}),
-            team: 'salesforce-panel',
-            workflow: `agent:${agent}`,
-            priority: 'normal',
-          }),
-        );
-        d.nudge();
-        res.status(result.status === 'queued' ? 202 : 200).json({
-          messageId: result.messageId,
-          status: result.status,
-          outcome: result.decision.outcome,
-          channel: result.decision.plan[0]?.channel ?? null,
-          sendAt: result.decision.sendAt,
-          reason: summariseDecision(result.decision),
-          reasons: result.decision.reasons.map((x) => ({ code: x.code, channel: x.channel ?? null, message: x.message })),
-        });
+        const sent = await agentSend(d, contact.id, body, { team: 'salesforce-panel', agent: agent });
+        res.status(sent.status).json(sent.body);
       },
     },
     {
