@@ -3,15 +3,19 @@
  * with plain node on the output (`pnpm start:prod`; no tsx), its worker thread on compiled code too.
  * Its metrics carry its instance label; with OTEL_EXPORTER_OTLP_ENDPOINT set an event is traced
  * from the inbox to the provider call (spans POSTed to a local OTLP/HTTP receiver); without it
- * nothing is traced.
+ * nothing is traced. What `pnpm deploy --prod` makes of it (the Docker image's /app) runs outside
+ * the workspace with production dependencies only.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RULESET } from '@signalbox/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type Instance, post, rulesetFile, startInstance, until } from '../support/instances.js';
+import { freshDatabase, type Instance, KEY, post, rulesetFile, startInstance, until } from '../support/instances.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -121,6 +125,7 @@ describe('the production build', () => {
     expect(metrics).toMatch(/^signalbox_provider_calls_total\{[^}]*instance="built-a"[^}]*\} 1$/m);
     expect(metrics).toMatch(/^signalbox_http_requests_total\{[^}]*instance="built-a"[^}]*\} \d+$/m);
     expect(metrics).toMatch(/^process_resident_memory_bytes\{instance="built-a"\} \d+/m);
+    expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
     expect(a.stderr()).not.toMatch(/error|unhandled/i);
     a.child.kill('SIGTERM');
@@ -139,4 +144,58 @@ describe('the production build', () => {
     expect(await b.exited).toBe(0);
     expect(otlp.spans.length).toBe(exported);
   }, 120_000);
+
+  it('the deployed app (pnpm deploy --prod, as the image holds it) runs outside the workspace with production dependencies only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signalbox-deploy-'));
+    const app = join(dir, 'app');
+    try {
+      execFileSync('pnpm', ['--filter', '@signalbox/app', 'deploy', '--prod', '--legacy', app], { cwd: ROOT, stdio: 'pipe' });
+      for (const dev of ['tsx', 'typescript', 'vite', 'vitest', 'supertest'])
+        expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false);
+      expect(existsSync(join(app, 'node_modules/@signalbox/engine/src'))).toBe(false);
+      expect(existsSync(join(app, 'node_modules/@signalbox/admin-ui/dist/index.html'))).toBe(true);
+      const child = spawn(process.execPath, ['dist/main.js'], {
+        cwd: app,
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_OPTIONS: '--conditions=signalbox-compiled',
+          PORT: '0',
+          LOG_LEVEL: 'warn',
+          DATA_DIR: join(dir, 'data'),
+          SIGNALBOX_API_KEYS: `ops:admin:${KEY}`,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => {
+        err += c.toString();
+      });
+      const exited = new Promise((r) => child.once('exit', r));
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /Signalbox is running at (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1] as string);
+        });
+        void exited.then(() => reject(new Error(`the deployed app exited:\n${err}`)));
+      });
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      expect((await fetch(`${url}/admin/`)).status).toBe(200);
+      const sent = await post(`${url}/api/v1/messages`, {
+        contact: { identities: [{ kind: 'phone', value: '+254711000003' }] },
+        message: { type: 'otp' },
+      });
+      expect(sent).toMatchObject({ status: 202, body: { status: 'queued' } });
+      // the deployed worker thread made the call
+      await until('the deployed worker thread called the provider', async () =>
+        /^signalbox_provider_calls_total\{[^}]*outcome="accepted"[^}]*\} 1$/m.test(await (await fetch(`${url}/metrics`)).text()),
+      );
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(err).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
