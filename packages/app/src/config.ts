@@ -85,6 +85,12 @@ export const configSchema = z.object({
     .string()
     .regex(/^[\w.:-]{1,64}$/, 'letters, digits and . _ : - (at most 64)')
     .default('signalbox:'),
+  /**
+   * With DATABASE_URL: `on` applies missing migrations at start-up (under a PostgreSQL advisory
+   * lock, so instances starting together never migrate at once); `off` only checks that none is
+   * missing and refuses to start otherwise (migrations then run once per deploy: `pnpm migrate`).
+   */
+  MIGRATE_ON_START: z.enum(['on', 'off']).default('on'),
   /** Secret the sandbox provider signs receipts with (generated into DATA_DIR when absent). */
   SANDBOX_SECRET: z.string().min(24).optional(),
   /**
@@ -211,6 +217,13 @@ export const configSchema = z.object({
   EMAIL_UNSUBSCRIBE_MAILTO: z.email().optional(),
   /** Signs bounce and complaint reports posted to /hooks/email/reports (Signalbox-Signature). */
   EMAIL_REPORTS_SECRET: z.string().min(24).optional(),
+  /**
+   * An OpenTelemetry collector's base URL (OTLP over HTTP): when set, an event is traced from the
+   * inbox to the provider call (spans to `<endpoint>/v1/traces`). Unset: no tracing at all.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** The traces' service name. */
+  OTEL_SERVICE_NAME: z.string().min(1).default('signalbox'),
   /** Largest JSON body accepted. */
   BODY_LIMIT: z.string().default('256kb'),
   /** Directory relative paths given to the CLI are resolved from (pnpm sets INIT_CWD). */

@@ -1,10 +1,11 @@
 export { resolveApiKeys } from './api-keys.js';
 export { demoCommand } from './cli/demo.js';
 export { type Clock, systemClock, TestClock } from './clock.js';
-export { type ApiKey, type Config, ConfigError, loadConfig, type Role } from './config.js';
+export { type ApiKey, type Config, ConfigError, configSchema, loadConfig, type Role } from './config.js';
 export { CrmSync } from './crm/crm-sync.js';
 export type { OpenDatabase } from './db/connection.js';
-export { dropPostgresSchema, openPostgres } from './db/postgres.js';
+export { migrationLockName } from './db/migration-lock.js';
+export { dropPostgresSchema, MigrationsPendingError, openPostgres } from './db/postgres.js';
 export { openSqlite } from './db/sqlite.js';
 export { DEMO_CONTACTS } from './demo/demo-contacts.js';
 export { AppError } from './errors.js';

@@ -21,6 +21,7 @@ import { RulesWatcher } from './rules/rules-watcher.js';
 import type { Runtime } from './runtime.js';
 import { ReplayGuard } from './security/replay-guard.js';
 import type { Store } from './store/store.js';
+import type { TracingSettings } from './tracing/start-tracing.js';
 import { wire } from './wiring.js';
 import type { WorkerHandle } from './worker/handle.js';
 import { Worker } from './worker/loop.js';
@@ -56,7 +57,7 @@ export interface SystemOptions {
    * Run the worker in its own thread with its own connection to this database (main.ts does);
    * without it the worker runs on this thread (tests drive it round by round).
    */
-  workerThread?: { database: WorkerThreadData['database']; logLevel: string };
+  workerThread?: { database: WorkerThreadData['database']; logLevel: string; tracing?: TracingSettings };
   /** The admin console at /admin: its built files and the secret its session cookies are signed with. */
   admin?: { dir: string; sessionSecret: string; secure?: boolean };
   /** The HubSpot app (credentials from the environment); without it the HubSpot routes are absent. */
@@ -88,8 +89,8 @@ const REPLAY_WINDOW_MS = 10 * 60_000;
 export function createSystem(o: SystemOptions): System {
   let baseUrl: string | null = null;
   const receiptUrl = () => (baseUrl === null ? null : `${baseUrl}/hooks/providers/sandbox/receipts`);
-  const metrics = createMetrics();
   const owner = o.instanceId ?? `instance-${uuidv7()}`;
+  const metrics = createMetrics({ instance: owner });
   const leaseMs = o.leaseMs ?? 60_000;
   const redisClient = o.redis?.client ?? null;
   const limiters = o.redis !== undefined ? new RedisLimiters({ client: o.redis.client, prefix: o.redis.prefix }) : new LocalLimiters();
@@ -127,6 +128,7 @@ export function createSystem(o: SystemOptions): System {
             ...(o.redis !== undefined ? { redis: { url: o.redis.url, prefix: o.redis.prefix } } : {}),
             providers: o.providerSettings,
             publicUrl: baseUrl ?? 'http://127.0.0.1:0',
+            ...(wt.tracing !== undefined ? { tracing: wt.tracing } : {}),
           }),
           o.log,
         );

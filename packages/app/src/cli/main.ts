@@ -127,7 +127,7 @@ function usage(io: CliIo): number {
   return 2;
 }
 
-const isMain = process.argv[1] !== undefined && resolve(process.argv[1]).endsWith('cli/main.ts');
+const isMain = process.argv[1] !== undefined && /cli\/main\.[jt]s$/.test(resolve(process.argv[1]));
 if (isMain) {
   const config = loadConfig();
   const cwd = invocationDir(config);

@@ -15,6 +15,7 @@ import { m0050 } from './migrations/0050-dry-run-heartbeat.js';
 import { m0060 } from './migrations/0060-timers-by-contact.js';
 import { m0061 } from './migrations/0061-sync-started-at.js';
 import { m0062 } from './migrations/0062-sync-owner.js';
+import { m0070 } from './migrations/0070-inbox-trace.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
@@ -37,21 +38,29 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0060_timers_by_contact': m0060,
   '0061_sync_started_at': m0061,
   '0062_sync_owner': m0062,
+  '0070_inbox_trace': m0070,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /**
- * Runs what is not applied yet. `schema`: the PostgreSQL schema the tables live in (Kysely looks for
- * its own migration tables in every schema unless told which: a second schema in the same database
- * would otherwise make it skip creating them here and then fail to find them).
+ * Runs what is not applied yet; returns the names of the migrations it applied. `schema`: the
+ * PostgreSQL schema the tables live in (Kysely looks for its own migration tables in every schema
+ * unless told which: a second schema in the same database would otherwise make it skip creating
+ * them here and then fail to find them).
  */
-export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
-  const { error, results } = await new Migrator({
-    db,
-    provider,
-    ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
-  }).migrateToLatest();
+export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<string[]> {
+  const { error, results } = await migrator(db, schema).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** The migrations not applied yet (read only: nothing is created). */
+export async function pendingMigrations(db: Kysely<unknown>, schema?: string): Promise<string[]> {
+  return (await migrator(db, schema).getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
+function migrator(db: Kysely<unknown>, schema: string | undefined): Migrator {
+  return new Migrator({ db, provider, ...(schema !== undefined ? { migrationTableSchema: schema } : {}) });
 }

@@ -74,6 +74,8 @@ export interface InboxTable {
   lane: string | null;
   /** Set when the event was given up on: a dead letter, kept with its error until retried. */
   dead_at: number | null;
+  /** The W3C traceparent of the span that accepted it (tracing on; see tracing/tracing.ts). */
+  trace: string | null;
 }
 export interface MessagesTable {
   id: string;

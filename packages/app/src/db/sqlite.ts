@@ -40,6 +40,8 @@ export async function openSqlite(
     turns?: SharedArrayBuffer;
     /** See WAL_LIMIT_PAGES (tests make it small). */
     walLimitPages?: number;
+    /** Hears the migrations applied on opening. */
+    applied?: (names: string[]) => void;
     /** Hears every statement run (tests read their query plans). */
     onQuery?: OnQuery;
   } = {},
@@ -76,7 +78,8 @@ export async function openSqlite(
     dialect: new AsyncBusySqliteDialect({ database: cached as unknown as SQLite.Database }, sqlite, turns),
     ...(options.onQuery ? { log: onQueryLog(options.onQuery) } : {}),
   });
-  await migrateToLatest(db as Kysely<unknown>);
+  const applied = await migrateToLatest(db as Kysely<unknown>);
+  options.applied?.(applied);
   const checkpointer =
     checkpoints === 'background'
       ? new Checkpointer(file, options.onCheckpointError ?? (() => undefined), walLimitPages, turns.buffer)

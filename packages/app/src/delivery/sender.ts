@@ -1,7 +1,9 @@
+import type { Context } from '@opentelemetry/api';
 import type { ChannelProvider, CompiledRuleset, MessageRequest, PlanStep, SendResult } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
 import type { StoredContact } from '../contacts/contact-repository.js';
 import type { Logger } from '../logger.js';
+import { currentContext, inSpan } from '../tracing/tracing.js';
 import { addressFor } from './address.js';
 import type { FollowUps } from './follow-ups.js';
 import { type GateStore, outboundFor, type SendGate } from './gate.js';
@@ -62,7 +64,7 @@ export class Sender<S extends SendStore = SendStore> {
     const outcomes = await Promise.all(
       sends.map(async (s) => {
         try {
-          return { s, result: await (this.d.providers.get(s.go.provider) as ChannelProvider).send(s.go.outbound) };
+          return { s, result: await this.call(s.go, s.trace) };
         } catch (err) {
           this.d.log.error({ err: (err as Error).message }, 'send failed; resumed in 30 s');
           await this.d.store.attempts.setLease(s.go.outbound.claim, this.now() + RETRY_MS);
@@ -111,6 +113,7 @@ export class Sender<S extends SendStore = SendStore> {
       step: 0,
       plan: message.plan,
       go: { provider: step.provider, outbound: outboundFor(claim, message.id, step, address, message.template, request, contact.market) },
+      trace: currentContext(),
     });
     return true;
   }
@@ -119,8 +122,16 @@ export class Sender<S extends SendStore = SendStore> {
   async sendStep(messageId: string, step: number): Promise<void> {
     const go = await this.d.store.transaction((tx) => this.d.gate.pass(tx, messageId, step));
     if (go === null) return;
-    const result = await (this.d.providers.get(go.provider) as ChannelProvider).send(go.outbound);
+    const result = await this.call(go);
     await this.d.store.transaction((tx) => this.record(tx, { messageId, step, go }, result));
+  }
+
+  /** The provider call (in a span of the event's trace when it has one). */
+  private call(go: Go, trace?: Context): Promise<SendResult> {
+    const provider = this.d.providers.get(go.provider) as ChannelProvider;
+    return inSpan('provider.send', trace, { 'signalbox.provider': go.provider, 'signalbox.channel': go.outbound.channel }, () =>
+      provider.send(go.outbound),
+    );
   }
 
   /** What the provider answered, recorded (inside a transaction). */

@@ -95,7 +95,7 @@ export class DryRuns {
       helpers: this.d.helpers ?? 1,
     };
     const t0 = performance.now();
-    const thread = spawnThread(new URL('./dry-run-thread.ts', import.meta.url), data, this.d.threadMemoryMb);
+    const thread = spawnThread('./dry-run-thread', data, this.d.threadMemoryMb);
     const run = { id, thread, done: 0, total: 0 };
     this.running = run;
     let lastWrite = 0;

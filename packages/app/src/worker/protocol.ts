@@ -6,6 +6,7 @@ import type { SalesforceSettings } from '../crm/salesforce/salesforce-app.js';
 import type { InboxTable } from '../db/schema.js';
 import type { Checkpoints } from '../db/sqlite.js';
 import type { ProviderSettings } from '../providers/provider-settings.js';
+import type { TracingSettings } from '../tracing/start-tracing.js';
 
 /** What the worker thread needs to build its own runtime (config, not objects: it has its own connection). */
 export interface WorkerThreadData {
@@ -26,6 +27,8 @@ export interface WorkerThreadData {
   /** The real providers (credentials included), built again in the thread; and where callbacks reach this instance. */
   providers?: ProviderSettings | undefined;
   publicUrl: string;
+  /** Where this thread's spans go (absent: no tracing). */
+  tracing?: TracingSettings;
 }
 
 /** CRM apps' settings (secrets included: the thread is this process's own). */

@@ -33,16 +33,17 @@ async function run(data: WorkerThreadData): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('thread-entry.ts runs only as a worker thread');
   const log = createLogger(data.logLevel).child({ thread: 'worker' });
+  const tracing = data.tracing !== undefined ? (await import('../tracing/start-tracing.js')).startTracing(data.tracing) : null;
   const open: OpenDatabase =
     data.database.kind === 'sqlite'
       ? await openSqlite(data.database.file, {
           checkpoints: data.database.checkpoints ?? 'auto',
           ...(data.database.turns ? { turns: data.database.turns } : {}),
         })
-      : await openPostgres(data.database.url);
+      : await openPostgres(data.database.url, { migrations: 'verify' });
   const store = new Store(open);
   let ruleset = loadRuleset(data.ruleset);
-  const metrics = createMetrics({ withDefaults: false });
+  const metrics = createMetrics({ withDefaults: false, instance: data.owner });
   const limiters =
     data.redis === undefined
       ? undefined
@@ -116,6 +117,7 @@ async function run(data: WorkerThreadData): Promise<void> {
         // writes handed over before the stop are answered before the store closes
         await Promise.all(inFlight);
         await store.close();
+        await tracing?.shutdown().catch(() => undefined);
         reply({ type: 'stopped' });
         port.close();
       })();
