@@ -66,6 +66,7 @@ export function wire(o: WiringOptions): Wired {
       ruleset: o.ruleset,
       publicUrl: () => o.publicUrl?.() ?? 'http://127.0.0.1',
       now,
+      limiters,
     }))
       providers.set(p.name, p);
   for (const p of o.providers?.(sandbox, limiters) ?? []) providers.set(p.name, p);

@@ -1,3 +1,4 @@
+import type { Limiters } from '@signalbox/connectors';
 import type { ChannelProvider, CompiledRuleset } from '@signalbox/engine';
 import type { DescribeTemplate } from './outbound.js';
 import type { ProviderSettings } from './provider-settings.js';
@@ -25,14 +26,21 @@ export function describeFrom(ruleset: () => CompiledRuleset): DescribeTemplate {
  */
 export function buildProviders(
   s: ProviderSettings,
-  d: { sandbox: ChannelProvider; ruleset: () => CompiledRuleset; publicUrl: () => string; now: () => number },
+  d: {
+    sandbox: ChannelProvider;
+    ruleset: () => CompiledRuleset;
+    publicUrl: () => string;
+    now: () => number;
+    /** Where the senders' limits live (shared by every instance through Redis in production). */
+    limiters?: Limiters;
+  },
 ): ChannelProvider[] {
   const describe = describeFrom(d.ruleset);
   const publicUrl = s.publicUrl ?? d.publicUrl;
   const real: ChannelProvider[] = [
-    ...(s.twilio ? [new TwilioProvider({ ...s.twilio, publicUrl }, describe)] : []),
-    ...(s.telerivet ? [new TelerivetProvider({ ...s.telerivet, publicUrl }, describe)] : []),
-    ...(s.smtp ? [new SmtpProvider({ ...s.smtp, publicUrl }, describe)] : []),
+    ...(s.twilio ? [new TwilioProvider({ ...s.twilio, publicUrl }, describe, d.limiters)] : []),
+    ...(s.telerivet ? [new TelerivetProvider({ ...s.telerivet, publicUrl }, describe, d.limiters)] : []),
+    ...(s.smtp ? [new SmtpProvider({ ...s.smtp, publicUrl }, describe, d.limiters)] : []),
   ];
   if (s.routes === undefined || s.routes.trim() === '') return real;
   const router = new ProviderRouter(d.sandbox.name, {

@@ -1,3 +1,4 @@
+import type { Limiters } from '@signalbox/connectors';
 import Bottleneck from 'bottleneck';
 
 interface SenderLimiter {
@@ -17,11 +18,35 @@ interface SenderLimiter {
 export class SenderLimits {
   private readonly senders = new Map<string, SenderLimiter>();
 
-  constructor(private readonly o: { perSecond: number; maxConcurrent?: number }) {}
+  constructor(
+    private readonly o: {
+      perSecond: number;
+      maxConcurrent?: number;
+      /**
+       * Limits every instance shares (a Redis datastore), under `id:<sender>`: the sender's
+       * reservoir lives in the datastore, so its rate holds across all instances (each job weighing
+       * its segments, as here). Without it (or when the limiters are this process's own) the
+       * sender's budget is this process's.
+       */
+      shared?: { limiters: Limiters; id: string };
+    },
+  ) {}
 
   private limiterFor(sender: string): Bottleneck {
     const known = this.senders.get(sender);
     if (known !== undefined) return known.limiter;
+    const shared = this.o.shared;
+    if (shared?.limiters.shared) {
+      // one reservoir for every instance, refilled by the datastore each second (Bottleneck's clustering)
+      const limiter = shared.limiters.limiter(`${shared.id}:${sender}`, {
+        maxConcurrent: this.o.maxConcurrent ?? 50,
+        reservoir: this.o.perSecond,
+        reservoirRefreshAmount: this.o.perSecond,
+        reservoirRefreshInterval: 1000,
+      });
+      this.senders.set(sender, { limiter, timer: null });
+      return limiter;
+    }
     const s: SenderLimiter = {
       limiter: new Bottleneck({ maxConcurrent: this.o.maxConcurrent ?? 50, reservoir: this.o.perSecond }),
       timer: null,

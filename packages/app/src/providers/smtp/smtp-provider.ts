@@ -1,3 +1,4 @@
+import type { Limiters } from '@signalbox/connectors';
 import type { ChannelProvider, SendResult } from '@signalbox/engine';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { type DescribeTemplate, emailOf, type ProviderMessage } from '../outbound.js';
@@ -38,6 +39,8 @@ export class SmtpProvider implements ChannelProvider {
   constructor(
     private readonly s: SmtpSettings,
     private readonly describe: DescribeTemplate,
+    /** Where the senders' limits live (every instance's, through Redis, in production). */
+    limiters?: Limiters,
   ) {
     this.name = s.name ?? 'smtp';
     const u = new URL(s.url);
@@ -48,7 +51,11 @@ export class SmtpProvider implements ChannelProvider {
       ...(u.username !== '' ? { auth: { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } } : {}),
       ...(s.ignoreTls ? { ignoreTLS: true } : {}),
     });
-    this.limits = new SenderLimits({ perSecond: s.perSecond, maxConcurrent: 5 });
+    this.limits = new SenderLimits({
+      perSecond: s.perSecond,
+      maxConcurrent: 5,
+      ...(limiters ? { shared: { limiters, id: `provider:${this.name}` } } : {}),
+    });
     this.domain = s.from.split('@')[1]?.replace(/>.*$/, '') ?? 'signalbox.local';
   }
 

@@ -1,3 +1,4 @@
+import type { Limiters } from '@signalbox/connectors';
 import type { ChannelProvider, SendResult } from '@signalbox/engine';
 import { type DescribeTemplate, type ProviderMessage, segmentsOf, textOf, voiceOf } from '../outbound.js';
 import { publicBase } from '../public-url.js';
@@ -37,9 +38,15 @@ export class TelerivetProvider implements ChannelProvider {
   constructor(
     private readonly s: TelerivetSettings,
     private readonly describe: DescribeTemplate,
+    /** Where the senders' limits live (every instance's, through Redis, in production). */
+    limiters?: Limiters,
   ) {
     this.name = s.name ?? 'telerivet';
-    this.limits = new SenderLimits({ perSecond: s.perSecond, maxConcurrent: 5 });
+    this.limits = new SenderLimits({
+      perSecond: s.perSecond,
+      maxConcurrent: 5,
+      ...(limiters ? { shared: { limiters, id: `provider:${this.name}` } } : {}),
+    });
     this.base = (s.apiBase ?? 'https://api.telerivet.com/v1').replace(/\/$/, '');
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Limiters } from '@signalbox/connectors';
 import type { ChannelProvider, SendResult } from '@signalbox/engine';
 import twilio from 'twilio';
 import { type DescribeTemplate, type ProviderMessage, segmentsOf, textOf, voiceOf } from '../outbound.js';
@@ -51,13 +52,18 @@ export class TwilioProvider implements ChannelProvider {
   constructor(
     private readonly s: TwilioSettings,
     private readonly describe: DescribeTemplate,
+    /** Where the senders' limits live (every instance's, through Redis, in production). */
+    limiters?: Limiters,
   ) {
     this.name = s.name ?? 'twilio';
     this.client = twilio(s.accountSid, s.authToken, {
       httpClient: new TwilioHttp(s.apiBase, { maxRetries: s.maxRetries ?? 3, timeoutMs: s.timeoutMs ?? 30_000 }),
     });
-    this.limits = new SenderLimits({ perSecond: s.mps });
-    this.callLimits = new SenderLimits({ perSecond: s.cps ?? 1 });
+    this.limits = new SenderLimits({ perSecond: s.mps, ...(limiters ? { shared: { limiters, id: `provider:${this.name}:sender` } } : {}) });
+    this.callLimits = new SenderLimits({
+      perSecond: s.cps ?? 1,
+      ...(limiters ? { shared: { limiters, id: `provider:${this.name}:calls` } } : {}),
+    });
   }
 
   private hook(path: string): string {
