@@ -31,6 +31,7 @@ export {
   toEpoch,
 } from './pipeline/decide.js';
 export { bestHourOf, buildFacts } from './pipeline/facts.js';
+export type * from './content/rendered.js';
 export type * from './ports.js';
 export { compileCondition } from './rules/compile-condition.js';
 export { OPERATOR_NAMES, OPERATORS } from './rules/operators.js';

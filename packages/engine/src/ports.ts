@@ -1,3 +1,4 @@
+import type { RenderedContent } from './content/rendered.js';
 import type { ContentVariant } from './model/vocabulary.js';
 
 /**
@@ -10,7 +11,14 @@ export interface OutboundMessage {
   messageId: string;
   channel: string;
   to: string;
+  /** The content variant chosen for the channel (rich, text, text+link, voice, ussd-menu, email). */
   content: ContentVariant;
+  /**
+   * The message itself, rendered for this channel and the contact's language. (`content` already
+   * names the variant, so the rendered message travels as `rendered`.) Absent when the template has
+   * no content for the variant (rulesets without content).
+   */
+  rendered?: RenderedContent | undefined;
   template: string | null;
   variables: Record<string, string | number | boolean>;
   /** The price the plan expected for this channel in the contact's market. */

@@ -52,6 +52,7 @@ export class WebhookProvider implements ChannelProvider {
       channel: m.channel,
       to: m.to,
       content: m.content,
+      ...(m.rendered !== undefined ? { rendered: m.rendered } : {}),
       template: m.template,
       variables: m.variables,
     });
