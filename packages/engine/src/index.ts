@@ -1,4 +1,5 @@
 export { type ConsentDefaults, ConsentState, foldConsent } from './consent/fold.js';
+export type * from './content/rendered.js';
 export { DEFAULT_RULESET } from './default-ruleset.js';
 export {
   EngineInputError,
@@ -31,7 +32,6 @@ export {
   toEpoch,
 } from './pipeline/decide.js';
 export { bestHourOf, buildFacts } from './pipeline/facts.js';
-export type * from './content/rendered.js';
 export type * from './ports.js';
 export { compileCondition } from './rules/compile-condition.js';
 export { OPERATOR_NAMES, OPERATORS } from './rules/operators.js';

@@ -42,6 +42,7 @@ export function plainText(c: RenderedContent): string {
 /** A log-safe description of rendered content: its kind and sizes, never its words (which hold PII). */
 export function redactedContent(c: RenderedContent | undefined): Record<string, string | number> | undefined {
   if (c === undefined) return undefined;
-  if (c.kind === 'text') return { kind: c.kind, encoding: c.segments.encoding, segments: c.segments.segments, characters: c.segments.characters };
+  if (c.kind === 'text')
+    return { kind: c.kind, encoding: c.segments.encoding, segments: c.segments.segments, characters: c.segments.characters };
   return { kind: c.kind, characters: plainText(c).length };
 }
