@@ -35,13 +35,27 @@ export interface SelectedVariant<K extends TemplateKind = TemplateKind> {
 }
 
 /**
- * The variant of `kind` in the first language of the chain the template has. `text+link` falls
- * back to `text` when a template has no link version. Null when the template has no such content.
+ * What a kind falls back to when a template does not have it: a channel shows the richest variant
+ * the template has among those it can show. Voice and email never fall back (a script is written
+ * for the ear, an email has a subject).
+ */
+export const KIND_FALLBACKS: Record<TemplateKind, readonly TemplateKind[]> = {
+  rich: ['rich', 'text+link', 'text'],
+  'text+link': ['text+link', 'text'],
+  text: ['text'],
+  'ussd-menu': ['ussd-menu', 'text'],
+  voice: ['voice'],
+  email: ['email'],
+};
+
+/**
+ * The variant of `kind` (or of what it falls back to) in the first language of the chain the
+ * template has. Null when the template has none of them.
  */
 export function selectVariant(template: Template, kind: TemplateKind, locale: string | undefined): SelectedVariant | null {
   const content = template.content;
   if (content === undefined) return null;
-  const kinds: TemplateKind[] = kind === 'text+link' ? ['text+link', 'text'] : [kind];
+  const kinds = KIND_FALLBACKS[kind];
   const chain = languageChain(locale, template.fallbackLanguage);
   for (const k of kinds) {
     const byLanguage = content[k] as Record<string, VariantOf<typeof k>> | undefined;
