@@ -37,7 +37,10 @@ export function templateProblems(rs: Ruleset): Problem[] {
       }
       for (const root of roots) {
         if (!GIVEN.has(root) && !declared.has(root))
-          problems.push({ path, message: `uses variable "${root}", which template ${name} does not declare in variables or optionalVariables` });
+          problems.push({
+            path,
+            message: `uses variable "${root}", which template ${name} does not declare in variables or optionalVariables`,
+          });
       }
     });
     checkUnused(t, name, problems);
@@ -56,7 +59,8 @@ function checkUnused(t: Template, name: string, problems: Problem[]): void {
     }
   });
   t.variables.forEach((v, i) => {
-    if (!read.has(v)) problems.push({ path: `/templates/${pointerSegment(name)}/variables/${i}`, message: `variable "${v}" is never used by the content` });
+    if (!read.has(v))
+      problems.push({ path: `/templates/${pointerSegment(name)}/variables/${i}`, message: `variable "${v}" is never used by the content` });
   });
 }
 

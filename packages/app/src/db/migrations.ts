@@ -8,6 +8,8 @@ import { m0006 } from './migrations/0006-one-inbox.js';
 import { m0010 } from './migrations/0010-rules-governance.js';
 import { m0030 } from './migrations/0030-crm-per-account.js';
 import { m0031 } from './migrations/0031-inbox-lanes.js';
+import { m0040 } from './migrations/0040-attempt-content.js';
+import { m0041 } from './migrations/0041-sandbox-rendered.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
@@ -22,6 +24,8 @@ const migrations: Record<string, Migration> = {
   '0006_one_inbox': m0006,
   '0030_crm_per_account': m0030,
   '0031_inbox_lanes': m0031,
+  '0040_attempt_content': m0040,
+  '0041_sandbox_rendered': m0041,
   '0010_rules_governance': m0010,
 };
 

@@ -1,3 +1,4 @@
+import type { RenderedContent } from '@signalbox/engine';
 import type { Conn } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
 import type { AttemptsTable } from '../db/schema.js';
@@ -17,8 +18,19 @@ export interface AttemptRow {
   status: AttemptStatus;
   cost: number;
   error: string | null;
+  /** What was sent (null: no rendered content). */
+  content: RenderedContent | null;
+  language: string | null;
+  encoding: string | null;
+  segments: number | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** What an attempt carried: the rendered content and its language. */
+export interface SentContent {
+  rendered: RenderedContent;
+  language: string;
 }
 
 const toAttempt = (r: AttemptsTable): AttemptRow => ({
@@ -32,6 +44,10 @@ const toAttempt = (r: AttemptsTable): AttemptRow => ({
   status: r.status as AttemptStatus,
   cost: Number(r.cost),
   error: r.error,
+  content: r.content === null || r.content === undefined ? null : (JSON.parse(r.content) as RenderedContent),
+  language: r.language ?? null,
+  encoding: r.encoding ?? null,
+  segments: r.segments === null || r.segments === undefined ? null : Number(r.segments),
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
@@ -172,15 +188,24 @@ export class AttemptRepository {
   /** Moves an attempt on (only from `onlyFrom`, when given); any update ends its lease. */
   async update(
     claim: string,
-    set: { status: AttemptStatus; providerMessageId?: string | null; cost?: number; error?: string | null },
+    set: { status: AttemptStatus; providerMessageId?: string | null; cost?: number; error?: string | null; content?: SentContent },
     now: number,
     onlyFrom?: readonly AttemptStatus[],
   ): Promise<boolean> {
-    const has = { id: set.providerMessageId !== undefined, cost: set.cost !== undefined, error: set.error !== undefined };
+    const has = {
+      id: set.providerMessageId !== undefined,
+      cost: set.cost !== undefined,
+      error: set.error !== undefined,
+      content: set.content !== undefined,
+    };
     const from = onlyFrom ?? [];
+    const c = set.content;
+    const sms = c?.rendered.kind === 'text' ? c.rendered.segments : null;
     const r = await prepared(
       this.c,
-      `update attempt${has.id ? ' id' : ''}${has.cost ? ' cost' : ''}${has.error ? ' error' : ''} ${onlyFrom === undefined ? 'any' : from.length}`,
+      `update attempt${has.id ? ' id' : ''}${has.cost ? ' cost' : ''}${has.error ? ' error' : ''}${has.content ? ' content' : ''} ${
+        onlyFrom === undefined ? 'any' : from.length
+      }`,
       (d) => {
         const q = d
           .updateTable('attempts')
@@ -192,6 +217,7 @@ export class AttemptRepository {
             ...(has.id ? { provider_message_id: arg(2) } : {}),
             ...(has.cost ? { cost: arg(3) } : {}),
             ...(has.error ? { error: arg(4) } : {}),
+            ...(has.content ? { content: arg(6), language: arg(7), encoding: arg(8), segments: arg(9) } : {}),
           })
           .where('claim', '=', arg(5));
         return onlyFrom === undefined
@@ -199,10 +225,22 @@ export class AttemptRepository {
           : q.where(
               'status',
               'in',
-              from.map((_, i) => arg(6 + i)),
+              from.map((_, i) => arg(10 + i)),
             );
       },
-      [set.status, now, set.providerMessageId, set.cost, set.error, claim, ...from],
+      [
+        set.status,
+        now,
+        set.providerMessageId,
+        set.cost,
+        set.error,
+        claim,
+        c === undefined ? null : JSON.stringify(c.rendered),
+        c?.language ?? null,
+        sms?.encoding ?? null,
+        sms?.segments ?? null,
+        ...from,
+      ],
     );
     return Number(r.numAffectedRows ?? 0) === 1;
   }

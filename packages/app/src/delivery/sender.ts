@@ -1,10 +1,11 @@
 import type { ChannelProvider, CompiledRuleset, MessageRequest, PlanStep, SendResult } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
 import type { StoredContact } from '../contacts/contact-repository.js';
+import type { ContentRenderer } from '../content/renderer.js';
 import type { Logger } from '../logger.js';
 import { addressFor } from './address.js';
 import type { FollowUps } from './follow-ups.js';
-import { type GateStore, outboundFor, type SendGate } from './gate.js';
+import { contentFor, type GateStore, goFor, type SendGate } from './gate.js';
 import { type ReceiptStore, type Receipts, yieldToIo } from './receipts.js';
 import type { ClaimedSend, Go, Unit } from './unit.js';
 
@@ -32,6 +33,7 @@ export class Sender<S extends SendStore = SendStore> {
       followUps: FollowUps;
       receipts: Receipts;
       ruleset: () => CompiledRuleset;
+      content: ContentRenderer;
       clock: Clock;
       log: Logger;
       /** How long a claim lasts, and whose it is. */
@@ -96,8 +98,12 @@ export class Sender<S extends SendStore = SendStore> {
   ): Promise<boolean> {
     const step = message.plan[0] as PlanStep;
     if (u.sends === null || step.mode !== 'primary' || !this.d.providers.has(step.provider)) return false;
-    const address = addressFor(this.d.ruleset(), contact, step.channel);
+    const rs = this.d.ruleset();
+    const address = addressFor(rs, contact, step.channel);
     if (address === undefined) return false;
+    // content that cannot be rendered goes through the gate, which refuses the attempt with the reason
+    const content = contentFor(this.d.content, rs, step, request, contact);
+    if (!content.ok) return false;
     const now = this.now();
     const claim = await u.store.attempts.claim(
       { messageId: message.id, step: step.step, channel: step.channel, provider: step.provider },
@@ -109,7 +115,7 @@ export class Sender<S extends SendStore = SendStore> {
       messageId: message.id,
       step: 0,
       plan: message.plan,
-      go: { provider: step.provider, outbound: outboundFor(claim, message.id, step, address, message.template, request) },
+      go: goFor(step.provider, claim, message.id, step, address, message.template, request, content.content),
     });
     return true;
   }
@@ -127,14 +133,19 @@ export class Sender<S extends SendStore = SendStore> {
     const { messageId, step, go } = at;
     const now = this.now();
     if (result.status === 'failed') {
-      await store.attempts.update(go.outbound.claim, { status: 'failed', error: result.error }, now, ['claimed']);
+      await store.attempts.update(
+        go.outbound.claim,
+        { status: 'failed', error: result.error, ...(go.content ? { content: go.content } : {}) },
+        now,
+        ['claimed'],
+      );
       await this.d.followUps.afterFailed(store, messageId, step);
       return;
     }
     if (
       await store.attempts.update(
         go.outbound.claim,
-        { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost },
+        { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost, ...(go.content ? { content: go.content } : {}) },
         now,
         ['claimed'],
       )

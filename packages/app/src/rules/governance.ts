@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type CompiledRuleset, loadRuleset, RulesetInvalidError } from '@signalbox/engine';
-import { loadRulesetChecked, validateRulesetChecked } from '../content/template-check.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { Clock } from '../clock.js';
+import { loadRulesetChecked, validateRulesetChecked } from '../content/template-check.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Draft, DraftRepository } from './draft-repository.js';

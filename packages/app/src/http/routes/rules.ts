@@ -1,7 +1,7 @@
 import { RulesetInvalidError, rulesetJsonSchema } from '@signalbox/engine';
-import { validateRulesetChecked } from '../../content/template-check.js';
 import type { Request } from 'express';
 import { z } from 'zod';
+import { validateRulesetChecked } from '../../content/template-check.js';
 import { AppError, InputError } from '../../errors.js';
 import { type GovernanceStore, type RulesGovernance, StalePublishError } from '../../rules/governance.js';
 import type { RulesHolder } from '../../rules/rules-holder.js';
