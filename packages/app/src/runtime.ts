@@ -50,6 +50,8 @@ export interface RuntimeOptions {
  */
 export interface Runtime {
   store: Store;
+  /** Renders templates' content (strict Liquid), for sends and previews. */
+  content: ContentRenderer;
   requests: MessageRequests;
   sender: Sender<Store>;
   receipts: Receipts;
@@ -144,6 +146,7 @@ export function createRuntime(o: RuntimeOptions): Runtime {
   };
   return {
     store,
+    content,
     requests,
     sender,
     receipts,

@@ -30,7 +30,8 @@ describe('SMS segments: GSM-7 (with the extension table) vs UCS-2', () => {
   });
 
   it('one emoji turns the whole message into UCS-2 and can triple an SMS', () => {
-    const text = 'Your invoice INV-2041 of 1,250.00 KES is overdue. Pay now at https://pay.example.com/i/2041 or reply HELP for help, thank you!';
+    const text =
+      'Your invoice INV-2041 of 1,250.00 KES is overdue. Pay now at https://pay.example.com/i/2041 or reply HELP for help, thank you!';
     expect(text.length).toBeLessThanOrEqual(160);
     expect(smsSegments(text)).toEqual({ encoding: 'GSM-7', segments: 1, characters: text.length });
     const withEmoji = `${text} 🙏`;
