@@ -173,6 +173,20 @@ export class AttemptRepository {
     return rows.map(toAttempt);
   }
 
+  /** A contact's latest attempts (every message), newest first: what was sent, through whom, at what cost. */
+  async forContact(contactId: string, limit = 20): Promise<AttemptRow[]> {
+    const rows = await this.c.db
+      .selectFrom('attempts')
+      .innerJoin('messages', 'messages.id', 'attempts.message_id')
+      .selectAll('attempts')
+      .where('messages.contact_id', '=', contactId)
+      .orderBy('attempts.updated_at', 'desc')
+      .orderBy('attempts.id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toAttempt);
+  }
+
   async byProviderId(provider: string, providerMessageId: string): Promise<AttemptRow | null> {
     const [r] = (
       await prepared(
