@@ -30,7 +30,10 @@ describe('rendering a template for a channel', () => {
 
   it('an optional variable left out takes the stand-in its content names, never a hole', () => {
     const r = rendered(
-      renderer.forChannel(rs, 'sms', 'text', { request: { template: 'payment_reminder_friendly', type: 'service', object: invoice }, contact: john }),
+      renderer.forChannel(rs, 'sms', 'text', {
+        request: { template: 'payment_reminder_friendly', type: 'service', object: invoice },
+        contact: john,
+      }),
     );
     expect(r.kind === 'text' && r.text).toBe(
       'Hi there, a friendly reminder: invoice INV-2041 for the balance is overdue. Pay at https://pay.example.com/i/INV-2041 - reply HELP for help.',
@@ -39,7 +42,12 @@ describe('rendering a template for a channel', () => {
 
   it('renders rich content with Confirm/Reschedule and the approved WhatsApp template, times in the contact’s zone', () => {
     const target = {
-      request: { template: 'appointment_confirm_request', type: 'rich' as const, variables: { startsAt: '2026-11-26T07:00:00Z' }, object: { type: 'appointment', id: 'a-1' } },
+      request: {
+        template: 'appointment_confirm_request',
+        type: 'rich' as const,
+        variables: { startsAt: '2026-11-26T07:00:00Z' },
+        object: { type: 'appointment', id: 'a-1' },
+      },
       contact: amina,
     };
     expect(rendered(renderer.forChannel(rs, 'whatsapp', 'rich', target))).toEqual({
@@ -61,19 +69,32 @@ describe('rendering a template for a channel', () => {
 
   it('gives WhatsApp the variant mapped to its approved template even for a plain-text step', () => {
     const r = rendered(
-      renderer.forChannel(rs, 'whatsapp', 'text', { request: { template: 'payment_reminder_firm', type: 'service', object: invoice }, contact: john }),
+      renderer.forChannel(rs, 'whatsapp', 'text', {
+        request: { template: 'payment_reminder_firm', type: 'service', object: invoice },
+        contact: john,
+      }),
     );
     expect(r.kind).toBe('rich');
-    expect(r.kind === 'rich' && r.whatsappTemplate).toEqual({ name: 'payment_reminder_firm', language: 'en', parameters: ['INV-2041', 'the balance'] });
+    expect(r.kind === 'rich' && r.whatsappTemplate).toEqual({
+      name: 'payment_reminder_firm',
+      language: 'en',
+      parameters: ['INV-2041', 'the balance'],
+    });
   });
 
   it('renders a voice script with its language, a USSD menu, and marketing email with escaped variables', () => {
     const call = rendered(
-      renderer.forChannel(rs, 'voice', 'voice', { request: { template: 'payment_reminder_call', type: 'urgent', object: invoice }, contact: amina }),
+      renderer.forChannel(rs, 'voice', 'voice', {
+        request: { template: 'payment_reminder_call', type: 'urgent', object: invoice },
+        contact: amina,
+      }),
     );
     expect(call).toMatchObject({ kind: 'voice', language: 'sw', voice: 'female' });
     const menu = rendered(
-      renderer.forChannel(rs, 'ussd', 'ussd-menu', { request: { template: 'payment_reminder_friendly', type: 'service', object: invoice }, contact: john }),
+      renderer.forChannel(rs, 'ussd', 'ussd-menu', {
+        request: { template: 'payment_reminder_friendly', type: 'service', object: invoice },
+        contact: john,
+      }),
     );
     expect(menu).toEqual({
       kind: 'ussd-menu',
@@ -104,28 +125,43 @@ describe('rendering a template for a channel', () => {
       reason: 'template otp_code needs variable code',
     });
     // object.id is read without a stand-in: a message about no object is refused, not sent with a hole
-    expect(renderer.forChannel(rs, 'sms', 'text', { request: { template: 'payment_reminder_friendly', type: 'service' }, contact: john })).toEqual({
+    expect(
+      renderer.forChannel(rs, 'sms', 'text', { request: { template: 'payment_reminder_friendly', type: 'service' }, contact: john }),
+    ).toEqual({
       ok: false,
       reason: 'template payment_reminder_friendly (text, en): undefined variable: object, line:1, col:80',
     });
     expect(
-      renderer.forChannel(rs, 'voice', 'voice', { request: { template: 'payment_reminder_firm', type: 'service', object: invoice }, contact: john }),
+      renderer.forChannel(rs, 'voice', 'voice', {
+        request: { template: 'payment_reminder_firm', type: 'service', object: invoice },
+        contact: john,
+      }),
     ).toEqual({ ok: false, reason: 'template payment_reminder_firm has no voice content' });
   });
 
   it('leaves a template without content to the provider (null)', () => {
-    expect(renderer.forChannel(rs, 'sms', 'text', { request: { template: 'onboarding_welcome', type: 'service' }, contact: john })).toBeNull();
+    expect(
+      renderer.forChannel(rs, 'sms', 'text', { request: { template: 'onboarding_welcome', type: 'service' }, contact: john }),
+    ).toBeNull();
     expect(renderer.facts(rs, { request: { template: 'onboarding_welcome', type: 'service' }, contact: john })).toBeNull();
   });
 
   it('gives the cost stage the segments of the text variants', () => {
     const facts = renderer.facts(rs, { request: { template: 'otp_code', type: 'otp', variables: { code: '482913' } }, contact: john });
-    expect(facts).toEqual({ segments: { text: { encoding: 'GSM-7', segments: 1, characters: 75 }, 'text+link': { encoding: 'GSM-7', segments: 1, characters: 75 } } });
+    expect(facts).toEqual({
+      segments: {
+        text: { encoding: 'GSM-7', segments: 1, characters: 75 },
+        'text+link': { encoding: 'GSM-7', segments: 1, characters: 75 },
+      },
+    });
   });
 });
 
 describe('template content checked at publish', () => {
-  const doc = () => structuredClone(DEFAULT_RULESET) as { templates: Record<string, { variables?: string[]; content: Record<string, Record<string, Record<string, unknown>>> }> };
+  const doc = () =>
+    structuredClone(DEFAULT_RULESET) as {
+      templates: Record<string, { variables?: string[]; content: Record<string, Record<string, Record<string, unknown>>> }>;
+    };
 
   it('accepts the default ruleset', () => {
     expect(templateProblems(rs.source)).toEqual([]);

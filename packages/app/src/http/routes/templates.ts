@@ -1,9 +1,9 @@
 import {
   type CompiledRuleset,
+  type ContentVariant,
   type RenderedContent,
   smsSegments,
   TEMPLATE_KINDS,
-  type TemplateKind,
   templateKindFor,
 } from '@signalbox/engine';
 import { z } from 'zod';
@@ -50,13 +50,12 @@ function smsSegmentsOf(r: RenderedContent): number {
   return smsSegments(r.kind === 'rich' ? r.fallbackText : r.kind === 'email' ? r.text : r.kind === 'voice' ? r.script : r.text).segments;
 }
 
-/** The kind a channel shows for a message: its first offered variant (rich messages: rich, else text+link). */
-function kindFor(rs: CompiledRuleset, channel: string, rich: boolean): TemplateKind {
-  const cfg = rs.source.channels[channel];
-  const offered = cfg?.content ?? ['text'];
-  const variant =
-    rich && offered.includes('rich') ? 'rich' : rich ? 'text+link' : (offered.find((v) => v !== 'rich') ?? offered[0] ?? 'text');
-  return templateKindFor(cfg?.kind ?? 'sms', variant);
+/** The variant a channel carries for a message, as the plan chooses it (rich messages: rich, else text+link). */
+function variantFor(rs: CompiledRuleset, channel: string, rich: boolean): ContentVariant {
+  const offered = rs.source.channels[channel]?.content ?? ['text'];
+  if (rich && offered.includes('rich')) return 'rich';
+  if (rich) return 'text+link';
+  return offered.find((v) => v !== 'rich') ?? offered[0] ?? 'text';
 }
 
 /**
@@ -111,11 +110,9 @@ export function templateRoutes(ruleset: () => CompiledRuleset, renderer: Content
         };
         const target = { request, contact, ...(body.object === undefined ? {} : { object: body.object }) };
         const out = channels.map((channel) => {
-          const kind = kindFor(rs, channel, body.rich ?? template.rich);
-          const r =
-            template.content === undefined
-              ? ({ ok: false, reason: `template ${body.template} has no content` } as const)
-              : renderer.render(template, body.template, kind, rs.source.channels[channel]?.kind ?? null, target);
+          const variant = variantFor(rs, channel, body.rich ?? template.rich);
+          const kind = templateKindFor(rs.source.channels[channel]?.kind ?? 'sms', variant);
+          const r = renderer.forChannel(rs, channel, variant, target) ?? { ok: false, reason: `template ${body.template} has no content` };
           if (!r.ok) return { channel, kind, refused: r.reason };
           const segments = r.rendered.kind === 'text' ? r.rendered.segments : null;
           return {
