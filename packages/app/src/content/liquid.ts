@@ -1,18 +1,27 @@
 import { Liquid, type Template } from 'liquidjs';
 
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 /** How a contact reads an instant: "Thu 26 Nov, 10:00" in their zone (the scope's `contact.timezone`, else UTC). */
 export function localInstant(value: unknown, zone: string): string {
   const at = typeof value === 'number' ? value : Date.parse(String(value));
   if (!Number.isFinite(at)) throw new Error(`not an instant: ${String(value).slice(0, 40)}`);
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone: zone,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(at);
+  let f = formats.get(zone);
+  if (f === undefined) {
+    // one formatter per zone (building one costs far more than formatting with it)
+    f = new Intl.DateTimeFormat('en-GB', {
+      timeZone: zone,
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    if (formats.size > 500) formats.clear();
+    formats.set(zone, f);
+  }
+  return f.format(at);
 }
 
 /**
