@@ -210,7 +210,9 @@ describe("the agent's story of a contact", () => {
     expect(view.sent[0]).toMatchObject({ template: 'otp_code', channel: 'sms', segments: 1, encoding: 'GSM-7', ago: '3 h ago' });
     expect(view.timeline[0]).toMatchObject({
       kind: 'event',
-      title: 'wrote on whatsapp "Why was my photo refused?"',
+      title: 'reply.received',
+      detail: 'wrote on whatsapp "Why was my photo refused?"',
+      ago: '2 h ago',
       local: 'Mon 23 Nov, 12:00 Africa/Nairobi',
     });
   });

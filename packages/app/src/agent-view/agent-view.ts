@@ -86,7 +86,8 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
       title: `${m.template ?? m.type} · ${m.channel ?? '—'} · ${m.status}`,
       cost: m.cost,
     })),
-    ...events.map((e) => ({ at: e.at, kind: 'event' as const, title: eventLine(e) })),
+    // the event's type, and what it says: an inbound message's words, or the event's data
+    ...events.map((e) => ({ at: e.at, kind: 'event' as const, title: e.type, detail: eventLine(e) })),
   ]
     .sort((a, b) => (a.at < b.at ? 1 : -1))
     .slice(0, 25)

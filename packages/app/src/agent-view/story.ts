@@ -43,8 +43,9 @@ export function when(at: number, now: number, zone: string): string {
   return `${relative(now - at)} (${localTime(at, zone)})`;
 }
 
-/** Data fields never shown (they identify the person, or are secrets). */
-const HIDDEN = /phone|email|address|token|secret|password|iban|card|ssn|dob|birth/i;
+/** Data fields never shown: they identify the person, are secrets, or are plumbing (record ids, change metadata). */
+const HIDDEN =
+  /phone|email|address|token|secret|password|iban|card|ssn|dob|birth|^entityName$|^changeType$|^replayId$|(^|[a-z])(id|Id|ID|ids|Ids)$/;
 
 /** An event's data as a short phrase: scalar fields only, at most four, nothing that identifies the person. */
 export function dataPhrase(data: Record<string, unknown>, skip: readonly string[] = []): string {
