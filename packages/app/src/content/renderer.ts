@@ -84,10 +84,12 @@ export class ContentRenderer {
     const template = this.templateOf(rs, target.request);
     if (template === null) return null;
     const segments: ContentFacts['segments'] = {};
-    for (const kind of ['text', 'text+link'] as const) {
-      const r = this.render(template, target.request.template as string, kind, 'sms', target);
-      if (r.ok && r.rendered.kind === 'text') segments[kind] = r.rendered.segments;
-    }
+    const name = target.request.template as string;
+    const text = this.render(template, name, 'text', 'sms', target);
+    if (text.ok && text.rendered.kind === 'text') segments.text = text.rendered.segments;
+    // a template without a link version sends its text in its place: rendered once
+    const link = template.content?.['text+link'] === undefined ? text : this.render(template, name, 'text+link', 'sms', target);
+    if (link.ok && link.rendered.kind === 'text') segments['text+link'] = link.rendered.segments;
     return segments.text === undefined && segments['text+link'] === undefined ? null : { segments };
   }
 
