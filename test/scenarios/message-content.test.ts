@@ -87,6 +87,31 @@ describe('template preview', () => {
   });
 });
 
+describe('publishing template content', () => {
+  it('refuses a template reading an undeclared variable, naming the field; the active ruleset stays', async () => {
+    h = await startHarness({ at: MORNING });
+    const doc = structuredClone(DEFAULT_RULESET) as {
+      version: string;
+      templates: Record<string, { content: { text: Record<string, { text: string }> } }>;
+    };
+    doc.version = 'with-a-hole';
+    (doc.templates.otp_code as { content: { text: Record<string, { text: string }> } }).content.text.en = {
+      text: '{{ code }} for account {{ account }}',
+    };
+    const validate = await h.api('admin').post('/api/v1/rules/validate').send(doc).expect(422);
+    expect(validate.body.errors).toEqual([
+      {
+        path: '/templates/otp_code/content/text/en/text',
+        message: 'uses variable "account", which template otp_code does not declare in variables or optionalVariables',
+      },
+    ]);
+    const publish = await h.api('admin').put('/api/v1/rules').send(doc).expect(422);
+    expect(publish.body.code).toBe('RULES_INVALID');
+    expect(publish.body.errors[0].path).toBe('/templates/otp_code/content/text/en/text');
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.11');
+  });
+});
+
 describe('what was sent, per attempt', () => {
   it('WhatsApp undeliverable → SMS: each attempt records its rendered content, provider id, segments and cost', async () => {
     h = await startHarness({ at: MORNING });
