@@ -42,6 +42,19 @@ export function contactsScreen(root: HTMLElement): void {
       api<{
         contact: { id: string; market?: string; timezone?: string };
         timeline: Array<{ at: string; kind: string; type: string; status?: string; channel?: string | null }>;
+        sent: Array<{
+          at: string;
+          channel: string;
+          provider: string;
+          providerMessageId: string | null;
+          status: string;
+          content: Record<string, unknown> | null;
+          language: string | null;
+          encoding: string | null;
+          segments: number | null;
+          cost: number;
+          error: string | null;
+        }>;
         journeys: Array<{ journeyId: string; status: string }>;
         consent: Array<{ channel: string; purpose: string; status: string; source: string; at: string }>;
       }>('GET', `/api/v1/contacts/${id}`),
@@ -70,6 +83,21 @@ export function contactsScreen(root: HTMLElement): void {
         'Timeline (what was actually sent, and what happened)',
         ['When', 'What', 'Type', 'Status', 'Channel'],
         c.timeline.map((t) => [t.at.slice(0, 16).replace('T', ' '), t.kind, t.type, t.status ?? '', t.channel ?? '']),
+      ),
+      table(
+        'What was sent (per attempt)',
+        ['When', 'Channel', 'Provider', 'Provider id', 'Status', 'Language', 'SMS', 'Cost', 'Content'],
+        c.sent.map((a) => [
+          a.at.slice(0, 16).replace('T', ' '),
+          a.channel,
+          a.provider,
+          a.providerMessageId ?? '',
+          a.error === null ? a.status : `${a.status}: ${a.error}`,
+          a.language ?? '',
+          a.segments === null ? '' : `${a.segments} × ${a.encoding ?? ''}`,
+          String(a.cost),
+          contentText(a.content),
+        ]),
       ),
       table(
         'Consent ledger',
@@ -110,4 +138,12 @@ export function contactsScreen(root: HTMLElement): void {
     results,
     detail,
   );
+}
+
+/** The words of what was sent, whatever its kind (text, rich, voice script, USSD menu, email). */
+function contentText(c: Record<string, unknown> | null): string {
+  if (c === null) return '';
+  const pick = (k: string) => (typeof c[k] === 'string' ? (c[k] as string) : '');
+  const words = c.kind === 'email' ? `${pick('subject')}: ${pick('text')}` : pick('text') || pick('body') || pick('script');
+  return words.length > 160 ? `${words.slice(0, 160)}…` : words;
 }

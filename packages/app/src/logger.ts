@@ -18,6 +18,7 @@ export const REDACT_PATHS = [
   '*.secret',
   '*.identities',
   '*.variables',
+  '*.rendered',
 ];
 
 export type Logger = pino.Logger;

@@ -1,6 +1,7 @@
 import type { ChannelProvider, CompiledRuleset } from '@signalbox/engine';
 import type { Chore } from './chore.js';
 import type { Clock } from './clock.js';
+import { ContentRenderer } from './content/renderer.js';
 import { FollowUps } from './delivery/follow-ups.js';
 import { SendGate } from './delivery/gate.js';
 import { Receipts } from './delivery/receipts.js';
@@ -49,6 +50,8 @@ export interface RuntimeOptions {
  */
 export interface Runtime {
   store: Store;
+  /** Renders templates' content (strict Liquid), for sends and previews. */
+  content: ContentRenderer;
   requests: MessageRequests;
   sender: Sender<Store>;
   receipts: Receipts;
@@ -77,10 +80,11 @@ export function createRuntime(o: RuntimeOptions): Runtime {
   const { store, ruleset, clock, log } = o;
   const followUps = new FollowUps(clock);
   const receipts = new Receipts({ store, followUps, ruleset, clock });
-  const gate = new SendGate({ ruleset, providers: new Set(o.providers.keys()), followUps, clock, log });
+  const content = new ContentRenderer();
+  const gate = new SendGate({ ruleset, content, providers: new Set(o.providers.keys()), followUps, clock, log });
   const providers = o.metrics ? metered(o.providers, o.metrics) : o.providers;
-  const sender = new Sender<Store>({ store, providers, gate, followUps, receipts, ruleset, clock, log, lease: o.lease });
-  const requests = new MessageRequests({ ruleset, sender, clock, log, ...(o.metrics ? { metrics: o.metrics } : {}) });
+  const sender = new Sender<Store>({ store, providers, gate, followUps, receipts, ruleset, content, clock, log, lease: o.lease });
+  const requests = new MessageRequests({ ruleset, content, sender, clock, log, ...(o.metrics ? { metrics: o.metrics } : {}) });
   const journeys = new Journeys({ ruleset, requests, clock });
   const applier = new EventApplier({ journeys, clock });
   const extension = o.extend?.({ sender, requests }) ?? {};
@@ -142,6 +146,7 @@ export function createRuntime(o: RuntimeOptions): Runtime {
   };
   return {
     store,
+    content,
     requests,
     sender,
     receipts,

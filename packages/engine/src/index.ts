@@ -1,5 +1,8 @@
 export { type ConsentDefaults, ConsentState, foldConsent } from './consent/fold.js';
 export type * from './content/rendered.js';
+export { smsSegments } from './content/segments.js';
+export { languageChain, type SelectedVariant, selectVariant, templateKindFor } from './content/select.js';
+export * from './content/template-schema.js';
 export { DEFAULT_RULESET } from './default-ruleset.js';
 export {
   EngineInputError,
@@ -31,6 +34,7 @@ export {
   parseMessageRequest,
   toEpoch,
 } from './pipeline/decide.js';
+export type { ContentFacts } from './pipeline/draft.js';
 export { bestHourOf, buildFacts } from './pipeline/facts.js';
 export type * from './ports.js';
 export { compileCondition } from './rules/compile-condition.js';

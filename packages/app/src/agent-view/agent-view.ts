@@ -2,28 +2,17 @@ import { type CompiledRuleset, foldConsent, PURPOSES } from '@signalbox/engine';
 import type { ConsentLedger } from '../contacts/consent-ledger.js';
 import type { ContactEvents } from '../contacts/contact-events.js';
 import type { StoredContact } from '../contacts/contact-repository.js';
+import type { AttemptRepository } from '../delivery/attempt-repository.js';
 import type { JourneyRepository } from '../journeys/journey-repository.js';
 import type { MessageRepository } from '../messages/message-repository.js';
 import { MESSAGE_WENT } from '../messages/status.js';
 import { summariseDecision } from '../messages/summarise.js';
+import { plainText } from '../providers/content.js';
 import type { TimerRepository } from '../timers/timer-repository.js';
+import { eventLine, localTime, relative, story } from './story.js';
 
 const DAY = 86_400_000;
 
-/** An instant as the contact lives it ("Thu 26 Nov, 10:00 Africa/Nairobi"; UTC when their zone is not known). */
-function localTime(at: number, zone: string | null): string {
-  const tz = zone ?? 'UTC';
-  const f = new Intl.DateTimeFormat('en-GB', {
-    timeZone: tz,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  });
-  return `${f.format(at)} ${tz}`;
-}
 const PER_MS: Record<string, number> = { hour: 3_600_000, day: DAY, week: 7 * DAY, month: 30 * DAY };
 
 export interface AgentViewStore {
@@ -32,6 +21,7 @@ export interface AgentViewStore {
   journeys: JourneyRepository;
   consent: ConsentLedger;
   timers: TimerRepository;
+  attempts: AttemptRepository;
 }
 
 /**
@@ -41,12 +31,15 @@ export interface AgentViewStore {
  * summary readable in five seconds.
  */
 export async function agentView(store: AgentViewStore, rs: CompiledRuleset, contact: StoredContact, now: number) {
-  const [messages, events, journeys, consent] = await Promise.all([
+  const [messages, events, journeys, consent, attempts] = await Promise.all([
     store.messages.forContact(contact.id, 30),
     store.contactEvents.since(contact.id, now - 90 * DAY),
     store.journeys.forContact(contact.id),
     store.consent.of(contact.id),
+    store.attempts.forContact(contact.id, 20),
   ]);
+  // the contact's own zone, else their market's: never bare UTC when either is known
+  const zone = contact.timezone ?? (contact.market ? rs.source.markets[contact.market]?.timezone : undefined) ?? 'UTC';
   const active = journeys.filter((j) => j.status === 'active');
   // only this contact's pending timers (its messages' steps and its journeys' waits), by its key
   const [timers, later] = await Promise.all([
@@ -68,7 +61,17 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     const message = messages.find((m) => m.id === ref);
     return message === undefined ? null : (message.template ?? message.type);
   };
-  const next = timers.map((t) => ({ at: new Date(t.dueAt).toISOString(), kind: t.kind, ref: t.ref, label: labelOf(t.ref) }));
+  const next = timers
+    .filter((t) => t.dueAt >= now - 60_000)
+    .slice(0, 10)
+    .map((t) => ({
+      at: new Date(t.dueAt).toISOString(),
+      local: localTime(t.dueAt, zone),
+      in: relative(now - t.dueAt),
+      kind: t.kind,
+      ref: t.ref,
+      label: labelOf(t.ref),
+    }));
   const budget = source.caps.map((cap) => {
     const windowMs = PER_MS[cap.per] ?? DAY;
     const used = messages.filter(
@@ -83,10 +86,30 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
       title: `${m.template ?? m.type} · ${m.channel ?? '—'} · ${m.status}`,
       cost: m.cost,
     })),
-    ...events.map((e) => ({ at: e.at, kind: 'event' as const, title: e.type })),
+    // the event's type, and what it says: an inbound message's words, or the event's data
+    ...events.map((e) => ({ at: e.at, kind: 'event' as const, title: e.type, detail: eventLine(e) })),
   ]
     .sort((a, b) => (a.at < b.at ? 1 : -1))
-    .slice(0, 25);
+    .slice(0, 25)
+    .map((t) => ({ ...t, local: localTime(Date.parse(t.at), zone), ago: relative(now - Date.parse(t.at)) }));
+  /** What was sent, attempt by attempt: the words, through whom, its provider id, segments and cost. */
+  const sent = attempts.map((a) => ({
+    at: new Date(a.updatedAt).toISOString(),
+    local: localTime(a.updatedAt, zone),
+    ago: relative(now - a.updatedAt),
+    template: messages.find((m) => m.id === a.messageId)?.template ?? null,
+    channel: a.channel,
+    provider: a.provider,
+    providerMessageId: a.providerMessageId,
+    status: a.status,
+    kind: a.content?.kind ?? null,
+    language: a.language,
+    text: a.content === null ? null : plainText(a.content),
+    encoding: a.encoding,
+    segments: a.segments,
+    cost: a.cost,
+    error: a.error,
+  }));
   const decisions = messages.slice(0, 5).map((m) => {
     // a message held back after it was decided says why it waits now
     const d = later.get(m.id) ?? m.decision;
@@ -99,16 +122,18 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
       reasons: d.reasons.slice(0, 8).map((r) => ({ code: r.code, channel: r.channel ?? null, message: r.message })),
     };
   });
-  const last = messages[0];
   const revoked = consentGrid.filter((c) => c.purposes.marketing === 'revoked').map((c) => c.channel);
+  const first = next[0];
   const summary = [
+    ...story({
+      now,
+      zone,
+      events,
+      messages,
+      attempts,
+      next: first === undefined ? null : { at: Date.parse(first.at), label: first.label },
+    }),
     active.length > 0 ? `In ${active.map((j) => j.journeyId).join(', ')}.` : 'In no journey.',
-    last
-      ? `Last: ${last.template ?? last.type} by ${last.channel ?? '—'} (${last.status}) ${ago(now - last.createdAt)}.`
-      : 'Nothing sent yet.',
-    next[0]
-      ? `Next send ${localTime(Date.parse(next[0].at), contact.timezone ?? null)}${next[0].label === null ? '' : ` (${next[0].label})`}.`
-      : 'Nothing scheduled.',
     revoked.length === channels.length
       ? 'No marketing consent.'
       : revoked.length > 0
@@ -132,6 +157,7 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     },
     summary,
     timeline,
+    sent,
     consent: consentGrid,
     journeys: active.map((j) => ({ id: j.id, journey: j.journeyId })),
     next,
@@ -141,10 +167,3 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
 }
 
 export type AgentView = Awaited<ReturnType<typeof agentView>>;
-
-function ago(ms: number): string {
-  if (ms < 90_000) return 'just now';
-  if (ms < 90 * 60_000) return `${Math.round(ms / 60_000)} min ago`;
-  if (ms < 36 * 3_600_000) return `${Math.round(ms / 3_600_000)} h ago`;
-  return `${Math.round(ms / DAY)} days ago`;
-}

@@ -9,6 +9,8 @@ import { m0010 } from './migrations/0010-rules-governance.js';
 import { m0030 } from './migrations/0030-crm-per-account.js';
 import { m0031 } from './migrations/0031-inbox-lanes.js';
 import { m0032 } from './migrations/0032-writeback-outcomes.js';
+import { m0040 } from './migrations/0040-attempt-content.js';
+import { m0041 } from './migrations/0041-sandbox-rendered.js';
 import { m0045 } from './migrations/0045-unreachable-identities.js';
 import { m0046 } from './migrations/0046-attempt-routes.js';
 import { m0050 } from './migrations/0050-dry-run-heartbeat.js';
@@ -32,6 +34,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0030_crm_per_account': m0030,
   '0031_inbox_lanes': m0031,
   '0032_writeback_outcomes': m0032,
+  '0040_attempt_content': m0040,
+  '0041_sandbox_rendered': m0041,
   '0045_unreachable_identities': m0045,
   '0046_attempt_routes': m0046,
   '0050_dry_run_heartbeat': m0050,

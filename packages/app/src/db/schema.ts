@@ -119,6 +119,12 @@ export interface AttemptsTable {
   lease_expires_at: number | null;
   /** The instance holding the lease: a restarted instance resumes its own sends at once. */
   lease_owner: string | null;
+  /** What was sent: the rendered content as JSON (null: the template had no content, or nothing was sent). */
+  content: string | null;
+  language: string | null;
+  /** SMS: GSM-7 or UCS-2, and how many parts (each billed). */
+  encoding: string | null;
+  segments: number | null;
 }
 export interface ReceiptsTable {
   id: string;
@@ -230,6 +236,8 @@ export interface SandboxSendsTable {
   channel: string;
   address: string;
   content: string;
+  /** The rendered content it was handed (JSON), when the template had content. */
+  rendered: string | null;
   at: number;
   /** How many times the provider was called with this idempotency key. */
   calls: number;

@@ -1,3 +1,4 @@
+import type { RenderedContent } from '@signalbox/engine';
 import type { Conn } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
 import type { AttemptsTable } from '../db/schema.js';
@@ -19,8 +20,19 @@ export interface AttemptRow {
   error: string | null;
   /** How a router reached the provider that served it (fail-overs and why), when it was not the first asked. */
   route: string | null;
+  /** What was sent (null: no rendered content). */
+  content: RenderedContent | null;
+  language: string | null;
+  encoding: string | null;
+  segments: number | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** What an attempt carried: the rendered content and its language. */
+export interface SentContent {
+  rendered: RenderedContent;
+  language: string;
 }
 
 const toAttempt = (r: AttemptsTable): AttemptRow => ({
@@ -35,6 +47,10 @@ const toAttempt = (r: AttemptsTable): AttemptRow => ({
   cost: Number(r.cost),
   error: r.error,
   route: r.route ?? null,
+  content: r.content === null || r.content === undefined ? null : (JSON.parse(r.content) as RenderedContent),
+  language: r.language ?? null,
+  encoding: r.encoding ?? null,
+  segments: r.segments === null || r.segments === undefined ? null : Number(r.segments),
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
@@ -160,6 +176,20 @@ export class AttemptRepository {
     return rows.map(toAttempt);
   }
 
+  /** A contact's latest attempts (every message), newest first: what was sent, through whom, at what cost. */
+  async forContact(contactId: string, limit = 20): Promise<AttemptRow[]> {
+    const rows = await this.c.db
+      .selectFrom('attempts')
+      .innerJoin('messages', 'messages.id', 'attempts.message_id')
+      .selectAll('attempts')
+      .where('messages.contact_id', '=', contactId)
+      .orderBy('attempts.updated_at', 'desc')
+      .orderBy('attempts.id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toAttempt);
+  }
+
   async byProviderId(provider: string, providerMessageId: string): Promise<AttemptRow | null> {
     const [r] = (
       await prepared(
@@ -183,6 +213,8 @@ export class AttemptRepository {
       /** The provider that actually served it, and how it was reached (a router's fail-over). */
       provider?: string;
       route?: string | null;
+      /** What was sent (its rendered content, language and SMS segments). */
+      content?: SentContent;
     },
     now: number,
     onlyFrom?: readonly AttemptStatus[],
@@ -193,11 +225,14 @@ export class AttemptRepository {
       error: set.error !== undefined,
       provider: set.provider !== undefined,
       route: set.route !== undefined,
+      content: set.content !== undefined,
     };
     const from = onlyFrom ?? [];
+    const c = set.content;
+    const sms = c?.rendered.kind === 'text' ? c.rendered.segments : null;
     const r = await prepared(
       this.c,
-      `update attempt${has.id ? ' id' : ''}${has.cost ? ' cost' : ''}${has.error ? ' error' : ''}${has.provider ? ' provider' : ''}${has.route ? ' route' : ''} ${onlyFrom === undefined ? 'any' : from.length}`,
+      `update attempt${has.id ? ' id' : ''}${has.cost ? ' cost' : ''}${has.error ? ' error' : ''}${has.provider ? ' provider' : ''}${has.route ? ' route' : ''}${has.content ? ' content' : ''} ${onlyFrom === undefined ? 'any' : from.length}`,
       (d) => {
         const q = d
           .updateTable('attempts')
@@ -211,6 +246,7 @@ export class AttemptRepository {
             ...(has.error ? { error: arg(4) } : {}),
             ...(has.provider ? { provider: arg(6) } : {}),
             ...(has.route ? { route: arg(7) } : {}),
+            ...(has.content ? { content: arg(8), language: arg(9), encoding: arg(10), segments: arg(11) } : {}),
           })
           .where('claim', '=', arg(5));
         return onlyFrom === undefined
@@ -218,10 +254,24 @@ export class AttemptRepository {
           : q.where(
               'status',
               'in',
-              from.map((_, i) => arg(8 + i)),
+              from.map((_, i) => arg(12 + i)),
             );
       },
-      [set.status, now, set.providerMessageId, set.cost, set.error, claim, set.provider, set.route, ...from],
+      [
+        set.status,
+        now,
+        set.providerMessageId,
+        set.cost,
+        set.error,
+        claim,
+        set.provider,
+        set.route,
+        c === undefined ? null : JSON.stringify(c.rendered),
+        c?.language ?? null,
+        sms?.encoding ?? null,
+        sms?.segments ?? null,
+        ...from,
+      ],
     );
     return Number(r.numAffectedRows ?? 0) === 1;
   }

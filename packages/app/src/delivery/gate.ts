@@ -1,6 +1,8 @@
 import { type CompiledRuleset, type Decision, decideParsed, type MessageRequest } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
+import type { StoredContact } from '../contacts/contact-repository.js';
 import { type ContextReads, loadContext } from '../contacts/context.js';
+import type { ContentRenderer } from '../content/renderer.js';
 import type { Logger } from '../logger.js';
 import { addressFor } from './address.js';
 import { ATTEMPT_WENT } from './attempt-status.js';
@@ -11,16 +13,18 @@ import type { Go } from './unit.js';
 export type GateStore = FollowUpStore & ContextReads;
 
 /** What a provider is asked to send for a claimed plan step. */
-export function outboundFor(
+export function goFor(
+  provider: string,
   claim: string,
   messageId: string,
   step: Decision['plan'][number],
   to: string,
   template: string | null,
   request: MessageRequest,
+  content: Go['content'] | null,
   market?: string | undefined,
-): Go['outbound'] {
-  return {
+): Go {
+  const outbound: Go['outbound'] = {
     claim,
     messageId,
     channel: step.channel,
@@ -31,6 +35,26 @@ export function outboundFor(
     estimatedCost: step.estimatedCost,
     ...(market !== undefined ? { market } : {}),
   };
+  if (content === null || content === undefined) return { provider, outbound };
+  outbound.rendered = content.rendered;
+  return { provider, outbound, content };
+}
+
+/**
+ * The step's content rendered for the contact: null when the template has none; a refusal (with
+ * its reason) when it cannot be rendered whole (a missing variable, no variant for the channel).
+ */
+export function contentFor(
+  renderer: ContentRenderer,
+  rs: CompiledRuleset,
+  step: Decision['plan'][number],
+  request: MessageRequest,
+  contact: StoredContact,
+): { ok: true; content: Go['content'] | null } | { ok: false; reason: string } {
+  const r = renderer.forChannel(rs, step.channel, step.content, { request, contact });
+  if (r === null) return { ok: true, content: null };
+  if (!r.ok) return r;
+  return { ok: true, content: { rendered: r.rendered, language: r.language } };
 }
 
 /**
@@ -43,6 +67,7 @@ export class SendGate {
   constructor(
     private readonly d: {
       ruleset: () => CompiledRuleset;
+      content: ContentRenderer;
       providers: ReadonlySet<string>;
       followUps: FollowUps;
       clock: Clock;
@@ -75,7 +100,7 @@ export class SendGate {
     const { contact, context } = await loadContext(store, message.contactId, now, { id: message.id, createdAt: message.createdAt });
     const rs = this.d.ruleset();
     // an approved review: the fresh decision says `review` again; the person's approval stands
-    const fresh = decideParsed(request, context, rs, now);
+    const fresh = decideParsed(request, context, rs, now, this.d.content.facts(rs, { request, contact }));
     if (fresh.outcome === 'suppress' && !fresh.reasons.some((r) => r.code === 'no_reachable_channel')) {
       await store.messages.recordDecision(messageId, fresh, now);
       await store.messages.transition(messageId, ['queued'], 'cancelled', now);
@@ -125,6 +150,14 @@ export class SendGate {
       await this.d.followUps.afterFailed(store, messageId, stepIndex);
       return null;
     }
-    return { provider: step.provider, outbound: outboundFor(taken, messageId, step, address, message.template, request, contact.market) };
+    const content = contentFor(this.d.content, rs, step, request, contact);
+    if (!content.ok) {
+      // never a message with a hole in it: the attempt is refused with the reason, the plan goes on
+      await store.attempts.update(taken, { status: 'failed', error: `content refused: ${content.reason}` }, now);
+      this.d.log.info({ messageId, step: stepIndex, channel: step.channel }, 'send gate: content refused');
+      await this.d.followUps.afterFailed(store, messageId, stepIndex);
+      return null;
+    }
+    return goFor(step.provider, taken, messageId, step, address, message.template, request, content.content, contact.market);
   }
 }

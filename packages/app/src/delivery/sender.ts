@@ -2,11 +2,12 @@ import type { Context } from '@opentelemetry/api';
 import type { ChannelProvider, CompiledRuleset, MessageRequest, PlanStep, SendResult } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
 import type { StoredContact } from '../contacts/contact-repository.js';
+import type { ContentRenderer } from '../content/renderer.js';
 import type { Logger } from '../logger.js';
 import { currentContext, inSpan } from '../tracing/tracing.js';
 import { addressFor } from './address.js';
 import type { FollowUps } from './follow-ups.js';
-import { type GateStore, outboundFor, type SendGate } from './gate.js';
+import { contentFor, type GateStore, goFor, type SendGate } from './gate.js';
 import { applyOutcome } from './provider-outcomes.js';
 import { type ReceiptStore, type Receipts, yieldToIo } from './receipts.js';
 import type { ClaimedSend, Go, Unit } from './unit.js';
@@ -35,6 +36,7 @@ export class Sender<S extends SendStore = SendStore> {
       followUps: FollowUps;
       receipts: Receipts;
       ruleset: () => CompiledRuleset;
+      content: ContentRenderer;
       clock: Clock;
       log: Logger;
       /** How long a claim lasts, and whose it is. */
@@ -99,8 +101,12 @@ export class Sender<S extends SendStore = SendStore> {
   ): Promise<boolean> {
     const step = message.plan[0] as PlanStep;
     if (u.sends === null || step.mode !== 'primary' || !this.d.providers.has(step.provider)) return false;
-    const address = addressFor(this.d.ruleset(), contact, step.channel);
+    const rs = this.d.ruleset();
+    const address = addressFor(rs, contact, step.channel);
     if (address === undefined) return false;
+    // content that cannot be rendered goes through the gate, which refuses the attempt with the reason
+    const content = contentFor(this.d.content, rs, step, request, contact);
+    if (!content.ok) return false;
     const now = this.now();
     const claim = await u.store.attempts.claim(
       { messageId: message.id, step: step.step, channel: step.channel, provider: step.provider },
@@ -112,7 +118,7 @@ export class Sender<S extends SendStore = SendStore> {
       messageId: message.id,
       step: 0,
       plan: message.plan,
-      go: { provider: step.provider, outbound: outboundFor(claim, message.id, step, address, message.template, request, contact.market) },
+      go: goFor(step.provider, claim, message.id, step, address, message.template, request, content.content, contact.market),
       trace: currentContext(),
     });
     return true;
@@ -145,7 +151,14 @@ export class Sender<S extends SendStore = SendStore> {
       ...(result.route !== undefined ? { route: result.route } : {}),
     };
     if (result.status === 'failed') {
-      if (await store.attempts.update(go.outbound.claim, { status: 'failed', error: result.error, ...via }, now, ['claimed']))
+      if (
+        await store.attempts.update(
+          go.outbound.claim,
+          { status: 'failed', error: result.error, ...via, ...(go.content ? { content: go.content } : {}) },
+          now,
+          ['claimed'],
+        )
+      )
         await applyOutcome(store, { messageId, outbound: go.outbound, provider, result }, now, this.d.ruleset());
       await this.d.followUps.afterFailed(store, messageId, step);
       return;
@@ -153,7 +166,13 @@ export class Sender<S extends SendStore = SendStore> {
     if (
       await store.attempts.update(
         go.outbound.claim,
-        { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost, ...via },
+        {
+          status: 'sent',
+          providerMessageId: result.providerMessageId,
+          cost: result.cost,
+          ...via,
+          ...(go.content ? { content: go.content } : {}),
+        },
         now,
         ['claimed'],
       )

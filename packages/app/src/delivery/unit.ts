@@ -1,10 +1,13 @@
 import type { Context } from '@opentelemetry/api';
 import type { OutboundMessage, PlanStep } from '@signalbox/engine';
+import type { SentContent } from './attempt-repository.js';
 
 /** A plan step claimed for sending: which provider, and what it is asked to send. */
 export interface Go {
   provider: string;
   outbound: OutboundMessage;
+  /** The rendered content and its language, recorded on the attempt (absent: the template has none). */
+  content?: SentContent;
 }
 
 /** A send claimed inside a unit of work, to be made as soon as the unit commits. */

@@ -40,6 +40,7 @@ import { providerHookRoutes } from './routes/provider-hooks.js';
 import { reportRoutes } from './routes/reports.js';
 import { rulesRoutes } from './routes/rules.js';
 import { type SalesforceRouteDeps, salesforceRoutes } from './routes/salesforce.js';
+import { templateRoutes } from './routes/templates.js';
 
 export interface AppDeps {
   ruleset: () => CompiledRuleset;
@@ -185,7 +186,8 @@ export function createApp(deps: AppDeps): Express {
       },
     },
     ingest.route,
-    ...decisionRoutes(deps.ruleset, deps.clock),
+    ...decisionRoutes(deps.ruleset, deps.clock, deps.runtime.content),
+    ...templateRoutes(deps.ruleset, deps.runtime.content),
     ...messageRoutes(deps.runtime, now, nudge),
     ...contactRoutes(deps.runtime, now),
     ...reportRoutes(deps.runtime),

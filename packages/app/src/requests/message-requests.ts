@@ -2,6 +2,7 @@ import { type CompiledRuleset, type Decision, decideParsed, type MessageRequest,
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import { loadContext } from '../contacts/context.js';
+import type { ContentRenderer } from '../content/renderer.js';
 import type { Sender, SendStore } from '../delivery/sender.js';
 import type { Unit } from '../delivery/unit.js';
 import { ConflictError, NotFoundError } from '../errors.js';
@@ -30,6 +31,7 @@ export class MessageRequests {
   constructor(
     private readonly d: {
       ruleset: () => CompiledRuleset;
+      content: ContentRenderer;
       sender: Sender;
       clock: Clock;
       log: Logger;
@@ -55,7 +57,9 @@ export class MessageRequests {
     const now = this.now();
     await u.store.contacts.lock(contactId);
     const { contact, context } = await loadContext(u.store, contactId, now);
-    const decision = decideParsed(request, context, this.d.ruleset(), now);
+    const rs = this.d.ruleset();
+    // an SMS costs what its rendered text takes in segments: the cost stage compares on that
+    const decision = decideParsed(request, context, rs, now, this.d.content.facts(rs, { request, contact }));
     this.d.metrics?.decided(request.type, decision.outcome);
     const { message, created } = await u.store.messages.create(
       {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { type CompiledRuleset, loadRuleset, RulesetInvalidError, validateRuleset } from '@signalbox/engine';
+import { type CompiledRuleset, loadRuleset, RulesetInvalidError } from '@signalbox/engine';
 import type { AuditLog } from '../audit/audit-log.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { Clock } from '../clock.js';
+import { loadRulesetChecked, validateRulesetChecked } from '../content/template-check.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Draft, DraftRepository } from './draft-repository.js';
@@ -103,7 +104,7 @@ export class RulesGovernance {
 
   /** Stores a candidate (valid or not: its problems are kept and returned); never activates it. */
   async saveDraft(store: GovernanceStore, document: unknown, actor: string): Promise<Draft> {
-    const v = validateRuleset(document);
+    const v = validateRulesetChecked(document);
     const label = typeof (document as { version?: unknown })?.version === 'string' ? (document as { version: string }).version : null;
     const now = this.now();
     const draft: Draft = {
@@ -129,7 +130,7 @@ export class RulesGovernance {
   /** Validates, stores a new version and makes it active; refused (409) when `basedOn` is not the active version. */
   async publish(store: GovernanceStore, p: PublishInput): Promise<{ version: StoredVersion; compiled: CompiledRuleset }> {
     // a document that does not validate is never stored as a version (422 with every problem)
-    const compiled = loadRuleset(p.document);
+    const compiled = loadRulesetChecked(p.document);
     const hash = hashOf(p.document);
     // the dry run looked at is kept with the version: whether it ran on this very document too
     let dryRun: { id: string; matches: boolean } | null = null;

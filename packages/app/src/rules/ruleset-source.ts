@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { type CompiledRuleset, DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
+import { type CompiledRuleset, DEFAULT_RULESET } from '@signalbox/engine';
+import { loadRulesetChecked } from '../content/template-check.js';
 
 /** Loads the ruleset file named in config, or the default one shipped with the engine. */
 export function loadRulesetFile(path: string | undefined): CompiledRuleset {
-  if (path === undefined) return loadRuleset(DEFAULT_RULESET);
-  return loadRuleset(readJsonFile(path));
+  if (path === undefined) return loadRulesetChecked(DEFAULT_RULESET);
+  return loadRulesetChecked(readJsonFile(path));
 }
 
 export class JsonFileError extends Error {}

@@ -1,3 +1,4 @@
+import type { SmsSegments } from '../content/rendered.js';
 import type { ContentVariant, MessageType, Purpose, Stage } from './vocabulary.js';
 
 export type Outcome = 'send' | 'defer' | 'suppress' | 'review';
@@ -24,6 +25,7 @@ export type ReasonCode =
   | 'timezone_assumed'
   | 'content_adapted'
   | 'ordered_by_cost'
+  | 'segments'
   | 'excluded'
   | 'preferred'
   | 'deferred';
@@ -56,6 +58,8 @@ export interface PlanStep {
   /** For `also` steps: minutes after the step it follows. */
   delayMinutes: number;
   content: ContentVariant;
+  /** SMS steps whose rendered text was known: its encoding and parts (the cost is per part). */
+  segments?: SmsSegments;
   estimatedCost: number;
 }
 

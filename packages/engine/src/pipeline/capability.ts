@@ -1,3 +1,5 @@
+import { selectVariant } from '../content/select.js';
+import type { VariantOf } from '../content/template-schema.js';
 import type { Reason } from '../model/decision.js';
 import type { Draft } from './draft.js';
 import { applyExclude, dropCandidate, fired } from './draft.js';
@@ -29,20 +31,30 @@ export function channelBlock(d: Draft, channel: string): Omit<Reason, 'channel'>
   if (d.f.market !== undefined && !d.f.market.channels.includes(channel)) {
     return { stage: 'capability', code: 'outside_market', message: `${channel} is not offered in market ${d.ctx.contact.market}` };
   }
-  if (cfg.sessionWindowHours !== undefined && d.request.template === undefined) {
+  if (cfg.sessionWindowHours !== undefined) {
     const last = d.ctx.contact.lastInbound[channel];
     const open = last !== undefined && d.now - Date.parse(last) < cfg.sessionWindowHours * 3_600_000;
-    if (!open) {
-      return {
-        stage: 'capability',
-        code: 'session_window',
-        message: `free-form ${channel} needs an inbound message in the last ${cfg.sessionWindowHours} h, or a template`,
-      };
-    }
+    const outside = open ? null : outsideWindow(d, channel, cfg.sessionWindowHours);
+    if (outside !== null) return { stage: 'capability', code: 'session_window', message: outside };
   }
   const capped = d.cappedChannels?.get(channel);
   if (capped !== undefined) return { stage: 'guards', code: 'cap', message: capped };
   return null;
+}
+
+/**
+ * Why a message may not go on a session channel (WhatsApp) outside its window, or null: only a
+ * template may, and when the template has content, only a variant mapped to the provider's
+ * approved template (in the language the contact gets).
+ */
+function outsideWindow(d: Draft, channel: string, hours: number): string | null {
+  const name = d.request.template;
+  if (name === undefined) return `free-form ${channel} needs an inbound message in the last ${hours} h, or an approved template`;
+  const template = d.rs.source.templates[name];
+  if (template?.content === undefined) return null;
+  const rich = selectVariant(template, 'rich', d.ctx.contact.locale);
+  if (rich !== null && rich.kind === 'rich' && (rich.variant as VariantOf<'rich'>).whatsappTemplate !== undefined) return null;
+  return `outside the ${hours} h window ${channel} sends only approved templates; ${name} (${rich?.language ?? 'no rich variant'}) is not mapped to one`;
 }
 
 /** Stage 3. Drops candidates the contact cannot receive; then capability rules. */

@@ -1,11 +1,26 @@
 import type { Draft } from './draft.js';
-import { dropCandidate, fired, isCandidate, preferCandidate, priceOf, ruleReason } from './draft.js';
+import { dropCandidate, fired, isCandidate, preferCandidate, priceOf, ruleReason, unitPriceOf } from './draft.js';
+import { segmentsOn } from './variant.js';
 
 /**
- * Stage 5. Equivalent channels (a candidate group) go cheapest first from the price table;
- * a `price` rule caps the cost of any one step.
+ * Stage 5. Equivalent channels (a candidate group) go cheapest first on what this message costs
+ * (an SMS: its segments × the price per segment); a `price` rule caps the cost of any one step.
  */
 export function cost(d: Draft): void {
+  if (d.content !== null) {
+    for (const group of d.candidates) {
+      for (const ch of group) {
+        const s = segmentsOn(d, ch);
+        if (s === null) continue;
+        d.reasons.push({
+          stage: 'cost',
+          code: 'segments',
+          channel: ch,
+          message: `${ch}: ${s.segments} segment${s.segments === 1 ? '' : 's'} (${s.encoding}, ${s.characters} characters) × ${unitPriceOf(d, ch)} = ${priceOf(d, ch)} ${d.rs.source.prices.currency}`,
+        });
+      }
+    }
+  }
   for (const rule of fired(d, 'cost')) {
     const e = rule.effect;
     if (e.type === 'price') {

@@ -10,7 +10,7 @@ import { zodProblems } from '../ruleset/zod-problems.js';
 import { formatIso } from '../time/iso.js';
 import { capability, channelBlock } from './capability.js';
 import { cost } from './cost.js';
-import type { Draft } from './draft.js';
+import type { ContentFacts, Draft } from './draft.js';
 import { buildFacts } from './facts.js';
 import { guards } from './guards.js';
 import { mapping } from './mapping.js';
@@ -68,8 +68,14 @@ export function decide(
 }
 
 /** decide() for inputs already validated by parseMessageRequest/parseDecisionContext. */
-export function decideParsed(request: MessageRequest, ctx: DecisionContext, rs: CompiledRuleset, now: number): Decision {
-  return assemble(request, ctx, rs, now, rs.evaluate);
+export function decideParsed(
+  request: MessageRequest,
+  ctx: DecisionContext,
+  rs: CompiledRuleset,
+  now: number,
+  content: ContentFacts | null = null,
+): Decision {
+  return assemble(request, ctx, rs, now, rs.evaluate, content);
 }
 
 /** Runs the seven stages given an evaluator for rule conditions. */
@@ -79,6 +85,7 @@ export function assemble(
   rs: CompiledRuleset,
   now: number,
   evaluate: StageEvaluator,
+  content: ContentFacts | null = null,
 ): Decision {
   const f = buildFacts(request, ctx, rs, now);
   const d: Draft = {
@@ -105,6 +112,7 @@ export function assemble(
     fallbackAfter: null,
     adapt: null,
     escalations: [],
+    content,
   };
 
   guards(d);

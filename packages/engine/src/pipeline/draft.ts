@@ -1,3 +1,4 @@
+import type { SmsSegments } from '../content/rendered.js';
 import type { DecisionContext } from '../model/context.js';
 import type { Outcome, Reason } from '../model/decision.js';
 import type { MessageRequest } from '../model/message.js';
@@ -6,8 +7,17 @@ import type { Facts } from '../rules/compile-condition.js';
 import type { CompiledRule, CompiledRuleset } from '../ruleset/compile.js';
 import type { Effect } from '../ruleset/schema.js';
 import type { DecisionFacts } from './facts.js';
+import { segmentsOn } from './variant.js';
 
 export type CapDef = Extract<Effect, { type: 'cap' }>['params'] & { channels?: readonly string[] | undefined };
+
+/**
+ * What the caller knows of the message's rendered content (the app renders templates; the engine
+ * prices them): the SMS segments of its text variants in the contact's language.
+ */
+export interface ContentFacts {
+  segments: Partial<Record<'text' | 'text+link', SmsSegments>>;
+}
 
 /** The decision as the stages build it up. */
 export interface Draft {
@@ -37,6 +47,8 @@ export interface Draft {
   fallbackAfter: Map<string, number> | null;
   adapt: Map<string, ContentVariant> | null;
   escalations: Array<{ channel: string; afterMinutes: number; also?: string | undefined }>;
+  /** Rendered content facts, when the caller has them (null: every SMS counts as one segment). */
+  content: ContentFacts | null;
 }
 
 const STAGE_INDEX = Object.fromEntries(STAGES.map((s, i) => [s, i])) as Record<Stage, number>;
@@ -115,11 +127,19 @@ export function preferCandidate(d: Draft, channel: string): boolean {
   return present;
 }
 
-export function priceOf(d: Draft, channel: string): number {
+/** The price table's figure for one message (one SMS segment) on a channel in the contact's market. */
+export function unitPriceOf(d: Draft, channel: string): number {
   const src = d.rs.source.prices;
   const market = d.ctx.contact.market;
   const byMarket = market !== undefined ? src.markets[market]?.[channel] : undefined;
   return byMarket ?? src.default[channel] ?? 0;
+}
+
+/** What this message costs on a channel: SMS is billed per segment of its rendered text. */
+export function priceOf(d: Draft, channel: string): number {
+  const unit = unitPriceOf(d, channel);
+  const segments = segmentsOn(d, channel);
+  return segments === null || segments.segments <= 1 ? unit : Math.round(unit * segments.segments * 1e6) / 1e6;
 }
 
 export function isCandidate(d: Draft, channel: string): boolean {

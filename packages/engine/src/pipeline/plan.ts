@@ -1,22 +1,11 @@
 import type { PlanStep } from '../model/decision.js';
-import type { ContentVariant } from '../model/vocabulary.js';
 import { formatIso } from '../time/iso.js';
 import { channelBlock } from './capability.js';
 import type { Draft } from './draft.js';
 import { fired, priceOf, ruleReason } from './draft.js';
+import { segmentsOn, variantFor } from './variant.js';
 
 const MIN = 60_000;
-
-function variantFor(d: Draft, channel: string): ContentVariant {
-  const forced = d.adapt?.get(channel);
-  if (forced !== undefined) return forced;
-  const offered = d.rs.source.channels[channel]?.content ?? ['text'];
-  const rich = d.request.rich === true;
-  if (rich && offered.includes('rich')) return 'rich';
-  if (rich && (offered.includes('text+link') || offered.includes('text'))) return 'text+link';
-  for (const v of offered) if (v !== 'rich') return v;
-  return offered[0] as ContentVariant;
-}
 
 function timeoutOf(d: Draft, channel: string): number {
   return d.fallbackAfter?.get(channel) ?? d.rs.source.channels[channel]?.deliveryTimeoutMinutes ?? 60;
@@ -35,6 +24,7 @@ function makeStep(
   if (d.request.rich === true && content !== 'rich' && content !== 'voice') {
     d.reasons.push({ stage: 'plan', code: 'content_adapted', channel, message: `rich content sent as ${content} on ${channel}` });
   }
+  const segments = segmentsOn(d, channel);
   return {
     step: steps.length,
     channel,
@@ -46,6 +36,7 @@ function makeStep(
     delayMinutes,
     content,
     estimatedCost: priceOf(d, channel),
+    ...(segments === null ? {} : { segments }),
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { languageTag, templateContentSchema, variableName } from '../content/template-schema.js';
 import { CHANNEL_KINDS, CONTENT_VARIANTS, IDENTITY_KINDS, MESSAGE_TYPES, PURPOSES, STAGES } from '../model/vocabulary.js';
 import { OPERATOR_NAMES } from '../rules/operators.js';
 
@@ -205,7 +206,16 @@ export const templateSchema = z.strictObject({
   rich: z.boolean().default(false),
   priority: z.enum(['low', 'normal', 'high']).optional(),
   description: z.string().max(500).optional(),
+  /** Variables every request for this template must carry (what its content may use besides contact and object). */
+  variables: z.array(variableName).max(50).default([]),
+  /** Variables a request may leave out: the content must then say what stands in (`{{ amount | default: "the balance" }}`). */
+  optionalVariables: z.array(variableName).max(50).default([]),
+  /** Language used when the contact's locale (and its base language) has no variant. */
+  fallbackLanguage: languageTag.default('en'),
+  /** The message itself: variants per content kind, each per language. */
+  content: templateContentSchema.optional(),
 });
+export type Template = z.output<typeof templateSchema>;
 
 const stepId = id;
 export const journeyStepSchema = z.discriminatedUnion('type', [

@@ -154,6 +154,12 @@ export function validateSemantics(rs: Ruleset): Problem[] {
 
   // templates, journeys
   const templates = new Set(Object.keys(rs.templates));
+  for (const [name, t] of Object.entries(rs.templates)) {
+    for (const [kind, byLanguage] of Object.entries(t.content ?? {})) {
+      if (byLanguage !== undefined && !(t.fallbackLanguage in byLanguage))
+        add(p('templates', name, 'content', kind), `has no variant in the fallback language "${t.fallbackLanguage}"`);
+    }
+  }
   const journeyIds = new Set<string>();
   rs.journeys.forEach((j, i) => {
     const base = p('journeys', i);

@@ -75,19 +75,21 @@ export function contactRoutes(runtime: Runtime, now: () => number): RouteSpec[] 
     {
       method: 'get',
       path: '/api/v1/contacts/:id',
-      summary: 'A contact: timeline of messages and events, journeys, consent ledger, identity conflicts',
+      summary:
+        'A contact: timeline of messages and events (with what the contact wrote), what was sent per attempt, journeys, consent ledger, identity conflicts',
       tags: ['contacts'],
       security: 'apiKey',
       roles: ['admin', 'agent'],
-      responses: { 200: '{contact, timeline, journeys, consent, conflicts}' },
+      responses: { 200: '{contact, timeline, sent, journeys, consent, conflicts}' },
       handler: async (req, res) => {
         const contact = await contactOr404(req);
-        const [messages, events, journeys, conflicts, consent] = await Promise.all([
+        const [messages, events, journeys, conflicts, consent, attempts] = await Promise.all([
           store.messages.forContact(contact.id, 50),
           store.contactEvents.since(contact.id, now() - 365 * DAY),
           store.journeys.forContact(contact.id),
           store.contacts.conflicts(contact.id),
           store.consent.of(contact.id),
+          store.attempts.forContact(contact.id, 50),
         ]);
         const timeline = [
           ...messages.map((m) => ({
@@ -100,11 +102,28 @@ export function contactRoutes(runtime: Runtime, now: () => number): RouteSpec[] 
             team: m.team,
             journey: m.journeyId,
           })),
-          ...events.map((e) => ({ at: e.at, kind: 'event' as const, type: e.type, object: e.object ?? null })),
+          ...events.map((e) => ({ at: e.at, kind: 'event' as const, type: e.type, object: e.object ?? null, data: e.data })),
         ].sort((a, b) => (a.at < b.at ? 1 : -1));
+        // what was sent, attempt by attempt: rendered content, provider and its message id, segments, cost
+        const sent = attempts.map((a) => ({
+          at: new Date(a.updatedAt).toISOString(),
+          messageId: a.messageId,
+          step: a.step,
+          channel: a.channel,
+          provider: a.provider,
+          providerMessageId: a.providerMessageId,
+          status: a.status,
+          content: a.content,
+          language: a.language,
+          encoding: a.encoding,
+          segments: a.segments,
+          cost: a.cost,
+          error: a.error,
+        }));
         res.json({
           contact,
           timeline,
+          sent,
           journeys: journeys.map((j) => ({ id: j.id, journeyId: j.journeyId, status: j.status })),
           consent,
           conflicts,

@@ -2,6 +2,7 @@ import { type CompiledRuleset, decideParsed, parseDecisionContext, parseMessageR
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import { normalizeIdentity } from '../../contacts/identity.js';
+import type { ContentRenderer } from '../../content/renderer.js';
 import { InputError } from '../../errors.js';
 import type { RouteSpec } from '../route-table.js';
 import { assertKnownZones, zoneOf } from './schemas.js';
@@ -20,7 +21,7 @@ const previewBody = z.object({
 const PREVIEW_ID = 'preview';
 
 /** What the active ruleset would decide for a posted contact and message, with every reason; nothing is stored or sent. */
-export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock): RouteSpec[] {
+export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, content: ContentRenderer): RouteSpec[] {
   return [
     {
       method: 'post',
@@ -55,7 +56,10 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock): Ro
           value: normalizeIdentity(i.kind, i.value, `/contact/identities/${k}/value`),
         }));
         const now = at === undefined ? clock.now().getTime() : toEpoch(at, '/at');
-        res.json({ decision: decideParsed(request, context, ruleset(), now) });
+        const rs = ruleset();
+        // with the template's rendered text, an SMS is priced on its segments (shown in the reasons and plan)
+        const facts = content.facts(rs, { request, contact: context.contact, ...(context.object ? { object: context.object } : {}) });
+        res.json({ decision: decideParsed(request, context, rs, now, facts) });
       },
     },
   ];

@@ -1,3 +1,4 @@
+import type { RenderedContent } from '@signalbox/engine';
 import { sql } from 'kysely';
 import type { Conn } from '../../db/connection.js';
 import { inTransaction } from '../../db/transaction.js';
@@ -8,6 +9,8 @@ export interface SandboxSend {
   channel: string;
   address: string;
   content: string;
+  /** What it was handed to send (absent: the template has no content). */
+  rendered?: RenderedContent | undefined;
   /** When the provider was called (its durable write may come later). */
   at: number;
 }
@@ -33,6 +36,7 @@ export class SandboxLog {
           channel: s.channel,
           address: s.address,
           content: s.content,
+          rendered: s.rendered === undefined ? null : JSON.stringify(s.rendered),
           at: s.at,
           calls: 1,
         })),
@@ -67,7 +71,9 @@ export class SandboxLog {
   /** What the sandbox sent (on one channel), in the order it was called. */
   async sends(
     channel?: string,
-  ): Promise<Array<{ claim: string; channel: string; address: string; content: string; at: number; calls: number }>> {
+  ): Promise<
+    Array<{ claim: string; channel: string; address: string; content: string; rendered: RenderedContent | null; at: number; calls: number }>
+  > {
     let q = this.c.db.selectFrom('sandbox_sends').selectAll();
     if (channel !== undefined) q = q.where('channel', '=', channel);
     const rows = await q.orderBy('at').orderBy('claim').execute();
@@ -76,6 +82,7 @@ export class SandboxLog {
       channel: r.channel,
       address: r.address,
       content: r.content,
+      rendered: r.rendered === null || r.rendered === undefined ? null : (JSON.parse(r.rendered) as RenderedContent),
       at: Number(r.at),
       calls: r.calls,
     }));

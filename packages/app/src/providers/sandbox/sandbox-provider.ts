@@ -76,6 +76,7 @@ export class SandboxProvider implements ChannelProvider {
       channel: m.channel,
       address: m.to,
       content: m.content,
+      rendered: m.rendered,
       // the moment of the call, not of the log's write (which may wait for the database)
       at: this.o.now(),
     });

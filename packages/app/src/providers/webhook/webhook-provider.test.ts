@@ -112,6 +112,15 @@ describe('webhook provider', () => {
       false,
     );
     expect(JSON.parse(got?.body ?? '{}')).toMatchObject({ channel: 'sms', to: '+15550002', content: 'text', variables: { a: 1 } });
+    expect(JSON.parse(got?.body ?? '{}')).not.toHaveProperty('rendered');
+    // the rendered message travels with it when the template has content
+    const rendered = {
+      kind: 'text' as const,
+      text: 'Your code is 1234',
+      segments: { encoding: 'GSM-7' as const, segments: 1, characters: 17 },
+    };
+    expect((await p.send({ ...msg('+15550003'), rendered })).status).toBe('accepted');
+    expect(JSON.parse(received.at(-1)?.body ?? '{}').rendered).toEqual(rendered);
     const down = await p.send(msg('+15550500'));
     expect(down).toMatchObject({ status: 'failed', retryable: true });
     expect((await p.send({ ...msg('+1'), channel: 'voice' })).status).toBe('failed');

@@ -43,7 +43,7 @@ describe('c-signalbox-panel', () => {
     await flush();
     expect($(el, 'spinner')).toBeNull();
     expect($(el, 'summary').textContent).toBe(
-      'In payment-reminder. Last: technician_visit by sms (read) 5 min ago. Next send Thu 26 Nov, 10:00 Africa/Nairobi (payment-reminder). No marketing consent.',
+      'Did: ticket.opened 25 min ago (Mon 23 Nov, 10:00 Africa/Nairobi); invoice.overdue 25 min ago (Mon 23 Nov, 10:00 Africa/Nairobi). Sent 2 messages in the last 7 days; last technician_visit by sms (read) 5 min ago (Mon 23 Nov, 10:20 Africa/Nairobi). Next: payment-reminder in 3 days (Thu 26 Nov, 10:00 Africa/Nairobi). In payment-reminder. No marketing consent.',
     );
     expect($(el, 'timeline').querySelectorAll('li')).toHaveLength(5);
     expect($(el, 'timeline').textContent).toContain('payment_reminder_friendly · sms · read');
@@ -66,7 +66,9 @@ describe('c-signalbox-panel', () => {
     getPanel.mockResolvedValue(fixture('agent-view-empty'));
     const el = mount();
     await flush();
-    expect($(el, 'summary').textContent).toBe('In no journey. Nothing sent yet. Nothing scheduled. No marketing consent.');
+    expect($(el, 'summary').textContent).toBe(
+      'Did nothing we know of in the last 90 days. Sent nothing in the last 7 days. Nothing scheduled. In no journey. No marketing consent.',
+    );
     expect($(el, 'timeline-empty')).not.toBeNull();
     // the ruleset's defaults: marketing is opt-in, service and transactional flow
     expect($(el, 'consent').querySelectorAll('tbody tr')).toHaveLength(7);

@@ -1,0 +1,89 @@
+import {
+  type CompiledRuleset,
+  loadRuleset,
+  type Problem,
+  pointerSegment,
+  type Ruleset,
+  RulesetInvalidError,
+  type Template,
+  validateRuleset,
+} from '@signalbox/engine';
+import { LiquidTemplates } from './liquid.js';
+
+/** Scope roots every template may read besides its declared variables. */
+const GIVEN = new Set(['contact', 'object']);
+/** Fields that are not Liquid (ids, keys, names, URLs checked by the schema). */
+const LITERAL = new Set(['id', 'key', 'name', 'language', 'voice', 'mediaUrl']);
+
+const liquid = new LiquidTemplates();
+
+/**
+ * What the engine's schema cannot check about template content, because it takes the template
+ * language: every Liquid field parses, and reads only the template's declared variables
+ * (`variables`, `optionalVariables`), `contact` and `object`. Each problem names its JSON pointer.
+ */
+export function templateProblems(rs: Ruleset): Problem[] {
+  const problems: Problem[] = [];
+  for (const [name, t] of Object.entries(rs.templates)) {
+    if (t.content === undefined) continue;
+    const declared = new Set([...t.variables, ...t.optionalVariables]);
+    walk(t.content, `/templates/${pointerSegment(name)}/content`, (source, path) => {
+      let roots: string[];
+      try {
+        roots = liquid.roots(source);
+      } catch (e) {
+        problems.push({ path, message: `does not parse as Liquid: ${(e as Error).message.split('\n')[0]}` });
+        return;
+      }
+      for (const root of roots) {
+        if (!GIVEN.has(root) && !declared.has(root))
+          problems.push({
+            path,
+            message: `uses variable "${root}", which template ${name} does not declare in variables or optionalVariables`,
+          });
+      }
+    });
+    checkUnused(t, name, problems);
+  }
+  return problems;
+}
+
+/** A required variable no content reads is a mistake too (requests would carry it for nothing). */
+function checkUnused(t: Template, name: string, problems: Problem[]): void {
+  const read = new Set<string>();
+  walk(t.content ?? {}, '', (source) => {
+    try {
+      for (const r of liquid.roots(source)) read.add(r);
+    } catch {
+      // reported above
+    }
+  });
+  t.variables.forEach((v, i) => {
+    if (!read.has(v))
+      problems.push({ path: `/templates/${pointerSegment(name)}/variables/${i}`, message: `variable "${v}" is never used by the content` });
+  });
+}
+
+function walk(node: unknown, path: string, visit: (source: string, path: string) => void): void {
+  if (typeof node === 'string') visit(node, path);
+  else if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${path}/${i}`, visit));
+  else if (node !== null && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) if (!LITERAL.has(k)) walk(v, `${path}/${pointerSegment(k)}`, visit);
+  }
+}
+
+/** loadRuleset, then the content checks: what a ruleset must pass to be published or served. */
+export function loadRulesetChecked(document: unknown): CompiledRuleset {
+  const compiled = loadRuleset(document);
+  const problems = templateProblems(compiled.source);
+  if (problems.length > 0) throw new RulesetInvalidError(problems);
+  return compiled;
+}
+
+/** validateRuleset, then the content checks. */
+export function validateRulesetChecked(document: unknown): ReturnType<typeof validateRuleset> {
+  const v = validateRuleset(document);
+  if (!v.ok) return v;
+  const problems = templateProblems(v.ruleset);
+  return problems.length > 0 ? { ok: false, problems } : v;
+}

@@ -1,0 +1,244 @@
+/**
+ * Issue 16, content: templates rendered per channel and language through the real HTTP API and the
+ * sandbox provider, what was sent recorded per attempt, and the agent's story of a contact.
+ */
+import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
+import { afterEach, describe, expect, it } from 'vitest';
+import { agentView } from '../../packages/app/src/agent-view/agent-view.js';
+import { type Harness, startHarness } from '../support/harness.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+// 10:00 in Nairobi
+const MORNING = '2026-11-23T07:00:00Z';
+let h: Harness;
+afterEach(async () => h?.close());
+
+async function contact(phone: string, extra: Record<string, unknown> = {}) {
+  const res = await h
+    .api('integration')
+    .post('/api/v1/contacts')
+    .send({ identities: [{ kind: 'phone', value: phone }], market: 'KE', timezone: 'Africa/Nairobi', smartphone: true, ...extra })
+    .expect(201);
+  return res.body.contact.id as string;
+}
+
+const preview = (body: unknown) =>
+  h
+    .api('integration')
+    .post('/api/v1/templates/preview')
+    .send(body as object);
+
+describe('template preview', () => {
+  it('renders per channel with language, segments, encoding and the cost of this message', async () => {
+    h = await startHarness({ at: MORNING });
+    const body = {
+      template: 'payment_reminder_friendly',
+      variables: { amount: 1250, currency: 'KES' },
+      contact: { locale: 'sw-KE', market: 'KE', timezone: 'Africa/Nairobi', attributes: { firstName: 'Amina' } },
+      object: { type: 'invoice', id: 'INV-9' },
+      channels: ['sms', 'whatsapp', 'voice'],
+    };
+    const res = await preview(body).expect(200);
+    expect(res.body.kinds).toEqual(['rich', 'text', 'ussd-menu']);
+    const [sms, whatsapp, voice] = res.body.channels;
+    expect(sms).toMatchObject({
+      channel: 'sms',
+      kind: 'text',
+      language: 'sw',
+      segments: { encoding: 'GSM-7', segments: 1 },
+      cost: 0.008,
+      currency: 'USD',
+      rendered: { text: 'Habari Amina, ankara INV-9 ya 1250 KES imechelewa. Lipa hapa: https://pay.example.com/i/INV-9' },
+    });
+    expect(whatsapp).toMatchObject({
+      channel: 'whatsapp',
+      kind: 'rich',
+      cost: 0.012,
+      rendered: { whatsappTemplate: { name: 'payment_reminder_friendly' } },
+    });
+    expect(voice).toEqual({ channel: 'voice', kind: 'voice', refused: 'template payment_reminder_friendly has no voice content' });
+
+    // one emoji in a variable: UCS-2, and the SMS costs what its segments cost
+    const emoji = await preview({ ...body, variables: { amount: '1250 🙏🙏', currency: 'KES' }, channels: ['sms'] }).expect(200);
+    expect(emoji.body.channels[0]).toMatchObject({ segments: { encoding: 'UCS-2', segments: 2 }, cost: 0.016 });
+  });
+
+  it('answers bad input with problem+json naming the path; refuses without a key', async () => {
+    h = await startHarness({ at: MORNING });
+    const unknown = await preview({ template: 'nope' }).expect(404);
+    expect(unknown.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(unknown.body).toMatchObject({ code: 'TEMPLATE_NOT_FOUND', errors: [{ path: '/template' }] });
+    const bad = await preview({ template: 'otp_code', variables: { code: { nested: true } } }).expect(400);
+    expect(bad.body.code).toBe('INPUT_INVALID');
+    expect(bad.body.errors[0].path).toBe('/variables/code');
+    const channel = await preview({ template: 'otp_code', channels: ['sms', 'pigeon'] }).expect(404);
+    expect(channel.body).toMatchObject({ code: 'CHANNEL_NOT_FOUND', errors: [{ path: '/channels/1' }] });
+    const zone = await preview({ template: 'otp_code', contact: { timezone: 'Mars/Olympus' } }).expect(422);
+    expect(zone.body.errors).toEqual([{ path: '/contact/timezone', message: 'not an IANA time zone' }]);
+    const missing = await preview({ template: 'otp_code', channels: ['sms'] }).expect(200);
+    expect(missing.body.channels[0].refused).toBe('template otp_code needs variable code');
+    await h
+      .api('integration')
+      .post('/api/v1/templates/preview')
+      .set('authorization', 'Bearer wrong')
+      .send({ template: 'otp_code' })
+      .expect(401);
+  });
+});
+
+describe('publishing template content', () => {
+  it('refuses a template reading an undeclared variable, naming the field; the active ruleset stays', async () => {
+    h = await startHarness({ at: MORNING });
+    const doc = structuredClone(DEFAULT_RULESET) as {
+      version: string;
+      templates: Record<string, { content: { text: Record<string, { text: string }> } }>;
+    };
+    doc.version = 'with-a-hole';
+    (doc.templates.otp_code as { content: { text: Record<string, { text: string }> } }).content.text.en = {
+      text: '{{ code }} for account {{ account }}',
+    };
+    const validate = await h.api('admin').post('/api/v1/rules/validate').send(doc).expect(422);
+    expect(validate.body.errors).toEqual([
+      {
+        path: '/templates/otp_code/content/text/en/text',
+        message: 'uses variable "account", which template otp_code does not declare in variables or optionalVariables',
+      },
+    ]);
+    const publish = await h.api('admin').put('/api/v1/rules').send(doc).expect(422);
+    expect(publish.body.code).toBe('RULES_INVALID');
+    expect(publish.body.errors[0].path).toBe('/templates/otp_code/content/text/en/text');
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.11');
+  });
+});
+
+describe('what was sent, per attempt', () => {
+  it('WhatsApp undeliverable → SMS: each attempt records its rendered content, provider id, segments and cost', async () => {
+    h = await startHarness({ at: MORNING });
+    // numbers ending in 0 are undeliverable on the sandbox's WhatsApp
+    const id = await contact('+254711000100', { capabilities: { whatsapp: true }, locale: 'en' });
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'inv-7-overdue',
+        type: 'invoice.overdue',
+        occurredAt: MORNING,
+        contact: { id },
+        object: { type: 'invoice', id: 'INV-7' },
+        data: { amount: 120, currency: 'KES' },
+      })
+      .expect(202);
+    await h.settle();
+    const sends = await h.store.sandbox.sends();
+    expect(sends.map((s) => s.channel)).toEqual(['whatsapp', 'sms']);
+    expect(sends[0]?.rendered).toMatchObject({
+      kind: 'rich',
+      whatsappTemplate: { name: 'payment_reminder_friendly', parameters: ['INV-7', '120'] },
+    });
+    expect(sends[1]?.rendered).toEqual({
+      kind: 'text',
+      text: 'Hi there, a friendly reminder: invoice INV-7 for 120 KES is overdue. Pay at https://pay.example.com/i/INV-7 - reply HELP for help.',
+      segments: { encoding: 'GSM-7', segments: 1, characters: 130 },
+    });
+
+    const view = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
+    const sent = view.body.sent as Array<Record<string, unknown>>;
+    expect(sent.map((a) => [a.channel, a.status])).toEqual([
+      ['sms', 'read'],
+      ['whatsapp', 'undelivered'],
+    ]);
+    expect(sent[0]).toMatchObject({
+      provider: 'sandbox',
+      providerMessageId: expect.stringMatching(/^sbx-/),
+      language: 'en',
+      encoding: 'GSM-7',
+      segments: 1,
+      cost: 0.008,
+      content: { kind: 'text' },
+    });
+    expect(sent[1]).toMatchObject({ language: 'en', encoding: null, segments: null, content: { kind: 'rich' } });
+    // the decision priced the SMS on its segments and said so
+    const decisions = await h.api('agent').get(`/api/v1/contacts/${id}/decisions`).expect(200);
+    const reasons = decisions.body.decisions[0].decision.reasons as Array<{ code: string; message: string }>;
+    expect(reasons.find((r) => r.code === 'segments')?.message).toBe('sms: 1 segment (GSM-7, 130 characters) × 0.008 = 0.008 USD');
+  });
+
+  it('a required variable left out refuses the send with the reason: nothing with a hole goes out', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000201');
+    await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id }, message: { type: 'otp', template: 'otp_code' } })
+      .expect(202);
+    await h.settle();
+    expect(await h.store.sandbox.sends()).toEqual([]);
+    const view = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
+    const sent = view.body.sent as Array<{ channel: string; status: string; error: string; content: unknown }>;
+    expect(sent.map((a) => [a.channel, a.status, a.error, a.content])).toEqual([
+      ['voice', 'failed', 'content refused: template otp_code needs variable code', null],
+      ['sms', 'failed', 'content refused: template otp_code needs variable code', null],
+    ]);
+
+    await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id }, message: { type: 'otp', template: 'otp_code', variables: { code: '482913' } } })
+      .expect(202);
+    await h.settle();
+    const sends = await h.store.sandbox.sends();
+    expect(sends.map((s) => s.rendered)).toEqual([
+      {
+        kind: 'text',
+        text: '482913 is your verification code. It expires in 10 minutes. Never share it.',
+        segments: { encoding: 'GSM-7', segments: 1, characters: 75 },
+      },
+    ]);
+  });
+});
+
+describe("the agent's story of a contact", () => {
+  it('tells what the contact did and wrote, where it broke, what was sent since and what comes next, in local and relative time', async () => {
+    h = await startHarness({ at: MORNING });
+    const phone = '+254711000301';
+    const id = await contact(phone, { capabilities: { whatsapp: true } });
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({ id: 'kyc-1', type: 'kyc.failed', occurredAt: MORNING, contact: { id }, data: { step: 'selfie', reason: 'blurred photo' } })
+      .expect(202);
+    await h.settle();
+    await h.advance(HOUR);
+    await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id }, message: { type: 'otp', template: 'otp_code', variables: { code: '112233' } } })
+      .expect(202);
+    await h.settle();
+    await h.advance(HOUR);
+    await h.inbound({ id: 'wa-1', channel: 'whatsapp', from: phone, text: 'Why was my photo refused?' }).expect(200);
+    await h.settle();
+    await h.advance(2 * HOUR);
+
+    const c = await h.store.contacts.get(id);
+    if (c === null) throw new Error('contact vanished');
+    const view = await agentView(h.store, loadRuleset(DEFAULT_RULESET), c, h.clock.now().getTime());
+    expect(view.summary).toContain('Did: wrote on whatsapp "Why was my photo refused?" 2 h ago (Mon 23 Nov, 12:00 Africa/Nairobi)');
+    expect(view.summary).toContain('kyc.failed (step selfie, reason blurred photo) 4 h ago (Mon 23 Nov, 10:00 Africa/Nairobi)');
+    expect(view.summary).toContain('Broke: kyc.failed (step selfie, reason blurred photo) 4 h ago (Mon 23 Nov, 10:00 Africa/Nairobi).');
+    expect(view.summary).toContain(
+      'Sent 1 message since; last otp_code by sms (read) "112233 is your verification code. It expires in 10 minutes. …" 3 h ago (Mon 23 Nov, 11:00 Africa/Nairobi).',
+    );
+    expect(view.summary).toContain('Nothing scheduled.');
+    expect(view.summary).not.toMatch(/\d\d:\d\dZ|UTC/);
+    expect(view.sent[0]).toMatchObject({ template: 'otp_code', channel: 'sms', segments: 1, encoding: 'GSM-7', ago: '3 h ago' });
+    expect(view.timeline[0]).toMatchObject({
+      kind: 'event',
+      title: 'reply.received',
+      detail: 'wrote on whatsapp "Why was my photo refused?"',
+      ago: '2 h ago',
+      local: 'Mon 23 Nov, 12:00 Africa/Nairobi',
+    });
+  });
+});
