@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// The engine's own tests alone: what `pnpm test:mutation` (StrykerJS) runs against each mutant.
+// The everyday suite runs them from the root config.
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts'],
+    pool: 'forks',
+  },
+});
