@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { consent, contact, EMAIL_OPT_IN, firedRules, MORNING_KE, reasonsOf, rule, ruleset, run, steps } from '../testing/decide-kit.js';
+import {
+  consent,
+  contact,
+  EMAIL_OPT_IN,
+  firedRules,
+  MORNING_KE,
+  reasonsOf,
+  rule,
+  ruleset,
+  run,
+  setIn,
+  steps,
+} from '../testing/decide-kit.js';
 
 const de = contact({
   market: 'DE',
@@ -28,7 +40,7 @@ describe('the promotional price cap (0.05 a message)', () => {
   it('a channel priced exactly at the cap stays', () => {
     const rs = ruleset([], {
       patch: (doc) => {
-        (doc.prices as { markets: Record<string, Record<string, number>> }).markets.DE.whatsapp = 0.05;
+        setIn(doc, ['prices', 'markets', 'DE', 'whatsapp'], 0.05);
       },
     });
     const d = run({ type: 'promotional', template: 'promo' }, { contact: de, consent: [EMAIL_OPT_IN, WA_MARKETING] }, BERLIN_NOON, rs);
@@ -63,7 +75,7 @@ describe('equivalent channels go cheapest first', () => {
   it('already in price order: kept, and not called reordered', () => {
     const rs = ruleset([], {
       patch: (doc) => {
-        (doc.prices as { markets: Record<string, Record<string, number>> }).markets.KE.viber = 0.02;
+        setIn(doc, ['prices', 'markets', 'KE', 'viber'], 0.02);
       },
     });
     const d = run({ type: 'service' }, { contact: both }, MORNING_KE, rs);
@@ -73,7 +85,7 @@ describe('equivalent channels go cheapest first', () => {
   it('equal prices keep the order the rule gave', () => {
     const rs = ruleset([], {
       patch: (doc) => {
-        (doc.prices as { markets: Record<string, Record<string, number>> }).markets.KE.viber = 0.012;
+        setIn(doc, ['prices', 'markets', 'KE', 'viber'], 0.012);
       },
     });
     expect(steps(run({ type: 'service' }, { contact: both }, MORNING_KE, rs))).toEqual([

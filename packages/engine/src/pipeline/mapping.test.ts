@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consent, contact, firedRules, MORNING_KE, reasonsOf, rule, ruleset, run, steps } from '../testing/decide-kit.js';
-
-type Channels = Record<string, { fallback?: string }>;
+import { consent, contact, firedRules, MORNING_KE, reasonsOf, rule, ruleset, run, setIn, steps } from '../testing/decide-kit.js';
 
 describe('mapping a message type to candidate channels', () => {
   it('no mapping rule for the type: suppressed, and the reason says for which type', () => {
@@ -21,9 +19,8 @@ describe('mapping a message type to candidate channels', () => {
   it("a channel's declared fallback chain extends the end of the list, stopping at a channel already there", () => {
     const rs = ruleset([], {
       patch: (doc) => {
-        const ch = doc.channels as Channels;
-        ch.email.fallback = 'sms';
-        ch.sms.fallback = 'voice';
+        setIn(doc, ['channels', 'email', 'fallback'], 'sms');
+        setIn(doc, ['channels', 'sms', 'fallback'], 'voice');
       },
     });
     expect(steps(run({ type: 'promotional' }, { consent: [consent('*', 'marketing', 'granted')] }, MORNING_KE, rs))).toEqual([
@@ -36,7 +33,7 @@ describe('mapping a message type to candidate channels', () => {
       [rule('call-first', 'mapping', ['transactional'], { type: 'channels', params: { candidates: ['voice', 'sms'] } }, 90)],
       {
         patch: (doc) => {
-          (doc.channels as Channels).sms.fallback = 'voice';
+          setIn(doc, ['channels', 'sms', 'fallback'], 'voice');
         },
       },
     );
@@ -47,7 +44,7 @@ describe('mapping a message type to candidate channels', () => {
       [rule('group', 'mapping', ['transactional'], { type: 'channels', params: { candidates: [['voice', 'sms']] } }, 90)],
       {
         patch: (doc) => {
-          (doc.channels as Channels).sms.fallback = 'email';
+          setIn(doc, ['channels', 'sms', 'fallback'], 'email');
         },
       },
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codes, consent, contact, firedRules, MORNING_KE, reasonsOf, rule, ruleset, run, steps } from '../testing/decide-kit.js';
+import { codes, consent, contact, firedRules, MORNING_KE, reasonsOf, rule, ruleset, run, setIn, steps } from '../testing/decide-kit.js';
 
 const NOW = Date.parse(MORNING_KE);
 const plus = (min: number) => new Date(NOW + min * 60_000).toISOString();
@@ -35,9 +35,8 @@ describe('high-priority escalation to a voice call (default ruleset)', () => {
       [rule('call-and-mail', 'plan', ['otp'], { type: 'escalate', params: { channel: 'voice', afterMinutes: 5, also: 'email' } })],
       {
         patch: (doc) => {
-          (doc.rules as Array<{ name: string; event: { params: { candidates: string[] } } }>).find(
-            (r) => r.name === 'otp-transactional-sms-voice',
-          )!.event.params.candidates = ['sms'];
+          const i = (doc.rules as Array<{ name: string }>).findIndex((r) => r.name === 'otp-transactional-sms-voice');
+          setIn(doc, ['rules', String(i), 'event', 'params', 'candidates'], ['sms']);
         },
       },
     );
@@ -119,7 +118,7 @@ describe('content per channel', () => {
   it('a channel that only offers rich content sends rich content', () => {
     const rs = ruleset([], {
       patch: (doc) => {
-        (doc.channels as Record<string, { content: string[] }>).email.content = ['rich'];
+        setIn(doc, ['channels', 'email', 'content'], ['rich']);
       },
     });
     expect(run({ type: 'promotional' }, {}, MORNING_KE, rs).plan[0]?.content).toBe('rich');
@@ -127,7 +126,7 @@ describe('content per channel', () => {
   it("each step names the channel's provider", () => {
     const rs = ruleset([], {
       patch: (doc) => {
-        (doc.channels as Record<string, { provider?: string }>).sms.provider = 'africastalking';
+        setIn(doc, ['channels', 'sms', 'provider'], 'africastalking');
       },
     });
     expect(run({ type: 'otp' }, {}, MORNING_KE, rs).plan.map((s) => s.provider)).toEqual(['africastalking', 'sandbox']);

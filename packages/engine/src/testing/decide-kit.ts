@@ -86,3 +86,10 @@ export const firedRules = (d: Decision): string[] => d.reasons.filter((r) => r.c
 /** Why a channel was dropped (the first reason naming it, content adaptation aside). */
 export const dropped = (d: Decision, channel: string): string | undefined =>
   d.reasons.find((r) => r.channel === channel && r.code !== 'content_adapted' && r.code !== 'preferred')?.code;
+
+/** Sets a value deep inside a ruleset document (a test's patch). */
+export function setIn(doc: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let o = doc;
+  for (const k of path.slice(0, -1)) o = o[k] as Record<string, unknown>;
+  o[path[path.length - 1] as string] = value;
+}
