@@ -128,7 +128,8 @@ export function localTime(epochMs: number, zone: string): LocalTime {
 
 /**
  * The instant at which the wall clock in `zone` shows the given local date and minute of day.
- * A wall time skipped by a spring-forward gap resolves to the first instant after the gap.
+ * A wall time skipped by a spring-forward gap moves forward by the gap (02:30 → 03:30); a wall
+ * time that happens twice (fall back) is its first occurrence.
  */
 export function zonedInstant(year: number, month: number, day: number, minuteOfDay: number, zone: string): number {
   const naive = Date.UTC(year, month - 1, day, 0, minuteOfDay);
