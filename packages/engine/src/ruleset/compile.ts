@@ -2,6 +2,7 @@ import { RulesetInvalidError } from '../errors.js';
 import { MESSAGE_TYPES, type MessageType, STAGES, type Stage } from '../model/vocabulary.js';
 import { type CompiledCondition, compileCondition, type Facts } from '../rules/compile-condition.js';
 import { parseHhmm, type Window } from '../time/zoned.js';
+import { semanticsBesideSchemaProblems } from './partial-semantics.js';
 import { type Condition, type Effect, type Rule, type Ruleset, rulesetSchema, type TopLevelCondition } from './schema.js';
 import { validateSemantics } from './validate.js';
 import { zodProblems } from './zod-problems.js';
@@ -42,12 +43,16 @@ export interface CompiledRuleset {
 
 /**
  * Validates a ruleset document completely (schema, then references and semantics) and compiles
- * it. Throws RulesetInvalidError listing every problem with its JSON pointer; a ruleset that
- * returns from here cannot fail later for being malformed.
+ * it. Throws RulesetInvalidError listing every problem with its JSON pointer, schema and semantic
+ * problems together when the schema problems are confined to rules, journeys or caps; a ruleset
+ * that returns from here cannot fail later for being malformed.
  */
 export function loadRuleset(input: unknown): CompiledRuleset {
   const parsed = rulesetSchema.safeParse(input);
-  if (!parsed.success) throw new RulesetInvalidError(zodProblems(parsed.error.issues));
+  if (!parsed.success) {
+    const schemaProblems = zodProblems(parsed.error.issues);
+    throw new RulesetInvalidError([...schemaProblems, ...semanticsBesideSchemaProblems(input, schemaProblems)]);
+  }
   const problems = validateSemantics(parsed.data);
   if (problems.length > 0) throw new RulesetInvalidError(problems);
   return compileRuleset(parsed.data);
