@@ -3,7 +3,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 // Slow files that go last: mutation testing stops at a mutant's first failing test, so the
 // quick, focused decision tests get the first chance to kill it.
-const SLOW = ['differential.test', 'iso.test', 'context.test', 'zoned.test'];
+const SLOW = ['properties.test', 'differential.test', 'iso.test', 'context.test', 'zoned.test'];
 const weight = (spec: TestSpecification) => SLOW.findIndex((s) => spec.moduleId.includes(s));
 
 class FocusedFirst extends BaseSequencer {
@@ -19,6 +19,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts'],
     testTimeout: 30_000,
     pool: 'forks',
+    // one module graph for all files: a mutant run imports the engine once, not once per test file
+    isolate: false,
     sequence: { sequencer: FocusedFirst },
   },
 });

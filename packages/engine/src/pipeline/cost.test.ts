@@ -80,7 +80,9 @@ describe('equivalent channels go cheapest first', () => {
     });
     const d = run({ type: 'service' }, { contact: both }, MORNING_KE, rs);
     expect(steps(d)).toEqual(['primary:whatsapp', 'fallback:viber', 'fallback:sms']);
-    expect(reasonsOf(d, 'ordered_by_cost').map((r) => r.message)).toEqual(['equivalent channels by price: whatsapp 0.012 < viber 0.02']);
+    expect(reasonsOf(d, 'ordered_by_cost').map((r) => [r.stage, r.message])).toEqual([
+      ['cost', 'equivalent channels by price: whatsapp 0.012 < viber 0.02'],
+    ]);
   });
   it('equal prices keep the order the rule gave', () => {
     const rs = ruleset([], {

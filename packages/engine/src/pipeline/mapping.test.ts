@@ -6,14 +6,14 @@ describe('mapping a message type to candidate channels', () => {
     const rs = ruleset([], { replace: true });
     const d = run({ type: 'otp' }, {}, MORNING_KE, rs);
     expect([d.outcome, d.plan, d.sendAt]).toEqual(['suppress', [], null]);
-    expect(reasonsOf(d, 'no_mapping').map((r) => r.message)).toEqual(['no mapping rule gives channels for otp']);
+    expect(reasonsOf(d, 'no_mapping').map((r) => [r.stage, r.message])).toEqual([['mapping', 'no mapping rule gives channels for otp']]);
   });
   it('the highest-priority mapping wins; the others are reported as shadowed by it', () => {
     const d = run({ type: 'service' }, { contact: contact({ smartphone: false }) });
     expect(steps(d)).toEqual(['primary:ussd', 'fallback:sms']);
     expect(firedRules(d)).toContain('feature-phone-ussd-sms');
-    expect(reasonsOf(d, 'rule_shadowed').map((r) => [r.rule, r.message])).toEqual([
-      ['service-whatsapp-sms', 'mapping not used: rule feature-phone-ussd-sms has priority'],
+    expect(reasonsOf(d, 'rule_shadowed').map((r) => [r.stage, r.rule, r.effect, r.message])).toEqual([
+      ['mapping', 'service-whatsapp-sms', 'channels', 'mapping not used: rule feature-phone-ussd-sms has priority'],
     ]);
   });
   it("a channel's declared fallback chain extends the end of the list, stopping at a channel already there", () => {
@@ -75,5 +75,11 @@ describe('mapping a message type to candidate channels', () => {
   it('an exclude without a reason of its own names the rule', () => {
     const rs = ruleset([rule('no-voice', 'mapping', ['otp'], { type: 'exclude', params: { channels: ['voice'] } })]);
     expect(reasonsOf(run({ type: 'otp' }, {}, MORNING_KE, rs), 'excluded')[0]?.message).toBe('excluded by no-voice');
+  });
+  it('a prefer rule above the mapping rule is not a mapping: it adjusts the winner', () => {
+    const rs = ruleset([rule('voice-first', 'mapping', ['otp'], { type: 'prefer', params: { channel: 'voice' } }, 90)]);
+    const d = run({ type: 'otp' }, {}, MORNING_KE, rs);
+    expect(steps(d)).toEqual(['primary:voice', 'fallback:sms']);
+    expect(reasonsOf(d, 'rule_shadowed')).toEqual([]);
   });
 });

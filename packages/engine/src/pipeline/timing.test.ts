@@ -95,6 +95,7 @@ describe('defer rules', () => {
     expect(d.sendAt).toBe(at('10:30'));
     expect(firedRules(d).filter((r) => r !== 'service-whatsapp-sms')).toEqual(['cool-down', 'short']);
     expect(reasonsOf(d, 'deferred')[0]?.message).toContain('10:30 Africa/Nairobi');
+    expect(reasonsOf(d, 'deferred')[0]?.stage).toBe('timing');
     expect(run({ type: 'transactional' }, {}, at('10:00'), rs).outcome).toBe('send');
   });
   it('defer N minutes (guards stage) too, and a deferral into quiet hours waits for the opening', () => {
@@ -112,12 +113,14 @@ describe('defer rules', () => {
       expect(d.outcome).toBe('defer');
       expect(d.sendAt).toBe(at('15:00'));
       expect(reasonsOf(d, 'best_hour')[0]?.message).toContain('15:00 Africa/Nairobi');
+      expect(reasonsOf(d, 'best_hour')[0]?.stage).toBe('timing');
     });
     it('inside allowed hours past the best hour, goes now and says why: it never waits a day', () => {
       const d = run({ type: 'transactional' }, { contact: contact({ readHours: readsAt(9) }) }, at('10:00'), rs);
       expect(d.outcome).toBe('send');
       expect(d.sendAt).toBe(at('10:00'));
       expect(reasonsOf(d, 'best_hour')[0]?.message).toContain('not held for the next day');
+      expect(reasonsOf(d, 'best_hour')[0]?.stage).toBe('timing');
     });
     it('at the best hour itself, goes now', () => {
       const d = run({ type: 'transactional' }, { contact: contact({ readHours: readsAt(10) }) }, at('10:00'), rs);
@@ -150,6 +153,7 @@ describe('bypasses', () => {
     const d = run({ type: 'promotional' }, {}, at('23:00'), rs);
     expect([d.outcome, d.sendAt]).toEqual(['send', at('23:00')]);
     expect(reasonsOf(d, 'quiet_hours_bypassed')[0]?.message).toContain('23:00 Africa/Nairobi');
+    expect(reasonsOf(d, 'quiet_hours_bypassed')[0]?.stage).toBe('timing');
   });
   it('a caps bypass is not a quiet-hours bypass', () => {
     const rs = ruleset([rule('no-caps', 'guards', ['promotional'], { type: 'bypass', params: { guard: 'caps' } })]);
@@ -171,6 +175,7 @@ describe('the zone', () => {
     const d = run({ type: 'transactional' }, { contact: { ...contact(), timezone: undefined } }, at('07:00'));
     expect(d.sendAt).toBe(nairobi(23, '08:00'));
     expect(reasonsOf(d, 'timezone_assumed')[0]?.message).toContain('Africa/Nairobi');
+    expect(reasonsOf(d, 'timezone_assumed')[0]?.stage).toBe('timing');
   });
   it('a contact with neither zone nor market is in UTC', () => {
     const d = run({ type: 'transactional' }, { contact: { ...contact(), timezone: undefined, market: undefined } }, '2026-11-23T07:30:00Z');
