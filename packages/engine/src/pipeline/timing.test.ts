@@ -31,6 +31,7 @@ describe('quiet hours at their edges (08:00–21:00 Nairobi)', () => {
       expect(d.sendAt).toBe(at('10:00'));
       expect(codes(d)).not.toContain('quiet_hours');
       expect(codes(d)).not.toContain('best_hour');
+      expect(codes(d)).not.toContain('deferred');
     }
   });
 
