@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--production" ]; then
+  pnpm --filter @signalbox/app exec tsx bench/limits.bench.ts
   exec pnpm --filter @signalbox/app exec tsx bench/production.bench.ts
 fi
 pnpm --filter @signalbox/engine bench

@@ -253,10 +253,15 @@ describe('metrics', () => {
       'signalbox_dead_letters',
     ])
       expect(families, f).toContain(f);
-    expect(text).toContain('signalbox_http_requests_total{route="/api/v1/decisions/preview",method="POST",status="200"}');
-    expect(text).toContain('signalbox_http_requests_total{route="(none)",method="GET",status="404"}');
-    expect(text).toMatch(/signalbox_decisions_total\{type="otp",outcome="send"\} [1-9]/);
-    expect(text).toMatch(/signalbox_provider_calls_total\{provider="sandbox",channel="sms",outcome="accepted"\} [1-9]/);
+    // every series carries the instance's label
+    expect(text).toMatch(
+      /signalbox_http_requests_total\{route="\/api\/v1\/decisions\/preview",method="POST",status="200",instance="instance-[^"]+"\}/,
+    );
+    expect(text).toMatch(/signalbox_http_requests_total\{route="\(none\)",method="GET",status="404",instance="instance-[^"]+"\}/);
+    expect(text).toMatch(/signalbox_decisions_total\{type="otp",outcome="send",instance="instance-[^"]+"\} [1-9]/);
+    expect(text).toMatch(
+      /signalbox_provider_calls_total\{provider="sandbox",channel="sms",outcome="accepted",instance="instance-[^"]+"\} [1-9]/,
+    );
     // every route label is a full template
     const routes = [...text.matchAll(/signalbox_http_requests_total\{route="([^"]+)"/g)].map((m) => m[1] as string);
     for (const r of routes) expect(r === '(none)' || r.startsWith('/'), r).toBe(true);

@@ -4,6 +4,7 @@
  * HTTP server. Installed through the OAuth flow; time moved by the test clock.
  */
 
+import { CrmSync, createLogger } from '@signalbox/app';
 import { signV1, signV3 } from '@signalbox/connectors';
 import { FakeHubspot } from '@signalbox/connectors/testing';
 import request from 'supertest';
@@ -16,6 +17,8 @@ const PORTAL = 62515;
 let h: Harness;
 let fake: FakeHubspot;
 let seq = 1;
+/** The state of the install made before each test. */
+let installState = '';
 
 const event = (e: Record<string, unknown>) => ({
   eventId: seq++,
@@ -31,7 +34,17 @@ const event = (e: Record<string, unknown>) => ({
 beforeEach(async () => {
   fake = new FakeHubspot();
   await fake.start();
-  h = await startHarness({ at: MORNING, hubspot: { clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url } });
+  h = await startHarness({
+    at: MORNING,
+    hubspot: {
+      clientId: fake.clientId,
+      clientSecret: fake.clientSecret,
+      apiBase: fake.url,
+      exportThreshold: 1_000,
+      exportPageSize: 400,
+      exportPollMs: 0,
+    },
+  });
   // two customers in HubSpot (Nairobi numbers)
   fake.upsertObject(PORTAL, 'contacts', '901', { email: 'amina@example.com', phone: '+254711000901', hs_timezone: 'Africa/Nairobi' });
   fake.upsertObject(PORTAL, 'contacts', '902', { email: 'otieno@example.com', mobilephone: '+254 711 000 902' });
@@ -40,6 +53,7 @@ beforeEach(async () => {
   const location = new URL(install.headers.location as string);
   expect(location.searchParams.get('client_id')).toBe(fake.clientId);
   const state = location.searchParams.get('state') as string;
+  installState = state;
   await request(h.url)
     .get('/hubspot/oauth/callback')
     .query({ code: fake.authorizationCode(PORTAL), state })
@@ -73,6 +87,12 @@ describe('install', () => {
     ]);
     // a forged install callback is refused
     await request(h.url).get('/hubspot/oauth/callback').query({ code: 'x', state: '1-abc.forged' }).expect(400);
+    // and a state is good once: the install's callback replayed (even with a fresh code) is refused
+    const replayed = await request(h.url)
+      .get('/hubspot/oauth/callback')
+      .query({ code: fake.authorizationCode(PORTAL), state: installState })
+      .expect(400);
+    expect(replayed.body).toMatchObject({ code: 'OAUTH_STATE_USED', errors: [{ path: '/query/state' }] });
   });
 });
 
@@ -110,6 +130,8 @@ describe('HubSpot events in real time', () => {
     expect(comms[0]?.properties.hs_communication_channel_type).toBe('SMS');
     expect(comms[0]?.properties.hs_communication_logged_from).toBe('CRM');
     expect(comms[0]?.properties.hs_communication_body).toContain('payment');
+    // the outcome follows delivery: the same Communication rewritten once the receipts came
+    expect(comms[0]?.properties.hs_communication_body).toMatch(/by sms: (delivered|read)/);
     expect(fake.portal(PORTAL).objects.contacts?.get('902')?.properties.signalbox_messages_30d).toBe('1');
     // paid the next day, in HubSpot
     h.clock.advance(DAY);
@@ -441,7 +463,7 @@ describe('sync', () => {
     // two pages, then the process "stops"
     expect(await h.system.hubspot.sync.initial(String(p), 2)).toEqual({ pages: 2, contacts: 200, done: false });
     const row = await h.db.selectFrom('crm_sync').selectAll().where('portal_id', '=', String(p)).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ cursor: '200', done: 0, count: 200 });
+    expect(row).toMatchObject({ cursor: JSON.stringify({ mode: 'page', after: '200' }), done: 0, count: 200 });
     // a fresh run goes on from the cursor: 2 more pages, not 4
     const before = fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length;
     expect(await h.system.hubspot.sync.initial(String(p))).toEqual({ pages: 2, contacts: 350, done: true });
@@ -452,5 +474,105 @@ describe('sync', () => {
     expect(await h.system.hubspot.sync.sweep(String(p))).toBeGreaterThanOrEqual(1);
     const c = await h.store.contacts.findByIdentity('hubspot', `${p}:42`);
     expect(c?.identities.map((i) => i.value)).toContain('new-address@example.com');
+  });
+
+  it('with two instances, one runs the initial sync of a portal at a time; the other takes it over from the cursor when its claim lapses', async () => {
+    const p = 779;
+    fake.seedContacts(p, 900); // below the export threshold: paged, 100 a page
+    const t = fake.issueTokens(p);
+    const hubspot = h.system.hubspot;
+    if (hubspot === null) throw new Error('HubSpot is not wired');
+    await hubspot.tokens.save({
+      portalId: p,
+      accessToken: t.access_token,
+      refreshToken: t.refresh_token,
+      expiresAt: h.clock.now().getTime() + 3_600_000,
+    });
+    await hubspot.sync.begin(String(p));
+    // a second instance's sync of the same portal, over the same database
+    const other = new CrmSync({
+      connector: hubspot.connector,
+      people: hubspot.people,
+      store: h.store,
+      now: () => h.clock.now().getTime(),
+      log: createLogger('silent'),
+      claim: { owner: 'instance-b', ms: 60_000 },
+    });
+    const pages = () => fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length;
+    const count = async () =>
+      (
+        await h.db
+          .selectFrom('crm_sync')
+          .select('count')
+          .where('portal_id', '=', String(p))
+          .where('kind', '=', 'initial')
+          .executeTakeFirstOrThrow()
+      ).count;
+    expect(await hubspot.sync.round()).toBe(5);
+    expect(await count()).toBe(500);
+    // the first instance holds it: the second reads nothing
+    const before = pages();
+    expect(await other.round()).toBe(0);
+    expect(pages()).toBe(before);
+    // the first instance stops renewing (it died); past its claim the second goes on from the cursor
+    h.clock.advance(61_000);
+    expect(await other.round()).toBe(4);
+    expect(await count()).toBe(900);
+    expect(await hubspot.sync.round()).toBe(0);
+  });
+
+  it('a portal above the export threshold syncs through one export, stored in batches; people we knew merge as one by one', async () => {
+    const p = 778;
+    fake.seedContacts(p, 2_500);
+    // already ours: contact 7's email (the export's row merges into it) and a contact of another CRM
+    const known = await h.store.contacts.upsert({ identities: [{ kind: 'email', value: 'contact7@example.com' }] }, Date.now());
+    const t = fake.issueTokens(p);
+    if (h.system.hubspot === null) throw new Error('HubSpot is not wired');
+    await h.system.hubspot.tokens.save({
+      portalId: p,
+      accessToken: t.access_token,
+      refreshToken: t.refresh_token,
+      expiresAt: h.clock.now().getTime() + 1_800_000,
+    });
+    // the first round starts the export; later rounds store its file, 400 contacts a page
+    let r = await h.system.hubspot.sync.initial(String(p), 3);
+    for (let i = 0; i < 200 && !r.done; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      r = await h.system.hubspot.sync.initial(String(p), 3);
+    }
+    expect(r).toMatchObject({ contacts: 2_500, done: true });
+    expect(fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/objects/contacts').length).toBe(0);
+    expect(fake.log.filter((l) => l.portalId === p && l.path === '/crm/v3/exports/export/async').length).toBe(1);
+    const c7 = await h.store.contacts.findByIdentity('hubspot', `${p}:7`);
+    expect(c7?.id).toBe(known.contact.id);
+    expect(c7?.identities.map((i) => `${i.kind}:${i.value}`).sort()).toEqual([
+      'email:contact7@example.com',
+      `hubspot:${p}:7`,
+      'phone:+254700000007',
+    ]);
+    const last = await h.store.contacts.findByIdentity('phone', '+254700002500');
+    expect(last?.identities.map((i) => i.value)).toContain(`${p}:2500`);
+    expect(last?.market).toBe('KE');
+    const n = await h.db
+      .selectFrom('identities')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('value', 'like', `${p}:%`)
+      .executeTakeFirstOrThrow();
+    expect(Number(n.n)).toBe(2_500);
+    const sweep = await h.db
+      .selectFrom('crm_sync')
+      .selectAll()
+      .where('portal_id', '=', String(p))
+      .where('kind', '=', 'sweep')
+      .executeTakeFirst();
+    // the sweep starts where the sync began (its first round), not where its last round began
+    const initial = await h.db
+      .selectFrom('crm_sync')
+      .selectAll()
+      .where('portal_id', '=', String(p))
+      .where('kind', '=', 'initial')
+      .executeTakeFirstOrThrow();
+    expect(initial.started_at).not.toBeNull();
+    expect(sweep?.cursor).toBe(String(initial.started_at));
   });
 });

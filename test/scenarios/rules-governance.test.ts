@@ -182,4 +182,25 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
     const done = await waitForDryRun(h, started.body.id);
     expect(done.result.impact).toMatchObject({ decisions: 1, changed: 1, transitions: { 'send→suppress': 1 } });
   });
+
+  it('of two publishes over HTTP based on the active version at the same moment, exactly one wins; the other gets 409', async () => {
+    const active = String((await h.api('agent').get('/api/v1/rules').expect(200)).headers.etag);
+    const answers = await Promise.all(
+      ['race-a', 'race-b'].map((label) =>
+        h
+          .api('admin')
+          .post('/api/v1/rules/versions')
+          .set('if-match', active)
+          .send({ document: rulesetWith(label), reason: `race ${label}` }),
+      ),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
+    const won = answers.find((a) => a.status === 201);
+    const lost = answers.find((a) => a.status === 409);
+    expect(lost?.body.code).toBe('RULES_VERSION_STALE');
+    expect(lost?.body.current).toBe(won?.body.number);
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe(won?.body.published);
+    const versions = await h.api('admin').get('/api/v1/rules/versions').expect(200);
+    expect(versions.body.items.filter((v: { label: string }) => v.label.startsWith('race-'))).toHaveLength(1);
+  });
 });

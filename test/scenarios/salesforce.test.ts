@@ -236,6 +236,9 @@ describe('Salesforce', () => {
     const [message] = await h.db.selectFrom('messages').select(['id']).where('contact_id', '=', o.id).execute();
     expect(task).toMatchObject({ WhoId: otieno, Status: 'Completed', Signalbox_Channel__c: 'sms', Signalbox_Message_Id__c: message?.id });
     expect(String(task?.Subject)).toContain('payment_reminder_friendly');
+    // the outcome follows delivery: the same Task, rewritten once the receipts came (sent → read)
+    await until('the final outcome on the Task', async () => tasks()[0]?.Signalbox_Outcome__c === 'read');
+    expect(tasks()).toHaveLength(1);
     // Signalbox's fields on the contact
     expect(fake.org(ORG).get('Contact', otieno)).toMatchObject({ Signalbox_Messages_30d__c: 1, Signalbox_Preferred_Channel__c: 'sms' });
     // a crash after the Task was written but before we recorded it: written again, still one Task

@@ -9,6 +9,7 @@ import {
   type OpenDatabase,
   openPostgres,
   openSqlite,
+  type ProviderSettings,
   RulesHolder,
   type Runtime,
   type SandboxProvider,
@@ -54,6 +55,9 @@ export interface HarnessHubspot {
   clientSecret: string;
   apiBase: string;
   rate?: { max: number; intervalMs: number };
+  exportThreshold?: number;
+  exportPageSize?: number;
+  exportPollMs?: number;
 }
 
 export interface HarnessSalesforce {
@@ -75,6 +79,10 @@ export async function startHarness(o: {
   salesforce?: HarnessSalesforce;
   /** Providers in front of the sandbox (given the sandbox), e.g. one that fails first. */
   wrapSandbox?: (sandbox: SandboxProvider) => ChannelProvider;
+  /** Redis (a connected client, which the system owns from then on): shared limits and caches. */
+  redis?: Parameters<typeof createSystem>[0]['redis'];
+  /** Real providers (pointed at their local fakes) and routes between them. */
+  providers?: ProviderSettings;
 }): Promise<Harness> {
   const clock = new TestClock(new Date(o.at));
   const db = o.postgresSchema
@@ -95,6 +103,8 @@ export async function startHarness(o: {
     sandboxSecret: SANDBOX_SECRET,
     admin: { dir: ADMIN_UI_DIST, sessionSecret: 'console-session-secret-0123456789abcdef' },
     ...(o.sandboxRules ? { sandboxRules: o.sandboxRules } : {}),
+    ...(o.redis ? { redis: o.redis } : {}),
+    ...(o.providers ? { providerSettings: o.providers } : {}),
     ...(o.wrapSandbox
       ? { providers: (sandbox: SandboxProvider) => [(o.wrapSandbox as (s: SandboxProvider) => ChannelProvider)(sandbox)] }
       : {}),

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 const MAIN = fileURLToPath(new URL('../../packages/app/src/main.ts', import.meta.url));
+/** The app as `pnpm build` compiles it (`pnpm start:prod`). */
+const COMPILED_MAIN = fileURLToPath(new URL('../../packages/app/dist/main.js', import.meta.url));
 const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const KEY = 'prod-admin-key-0123456789abcdefghij';
 export const SANDBOX_SECRET = 'prod-sandbox-secret-0123456789abcdef';
@@ -64,9 +66,12 @@ export function startInstance(o: {
   databaseUrl: string;
   env?: Record<string, string>;
   nodeArgs?: string[];
+  /** Run the compiled JavaScript with plain node (as `pnpm start:prod` does) instead of the sources through tsx. */
+  compiled?: boolean;
 }): Promise<Instance> {
+  const main = o.compiled === true ? ['--conditions=signalbox-compiled', COMPILED_MAIN] : ['--import', 'tsx', MAIN];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', MAIN], {
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...main], {
       env: {
         PATH: process.env.PATH ?? '',
         DATABASE_URL: o.databaseUrl,

@@ -1,10 +1,36 @@
 import { json, jsonParseLinter } from '@codemirror/lang-json';
-import { type Diagnostic, linter, lintGutter, setDiagnostics } from '@codemirror/lint';
-import { EditorView } from '@codemirror/view';
+import { ensureSyntaxTree } from '@codemirror/language';
+import { type Diagnostic, forceLinting, linter, lintGutter } from '@codemirror/lint';
+import { StateEffect, StateField } from '@codemirror/state';
+import { EditorView, type ViewUpdate } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
-import { getJsonPointers, handleRefresh, jsonCompletion, jsonSchemaLinter, stateExtensions } from 'codemirror-json-schema';
+import { handleRefresh, jsonCompletion, jsonSchemaLinter, stateExtensions } from 'codemirror-json-schema';
+import { jsonPointerRanges, type PointerRange } from './json-pointers';
+import { lintTheme } from './lint-theme';
 
 type JSONSchema7 = NonNullable<Parameters<typeof stateExtensions>[0]>;
+
+/** The server's problems, set by a save. */
+const setServerProblems = StateEffect.define<Diagnostic[]>();
+
+/**
+ * The server's problems as one more lint source. CodeMirror's lint state holds one list, which
+ * every run of the linters replaces; problems dispatched beside them (setDiagnostics) were wiped
+ * by the next run of the schema linter. Kept here, they are part of every run: moved with edits
+ * around them, dropped when the text they point at is edited.
+ */
+const serverProblems = StateField.define<Diagnostic[]>({
+  create: () => [],
+  update(value, tr) {
+    for (const e of tr.effects) if (e.is(setServerProblems)) return e.value;
+    if (!tr.docChanged || value.length === 0) return value;
+    return value
+      .filter((d) => !tr.changes.touchesRange(d.from, d.to))
+      .map((d) => ({ ...d, from: tr.changes.mapPos(d.from, 1), to: tr.changes.mapPos(d.to, -1) }));
+  },
+});
+
+const serverProblemsChanged = (u: ViewUpdate) => u.transactions.some((tr) => tr.effects.some((e) => e.is(setServerProblems)));
 
 /**
  * The ruleset editor: CodeMirror 6 with the published JSON Schema (validation and completion as
@@ -20,9 +46,12 @@ export class RulesetEditor {
       extensions: [
         basicSetup,
         json(),
+        serverProblems,
         linter(jsonParseLinter(), { delay: 300 }),
         linter(jsonSchemaLinter(), { delay: 300, needsRefresh: handleRefresh }),
+        linter((view) => view.state.field(serverProblems), { delay: 300, needsRefresh: serverProblemsChanged }),
         lintGutter(),
+        lintTheme,
         json().language.data.of({ autocomplete: jsonCompletion() }),
         stateExtensions(schema),
         EditorView.contentAttributes.of({ 'aria-label': label }),
@@ -47,26 +76,38 @@ export class RulesetEditor {
     this.view.dispatch({ changes: { from: 0, to: this.view.state.doc.length, insert: t } });
   }
 
-  /** Marks each problem at its pointer (`/document` prefix dropped); returns the ones it could place. */
+  /**
+   * Marks each problem at its pointer (`/document` prefix dropped) and scrolls the first into view
+   * (CodeMirror draws only the lines in view: a mark elsewhere is not on the page); returns how
+   * many it marked.
+   */
   showProblems(problems: ReadonlyArray<{ path: string; message: string }>): number {
-    const pointers = getJsonPointers(this.view.state, 'json4');
-    const diagnostics: Diagnostic[] = [];
-    for (const p of problems) {
-      let ptr = p.path.replace(/^\/document/, '');
-      // the nearest enclosing value the document has (a missing property is reported on its parent)
-      while (ptr !== '' && !pointers.has(ptr)) ptr = ptr.slice(0, ptr.lastIndexOf('/'));
-      const at = pointers.get(ptr) as { keyFrom?: number; keyTo?: number; valueFrom?: number; valueTo?: number } | undefined;
-      const from = at?.keyFrom ?? at?.valueFrom ?? 0;
-      const to = at?.valueTo ?? at?.keyTo ?? Math.min(1, this.view.state.doc.length);
-      diagnostics.push({
-        from,
-        to,
-        severity: 'error',
-        message: `${p.path.replace(/^\/document/, '') || '/'}: ${p.message}`,
-        source: 'server',
-      });
-    }
-    this.view.dispatch(setDiagnostics(this.view.state, diagnostics));
+    // the whole document parsed (a long one just pasted may be parsed only around the view yet)
+    if (ensureSyntaxTree(this.view.state, this.view.state.doc.length, 2000) !== null) this.view.dispatch({});
+    const pointers = jsonPointerRanges(this.view.state);
+    const diagnostics = problems.map((p) => place(pointers, p, this.view.state.doc.length));
+    const first = diagnostics.reduce<Diagnostic | undefined>((a, d) => (a === undefined || d.from < a.from ? d : a), undefined);
+    this.view.dispatch({
+      effects: [
+        setServerProblems.of(diagnostics),
+        ...(first !== undefined ? [EditorView.scrollIntoView(first.from, { y: 'center' })] : []),
+      ],
+    });
+    // run the linters now (the server's problems with them) rather than after their delay
+    forceLinting(this.view);
     return diagnostics.length;
   }
+}
+
+/**
+ * A problem at its pointer, or at the nearest enclosing value the document has (a missing
+ * property is reported on its parent): a scalar is marked whole, an object or array from its key to its bracket.
+ */
+function place(pointers: Map<string, PointerRange>, p: { path: string; message: string }, length: number): Diagnostic {
+  let ptr = p.path.replace(/^\/document/, '');
+  while (ptr !== '' && !pointers.has(ptr)) ptr = ptr.slice(0, ptr.lastIndexOf('/'));
+  const at = pointers.get(ptr);
+  const [from, to] =
+    at === undefined ? [0, Math.min(1, length)] : at.container ? [at.keyFrom, at.valueFrom + 1] : [at.valueFrom, at.valueTo];
+  return { from, to, severity: 'error', message: `${p.path.replace(/^\/document/, '') || '/'}: ${p.message}`, source: 'server' };
 }

@@ -70,6 +70,21 @@ async function shell(s: Session): Promise<void> {
     ),
     main,
   );
+  // a first start with no data: say how to get some
+  void api<{ items: unknown[] }>('GET', '/api/v1/contacts?limit=1')
+    .then((r) => {
+      if (r.items.length === 0)
+        main.before(
+          h(
+            'p',
+            { class: 'notice', role: 'note' },
+            'No contacts yet. To see every screen at work, run ',
+            h('code', {}, 'pnpm demo'),
+            ' in the project folder while Signalbox runs: it loads a few hundred demo contacts and runs the seed stories.',
+          ),
+        );
+    })
+    .catch(() => undefined);
   const route = async () => {
     const screen = location.hash.replace(/^#\//, '') || 'rules';
     for (const a of nav.querySelectorAll('a')) a.setAttribute('aria-current', a.getAttribute('href') === `#/${screen}` ? 'page' : 'false');

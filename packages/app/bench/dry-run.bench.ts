@@ -134,6 +134,7 @@ const dryRuns = new DryRuns({
 // the dry run's thread does not keep a process alive by itself (a server's listener does)
 const keepAlive = setInterval(() => undefined, 1000);
 const started = performance.now();
+const cpuStart = process.cpuUsage();
 const rec = await dryRuns.start({
   candidate: { ruleset: candidate.source, ref: 'document', hash: 'bench' },
   baseline: { ruleset: baseline.source, number: 1, label: baseline.version },
@@ -143,6 +144,8 @@ const rec = await dryRuns.start({
 await dryRuns.idle();
 clearInterval(keepAlive);
 const elapsed = performance.now() - started;
+const cpu = process.cpuUsage(cpuStart);
+const cpuS = (cpu.user + cpu.system) / 1e6;
 const done = await store.dryRuns.get(rec.id);
 if (done?.status !== 'done') {
   console.error(`FAIL: dry run ${done?.status}: ${done?.error}`);
@@ -153,6 +156,9 @@ const impact = (done.result as { impact: { contacts: number; decisions: number; 
 const rate = Math.round((impact.contacts / elapsed) * 1000);
 console.log(
   `dry run (${impact.contacts} stored contacts × 1 message type, active vs candidate, ${HELPERS + 1} threads): ${rate} contacts/s (${(elapsed / 1000).toFixed(1)} s, ${impact.decisions * 2} decisions), baseline engine decideParsed ${rawRate} decisions/s (one thread), ratio ${(rate / rawRate).toFixed(3)}`,
+);
+console.log(
+  `  CPU: ${cpuS.toFixed(1)} s of the process's threads (${Math.round(impact.contacts / cpuS)} contacts per CPU-second; the machine's load changes wall time, less this)`,
 );
 console.log(
   `  changed ${impact.changed}: ${JSON.stringify(impact.transitions)}; target: ${N} contacts in < 30 s: ${elapsed < 30_000 ? 'met' : 'NOT met'}`,

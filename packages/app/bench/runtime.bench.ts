@@ -139,7 +139,7 @@ async function latencyBench(kind: LatencyLoad) {
   const sampler = setInterval(async () => {
     try {
       const text = await (await fetch(`${app.url}/metrics`)).text();
-      const m = /^process_resident_memory_bytes (\d+)/m.exec(text);
+      const m = /^process_resident_memory_bytes(?:\{[^}]*\})? (\d+)/m.exec(text);
       if (m) rss = Math.max(rss, Number(m[1]));
     } catch {
       // the sampler never fails the run

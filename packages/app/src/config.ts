@@ -5,12 +5,43 @@ import { z } from 'zod';
  * Configuration, parsed once from the environment. The only place that reads process.env.
  * A bad value stops start-up with a message naming the variable.
  */
+/** A comma-separated list (spaces around items and empty items ignored), each item matching `pattern`. */
+const commaList = (pattern: RegExp, message: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
+    .pipe(z.array(z.string().regex(pattern, message)));
+
 const apiKeySpec = z
   .string()
   .regex(
     /^[A-Za-z0-9_.-]+:(admin|agent|integration):[A-Za-z0-9_\-.~+/=]{24,}$/,
     'each key is name:role:secret (role admin|agent|integration, secret ≥ 24 chars)',
   );
+
+/** Comma-separated `key=value` pairs (e.g. `whatsapp=PN…,viber=PN…`), each matching `pattern` (key and value as its two groups). */
+const commaPairs = (pattern: RegExp, expected: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const out: Record<string, string> = {};
+      for (const part of (v ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '')) {
+        const m = pattern.exec(part);
+        if (m === null) ctx.addIssue({ code: 'custom', message: `"${part}": expected ${expected}` });
+        else out[m[1] as string] = m[2] as string;
+      }
+      return out;
+    });
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -40,6 +71,26 @@ export const configSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  /**
+   * Redis (production profile): outbound limits (HubSpot portals, Salesforce orgs, provider
+   * senders) and the caches that must be shared hold across every instance. Without it each
+   * process keeps its own. The embedded profile needs none.
+   */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Put before every key and channel Signalbox uses in Redis (deployments sharing one Redis take one each). */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w.:-]{1,64}$/, 'letters, digits and . _ : - (at most 64)')
+    .default('signalbox:'),
+  /**
+   * With DATABASE_URL: `on` applies missing migrations at start-up (under a PostgreSQL advisory
+   * lock, so instances starting together never migrate at once); `off` only checks that none is
+   * missing and refuses to start otherwise (migrations then run once per deploy: `pnpm migrate`).
+   */
+  MIGRATE_ON_START: z.enum(['on', 'off']).default('on'),
   /** Secret the sandbox provider signs receipts with (generated into DATA_DIR when absent). */
   SANDBOX_SECRET: z.string().min(24).optional(),
   /**
@@ -70,6 +121,8 @@ export const configSchema = z.object({
   HUBSPOT_REDIRECT_URI: z.url().optional(),
   /** HubSpot's API base (tests and `pnpm fake:hubspot` point it at the fake). */
   HUBSPOT_API_BASE: z.url().default('https://api.hubapi.com'),
+  /** Above this many contacts a portal's initial sync reads one CRM export instead of paging. */
+  HUBSPOT_EXPORT_THRESHOLD: z.coerce.number().int().min(0).default(20_000),
   /** 32-byte key (base64) that encrypts portals' tokens at rest; generated into DATA_DIR when absent. */
   HUBSPOT_TOKEN_KEY: z
     .string()
@@ -93,35 +146,84 @@ export const configSchema = z.object({
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64')
     .optional(),
   /** Organization ids whose Outbound Messages are accepted besides the connected orgs (comma-separated). */
-  SALESFORCE_ORG_IDS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    )
-    .pipe(z.array(z.string().regex(/^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/, 'each must be an Organization id (00D…)'))),
+  SALESFORCE_ORG_IDS: commaList(/^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/, 'each must be an Organization id (00D…)'),
   /** A secret last path segment for the Outbound Message endpoint (`/hooks/salesforce/outbound/<secret>`). */
   SALESFORCE_OUTBOUND_SECRET: z.string().min(16).optional(),
   /** Custom objects to follow through Change Data Capture besides Contact, Lead, Case and Opportunity (comma-separated). */
-  SALESFORCE_CDC_OBJECTS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== ''),
-    )
-    .pipe(z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*__c$/, 'each must be a custom object API name (ends in __c)'))),
+  SALESFORCE_CDC_OBJECTS: commaList(/^[A-Za-z][A-Za-z0-9_]*__c$/, 'each must be a custom object API name (ends in __c)'),
   /** Change Data Capture subscriptions (off: Outbound Messages and the changed-since sweep only). */
   SALESFORCE_CDC: z.enum(['on', 'off']).default('on'),
   /** Above this many Contacts (or Leads) the initial sync reads through Bulk API 2.0 query jobs. */
   SALESFORCE_BULK_THRESHOLD: z.coerce.number().int().min(0).default(50_000),
   /** Secret the admin console's session cookies are signed with (generated into DATA_DIR when absent; share it across instances). */
   SESSION_SECRET: z.string().min(32).optional(),
+  /**
+   * Which provider accounts serve which channel in which market, fail-overs after the first:
+   * `sms=twilio,telerivet;sms@KE=telerivet,twilio;whatsapp=twilio;voice=twilio;email=smtp`.
+   * Channels without a route use the sandbox. Every name must be a configured provider.
+   */
+  PROVIDER_ROUTES: z.string().max(4000).optional(),
+  /** Twilio (SMS, WhatsApp, voice): the account, its senders and its approved WhatsApp templates. */
+  TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC[0-9a-f]{32}$/, 'must be an Account SID (AC + 32 hex)')
+    .optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
+  TWILIO_SMS_FROM: commaList(/^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11})$/, 'each must be an E.164 number or an alphanumeric sender id'),
+  TWILIO_WHATSAPP_FROM: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number')
+    .optional(),
+  TWILIO_VOICE_FROM: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number')
+    .optional(),
+  TWILIO_MESSAGING_SERVICE_SID: z
+    .string()
+    .regex(/^MG[0-9a-f]{32}$/, 'must be a Messaging Service SID (MG + 32 hex)')
+    .optional(),
+  /** Approved WhatsApp templates: `name:language=HX…` (or `name=HX…`), comma-separated. */
+  TWILIO_CONTENT_SIDS: commaPairs(/^([\w.:-]+)=(HX[0-9a-f]{32})$/, 'name[:language]=HX + 32 hex'),
+  /** Messages per second per sender, in segments (1 for a US long code, 10 abroad, 100 for a short code). */
+  TWILIO_MPS: z.coerce.number().int().min(1).max(10_000).default(10),
+  /** Calls per second for the account (Twilio's default is 1). */
+  TWILIO_CPS: z.coerce.number().int().min(1).max(100).default(1),
+  TWILIO_MACHINE_DETECTION: z.enum(['on', 'off']).default('on'),
+  /** Twilio's API replaced by this base (the local fake). */
+  TWILIO_API_BASE: z.url().optional(),
+  /** Telerivet (SMS, USSD, voice; WhatsApp and Viber through chat routes). */
+  TELERIVET_API_KEY: z.string().min(16).optional(),
+  TELERIVET_PROJECT_ID: z
+    .string()
+    .regex(/^PJ\w+$/, 'must be a project id (PJ…)')
+    .optional(),
+  TELERIVET_ROUTE_ID: z.string().min(1).optional(),
+  /** Chat-app routes: `whatsapp=PN…,viber=PN…`. */
+  TELERIVET_CHAT_ROUTES: commaPairs(/^(whatsapp|viber|rcs)=([\w-]+)$/, 'whatsapp|viber|rcs=<route id>'),
+  /** The secret sent with each message for its status callback, and the webhook service's secret (incoming messages). */
+  TELERIVET_STATUS_SECRET: z.string().min(16).optional(),
+  TELERIVET_WEBHOOK_SECRET: z.string().min(16).optional(),
+  TELERIVET_PER_SECOND: z.coerce.number().int().min(1).max(1000).default(5),
+  TELERIVET_API_BASE: z.url().optional(),
+  /** Email over SMTP: `smtp://user:pass@host:587` or `smtps://…:465`. */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  SMTP_FROM: z.string().min(3).optional(),
+  SMTP_PER_SECOND: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Signs the unsubscribe links of marketing mail. */
+  EMAIL_UNSUBSCRIBE_SECRET: z.string().min(24).optional(),
+  EMAIL_UNSUBSCRIBE_MAILTO: z.email().optional(),
+  /** Signs bounce and complaint reports posted to /hooks/email/reports (Signalbox-Signature). */
+  EMAIL_REPORTS_SECRET: z.string().min(24).optional(),
+  /**
+   * An OpenTelemetry collector's base URL (OTLP over HTTP): when set, an event is traced from the
+   * inbox to the provider call (spans to `<endpoint>/v1/traces`). Unset: no tracing at all.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** The traces' service name. */
+  OTEL_SERVICE_NAME: z.string().min(1).default('signalbox'),
   /** Largest JSON body accepted. */
   BODY_LIMIT: z.string().default('256kb'),
   /** Directory relative paths given to the CLI are resolved from (pnpm sets INIT_CWD). */

@@ -1,26 +1,49 @@
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
-import { ADMIN_UI_DIST, ensureAdminUi } from '@signalbox/admin-ui/build';
+import { dirname, join, resolve } from 'node:path';
 import { RulesetInvalidError } from '@signalbox/engine';
 import { localSecret, resolveApiKeys } from './api-keys.js';
 import { systemClock } from './clock.js';
 import { ConfigError, invocationDir, loadConfig } from './config.js';
-import { openPostgres } from './db/postgres.js';
+import { MigrationsPendingError, openPostgres } from './db/postgres.js';
 import { openSqlite } from './db/sqlite.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
+import { configuredProviders, providerSettingsFrom } from './providers/provider-settings.js';
+import { connectRedis } from './redis/connect-redis.js';
 import { RulesHolder } from './rules/rules-holder.js';
 import { JsonFileError, loadRulesetFile } from './rules/ruleset-source.js';
 import { Store } from './store/store.js';
 import { createSystem } from './system.js';
+import { FROM_SOURCE } from './threads.js';
 
 function fail(message: string): never {
   process.stderr.write(`signalbox: ${message}\n`);
   process.exit(1);
 }
 
+/**
+ * Where the admin console's built files are. From the sources they are built on first start (and
+ * after its sources change); compiled, `pnpm build` has built them.
+ */
+async function adminConsole(log: Logger): Promise<string> {
+  if (!FROM_SOURCE) return join(dirname(createRequire(import.meta.url).resolve('@signalbox/admin-ui/package.json')), 'dist');
+  const { ADMIN_UI_DIST, ensureAdminUi } = await import('@signalbox/admin-ui/build');
+  await ensureAdminUi().catch((e: unknown) =>
+    log.warn({ err: (e as Error).message }, 'the admin console could not be built; /admin answers 503'),
+  );
+  return ADMIN_UI_DIST;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
+  const instanceId = config.INSTANCE_ID ?? (config.DATABASE_URL === undefined ? 'embedded' : `${hostname()}:${process.pid}`);
+  const tracingSettings =
+    config.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined
+      ? { endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME, instance: instanceId }
+      : undefined;
+  // the SDK is loaded only when tracing is on
+  const tracing = tracingSettings !== undefined ? (await import('./tracing/start-tracing.js')).startTracing(tracingSettings) : null;
   const ruleset = loadRulesetFile(config.SIGNALBOX_RULESET);
   const { keys, generatedAt } = resolveApiKeys(config);
   const dataDir = resolve(invocationDir(config), config.DATA_DIR);
@@ -28,7 +51,10 @@ async function main(): Promise<void> {
   const turns = new SharedArrayBuffer(8);
   const db =
     config.DATABASE_URL !== undefined
-      ? await openPostgres(config.DATABASE_URL)
+      ? await openPostgres(config.DATABASE_URL, {
+          migrations: config.MIGRATE_ON_START === 'on' ? 'apply' : 'verify',
+          applied: (names) => names.length > 0 && log.info({ migrations: names }, 'migrations applied'),
+        })
       : await openSqlite(resolve(dataDir, 'signalbox.db'), {
           // checkpoints in a thread of their own; the worker thread's connection leaves them to it
           checkpoints: 'background',
@@ -36,24 +62,33 @@ async function main(): Promise<void> {
           onCheckpointError: (message) => log.error({ err: message }, 'checkpoint failed'),
         });
   const store = new Store(db);
+  // Redis that does not answer stops start-up with its reason (no hang)
+  const redis =
+    config.REDIS_URL === undefined
+      ? undefined
+      : {
+          client: await connectRedis(config.REDIS_URL, (err) => log.warn({ err }, 'redis')),
+          url: config.REDIS_URL,
+          prefix: config.REDIS_PREFIX,
+        };
   const rules = new RulesHolder(ruleset);
   // a ruleset published over the API wins over the file, unless a file is named explicitly
   if (config.SIGNALBOX_RULESET === undefined) await rules.loadPublished(store);
-  // the console's files are built on first start (and after its sources change)
-  await ensureAdminUi().catch((e: unknown) =>
-    log.warn({ err: (e as Error).message }, 'the admin console could not be built; /admin answers 503'),
-  );
+  const adminDir = await adminConsole(log);
   const firstStart = (await store.contactSnapshots.count()) === 0;
+  const providerSettings = providerSettingsFrom(config, (file, value) => localSecret(config, file, value));
   const system = createSystem({
+    providerSettings,
     store,
     admin: {
-      dir: ADMIN_UI_DIST,
+      dir: adminDir,
       sessionSecret: localSecret(config, 'session-secret', config.SESSION_SECRET),
       secure: config.PUBLIC_URL?.startsWith('https:') ?? false,
     },
     rules,
     clock: systemClock,
     log,
+    ...(redis !== undefined ? { redis } : {}),
     apiKeys: keys,
     sandboxSecret: localSecret(config, 'sandbox-secret', config.SANDBOX_SECRET),
     bodyLimit: config.BODY_LIMIT,
@@ -65,6 +100,7 @@ async function main(): Promise<void> {
             redirectUri:
               config.HUBSPOT_REDIRECT_URI ?? `${config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`}/hubspot/oauth/callback`,
             apiBase: config.HUBSPOT_API_BASE,
+            exportThreshold: config.HUBSPOT_EXPORT_THRESHOLD,
             tokenKey: Buffer.from(localSecret(config, 'hubspot-token-key', config.HUBSPOT_TOKEN_KEY), 'base64'),
             publicUrl: config.PUBLIC_URL,
           },
@@ -94,7 +130,7 @@ async function main(): Promise<void> {
       : {}),
     leaseMs: config.WORKER_LEASE_MS,
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS ?? (config.DATABASE_URL !== undefined ? 1000 : 0),
-    instanceId: config.INSTANCE_ID ?? (config.DATABASE_URL === undefined ? 'embedded' : `${hostname()}:${process.pid}`),
+    instanceId,
     ...(config.WORKER === 'on'
       ? {
           workerThread: {
@@ -103,6 +139,7 @@ async function main(): Promise<void> {
                 ? { kind: 'postgres' as const, url: config.DATABASE_URL }
                 : { kind: 'sqlite' as const, file: resolve(dataDir, 'signalbox.db'), checkpoints: 'elsewhere' as const, turns },
             logLevel: config.LOG_LEVEL,
+            ...(tracingSettings !== undefined ? { tracing: tracingSettings } : {}),
           },
         }
       : {}),
@@ -112,11 +149,14 @@ async function main(): Promise<void> {
     system.worker.start();
     await system.worker.whenReady();
   }
-  const profile = config.DATABASE_URL !== undefined ? 'production (PostgreSQL)' : `embedded (SQLite ${resolve(dataDir, 'signalbox.db')})`;
+  const profile =
+    config.DATABASE_URL !== undefined
+      ? `production (PostgreSQL${redis !== undefined ? ', limits shared through Redis' : ''})`
+      : `embedded (SQLite ${resolve(dataDir, 'signalbox.db')})`;
   process.stdout.write(
     [
       '',
-      `Signalbox is running at ${url} — ${profile}, sandbox providers, ruleset ${rules.get().version}`,
+      `Signalbox is running at ${url} — ${profile}, providers: ${['sandbox', ...(providerSettings ? configuredProviders(providerSettings) : [])].join(', ')}, ruleset ${rules.get().version}`,
       `  admin:     ${url}/admin/  (sign in with an admin or agent key)`,
       ...(firstStart ? ['  no data yet: `pnpm demo` loads a few hundred demo contacts and runs the seed stories'] : []),
       `  health:    ${url}/healthz   ready: ${url}/readyz   metrics: ${url}/metrics`,
@@ -144,6 +184,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down: not ready, finishing the work under way, releasing claims');
     await system.close();
+    await tracing?.shutdown().catch(() => undefined);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());
@@ -151,7 +192,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof JsonFileError) fail(e.message);
+  if (e instanceof ConfigError || e instanceof JsonFileError || e instanceof MigrationsPendingError) fail(e.message);
   if (e instanceof RulesetInvalidError) fail(`${e.message}\n${e.problems.map((p) => `  ${p.path || '/'}: ${p.message}`).join('\n')}`);
   fail(`could not start: ${(e as Error).message}`);
 });

@@ -181,7 +181,8 @@ function metered(providers: ReadonlyMap<string, ChannelProvider>, m: RuntimeMetr
           const t0 = performance.now();
           try {
             const r = await p.send(message);
-            m.providerCall(name, message.channel, r.status, (performance.now() - t0) / 1000);
+            // a router reports which provider actually served it
+            m.providerCall(r.provider ?? name, message.channel, r.status, (performance.now() - t0) / 1000);
             return r;
           } catch (err) {
             m.providerCall(name, message.channel, 'error', (performance.now() - t0) / 1000);

@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Limiters, LocalLimiters, RedisLimiters } from '@signalbox/connectors';
 import type { ChannelProvider } from '@signalbox/engine';
 import type { Express } from 'express';
+import type { Redis } from 'ioredis';
+import { sharedCache } from './cache/shared-cache.js';
 import type { Clock } from './clock.js';
 import type { ApiKey } from './config.js';
 import type { HubspotApp, HubspotSettings } from './crm/hubspot/hubspot-app.js';
@@ -11,12 +14,14 @@ import { createApp, serve } from './http/app.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
 import { createMetrics, runtimeMetrics, storeGauges } from './metrics/metrics.js';
+import type { ProviderSettings } from './providers/provider-settings.js';
 import type { SandboxProvider, SandboxRule } from './providers/sandbox/sandbox-provider.js';
 import type { RulesHolder } from './rules/rules-holder.js';
 import { RulesWatcher } from './rules/rules-watcher.js';
 import type { Runtime } from './runtime.js';
 import { ReplayGuard } from './security/replay-guard.js';
 import type { Store } from './store/store.js';
+import type { TracingSettings } from './tracing/start-tracing.js';
 import { wire } from './wiring.js';
 import type { WorkerHandle } from './worker/handle.js';
 import { Worker } from './worker/loop.js';
@@ -33,9 +38,17 @@ export interface SystemOptions {
   /** Secret the sandbox signs its receipts and inbound messages with. */
   sandboxSecret: string;
   sandboxRules?: SandboxRule[];
-  /** Providers besides the sandbox (given the sandbox, e.g. to wrap it). */
-  providers?: (sandbox: SandboxProvider) => ChannelProvider[];
+  /** Providers besides the sandbox (given the sandbox, e.g. to wrap it, and the limiters their senders are paced by). */
+  providers?: (sandbox: SandboxProvider, limiters: Limiters) => ChannelProvider[];
+  /**
+   * Redis (production): a connected client (the limiters own it from here) and where the worker
+   * thread connects its own. Outbound limits are then shared by every instance, and readiness
+   * includes Redis; without it each thread keeps its own limits.
+   */
+  redis?: { client: Redis; url: string; prefix: string };
   providerSecrets?: Record<string, string>;
+  /** Real providers (Twilio, Telerivet, SMTP): built on each thread that sends; their hooks on this one. */
+  providerSettings?: ProviderSettings | undefined;
   bodyLimit?: string;
   /** The instance this process is (its claims and leases carry it). */
   instanceId?: string;
@@ -44,7 +57,7 @@ export interface SystemOptions {
    * Run the worker in its own thread with its own connection to this database (main.ts does);
    * without it the worker runs on this thread (tests drive it round by round).
    */
-  workerThread?: { database: WorkerThreadData['database']; logLevel: string };
+  workerThread?: { database: WorkerThreadData['database']; logLevel: string; tracing?: TracingSettings };
   /** The admin console at /admin: its built files and the secret its session cookies are signed with. */
   admin?: { dir: string; sessionSecret: string; secure?: boolean };
   /** The HubSpot app (credentials from the environment); without it the HubSpot routes are absent. */
@@ -76,10 +89,13 @@ const REPLAY_WINDOW_MS = 10 * 60_000;
 export function createSystem(o: SystemOptions): System {
   let baseUrl: string | null = null;
   const receiptUrl = () => (baseUrl === null ? null : `${baseUrl}/hooks/providers/sandbox/receipts`);
-  const metrics = createMetrics();
   const owner = o.instanceId ?? `instance-${uuidv7()}`;
+  const metrics = createMetrics({ instance: owner });
   const leaseMs = o.leaseMs ?? 60_000;
+  const redisClient = o.redis?.client ?? null;
+  const limiters = o.redis !== undefined ? new RedisLimiters({ client: o.redis.client, prefix: o.redis.prefix }) : new LocalLimiters();
   const { runtime, sandbox, hubspot, salesforce, crmCalls, stopCrm } = wire({
+    limiters,
     store: o.store,
     ruleset: o.rules.get,
     clock: o.clock,
@@ -87,6 +103,8 @@ export function createSystem(o: SystemOptions): System {
     lease: { ms: leaseMs, owner },
     sandbox: { secret: o.sandboxSecret, receiptUrl, rules: o.sandboxRules },
     ...(o.providers ? { providers: o.providers } : {}),
+    providerSettings: o.providerSettings,
+    publicUrl: () => baseUrl,
     hubspot: o.hubspot,
     salesforce: o.salesforce,
     metrics: runtimeMetrics(metrics),
@@ -107,6 +125,10 @@ export function createSystem(o: SystemOptions): System {
             // one process owns the SQLite file: every lease in it is this process's
             resumeAll: wt.database.kind === 'sqlite',
             crm: { hubspot: o.hubspot, salesforce: o.salesforce },
+            ...(o.redis !== undefined ? { redis: { url: o.redis.url, prefix: o.redis.prefix } } : {}),
+            providers: o.providerSettings,
+            publicUrl: baseUrl ?? 'http://127.0.0.1:0',
+            ...(wt.tracing !== undefined ? { tracing: wt.tracing } : {}),
           }),
           o.log,
         );
@@ -142,9 +164,13 @@ export function createSystem(o: SystemOptions): System {
         })
       : null;
   const calls = host !== null ? host.crmCalls(crmCalls) : crmCalls;
+  // an OAuth state is good once on every instance
+  const usedStates = sharedCache({ redis: o.redis, namespace: 'oauth-states', log: o.log });
   const dryRuns = new DryRuns({ repo: () => o.store.dryRuns, location: o.store.location, clock: o.clock, log: o.log });
   const app = createApp({
     draining: () => draining,
+    ...(redisClient !== null ? { dependencies: { redis: () => redisClient.ping() } } : {}),
+    usedStates,
     dryRuns,
     ...(o.admin !== undefined ? { admin: o.admin } : {}),
     ruleset: o.rules.get,
@@ -155,6 +181,9 @@ export function createSystem(o: SystemOptions): System {
     runtime,
     hotWrites,
     providerSecrets: { sandbox: o.sandboxSecret, ...(o.providerSecrets ?? {}) },
+    ...(o.providerSettings !== undefined
+      ? { providers: { ...o.providerSettings, publicUrl: () => o.providerSettings?.publicUrl ?? baseUrl ?? 'http://127.0.0.1' } }
+      : {}),
     metrics,
     threadMetrics: () => host?.metrics() ?? Promise.resolve(null),
     replay: new ReplayGuard(o.store.seenSignatures, REPLAY_WINDOW_MS),
@@ -205,6 +234,7 @@ export function createSystem(o: SystemOptions): System {
       // the worker finishes the round it is in, then takes nothing more
       await worker.stop();
       await stopCrm();
+      await usedStates.disconnect().catch(() => undefined);
       await sandbox.drain();
       server?.closeIdleConnections();
       // what this instance still holds (leased sends, claimed timers) is free for the others now

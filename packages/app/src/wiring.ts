@@ -1,3 +1,4 @@
+import { type Limiters, LocalLimiters } from '@signalbox/connectors';
 import type { ChannelProvider, CompiledRuleset } from '@signalbox/engine';
 import type { Clock } from './clock.js';
 import { localCrmCalls } from './crm/crm-apps.js';
@@ -6,6 +7,8 @@ import { HubspotApp, type HubspotSettings } from './crm/hubspot/hubspot-app.js';
 import { SalesforceApp, type SalesforceSettings } from './crm/salesforce/salesforce-app.js';
 import type { Logger } from './logger.js';
 import type { RuntimeMetrics } from './metrics/runtime-metrics.js';
+import { buildProviders } from './providers/build-providers.js';
+import type { ProviderSettings } from './providers/provider-settings.js';
 import { SandboxProvider, type SandboxRule } from './providers/sandbox/sandbox-provider.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import type { Store } from './store/store.js';
@@ -17,8 +20,14 @@ export interface WiringOptions {
   log: Logger;
   lease: { ms: number; owner: string };
   sandbox: { secret: string; receiptUrl: () => string | null; rules?: SandboxRule[] | undefined };
-  /** Providers besides the sandbox (given the sandbox, e.g. to wrap it). */
-  providers?: (sandbox: SandboxProvider) => ChannelProvider[];
+  /** Providers besides the sandbox (given the sandbox, e.g. to wrap it, and the limiters their senders are paced by). */
+  providers?: (sandbox: SandboxProvider, limiters: Limiters) => ChannelProvider[];
+  /** Where every outbound limit comes from (shared through Redis in production); default: this thread's own. */
+  limiters?: Limiters;
+  /** Real providers (Twilio, Telerivet, SMTP) and the routes between them. */
+  providerSettings?: ProviderSettings | undefined;
+  /** Where this instance can be reached (provider callbacks) when no public URL is configured. */
+  publicUrl?: () => string | null;
   hubspot?: HubspotSettings | undefined;
   salesforce?: SalesforceSettings | undefined;
   metrics?: RuntimeMetrics | undefined;
@@ -31,7 +40,7 @@ export interface Wired {
   salesforce: SalesforceApp | null;
   /** The CRM calls answered on this thread, by the CRM apps above. */
   crmCalls: CrmCalls;
-  /** Stops what the CRM apps hold open (Change Data Capture subscriptions). */
+  /** Stops what the CRM apps hold open (Change Data Capture subscriptions) and the limiters' connections. */
   stopCrm(): Promise<void>;
 }
 
@@ -49,8 +58,18 @@ export function wire(o: WiringOptions): Wired {
     now,
     ...(o.sandbox.rules ? { rules: o.sandbox.rules } : {}),
   });
+  const limiters = o.limiters ?? new LocalLimiters();
   const providers = new Map<string, ChannelProvider>([['sandbox', sandbox]]);
-  for (const p of o.providers?.(sandbox) ?? []) providers.set(p.name, p);
+  if (o.providerSettings !== undefined)
+    for (const p of buildProviders(o.providerSettings, {
+      sandbox,
+      ruleset: o.ruleset,
+      publicUrl: () => o.publicUrl?.() ?? 'http://127.0.0.1',
+      now,
+      limiters,
+    }))
+      providers.set(p.name, p);
+  for (const p of o.providers?.(sandbox, limiters) ?? []) providers.set(p.name, p);
   let hubspot: HubspotApp | null = null;
   let salesforce: SalesforceApp | null = null;
   const runtime = createRuntime({
@@ -73,13 +92,23 @@ export function wire(o: WiringOptions): Wired {
           ruleset: o.ruleset,
           clock: o.clock,
           log: o.log,
+          limiters,
+          syncClaim: o.lease,
         });
         hubspot = app;
         sources.push(app.inbox);
         chores.push(...app.chores());
       }
       if (o.salesforce !== undefined) {
-        const app = new SalesforceApp({ settings: o.salesforce, store: o.store, ruleset: o.ruleset, clock: o.clock, log: o.log });
+        const app = new SalesforceApp({
+          settings: o.salesforce,
+          store: o.store,
+          ruleset: o.ruleset,
+          clock: o.clock,
+          log: o.log,
+          limiters,
+          syncClaim: o.lease,
+        });
         salesforce = app;
         sources.push(app.inbox);
         chores.push(...app.chores());
@@ -96,6 +125,8 @@ export function wire(o: WiringOptions): Wired {
     crmCalls: localCrmCalls(apps, o.store),
     stopCrm: async () => {
       await (salesforce as SalesforceApp | null)?.stop();
+      await (hubspot as HubspotApp | null)?.stop();
+      await limiters.close();
     },
   };
 }

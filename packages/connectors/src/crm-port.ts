@@ -106,6 +106,8 @@ export interface CrmMessageLog {
   /** The content variant, for the note. */
   detail?: string;
   at: number;
+  /** The record logged for this message before (its outcome has moved on since): updated, not logged again. */
+  logged?: { recordId: string; kind: string | null } | undefined;
 }
 
 export interface CrmLogOutcome {

@@ -1,6 +1,7 @@
 export type * from './crm-port.js';
 export { CrmAuthError, CrmPayloadError } from './errors.js';
 export { changeKey } from './hubspot/change-key.js';
+export { ContactExport, ExportDownloadError, type ExportStatus } from './hubspot/contact-export.js';
 export {
   CONTACT_PROPERTIES,
   type HubspotContact,
@@ -29,6 +30,14 @@ export {
   type WorkflowDelivery,
 } from './hubspot/hubspot-connector.js';
 export {
+  DEFAULT_EXPORT_PAGE_SIZE,
+  DEFAULT_EXPORT_POLL_MS,
+  DEFAULT_EXPORT_THRESHOLD,
+  HubspotInitialSync,
+  type InitialCursor,
+  type InitialSyncOptions,
+} from './hubspot/initial-sync.js';
+export {
   decodeV3Uri,
   type SignatureCheck,
   type SignedRequest,
@@ -46,6 +55,9 @@ export {
   parseHubspotWebhookBatch,
   validateHubspotWebhookBatch,
 } from './hubspot/webhook-events.js';
+export { type JobOptions, type LimiterSettings, type Limiters, type Rate, type RequestWindow, retune } from './limits/limiters.js';
+export { LocalLimiters } from './limits/local/local-limiters.js';
+export { RedisLimiters, type RedisLimitersOptions } from './limits/redis/redis-limiters.js';
 export { type BulkCursor, type BulkJobInfo, BulkQuery } from './salesforce/bulk-query.js';
 export {
   type CdcDelivery,

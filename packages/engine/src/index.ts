@@ -1,4 +1,5 @@
 export { type ConsentDefaults, ConsentState, foldConsent } from './consent/fold.js';
+export type * from './content/rendered.js';
 export { DEFAULT_RULESET } from './default-ruleset.js';
 export {
   EngineInputError,

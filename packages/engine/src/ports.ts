@@ -1,3 +1,4 @@
+import type { RenderedContent } from './content/rendered.js';
 import type { ContentVariant } from './model/vocabulary.js';
 
 /**
@@ -10,16 +11,37 @@ export interface OutboundMessage {
   messageId: string;
   channel: string;
   to: string;
+  /** The content variant chosen for the channel (rich, text, text+link, voice, ussd-menu, email). */
   content: ContentVariant;
+  /**
+   * The message itself, rendered for this channel and the contact's language. (`content` already
+   * names the variant, so the rendered message travels as `rendered`.) Absent when the template has
+   * no content for the variant (rulesets without content).
+   */
+  rendered?: RenderedContent | undefined;
   template: string | null;
   variables: Record<string, string | number | boolean>;
   /** The price the plan expected for this channel in the contact's market. */
   estimatedCost: number;
+  /** The contact's market (ISO 3166-1 alpha-2), when known: providers are routed per channel and market. */
+  market?: string | undefined;
 }
 
-export type SendResult =
+/**
+ * What a provider's refusal means for the contact, beyond this attempt: the recipient unsubscribed
+ * at the provider (consent revoked), the address does not exist (identity unreachable), or the
+ * channel needs an approved template here (e.g. outside WhatsApp's 24 h window).
+ */
+export type ProviderOutcome = 'consent-revoked' | 'unreachable' | 'template-required';
+
+/**
+ * A provider's answer. `provider`: the account that actually served it when it differs from the
+ * one asked (a router failing over); `route`: why it went that way (recorded on the attempt).
+ */
+export type SendResult = (
   | { status: 'accepted'; providerMessageId: string; cost: number }
-  | { status: 'failed'; error: string; retryable: boolean };
+  | { status: 'failed'; error: string; retryable: boolean; outcome?: ProviderOutcome | undefined }
+) & { provider?: string | undefined; route?: string | undefined };
 
 export type ReceiptStatus = 'delivered' | 'read' | 'undelivered' | 'failed';
 

@@ -48,9 +48,9 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     store.consent.of(contact.id),
   ]);
   const active = journeys.filter((j) => j.status === 'active');
-  // only this contact's pending timers (its messages' steps and its journeys' waits)
+  // only this contact's pending timers (its messages' steps and its journeys' waits), by its key
   const [timers, later] = await Promise.all([
-    store.timers.pending([...messages.map((m) => m.id), ...active.map((j) => j.id)]),
+    store.timers.pendingOf(contact.id, now - 60_000, 10),
     store.messages.latestDecisions(messages.slice(0, 5).map((m) => m.id)),
   ]);
   const source = rs.source;
@@ -68,10 +68,7 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     const message = messages.find((m) => m.id === ref);
     return message === undefined ? null : (message.template ?? message.type);
   };
-  const next = timers
-    .filter((t) => t.dueAt >= now - 60_000)
-    .slice(0, 10)
-    .map((t) => ({ at: new Date(t.dueAt).toISOString(), kind: t.kind, ref: t.ref, label: labelOf(t.ref) }));
+  const next = timers.map((t) => ({ at: new Date(t.dueAt).toISOString(), kind: t.kind, ref: t.ref, label: labelOf(t.ref) }));
   const budget = source.caps.map((cap) => {
     const windowMs = PER_MS[cap.per] ?? DAY;
     const used = messages.filter(

@@ -1,5 +1,8 @@
 import type { Decision, Problem } from '@signalbox/engine';
 import { localTime } from '@signalbox/engine';
+import type { ImpactData, Tally } from '../dry-run/impact.js';
+import type { Simulation } from '../journeys/simulate.js';
+import type { RulesetDiff } from '../rules/ruleset-diff.js';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 const hhmm = (iso: string, zone: string | undefined) => {
@@ -42,4 +45,91 @@ export function formatDecision(d: Decision, zone?: string): string {
 
 export function formatProblems(problems: readonly Problem[]): string {
   return problems.map((p) => `  ${p.path || '/'}: ${p.message}`).join('\n');
+}
+
+const show = (v: unknown) => (v === undefined ? '—' : JSON.stringify(v));
+
+/** A structural diff as an admin reads it: counts per section, then every item with its leaf changes. */
+export function formatDiff(a: string, b: string, d: RulesetDiff): string {
+  if (d.identical) return `${a} and ${b} are the same ruleset.`;
+  const out = [`Changes from ${a} to ${b}:`];
+  for (const [section, s] of Object.entries(d.summary)) out.push(`  ${pad(section, 12)} +${s.added} -${s.removed} ~${s.changed}`);
+  for (const i of d.items) {
+    out.push(`${i.change === 'added' ? '+' : i.change === 'removed' ? '-' : '~'} ${i.section} ${i.key}  (${i.pointer})`);
+    for (const c of i.changes.slice(0, 12)) out.push(`    ${c.pointer}  ${c.op}: ${show(c.from)} → ${show(c.to)}`);
+    if (i.changes.length > 12) out.push(`    … and ${i.changes.length - 12} more`);
+  }
+  return out.join('\n');
+}
+
+const tally = (t: Tally) => `send ${t.send} · defer ${t.defer} · suppress ${t.suppress} · review ${t.review} · cost ${t.cost.toFixed(2)}`;
+
+/** A dry run's impact: totals, the changes, the groups that changed, and a few examples of each change. */
+export function formatImpact(title: string, i: ImpactData, examplesPerChange = 3): string {
+  const out = [title, `  ${i.contacts} contacts, ${i.decisions} decisions, ${i.changed} change`];
+  out.push(`  active:    ${tally(i.baseline)}`, `  candidate: ${tally(i.candidate)}`);
+  const transitions = Object.entries(i.transitions);
+  if (transitions.length === 0) {
+    out.push('  no decision changes.');
+    return out.join('\n');
+  }
+  out.push('Changes:', ...transitions.map(([t, n]) => `  ${pad(t, 22)} ${n}`));
+  out.push('Groups that change (team, workflow, message type, market):');
+  for (const g of i.groups.filter((x) => x.changed > 0).sort((x, y) => y.changed - x.changed))
+    out.push(
+      `  ${pad(g.team, 10)} ${pad(g.workflow, 12)} ${pad(g.messageType, 13)} ${pad(g.market, 6)} ${g.changed}/${g.decisions} change`,
+      `      active:    ${tally(g.baseline)}`,
+      `      candidate: ${tally(g.candidate)}`,
+    );
+  out.push('Examples:');
+  for (const [t, list] of Object.entries(i.examples)) {
+    out.push(`  ${t}:`);
+    for (const e of list.slice(0, examplesPerChange)) {
+      const why = (s: typeof e.baseline) => s.reasons.find((r) => r.rule !== undefined) ?? s.reasons.at(-1);
+      const b = why(e.baseline);
+      const c = why(e.candidate);
+      out.push(
+        `    ${e.contactId} (${e.market}): ${e.baseline.outcome}${e.baseline.channel ? ` by ${e.baseline.channel}` : ''} → ${e.candidate.outcome}${e.candidate.channel ? ` by ${e.candidate.channel}` : ''}`,
+        `      active:    ${b ? `${b.rule ?? b.code}: ${b.message}` : '—'}`,
+        `      candidate: ${c ? `${c.rule ?? c.code}: ${c.message}` : '—'}`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
+/** A simulated journey's timeline, one line per entry, then how it ended. */
+export function formatSimulation(s: Simulation): string {
+  const out = [`Journey ${s.journeyId} (ruleset ${s.rulesetVersion}), simulated:`];
+  for (const e of s.timeline) {
+    const at = e.at.slice(0, 16).replace('T', ' ');
+    switch (e.kind) {
+      case 'event':
+        out.push(`  ${at}  event ${e.type}: ${e.effect}`);
+        break;
+      case 'timer':
+        out.push(`  ${at}  timer of step ${e.step} fires`);
+        break;
+      case 'send':
+        out.push(
+          `  ${at}  send ${e.step} (${e.messageType}) → ${e.outcome}${e.channel ? ` by ${e.channel}` : ''}${e.deferred && e.sendAt ? ` at ${e.sendAt.slice(0, 16).replace('T', ' ')}` : ''}, cost ${e.estimatedCost}`,
+        );
+        for (const r of e.reasons.filter((x) => x.rule !== undefined || x.stage === 'timing').slice(0, 4))
+          out.push(`      ${r.rule ?? r.code}: ${r.message}`);
+        break;
+      case 'wait':
+        out.push(`  ${at}  wait at ${e.step} until ${e.until.slice(0, 16).replace('T', ' ')} for ${e.for.join(', ') || 'the timer'}`);
+        break;
+      case 'cancel':
+        out.push(`  ${at}  cancelled (${e.reason}): ${e.timers} timer(s), unsent ${e.unsent.join(', ') || 'none'}`);
+        break;
+      case 'complete':
+        out.push(`  ${at}  complete: ${e.outcome}${e.goalReached ? ' (goal reached)' : ''}`);
+        break;
+    }
+  }
+  out.push(
+    `Final: ${s.final.status}${s.final.outcome ? `, ${s.final.outcome}` : ''}; ${s.sends} send(s), estimated cost ${s.estimatedCost}`,
+  );
+  return out.join('\n');
 }

@@ -7,12 +7,17 @@ import {
   parseDecisionContext,
   parseMessageRequest,
   RulesetInvalidError,
+  SignalboxError,
   toEpoch,
   validateRuleset,
 } from '@signalbox/engine';
 import { invocationDir, loadConfig } from '../config.js';
 import { JsonFileError, loadRulesetFile, readJsonFile } from '../rules/ruleset-source.js';
+import { CliError } from './cli-error.js';
 import { formatDecision, formatProblems } from './format.js';
+import type { CliIo } from './io.js';
+import { journeySimulate } from './journey-command.js';
+import { rulesDiff, rulesDryRun } from './rules-commands.js';
 
 const USAGE = `Usage:
   signalbox rules validate FILE
@@ -21,21 +26,30 @@ const USAGE = `Usage:
       Decide for one contact and message; prints the decision and its reasons.
       --contact holds a contact, or a context {contact, consent, history, events, object}.
       --ruleset defaults to the shipped default ruleset; --at defaults to now.
+  signalbox rules diff A B [--json]
+      What changed from A to B, each a ruleset file or a version number of the database.
+  signalbox rules dry-run FILE [--against-db] [--type TYPE]... [--team TEAM] [--at ISO] [--json]
+      The candidate FILE against the ruleset in use, per team, workflow, message type and market,
+      with examples: over the demo's contacts, or (--against-db) every stored contact against
+      the active version (the run is stored like the console's). --type defaults to promotional.
+  signalbox journey simulate --journey ID --events "invoice.overdue at day 0, invoice.paid at day 4"
+          [--market KE | --contact FILE] [--ruleset FILE | --version N] [--start ISO] [--days N] [--json]
+      The timeline a journey would follow (every send decided, with reasons); nothing is stored or sent.
+
+The database is the app's (DATABASE_URL, or DATA_DIR/signalbox.db).
 
 Exit codes: 0 done, 1 invalid ruleset or input, 2 usage or unreadable file.`;
 
-export interface CliIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  cwd: string;
-  now: () => Date;
-}
+export type { CliIo } from './io.js';
 
 /** Runs the CLI; returns the exit code. */
-export function runCli(argv: readonly string[], io: CliIo): number {
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, sub, ...rest] = argv;
-  const path = (p: string) => resolve(io.cwd, p);
+  const path = io.path;
   try {
+    if (command === 'rules' && sub === 'diff') return await rulesDiff(rest, io);
+    if (command === 'rules' && sub === 'dry-run') return await rulesDryRun(rest, io);
+    if (command === 'journey' && sub === 'simulate') return await journeySimulate(rest, io);
     if (command === 'rules' && sub === 'validate') {
       const file = rest[0];
       if (file === undefined || rest.length > 1) return usage(io);
@@ -80,12 +94,20 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     }
     return usage(io);
   } catch (e) {
+    if (e instanceof CliError) {
+      io.err(e.showUsage ? `${e.message}\n\n${USAGE}` : e.message);
+      return e.exitCode;
+    }
     if (e instanceof RulesetInvalidError) {
       io.err(`invalid ruleset, ${e.problems.length} problem(s):\n${formatProblems(e.problems)}`);
       return 1;
     }
     if (e instanceof EngineInputError) {
       io.err(`invalid input:\n${formatProblems(e.problems)}`);
+      return 1;
+    }
+    if (e instanceof SignalboxError) {
+      io.err(e.problems.length > 0 ? `${e.message}:\n${formatProblems(e.problems)}` : e.message);
       return 1;
     }
     if (e instanceof JsonFileError) {
@@ -105,14 +127,15 @@ function usage(io: CliIo): number {
   return 2;
 }
 
-const isMain = process.argv[1] !== undefined && resolve(process.argv[1]).endsWith('cli/main.ts');
+const isMain = process.argv[1] !== undefined && /cli\/main\.[jt]s$/.test(resolve(process.argv[1]));
 if (isMain) {
   const config = loadConfig();
-  const code = runCli(process.argv.slice(2), {
+  const cwd = invocationDir(config);
+  process.exitCode = await runCli(process.argv.slice(2), {
     out: (s) => process.stdout.write(`${s}\n`),
     err: (s) => process.stderr.write(`${s}\n`),
-    cwd: invocationDir(config),
+    path: (p) => resolve(cwd, p),
     now: () => new Date(),
+    config,
   });
-  process.exitCode = code;
 }

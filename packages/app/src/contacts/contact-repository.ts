@@ -7,7 +7,18 @@ import { uuidv7 } from '../ids.js';
 import { applyFields, type ContactFields, emptyContact, mergeContacts } from './contact-data.js';
 import { CRM_KINDS, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
 
-export type StoredContact = Contact & { createdAt: string; updatedAt: string };
+/**
+ * A stored contact. `identities` are the addresses to send to; `unreachable`, when there are
+ * any, the ones a provider said do not exist (they still find the contact).
+ */
+export type StoredContact = Contact & { createdAt: string; updatedAt: string; unreachable?: UnreachableIdentity[] };
+
+export interface UnreachableIdentity {
+  kind: IdentityKind;
+  value: string;
+  reason: string;
+  at: string;
+}
 
 /** A contact to create or update: any of its identities finds it; `id` names one explicitly. */
 export type ContactUpsert = ContactFields & { id?: string; identities: Identity[] };
@@ -186,6 +197,14 @@ export class ContactRepository {
     await trx.updateTable('contact_events').set({ contact_id: to }).where('contact_id', '=', from).execute();
     await trx.updateTable('messages').set({ contact_id: to }).where('contact_id', '=', from).execute();
     await trx.updateTable('journey_instances').set({ contact_id: to }).where('contact_id', '=', from).execute();
+    // pending timers only: the index holds only those
+    await trx
+      .updateTable('timers')
+      .set({ contact_id: to })
+      .where('contact_id', '=', from)
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .execute();
     await trx.updateTable('contacts').set({ merged_into: to, updated_at: now }).where('id', '=', from).execute();
   }
 
@@ -254,6 +273,39 @@ export class ContactRepository {
       }
       return { inserted: rows.length, identitiesSkipped: skipped };
     });
+  }
+
+  /**
+   * Which of these identities some contact already has, as `kind:value` (normalised as stored);
+   * an identity that does not normalise is left out. One indexed lookup per 300 (the primary key).
+   */
+  async knownIdentities(ids: readonly Identity[]): Promise<Set<string>> {
+    const wanted: Array<{ kind: string; value: string }> = [];
+    for (const i of ids) {
+      try {
+        wanted.push({ kind: i.kind, value: normalizeIdentity(i.kind, i.value) });
+      } catch {
+        // not an identity we would store
+      }
+    }
+    const known = new Set<string>();
+    const CHUNK = 300;
+    for (let k = 0; k < wanted.length; k += CHUNK) {
+      const part = wanted.slice(k, k + CHUNK);
+      const rows = await this.c.db
+        .selectFrom('identities')
+        .select(['kind', 'value'])
+        .where((eb) =>
+          eb(
+            eb.refTuple('kind', 'value'),
+            'in',
+            part.map((w) => eb.tuple(w.kind, w.value)),
+          ),
+        )
+        .execute();
+      for (const r of rows) known.add(`${r.kind}:${r.value}`);
+    }
+    return known;
   }
 
   /**
@@ -393,6 +445,21 @@ export class ContactRepository {
     return row ? read(this.c, row.contact_id) : null;
   }
 
+  /**
+   * A provider said this address does not exist: it keeps finding its contact, but decisions no
+   * longer see it as an address. Once (the first reason stays). Returns whether it changed.
+   */
+  async markUnreachable(kind: IdentityKind, value: string, reason: string, now: number): Promise<boolean> {
+    const r = await this.c.db
+      .updateTable('identities')
+      .set({ unreachable_at: now, unreachable_reason: reason.slice(0, 500) })
+      .where('kind', '=', kind)
+      .where('value', '=', value)
+      .where('unreachable_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   /** The value of one kind of identity a contact has (its HubSpot id, its email), if any. */
   async identityOf(contactId: string, kind: IdentityKind): Promise<string | null> {
     const row = await this.c.db
@@ -470,6 +537,8 @@ async function read(c: Conn, id: string): Promise<StoredContact | null> {
             'contacts.updated_at',
             'identities.kind',
             'identities.value',
+            'identities.unreachable_at',
+            'identities.unreachable_reason',
           ])
           .where('contacts.id', '=', arg(0))
           .orderBy('identities.kind')
@@ -480,10 +549,25 @@ async function read(c: Conn, id: string): Promise<StoredContact | null> {
   const row = rows[0];
   if (row === undefined) return null;
   if (row.merged_into !== null) return read(c, row.merged_into);
+  const unreachable = rows.flatMap((i) =>
+    i.kind === null || i.value === null || i.unreachable_at === null
+      ? []
+      : [
+          {
+            kind: i.kind as IdentityKind,
+            value: i.value,
+            reason: i.unreachable_reason ?? '',
+            at: new Date(Number(i.unreachable_at)).toISOString(),
+          },
+        ],
+  );
   return {
     ...parseJson<Contact>(row.data),
     id: row.id,
-    identities: rows.flatMap((i) => (i.kind === null || i.value === null ? [] : [{ kind: i.kind as IdentityKind, value: i.value }])),
+    identities: rows.flatMap((i) =>
+      i.kind === null || i.value === null || i.unreachable_at !== null ? [] : [{ kind: i.kind as IdentityKind, value: i.value }],
+    ),
+    ...(unreachable.length > 0 ? { unreachable } : {}),
     createdAt: new Date(Number(row.created_at)).toISOString(),
     updatedAt: new Date(Number(row.updated_at)).toISOString(),
   };

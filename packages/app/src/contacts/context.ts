@@ -36,7 +36,7 @@ export async function loadContext(
     store.messages.pressure(contact.id, now - PRESSURE_DAYS * DAY, self),
     store.contactEvents.since(contact.id, now - EVENT_DAYS * DAY),
   ]);
-  const { createdAt: _c, updatedAt: _u, ...plain } = contact;
+  const { createdAt: _c, updatedAt: _u, unreachable: _x, ...plain } = contact;
   // the runtime's own records, validated when they came in: defaults filled, not checked again
   const context = trustedDecisionContext({ contact: plain, consent, history, events });
   return { contact, context };

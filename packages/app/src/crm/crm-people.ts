@@ -2,6 +2,8 @@ import type { CrmConnector, CrmPerson, CrmRecordRef } from '@signalbox/connector
 import { type CompiledRuleset, type ConsentRecord, foldConsent, type IdentityKind } from '@signalbox/engine';
 import type { ConsentLedger } from '../contacts/consent-ledger.js';
 import type { ContactRepository, ContactUpsert } from '../contacts/contact-repository.js';
+import { normalizeIdentity } from '../contacts/identity.js';
+import { uuidv7 } from '../ids.js';
 import { marketOfPhone } from './markets.js';
 
 export interface PeopleStore {
@@ -57,6 +59,49 @@ export class CrmPeople {
       for (const r of person.consent) if (!agrees(state, r)) await store.consent.append(contact.id, r, this.d.now());
     }
     return contact.id;
+  }
+
+  /**
+   * Many people at once (a sync's page), with the same outcome as storing them one by one: those
+   * none of whose identities we know (nor another of the page shares) are new, and are inserted
+   * in bulk (multi-row INSERTs); the others (known, merging, conflicting) go through `store`.
+   * Returns how many were stored.
+   */
+  async storeMany(store: PeopleStore, people: readonly CrmPerson[]): Promise<number> {
+    const live = people.filter((p) => !p.deleted);
+    const keyOf = (i: { kind: string; value: string }): string | null => {
+      try {
+        return `${i.kind}:${normalizeIdentity(i.kind as IdentityKind, i.value)}`;
+      } catch {
+        return null;
+      }
+    };
+    const keys = live.map((p) => p.identities.map(keyOf));
+    const known = await store.contacts.knownIdentities(live.flatMap((p) => p.identities));
+    const seen = new Map<string, number>();
+    for (const ks of keys) for (const k of new Set(ks)) if (k !== null) seen.set(k, (seen.get(k) ?? 0) + 1);
+    const fresh: CrmPerson[] = [];
+    const rest: CrmPerson[] = [];
+    live.forEach((p, n) => {
+      const ks = keys[n] ?? [];
+      const isNew = ks.length > 0 && ks.every((k) => k !== null && !known.has(k) && seen.get(k) === 1);
+      (isNew ? fresh : rest).push(p);
+    });
+    if (fresh.length > 0) {
+      const now = this.d.now();
+      const defaults = foldConsent([], this.d.ruleset().source.consent.defaults);
+      await store.contacts.insertMany(
+        fresh.map((p) => ({
+          id: uuidv7(now),
+          contact: this.upsertOf(p),
+          identities: p.identities,
+          consent: p.consent.filter((r) => !agrees(defaults, r)),
+        })),
+        now,
+      );
+    }
+    for (const p of rest) await this.store(store, p);
+    return live.length;
   }
 
   /** Our contact record from the CRM's: identities, time zone, the market (the CRM's, or the phone's calling code). */

@@ -6,6 +6,8 @@ export interface SyncCursor {
   done: boolean;
   count: number;
   updatedAt: number;
+  /** When it began (null: before this was recorded). */
+  startedAt: number | null;
 }
 
 /** The initial sync, the changed-since sweep, and how far our consent changes have been written back. */
@@ -23,14 +25,22 @@ export class CrmSyncCursors {
       .where('portal_id', '=', account)
       .where('kind', '=', kind)
       .executeTakeFirst();
-    return r === undefined ? null : { cursor: r.cursor, done: r.done === 1, count: r.count, updatedAt: Number(r.updated_at) };
+    return r === undefined
+      ? null
+      : {
+          cursor: r.cursor,
+          done: r.done === 1,
+          count: r.count,
+          updatedAt: Number(r.updated_at),
+          startedAt: r.started_at === null ? null : Number(r.started_at),
+        };
   }
 
   /** Starts a sync at `cursor` unless one of this kind exists already. */
   async begin(crm: string, account: string, kind: SyncKind, cursor: string | null, now: number): Promise<void> {
     await this.c.db
       .insertInto('crm_sync')
-      .values({ crm, portal_id: account, kind, cursor, done: 0, count: 0, updated_at: now })
+      .values({ crm, portal_id: account, kind, cursor, done: 0, count: 0, updated_at: now, started_at: now })
       .onConflict((oc) => oc.columns(['crm', 'portal_id', 'kind']).doNothing())
       .execute();
   }
@@ -48,6 +58,22 @@ export class CrmSyncCursors {
       .values({ crm, portal_id: account, kind, ...values })
       .onConflict((oc) => oc.columns(['crm', 'portal_id', 'kind']).doUpdateSet(values))
       .execute();
+  }
+
+  /**
+   * Claims a sync for `owner` until `until` when no other instance holds it (or its claim lapsed):
+   * the sync's rounds run on one instance at a time. Renewing one's own claim always succeeds.
+   */
+  async claim(crm: string, account: string, kind: SyncKind, owner: string, now: number, until: number): Promise<boolean> {
+    const r = await this.c.db
+      .updateTable('crm_sync')
+      .set({ owner, owner_until: until })
+      .where('crm', '=', crm)
+      .where('portal_id', '=', account)
+      .where('kind', '=', kind)
+      .where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '=', owner), eb('owner_until', '<', now)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   /** Accounts whose initial sync has not finished. */

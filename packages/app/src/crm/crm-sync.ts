@@ -32,6 +32,11 @@ export class CrmSync {
       log: Logger;
       /** How often the repair sweep runs per account. */
       sweepEveryMs?: number;
+      /**
+       * This instance, and how long its claim on a sync holds without a round renewing it: with
+       * several instances, each account's initial sync and sweep run on one of them at a time.
+       */
+      claim?: { owner: string; ms: number };
     },
   ) {}
 
@@ -46,27 +51,29 @@ export class CrmSync {
 
   /** The initial sync: every person, page by page, resumable from the stored cursor. */
   async initial(account: string, maxPages = Number.POSITIVE_INFINITY): Promise<{ pages: number; contacts: number; done: boolean }> {
-    const state = await this.d.store.crmSync.get(this.crm, account, 'initial');
+    let state = await this.d.store.crmSync.get(this.crm, account, 'initial');
     if (state?.done) return { pages: 0, contacts: state.count, done: true };
+    if (state === null) {
+      await this.d.store.crmSync.begin(this.crm, account, 'initial', null, this.d.now());
+      state = await this.d.store.crmSync.get(this.crm, account, 'initial');
+    }
     let cursor = state?.cursor ?? null;
     let pages = 0;
     let count = state?.count ?? 0;
-    const started = this.d.now();
+    // the sweep starts where the sync began: what changed meanwhile is caught
+    const since = state?.startedAt ?? this.d.now();
     while (pages < maxPages) {
       const page = await this.d.connector.syncPage(account, cursor);
       // a page not ready yet (a Bulk API job still running) comes back empty with the same cursor
       if (page.people.length === 0 && page.next === cursor && cursor !== null) break;
-      await this.d.store.transaction(async (tx) => {
-        for (const p of page.people) if (!p.deleted) await this.d.people.store(tx, p);
-      });
+      if (page.people.length > 0) await this.d.store.transaction((tx) => this.d.people.storeMany(tx, page.people));
       pages++;
       count += page.people.length;
       cursor = page.next;
       const done = cursor === null;
       await this.d.store.crmSync.save(this.crm, account, 'initial', { cursor, done, count }, this.d.now());
       if (done) {
-        // the sweep starts where the initial sync started: what changed meanwhile is caught
-        await this.d.store.crmSync.begin(this.crm, account, 'sweep', String(started), this.d.now());
+        await this.d.store.crmSync.begin(this.crm, account, 'sweep', String(since), this.d.now());
         return { pages, contacts: count, done: true };
       }
     }
@@ -97,12 +104,21 @@ export class CrmSync {
     return n;
   }
 
+  /** Whether this instance may run the account's sync now (always, with one instance). */
+  private async claim(account: string, kind: 'initial' | 'sweep', ms: number): Promise<boolean> {
+    const c = this.d.claim;
+    if (c === undefined) return true;
+    const now = this.d.now();
+    return this.d.store.crmSync.claim(this.crm, account, kind, c.owner, now, now + ms);
+  }
+
   /** A few pages of each unfinished initial sync, and the sweep when it is due (a chore of the worker). */
   async round(): Promise<number> {
     let moved = 0;
     const active = new Set(await this.d.store.crmAccounts.active(this.crm));
     for (const account of await this.d.store.crmSync.unfinished(this.crm)) {
       if (!active.has(account)) continue;
+      if (!(await this.claim(account, 'initial', this.d.claim?.ms ?? 0))) continue;
       try {
         moved += (await this.initial(account, PAGES_PER_ROUND)).pages;
       } catch (err) {
@@ -113,6 +129,8 @@ export class CrmSync {
     for (const account of active) {
       if (this.d.now() - (this.lastSweep.get(account) ?? 0) < every) continue;
       this.lastSweep.set(account, this.d.now());
+      // held for a whole period: another instance does not sweep the same account meanwhile
+      if (!(await this.claim(account, 'sweep', every))) continue;
       try {
         await this.sweep(account);
       } catch (err) {

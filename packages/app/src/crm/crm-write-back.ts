@@ -59,19 +59,30 @@ export class CrmWriteBack {
           label: m.template ?? m.type,
           ...(stepContent(m) ? { detail: stepContent(m) as string } : {}),
           at: m.updatedAt,
+          ...(m.logged !== null ? { logged: { recordId: m.logged.recordId, kind: m.logged.kind } } : {}),
         })),
       );
       const written = new Set<string>();
+      const statusOf = new Map(list.map(({ m }) => [m.messageId, m.status]));
       for (const o of outcomes) {
         if (o.recordId !== null) {
           written.add(o.messageId);
           await store.crmWritebacks.record(
-            { messageId: o.messageId, crm, account, recordId: o.recordId, status: o.kind ?? 'logged', error: null },
+            {
+              messageId: o.messageId,
+              crm,
+              account,
+              recordId: o.recordId,
+              status: o.kind ?? 'logged',
+              error: null,
+              outcome: statusOf.get(o.messageId) ?? null,
+            },
             this.d.now(),
           );
         } else {
           this.d.log.warn({ crm, messageId: o.messageId, err: o.error, permanent: o.permanent }, 'timeline write-back failed');
-          if (o.permanent)
+          // a record written before keeps its id: a failed rewrite is not a lost message
+          if (o.permanent && list.find(({ m }) => m.messageId === o.messageId)?.m.logged == null)
             await store.crmWritebacks.record(
               { messageId: o.messageId, crm, account, recordId: null, status: 'failed', error: o.error },
               this.d.now(),

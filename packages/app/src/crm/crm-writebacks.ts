@@ -15,13 +15,18 @@ export interface PendingWriteback {
   updatedAt: number;
   /** The contact's identity in that CRM (`account:recordId`). */
   crmIdentity: string;
+  /** Written before, with an outcome that has moved on since: the record to write again. */
+  logged: { recordId: string; kind: string; outcome: string | null } | null;
 }
 
 /** Messages written back to a CRM's timeline (once each, or given up on with the error). */
 export class CrmWritebacks {
   constructor(private readonly c: Conn) {}
 
-  /** Messages that went out since `since` to contacts with an identity of `kind`, not written back to `crm` yet. */
+  /**
+   * Messages that went out since `since` to contacts with an identity of `kind`, not written back to
+   * `crm` yet, or written with an outcome that has moved on since (sent → delivered → read, or failed).
+   */
   async pending(crm: string, kind: IdentityKind, since: number, limit: number): Promise<PendingWriteback[]> {
     const rows = await this.c.db
       .selectFrom('messages')
@@ -38,10 +43,22 @@ export class CrmWritebacks {
         'messages.cost',
         'messages.updated_at',
         'identities.value as crm_identity',
+        'crm_writebacks.crm_record_id',
+        'crm_writebacks.status as written_as',
+        'crm_writebacks.outcome',
       ])
-      .where('messages.status', 'in', [...MESSAGE_WENT])
       .where('messages.updated_at', '>=', since)
-      .where('crm_writebacks.message_id', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('crm_writebacks.message_id', 'is', null), eb('messages.status', 'in', [...MESSAGE_WENT])]),
+          eb.and([
+            eb('crm_writebacks.crm_record_id', 'is not', null),
+            eb('crm_writebacks.status', '!=', 'failed'),
+            eb('messages.status', 'in', [...MESSAGE_WENT, 'failed']),
+            eb.or([eb('crm_writebacks.outcome', 'is', null), eb('crm_writebacks.outcome', '!=', eb.ref('messages.status'))]),
+          ]),
+        ]),
+      )
       .orderBy('messages.updated_at')
       .limit(limit)
       .execute();
@@ -56,12 +73,22 @@ export class CrmWritebacks {
       cost: Number(r.cost),
       updatedAt: Number(r.updated_at),
       crmIdentity: r.crm_identity,
+      logged:
+        r.crm_record_id === null || r.written_as === null ? null : { recordId: r.crm_record_id, kind: r.written_as, outcome: r.outcome },
     }));
   }
 
-  /** Records a message written back (`failed`: given up on, with why). */
+  /** Records a message written back, with the outcome written (`failed`: given up on, with why). */
   async record(
-    w: { messageId: string; crm: string; account: string; recordId: string | null; status: string; error: string | null },
+    w: {
+      messageId: string;
+      crm: string;
+      account: string;
+      recordId: string | null;
+      status: string;
+      error: string | null;
+      outcome?: string | null;
+    },
     now: number,
   ): Promise<void> {
     await this.c.db
@@ -74,8 +101,18 @@ export class CrmWritebacks {
         status: w.status,
         error: w.error === null ? null : w.error.slice(0, 500),
         updated_at: now,
+        outcome: w.outcome ?? null,
       })
-      .onConflict((oc) => oc.columns(['message_id', 'crm']).doNothing())
+      // written again (its outcome moved on): the record and the outcome now written
+      .onConflict((oc) =>
+        oc.columns(['message_id', 'crm']).doUpdateSet({
+          crm_record_id: (eb) => eb.ref('excluded.crm_record_id'),
+          status: (eb) => eb.ref('excluded.status'),
+          error: (eb) => eb.ref('excluded.error'),
+          updated_at: (eb) => eb.ref('excluded.updated_at'),
+          outcome: (eb) => eb.ref('excluded.outcome'),
+        }),
+      )
       .execute();
   }
 }

@@ -8,36 +8,59 @@ import { m0006 } from './migrations/0006-one-inbox.js';
 import { m0010 } from './migrations/0010-rules-governance.js';
 import { m0030 } from './migrations/0030-crm-per-account.js';
 import { m0031 } from './migrations/0031-inbox-lanes.js';
+import { m0032 } from './migrations/0032-writeback-outcomes.js';
+import { m0045 } from './migrations/0045-unreachable-identities.js';
+import { m0046 } from './migrations/0046-attempt-routes.js';
+import { m0050 } from './migrations/0050-dry-run-heartbeat.js';
+import { m0060 } from './migrations/0060-timers-by-contact.js';
+import { m0061 } from './migrations/0061-sync-started-at.js';
+import { m0062 } from './migrations/0062-sync-owner.js';
+import { m0070 } from './migrations/0070-inbox-trace.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
  * (text, integer, bigint, double precision); instants are epoch-ms bigints, JSON is text.
  */
-const migrations: Record<string, Migration> = {
+export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': m0001,
   '0002_hubspot': m0002,
   '0003_attempt_leases': m0003,
   '0004_partial_pending_indexes': m0004,
   '0005_receipts_by_attempt': m0005,
   '0006_one_inbox': m0006,
+  '0010_rules_governance': m0010,
   '0030_crm_per_account': m0030,
   '0031_inbox_lanes': m0031,
-  '0010_rules_governance': m0010,
+  '0032_writeback_outcomes': m0032,
+  '0045_unreachable_identities': m0045,
+  '0046_attempt_routes': m0046,
+  '0050_dry_run_heartbeat': m0050,
+  '0060_timers_by_contact': m0060,
+  '0061_sync_started_at': m0061,
+  '0062_sync_owner': m0062,
+  '0070_inbox_trace': m0070,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /**
- * Runs what is not applied yet. `schema`: the PostgreSQL schema the tables live in (Kysely looks for
- * its own migration tables in every schema unless told which: a second schema in the same database
- * would otherwise make it skip creating them here and then fail to find them).
+ * Runs what is not applied yet; returns the names of the migrations it applied. `schema`: the
+ * PostgreSQL schema the tables live in (Kysely looks for its own migration tables in every schema
+ * unless told which: a second schema in the same database would otherwise make it skip creating
+ * them here and then fail to find them).
  */
-export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
-  const { error, results } = await new Migrator({
-    db,
-    provider,
-    ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
-  }).migrateToLatest();
+export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<string[]> {
+  const { error, results } = await migrator(db, schema).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** The migrations not applied yet (read only: nothing is created). */
+export async function pendingMigrations(db: Kysely<unknown>, schema?: string): Promise<string[]> {
+  return (await migrator(db, schema).getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
+function migrator(db: Kysely<unknown>, schema: string | undefined): Migrator {
+  return new Migrator({ db, provider, ...(schema !== undefined ? { migrationTableSchema: schema } : {}) });
 }

@@ -1,13 +1,30 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { AppError } from '../errors.js';
 import type { OpenDatabase } from './connection.js';
-import { migrateToLatest } from './migrations.js';
+import { withMigrationLock } from './migration-lock.js';
+import { migrateToLatest, pendingMigrations } from './migrations.js';
+import { type OnQuery, onQueryLog } from './query-log.js';
 import type { Database } from './schema.js';
 
 const INT8_OID = 20;
 
-/** PostgreSQL for production. `schema` isolates a test run; epoch-ms bigints come back as numbers. */
-export async function openPostgres(url: string, options: { schema?: string; max?: number } = {}): Promise<OpenDatabase> {
+/**
+ * PostgreSQL for production. `schema` isolates a test run; epoch-ms bigints come back as numbers.
+ * `migrations`: `apply` what is missing (under the migration lock, see migration-lock.ts), or only
+ * `verify` that nothing is (another connection of this process, or `MIGRATE_ON_START=off` after
+ * `pnpm migrate`); `applied` hears what was applied.
+ */
+export async function openPostgres(
+  url: string,
+  options: {
+    schema?: string;
+    max?: number;
+    migrations?: 'apply' | 'verify';
+    applied?: (names: string[]) => void;
+    onQuery?: OnQuery;
+  } = {},
+): Promise<OpenDatabase> {
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
@@ -24,8 +41,23 @@ export async function openPostgres(url: string, options: { schema?: string; max?
     types,
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrateToLatest(db as Kysely<unknown>, options.schema ?? 'public');
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    ...(options.onQuery ? { log: onQueryLog(options.onQuery) } : {}),
+  });
+  const schema = options.schema ?? 'public';
+  try {
+    if (options.migrations === 'verify') {
+      const pending = await pendingMigrations(db as Kysely<unknown>, schema);
+      if (pending.length > 0) throw new MigrationsPendingError(pending);
+    } else {
+      const applied = await withMigrationLock(url, schema, () => migrateToLatest(db as Kysely<unknown>, schema));
+      options.applied?.(applied);
+    }
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
   return {
     db,
     dialect: 'postgres',
@@ -33,6 +65,17 @@ export async function openPostgres(url: string, options: { schema?: string; max?
     close: () => db.destroy(),
     listen: (channel, onPayload) => listen(url, channel, onPayload),
   };
+}
+
+/** The database lacks migrations and this process was told not to apply them. */
+export class MigrationsPendingError extends AppError {
+  constructor(readonly pending: string[]) {
+    super(
+      503,
+      'MIGRATIONS_PENDING',
+      `the database lacks ${pending.length} migration(s) (${pending.join(', ')}): run \`pnpm migrate\` first`,
+    );
+  }
 }
 
 /** How long a dropped LISTEN connection waits before it connects again (doubling up to 10 s). */

@@ -14,6 +14,9 @@ export interface IdentitiesTable {
   value: string;
   contact_id: string;
   created_at: number;
+  /** A provider said this address does not exist (an invalid number, a hard bounce): kept for finding the contact, not used to send. */
+  unreachable_at: number | null;
+  unreachable_reason: string | null;
 }
 export interface IdentityConflictsTable {
   id: string;
@@ -71,6 +74,8 @@ export interface InboxTable {
   lane: string | null;
   /** Set when the event was given up on: a dead letter, kept with its error until retried. */
   dead_at: number | null;
+  /** The W3C traceparent of the span that accepted it (tracing on; see tracing/tracing.ts). */
+  trace: string | null;
 }
 export interface MessagesTable {
   id: string;
@@ -103,6 +108,8 @@ export interface AttemptsTable {
   status: string;
   cost: number;
   error: string | null;
+  /** How a router reached the provider that served it (fail-overs and why). */
+  route: string | null;
   created_at: number;
   updated_at: number;
   /**
@@ -150,6 +157,8 @@ export interface TimersTable {
   fired_at: number | null;
   cancelled_at: number | null;
   created_at: number;
+  /** The contact whose message or journey it is (indexed while pending). */
+  contact_id: Generated<string | null>;
 }
 export interface IdempotencyTable {
   scope: string;
@@ -205,6 +214,7 @@ export interface DryRunsTable {
   author: string;
   created_at: number;
   finished_at: number | null;
+  heartbeat_at: number | null;
 }
 export interface AuditLogTable {
   id: string;
@@ -243,6 +253,11 @@ export interface CrmSyncTable {
   done: Generated<number>;
   count: Generated<number>;
   updated_at: number;
+  /** When the sync began (null: begun before migration 0061). */
+  started_at: Generated<number | null>;
+  /** The instance running this sync, and until when its claim holds (migration 0062). */
+  owner: Generated<string | null>;
+  owner_until: Generated<number | null>;
 }
 export interface CrmWritebacksTable {
   message_id: string;
@@ -253,6 +268,8 @@ export interface CrmWritebacksTable {
   attempts: Generated<number>;
   error: string | null;
   updated_at: number;
+  /** The message's status when it was last written (null: before outcomes were kept). */
+  outcome: string | null;
 }
 export interface CrmCallbacksTable {
   callback_id: string;

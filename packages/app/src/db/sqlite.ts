@@ -13,6 +13,7 @@ import {
 import { Checkpointer } from './checkpointer.js';
 import type { OpenDatabase } from './connection.js';
 import { migrateToLatest } from './migrations.js';
+import { type OnQuery, onQueryLog } from './query-log.js';
 import type { Database } from './schema.js';
 import { WriteTurns } from './write-turns.js';
 
@@ -39,6 +40,10 @@ export async function openSqlite(
     turns?: SharedArrayBuffer;
     /** See WAL_LIMIT_PAGES (tests make it small). */
     walLimitPages?: number;
+    /** Hears the migrations applied on opening. */
+    applied?: (names: string[]) => void;
+    /** Hears every statement run (tests read their query plans). */
+    onQuery?: OnQuery;
   } = {},
 ): Promise<OpenDatabase> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -71,8 +76,10 @@ export async function openSqlite(
   const turns = new WriteTurns(options.turns);
   const db = new Kysely<Database>({
     dialect: new AsyncBusySqliteDialect({ database: cached as unknown as SQLite.Database }, sqlite, turns),
+    ...(options.onQuery ? { log: onQueryLog(options.onQuery) } : {}),
   });
-  await migrateToLatest(db as Kysely<unknown>);
+  const applied = await migrateToLatest(db as Kysely<unknown>);
+  options.applied?.(applied);
   const checkpointer =
     checkpoints === 'background'
       ? new Checkpointer(file, options.onCheckpointError ?? (() => undefined), walLimitPages, turns.buffer)

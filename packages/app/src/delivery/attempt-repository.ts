@@ -17,6 +17,8 @@ export interface AttemptRow {
   status: AttemptStatus;
   cost: number;
   error: string | null;
+  /** How a router reached the provider that served it (fail-overs and why), when it was not the first asked. */
+  route: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -32,6 +34,7 @@ const toAttempt = (r: AttemptsTable): AttemptRow => ({
   status: r.status as AttemptStatus,
   cost: Number(r.cost),
   error: r.error,
+  route: r.route ?? null,
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
@@ -172,15 +175,29 @@ export class AttemptRepository {
   /** Moves an attempt on (only from `onlyFrom`, when given); any update ends its lease. */
   async update(
     claim: string,
-    set: { status: AttemptStatus; providerMessageId?: string | null; cost?: number; error?: string | null },
+    set: {
+      status: AttemptStatus;
+      providerMessageId?: string | null;
+      cost?: number;
+      error?: string | null;
+      /** The provider that actually served it, and how it was reached (a router's fail-over). */
+      provider?: string;
+      route?: string | null;
+    },
     now: number,
     onlyFrom?: readonly AttemptStatus[],
   ): Promise<boolean> {
-    const has = { id: set.providerMessageId !== undefined, cost: set.cost !== undefined, error: set.error !== undefined };
+    const has = {
+      id: set.providerMessageId !== undefined,
+      cost: set.cost !== undefined,
+      error: set.error !== undefined,
+      provider: set.provider !== undefined,
+      route: set.route !== undefined,
+    };
     const from = onlyFrom ?? [];
     const r = await prepared(
       this.c,
-      `update attempt${has.id ? ' id' : ''}${has.cost ? ' cost' : ''}${has.error ? ' error' : ''} ${onlyFrom === undefined ? 'any' : from.length}`,
+      `update attempt${has.id ? ' id' : ''}${has.cost ? ' cost' : ''}${has.error ? ' error' : ''}${has.provider ? ' provider' : ''}${has.route ? ' route' : ''} ${onlyFrom === undefined ? 'any' : from.length}`,
       (d) => {
         const q = d
           .updateTable('attempts')
@@ -192,6 +209,8 @@ export class AttemptRepository {
             ...(has.id ? { provider_message_id: arg(2) } : {}),
             ...(has.cost ? { cost: arg(3) } : {}),
             ...(has.error ? { error: arg(4) } : {}),
+            ...(has.provider ? { provider: arg(6) } : {}),
+            ...(has.route ? { route: arg(7) } : {}),
           })
           .where('claim', '=', arg(5));
         return onlyFrom === undefined
@@ -199,10 +218,10 @@ export class AttemptRepository {
           : q.where(
               'status',
               'in',
-              from.map((_, i) => arg(6 + i)),
+              from.map((_, i) => arg(8 + i)),
             );
       },
-      [set.status, now, set.providerMessageId, set.cost, set.error, claim, ...from],
+      [set.status, now, set.providerMessageId, set.cost, set.error, claim, set.provider, set.route, ...from],
     );
     return Number(r.numAffectedRows ?? 0) === 1;
   }

@@ -18,6 +18,7 @@ export function outboundFor(
   to: string,
   template: string | null,
   request: MessageRequest,
+  market?: string | undefined,
 ): Go['outbound'] {
   return {
     claim,
@@ -28,6 +29,7 @@ export function outboundFor(
     template,
     variables: request.variables ?? {},
     estimatedCost: step.estimatedCost,
+    ...(market !== undefined ? { market } : {}),
   };
 }
 
@@ -123,6 +125,6 @@ export class SendGate {
       await this.d.followUps.afterFailed(store, messageId, stepIndex);
       return null;
     }
-    return { provider: step.provider, outbound: outboundFor(taken, messageId, step, address, message.template, request) };
+    return { provider: step.provider, outbound: outboundFor(taken, messageId, step, address, message.template, request, contact.market) };
   }
 }

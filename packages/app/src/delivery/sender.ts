@@ -1,10 +1,13 @@
+import type { Context } from '@opentelemetry/api';
 import type { ChannelProvider, CompiledRuleset, MessageRequest, PlanStep, SendResult } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
 import type { StoredContact } from '../contacts/contact-repository.js';
 import type { Logger } from '../logger.js';
+import { currentContext, inSpan } from '../tracing/tracing.js';
 import { addressFor } from './address.js';
 import type { FollowUps } from './follow-ups.js';
 import { type GateStore, outboundFor, type SendGate } from './gate.js';
+import { applyOutcome } from './provider-outcomes.js';
 import { type ReceiptStore, type Receipts, yieldToIo } from './receipts.js';
 import type { ClaimedSend, Go, Unit } from './unit.js';
 
@@ -61,7 +64,7 @@ export class Sender<S extends SendStore = SendStore> {
     const outcomes = await Promise.all(
       sends.map(async (s) => {
         try {
-          return { s, result: await (this.d.providers.get(s.go.provider) as ChannelProvider).send(s.go.outbound) };
+          return { s, result: await this.call(s.go, s.trace) };
         } catch (err) {
           this.d.log.error({ err: (err as Error).message }, 'send failed; resumed in 30 s');
           await this.d.store.attempts.setLease(s.go.outbound.claim, this.now() + RETRY_MS);
@@ -109,7 +112,8 @@ export class Sender<S extends SendStore = SendStore> {
       messageId: message.id,
       step: 0,
       plan: message.plan,
-      go: { provider: step.provider, outbound: outboundFor(claim, message.id, step, address, message.template, request) },
+      go: { provider: step.provider, outbound: outboundFor(claim, message.id, step, address, message.template, request, contact.market) },
+      trace: currentContext(),
     });
     return true;
   }
@@ -118,30 +122,45 @@ export class Sender<S extends SendStore = SendStore> {
   async sendStep(messageId: string, step: number): Promise<void> {
     const go = await this.d.store.transaction((tx) => this.d.gate.pass(tx, messageId, step));
     if (go === null) return;
-    const result = await (this.d.providers.get(go.provider) as ChannelProvider).send(go.outbound);
+    const result = await this.call(go);
     await this.d.store.transaction((tx) => this.record(tx, { messageId, step, go }, result));
+  }
+
+  /** The provider call (in a span of the event's trace when it has one). */
+  private call(go: Go, trace?: Context): Promise<SendResult> {
+    const provider = this.d.providers.get(go.provider) as ChannelProvider;
+    return inSpan('provider.send', trace, { 'signalbox.provider': go.provider, 'signalbox.channel': go.outbound.channel }, () =>
+      provider.send(go.outbound),
+    );
   }
 
   /** What the provider answered, recorded (inside a transaction). */
   private async record(store: SendStore, at: { messageId: string; step: number; plan?: readonly PlanStep[]; go: Go }, result: SendResult) {
     const { messageId, step, go } = at;
     const now = this.now();
+    // a router may have served it through another provider than the plan named (receipts come from that one)
+    const provider = result.provider ?? go.provider;
+    const via = {
+      ...(provider !== go.provider ? { provider } : {}),
+      ...(result.route !== undefined ? { route: result.route } : {}),
+    };
     if (result.status === 'failed') {
-      await store.attempts.update(go.outbound.claim, { status: 'failed', error: result.error }, now, ['claimed']);
+      if (await store.attempts.update(go.outbound.claim, { status: 'failed', error: result.error, ...via }, now, ['claimed']))
+        await applyOutcome(store, { messageId, outbound: go.outbound, provider, result }, now, this.d.ruleset());
       await this.d.followUps.afterFailed(store, messageId, step);
       return;
     }
     if (
       await store.attempts.update(
         go.outbound.claim,
-        { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost },
+        { status: 'sent', providerMessageId: result.providerMessageId, cost: result.cost, ...via },
         now,
         ['claimed'],
       )
     ) {
       await store.messages.transition(messageId, ['queued', 'sent'], 'sent', now, { channel: go.outbound.channel, cost: result.cost });
       // a receipt that beat this bookkeeping was parked: the side that comes second applies it
-      await this.d.receipts.applyParked(store, go.provider, result.providerMessageId);
+      await this.d.receipts.applyParked(store, provider, result.providerMessageId);
     }
     await this.d.followUps.afterSent(store, messageId, step, now, at.plan);
   }

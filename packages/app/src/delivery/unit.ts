@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { OutboundMessage, PlanStep } from '@signalbox/engine';
 
 /** A plan step claimed for sending: which provider, and what it is asked to send. */
@@ -13,6 +14,8 @@ export interface ClaimedSend {
   /** The message's plan, at hand from its decision (a plan never changes once decided). */
   plan: readonly PlanStep[];
   go: Go;
+  /** The trace of the event that claimed it, continued by the provider call (tracing on). */
+  trace?: Context | undefined;
 }
 
 /**

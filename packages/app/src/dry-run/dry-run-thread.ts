@@ -27,7 +27,7 @@ interface Helper {
 }
 
 function startHelper(data: HelperData, onPaged: (n: number) => void): Helper {
-  const thread = spawnThread(new URL('./helper-thread.ts', import.meta.url), data);
+  const thread = spawnThread('./helper-thread', data);
   const h: Helper = { thread, inFlight: 0, waiters: [], impact: Promise.resolve(null as unknown as ImpactData) };
   h.impact = new Promise<ImpactData>((resolve, reject) => {
     thread.on('message', (m: FromHelper) => {

@@ -30,6 +30,10 @@ export interface DryRunResult {
 
 /** How often a running dry run's progress is written to its row (what other instances read). */
 const PROGRESS_EVERY_MS = 1000;
+/** How often the instance running a dry run says so in its row, even when no page finished meanwhile. */
+const HEARTBEAT_EVERY_MS = 5000;
+/** A running dry run nobody has said anything about for this long: its instance stopped; it is failed. */
+export const DRY_RUN_SILENT_MS = 60_000;
 
 /**
  * Dry runs in the background: each in a thread of its own with its own connection and one read
@@ -49,6 +53,8 @@ export class DryRuns {
       /** Threads deciding besides the reading one. */
       helpers?: number;
       pageSize?: number;
+      /** Heap limit of each of its threads (MB). */
+      threadMemoryMb?: number;
     },
   ) {}
 
@@ -89,14 +95,20 @@ export class DryRuns {
       helpers: this.d.helpers ?? 1,
     };
     const t0 = performance.now();
-    const thread = spawnThread(new URL('./dry-run-thread.ts', import.meta.url), data);
+    const thread = spawnThread('./dry-run-thread', data, this.d.threadMemoryMb);
     const run = { id, thread, done: 0, total: 0 };
     this.running = run;
     let lastWrite = 0;
     let settled = false;
+    // the row says this instance still runs it, even while a slow page keeps progress still
+    const heartbeat = setInterval(() => {
+      repo.progress(id, run.done, run.total, this.now()).catch(() => undefined);
+    }, HEARTBEAT_EVERY_MS);
+    heartbeat.unref();
     const settle = async (f: () => Promise<void>) => {
       if (settled) return;
       settled = true;
+      clearInterval(heartbeat);
       try {
         await f();
       } catch (err) {
@@ -114,7 +126,7 @@ export class DryRuns {
         const t = Date.now();
         if (t - lastWrite >= PROGRESS_EVERY_MS) {
           lastWrite = t;
-          repo.progress(id, m.done, m.total).catch(() => undefined);
+          repo.progress(id, m.done, m.total, this.now()).catch(() => undefined);
         }
       } else if (m.type === 'done') {
         const elapsedMs = Math.round(performance.now() - t0);
@@ -140,12 +152,22 @@ export class DryRuns {
     return rec;
   }
 
-  /** A dry run, with live progress when it runs here. */
+  /**
+   * A dry run, with live progress when it runs here. One said to be running that no instance has
+   * spoken for in DRY_RUN_SILENT_MS lost its instance (a crash, a restart): it is marked failed.
+   */
   async get(id: string): Promise<DryRunRecord | null> {
-    const rec = await this.d.repo().get(id);
-    if (rec !== null && rec.status === 'running' && this.running?.id === id)
-      return { ...rec, done: this.running.done, total: this.running.total };
-    return rec;
+    const repo = this.d.repo();
+    const rec = await repo.get(id);
+    if (rec === null || rec.status !== 'running') return rec;
+    if (this.running?.id === id) return { ...rec, done: this.running.done, total: this.running.total };
+    const now = this.now();
+    const silentSince = now - DRY_RUN_SILENT_MS;
+    if ((rec.heartbeatAt ?? rec.createdAt) >= silentSince) return rec;
+    const error = `the instance running it stopped before it finished (nothing heard from it since ${new Date(rec.heartbeatAt ?? rec.createdAt).toISOString()})`;
+    if (await repo.abandon(id, error, silentSince, now))
+      this.d.log.warn({ dryRun: id }, 'dry run abandoned by its instance: marked failed');
+    return repo.get(id);
   }
 
   /** Resolves when no dry run is running here (tests, shutdown). */

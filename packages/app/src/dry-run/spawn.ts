@@ -1,12 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../threads.js';
 
-const TSX_API = import.meta.resolve('tsx/esm/api');
-
-/**
- * A thread running one of this folder's TypeScript entries: the app runs through tsx, whose loader
- * each new thread registers for itself (as the worker thread does).
- */
-export function spawnThread(entry: URL, workerData: unknown): Worker {
-  const bootstrap = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData, resourceLimits: { maxOldGenerationSizeMb: 512 } });
+/** A thread running one of this folder's entries (`./dry-run-thread`, `./helper-thread`). */
+export function spawnThread(name: string, workerData: unknown, memoryMb = 512): Worker {
+  return startThread(import.meta.url, name, { workerData, resourceLimits: { maxOldGenerationSizeMb: memoryMb } });
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { CompiledRuleset } from '@signalbox/engine';
 import express, { type Express, type RequestHandler } from 'express';
+import { Keyv } from 'keyv';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { ConsoleSessions } from '../admin/sessions.js';
 import type { Clock } from '../clock.js';
@@ -11,6 +12,8 @@ import type { HotWrites } from '../inbox/hot-writes.js';
 import { InboxWriter } from '../inbox/inbox-writer.js';
 import type { Logger } from '../logger.js';
 import { exposition, type Metrics } from '../metrics/metrics.js';
+import { providerRoutes } from '../providers/provider-routes.js';
+import type { ProviderSettings } from '../providers/provider-settings.js';
 import { RulesGovernance } from '../rules/governance.js';
 import type { RulesHolder } from '../rules/rules-holder.js';
 import type { Runtime } from '../runtime.js';
@@ -19,6 +22,7 @@ import { apiKeyAuth, apiKeyPrincipal } from './auth.js';
 import { jsonBody, rawBody } from './body.js';
 import { byteLimit, type FastPath } from './fast-path.js';
 import { createIngest } from './ingest.js';
+import type { UsedStates } from './oauth-state.js';
 import { openApiDocument } from './openapi.js';
 import { problemBody, problemHandler, sendProblem } from './problem.js';
 import { RouteTable } from './route-table.js';
@@ -49,20 +53,26 @@ export interface AppDeps {
   hotWrites?: HotWrites;
   /** Secrets providers sign their receipts and inbound messages with, by provider name. */
   providerSecrets: Readonly<Record<string, string>>;
+  /** Real providers' hooks (Twilio, Telerivet, email): their secrets, and the public URL their signatures cover. */
+  providers?: Omit<ProviderSettings, 'publicUrl'> & { publicUrl: () => string };
   metrics: Metrics;
   /** Other threads' metrics (the worker thread's), merged into /metrics. */
   threadMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[] | null>;
   replay: ReplayGuard;
   /** True once the instance is shutting down: /readyz answers 503 first, so traffic moves away. */
   draining?: () => boolean;
+  /** What else the instance needs to work (Redis in production), by name: /readyz answers 503 while one fails. */
+  dependencies?: Readonly<Record<string, () => Promise<unknown>>>;
   /** The admin console: its built files, the secret its session cookies are signed with, whether cookies are Secure. */
   admin?: { dir: string; sessionSecret: string; secure?: boolean };
   /** Dry runs of rules changes (in threads of their own). */
   dryRuns?: DryRuns;
   /** The HubSpot app's routes (webhooks, workflow actions, card, install). */
-  hubspot?: Omit<HubspotRouteDeps, 'ruleset'>;
+  hubspot?: Omit<HubspotRouteDeps, 'ruleset' | 'usedStates'>;
   /** The Salesforce app's routes (Outbound Messages, record panel, connecting an org). */
-  salesforce?: SalesforceRouteDeps;
+  salesforce?: Omit<SalesforceRouteDeps, 'usedStates'>;
+  /** OAuth states used (keyv: shared through Redis in production); default: in this process. */
+  usedStates?: UsedStates;
 }
 
 const fastPaths = new WeakMap<Express, FastPath[]>();
@@ -90,6 +100,7 @@ export function createApp(deps: AppDeps): Express {
   const hotWrites = deps.hotWrites ?? deps.runtime.hotWrites;
   const inbox = new InboxWriter(hotWrites);
   const table = new RouteTable();
+  const usedStates = deps.usedStates ?? new Keyv();
   const governance = new RulesGovernance(deps.rules, deps.clock);
   const fast: FastPath[] = [];
 
@@ -118,10 +129,10 @@ export function createApp(deps: AppDeps): Express {
     {
       method: 'get',
       path: '/readyz',
-      summary: 'Readiness: the store is reachable and the instance is not shutting down',
+      summary: 'Readiness: the store (and Redis, where configured) is reachable and the instance is not shutting down',
       tags: ['system'],
       security: 'none',
-      responses: { 200: '{status, store}', 503: 'not ready (the store is unreachable, or the instance is draining)' },
+      responses: { 200: '{status, store}', 503: 'not ready (the store or Redis is unreachable, or the instance is draining)' },
       handler: async (_req, res) => {
         if (deps.draining?.() === true) {
           sendProblem(res, problemBody({ status: 503, detail: 'this instance is shutting down', code: 'DRAINING' }));
@@ -129,11 +140,25 @@ export function createApp(deps: AppDeps): Express {
         }
         try {
           await deps.runtime.store.ping();
-          res.json({ status: 'ready', store: deps.runtime.store.dialect });
         } catch (err) {
           deps.log.warn({ err: (err as Error).message }, 'not ready');
           sendProblem(res, problemBody({ status: 503, detail: 'the store is not reachable', code: 'NOT_READY' }));
+          return;
         }
+        for (const [name, ping] of Object.entries(deps.dependencies ?? {})) {
+          try {
+            await ping();
+          } catch (err) {
+            deps.log.warn({ dependency: name, err: (err as Error).message }, 'not ready');
+            sendProblem(res, problemBody({ status: 503, detail: `${name} is not reachable`, code: 'NOT_READY' }));
+            return;
+          }
+        }
+        res.json({
+          status: 'ready',
+          store: deps.runtime.store.dialect,
+          ...Object.fromEntries(Object.keys(deps.dependencies ?? {}).map((n) => [n, 'ok'])),
+        });
       },
     },
     {
@@ -186,6 +211,17 @@ export function createApp(deps: AppDeps): Express {
       metrics,
       nudge,
     }),
+    ...(deps.providers !== undefined
+      ? providerRoutes(deps.providers, {
+          runtime: deps.runtime,
+          ruleset: deps.ruleset,
+          writes: hotWrites,
+          replay: deps.replay,
+          log: deps.log,
+          now,
+          nudge,
+        })
+      : []),
   );
   if (deps.admin !== undefined && sessions !== null) {
     table.add(
@@ -204,6 +240,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.hubspot !== undefined) {
     const hs = hubspotRoutes({
       ...deps.hubspot,
+      usedStates,
       ruleset: deps.ruleset,
       runtime: deps.runtime,
       inbox,
@@ -219,6 +256,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.salesforce !== undefined) {
     const sf = salesforceRoutes({
       ...deps.salesforce,
+      usedStates,
       ruleset: deps.ruleset,
       runtime: deps.runtime,
       inbox,

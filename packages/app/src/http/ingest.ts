@@ -2,6 +2,7 @@ import type { Role } from '../config.js';
 import type { InboxWriter } from '../inbox/inbox-writer.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { currentTraceparent, inSpan } from '../tracing/tracing.js';
 import type { Principal } from './auth.js';
 import { type FastPath, header, plainJson, takeBody } from './fast-path.js';
 import { parseJsonBody } from './json-body.js';
@@ -37,10 +38,14 @@ export function createIngest(d: {
     const parsed = parseBody(eventsBody, body);
     const list = Array.isArray(parsed) ? parsed : [parsed];
     assertKnownZones(list.map((e, i) => ({ zone: zoneOf(e.contact), path: `${Array.isArray(parsed) ? `/${i}` : ''}/contact/timezone` })));
-    const batch = await d.inbox.accept(
-      list.map((e) => ({ source: 'api', eventId: e.id, type: e.type, payload: { ...e, source: 'api' } })),
-      d.now(),
-    );
+    // the accepting span's context is kept with each row: the event's trace goes on from there
+    const batch = await inSpan('inbox.accept', undefined, { 'signalbox.events': list.length }, () => {
+      const trace = currentTraceparent();
+      return d.inbox.accept(
+        list.map((e) => ({ source: 'api', eventId: e.id, type: e.type, payload: { ...e, source: 'api' }, trace })),
+        d.now(),
+      );
+    });
     d.metrics.eventsIngested.inc({ source: 'api', duplicate: 'false' }, batch.accepted);
     d.metrics.eventsIngested.inc({ source: 'api', duplicate: 'true' }, batch.duplicates);
     d.metrics.ingestLatency.observe((performance.now() - t0) / 1000);

@@ -1,5 +1,15 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { InputError } from '../errors.js';
+import { AppError, InputError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * Where the states used are remembered until they would have expired anyway: keyv, in this
+ * process on the embedded profile, on Redis (shared by every instance) with REDIS_URL.
+ */
+export interface UsedStates {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: true, ttl: number): Promise<unknown>;
+}
 
 /** How long an install or connect link stays good. */
 const STATE_TTL_MS = 3_600_000;
@@ -7,7 +17,8 @@ const STATE_TTL_MS = 3_600_000;
 /**
  * The `state` of an OAuth authorization request, signed against CSRF: `<issued>-<nonce>.<mac>`,
  * keyed by the app's client secret (a callback whose state we did not issue, or issued more than an
- * hour ago, is refused).
+ * hour ago, is refused), and good once: a callback replayed (on this instance or another sharing
+ * its Redis) is refused too.
  */
 export class OAuthState {
   private readonly key: Buffer;
@@ -15,6 +26,8 @@ export class OAuthState {
   constructor(
     clientSecret: string,
     private readonly now: () => number,
+    private readonly used: UsedStates,
+    private readonly log: Logger,
   ) {
     this.key = createHash('sha256').update(`state:${clientSecret}`).digest();
   }
@@ -42,6 +55,31 @@ export class OAuthState {
         'the link is not ours or has expired: start again',
         [{ path: '/query/state', message: 'not a state we issued, or older than an hour' }],
         'OAUTH_STATE_INVALID',
+      );
+  }
+
+  /**
+   * check(), then remembers the state as used until it would have expired. Two callbacks racing
+   * with one state may both pass (keyv has no set-if-absent); the authorization code itself is
+   * good once at HubSpot and Salesforce, so at most one of them connects.
+   */
+  async consume(state: string): Promise<void> {
+    this.check(state);
+    const nonce = state.split('.')[0] as string;
+    const ttl = Number(nonce.split('-')[0]) + STATE_TTL_MS - this.now();
+    let seen: unknown;
+    try {
+      seen = await this.used.get(`state:${nonce}`);
+      if (seen === undefined) await this.used.set(`state:${nonce}`, true, Math.max(1, ttl));
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'used OAuth states cannot be read or written');
+      throw new AppError(503, 'CACHE_UNAVAILABLE', 'the link cannot be checked right now: try again in a moment');
+    }
+    if (seen !== undefined)
+      throw new InputError(
+        'this link was used already: start again',
+        [{ path: '/query/state', message: 'a state is good for one callback' }],
+        'OAUTH_STATE_USED',
       );
   }
 }

@@ -10,6 +10,9 @@ export const openApiPath = (p: string) => p.replace(/:(\w+)/g, '{$1}');
 const SECURITY: Record<RouteSpec['security'], Array<Record<string, string[]>> | undefined> = {
   apiKey: [{ apiKey: [] }],
   providerSignature: [{ providerSignature: [] }],
+  twilioSignature: [{ twilioSignature: [] }],
+  telerivetSecret: [{ telerivetSecret: [] }],
+  unsubscribeToken: [{ unsubscribeToken: [] }],
   hubspotSignature: [{ hubspotSignature: [] }],
   salesforceOrg: [{ salesforceOrg: [] }],
   salesforcePanelKey: [{ salesforcePanelKey: [] }],
@@ -80,6 +83,25 @@ export function openApiDocument(routes: readonly RouteSpec[]): Record<string, un
           in: 'header',
           name: 'Signalbox-Signature',
           description: 't=<ms>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>; each signature is good once',
+        },
+        twilioSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Twilio-Signature',
+          description: 'base64 HMAC-SHA1 (the Auth Token) over the full URL and the sorted POST parameters, as Twilio signs its webhooks',
+        },
+        telerivetSecret: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'secret',
+          description:
+            "Telerivet's shared secret, sent as the `secret` field of its form POST (the status_secret, or the webhook service's secret)",
+        },
+        unsubscribeToken: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'token',
+          description: 'The signed token in the unsubscribe URL of a marketing email (last path segment)',
         },
         hubspotSignature: {
           type: 'apiKey',

@@ -5,7 +5,17 @@ import type { Role } from '../config.js';
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** How a route's caller proves who it is (OpenAPI security scheme names). */
-export type Security = 'apiKey' | 'providerSignature' | 'hubspotSignature' | 'salesforceOrg' | 'salesforcePanelKey' | 'cookie' | 'none';
+export type Security =
+  | 'apiKey'
+  | 'providerSignature'
+  | 'twilioSignature'
+  | 'telerivetSecret'
+  | 'unsubscribeToken'
+  | 'hubspotSignature'
+  | 'salesforceOrg'
+  | 'salesforcePanelKey'
+  | 'cookie'
+  | 'none';
 
 /** One route: mounted from this, and described in /openapi.json from the same schemas it validates with. */
 export interface RouteSpec {

@@ -5,6 +5,7 @@ import type { Unit } from '../delivery/unit.js';
 import { NotFoundError } from '../errors.js';
 import type { JourneyStore } from '../journeys/journeys.js';
 import type { Logger } from '../logger.js';
+import { contextOf, currentTraceparent, inSpan } from '../tracing/tracing.js';
 import type { EventApplier } from './apply-event.js';
 import { type InboxRepository, type InboxRow, inboxRow } from './inbox-repository.js';
 import { type InboxSource, PermanentFailure, type Prepared } from './inbox-source.js';
@@ -116,12 +117,17 @@ export class InboxProcessor {
   private async applyRow(u: Unit<InboxStore>, row: InboxRow, p: Prepared): Promise<void> {
     const mark = u.sends?.length ?? 0;
     try {
-      await u.store.savepoint('event', async () => {
-        if (p.kind === 'events') for (const e of p.events) await this.d.applier.apply(u, e);
-        else if (p.kind === 'split')
-          await u.store.inbox.insertRows(p.entries.map((e) => inboxRow({ ...e, stage: e.stage ?? 'raw' }, this.now())));
-        await u.store.inbox.finish(row.id, this.now(), p.kind === 'ignore' ? p.note : null);
-      });
+      // its trace goes on from the span that accepted it (the sends claimed here continue it)
+      await inSpan('inbox.apply', contextOf(row.trace), { 'signalbox.source': row.source, 'signalbox.event_type': row.type }, () =>
+        u.store.savepoint('event', async () => {
+          if (p.kind === 'events') for (const e of p.events) await this.d.applier.apply(u, e);
+          else if (p.kind === 'split') {
+            const trace = currentTraceparent();
+            await u.store.inbox.insertRows(p.entries.map((e) => inboxRow({ trace, ...e, stage: e.stage ?? 'raw' }, this.now())));
+          }
+          await u.store.inbox.finish(row.id, this.now(), p.kind === 'ignore' ? p.note : null);
+        }),
+      );
       this.d.metrics?.applied(row.source, p.kind === 'ignore' ? 'ignored' : 'applied', this.now() - row.receivedAt);
     } catch (err) {
       u.sends?.splice(mark);

@@ -22,6 +22,8 @@ export interface InboxRow {
   receivedAt: number;
   /** Failed tries so far. */
   attempts: number;
+  /** The trace it continues (see InboxTable.trace). */
+  trace: string | null;
 }
 
 export interface DeadLetter {
@@ -45,6 +47,8 @@ export interface InboxEntry {
   stage?: InboxStage;
   /** What the event is about (see InboxTable.lane); an API event's is its contact reference. */
   lane?: string | null;
+  /** The trace it continues (see InboxTable.trace). */
+  trace?: string | null;
 }
 
 /** Rows per prepared inbox INSERT (so at most this many statement shapes). */
@@ -65,6 +69,7 @@ const COLUMNS = [
   'error',
   'dead_at',
   'lane',
+  'trace',
 ] as const satisfies ReadonlyArray<keyof InboxTable>;
 
 /** An inbox row of arguments (row `i` of a prepared multi-row insert). */
@@ -89,6 +94,7 @@ export function inboxRow(e: InboxEntry, now: number, payloadText?: string): Inbo
     error: null,
     dead_at: null,
     lane: e.lane !== undefined ? e.lane : laneOf(e),
+    trace: e.trace ?? null,
   };
 }
 
@@ -107,7 +113,7 @@ export function laneOf(e: Pick<InboxEntry, 'payload' | 'stage'>): string | null 
 }
 
 const toRow = (
-  r: Pick<InboxTable, 'id' | 'source' | 'event_id' | 'type' | 'stage' | 'payload' | 'received_at' | 'attempts'>,
+  r: Pick<InboxTable, 'id' | 'source' | 'event_id' | 'type' | 'stage' | 'payload' | 'received_at' | 'attempts' | 'trace'>,
 ): InboxRow => ({
   id: r.id,
   source: r.source,
@@ -117,6 +123,7 @@ const toRow = (
   payload: parseJson(r.payload),
   receivedAt: Number(r.received_at),
   attempts: r.attempts,
+  trace: r.trace ?? null,
 });
 
 /**
@@ -211,7 +218,7 @@ export class InboxRepository {
     if (this.c.dialect === 'postgres') return this.takeInLanes(now, limit);
     const pick = this.c.db
       .selectFrom('inbox')
-      .select(['id', 'source', 'event_id', 'type', 'stage', 'payload', 'received_at', 'attempts'])
+      .select(['id', 'source', 'event_id', 'type', 'stage', 'payload', 'received_at', 'attempts', 'trace'])
       .where('processed_at', 'is', null)
       .where('stage', '=', 'ready')
       .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', now)]))
@@ -229,14 +236,16 @@ export class InboxRepository {
    * tried; a row finished meanwhile is re-checked under its lock and left out.
    */
   private async takeInLanes(now: number, limit: number): Promise<InboxRow[]> {
-    const r = await sql<Pick<InboxTable, 'id' | 'source' | 'event_id' | 'type' | 'stage' | 'payload' | 'received_at' | 'attempts'>>`
+    const r = await sql<
+      Pick<InboxTable, 'id' | 'source' | 'event_id' | 'type' | 'stage' | 'payload' | 'received_at' | 'attempts' | 'trace'>
+    >`
       with c as materialized (
         select id, lane, received_at from inbox
         where processed_at is null and stage = 'ready' and (claim_expires_at is null or claim_expires_at < ${now})
         order by received_at, id
         limit ${limit}
       )
-      select i.id, i.source, i.event_id, i.type, i.stage, i.payload, i.received_at, i.attempts
+      select i.id, i.source, i.event_id, i.type, i.stage, i.payload, i.received_at, i.attempts, i.trace
       from c join inbox i on i.id = c.id
       where (c.lane is null or pg_try_advisory_xact_lock(hashtextextended(c.lane, 7)))
         and i.processed_at is null
@@ -249,7 +258,7 @@ export class InboxRepository {
   async peekRaw(now: number, limit: number): Promise<InboxRow[]> {
     const rows = await this.c.db
       .selectFrom('inbox')
-      .select(['id', 'source', 'event_id', 'type', 'stage', 'payload', 'received_at', 'attempts'])
+      .select(['id', 'source', 'event_id', 'type', 'stage', 'payload', 'received_at', 'attempts', 'trace'])
       .where('processed_at', 'is', null)
       .where('stage', '=', 'raw')
       .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', now)]))

@@ -19,9 +19,11 @@ const LAG_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300
  * apps): HTTP by full route template, ingest, decisions by type and outcome, provider calls by
  * provider, channel and outcome, receipts, the inbox (lag, outcomes), timers and worker rounds.
  * `withDefaults` adds the process's own (CPU, memory, event loop) on the thread that serves them.
+ * `instance` (INSTANCE_ID) labels every series, so several instances' figures stay apart.
  */
-export function createMetrics(o: { withDefaults?: boolean } = {}) {
+export function createMetrics(o: { withDefaults?: boolean; instance?: string } = {}) {
   const registry = new Registry();
+  if (o.instance !== undefined) registry.setDefaultLabels({ instance: o.instance });
   if (o.withDefaults !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   return {

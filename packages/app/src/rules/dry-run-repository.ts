@@ -16,6 +16,8 @@ export interface DryRunRecord {
   author: string;
   createdAt: number;
   finishedAt: number | null;
+  /** When the instance running it last said it still was (null: before migration 0050). */
+  heartbeatAt: number | null;
 }
 
 const toRecord = (r: DryRunsTable, withResult: boolean): DryRunRecord => ({
@@ -31,6 +33,7 @@ const toRecord = (r: DryRunsTable, withResult: boolean): DryRunRecord => ({
   author: r.author,
   createdAt: Number(r.created_at),
   finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+  heartbeatAt: r.heartbeat_at === null || r.heartbeat_at === undefined ? null : Number(r.heartbeat_at),
 });
 
 /** Dry runs with their progress and result, kept for the audit trail of the publish that follows. */
@@ -56,12 +59,31 @@ export class DryRunRepository {
         author: r.author,
         created_at: now,
         finished_at: null,
+        heartbeat_at: now,
       })
       .execute();
   }
 
-  async progress(id: string, done: number, total: number): Promise<void> {
-    await this.c.db.updateTable('dry_runs').set({ done, total }).where('id', '=', id).where('status', '=', 'running').execute();
+  /** Progress, and that the instance running it still is. */
+  async progress(id: string, done: number, total: number, now: number): Promise<void> {
+    await this.c.db
+      .updateTable('dry_runs')
+      .set({ done, total, heartbeat_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .execute();
+  }
+
+  /** Marks a running dry run failed when no instance has said it runs it since `silentSince`; whether it did. */
+  async abandon(id: string, error: string, silentSince: number, now: number): Promise<boolean> {
+    const r = await this.c.db
+      .updateTable('dry_runs')
+      .set({ status: 'failed', error, finished_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .where((eb) => eb.or([eb('heartbeat_at', 'is', null), eb('heartbeat_at', '<', silentSince)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   async finish(id: string, result: unknown, done: number, total: number, now: number): Promise<void> {
@@ -73,7 +95,12 @@ export class DryRunRepository {
   }
 
   async fail(id: string, error: string, now: number): Promise<void> {
-    await this.c.db.updateTable('dry_runs').set({ status: 'failed', error, finished_at: now }).where('id', '=', id).execute();
+    await this.c.db
+      .updateTable('dry_runs')
+      .set({ status: 'failed', error, finished_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .execute();
   }
 
   async get(id: string): Promise<DryRunRecord | null> {

@@ -451,4 +451,63 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect(await store.idempotency.get('messages', 'k')).toEqual({ requestHash: 'h1', status: 202, response: { id: 1 } });
     });
   });
+
+  // last: its messages would count in the reports above
+  describe('timers by contact', () => {
+    it("a timer takes its message's contact; pendingOf reads one contact's, soonest first; a merge carries them", async () => {
+      const a = (await store.contacts.upsert({ identities: [{ kind: 'email', value: 'timers-a@example.com' }] }, T)).contact;
+      const b = (await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+254711000777' }] }, T)).contact;
+      const message = (id: string, contactId: string) =>
+        ({
+          id,
+          contactId,
+          idempotencyKey: null,
+          journeyInstanceId: null,
+          journeyId: null,
+          type: 'service',
+          purpose: 'service',
+          team: 'support',
+          workflow: null,
+          template: 't',
+          status: 'queued' as const,
+          outcome: 'send' as const,
+          channel: null,
+          cost: 0,
+          request: { type: 'service', priority: 'normal' },
+          decision: { outcome: 'send' },
+        }) as unknown as NewMessage;
+      await store.messages.create(message('tm-a', a.id), T);
+      await store.messages.create(message('tm-b', b.id), T);
+      await store.timers.schedule({ kind: 'timeout', messageId: 'tm-a', step: 0 }, T + 9_000, T);
+      await store.timers.schedule({ kind: 'step', messageId: 'tm-a', step: 1 }, T + 5_000, T);
+      await store.timers.schedule({ kind: 'step', messageId: 'tm-a', step: 2 }, T - 120_000, T);
+      await store.timers.schedule({ kind: 'timeout', messageId: 'tm-b', step: 0 }, T + 1_000, T);
+      expect((await store.timers.pendingOf(a.id, T - 60_000, 10)).map((t) => t.key)).toEqual(['tm-a:step:1', 'tm-a:timeout:0']);
+      expect((await store.timers.pendingOf(a.id, T - 60_000, 1)).map((t) => t.key)).toEqual(['tm-a:step:1']);
+      expect((await store.timers.pendingOf(b.id, 0, 10)).map((t) => t.key)).toEqual(['tm-b:timeout:0']);
+      await store.timers.cancelFor('tm-b', T);
+      expect(await store.timers.pendingOf(b.id, 0, 10)).toEqual([]);
+      // a and b turn out to be one person (an upsert naming both): a's timers follow into the survivor
+      await store.timers.schedule({ kind: 'step', messageId: 'tm-b', step: 3 }, T + 2_000, T);
+      const merged = await store.contacts.upsert(
+        {
+          identities: [
+            { kind: 'email', value: 'timers-a@example.com' },
+            { kind: 'phone', value: '+254711000777' },
+          ],
+        },
+        T,
+      );
+      const survivor = merged.contact.id;
+      const loser = survivor === a.id ? b.id : a.id;
+      expect((await store.timers.pendingOf(survivor, 0, 10)).map((t) => t.key)).toEqual([
+        'tm-a:step:2',
+        'tm-b:step:3',
+        'tm-a:step:1',
+        'tm-a:timeout:0',
+      ]);
+      expect(await store.timers.pendingOf(loser, 0, 10)).toEqual([]);
+      for (const ref of ['tm-a', 'tm-b']) await store.timers.cancelFor(ref, T);
+    });
+  });
 });

@@ -1,3 +1,5 @@
+import type { Selectable } from 'kysely';
+import { sql } from 'kysely';
 import { type Conn, json, parseJson } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
 import type { TimersTable } from '../db/schema.js';
@@ -14,7 +16,7 @@ export interface TimerRow {
   payload: TimerPayload;
 }
 
-const toTimer = (r: TimersTable): TimerRow => ({
+const toTimer = (r: Selectable<TimersTable>): TimerRow => ({
   id: r.id,
   key: r.key,
   kind: r.kind as TimerKind,
@@ -31,14 +33,19 @@ const toTimer = (r: TimersTable): TimerRow => ({
 export class TimerRepository {
   constructor(private readonly c: Conn) {}
 
-  /** Schedules a timer once (unique key: a second schedule is a no-op and returns null). */
+  /**
+   * Schedules a timer once (unique key: a second schedule is a no-op and returns null). The timer
+   * takes its contact from its message or journey instance (written in the same transaction), so
+   * a contact's pending timers are found by `timers_contact`.
+   */
   async schedule(t: TimerFor, dueAt: number, now: number): Promise<TimerRow | null> {
     const id = uuidv7(now);
     const { key, kind, ref, payload } = timerRow(t);
+    const owner = kind === 'journey' ? 'journey_instances' : 'messages';
     const [r] = (
       await prepared(
         this.c,
-        'schedule timer',
+        `schedule timer of ${owner}`,
         (d) =>
           d
             .insertInto('timers')
@@ -54,6 +61,7 @@ export class TimerRepository {
               fired_at: null,
               cancelled_at: null,
               created_at: arg(6),
+              contact_id: sql<string | null>`(SELECT o.contact_id FROM ${sql.table(owner)} o WHERE o.id = ${arg(3)})`,
             })
             .onConflict((oc) => oc.column('key').doNothing())
             .returning('id'),
@@ -80,7 +88,7 @@ export class TimerRepository {
         .limit(limit);
       if (tx.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
       const ids = (await pick.execute()).map((r) => r.id);
-      if (ids.length === 0) return [] as TimersTable[];
+      if (ids.length === 0) return [] as Array<Selectable<TimersTable>>;
       return tx.db
         .updateTable('timers')
         .set({ claim_owner: owner, claim_expires_at: now + leaseMs })
@@ -173,12 +181,40 @@ export class TimerRepository {
     return Number(r.numUpdatedRows);
   }
 
-  /** Pending timers (of the messages and journey instances named, when `refs` is given), soonest first. */
-  async pending(refs?: readonly string[]): Promise<TimerRow[]> {
-    if (refs !== undefined && refs.length === 0) return [];
-    let q = this.c.db.selectFrom('timers').selectAll().where('fired_at', 'is', null).where('cancelled_at', 'is', null);
-    if (refs !== undefined) q = q.where('ref', 'in', [...refs]);
-    const rows = await q.orderBy('due_at').execute();
+  /**
+   * A contact's pending timers (its messages' steps and timeouts, its journeys' waits) due from
+   * `from` on, soonest first: one range of the `timers_contact` index.
+   */
+  async pendingOf(contactId: string, from: number, limit: number): Promise<TimerRow[]> {
+    const rows = (
+      await prepared(
+        this.c,
+        'pending timers of a contact',
+        (d) =>
+          d
+            .selectFrom('timers')
+            .selectAll()
+            .where('contact_id', '=', arg(0))
+            .where('fired_at', 'is', null)
+            .where('cancelled_at', 'is', null)
+            .where('due_at', '>=', arg(1))
+            .orderBy('due_at')
+            .limit(arg(2)),
+        [contactId, from, limit],
+      )
+    ).rows;
+    return rows.map(toTimer);
+  }
+
+  /** Every pending timer, soonest first (tests, operations). */
+  async pending(): Promise<TimerRow[]> {
+    const rows = await this.c.db
+      .selectFrom('timers')
+      .selectAll()
+      .where('fired_at', 'is', null)
+      .where('cancelled_at', 'is', null)
+      .orderBy('due_at')
+      .execute();
     return rows.map(toTimer);
   }
 

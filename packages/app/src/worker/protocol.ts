@@ -5,6 +5,8 @@ import type { HubspotSettings } from '../crm/hubspot/hubspot-app.js';
 import type { SalesforceSettings } from '../crm/salesforce/salesforce-app.js';
 import type { InboxTable } from '../db/schema.js';
 import type { Checkpoints } from '../db/sqlite.js';
+import type { ProviderSettings } from '../providers/provider-settings.js';
+import type { TracingSettings } from '../tracing/start-tracing.js';
 
 /** What the worker thread needs to build its own runtime (config, not objects: it has its own connection). */
 export interface WorkerThreadData {
@@ -20,6 +22,13 @@ export interface WorkerThreadData {
   resumeAll: boolean;
   /** The CRM apps' settings, so the worker's own gateways can call them. */
   crm: CrmSettings;
+  /** Redis, where the limits all instances share live (the thread connects on its own). */
+  redis?: { url: string; prefix: string };
+  /** The real providers (credentials included), built again in the thread; and where callbacks reach this instance. */
+  providers?: ProviderSettings | undefined;
+  publicUrl: string;
+  /** Where this thread's spans go (absent: no tracing). */
+  tracing?: TracingSettings;
 }
 
 /** CRM apps' settings (secrets included: the thread is this process's own). */

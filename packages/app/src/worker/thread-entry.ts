@@ -7,6 +7,7 @@
  * whole process, so each portal has one limiter.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { RedisLimiters } from '@signalbox/connectors';
 import { loadRuleset } from '@signalbox/engine';
 import { systemClock } from '../clock.js';
 import { type CallError, type CrmCalls, toCallError } from '../crm/crm-calls.js';
@@ -15,6 +16,7 @@ import { openPostgres } from '../db/postgres.js';
 import { openSqlite } from '../db/sqlite.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, runtimeMetrics } from '../metrics/metrics.js';
+import { connectRedis } from '../redis/connect-redis.js';
 import { Store } from '../store/store.js';
 import { wire } from '../wiring.js';
 import { Worker } from './loop.js';
@@ -31,23 +33,34 @@ async function run(data: WorkerThreadData): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('thread-entry.ts runs only as a worker thread');
   const log = createLogger(data.logLevel).child({ thread: 'worker' });
+  const tracing = data.tracing !== undefined ? (await import('../tracing/start-tracing.js')).startTracing(data.tracing) : null;
   const open: OpenDatabase =
     data.database.kind === 'sqlite'
       ? await openSqlite(data.database.file, {
           checkpoints: data.database.checkpoints ?? 'auto',
           ...(data.database.turns ? { turns: data.database.turns } : {}),
         })
-      : await openPostgres(data.database.url);
+      : await openPostgres(data.database.url, { migrations: 'verify' });
   const store = new Store(open);
   let ruleset = loadRuleset(data.ruleset);
-  const metrics = createMetrics({ withDefaults: false });
+  const metrics = createMetrics({ withDefaults: false, instance: data.owner });
+  const limiters =
+    data.redis === undefined
+      ? undefined
+      : new RedisLimiters({
+          client: await connectRedis(data.redis.url, (err) => log.warn({ err }, 'redis')),
+          prefix: data.redis.prefix,
+        });
   const { runtime, sandbox, crmCalls, stopCrm } = wire({
+    ...(limiters !== undefined ? { limiters } : {}),
     store,
     ruleset: () => ruleset,
     clock: systemClock,
     log,
     lease: { ms: data.leaseMs, owner: data.owner },
     sandbox: { secret: data.sandboxSecret, receiptUrl: () => data.receiptUrl },
+    providerSettings: data.providers,
+    publicUrl: () => data.publicUrl,
     hubspot: data.crm.hubspot,
     salesforce: data.crm.salesforce,
     metrics: runtimeMetrics(metrics),
@@ -104,6 +117,7 @@ async function run(data: WorkerThreadData): Promise<void> {
         // writes handed over before the stop are answered before the store closes
         await Promise.all(inFlight);
         await store.close();
+        await tracing?.shutdown().catch(() => undefined);
         reply({ type: 'stopped' });
         port.close();
       })();

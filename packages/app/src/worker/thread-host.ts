@@ -1,13 +1,11 @@
-import { Worker as NodeWorker } from 'node:worker_threads';
+import type { Worker as NodeWorker } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { type CrmCalls, fromCallError, remoteCrmCalls } from '../crm/crm-calls.js';
 import type { HotWrites } from '../inbox/hot-writes.js';
 import type { Logger } from '../logger.js';
+import { startThread } from '../threads.js';
 import type { WorkerHandle } from './handle.js';
 import type { FromWorker, HotWrite, ToWorker, WorkerThreadData } from './protocol.js';
-
-const TSX_API = import.meta.resolve('tsx/esm/api');
-const ENTRY = new URL('./thread-entry.ts', import.meta.url).href;
 
 /**
  * Runs the worker (inbox, timers, provider calls) in a worker thread, so HTTP (ingest, receipts,
@@ -35,13 +33,10 @@ export class ThreadHost implements WorkerHandle {
   start(): void {
     if (this.thread !== null) return;
     this.stopping = false;
-    // the app runs from TypeScript through tsx, whose loader a new thread must register itself
-    const bootstrap = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY)}); })`;
     // a bounded young generation (RSS counts for both threads), but not a tiny one: at 8 MB the
     // worker's garbage (~150 KB an event) outlived two scavenges often enough to force a full
     // collection every 4 s, and the end-to-end p99 showed it (16 MB: −10 ms p99, +5 MB RSS)
-    const thread = new NodeWorker(bootstrap, {
-      eval: true,
+    const thread = startThread(import.meta.url, './thread-entry', {
       workerData: this.data(),
       resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 192 },
     });

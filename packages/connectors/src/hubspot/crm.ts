@@ -86,6 +86,16 @@ export class HubspotCrm {
     };
   }
 
+  /** How many contacts the portal holds (search's `total`; one search call). */
+  async contactTotal(portalId: number): Promise<number> {
+    const r = await this.gateway.call(
+      portalId,
+      (cl) => cl.crm.contacts.searchApi.doSearch({ filterGroups: [], sorts: [], properties: ['hs_object_id'], limit: 1 }),
+      'search',
+    );
+    return r.total;
+  }
+
   /**
    * Contacts modified since `since` (the repair sweep), oldest first, 200 per page. Search stops at
    * 10,000 results, so the caller moves `since` forward rather than paging past it.
@@ -155,6 +165,21 @@ export class HubspotCrm {
       }),
     );
     return { id: r.id, kind: 'note' };
+  }
+
+  /** Rewrites a message logged before (its outcome moved on: delivered, read, failed). */
+  async updateLogged(
+    portalId: number,
+    logged: { id: string; kind: 'communication' | 'note'; channel: string; body: string },
+  ): Promise<void> {
+    if (logged.kind === 'communication')
+      await this.gateway.call(portalId, (cl) =>
+        cl.crm.objects.communications.basicApi.update(logged.id, { properties: { hs_communication_body: logged.body } }),
+      );
+    else
+      await this.gateway.call(portalId, (cl) =>
+        cl.crm.objects.notes.basicApi.update(logged.id, { properties: { hs_note_body: `[Signalbox · ${logged.channel}] ${logged.body}` } }),
+      );
   }
 
   async updateContact(portalId: number, id: string, properties: Record<string, string>): Promise<void> {

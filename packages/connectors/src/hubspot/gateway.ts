@@ -1,6 +1,7 @@
 import { Client } from '@hubspot/api-client';
-import Bottleneck from 'bottleneck';
-import { ArrivalWindow } from './arrival-window.js';
+import type Bottleneck from 'bottleneck';
+import { type Limiters, type Rate, type RequestWindow, retune } from '../limits/limiters.js';
+import { LocalLimiters } from '../limits/local/local-limiters.js';
 
 /** A portal's OAuth tokens as we keep them (the store encrypts them at rest). */
 export interface PortalTokens {
@@ -46,8 +47,12 @@ export const DEFAULT_SCOPES = [
   'automation',
 ] as const;
 
-/** Invoices (payment reminders): a portal may decline it, and its invoice events then go unresolved. */
-export const DEFAULT_OPTIONAL_SCOPES = ['crm.objects.invoices.read'] as const;
+/**
+ * Invoices (payment reminders): a portal may decline it, and its invoice events then go unresolved.
+ * Exports (the initial sync of a large portal in one file): only a Super Admin can grant it; without
+ * it the sync pages.
+ */
+export const DEFAULT_OPTIONAL_SCOPES = ['crm.objects.invoices.read', 'crm.export'] as const;
 
 /** HubSpot's published limit for OAuth apps: 100 requests per 10 s per account. */
 export const DEFAULT_RATE = { max: 100, intervalMs: 10_000 };
@@ -96,10 +101,11 @@ function toApiError(e: unknown): HubspotApiError | null {
  * Client we build (they are process-wide in the SDK and would fight ours).
  */
 export class HubspotGateway {
-  private readonly limiters = new Map<
+  private readonly portals = new Map<
     number,
-    { api: Bottleneck; search: Bottleneck; rate: { max: number; intervalMs: number }; window: ArrivalWindow; searchWindow: ArrivalWindow }
+    { api: Bottleneck; search: Bottleneck; rate: Rate; window: RequestWindow; searchWindow: RequestWindow }
   >();
+  private readonly limiters: Limiters;
   private readonly refreshing = new Map<number, Promise<PortalTokens>>();
   /** 429s we got back (after our limiter settled, this should stay 0). */
   throttled = 0;
@@ -107,8 +113,15 @@ export class HubspotGateway {
   constructor(
     readonly app: HubspotAppConfig,
     private readonly tokens: TokenStore,
-    private readonly opts: { rate?: { max: number; intervalMs: number }; now?: () => number } = {},
-  ) {}
+    private readonly opts: {
+      rate?: Rate;
+      now?: () => number;
+      /** Where the portals' limiters come from (shared by every instance on Redis); default: this gateway's own. */
+      limiters?: Limiters;
+    } = {},
+  ) {
+    this.limiters = opts.limiters ?? new LocalLimiters();
+  }
 
   private now(): number {
     return (this.opts.now ?? Date.now)();
@@ -198,23 +211,25 @@ export class HubspotGateway {
   }
 
   private limiter(portalId: number) {
-    let l = this.limiters.get(portalId);
+    let l = this.portals.get(portalId);
     if (l === undefined) {
       const rate = this.opts.rate ?? DEFAULT_RATE;
-      const api = new Bottleneck({ maxConcurrent: 10, minTime: Math.ceil((rate.intervalMs / rate.max) * 1.02) });
-      const search = new Bottleneck({ maxConcurrent: 1, minTime: SEARCH_MIN_TIME_MS });
+      // one limit per portal for every instance (the ids are the same everywhere)
+      const id = `hubspot:portal:${portalId}`;
+      const api = this.limiters.limiter(id, { maxConcurrent: 10, minTime: Math.ceil((rate.intervalMs / rate.max) * 1.02) });
+      const search = this.limiters.limiter(`${id}:search`, { maxConcurrent: 1, minTime: SEARCH_MIN_TIME_MS });
       search.chain(api);
       for (const b of [api, search]) {
         b.on('failed', (err: unknown, info: { retryCount: number }) => {
           const e = err as HubspotApiError;
           if (!(e instanceof HubspotApiError) || e.status !== 429 || info.retryCount >= 5) return undefined;
           if (e.policyName === 'DAILY') return undefined; // parked until tomorrow by the caller
-          return e.policyName === 'SECONDLY' ? 1000 : (this.limiters.get(portalId)?.rate.intervalMs ?? 10_000);
+          return e.policyName === 'SECONDLY' ? 1000 : (this.portals.get(portalId)?.rate.intervalMs ?? 10_000);
         });
       }
       // the limiters space starts evenly; the windows make sure arrivals (what HubSpot counts) fit
-      l = { api, search, rate, window: new ArrivalWindow(rate), searchWindow: new ArrivalWindow(SEARCH_RATE) };
-      this.limiters.set(portalId, l);
+      l = { api, search, rate, window: this.limiters.window(id, rate), searchWindow: this.limiters.window(`${id}:search`, SEARCH_RATE) };
+      this.portals.set(portalId, l);
     }
     return l;
   }
@@ -234,7 +249,7 @@ export class HubspotGateway {
     ) {
       l.rate = { max, intervalMs: interval };
       l.window.limit = l.rate;
-      l.api.updateSettings({ minTime: Math.ceil((interval / max) * 1.02) });
+      void retune(l.api, { minTime: Math.ceil((interval / max) * 1.02) });
     }
   }
 
@@ -251,9 +266,11 @@ export class HubspotGateway {
         basePath: this.base(),
         numberOfApiCallRetries: 0,
       });
-      const releases = kind === 'search' ? [await l.searchWindow.acquire()] : [];
-      releases.push(await l.window.acquire());
+      const releases: Array<() => void> = [];
       try {
+        // (a window on Redis can fail to answer: what was acquired is still released)
+        if (kind === 'search') releases.push(await l.searchWindow.acquire());
+        releases.push(await l.window.acquire());
         return await fn(client);
       } catch (e) {
         const api = toApiError(e);

@@ -20,6 +20,7 @@ import { CrmAuthError } from '../errors.js';
 import { changeKey } from './change-key.js';
 import { type HubspotContact, type HubspotCrm, identitiesOf } from './crm.js';
 import { HubspotApiError, type HubspotGateway, PortalDisabledError } from './gateway.js';
+import { HubspotInitialSync, type InitialSyncOptions } from './initial-sync.js';
 import { verifyHubspotSignature } from './signature.js';
 import { type HubspotWebhookEvent, normaliseHubspotEvents, validateHubspotWebhookBatch } from './webhook-events.js';
 
@@ -55,8 +56,14 @@ export class HubspotConnector implements CrmConnector {
       crm: HubspotCrm;
       gateway: HubspotGateway;
       clientSecret: string;
+      /** Exports for large portals: the threshold, the page size (initial-sync.ts). */
+      initialSync?: InitialSyncOptions;
     },
-  ) {}
+  ) {
+    this.initial = new HubspotInitialSync(d.crm, d.initialSync);
+  }
+
+  private readonly initial: HubspotInitialSync;
 
   async verify(req: CrmRequest, kind: CrmRequestKind, now: number): Promise<VerifiedRequest> {
     const c = verifyHubspotSignature(this.d.clientSecret, req, now, VERSIONS[kind]);
@@ -156,9 +163,22 @@ export class HubspotConnector implements CrmConnector {
     };
   }
 
+  /**
+   * Small portals page through the contacts list; above the export threshold one export of every
+   * contact is read as a stream (initial-sync.ts). A page not ready yet (the export still being
+   * written) comes back empty with the same cursor.
+   */
   async syncPage(account: string, cursor: string | null): Promise<SyncPage> {
-    const page = await this.d.crm.contactsPage(Number(account), cursor ?? undefined);
-    return { people: page.contacts.map((c) => this.person(account, c)), next: page.next ?? null };
+    const page = await this.initial.page(Number(account), HubspotInitialSync.parse(cursor));
+    return {
+      people: page.contacts.filter((c) => c.id !== '').map((c) => this.person(account, c)),
+      next: page.next === null ? null : JSON.stringify(page.next),
+    };
+  }
+
+  /** Stops reading an export file left open between pages. */
+  close(): Promise<void> {
+    return this.initial.close();
   }
 
   /**
@@ -178,10 +198,21 @@ export class HubspotConnector implements CrmConnector {
   async logMessages(account: string, entries: readonly CrmMessageLog[]): Promise<CrmLogOutcome[]> {
     const out: CrmLogOutcome[] = [];
     for (const m of entries) {
-      const body = [`Signalbox sent "${m.label}" by ${m.channel}`, m.detail ? `content: ${m.detail}` : null, `why: ${m.reason}`]
+      const body = [
+        `Signalbox sent "${m.label}" by ${m.channel}: ${m.outcome}${m.cost !== null && m.cost > 0 ? ` (cost ${m.cost})` : ''}`,
+        m.detail ? `content: ${m.detail}` : null,
+        `why: ${m.reason}`,
+      ]
         .filter(Boolean)
         .join('\n');
       try {
+        const before = m.logged;
+        if (before !== undefined && (before.kind === 'communication' || before.kind === 'note')) {
+          // its outcome moved on: the same record rewritten (HubSpot has no idempotency key to create with)
+          await this.d.crm.updateLogged(Number(account), { id: before.recordId, kind: before.kind, channel: m.channel, body });
+          out.push({ messageId: m.messageId, recordId: before.recordId, kind: before.kind, error: null, permanent: false });
+          continue;
+        }
         const logged = await this.d.crm.logMessage(Number(account), { contactId: m.person.id, channel: m.channel, body, at: m.at });
         out.push({ messageId: m.messageId, recordId: logged.id, kind: logged.kind, error: null, permanent: false });
       } catch (err) {

@@ -7,8 +7,10 @@
  * (`invalid_grant`) disables the org ("connect it again"), it is never retried.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import Bottleneck from 'bottleneck';
+import type Bottleneck from 'bottleneck';
 import { Connection, OAuth2 } from 'jsforce';
+import { type Limiters, retune } from '../limits/limiters.js';
+import { LocalLimiters } from '../limits/local/local-limiters.js';
 import { OrgDisabledError, SalesforceApiError, SalesforceConfigError, SalesforceLimitError } from './errors.js';
 import { toId18 } from './ids.js';
 import { JWT_BEARER_GRANT, jwtAssertion } from './jwt-bearer.js';
@@ -70,6 +72,8 @@ export const DEFAULT_SCOPES = ['api', 'refresh_token'] as const;
 interface OrgState {
   limiter: Bottleneck;
   pacer: LimitPacer;
+  /** the spacing last given to the limiter (a change on a shared limiter is a Redis round trip) */
+  minTime: number;
 }
 
 const errorCodeOf = (e: unknown): string | undefined => (e as { errorCode?: unknown })?.errorCode as string | undefined;
@@ -102,12 +106,20 @@ export class SalesforceGateway {
   refreshes = 0;
   readonly version: string;
   readonly client: string;
+  private readonly limiters: Limiters;
 
   constructor(
     readonly app: SalesforceAppConfig,
     private readonly tokens: SalesforceTokenStore,
-    private readonly opts: { now?: () => number; maxConcurrent?: number; pace?: PacerOptions } = {},
+    private readonly opts: {
+      now?: () => number;
+      maxConcurrent?: number;
+      pace?: PacerOptions;
+      /** Where the orgs' limiters come from (shared by every instance on Redis); default: this gateway's own. */
+      limiters?: Limiters;
+    } = {},
   ) {
+    this.limiters = opts.limiters ?? new LocalLimiters();
     this.version = app.apiVersion ?? DEFAULT_API_VERSION;
     this.client = app.callOptionsClient ?? 'signalbox';
     if (!/^\d+\.0$/.test(this.version)) throw new SalesforceConfigError([{ path: '/apiVersion', message: 'must look like 60.0' }]);
@@ -300,7 +312,15 @@ export class SalesforceGateway {
     let s = this.orgs.get(orgId);
     if (s === undefined) {
       const pacer = new LimitPacer(this.opts.pace);
-      s = { pacer, limiter: new Bottleneck({ maxConcurrent: this.opts.maxConcurrent ?? 10, minTime: pacer.minTime() }) };
+      const minTime = pacer.minTime();
+      // one limit per org for every instance (the ids are the same everywhere)
+      // a call waits out REQUEST_LIMIT_EXCEEDED pauses inside its job: its job may last them all
+      const limiter = this.limiters.limiter(
+        `salesforce:org:${orgId}`,
+        { maxConcurrent: this.opts.maxConcurrent ?? 10, minTime },
+        { expirationMs: (pacer.maxRetries + 1) * pacer.maxBackoff + 120_000 },
+      );
+      s = { pacer, limiter, minTime };
       this.orgs.set(orgId, s);
     }
     return s;
@@ -341,7 +361,9 @@ export class SalesforceGateway {
   private observe(s: OrgState, conn: Connection): void {
     s.pacer.observe(conn.limitInfo.apiUsage);
     const minTime = s.pacer.minTime();
-    s.limiter.updateSettings({ minTime });
+    if (minTime === s.minTime) return;
+    s.minTime = minTime;
+    void retune(s.limiter, { minTime });
   }
 
   /** The org's limits as last seen, and how we pace it. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { PURPOSES } from './vocabulary.js';
 
-export const CONSENT_SOURCES = ['crm', 'keyword', 'agent', 'api', 'import'] as const;
+/** Who changed consent; `provider`: a provider reported it (an unsubscribed recipient, a spam complaint); `unsubscribe`: the contact's own unsubscribe link. */
+export const CONSENT_SOURCES = ['crm', 'keyword', 'agent', 'api', 'import', 'provider', 'unsubscribe'] as const;
 
 /** One line of the append-only consent ledger. `*` as channel or purpose means all of them. */
 export const consentRecordSchema = z.strictObject({

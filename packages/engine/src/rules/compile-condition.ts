@@ -37,11 +37,14 @@ export function compileCondition(condition: TopLevelCondition | Condition): Comp
   return compileLeaf(condition);
 }
 
+/** A fact is an own property of the facts: `constructor` or `toString` name nothing, as in json-rules-engine. */
+const factOf = (facts: Facts, fact: string): unknown => (Object.hasOwn(facts, fact) ? facts[fact] : undefined);
+
 function reader(fact: string, path: string | undefined): (facts: Facts) => unknown {
-  if (path === undefined) return (facts) => facts[fact];
+  if (path === undefined) return (facts) => factOf(facts, fact);
   const segments = splitPath(path);
   return (facts) => {
-    const v = facts[fact];
+    const v = factOf(facts, fact);
     // json-rules-engine applies the path only to objects; other values pass through unchanged.
     return v !== null && typeof v === 'object' ? resolvePath(v, segments) : v;
   };

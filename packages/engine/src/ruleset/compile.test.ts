@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RulesetInvalidError } from '../errors.js';
+import { compileCondition } from '../rules/compile-condition.js';
 import { defaultRulesetDocument } from '../testing/default-ruleset.js';
 import { loadRuleset, validateRuleset } from './compile.js';
 
@@ -49,6 +50,54 @@ describe('ruleset validation', () => {
     expect(ps.find((p) => p.path === '/rules/0/conditions/all/2/path')?.message).toMatch(/pigeon/);
     expect(ps.some((p) => p.path.startsWith('/rules/0/conditions/all/3'))).toBe(false);
     expect(ps.some((p) => p.path.startsWith('/rules/0/conditions/all/4'))).toBe(false);
+  });
+
+  it('refuses dot paths that would load and never match, also under open branches, saying what to write', () => {
+    const doc = base();
+    const leaf = (fact: string, path: string) => ({ fact, path, operator: 'equal', value: 'x' });
+    (doc.rules[0] as { conditions: unknown }).conditions = {
+      all: [
+        leaf('contact', 'attributes..plan'),
+        leaf('object', '$.amount'),
+        leaf('contact', 'attributes.plan[0]'),
+        leaf('contact', 'attributes.plan.'),
+        leaf('object', '.amount'),
+        leaf('object', "$['amount']"),
+        leaf('contact', 'attributes.*'),
+        leaf('contact', 'attributes.plan.0'),
+      ],
+    };
+    const msg = (i: number) => at(doc, `/rules/0/conditions/all/${i}/path`)[0]?.message ?? '';
+    expect(msg(0)).toMatch(/empty segment.*write "attributes\.plan"/);
+    expect(msg(1)).toMatch(/JSONPath.*write "amount"/);
+    expect(msg(2)).toMatch(/brackets.*write "attributes\.plan\.0"/);
+    expect(msg(3)).toMatch(/empty segment.*write "attributes\.plan"/);
+    expect(msg(4)).toMatch(/empty segment.*write "amount"/);
+    expect(msg(5)).toMatch(/JSONPath.*write "amount"/);
+    expect(msg(6)).toMatch(/wildcard/);
+    expect(at(doc, '/rules/0/conditions/all/7/path')).toEqual([]);
+  });
+
+  it('reports schema problems and the semantic problems of the parts that parse, together', () => {
+    const doc = base();
+    (doc.rules[0] as Record<string, unknown>).priority = 'high'; // schema: not a number
+    (doc.rules[1] as { conditions: unknown }).conditions = { all: [{ fact: 'weather', operator: 'equal', value: 1 }] }; // semantic
+    (doc.journeys[0] as Record<string, unknown>).trigger = 42; // schema
+    const ps = problems(doc);
+    expect(ps.some((p) => p.path === '/rules/0/priority')).toBe(true);
+    expect(ps.find((p) => p.path === '/rules/1/conditions/all/0/fact')?.message).toMatch(/unknown fact "weather"/);
+    expect(ps.some((p) => p.path.startsWith('/journeys/0/trigger'))).toBe(true);
+    // nothing said twice, nothing said about the parts the schema refused beyond the schema's own words
+    expect(new Set(ps.map((p) => `${p.path} ${p.message}`)).size).toBe(ps.length);
+  });
+
+  it('reads facts as own properties: inherited names such as constructor resolve to nothing', () => {
+    // read as facts.constructor, the first would be Object and the second Object.prototype.toString
+    const nothing = compileCondition({ fact: 'constructor', operator: 'equal', value: { fact: 'nothing' } });
+    const sameFunction = compileCondition({ fact: 'toString', operator: 'equal', value: { fact: 'toString' } });
+    expect(nothing({ contact: {} })).toBe(true);
+    expect(sameFunction({ contact: {} })).toBe(true);
+    expect(nothing({ constructor: 1 })).toBe(false);
   });
 
   it('rejects operator/value mismatches and empty any', () => {
@@ -135,7 +184,7 @@ describe('ruleset validation', () => {
     expect(paths).toEqual(expect.arrayContaining(['/colour', '/rules/0/prio']));
   });
 
-  it('reports schema and semantic problems together when the schema problems are inside rules, journeys or caps', () => {
+  it('reports schema and semantic problems together when the schema problems are inside rules or journeys', () => {
     const doc = base();
     (doc.rules[0] as { event: unknown }).event = { type: 'teleport', params: {} };
     (doc.rules[5] as { conditions: unknown }).conditions = {
@@ -144,11 +193,10 @@ describe('ruleset validation', () => {
     (doc.rules[7] as { event: { params: { candidates: unknown[] } } }).event.params.candidates = ['pigeon'];
     (doc.journeys[1] as { steps: Array<Record<string, unknown>> }).steps[0] = { id: 'x', type: 'teleport' };
     (doc.journeys[2] as { trigger: { event: string } }).trigger.event = 'cart.exploded';
-    (doc.caps as Array<Record<string, unknown>>)[0] = { id: 'promo-daily', max: -1, per: 'day' };
     const ps = problems(doc);
     const paths = ps.map((p) => p.path);
     // schema problems
-    expect(paths).toEqual(expect.arrayContaining(['/rules/0/event/type', '/caps/0/max']));
+    expect(paths).toContain('/rules/0/event/type');
     expect(paths.some((p) => p.startsWith('/journeys/1/steps/0'))).toBe(true);
     // semantic problems, pointing into the document as it was sent
     expect(ps.find((p) => p.path === '/rules/5/conditions/all/0/path')?.message).toMatch(/vulnerabel/);
@@ -158,7 +206,7 @@ describe('ruleset validation', () => {
     expect(paths.filter((p) => p.startsWith('/rules/0/'))).toEqual(['/rules/0/event/type']);
   });
 
-  it('reports only the schema problems when something outside rules, journeys and caps is malformed', () => {
+  it('reports only the schema problems when something outside rules and journeys is malformed', () => {
     const doc = base();
     (doc.channels as Record<string, Record<string, unknown>>).sms = { kind: 'carrier-pigeon', address: 'phone' };
     (doc.rules[5] as { conditions: unknown }).conditions = {

@@ -1,8 +1,8 @@
-import { RulesetInvalidError } from '../errors.js';
+import type { z } from 'zod';
+import { type Problem, RulesetInvalidError } from '../errors.js';
 import { MESSAGE_TYPES, type MessageType, STAGES, type Stage } from '../model/vocabulary.js';
 import { type CompiledCondition, compileCondition, type Facts } from '../rules/compile-condition.js';
 import { parseHhmm, type Window } from '../time/zoned.js';
-import { semanticsBesideSchemaProblems } from './partial-semantics.js';
 import { type Condition, type Effect, type Rule, type Ruleset, rulesetSchema, type TopLevelCondition } from './schema.js';
 import { validateSemantics } from './validate.js';
 import { zodProblems } from './zod-problems.js';
@@ -43,19 +43,51 @@ export interface CompiledRuleset {
 
 /**
  * Validates a ruleset document completely (schema, then references and semantics) and compiles
- * it. Throws RulesetInvalidError listing every problem with its JSON pointer, schema and semantic
- * problems together when the schema problems are confined to rules, journeys or caps; a ruleset
- * that returns from here cannot fail later for being malformed.
+ * it. Throws RulesetInvalidError listing every problem with its JSON pointer; a ruleset that
+ * returns from here cannot fail later for being malformed.
  */
 export function loadRuleset(input: unknown): CompiledRuleset {
   const parsed = rulesetSchema.safeParse(input);
-  if (!parsed.success) {
-    const schemaProblems = zodProblems(parsed.error.issues);
-    throw new RulesetInvalidError([...schemaProblems, ...semanticsBesideSchemaProblems(input, schemaProblems)]);
-  }
+  if (!parsed.success) throw new RulesetInvalidError(withSemanticProblems(input, zodProblems(parsed.error.issues)));
   const problems = validateSemantics(parsed.data);
   if (problems.length > 0) throw new RulesetInvalidError(problems);
   return compileRuleset(parsed.data);
+}
+
+/**
+ * The schema's problems, and the semantic ones of the parts that do parse: a rule or journey that
+ * fails the schema is left out of the semantic pass (a hole at its index, so every other pointer
+ * stays right); when any other section fails, references cannot be checked and only the schema's
+ * problems are reported. A semantic problem inside a part the schema already refused is not repeated.
+ */
+function withSemanticProblems(input: unknown, schemaProblems: Problem[]): Problem[] {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return schemaProblems;
+  const doc = input as Record<string, unknown>;
+  const { rules, journeys, ...sections } = rulesetSchema.shape;
+  const partial: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(sections)) {
+    const r = (schema as z.ZodType).safeParse(doc[key]);
+    if (!r.success) return schemaProblems;
+    if (r.data !== undefined) partial[key] = r.data;
+  }
+  if (Object.keys(doc).some((k) => !Object.hasOwn(rulesetSchema.shape, k))) return schemaProblems;
+  for (const [key, element] of [
+    ['rules', rules.element],
+    ['journeys', journeys.unwrap().element],
+  ] as const) {
+    const list = doc[key] ?? [];
+    if (!Array.isArray(list)) return schemaProblems;
+    const holes: unknown[] = new Array(list.length);
+    list.forEach((item, i) => {
+      const r = (element as z.ZodType).safeParse(item);
+      if (r.success) holes[i] = r.data;
+    });
+    partial[key] = holes;
+  }
+  const refused = schemaProblems.map((x) => x.path);
+  const covered = (path: string) => refused.some((r) => path === r || path.startsWith(`${r}/`) || r.startsWith(`${path}/`));
+  const semantic = validateSemantics(partial as Ruleset).filter((x) => !covered(x.path));
+  return [...schemaProblems, ...semantic];
 }
 
 /** Validation only: the problems, empty when the ruleset is good. */

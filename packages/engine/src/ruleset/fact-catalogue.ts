@@ -89,6 +89,8 @@ export function checkFactPath(
   if (path === undefined) {
     return typeof node === 'object' ? `fact "${fact}" needs a path (e.g. ${fact}.${Object.keys(node)[0]})` : null;
   }
+  const malformed = malformedPath(path);
+  if (malformed !== null) return malformed;
   const segments = path.split('.');
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i] as string;
@@ -111,6 +113,27 @@ export function checkFactPath(
   if (node !== OPEN && typeof node === 'object') {
     return `path "${fact}.${path}" names an object; go down to a value (${Object.keys(node).map(describeKey).join(', ')})`;
   }
+  return null;
+}
+
+/**
+ * A path a condition may name is plain dot notation: `attributes.plan`, `object.items.0.sku`. Anything else
+ * loads in json-rules-engine's default set-up (JSONPath) but never resolves here, so a rule copied from one
+ * would silently never fire: refuse it, saying what to write instead. Checked under open branches too.
+ */
+function malformedPath(path: string): string | null {
+  const dotted = path
+    .replace(/^\$\.?/, '')
+    .replace(/\[['"]?([^\]'"]*)['"]?\]/g, '.$1')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^\.|\.$/g, '');
+  const instead = dotted !== '' && dotted !== path ? ` (write "${dotted}")` : '';
+  if (path === '') return 'the path is empty: leave "path" out to compare the whole fact, or name a property';
+  if (path.startsWith('$')) return `path "${path}" is JSONPath; paths here are plain dot notation${instead}`;
+  if (/[[\]]/.test(path)) return `path "${path}" uses brackets; name array items and properties with dots${instead}`;
+  if (path.startsWith('.') || path.endsWith('.') || path.includes('..'))
+    return `path "${path}" has an empty segment (a leading, trailing or doubled dot)${instead}`;
+  if (/[*\s]/.test(path)) return `path "${path}" has a wildcard or a space; name one property per segment`;
   return null;
 }
 

@@ -1,4 +1,4 @@
-import { DEFAULT_SCOPES, HubspotConnector, HubspotCrm, HubspotGateway } from '@signalbox/connectors';
+import { DEFAULT_SCOPES, HubspotConnector, HubspotCrm, HubspotGateway, type Limiters } from '@signalbox/connectors';
 import type { CompiledRuleset } from '@signalbox/engine';
 import type { Chore } from '../../chore.js';
 import type { Clock } from '../../clock.js';
@@ -27,6 +27,12 @@ export interface HubspotSettings {
   /** 32 bytes: encrypts portals' tokens at rest. */
   tokenKey: Uint8Array;
   rate?: { max: number; intervalMs: number } | undefined;
+  /** Above this many contacts the initial sync reads one export instead of paging (default 20,000). */
+  exportThreshold?: number | undefined;
+  /** Contacts per page of an export's file (default 2,000). */
+  exportPageSize?: number | undefined;
+  /** How often an unfinished export's status is asked for (default 5 s). */
+  exportPollMs?: number | undefined;
 }
 
 export interface HubspotStore extends MessageStore {
@@ -64,6 +70,10 @@ export class HubspotApp implements CrmApp {
       ruleset: () => CompiledRuleset;
       clock: Clock;
       log: Logger;
+      /** The portals' limiters (shared by every instance through Redis in production). */
+      limiters: Limiters;
+      /** This instance and its claims' length: one instance at a time runs an account's sync. */
+      syncClaim?: { owner: string; ms: number };
     },
   ) {
     const now = () => d.clock.now().getTime();
@@ -72,13 +82,30 @@ export class HubspotApp implements CrmApp {
     this.gateway = new HubspotGateway(
       { clientId: s.clientId, clientSecret: s.clientSecret, redirectUri: s.redirectUri, scopes: DEFAULT_SCOPES, basePath: s.apiBase },
       this.tokens,
-      { now, ...(s.rate ? { rate: s.rate } : {}) },
+      { now, limiters: d.limiters, ...(s.rate ? { rate: s.rate } : {}) },
     );
     this.crm = new HubspotCrm(this.gateway);
-    this.connector = new HubspotConnector({ crm: this.crm, gateway: this.gateway, clientSecret: s.clientSecret });
+    this.connector = new HubspotConnector({
+      crm: this.crm,
+      gateway: this.gateway,
+      clientSecret: s.clientSecret,
+      initialSync: {
+        ...(s.exportThreshold !== undefined ? { exportThreshold: s.exportThreshold } : {}),
+        ...(s.exportPageSize !== undefined ? { exportPageSize: s.exportPageSize } : {}),
+        ...(s.exportPollMs !== undefined ? { exportPollMs: s.exportPollMs } : {}),
+        now,
+      },
+    });
     this.people = new CrmPeople({ connector: this.connector, ruleset: d.ruleset, now });
     this.inbox = new CrmInbox({ connector: this.connector, people: this.people, store: d.store, ruleset: d.ruleset });
-    this.sync = new CrmSync({ connector: this.connector, people: this.people, store: d.store, now, log: d.log });
+    this.sync = new CrmSync({
+      connector: this.connector,
+      people: this.people,
+      store: d.store,
+      now,
+      log: d.log,
+      ...(d.syncClaim !== undefined ? { claim: d.syncClaim } : {}),
+    });
     this.writeBack = new CrmWriteBack({ connector: this.connector, personOf: personOfIdentity, now, log: d.log });
     this.actions = new WorkflowActions({ sender: d.sender, requests: d.requests, crm: this.crm, now, log: d.log });
   }
@@ -89,6 +116,11 @@ export class HubspotApp implements CrmApp {
     await this.crm.ensureProperties(tokens.portalId);
     await this.sync.begin(String(tokens.portalId));
     return String(tokens.portalId);
+  }
+
+  /** Stops reading an export file left open between the sync's pages. */
+  stop(): Promise<void> {
+    return this.connector.close();
   }
 
   /** The worker's HubSpot chores. */

@@ -3,6 +3,7 @@ import {
   type CrmRecordRef,
   type CrmRequest,
   type CrmRequestKind,
+  type Limiters,
   SALESFORCE_CDC,
   SalesforceConnector,
   SalesforceCrm,
@@ -98,6 +99,10 @@ export class SalesforceApp implements CrmApp {
       ruleset: () => CompiledRuleset;
       clock: Clock;
       log: Logger;
+      /** The orgs' limiters (shared by every instance through Redis in production). */
+      limiters: Limiters;
+      /** This instance and its claims' length: one instance at a time runs an account's sync. */
+      syncClaim?: { owner: string; ms: number };
     },
   ) {
     const now = () => d.clock.now().getTime();
@@ -112,7 +117,7 @@ export class SalesforceApp implements CrmApp {
         ...(s.jwt ? { jwt: { privateKeyPem: s.jwt.privateKeyPem } } : {}),
       },
       this.tokens,
-      { now },
+      { now, limiters: d.limiters },
     );
     this.crm = new SalesforceCrm(this.gateway);
     this.connector = new SalesforceConnector({
@@ -125,7 +130,14 @@ export class SalesforceApp implements CrmApp {
     });
     this.people = new CrmPeople({ connector: this.connector, ruleset: d.ruleset, now });
     this.inbox = new CrmInbox({ connector: this.connector, people: this.people, store: d.store, ruleset: d.ruleset });
-    this.sync = new CrmSync({ connector: this.connector, people: this.people, store: d.store, now, log: d.log });
+    this.sync = new CrmSync({
+      connector: this.connector,
+      people: this.people,
+      store: d.store,
+      now,
+      log: d.log,
+      ...(d.syncClaim !== undefined ? { claim: d.syncClaim } : {}),
+    });
     this.writeBack = new CrmWriteBack({ connector: this.connector, personOf: personOfIdentity, now, log: d.log });
   }
 

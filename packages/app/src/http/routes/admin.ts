@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { ConsoleSessions, cookieValue, SESSION_COOKIE, SESSION_MS, type SessionData, sessionCookie } from '../../admin/sessions.js';
+import { SignInLimiter } from '../../admin/sign-in-limiter.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { ApiKey } from '../../config.js';
-import { AuthError } from '../../errors.js';
+import { AppError, AuthError } from '../../errors.js';
 import { apiKeyPrincipal, type SessionAuth } from '../auth.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
@@ -47,6 +48,8 @@ export interface AdminDeps {
   dir: string;
   /** Cookies marked Secure (the app is reached over HTTPS). */
   secure: boolean;
+  /** Failed sign-ins per client address (default: 10 in 5 minutes, then 429 until the window frees). */
+  signIns?: SignInLimiter;
 }
 
 /** Whether a request comes from this very origin (when it says where it comes from). */
@@ -76,6 +79,7 @@ const answer = (s: SessionData) => ({ name: s.name, role: s.role, csrf: s.csrf, 
 /** The admin console: its page and sign-in (the page's files are mounted by `adminAssets`). */
 export function adminRoutes(d: AdminDeps): RouteSpec[] {
   const identify = apiKeyPrincipal(d.keys);
+  const signIns = d.signIns ?? new SignInLimiter({ max: 10, windowMs: 5 * 60_000, maxClients: 10_000 });
   const current = (req: Request) => d.sessions.read(cookieValue(req.get('cookie'), SESSION_COOKIE), d.now());
   const page = (_req: Request, res: Response) => {
     const index = join(d.dir, 'index.html');
@@ -122,12 +126,23 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
       tags: ['admin'],
       security: 'none',
       body: signInBody,
-      responses: { 200: '{name, role, csrf, expiresAt} and Set-Cookie' },
+      responses: { 200: '{name, role, csrf, expiresAt} and Set-Cookie', 429: 'too many failed sign-ins from this address (Retry-After)' },
       handler: async (req, res) => {
         if (!sameOrigin(req)) throw new AuthError(403, 'CSRF_TOKEN_INVALID', 'sign in from the console itself');
+        // guessing keys from one address is refused for a while, whatever key comes next
+        const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+        const wait = Math.ceil(signIns.retryAfter(client, d.now()) / 1000);
+        if (wait > 0) {
+          res.set('retry-after', String(wait));
+          throw new AppError(429, 'SIGN_IN_RATE_LIMITED', `too many failed sign-ins from this address: try again in ${wait} s`);
+        }
         const body = parseBody(signInBody, req.body);
         const who = identify((name) => (name === 'x-api-key' ? body.key : undefined));
-        if (who === undefined || who === null) throw new AuthError(401, 'AUTH_INVALID', 'the API key is not valid');
+        if (who === undefined || who === null) {
+          signIns.failed(client, d.now());
+          throw new AuthError(401, 'AUTH_INVALID', 'the API key is not valid');
+        }
+        signIns.succeeded(client);
         if (who.role === 'integration')
           throw new AuthError(403, 'ROLE_FORBIDDEN', 'integration keys cannot use the console (sign in with an admin or agent key)');
         const { cookie, data } = d.sessions.issue({ name: who.name, role: who.role }, d.now());

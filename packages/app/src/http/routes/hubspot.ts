@@ -11,14 +11,14 @@ import { HubspotInbound } from '../../crm/hubspot/hubspot-inbound.js';
 import { AuthError, InputError, NotFoundError } from '../../errors.js';
 import type { InboxWriter } from '../../inbox/inbox-writer.js';
 import type { Logger } from '../../logger.js';
-import { summariseDecision } from '../../messages/summarise.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { Runtime } from '../../runtime.js';
 import type { ReplayGuard } from '../../security/replay-guard.js';
+import { agentSend } from '../agent-send.js';
 import { crmCall } from '../crm-call.js';
 import { type FastPath, header, takeBody } from '../fast-path.js';
 import { parseJsonBody } from '../json-body.js';
-import { OAuthState } from '../oauth-state.js';
+import { OAuthState, type UsedStates } from '../oauth-state.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
@@ -31,6 +31,8 @@ export interface HubspotRouteDeps {
   /** The public base URL HubSpot calls (signatures cover the full URL); else taken from the request. */
   publicUrl?: string | undefined;
   now: () => number;
+  /** OAuth states used (good once, on every instance sharing the cache). */
+  usedStates: UsedStates;
 }
 
 const messageType = z.enum(MESSAGE_TYPES);
@@ -140,7 +142,7 @@ export function hubspotRoutes(
   };
 
   // OAuth install: a signed state against CSRF, the code exchanged on the v3 token endpoint
-  const oauthState = new OAuthState(d.clientSecret, d.now);
+  const oauthState = new OAuthState(d.clientSecret, d.now, d.usedStates, d.log);
 
   const routes: RouteSpec[] = [
     {
@@ -248,26 +250,8 @@ export function hubspotRoutes(
         const portalId = parseBody(z.coerce.number().int().positive(), req.query.portalId, '/query/portalId');
         const contact = await cardContact(portalId, String(body.objectId));
         const userId = String(req.query.userId ?? 'unknown').slice(0, 60);
-        const result = await d.runtime.sender.unit((u) =>
-          d.runtime.requests.request(u, contact.id, {
-            type: body.messageType,
-            ...(body.template ? { template: body.template } : {}),
-            ...(body.purpose ? { purpose: body.purpose } : {}),
-            team: 'hubspot-card',
-            workflow: `agent:${userId}`,
-            priority: 'normal',
-          }),
-        );
-        d.nudge();
-        res.status(result.status === 'queued' ? 202 : 200).json({
-          messageId: result.messageId,
-          status: result.status,
-          outcome: result.decision.outcome,
-          channel: result.decision.plan[0]?.channel ?? null,
-          sendAt: result.decision.sendAt,
-          reason: summariseDecision(result.decision),
-          reasons: result.decision.reasons.map((x) => ({ code: x.code, channel: x.channel ?? null, message: x.message })),
-        });
+        const sent = await agentSend(d, contact.id, body, { team: 'hubspot-card', agent: userId });
+        res.status(sent.status).json(sent.body);
       },
     },
     {
@@ -291,7 +275,7 @@ export function hubspotRoutes(
       responses: { 200: 'an HTML page saying the app is installed' },
       handler: async (req, res) => {
         const q = parseBody(callbackQuery, req.query, '/query');
-        oauthState.check(q.state);
+        await oauthState.consume(q.state);
         const portalId = await crmCall(() => d.calls.connect('hubspot', q.code));
         d.nudge();
         res

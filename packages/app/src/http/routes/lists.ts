@@ -135,7 +135,7 @@ export function listRoutes(runtime: Runtime): RouteSpec[] {
           store.messages.list({ contactId: contact.id, status: ['queued', 'review', 'sent', 'delivered'] }, 500),
           store.journeys.active({ contactId: contact.id }),
         ]);
-        const timers = await store.timers.pending([...messages.map((m) => m.id), ...journeys.map((j) => j.id)]);
+        const timers = await store.timers.pendingOf(contact.id, 0, 1_000);
         const kinds = new Map(messages.map((m) => [m.id, m]));
         res.json({
           contactId: contact.id,

@@ -10,12 +10,12 @@ import { SalesforceInbound } from '../../crm/salesforce/salesforce-inbound.js';
 import { InputError, NotFoundError } from '../../errors.js';
 import type { InboxWriter } from '../../inbox/inbox-writer.js';
 import type { Logger } from '../../logger.js';
-import { summariseDecision } from '../../messages/summarise.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { Runtime } from '../../runtime.js';
+import { agentSend } from '../agent-send.js';
 import { crmCall } from '../crm-call.js';
 import { type FastAnswer, type FastPath, header, takeBody } from '../fast-path.js';
-import { OAuthState } from '../oauth-state.js';
+import { OAuthState, type UsedStates } from '../oauth-state.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
@@ -25,6 +25,8 @@ export interface SalesforceRouteDeps {
   calls: CrmCalls;
   clientSecret: string;
   now: () => number;
+  /** OAuth states used (good once, on every instance sharing the cache). */
+  usedStates: UsedStates;
 }
 
 export const OUTBOUND_PATH = '/hooks/salesforce/outbound';
@@ -68,7 +70,7 @@ export function salesforceRoutes(
   },
 ): { routes: RouteSpec[]; fast: FastPath } {
   const inbound = new SalesforceInbound({ inbox: d.inbox, now: d.now });
-  const oauthState = new OAuthState(d.clientSecret, d.now);
+  const oauthState = new OAuthState(d.clientSecret, d.now, d.usedStates, d.log);
 
   /** Verified (org, secret path, safe XML), stored, acknowledged. */
   const outbound = async (r: CrmRequest, path: string): Promise<FastAnswer> => {
@@ -157,26 +159,8 @@ export function salesforceRoutes(
         const contact = await panelContact(orgId, body.recordId, '/recordId');
         const user = req.get('x-signalbox-user-id');
         const agent = user !== undefined && USER_ID.test(user) ? user : 'unknown';
-        const result = await d.runtime.sender.unit((u) =>
-          d.runtime.requests.request(u, contact.id, {
-            type: body.messageType,
-            ...(body.template ? { template: body.template } : {}),
-            ...(body.purpose ? { purpose: body.purpose } : {}),
-            team: 'salesforce-panel',
-            workflow: `agent:${agent}`,
-            priority: 'normal',
-          }),
-        );
-        d.nudge();
-        res.status(result.status === 'queued' ? 202 : 200).json({
-          messageId: result.messageId,
-          status: result.status,
-          outcome: result.decision.outcome,
-          channel: result.decision.plan[0]?.channel ?? null,
-          sendAt: result.decision.sendAt,
-          reason: summariseDecision(result.decision),
-          reasons: result.decision.reasons.map((x) => ({ code: x.code, channel: x.channel ?? null, message: x.message })),
-        });
+        const sent = await agentSend(d, contact.id, body, { team: 'salesforce-panel', agent: agent });
+        res.status(sent.status).json(sent.body);
       },
     },
     {
@@ -201,7 +185,7 @@ export function salesforceRoutes(
       responses: { 200: 'an HTML page with the org and its panel key' },
       handler: async (req, res) => {
         const q = parseBody(callbackQuery, req.query, '/query');
-        oauthState.check(q.state);
+        await oauthState.consume(q.state);
         if (q.error !== undefined || q.code === undefined)
           throw new InputError(
             `Salesforce did not authorise the connection: ${q.error_description ?? q.error ?? 'no code'}`,

@@ -1,5 +1,6 @@
+import { type Limiters, LocalLimiters } from '@signalbox/connectors';
 import type { ChannelProvider, OutboundMessage, SendResult } from '@signalbox/engine';
-import Bottleneck from 'bottleneck';
+import type Bottleneck from 'bottleneck';
 import { sign } from '../signature.js';
 import { postJson } from './http-post.js';
 import { assertTarget, isPublicAddress, publicOnlyLookup, SsrfError } from './ssrf.js';
@@ -15,6 +16,8 @@ export interface WebhookProviderOptions {
   maxConcurrent?: number;
   timeoutMs?: number;
   now: () => number;
+  /** Where the sender's limiter comes from (`provider:<name>`, shared by every instance through Redis); default: its own. */
+  limiters?: Limiters;
 }
 
 /**
@@ -29,7 +32,7 @@ export class WebhookProvider implements ChannelProvider {
   constructor(private readonly o: WebhookProviderOptions) {
     this.name = o.name ?? 'webhook';
     const perSecond = o.maxPerSecond ?? 50;
-    this.limiter = new Bottleneck({
+    this.limiter = (o.limiters ?? new LocalLimiters()).limiter(`provider:${this.name}`, {
       maxConcurrent: o.maxConcurrent ?? 10,
       reservoir: perSecond,
       reservoirRefreshAmount: perSecond,
@@ -52,6 +55,7 @@ export class WebhookProvider implements ChannelProvider {
       channel: m.channel,
       to: m.to,
       content: m.content,
+      ...(m.rendered !== undefined ? { rendered: m.rendered } : {}),
       template: m.template,
       variables: m.variables,
     });

@@ -9,6 +9,9 @@
  *   with associations, update, batch read with 207 `errors[]`, batch upsert), property groups and
  *   properties; writes refused as HubSpot refuses them (`PROPERTY_DOESNT_EXIST`,
  *   `INVALID_OPTION`, `INVALID_ASSOCIATION_TYPE`).
+ * - CRM exports (`fake-exports.ts`): tasks PENDING → PROCESSING → COMPLETE, one at a time per
+ *   account, signed download URLs that expire after five minutes, CSV zipped over 2 MB;
+ *   `exports.hold` / `exports.release()` / `exports.cancel(taskId)` for tests.
  * - Custom workflow action callbacks: completed once, refused when expired, already completed,
  *   unknown, or with an output value outside the action definition's options.
  * - Limits: the ten-second rolling limit (429 `TEN_SECONDLY_ROLLING` with X-HubSpot-RateLimit-*
@@ -38,6 +41,7 @@ import type { AddressInfo } from 'node:net';
 import { type FakeActionDefinition, FakeCallbacks } from './fake-callbacks.js';
 import { objectType } from './fake-catalogue.js';
 import { HsError, missingScopes, rateLimitBody } from './fake-errors.js';
+import { FakeExports } from './fake-exports.js';
 import { FakeOAuth, type TokenAnswer } from './fake-oauth.js';
 import { objectRoutes } from './fake-objects.js';
 import { type FakeObject, type FakePortal, newPortal, writeObject } from './fake-portal.js';
@@ -60,6 +64,8 @@ export interface FakeHubspotOptions {
   callbackTtlMs?: number;
   /** Clock for token expiry, callbacks and rate windows (tests move it). */
   now?: () => number;
+  /** Exports: rows written per slice while PROCESSING, and a wait before an export's turn (tests see PENDING). */
+  exports?: { rowsPerSlice?: number; queueDelayMs?: number };
 }
 
 export interface RequestLogEntry {
@@ -91,6 +97,8 @@ export class FakeHubspot {
   private readonly now: () => number;
   private readonly oauth: FakeOAuth;
   private readonly callbacks: FakeCallbacks;
+  /** The CRM exports API (tasks, files); `exports.cancel(taskId)` cancels one. */
+  readonly exports: FakeExports;
   private server: Server | null = null;
   private nextId = 1000;
 
@@ -102,6 +110,7 @@ export class FakeHubspot {
     this.now = o.now ?? Date.now;
     this.oauth = new FakeOAuth(this.clientId, this.clientSecret, o.tokenTtlSeconds ?? 1800, this.now);
     this.callbacks = new FakeCallbacks(this.now, o.callbackTtlMs ?? 7 * 86_400_000);
+    this.exports = new FakeExports({ now: this.now, ...o.exports }, (id) => this.portal(id));
   }
 
   async start(port = 0): Promise<string> {
@@ -255,6 +264,14 @@ export class FakeHubspot {
         send(200, this.oauth.token(new URLSearchParams(raw)));
         return;
       }
+      // an export's file: a signed URL, no token, not an API call
+      if (url.pathname.startsWith('/_files/') && method === 'GET') {
+        const f = this.exports.download(url);
+        this.log.push({ method, path: url.pathname, portalId, status: f.status, at: this.now() });
+        res.writeHead(f.status, { 'content-type': f.type, 'content-length': String(Buffer.byteLength(f.body)) });
+        res.end(f.body);
+        return;
+      }
       const grant = this.oauth.authenticate(req.headers.authorization);
       portalId = grant.portalId;
       const p = this.portal(portalId);
@@ -297,6 +314,9 @@ export class FakeHubspot {
     if (objects !== null) return objects;
     const props = propertyRoutes(p, method, url.pathname, body, at);
     if (props !== null) return props;
+    if (url.pathname === '/crm/v3/exports/export/async' && method === 'POST') return this.exports.start(p, body);
+    const task = /^\/crm\/v3\/exports\/export\/async\/tasks\/([^/]+)\/status$/.exec(url.pathname);
+    if (task && method === 'GET') return this.exports.status(p, decodeURIComponent(task[1] as string), this.url);
     const m = /^\/automation\/v4\/actions\/callbacks\/([^/]+)\/complete$/.exec(url.pathname);
     if (m && method === 'POST') {
       const id = decodeURIComponent(m[1] as string);

@@ -28,6 +28,7 @@ export const ALL_SCOPES: readonly string[] = [
   ...new Set([
     'oauth',
     'automation',
+    'crm.export',
     ...Object.values(OBJECT_SCOPES).flatMap((s) => [...s.read, ...s.write]),
     ...Object.values(SCHEMA_SCOPES).flatMap((s) => [...s.read, ...s.write]),
   ]),
@@ -39,6 +40,8 @@ export const ALL_SCOPES: readonly string[] = [
  */
 export function scopesFor(method: string, path: string, type: (raw: string) => string | undefined): readonly string[] | null {
   if (/^\/automation\/v4\/actions\/callbacks\//.test(path)) return ['automation'];
+  // the exports API (HubSpot: only a Super Admin can grant it)
+  if (/^\/crm\/v3\/exports\//.test(path)) return ['crm.export'];
   const props = /^\/crm\/v3\/properties\/([\w-]+)/.exec(path);
   if (props) {
     const s = SCHEMA_SCOPES[type(props[1] as string) ?? ''];

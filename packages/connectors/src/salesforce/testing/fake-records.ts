@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { type FieldDef, fakeId, fakeIndex, standardObjects } from './fake-schema.js';
 import { Table } from './fake-table.js';
 
+export type { Row, Value } from './fake-table.js';
 export { Table } from './fake-table.js';
 
-export type Value = string | number | boolean | null;
-export type Row = Record<string, Value>;
+import type { Row, Value } from './fake-table.js';
 
 /** An error as Salesforce's REST API reports it: `[{message, errorCode, fields}]`. */
 export class SfError extends Error {

@@ -1,7 +1,10 @@
 /** One object's records: a lazily generated seeded base plus the records created or changed since. */
 
-import type { Row } from './fake-records.js';
 import { type FieldDef, fakeId, fakeIndex, type ObjectDef } from './fake-schema.js';
+
+/** A field's value as the REST API answers it, and a record as a map of them. */
+export type Value = string | number | boolean | null;
+export type Row = Record<string, Value>;
 
 export class Table {
   readonly byName = new Map<string, FieldDef>();

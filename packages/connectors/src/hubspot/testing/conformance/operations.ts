@@ -22,6 +22,7 @@ export const SPEC_PATHS = {
   'notes-v3': 'CRM/Notes/Rollouts/424/v3/notes.json',
   'properties-v3': 'CRM/Properties/Rollouts/145899/v3/properties.json',
   'actions-v4': 'Automation/Actions V4/Rollouts/148901/v4/actionsV4.json',
+  'exports-v3': 'CRM/Exports/Rollouts/95922/v3/exports.json',
 } as const;
 export type SpecName = keyof typeof SPEC_PATHS;
 
@@ -42,6 +43,7 @@ const OAUTH = 'https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/g
 const CONTACTS = 'https://developers.hubspot.com/docs/api/crm/contacts';
 const SEARCH = 'https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm';
 const PROPERTIES = 'https://developers.hubspot.com/docs/api/crm/properties';
+const EXPORTS = 'https://developers.hubspot.com/docs/api/crm/exports';
 const CALLBACKS =
   'https://developers.hubspot.com/docs/api-reference/automation-actions-v4-v4/callbacks/post-automation-v4-actions-callbacks-callbackId-complete';
 
@@ -252,5 +254,25 @@ export const OPERATIONS: readonly Operation[] = [
     // id HubSpot never issued)
     responses: { 204: null, 400: s.error, 404: s.error, ...AUTHENTICATED },
     doc: CALLBACKS,
+  },
+
+  {
+    spec: 'exports-v3',
+    operationId: 'post-/crm/v3/exports/export/async_start',
+    method: 'POST',
+    template: '/crm/v3/exports/export/async',
+    // the spec names HubSpot's internal scope (crm-public-export); apps ask for crm.export
+    scopes: ['crm.export'],
+    responses: { 202: s.taskLocator, 400: s.validationError, ...AUTHENTICATED },
+    doc: EXPORTS,
+  },
+  {
+    spec: 'exports-v3',
+    operationId: 'get-/crm/v3/exports/export/async/tasks/{taskId}/status_getStatus',
+    method: 'GET',
+    template: '/crm/v3/exports/export/async/tasks/{taskId}/status',
+    scopes: ['crm.export'],
+    responses: { 200: s.exportStatus, 404: s.error, ...AUTHENTICATED },
+    doc: EXPORTS,
   },
 ];

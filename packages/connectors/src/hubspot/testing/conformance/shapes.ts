@@ -309,3 +309,44 @@ export const property = object(['name', 'label', 'type', 'fieldType', 'groupName
   createdAt: dateTime,
   updatedAt: dateTime,
 });
+
+// ---------------------------------------------------------------------------------------------
+// Exports
+
+/**
+ * 202 to a started export: the task's id (a string of digits) and links.
+ * Source: spec CRM/Exports/Rollouts/95922/v3/exports.json#TaskLocator.
+ */
+export const taskLocator = object(['id'], {
+  id: { type: 'string', pattern: '^\\d+$' },
+  links: { type: 'object', additionalProperties: string },
+});
+
+/**
+ * An export's status: `completedAt`, `startedAt` and `status` are required (so HubSpot sends a
+ * `completedAt` before it completes); `result`, the file's URL, only when COMPLETE.
+ * Source: spec CRM/Exports/Rollouts/95922/v3/exports.json#ActionResponseWithSingleResultURI.
+ */
+export const exportStatus = {
+  allOf: [
+    object(['completedAt', 'startedAt', 'status'], {
+      status: { enum: ['CANCELED', 'COMPLETE', 'PENDING', 'PROCESSING'] },
+      completedAt: dateTime,
+      startedAt: dateTime,
+      requestedAt: dateTime,
+      result: { type: 'string', pattern: '^https?://' },
+      numErrors: integer,
+      links: { type: 'object', additionalProperties: string },
+    }),
+    {
+      anyOf: [
+        object(['status', 'result'], { status: { const: 'COMPLETE' } }),
+        {
+          type: 'object',
+          properties: { status: { enum: ['CANCELED', 'PENDING', 'PROCESSING'] } },
+          not: { type: 'object', required: ['result'] },
+        },
+      ],
+    },
+  ],
+} as const;

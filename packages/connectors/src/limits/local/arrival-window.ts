@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Rate, RequestWindow } from '../limiters.js';
 
 /**
  * HubSpot counts a request when it arrives; a client only knows when each request started and
@@ -8,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * `intervalMs` after every request up to the n-th has completed, so no `intervalMs` of arrivals
  * ever holds more than `max`, whatever the latency. It runs on real time (HubSpot's windows are).
  */
-export class ArrivalWindow {
+export class ArrivalWindow implements RequestWindow {
   /** latest completion among the requests that have left the last `max` */
   private floor = Number.NEGATIVE_INFINITY;
   /** completion times of the last `max` requests, oldest first (pending while in flight) */
@@ -17,7 +18,7 @@ export class ArrivalWindow {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
-    public limit: { max: number; intervalMs: number },
+    public limit: Rate,
     private readonly clock: () => number = () => performance.now(),
   ) {}
 

@@ -1,0 +1,90 @@
+/**
+ * Migration 0060 on a database that already holds pending timers (both dialects): each pending
+ * timer gets the contact of its message or journey instance; fired and cancelled ones are left
+ * alone; the partial index `timers_contact` serves a contact's timers afterwards.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TEST_DATABASE_URL } from '../store/testing.js';
+import { migrations } from './migrations.js';
+import { dropPostgresSchema } from './postgres.js';
+
+const before = (name: string) => Object.fromEntries(Object.entries(migrations).filter(([k]) => k < name)) as Record<string, Migration>;
+
+async function migrate(db: Kysely<unknown>, set: Record<string, Migration>, schema?: string) {
+  const r = await new Migrator({
+    db,
+    provider: { getMigrations: async () => set },
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  }).migrateToLatest();
+  if (r.error) throw r.error;
+}
+
+const schemas: string[] = [];
+afterAll(async () => {
+  for (const s of schemas) await dropPostgresSchema(TEST_DATABASE_URL, s);
+});
+
+const dialects = [
+  {
+    name: 'sqlite',
+    async open() {
+      const db = new Kysely<unknown>({
+        dialect: new SqliteDialect({ database: new SQLite(join(mkdtempSync(join(tmpdir(), 'signalbox-mig-')), 'm.db')) }),
+      });
+      return { db, schema: undefined };
+    },
+  },
+  {
+    name: 'postgres',
+    async open() {
+      const schema = `mig_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+      schemas.push(schema);
+      const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await admin.connect();
+      await admin.query(`CREATE SCHEMA "${schema}"`);
+      await admin.end();
+      const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2, options: `-c search_path=${schema}` });
+      return { db: new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }), schema };
+    },
+  },
+];
+
+describe.each(dialects)('migration 0060 on existing timers ($name)', (d) => {
+  it("gives each pending timer its message's or journey's contact, and leaves fired and cancelled ones", async () => {
+    const { db, schema } = await d.open();
+    try {
+      await migrate(db, before('0060'), schema);
+      const T = 1_790_000_000_000;
+      await sql`INSERT INTO contacts (id, data, merged_into, version, created_at, updated_at) VALUES ('c1', '{}', NULL, 0, ${T}, ${T}), ('c2', '{}', NULL, 0, ${T}, ${T})`.execute(
+        db,
+      );
+      await sql`INSERT INTO messages (id, contact_id, idempotency_key, journey_instance_id, type, purpose, team, workflow, journey_id, template, status, outcome, channel, cost, request, decision, created_at, updated_at)
+        VALUES ('m1', 'c1', NULL, NULL, 'service', 'service', NULL, NULL, NULL, NULL, 'queued', 'send', NULL, 0, '{}', '{}', ${T}, ${T})`.execute(
+        db,
+      );
+      await sql`INSERT INTO journey_instances (id, journey_id, key, contact_id, status, state, version, created_at, updated_at)
+        VALUES ('j1', 'onboarding', 'k', 'c2', 'active', '{}', 0, ${T}, ${T})`.execute(db);
+      const timer = (id: string, kind: string, ref: string, fired: number | null) =>
+        sql`INSERT INTO timers (id, key, kind, ref, due_at, payload, claim_owner, claim_expires_at, fired_at, cancelled_at, created_at)
+          VALUES (${id}, ${id}, ${kind}, ${ref}, ${T + 1000}, '{}', NULL, NULL, ${fired}, NULL, ${T})`.execute(db);
+      await timer('t1', 'timeout', 'm1', null);
+      await timer('t2', 'journey', 'j1', null);
+      await timer('t3', 'step', 'm1', T);
+      await migrate(db, migrations as Record<string, Migration>, schema);
+      const rows = await sql<{ id: string; contact_id: string | null }>`SELECT id, contact_id FROM timers ORDER BY id`.execute(db);
+      expect(rows.rows).toEqual([
+        { id: 't1', contact_id: 'c1' },
+        { id: 't2', contact_id: 'c2' },
+        { id: 't3', contact_id: null },
+      ]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});

@@ -1,0 +1,92 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Request } from 'express';
+import { AuthError } from '../../errors.js';
+import type { RouteSpec } from '../../http/route-table.js';
+import type { Inbound } from '../../inbound/inbound.js';
+import type { HotWrites } from '../../inbox/hot-writes.js';
+import type { Logger } from '../../logger.js';
+import { field, formBody } from '../form-body.js';
+import { telerivetReceipt } from './telerivet-status.js';
+
+export interface TelerivetHookDeps {
+  name: string;
+  /** The `status_secret` our sends carry. */
+  statusSecret: string;
+  /** The webhook service's secret (incoming messages). */
+  webhookSecret: string;
+  writes: HotWrites;
+  inbound: () => Inbound;
+  log: Logger;
+  now: () => number;
+  nudge: () => void;
+}
+
+const same = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/**
+ * Telerivet's webhooks: form POSTs authenticated by the plain shared secret in the `secret` field
+ * (Telerivet signs nothing), compared in constant time. `send_status` events become receipts,
+ * `incoming_message` events go into the inbound path.
+ */
+export function telerivetHookRoutes(d: TelerivetHookDeps): RouteSpec[] {
+  const verified = (req: Request, secret: string): URLSearchParams => {
+    const p = formBody(req);
+    if (!same(p.get('secret') ?? '', secret)) {
+      d.log.warn({ provider: d.name, path: req.path }, 'telerivet hook refused: secret');
+      throw new AuthError(401, 'SECRET_INVALID', 'the secret field is missing or wrong');
+    }
+    return p;
+  };
+  const at = (p: URLSearchParams) => {
+    const t = Number(p.get('time_created') ?? p.get('time_updated'));
+    return new Date(Number.isFinite(t) && t > 0 ? t * 1000 : d.now()).toISOString();
+  };
+  return [
+    {
+      method: 'post',
+      path: '/hooks/telerivet/status',
+      summary: "Telerivet's send_status callback (secret: the message's status_secret)",
+      tags: ['providers'],
+      security: 'telerivetSecret',
+      rawBody: { limit: 64 * 1024 },
+      responses: { 200: 'taken' },
+      handler: async (req, res) => {
+        const p = verified(req, d.statusSecret);
+        const id = field(p, 'id', /^[\w-]{1,64}$/);
+        const status = telerivetReceipt(field(p, 'status'));
+        if (status !== null) await d.writes.receipts(d.name, [{ providerMessageId: id, status, at: at(p) }]);
+        res.status(200).json({ ok: true });
+      },
+    },
+    {
+      method: 'post',
+      path: '/hooks/telerivet/incoming',
+      summary: "Telerivet's incoming_message webhook (secret: the webhook service's secret)",
+      tags: ['providers'],
+      security: 'telerivetSecret',
+      rawBody: { limit: 64 * 1024 },
+      responses: { 200: 'taken' },
+      handler: async (req, res) => {
+        const p = verified(req, d.webhookSecret);
+        if (p.get('event') !== 'incoming_message') {
+          res.status(200).json({ ok: true, ignored: p.get('event') });
+          return;
+        }
+        const text = p.get('content') ?? undefined;
+        await d.inbound().receive(d.name, {
+          id: field(p, 'id', /^[\w-]{1,64}$/),
+          channel: p.get('message_type') === 'ussd' ? 'ussd' : 'sms',
+          from: field(p, 'from_number'),
+          ...(text !== undefined ? { text: text.slice(0, 4096) } : {}),
+          at: at(p),
+        });
+        d.nudge();
+        res.status(200).json({ ok: true });
+      },
+    },
+  ];
+}

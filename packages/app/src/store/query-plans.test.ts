@@ -1,0 +1,208 @@
+/**
+ * The reads that must stay fast at a million contacts, held to their query plans on both
+ * databases: the statements the code actually runs are captured (`onQuery`) and explained —
+ * SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN with sequential scans priced out (so the plan
+ * shows whether an index *can* serve the statement, whatever the table's size here). Each must
+ * reach its rows through an index by a key (SQLite SEARCH, PostgreSQL an index scan with an Index
+ * Cond), never a full scan of a table or of an index: the agent card (contact, identities,
+ * messages, events, journeys, consent, pending timers, decisions), identity lookups (one, and a
+ * sync page's in bulk), a contact's timers.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
+import { CompiledQuery, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentView } from '../agent-view/agent-view.js';
+import type { OpenDatabase } from '../db/connection.js';
+import { dropPostgresSchema, openPostgres } from '../db/postgres.js';
+import { openSqlite } from '../db/sqlite.js';
+import type { NewMessage } from '../messages/message-repository.js';
+import { Store } from './store.js';
+import { TEST_DATABASE_URL } from './testing.js';
+
+const T = Date.parse('2026-11-23T09:00:00Z');
+const rs = loadRuleset(DEFAULT_RULESET);
+
+interface Captured {
+  sql: string;
+  parameters: readonly unknown[];
+}
+
+/**
+ * Why a plan is not an indexed read (empty: it is). SQLite: a SCAN of a table or an index (a
+ * VALUES list is scanned as "CONSTANT ROWS", which is fine); sorting what an index search found
+ * (a contact's few rows) is fine too, except where a test asks for index order.
+ */
+export function sqliteProblems(plan: string[]): string[] {
+  return plan.filter((line) => /^SCAN /.test(line) && !/CONSTANT ROW/.test(line));
+}
+
+export function postgresProblems(plan: string[]): string[] {
+  const out: string[] = [];
+  plan.forEach((line, i) => {
+    if (/Seq Scan/.test(line)) out.push(line.trim());
+    if (/Index (Only )?Scan|Bitmap Index Scan/.test(line)) {
+      // the node's own detail lines, up to the next node
+      const detail: string[] = [];
+      for (let k = i + 1; k < plan.length && !/->/.test(plan[k] as string); k++) detail.push(plan[k] as string);
+      if (!detail.some((d) => /Index Cond:/.test(d))) out.push(`${line.trim()} (no Index Cond: a full index scan)`);
+    }
+  });
+  return out;
+}
+
+const dialects = [
+  {
+    name: 'sqlite' as const,
+    async open(onQuery: (sql: string, p: readonly unknown[]) => void) {
+      const db = await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-plans-')), 'signalbox.db'), { onQuery });
+      return { db, dispose: () => db.close() };
+    },
+  },
+  {
+    name: 'postgres' as const,
+    async open(onQuery: (sql: string, p: readonly unknown[]) => void) {
+      const schema = `plans_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+      const db = await openPostgres(TEST_DATABASE_URL, { schema, max: 2, onQuery });
+      return {
+        db,
+        dispose: async () => {
+          await db.close();
+          await dropPostgresSchema(TEST_DATABASE_URL, schema);
+        },
+      };
+    },
+  },
+];
+
+for (const d of dialects) {
+  describe(`query plans (${d.name})`, () => {
+    let db: OpenDatabase;
+    let store: Store;
+    let dispose: () => Promise<void>;
+    let capturing = false;
+    const captured: Captured[] = [];
+
+    beforeAll(async () => {
+      const opened = await d.open((q, parameters) => {
+        if (capturing) captured.push({ sql: q, parameters });
+      });
+      db = opened.db;
+      dispose = opened.dispose;
+      store = new Store(db);
+    });
+    afterAll(() => dispose());
+
+    /** The plan of a statement, one line per node. */
+    async function plan(q: Captured): Promise<string[]> {
+      if (d.name === 'sqlite') {
+        const r = await db.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`EXPLAIN QUERY PLAN ${q.sql}`, [...q.parameters]));
+        return r.rows.map((x) => x.detail);
+      }
+      return db.db.transaction().execute(async (trx) => {
+        await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+        const r = await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`EXPLAIN ${q.sql}`, [...q.parameters]));
+        return r.rows.map((x) => x['QUERY PLAN']);
+      });
+    }
+
+    const problems = (p: string[]) => (d.name === 'sqlite' ? sqliteProblems(p) : postgresProblems(p));
+
+    /** Every SELECT `run` makes, with its plan's problems. */
+    async function readsOf(run: () => Promise<unknown>): Promise<Array<{ sql: string; plan: string[]; problems: string[] }>> {
+      captured.length = 0;
+      capturing = true;
+      try {
+        await run();
+      } finally {
+        capturing = false;
+      }
+      const reads = captured.filter((q) => /^\s*select/i.test(q.sql));
+      const out = [];
+      for (const q of reads) {
+        const p = await plan(q);
+        out.push({ sql: q.sql, plan: p, problems: problems(p) });
+      }
+      return out;
+    }
+
+    async function seed() {
+      const { contact } = await store.contacts.upsert(
+        {
+          identities: [
+            { kind: 'hubspot', value: '62515:901' },
+            { kind: 'email', value: 'amina@example.com' },
+            { kind: 'phone', value: '+254711000901' },
+          ],
+        },
+        T,
+      );
+      const message = {
+        id: `m-${contact.id}`,
+        contactId: contact.id,
+        idempotencyKey: null,
+        journeyInstanceId: null,
+        journeyId: null,
+        type: 'service',
+        purpose: 'service',
+        team: 'support',
+        workflow: null,
+        template: 't',
+        status: 'queued' as const,
+        outcome: 'send' as const,
+        channel: null,
+        cost: 0,
+        request: { type: 'service', priority: 'normal' },
+        decision: { outcome: 'send', plan: [], reasons: [] },
+      } as unknown as NewMessage;
+      await store.messages.create(message, T);
+      await store.timers.schedule({ kind: 'timeout', messageId: message.id, step: 0 }, T + 60_000, T);
+      return contact;
+    }
+
+    it('the agent card reads by indexed keys only; its timers by timers_contact', async () => {
+      const contact = await seed();
+      const reads = await readsOf(() => agentView(store, rs, contact, T));
+      expect(reads.length).toBeGreaterThanOrEqual(6);
+      expect(reads.filter((r) => r.problems.length > 0).map((r) => ({ sql: r.sql, problems: r.problems }))).toEqual([]);
+      const timers = reads.find((r) => /from "timers"/.test(r.sql));
+      expect(timers?.plan.join('\n')).toMatch(/timers_contact/);
+      // and it found the contact's timer
+      expect((await agentView(store, rs, contact, T)).next).toMatchObject([{ kind: 'timeout', ref: `m-${contact.id}` }]);
+    });
+
+    it('identity lookups: one (findByIdentity, the card and webhooks) and a sync page at once (knownIdentities)', async () => {
+      const one = await readsOf(() => store.contacts.findByIdentity('hubspot', '62515:901'));
+      const many = await readsOf(() =>
+        store.contacts.knownIdentities([
+          { kind: 'email', value: 'amina@example.com' },
+          { kind: 'phone', value: '+254711000999' },
+          { kind: 'hubspot', value: '62515:902' },
+        ]),
+      );
+      expect(one.length).toBeGreaterThanOrEqual(2);
+      expect(many.length).toBe(1);
+      expect([...one, ...many].filter((r) => r.problems.length > 0).map((r) => ({ sql: r.sql, problems: r.problems }))).toEqual([]);
+    });
+
+    it("a contact's pending timers (pendingOf): one range of timers_contact, in due order without a sort", async () => {
+      const [read] = await readsOf(() => store.timers.pendingOf('c-unknown', T, 10));
+      expect(read?.problems).toEqual([]);
+      expect(read?.plan.join('\n')).toMatch(/timers_contact/);
+      expect(read?.plan.join('\n')).not.toMatch(/TEMP B-TREE|Sort/);
+    });
+
+    it('the check itself refuses a full scan of a table, and a walk of a whole index filtered row by row', async () => {
+      const table = await plan({ sql: `select * from "timers" where "payload" = 'x'`, parameters: [] });
+      expect(problems(table)).not.toEqual([]);
+      // every pending timer in due order, filtered on something no index holds
+      const index = await plan({
+        sql: `select * from "timers" where "fired_at" is null and "cancelled_at" is null and "payload" = 'x' order by "due_at"`,
+        parameters: [],
+      });
+      expect(problems(index)).not.toEqual([]);
+    });
+  });
+}

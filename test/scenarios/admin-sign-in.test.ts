@@ -1,0 +1,43 @@
+/** Guessing console keys: failed sign-ins from one address are refused 429 for a while, as problem+json. */
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, KEYS, startHarness } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ at: '2026-11-23T09:00:00Z' });
+});
+afterAll(async () => h?.close());
+
+const signIn = (key: unknown) => request(h.url).post('/admin/session').send({ key });
+
+describe('POST /admin/session under abuse', () => {
+  it('after 10 wrong keys from one address, even the right key is refused 429 with Retry-After; the API is not affected', async () => {
+    for (let i = 0; i < 10; i++) await signIn(`wrong-${i}-0123456789abcdefghij`).expect(401);
+    const refused = await signIn(KEYS.admin).expect(429);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.body).toMatchObject({ status: 429, code: 'SIGN_IN_RATE_LIMITED' });
+    expect(refused.body.detail).toMatch(/too many failed sign-ins from this address: try again in \d+ s/);
+    const retry = Number(refused.headers['retry-after']);
+    expect(retry).toBeGreaterThan(0);
+    expect(retry).toBeLessThanOrEqual(300);
+    expect(refused.headers['set-cookie']).toBeUndefined();
+    // malformed bodies are refused the same way while the address is held back (no parsing, no key check)
+    await signIn(42).expect(429);
+    // API keys on the API itself are not the console's sign-in
+    await h.api('agent').get('/api/v1/rules').expect(200);
+  });
+
+  it('a malformed sign-in is a 400 with the path, and does not count as a wrong key', async () => {
+    const fresh = await startHarness({ at: '2026-11-23T09:00:00Z' });
+    try {
+      for (let i = 0; i < 12; i++) {
+        const r = await request(fresh.url).post('/admin/session').send({ key: 7 }).expect(400);
+        expect(r.body.errors[0].path).toBe('/key');
+      }
+      await request(fresh.url).post('/admin/session').send({ key: KEYS.admin }).expect(200);
+    } finally {
+      await fresh.close();
+    }
+  });
+});

@@ -1,0 +1,398 @@
+/**
+ * Issue 16's provider stories through the real providers' local fakes: Twilio (official SDK against
+ * a fake speaking its wire format, status callbacks and inbound messages signed as Twilio signs),
+ * Telerivet (REST, secret-bearing callbacks) and SMTP (nodemailer into a local smtp-server), with
+ * the app over real HTTP and time moved by a test clock.
+ */
+import { sign } from '@signalbox/app';
+import { FakeSmtp, FakeTelerivet, FakeTwilio } from '@signalbox/app/testing';
+import request from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from '../support/harness.js';
+
+const MIN = 60_000;
+// 10:00 in Nairobi
+const MORNING = '2026-11-23T07:00:00Z';
+const SID = `AC${'7'.repeat(32)}`;
+const TOKEN = 'twilio-auth-token-0123456789';
+const SMS_FROM = '+15005550006';
+const WA_FROM = '+15005550007';
+const REPORTS_SECRET = 'email-reports-secret-0123456789';
+const UNSUBSCRIBE_SECRET = 'email-unsubscribe-secret-0123456789';
+const STATUS_SECRET = 'telerivet-status-secret-0123';
+
+let h: Harness;
+let twilio: FakeTwilio;
+let telerivet: FakeTelerivet;
+let smtp: FakeSmtp;
+
+beforeEach(async () => {
+  twilio = new FakeTwilio(SID, TOKEN);
+  telerivet = new FakeTelerivet('telerivet-api-key-0123456789', 'PJfake0001');
+  smtp = new FakeSmtp();
+  await Promise.all([twilio.start(), telerivet.start(), smtp.start()]);
+});
+afterEach(async () => {
+  await h?.close();
+  await Promise.all([twilio.stop(), telerivet.stop(), smtp.stop()]);
+});
+
+async function start(routes = 'sms=twilio,telerivet;whatsapp=twilio;voice=twilio;email=smtp;ussd=telerivet') {
+  h = await startHarness({
+    at: MORNING,
+    providers: {
+      routes,
+      twilio: {
+        accountSid: SID,
+        authToken: TOKEN,
+        apiBase: twilio.url,
+        smsFrom: [SMS_FROM],
+        whatsappFrom: WA_FROM,
+        voiceFrom: SMS_FROM,
+        contentSids: {},
+        mps: 100,
+        machineDetection: true,
+        maxRetries: 0,
+      },
+      telerivet: {
+        apiKey: telerivet.apiKey,
+        projectId: telerivet.projectId,
+        apiBase: telerivet.url,
+        statusSecret: STATUS_SECRET,
+        webhookSecret: 'telerivet-webhook-secret-0123',
+        chatRoutes: {},
+        perSecond: 100,
+      },
+      smtp: {
+        url: smtp.url,
+        from: 'Signalbox <hello@signalbox.example>',
+        unsubscribeSecret: UNSUBSCRIBE_SECRET,
+        reportSecret: REPORTS_SECRET,
+        perSecond: 100,
+        ignoreTls: true,
+      },
+    },
+  });
+}
+
+/** Runs the worker, lets the fakes' callbacks arrive, and again, until nothing moves. */
+async function settle() {
+  for (let i = 0; i < 4; i++) {
+    await h.settle();
+    await Promise.all([twilio.settled(), telerivet.settled()]);
+  }
+}
+
+async function advance(ms: number) {
+  h.clock.advance(ms);
+  await settle();
+}
+
+async function contact(extra: Record<string, unknown>) {
+  const res = await h
+    .api('integration')
+    .post('/api/v1/contacts')
+    .send({ market: 'KE', timezone: 'Africa/Nairobi', smartphone: true, ...extra })
+    .expect(201);
+  return res.body.contact.id as string;
+}
+const phone = (p: string, extra: Record<string, unknown> = {}) => contact({ identities: [{ kind: 'phone', value: p }], ...extra });
+
+async function send(contactId: string, message: Record<string, unknown>) {
+  return (
+    await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id: contactId }, message })
+      .expect(202)
+  ).body as { messageId: string; decision: { plan: Array<{ channel: string }> } };
+}
+
+const attempts = async (messageId: string) =>
+  (await h.api('agent').get(`/api/v1/messages/${messageId}`).expect(200)).body.attempts as Array<{
+    channel: string;
+    provider: string;
+    status: string;
+    route: string | null;
+    error: string | null;
+  }>;
+
+const to = (r: { params: URLSearchParams }) => r.params.get('To');
+
+describe('Twilio', () => {
+  it('WhatsApp not delivered (63016, outside the window) → SMS exactly once, receipts through signed status callbacks', async () => {
+    await start();
+    twilio.rules = [{ to: '^whatsapp:', statuses: ['sent', 'failed'], errorCode: 63016 }];
+    const id = await phone('+254711000301', { capabilities: { whatsapp: true } });
+    const m = await send(id, { type: 'service', template: 'order_update' });
+    expect(m.decision.plan.map((s) => s.channel)).toEqual(['whatsapp', 'sms']);
+    await settle();
+    expect(twilio.messages().map(to)).toEqual(['whatsapp:+254711000301', '+254711000301']);
+    // the SMS's own receipts came back signed and moved it on; nothing more goes out later
+    await advance(30 * MIN);
+    expect(twilio.messages()).toHaveLength(2);
+    const sms = twilio.messages()[1]?.params;
+    expect(sms?.get('From')).toBe(SMS_FROM);
+    expect(sms?.get('StatusCallback')).toBe(`${h.url}/hooks/twilio/status`);
+    expect(sms?.get('Body')).toMatch(/\S/);
+    expect((await attempts(m.messageId)).map((a) => `${a.channel}:${a.provider}:${a.status}`)).toEqual([
+      'whatsapp:twilio:failed',
+      'sms:twilio:delivered',
+    ]);
+  });
+
+  it('urgent → a voice call with TwiML <Say> and machine detection, plus the SMS follow-up', async () => {
+    await start();
+    const id = await phone('+254711000302');
+    const m = await send(id, { type: 'urgent', template: 'payment_reminder_call' });
+    await settle();
+    const call = twilio.calls()[0]?.params;
+    expect(call?.get('To')).toBe('+254711000302');
+    expect(call?.get('MachineDetection')).toBe('Enable');
+    expect(call?.get('Twiml')).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?><Response><Say language="en-US">.+<\/Say><\/Response>$/);
+    expect(call?.get('StatusCallback')).toBe(`${h.url}/hooks/twilio/calls/status`);
+    // the SMS follow-up two minutes after the call
+    expect(twilio.messages()).toEqual([]);
+    await advance(2 * MIN);
+    expect(twilio.messages().map(to)).toEqual(['+254711000302']);
+    const list = await attempts(m.messageId);
+    expect(list.map((a) => `${a.channel}:${a.provider}`).sort()).toEqual(['sms:twilio', 'voice:twilio']);
+    // answered by a person: the call's completed callback is its delivery
+    expect(list.find((a) => a.channel === 'voice')?.status).toBe('delivered');
+  });
+
+  it("STOP by SMS through Twilio's inbound webhook revokes consent; the confirmation goes out once", async () => {
+    await start();
+    const id = await phone('+254711000303');
+    const inbound = `${h.url}/hooks/twilio/inbound`;
+    const stop = { from: '+254711000303', to: SMS_FROM, body: 'Stop', sid: `SM${'c'.repeat(32)}` };
+    const r = await twilio.inbound(inbound, stop);
+    expect(r.status).toBe(200);
+    expect(r.body).toContain('<Response/>');
+    // Twilio retries a webhook it thinks failed: the same MessageSid changes nothing more
+    expect((await twilio.inbound(inbound, stop)).status).toBe(200);
+    await settle();
+    const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
+    // (the ledger keeps each delivery as evidence, as for every provider's inbound)
+    expect([...new Set(ledger.map((c) => `${c.channel}/${c.purpose}/${c.status}/${c.source}`))]).toEqual([
+      'sms/marketing/revoked/keyword',
+      'sms/service/revoked/keyword',
+    ]);
+    expect(twilio.messages().map(to)).toEqual(['+254711000303']);
+    // a service SMS is no longer sent
+    const m = await send(id, { type: 'service', template: 'order_update' });
+    await settle();
+    expect(m.decision.plan.map((s) => s.channel)).not.toContain('sms');
+    expect(twilio.messages()).toHaveLength(1);
+  });
+
+  it('a button payload from WhatsApp becomes the reply event (through the ruleset’s eventMap.provider)', async () => {
+    await start();
+    await phone('+254711000304', { capabilities: { whatsapp: true } });
+    const r = await twilio.inbound(`${h.url}/hooks/twilio/inbound`, {
+      from: 'whatsapp:+254711000304',
+      to: `whatsapp:${WA_FROM}`,
+      body: 'Confirm',
+      buttonPayload: 'CONFIRM',
+    });
+    expect(r.status).toBe(200);
+    const row = await h.db.selectFrom('inbox').select(['type', 'payload']).where('source', '=', 'provider').executeTakeFirstOrThrow();
+    expect(row.type).toBe('reply.confirm');
+    expect(JSON.parse(row.payload as string).data).toMatchObject({ channel: 'whatsapp', payload: 'CONFIRM' });
+  });
+
+  it('21610 (the recipient unsubscribed at Twilio) revokes SMS consent; 21211 (invalid number) marks the phone unreachable', async () => {
+    await start('sms=twilio');
+    twilio.rules = [
+      { to: '^\\+254711000305$', error: 21610 },
+      { to: '^\\+254711000306$', error: 21211 },
+    ];
+    const a = await phone('+254711000305');
+    const b = await phone('+254711000306');
+    await send(a, { type: 'transactional', template: 'dispatch_assigned' });
+    await send(b, { type: 'transactional', template: 'dispatch_assigned' });
+    await settle();
+    const ledger = (await h.api('agent').get(`/api/v1/contacts/${a}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
+    expect(ledger.map((c) => `${c.channel}/${c.purpose}/${c.status}/${c.source}`)).toEqual(['sms/*/revoked/provider']);
+    const contactB = (await h.api('agent').get(`/api/v1/contacts/${b}`).expect(200)).body.contact;
+    expect(contactB.identities).toEqual([]);
+    expect(contactB.unreachable).toMatchObject([{ kind: 'phone', value: '+254711000306', reason: expect.stringMatching(/21211/) }]);
+    // the next message has no phone to go to: decided so, with the reason
+    const next = await send(b, { type: 'transactional', template: 'dispatch_assigned' });
+    expect(next.decision.plan).toEqual([]);
+    await settle();
+    expect(twilio.messages()).toHaveLength(2);
+  });
+
+  it('a status callback with 30006 (a landline) marks the phone unreachable; the plan’s next step follows', async () => {
+    await start();
+    // Twilio accepts the message, and reports later (posted below, once the send is recorded)
+    twilio.rules = [{ to: '^\\+254711000311$', statuses: [] }];
+    const id = await phone('+254711000311', {
+      identities: [
+        { kind: 'phone', value: '+254711000311' },
+        { kind: 'email', value: 'land@example.com' },
+      ],
+    });
+    const m = await send(id, { type: 'transactional', template: 'dispatch_assigned' });
+    await settle();
+    const [sms] = await attempts(m.messageId);
+    const sid = (sms as unknown as { providerMessageId: string }).providerMessageId;
+    const fields = {
+      MessageSid: sid,
+      SmsSid: sid,
+      AccountSid: SID,
+      To: '+254711000311',
+      From: SMS_FROM,
+      MessageStatus: 'undelivered',
+      ErrorCode: '30006',
+    };
+    expect((await twilio.post(`${h.url}/hooks/twilio/status`, fields)).status).toBe(204);
+    await settle();
+    const c = (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact;
+    expect(c.unreachable).toMatchObject([
+      { kind: 'phone', value: '+254711000311', reason: 'twilio: twilio 30006: landline or unreachable carrier' },
+    ]);
+    expect((await attempts(m.messageId))[0]?.status).toBe('undelivered');
+  });
+
+  it('forged Twilio callbacks are refused with 401 problem+json', async () => {
+    await start();
+    const fields = { MessageSid: `SM${'a'.repeat(32)}`, MessageStatus: 'delivered', AccountSid: SID };
+    const forged = await twilio.post(`${h.url}/hooks/twilio/status`, fields, 'not-the-auth-token-000000');
+    expect(forged.status).toBe(401);
+    expect(JSON.parse(forged.body)).toMatchObject({ status: 401, code: 'SIGNATURE_INVALID' });
+    const unsigned = await request(h.url).post('/hooks/twilio/inbound').type('form').send({ From: '+254711000307', Body: 'STOP' });
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.headers['content-type']).toMatch(/application\/problem\+json/);
+    // a body that is not a form: refused before anything else, with the reason
+    const json = await request(h.url).post('/hooks/twilio/status').send({ MessageSid: 'x' });
+    expect(json.status).toBe(400);
+    expect(json.body.code).toBe('FORM_EXPECTED');
+  });
+});
+
+describe('fail-over', () => {
+  it('Twilio down → the SMS goes through Telerivet, the attempt says why, and Telerivet’s receipt lands on it', async () => {
+    await start();
+    twilio.down = true;
+    const id = await phone('+254711000308');
+    const m = await send(id, { type: 'transactional', template: 'dispatch_assigned' });
+    await settle();
+    expect(telerivet.sent.map((s) => [s.to_number, s.message_type])).toEqual([['+254711000308', 'sms']]);
+    const [a] = await attempts(m.messageId);
+    expect(a).toMatchObject({ channel: 'sms', provider: 'telerivet', status: 'delivered' });
+    expect(a?.route).toBe('twilio: twilio answered 503 (20503); sent by telerivet');
+    // Twilio rests a while: the next SMS goes straight to Telerivet, saying so
+    const n = await send(id, { type: 'transactional', template: 'dispatch_en_route' });
+    await settle();
+    expect((await attempts(n.messageId))[0]?.route).toMatch(/^twilio: resting after failures until/);
+    expect(twilio.messages()).toHaveLength(1);
+    expect(telerivet.sent).toHaveLength(2);
+  });
+
+  it('an incoming Telerivet message (its webhook secret) goes into the same inbound path: STOP', async () => {
+    await start();
+    const id = await phone('+254711000309');
+    const form = { event: 'incoming_message', id: 'SMin0001', from_number: '+254711000309', content: 'STOP', message_type: 'sms' };
+    expect((await telerivet.post(`${h.url}/hooks/telerivet/incoming`, { ...form, secret: 'telerivet-webhook-secret-0123' })).status).toBe(
+      200,
+    );
+    // the status secret is not the webhook's
+    expect((await telerivet.post(`${h.url}/hooks/telerivet/incoming`, { ...form, secret: STATUS_SECRET })).status).toBe(401);
+    const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
+    expect(ledger.map((c) => `${c.channel}/${c.purpose}/${c.status}`)).toEqual(['sms/marketing/revoked', 'sms/service/revoked']);
+  });
+
+  it('/openapi.json describes the providers’ hooks with how each is authenticated', async () => {
+    await start();
+    const doc = (await request(h.url).get('/openapi.json').expect(200)).body;
+    expect(doc.paths['/hooks/twilio/status'].post.security).toEqual([{ twilioSignature: [] }]);
+    expect(doc.paths['/hooks/telerivet/incoming'].post.security).toEqual([{ telerivetSecret: [] }]);
+    expect(doc.paths['/email/unsubscribe/{token}'].post.security).toEqual([{ unsubscribeToken: [] }]);
+    expect(doc.paths['/hooks/email/reports'].post.security).toEqual([{ providerSignature: [] }]);
+  });
+
+  it('a forged Telerivet status callback is refused', async () => {
+    await start();
+    const r = await telerivet.post(`${h.url}/hooks/telerivet/status`, {
+      event: 'send_status',
+      id: 'SMabc',
+      status: 'delivered',
+      secret: 'guess',
+    });
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body).code).toBe('SECRET_INVALID');
+  });
+});
+
+describe('email over SMTP', () => {
+  async function promo() {
+    const id = await contact({
+      identities: [
+        { kind: 'phone', value: '+254711000310' },
+        { kind: 'email', value: 'ana@example.com' },
+      ],
+    });
+    await h
+      .api('integration')
+      .post(`/api/v1/contacts/${id}/consent`)
+      .send({ channel: 'email', purpose: 'marketing', status: 'granted', source: 'crm' })
+      .expect(201);
+    const m = await send(id, { type: 'promotional', template: 'cart_reminder' });
+    expect(m.decision.plan[0]?.channel).toBe('email');
+    await settle();
+    return { id, m };
+  }
+
+  it('marketing mail carries one-click unsubscribe; the link revokes marketing consent on email', async () => {
+    await start();
+    const { id } = await promo();
+    const mail = smtp.received[0];
+    expect(mail?.to).toEqual(['ana@example.com']);
+    const [list] = mail?.header('List-Unsubscribe') ?? [];
+    expect(mail?.header('List-Unsubscribe-Post')).toEqual(['List-Unsubscribe=One-Click']);
+    const url = /^<(http[^>]+)>$/.exec(list ?? '')?.[1] as string;
+    expect(url.startsWith(`${h.url}/email/unsubscribe/`)).toBe(true);
+    // a link scanner's GET only shows the page
+    await request(url).get('').expect(200);
+    expect((await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger).toHaveLength(1);
+    // the mailbox's one-click POST (RFC 8058)
+    await request(url).post('').type('form').send('List-Unsubscribe=One-Click').expect(200);
+    const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
+    expect(ledger.at(-1)).toMatchObject({ channel: 'email', purpose: 'marketing', status: 'revoked', source: 'unsubscribe' });
+    // a forged token
+    const forged = await request(h.url)
+      .post(`/email/unsubscribe/${Buffer.from('someone').toString('base64url')}.AAAA`)
+      .expect(401);
+    expect(forged.body.code).toBe('UNSUBSCRIBE_TOKEN_INVALID');
+  });
+
+  it('a hard bounce marks the address unreachable and the attempt undelivered; a complaint revokes marketing', async () => {
+    await start();
+    const { id, m } = await promo();
+    const [messageId] = smtp.received[0]?.header('Message-ID') ?? [];
+    const report = (body: Record<string, unknown>) => {
+      const raw = JSON.stringify(body);
+      return request(h.url)
+        .post('/hooks/email/reports')
+        .set('content-type', 'application/json')
+        .set('signalbox-signature', sign(REPORTS_SECRET, raw, Date.now()))
+        .send(raw);
+    };
+    await report({ type: 'bounce', recipient: 'ana@example.com', messageId, diagnostic: '5.1.1 user unknown', at: MORNING }).expect(200);
+    const c = (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact;
+    expect(c.identities.map((i: { kind: string }) => i.kind)).toEqual(['phone']);
+    expect(c.unreachable).toMatchObject([{ kind: 'email', value: 'ana@example.com' }]);
+    expect((await attempts(m.messageId))[0]).toMatchObject({ channel: 'email', provider: 'smtp', status: 'undelivered' });
+    await report({ type: 'complaint', recipient: 'ana@example.com', at: MORNING }).expect(200);
+    const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
+    expect(ledger.at(-1)).toMatchObject({ channel: 'email', purpose: 'marketing', status: 'revoked', source: 'provider' });
+    // unsigned, and badly shaped reports
+    const unsigned = await request(h.url).post('/hooks/email/reports').send({ type: 'bounce', recipient: 'ana@example.com', at: MORNING });
+    expect(unsigned.status).toBe(401);
+    const bad = await report({ type: 'bounce', recipient: 'not-an-email', at: MORNING });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([expect.objectContaining({ path: '/recipient' })]);
+  });
+});
