@@ -10,8 +10,11 @@ const fmt = (ms: number, zone: string): string => {
 
 /**
  * Stage 6. When the first step goes: now, after any guard deferral, and never inside quiet hours
- * in the recipient's local time unless a rule bypasses them; deferred messages of the configured
- * types (or a `defer until bestHour` rule) aim for the contact's best hour within the window.
+ * in the recipient's local time unless a rule bypasses them. Messages deferred out of quiet hours
+ * aim for the contact's best hour when their type is configured for it or a `defer until bestHour`
+ * rule fired (`defer until windowStart`: the opening instead). Inside allowed hours, a `defer until
+ * bestHour` rule waits for the best hour only if it comes before the window closes: a message
+ * never waits a day for it.
  */
 export function timing(d: Draft): void {
   for (const rule of fired(d, 'timing')) {
@@ -37,7 +40,10 @@ export function timing(d: Draft): void {
       message: `sent inside quiet hours (local ${fmt(at, zone)}) as a rule allows`,
     });
   } else if (quiet) {
-    const useBest = best !== null && (d.deferTo === 'bestHour' || d.rs.source.quietHours.bestHourFor.includes(d.request.type));
+    const useBest =
+      best !== null &&
+      d.deferTo !== 'windowStart' &&
+      (d.deferTo === 'bestHour' || d.rs.source.quietHours.bestHourFor.includes(d.request.type));
     const target = nextAllowed(at, zone, window, useBest ? best * 60 : undefined);
     d.reasons.push({
       stage: 'guards',
@@ -47,10 +53,15 @@ export function timing(d: Draft): void {
     at = target;
   } else if (d.deferTo === 'bestHour' && best !== null) {
     const target = nextAllowed(at, zone, window, best * 60);
-    if (target !== at) {
-      d.reasons.push({ stage: 'timing', code: 'best_hour', message: `deferred to the contact's best hour: ${fmt(target, zone)}` });
-      at = target;
-    }
+    d.reasons.push({
+      stage: 'timing',
+      code: 'best_hour',
+      message:
+        target === at
+          ? `the contact's best hour (${best}:00) has passed for this window; not held for the next day`
+          : `deferred to the contact's best hour: ${fmt(target, zone)}`,
+    });
+    at = target;
   }
   d.sendAt = at;
 }

@@ -149,7 +149,7 @@ describe('ruleset validation', () => {
     const ps = problems(doc);
     const paths = ps.map((p) => p.path);
     expect(paths).toContain('/templates/cart_reminder/messageType');
-    // schema problems stop validation before references are checked; fix it and look again
+    // a malformed template stops validation before references are checked; fix it and look again
     (templates.cart_reminder as Record<string, unknown>).messageType = 'promotional';
     const refs = problems(doc).map((p) => p.path);
     expect(refs).toEqual(expect.arrayContaining(['/journeys/0/trigger/event', '/journeys/0/exitOn/0', '/journeys/0/steps/0/template']));
@@ -182,6 +182,43 @@ describe('ruleset validation', () => {
     (doc.rules[0] as Record<string, unknown>).prio = 3;
     const paths = problems(doc).map((p) => p.path);
     expect(paths).toEqual(expect.arrayContaining(['/colour', '/rules/0/prio']));
+  });
+
+  it('reports schema and semantic problems together when the schema problems are inside rules or journeys', () => {
+    const doc = base();
+    (doc.rules[0] as { event: unknown }).event = { type: 'teleport', params: {} };
+    (doc.rules[5] as { conditions: unknown }).conditions = {
+      all: [{ fact: 'contact', path: 'vulnerabel', operator: 'equal', value: true }],
+    };
+    (doc.rules[7] as { event: { params: { candidates: unknown[] } } }).event.params.candidates = ['pigeon'];
+    (doc.journeys[1] as { steps: Array<Record<string, unknown>> }).steps[0] = { id: 'x', type: 'teleport' };
+    (doc.journeys[2] as { trigger: { event: string } }).trigger.event = 'cart.exploded';
+    const ps = problems(doc);
+    const paths = ps.map((p) => p.path);
+    // schema problems
+    expect(paths).toContain('/rules/0/event/type');
+    expect(paths.some((p) => p.startsWith('/journeys/1/steps/0'))).toBe(true);
+    // semantic problems, pointing into the document as it was sent
+    expect(ps.find((p) => p.path === '/rules/5/conditions/all/0/path')?.message).toMatch(/vulnerabel/);
+    expect(ps.find((p) => p.path === '/rules/7/event/params/candidates/0')?.message).toMatch(/not declared/);
+    expect(ps.find((p) => p.path === '/journeys/2/trigger/event')?.message).toMatch(/cart\.exploded/);
+    // the items set aside are not checked twice or guessed at
+    expect(paths.filter((p) => p.startsWith('/rules/0/'))).toEqual(['/rules/0/event/type']);
+  });
+
+  it('reports only the schema problems when something outside rules and journeys is malformed', () => {
+    const doc = base();
+    (doc.channels as Record<string, Record<string, unknown>>).sms = { kind: 'carrier-pigeon', address: 'phone' };
+    (doc.rules[5] as { conditions: unknown }).conditions = {
+      all: [{ fact: 'contact', path: 'vulnerabel', operator: 'equal', value: true }],
+    };
+    const paths = problems(doc).map((p) => p.path);
+    expect(paths).toContain('/channels/sms/kind');
+    expect(paths).not.toContain('/rules/5/conditions/all/0/path');
+    const notAList = base();
+    (notAList as Record<string, unknown>).rules = { first: notAList.rules[0] };
+    expect(problems(notAList).map((p) => p.path)).toEqual(['/rules']);
+    expect(problems([1, 2]).length).toBeGreaterThan(0);
   });
 
   it('loadRuleset throws a coded error listing every problem', () => {

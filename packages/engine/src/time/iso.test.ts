@@ -11,4 +11,15 @@ describe('fast ISO instants', () => {
     }
     expect(formatIso(-1)).toBe(new Date(-1).toISOString());
   });
+  it('years outside 0000–9999 are written the way Date#toISOString writes them', () => {
+    for (const ms of [
+      Date.UTC(10_000, 0, 1),
+      Date.UTC(12_345, 5, 6, 7, 8, 9, 10),
+      Date.UTC(-1, 11, 31, 23, 59, 59, 999),
+      -62_198_755_200_001,
+    ]) {
+      expect(formatIso(ms)).toBe(new Date(ms).toISOString());
+    }
+    expect(formatIso(Date.UTC(9999, 11, 31, 23, 59, 59, 999))).toBe('9999-12-31T23:59:59.999Z');
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inWindow, localTime, nextAllowed, offsetMinutes, zonedInstant } from './zoned.js';
+import { addDays, inWindow, isValidTimeZone, localTime, nextAllowed, offsetMinutes, parseHhmm, zonedInstant } from './zoned.js';
 
 const t = (iso: string) => Date.parse(iso);
 const W = { start: 8 * 60, end: 21 * 60 };
@@ -99,5 +99,106 @@ describe('sending windows', () => {
   });
   it('leaves a time already inside the window alone', () => {
     expect(nextAllowed(t('2026-11-23T10:00:00Z'), 'Africa/Nairobi', W)).toBe(t('2026-11-23T10:00:00Z'));
+  });
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+describe('zones asked one after the other', () => {
+  it('a second zone asked within the same 15 minutes gets its own offset, not the first one’s', () => {
+    const at = t('2026-06-01T12:05:00Z');
+    expect(offsetMinutes(at, 'Europe/Berlin')).toBe(120);
+    expect(offsetMinutes(at + 60_000, 'Asia/Kolkata')).toBe(330);
+    expect(offsetMinutes(at + 120_000, 'America/New_York')).toBe(-240);
+    expect(offsetMinutes(at, 'Europe/Berlin')).toBe(120);
+    expect(localTime(at, 'Asia/Kolkata').hour).toBe(17);
+    expect(localTime(at, 'Europe/Berlin').hour).toBe(14);
+  });
+  it('a valid zone asked before an invalid one does not make the invalid one valid', () => {
+    expect(isValidTimeZone('Europe/Berlin')).toBe(true);
+    expect(isValidTimeZone('Europe/Berlinn')).toBe(false);
+    expect(isValidTimeZone('Europe/Berlin')).toBe(true);
+    expect(isValidTimeZone('Europe/Berlinn')).toBe(false);
+  });
+  it('local dates across a day boundary in two zones', () => {
+    const at = t('2026-12-31T23:30:00Z');
+    const tokyo = localTime(at, 'Asia/Tokyo');
+    const ny = localTime(at, 'America/New_York');
+    expect([tokyo.year, tokyo.month, tokyo.day, tokyo.hour, tokyo.minute, tokyo.weekday]).toEqual([2027, 1, 1, 8, 30, 5]);
+    expect([ny.year, ny.month, ny.day, ny.hour, ny.minute, ny.weekday]).toEqual([2026, 12, 31, 18, 30, 4]);
+  });
+});
+
+describe('wall times on DST days west of UTC (New York)', () => {
+  it('02:30 on the March change day does not exist: it resolves forward by the gap, to 03:30 EDT', () => {
+    const gap = zonedInstant(2026, 3, 8, 150, 'America/New_York');
+    expect(iso(gap)).toBe('2026-03-08T07:30:00.000Z');
+    expect([localTime(gap, 'America/New_York').hour, localTime(gap, 'America/New_York').minute]).toEqual([3, 30]);
+  });
+  it('01:30 on the November change day happens twice: the first (EDT) is taken', () => {
+    expect(iso(zonedInstant(2026, 11, 1, 90, 'America/New_York'))).toBe('2026-11-01T05:30:00.000Z');
+  });
+  it('a quiet night over the March change ends at 08:00 EDT', () => {
+    // 22:00 EST on 7 March → 08:00 EDT on 8 March = 12:00Z
+    expect(iso(nextAllowed(t('2026-03-08T03:00:00Z'), 'America/New_York', W))).toBe('2026-03-08T12:00:00.000Z');
+  });
+});
+
+describe('calendar and clock helpers', () => {
+  it('adds days across month and year ends, and reads HH:MM to the minute', () => {
+    expect(addDays(2026, 12, 31, 1)).toEqual([2027, 1, 1]);
+    expect(addDays(2028, 2, 28, 1)).toEqual([2028, 2, 29]);
+    expect(addDays(2026, 3, 1, -1)).toEqual([2026, 2, 28]);
+    expect(parseHhmm('08:30')).toBe(510);
+    expect(parseHhmm('20:45')).toBe(1245);
+    expect(parseHhmm('24:00')).toBe(1440);
+  });
+  it('an overnight window includes its start and excludes its end', () => {
+    const night = { start: 22 * 60, end: 6 * 60 };
+    expect([22 * 60, 23 * 60 + 59, 0, 5 * 60 + 59].map((m) => inWindow(m, night))).toEqual([true, true, true, true]);
+    expect([6 * 60, 12 * 60, 21 * 60 + 59].map((m) => inWindow(m, night))).toEqual([false, false, false]);
+    expect([7 * 60 + 59, 20 * 60 + 59].map((m) => inWindow(m, W))).toEqual([false, true]);
+  });
+});
+
+describe('the next allowed instant with a best hour', () => {
+  const NBO = 'Africa/Nairobi'; // UTC+3
+  const at = (day: number, h: number, m = 0) => Date.UTC(2026, 10, day, h - 3, m);
+  it('inside the window, a best hour still ahead today is waited for', () => {
+    expect(nextAllowed(at(23, 10), NBO, W, 15 * 60)).toBe(at(23, 15));
+    expect(nextAllowed(at(23, 10), NBO, W, 20 * 60 + 59)).toBe(at(23, 20, 59));
+  });
+  it('inside the window past the best hour, or at it, the message goes now: it never waits a day', () => {
+    expect(nextAllowed(at(23, 10), NBO, W, 9 * 60)).toBe(at(23, 10));
+    expect(nextAllowed(at(23, 10), NBO, W, 10 * 60)).toBe(at(23, 10));
+    expect(nextAllowed(at(23, 10, 30), NBO, W, 10 * 60)).toBe(at(23, 10, 30));
+  });
+  it('a best hour outside the window is ignored', () => {
+    expect(nextAllowed(at(23, 10), NBO, W, 22 * 60)).toBe(at(23, 10));
+    expect(nextAllowed(at(23, 6), NBO, W, 22 * 60)).toBe(at(23, 8));
+  });
+  it('from the early morning, the best hour of the same day; from the evening, of the next day', () => {
+    expect(nextAllowed(at(23, 6), NBO, W, 9 * 60)).toBe(at(23, 9));
+    expect(nextAllowed(at(23, 6), NBO, W, 8 * 60)).toBe(at(23, 8));
+    expect(nextAllowed(at(23, 21), NBO, W, 9 * 60)).toBe(at(24, 9));
+    expect(nextAllowed(at(23, 21), NBO, W)).toBe(at(24, 8));
+  });
+  describe('an allowed window across midnight (20:00–04:00)', () => {
+    const night = { start: 20 * 60, end: 4 * 60 };
+    it('from a closed afternoon: the opening, or the best hour that night (after midnight: the next date)', () => {
+      expect(nextAllowed(at(23, 10), NBO, night)).toBe(at(23, 20));
+      expect(nextAllowed(at(23, 10), NBO, night, 22 * 60)).toBe(at(23, 22));
+      expect(nextAllowed(at(23, 10), NBO, night, 2 * 60)).toBe(at(24, 2));
+    });
+    it('from inside, before midnight: a best hour later that night, after midnight included', () => {
+      expect(nextAllowed(at(23, 23), NBO, night, 2 * 60)).toBe(at(24, 2));
+      expect(nextAllowed(at(23, 21), NBO, night, 23 * 60)).toBe(at(23, 23));
+      expect(nextAllowed(at(23, 23), NBO, night, 21 * 60)).toBe(at(23, 23));
+    });
+    it('from inside, after midnight: only what is left of the night counts', () => {
+      expect(nextAllowed(at(24, 1), NBO, night, 3 * 60)).toBe(at(24, 3));
+      expect(nextAllowed(at(24, 1), NBO, night, 22 * 60)).toBe(at(24, 1));
+      expect(nextAllowed(at(24, 1), NBO, night)).toBe(at(24, 1));
+    });
   });
 });

@@ -128,7 +128,8 @@ export function localTime(epochMs: number, zone: string): LocalTime {
 
 /**
  * The instant at which the wall clock in `zone` shows the given local date and minute of day.
- * A wall time skipped by a spring-forward gap resolves to the first instant after the gap.
+ * A wall time skipped by a spring-forward gap moves forward by the gap (02:30 → 03:30); a wall
+ * time that happens twice (fall back) is its first occurrence.
  */
 export function zonedInstant(year: number, month: number, day: number, minuteOfDay: number, zone: string): number {
   const naive = Date.UTC(year, month - 1, day, 0, minuteOfDay);
@@ -164,35 +165,28 @@ export function inWindow(minuteOfDay: number, w: Window): boolean {
 }
 
 /**
- * The first instant at or after `epochMs` when sending is allowed, and the local day on which
- * that window opens. With `preferredMinute` (a best hour) inside the window, aims for that minute
- * of the opening day instead of the window start, if it is still ahead.
+ * The first instant at or after `epochMs` when sending is allowed. With `preferredMinute` (a best
+ * hour) inside the window: from a closed time, that minute on the day the window opens; from an
+ * open time, that minute if it comes before the window closes, else now. A message inside
+ * allowed hours never waits for the next day's best hour.
  */
 export function nextAllowed(epochMs: number, zone: string, w: Window, preferredMinute?: number): number {
   const lt = localTime(epochMs, zone);
-  if (inWindow(lt.minuteOfDay, w) && preferredMinute === undefined) return epochMs;
-  let dayOffset: number;
+  const prefer = preferredMinute !== undefined && inWindow(preferredMinute, w) ? preferredMinute : undefined;
   if (inWindow(lt.minuteOfDay, w)) {
-    dayOffset = 0;
-  } else if (w.start < w.end) {
-    dayOffset = lt.minuteOfDay < w.start ? 0 : 1;
-  } else {
-    dayOffset = 0; // overnight window: a closed time is between end and start of the same day
+    if (prefer === undefined) return epochMs;
+    const ahead = (prefer - lt.minuteOfDay + 1440) % 1440;
+    const untilClose = (w.end - lt.minuteOfDay + 1440) % 1440;
+    if (ahead === 0 || ahead >= untilClose) return epochMs; // the best hour is now, or gone for this window
+    return zonedInstant(lt.year, lt.month, lt.day, lt.minuteOfDay + ahead, zone);
   }
+  // closed: a day window opens later today or tomorrow; an overnight one later today
+  const dayOffset = w.start < w.end && lt.minuteOfDay >= w.start ? 1 : 0;
   const [y, m, d] = addDays(lt.year, lt.month, lt.day, dayOffset);
-  const open = zonedInstant(y, m, d, w.start, zone);
-  const startAt = Math.max(open, epochMs);
-  if (preferredMinute !== undefined && inWindow(preferredMinute, w)) {
-    // best hour on the day the window opens (for overnight windows past midnight, the next day)
-    const dayShift = w.start < w.end || preferredMinute >= w.start ? 0 : 1;
-    const [py, pm, pd] = addDays(y, m, d, dayShift);
-    const preferred = zonedInstant(py, pm, pd, preferredMinute, zone);
-    if (preferred >= startAt) return preferred;
-    // already past the best hour within the current open window: go now (or at opening)
-    if (inWindow(lt.minuteOfDay, w)) {
-      const [ny, nm, nd] = addDays(py, pm, pd, 1);
-      return zonedInstant(ny, nm, nd, preferredMinute, zone);
-    }
-  }
-  return startAt;
+  const open = Math.max(zonedInstant(y, m, d, w.start, zone), epochMs);
+  if (prefer === undefined) return open;
+  // best hour on the day the window opens (for overnight windows past midnight, the next day)
+  const dayShift = w.start < w.end || prefer >= w.start ? 0 : 1;
+  const [py, pm, pd] = addDays(y, m, d, dayShift);
+  return Math.max(zonedInstant(py, pm, pd, prefer, zone), open);
 }
