@@ -144,12 +144,21 @@ describe('Twilio', () => {
   it('urgent → a voice call with TwiML <Say> and machine detection, plus the SMS follow-up', async () => {
     await start();
     const id = await phone('+254711000302');
-    const m = await send(id, { type: 'urgent', template: 'payment_reminder_call' });
+    const m = await send(id, {
+      type: 'urgent',
+      template: 'payment_reminder_call',
+      object: { type: 'invoice', id: 'INV-302' },
+      variables: { amount: '1,200', currency: 'KES' },
+    });
     await settle();
     const call = twilio.calls()[0]?.params;
     expect(call?.get('To')).toBe('+254711000302');
     expect(call?.get('MachineDetection')).toBe('Enable');
-    expect(call?.get('Twiml')).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?><Response><Say language="en-US">.+<\/Say><\/Response>$/);
+    expect(call?.get('Twiml')).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?><Response><Say language="en-US" voice="woman">.+<\/Say><\/Response>$/,
+    );
+    // the rendered script is what is said
+    expect(call?.get('Twiml')).toContain('invoice INV-302, for 1,200 KES');
     expect(call?.get('StatusCallback')).toBe(`${h.url}/hooks/twilio/calls/status`);
     // the SMS follow-up two minutes after the call
     expect(twilio.messages()).toEqual([]);

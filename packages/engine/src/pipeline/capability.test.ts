@@ -53,7 +53,7 @@ describe("WhatsApp's 24-hour session window for free-form messages", () => {
     expect(why(closed, 'whatsapp')).toEqual([
       'capability',
       'session_window',
-      'free-form whatsapp needs an inbound message in the last 24 h, or a template',
+      'free-form whatsapp needs an inbound message in the last 24 h, or an approved template',
     ]);
   });
   it('a template may go outside the window', () => {

@@ -7,6 +7,7 @@ import { publicBase } from '../public-url.js';
 import { SenderLimits } from '../sender-limits.js';
 import { twilioFailure } from './twilio-errors.js';
 import { TwilioHttp } from './twilio-http.js';
+import { twilioSay } from './twilio-say.js';
 
 export interface TwilioSettings {
   /** The provider's name in routes and on attempts (default `twilio`). */
@@ -138,7 +139,8 @@ export class TwilioProvider implements ChannelProvider {
     if (from === undefined) return { status: 'failed', error: 'no voice caller id configured for twilio', retryable: false };
     const v = voiceOf(m, this.describe);
     const twiml = new twilio.twiml.VoiceResponse();
-    twiml.say({ language: v.language as never, ...(v.voice !== undefined ? { voice: v.voice as never } : {}) }, v.script);
+    const say = twilioSay(v);
+    twiml.say({ language: say.language as never, ...(say.voice !== undefined ? { voice: say.voice as never } : {}) }, v.script);
     return this.callLimits.schedule('account', 1, async () => {
       try {
         const call = await this.client.calls.create({
