@@ -284,6 +284,16 @@ describe('HubSpot events in real time', () => {
       .send(raw.replace('"objectId":1', '"objectId":2'))
       .expect(401);
     expect(await h.db.selectFrom('inbox').select('id').where('source', '=', 'hubspot').execute()).toEqual([]);
+    // a value nested past 64 levels, correctly signed, is refused with its path before anything reads it
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) deep = { a: deep };
+    const tooDeep = await fake.sendWebhooks(`${h.url}/hooks/hubspot/webhooks`, [
+      event({ subscriptionType: 'contact.propertyChange', objectId: 1, propertyName: 'note', propertyValue: deep }),
+    ]);
+    expect(tooDeep.status).toBe(400);
+    const problem = (await tooDeep.json()) as { code: string; errors: Array<{ path: string }> };
+    expect(problem.code).toBe('JSON_TOO_DEEP');
+    expect(problem.errors[0]?.path).toMatch(/^\/0\/propertyValue(\/a)+$/);
     // a malformed batch, correctly signed, is a 400 naming the path
     const bad = await fake.sendWebhooks(`${h.url}/hooks/hubspot/webhooks`, [{ eventId: 1, portalId: 'x' }]);
     expect(bad.status).toBe(400);

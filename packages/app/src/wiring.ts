@@ -7,7 +7,7 @@ import { HubspotApp, type HubspotSettings } from './crm/hubspot/hubspot-app.js';
 import { SalesforceApp, type SalesforceSettings } from './crm/salesforce/salesforce-app.js';
 import type { Logger } from './logger.js';
 import type { RuntimeMetrics } from './metrics/runtime-metrics.js';
-import { buildProviders } from './providers/build-providers.js';
+import { buildProviders, stopProviders } from './providers/build-providers.js';
 import type { ProviderSettings } from './providers/provider-settings.js';
 import { SandboxProvider, type SandboxRule } from './providers/sandbox/sandbox-provider.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -40,7 +40,7 @@ export interface Wired {
   salesforce: SalesforceApp | null;
   /** The CRM calls answered on this thread, by the CRM apps above. */
   crmCalls: CrmCalls;
-  /** Stops what the CRM apps hold open (Change Data Capture subscriptions) and the limiters' connections. */
+  /** Stops what the CRM apps and the providers hold open (CDC subscriptions, SMTP connections, limiters) and the limiters' connections. */
   stopCrm(): Promise<void>;
 }
 
@@ -126,6 +126,8 @@ export function wire(o: WiringOptions): Wired {
     stopCrm: async () => {
       await (salesforce as SalesforceApp | null)?.stop();
       await (hubspot as HubspotApp | null)?.stop();
+      // providers' own senders' limiters and SMTP connections, before the limiters they stand on
+      await stopProviders(providers.values());
       await limiters.close();
     },
   };

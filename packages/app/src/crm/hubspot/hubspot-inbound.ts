@@ -16,12 +16,12 @@ export class HubspotInbound {
    * covers its body and timestamp): the same request again is a replay, refused (null) — kept in
    * the inbox itself, so it is refused after a restart too.
    */
-  async acceptDelivery(raw: Buffer, body: unknown, signature: string): Promise<{ received: number } | null> {
+  async acceptDelivery(raw: Buffer | string, body: unknown, signature: string): Promise<{ received: number } | null> {
     const events = validateHubspotWebhookBatch(body);
     const row = inboxRow(
       { source: 'hubspot', eventId: `delivery:${digest(signature)}`, type: HUBSPOT_DELIVERY, stage: 'raw', payload: null },
       this.d.now(),
-      raw.toString('utf8'),
+      typeof raw === 'string' ? raw : raw.toString('utf8'),
     );
     const { accepted } = await this.d.inbox.acceptRows([row]);
     return accepted === 1 ? { received: events.length } : null;

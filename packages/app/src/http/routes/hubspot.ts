@@ -17,7 +17,7 @@ import type { ReplayGuard } from '../../security/replay-guard.js';
 import { agentSend } from '../agent-send.js';
 import { crmCall } from '../crm-call.js';
 import { type FastPath, header, takeBody } from '../fast-path.js';
-import { parseJsonBody } from '../json-body.js';
+import { parseJsonBody, parseJsonRecords } from '../json-body.js';
 import { OAuthState, type UsedStates } from '../oauth-state.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
@@ -127,7 +127,8 @@ export function hubspotRoutes(
   };
 
   const delivery = async (raw: Buffer, signature: string, path: string) => {
-    const result = await inbound.acceptDelivery(raw, parseJsonBody(raw), signature);
+    const text = raw.toString('utf8');
+    const result = await inbound.acceptDelivery(text, parseJsonRecords(raw, text), signature);
     if (result === null) replayed(path);
     d.nudge();
     return result as { received: number };
