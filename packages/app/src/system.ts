@@ -10,7 +10,8 @@ import type { ApiKey } from './config.js';
 import type { HubspotApp, HubspotSettings } from './crm/hubspot/hubspot-app.js';
 import type { SalesforceApp, SalesforceSettings } from './crm/salesforce/salesforce-app.js';
 import { DryRuns } from './dry-run/dry-runs.js';
-import { createApp, serve } from './http/app.js';
+import { createApp, type ProviderRouteDeps, serve } from './http/app.js';
+import { providerRoutes } from './http/routes/providers/provider-routes.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
 import { createMetrics, runtimeMetrics, storeGauges } from './metrics/metrics.js';
@@ -182,7 +183,16 @@ export function createSystem(o: SystemOptions): System {
     hotWrites,
     providerSecrets: { sandbox: o.sandboxSecret, ...(o.providerSecrets ?? {}) },
     ...(o.providerSettings !== undefined
-      ? { providers: { ...o.providerSettings, publicUrl: () => o.providerSettings?.publicUrl ?? baseUrl ?? 'http://127.0.0.1' } }
+      ? {
+          providerRoutes: (d: ProviderRouteDeps) =>
+            providerRoutes(
+              {
+                ...(o.providerSettings as ProviderSettings),
+                publicUrl: () => o.providerSettings?.publicUrl ?? baseUrl ?? 'http://127.0.0.1',
+              },
+              d,
+            ),
+        }
       : {}),
     metrics,
     threadMetrics: () => host?.metrics() ?? Promise.resolve(null),

@@ -2,12 +2,12 @@ import { type CompiledRuleset, foldConsent, PURPOSES } from '@signalbox/engine';
 import type { ConsentLedger } from '../contacts/consent-ledger.js';
 import type { ContactEvents } from '../contacts/contact-events.js';
 import type { StoredContact } from '../contacts/contact-repository.js';
+import { plainText } from '../content/plain-text.js';
 import type { AttemptRepository } from '../delivery/attempt-repository.js';
 import type { JourneyRepository } from '../journeys/journey-repository.js';
 import type { MessageRepository } from '../messages/message-repository.js';
 import { MESSAGE_WENT } from '../messages/status.js';
 import { summariseDecision } from '../messages/summarise.js';
-import { plainText } from '../providers/content.js';
 import type { TimerRepository } from '../timers/timer-repository.js';
 import { eventLine, localTime, relative, story } from './story.js';
 

@@ -12,8 +12,6 @@ import type { HotWrites } from '../inbox/hot-writes.js';
 import { InboxWriter } from '../inbox/inbox-writer.js';
 import type { Logger } from '../logger.js';
 import { exposition, type Metrics } from '../metrics/metrics.js';
-import { providerRoutes } from '../providers/provider-routes.js';
-import type { ProviderSettings } from '../providers/provider-settings.js';
 import { RulesGovernance } from '../rules/governance.js';
 import type { RulesHolder } from '../rules/rules-holder.js';
 import type { Runtime } from '../runtime.js';
@@ -25,7 +23,7 @@ import { createIngest } from './ingest.js';
 import type { UsedStates } from './oauth-state.js';
 import { openApiDocument } from './openapi.js';
 import { problemBody, problemHandler, sendProblem } from './problem.js';
-import { RouteTable } from './route-table.js';
+import { type RouteSpec, RouteTable } from './route-table.js';
 import { adminAssets, adminRoutes, consoleSessionAuth } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
 import { contactRoutes } from './routes/contacts.js';
@@ -42,6 +40,17 @@ import { rulesRoutes } from './routes/rules.js';
 import { type SalesforceRouteDeps, salesforceRoutes } from './routes/salesforce.js';
 import { templateRoutes } from './routes/templates.js';
 
+/** What the real providers' hooks are given to answer with (HTTP carries them; the providers own them). */
+export interface ProviderRouteDeps {
+  runtime: Runtime;
+  ruleset: () => CompiledRuleset;
+  writes: HotWrites;
+  replay: ReplayGuard;
+  log: Logger;
+  now: () => number;
+  nudge: () => void;
+}
+
 export interface AppDeps {
   ruleset: () => CompiledRuleset;
   rules: RulesHolder;
@@ -55,7 +64,8 @@ export interface AppDeps {
   /** Secrets providers sign their receipts and inbound messages with, by provider name. */
   providerSecrets: Readonly<Record<string, string>>;
   /** Real providers' hooks (Twilio, Telerivet, email): their secrets, and the public URL their signatures cover. */
-  providers?: Omit<ProviderSettings, 'publicUrl'> & { publicUrl: () => string };
+  /** The real providers' hooks (Twilio, Telerivet, email), built by the composition root with these services. */
+  providerRoutes?: (d: ProviderRouteDeps) => RouteSpec[];
   metrics: Metrics;
   /** Other threads' metrics (the worker thread's), merged into /metrics. */
   threadMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[] | null>;
@@ -213,17 +223,15 @@ export function createApp(deps: AppDeps): Express {
       metrics,
       nudge,
     }),
-    ...(deps.providers !== undefined
-      ? providerRoutes(deps.providers, {
-          runtime: deps.runtime,
-          ruleset: deps.ruleset,
-          writes: hotWrites,
-          replay: deps.replay,
-          log: deps.log,
-          now,
-          nudge,
-        })
-      : []),
+    ...(deps.providerRoutes?.({
+      runtime: deps.runtime,
+      ruleset: deps.ruleset,
+      writes: hotWrites,
+      replay: deps.replay,
+      log: deps.log,
+      now,
+      nudge,
+    }) ?? []),
   );
   if (deps.admin !== undefined && sessions !== null) {
     table.add(

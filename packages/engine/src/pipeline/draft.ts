@@ -7,17 +7,11 @@ import type { Facts } from '../rules/compile-condition.js';
 import type { CompiledRule, CompiledRuleset } from '../ruleset/compile.js';
 import type { Effect } from '../ruleset/schema.js';
 import type { DecisionFacts } from './facts.js';
-import { segmentsOn } from './variant.js';
+import { type ContentFacts, segmentsOn } from './variant.js';
 
 export type CapDef = Extract<Effect, { type: 'cap' }>['params'] & { channels?: readonly string[] | undefined };
 
-/**
- * What the caller knows of the message's rendered content (the app renders templates; the engine
- * prices them): the SMS segments of its text variants in the contact's language.
- */
-export interface ContentFacts {
-  segments: Partial<Record<'text' | 'text+link', SmsSegments>>;
-}
+export type { ContentFacts } from './variant.js';
 
 /** The decision as the stages build it up. */
 export interface Draft {

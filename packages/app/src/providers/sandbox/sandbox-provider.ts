@@ -1,7 +1,7 @@
 import type { ChannelProvider, OutboundMessage, ReceiptStatus, SendResult } from '@signalbox/engine';
 import { Coalescer } from '../../db/coalescer.js';
 import type { Logger } from '../../logger.js';
-import { sign } from '../signature.js';
+import { sign } from '../../security/signature.js';
 import type { SandboxLog, SandboxSend } from './sandbox-log.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verify } from '../signature.js';
+import { verify } from '../../security/signature.js';
 import { isPublicAddress } from './ssrf.js';
 import { WebhookProvider } from './webhook-provider.js';
 

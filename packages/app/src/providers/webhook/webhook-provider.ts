@@ -1,7 +1,7 @@
 import { type Limiters, LocalLimiters } from '@signalbox/connectors';
 import type { ChannelProvider, OutboundMessage, SendResult } from '@signalbox/engine';
 import type Bottleneck from 'bottleneck';
-import { sign } from '../signature.js';
+import { sign } from '../../security/signature.js';
 import { postJson } from './http-post.js';
 import { assertTarget, isPublicAddress, publicOnlyLookup, SsrfError } from './ssrf.js';
 

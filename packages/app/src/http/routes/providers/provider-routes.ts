@@ -1,14 +1,14 @@
 import type { CompiledRuleset, ProviderOutcome } from '@signalbox/engine';
-import { applyReportedOutcome } from '../delivery/provider-outcomes.js';
-import type { RouteSpec } from '../http/route-table.js';
-import type { HotWrites } from '../inbox/hot-writes.js';
-import type { Logger } from '../logger.js';
-import type { Runtime } from '../runtime.js';
-import type { ReplayGuard } from '../security/replay-guard.js';
-import type { ProviderSettings } from './provider-settings.js';
-import { emailHookRoutes } from './smtp/email-hooks.js';
-import { telerivetHookRoutes } from './telerivet/telerivet-hooks.js';
-import { twilioHookRoutes } from './twilio/twilio-hooks.js';
+import { applyReportedOutcome } from '../../../delivery/provider-outcomes.js';
+import type { HotWrites } from '../../../inbox/hot-writes.js';
+import type { Logger } from '../../../logger.js';
+import type { ProviderSettings } from '../../../providers/provider-settings.js';
+import type { Runtime } from '../../../runtime.js';
+import type { ReplayGuard } from '../../../security/replay-guard.js';
+import type { RouteSpec } from '../../route-table.js';
+import { emailHookRoutes } from './email-hooks.js';
+import { telerivetHookRoutes } from './telerivet-hooks.js';
+import { twilioHookRoutes } from './twilio-hooks.js';
 
 /** The hooks of the configured real providers (each verifies its provider's own way). */
 export function providerRoutes(

@@ -1,4 +1,4 @@
-import type { Store } from '../../store/store.js';
+import type { Store } from '../../../store/store.js';
 
 /** A bounce or a complaint about one of our emails, as a mail provider or a DSN/ARF parser reports it. */
 export interface EmailReport {

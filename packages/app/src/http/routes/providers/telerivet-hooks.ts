@@ -1,12 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
-import { AuthError } from '../../errors.js';
-import type { RouteSpec } from '../../http/route-table.js';
-import type { Inbound } from '../../inbound/inbound.js';
-import type { HotWrites } from '../../inbox/hot-writes.js';
-import type { Logger } from '../../logger.js';
-import { field, formBody } from '../form-body.js';
-import { telerivetReceipt } from './telerivet-status.js';
+import { AuthError } from '../../../errors.js';
+import type { Inbound } from '../../../inbound/inbound.js';
+import type { HotWrites } from '../../../inbox/hot-writes.js';
+import type { Logger } from '../../../logger.js';
+import { field, formBody } from '../../../providers/form-body.js';
+import { telerivetReceipt } from '../../../providers/telerivet/telerivet-status.js';
+import type { RouteSpec } from '../../route-table.js';
 
 export interface TelerivetHookDeps {
   name: string;

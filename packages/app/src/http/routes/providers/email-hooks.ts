@@ -1,16 +1,16 @@
 import { z } from 'zod';
-import { AuthError, NotFoundError } from '../../errors.js';
-import { parseJsonBody } from '../../http/json-body.js';
-import type { RouteSpec } from '../../http/route-table.js';
-import { parseBody } from '../../http/validate.js';
-import type { HotWrites } from '../../inbox/hot-writes.js';
-import type { Logger } from '../../logger.js';
-import type { ReplayGuard } from '../../security/replay-guard.js';
-import type { Store } from '../../store/store.js';
-import { escapeHtml } from '../outbound.js';
-import { SIGNATURE_HEADER, verify } from '../signature.js';
+import { AuthError, NotFoundError } from '../../../errors.js';
+import type { HotWrites } from '../../../inbox/hot-writes.js';
+import type { Logger } from '../../../logger.js';
+import { escapeHtml } from '../../../providers/outbound.js';
+import { readUnsubscribeToken } from '../../../providers/smtp/unsubscribe-token.js';
+import type { ReplayGuard } from '../../../security/replay-guard.js';
+import { SIGNATURE_HEADER, verify } from '../../../security/signature.js';
+import type { Store } from '../../../store/store.js';
+import { parseJsonBody } from '../../json-body.js';
+import type { RouteSpec } from '../../route-table.js';
+import { parseBody } from '../../validate.js';
 import { applyEmailReport, unsubscribeByMessage } from './email-reports.js';
-import { readUnsubscribeToken } from './unsubscribe-token.js';
 
 export const emailReportBody = z.strictObject({
   type: z.enum(['bounce', 'complaint']),

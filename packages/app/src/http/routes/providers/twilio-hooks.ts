@@ -1,13 +1,13 @@
 import type { ProviderOutcome, Receipt } from '@signalbox/engine';
 import type { Request } from 'express';
-import { AuthError } from '../../errors.js';
-import type { RouteSpec } from '../../http/route-table.js';
-import type { Inbound } from '../../inbound/inbound.js';
-import type { HotWrites } from '../../inbox/hot-writes.js';
-import type { Logger } from '../../logger.js';
-import { field, formBody } from '../form-body.js';
-import { callbackOutcome, callReceipt, messageReceipt } from './twilio-errors.js';
-import { TWILIO_SIGNATURE_HEADER, validTwilioSignature } from './twilio-signature.js';
+import { AuthError } from '../../../errors.js';
+import type { Inbound } from '../../../inbound/inbound.js';
+import type { HotWrites } from '../../../inbox/hot-writes.js';
+import type { Logger } from '../../../logger.js';
+import { field, formBody } from '../../../providers/form-body.js';
+import { callbackOutcome, callReceipt, messageReceipt } from '../../../providers/twilio/twilio-errors.js';
+import { TWILIO_SIGNATURE_HEADER, validTwilioSignature } from '../../../providers/twilio/twilio-signature.js';
+import type { RouteSpec } from '../../route-table.js';
 
 export interface TwilioHookDeps {
   name: string;
