@@ -4,6 +4,9 @@ import { arg, prepared, runPrepared } from '../db/prepared.js';
 import type { InboxTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { uuidv7 } from '../ids.js';
+import { type DeadLetter, deadCount, deadLetters, type InboxListed, type InboxState, listInbox } from './inbox-views.js';
+
+export type { DeadLetter, InboxListed, InboxState } from './inbox-views.js';
 
 /**
  * `ready`: the payload is an event in our vocabulary, applied as it is (the API's events).
@@ -24,18 +27,6 @@ export interface InboxRow {
   attempts: number;
   /** The trace it continues (see InboxTable.trace). */
   trace: string | null;
-}
-
-export interface DeadLetter {
-  id: string;
-  source: string;
-  eventId: string;
-  type: string;
-  receivedAt: number;
-  deadAt: number;
-  attempts: number;
-  error: string;
-  payload: unknown;
 }
 
 /** An event to accept into the inbox (unique on source and event id). */
@@ -343,30 +334,6 @@ export class InboxRepository {
     return Number(r.n);
   }
 
-  /** Dead letters, newest first (`before`: the `deadAt`/id cursor of the last page's last row). */
-  async deadLetters(limit: number, before?: { deadAt: number; id: string }): Promise<DeadLetter[]> {
-    let q = this.c.db
-      .selectFrom('inbox')
-      .select(['id', 'source', 'event_id', 'type', 'payload', 'received_at', 'dead_at', 'attempts', 'error'])
-      .where('dead_at', 'is not', null);
-    if (before !== undefined)
-      q = q.where((eb) =>
-        eb.or([eb('dead_at', '<', before.deadAt), eb.and([eb('dead_at', '=', before.deadAt), eb('id', '<', before.id)])]),
-      );
-    const rows = await q.orderBy('dead_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
-    return rows.map((r) => ({
-      id: r.id,
-      source: r.source,
-      eventId: r.event_id,
-      type: r.type,
-      receivedAt: Number(r.received_at),
-      deadAt: Number(r.dead_at),
-      attempts: r.attempts,
-      error: r.error ?? '',
-      payload: parseJson(r.payload),
-    }));
-  }
-
   /** Puts a dead letter back in the backlog, to be tried again now; false if it is not one. */
   async retry(id: string): Promise<boolean> {
     const r = await this.c.db
@@ -378,87 +345,21 @@ export class InboxRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /**
-   * Events newest first by the state they are in: `pending` (waiting, never failed), `failed`
-   * (failed, to be tried again), `dead` (given up on), `processed`; by source and type. `after`
-   * (the last row's receipt time and id) pages on.
-   */
-  async list(
+  /** Dead letters, newest first (see `deadLetters`). */
+  deadLetters(limit: number, before?: { deadAt: number; id: string }): Promise<DeadLetter[]> {
+    return deadLetters(this.c, limit, before);
+  }
+
+  /** Events newest first by state, source and type (see `listInbox`). */
+  list(
     f: { state?: InboxState | undefined; source?: string | undefined; type?: string | undefined },
     limit: number,
     after?: { receivedAt: number; id: string },
   ): Promise<InboxListed[]> {
-    let q = this.c.db
-      .selectFrom('inbox')
-      .select([
-        'id',
-        'source',
-        'event_id',
-        'type',
-        'stage',
-        'payload',
-        'received_at',
-        'processed_at',
-        'dead_at',
-        'attempts',
-        'error',
-        'claim_expires_at',
-      ]);
-    if (f.state === 'dead') q = q.where('dead_at', 'is not', null);
-    else if (f.state === 'processed') q = q.where('processed_at', 'is not', null).where('dead_at', 'is', null);
-    else if (f.state === 'failed') q = q.where('processed_at', 'is', null).where('dead_at', 'is', null).where('attempts', '>', 0);
-    else if (f.state === 'pending') q = q.where('processed_at', 'is', null).where('dead_at', 'is', null).where('attempts', '=', 0);
-    if (f.source !== undefined) q = q.where('source', '=', f.source);
-    if (f.type !== undefined) q = q.where('type', '=', f.type);
-    if (after !== undefined)
-      q = q.where((eb) =>
-        eb.or([eb('received_at', '<', after.receivedAt), eb.and([eb('received_at', '=', after.receivedAt), eb('id', '<', after.id)])]),
-      );
-    const rows = await q.orderBy('received_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
-    return rows.map((r) => ({
-      id: r.id,
-      source: r.source,
-      eventId: r.event_id,
-      type: r.type,
-      stage: r.stage,
-      state: r.dead_at !== null ? 'dead' : r.processed_at !== null ? 'processed' : r.attempts > 0 ? 'failed' : 'pending',
-      receivedAt: Number(r.received_at),
-      processedAt: r.processed_at === null ? null : Number(r.processed_at),
-      deadAt: r.dead_at === null ? null : Number(r.dead_at),
-      retryAt:
-        r.dead_at === null && r.processed_at === null && r.attempts > 0 && r.claim_expires_at !== null ? Number(r.claim_expires_at) : null,
-      attempts: r.attempts,
-      error: r.error,
-      payload: parseJson(r.payload),
-    }));
+    return listInbox(this.c, f, limit, after);
   }
 
-  async deadCount(): Promise<number> {
-    const r = await this.c.db
-      .selectFrom('inbox')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('dead_at', 'is not', null)
-      .executeTakeFirstOrThrow();
-    return Number(r.n);
+  deadCount(): Promise<number> {
+    return deadCount(this.c);
   }
-}
-
-export type InboxState = 'pending' | 'failed' | 'dead' | 'processed';
-
-/** An inbox event as a list shows it, with the state it is in and its last error. */
-export interface InboxListed {
-  id: string;
-  source: string;
-  eventId: string;
-  type: string;
-  stage: string;
-  state: InboxState;
-  receivedAt: number;
-  processedAt: number | null;
-  deadAt: number | null;
-  /** When a failed event is tried again. */
-  retryAt: number | null;
-  attempts: number;
-  error: string | null;
-  payload: unknown;
 }

@@ -1,4 +1,3 @@
-import type { SmsSegments } from '../content/rendered.js';
 import type { DecisionContext } from '../model/context.js';
 import type { Outcome, Reason } from '../model/decision.js';
 import type { MessageRequest } from '../model/message.js';
