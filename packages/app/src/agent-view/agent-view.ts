@@ -61,17 +61,15 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     const message = messages.find((m) => m.id === ref);
     return message === undefined ? null : (message.template ?? message.type);
   };
-  const next = timers
-    .filter((t) => t.dueAt >= now - 60_000)
-    .slice(0, 10)
-    .map((t) => ({
-      at: new Date(t.dueAt).toISOString(),
-      local: localTime(t.dueAt, zone),
-      in: relative(now - t.dueAt),
-      kind: t.kind,
-      ref: t.ref,
-      label: labelOf(t.ref),
-    }));
+  // pendingOf already keeps to the next 10 from a minute ago
+  const next = timers.map((t) => ({
+    at: new Date(t.dueAt).toISOString(),
+    local: localTime(t.dueAt, zone),
+    in: relative(now - t.dueAt),
+    kind: t.kind,
+    ref: t.ref,
+    label: labelOf(t.ref),
+  }));
   const budget = source.caps.map((cap) => {
     const windowMs = PER_MS[cap.per] ?? DAY;
     const used = messages.filter(
