@@ -91,6 +91,12 @@ export const configSchema = z.object({
    * missing and refuses to start otherwise (migrations then run once per deploy: `pnpm migrate`).
    */
   MIGRATE_ON_START: z.enum(['on', 'off']).default('on'),
+  /**
+   * With DATABASE_URL: `on` names the statements Signalbox repeats, so PostgreSQL parses and plans
+   * each once per connection; `off` behind a connection pooler that cannot keep prepared
+   * statements across transactions (PgBouncer in transaction mode before 1.21).
+   */
+  PG_NAMED_STATEMENTS: z.enum(['on', 'off']).default('on'),
   /** Secret the sandbox provider signs receipts with (generated into DATA_DIR when absent). */
   SANDBOX_SECRET: z.string().min(24).optional(),
   /**

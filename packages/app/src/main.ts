@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     config.DATABASE_URL !== undefined
       ? await openPostgres(config.DATABASE_URL, {
           migrations: config.MIGRATE_ON_START === 'on' ? 'apply' : 'verify',
+          namedStatements: config.PG_NAMED_STATEMENTS === 'on',
           applied: (names) => names.length > 0 && log.info({ migrations: names }, 'migrations applied'),
         })
       : await openSqlite(resolve(dataDir, 'signalbox.db'), {
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
           workerThread: {
             database:
               config.DATABASE_URL !== undefined
-                ? { kind: 'postgres' as const, url: config.DATABASE_URL }
+                ? { kind: 'postgres' as const, url: config.DATABASE_URL, namedStatements: config.PG_NAMED_STATEMENTS === 'on' }
                 : { kind: 'sqlite' as const, file: resolve(dataDir, 'signalbox.db'), checkpoints: 'elsewhere' as const, turns },
             logLevel: config.LOG_LEVEL,
             ...(tracingSettings !== undefined ? { tracing: tracingSettings } : {}),

@@ -1,6 +1,7 @@
 import type { ConsentRecord } from '@signalbox/engine';
 import type { Conn } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
+import { COLUMNS } from '../db/schema.js';
 import { uuidv7 } from '../ids.js';
 
 /** The append-only consent ledger: every grant and revocation, with its source and evidence. */
@@ -32,7 +33,7 @@ export class ConsentLedger {
     const { rows } = await prepared(
       this.c,
       'consent ledger',
-      (d) => d.selectFrom('consent_ledger').selectAll().where('contact_id', '=', arg(0)).orderBy('at').orderBy('id'),
+      (d) => d.selectFrom('consent_ledger').select(COLUMNS.consent_ledger).where('contact_id', '=', arg(0)).orderBy('at').orderBy('id'),
       [contactId],
     );
     return rows.map((r) => {

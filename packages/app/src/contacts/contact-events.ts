@@ -1,6 +1,7 @@
 import type { PastEvent } from '@signalbox/engine';
 import { type Conn, json, parseJson } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
+import { COLUMNS } from '../db/schema.js';
 
 /** What happened to a contact (CRM and API events): suppression windows and the timeline read it. */
 export class ContactEvents {
@@ -27,7 +28,13 @@ export class ContactEvents {
     const { rows } = await prepared(
       this.c,
       'recent events',
-      (d) => d.selectFrom('contact_events').selectAll().where('contact_id', '=', arg(0)).where('at', '>=', arg(1)).orderBy('at'),
+      (d) =>
+        d
+          .selectFrom('contact_events')
+          .select(COLUMNS.contact_events)
+          .where('contact_id', '=', arg(0))
+          .where('at', '>=', arg(1))
+          .orderBy('at'),
       [contactId, since],
     );
     return rows.map((r) => {

@@ -6,5 +6,10 @@ import { openSqlite } from './sqlite.js';
 export function openLocation(l: DatabaseLocation, o: { max?: number } = {}): Promise<OpenDatabase> {
   return l.kind === 'sqlite'
     ? openSqlite(l.file, { checkpoints: 'elsewhere' })
-    : openPostgres(l.url, { ...(l.schema !== undefined ? { schema: l.schema } : {}), max: o.max ?? 2, migrations: 'verify' });
+    : openPostgres(l.url, {
+        ...(l.schema !== undefined ? { schema: l.schema } : {}),
+        max: o.max ?? 2,
+        migrations: 'verify',
+        ...(l.namedStatements === false ? { namedStatements: false } : {}),
+      });
 }

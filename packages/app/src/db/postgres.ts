@@ -4,6 +4,7 @@ import { AppError } from '../errors.js';
 import type { OpenDatabase } from './connection.js';
 import { withMigrationLock } from './migration-lock.js';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
+import { NamingClient } from './named-statements.js';
 import { type OnQuery, onQueryLog } from './query-log.js';
 import type { Database } from './schema.js';
 
@@ -23,6 +24,8 @@ export async function openPostgres(
     migrations?: 'apply' | 'verify';
     applied?: (names: string[]) => void;
     onQuery?: OnQuery;
+    /** Name parametrised statements so the server parses each once per connection (default on; off behind a pooler that cannot keep them, e.g. PgBouncer in transaction mode before 1.21). */
+    namedStatements?: boolean;
   } = {},
 ): Promise<OpenDatabase> {
   const types = {
@@ -39,6 +42,7 @@ export async function openPostgres(
     connectionString: url,
     max: options.max ?? 10,
     types,
+    ...(options.namedStatements !== false ? { Client: NamingClient } : {}),
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   });
   const db = new Kysely<Database>({
@@ -61,7 +65,12 @@ export async function openPostgres(
   return {
     db,
     dialect: 'postgres',
-    location: { kind: 'postgres', url, ...(options.schema !== undefined ? { schema: options.schema } : {}) },
+    location: {
+      kind: 'postgres',
+      url,
+      ...(options.schema !== undefined ? { schema: options.schema } : {}),
+      ...(options.namedStatements === false ? { namedStatements: false } : {}),
+    },
     close: () => db.destroy(),
     listen: (channel, onPayload) => listen(url, channel, onPayload),
   };

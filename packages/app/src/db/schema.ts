@@ -338,3 +338,72 @@ export interface Database {
   crm_replay: CrmReplayTable;
   message_decisions: MessageDecisionsTable;
 }
+
+/**
+ * Every column of a table, named: a statement that names its columns can be prepared once per
+ * connection (`select *` is left unprepared, see named-statements.ts). The type refuses a list
+ * that leaves a column out, so a column added to the table must be added here too.
+ */
+function everyColumn<T>() {
+  return <const C extends ReadonlyArray<keyof T & string>>(
+    columns: C & ([Exclude<keyof T, C[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, C[number]> }),
+  ): C => columns;
+}
+
+export const COLUMNS = {
+  attempts: everyColumn<AttemptsTable>()([
+    'id',
+    'message_id',
+    'step',
+    'channel',
+    'provider',
+    'claim',
+    'provider_message_id',
+    'status',
+    'cost',
+    'error',
+    'route',
+    'created_at',
+    'updated_at',
+    'lease_expires_at',
+    'lease_owner',
+    'content',
+    'language',
+    'encoding',
+    'segments',
+  ]),
+  consent_ledger: everyColumn<ConsentLedgerTable>()([
+    'id',
+    'contact_id',
+    'channel',
+    'purpose',
+    'status',
+    'source',
+    'legal_basis',
+    'evidence',
+    'at',
+    'recorded_at',
+  ]),
+  contact_events: everyColumn<ContactEventsTable>()(['id', 'contact_id', 'type', 'at', 'object_type', 'object_id', 'data']),
+  pending_receipts: everyColumn<PendingReceiptsTable>()(['provider', 'provider_message_id', 'status', 'at', 'received_at']),
+  messages: everyColumn<MessagesTable>()([
+    'id',
+    'contact_id',
+    'idempotency_key',
+    'journey_instance_id',
+    'type',
+    'purpose',
+    'team',
+    'workflow',
+    'journey_id',
+    'template',
+    'status',
+    'outcome',
+    'channel',
+    'cost',
+    'request',
+    'decision',
+    'created_at',
+    'updated_at',
+  ]),
+};

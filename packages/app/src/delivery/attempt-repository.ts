@@ -1,7 +1,7 @@
 import type { RenderedContent } from '@signalbox/engine';
 import type { Conn } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
-import type { AttemptsTable } from '../db/schema.js';
+import { type AttemptsTable, COLUMNS } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { uuidv7 } from '../ids.js';
 import type { AttemptStatus } from './attempt-status.js';
@@ -195,7 +195,7 @@ export class AttemptRepository {
       await prepared(
         this.c,
         'attempt by provider id',
-        (d) => d.selectFrom('attempts').selectAll().where('provider', '=', arg(0)).where('provider_message_id', '=', arg(1)),
+        (d) => d.selectFrom('attempts').select(COLUMNS.attempts).where('provider', '=', arg(0)).where('provider_message_id', '=', arg(1)),
         [provider, providerMessageId],
       )
     ).rows;

@@ -2,7 +2,7 @@ import type { Decision, MessageRequest, SentRecord } from '@signalbox/engine';
 import { sql } from 'kysely';
 import { type Conn, json, parseJson } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
-import type { MessagesTable } from '../db/schema.js';
+import { COLUMNS, type MessagesTable } from '../db/schema.js';
 import { uuidv7 } from '../ids.js';
 import { MESSAGE_PRESSURE, MESSAGE_WENT, type MessageStatus } from './status.js';
 
@@ -112,7 +112,8 @@ export class MessageRepository {
   }
 
   async get(id: string): Promise<MessageRow | null> {
-    const [r] = (await prepared(this.c, 'message', (d) => d.selectFrom('messages').selectAll().where('id', '=', arg(0)), [id])).rows;
+    const [r] = (await prepared(this.c, 'message', (d) => d.selectFrom('messages').select(COLUMNS.messages).where('id', '=', arg(0)), [id]))
+      .rows;
     return r ? toMessage(r) : null;
   }
 

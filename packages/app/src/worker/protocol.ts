@@ -10,7 +10,9 @@ import type { TracingSettings } from '../tracing/start-tracing.js';
 
 /** What the worker thread needs to build its own runtime (config, not objects: it has its own connection). */
 export interface WorkerThreadData {
-  database: { kind: 'sqlite'; file: string; checkpoints?: Checkpoints; turns?: SharedArrayBuffer } | { kind: 'postgres'; url: string };
+  database:
+    | { kind: 'sqlite'; file: string; checkpoints?: Checkpoints; turns?: SharedArrayBuffer }
+    | { kind: 'postgres'; url: string; namedStatements?: boolean };
   ruleset: Ruleset;
   logLevel: string;
   sandboxSecret: string;

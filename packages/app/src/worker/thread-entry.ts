@@ -40,7 +40,10 @@ async function run(data: WorkerThreadData): Promise<void> {
           checkpoints: data.database.checkpoints ?? 'auto',
           ...(data.database.turns ? { turns: data.database.turns } : {}),
         })
-      : await openPostgres(data.database.url, { migrations: 'verify' });
+      : await openPostgres(data.database.url, {
+          migrations: 'verify',
+          ...(data.database.namedStatements === false ? { namedStatements: false } : {}),
+        });
   const store = new Store(open);
   let ruleset = loadRuleset(data.ruleset);
   const metrics = createMetrics({ withDefaults: false, instance: data.owner });
