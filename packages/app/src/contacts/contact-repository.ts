@@ -302,12 +302,43 @@ export class ContactRepository {
   }
 
   /**
+   * `currentId` that also locks the contact it finds (PostgreSQL; see `lock`), in one statement
+   * per link of the merge chain: an event naming its contact resolves and locks it at once.
+   */
+  async lockCurrent(id: string): Promise<string | null> {
+    if (this.c.dialect !== 'postgres') return this.currentId(id);
+    const [row] = (
+      await prepared(
+        this.c,
+        'contact id, locked',
+        (d) => d.selectFrom('contacts').select(['id', 'merged_into']).where('id', '=', arg(0)).forUpdate(),
+        [id],
+      )
+    ).rows;
+    if (row === undefined) return null;
+    this.locked.add(row.id);
+    return row.merged_into === null ? row.id : this.lockCurrent(row.merged_into);
+  }
+
+  /**
    * Locks the contact's row until the transaction ends (PostgreSQL; SQLite has one writer): every
    * decision about one contact sees the one before it.
    */
   async lock(id: string): Promise<void> {
-    if (this.c.dialect !== 'postgres') return;
+    if (this.c.dialect !== 'postgres' || this.locked.has(id)) return;
     await prepared(this.c, 'lock contact', (d) => d.selectFrom('contacts').select('id').where('id', '=', arg(0)).forUpdate(), [id]);
+    this.locked.add(id);
+  }
+
+  /**
+   * Contacts this transaction has locked (a repository on a transaction lives as long as it): each
+   * is locked once, not again for every request of the unit. A rollback to a savepoint releases
+   * the locks taken after it, so `forgetLocks` runs then.
+   */
+  private readonly locked = new Set<string>();
+
+  forgetLocks(): void {
+    this.locked.clear();
   }
 
   async findByIdentity(kind: IdentityKind, value: string): Promise<StoredContact | null> {

@@ -1,6 +1,8 @@
+import { sql } from 'kysely';
 import type { Receipt, ReceiptStatus } from '@signalbox/engine';
 import { type Conn, json } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
+import { COLUMNS } from '../db/schema.js';
 import { uuidv7 } from '../ids.js';
 
 /** Parked receipts are applied in this order (a message's delivered before its read). */
@@ -18,27 +20,38 @@ export class ReceiptRepository {
    * time) is logged already: a provider retrying its webhook, or a batch made again.
    */
   async add(attemptId: string, status: ReceiptStatus, at: number, detail: unknown): Promise<boolean> {
-    const seen = await prepared(
+    // one statement: logged unless the same one is there already
+    const r = await prepared(
       this.c,
-      'receipt logged',
+      'add receipt once',
       (d) =>
         d
-          .selectFrom('receipts')
-          .select('id')
-          .where('attempt_id', '=', arg(0))
-          .where('status', '=', arg(1))
-          .where('at', '=', arg(2))
-          .limit(1),
-      [attemptId, status, at],
-    );
-    if (seen.rows.length > 0) return false;
-    await prepared(
-      this.c,
-      'add receipt',
-      (d) => d.insertInto('receipts').values({ id: arg(0), attempt_id: arg(1), status: arg(2), at: arg(3), detail: arg(4) }),
+          .insertInto('receipts')
+          .columns(['id', 'attempt_id', 'status', 'at', 'detail'])
+          .expression(
+            d
+              .selectNoFrom([
+                sql<string>`cast(${arg(0)} as text)`.as('id'),
+                sql<string>`cast(${arg(1)} as text)`.as('attempt_id'),
+                sql<string>`cast(${arg(2)} as text)`.as('status'),
+                sql<number>`cast(${arg(3)} as bigint)`.as('at'),
+                sql<string>`cast(${arg(4)} as text)`.as('detail'),
+              ])
+              .where(({ not, exists, selectFrom }) =>
+                not(
+                  exists(
+                    selectFrom('receipts')
+                      .select(sql`1`.as('one'))
+                      .where('attempt_id', '=', sql<string>`cast(${arg(1)} as text)`)
+                      .where('status', '=', sql<string>`cast(${arg(2)} as text)`)
+                      .where('at', '=', sql<number>`cast(${arg(3)} as bigint)`),
+                  ),
+                ),
+              ),
+          ),
       [uuidv7(at), attemptId, status, at, json(detail)],
     );
-    return true;
+    return Number(r.numAffectedRows ?? 0) === 1;
   }
 
   async forAttempts(attemptIds: readonly string[]): Promise<Array<{ attemptId: string; status: ReceiptStatus; at: number }>> {
@@ -66,12 +79,54 @@ export class ReceiptRepository {
     const { rows } = await prepared(
       this.c,
       'take parked receipts',
-      (d) => d.deleteFrom('pending_receipts').where('provider', '=', arg(0)).where('provider_message_id', '=', arg(1)).returningAll(),
+      (d) =>
+        d
+          .deleteFrom('pending_receipts')
+          .where('provider', '=', arg(0))
+          .where('provider_message_id', '=', arg(1))
+          .returning(COLUMNS.pending_receipts),
       [provider, providerMessageId],
     );
     return rows
       .map((r) => ({ providerMessageId: r.provider_message_id, status: r.status as ReceiptStatus, at: r.at }))
       .sort((a, b) => PARKED_ORDER.indexOf(a.status) - PARKED_ORDER.indexOf(b.status));
+  }
+
+  /**
+   * `takeParked` for several of one provider's ids at once (one statement; PostgreSQL binds the ids
+   * as one array). Each id's receipts in the order they apply; ids with none are left out.
+   */
+  async takeParkedMany(provider: string, providerMessageIds: readonly string[]): Promise<Map<string, Receipt[]>> {
+    if (providerMessageIds.length === 0) return new Map();
+    const rows =
+      this.c.dialect === 'postgres'
+        ? (
+            await prepared(
+              this.c,
+              'take parked, many',
+              (d) =>
+                d
+                  .deleteFrom('pending_receipts')
+                  .where('provider', '=', arg(0))
+                  .where(sql<boolean>`provider_message_id = any(${arg(1)}::text[])`)
+                  .returning(COLUMNS.pending_receipts),
+              [provider, providerMessageIds],
+            )
+          ).rows
+        : await this.c.db
+            .deleteFrom('pending_receipts')
+            .where('provider', '=', provider)
+            .where('provider_message_id', 'in', [...providerMessageIds])
+            .returning(COLUMNS.pending_receipts)
+            .execute();
+    const out = new Map<string, Receipt[]>();
+    for (const r of rows) {
+      const list = out.get(r.provider_message_id) ?? [];
+      list.push({ providerMessageId: r.provider_message_id, status: r.status as ReceiptStatus, at: r.at });
+      out.set(r.provider_message_id, list);
+    }
+    for (const list of out.values()) list.sort((a, b) => PARKED_ORDER.indexOf(a.status) - PARKED_ORDER.indexOf(b.status));
+    return out;
   }
 
   /** Parked receipts whose send has been recorded since (a race the two sides both missed). */

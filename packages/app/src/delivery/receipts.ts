@@ -113,6 +113,23 @@ export class Receipts {
   }
 
   /**
+   * `applyParked` for the sends recorded together in one transaction: what was parked for all of
+   * them is taken in one statement per provider.
+   */
+  async applyParkedMany(store: ReceiptStore, sent: ReadonlyArray<{ provider: string; providerMessageId: string }>): Promise<void> {
+    const byProvider = new Map<string, string[]>();
+    for (const s of sent) byProvider.set(s.provider, [...(byProvider.get(s.provider) ?? []), s.providerMessageId]);
+    for (const [providerName, ids] of byProvider) {
+      const parked = await store.receipts.takeParkedMany(providerName, ids);
+      for (const [providerMessageId, list] of parked)
+        for (const p of list) {
+          const attempt = await store.attempts.byProviderId(providerName, providerMessageId);
+          if (attempt !== null) await this.applyTo(store, attempt, p);
+        }
+    }
+  }
+
+  /**
    * Applies parked receipts whose send is known by now (both sides of the race can miss each other
    * when their transactions overlap on PostgreSQL), and drops those no send claimed within a week.
    */

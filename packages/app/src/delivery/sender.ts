@@ -78,7 +78,13 @@ export class Sender<S extends SendStore = SendStore> {
     if (answered.length > 0) {
       try {
         await this.d.store.transaction(async (tx) => {
-          for (const { s, result } of answered) await this.record(tx, s, result);
+          const sent: Array<{ provider: string; providerMessageId: string }> = [];
+          for (const { s, result } of answered) {
+            const recorded = await this.record(tx, s, result, { parked: 'later' });
+            if (recorded !== null) sent.push(recorded);
+          }
+          // receipts that beat this bookkeeping, for all of them at once (see record)
+          await this.d.receipts.applyParkedMany(tx, sent);
         });
       } catch (err) {
         // the claims stay; their leases run out and the gate finishes each send (same claim)
@@ -140,8 +146,18 @@ export class Sender<S extends SendStore = SendStore> {
     );
   }
 
-  /** What the provider answered, recorded (inside a transaction). */
-  private async record(store: SendStore, at: { messageId: string; step: number; plan?: readonly PlanStep[]; go: Go }, result: SendResult) {
+  /**
+   * What the provider answered, recorded (inside a transaction). Receipts that beat this
+   * bookkeeping were parked: the side that comes second applies them, here at once, or (`parked:
+   * 'later'`) by the caller for a group of sends, given the provider id this returns for a send
+   * recorded as sent (null otherwise).
+   */
+  private async record(
+    store: SendStore,
+    at: { messageId: string; step: number; plan?: readonly PlanStep[]; go: Go },
+    result: SendResult,
+    o: { parked: 'now' | 'later' } = { parked: 'now' },
+  ): Promise<{ provider: string; providerMessageId: string } | null> {
     const { messageId, step, go } = at;
     const now = this.now();
     // a router may have served it through another provider than the plan named (receipts come from that one)
@@ -161,7 +177,7 @@ export class Sender<S extends SendStore = SendStore> {
       )
         await applyOutcome(store, { messageId, outbound: go.outbound, provider, result }, now, this.d.ruleset());
       await this.d.followUps.afterFailed(store, messageId, step);
-      return;
+      return null;
     }
     if (
       await store.attempts.update(
@@ -178,10 +194,12 @@ export class Sender<S extends SendStore = SendStore> {
       )
     ) {
       await store.messages.transition(messageId, ['queued', 'sent'], 'sent', now, { channel: go.outbound.channel, cost: result.cost });
-      // a receipt that beat this bookkeeping was parked: the side that comes second applies it
-      await this.d.receipts.applyParked(store, provider, result.providerMessageId);
+      if (o.parked === 'now') await this.d.receipts.applyParked(store, provider, result.providerMessageId);
+      await this.d.followUps.afterSent(store, messageId, step, now, at.plan);
+      return o.parked === 'now' ? null : { provider, providerMessageId: result.providerMessageId };
     }
     await this.d.followUps.afterSent(store, messageId, step, now, at.plan);
+    return null;
   }
 
   /**

@@ -22,7 +22,8 @@ export class EventApplier {
 
   private async contactOf(u: Unit<JourneyStore>, e: IncomingEvent): Promise<string> {
     if (e.contact?.id !== undefined) {
-      const id = await u.store.contacts.currentId(e.contact.id);
+      // resolved and locked in one go (the lock below is then already held)
+      const id = await u.store.contacts.lockCurrent(e.contact.id);
       if (id !== null) return id;
     }
     if (e.contact?.identities !== undefined && e.contact.identities.length > 0)

@@ -24,6 +24,19 @@ const RAW_CONCURRENCY = 8;
 /** Failed tries before an event becomes a dead letter (after 1, 2, 4 and 8 s). */
 const TRIES = 5;
 
+/** An event of a unit applied (metrics hear of it once the unit commits). */
+interface Applied {
+  row: InboxRow;
+  outcome: 'applied' | 'ignored' | 'retry' | 'dead';
+}
+
+/** An event failed in a unit run without savepoints: the unit is rolled back and run again with them. */
+class OneFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('an event of the unit failed; it runs again with a savepoint per event');
+  }
+}
+
 export interface InboxMetrics {
   /** An event applied (or given up on), with how long it waited since it was received. */
   applied(source: string, outcome: 'applied' | 'ignored' | 'retry' | 'dead', waitedMs: number): void;
@@ -31,8 +44,9 @@ export interface InboxMetrics {
 
 /**
  * Works the inbox: ready events are taken inside the transaction that applies them (a crash rolls
- * the taking back with the rest: no lease), up to 50 per commit, each under its own savepoint so
- * one failing event takes only itself back; raw events first go through their source's step
+ * the taking back with the rest: no lease), up to 50 per commit; when one of them fails the unit
+ * runs again with a savepoint per event, so the failing event takes only itself back (see
+ * `unitOfEvents`); raw events first go through their source's step
  * (outside any transaction: it may call the CRM), then are applied the same way.
  */
 export class InboxProcessor {
@@ -62,13 +76,17 @@ export class InboxProcessor {
     await yieldToIo();
     let rows: InboxRow[] = [];
     try {
-      await this.d.sender.unitThenSend(async (u) => {
+      await this.unitOfEvents(async (u, guarded) => {
         rows = await u.store.inbox.take(this.now(), limit);
-        for (const row of rows) await this.applyRow(u, row, { kind: 'events', events: [row.payload as IncomingEvent] });
+        return this.applyAll(
+          u,
+          rows.map((row) => ({ row, p: { kind: 'events', events: [row.payload as IncomingEvent] } })),
+          guarded,
+        );
       });
     } catch (err) {
       // the commit itself failed: nothing of the group happened; each event counts a failed try
-      for (const row of rows) await this.failed(this.d.store, row, err).catch(() => undefined);
+      for (const row of rows) await this.failedNow(row, err);
     }
     return rows.length;
   }
@@ -97,57 +115,107 @@ export class InboxProcessor {
     await Promise.all(Array.from({ length: Math.min(RAW_CONCURRENCY, rows.length) }, lane));
     let taken = 0;
     try {
-      await this.d.sender.unitThenSend(async (u) => {
+      await this.unitOfEvents(async (u, guarded) => {
         // another worker may have taken some meanwhile: only what is still pending is applied here
         const mine = await u.store.inbox.takeRaw(rows.map((r) => r.id));
         taken = mine.size;
+        const items: Array<{ row: InboxRow; p: Prepared }> = [];
+        const failed: Applied[] = [];
         for (const row of rows) {
           const p = prepared.get(row.id);
           if (!mine.has(row.id) || p === undefined) continue;
-          if ('failed' in p) await this.failed(u.store, row, p.failed);
-          else await this.applyRow(u, row, p);
+          if ('failed' in p) failed.push({ row, outcome: await this.failed(u.store, row, p.failed) });
+          else items.push({ row, p });
         }
+        return [...failed, ...(await this.applyAll(u, items, guarded))];
       });
     } catch (err) {
-      for (const row of rows) await this.failed(this.d.store, row, err).catch(() => undefined);
+      for (const row of rows) await this.failedNow(row, err);
     }
     return taken;
   }
 
-  private async applyRow(u: Unit<InboxStore>, row: InboxRow, p: Prepared): Promise<void> {
-    const mark = u.sends?.length ?? 0;
+  /**
+   * One unit of work applying a group of events. It is first run without a savepoint per event
+   * (two round trips fewer for each on PostgreSQL); when one of them fails, the whole unit is rolled
+   * back and run again with them (`guarded`), so the failing event takes back only itself. The
+   * metrics hear what was applied once the unit has committed.
+   */
+  private async unitOfEvents(work: (u: Unit<InboxStore>, guarded: boolean) => Promise<Applied[]>): Promise<void> {
+    let applied: Applied[];
     try {
-      // its trace goes on from the span that accepted it (the sends claimed here continue it)
-      await inSpan('inbox.apply', contextOf(row.trace), { 'signalbox.source': row.source, 'signalbox.event_type': row.type }, () =>
-        u.store.savepoint('event', async () => {
-          if (p.kind === 'events') for (const e of p.events) await this.d.applier.apply(u, e);
-          else if (p.kind === 'split') {
-            const trace = currentTraceparent();
-            await u.store.inbox.insertRows(p.entries.map((e) => inboxRow({ trace, ...e, stage: e.stage ?? 'raw' }, this.now())));
-          }
-          await u.store.inbox.finish(row.id, this.now(), p.kind === 'ignore' ? p.note : null);
-        }),
-      );
-      this.d.metrics?.applied(row.source, p.kind === 'ignore' ? 'ignored' : 'applied', this.now() - row.receivedAt);
+      applied = await this.d.sender.unitThenSend((u) => work(u, false));
     } catch (err) {
-      u.sends?.splice(mark);
-      await this.failed(u.store, row, err);
+      if (!(err instanceof OneFailed)) throw err;
+      applied = await this.d.sender.unitThenSend((u) => work(u, true));
+    }
+    for (const a of applied) this.d.metrics?.applied(a.row.source, a.outcome, this.now() - a.row.receivedAt);
+  }
+
+  /**
+   * Applies the events of a unit, in order. Unguarded, the first failure throws `OneFailed` (the
+   * unit is then run again guarded) and the events are marked done together at the end; guarded,
+   * each is applied and marked done under a savepoint of its own, and a failure is recorded on it.
+   */
+  private async applyAll(u: Unit<InboxStore>, items: ReadonlyArray<{ row: InboxRow; p: Prepared }>, guarded: boolean): Promise<Applied[]> {
+    const applied: Applied[] = [];
+    const done: string[] = [];
+    for (const { row, p } of items) {
+      const mark = u.sends?.length ?? 0;
+      const apply = async () => {
+        await this.applyPrepared(u, p);
+        if (guarded || p.kind === 'ignore') await u.store.inbox.finish(row.id, this.now(), p.kind === 'ignore' ? p.note : null);
+        else done.push(row.id);
+      };
+      try {
+        // its trace goes on from the span that accepted it (the sends claimed here continue it)
+        await inSpan('inbox.apply', contextOf(row.trace), { 'signalbox.source': row.source, 'signalbox.event_type': row.type }, () =>
+          guarded ? u.store.savepoint('event', apply) : apply(),
+        );
+        applied.push({ row, outcome: p.kind === 'ignore' ? 'ignored' : 'applied' });
+      } catch (err) {
+        if (!guarded) throw new OneFailed(err);
+        u.sends?.splice(mark);
+        applied.push({ row, outcome: await this.failed(u.store, row, err) });
+      }
+    }
+    await u.store.inbox.finishMany(done, this.now());
+    return applied;
+  }
+
+  private async applyPrepared(u: Unit<InboxStore>, p: Prepared): Promise<void> {
+    if (p.kind === 'events') for (const e of p.events) await this.d.applier.apply(u, e);
+    else if (p.kind === 'split') {
+      const trace = currentTraceparent();
+      await u.store.inbox.insertRows(p.entries.map((e) => inboxRow({ trace, ...e, stage: e.stage ?? 'raw' }, this.now())));
     }
   }
 
-  /** A failed event is retried with backoff (1, 2, 4, 8 s), then kept as a dead letter with its error. */
-  private async failed(store: { inbox: InboxRepository }, row: InboxRow, err: unknown): Promise<void> {
+  /** A failed try recorded outside any unit (the unit's commit failed), and heard by the metrics. */
+  private async failedNow(row: InboxRow, err: unknown): Promise<void> {
+    try {
+      const outcome = await this.failed(this.d.store, row, err);
+      this.d.metrics?.applied(row.source, outcome, this.now() - row.receivedAt);
+    } catch {
+      // the database is away: the event stays pending and is tried again
+    }
+  }
+
+  /**
+   * A failed event is retried with backoff (1, 2, 4, 8 s), then kept as a dead letter with its
+   * error. Returns which (the caller tells the metrics once the record of it is committed).
+   */
+  private async failed(store: { inbox: InboxRepository }, row: InboxRow, err: unknown): Promise<'retry' | 'dead'> {
     const message = (err as Error).message ?? String(err);
     const tries = row.attempts + 1;
     if (err instanceof NotFoundError || err instanceof PermanentFailure || tries >= TRIES) {
       await store.inbox.failed(row.id, message, { deadAt: this.now() });
-      this.d.metrics?.applied(row.source, 'dead', this.now() - row.receivedAt);
       this.d.log.warn({ inboxId: row.id, type: row.type, err: message }, 'event kept as a dead letter');
-    } else {
-      const retryAt = this.now() + 1000 * 2 ** (tries - 1);
-      await store.inbox.failed(row.id, message, { retryAt });
-      this.d.metrics?.applied(row.source, 'retry', this.now() - row.receivedAt);
-      this.d.log.warn({ inboxId: row.id, type: row.type, err: message, retryAt }, 'event failed; will retry');
+      return 'dead';
     }
+    const retryAt = this.now() + 1000 * 2 ** (tries - 1);
+    await store.inbox.failed(row.id, message, { retryAt });
+    this.d.log.warn({ inboxId: row.id, type: row.type, err: message, retryAt }, 'event failed; will retry');
+    return 'retry';
   }
 }

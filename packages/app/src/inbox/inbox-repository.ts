@@ -89,6 +89,9 @@ export function inboxRow(e: InboxEntry, now: number, payloadText?: string): Inbo
   };
 }
 
+/** How many times `limit` candidates a PostgreSQL take looks through (see takeInLanes). */
+const TAKE_WINDOW = 8;
+
 /**
  * An event's lane when it names its contact (the API's events): `c:<id>`, or its first identity.
  * Events naming one contact the same way apply in the order received, whichever instance takes them.
@@ -222,9 +225,13 @@ export class InboxRepository {
   /**
    * PostgreSQL, several workers: the oldest pending events, each taken only with its lane. A lane
    * is locked for the rest of the transaction (an advisory lock, tried in the order received, before
-   * any row is locked), so while one worker applies a contact's events no other takes a later one
-   * of the same contact: they apply in order. Candidates come first (no locks), so only they are
-   * tried; a row finished meanwhile is re-checked under its lock and left out.
+   * the row is locked), so while one worker applies a contact's events no other takes a later one
+   * of the same contact: they apply in order. Candidates come first (no locks): the oldest
+   * `TAKE_WINDOW` × `limit`, so units taking side by side (this instance's and others') each find
+   * events the ones before them left, rather than all trying the same `limit` oldest. They are tried
+   * in order (a nested loop over the materialised candidates), and trying stops once `limit` are
+   * taken, so no lane is locked for an event not taken; a row finished or taken meanwhile is
+   * re-checked under its lock and left out.
    */
   private async takeInLanes(now: number, limit: number): Promise<InboxRow[]> {
     const r = await sql<
@@ -234,15 +241,17 @@ export class InboxRepository {
         select id, lane, received_at from inbox
         where processed_at is null and stage = 'ready' and (claim_expires_at is null or claim_expires_at < ${now})
         order by received_at, id
-        limit ${limit}
+        limit ${limit * TAKE_WINDOW}
       )
       select i.id, i.source, i.event_id, i.type, i.stage, i.payload, i.received_at, i.attempts, i.trace
-      from c join inbox i on i.id = c.id
-      where (c.lane is null or pg_try_advisory_xact_lock(hashtextextended(c.lane, 7)))
-        and i.processed_at is null
-      order by c.received_at, c.id
-      for update of i skip locked`.execute(this.c.db);
-    return r.rows.map(toRow);
+      from c cross join lateral (
+        select x.id, x.source, x.event_id, x.type, x.stage, x.payload, x.received_at, x.attempts, x.trace
+        from inbox x where x.id = c.id and x.processed_at is null
+        for update skip locked
+      ) i
+      where c.lane is null or pg_try_advisory_xact_lock(hashtextextended(c.lane, 7))
+      limit ${limit}`.execute(this.c.db);
+    return r.rows.map(toRow).sort((a, b) => a.receivedAt - b.receivedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** Raw events waiting for their source's step (read only; `takeRaw` takes them). */
@@ -298,6 +307,32 @@ export class InboxRepository {
           .where('processed_at', 'is', null),
       [now, id, note],
     );
+  }
+
+  /** Marks taken events done, in one statement (PostgreSQL binds the ids as one array: one shape). */
+  async finishMany(ids: readonly string[], now: number): Promise<void> {
+    if (ids.length === 0) return;
+    if (ids.length === 1) return this.finish(ids[0] as string, now);
+    const done = { processed_at: now, claim_owner: null, claim_expires_at: null, error: null };
+    if (this.c.dialect === 'postgres')
+      await prepared(
+        this.c,
+        'finish inbox, many',
+        (d) =>
+          d
+            .updateTable('inbox')
+            .set({ processed_at: arg(0), claim_owner: null, claim_expires_at: null, error: null })
+            .where(sql<boolean>`id = any(${arg(1)}::text[])`)
+            .where('processed_at', 'is', null),
+        [now, ids],
+      );
+    else
+      await this.c.db
+        .updateTable('inbox')
+        .set(done)
+        .where('id', 'in', [...ids])
+        .where('processed_at', 'is', null)
+        .execute();
   }
 
   /**

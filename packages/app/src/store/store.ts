@@ -139,6 +139,7 @@ export class Store {
       return r;
     } catch (err) {
       await savepoints.rollback(this.conn, name);
+      this.contacts.forgetLocks();
       throw err;
     }
   }
