@@ -1,7 +1,7 @@
 import type { ConsentRecord } from '@signalbox/engine';
 import type { Conn } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
-import { COLUMNS } from '../db/schema.js';
+import { COLUMNS, type ConsentLedgerTable } from '../db/schema.js';
 import { uuidv7 } from '../ids.js';
 
 /** The append-only consent ledger: every grant and revocation, with its source and evidence. */
@@ -36,18 +36,7 @@ export class ConsentLedger {
       (d) => d.selectFrom('consent_ledger').select(COLUMNS.consent_ledger).where('contact_id', '=', arg(0)).orderBy('at').orderBy('id'),
       [contactId],
     );
-    return rows.map((r) => {
-      const rec: ConsentRecord = {
-        channel: r.channel,
-        purpose: r.purpose as ConsentRecord['purpose'],
-        status: r.status as ConsentRecord['status'],
-        source: r.source as ConsentRecord['source'],
-        at: new Date(Number(r.at)).toISOString(),
-      };
-      if (r.legal_basis !== null) rec.legalBasis = r.legal_basis;
-      if (r.evidence !== null) rec.evidence = r.evidence;
-      return rec;
-    });
+    return rows.map(consentRecordOf);
   }
 
   /**
@@ -82,4 +71,18 @@ export class ConsentLedger {
       },
     }));
   }
+}
+
+/** A ledger line as the engine reads it. */
+export function consentRecordOf(r: Omit<ConsentLedgerTable, 'id' | 'contact_id' | 'recorded_at'>): ConsentRecord {
+  const rec: ConsentRecord = {
+    channel: r.channel,
+    purpose: r.purpose as ConsentRecord['purpose'],
+    status: r.status as ConsentRecord['status'],
+    source: r.source as ConsentRecord['source'],
+    at: new Date(Number(r.at)).toISOString(),
+  };
+  if (r.legal_basis !== null) rec.legalBasis = r.legal_basis;
+  if (r.evidence !== null) rec.evidence = r.evidence;
+  return rec;
 }

@@ -1,7 +1,7 @@
 import type { PastEvent } from '@signalbox/engine';
 import { type Conn, json, parseJson } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
-import { COLUMNS } from '../db/schema.js';
+import { COLUMNS, type ContactEventsTable } from '../db/schema.js';
 
 /** What happened to a contact (CRM and API events): suppression windows and the timeline read it. */
 export class ContactEvents {
@@ -37,10 +37,13 @@ export class ContactEvents {
           .orderBy('at'),
       [contactId, since],
     );
-    return rows.map((r) => {
-      const e: PastEvent = { type: r.type, at: new Date(Number(r.at)).toISOString(), data: parseJson(r.data) };
-      if (r.object_type !== null && r.object_id !== null) e.object = { type: r.object_type, id: r.object_id };
-      return e;
-    });
+    return rows.map(pastEventOf);
   }
+}
+
+/** A recorded event as the engine reads it. */
+export function pastEventOf(r: Pick<ContactEventsTable, 'type' | 'at' | 'object_type' | 'object_id' | 'data'>): PastEvent {
+  const e: PastEvent = { type: r.type, at: new Date(Number(r.at)).toISOString(), data: parseJson(r.data) };
+  if (r.object_type !== null && r.object_id !== null) e.object = { type: r.object_type, id: r.object_id };
+  return e;
 }

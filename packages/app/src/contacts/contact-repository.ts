@@ -2,6 +2,7 @@ import type { ConsentRecord, Contact, Identity, IdentityKind } from '@signalbox/
 import { sql } from 'kysely';
 import { type Conn, json, parseJson } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
+import type { ContactsTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { uuidv7 } from '../ids.js';
 import { applyFields, type ContactFields, emptyContact, mergeContacts } from './contact-data.js';
@@ -461,6 +462,20 @@ async function read(c: Conn, id: string): Promise<StoredContact | null> {
   const row = rows[0];
   if (row === undefined) return null;
   if (row.merged_into !== null) return read(c, row.merged_into);
+  return contactOfRows(rows);
+}
+
+/** A contact row joined with its identities (one row per identity, ordered), as a record. */
+export type ContactIdentityRow = Pick<ContactsTable, 'id' | 'data' | 'merged_into' | 'created_at' | 'updated_at'> & {
+  kind: string | null;
+  value: string | null;
+  unreachable_at: number | null;
+  unreachable_reason: string | null;
+};
+
+/** The contact those rows hold (not merged: the caller has followed merges). */
+export function contactOfRows(rows: readonly ContactIdentityRow[]): StoredContact {
+  const row = rows[0] as ContactIdentityRow;
   const unreachable = rows.flatMap((i) =>
     i.kind === null || i.value === null || i.unreachable_at === null
       ? []

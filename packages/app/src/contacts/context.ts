@@ -1,9 +1,11 @@
 import { type DecisionContext, trustedDecisionContext } from '@signalbox/engine';
 import { NotFoundError } from '../errors.js';
 import type { MessageRepository } from '../messages/message-repository.js';
+import { MESSAGE_PRESSURE } from '../messages/status.js';
 import type { ConsentLedger } from './consent-ledger.js';
 import type { ContactEvents } from './contact-events.js';
 import type { ContactRepository, StoredContact } from './contact-repository.js';
+import type { DecisionReads } from './decision-reads.js';
 
 const DAY = 86_400_000;
 /** How far back the pressure budget looks (its longest window is a week). */
@@ -16,6 +18,8 @@ export interface ContextReads {
   consent: ConsentLedger;
   contactEvents: ContactEvents;
   messages: MessageRepository;
+  /** All of it in one statement, where that saves round trips (PostgreSQL). */
+  decisionReads?: DecisionReads;
 }
 
 /**
@@ -29,6 +33,19 @@ export async function loadContext(
   now: number,
   self?: { id: string; createdAt: number },
 ): Promise<{ contact: StoredContact; context: DecisionContext }> {
+  const together =
+    self === undefined && store.decisionReads?.available === true
+      ? await store.decisionReads.read(contactId, MESSAGE_PRESSURE, now - PRESSURE_DAYS * DAY, now - EVENT_DAYS * DAY)
+      : null;
+  const { contact, consent, history, events } = together ?? (await readApart(store, contactId, now, self));
+  const { createdAt: _c, updatedAt: _u, unreachable: _x, ...plain } = contact;
+  // the runtime's own records, validated when they came in: defaults filled, not checked again
+  const context = trustedDecisionContext({ contact: plain, consent, history, events });
+  return { contact, context };
+}
+
+/** The same, a statement per part (following merges; `self` left out of the budget). */
+async function readApart(store: ContextReads, contactId: string, now: number, self?: { id: string; createdAt: number }) {
   const contact = await store.contacts.get(contactId);
   if (contact === null) throw new NotFoundError('CONTACT_NOT_FOUND', `contact ${contactId} not found`);
   const [consent, history, events] = await Promise.all([
@@ -36,8 +53,5 @@ export async function loadContext(
     store.messages.pressure(contact.id, now - PRESSURE_DAYS * DAY, self),
     store.contactEvents.since(contact.id, now - EVENT_DAYS * DAY),
   ]);
-  const { createdAt: _c, updatedAt: _u, unreachable: _x, ...plain } = contact;
-  // the runtime's own records, validated when they came in: defaults filled, not checked again
-  const context = trustedDecisionContext({ contact: plain, consent, history, events });
-  return { contact, context };
+  return { contact, consent, history, events };
 }

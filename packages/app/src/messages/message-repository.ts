@@ -205,12 +205,7 @@ export class MessageRepository {
       },
       [contactId, since, before?.id, before?.createdAt, ...MESSAGE_PRESSURE],
     );
-    return rows.map((r) => {
-      const s: SentRecord = { at: new Date(Number(r.created_at)).toISOString(), type: r.type as SentRecord['type'] };
-      if (r.channel !== null) s.channel = r.channel;
-      if (r.team !== null) s.team = r.team;
-      return s;
-    });
+    return rows.map(sentRecordOf);
   }
 
   /**
@@ -324,4 +319,12 @@ export class MessageRepository {
       .execute();
     return new Map(rows.map((r) => [r.message_id, parseJson<Decision>(r.decision)]));
   }
+}
+
+/** A message as the pressure budget counts it. */
+export function sentRecordOf(r: Pick<MessagesTable, 'type' | 'team' | 'channel' | 'created_at'>): SentRecord {
+  const s: SentRecord = { at: new Date(Number(r.created_at)).toISOString(), type: r.type as SentRecord['type'] };
+  if (r.channel !== null) s.channel = r.channel;
+  if (r.team !== null) s.team = r.team;
+  return s;
 }

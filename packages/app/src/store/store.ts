@@ -4,6 +4,7 @@ import { ConsentLedger } from '../contacts/consent-ledger.js';
 import { ContactEvents } from '../contacts/contact-events.js';
 import { ContactRepository } from '../contacts/contact-repository.js';
 import { ContactSnapshots } from '../contacts/contact-snapshots.js';
+import { DecisionReads } from '../contacts/decision-reads.js';
 import { CrmAccounts } from '../crm/crm-accounts.js';
 import { CrmCallbacks } from '../crm/crm-callbacks.js';
 import { CrmReplayIds } from '../crm/crm-replay.js';
@@ -35,6 +36,7 @@ export class Store {
   readonly contactSnapshots: ContactSnapshots;
   readonly consent: ConsentLedger;
   readonly contactEvents: ContactEvents;
+  readonly decisionReads: DecisionReads;
   readonly messages: MessageRepository;
   readonly idempotency: IdempotencyKeys;
   readonly attempts: AttemptRepository;
@@ -67,6 +69,7 @@ export class Store {
     this.contactSnapshots = new ContactSnapshots(c);
     this.consent = new ConsentLedger(c);
     this.contactEvents = new ContactEvents(c);
+    this.decisionReads = new DecisionReads(c);
     this.messages = new MessageRepository(c);
     this.idempotency = new IdempotencyKeys(c);
     this.attempts = new AttemptRepository(c);

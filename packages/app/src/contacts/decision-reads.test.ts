@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewMessage } from '../messages/message-repository.js';
+import type { Store } from '../store/store.js';
+import { storeFactories } from '../store/testing.js';
+import { loadContext } from './context.js';
+
+const T = Date.parse('2026-06-01T09:00:00Z');
+const DAY = 86_400_000;
+
+describe('decision reads in one statement (PostgreSQL)', () => {
+  const factory = storeFactories.find((f) => f.name === 'postgres');
+  if (factory === undefined) throw new Error('no PostgreSQL store factory');
+  let store: Store;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => {
+    const o = await factory.open();
+    store = o.store;
+    dispose = o.dispose;
+  });
+  afterAll(() => dispose());
+
+  const message = (id: string, contactId: string, status: string, type = 'service', team: string | null = 'support') =>
+    ({
+      id,
+      contactId,
+      idempotencyKey: null,
+      journeyInstanceId: null,
+      journeyId: null,
+      type,
+      purpose: 'service',
+      team,
+      workflow: null,
+      template: null,
+      status,
+      outcome: 'send',
+      channel: status === 'queued' ? null : 'sms',
+      cost: 0,
+      request: { type },
+      decision: { outcome: 'send' },
+    }) as unknown as NewMessage;
+
+  it('reads exactly what the statements apart read: identities (one unreachable), consent, pressure and events', async () => {
+    const { contact } = await store.contacts.upsert(
+      {
+        identities: [
+          { kind: 'phone', value: '+254711000001' },
+          { kind: 'email', value: 'amina@example.com' },
+          { kind: 'hubspot', value: 'hs-77' },
+        ],
+        locale: 'sw-KE',
+        attributes: { plan: 'gold', 'lifetime.value': 1200 },
+        tags: ['vip'],
+      },
+      T - 30 * DAY,
+    );
+    await store.contacts.markUnreachable('email', 'amina@example.com', 'hard bounce', T - 2 * DAY);
+    await store.consent.append(
+      contact.id,
+      { channel: 'sms', purpose: 'marketing', status: 'granted', source: 'api', at: '2026-05-01T00:00:00Z' },
+      T,
+    );
+    await store.consent.append(
+      contact.id,
+      {
+        channel: 'sms',
+        purpose: 'marketing',
+        status: 'revoked',
+        source: 'keyword',
+        legalBasis: 'consent',
+        evidence: 'STOP',
+        at: '2026-05-20T00:00:00Z',
+      },
+      T,
+    );
+    // in the budget: sent and failed this week; out: cancelled, and a send from a month ago
+    await store.messages.create(message('m-1', contact.id, 'sent', 'promo', 'marketing'), T - DAY);
+    await store.messages.create(message('m-2', contact.id, 'failed', 'service', null), T - 2 * DAY);
+    await store.messages.create(message('m-3', contact.id, 'cancelled'), T - DAY);
+    await store.messages.create(message('m-4', contact.id, 'delivered'), T - 30 * DAY);
+    await store.contactEvents.record(contact.id, {
+      id: 'e-1',
+      type: 'complaint.opened',
+      at: T - 3 * DAY,
+      object: { type: 'ticket', id: 't-1' },
+      data: { severity: 'high' },
+    });
+    await store.contactEvents.record(contact.id, { id: 'e-2', type: 'invoice.paid', at: T - DAY, data: {} });
+    await store.contactEvents.record(contact.id, { id: 'e-3', type: 'invoice.paid', at: T - 200 * DAY, data: {} });
+
+    expect(store.decisionReads.available).toBe(true);
+    const together = await loadContext(store, contact.id, T);
+    const apart = await loadContext(
+      { contacts: store.contacts, consent: store.consent, contactEvents: store.contactEvents, messages: store.messages },
+      contact.id,
+      T,
+    );
+    expect(together).toEqual(apart);
+    // and it is what was stored
+    expect(together.contact.identities).toEqual([
+      { kind: 'hubspot', value: 'hs-77' },
+      { kind: 'phone', value: '+254711000001' },
+    ]);
+    expect(together.contact.unreachable).toMatchObject([{ kind: 'email', value: 'amina@example.com', reason: 'hard bounce' }]);
+    expect(together.context.consent.map((c) => c.status)).toEqual(['granted', 'revoked']);
+    expect(together.context.history.map((h) => h.type).sort()).toEqual(['promo', 'service']);
+    expect(together.context.events.map((e) => e.type)).toEqual(['complaint.opened', 'invoice.paid']);
+  });
+
+  it('a merged contact is read through the one it was merged into; an unknown one is not found', async () => {
+    const a = await store.contacts.upsert({ identities: [{ kind: 'hubspot', value: 'hs-m1' }] }, T);
+    const b = await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+254711000099' }] }, T);
+    await store.contacts.upsert(
+      {
+        identities: [
+          { kind: 'hubspot', value: 'hs-m1' },
+          { kind: 'phone', value: '+254711000099' },
+        ],
+      },
+      T + 1,
+    );
+    expect(await store.decisionReads.read(b.contact.id, ['sent'], 0, 0)).toBeNull();
+    expect((await loadContext(store, b.contact.id, T)).contact.id).toBe(a.contact.id);
+    expect(await store.decisionReads.read('01a20000-0000-7000-8000-000000000000', ['sent'], 0, 0)).toBeNull();
+    await expect(loadContext(store, '01a20000-0000-7000-8000-000000000000', T)).rejects.toThrow(/not found/);
+  });
+});
