@@ -190,16 +190,25 @@ export class AttemptRepository {
     return rows.map(toAttempt);
   }
 
-  async byProviderId(provider: string, providerMessageId: string): Promise<AttemptRow | null> {
+  async byProviderId(provider: string, providerMessageId: string): Promise<(AttemptRow & { contactId: string | null }) | null> {
     const [r] = (
       await prepared(
         this.c,
-        'attempt by provider id',
-        (d) => d.selectFrom('attempts').select(COLUMNS.attempts).where('provider', '=', arg(0)).where('provider_message_id', '=', arg(1)),
+        'attempt by provider id, with its contact',
+        (d) =>
+          d
+            .selectFrom('attempts')
+            .select(COLUMNS.attempts)
+            // the receipt that looks it up updates the contact's engagement too
+            .select((eb) =>
+              eb.selectFrom('messages').select('messages.contact_id').whereRef('messages.id', '=', 'attempts.message_id').as('contact_id'),
+            )
+            .where('provider', '=', arg(0))
+            .where('provider_message_id', '=', arg(1)),
         [provider, providerMessageId],
       )
     ).rows;
-    return r ? toAttempt(r) : null;
+    return r ? { ...toAttempt(r), contactId: r.contact_id ?? null } : null;
   }
 
   /** Moves an attempt on (only from `onlyFrom`, when given); any update ends its lease. */

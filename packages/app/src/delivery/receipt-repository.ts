@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { Receipt, ReceiptStatus } from '@signalbox/engine';
+import { sql } from 'kysely';
 import { type Conn, json } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
 import { COLUMNS } from '../db/schema.js';
@@ -52,6 +52,43 @@ export class ReceiptRepository {
       [uuidv7(at), attemptId, status, at, json(detail)],
     );
     return Number(r.numAffectedRows ?? 0) === 1;
+  }
+
+  /**
+   * `add` for several receipts of one attempt, in one statement: those logged already, or twice in
+   * the list, are left out. Returns the ones logged, in the order given.
+   */
+  async addMany(
+    attemptId: string,
+    list: ReadonlyArray<{ status: ReceiptStatus; at: number; detail: unknown }>,
+  ): Promise<Array<{ status: ReceiptStatus; at: number }>> {
+    const once = list.filter((r, i) => list.findIndex((o) => o.status === r.status && o.at === r.at) === i);
+    if (once.length === 0) return [];
+    if (once.length === 1) {
+      const r = once[0] as (typeof once)[number];
+      return (await this.add(attemptId, r.status, r.at, r.detail)) ? [{ status: r.status, at: r.at }] : [];
+    }
+    const n = once.length;
+    const { rows } = await prepared<{ status: string; at: number }>(
+      this.c,
+      `add receipts once ${n}`,
+      (d) => ({
+        compile: () =>
+          sql<{ status: string; at: number }>`insert into receipts (id, attempt_id, status, at, detail)
+            select v.id, v.attempt_id, v.status, v.at, v.detail from (${sql.join(
+              once.map(
+                (_, i) =>
+                  sql`select cast(${arg(1 + 4 * i)} as text) as id, cast(${arg(0)} as text) as attempt_id, cast(${arg(2 + 4 * i)} as text) as status, cast(${arg(3 + 4 * i)} as bigint) as at, cast(${arg(4 + 4 * i)} as text) as detail`,
+              ),
+              sql` union all `,
+            )}) v
+            where not exists (select 1 from receipts r where r.attempt_id = v.attempt_id and r.status = v.status and r.at = v.at)
+            returning status, at`.compile(d),
+      }),
+      [attemptId, ...once.flatMap((r) => [uuidv7(r.at), r.status, r.at, json(r.detail)])],
+    );
+    const logged = new Set(rows.map((r) => `${r.status}@${Number(r.at)}`));
+    return once.filter((r) => logged.has(`${r.status}@${r.at}`)).map((r) => ({ status: r.status, at: r.at }));
   }
 
   async forAttempts(attemptIds: readonly string[]): Promise<Array<{ attemptId: string; status: ReceiptStatus; at: number }>> {

@@ -163,14 +163,19 @@ export class Receipts {
    * cancelled, and the contact's engagement counts each receipt. The same as applying them one
    * by one, with one update of each record instead of one per receipt.
    */
-  private async deliveries(store: ReceiptStore, attempt: AttemptRow, list: readonly Receipt[]): Promise<void> {
+  private async deliveries(
+    store: ReceiptStore,
+    attempt: AttemptRow & { contactId?: string | null },
+    list: readonly Receipt[],
+  ): Promise<void> {
     const now = this.now();
-    const seen: Array<{ status: 'delivered' | 'read'; at: number }> = [];
-    for (const r of list) {
-      const at = receiptTime(r, now);
-      // the same receipt again (a provider's retry) is neither logged nor counted a second time
-      if (await store.receipts.add(attempt.id, r.status, at, r)) seen.push({ status: r.status as 'delivered' | 'read', at });
-    }
+    // the same receipt again (a provider's retry) is neither logged nor counted a second time
+    const seen = (
+      await store.receipts.addMany(
+        attempt.id,
+        list.map((r) => ({ status: r.status, at: receiptTime(r, now), detail: r })),
+      )
+    ).map((r) => ({ status: r.status as 'delivered' | 'read', at: r.at }));
     if (seen.length === 0) return;
     const status = seen.some((s) => s.status === 'read') ? 'read' : 'delivered';
     await store.attempts.update(attempt.claim, { status }, now, ATTEMPT_PROGRESS.slice(0, ATTEMPT_PROGRESS.indexOf(status)));
@@ -181,7 +186,7 @@ export class Receipts {
       now,
     );
     await store.timers.cancel([{ kind: 'timeout', messageId: attempt.messageId, step: attempt.step }], now);
-    const contactId = await store.messages.contactIdOf(attempt.messageId);
+    const contactId = attempt.contactId !== undefined ? attempt.contactId : await store.messages.contactIdOf(attempt.messageId);
     if (contactId !== null)
       await store.contacts.updateData(contactId, now, (c) => withEngagement(c, attempt.channel, seen, this.d.ruleset()));
   }

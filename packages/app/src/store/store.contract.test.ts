@@ -408,6 +408,36 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         'm-o2:0',
       ]);
     });
+    it("logs a receipt once, however often it comes: alone, in a batch, twice in one batch; an attempt found by its provider id names its message's contact", async () => {
+      const a = await store.attempts.byProviderId('sandbox', 'p-1');
+      expect(a).toMatchObject({ claim: 'm-a:1', contactId: 'c-1' });
+      const id = (a as { id: string }).id;
+      expect(await store.receipts.add(id, 'delivered', T + 10, { n: 1 })).toBe(true);
+      expect(await store.receipts.add(id, 'delivered', T + 10, { n: 2 })).toBe(false);
+      expect(
+        await store.receipts.addMany(id, [
+          { status: 'delivered', at: T + 10, detail: {} }, // logged already
+          { status: 'read', at: T + 20, detail: {} },
+          { status: 'read', at: T + 20, detail: {} }, // twice in the batch
+          { status: 'read', at: T + 30, detail: {} },
+        ]),
+      ).toEqual([
+        { status: 'read', at: T + 20 },
+        { status: 'read', at: T + 30 },
+      ]);
+      expect(await store.receipts.addMany(id, [{ status: 'read', at: T + 30, detail: {} }])).toEqual([]);
+      expect(
+        await store.receipts.addMany(id, [
+          { status: 'read', at: T + 20, detail: {} },
+          { status: 'read', at: T + 30, detail: {} },
+        ]),
+      ).toEqual([]);
+      expect((await store.receipts.forAttempts([id])).map((r) => `${r.status}@${r.at - T}`)).toEqual([
+        'delivered@10',
+        'read@20',
+        'read@30',
+      ]);
+    });
     it('reports the inventory by channel, team, journey, type and outcome', async () => {
       const rows = await store.reports.inventory(T - 1000, T + 10_000);
       expect(rows).toEqual([{ channel: 'sms', team: 'support', journey: null, type: 'service', status: 'sent', messages: 1, cost: 0.01 }]);
