@@ -304,11 +304,17 @@ describe('events applied together', () => {
     ]);
     expect((await h.store.sandbox.sends()).map((s) => s.address).sort()).toEqual(['+254711000021', '+254711000022']);
     expect(await h.db.selectFrom('journey_instances').select('id').execute()).toHaveLength(2);
-    // the unit first ran without a savepoint per event and was run again with them: each event is
+    // the events were first applied under one savepoint, then again under one each: each event is
     // counted once, for what finally happened to it
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toMatch(/^signalbox_inbox_events_total\{source="api",outcome="applied"[^}]*\} 2$/m);
     expect(metrics).toMatch(/^signalbox_inbox_events_total\{source="api",outcome="dead"[^}]*\} 1$/m);
+    // and each of the two messages decided is counted once
+    const decided = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('signalbox_decisions_total{'))
+      .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    expect(decided).toBe(2);
   });
   it('an event that keeps failing is retried after 1, 2, 4 and 8 s, then dropped with its error', async () => {
     h = await startHarness({ at: MORNING });

@@ -14,7 +14,8 @@ export const sqliteFileOf = (config: Config): string => resolve(invocationDir(co
  * reads it does not create an empty one: it says how to get one instead.
  */
 export async function openConfiguredStore(config: Config, o: { create: boolean }): Promise<Store> {
-  if (config.DATABASE_URL !== undefined) return new Store(await openPostgres(config.DATABASE_URL));
+  if (config.DATABASE_URL !== undefined)
+    return new Store(await openPostgres(config.DATABASE_URL, { namedStatements: config.PG_NAMED_STATEMENTS === 'on' }));
   const file = sqliteFileOf(config);
   if (!o.create && !existsSync(file))
     throw new CliError(`no database at ${file}: start the app (pnpm start) or load the demo (pnpm demo) first`, 2, false);

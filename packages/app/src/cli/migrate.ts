@@ -14,7 +14,11 @@ async function migrate(): Promise<string> {
   let applied: string[] = [];
   const db =
     config.DATABASE_URL !== undefined
-      ? await openPostgres(config.DATABASE_URL, { max: 1, applied: (names) => (applied = names) })
+      ? await openPostgres(config.DATABASE_URL, {
+          max: 1,
+          namedStatements: config.PG_NAMED_STATEMENTS === 'on',
+          applied: (names) => (applied = names),
+        })
       : await openSqlite(resolve(invocationDir(config), config.DATA_DIR, 'signalbox.db'), { applied: (names) => (applied = names) });
   await db.close();
   const where = config.DATABASE_URL !== undefined ? 'PostgreSQL' : 'SQLite';

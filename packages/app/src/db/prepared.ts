@@ -1,5 +1,6 @@
 import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
 import type { Conn } from './connection.js';
+import { markHot } from './named-statements.js';
 
 /**
  * Hot statements built and compiled once per dialect, then run with new parameters: Kysely
@@ -28,6 +29,7 @@ function prepare(dialect: string, key: string, build: () => Compilable<unknown>)
   let p = cache.get(cacheKey);
   if (p === undefined) {
     const compiled = build().compile();
+    if (dialect === 'postgres') markHot(compiled.sql);
     p = {
       compiled,
       params: compiled.parameters.map((v) =>

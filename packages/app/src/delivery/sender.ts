@@ -10,7 +10,7 @@ import type { FollowUps } from './follow-ups.js';
 import { contentFor, type GateStore, goFor, type SendGate } from './gate.js';
 import { applyOutcome } from './provider-outcomes.js';
 import { type ReceiptStore, type Receipts, yieldToIo } from './receipts.js';
-import type { ClaimedSend, Go, Unit } from './unit.js';
+import { type ClaimedSend, type Go, toldAfterCommit, type Unit } from './unit.js';
 
 /** What the sender needs of the store: the gate's reads and writes, receipts', and transactions. */
 export interface SendStore extends GateStore, ReceiptStore {
@@ -49,8 +49,11 @@ export class Sender<S extends SendStore = SendStore> {
   }
 
   /** A unit of work that sends nothing on commit (a send due now goes through a timer). */
-  unit<T>(fn: (u: Unit<S>) => Promise<T>): Promise<T> {
-    return this.d.store.transaction((store) => fn({ store, sends: null }));
+  async unit<T>(fn: (u: Unit<S>) => Promise<T>): Promise<T> {
+    const told: Array<() => void> = [];
+    const r = await this.d.store.transaction((store) => fn({ store, sends: null, told }));
+    toldAfterCommit(told);
+    return r;
   }
 
   /**
@@ -61,7 +64,9 @@ export class Sender<S extends SendStore = SendStore> {
    */
   async unitThenSend<T>(fn: (u: Unit<S>) => Promise<T>): Promise<T> {
     const sends: ClaimedSend[] = [];
-    const r = await this.d.store.transaction((store) => fn({ store, sends }));
+    const told: Array<() => void> = [];
+    const r = await this.d.store.transaction((store) => fn({ store, sends, told }));
+    toldAfterCommit(told);
     if (sends.length === 0) return r;
     const outcomes = await Promise.all(
       sends.map(async (s) => {

@@ -30,4 +30,19 @@ export interface ClaimedSend {
 export interface Unit<S> {
   readonly store: S;
   readonly sends: ClaimedSend[] | null;
+  /**
+   * What the unit tells others (metrics) once it has committed: a unit rolled back tells nothing,
+   * and a part of it taken back (a savepoint) takes back what it had to tell. See `tell`.
+   */
+  readonly told: Array<() => void>;
+}
+
+/** Tells `fn` once the unit has committed. */
+export function tell(u: Pick<Unit<unknown>, 'told'>, fn: () => void): void {
+  u.told.push(fn);
+}
+
+/** Runs what a committed unit had to tell. */
+export function toldAfterCommit(told: ReadonlyArray<() => void>): void {
+  for (const fn of told) fn();
 }

@@ -30,7 +30,7 @@ interface Applied {
   outcome: 'applied' | 'ignored' | 'retry' | 'dead';
 }
 
-/** An event failed in a unit run without savepoints: the unit is rolled back and run again with them. */
+/** An event failed where the unit's events had one savepoint together: they are applied again, one savepoint each. */
 class OneFailed extends Error {
   constructor(override readonly cause: unknown) {
     super('an event of the unit failed; it runs again with a savepoint per event');
@@ -44,9 +44,9 @@ export interface InboxMetrics {
 
 /**
  * Works the inbox: ready events are taken inside the transaction that applies them (a crash rolls
- * the taking back with the rest: no lease), up to 50 per commit; when one of them fails the unit
- * runs again with a savepoint per event, so the failing event takes only itself back (see
- * `unitOfEvents`); raw events first go through their source's step
+ * the taking back with the rest: no lease), up to 50 per commit; when one of them fails they are
+ * applied again with a savepoint per event, so the failing event takes only itself back (see
+ * `applyTaken`); raw events first go through their source's step
  * (outside any transaction: it may call the CRM), then are applied the same way.
  */
 export class InboxProcessor {
@@ -76,12 +76,11 @@ export class InboxProcessor {
     await yieldToIo();
     let rows: InboxRow[] = [];
     try {
-      await this.unitOfEvents(async (u, guarded) => {
+      await this.unitOfEvents(async (u) => {
         rows = await u.store.inbox.take(this.now(), limit);
-        return this.applyAll(
+        return this.applyTaken(
           u,
           rows.map((row) => ({ row, p: { kind: 'events', events: [row.payload as IncomingEvent] } })),
-          guarded,
         );
       });
     } catch (err) {
@@ -115,7 +114,7 @@ export class InboxProcessor {
     await Promise.all(Array.from({ length: Math.min(RAW_CONCURRENCY, rows.length) }, lane));
     let taken = 0;
     try {
-      await this.unitOfEvents(async (u, guarded) => {
+      await this.unitOfEvents(async (u) => {
         // another worker may have taken some meanwhile: only what is still pending is applied here
         const mine = await u.store.inbox.takeRaw(rows.map((r) => r.id));
         taken = mine.size;
@@ -127,7 +126,7 @@ export class InboxProcessor {
           if ('failed' in p) failed.push({ row, outcome: await this.failed(u.store, row, p.failed) });
           else items.push({ row, p });
         }
-        return [...failed, ...(await this.applyAll(u, items, guarded))];
+        return [...failed, ...(await this.applyTaken(u, items))];
       });
     } catch (err) {
       for (const row of rows) await this.failedNow(row, err);
@@ -135,26 +134,36 @@ export class InboxProcessor {
     return taken;
   }
 
-  /**
-   * One unit of work applying a group of events. It is first run without a savepoint per event
-   * (two round trips fewer for each on PostgreSQL); when one of them fails, the whole unit is rolled
-   * back and run again with them (`guarded`), so the failing event takes back only itself. The
-   * metrics hear what was applied once the unit has committed.
-   */
-  private async unitOfEvents(work: (u: Unit<InboxStore>, guarded: boolean) => Promise<Applied[]>): Promise<void> {
-    let applied: Applied[];
-    try {
-      applied = await this.d.sender.unitThenSend((u) => work(u, false));
-    } catch (err) {
-      if (!(err instanceof OneFailed)) throw err;
-      applied = await this.d.sender.unitThenSend((u) => work(u, true));
-    }
+  /** One unit of work applying a group of events; the metrics hear what happened to each once it has committed. */
+  private async unitOfEvents(work: (u: Unit<InboxStore>) => Promise<Applied[]>): Promise<void> {
+    const applied = await this.d.sender.unitThenSend(work);
     for (const a of applied) this.d.metrics?.applied(a.row.source, a.outcome, this.now() - a.row.receivedAt);
   }
 
   /**
-   * Applies the events of a unit, in order. Unguarded, the first failure throws `OneFailed` (the
-   * unit is then run again guarded) and the events are marked done together at the end; guarded,
+   * Applies the events a unit has taken, in order. They are first applied under one savepoint for
+   * them all (not one per event: two round trips fewer for each on PostgreSQL); when one fails,
+   * that savepoint is rolled back — the rows and lanes taken stay locked — and they are applied
+   * again under a savepoint each, so the failing event takes back only itself. Sends claimed and
+   * metrics told in what was taken back go with it.
+   */
+  private async applyTaken(u: Unit<InboxStore>, items: ReadonlyArray<{ row: InboxRow; p: Prepared }>): Promise<Applied[]> {
+    if (items.length === 0) return [];
+    const sends = u.sends?.length ?? 0;
+    const told = u.told.length;
+    try {
+      return await u.store.savepoint('events', () => this.applyAll(u, items, false));
+    } catch (err) {
+      if (!(err instanceof OneFailed)) throw err;
+      u.sends?.splice(sends);
+      u.told.splice(told);
+      return this.applyAll(u, items, true);
+    }
+  }
+
+  /**
+   * Applies the events of a unit, in order. Unguarded, the first failure throws `OneFailed` (see
+   * `applyTaken`) and the events are marked done together at the end; guarded,
    * each is applied and marked done under a savepoint of its own, and a failure is recorded on it.
    */
   private async applyAll(u: Unit<InboxStore>, items: ReadonlyArray<{ row: InboxRow; p: Prepared }>, guarded: boolean): Promise<Applied[]> {
@@ -162,6 +171,7 @@ export class InboxProcessor {
     const done: string[] = [];
     for (const { row, p } of items) {
       const mark = u.sends?.length ?? 0;
+      const toldMark = u.told.length;
       const apply = async () => {
         await this.applyPrepared(u, p);
         if (guarded || p.kind === 'ignore') await u.store.inbox.finish(row.id, this.now(), p.kind === 'ignore' ? p.note : null);
@@ -176,6 +186,7 @@ export class InboxProcessor {
       } catch (err) {
         if (!guarded) throw new OneFailed(err);
         u.sends?.splice(mark);
+        u.told.splice(toldMark);
         applied.push({ row, outcome: await this.failed(u.store, row, err) });
       }
     }

@@ -229,9 +229,12 @@ export class InboxRepository {
    * of the same contact: they apply in order. Candidates come first (no locks): the oldest
    * `TAKE_WINDOW` × `limit`, so units taking side by side (this instance's and others') each find
    * events the ones before them left, rather than all trying the same `limit` oldest. They are tried
-   * in order (a nested loop over the materialised candidates), and trying stops once `limit` are
-   * taken, so no lane is locked for an event not taken; a row finished or taken meanwhile is
-   * re-checked under its lock and left out.
+   * in order (a nested loop over the materialised candidates: the lane's lock is tried on the
+   * candidate, then its row is locked), and trying stops once `limit` are taken. A row finished or
+   * taken meanwhile is re-checked under its lock and left out, its lane then held to the commit
+   * without an event of it taken. Where such a row was held by a writer without its lane (a failed
+   * try recorded after a unit's commit failed), a later event of the lane may be taken before it,
+   * as a later event overtakes one held back for a retry.
    */
   private async takeInLanes(now: number, limit: number): Promise<InboxRow[]> {
     const r = await sql<

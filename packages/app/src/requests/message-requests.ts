@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import { loadContext } from '../contacts/context.js';
 import type { ContentRenderer } from '../content/renderer.js';
 import type { Sender, SendStore } from '../delivery/sender.js';
-import type { Unit } from '../delivery/unit.js';
+import { tell, type Unit } from '../delivery/unit.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -60,7 +60,8 @@ export class MessageRequests {
     const rs = this.d.ruleset();
     // an SMS costs what its rendered text takes in segments: the cost stage compares on that
     const decision = decideParsed(request, context, rs, now, this.d.content.facts(rs, { request, contact }));
-    this.d.metrics?.decided(request.type, decision.outcome);
+    const metrics = this.d.metrics;
+    if (metrics !== undefined) tell(u, () => metrics.decided(request.type, decision.outcome));
     const { message, created } = await u.store.messages.create(
       {
         id: uuidv7(now),
