@@ -4,8 +4,8 @@
  *  1. event → provider call at 500 events/s for 30 s with 2 instances (events spread over both):
  *     p50/p99 and duplicates (target: p99 < 150 ms, 0 duplicates); then the same at a rate the
  *     machine carries (BENCH_LOW_RATE, 50/s), for what the latency is when it is not saturated;
- *  2. scaling: events applied and sent per CPU-second of the app processes, 1 instance vs 2, on
- *     the same backlog (this machine's 2 cores are shared with PostgreSQL and the load generator,
+ *  2. scaling: events applied and sent (and their receipts applied) per CPU-second of the app
+ *     processes, 1 instance vs 2, on the same backlog (this machine's 2 cores are shared with PostgreSQL and the load generator,
  *     so efficiency, not speed-up, is what can be measured: target ≥ 0.8).
  * Figures are printed; benchmarks never fail CI.
  */
@@ -23,6 +23,8 @@ const LOW_RATE = Number(process.env.BENCH_LOW_RATE ?? 50);
 const SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 30);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const BACKLOG = Number(process.env.BENCH_SCALING_EVENTS ?? 6_000);
+/** Drains per instance count; the best of them is kept (see bestOf). */
+const RUNS = Number(process.env.BENCH_SCALING_RUNS ?? 3);
 const KEY = 'bench-admin-key-0123456789abcdef';
 const TICKS = 100; // USER_HZ on Linux: /proc/<pid>/stat counts CPU time in 1/100 s
 
@@ -134,6 +136,18 @@ async function waitDrained(pool: pg.Pool, ms: number): Promise<void> {
   }
 }
 
+/** Until the receipts logged stop growing for a second (the sandbox has posted them all, and they are applied). */
+async function receiptsSettled(pool: pg.Pool): Promise<void> {
+  let last = -1;
+  let still = 0;
+  for (let i = 0; i < 600 && still < 4; i++) {
+    const n = Number((await pool.query<{ n: string }>('select count(*) n from receipts')).rows[0]?.n);
+    still = n === last ? still + 1 : 0;
+    last = n;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
 async function latencyBench(rate: number) {
   const db = await freshDatabase();
   const ruleset = anyTimeRuleset();
@@ -210,6 +224,9 @@ async function drainWith(n: number): Promise<{ perCpuSecond: number; perSecond: 
   const t0 = performance.now();
   await waitDrained(db.pool, 600_000);
   const seconds = (performance.now() - t0) / 1000;
+  // the sends' receipts too: one instance leaves them for after its events (receipts give way to
+  // events), several apply them meanwhile; counting them in both is counting the same work
+  await receiptsSettled(db.pool);
   const cpu = workers.reduce((s, w) => s + cpuSeconds(w.child), 0) - cpu0;
   const sent = Number((await db.pool.query<{ n: string }>(`select count(*) n from sandbox_sends`)).rows[0]?.n);
   for (const w of workers) await stop(w.child);
@@ -217,11 +234,21 @@ async function drainWith(n: number): Promise<{ perCpuSecond: number; perSecond: 
   return { perCpuSecond: sent / cpu, perSecond: sent / seconds, cpu, seconds };
 }
 
+/** The least disturbed of `RUNS` drains (the most events per CPU-second): the machine's other work only ever adds to a run's CPU. */
+async function bestOf(n: number) {
+  let best: Awaited<ReturnType<typeof drainWith>> | null = null;
+  for (let i = 0; i < RUNS; i++) {
+    const r = await drainWith(n);
+    if (best === null || r.perCpuSecond > best.perCpuSecond) best = r;
+  }
+  return best as Awaited<ReturnType<typeof drainWith>>;
+}
+
 async function scalingBench() {
-  const one = await drainWith(1);
-  const two = await drainWith(2);
+  const one = await bestOf(1);
+  const two = await bestOf(2);
   console.log(
-    `production scaling: ${BACKLOG} events applied and sent; 1 instance ${Math.round(one.perSecond)} events/s, ${Math.round(one.perCpuSecond)} per CPU-second (${one.cpu.toFixed(1)} CPU-s in ${one.seconds.toFixed(1)} s); 2 instances ${Math.round(two.perSecond)} events/s, ${Math.round(two.perCpuSecond)} per CPU-second (${two.cpu.toFixed(1)} CPU-s in ${two.seconds.toFixed(1)} s); efficiency ${(two.perCpuSecond / one.perCpuSecond).toFixed(2)} (target ≥ 0.8)`,
+    `production scaling: ${BACKLOG} events applied and sent, their receipts applied; 1 instance ${Math.round(one.perSecond)} events/s, ${Math.round(one.perCpuSecond)} per CPU-second (${one.cpu.toFixed(1)} CPU-s in ${one.seconds.toFixed(1)} s); 2 instances ${Math.round(two.perSecond)} events/s, ${Math.round(two.perCpuSecond)} per CPU-second (${two.cpu.toFixed(1)} CPU-s in ${two.seconds.toFixed(1)} s); efficiency ${(two.perCpuSecond / one.perCpuSecond).toFixed(2)} (target ≥ 0.8; best of ${RUNS} drains each)`,
   );
 }
 
