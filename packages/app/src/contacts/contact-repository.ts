@@ -2,27 +2,15 @@ import type { ConsentRecord, Contact, Identity, IdentityKind } from '@signalbox/
 import { sql } from 'kysely';
 import { type Conn, json, parseJson } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
-import type { ContactsTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { uuidv7 } from '../ids.js';
 import { applyFields, type ContactFields, emptyContact, mergeContacts } from './contact-data.js';
+import { readContact, type StoredContact } from './contact-record.js';
 import { type ContactFilter, type ContactSummary, searchContacts } from './contact-search.js';
 import { CRM_KINDS, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
 
+export type { StoredContact, UnreachableIdentity } from './contact-record.js';
 export type { ContactFilter, ContactSummary } from './contact-search.js';
-
-/**
- * A stored contact. `identities` are the addresses to send to; `unreachable`, when there are
- * any, the ones a provider said do not exist (they still find the contact).
- */
-export type StoredContact = Contact & { createdAt: string; updatedAt: string; unreachable?: UnreachableIdentity[] };
-
-export interface UnreachableIdentity {
-  kind: IdentityKind;
-  value: string;
-  reason: string;
-  at: string;
-}
 
 /** A contact to create or update: any of its identities finds it; `id` names one explicitly. */
 export type ContactUpsert = ContactFields & { id?: string; identities: Identity[] };
@@ -139,7 +127,7 @@ export class ContactRepository {
           })
           .execute();
       }
-      const contact = await read(tx, survivor);
+      const contact = await readContact(tx, survivor);
       if (contact === null) throw new Error('contact vanished');
       return { contact, created, merged: same.filter((s) => s !== survivor), conflicts };
     });
@@ -290,7 +278,7 @@ export class ContactRepository {
 
   /** A contact by id (following merges), or null. */
   get(id: string): Promise<StoredContact | null> {
-    return read(this.c, id);
+    return readContact(this.c, id);
   }
 
   /** The id a contact id stands for now (following merges), or null: existence without the record. */
@@ -355,7 +343,7 @@ export class ContactRepository {
       .where('kind', '=', kind)
       .where('value', '=', v)
       .executeTakeFirst();
-    return row ? read(this.c, row.contact_id) : null;
+    return row ? readContact(this.c, row.contact_id) : null;
   }
 
   /**
@@ -430,72 +418,4 @@ export class ContactRepository {
       );
     });
   }
-}
-
-/** A contact with its identities, in one round trip (a merged one is followed to its survivor). */
-async function read(c: Conn, id: string): Promise<StoredContact | null> {
-  const rows = (
-    await prepared(
-      c,
-      'contact with identities',
-      (d) =>
-        d
-          .selectFrom('contacts')
-          .leftJoin('identities', 'identities.contact_id', 'contacts.id')
-          .select([
-            'contacts.id',
-            'contacts.data',
-            'contacts.merged_into',
-            'contacts.created_at',
-            'contacts.updated_at',
-            'identities.kind',
-            'identities.value',
-            'identities.unreachable_at',
-            'identities.unreachable_reason',
-          ])
-          .where('contacts.id', '=', arg(0))
-          .orderBy('identities.kind')
-          .orderBy('identities.value'),
-      [id],
-    )
-  ).rows;
-  const row = rows[0];
-  if (row === undefined) return null;
-  if (row.merged_into !== null) return read(c, row.merged_into);
-  return contactOfRows(rows);
-}
-
-/** A contact row joined with its identities (one row per identity, ordered), as a record. */
-export type ContactIdentityRow = Pick<ContactsTable, 'id' | 'data' | 'merged_into' | 'created_at' | 'updated_at'> & {
-  kind: string | null;
-  value: string | null;
-  unreachable_at: number | null;
-  unreachable_reason: string | null;
-};
-
-/** The contact those rows hold (not merged: the caller has followed merges). */
-export function contactOfRows(rows: readonly ContactIdentityRow[]): StoredContact {
-  const row = rows[0] as ContactIdentityRow;
-  const unreachable = rows.flatMap((i) =>
-    i.kind === null || i.value === null || i.unreachable_at === null
-      ? []
-      : [
-          {
-            kind: i.kind as IdentityKind,
-            value: i.value,
-            reason: i.unreachable_reason ?? '',
-            at: new Date(Number(i.unreachable_at)).toISOString(),
-          },
-        ],
-  );
-  return {
-    ...parseJson<Contact>(row.data),
-    id: row.id,
-    identities: rows.flatMap((i) =>
-      i.kind === null || i.value === null || i.unreachable_at !== null ? [] : [{ kind: i.kind as IdentityKind, value: i.value }],
-    ),
-    ...(unreachable.length > 0 ? { unreachable } : {}),
-    createdAt: new Date(Number(row.created_at)).toISOString(),
-    updatedAt: new Date(Number(row.updated_at)).toISOString(),
-  };
 }

@@ -6,7 +6,7 @@ import type { ConsentLedgerTable, ContactEventsTable, MessagesTable } from '../d
 import { sentRecordOf } from '../messages/message-repository.js';
 import { consentRecordOf } from './consent-ledger.js';
 import { pastEventOf } from './contact-events.js';
-import { type ContactIdentityRow, contactOfRows, type StoredContact } from './contact-repository.js';
+import { type ContactIdentityRow, contactOfRows, type StoredContact } from './contact-record.js';
 
 /** What a decision about a contact reads (see loadContext), read together. */
 export interface DecisionState {
