@@ -20,43 +20,13 @@ export class ReceiptRepository {
    * time) is logged already: a provider retrying its webhook, or a batch made again.
    */
   async add(attemptId: string, status: ReceiptStatus, at: number, detail: unknown): Promise<boolean> {
-    // one statement: logged unless the same one is there already
-    const r = await prepared(
-      this.c,
-      'add receipt once',
-      (d) =>
-        d
-          .insertInto('receipts')
-          .columns(['id', 'attempt_id', 'status', 'at', 'detail'])
-          .expression(
-            d
-              .selectNoFrom([
-                sql<string>`cast(${arg(0)} as text)`.as('id'),
-                sql<string>`cast(${arg(1)} as text)`.as('attempt_id'),
-                sql<string>`cast(${arg(2)} as text)`.as('status'),
-                sql<number>`cast(${arg(3)} as bigint)`.as('at'),
-                sql<string>`cast(${arg(4)} as text)`.as('detail'),
-              ])
-              .where(({ not, exists, selectFrom }) =>
-                not(
-                  exists(
-                    selectFrom('receipts')
-                      .select(sql`1`.as('one'))
-                      .where('attempt_id', '=', sql<string>`cast(${arg(1)} as text)`)
-                      .where('status', '=', sql<string>`cast(${arg(2)} as text)`)
-                      .where('at', '=', sql<number>`cast(${arg(3)} as bigint)`),
-                  ),
-                ),
-              ),
-          ),
-      [uuidv7(at), attemptId, status, at, json(detail)],
-    );
-    return Number(r.numAffectedRows ?? 0) === 1;
+    return (await this.addMany(attemptId, [{ status, at, detail }])).length === 1;
   }
 
   /**
-   * `add` for several receipts of one attempt, in one statement: those logged already, or twice in
-   * the list, are left out. Returns the ones logged, in the order given.
+   * `add` for several receipts of one attempt, in one statement (logged unless the same one is
+   * there already): those logged already, or twice in the list, are left out. Returns the ones
+   * logged, in the order given.
    */
   async addMany(
     attemptId: string,
@@ -64,10 +34,6 @@ export class ReceiptRepository {
   ): Promise<Array<{ status: ReceiptStatus; at: number }>> {
     const once = list.filter((r, i) => list.findIndex((o) => o.status === r.status && o.at === r.at) === i);
     if (once.length === 0) return [];
-    if (once.length === 1) {
-      const r = once[0] as (typeof once)[number];
-      return (await this.add(attemptId, r.status, r.at, r.detail)) ? [{ status: r.status, at: r.at }] : [];
-    }
     const n = once.length;
     const { rows } = await prepared<{ status: string; at: number }>(
       this.c,
