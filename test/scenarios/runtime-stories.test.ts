@@ -277,6 +277,99 @@ describe('receipts in bulk', () => {
   });
 });
 
+describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('receipts of many messages in one batch ($name)', ({ name }) => {
+  it('land exactly as the same receipts one request each: retries, a receipt not known yet, a failure in between', async () => {
+    h = await startHarness({
+      at: MORNING,
+      sandboxRules: [{ channel: '*', pattern: '^\\+2547990', receipts: [] }],
+      ...(name === 'postgres' ? { postgresSchema: `rcpt_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}` } : {}),
+    });
+    // per set: two contacts, the first with two messages, the second with two (one of them undelivered)
+    const set = async (prefix: string) => {
+      const c1 = await contact(`+2547990${prefix}01`);
+      const c2 = await contact(`+2547990${prefix}02`);
+      const messages: string[] = [];
+      for (const c of [c1, c1, c2, c2])
+        messages.push((await request(c, { type: 'transactional', template: 'order_shipped' })).messageId as string);
+      await h.settle();
+      const pids: string[] = [];
+      for (const m of messages) {
+        const msg = (await h.api('agent').get(`/api/v1/messages/${m}`).expect(200)).body;
+        expect(msg.attempts[0]?.providerMessageId, `message ${m} was sent`).toBeTypeOf('string');
+        pids.push(msg.attempts[0].providerMessageId as string);
+      }
+      return { contacts: [c1, c2], messages, pids };
+    };
+    const x = await set('10');
+    const y = await set('20');
+    const batch = (pids: string[], unknown: string) => {
+      const [m1, m2, m3, m4] = pids as [string, string, string, string];
+      return [
+        { providerMessageId: m1, status: 'delivered', at: '2026-11-23T07:01:00Z' },
+        { providerMessageId: m3, status: 'read', at: '2026-11-23T07:06:00Z' },
+        { providerMessageId: unknown, status: 'delivered', at: '2026-11-23T07:01:30Z' },
+        { providerMessageId: m2, status: 'delivered', at: '2026-11-23T07:02:00Z' },
+        { providerMessageId: m4, status: 'undelivered', at: '2026-11-23T07:02:30Z' },
+        { providerMessageId: m1, status: 'read', at: '2026-11-23T07:05:00Z' },
+        { providerMessageId: m3, status: 'delivered', at: '2026-11-23T07:03:00Z' },
+        { providerMessageId: m1, status: 'read', at: '2026-11-23T07:05:00Z' }, // a retry
+        { providerMessageId: m2, status: 'read', at: '2026-11-23T15:05:00Z' },
+        { providerMessageId: m4, status: 'delivered', at: '2026-11-23T07:04:00Z' }, // after its failure
+      ];
+    };
+    const together = await h.receipts(batch(x.pids, 'sbx-unknown-x')).expect(200);
+    expect(together.body.results).toEqual([
+      'applied',
+      'applied',
+      'parked',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+    ]);
+    const alone: string[] = [];
+    for (const r of batch(y.pids, 'sbx-unknown-y')) alone.push(...(await h.receipts([r]).expect(200)).body.results);
+    expect(alone).toEqual(together.body.results);
+    await h.settle();
+    const state = async (s: typeof x) => ({
+      messages: await Promise.all(
+        s.messages.map(async (m) => {
+          const body = (await h.api('agent').get(`/api/v1/messages/${m}`).expect(200)).body;
+          return {
+            status: body.message.status,
+            attempts: body.attempts.map((a: { channel: string; status: string; receipts: Array<{ status: string; at: string }> }) => ({
+              channel: a.channel,
+              status: a.status,
+              receipts: a.receipts.map((r) => `${r.status}@${r.at}`).sort(),
+            })),
+          };
+        }),
+      ),
+      contacts: await Promise.all(
+        s.contacts.map(async (c) => {
+          const contact = (await h.api('agent').get(`/api/v1/contacts/${c}`).expect(200)).body.contact;
+          return { engagement: contact.engagement, readHours: contact.readHours };
+        }),
+      ),
+    });
+    const got = await state(x);
+    expect(got).toEqual(await state(y));
+    expect(got.messages.map((m) => m.status)).toEqual(['read', 'read', 'read', expect.any(String)]);
+    expect(got.messages[0]?.attempts[0]?.receipts).toHaveLength(2);
+    // the first contact: both its messages delivered and read (the retried read counted once); the
+    // second: its delivered message read, and the delivery that came after a failure counted too
+    expect(got.contacts[0]?.engagement.sms).toMatchObject({ delivered: 2, read: 2 });
+    expect(got.contacts[1]?.engagement.sms).toMatchObject({ delivered: 2, read: 1 });
+    expect(await h.db.selectFrom('pending_receipts').select('provider_message_id').orderBy('provider_message_id').execute()).toEqual([
+      { provider_message_id: 'sbx-unknown-x' },
+      { provider_message_id: 'sbx-unknown-y' },
+    ]);
+  });
+});
+
 describe('events applied together', () => {
   it('one event that fails takes only itself back; the others of its commit stand', async () => {
     h = await startHarness({ at: MORNING });

@@ -61,8 +61,11 @@ describe('WAL checkpoints in a thread of their own', () => {
       await open.close();
       return largest;
     };
-    // 1,500 commits of ~8 pages each
-    expect(await stream('elsewhere')).toBeGreaterThan(10_000);
-    expect(await stream('background')).toBeLessThan(2_000);
+    // 1,500 commits of ~8 pages each: without the restart the log holds them all; with it, a few
+    // hundred commits' worth at most (how many depends on how soon the checkpoint thread gets a
+    // core: on a loaded 2-core machine it was seen at 4,844 pages, so the bound is relative)
+    const without = await stream('elsewhere');
+    expect(without).toBeGreaterThan(10_000);
+    expect(await stream('background')).toBeLessThan(without / 2);
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
+import { type Compilable, type CompiledQuery, type Kysely, type QueryResult, sql } from 'kysely';
 import type { Conn } from './connection.js';
 import { markHot } from './named-statements.js';
 
@@ -67,4 +67,24 @@ export function prepared<R>(
   args: readonly unknown[],
 ): Promise<QueryResult<R>> {
   return runPrepared(c.db, c.dialect, key, () => build(c.db), args);
+}
+
+/**
+ * A list of values for a prepared statement: `column` is one of them. PostgreSQL binds the list as
+ * one array (`= any($n)`: one statement text, so one named statement, whatever its length);
+ * SQLite has no arrays, so its list is spread over `in (…)`, one text per length (`key`). `at`
+ * is the list's first argument; the list's arguments (`args`) go last.
+ */
+export function oneOf(c: Pick<Conn, 'dialect'>, values: readonly unknown[], at: number, type: 'text' | 'bigint' = 'text') {
+  const pg = c.dialect === 'postgres';
+  return {
+    /** Part of the statement's key: the statement text differs with the list's length on SQLite only. */
+    key: pg ? 'list' : `list ${values.length}`,
+    /** The condition, on `column` (a column reference as SQL). */
+    on: (column: string) =>
+      pg
+        ? sql<boolean>`${sql.ref(column)} = any(${arg(at)}::${sql.raw(type)}[])`
+        : sql<boolean>`${sql.ref(column)} in (${sql.join(values.map((_, i) => arg(at + i)))})`,
+    args: pg ? [values] : values,
+  };
 }

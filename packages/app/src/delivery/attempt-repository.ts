@@ -1,6 +1,7 @@
 import type { RenderedContent } from '@signalbox/engine';
+import { sql } from 'kysely';
 import type { Conn } from '../db/connection.js';
-import { arg, prepared } from '../db/prepared.js';
+import { arg, oneOf, prepared } from '../db/prepared.js';
 import { type AttemptsTable, COLUMNS } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { uuidv7 } from '../ids.js';
@@ -209,6 +210,118 @@ export class AttemptRepository {
       )
     ).rows;
     return r ? { ...toAttempt(r), contactId: r.contact_id ?? null } : null;
+  }
+
+  /**
+   * `byProviderId` for several of one provider's ids in one statement (a batch of receipts): the
+   * attempts found, by provider id, each with its message's contact.
+   */
+  async byProviderIds(
+    provider: string,
+    providerMessageIds: readonly string[],
+  ): Promise<Map<string, AttemptRow & { contactId: string | null }>> {
+    const out = new Map<string, AttemptRow & { contactId: string | null }>();
+    if (providerMessageIds.length === 0) return out;
+    const ids = oneOf(this.c, providerMessageIds, 1);
+    const { rows } = await prepared(
+      this.c,
+      `attempts by provider ids, with their contacts ${ids.key}`,
+      (d) =>
+        d
+          .selectFrom('attempts')
+          .select(COLUMNS.attempts)
+          .select((eb) =>
+            eb.selectFrom('messages').select('messages.contact_id').whereRef('messages.id', '=', 'attempts.message_id').as('contact_id'),
+          )
+          .where('provider', '=', arg(0))
+          .where(ids.on('provider_message_id')),
+      [provider, ...ids.args],
+    );
+    for (const r of rows)
+      if (r.provider_message_id !== null) out.set(r.provider_message_id, { ...toAttempt(r), contactId: r.contact_id ?? null });
+    return out;
+  }
+
+  /**
+   * Moves several attempts to one status, each only from `onlyFrom` (one statement; a batch of
+   * receipts); any update ends their leases. Returns how many moved.
+   */
+  async moveMany(claims: readonly string[], status: AttemptStatus, now: number, onlyFrom: readonly AttemptStatus[]): Promise<number> {
+    if (claims.length === 0) return 0;
+    const list = oneOf(this.c, claims, 2 + onlyFrom.length);
+    const r = await prepared(
+      this.c,
+      `move attempts ${onlyFrom.length} ${list.key}`,
+      (d) =>
+        d
+          .updateTable('attempts')
+          .set({ status: arg(0), updated_at: arg(1), lease_expires_at: null, lease_owner: null })
+          .where(
+            'status',
+            'in',
+            onlyFrom.map((_, i) => arg(2 + i)),
+          )
+          .where(list.on('claim')),
+      [status, now, ...onlyFrom, ...list.args],
+    );
+    return Number(r.numAffectedRows ?? 0);
+  }
+
+  /**
+   * Several claimed attempts recorded as sent, in one statement on PostgreSQL (the sends a unit of
+   * work made together; one update each on SQLite): the same as `update(claim, {status: 'sent',
+   * …}, now, ['claimed'])` for each. Returns the claims that moved.
+   */
+  async sentMany(
+    list: ReadonlyArray<{
+      claim: string;
+      providerMessageId: string;
+      cost: number;
+      provider?: string;
+      route?: string;
+      content?: SentContent;
+    }>,
+    now: number,
+  ): Promise<Set<string>> {
+    const moved = new Set<string>();
+    if (list.length === 0) return moved;
+    if (this.c.dialect !== 'postgres' || new Set(list.map((a) => a.claim)).size !== list.length) {
+      for (const { claim, ...set } of list) if (await this.update(claim, { status: 'sent', ...set }, now, ['claimed'])) moved.add(claim);
+      return moved;
+    }
+    const segments = (a: (typeof list)[number]) => (a.content?.rendered.kind === 'text' ? a.content.rendered.segments : null);
+    const { rows } = await prepared<{ claim: string }>(
+      this.c,
+      'attempts sent, many',
+      (d) => ({
+        // what a send did not say (no other provider, no route, no content) stays as it was
+        compile: () =>
+          sql<{ claim: string }>`update attempts a set status = 'sent', updated_at = ${arg(0)}, lease_expires_at = null, lease_owner = null,
+              provider_message_id = v.provider_message_id, cost = v.cost, provider = coalesce(v.provider, a.provider),
+              route = coalesce(v.route, a.route), content = coalesce(v.content, a.content), language = coalesce(v.language, a.language),
+              encoding = case when v.content is null then a.encoding else v.encoding end,
+              segments = case when v.content is null then a.segments else v.segments end
+            from unnest(${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::float8[], ${arg(4)}::text[], ${arg(5)}::text[], ${arg(6)}::text[],
+              ${arg(7)}::text[], ${arg(8)}::text[], ${arg(9)}::int[])
+              as v(claim, provider_message_id, cost, provider, route, content, language, encoding, segments)
+            where a.claim = v.claim and a.status = 'claimed'
+            returning a.claim`.compile(d),
+      }),
+      [
+        now,
+        list.map((a) => a.claim),
+        list.map((a) => a.providerMessageId),
+        list.map((a) => a.cost),
+        list.map((a) => a.provider ?? null),
+        list.map((a) => a.route ?? null),
+        list.map((a) => (a.content === undefined ? null : JSON.stringify(a.content.rendered))),
+        list.map((a) => a.content?.language ?? null),
+        list.map((a) => segments(a)?.encoding ?? null),
+        list.map((a) => segments(a)?.segments ?? null),
+      ],
+    );
+    for (const r of rows) moved.add(r.claim);
+    return moved;
   }
 
   /** Moves an attempt on (only from `onlyFrom`, when given); any update ends its lease. */

@@ -1,6 +1,7 @@
 import type { PlanStep } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
 import type { MessageRepository } from '../messages/message-repository.js';
+import type { TimerFor } from '../timers/timer-key.js';
 import type { TimerRepository } from '../timers/timer-repository.js';
 import type { AttemptRepository } from './attempt-repository.js';
 import { ATTEMPT_FAILED, ATTEMPT_WENT } from './attempt-status.js';
@@ -22,20 +23,31 @@ export class FollowUps {
 
   /** Follow-ups and the delivery timeout of a step that went; the caller may pass the message's plan. */
   async afterSent(store: FollowUpStore, messageId: string, stepIndex: number, sentAt: number, known?: readonly PlanStep[]): Promise<void> {
-    let plan = known;
-    if (plan === undefined) {
-      const message = await store.messages.get(messageId);
-      if (message === null) return;
-      plan = message.decision.plan;
+    await this.afterSentMany(store, [{ messageId, step: stepIndex, sentAt, plan: known }]);
+  }
+
+  /** `afterSent` for several steps that went together: their timers scheduled in one go. */
+  async afterSentMany(
+    store: FollowUpStore,
+    went: ReadonlyArray<{ messageId: string; step: number; sentAt: number; plan?: readonly PlanStep[] | undefined }>,
+  ): Promise<void> {
+    const timers: Array<{ t: TimerFor; dueAt: number }> = [];
+    for (const { messageId, step: stepIndex, sentAt, plan: known } of went) {
+      let plan = known;
+      if (plan === undefined) {
+        const message = await store.messages.get(messageId);
+        if (message === null) continue;
+        plan = message.decision.plan;
+      }
+      const step = plan[stepIndex] as PlanStep;
+      for (const s of plan)
+        if (s.mode === 'also' && s.after === stepIndex)
+          timers.push({ t: { kind: 'step', messageId, step: s.step }, dueAt: sentAt + s.delayMinutes * 60_000 });
+      const next = plan.find((s) => s.mode === 'fallback' && s.after === stepIndex);
+      if (next !== undefined && step.timeoutMinutes !== null)
+        timers.push({ t: { kind: 'timeout', messageId, step: stepIndex }, dueAt: sentAt + step.timeoutMinutes * 60_000 });
     }
-    const step = plan[stepIndex] as PlanStep;
-    const now = this.clock.now().getTime();
-    for (const s of plan)
-      if (s.mode === 'also' && s.after === stepIndex)
-        await store.timers.schedule({ kind: 'step', messageId, step: s.step }, sentAt + s.delayMinutes * 60_000, now);
-    const next = plan.find((s) => s.mode === 'fallback' && s.after === stepIndex);
-    if (next !== undefined && step.timeoutMinutes !== null)
-      await store.timers.schedule({ kind: 'timeout', messageId, step: stepIndex }, sentAt + step.timeoutMinutes * 60_000, now);
+    await store.timers.scheduleMany(timers, this.clock.now().getTime());
   }
 
   /**

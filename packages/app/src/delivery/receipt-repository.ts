@@ -20,41 +20,58 @@ export class ReceiptRepository {
    * time) is logged already: a provider retrying its webhook, or a batch made again.
    */
   async add(attemptId: string, status: ReceiptStatus, at: number, detail: unknown): Promise<boolean> {
-    return (await this.addMany(attemptId, [{ status, at, detail }])).length === 1;
+    return (await this.addMany([{ attemptId, status, at, detail }])).length === 1;
   }
 
   /**
-   * `add` for several receipts of one attempt, in one statement (logged unless the same one is
-   * there already): those logged already, or twice in the list, are left out. Returns the ones
-   * logged, in the order given.
+   * `add` for several receipts (of one attempt or many: a batch), in one statement: each logged
+   * unless the same one (attempt, status, time) is there already; those logged already, or twice
+   * in the list, are left out. Returns the ones logged, in the order given. PostgreSQL binds the
+   * list as arrays (one statement text for any length).
    */
   async addMany(
-    attemptId: string,
-    list: ReadonlyArray<{ status: ReceiptStatus; at: number; detail: unknown }>,
-  ): Promise<Array<{ status: ReceiptStatus; at: number }>> {
-    const once = list.filter((r, i) => list.findIndex((o) => o.status === r.status && o.at === r.at) === i);
+    list: ReadonlyArray<{ attemptId: string; status: ReceiptStatus; at: number; detail: unknown }>,
+  ): Promise<Array<{ attemptId: string; status: ReceiptStatus; at: number }>> {
+    const keyOf = (r: { attemptId: string; status: string; at: number }) => `${r.attemptId}\u0000${r.status}\u0000${r.at}`;
+    const given = new Set<string>();
+    const once = list.filter((r) => !given.has(keyOf(r)) && given.add(keyOf(r)) !== undefined);
     if (once.length === 0) return [];
-    const n = once.length;
-    const { rows } = await prepared<{ status: string; at: number }>(
-      this.c,
-      `add receipts once ${n}`,
-      (d) => ({
-        compile: () =>
-          sql<{ status: string; at: number }>`insert into receipts (id, attempt_id, status, at, detail)
-            select v.id, v.attempt_id, v.status, v.at, v.detail from (${sql.join(
-              once.map(
-                (_, i) =>
-                  sql`select cast(${arg(1 + 4 * i)} as text) as id, cast(${arg(0)} as text) as attempt_id, cast(${arg(2 + 4 * i)} as text) as status, cast(${arg(3 + 4 * i)} as bigint) as at, cast(${arg(4 + 4 * i)} as text) as detail`,
-              ),
-              sql` union all `,
-            )}) v
-            where not exists (select 1 from receipts r where r.attempt_id = v.attempt_id and r.status = v.status and r.at = v.at)
-            returning status, at`.compile(d),
-      }),
-      [attemptId, ...once.flatMap((r) => [uuidv7(r.at), r.status, r.at, json(r.detail)])],
-    );
-    const logged = new Set(rows.map((r) => `${r.status}@${Number(r.at)}`));
-    return once.filter((r) => logged.has(`${r.status}@${r.at}`)).map((r) => ({ status: r.status, at: r.at }));
+    const rows = once.map((r) => [uuidv7(r.at), r.attemptId, r.status, r.at, json(r.detail)] as const);
+    const { rows: logged } =
+      this.c.dialect === 'postgres'
+        ? await prepared<{ attempt_id: string; status: string; at: number }>(
+            this.c,
+            'add receipts once',
+            (d) => ({
+              compile: () =>
+                sql<{ attempt_id: string; status: string; at: number }>`insert into receipts (id, attempt_id, status, at, detail)
+                  select v.id, v.attempt_id, v.status, v.at, v.detail
+                  from unnest(${arg(0)}::text[], ${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::bigint[], ${arg(4)}::text[]) as v(id, attempt_id, status, at, detail)
+                  where not exists (select 1 from receipts r where r.attempt_id = v.attempt_id and r.status = v.status and r.at = v.at)
+                  returning attempt_id, status, at`.compile(d),
+            }),
+            [0, 1, 2, 3, 4].map((k) => rows.map((r) => r[k])),
+          )
+        : await prepared<{ attempt_id: string; status: string; at: number }>(
+            this.c,
+            `add receipts once ${once.length}`,
+            (d) => ({
+              compile: () =>
+                sql<{ attempt_id: string; status: string; at: number }>`insert into receipts (id, attempt_id, status, at, detail)
+                  select v.id, v.attempt_id, v.status, v.at, v.detail from (${sql.join(
+                    once.map(
+                      (_, i) =>
+                        sql`select ${arg(5 * i)} as id, ${arg(5 * i + 1)} as attempt_id, ${arg(5 * i + 2)} as status, ${arg(5 * i + 3)} as at, ${arg(5 * i + 4)} as detail`,
+                    ),
+                    sql` union all `,
+                  )}) v
+                  where not exists (select 1 from receipts r where r.attempt_id = v.attempt_id and r.status = v.status and r.at = v.at)
+                  returning attempt_id, status, at`.compile(d),
+            }),
+            rows.flat(),
+          );
+    const done = new Set(logged.map((r) => keyOf({ attemptId: r.attempt_id, status: r.status, at: Number(r.at) })));
+    return once.filter((r) => done.has(keyOf(r))).map((r) => ({ attemptId: r.attemptId, status: r.status, at: r.at }));
   }
 
   async forAttempts(attemptIds: readonly string[]): Promise<Array<{ attemptId: string; status: ReceiptStatus; at: number }>> {
@@ -75,6 +92,27 @@ export class ReceiptRepository {
       .values({ provider, provider_message_id: r.providerMessageId, status: r.status, at: r.at, received_at: now })
       .onConflict((oc) => oc.columns(['provider', 'provider_message_id', 'status']).doNothing())
       .execute();
+  }
+
+  /** `park` for several of one provider's receipts, in one statement (PostgreSQL; one each on SQLite). */
+  async parkMany(provider: string, list: readonly Receipt[], now: number): Promise<void> {
+    if (list.length === 0) return;
+    if (this.c.dialect !== 'postgres') {
+      for (const r of list) await this.park(provider, r, now);
+      return;
+    }
+    await prepared(
+      this.c,
+      'park receipts',
+      (d) => ({
+        compile: () =>
+          sql`insert into pending_receipts (provider, provider_message_id, status, at, received_at)
+            select ${arg(0)}, v.provider_message_id, v.status, v.at, ${arg(1)}
+            from unnest(${arg(2)}::text[], ${arg(3)}::text[], ${arg(4)}::text[]) as v(provider_message_id, status, at)
+            on conflict (provider, provider_message_id, status) do nothing`.compile(d),
+      }),
+      [provider, now, list.map((r) => r.providerMessageId), list.map((r) => r.status), list.map((r) => r.at)],
+    );
   }
 
   /** Takes the parked receipts of a provider id: whoever deletes a row applies it, exactly once. */

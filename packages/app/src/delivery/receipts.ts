@@ -32,6 +32,19 @@ const receiptTime = (r: Receipt, now: number): number => {
   return Number.isFinite(at) ? at : now;
 };
 
+/** Receipts grouped by the attempt each names, in the order they came; those of unknown attempts are left out. */
+function groupByAttempt<A>(list: readonly Receipt[], attempts: ReadonlyMap<string, A>): Array<{ attempt: A; list: Receipt[] }> {
+  const groups = new Map<string, { attempt: A; list: Receipt[] }>();
+  for (const r of list) {
+    const attempt = attempts.get(r.providerMessageId);
+    if (attempt === undefined) continue;
+    const g = groups.get(r.providerMessageId) ?? { attempt, list: [] };
+    g.list.push(r);
+    groups.set(r.providerMessageId, g);
+  }
+  return [...groups.values()];
+}
+
 export const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -56,7 +69,8 @@ export class Receipts {
   /**
    * A batch of one provider's receipts, applied in order, a few hundred per transaction (SQLite
    * has one writer, and a long batch would hold the worker back: the transaction ends early when
-   * another connection waits for the lock).
+   * another connection waits for the lock). Delivered and read receipts that come one after the
+   * other are applied together (see `deliveryRun`).
    */
   async apply(providerName: string, list: readonly Receipt[]): Promise<Array<'applied' | 'parked'>> {
     const out: Array<'applied' | 'parked'> = [];
@@ -69,18 +83,14 @@ export class Receipts {
         while (i < list.length && applied.length < RECEIPTS_PER_COMMIT) {
           if (applied.length > 0 && tx.othersWaitingToWrite()) break;
           const r = list[i] as Receipt;
-          // a message's delivered and read that come in one batch (as bulk gateways and the
-          // sandbox report them) are applied together: one attempt, message and contact update
-          let j = i + 1;
-          while (j < list.length && isDelivery(r) && isDelivery(list[j] as Receipt) && list[j]?.providerMessageId === r.providerMessageId)
-            j++;
-          const attempt = j - i > 1 ? await tx.attempts.byProviderId(providerName, r.providerMessageId) : null;
-          if (attempt !== null) {
-            await this.deliveries(tx, attempt, list.slice(i, j));
-            for (let k = i; k < j; k++) applied.push('applied');
-          } else {
-            for (let k = i; k < j; k++) applied.push(await this.one(tx, providerName, list[k] as Receipt));
+          if (!isDelivery(r)) {
+            applied.push(await this.one(tx, providerName, r));
+            i++;
+            continue;
           }
+          let j = i + 1;
+          while (j < list.length && j - start < RECEIPTS_PER_COMMIT && isDelivery(list[j] as Receipt)) j++;
+          applied.push(...(await this.deliveryRun(tx, providerName, list.slice(i, j))));
           i = j;
         }
         return applied;
@@ -88,6 +98,30 @@ export class Receipts {
       out.push(...done);
     }
     return out;
+  }
+
+  /**
+   * Delivered and read receipts that came one after the other, of any number of messages: their
+   * attempts are looked up together, and those found are applied together (`deliveries`), each
+   * message's receipts in the order they came. Those whose attempt is not known yet are parked
+   * together (and applied at once if their sends were recorded meanwhile).
+   */
+  private async deliveryRun(store: ReceiptStore, providerName: string, run: readonly Receipt[]): Promise<Array<'applied' | 'parked'>> {
+    const attempts = await store.attempts.byProviderIds(providerName, [...new Set(run.map((r) => r.providerMessageId))]);
+    const unknown = run.filter((r) => !attempts.has(r.providerMessageId));
+    await this.deliveries(store, groupByAttempt(run, attempts));
+    if (unknown.length > 0) {
+      await store.receipts.parkMany(providerName, unknown, this.now());
+      // the sends may have recorded their ids meanwhile: whoever takes the parked rows applies them
+      const ids = [...new Set(unknown.map((r) => r.providerMessageId))];
+      const known = await store.attempts.byProviderIds(providerName, ids);
+      if (known.size > 0)
+        await this.applyParkedMany(
+          store,
+          [...known.keys()].map((providerMessageId) => ({ provider: providerName, providerMessageId })),
+        );
+    }
+    return run.map((r) => (attempts.has(r.providerMessageId) ? 'applied' : 'parked'));
   }
 
   private async one(store: ReceiptStore, providerName: string, r: Receipt): Promise<'applied' | 'parked'> {
@@ -104,28 +138,28 @@ export class Receipts {
   }
 
   /** Applies what was parked for a provider id (the send has just recorded it). */
-  async applyParked(store: ReceiptStore, providerName: string, providerMessageId: string): Promise<void> {
-    const parked = await store.receipts.takeParked(providerName, providerMessageId);
-    for (const p of parked) {
-      const attempt = await store.attempts.byProviderId(providerName, providerMessageId);
-      if (attempt !== null) await this.applyTo(store, attempt, p);
-    }
+  applyParked(store: ReceiptStore, providerName: string, providerMessageId: string): Promise<void> {
+    return this.applyParkedMany(store, [{ provider: providerName, providerMessageId }]);
   }
 
   /**
-   * `applyParked` for the sends recorded together in one transaction: what was parked for all of
-   * them is taken in one statement per provider.
+   * `applyParked` for several sends at once (those recorded together in one transaction): what
+   * was parked for them is taken in one statement per provider, their attempts are looked up in
+   * one, and their delivered and read receipts applied together; failures then one by one.
    */
   async applyParkedMany(store: ReceiptStore, sent: ReadonlyArray<{ provider: string; providerMessageId: string }>): Promise<void> {
     const byProvider = new Map<string, string[]>();
     for (const s of sent) byProvider.set(s.provider, [...(byProvider.get(s.provider) ?? []), s.providerMessageId]);
     for (const [providerName, ids] of byProvider) {
       const parked = await store.receipts.takeParkedMany(providerName, ids);
-      for (const [providerMessageId, list] of parked)
-        for (const p of list) {
-          const attempt = await store.attempts.byProviderId(providerName, providerMessageId);
-          if (attempt !== null) await this.applyTo(store, attempt, p);
-        }
+      if (parked.size === 0) continue;
+      const attempts = await store.attempts.byProviderIds(providerName, [...parked.keys()]);
+      const list = [...parked.values()].flat();
+      await this.deliveries(store, groupByAttempt(list.filter(isDelivery), attempts));
+      for (const r of list) {
+        const attempt = attempts.get(r.providerMessageId);
+        if (attempt !== undefined && !isDelivery(r)) await this.applyTo(store, attempt, r);
+      }
     }
   }
 
@@ -143,7 +177,7 @@ export class Receipts {
 
   private async applyTo(store: ReceiptStore, attempt: AttemptRow, r: Receipt): Promise<void> {
     if (isDelivery(r)) {
-      await this.deliveries(store, attempt, [r]);
+      await this.deliveries(store, [{ attempt, list: [r] }]);
       return;
     }
     const now = this.now();
@@ -158,36 +192,59 @@ export class Receipts {
   }
 
   /**
-   * Delivered and read receipts of one attempt, in the order they came: each is recorded; the
-   * attempt and the message move to the furthest status (never back), the delivery timeout is
-   * cancelled, and the contact's engagement counts each receipt. The same as applying them one
-   * by one, with one update of each record instead of one per receipt.
+   * Delivered and read receipts of attempts (each attempt's in the order they came): each is
+   * recorded; each attempt and its message move to the furthest status (never back), the delivery
+   * timeouts are cancelled, and each contact's engagement counts each receipt. The same as applying
+   * them one by one, with one statement for each kind of record instead of one per receipt.
    */
   private async deliveries(
     store: ReceiptStore,
-    attempt: AttemptRow & { contactId?: string | null },
-    list: readonly Receipt[],
+    groups: ReadonlyArray<{ attempt: AttemptRow & { contactId?: string | null }; list: readonly Receipt[] }>,
   ): Promise<void> {
+    if (groups.length === 0) return;
     const now = this.now();
     // the same receipt again (a provider's retry) is neither logged nor counted a second time
-    const seen = (
-      await store.receipts.addMany(
-        attempt.id,
-        list.map((r) => ({ status: r.status, at: receiptTime(r, now), detail: r })),
-      )
-    ).map((r) => ({ status: r.status as 'delivered' | 'read', at: r.at }));
-    if (seen.length === 0) return;
-    const status = seen.some((s) => s.status === 'read') ? 'read' : 'delivered';
-    await store.attempts.update(attempt.claim, { status }, now, ATTEMPT_PROGRESS.slice(0, ATTEMPT_PROGRESS.indexOf(status)));
-    await store.messages.transition(
-      attempt.messageId,
-      status === 'read' ? ['queued', 'sent', 'delivered'] : ['queued', 'sent'],
-      status,
+    const logged = await store.receipts.addMany(
+      groups.flatMap((g) => g.list.map((r) => ({ attemptId: g.attempt.id, status: r.status, at: receiptTime(r, now), detail: r }))),
+    );
+    const seenBy = new Map<string, Array<{ status: 'delivered' | 'read'; at: number }>>();
+    for (const l of logged)
+      seenBy.set(l.attemptId, [...(seenBy.get(l.attemptId) ?? []), { status: l.status as 'delivered' | 'read', at: l.at }]);
+    const moved = groups.flatMap((g) => {
+      const seen = seenBy.get(g.attempt.id);
+      return seen === undefined ? [] : [{ attempt: g.attempt, seen, status: seen.some((x) => x.status === 'read') ? 'read' : 'delivered' }];
+    });
+    if (moved.length === 0) return;
+    // delivered before read: a message with one attempt of each ends read, as in any order one by one
+    for (const status of ['delivered', 'read'] as const) {
+      const these = moved.filter((m) => m.status === status);
+      if (these.length === 0) continue;
+      await store.attempts.moveMany(
+        these.map((m) => m.attempt.claim),
+        status,
+        now,
+        ATTEMPT_PROGRESS.slice(0, ATTEMPT_PROGRESS.indexOf(status)),
+      );
+      await store.messages.transitionMany(
+        these.map((m) => m.attempt.messageId),
+        status === 'read' ? ['queued', 'sent', 'delivered'] : ['queued', 'sent'],
+        status,
+        now,
+      );
+    }
+    await store.timers.cancel(
+      moved.map((m) => ({ kind: 'timeout', messageId: m.attempt.messageId, step: m.attempt.step })),
       now,
     );
-    await store.timers.cancel([{ kind: 'timeout', messageId: attempt.messageId, step: attempt.step }], now);
-    const contactId = attempt.contactId !== undefined ? attempt.contactId : await store.messages.contactIdOf(attempt.messageId);
-    if (contactId !== null)
-      await store.contacts.updateData(contactId, now, (c) => withEngagement(c, attempt.channel, seen, this.d.ruleset()));
+    // each contact's engagement, its attempts' receipts in the order they came
+    const byContact = new Map<string, Array<{ channel: string; seen: Array<{ status: 'delivered' | 'read'; at: number }> }>>();
+    for (const m of moved) {
+      const contactId = m.attempt.contactId !== undefined ? m.attempt.contactId : await store.messages.contactIdOf(m.attempt.messageId);
+      if (contactId !== null) byContact.set(contactId, [...(byContact.get(contactId) ?? []), { channel: m.attempt.channel, seen: m.seen }]);
+    }
+    const rs = this.d.ruleset();
+    await store.contacts.updateDataMany([...byContact.keys()], now, (id, c) =>
+      (byContact.get(id) ?? []).reduce((out, x) => withEngagement(out, x.channel, x.seen, rs), c),
+    );
   }
 }

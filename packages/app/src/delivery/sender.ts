@@ -83,11 +83,7 @@ export class Sender<S extends SendStore = SendStore> {
     if (answered.length > 0) {
       try {
         await this.d.store.transaction(async (tx) => {
-          const sent: Array<{ provider: string; providerMessageId: string }> = [];
-          for (const { s, result } of answered) {
-            const recorded = await this.record(tx, s, result, { parked: 'later' });
-            if (recorded !== null) sent.push(recorded);
-          }
+          const sent = await this.recordMany(tx, answered);
           // receipts that beat this bookkeeping, for all of them at once (see record)
           await this.d.receipts.applyParkedMany(tx, sent);
         });
@@ -205,6 +201,46 @@ export class Sender<S extends SendStore = SendStore> {
     }
     await this.d.followUps.afterSent(store, messageId, step, now, at.plan);
     return null;
+  }
+
+  /**
+   * `record` for the sends a unit made together, what went recorded together (one statement per
+   * kind of record on PostgreSQL); failures one by one. Returns the provider ids recorded as sent,
+   * for the receipts parked meanwhile (`parked: 'later'`).
+   */
+  private async recordMany(
+    store: SendStore,
+    answered: ReadonlyArray<{ s: ClaimedSend; result: SendResult }>,
+  ): Promise<Array<{ provider: string; providerMessageId: string }>> {
+    const now = this.now();
+    const went: Array<{ s: ClaimedSend; result: Extract<SendResult, { status: 'accepted' }>; provider: string }> = [];
+    for (const { s, result } of answered) {
+      if (result.status === 'failed') await this.record(store, s, result, { parked: 'later' });
+      else went.push({ s, result, provider: result.provider ?? s.go.provider });
+    }
+    if (went.length === 0) return [];
+    const moved = await store.attempts.sentMany(
+      went.map(({ s, result, provider }) => ({
+        claim: s.go.outbound.claim,
+        providerMessageId: result.providerMessageId,
+        cost: result.cost,
+        // a router may have served it through another provider than the plan named (receipts come from that one)
+        ...(provider !== s.go.provider ? { provider } : {}),
+        ...(result.route !== undefined ? { route: result.route } : {}),
+        ...(s.go.content ? { content: s.go.content } : {}),
+      })),
+      now,
+    );
+    const recorded = went.filter((w) => moved.has(w.s.go.outbound.claim));
+    await store.messages.sentMany(
+      recorded.map(({ s, result }) => ({ id: s.messageId, channel: s.go.outbound.channel, cost: result.cost })),
+      now,
+    );
+    await this.d.followUps.afterSentMany(
+      store,
+      went.map(({ s }) => ({ messageId: s.messageId, step: s.step, sentAt: now, plan: s.plan })),
+    );
+    return recorded.map(({ result, provider }) => ({ provider, providerMessageId: result.providerMessageId }));
   }
 
   /**

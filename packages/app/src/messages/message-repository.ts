@@ -1,7 +1,7 @@
 import type { Decision, MessageRequest, SentRecord } from '@signalbox/engine';
 import { sql } from 'kysely';
 import { type Conn, json, parseJson } from '../db/connection.js';
-import { arg, prepared } from '../db/prepared.js';
+import { arg, oneOf, prepared } from '../db/prepared.js';
 import { COLUMNS, type MessagesTable } from '../db/schema.js';
 import { uuidv7 } from '../ids.js';
 import { MESSAGE_PRESSURE, MESSAGE_WENT, type MessageStatus } from './status.js';
@@ -177,6 +177,52 @@ export class MessageRepository {
       [to, now, extra.channel, extra.cost, id, ...from],
     );
     return Number(r.numAffectedRows ?? 0) === 1;
+  }
+
+  /** `transition` for several messages to one status, in one statement (a batch of receipts); returns how many moved. */
+  async transitionMany(ids: readonly string[], from: readonly MessageStatus[], to: MessageStatus, now: number): Promise<number> {
+    if (ids.length === 0) return 0;
+    const list = oneOf(this.c, ids, 2 + from.length);
+    const r = await prepared(
+      this.c,
+      `transition messages ${from.length} ${list.key}`,
+      (d) =>
+        d
+          .updateTable('messages')
+          .set({ status: arg(0), updated_at: arg(1) })
+          .where(
+            'status',
+            'in',
+            from.map((_, i) => arg(2 + i)),
+          )
+          .where(list.on('id')),
+      [to, now, ...from, ...list.args],
+    );
+    return Number(r.numAffectedRows ?? 0);
+  }
+
+  /**
+   * Messages whose step went: each moves to sent (from queued or sent) on its channel, its cost
+   * added; the same as `transition(id, ['queued', 'sent'], 'sent', now, {channel, cost})` for each,
+   * in one statement on PostgreSQL (one each on SQLite, or when a message comes twice).
+   */
+  async sentMany(list: ReadonlyArray<{ id: string; channel: string; cost: number }>, now: number): Promise<void> {
+    if (list.length === 0) return;
+    if (this.c.dialect !== 'postgres' || new Set(list.map((m) => m.id)).size !== list.length) {
+      for (const m of list) await this.transition(m.id, ['queued', 'sent'], 'sent', now, { channel: m.channel, cost: m.cost });
+      return;
+    }
+    await prepared(
+      this.c,
+      'messages sent, many',
+      (d) => ({
+        compile: () =>
+          sql`update messages m set status = 'sent', updated_at = ${arg(0)}, channel = v.channel, cost = m.cost + v.cost
+            from unnest(${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::float8[]) as v(id, channel, cost)
+            where m.id = v.id and m.status in ('queued', 'sent')`.compile(d),
+      }),
+      [now, list.map((m) => m.id), list.map((m) => m.channel), list.map((m) => m.cost)],
+    );
   }
 
   /**

@@ -415,21 +415,21 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect(await store.receipts.add(id, 'delivered', T + 10, { n: 1 })).toBe(true);
       expect(await store.receipts.add(id, 'delivered', T + 10, { n: 2 })).toBe(false);
       expect(
-        await store.receipts.addMany(id, [
-          { status: 'delivered', at: T + 10, detail: {} }, // logged already
-          { status: 'read', at: T + 20, detail: {} },
-          { status: 'read', at: T + 20, detail: {} }, // twice in the batch
-          { status: 'read', at: T + 30, detail: {} },
+        await store.receipts.addMany([
+          { attemptId: id, status: 'delivered', at: T + 10, detail: {} }, // logged already
+          { attemptId: id, status: 'read', at: T + 20, detail: {} },
+          { attemptId: id, status: 'read', at: T + 20, detail: {} }, // twice in the batch
+          { attemptId: id, status: 'read', at: T + 30, detail: {} },
         ]),
       ).toEqual([
-        { status: 'read', at: T + 20 },
-        { status: 'read', at: T + 30 },
+        { attemptId: id, status: 'read', at: T + 20 },
+        { attemptId: id, status: 'read', at: T + 30 },
       ]);
-      expect(await store.receipts.addMany(id, [{ status: 'read', at: T + 30, detail: {} }])).toEqual([]);
+      expect(await store.receipts.addMany([{ attemptId: id, status: 'read', at: T + 30, detail: {} }])).toEqual([]);
       expect(
-        await store.receipts.addMany(id, [
-          { status: 'read', at: T + 20, detail: {} },
-          { status: 'read', at: T + 30, detail: {} },
+        await store.receipts.addMany([
+          { attemptId: id, status: 'read', at: T + 20, detail: {} },
+          { attemptId: id, status: 'read', at: T + 30, detail: {} },
         ]),
       ).toEqual([]);
       expect((await store.receipts.forAttempts([id])).map((r) => `${r.status}@${r.at - T}`)).toEqual([
@@ -441,6 +441,251 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
     it('reports the inventory by channel, team, journey, type and outcome', async () => {
       const rows = await store.reports.inventory(T - 1000, T + 10_000);
       expect(rows).toEqual([{ channel: 'sms', team: 'support', journey: null, type: 'service', status: 'sent', messages: 1, cost: 0.01 }]);
+    });
+  });
+
+  describe('a batch of receipts: one statement per kind of record', () => {
+    const LATER = T + 1_000_000; // outside the inventory's window above
+    const msg = (id: string, contactId: string) =>
+      ({
+        id,
+        contactId,
+        idempotencyKey: null,
+        journeyInstanceId: null,
+        journeyId: null,
+        type: 'service',
+        purpose: 'service',
+        team: 'support',
+        workflow: null,
+        template: 't',
+        status: 'queued' as const,
+        outcome: 'send' as const,
+        channel: null,
+        cost: 0,
+        request: { type: 'service', priority: 'normal' },
+        decision: { outcome: 'send' },
+      }) as unknown as NewMessage;
+    let ca: string;
+    let cb: string;
+    beforeAll(async () => {
+      ca = (await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+15550177001' }] }, LATER)).contact.id;
+      cb = (await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+15550177002' }] }, LATER)).contact.id;
+      for (const [id, contact, status] of [
+        ['m-r1', ca, 'sent'],
+        ['m-r2', cb, 'sent'],
+        ['m-r3', ca, 'failed'],
+      ] as const) {
+        await store.messages.create(msg(id, contact), LATER);
+        await store.attempts.claim({ messageId: id, step: 0, channel: 'sms', provider: 'sandbox' }, LATER);
+        await store.attempts.update(`${id}:0`, { status, providerMessageId: `pr-${id}`, cost: 0.01 }, LATER);
+        await store.messages.transition(id, ['queued'], status, LATER);
+      }
+    });
+    it('finds the attempts of several provider ids at once, each with its contact; unknown ids are left out', async () => {
+      const found = await store.attempts.byProviderIds('sandbox', ['pr-m-r1', 'pr-m-r2', 'pr-unknown']);
+      expect([...found.keys()].sort()).toEqual(['pr-m-r1', 'pr-m-r2']);
+      expect(found.get('pr-m-r1')).toMatchObject({ claim: 'm-r1:0', contactId: ca, status: 'sent' });
+      expect(found.get('pr-m-r2')).toMatchObject({ claim: 'm-r2:0', contactId: cb });
+      expect((await store.attempts.byProviderIds('other-provider', ['pr-m-r1'])).size).toBe(0);
+      expect((await store.attempts.byProviderIds('sandbox', [])).size).toBe(0);
+    });
+    it('logs receipts of several attempts in one go, each once', async () => {
+      const found = await store.attempts.byProviderIds('sandbox', ['pr-m-r1', 'pr-m-r2']);
+      const id1 = found.get('pr-m-r1')?.id as string;
+      const id2 = found.get('pr-m-r2')?.id as string;
+      expect(
+        await store.receipts.addMany([
+          { attemptId: id1, status: 'delivered', at: LATER + 1, detail: {} },
+          { attemptId: id2, status: 'delivered', at: LATER + 1, detail: {} }, // same status and time, another attempt
+          { attemptId: id1, status: 'delivered', at: LATER + 1, detail: {} }, // twice
+          { attemptId: id2, status: 'read', at: LATER + 2, detail: {} },
+        ]),
+      ).toEqual([
+        { attemptId: id1, status: 'delivered', at: LATER + 1 },
+        { attemptId: id2, status: 'delivered', at: LATER + 1 },
+        { attemptId: id2, status: 'read', at: LATER + 2 },
+      ]);
+      expect(
+        await store.receipts.addMany([
+          { attemptId: id2, status: 'read', at: LATER + 2, detail: {} },
+          { attemptId: id1, status: 'read', at: LATER + 3, detail: {} },
+        ]),
+      ).toEqual([{ attemptId: id1, status: 'read', at: LATER + 3 }]);
+    });
+    it('moves several attempts and messages forward at once, never back, never out of a failure', async () => {
+      const claims = ['m-r1:0', 'm-r2:0', 'm-r3:0'];
+      expect(await store.attempts.moveMany(claims, 'delivered', LATER + 5, ['claimed', 'sent'])).toBe(2);
+      expect(await store.attempts.moveMany(claims, 'delivered', LATER + 6, ['claimed', 'sent'])).toBe(0);
+      expect(await store.attempts.moveMany(['m-r1:0'], 'read', LATER + 7, ['claimed', 'sent', 'delivered'])).toBe(1);
+      const status = async (c: string) => (await store.attempts.byClaim(c))?.status;
+      expect([await status('m-r1:0'), await status('m-r2:0'), await status('m-r3:0')]).toEqual(['read', 'delivered', 'failed']);
+      expect((await store.attempts.byClaim('m-r2:0'))?.updatedAt).toBe(LATER + 5);
+      const ids = ['m-r1', 'm-r2', 'm-r3', 'm-unknown'];
+      expect(await store.messages.transitionMany(ids, ['queued', 'sent'], 'delivered', LATER + 5)).toBe(2);
+      expect(await store.messages.transitionMany(ids, ['queued', 'sent', 'delivered'], 'read', LATER + 6)).toBe(2);
+      expect(await store.messages.transitionMany(ids, ['queued', 'sent'], 'delivered', LATER + 7)).toBe(0);
+      expect((await Promise.all(['m-r1', 'm-r2', 'm-r3'].map((id) => store.messages.get(id)))).map((m) => m?.status)).toEqual([
+        'read',
+        'read',
+        'failed',
+      ]);
+    });
+    it("changes several contacts' data in one go: each once, a record merged into another left alone", async () => {
+      const other = (await store.contacts.upsert({ identities: [{ kind: 'email', value: 'batch-3@example.com' }] }, LATER)).contact.id;
+      await store.contacts.upsert(
+        {
+          identities: [
+            { kind: 'email', value: 'batch-3@example.com' },
+            { kind: 'phone', value: '+15550177002' },
+          ],
+        },
+        LATER + 1,
+      );
+      const rows = await db.selectFrom('contacts').select(['id', 'merged_into', 'version']).where('id', 'in', [ca, cb, other]).execute();
+      const gone = rows.find((r) => r.merged_into !== null)?.id as string;
+      expect([cb, other]).toContain(gone);
+      const live = [ca, cb, other].filter((id) => id !== gone).sort();
+      const calls: string[] = [];
+      await store.contacts.updateDataMany([cb, ca, cb, other], LATER + 10, (id, c) => {
+        calls.push(id);
+        return { ...c, tags: [...c.tags, `seen-${id}`] };
+      });
+      expect(calls.sort()).toEqual(live);
+      for (const id of live) expect((await store.contacts.get(id))?.tags).toContain(`seen-${id}`);
+      const after = await db.selectFrom('contacts').select(['id', 'version', 'updated_at']).where('id', 'in', [ca, cb, other]).execute();
+      for (const r of after) {
+        const before = rows.find((x) => x.id === r.id);
+        expect(Number(r.version)).toBe(Number(before?.version) + (r.id === gone ? 0 : 1));
+        if (r.id !== gone) expect(Number(r.updated_at)).toBe(LATER + 10);
+      }
+      await store.contacts.updateDataMany([], LATER + 11, () => {
+        throw new Error('never called');
+      });
+    });
+  });
+
+  describe('sends recorded together: one statement per kind of record', () => {
+    const LATER = T + 2_000_000; // outside the inventory's window above
+    const msg = (id: string) =>
+      ({
+        id,
+        contactId: 'c-s',
+        idempotencyKey: null,
+        journeyInstanceId: null,
+        journeyId: null,
+        type: 'service',
+        purpose: 'service',
+        team: 'support',
+        workflow: null,
+        template: 't',
+        status: 'queued' as const,
+        outcome: 'send' as const,
+        channel: null,
+        cost: 0,
+        request: { type: 'service', priority: 'normal' },
+        decision: { outcome: 'send' },
+      }) as unknown as NewMessage;
+    beforeAll(async () => {
+      for (const id of ['m-s1', 'm-s2', 'm-s3']) {
+        await store.messages.create(msg(id), LATER);
+        await store.attempts.claim({ messageId: id, step: 0, channel: 'sms', provider: 'sandbox' }, LATER, {
+          until: LATER + 5000,
+          owner: 'w',
+        });
+      }
+      await store.attempts.update('m-s3:0', { status: 'sent', providerMessageId: 'ps-3-first', cost: 0.5 }, LATER);
+      await store.messages.transition('m-s2', ['queued'], 'sent', LATER, { channel: 'sms', cost: 0.25 });
+      await store.messages.transition('m-s3', ['queued'], 'failed', LATER);
+    });
+    it('records claimed attempts as sent, each with what its send said; never one that moved on', async () => {
+      const rendered = { kind: 'text' as const, text: 'Hi', segments: { encoding: 'GSM-7' as const, segments: 1, characters: 2 } };
+      const moved = await store.attempts.sentMany(
+        [
+          {
+            claim: 'm-s1:0',
+            providerMessageId: 'ps-1',
+            cost: 0.02,
+            provider: 'router-b',
+            route: 'a failed over to b',
+            content: { rendered, language: 'en' },
+          },
+          { claim: 'm-s2:0', providerMessageId: 'ps-2', cost: 0.03 },
+          { claim: 'm-s3:0', providerMessageId: 'ps-3-again', cost: 0.04 },
+        ],
+        LATER + 10,
+      );
+      expect([...moved].sort()).toEqual(['m-s1:0', 'm-s2:0']);
+      expect(await store.attempts.byClaim('m-s1:0')).toMatchObject({
+        status: 'sent',
+        providerMessageId: 'ps-1',
+        cost: 0.02,
+        provider: 'router-b',
+        route: 'a failed over to b',
+        content: rendered,
+        language: 'en',
+        encoding: 'GSM-7',
+        segments: 1,
+        updatedAt: LATER + 10,
+      });
+      expect(await store.attempts.byClaim('m-s2:0')).toMatchObject({
+        status: 'sent',
+        providerMessageId: 'ps-2',
+        cost: 0.03,
+        provider: 'sandbox',
+        route: null,
+        content: null,
+        language: null,
+        encoding: null,
+        segments: null,
+      });
+      expect(await store.attempts.byClaim('m-s3:0')).toMatchObject({ providerMessageId: 'ps-3-first', cost: 0.5 });
+      // the leases ended with the update: nothing to resume
+      const leases = await db
+        .selectFrom('attempts')
+        .select(['claim', 'lease_expires_at', 'lease_owner'])
+        .where('claim', 'in', ['m-s1:0', 'm-s2:0'])
+        .orderBy('claim')
+        .execute();
+      expect(leases).toEqual([
+        { claim: 'm-s1:0', lease_expires_at: null, lease_owner: null },
+        { claim: 'm-s2:0', lease_expires_at: null, lease_owner: null },
+      ]);
+      expect(await store.attempts.sentMany([], LATER + 11)).toEqual(new Set());
+    });
+    it('moves messages to sent on their channel, adding each cost; a failed one stays failed', async () => {
+      await store.messages.sentMany(
+        [
+          { id: 'm-s1', channel: 'whatsapp', cost: 0.02 },
+          { id: 'm-s2', channel: 'sms', cost: 0.03 },
+          { id: 'm-s3', channel: 'sms', cost: 0.04 },
+        ],
+        LATER + 20,
+      );
+      const [a, b, c] = await Promise.all(['m-s1', 'm-s2', 'm-s3'].map((id) => store.messages.get(id)));
+      expect([a?.status, a?.channel, a?.cost]).toEqual(['sent', 'whatsapp', 0.02]);
+      expect([b?.status, b?.channel]).toEqual(['sent', 'sms']);
+      expect(b?.cost).toBeCloseTo(0.28);
+      expect([c?.status, c?.cost]).toEqual(['failed', 0]);
+    });
+    it("schedules messages' timers once per key, each carrying its message's contact", async () => {
+      await store.timers.schedule({ kind: 'timeout', messageId: 'm-s1', step: 0 }, LATER + 100, LATER);
+      await store.timers.scheduleMany(
+        [
+          { t: { kind: 'timeout', messageId: 'm-s1', step: 0 }, dueAt: LATER + 999 }, // there already
+          { t: { kind: 'step', messageId: 'm-s1', step: 1 }, dueAt: LATER + 200 },
+          { t: { kind: 'timeout', messageId: 'm-s2', step: 0 }, dueAt: LATER + 300 },
+          { t: { kind: 'timeout', messageId: 'm-s2', step: 0 }, dueAt: LATER + 301 }, // twice
+        ],
+        LATER + 30,
+      );
+      const mine = await store.timers.pendingOf('c-s', LATER, 10);
+      expect(mine.map((t) => [t.key, t.dueAt - LATER])).toEqual([
+        ['m-s1:timeout:0', 100],
+        ['m-s1:step:1', 200],
+        ['m-s2:timeout:0', 300],
+      ]);
+      expect(mine[1]?.payload).toEqual({ messageId: 'm-s1', step: 1 });
+      expect(mine[1]?.kind).toBe('step');
     });
   });
 

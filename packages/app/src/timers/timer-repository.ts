@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
 import { type Conn, json, parseJson } from '../db/connection.js';
-import { arg, prepared } from '../db/prepared.js';
+import { arg, oneOf, prepared } from '../db/prepared.js';
 import type { TimersTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { uuidv7 } from '../ids.js';
@@ -69,6 +69,41 @@ export class TimerRepository {
       )
     ).rows;
     return r === undefined ? null : { id, key, kind, ref, dueAt, payload };
+  }
+
+  /**
+   * `schedule` for several timers of messages (steps and timeouts) in one statement on PostgreSQL
+   * (one each on SQLite, and for journeys' timers): each once per key.
+   */
+  async scheduleMany(list: ReadonlyArray<{ t: TimerFor; dueAt: number }>, now: number): Promise<void> {
+    if (list.length === 0) return;
+    if (this.c.dialect !== 'postgres' || list.some((x) => x.t.kind === 'journey')) {
+      for (const x of list) await this.schedule(x.t, x.dueAt, now);
+      return;
+    }
+    const rows = list.map((x) => ({ id: uuidv7(now), dueAt: x.dueAt, ...timerRow(x.t) }));
+    await prepared(
+      this.c,
+      'schedule timers of messages, many',
+      (d) => ({
+        compile: () =>
+          sql`insert into timers (id, key, kind, ref, due_at, payload, claim_owner, claim_expires_at, fired_at, cancelled_at, created_at, contact_id)
+            select v.id, v.key, v.kind, v.ref, v.due_at, v.payload, null, null, null, null, ${arg(0)},
+              (select o.contact_id from messages o where o.id = v.ref)
+            from unnest(${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::text[], ${arg(4)}::text[], ${arg(5)}::bigint[], ${arg(6)}::text[])
+              as v(id, key, kind, ref, due_at, payload)
+            on conflict (key) do nothing`.compile(d),
+      }),
+      [
+        now,
+        rows.map((r) => r.id),
+        rows.map((r) => r.key),
+        rows.map((r) => r.kind),
+        rows.map((r) => r.ref),
+        rows.map((r) => r.dueAt),
+        rows.map((r) => json(r.payload)),
+      ],
+    );
   }
 
   /** Claims due timers for `owner` until `now + leaseMs`; oldest first. */
@@ -149,22 +184,18 @@ export class TimerRepository {
   /** Cancels pending timers. */
   async cancel(timers: readonly TimerFor[], now: number): Promise<number> {
     if (timers.length === 0) return 0;
-    const keys = timers.map(timerKey);
+    const keys = oneOf(this.c, timers.map(timerKey), 1);
     const r = await prepared(
       this.c,
-      `cancel timers by key ${keys.length}`,
+      `cancel timers by key ${keys.key}`,
       (d) =>
         d
           .updateTable('timers')
           .set({ cancelled_at: arg(0) })
-          .where(
-            'key',
-            'in',
-            keys.map((_, i) => arg(i + 1)),
-          )
+          .where(keys.on('key'))
           .where('fired_at', 'is', null)
           .where('cancelled_at', 'is', null),
-      [now, ...keys],
+      [now, ...keys.args],
     );
     return Number(r.numAffectedRows ?? 0);
   }
