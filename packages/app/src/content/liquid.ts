@@ -71,8 +71,21 @@ export class LiquidTemplates {
     return t;
   }
 
+  /**
+   * Renders (synchronously). Errors raised meanwhile carry no stack: strict Liquid throws one
+   * inside for every `{{ x | default: … }}` whose `x` is missing (the filter catches it), and
+   * capturing their stacks was most of what rendering cost; a render that fails is told by its
+   * message.
+   */
   render(source: string, scope: Record<string, unknown>): string {
-    return this.liquid.renderSync(this.parse(source), scope) as string;
+    const template = this.parse(source);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return this.liquid.renderSync(template, scope) as string;
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 
   /** The variable roots a template reads from its scope (`amount`, `contact`, `object`). */
