@@ -370,9 +370,64 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('receipts of many mess
   });
 });
 
-describe('events applied together', () => {
+describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('events applied together ($name)', ({ name }) => {
+  const harness = () =>
+    startHarness({
+      at: MORNING,
+      ...(name === 'postgres' ? { postgresSchema: `evt_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}` } : {}),
+    });
+  it('each is recorded once on its contact and moves its journeys, whether its contact has one event in the commit or several', async () => {
+    h = await harness();
+    const [a, b, c] = [await contact('+254711000031'), await contact('+254711000032'), await contact('+254711000033')];
+    const ev = (id: string, type: string, contactId: string, invoice: string) => ({
+      id,
+      type,
+      occurredAt: MORNING,
+      contact: { id: contactId },
+      object: { type: 'invoice', id: invoice },
+    });
+    // each contact's only event of the commit
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send([ev('t-1', 'invoice.overdue', a, 'inv-a'), ev('t-2', 'invoice.overdue', b, 'inv-b'), ev('t-3', 'invoice.overdue', c, 'inv-c')])
+      .expect(202);
+    await h.settle();
+    // a's two events and b's one: a's first is applied before its second is recorded
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send([ev('t-4', 'invoice.paid', a, 'inv-a'), ev('t-5', 'invoice.paid', b, 'inv-b'), ev('t-6', 'invoice.overdue', a, 'inv-a2')])
+      .expect(202);
+    await h.settle();
+    const recorded = await h.db.selectFrom('contact_events').select(['id', 'contact_id']).orderBy('id').execute();
+    expect(recorded).toEqual([
+      { id: 'api:t-1', contact_id: a },
+      { id: 'api:t-2', contact_id: b },
+      { id: 'api:t-3', contact_id: c },
+      { id: 'api:t-4', contact_id: a },
+      { id: 'api:t-5', contact_id: b },
+      { id: 'api:t-6', contact_id: a },
+    ]);
+    const journeys = await h.db.selectFrom('journey_instances').select(['key', 'status']).orderBy('key').execute();
+    expect(journeys).toEqual([
+      { key: 'object:invoice:inv-a', status: 'exited' },
+      { key: 'object:invoice:inv-a2', status: 'active' },
+      { key: 'object:invoice:inv-b', status: 'exited' },
+      { key: 'object:invoice:inv-c', status: 'active' },
+    ]);
+    expect((await h.store.sandbox.sends()).map((s) => s.address).sort()).toEqual([
+      '+254711000031',
+      '+254711000031',
+      '+254711000032',
+      '+254711000033',
+    ]);
+    const rows = await h.db.selectFrom('inbox').select(['event_id', 'processed_at', 'error']).execute();
+    expect(rows.every((r) => r.processed_at !== null && r.error === null)).toBe(true);
+  });
+
   it('one event that fails takes only itself back; the others of its commit stand', async () => {
-    h = await startHarness({ at: MORNING });
+    h = await harness();
     const a = await contact('+254711000021');
     const b = await contact('+254711000022');
     const ev = (id: string, contactId: string) => ({

@@ -1,4 +1,5 @@
 import type { PastEvent } from '@signalbox/engine';
+import { sql } from 'kysely';
 import { type Conn, json, parseJson } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
 import { COLUMNS, type ContactEventsTable } from '../db/schema.js';
@@ -21,6 +22,39 @@ export class ContactEvents {
           .values({ id: arg(0), contact_id: arg(1), type: arg(2), at: arg(3), object_type: arg(4), object_id: arg(5), data: arg(6) })
           .onConflict((oc) => oc.column('id').doNothing()),
       [e.id, contactId, e.type, e.at, e.object?.type ?? null, e.object?.id ?? null, json(e.data ?? {})],
+    );
+  }
+
+  /**
+   * `record` for several events (of different contacts: a unit of work's), in one statement on
+   * PostgreSQL (one each on SQLite).
+   */
+  async recordMany(list: ReadonlyArray<{ contactId: string; e: Parameters<ContactEvents['record']>[1] }>): Promise<void> {
+    if (list.length === 0) return;
+    if (this.c.dialect !== 'postgres') {
+      for (const { contactId, e } of list) await this.record(contactId, e);
+      return;
+    }
+    await prepared(
+      this.c,
+      'record contact events, many',
+      (d) => ({
+        compile: () =>
+          sql`insert into contact_events (id, contact_id, type, at, object_type, object_id, data)
+            select v.id, v.contact_id, v.type, v.at, v.object_type, v.object_id, v.data
+            from unnest(${arg(0)}::text[], ${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::bigint[], ${arg(4)}::text[],
+              ${arg(5)}::text[], ${arg(6)}::text[]) as v(id, contact_id, type, at, object_type, object_id, data)
+            on conflict (id) do nothing`.compile(d),
+      }),
+      [
+        list.map((x) => x.e.id),
+        list.map((x) => x.contactId),
+        list.map((x) => x.e.type),
+        list.map((x) => x.e.at),
+        list.map((x) => x.e.object?.type ?? null),
+        list.map((x) => x.e.object?.id ?? null),
+        list.map((x) => json(x.e.data ?? {})),
+      ],
     );
   }
 

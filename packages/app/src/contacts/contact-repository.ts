@@ -296,6 +296,9 @@ export class ContactRepository {
    */
   async lockCurrent(id: string): Promise<string | null> {
     if (this.c.dialect !== 'postgres') return this.currentId(id);
+    // locked already in this transaction (lockMany): what it was merged into is known
+    const known = this.mergedInto.get(id);
+    if (known !== undefined) return known === null ? id : this.lockCurrent(known);
     const [row] = (
       await prepared(
         this.c,
@@ -306,7 +309,40 @@ export class ContactRepository {
     ).rows;
     if (row === undefined) return null;
     this.locked.add(row.id);
+    this.mergedInto.set(row.id, row.merged_into);
     return row.merged_into === null ? row.id : this.lockCurrent(row.merged_into);
+  }
+
+  /**
+   * Locks several contacts at once (PostgreSQL; nothing on SQLite), in id order, the way a unit
+   * of work about to apply their events would one by one: `lockCurrent` and `lock` then take no
+   * statement for them. Returns what each found contact was merged into (null: it is current).
+   */
+  async lockMany(ids: readonly string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    if (this.c.dialect !== 'postgres') return out;
+    const wanted = [...new Set(ids)].filter((id) => !this.mergedInto.has(id)).sort();
+    if (wanted.length > 0) {
+      const { rows } = await prepared<{ id: string; merged_into: string | null }>(
+        this.c,
+        'contact ids, locked, many',
+        (d) => ({
+          compile: () =>
+            sql<{ id: string; merged_into: string | null }>`select id, merged_into from contacts
+              where id = any(${arg(0)}::text[]) order by id for update`.compile(d),
+        }),
+        [wanted],
+      );
+      for (const r of rows) {
+        this.locked.add(r.id);
+        this.mergedInto.set(r.id, r.merged_into);
+      }
+    }
+    for (const id of ids) {
+      const m = this.mergedInto.get(id);
+      if (m !== undefined) out.set(id, m);
+    }
+    return out;
   }
 
   /**
@@ -325,9 +361,12 @@ export class ContactRepository {
    * the locks taken after it, so `forgetLocks` runs then.
    */
   private readonly locked = new Set<string>();
+  /** Of the contacts locked by `lockCurrent` or `lockMany`: what each was merged into then (null: current). */
+  private readonly mergedInto = new Map<string, string | null>();
 
   forgetLocks(): void {
     this.locked.clear();
+    this.mergedInto.clear();
   }
 
   async findByIdentity(kind: IdentityKind, value: string): Promise<StoredContact | null> {

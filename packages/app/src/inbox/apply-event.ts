@@ -12,12 +12,39 @@ import type { IncomingEvent } from './incoming-event.js';
 export class EventApplier {
   constructor(private readonly d: { journeys: Journeys; clock: Clock }) {}
 
-  async apply(u: Unit<JourneyStore>, e: IncomingEvent): Promise<void> {
+  /**
+   * Applies one event; `recorded`: `prepare` has recorded it on its contact already.
+   */
+  async apply(u: Unit<JourneyStore>, e: IncomingEvent, recorded = false): Promise<void> {
     const contactId = await this.contactOf(u, e);
     await u.store.contacts.lock(contactId);
     const id = `${e.source}:${e.id}`;
-    await u.store.contactEvents.record(contactId, { id, type: e.type, at: Date.parse(e.occurredAt), object: e.object, data: e.data ?? {} });
+    if (!recorded) await u.store.contactEvents.record(contactId, recordOf(e));
     await this.d.journeys.onEvent(u, { id, type: e.type, occurredAt: e.occurredAt, data: e.data ?? {}, contactId, object: e.object });
+  }
+
+  /**
+   * What a unit of work about to apply these events (in order) can do for all of them at once: lock
+   * the contacts they name, in one statement, and record on its contact each event that is its
+   * contact's only one in the unit (nothing applied before it could change what it is recorded
+   * on). Returns the events recorded; `apply` then skips that step. The same as applying them one
+   * by one, with two statements for the unit instead of two for each event (PostgreSQL).
+   */
+  async prepare(u: Unit<JourneyStore>, events: readonly IncomingEvent[]): Promise<Set<IncomingEvent>> {
+    const recorded = new Set<IncomingEvent>();
+    const ids = events.flatMap((e) => (e.contact?.id !== undefined ? [e.contact.id] : []));
+    if (ids.length < 2) return recorded;
+    const merged = await u.store.contacts.lockMany(ids);
+    // only where every event names a current contact: an event found by its identities, or naming a
+    // contact merged into another, may turn out to be about a contact another event names (the
+    // one applied first must not see the later one's record)
+    if (ids.length < events.length || ids.some((id) => merged.get(id) !== null)) return recorded;
+    const count = new Map<string, number>();
+    for (const id of ids) count.set(id, (count.get(id) ?? 0) + 1);
+    const alone = events.filter((e) => count.get(e.contact?.id as string) === 1);
+    await u.store.contactEvents.recordMany(alone.map((e) => ({ contactId: e.contact?.id as string, e: recordOf(e) })));
+    for (const e of alone) recorded.add(e);
+    return recorded;
   }
 
   private async contactOf(u: Unit<JourneyStore>, e: IncomingEvent): Promise<string> {
@@ -30,4 +57,9 @@ export class EventApplier {
       return (await u.store.contacts.upsert({ identities: e.contact.identities }, this.d.clock.now().getTime())).contact.id;
     throw new NotFoundError('CONTACT_NOT_FOUND', `event ${e.id}: contact not found`);
   }
+}
+
+/** An event as recorded on its contact. */
+function recordOf(e: IncomingEvent) {
+  return { id: `${e.source}:${e.id}`, type: e.type, at: Date.parse(e.occurredAt), object: e.object, data: e.data ?? {} };
 }

@@ -169,11 +169,18 @@ export class InboxProcessor {
   private async applyAll(u: Unit<InboxStore>, items: ReadonlyArray<{ row: InboxRow; p: Prepared }>, guarded: boolean): Promise<Applied[]> {
     const applied: Applied[] = [];
     const done: string[] = [];
+    // unguarded, what can be done for all the events at once is done first (see EventApplier.prepare)
+    const recorded = guarded
+      ? new Set<IncomingEvent>()
+      : await this.d.applier.prepare(
+          u,
+          items.flatMap(({ p }) => (p.kind === 'events' ? p.events : [])),
+        );
     for (const { row, p } of items) {
       const mark = u.sends?.length ?? 0;
       const toldMark = u.told.length;
       const apply = async () => {
-        await this.applyPrepared(u, p);
+        await this.applyPrepared(u, p, recorded);
         if (guarded || p.kind === 'ignore') await u.store.inbox.finish(row.id, this.now(), p.kind === 'ignore' ? p.note : null);
         else done.push(row.id);
       };
@@ -194,8 +201,8 @@ export class InboxProcessor {
     return applied;
   }
 
-  private async applyPrepared(u: Unit<InboxStore>, p: Prepared): Promise<void> {
-    if (p.kind === 'events') for (const e of p.events) await this.d.applier.apply(u, e);
+  private async applyPrepared(u: Unit<InboxStore>, p: Prepared, recorded: ReadonlySet<IncomingEvent>): Promise<void> {
+    if (p.kind === 'events') for (const e of p.events) await this.d.applier.apply(u, e, recorded.has(e));
     else if (p.kind === 'split') {
       const trace = currentTraceparent();
       await u.store.inbox.insertRows(p.entries.map((e) => inboxRow({ trace, ...e, stage: e.stage ?? 'raw' }, this.now())));
