@@ -101,7 +101,8 @@ export class Journeys {
           await this.d.requests.request(u, instance.contactId, c.request, { journeyInstanceId: instance.id });
           break;
         case 'schedule':
-          await u.store.timers.schedule({ kind: 'journey', instanceId: instance.id, timerId: c.timerId }, Date.parse(c.dueAt), now);
+          // written with the unit's other waits (before anything reads timers, or the unit commits)
+          await u.store.timers.scheduleLater({ kind: 'journey', instanceId: instance.id, timerId: c.timerId }, Date.parse(c.dueAt), now);
           break;
         case 'cancel':
           await u.store.timers.cancel(

@@ -689,6 +689,149 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
     });
   });
 
+  describe("a unit's events: their contacts locked and their events recorded together", () => {
+    const LATER = T + 3_000_000;
+    it('records several events on their contacts, each once', async () => {
+      const x = (await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+15550188001' }] }, LATER)).contact.id;
+      const y = (await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+15550188002' }] }, LATER)).contact.id;
+      const e = (id: string, at: number) => ({
+        id,
+        type: 'invoice.overdue',
+        at,
+        object: { type: 'invoice', id: `i-${id}` },
+        data: { n: id },
+      });
+      await store.contactEvents.record(x, e('ev-x0', LATER));
+      await store.contactEvents.recordMany([
+        { contactId: x, e: e('ev-x0', LATER) }, // recorded already
+        { contactId: x, e: e('ev-x1', LATER + 1) },
+        { contactId: y, e: e('ev-y1', LATER + 2) },
+        { contactId: y, e: e('ev-y1', LATER + 2) }, // twice
+      ]);
+      await store.contactEvents.recordMany([]);
+      expect((await store.contactEvents.since(x, LATER)).map((p) => [p.object?.id, p.data])).toEqual([
+        ['i-ev-x0', { n: 'ev-x0' }],
+        ['i-ev-x1', { n: 'ev-x1' }],
+      ]);
+      expect(await store.contactEvents.since(y, LATER)).toEqual([
+        {
+          type: 'invoice.overdue',
+          at: new Date(LATER + 2).toISOString(),
+          data: { n: 'ev-y1' },
+          object: { type: 'invoice', id: 'i-ev-y1' },
+        },
+      ]);
+    });
+    it('locks several contacts in one go (PostgreSQL), saying what each was merged into; resolving them then follows the merges', async () => {
+      const p = (await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+15550188011' }] }, LATER)).contact.id;
+      const q = (await store.contacts.upsert({ identities: [{ kind: 'email', value: 'lock-q@example.com' }] }, LATER)).contact.id;
+      await store.contacts.upsert(
+        {
+          identities: [
+            { kind: 'phone', value: '+15550188011' },
+            { kind: 'email', value: 'lock-q@example.com' },
+          ],
+        },
+        LATER + 1,
+      );
+      const rows = await db.selectFrom('contacts').select(['id', 'merged_into']).where('id', 'in', [p, q]).execute();
+      const gone = rows.find((r) => r.merged_into !== null);
+      const kept = rows.find((r) => r.merged_into === null)?.id as string;
+      expect(gone?.merged_into).toBe(kept);
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let locked: Map<string, string | null> | null = null;
+      let resolved: Array<string | null> = [];
+      const first = store.transaction(async (tx) => {
+        locked = await tx.contacts.lockMany([gone?.id as string, kept, 'no-such-contact', kept]);
+        resolved = [
+          await tx.contacts.lockCurrent(gone?.id as string),
+          await tx.contacts.lockCurrent(kept),
+          await tx.contacts.lockCurrent('no-such-contact'),
+        ];
+        await held;
+      });
+      while (locked === null) await new Promise((r) => setTimeout(r, 5));
+      expect(resolved).toEqual([kept, kept, null]);
+      if (factory.name === 'postgres') {
+        expect(locked).toEqual(
+          new Map([
+            [gone?.id as string, kept],
+            [kept, null],
+          ]),
+        );
+        // another transaction waits for the lock to change the contact
+        const order: string[] = [];
+        const second = store.transaction(async (tx) => {
+          await tx.contacts.updateData(kept, LATER + 2, (c) => c);
+          order.push('second changed it');
+        });
+        await new Promise((r) => setTimeout(r, 100));
+        order.push('first ends');
+        release();
+        await Promise.all([first, second]);
+        expect(order).toEqual(['first ends', 'second changed it']);
+      } else {
+        // SQLite has one writer: nothing to lock, nothing learned
+        expect(locked).toEqual(new Map());
+        release();
+        await first;
+      }
+    });
+  });
+
+  describe("timers kept to be written together (a unit of work's journey waits)", () => {
+    const LATER = T + 4_000_000;
+    const wait = (timerId: string) => ({ kind: 'journey' as const, instanceId: 'ji-later', timerId });
+    it('are written before timers are read or changed, around savepoints and before commit; a rolled-back savepoint or transaction drops them', async () => {
+      await store.journeys.create(
+        {
+          id: 'ji-later',
+          journeyId: 'j-later',
+          key: 'k-later',
+          contactId: 'c-later',
+          state: { status: 'active' } as unknown as JourneyInstance,
+        },
+        LATER,
+      );
+      const keys = async (s: Store) => (await s.timers.pendingOf('c-later', LATER, 20)).map((t) => t.key);
+      await store.transaction(async (tx) => {
+        await tx.timers.scheduleLater(wait('w1'), LATER + 10, LATER);
+        await tx.timers.scheduleLater(wait('w2'), LATER + 20, LATER);
+        await tx.timers.scheduleLater(wait('w1'), LATER + 99, LATER); // the first one stands
+        // read through the transaction: written first, each carrying its instance's contact
+        expect(await keys(tx)).toEqual(['journey:w1', 'journey:w2']);
+        expect((await tx.timers.pendingOf('c-later', LATER, 20))[0]?.dueAt).toBe(LATER + 10);
+        await tx.timers.scheduleLater(wait('w3'), LATER + 30, LATER);
+        // changed through the transaction: written first, so the cancel finds it
+        expect(await tx.timers.cancel([wait('w3')], LATER)).toBe(1);
+        await expect(
+          tx.savepoint('sp', async () => {
+            await tx.timers.scheduleLater(wait('w4'), LATER + 40, LATER);
+            throw new Error('taken back');
+          }),
+        ).rejects.toThrow('taken back');
+        await tx.timers.scheduleLater(wait('w5'), LATER + 50, LATER);
+        await tx.savepoint('sp2', async () => {
+          await tx.timers.scheduleLater(wait('w6'), LATER + 60, LATER);
+        });
+        await tx.timers.scheduleLater(wait('w7'), LATER + 70, LATER);
+      });
+      expect(await keys(store)).toEqual(['journey:w1', 'journey:w2', 'journey:w5', 'journey:w6', 'journey:w7']);
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.timers.scheduleLater(wait('w8'), LATER + 80, LATER);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      // outside a transaction it is written at once
+      await store.timers.scheduleLater(wait('w9'), LATER + 90, LATER);
+      expect(await keys(store)).toEqual(['journey:w1', 'journey:w2', 'journey:w5', 'journey:w6', 'journey:w7', 'journey:w9']);
+    });
+  });
+
   describe('journey instances', () => {
     const state = (status: 'active' | 'exited', a = 1) => ({ status, a }) as unknown as JourneyInstance;
     it('one active instance per journey and key; optimistic saves', async () => {

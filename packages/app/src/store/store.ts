@@ -118,7 +118,13 @@ export class Store {
    */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.conn.db.isTransaction) return fn(this);
-    return inTransaction(this.conn, (tx) => fn(new Store(this.open, tx)));
+    return inTransaction(this.conn, async (tx) => {
+      const store = new Store(this.open, tx);
+      const r = await fn(store);
+      // what was kept to be written together is written before the commit
+      await store.timers.flushDeferred();
+      return r;
+    });
   }
 
   /**
@@ -135,13 +141,18 @@ export class Store {
    */
   async savepoint<T>(name: string, fn: () => Promise<T>): Promise<T> {
     if (!this.conn.db.isTransaction) throw new Error('savepoint() runs inside transaction()');
+    // timers kept to be written together (TimerRepository.scheduleLater) belong to the savepoint
+    // they were scheduled under: written before it is set and before it is released, dropped with it
+    await this.timers.flushDeferred();
     await savepoints.set(this.conn, name);
     try {
       const r = await fn();
+      await this.timers.flushDeferred();
       await savepoints.release(this.conn, name);
       return r;
     } catch (err) {
       await savepoints.rollback(this.conn, name);
+      this.timers.dropDeferred();
       this.contacts.forgetLocks();
       throw err;
     }

@@ -39,6 +39,7 @@ export class TimerRepository {
    * a contact's pending timers are found by `timers_contact`.
    */
   async schedule(t: TimerFor, dueAt: number, now: number): Promise<TimerRow | null> {
+    await this.flushDeferred();
     const id = uuidv7(now);
     const { key, kind, ref, payload } = timerRow(t);
     const owner = kind === 'journey' ? 'journey_instances' : 'messages';
@@ -72,42 +73,82 @@ export class TimerRepository {
   }
 
   /**
-   * `schedule` for several timers of messages (steps and timeouts) in one statement on PostgreSQL
-   * (one each on SQLite, and for journeys' timers): each once per key.
+   * `schedule` for several timers in one statement on PostgreSQL (one each on SQLite): each once
+   * per key, the first scheduled winning. `now` is when each was scheduled (an item may say its own).
    */
-  async scheduleMany(list: ReadonlyArray<{ t: TimerFor; dueAt: number }>, now: number): Promise<void> {
+  async scheduleMany(list: ReadonlyArray<{ t: TimerFor; dueAt: number; now?: number }>, now: number): Promise<void> {
+    await this.flushDeferred();
+    await this.writeMany(list, now);
+  }
+
+  private async writeMany(list: ReadonlyArray<{ t: TimerFor; dueAt: number; now?: number }>, now: number): Promise<void> {
     if (list.length === 0) return;
-    if (this.c.dialect !== 'postgres' || list.some((x) => x.t.kind === 'journey')) {
-      for (const x of list) await this.schedule(x.t, x.dueAt, now);
+    if (this.c.dialect !== 'postgres') {
+      for (const x of list) await this.schedule(x.t, x.dueAt, x.now ?? now);
       return;
     }
-    const rows = list.map((x) => ({ id: uuidv7(now), dueAt: x.dueAt, ...timerRow(x.t) }));
+    const rows = list.map((x) => ({ id: uuidv7(x.now ?? now), dueAt: x.dueAt, at: x.now ?? now, ...timerRow(x.t) }));
     await prepared(
       this.c,
-      'schedule timers of messages, many',
+      'schedule timers, many',
       (d) => ({
+        // each takes its owner's contact (a message's or a journey instance's), as `schedule` does
         compile: () =>
           sql`insert into timers (id, key, kind, ref, due_at, payload, claim_owner, claim_expires_at, fired_at, cancelled_at, created_at, contact_id)
-            select v.id, v.key, v.kind, v.ref, v.due_at, v.payload, null, null, null, null, ${arg(0)},
-              (select o.contact_id from messages o where o.id = v.ref)
-            from unnest(${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::text[], ${arg(4)}::text[], ${arg(5)}::bigint[], ${arg(6)}::text[])
-              as v(id, key, kind, ref, due_at, payload)
+            select v.id, v.key, v.kind, v.ref, v.due_at, v.payload, null, null, null, null, v.created_at,
+              case when v.kind = 'journey' then (select j.contact_id from journey_instances j where j.id = v.ref)
+                else (select o.contact_id from messages o where o.id = v.ref) end
+            from unnest(${arg(0)}::text[], ${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::text[], ${arg(4)}::bigint[], ${arg(5)}::text[],
+              ${arg(6)}::bigint[]) with ordinality as v(id, key, kind, ref, due_at, payload, created_at, n)
+            order by v.n
             on conflict (key) do nothing`.compile(d),
       }),
       [
-        now,
         rows.map((r) => r.id),
         rows.map((r) => r.key),
         rows.map((r) => r.kind),
         rows.map((r) => r.ref),
         rows.map((r) => r.dueAt),
         rows.map((r) => json(r.payload)),
+        rows.map((r) => r.at),
       ],
     );
   }
 
+  /** Timers scheduled with `scheduleLater` and not written yet (this repository lives as long as its transaction). */
+  private deferred: Array<{ t: TimerFor; dueAt: number; now: number }> = [];
+
+  /**
+   * `schedule` whose statement waits (PostgreSQL, inside a transaction): the timers kept are written
+   * together, in the order scheduled, before anything else reads or changes timers through this
+   * repository, and before the transaction sets or releases a savepoint or commits (the store calls
+   * `flushDeferred`); a savepoint rolled back drops them (`dropDeferred`). A unit of work's journeys
+   * schedule their waits this way: one statement for the unit, not one per event.
+   */
+  async scheduleLater(t: TimerFor, dueAt: number, now: number): Promise<void> {
+    if (this.c.dialect !== 'postgres' || !this.c.db.isTransaction) {
+      await this.schedule(t, dueAt, now);
+      return;
+    }
+    this.deferred.push({ t, dueAt, now });
+  }
+
+  /** Writes the timers `scheduleLater` kept. */
+  async flushDeferred(): Promise<void> {
+    if (this.deferred.length === 0) return;
+    const list = this.deferred;
+    this.deferred = [];
+    await this.writeMany(list, (list[0] as { now: number }).now);
+  }
+
+  /** Forgets the timers `scheduleLater` kept (the savepoint they were scheduled under was rolled back). */
+  dropDeferred(): void {
+    this.deferred = [];
+  }
+
   /** Claims due timers for `owner` until `now + leaseMs`; oldest first. */
   async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<TimerRow[]> {
+    await this.flushDeferred();
     const due = await this.nextDue();
     if (due === null || due > now) return [];
     const rows = await inTransaction(this.c, async (tx) => {
@@ -138,6 +179,7 @@ export class TimerRepository {
 
   /** Marks a claimed timer fired; false if the claim was lost (expired and retaken) or it was cancelled. */
   async complete(id: string, owner: string, now: number): Promise<boolean> {
+    await this.flushDeferred();
     const r = await prepared(
       this.c,
       'complete timer',
@@ -156,6 +198,7 @@ export class TimerRepository {
 
   /** Gives a claimed timer back, to be tried again at `retryAt`. */
   async release(id: string, owner: string, retryAt: number): Promise<void> {
+    await this.flushDeferred();
     await this.c.db
       .updateTable('timers')
       .set({ claim_owner: null, claim_expires_at: null, due_at: retryAt })
@@ -170,6 +213,7 @@ export class TimerRepository {
    * wait out its own leases. Returns how many.
    */
   async releaseClaimsOf(owner: string): Promise<number> {
+    await this.flushDeferred();
     let q = this.c.db
       .updateTable('timers')
       .set({ claim_owner: null, claim_expires_at: null })
@@ -183,6 +227,7 @@ export class TimerRepository {
 
   /** Cancels pending timers. */
   async cancel(timers: readonly TimerFor[], now: number): Promise<number> {
+    await this.flushDeferred();
     if (timers.length === 0) return 0;
     const keys = oneOf(this.c, timers.map(timerKey), 1);
     const r = await prepared(
@@ -202,6 +247,7 @@ export class TimerRepository {
 
   /** Cancels every pending timer of a message or journey instance. */
   async cancelFor(ref: string, now: number): Promise<number> {
+    await this.flushDeferred();
     const r = await this.c.db
       .updateTable('timers')
       .set({ cancelled_at: now })
@@ -217,6 +263,7 @@ export class TimerRepository {
    * `from` on, soonest first: one range of the `timers_contact` index.
    */
   async pendingOf(contactId: string, from: number, limit: number): Promise<TimerRow[]> {
+    await this.flushDeferred();
     const rows = (
       await prepared(
         this.c,
@@ -239,6 +286,7 @@ export class TimerRepository {
 
   /** Every pending timer, soonest first (tests, operations). */
   async pending(): Promise<TimerRow[]> {
+    await this.flushDeferred();
     const rows = await this.c.db
       .selectFrom('timers')
       .selectAll()
@@ -250,6 +298,7 @@ export class TimerRepository {
   }
 
   async nextDue(): Promise<number | null> {
+    await this.flushDeferred();
     const r = await this.c.db
       .selectFrom('timers')
       .select((eb) => eb.fn.min<number>('due_at').as('due'))
@@ -261,6 +310,7 @@ export class TimerRepository {
 
   /** Timers due by `now` and not fired yet. */
   async dueCount(now: number): Promise<number> {
+    await this.flushDeferred();
     const r = await this.c.db
       .selectFrom('timers')
       .select((eb) => eb.fn.countAll<number>().as('n'))
