@@ -6,6 +6,7 @@ import type { ContentRenderer } from '../content/renderer.js';
 import type { Logger } from '../logger.js';
 import { currentContext, inSpan } from '../tracing/tracing.js';
 import { addressFor } from './address.js';
+import type { AttemptClaim } from './attempt-repository.js';
 import type { FollowUps } from './follow-ups.js';
 import { contentFor, type GateStore, goFor, type SendGate } from './gate.js';
 import { applyOutcome } from './provider-outcomes.js';
@@ -15,6 +16,14 @@ import { type ClaimedSend, type Go, toldAfterCommit, type Unit } from './unit.js
 /** What the sender needs of the store: the gate's reads and writes, receipts', and transactions. */
 export interface SendStore extends GateStore, ReceiptStore {
   transaction<T>(fn: (tx: this) => Promise<T>): Promise<T>;
+}
+
+/** A message's first step to claim in the unit that decides it (`Sender.firstClaim`). */
+export interface FirstClaim {
+  attempt: AttemptClaim;
+  lease: { until: number; owner: string };
+  /** The send, once claimed under `claim`. */
+  send(claim: string): ClaimedSend;
 }
 
 /** A failed provider call is tried again after this long (its claim, and so the provider's idempotency key, stays). */
@@ -96,39 +105,43 @@ export class Sender<S extends SendStore = SendStore> {
   }
 
   /**
-   * The first step of a message decided in this very unit: claims the attempt now (the decision's
-   * state is the fresh state), leased, so the worker calls the provider right after the commit.
-   * Anything unusual (no provider, no address, not a primary step) is left to a timer and the gate.
+   * The first step of a message decided in this very unit, to be claimed as the message is
+   * recorded (`attempts.claimWithMessage`: the decision's state is the fresh state), leased, so
+   * the worker calls the provider right after the commit (`claimed`). Worked out without a
+   * statement. Null when it is left to a timer and the gate: no provider, no address, content that
+   * cannot be rendered, not a primary step, or a unit that does not send on commit.
    */
-  async claimNow(
+  firstClaim(
     u: Unit<SendStore>,
     message: { id: string; template: string | null; plan: readonly PlanStep[] },
     contact: StoredContact,
     request: MessageRequest,
-  ): Promise<boolean> {
+  ): FirstClaim | null {
     const step = message.plan[0] as PlanStep;
-    if (u.sends === null || step.mode !== 'primary' || !this.d.providers.has(step.provider)) return false;
+    if (u.sends === null || step.mode !== 'primary' || !this.d.providers.has(step.provider)) return null;
     const rs = this.d.ruleset();
     const address = addressFor(rs, contact, step.channel);
-    if (address === undefined) return false;
+    if (address === undefined) return null;
     // content that cannot be rendered goes through the gate, which refuses the attempt with the reason
     const content = contentFor(this.d.content, rs, step, request, contact);
-    if (!content.ok) return false;
+    if (!content.ok) return null;
     const now = this.now();
-    const claim = await u.store.attempts.claim(
-      { messageId: message.id, step: step.step, channel: step.channel, provider: step.provider },
-      now,
-      { until: now + this.d.lease.ms, owner: this.d.lease.owner },
-    );
-    if (claim === null) return false;
-    u.sends.push({
-      messageId: message.id,
-      step: 0,
-      plan: message.plan,
-      go: goFor(step.provider, claim, message.id, step, address, message.template, request, content.content, contact.market),
-      trace: currentContext(),
-    });
-    return true;
+    return {
+      attempt: { messageId: message.id, step: step.step, channel: step.channel, provider: step.provider },
+      lease: { until: now + this.d.lease.ms, owner: this.d.lease.owner },
+      send: (claim) => ({
+        messageId: message.id,
+        step: 0,
+        plan: message.plan,
+        go: goFor(step.provider, claim, message.id, step, address, message.template, request, content.content, contact.market),
+        trace: currentContext(),
+      }),
+    };
+  }
+
+  /** A first step claimed (`firstClaim`): called right after the unit commits. */
+  claimed(u: Unit<SendStore>, first: FirstClaim, claim: string): void {
+    u.sends?.push(first.send(claim));
   }
 
   /** The send gate and the provider call for one plan step (a step timer fired). */

@@ -64,51 +64,60 @@ export interface MessageFilter {
 }
 
 /** Messages with the decision they were made with (a decision is data, stored with its message). */
+/**
+ * The row `create` inserts, as its columns and their values in order (the attempts' statement that
+ * records a message and claims its first step together inserts the same row).
+ */
+export function messageRow(m: NewMessage, now: number): { columns: Array<keyof MessagesTable>; args: unknown[] } {
+  const values: MessagesTable = {
+    id: m.id,
+    contact_id: m.contactId,
+    idempotency_key: m.idempotencyKey,
+    journey_instance_id: m.journeyInstanceId,
+    journey_id: m.journeyId,
+    type: m.type,
+    purpose: m.purpose,
+    team: m.team,
+    workflow: m.workflow,
+    template: m.template,
+    status: m.status,
+    outcome: m.outcome,
+    channel: m.channel,
+    cost: m.cost,
+    request: json(m.request),
+    decision: json(m.decision),
+    created_at: now,
+    updated_at: now,
+  };
+  const columns = Object.keys(values) as Array<keyof MessagesTable>;
+  return { columns, args: columns.map((c) => values[c]) };
+}
+
 export class MessageRepository {
   constructor(private readonly c: Conn) {}
 
   /** Creates a message, or returns the one already created with the same idempotency key. */
   async create(m: NewMessage, now: number): Promise<{ message: MessageRow; created: boolean }> {
     // no error on a repeated key: inside a PostgreSQL transaction one would abort it
-    const values = {
-      id: m.id,
-      contact_id: m.contactId,
-      idempotency_key: m.idempotencyKey,
-      journey_instance_id: m.journeyInstanceId,
-      journey_id: m.journeyId,
-      type: m.type,
-      purpose: m.purpose,
-      team: m.team,
-      workflow: m.workflow,
-      template: m.template,
-      status: m.status,
-      outcome: m.outcome,
-      channel: m.channel,
-      cost: m.cost,
-      request: json(m.request),
-      decision: json(m.decision),
-      created_at: now,
-      updated_at: now,
-    };
-    const columns = Object.keys(values) as Array<keyof typeof values>;
+    const { columns, args } = messageRow(m, now);
     const inserted = await prepared(
       this.c,
       'create message',
       (d) =>
         d
           .insertInto('messages')
-          .values(Object.fromEntries(columns.map((c, i) => [c, arg(i)])) as typeof values)
+          .values(Object.fromEntries(columns.map((c, i) => [c, arg(i)])) as unknown as MessagesTable)
           .onConflict((oc) => oc.column('idempotency_key').doNothing()),
-      columns.map((c) => values[c]),
+      args,
     );
     if (Number(inserted.numAffectedRows ?? 0n) > 0 || m.idempotencyKey === null)
       return { message: { ...m, createdAt: now, updatedAt: now }, created: true };
-    const existing = await this.c.db
-      .selectFrom('messages')
-      .selectAll()
-      .where('idempotency_key', '=', m.idempotencyKey)
-      .executeTakeFirstOrThrow();
-    return { message: toMessage(existing), created: false };
+    return { message: await this.byIdempotencyKey(m.idempotencyKey), created: false };
+  }
+
+  /** The message recorded under an idempotency key (there is one: a `create` found it). */
+  async byIdempotencyKey(key: string): Promise<MessageRow> {
+    return toMessage(await this.c.db.selectFrom('messages').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow());
   }
 
   async get(id: string): Promise<MessageRow | null> {

@@ -8,6 +8,7 @@ import { tell, type Unit } from '../delivery/unit.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
+import type { MessageRow, NewMessage } from '../messages/message-repository.js';
 import type { MessageStatus } from '../messages/status.js';
 
 export interface MessageStore extends SendStore {
@@ -62,37 +63,48 @@ export class MessageRequests {
     const decision = decideParsed(request, context, rs, now, this.d.content.facts(rs, { request, contact }));
     const metrics = this.d.metrics;
     if (metrics !== undefined) tell(u, () => metrics.decided(request.type, decision.outcome));
-    const { message, created } = await u.store.messages.create(
-      {
-        id: uuidv7(now),
-        contactId: contact.id,
-        idempotencyKey: request.idempotencyKey ?? null,
-        journeyInstanceId: meta.journeyInstanceId ?? null,
-        journeyId: request.journeyId ?? null,
-        type: request.type,
-        purpose: decision.purpose,
-        team: request.team ?? null,
-        workflow: request.workflow ?? null,
-        template: request.template ?? null,
-        status: statusOf(decision),
-        outcome: decision.outcome,
-        channel: null,
-        cost: 0,
-        request,
-        decision,
-      },
-      now,
-    );
-    if (created && message.status === 'queued') {
-      const first = decision.plan[0] as PlanStep;
-      const dueAt = Date.parse(first.sendAt);
-      // due now, inside a unit that sends on commit: claimed here and sent right after the commit,
-      // the attempt's lease standing in for a timer row; anything else goes through a timer and the gate
-      const claimed =
-        dueAt <= now &&
-        (await this.d.sender.claimNow(u, { id: message.id, template: message.template, plan: decision.plan }, contact, request));
-      if (!claimed) await u.store.timers.schedule({ kind: 'step', messageId: message.id, step: 0 }, dueAt, now);
-    }
+    const recording: NewMessage = {
+      id: uuidv7(now),
+      contactId: contact.id,
+      idempotencyKey: request.idempotencyKey ?? null,
+      journeyInstanceId: meta.journeyInstanceId ?? null,
+      journeyId: request.journeyId ?? null,
+      type: request.type,
+      purpose: decision.purpose,
+      team: request.team ?? null,
+      workflow: request.workflow ?? null,
+      template: request.template ?? null,
+      status: statusOf(decision),
+      outcome: decision.outcome,
+      channel: null,
+      cost: 0,
+      request,
+      decision,
+    };
+    // due now, inside a unit that sends on commit: its first step is claimed with it (one statement
+    // on PostgreSQL) and sent right after the commit, the attempt's lease standing in for a timer
+    // row; anything else goes through a timer and the gate
+    const dueAt = recording.status === 'queued' ? Date.parse((decision.plan[0] as PlanStep).sendAt) : Number.NaN;
+    const claim =
+      recording.status === 'queued' && dueAt <= now
+        ? this.d.sender.firstClaim(u, { id: recording.id, template: recording.template, plan: decision.plan }, contact, request)
+        : null;
+    let message: MessageRow;
+    let created: boolean;
+    let claimed = false;
+    if (claim !== null) {
+      const r = await u.store.attempts.claimWithMessage(recording, now, claim.attempt, claim.lease);
+      message = r.created
+        ? { ...recording, createdAt: now, updatedAt: now }
+        : await u.store.messages.byIdempotencyKey(recording.idempotencyKey as string);
+      created = r.created || message.id === recording.id;
+      if (r.claim !== null) {
+        this.d.sender.claimed(u, claim, r.claim);
+        claimed = true;
+      }
+    } else ({ message, created } = await u.store.messages.create(recording, now));
+    if (created && message.status === 'queued' && !claimed)
+      await u.store.timers.schedule({ kind: 'step', messageId: message.id, step: 0 }, dueAt, now);
     return { messageId: message.id, decision: message.decision, created, status: message.status };
   }
 

@@ -108,6 +108,35 @@ for (const d of dialects) {
       });
     }
 
+    /**
+     * PostgreSQL: the plan a named statement settles on after a few runs (the generic plan, made
+     * without the parameters' values: a partial index must then be implied by the query's text).
+     */
+    async function genericPlan(q: Captured): Promise<string[]> {
+      if (d.name === 'sqlite') return plan(q);
+      const literal = (v: unknown): string =>
+        v === null || v === undefined
+          ? 'NULL'
+          : Array.isArray(v)
+            ? `ARRAY[${v.map(literal).join(', ')}]`
+            : typeof v === 'number' || typeof v === 'bigint'
+              ? String(v)
+              : `'${String(v).replaceAll("'", "''")}'`;
+      return db.db.transaction().execute(async (trx) => {
+        await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+        await sql`SET LOCAL plan_cache_mode = force_generic_plan`.execute(trx);
+        await trx.executeQuery(CompiledQuery.raw(`PREPARE plan_check AS ${q.sql}`, []));
+        try {
+          const r = await trx.executeQuery<{ 'QUERY PLAN': string }>(
+            CompiledQuery.raw(`EXPLAIN EXECUTE plan_check(${q.parameters.map(literal).join(', ')})`, []),
+          );
+          return r.rows.map((x) => x['QUERY PLAN']);
+        } finally {
+          await trx.executeQuery(CompiledQuery.raw('DEALLOCATE plan_check', []));
+        }
+      });
+    }
+
     const problems = (p: string[]) => (d.name === 'sqlite' ? sqliteProblems(p) : postgresProblems(p));
 
     /** Every SELECT `run` makes, with its plan's problems. */
@@ -192,6 +221,33 @@ for (const d of dialects) {
       expect(read?.problems).toEqual([]);
       expect(read?.plan.join('\n')).toMatch(/timers_contact/);
       expect(read?.plan.join('\n')).not.toMatch(/TEMP B-TREE|Sort/);
+    });
+
+    it("a batch of receipts reads by index, also with the generic plan a named statement settles on: attempts by provider ids (attempts_provider_id), parked receipts, contacts' data", async () => {
+      const contact = (await store.contacts.findByIdentity('hubspot', '62515:901')) ?? (await seed());
+      const runs: Array<() => Promise<unknown>> = [
+        () => store.attempts.byProviderIds('sandbox', ['p-1', 'p-2']),
+        () => store.receipts.takeParkedMany('sandbox', ['p-1', 'p-2']),
+        () => store.transaction((tx) => tx.contacts.updateDataMany([contact.id, 'c-unknown'], T, (_, c) => c)),
+      ];
+      const found: Array<{ sql: string; problems: string[] }> = [];
+      for (const run of runs) {
+        captured.length = 0;
+        capturing = true;
+        try {
+          await run();
+        } finally {
+          capturing = false;
+        }
+        for (const q of captured.filter((x) => /^\s*(select|delete)/i.test(x.sql)))
+          found.push({ sql: q.sql, problems: problems(await genericPlan(q)) });
+      }
+      expect(found.length).toBeGreaterThanOrEqual(3);
+      expect(found.filter((r) => r.problems.length > 0)).toEqual([]);
+      if (d.name === 'postgres')
+        expect((await genericPlan({ sql: found[0]?.sql as string, parameters: ['sandbox', ['p-1']] })).join('\n')).toMatch(
+          /attempts_provider_id/,
+        );
     });
 
     it('the check itself refuses a full scan of a table, and a walk of a whole index filtered row by row', async () => {

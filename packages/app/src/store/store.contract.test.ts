@@ -832,6 +832,56 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
     });
   });
 
+  describe('a message recorded with its first step claimed', () => {
+    const LATER = T + 5_000_000;
+    const msg = (id: string, key: string | null) =>
+      ({
+        id,
+        contactId: 'c-w',
+        idempotencyKey: key,
+        journeyInstanceId: null,
+        journeyId: null,
+        type: 'service',
+        purpose: 'service',
+        team: 'support',
+        workflow: null,
+        template: 't',
+        status: 'queued' as const,
+        outcome: 'send' as const,
+        channel: null,
+        cost: 0,
+        request: { type: 'service', priority: 'normal' },
+        decision: { outcome: 'send' },
+      }) as unknown as NewMessage;
+    const step = (messageId: string) => ({ messageId, step: 0, channel: 'sms', provider: 'sandbox' });
+    it('claims the step of a message recorded now, leased; never for a message its key found recorded before', async () => {
+      const lease = { until: LATER + 5000, owner: 'w-1' };
+      expect(await store.attempts.claimWithMessage(msg('m-w1', 'key-w1'), LATER, step('m-w1'), lease)).toEqual({
+        created: true,
+        claim: 'm-w1:0',
+      });
+      expect(await store.messages.get('m-w1')).toMatchObject({ id: 'm-w1', contactId: 'c-w', status: 'queued', createdAt: LATER });
+      expect(await store.attempts.byClaim('m-w1:0')).toMatchObject({ messageId: 'm-w1', step: 0, channel: 'sms', status: 'claimed' });
+      const leased = await db.selectFrom('attempts').select(['lease_expires_at', 'lease_owner']).where('claim', '=', 'm-w1:0').execute();
+      expect(leased.map((r) => [Number(r.lease_expires_at), r.lease_owner])).toEqual([[LATER + 5000, 'w-1']]);
+      // the same key again: nothing recorded, nothing claimed
+      expect(await store.attempts.claimWithMessage(msg('m-w2', 'key-w1'), LATER + 1, step('m-w2'), lease)).toEqual({
+        created: false,
+        claim: null,
+      });
+      expect(await store.messages.get('m-w2')).toBeNull();
+      expect(await store.attempts.byClaim('m-w2:0')).toBeNull();
+      expect((await store.messages.byIdempotencyKey('key-w1')).id).toBe('m-w1');
+      // without a key, and without a lease (a timer stands behind it)
+      expect(await store.attempts.claimWithMessage(msg('m-w3', null), LATER, step('m-w3'), null)).toEqual({
+        created: true,
+        claim: 'm-w3:0',
+      });
+      const none = await db.selectFrom('attempts').select(['lease_expires_at']).where('claim', '=', 'm-w3:0').execute();
+      expect(none).toEqual([{ lease_expires_at: null }]);
+    });
+  });
+
   describe('journey instances', () => {
     const state = (status: 'active' | 'exited', a = 1) => ({ status, a }) as unknown as JourneyInstance;
     it('one active instance per journey and key; optimistic saves', async () => {
