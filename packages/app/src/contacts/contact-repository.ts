@@ -169,6 +169,8 @@ export class ContactRepository {
       .where('cancelled_at', 'is', null)
       .execute();
     await trx.updateTable('contacts').set({ merged_into: to, updated_at: now }).where('id', '=', from).execute();
+    // a contact this transaction locked and remembered as current is now merged
+    if (this.mergedInto.has(from)) this.mergedInto.set(from, to);
   }
 
   /**
@@ -296,7 +298,8 @@ export class ContactRepository {
    */
   async lockCurrent(id: string): Promise<string | null> {
     if (this.c.dialect !== 'postgres') return this.currentId(id);
-    // locked already in this transaction (lockMany): what it was merged into is known
+    // locked already in this transaction (lockMany): what it was merged into is known (a merge
+    // made since, in this transaction, updated it: moveContact)
     const known = this.mergedInto.get(id);
     if (known !== undefined) return known === null ? id : this.lockCurrent(known);
     const [row] = (
@@ -308,8 +311,10 @@ export class ContactRepository {
       )
     ).rows;
     if (row === undefined) return null;
-    this.locked.add(row.id);
-    this.mergedInto.set(row.id, row.merged_into);
+    if (this.c.db.isTransaction) {
+      this.locked.add(row.id);
+      this.mergedInto.set(row.id, row.merged_into);
+    }
     return row.merged_into === null ? row.id : this.lockCurrent(row.merged_into);
   }
 
@@ -320,7 +325,8 @@ export class ContactRepository {
    */
   async lockMany(ids: readonly string[]): Promise<Map<string, string | null>> {
     const out = new Map<string, string | null>();
-    if (this.c.dialect !== 'postgres') return out;
+    // outside a transaction a lock would end with its statement: nothing to lock, nothing to remember
+    if (this.c.dialect !== 'postgres' || !this.c.db.isTransaction) return out;
     const wanted = [...new Set(ids)].filter((id) => !this.mergedInto.has(id)).sort();
     if (wanted.length > 0) {
       const { rows } = await prepared<{ id: string; merged_into: string | null }>(
@@ -352,7 +358,7 @@ export class ContactRepository {
   async lock(id: string): Promise<void> {
     if (this.c.dialect !== 'postgres' || this.locked.has(id)) return;
     await prepared(this.c, 'lock contact', (d) => d.selectFrom('contacts').select('id').where('id', '=', arg(0)).forUpdate(), [id]);
-    this.locked.add(id);
+    if (this.c.db.isTransaction) this.locked.add(id);
   }
 
   /**
@@ -461,7 +467,7 @@ export class ContactRepository {
   /**
    * `updateData` for several contacts in one transaction (a batch of receipts); `change` gets each
    * contact's id. On PostgreSQL they are read and locked in one statement, in id order (two
-   * batches never wait on each other crosswise), and written in one.
+   * batches never wait on each other crosswise for their contacts), and written in one.
    */
   async updateDataMany(ids: readonly string[], now: number, change: (id: string, c: Contact) => Contact): Promise<void> {
     const sorted = [...new Set(ids)].sort();

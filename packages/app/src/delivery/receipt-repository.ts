@@ -5,6 +5,9 @@ import { arg, prepared } from '../db/prepared.js';
 import { COLUMNS } from '../db/schema.js';
 import { uuidv7 } from '../ids.js';
 
+/** Receipts logged per statement on SQLite (its compound SELECT takes at most 500 terms). */
+const SQLITE_ROWS = 200;
+
 /** Parked receipts are applied in this order (a message's delivered before its read). */
 const PARKED_ORDER: readonly ReceiptStatus[] = ['delivered', 'read', 'undelivered', 'failed'];
 
@@ -36,6 +39,12 @@ export class ReceiptRepository {
     const given = new Set<string>();
     const once = list.filter((r) => !given.has(keyOf(r)) && given.add(keyOf(r)) !== undefined);
     if (once.length === 0) return [];
+    // SQLite's compound SELECT takes at most 500 terms
+    if (this.c.dialect !== 'postgres' && once.length > SQLITE_ROWS) {
+      const out: Array<{ attemptId: string; status: ReceiptStatus; at: number }> = [];
+      for (let i = 0; i < once.length; i += SQLITE_ROWS) out.push(...(await this.addMany(once.slice(i, i + SQLITE_ROWS))));
+      return out;
+    }
     const rows = once.map((r) => [uuidv7(r.at), r.attemptId, r.status, r.at, json(r.detail)] as const);
     const { rows: logged } =
       this.c.dialect === 'postgres'

@@ -21,6 +21,8 @@ export interface TransactionalStore {
 
 /** Receipts applied per commit (in order; the next chunk after the HTTP thread has breathed). */
 const RECEIPTS_PER_COMMIT = 200;
+/** Delivered and read receipts applied together at most (SQLite's one writer checks for others waiting between runs). */
+const RUN_MAX = 100;
 const DAY = 86_400_000;
 const PARKED_KEPT_MS = 7 * DAY;
 
@@ -89,7 +91,7 @@ export class Receipts {
             continue;
           }
           let j = i + 1;
-          while (j < list.length && j - start < RECEIPTS_PER_COMMIT && isDelivery(list[j] as Receipt)) j++;
+          while (j < list.length && j - i < RUN_MAX && j - start < RECEIPTS_PER_COMMIT && isDelivery(list[j] as Receipt)) j++;
           applied.push(...(await this.deliveryRun(tx, providerName, list.slice(i, j))));
           i = j;
         }

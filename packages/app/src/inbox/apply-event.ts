@@ -35,10 +35,12 @@ export class EventApplier {
     const ids = events.flatMap((e) => (e.contact?.id !== undefined ? [e.contact.id] : []));
     if (ids.length < 2) return recorded;
     const merged = await u.store.contacts.lockMany(ids);
-    // only where every event names a current contact: an event found by its identities, or naming a
-    // contact merged into another, may turn out to be about a contact another event names (the
-    // one applied first must not see the later one's record)
-    if (ids.length < events.length || ids.some((id) => merged.get(id) !== null)) return recorded;
+    // only where every event names a current contact and stays with it: an event found by its
+    // identities, or naming a contact merged into another, may turn out to be about a contact
+    // another event names, and one that moves journeys keyed on its object may send to another
+    // contact (the event applied first must not see a later one's record)
+    if (ids.length < events.length || ids.some((id) => merged.get(id) !== null) || events.some((e) => this.d.journeys.mayMoveOthers(e)))
+      return recorded;
     const count = new Map<string, number>();
     for (const id of ids) count.set(id, (count.get(id) ?? 0) + 1);
     const alone = events.filter((e) => count.get(e.contact?.id as string) === 1);

@@ -169,12 +169,23 @@ export class InboxProcessor {
   private async applyAll(u: Unit<InboxStore>, items: ReadonlyArray<{ row: InboxRow; p: Prepared }>, guarded: boolean): Promise<Applied[]> {
     const applied: Applied[] = [];
     const done: string[] = [];
-    // unguarded, what can be done for all the events at once is done first (see EventApplier.prepare)
+    // unguarded, what can be done for all the events at once is done first (see EventApplier.prepare);
+    // whatever fails in what the events share (this, and writing what they kept to write together
+    // at the end) is taken back with them all, then they go one savepoint each, as for a failing event
+    const together = async <T>(fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        throw new OneFailed(err);
+      }
+    };
     const recorded = guarded
       ? new Set<IncomingEvent>()
-      : await this.d.applier.prepare(
-          u,
-          items.flatMap(({ p }) => (p.kind === 'events' ? p.events : [])),
+      : await together(() =>
+          this.d.applier.prepare(
+            u,
+            items.flatMap(({ p }) => (p.kind === 'events' ? p.events : [])),
+          ),
         );
     for (const { row, p } of items) {
       const mark = u.sends?.length ?? 0;
@@ -197,7 +208,11 @@ export class InboxProcessor {
         applied.push({ row, outcome: await this.failed(u.store, row, err) });
       }
     }
-    await u.store.inbox.finishMany(done, this.now());
+    if (!guarded)
+      await together(async () => {
+        await u.store.timers.flushDeferred();
+        await u.store.inbox.finishMany(done, this.now());
+      });
     return applied;
   }
 

@@ -34,6 +34,14 @@ export interface JourneyEvent {
 const SAVE_TRIES = 5;
 
 /**
+ * Whether an event may move a journey instance of another contact than its own: one keyed on the
+ * event's object (a deal, an invoice) whose journey reacts to events of its type.
+ */
+export function mayMoveOthers(rs: CompiledRuleset, event: { type: string; object?: { type: string; id: string } | undefined }): boolean {
+  return event.object !== undefined && rs.source.journeys.some((j) => eventsOfInterest(j).has(event.type));
+}
+
+/**
  * Journeys are pure state machines (the engine's `advance`); this runs them on stored instances:
  * events start and move instances, their commands send, schedule, cancel and complete.
  */
@@ -48,6 +56,11 @@ export class Journeys {
 
   private now(): number {
     return this.d.clock.now().getTime();
+  }
+
+  /** See `mayMoveOthers`, with the ruleset in use. */
+  mayMoveOthers(event: { type: string; object?: { type: string; id: string } | undefined }): boolean {
+    return mayMoveOthers(this.d.ruleset(), event);
   }
 
   /** Moves the contact's (and the object's) running instances that react to the event, then starts the journeys it triggers. */

@@ -489,6 +489,12 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect((await store.attempts.byProviderIds('other-provider', ['pr-m-r1'])).size).toBe(0);
       expect((await store.attempts.byProviderIds('sandbox', [])).size).toBe(0);
     });
+    it('logs a long batch whole (more rows than one SQLite statement takes)', async () => {
+      const id = (await store.attempts.byProviderIds('sandbox', ['pr-m-r1'])).get('pr-m-r1')?.id as string;
+      const many = Array.from({ length: 650 }, (_, k) => ({ attemptId: id, status: 'read' as const, at: LATER + 10_000 + k, detail: {} }));
+      expect(await store.receipts.addMany(many)).toHaveLength(650);
+      expect(await store.receipts.addMany(many)).toEqual([]);
+    });
     it('logs receipts of several attempts in one go, each once', async () => {
       const found = await store.attempts.byProviderIds('sandbox', ['pr-m-r1', 'pr-m-r2']);
       const id1 = found.get('pr-m-r1')?.id as string;
@@ -779,6 +785,36 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         release();
         await first;
       }
+    });
+  });
+
+  describe('a contact locked, then merged in the same transaction', () => {
+    it('resolves to the contact it was merged into (what the lock remembered is brought up to date)', async () => {
+      const LATER = T + 6_000_000;
+      const older = (await store.contacts.upsert({ identities: [{ kind: 'hubspot', value: 'memo-1' }] }, LATER)).contact.id;
+      const newer = (await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+15550199001' }] }, LATER + 1)).contact.id;
+      const seen = await store.transaction(async (tx) => {
+        await tx.contacts.lockMany([newer, older]);
+        const before = [await tx.contacts.lockCurrent(newer), await tx.contacts.lockCurrent(older)];
+        await tx.contacts.upsert(
+          {
+            identities: [
+              { kind: 'hubspot', value: 'memo-1' },
+              { kind: 'phone', value: '+15550199001' },
+            ],
+          },
+          LATER + 2,
+        );
+        return {
+          before,
+          after: [await tx.contacts.lockCurrent(newer), await tx.contacts.lockCurrent(older)],
+          current: await tx.contacts.currentId(newer),
+        };
+      });
+      expect(seen.before).toEqual([newer, older]);
+      expect([older, newer]).toContain(seen.current);
+      expect(seen.after).toEqual([seen.current, seen.current]);
+      expect(await store.contacts.currentId(older)).toBe(seen.current);
     });
   });
 
