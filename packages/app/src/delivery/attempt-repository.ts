@@ -2,10 +2,10 @@ import type { RenderedContent } from '@signalbox/engine';
 import { sql } from 'kysely';
 import type { Conn } from '../db/connection.js';
 import { arg, oneOf, prepared } from '../db/prepared.js';
-import { type AttemptsTable, COLUMNS, type MessagesTable } from '../db/schema.js';
+import { type AttemptsTable, COLUMNS } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { uuidv7 } from '../ids.js';
-import { messageRow, type NewMessage } from '../messages/message-repository.js';
+import { insertMessage, messageRow, type NewMessage } from '../messages/message-repository.js';
 import type { AttemptStatus } from './attempt-status.js';
 import { claimKey } from './claim-key.js';
 
@@ -139,21 +139,11 @@ export class AttemptRepository {
     a: AttemptClaim,
     lease: { until: number; owner: string } | null,
   ): Promise<{ created: boolean; claim: string | null }> {
-    const { columns, args } = messageRow(m, now);
     if (this.c.dialect !== 'postgres') {
-      const inserted = await prepared(
-        this.c,
-        'create message',
-        (d) =>
-          d
-            .insertInto('messages')
-            .values(Object.fromEntries(columns.map((c, i) => [c, arg(i)])) as unknown as MessagesTable)
-            .onConflict((oc) => oc.column('idempotency_key').doNothing()),
-        args,
-      );
-      if (Number(inserted.numAffectedRows ?? 0n) === 0 && m.idempotencyKey !== null) return { created: false, claim: null };
+      if (!(await insertMessage(this.c, m, now))) return { created: false, claim: null };
       return { created: true, claim: await this.claim(a, now, lease) };
     }
+    const { columns, args } = messageRow(m, now);
     const n = columns.length;
     const { rows } = await prepared<{ claim: string; message_id: string }>(
       this.c,
@@ -269,25 +259,9 @@ export class AttemptRepository {
     return rows.map(toAttempt);
   }
 
+  /** The attempt a provider's id names, with its message's contact (a receipt updates its engagement too). */
   async byProviderId(provider: string, providerMessageId: string): Promise<(AttemptRow & { contactId: string | null }) | null> {
-    const [r] = (
-      await prepared(
-        this.c,
-        'attempt by provider id, with its contact',
-        (d) =>
-          d
-            .selectFrom('attempts')
-            .select(COLUMNS.attempts)
-            // the receipt that looks it up updates the contact's engagement too
-            .select((eb) =>
-              eb.selectFrom('messages').select('messages.contact_id').whereRef('messages.id', '=', 'attempts.message_id').as('contact_id'),
-            )
-            .where('provider', '=', arg(0))
-            .where('provider_message_id', '=', arg(1)),
-        [provider, providerMessageId],
-      )
-    ).rows;
-    return r ? { ...toAttempt(r), contactId: r.contact_id ?? null } : null;
+    return (await this.byProviderIds(provider, [providerMessageId])).get(providerMessageId) ?? null;
   }
 
   /**

@@ -93,26 +93,33 @@ export function messageRow(m: NewMessage, now: number): { columns: Array<keyof M
   return { columns, args: columns.map((c) => values[c]) };
 }
 
+/**
+ * Inserts a message unless its idempotency key is recorded already (no error: inside a PostgreSQL
+ * transaction one would abort it); whether it was recorded now.
+ */
+export async function insertMessage(c: Conn, m: NewMessage, now: number): Promise<boolean> {
+  const { columns, args } = messageRow(m, now);
+  const inserted = await prepared(
+    c,
+    'create message',
+    (d) =>
+      d
+        .insertInto('messages')
+        .values(Object.fromEntries(columns.map((col, i) => [col, arg(i)])) as unknown as MessagesTable)
+        .onConflict((oc) => oc.column('idempotency_key').doNothing()),
+    args,
+  );
+  return Number(inserted.numAffectedRows ?? 0n) > 0 || m.idempotencyKey === null;
+}
+
 export class MessageRepository {
   constructor(private readonly c: Conn) {}
 
   /** Creates a message, or returns the one already created with the same idempotency key. */
   async create(m: NewMessage, now: number): Promise<{ message: MessageRow; created: boolean }> {
-    // no error on a repeated key: inside a PostgreSQL transaction one would abort it
-    const { columns, args } = messageRow(m, now);
-    const inserted = await prepared(
-      this.c,
-      'create message',
-      (d) =>
-        d
-          .insertInto('messages')
-          .values(Object.fromEntries(columns.map((c, i) => [c, arg(i)])) as unknown as MessagesTable)
-          .onConflict((oc) => oc.column('idempotency_key').doNothing()),
-      args,
-    );
-    if (Number(inserted.numAffectedRows ?? 0n) > 0 || m.idempotencyKey === null)
-      return { message: { ...m, createdAt: now, updatedAt: now }, created: true };
-    return { message: await this.byIdempotencyKey(m.idempotencyKey), created: false };
+    if (await insertMessage(this.c, m, now)) return { message: { ...m, createdAt: now, updatedAt: now }, created: true };
+    // not recorded now: its key (never null then) names the one recorded before
+    return { message: await this.byIdempotencyKey(m.idempotencyKey as string), created: false };
   }
 
   /** The message recorded under an idempotency key (there is one: a `create` found it). */

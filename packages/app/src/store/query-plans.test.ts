@@ -139,8 +139,11 @@ for (const d of dialects) {
 
     const problems = (p: string[]) => (d.name === 'sqlite' ? sqliteProblems(p) : postgresProblems(p));
 
-    /** Every SELECT `run` makes, with its plan's problems. */
-    async function readsOf(run: () => Promise<unknown>): Promise<Array<{ sql: string; plan: string[]; problems: string[] }>> {
+    /** Every SELECT `run` makes (or every statement `o.which` matches), with its plan's problems (`o.plan`: which plan). */
+    async function readsOf(
+      run: () => Promise<unknown>,
+      o: { which?: RegExp; plan?: (q: Captured) => Promise<string[]> } = {},
+    ): Promise<Array<{ sql: string; plan: string[]; problems: string[] }>> {
       captured.length = 0;
       capturing = true;
       try {
@@ -148,10 +151,10 @@ for (const d of dialects) {
       } finally {
         capturing = false;
       }
-      const reads = captured.filter((q) => /^\s*select/i.test(q.sql));
+      const reads = captured.filter((q) => (o.which ?? /^\s*select/i).test(q.sql));
       const out = [];
       for (const q of reads) {
-        const p = await plan(q);
+        const p = await (o.plan ?? plan)(q);
         out.push({ sql: q.sql, plan: p, problems: problems(p) });
       }
       return out;
@@ -231,17 +234,7 @@ for (const d of dialects) {
         () => store.transaction((tx) => tx.contacts.updateDataMany([contact.id, 'c-unknown'], T, (_, c) => c)),
       ];
       const found: Array<{ sql: string; problems: string[] }> = [];
-      for (const run of runs) {
-        captured.length = 0;
-        capturing = true;
-        try {
-          await run();
-        } finally {
-          capturing = false;
-        }
-        for (const q of captured.filter((x) => /^\s*(select|delete)/i.test(x.sql)))
-          found.push({ sql: q.sql, problems: problems(await genericPlan(q)) });
-      }
+      for (const run of runs) found.push(...(await readsOf(run, { which: /^\s*(select|delete)/i, plan: genericPlan })));
       expect(found.length).toBeGreaterThanOrEqual(3);
       expect(found.filter((r) => r.problems.length > 0)).toEqual([]);
       if (d.name === 'postgres')

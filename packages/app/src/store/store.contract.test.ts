@@ -7,6 +7,27 @@ import { storeFactories } from './testing.js';
 
 const T = Date.parse('2026-11-23T07:00:00Z');
 
+/** A message to record: a service message of the support team, queued, its decision a send. */
+const newMessage = (id: string, contactId: string, idempotencyKey: string | null = null) =>
+  ({
+    id,
+    contactId,
+    idempotencyKey,
+    journeyInstanceId: null,
+    journeyId: null,
+    type: 'service',
+    purpose: 'service',
+    team: 'support',
+    workflow: null,
+    template: 't',
+    status: 'queued' as const,
+    outcome: 'send' as const,
+    channel: null,
+    cost: 0,
+    request: { type: 'service', priority: 'normal' },
+    decision: { outcome: 'send' },
+  }) as unknown as NewMessage;
+
 describe.each(storeFactories)('Store contract: $name', (factory) => {
   let store: Store;
   let db: OpenDatabase['db'];
@@ -331,28 +352,9 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
   });
 
   describe('messages and attempts', () => {
-    const msg = (id: string, key: string | null) =>
-      ({
-        id,
-        contactId: 'c-1',
-        idempotencyKey: key,
-        journeyInstanceId: null,
-        journeyId: null,
-        type: 'service',
-        purpose: 'service',
-        team: 'support',
-        workflow: null,
-        template: 't',
-        status: 'queued' as const,
-        outcome: 'send' as const,
-        channel: null,
-        cost: 0,
-        request: { type: 'service', priority: 'normal' },
-        decision: { outcome: 'send' },
-      }) as unknown as NewMessage;
     it('dedupes on the idempotency key', async () => {
-      expect((await store.messages.create(msg('m-a', 'idem-1'), T)).created).toBe(true);
-      const again = await store.messages.create(msg('m-b', 'idem-1'), T + 1);
+      expect((await store.messages.create(newMessage('m-a', 'c-1', 'idem-1'), T)).created).toBe(true);
+      const again = await store.messages.create(newMessage('m-b', 'c-1', 'idem-1'), T + 1);
       expect(again).toMatchObject({ created: false, message: { id: 'm-a' } });
     });
     it('moves status only from the expected states and claims each (message, step) once', async () => {
@@ -446,25 +448,6 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
 
   describe('a batch of receipts: one statement per kind of record', () => {
     const LATER = T + 1_000_000; // outside the inventory's window above
-    const msg = (id: string, contactId: string) =>
-      ({
-        id,
-        contactId,
-        idempotencyKey: null,
-        journeyInstanceId: null,
-        journeyId: null,
-        type: 'service',
-        purpose: 'service',
-        team: 'support',
-        workflow: null,
-        template: 't',
-        status: 'queued' as const,
-        outcome: 'send' as const,
-        channel: null,
-        cost: 0,
-        request: { type: 'service', priority: 'normal' },
-        decision: { outcome: 'send' },
-      }) as unknown as NewMessage;
     let ca: string;
     let cb: string;
     beforeAll(async () => {
@@ -475,7 +458,7 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         ['m-r2', cb, 'sent'],
         ['m-r3', ca, 'failed'],
       ] as const) {
-        await store.messages.create(msg(id, contact), LATER);
+        await store.messages.create(newMessage(id, contact), LATER);
         await store.attempts.claim({ messageId: id, step: 0, channel: 'sms', provider: 'sandbox' }, LATER);
         await store.attempts.update(`${id}:0`, { status, providerMessageId: `pr-${id}`, cost: 0.01 }, LATER);
         await store.messages.transition(id, ['queued'], status, LATER);
@@ -572,28 +555,9 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
 
   describe('sends recorded together: one statement per kind of record', () => {
     const LATER = T + 2_000_000; // outside the inventory's window above
-    const msg = (id: string) =>
-      ({
-        id,
-        contactId: 'c-s',
-        idempotencyKey: null,
-        journeyInstanceId: null,
-        journeyId: null,
-        type: 'service',
-        purpose: 'service',
-        team: 'support',
-        workflow: null,
-        template: 't',
-        status: 'queued' as const,
-        outcome: 'send' as const,
-        channel: null,
-        cost: 0,
-        request: { type: 'service', priority: 'normal' },
-        decision: { outcome: 'send' },
-      }) as unknown as NewMessage;
     beforeAll(async () => {
       for (const id of ['m-s1', 'm-s2', 'm-s3']) {
-        await store.messages.create(msg(id), LATER);
+        await store.messages.create(newMessage(id, 'c-s'), LATER);
         await store.attempts.claim({ messageId: id, step: 0, channel: 'sms', provider: 'sandbox' }, LATER, {
           until: LATER + 5000,
           owner: 'w',
@@ -870,29 +834,10 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
 
   describe('a message recorded with its first step claimed', () => {
     const LATER = T + 5_000_000;
-    const msg = (id: string, key: string | null) =>
-      ({
-        id,
-        contactId: 'c-w',
-        idempotencyKey: key,
-        journeyInstanceId: null,
-        journeyId: null,
-        type: 'service',
-        purpose: 'service',
-        team: 'support',
-        workflow: null,
-        template: 't',
-        status: 'queued' as const,
-        outcome: 'send' as const,
-        channel: null,
-        cost: 0,
-        request: { type: 'service', priority: 'normal' },
-        decision: { outcome: 'send' },
-      }) as unknown as NewMessage;
     const step = (messageId: string) => ({ messageId, step: 0, channel: 'sms', provider: 'sandbox' });
     it('claims the step of a message recorded now, leased; never for a message its key found recorded before', async () => {
       const lease = { until: LATER + 5000, owner: 'w-1' };
-      expect(await store.attempts.claimWithMessage(msg('m-w1', 'key-w1'), LATER, step('m-w1'), lease)).toEqual({
+      expect(await store.attempts.claimWithMessage(newMessage('m-w1', 'c-w', 'key-w1'), LATER, step('m-w1'), lease)).toEqual({
         created: true,
         claim: 'm-w1:0',
       });
@@ -901,7 +846,7 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       const leased = await db.selectFrom('attempts').select(['lease_expires_at', 'lease_owner']).where('claim', '=', 'm-w1:0').execute();
       expect(leased.map((r) => [Number(r.lease_expires_at), r.lease_owner])).toEqual([[LATER + 5000, 'w-1']]);
       // the same key again: nothing recorded, nothing claimed
-      expect(await store.attempts.claimWithMessage(msg('m-w2', 'key-w1'), LATER + 1, step('m-w2'), lease)).toEqual({
+      expect(await store.attempts.claimWithMessage(newMessage('m-w2', 'c-w', 'key-w1'), LATER + 1, step('m-w2'), lease)).toEqual({
         created: false,
         claim: null,
       });
@@ -909,7 +854,7 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect(await store.attempts.byClaim('m-w2:0')).toBeNull();
       expect((await store.messages.byIdempotencyKey('key-w1')).id).toBe('m-w1');
       // without a key, and without a lease (a timer stands behind it)
-      expect(await store.attempts.claimWithMessage(msg('m-w3', null), LATER, step('m-w3'), null)).toEqual({
+      expect(await store.attempts.claimWithMessage(newMessage('m-w3', 'c-w'), LATER, step('m-w3'), null)).toEqual({
         created: true,
         claim: 'm-w3:0',
       });
