@@ -906,27 +906,8 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
     it("a timer takes its message's contact; pendingOf reads one contact's, soonest first; a merge carries them", async () => {
       const a = (await store.contacts.upsert({ identities: [{ kind: 'email', value: 'timers-a@example.com' }] }, T)).contact;
       const b = (await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+254711000777' }] }, T)).contact;
-      const message = (id: string, contactId: string) =>
-        ({
-          id,
-          contactId,
-          idempotencyKey: null,
-          journeyInstanceId: null,
-          journeyId: null,
-          type: 'service',
-          purpose: 'service',
-          team: 'support',
-          workflow: null,
-          template: 't',
-          status: 'queued' as const,
-          outcome: 'send' as const,
-          channel: null,
-          cost: 0,
-          request: { type: 'service', priority: 'normal' },
-          decision: { outcome: 'send' },
-        }) as unknown as NewMessage;
-      await store.messages.create(message('tm-a', a.id), T);
-      await store.messages.create(message('tm-b', b.id), T);
+      await store.messages.create(newMessage('tm-a', a.id), T);
+      await store.messages.create(newMessage('tm-b', b.id), T);
       await store.timers.schedule({ kind: 'timeout', messageId: 'tm-a', step: 0 }, T + 9_000, T);
       await store.timers.schedule({ kind: 'step', messageId: 'tm-a', step: 1 }, T + 5_000, T);
       await store.timers.schedule({ kind: 'step', messageId: 'tm-a', step: 2 }, T - 120_000, T);
