@@ -30,6 +30,16 @@ export async function freshDatabase(): Promise<{
   await admin.end();
   const url = `postgres://postgres@127.0.0.1:5432/${name}`;
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  // this process's own sessions: pool.end() resolves before the server has seen them close, and a
+  // session still open when the database is dropped WITH (FORCE) is terminated with an error that
+  // reaches this process uncaught
+  const mine = new Set<number>();
+  // and an idle session ended by the server (the database dropped) is no failure of the test
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    const pid = (client as unknown as { processID?: number }).processID;
+    if (pid !== undefined) mine.add(pid);
+  });
   return {
     url,
     query: async <T>(text: string, values: unknown[] = []) => (await pool.query(text, values)).rows as T[],
@@ -37,6 +47,12 @@ export async function freshDatabase(): Promise<{
       await pool.end();
       const a = new pg.Client({ connectionString: ADMIN_URL });
       await a.connect();
+      for (let i = 0; i < 100 && mine.size > 0; i++) {
+        const open = await a.query<{ n: string }>('select count(*) n from pg_stat_activity where pid = any($1::int[])', [[...mine]]);
+        if (Number(open.rows[0]?.n) === 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // what remains is the instances' (their processes are gone or going)
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await a.end();
     },
