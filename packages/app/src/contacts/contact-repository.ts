@@ -5,6 +5,8 @@ import { arg, prepared } from '../db/prepared.js';
 import { inTransaction } from '../db/transaction.js';
 import { uuidv7 } from '../ids.js';
 import { applyFields, type ContactFields, emptyContact, mergeContacts } from './contact-data.js';
+import { updateData, updateDataMany } from './contact-data-writes.js';
+import { ContactLocks } from './contact-locks.js';
 import { readContact, type StoredContact } from './contact-record.js';
 import { type ContactFilter, type ContactSummary, searchContacts } from './contact-search.js';
 import { CRM_KINDS, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
@@ -38,7 +40,12 @@ export interface IdentityConflict {
  * contact carrying a different CRM id or email is a different person (a conflict is recorded).
  */
 export class ContactRepository {
-  constructor(private readonly c: Conn) {}
+  /** The contacts this repository's transaction has locked. */
+  private readonly locks: ContactLocks;
+
+  constructor(private readonly c: Conn) {
+    this.locks = new ContactLocks(c, (id) => this.currentId(id));
+  }
 
   /** Creates or updates a contact found by any of its identities (one transaction). */
   async upsert(input: ContactUpsert, now: number): Promise<UpsertResult> {
@@ -170,7 +177,7 @@ export class ContactRepository {
       .execute();
     await trx.updateTable('contacts').set({ merged_into: to, updated_at: now }).where('id', '=', from).execute();
     // a contact this transaction locked and remembered as current is now merged
-    if (this.mergedInto.has(from)) this.mergedInto.set(from, to);
+    this.locks.merged(from, to);
   }
 
   /**
@@ -292,87 +299,24 @@ export class ContactRepository {
     return row.merged_into === null ? row.id : this.currentId(row.merged_into);
   }
 
-  /**
-   * `currentId` that also locks the contact it finds (PostgreSQL; see `lock`), in one statement
-   * per link of the merge chain: an event naming its contact resolves and locks it at once.
-   */
-  async lockCurrent(id: string): Promise<string | null> {
-    if (this.c.dialect !== 'postgres') return this.currentId(id);
-    // locked already in this transaction (lockMany): what it was merged into is known (a merge
-    // made since, in this transaction, updated it: moveContact)
-    const known = this.mergedInto.get(id);
-    if (known !== undefined) return known === null ? id : this.lockCurrent(known);
-    const [row] = (
-      await prepared(
-        this.c,
-        'contact id, locked',
-        (d) => d.selectFrom('contacts').select(['id', 'merged_into']).where('id', '=', arg(0)).forUpdate(),
-        [id],
-      )
-    ).rows;
-    if (row === undefined) return null;
-    if (this.c.db.isTransaction) {
-      this.locked.add(row.id);
-      this.mergedInto.set(row.id, row.merged_into);
-    }
-    return row.merged_into === null ? row.id : this.lockCurrent(row.merged_into);
+  /** See `ContactLocks.lockCurrent`. */
+  lockCurrent(id: string): Promise<string | null> {
+    return this.locks.lockCurrent(id);
   }
 
-  /**
-   * Locks several contacts at once (PostgreSQL; nothing on SQLite), in id order, the way a unit
-   * of work about to apply their events would one by one: `lockCurrent` and `lock` then take no
-   * statement for them. Returns what each found contact was merged into (null: it is current).
-   */
-  async lockMany(ids: readonly string[]): Promise<Map<string, string | null>> {
-    const out = new Map<string, string | null>();
-    // outside a transaction a lock would end with its statement: nothing to lock, nothing to remember
-    if (this.c.dialect !== 'postgres' || !this.c.db.isTransaction) return out;
-    const wanted = [...new Set(ids)].filter((id) => !this.mergedInto.has(id)).sort();
-    if (wanted.length > 0) {
-      const { rows } = await prepared<{ id: string; merged_into: string | null }>(
-        this.c,
-        'contact ids, locked, many',
-        (d) => ({
-          compile: () =>
-            sql<{ id: string; merged_into: string | null }>`select id, merged_into from contacts
-              where id = any(${arg(0)}::text[]) order by id for update`.compile(d),
-        }),
-        [wanted],
-      );
-      for (const r of rows) {
-        this.locked.add(r.id);
-        this.mergedInto.set(r.id, r.merged_into);
-      }
-    }
-    for (const id of ids) {
-      const m = this.mergedInto.get(id);
-      if (m !== undefined) out.set(id, m);
-    }
-    return out;
+  /** See `ContactLocks.lockMany`. */
+  lockMany(ids: readonly string[]): Promise<Map<string, string | null>> {
+    return this.locks.lockMany(ids);
   }
 
-  /**
-   * Locks the contact's row until the transaction ends (PostgreSQL; SQLite has one writer): every
-   * decision about one contact sees the one before it.
-   */
-  async lock(id: string): Promise<void> {
-    if (this.c.dialect !== 'postgres' || this.locked.has(id)) return;
-    await prepared(this.c, 'lock contact', (d) => d.selectFrom('contacts').select('id').where('id', '=', arg(0)).forUpdate(), [id]);
-    if (this.c.db.isTransaction) this.locked.add(id);
+  /** See `ContactLocks.lock`. */
+  lock(id: string): Promise<void> {
+    return this.locks.lock(id);
   }
 
-  /**
-   * Contacts this transaction has locked (a repository on a transaction lives as long as it): each
-   * is locked once, not again for every request of the unit. A rollback to a savepoint releases
-   * the locks taken after it, so `forgetLocks` runs then.
-   */
-  private readonly locked = new Set<string>();
-  /** Of the contacts locked by `lockCurrent` or `lockMany`: what each was merged into then (null: current). */
-  private readonly mergedInto = new Map<string, string | null>();
-
+  /** A rollback to a savepoint released the locks taken after it (see `ContactLocks`). */
   forgetLocks(): void {
-    this.locked.clear();
-    this.mergedInto.clear();
+    this.locks.forget();
   }
 
   async findByIdentity(kind: IdentityKind, value: string): Promise<StoredContact | null> {
@@ -435,69 +379,12 @@ export class ContactRepository {
   }
 
   /** Read-modify-write of a contact's data in one transaction (engagement, last inbound). */
-  async updateData(id: string, now: number, change: (c: Contact) => Contact): Promise<void> {
-    await inTransaction(this.c, async (tx) => {
-      const [row] = (
-        await prepared(
-          tx,
-          'contact data for update',
-          (d) => {
-            const q = d.selectFrom('contacts').select(['data', 'merged_into']).where('id', '=', arg(0));
-            // concurrent receipts update the same contact: lock the row (SQLite serialises writers already)
-            return tx.dialect === 'postgres' ? q.forUpdate() : q;
-          },
-          [id],
-        )
-      ).rows;
-      if (row === undefined || row.merged_into !== null) return;
-      const next = change(parseJson<Contact>(row.data));
-      await prepared(
-        tx,
-        'contact data update',
-        (d) =>
-          d
-            .updateTable('contacts')
-            .set({ data: arg(0), updated_at: arg(1), version: sql`version + 1` })
-            .where('id', '=', arg(2)),
-        [json(next), now, id],
-      );
-    });
+  updateData(id: string, now: number, change: (c: Contact) => Contact): Promise<void> {
+    return updateData(this.c, id, now, change);
   }
 
-  /**
-   * `updateData` for several contacts in one transaction (a batch of receipts); `change` gets each
-   * contact's id. On PostgreSQL they are read and locked in one statement, in id order (two
-   * batches never wait on each other crosswise for their contacts), and written in one.
-   */
-  async updateDataMany(ids: readonly string[], now: number, change: (id: string, c: Contact) => Contact): Promise<void> {
-    const sorted = [...new Set(ids)].sort();
-    if (sorted.length === 0) return;
-    if (this.c.dialect !== 'postgres') {
-      for (const id of sorted) await this.updateData(id, now, (c) => change(id, c));
-      return;
-    }
-    await inTransaction(this.c, async (tx) => {
-      const { rows } = await prepared<{ id: string; data: string }>(
-        tx,
-        'contacts data for update, many',
-        (d) => ({
-          compile: () =>
-            sql<{ id: string; data: string }>`select id, data from contacts
-              where id = any(${arg(0)}::text[]) and merged_into is null order by id for update`.compile(d),
-        }),
-        [sorted],
-      );
-      if (rows.length === 0) return;
-      await prepared(
-        tx,
-        'contacts data update, many',
-        (d) => ({
-          compile: () =>
-            sql`update contacts set data = v.data, updated_at = ${arg(0)}, version = version + 1
-              from unnest(${arg(1)}::text[], ${arg(2)}::text[]) as v(id, data) where contacts.id = v.id`.compile(d),
-        }),
-        [now, rows.map((r) => r.id), rows.map((r) => json(change(r.id, parseJson<Contact>(r.data))))],
-      );
-    });
+  /** See `updateDataMany` in contact-data-writes.ts (a batch of receipts). */
+  updateDataMany(ids: readonly string[], now: number, change: (id: string, c: Contact) => Contact): Promise<void> {
+    return updateDataMany(this.c, ids, now, change);
   }
 }

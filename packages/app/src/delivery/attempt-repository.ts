@@ -4,10 +4,9 @@ import type { Conn } from '../db/connection.js';
 import { arg, oneOf, prepared } from '../db/prepared.js';
 import { type AttemptsTable, COLUMNS } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { uuidv7 } from '../ids.js';
-import { insertMessage, messageRow, type NewMessage } from '../messages/message-repository.js';
+import type { NewMessage } from '../messages/message-repository.js';
+import { type AttemptClaim, claimAttempt, claimWithMessage } from './attempt-claims.js';
 import type { AttemptStatus } from './attempt-status.js';
-import { claimKey } from './claim-key.js';
 
 export interface AttemptRow {
   id: string;
@@ -57,51 +56,6 @@ const toAttempt = (r: AttemptsTable): AttemptRow => ({
   updatedAt: Number(r.updated_at),
 });
 
-/** A plan step to claim: its message, its index, and the channel and provider it goes through. */
-export interface AttemptClaim {
-  messageId: string;
-  step: number;
-  channel: string;
-  provider: string;
-}
-
-/**
- * The row a claim inserts, its values given as arguments from `at` on (`claimArgs` lists them): shared
- * with the statement that records a message and claims its first step together.
- */
-export function claimValues(at: number) {
-  return {
-    id: arg(at),
-    message_id: arg(at + 1),
-    step: arg(at + 2),
-    channel: arg(at + 3),
-    provider: arg(at + 4),
-    claim: arg(at + 5),
-    provider_message_id: null,
-    status: 'claimed',
-    cost: 0,
-    error: null,
-    created_at: arg(at + 6),
-    updated_at: arg(at + 6),
-    lease_expires_at: arg(at + 7),
-    lease_owner: arg(at + 8),
-  } as const;
-}
-
-export function claimArgs(a: AttemptClaim, now: number, lease: { until: number; owner: string } | null): unknown[] {
-  return [
-    uuidv7(now),
-    a.messageId,
-    a.step,
-    a.channel,
-    a.provider,
-    claimKey(a.messageId, a.step),
-    now,
-    lease?.until ?? null,
-    lease?.owner ?? null,
-  ];
-}
-
 /** Attempts: one per plan step tried, claimed once; the claim is the provider's idempotency key. */
 export class AttemptRepository {
   constructor(private readonly c: Conn) {}
@@ -111,21 +65,8 @@ export class AttemptRepository {
    * stands behind it): if it is still only claimed when the lease ends, `takeStalled` hands it to
    * a worker to resume. Null when the step is claimed already.
    */
-  async claim(a: AttemptClaim, now: number, lease: { until: number; owner: string } | null = null): Promise<string | null> {
-    const [r] = (
-      await prepared(
-        this.c,
-        'claim attempt',
-        (d) =>
-          d
-            .insertInto('attempts')
-            .values(claimValues(0))
-            .onConflict((oc) => oc.doNothing())
-            .returning('id'),
-        claimArgs(a, now, lease),
-      )
-    ).rows;
-    return r ? claimKey(a.messageId, a.step) : null;
+  claim(a: AttemptClaim, now: number, lease: { until: number; owner: string } | null = null): Promise<string | null> {
+    return claimAttempt(this.c, a, now, lease);
   }
 
   /**
@@ -133,41 +74,13 @@ export class AttemptRepository {
    * SQLite): the step is claimed only with a message recorded now, never for one its idempotency
    * key found recorded before (`created: false`; the caller reads that one).
    */
-  async claimWithMessage(
+  claimWithMessage(
     m: NewMessage,
     now: number,
     a: AttemptClaim,
     lease: { until: number; owner: string } | null,
   ): Promise<{ created: boolean; claim: string | null }> {
-    if (this.c.dialect !== 'postgres') {
-      if (!(await insertMessage(this.c, m, now))) return { created: false, claim: null };
-      return { created: true, claim: await this.claim(a, now, lease) };
-    }
-    const { columns, args } = messageRow(m, now);
-    const n = columns.length;
-    const { rows } = await prepared<{ claim: string; message_id: string }>(
-      this.c,
-      'create message, claim its first step',
-      (d) => ({
-        // the attempt row comes from m: no message recorded now, no claim
-        compile: () =>
-          sql<{ claim: string; message_id: string }>`with m as (
-              insert into messages (${sql.join(columns.map((c) => sql.ref(c)))}) values (${sql.join(columns.map((_, i) => arg(i)))})
-              on conflict (idempotency_key) do nothing returning id
-            )
-            insert into attempts (id, message_id, step, channel, provider, claim, provider_message_id, status, cost, error, created_at,
-              updated_at, lease_expires_at, lease_owner)
-            select ${arg(n)}::text, m.id, ${arg(n + 2)}::int, ${arg(n + 3)}::text, ${arg(n + 4)}::text, ${arg(n + 5)}::text, null::text,
-              'claimed'::text, 0::float8, null::text, ${arg(n + 6)}::bigint, ${arg(n + 6)}::bigint, ${arg(n + 7)}::bigint, ${arg(n + 8)}::text
-            from m
-            on conflict do nothing
-            returning claim, message_id`.compile(d),
-      }),
-      [...args, ...claimArgs(a, now, lease)],
-    );
-    if (rows[0] !== undefined) return { created: true, claim: rows[0].claim };
-    // without a key the message was recorded (its claim, on a new message id, cannot have been taken)
-    return { created: m.idempotencyKey === null, claim: null };
+    return claimWithMessage(this.c, m, now, a, lease);
   }
 
   /**

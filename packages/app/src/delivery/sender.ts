@@ -6,7 +6,7 @@ import type { ContentRenderer } from '../content/renderer.js';
 import type { Logger } from '../logger.js';
 import { currentContext, inSpan } from '../tracing/tracing.js';
 import { addressFor } from './address.js';
-import type { AttemptClaim } from './attempt-repository.js';
+import type { AttemptClaim } from './attempt-claims.js';
 import type { FollowUps } from './follow-ups.js';
 import { contentFor, type GateStore, goFor, type SendGate } from './gate.js';
 import { applyOutcome } from './provider-outcomes.js';
