@@ -26,6 +26,9 @@ const RUN_MAX = 100;
 const DAY = 86_400_000;
 const PARKED_KEPT_MS = 7 * DAY;
 
+/** An attempt a receipt names, found with its message's contact (whose engagement the receipt updates). */
+type FoundAttempt = AttemptRow & { contactId: string | null };
+
 const isDelivery = (r: Receipt) => r.status === 'delivered' || r.status === 'read';
 
 /** When the provider says a receipt happened (`now` if its time does not parse). */
@@ -177,7 +180,7 @@ export class Receipts {
     return known.length;
   }
 
-  private async applyTo(store: ReceiptStore, attempt: AttemptRow, r: Receipt): Promise<void> {
+  private async applyTo(store: ReceiptStore, attempt: FoundAttempt, r: Receipt): Promise<void> {
     if (isDelivery(r)) {
       await this.deliveries(store, [{ attempt, list: [r] }]);
       return;
@@ -199,10 +202,7 @@ export class Receipts {
    * timeouts are cancelled, and each contact's engagement counts each receipt. The same as applying
    * them one by one, with one statement for each kind of record instead of one per receipt.
    */
-  private async deliveries(
-    store: ReceiptStore,
-    groups: ReadonlyArray<{ attempt: AttemptRow & { contactId?: string | null }; list: readonly Receipt[] }>,
-  ): Promise<void> {
+  private async deliveries(store: ReceiptStore, groups: ReadonlyArray<{ attempt: FoundAttempt; list: readonly Receipt[] }>): Promise<void> {
     if (groups.length === 0) return;
     const now = this.now();
     // the same receipt again (a provider's retry) is neither logged nor counted a second time
@@ -241,7 +241,7 @@ export class Receipts {
     // each contact's engagement, its attempts' receipts in the order they came
     const byContact = new Map<string, Array<{ channel: string; seen: Array<{ status: 'delivered' | 'read'; at: number }> }>>();
     for (const m of moved) {
-      const contactId = m.attempt.contactId !== undefined ? m.attempt.contactId : await store.messages.contactIdOf(m.attempt.messageId);
+      const contactId = m.attempt.contactId;
       if (contactId !== null) byContact.set(contactId, [...(byContact.get(contactId) ?? []), { channel: m.attempt.channel, seen: m.seen }]);
     }
     const rs = this.d.ruleset();

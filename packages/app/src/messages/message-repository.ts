@@ -133,14 +133,6 @@ export class MessageRepository {
     return r ? toMessage(r) : null;
   }
 
-  /** Whose message it is (a receipt needs no more: the message's documents stay unread). */
-  async contactIdOf(id: string): Promise<string | null> {
-    const [r] = (
-      await prepared(this.c, 'message contact', (d) => d.selectFrom('messages').select('contact_id').where('id', '=', arg(0)), [id])
-    ).rows;
-    return r?.contact_id ?? null;
-  }
-
   /** A contact's latest messages, newest first. */
   async forContact(contactId: string, limit = 100): Promise<MessageRow[]> {
     const rows = await this.c.db
