@@ -97,7 +97,15 @@ export class AttemptRepository {
       this.c,
       'any stalled attempt',
       (d) =>
-        d.selectFrom('attempts').select('id').where('lease_expires_at', 'is not', null).where('lease_expires_at', '<', arg(0)).limit(1),
+        // ordered by the index (`attempts_leased`): without statistics an unordered `limit 1` was
+        // planned as a scan of the table
+        d
+          .selectFrom('attempts')
+          .select('id')
+          .where('lease_expires_at', 'is not', null)
+          .where('lease_expires_at', '<', arg(0))
+          .orderBy('lease_expires_at')
+          .limit(1),
       [now],
     );
     if (any.rows.length === 0) return [];

@@ -193,8 +193,12 @@ export class InboxRepository {
           .selectFrom('inbox')
           .select('id')
           .where('processed_at', 'is', null)
-          .where('stage', '=', stage)
+          // the stage written into the text: a bound parameter could not select its partial index
+          // (`inbox_pending`, `inbox_raw`) in a cached generic plan, which then scanned the table
+          .where('stage', '=', sql.lit(stage))
           .where((eb) => eb.or([eb('claim_expires_at', 'is', null), eb('claim_expires_at', '<', arg(0))]))
+          .orderBy('received_at')
+          .orderBy('id')
           .limit(1),
       [now],
     );

@@ -20,38 +20,10 @@ import { dropPostgresSchema, openPostgres } from '../db/postgres.js';
 import { openSqlite } from '../db/sqlite.js';
 import type { NewMessage } from '../messages/message-repository.js';
 import { Store } from './store.js';
-import { TEST_DATABASE_URL } from './testing.js';
+import { type Captured, postgresGenericPlan, postgresProblems, sqliteProblems, TEST_DATABASE_URL } from './testing.js';
 
 const T = Date.parse('2026-11-23T09:00:00Z');
 const rs = loadRuleset(DEFAULT_RULESET);
-
-interface Captured {
-  sql: string;
-  parameters: readonly unknown[];
-}
-
-/**
- * Why a plan is not an indexed read (empty: it is). SQLite: a SCAN of a table or an index (a
- * VALUES list is scanned as "CONSTANT ROWS", which is fine); sorting what an index search found
- * (a contact's few rows) is fine too, except where a test asks for index order.
- */
-export function sqliteProblems(plan: string[]): string[] {
-  return plan.filter((line) => /^SCAN /.test(line) && !/CONSTANT ROW/.test(line));
-}
-
-export function postgresProblems(plan: string[]): string[] {
-  const out: string[] = [];
-  plan.forEach((line, i) => {
-    if (/Seq Scan/.test(line)) out.push(line.trim());
-    if (/Index (Only )?Scan|Bitmap Index Scan/.test(line)) {
-      // the node's own detail lines, up to the next node
-      const detail: string[] = [];
-      for (let k = i + 1; k < plan.length && !/->/.test(plan[k] as string); k++) detail.push(plan[k] as string);
-      if (!detail.some((d) => /Index Cond:/.test(d))) out.push(`${line.trim()} (no Index Cond: a full index scan)`);
-    }
-  });
-  return out;
-}
 
 const dialects = [
   {
@@ -113,28 +85,7 @@ for (const d of dialects) {
      * without the parameters' values: a partial index must then be implied by the query's text).
      */
     async function genericPlan(q: Captured): Promise<string[]> {
-      if (d.name === 'sqlite') return plan(q);
-      const literal = (v: unknown): string =>
-        v === null || v === undefined
-          ? 'NULL'
-          : Array.isArray(v)
-            ? `ARRAY[${v.map(literal).join(', ')}]`
-            : typeof v === 'number' || typeof v === 'bigint'
-              ? String(v)
-              : `'${String(v).replaceAll("'", "''")}'`;
-      return db.db.transaction().execute(async (trx) => {
-        await sql`SET LOCAL enable_seqscan = off`.execute(trx);
-        await sql`SET LOCAL plan_cache_mode = force_generic_plan`.execute(trx);
-        await trx.executeQuery(CompiledQuery.raw(`PREPARE plan_check AS ${q.sql}`, []));
-        try {
-          const r = await trx.executeQuery<{ 'QUERY PLAN': string }>(
-            CompiledQuery.raw(`EXPLAIN EXECUTE plan_check(${q.parameters.map(literal).join(', ')})`, []),
-          );
-          return r.rows.map((x) => x['QUERY PLAN']);
-        } finally {
-          await trx.executeQuery(CompiledQuery.raw('DEALLOCATE plan_check', []));
-        }
-      });
+      return d.name === 'sqlite' ? plan(q) : postgresGenericPlan(db, q, { seqscan: false });
     }
 
     const problems = (p: string[]) => (d.name === 'sqlite' ? sqliteProblems(p) : postgresProblems(p));
