@@ -97,6 +97,12 @@ export const configSchema = z.object({
    * statements across transactions (PgBouncer in transaction mode before 1.21).
    */
   PG_NAMED_STATEMENTS: z.enum(['on', 'off']).default('on'),
+  /**
+   * With DATABASE_URL: whether Signalbox vacuums and analyzes its own tables. `auto` does when the
+   * server's autovacuum is off (the queue tables otherwise keep every dead row and never get
+   * statistics, and the cached plans go bad); `on` always; `off` never (leave it to the DBA).
+   */
+  PG_UPKEEP: z.enum(['auto', 'on', 'off']).default('auto'),
   /** Secret the sandbox provider signs receipts with (generated into DATA_DIR when absent). */
   SANDBOX_SECRET: z.string().min(24).optional(),
   /**

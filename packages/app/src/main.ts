@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       ? await openPostgres(config.DATABASE_URL, {
           migrations: config.MIGRATE_ON_START === 'on' ? 'apply' : 'verify',
           namedStatements: config.PG_NAMED_STATEMENTS === 'on',
+          upkeep: config.PG_UPKEEP,
           applied: (names) => names.length > 0 && log.info({ migrations: names }, 'migrations applied'),
         })
       : await openSqlite(resolve(dataDir, 'signalbox.db'), {
@@ -137,7 +138,12 @@ async function main(): Promise<void> {
           workerThread: {
             database:
               config.DATABASE_URL !== undefined
-                ? { kind: 'postgres' as const, url: config.DATABASE_URL, namedStatements: config.PG_NAMED_STATEMENTS === 'on' }
+                ? {
+                    kind: 'postgres' as const,
+                    url: config.DATABASE_URL,
+                    namedStatements: config.PG_NAMED_STATEMENTS === 'on',
+                    upkeep: config.PG_UPKEEP,
+                  }
                 : { kind: 'sqlite' as const, file: resolve(dataDir, 'signalbox.db'), checkpoints: 'elsewhere' as const, turns },
             logLevel: config.LOG_LEVEL,
             ...(tracingSettings !== undefined ? { tracing: tracingSettings } : {}),

@@ -75,6 +75,8 @@ export interface Runtime {
 
 /** How often parked receipts are swept (a race both sides of it missed). */
 const SWEEP_EVERY_MS = 5_000;
+/** How often the tables' counters are looked at (a round acts only past autovacuum's thresholds). */
+const UPKEEP_EVERY_MS = 2_000;
 
 export function createRuntime(o: RuntimeOptions): Runtime {
   const { store, ruleset, clock, log } = o;
@@ -125,8 +127,11 @@ export function createRuntime(o: RuntimeOptions): Runtime {
         }),
     },
   });
+  const upkeep = store.tableUpkeep(log);
   const chores: Chore[] = [
     { name: 'sweep parked receipts', everyMs: SWEEP_EVERY_MS, run: () => receipts.sweepParked() },
+    // starts a round in the background (VACUUM waits for nobody's round): see db/table-upkeep.ts
+    { name: 'table upkeep', everyMs: UPKEEP_EVERY_MS, run: () => upkeep.run() },
     ...(extension.chores ?? []),
   ];
   const lastRun = new Map<string, number>();

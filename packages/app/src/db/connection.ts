@@ -3,6 +3,9 @@ import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
+/** `PG_UPKEEP`: `auto` does autovacuum's work only where the server's autovacuum is off (table-upkeep.ts). */
+export type UpkeepMode = 'auto' | 'on' | 'off';
+
 /** An open database: the only place the raw Kysely handle lives (repositories get a `Conn`). */
 export interface OpenDatabase {
   db: Kysely<Database>;
@@ -23,7 +26,7 @@ export interface OpenDatabase {
 /** Enough to open another connection to the same database (a thread of its own). */
 export type DatabaseLocation =
   | { kind: 'sqlite'; file: string }
-  | { kind: 'postgres'; url: string; schema?: string; namedStatements?: boolean };
+  | { kind: 'postgres'; url: string; schema?: string; namedStatements?: boolean; upkeep?: UpkeepMode };
 
 /**
  * What a repository runs its statements on: the database, or one transaction on it (then every

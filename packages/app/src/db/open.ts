@@ -11,5 +11,6 @@ export function openLocation(l: DatabaseLocation, o: { max?: number } = {}): Pro
         max: o.max ?? 2,
         migrations: 'verify',
         ...(l.namedStatements === false ? { namedStatements: false } : {}),
+        ...(l.upkeep !== undefined ? { upkeep: l.upkeep } : {}),
       });
 }

@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../errors.js';
-import type { OpenDatabase } from './connection.js';
+import type { OpenDatabase, UpkeepMode } from './connection.js';
 import { withMigrationLock } from './migration-lock.js';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
 import { NamingClient } from './named-statements.js';
@@ -26,6 +26,8 @@ export async function openPostgres(
     onQuery?: OnQuery;
     /** Name parametrised statements so the server parses each once per connection (default on; off behind a pooler that cannot keep them, e.g. PgBouncer in transaction mode before 1.21). */
     namedStatements?: boolean;
+    /** Signalbox's own VACUUM and ANALYZE of its tables (`auto`, the default: where autovacuum is off; see table-upkeep.ts). */
+    upkeep?: UpkeepMode;
   } = {},
 ): Promise<OpenDatabase> {
   const types = {
@@ -70,6 +72,7 @@ export async function openPostgres(
       url,
       ...(options.schema !== undefined ? { schema: options.schema } : {}),
       ...(options.namedStatements === false ? { namedStatements: false } : {}),
+      ...(options.upkeep !== undefined && options.upkeep !== 'auto' ? { upkeep: options.upkeep } : {}),
     },
     close: () => db.destroy(),
     listen: (channel, onPayload) => listen(url, channel, onPayload),

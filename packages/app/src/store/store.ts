@@ -11,11 +11,13 @@ import { CrmReplayIds } from '../crm/crm-replay.js';
 import { CrmSyncCursors } from '../crm/crm-sync-cursors.js';
 import { CrmWritebacks } from '../crm/crm-writebacks.js';
 import type { Conn, DatabaseLocation, Dialect, OpenDatabase } from '../db/connection.js';
+import { TableUpkeep } from '../db/table-upkeep.js';
 import { inReadSnapshot, inTransaction, savepoints } from '../db/transaction.js';
 import { AttemptRepository } from '../delivery/attempt-repository.js';
 import { ReceiptRepository } from '../delivery/receipt-repository.js';
 import { InboxRepository } from '../inbox/inbox-repository.js';
 import { JourneyRepository } from '../journeys/journey-repository.js';
+import type { Logger } from '../logger.js';
 import { IdempotencyKeys } from '../messages/idempotency.js';
 import { MessageRepository } from '../messages/message-repository.js';
 import { SandboxLog } from '../providers/sandbox/sandbox-log.js';
@@ -104,6 +106,12 @@ export class Store {
 
   get dialect(): Dialect {
     return this.open.dialect;
+  }
+
+  /** The worker's VACUUM and ANALYZE of this database's tables, where the server's autovacuum does not (PostgreSQL). */
+  tableUpkeep(log?: Logger): TableUpkeep {
+    const l = this.open.location;
+    return new TableUpkeep(this.conn, l?.kind === 'postgres' ? (l.upkeep ?? 'auto') : 'off', log);
   }
 
   /** Whether this store's calls are part of a transaction. */

@@ -3,6 +3,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { CallError, CrmCalls } from '../crm/crm-calls.js';
 import type { HubspotSettings } from '../crm/hubspot/hubspot-app.js';
 import type { SalesforceSettings } from '../crm/salesforce/salesforce-app.js';
+import type { UpkeepMode } from '../db/connection.js';
 import type { InboxTable } from '../db/schema.js';
 import type { Checkpoints } from '../db/sqlite.js';
 import type { ProviderSettings } from '../providers/provider-settings.js';
@@ -12,7 +13,7 @@ import type { TracingSettings } from '../tracing/start-tracing.js';
 export interface WorkerThreadData {
   database:
     | { kind: 'sqlite'; file: string; checkpoints?: Checkpoints; turns?: SharedArrayBuffer }
-    | { kind: 'postgres'; url: string; namedStatements?: boolean };
+    | { kind: 'postgres'; url: string; namedStatements?: boolean; upkeep?: UpkeepMode };
   ruleset: Ruleset;
   logLevel: string;
   sandboxSecret: string;

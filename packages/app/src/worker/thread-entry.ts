@@ -43,6 +43,7 @@ async function run(data: WorkerThreadData): Promise<void> {
       : await openPostgres(data.database.url, {
           migrations: 'verify',
           ...(data.database.namedStatements === false ? { namedStatements: false } : {}),
+          ...(data.database.upkeep !== undefined ? { upkeep: data.database.upkeep } : {}),
         });
   const store = new Store(open);
   let ruleset = loadRuleset(data.ruleset);
