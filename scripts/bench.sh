@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--production" ]; then
+  pnpm build # the instances run what `pnpm start:prod` runs: the compiled app
   pnpm --filter @signalbox/app exec tsx bench/limits.bench.ts
   exec pnpm --filter @signalbox/app exec tsx bench/production.bench.ts
 fi

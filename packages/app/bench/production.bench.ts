@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RULESET } from '@signalbox/engine';
 import pg from 'pg';
-import { MAIN, startChild, steady, stop } from './support.js';
+import { COMPILED_MAIN, startChild, steady, stop } from './support.js';
 
 const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -60,7 +60,7 @@ function anyTimeRuleset(): string {
 
 function startInstance(id: string, databaseUrl: string, ruleset: string) {
   return startChild(
-    MAIN,
+    COMPILED_MAIN,
     {
       DATABASE_URL: databaseUrl,
       INSTANCE_ID: id,
@@ -186,7 +186,8 @@ async function latencyBench(rate: number) {
   );
   await stop(a.child);
   await stop(b.child);
-  await db.drop();
+  if (process.env.BENCH_KEEP_DB === undefined) await db.drop();
+  else console.log(`kept ${db.url}`);
   const latencies = rows.map((x) => Number(x.sent) - Number(x.received));
   console.log(
     `production: event → provider call at ${rate} events/s for ${SECONDS} s, 2 instances on PostgreSQL${process.env.REDIS_URL ? ' + Redis' : ''}: p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${Math.max(...latencies)} ms over ${latencies.length} sends of ${r.total} events (HTTP: ${r.non2xx} non-2xx, ${r.errors} errors); duplicates ${duplicates} (target: p99 < 150 ms, 0 duplicates)`,
@@ -199,7 +200,7 @@ async function drainWith(n: number): Promise<{ perCpuSecond: number; perSecond: 
   const ruleset = anyTimeRuleset();
   // the backlog is accepted by one instance with its worker off, then the workers drain it
   const loader = await startChild(
-    MAIN,
+    COMPILED_MAIN,
     {
       DATABASE_URL: db.url,
       INSTANCE_ID: 'loader',

@@ -15,6 +15,8 @@ import { Store } from '../src/store/store.js';
 import { createSystem, type SystemOptions } from '../src/system.js';
 
 export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+/** What `pnpm start:prod` runs: the compiled app (`pnpm build` first; scripts/bench.sh does). */
+export const COMPILED_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 export const BARE = fileURLToPath(new URL('./bare-hmac-server.ts', import.meta.url));
 
 /**
@@ -32,7 +34,8 @@ const START_FLAGS = [
 /** Starts a server in its own process and returns its URL (the load generator stays here). */
 export function startChild(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...START_FLAGS, '--import', 'tsx', script], {
+    const loader = script.endsWith('.js') ? ['--conditions=signalbox-compiled'] : ['--import', 'tsx'];
+    const child = spawn(process.execPath, [...START_FLAGS, ...loader, script], {
       env: {
         PATH: process.env.PATH ?? '',
         ...env,
