@@ -11,13 +11,14 @@ const T = Date.parse('2026-12-06T09:00:00Z');
 
 describe('what a table needs (autovacuum off)', () => {
   it('analysed first after 50 changes, then each time it has doubled; vacuumed past 50 + 20 % dead', () => {
-    expect(upkeepOf({ name: 't', rows: null, live: 40, changed: 50, dead: 0 })).toBeNull();
-    expect(upkeepOf({ name: 't', rows: null, live: 51, changed: 51, dead: 0 })).toBe('analyze');
+    const need = (rows: number | null, live: number, changed: number, dead: number) => upkeepOf({ name: 't', rows, live, changed, dead });
+    expect(need(null, 40, 50, 0)).toEqual({ vacuum: false, analyze: false });
+    expect(need(null, 51, 51, 0)).toEqual({ vacuum: false, analyze: true });
     // analysed at 1,000 rows: updates alone do not call for another analysis, growth does
-    expect(upkeepOf({ name: 't', rows: 1_000, live: 1_000, changed: 5_000, dead: 240 })).toBeNull();
-    expect(upkeepOf({ name: 't', rows: 1_000, live: 2_051, changed: 1_051, dead: 0 })).toBe('analyze');
-    expect(upkeepOf({ name: 't', rows: 1_000, live: 1_000, changed: 300, dead: 251 })).toBe('vacuum');
-    expect(upkeepOf({ name: 't', rows: null, live: 0, changed: 100, dead: 51 })).toBe('vacuum');
+    expect(need(1_000, 1_000, 5_000, 240)).toEqual({ vacuum: false, analyze: false });
+    expect(need(1_000, 2_051, 1_051, 0)).toEqual({ vacuum: false, analyze: true });
+    expect(need(1_000, 1_000, 300, 251)).toEqual({ vacuum: true, analyze: false });
+    expect(need(null, 0, 100, 51)).toEqual({ vacuum: true, analyze: true });
   });
 });
 

@@ -3,16 +3,18 @@ import type { Logger } from '../logger.js';
 import type { Conn, UpkeepMode } from './connection.js';
 
 /**
- * When a table is looked after. Vacuumed by autovacuum's default (50 + 20 % of its rows dead);
- * analysed once it has 50 changed rows and no statistics, then each time it has doubled (what the
- * plans depend on is mostly how big the tables are, and PostgreSQL scales a table's statistics to
- * its current size; autovacuum's 10 % of changes analysed the queues every second or two, an
- * update counting as a change). And each table at most once in `MIN_GAP_MS`, as autovacuum visits
- * a database at most once a minute: VACUUM and ANALYZE of a wide table cost tens of milliseconds.
+ * When a table is looked after. Vacuumed by autovacuum's default (50 + 20 % of its rows dead), at
+ * most once in `VACUUM_GAP_MS` (autovacuum visits a database at most once a minute; a VACUUM scans
+ * every index of the table, 175 ms for `messages` at 19k rows). Analysed once it has 50 changed
+ * rows and no statistics, at once, then each time it has doubled, at most once in
+ * `ANALYZE_GAP_MS`: what the plans depend on is mostly how big the tables are, and PostgreSQL
+ * scales a table's statistics to its current size (autovacuum's 10 % of changes analysed the
+ * queues every second or two, an update counting as a change).
  */
 const VACUUM = { base: 50, scale: 0.2 };
 const ANALYZE_FIRST = 50;
-const MIN_GAP_MS = 10_000;
+const VACUUM_GAP_MS = 30_000;
+const ANALYZE_GAP_MS = 10_000;
 
 export interface UpkeepTable {
   name: string;
@@ -23,11 +25,12 @@ export interface UpkeepTable {
   dead: number;
 }
 
-/** What a table needs. */
-export function upkeepOf(t: UpkeepTable): 'vacuum' | 'analyze' | null {
-  if (t.dead > VACUUM.base + VACUUM.scale * (t.rows ?? 0)) return 'vacuum';
-  if (t.rows === null ? t.changed > ANALYZE_FIRST : t.live > ANALYZE_FIRST + 2 * t.rows) return 'analyze';
-  return null;
+/** What a table needs by its counters (whether it is time yet is the caller's). */
+export function upkeepOf(t: UpkeepTable): { vacuum: boolean; analyze: boolean } {
+  return {
+    vacuum: t.dead > VACUUM.base + VACUUM.scale * (t.rows ?? 0),
+    analyze: t.rows === null ? t.changed > ANALYZE_FIRST : t.live > ANALYZE_FIRST + 2 * t.rows,
+  };
 }
 
 /**
@@ -39,7 +42,7 @@ export function upkeepOf(t: UpkeepTable): 'vacuum' | 'analyze' | null {
  * provider); without VACUUM the pending indexes' heads fill with dead entries every poll walks.
  *
  * A round looks at the tables' counters (one read of `pg_stat_user_tables`, cheap) and runs
- * `VACUUM (ANALYZE)` or `ANALYZE` where a table needs it (see the thresholds above), in the
+ * `VACUUM`, `ANALYZE` or both where a table needs it (see the thresholds above), in the
  * background: the worker's round does not wait for it. `SKIP_LOCKED`: a table another instance is
  * already looking after is left to it. `PG_UPKEEP=on` does it even with autovacuum on, `off` never.
  */
@@ -47,8 +50,9 @@ export class TableUpkeep {
   private active: boolean | null = null;
   private running: Promise<void> | null = null;
   private done = 0;
-  /** When this instance last looked after each table. */
-  private readonly last = new Map<string, number>();
+  /** When this instance last vacuumed, and analysed, each table. */
+  private readonly vacuumed = new Map<string, number>();
+  private readonly analysed = new Map<string, number>();
 
   constructor(
     private readonly c: Conn,
@@ -86,13 +90,20 @@ export class TableUpkeep {
     const tables = await this.tables();
     const looked: string[] = [];
     for (const t of tables) {
-      const what = upkeepOf(t);
-      if (what === null || Date.now() - (this.last.get(t.name) ?? Number.NEGATIVE_INFINITY) < MIN_GAP_MS) continue;
-      this.last.set(t.name, Date.now());
+      const need = upkeepOf(t);
+      const now = Date.now();
+      const vacuum = need.vacuum && now - (this.vacuumed.get(t.name) ?? Number.NEGATIVE_INFINITY) >= VACUUM_GAP_MS;
+      // a first analysis does not wait: until it, every plan on the table is a guess
+      const analyze = need.analyze && (t.rows === null || now - (this.analysed.get(t.name) ?? Number.NEGATIVE_INFINITY) >= ANALYZE_GAP_MS);
+      if (!vacuum && !analyze) continue;
       const started = performance.now();
-      if (what === 'vacuum') await sql`vacuum (analyze, skip_locked, truncate false) ${sql.table(t.name)}`.execute(this.c.db);
-      else await sql`analyze (skip_locked) ${sql.table(t.name)}`.execute(this.c.db);
-      this.log?.debug({ table: t.name, what, ms: Math.round(performance.now() - started) }, 'table upkeep');
+      const table = sql.table(t.name);
+      if (vacuum && analyze) await sql`vacuum (analyze, skip_locked, truncate false) ${table}`.execute(this.c.db);
+      else if (vacuum) await sql`vacuum (skip_locked, truncate false) ${table}`.execute(this.c.db);
+      else await sql`analyze (skip_locked) ${table}`.execute(this.c.db);
+      if (vacuum) this.vacuumed.set(t.name, now);
+      if (analyze) this.analysed.set(t.name, now);
+      this.log?.debug({ table: t.name, vacuum, analyze, ms: Math.round(performance.now() - started) }, 'table upkeep');
       looked.push(t.name);
     }
     this.done += looked.length;
