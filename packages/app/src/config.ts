@@ -123,6 +123,12 @@ export const configSchema = z.object({
    * balancer moves traffic away first (default: 1000 with DATABASE_URL, where instances run behind one; 0 embedded).
    */
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).optional(),
+  /**
+   * How long an idle keep-alive connection stays open. Longer than a load balancer's idle timeout
+   * (AWS ALB: 60 s), so the balancer, not the server, closes idle connections: a server that closes
+   * one just as the balancer reuses it fails that request (Node's own default is 5 s).
+   */
+  HTTP_KEEP_ALIVE_MS: z.coerce.number().int().min(1_000).max(600_000).default(65_000),
   /** How long a worker's claim lasts; a crashed worker's work is retaken after it. */
   WORKER_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
   /** The public base URL HubSpot calls (request signatures cover the full URL; set it behind a proxy). */

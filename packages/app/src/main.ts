@@ -132,6 +132,7 @@ async function main(): Promise<void> {
       : {}),
     leaseMs: config.WORKER_LEASE_MS,
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS ?? (config.DATABASE_URL !== undefined ? 1000 : 0),
+    keepAliveMs: config.HTTP_KEEP_ALIVE_MS,
     instanceId,
     ...(config.WORKER === 'on'
       ? {

@@ -67,6 +67,8 @@ export interface SystemOptions {
   salesforce?: SalesforceSettings;
   /** On shutdown, how long /readyz answers 503 before the server stops taking requests (load balancers notice). */
   shutdownDelayMs?: number;
+  /** How long an idle keep-alive connection stays open (`HTTP_KEEP_ALIVE_MS`; Node's default, 5 s, when absent). */
+  keepAliveMs?: number;
 }
 
 export interface System {
@@ -226,7 +228,9 @@ export function createSystem(o: SystemOptions): System {
     async listen(port, host = '127.0.0.1') {
       await watcher?.start();
       return new Promise((resolve) => {
-        server = createServer(serve(app)).listen(port, host, () => {
+        server = createServer(serve(app));
+        if (o.keepAliveMs !== undefined) server.keepAliveTimeout = o.keepAliveMs;
+        server.listen(port, host, () => {
           const addr = server?.address() as AddressInfo;
           baseUrl = `http://${host}:${addr.port}`;
           resolve({ server: server as Server, url: baseUrl });
