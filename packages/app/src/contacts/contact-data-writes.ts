@@ -69,7 +69,8 @@ export async function updateDataMany(
       (d) => ({
         compile: () =>
           sql`update contacts set data = v.data, updated_at = ${arg(0)}, version = version + 1
-            from unnest(${arg(1)}::text[], ${arg(2)}::text[]) as v(id, data) where contacts.id = v.id`.compile(d),
+            from unnest(${arg(1)}::text[], ${arg(2)}::text[]) as v(id, data)
+            where contacts.id = v.id and contacts.id = any(${arg(1)}::text[])`.compile(d),
       }),
       [now, rows.map((r) => r.id), rows.map((r) => json(change(r.id, parseJson<Contact>(r.data))))],
     );

@@ -56,7 +56,10 @@ export class ReceiptRepository {
                 sql<{ attempt_id: string; status: string; at: number }>`insert into receipts (id, attempt_id, status, at, detail)
                   select v.id, v.attempt_id, v.status, v.at, v.detail
                   from unnest(${arg(0)}::text[], ${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::bigint[], ${arg(4)}::text[]) as v(id, attempt_id, status, at, detail)
-                  where not exists (select 1 from receipts r where r.attempt_id = v.attempt_id and r.status = v.status and r.at = v.at)
+                  -- r.attempt_id = any(…): the receipts already logged are looked up by the batch's attempts, whatever
+                  -- the plan (one cached while the table was empty hashed every receipt ever logged)
+                  where not exists (select 1 from receipts r where r.attempt_id = v.attempt_id and r.status = v.status and r.at = v.at
+                    and r.attempt_id = any(${arg(1)}::text[]))
                   returning attempt_id, status, at`.compile(d),
             }),
             [0, 1, 2, 3, 4].map((k) => rows.map((r) => r[k])),

@@ -224,10 +224,11 @@ export class MessageRepository {
       this.c,
       'messages sent, many',
       (d) => ({
+        // `m.id = any(…)`: found by key whatever the plan (see attempts.sentMany)
         compile: () =>
           sql`update messages m set status = 'sent', updated_at = ${arg(0)}, channel = v.channel, cost = m.cost + v.cost
             from unnest(${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::float8[]) as v(id, channel, cost)
-            where m.id = v.id and m.status in ('queued', 'sent')`.compile(d),
+            where m.id = v.id and m.status in ('queued', 'sent') and m.id = any(${arg(1)}::text[])`.compile(d),
       }),
       [now, list.map((m) => m.id), list.map((m) => m.channel), list.map((m) => m.cost)],
     );
