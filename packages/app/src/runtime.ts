@@ -9,7 +9,7 @@ import { Sender } from './delivery/sender.js';
 import { Inbound } from './inbound/inbound.js';
 import { EventApplier } from './inbox/apply-event.js';
 import { type HotWrites, localHotWrites } from './inbox/hot-writes.js';
-import { InboxProcessor } from './inbox/inbox-processor.js';
+import { EVENTS_PER_COMMIT, InboxProcessor } from './inbox/inbox-processor.js';
 import type { InboxSource } from './inbox/inbox-source.js';
 import { Journeys } from './journeys/journeys.js';
 import type { Logger } from './logger.js';
@@ -36,6 +36,8 @@ export interface RuntimeOptions {
    * overlap; SQLite has one writer: always 1).
    */
   concurrency?: number;
+  /** How long a round's sides keep taking full units of events back to back (default EVENTS_SLICE_MS). */
+  eventsSliceMs?: number;
   /**
    * What CRMs add, built on the runtime's own services: steps for the events they send raw, and
    * the worker's chores (write-back, sync).
@@ -77,6 +79,8 @@ export interface Runtime {
 const SWEEP_EVERY_MS = 5_000;
 /** How often the tables' counters are looked at (a round acts only past autovacuum's thresholds). */
 const UPKEEP_EVERY_MS = 2_000;
+/** How long a round's sides keep taking events back to back before its timers, stalled sends and chores get their turn. */
+const EVENTS_SLICE_MS = 250;
 
 export function createRuntime(o: RuntimeOptions): Runtime {
   const { store, ruleset, clock, log } = o;
@@ -164,11 +168,19 @@ export function createRuntime(o: RuntimeOptions): Runtime {
       const side = store.dialect === 'postgres' ? Math.max(1, o.concurrency ?? DEFAULT_PG_CONCURRENCY) : 1;
       const many = async (fn: () => Promise<number>) =>
         side === 1 ? fn() : (await Promise.all(Array.from({ length: side }, fn))).reduce((a, b) => a + b, 0);
-      const n =
-        (await inbox.processRaw()) +
-        (await many(() => inbox.processReady())) +
-        (await many(() => timers.run())) +
-        (await sender.resumeStalled());
+      // a side that took a full unit of events (a backlog) takes its next at once, for up to
+      // EVENTS_SLICE_MS, rather than waiting for the slowest side and the round's timers and chores;
+      // one that took fewer lets the next events gather meanwhile (smaller units cost more per event)
+      const events = async () => {
+        const until = Date.now() + (o.eventsSliceMs ?? EVENTS_SLICE_MS);
+        let taken = 0;
+        for (;;) {
+          const k = await inbox.processReady();
+          taken += k;
+          if (k < EVENTS_PER_COMMIT || Date.now() >= until) return taken;
+        }
+      };
+      const n = (await inbox.processRaw()) + (await many(events)) + (await many(() => timers.run())) + (await sender.resumeStalled());
       const total = n + (await runChores(false));
       o.metrics?.round(total > 0);
       return total;

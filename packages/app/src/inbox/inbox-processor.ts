@@ -17,7 +17,7 @@ export interface InboxStore extends JourneyStore {
 }
 
 /** Events applied per commit by a worker (each under its own savepoint). */
-const EVENTS_PER_COMMIT = 50;
+export const EVENTS_PER_COMMIT = 50;
 /** Raw events prepared per round, and how many of their sources' steps run at once. */
 const RAW_PER_ROUND = 50;
 const RAW_CONCURRENCY = 8;
