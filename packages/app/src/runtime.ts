@@ -73,6 +73,8 @@ export interface Runtime {
   resumeOwnClaims(owner: string): Promise<number>;
   /** Runs every chore now, whatever its cadence (after an install, a test settling). */
   choresNow(): Promise<number>;
+  /** After the worker's last round: what runs in the background (table upkeep) stops; resolves when it has. */
+  stop(): Promise<void>;
 }
 
 /** How often parked receipts are swept (a race both sides of it missed). */
@@ -186,6 +188,7 @@ export function createRuntime(o: RuntimeOptions): Runtime {
       return total;
     },
     choresNow: () => runChores(true),
+    stop: () => upkeep.stop(),
     async resumeOwnClaims(owner) {
       return (await sender.expireLeasesOf(owner)) + (await timers.releaseClaimsOf(owner));
     },

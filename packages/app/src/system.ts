@@ -241,12 +241,16 @@ export function createSystem(o: SystemOptions): System {
       // readiness goes first, then the server stops taking requests (those under way finish)
       draining = true;
       if ((o.shutdownDelayMs ?? 0) > 0) await new Promise((r) => setTimeout(r, o.shutdownDelayMs));
+      // a connection busy now would otherwise stay open, idle, for the whole keep-alive time once
+      // its response is done (Node reads the timeout as each response finishes)
+      if (server !== null) server.keepAliveTimeout = 1;
       const closed = server === null ? Promise.resolve() : new Promise<void>((r) => server?.close(() => r()));
       server?.closeIdleConnections();
       await watcher?.stop();
       await dryRuns.stop();
       // the worker finishes the round it is in, then takes nothing more
       await worker.stop();
+      await runtime.stop();
       await stopCrm();
       await usedStates.disconnect().catch(() => undefined);
       await sandbox.drain();

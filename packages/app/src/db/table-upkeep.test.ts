@@ -38,6 +38,8 @@ describe('table upkeep (PostgreSQL)', () => {
     schema = `t_upkeep_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
     open = await openPostgres(TEST_DATABASE_URL, { schema, max: 2, upkeep });
     store = new Store(open);
+    // whatever the test server's autovacuum does, it leaves these tables to the test
+    await sql`alter table timers set (autovacuum_enabled = off)`.execute(open.db);
     return { store, db: open.db };
   }
 
@@ -89,6 +91,25 @@ describe('table upkeep (PostgreSQL)', () => {
     // nothing changed since: nothing to do
     expect(await upkeep.round()).toEqual([]);
     expect(await s.tableUpkeep().round()).toEqual([]);
+  });
+
+  it('leaves alone the tables in the schema that are not Signalbox’s, whatever their names; stops when told', async () => {
+    const { store: s, db } = await storeWith('on');
+    await sql`create table "someone.else" (id int)`.execute(db);
+    await sql`insert into "someone.else" select generate_series(1, 300)`.execute(db);
+    await sql`delete from "someone.else" where id <= 200`.execute(db);
+    await churn(s, db);
+    const upkeep = s.tableUpkeep();
+    const looked = await upkeep.round();
+    expect(looked).toContain('timers');
+    expect(looked).not.toContain('someone.else');
+    const other = await sql<{ vacuumed: unknown; analysed: unknown }>`
+      select last_vacuum as vacuumed, last_analyze as analysed from pg_stat_user_tables
+      where schemaname = current_schema() and relname = 'someone.else'`.execute(db);
+    expect(other.rows[0]).toEqual({ vacuumed: null, analysed: null });
+    await upkeep.stop();
+    expect(await upkeep.run()).toBe(0);
+    expect(await upkeep.round()).toEqual([]);
   });
 
   it('off: never touches a table, however many dead rows it has', async () => {

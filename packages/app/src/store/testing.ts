@@ -79,26 +79,36 @@ export function postgresProblems(plan: string[]): string[] {
  * `seqscan: false` prices sequential scans out (whether an index *can* serve it, whatever the
  * table's size); `true` leaves the planner to choose as it would in production.
  */
+let planChecks = 0;
+
 export async function postgresGenericPlan(db: OpenDatabase, q: Captured, o: { seqscan: boolean }): Promise<string[]> {
+  const quote = (t: string) => `'${t.replaceAll("'", "''")}'`;
+  // an array as an untyped literal ('{…}'), so it takes the parameter's type whatever its elements
+  const element = (v: unknown): string =>
+    v === null || v === undefined
+      ? 'NULL'
+      : typeof v === 'number' || typeof v === 'bigint'
+        ? String(v)
+        : `"${String(v).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
   const literal = (v: unknown): string =>
     v === null || v === undefined
       ? 'NULL'
       : Array.isArray(v)
-        ? `ARRAY[${v.map(literal).join(', ')}]`
+        ? quote(`{${v.map(element).join(',')}}`)
         : typeof v === 'number' || typeof v === 'bigint'
           ? String(v)
-          : `'${String(v).replaceAll("'", "''")}'`;
+          : quote(String(v));
+  // a name of its own each time: PREPARE outlives a transaction that failed after it
+  planChecks += 1;
+  const name = `plan_check_${planChecks}`;
   return db.db.transaction().execute(async (trx) => {
     if (!o.seqscan) await sql`SET LOCAL enable_seqscan = off`.execute(trx);
     await sql`SET LOCAL plan_cache_mode = force_generic_plan`.execute(trx);
-    await trx.executeQuery(CompiledQuery.raw(`PREPARE plan_check AS ${q.sql}`, []));
-    try {
-      const r = await trx.executeQuery<{ 'QUERY PLAN': string }>(
-        CompiledQuery.raw(`EXPLAIN EXECUTE plan_check(${q.parameters.map(literal).join(', ')})`, []),
-      );
-      return r.rows.map((x) => x['QUERY PLAN']);
-    } finally {
-      await trx.executeQuery(CompiledQuery.raw('DEALLOCATE plan_check', []));
-    }
+    await trx.executeQuery(CompiledQuery.raw(`PREPARE ${name} AS ${q.sql}`, []));
+    const r = await trx.executeQuery<{ 'QUERY PLAN': string }>(
+      CompiledQuery.raw(`EXPLAIN EXECUTE ${name}(${q.parameters.map(literal).join(', ')})`, []),
+    );
+    await trx.executeQuery(CompiledQuery.raw(`DEALLOCATE ${name}`, []));
+    return r.rows.map((x) => x['QUERY PLAN']);
   });
 }

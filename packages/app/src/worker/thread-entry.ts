@@ -116,6 +116,7 @@ async function run(data: WorkerThreadData): Promise<void> {
     else if (m.type === 'stop') {
       void (async () => {
         await worker.stop();
+        await runtime.stop();
         await stopCrm();
         await sandbox.drain();
         // writes handed over before the stop are answered before the store closes
