@@ -13,7 +13,7 @@ import type { OpenDatabase } from '../db/connection.js';
 import { dropPostgresSchema, openPostgres } from '../db/postgres.js';
 import type { TimerFor } from '../timers/timer-key.js';
 import { Store } from './store.js';
-import { type Captured, postgresGenericPlan, postgresProblems, TEST_DATABASE_URL } from './testing.js';
+import { postgresGenericPlan, postgresProblems, queryCapture, TEST_DATABASE_URL } from './testing.js';
 
 const T = Date.parse('2026-12-06T09:00:00Z');
 const PENDING = 2_000;
@@ -22,17 +22,14 @@ describe('plans on tables without statistics (PostgreSQL)', () => {
   const schema = `nostats_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   let db: OpenDatabase;
   let store: Store;
-  let capturing = false;
-  const captured: Captured[] = [];
+  const capture = queryCapture();
 
   beforeAll(async () => {
     db = await openPostgres(TEST_DATABASE_URL, {
       schema,
       max: 2,
       upkeep: 'off',
-      onQuery: (q, parameters) => {
-        if (capturing) captured.push({ sql: q, parameters });
-      },
+      onQuery: capture.onQuery,
     });
     store = new Store(db);
     // whatever the test server's autovacuum does, it leaves these tables unanalysed
@@ -54,15 +51,8 @@ describe('plans on tables without statistics (PostgreSQL)', () => {
    * index key, or reads the head of an index in its order (a Limit right over an index scan).
    */
   async function plansOf(run: () => Promise<unknown>, which: RegExp): Promise<Array<{ sql: string; plan: string }>> {
-    captured.length = 0;
-    capturing = true;
-    try {
-      await run();
-    } finally {
-      capturing = false;
-    }
     const out = [];
-    for (const q of captured.filter((c) => which.test(c.sql))) {
+    for (const q of (await capture.during(run)).filter((c) => which.test(c.sql))) {
       const plan = await postgresGenericPlan(db, q, { seqscan: true });
       const head = /^Limit/.test(plan[0] ?? '') && /->\s+Index (Only )?Scan using/.test(plan[1] ?? '');
       if (!head) expect(postgresProblems(plan), plan.join('\n')).toEqual([]);

@@ -18,9 +18,16 @@ import { agentView } from '../agent-view/agent-view.js';
 import type { OpenDatabase } from '../db/connection.js';
 import { dropPostgresSchema, openPostgres } from '../db/postgres.js';
 import { openSqlite } from '../db/sqlite.js';
-import type { NewMessage } from '../messages/message-repository.js';
 import { Store } from './store.js';
-import { type Captured, postgresGenericPlan, postgresProblems, sqliteProblems, TEST_DATABASE_URL } from './testing.js';
+import {
+  type Captured,
+  newMessage,
+  postgresGenericPlan,
+  postgresProblems,
+  queryCapture,
+  sqliteProblems,
+  TEST_DATABASE_URL,
+} from './testing.js';
 
 const T = Date.parse('2026-11-23T09:00:00Z');
 const rs = loadRuleset(DEFAULT_RULESET);
@@ -54,13 +61,10 @@ for (const d of dialects) {
     let db: OpenDatabase;
     let store: Store;
     let dispose: () => Promise<void>;
-    let capturing = false;
-    const captured: Captured[] = [];
+    const capture = queryCapture();
 
     beforeAll(async () => {
-      const opened = await d.open((q, parameters) => {
-        if (capturing) captured.push({ sql: q, parameters });
-      });
+      const opened = await d.open(capture.onQuery);
       db = opened.db;
       dispose = opened.dispose;
       store = new Store(db);
@@ -95,14 +99,7 @@ for (const d of dialects) {
       run: () => Promise<unknown>,
       o: { which?: RegExp; plan?: (q: Captured) => Promise<string[]> } = {},
     ): Promise<Array<{ sql: string; plan: string[]; problems: string[] }>> {
-      captured.length = 0;
-      capturing = true;
-      try {
-        await run();
-      } finally {
-        capturing = false;
-      }
-      const reads = captured.filter((q) => (o.which ?? /^\s*select/i).test(q.sql));
+      const reads = (await capture.during(run)).filter((q) => (o.which ?? /^\s*select/i).test(q.sql));
       const out = [];
       for (const q of reads) {
         const p = await (o.plan ?? plan)(q);
@@ -122,24 +119,7 @@ for (const d of dialects) {
         },
         T,
       );
-      const message = {
-        id: `m-${contact.id}`,
-        contactId: contact.id,
-        idempotencyKey: null,
-        journeyInstanceId: null,
-        journeyId: null,
-        type: 'service',
-        purpose: 'service',
-        team: 'support',
-        workflow: null,
-        template: 't',
-        status: 'queued' as const,
-        outcome: 'send' as const,
-        channel: null,
-        cost: 0,
-        request: { type: 'service', priority: 'normal' },
-        decision: { outcome: 'send', plan: [], reasons: [] },
-      } as unknown as NewMessage;
+      const message = newMessage(`m-${contact.id}`, contact.id, null, { decision: { outcome: 'send', plan: [], reasons: [] } });
       await store.messages.create(message, T);
       await store.timers.schedule({ kind: 'timeout', messageId: message.id, step: 0 }, T + 60_000, T);
       return contact;

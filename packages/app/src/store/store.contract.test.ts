@@ -1,32 +1,10 @@
 import type { JourneyInstance } from '@signalbox/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenDatabase } from '../db/connection.js';
-import type { NewMessage } from '../messages/message-repository.js';
 import type { Store } from './store.js';
-import { storeFactories } from './testing.js';
+import { newMessage, storeFactories } from './testing.js';
 
 const T = Date.parse('2026-11-23T07:00:00Z');
-
-/** A message to record: a service message of the support team, queued, its decision a send. */
-const newMessage = (id: string, contactId: string, idempotencyKey: string | null = null) =>
-  ({
-    id,
-    contactId,
-    idempotencyKey,
-    journeyInstanceId: null,
-    journeyId: null,
-    type: 'service',
-    purpose: 'service',
-    team: 'support',
-    workflow: null,
-    template: 't',
-    status: 'queued' as const,
-    outcome: 'send' as const,
-    channel: null,
-    cost: 0,
-    request: { type: 'service', priority: 'normal' },
-    decision: { outcome: 'send' },
-  }) as unknown as NewMessage;
 
 describe.each(storeFactories)('Store contract: $name', (factory) => {
   let store: Store;

@@ -5,6 +5,7 @@ import { CompiledQuery, sql } from 'kysely';
 import type { OpenDatabase } from '../db/connection.js';
 import { dropPostgresSchema, openPostgres } from '../db/postgres.js';
 import { openSqlite } from '../db/sqlite.js';
+import type { NewMessage } from '../messages/message-repository.js';
 import { Store } from './store.js';
 
 /** Postgres for tests and CI: the machine's local server (trust auth), database `test`. */
@@ -49,6 +50,50 @@ export interface Captured {
   sql: string;
   parameters: readonly unknown[];
 }
+
+/** What a connection runs while `during` runs something (give the connection `onQuery`). */
+export function queryCapture() {
+  let on = false;
+  const list: Captured[] = [];
+  return {
+    onQuery: (q: string, parameters: readonly unknown[]) => {
+      if (on) list.push({ sql: q, parameters });
+    },
+    /** The statements `run` makes. */
+    async during(run: () => Promise<unknown>): Promise<Captured[]> {
+      list.length = 0;
+      on = true;
+      try {
+        await run();
+      } finally {
+        on = false;
+      }
+      return [...list];
+    },
+  };
+}
+
+/** A message to record: a service message of the support team, queued, its decision a send (`extra` changes any of it). */
+export const newMessage = (id: string, contactId: string, idempotencyKey: string | null = null, extra: Record<string, unknown> = {}) =>
+  ({
+    id,
+    contactId,
+    idempotencyKey,
+    journeyInstanceId: null,
+    journeyId: null,
+    type: 'service',
+    purpose: 'service',
+    team: 'support',
+    workflow: null,
+    template: 't',
+    status: 'queued' as const,
+    outcome: 'send' as const,
+    channel: null,
+    cost: 0,
+    request: { type: 'service', priority: 'normal' },
+    decision: { outcome: 'send' },
+    ...extra,
+  }) as unknown as NewMessage;
 
 /**
  * Why a plan is not an indexed read (empty: it is). SQLite: a SCAN of a table or an index (a
