@@ -1,7 +1,9 @@
 /**
- * Migration 0060 on a database that already holds pending timers (both dialects): each pending
- * timer gets the contact of its message or journey instance; fired and cancelled ones are left
- * alone; the partial index `timers_contact` serves a contact's timers afterwards.
+ * Migrations on databases that already hold data (both dialects).
+ * - 0060 on pending timers: each pending timer gets the contact of its message or journey
+ *   instance; fired and cancelled ones are left alone; the partial index `timers_contact` serves a
+ *   contact's timers afterwards.
+ * - 0080 on receipts logged twice (the race it closes): each is kept once.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,6 +85,28 @@ describe.each(dialects)('migration 0060 on existing timers ($name)', (d) => {
         { id: 't2', contact_id: 'c2' },
         { id: 't3', contact_id: null },
       ]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe.each(dialects)('migration 0080 on receipts logged twice ($name)', (d) => {
+  it('keeps each receipt once (the earliest) and then refuses a second copy', async () => {
+    const { db, schema } = await d.open();
+    try {
+      await migrate(db, before('0080'), schema);
+      const receipt = (id: string, attempt: string, status: string, at: number) =>
+        sql`INSERT INTO receipts (id, attempt_id, status, at, detail) VALUES (${id}, ${attempt}, ${status}, ${at}, '{}')`.execute(db);
+      await receipt('r1', 'a1', 'delivered', 10);
+      await receipt('r2', 'a1', 'delivered', 10); // the race's second copy
+      await receipt('r3', 'a1', 'read', 10);
+      await receipt('r4', 'a2', 'delivered', 10);
+      await receipt('r5', 'a1', 'delivered', 11);
+      await migrate(db, migrations as Record<string, Migration>, schema);
+      const rows = await sql<{ id: string }>`SELECT id FROM receipts ORDER BY id`.execute(db);
+      expect(rows.rows.map((r) => r.id)).toEqual(['r1', 'r3', 'r4', 'r5']);
+      await expect(receipt('r6', 'a1', 'delivered', 10)).rejects.toThrow(/unique|UNIQUE/);
     } finally {
       await db.destroy();
     }

@@ -18,6 +18,7 @@ import { m0060 } from './migrations/0060-timers-by-contact.js';
 import { m0061 } from './migrations/0061-sync-started-at.js';
 import { m0062 } from './migrations/0062-sync-owner.js';
 import { m0070 } from './migrations/0070-inbox-trace.js';
+import { m0080 } from './migrations/0080-receipts-once.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
@@ -43,6 +44,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0061_sync_started_at': m0061,
   '0062_sync_owner': m0062,
   '0070_inbox_trace': m0070,
+  '0080_receipts_once': m0080,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

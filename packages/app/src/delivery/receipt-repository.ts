@@ -28,8 +28,9 @@ export class ReceiptRepository {
 
   /**
    * `add` for several receipts (of one attempt or many: a batch), in one statement: each logged
-   * unless the same one (attempt, status, time) is there already; those logged already, or twice
-   * in the list, are left out. Returns the ones logged, in the order given. PostgreSQL binds the
+   * unless the same one (attempt, status, time) is there already (a unique index: also when another
+   * transaction logs it at the same moment, the later one waits and logs nothing); those logged
+   * already, or twice in the list, are left out. Returns the ones logged, in the order given. PostgreSQL binds the
    * list as arrays (one statement text for any length).
    */
   async addMany(
@@ -56,10 +57,9 @@ export class ReceiptRepository {
                 sql<{ attempt_id: string; status: string; at: number }>`insert into receipts (id, attempt_id, status, at, detail)
                   select v.id, v.attempt_id, v.status, v.at, v.detail
                   from unnest(${arg(0)}::text[], ${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::bigint[], ${arg(4)}::text[]) as v(id, attempt_id, status, at, detail)
-                  -- r.attempt_id = any(…): the receipts already logged are looked up by the batch's attempts, whatever
-                  -- the plan (one cached while the table was empty hashed every receipt ever logged)
-                  where not exists (select 1 from receipts r where r.attempt_id = v.attempt_id and r.status = v.status and r.at = v.at
-                    and r.attempt_id = any(${arg(1)}::text[]))
+                  -- the unique index decides, also between overlapping transactions: the later one waits for the
+                  -- earlier to end and then logs nothing it logged
+                  on conflict (attempt_id, status, at) do nothing
                   returning attempt_id, status, at`.compile(d),
             }),
             [0, 1, 2, 3, 4].map((k) => rows.map((r) => r[k])),
@@ -77,7 +77,9 @@ export class ReceiptRepository {
                     ),
                     sql` union all `,
                   )}) v
+                  -- (SQLite has one writer: no transaction overlaps; the where clause also keeps "on" from reading as a join's)
                   where not exists (select 1 from receipts r where r.attempt_id = v.attempt_id and r.status = v.status and r.at = v.at)
+                  on conflict (attempt_id, status, at) do nothing
                   returning attempt_id, status, at`.compile(d),
             }),
             rows.flat(),

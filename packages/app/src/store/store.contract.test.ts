@@ -418,6 +418,29 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         'read@30',
       ]);
     });
+    it('logs a receipt once when two transactions log it at the same moment (a retried webhook taken by another instance)', async () => {
+      const id = ((await store.attempts.byProviderId('sandbox', 'p-1')) as { id: string }).id;
+      let release = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let firstLogged: boolean | null = null;
+      const first = store.transaction(async (tx) => {
+        firstLogged = await tx.receipts.add(id, 'delivered', T + 40, { by: 'first' });
+        await held;
+      });
+      while (firstLogged === null) await new Promise((r) => setTimeout(r, 5));
+      // the second waits for the first to end (PostgreSQL: on the unique index; SQLite: for the writer)
+      const second = store.transaction((tx) =>
+        tx.receipts.addMany([{ attemptId: id, status: 'delivered', at: T + 40, detail: { by: 'second' } }]),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      const [, secondLogged] = await Promise.all([first, second]);
+      expect(firstLogged).toBe(true);
+      expect(secondLogged).toEqual([]);
+      expect((await store.receipts.forAttempts([id])).filter((r) => r.at === T + 40)).toHaveLength(1);
+    });
     it('reports the inventory by channel, team, journey, type and outcome', async () => {
       const rows = await store.reports.inventory(T - 1000, T + 10_000);
       expect(rows).toEqual([{ channel: 'sms', team: 'support', journey: null, type: 'service', status: 'sent', messages: 1, cost: 0.01 }]);
