@@ -190,6 +190,40 @@ describe('provider hooks', () => {
     // what the guard saw is in the store, not in a process's memory
     expect(await h.store.seenSignatures.firstUse(`provider:sandbox:probe`, 0, 1)).toBe(true);
   });
+
+  it('refuse the same signature written another way (spaces, order, extra parts), and a timestamp not in digits', async () => {
+    const raw = JSON.stringify({ id: 'in-rewritten', channel: 'sms', from: '+254700000198', text: 'hello', at: MORNING });
+    const t = Date.now();
+    const [, mac] = /v1=([0-9a-f]{64})/.exec(sign(SANDBOX_SECRET, raw, t)) as RegExpExecArray;
+    const post = (signature: string) =>
+      request(h.url)
+        .post('/hooks/providers/sandbox/inbound')
+        .set('content-type', 'application/json')
+        .set('signalbox-signature', signature)
+        .send(raw);
+    await post(`t=${t},v1=${mac}`).expect(200);
+    for (const rewritten of [`t=${t}, v1=${mac}`, `v1=${mac},t=${t}`, `t=${t},v1=${mac},x=1`, ` t=${t} ,v1=${mac}`]) {
+      const res = await post(rewritten).expect(401);
+      expect(res.body.code, rewritten).toBe('SIGNATURE_REPLAYED');
+    }
+    for (const malformed of [`t=${t}.0,v1=${mac}`, `t=${t},v1=${mac},t=${t}`, `t=${t},v1=${mac},junk`, `t=+${t},v1=${mac}`]) {
+      const res = await post(malformed).expect(401);
+      expect(res.body, malformed).toMatchObject({ code: 'SIGNATURE_INVALID', detail: 'signature malformed' });
+    }
+  });
+
+  it("answer 404 for a provider named like an object's own properties (__proto__, constructor), signed or not", async () => {
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty'])
+      for (const hook of ['receipts', 'inbound']) {
+        const res = await request(h.url)
+          .post(`/hooks/providers/${name}/${hook}`)
+          .set('content-type', 'application/json')
+          .set('signalbox-signature', `t=${Date.now()},v1=${'0'.repeat(64)}`)
+          .send('{}');
+        expect(res.status, `${name}/${hook}`).toBe(404);
+        expect(res.body.code).toBe('PROVIDER_UNKNOWN');
+      }
+  });
 });
 
 describe('the API describes every route it serves', () => {

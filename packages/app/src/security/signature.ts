@@ -12,16 +12,32 @@ export function sign(secret: string, rawBody: string | Buffer, nowMs: number): s
   return `t=${nowMs},v1=${mac}`;
 }
 
-export type SignatureCheck = { ok: true } | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
+/**
+ * `ok` carries the MAC, which names the request (timestamp and body) whatever the header's spelling:
+ * the replay guard keys on it, so a header rewritten (spaces, order, `t=…0`, extra parts) is still
+ * the same signature.
+ */
+export type SignatureCheck = { ok: true; mac: string } | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
 
 export function verify(secret: string, header: string | undefined, rawBody: string | Buffer, nowMs: number): SignatureCheck {
   if (header === undefined || header === '') return { ok: false, reason: 'missing' };
-  const parts = Object.fromEntries(header.split(',').map((p) => p.trim().split('=', 2) as [string, string]));
-  const t = Number(parts.t);
-  const v1 = parts.v1;
-  if (!Number.isFinite(t) || v1 === undefined || !/^[0-9a-f]{64}$/.test(v1)) return { ok: false, reason: 'malformed' };
+  const parts = new Map<string, string>();
+  for (const p of header.split(',')) {
+    const at = p.indexOf('=');
+    if (at < 0) return { ok: false, reason: 'malformed' };
+    const key = p.slice(0, at).trim();
+    // a part named twice is ambiguous (which one was signed?)
+    if (parts.has(key)) return { ok: false, reason: 'malformed' };
+    parts.set(key, p.slice(at + 1).trim());
+  }
+  const ts = parts.get('t');
+  const v1 = parts.get('v1');
+  // the timestamp exactly as signed: epoch milliseconds in digits (`1.7e12` or `…0.0` would sign another text)
+  if (ts === undefined || !/^\d{1,15}$/.test(ts) || v1 === undefined || !/^[0-9a-f]{64}$/.test(v1))
+    return { ok: false, reason: 'malformed' };
+  const t = Number(ts);
   if (Math.abs(nowMs - t) > SIGNATURE_TOLERANCE_MS) return { ok: false, reason: 'stale' };
-  const expected = createHmac('sha256', secret).update(`${t}.`).update(rawBody).digest();
+  const expected = createHmac('sha256', secret).update(`${ts}.`).update(rawBody).digest();
   const given = Buffer.from(v1, 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected) ? { ok: true } : { ok: false, reason: 'mismatch' };
+  return given.length === expected.length && timingSafeEqual(given, expected) ? { ok: true, mac: v1 } : { ok: false, reason: 'mismatch' };
 }

@@ -47,7 +47,8 @@ export function providerHookRoutes(d: {
 }): RouteSpec[] {
   const verified = async (req: Request): Promise<unknown> => {
     const name = String(req.params.name);
-    const secret = d.secrets[name];
+    // own names only: `__proto__`, `constructor` and the like are no provider
+    const secret = Object.hasOwn(d.secrets, name) ? d.secrets[name] : undefined;
     if (secret === undefined) throw new NotFoundError('PROVIDER_UNKNOWN', `no provider ${name}`);
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signature = req.get(SIGNATURE_HEADER);
@@ -56,7 +57,7 @@ export function providerHookRoutes(d: {
       d.log.warn({ provider: name, reason: check.reason, path: req.path }, 'provider hook refused');
       throw new AuthError(401, 'SIGNATURE_INVALID', `signature ${check.reason}`);
     }
-    if (!(await d.replay.firstUse(`provider:${name}`, signature as string, Date.now()))) {
+    if (!(await d.replay.firstUse(`provider:${name}`, check.mac, Date.now()))) {
       d.log.warn({ provider: name, path: req.path }, 'provider hook replayed');
       throw new AuthError(401, 'SIGNATURE_REPLAYED', 'signature already used');
     }

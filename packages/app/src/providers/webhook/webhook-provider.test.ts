@@ -107,7 +107,7 @@ describe('webhook provider', () => {
     expect(r).toEqual({ status: 'accepted', providerMessageId: 'gw-m-+15550002:0', cost: 0.011 });
     const got = received.at(-1);
     expect(got?.headers['idempotency-key']).toBe('m-+15550002:0');
-    expect(verify(SECRET, got?.headers['signalbox-signature'] as string, got?.body ?? '', Date.now())).toEqual({ ok: true });
+    expect(verify(SECRET, got?.headers['signalbox-signature'] as string, got?.body ?? '', Date.now())).toMatchObject({ ok: true });
     expect(verify('other-secret-0123456789abcdef', got?.headers['signalbox-signature'] as string, got?.body ?? '', Date.now()).ok).toBe(
       false,
     );

@@ -105,7 +105,7 @@ export function emailHookRoutes(d: EmailHookDeps): RouteSpec[] {
           d.log.warn({ provider: d.name, reason: check.reason, path: req.path }, 'email report refused');
           throw new AuthError(401, 'SIGNATURE_INVALID', `signature ${check.reason}`);
         }
-        if (!(await d.replay.firstUse(`provider:${d.name}:reports`, signature as string, Date.now())))
+        if (!(await d.replay.firstUse(`provider:${d.name}:reports`, check.mac, Date.now())))
           throw new AuthError(401, 'SIGNATURE_REPLAYED', 'signature already used');
         const report = parseBody(emailReportBody, parseJsonBody(raw));
         const contactId = await applyEmailReport(d.store, d.name, report, d.now());
