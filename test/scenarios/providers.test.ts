@@ -182,8 +182,8 @@ describe('Twilio', () => {
     expect((await twilio.inbound(inbound, stop)).status).toBe(200);
     await settle();
     const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
-    // (the ledger keeps each delivery as evidence, as for every provider's inbound)
-    expect([...new Set(ledger.map((c) => `${c.channel}/${c.purpose}/${c.status}/${c.source}`))]).toEqual([
+    // the retry applied nothing: one line per purpose
+    expect(ledger.map((c) => `${c.channel}/${c.purpose}/${c.status}/${c.source}`)).toEqual([
       'sms/marketing/revoked/keyword',
       'sms/service/revoked/keyword',
     ]);
@@ -193,6 +193,25 @@ describe('Twilio', () => {
     await settle();
     expect(m.decision.plan.map((s) => s.channel)).not.toContain('sms');
     expect(twilio.messages()).toHaveLength(1);
+  });
+
+  it('an old START sent again (Twilio signs no time) does not undo a later STOP: each MessageSid is applied once', async () => {
+    await start();
+    const id = await phone('+254711000398');
+    const inbound = `${h.url}/hooks/twilio/inbound`;
+    const from = { from: '+254711000398', to: SMS_FROM };
+    const startMsg = { ...from, body: 'START', sid: `SM${'d'.repeat(32)}` };
+    expect((await twilio.inbound(inbound, startMsg)).status).toBe(200);
+    expect((await twilio.inbound(inbound, { ...from, body: 'STOP', sid: `SM${'e'.repeat(32)}` })).status).toBe(200);
+    expect((await twilio.inbound(inbound, startMsg)).status).toBe(200);
+    await settle();
+    const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
+    expect(ledger.map((c) => `${c.channel}/${c.purpose}/${c.status}`)).toEqual([
+      'sms/marketing/granted',
+      'sms/service/granted',
+      'sms/marketing/revoked',
+      'sms/service/revoked',
+    ]);
   });
 
   it('a button payload from WhatsApp becomes the reply event (through the ruleset’s eventMap.provider)', async () => {

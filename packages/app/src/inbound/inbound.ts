@@ -4,6 +4,7 @@ import type { Sender } from '../delivery/sender.js';
 import type { Unit } from '../delivery/unit.js';
 import type { InboxStore } from '../inbox/inbox-processor.js';
 import type { Logger } from '../logger.js';
+import type { IdempotencyKeys } from '../messages/idempotency.js';
 import type { MessageRequests } from '../requests/message-requests.js';
 import { type KeywordAction, keywordOf, normaliseReply } from './keywords.js';
 
@@ -11,6 +12,11 @@ export interface InboundResult {
   contactId: string | null;
   keyword: KeywordAction | null;
   event: string | null;
+}
+
+/** What an inbound message is applied with: the inbox's store, and the keys that make it apply once. */
+export interface InboundStore extends InboxStore {
+  idempotency: IdempotencyKeys;
 }
 
 /**
@@ -22,19 +28,35 @@ export class Inbound {
   constructor(
     private readonly d: {
       ruleset: () => CompiledRuleset;
-      sender: Sender<InboxStore>;
+      sender: Sender<InboundStore>;
       requests: MessageRequests;
       clock: Clock;
       log: Logger;
     },
   ) {}
 
+  /**
+   * Applies an inbound message once per provider and message id: a provider's retry (or a replayed
+   * request: Twilio's signatures carry no time) gets the first answer and changes nothing, so an old
+   * START sent again cannot undo a later STOP. The key is taken first, in the message's own
+   * transaction: a copy applied at the same moment waits for it, then finds it taken.
+   */
   receive(providerName: string, m: InboundMessage): Promise<InboundResult> {
-    return this.d.sender.unit((u) => this.receiveIn(u, providerName, m));
+    return this.d.sender.unit(async (u) => {
+      const scope = `inbound:${providerName}`;
+      const now = this.d.clock.now().getTime();
+      const pending: InboundResult = { contactId: null, keyword: null, event: null };
+      if (!(await u.store.idempotency.put(scope, m.id, { requestHash: '', status: 200, response: pending }, now))) {
+        this.d.log.info({ provider: providerName, channel: m.channel }, 'inbound message seen before: not applied again');
+        return ((await u.store.idempotency.get(scope, m.id))?.response as InboundResult | undefined) ?? pending;
+      }
+      const result = await this.receiveIn(u, providerName, m, now);
+      await u.store.idempotency.settle(scope, m.id, result);
+      return result;
+    });
   }
 
-  private async receiveIn(u: Unit<InboxStore>, providerName: string, m: InboundMessage): Promise<InboundResult> {
-    const now = this.d.clock.now().getTime();
+  private async receiveIn(u: Unit<InboundStore>, providerName: string, m: InboundMessage, now: number): Promise<InboundResult> {
     const rs = this.d.ruleset();
     const kind = rs.source.channels[m.channel]?.address ?? 'phone';
     const contact = await u.store.contacts.findByIdentity(kind, m.from);

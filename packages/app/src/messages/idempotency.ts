@@ -25,4 +25,14 @@ export class IdempotencyKeys {
       .executeTakeFirst();
     return r !== undefined;
   }
+
+  /** Replaces the answer kept for a key (in the transaction that put it: the first answer once known). */
+  async settle(scope: string, key: string, response: unknown): Promise<void> {
+    await this.c.db
+      .updateTable('idempotency')
+      .set({ response: json(response) })
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .execute();
+  }
 }
