@@ -174,6 +174,29 @@ describe('errors that help', () => {
   });
 });
 
+describe("a message's own idempotencyKey", () => {
+  it("is the caller's: the same caller and key make one message, another caller's or Signalbox's own key never names it", async () => {
+    const send = (role: 'integration' | 'admin', phone: string, idempotencyKey: string) =>
+      h
+        .api(role)
+        .post('/api/v1/messages')
+        .send({ contact: { identities: [{ kind: 'phone', value: phone }] }, message: { type: 'otp', idempotencyKey } })
+        .expect(202);
+    const first = (await send('integration', '+254700000141', 'order-77')).body;
+    const again = (await send('integration', '+254700000141', 'order-77')).body;
+    expect(again.messageId).toBe(first.messageId);
+    const other = (await send('admin', '+254700000142', 'order-77')).body;
+    expect(other.messageId).not.toBe(first.messageId);
+    expect(other.decision.contactId).toBe(other.contactId);
+    // a key shaped like the ones Signalbox gives its own messages (keyword replies, CRM actions, the header's)
+    for (const key of ['keyword-reply:sms:SM1', 'hubspot-action:cb-1', `api:messages:integration:order-77`]) {
+      const r = (await send('admin', '+254700000143', key)).body;
+      expect(r.messageId, key).not.toBe(first.messageId);
+      expect(r.decision.contactId).toBe(r.contactId);
+    }
+  });
+});
+
 describe('provider hooks', () => {
   it('refuse a signed request replayed inside its window, also after a restart of the guard', async () => {
     const raw = JSON.stringify({ id: 'in-replay', channel: 'sms', from: '+254700000199', text: 'hello', at: MORNING });

@@ -39,7 +39,11 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
             return;
           }
         }
-        const request = { ...body.message, ...(key !== undefined ? { idempotencyKey: `api:${scope}:${key}` } : {}) };
+        // a key (the header's, else the body's own) is the caller's: scoped to its API key, so it never
+        // names another caller's message or one Signalbox made itself (keyword replies, CRM actions)
+        const own = key ?? body.message.idempotencyKey;
+        const { idempotencyKey: _given, ...message } = body.message;
+        const request = { ...message, ...(own !== undefined ? { idempotencyKey: `api:${scope}:${own}` } : {}) };
         // one unit: the contact resolved and locked, the decision made against what was decided before it
         const { contactId, result } = await runtime.sender.unit(async (u) => {
           const contactId = await resolveContactRef(u.store.contacts, body.contact, '/contact', now());
