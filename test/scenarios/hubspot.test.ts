@@ -267,6 +267,31 @@ describe('HubSpot events in real time', () => {
     );
   });
 
+  it('a "Send a webhook" delivery: a retry collapses; the same body for another portal or object type is another delivery', async () => {
+    const body = JSON.stringify({ objectId: 501, properties: { firstname: 'Alice' } });
+    let n = 0;
+    const post = async (query: string) => {
+      const url = `${h.url}/hooks/hubspot/workflow-webhook?${query}`;
+      const ts = Date.now() + n++; // each request signed on its own (a signature is good once)
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-hubspot-signature-v3': signV3(fake.clientSecret, 'POST', url, body, ts),
+          'x-hubspot-request-timestamp': String(ts),
+        },
+        body,
+      });
+      expect(res.status, query).toBe(200);
+      return res.json();
+    };
+    expect(await post(`portalId=${PORTAL}&event=invoice.paid&objectType=contact`)).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await post(`portalId=${PORTAL}&event=invoice.paid&objectType=contact`)).toEqual({ accepted: 0, duplicates: 1 });
+    expect(await post(`portalId=${PORTAL + 1}&event=invoice.paid&objectType=contact`)).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await post(`portalId=${PORTAL}&event=invoice.paid&objectType=deal`)).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await post(`portalId=${PORTAL}&event=invoice.overdue&objectType=contact`)).toEqual({ accepted: 1, duplicates: 0 });
+  });
+
   it('refuses forged, stale and unsigned deliveries with 401 (nothing stored)', async () => {
     const body = [event({ subscriptionType: 'ticket.creation', objectId: 1, changeFlag: 'CREATED' })];
     const forged = await fake.sendWebhooks(`${h.url}/hooks/hubspot/webhooks`, body, { secret: 'not-the-secret-0000' });

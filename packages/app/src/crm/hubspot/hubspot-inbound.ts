@@ -27,9 +27,15 @@ export class HubspotInbound {
     return accepted === 1 ? { received: events.length } : null;
   }
 
-  /** A "Send a webhook" workflow delivery: the event is named in the action's URL; HubSpot's retries of it collapse. */
+  /**
+   * A "Send a webhook" workflow delivery: the event is named in the action's URL; HubSpot's retries
+   * of it collapse. What names a delivery is everything the URL and body say (portal, object type,
+   * object, event, body): the same body from another portal or for another object type is another
+   * delivery.
+   */
   async acceptWorkflow(w: Omit<WorkflowDelivery, 'occurredAt'>, raw: Buffer): Promise<{ accepted: number; duplicates: number }> {
-    const deliveryId = `wf-${createHash('sha256').update(raw).update(w.event).digest('hex').slice(0, 32)}`;
+    const named = JSON.stringify([w.portalId, w.objectType, w.objectId, w.event]);
+    const deliveryId = `wf-${createHash('sha256').update(named).update('\u0000').update(raw).digest('hex').slice(0, 32)}`;
     const payload: WorkflowDelivery = { ...w, occurredAt: new Date(this.d.now()).toISOString() };
     return this.d.inbox.accept([{ source: 'hubspot', eventId: deliveryId, type: HUBSPOT_WORKFLOW, stage: 'raw', payload }], this.d.now());
   }
