@@ -93,6 +93,15 @@ describe('time zones', () => {
       .send({ message: { type: 'otp' }, contact: { identities: [{ kind: 'phone', value: '+254700000104' }], timezone: 'Mars/Olympus' } })
       .expect(422);
     expect(preview.body.errors[0].path).toBe('/contact/timezone');
+    // an instant outside what a plan can write, or not a string: 400 at /at, never a 500
+    for (const at of ['+275760-09-13T00:00:00Z', 8_640_000_000_000_000, 5, '10000-01-01T00:00:00Z']) {
+      const res = await h
+        .api('agent')
+        .post('/api/v1/decisions/preview')
+        .send({ message: { type: 'otp' }, contact: { identities: [{ kind: 'phone', value: '+254700000104' }] }, at });
+      expect(res.status, String(at)).toBe(400);
+      expect(res.body.errors[0].path, String(at)).toBe('/at');
+    }
     // a real zone is taken
     await h
       .api('integration')

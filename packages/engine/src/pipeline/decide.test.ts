@@ -386,6 +386,10 @@ describe('bad input', () => {
       expect((e as EngineInputError).problems[0]?.path).toBe('/context/contact/identities/0/kind');
     }
     expect(() => decide({ type: 'otp' }, { contact: contact() }, rs, 'yesterday')).toThrow(/\/now/);
+    // instants a plan cannot write as ISO 8601 (beyond year 9999, before 1970) are refused, not a RangeError later
+    for (const now of ['+275760-09-13T00:00:00Z', 8_640_000_000_000_000, '10000-01-01T00:00:00Z', -1])
+      expect(() => decide({ type: 'otp' }, { contact: contact() }, rs, now), String(now)).toThrow(EngineInputError);
+    expect(decide({ type: 'otp' }, { contact: contact() }, rs, '9999-12-31T12:00:00Z').outcome).toBeDefined();
     expect(() => decide(null, { contact: contact() }, rs, MORNING_KE)).toThrow(EngineInputError);
   });
 });

@@ -33,8 +33,14 @@ export type Instant = Date | string | number;
 export function toEpoch(now: Instant, path = '/now'): number {
   const ms = now instanceof Date ? now.getTime() : typeof now === 'number' ? now : Date.parse(now);
   if (!Number.isFinite(ms)) throw new EngineInputError('now', [{ path, message: 'must be a valid instant (Date, epoch ms or ISO 8601)' }]);
+  // a plan's times are written as ISO 8601 (four-digit years): an instant they cannot name is refused here
+  if (ms < FIRST_INSTANT || ms > LAST_INSTANT)
+    throw new EngineInputError('now', [{ path, message: 'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z' }]);
   return ms;
 }
+
+const FIRST_INSTANT = 0;
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** Validates a message request at the boundary; throws INPUT_INVALID naming the JSON path. */
 export function parseMessageRequest(input: unknown, base = '/request'): MessageRequest {

@@ -55,6 +55,8 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, con
           kind: i.kind,
           value: normalizeIdentity(i.kind, i.value, `/contact/identities/${k}/value`),
         }));
+        if (at !== undefined && typeof at !== 'string')
+          throw new InputError('at must be an ISO 8601 instant', [{ path: '/at', message: 'expected a string (ISO 8601)' }]);
         const now = at === undefined ? clock.now().getTime() : toEpoch(at, '/at');
         const rs = ruleset();
         // with the template's rendered text, an SMS is priced on its segments (shown in the reasons and plan)
