@@ -183,6 +183,26 @@ describe('errors that help', () => {
   });
 });
 
+describe('names every object inherits', () => {
+  it('are no template and no channel: the preview answers 404 with the path', async () => {
+    for (const template of ['__proto__', 'constructor', 'toString']) {
+      const res = await h
+        .api('agent')
+        .post('/api/v1/templates/preview')
+        .send({ template, contact: { market: 'KE' } });
+      expect(res.status, template).toBe(404);
+      expect(res.body).toMatchObject({ code: 'TEMPLATE_NOT_FOUND', errors: [{ path: '/template' }] });
+    }
+    const template = Object.keys((DEFAULT_RULESET as { templates: Record<string, unknown> }).templates)[0] as string;
+    const res = await h
+      .api('agent')
+      .post('/api/v1/templates/preview')
+      .send({ template, channels: ['sms', 'toString'] });
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ code: 'CHANNEL_NOT_FOUND', errors: [{ path: '/channels/1' }] });
+  });
+});
+
 describe("a message's own idempotencyKey", () => {
   it("is the caller's: the same caller and key make one message, another caller's or Signalbox's own key never names it", async () => {
     const send = (role: 'integration' | 'admin', phone: string, idempotencyKey: string) =>

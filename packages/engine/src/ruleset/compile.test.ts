@@ -19,6 +19,22 @@ describe('ruleset validation', () => {
     expect(validateRuleset(defaultRulesetDocument).ok).toBe(true);
   });
 
+  it('looks names up among those declared only: an inherited name (constructor, __proto__, toString) is no channel, template or market', () => {
+    const rs = loadRuleset(base());
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      expect(rs.source.channels[name], name).toBeUndefined();
+      expect(rs.source.templates[name], name).toBeUndefined();
+      expect(rs.source.markets[name], name).toBeUndefined();
+      expect(rs.source.prices.default[name], name).toBeUndefined();
+      expect(rs.source.suppressions[name], name).toBeUndefined();
+    }
+    // a fallback naming one is refused as any undeclared channel
+    const doc = base() as Doc & { channels: Record<string, Record<string, unknown>> };
+    const first = Object.keys(doc.channels)[0] as string;
+    (doc.channels[first] as Record<string, unknown>).fallback = 'constructor';
+    expect(problems(doc).map((p) => p.path)).toContain(`/channels/${first}/fallback`);
+  });
+
   it('rejects an unknown json-rules-engine operator at its exact path', () => {
     const doc = base();
     const rule = doc.rules[4] as { conditions: unknown };

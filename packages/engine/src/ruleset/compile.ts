@@ -49,9 +49,36 @@ export interface CompiledRuleset {
 export function loadRuleset(input: unknown): CompiledRuleset {
   const parsed = rulesetSchema.safeParse(input);
   if (!parsed.success) throw new RulesetInvalidError(withSemanticProblems(input, zodProblems(parsed.error.issues)));
-  const problems = validateSemantics(parsed.data);
+  const rs = ownKeysOnly(parsed.data);
+  const problems = validateSemantics(rs);
   if (problems.length > 0) throw new RulesetInvalidError(problems);
-  return compileRuleset(parsed.data);
+  return compileRuleset(rs);
+}
+
+/** A copy of a name → value section that holds its own names only (no prototype). */
+const dict = <T>(o: Record<string, T>): Record<string, T> => Object.assign(Object.create(null) as Record<string, T>, o);
+
+/**
+ * The ruleset with every section looked up by a name from outside (a channel, template, market,
+ * suppression, event source) holding its own names only: a request naming a template
+ * `constructor` or a channel `__proto__` finds nothing, as for any name not declared, instead of
+ * what every object inherits.
+ */
+function ownKeysOnly(rs: Ruleset): Ruleset {
+  return {
+    ...rs,
+    channels: dict(rs.channels),
+    prices: {
+      ...rs.prices,
+      default: dict(rs.prices.default),
+      markets: dict(Object.fromEntries(Object.entries(rs.prices.markets).map(([m, p]) => [m, dict(p)]))),
+    },
+    markets: dict(rs.markets),
+    quietHours: { ...rs.quietHours, markets: dict(rs.quietHours.markets) },
+    suppressions: dict(rs.suppressions),
+    templates: dict(rs.templates),
+    eventMap: dict(rs.eventMap),
+  };
 }
 
 /**
