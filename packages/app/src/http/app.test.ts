@@ -147,6 +147,13 @@ describe('POST /api/v1/decisions/preview', () => {
       .send({ message: { type: 'otp' }, contact })
       .expect(401);
     expect(wrong.body.code).toBe('AUTH_INVALID');
+    // the scheme's name in any case, with any blank after it
+    for (const scheme of ['bearer', 'BEARER', 'Bearer\t', 'bEaReR  '])
+      await request(app)
+        .post('/api/v1/decisions/preview')
+        .set('authorization', `${scheme} ${KEYS.agent}`)
+        .send({ message: { type: 'otp' }, contact })
+        .expect(200);
     expect(logLines.join('')).not.toContain(KEYS.agent);
   });
 

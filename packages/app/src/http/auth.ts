@@ -26,6 +26,7 @@ declare global {
 export type SessionAuth = (req: Request) => { principal: Principal; csrf: boolean } | null | undefined;
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+const BEARER = /^bearer[ \t]+(.+)$/i;
 
 /**
  * API keys (Authorization: Bearer <secret> or X-API-Key). Secrets are compared as SHA-256
@@ -74,8 +75,9 @@ export function apiKeyAuth(keys: readonly ApiKey[], session?: SessionAuth) {
 export function apiKeyPrincipal(keys: readonly ApiKey[]) {
   const table = keys.map((k) => ({ name: k.name, role: k.role, digest: digest(k.secret) }));
   return (header: (name: string) => string | undefined): Principal | null | undefined => {
-    const auth = header('authorization');
-    const presented = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : header('x-api-key');
+    // the scheme's name is case-insensitive (RFC 9110 §11.1); another scheme (a proxy's Basic) is not ours
+    const bearer = BEARER.exec(header('authorization') ?? '')?.[1]?.trim();
+    const presented = bearer || header('x-api-key');
     if (!presented) return undefined;
     const d = digest(presented);
     const match = table.find((k) => timingSafeEqual(k.digest, d));
