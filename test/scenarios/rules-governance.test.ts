@@ -154,6 +154,15 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
     await h.api('integration').post('/api/v1/rules/rollback').send({ to: 1, reason: 'nope' }).expect(403);
     const bad = await h.api('admin').post('/api/v1/rules/rollback').send({ to: 'one', reason: 'x' }).expect(400);
     expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['/to', '/reason']);
+    // a version is a number in a body and digits in a path: nothing is converted into one
+    for (const to of [true, [1], '1', '  1  '])
+      expect((await h.api('admin').post('/api/v1/rules/rollback').send({ to, reason: 'wrong type' }).expect(400)).body.errors[0].path).toBe(
+        '/to',
+      );
+    for (const n of ['1e3', '0x1', '01', '1.0', '99999999999']) {
+      const res = await h.api('agent').get(`/api/v1/rules/versions/${n}`).expect(400);
+      expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual(['/path/n']);
+    }
     const r = await h.api('admin').post('/api/v1/rules/rollback').send({ to: 1, reason: 'Kenyan customers complained' }).expect(200);
     expect(r.body).toMatchObject({ active: 1, previous: 2 });
     expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.11');

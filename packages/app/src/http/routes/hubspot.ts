@@ -52,8 +52,15 @@ export const cardSendBody = z.strictObject({
   purpose: purpose.optional(),
 });
 
+/** A portal id in a query string: its digits, as HubSpot writes it (`1e3` is not portal 1000). */
+const portalIdText = z
+  .string()
+  .regex(/^[1-9][0-9]{0,15}$/, 'a HubSpot portal id (digits)')
+  .transform(Number)
+  .pipe(z.number().max(Number.MAX_SAFE_INTEGER));
+
 const workflowQuery = z.strictObject({
-  portalId: z.coerce.number().int().positive(),
+  portalId: portalIdText,
   event: z.string().regex(/^[a-z_]+\.[a-z_]+$/),
   objectType: z.enum(['contact', 'ticket', 'deal', 'invoice']).default('contact'),
 });
@@ -64,7 +71,7 @@ const workflowRecord = z.looseObject({
 });
 const cardQuery = z.looseObject({
   objectId: z.string().regex(/^\d+$/, 'must be a HubSpot record id'),
-  portalId: z.coerce.number().int().positive(),
+  portalId: portalIdText,
 });
 const callbackQuery = z.looseObject({ code: z.string().min(1).max(500), state: z.string().min(1).max(200) });
 
@@ -248,7 +255,7 @@ export function hubspotRoutes(
       responses: { 200: 'refused or held: {messageId, status, outcome, channel, sendAt, reason, reasons}', 202: 'queued' },
       handler: async (req, res) => {
         const body = parseBody(cardSendBody, await verified(req, ['v3']));
-        const portalId = parseBody(z.coerce.number().int().positive(), req.query.portalId, '/query/portalId');
+        const portalId = parseBody(portalIdText, req.query.portalId, '/query/portalId');
         const contact = await cardContact(portalId, String(body.objectId));
         const userId = String(req.query.userId ?? 'unknown').slice(0, 60);
         const sent = await agentSend(d, contact.id, body, { team: 'hubspot-card', agent: userId });

@@ -11,12 +11,20 @@ import { decodeCursor, paged, pageFields } from './list-query.js';
 
 const actor = (req: Request) => `${req.principal?.role}:${req.principal?.name}`;
 
-const versionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
+const MAX_VERSION = 2_147_483_647;
+/** A version number in a JSON body: a number (`true`, `[1]` or `" 1 "` are not one). */
+const versionNumber = z.number().int().min(1).max(MAX_VERSION);
+/** A version number in a path or query: its digits (`1e3` or `0x10` are not one). */
+const versionText = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, 'a version number (digits)')
+  .transform(Number)
+  .pipe(z.number().max(MAX_VERSION));
 const reason = z.string().trim().min(3, 'say why (at least 3 characters)').max(2000);
 const uuid = z.string().regex(/^[0-9a-f-]{36}$/, 'a draft id');
 
 /** `active`, a version number, or a draft id: what a diff compares. */
-const docRef = z.union([z.literal('active'), versionNumber, uuid]);
+const docRef = z.union([z.literal('active'), versionText, uuid]);
 
 export const publishBody = z
   .strictObject({
@@ -221,7 +229,7 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
       roles: ['admin', 'agent'],
       responses: { 200: '{number, label, hash, author, reason, basedOn, createdAt, active, document}' },
       handler: async (req, res) => {
-        const n = parseBody(versionNumber, req.params.n, '/path/n');
+        const n = parseBody(versionText, req.params.n, '/path/n');
         const [v, active] = await Promise.all([gov.version(store, n), gov.active(store)]);
         res.set('etag', `"${v.number}"`).json({ ...v, createdAt: new Date(v.createdAt).toISOString(), active: v.number === active.number });
       },
