@@ -89,6 +89,28 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('lists, simulator and 
     await h.api('integration').get('/api/v1/contacts').expect(403);
   });
 
+  it("a prefix's % and _ are characters, not wildcards; market is the contact's own, not an attribute's", async () => {
+    const jane = (
+      await h
+        .api('integration')
+        .post('/api/v1/contacts')
+        .send({ identities: [{ kind: 'email', value: 'jane_doe@example.com' }], attributes: { market: 'DE' } })
+        .expect(201)
+    ).body.contact.id;
+    await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({ identities: [{ kind: 'email', value: 'janexdoe@example.com' }] })
+      .expect(201);
+    const ids = async (query: string) =>
+      (await h.api('agent').get(`/api/v1/contacts?${query}`).expect(200)).body.items.map((c: { id: string }) => c.id);
+    expect(await ids('identity=jane_doe*')).toEqual([jane]);
+    expect(await ids('identity=%25*')).toEqual([]);
+    expect(await ids('identity=_*')).toEqual([]);
+    expect(await ids('identity=jane%25*')).toEqual([]);
+    expect(await ids('market=DE')).toEqual([kofi]);
+  });
+
   it('lists messages by status, team, journey and time window; the review queue holds the collections message', async () => {
     const all = await h.api('agent').get('/api/v1/messages').expect(200);
     expect(all.body.items).toHaveLength(2);

@@ -48,13 +48,24 @@ export async function searchContacts(c: Conn, f: ContactFilter, limit: number, a
           .select('i.contact_id')
           .whereRef('i.contact_id', '=', 'c.id')
           .where((e2) =>
-            v.endsWith('*') ? e2('i.value', 'like', `${value.replace(/[%_]/g, '')}%`) : e2('i.value', '=', normalizedOr(value)),
+            v.endsWith('*')
+              ? // the prefix as typed: its `%` and `_` are characters, not wildcards
+                sql<boolean>`${sql.ref('i.value')} like ${`${value.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`} escape '\\'`
+              : e2('i.value', '=', normalizedOr(value)),
           )
           .$if(f.identityKind !== undefined, (s) => s.where('i.kind', '=', f.identityKind as string)),
       ),
     );
   }
-  if (f.market !== undefined) q = q.where(sql<string>`${sql.ref('c.data')}`, 'like', `%"market":"${f.market}"%`);
+  // the contact's own market, not a text match over its whole record (an attribute named market is not it)
+  if (f.market !== undefined)
+    q = q.where(
+      c.dialect === 'postgres'
+        ? sql<string>`(${sql.ref('c.data')}::jsonb ->> 'market')`
+        : sql<string>`json_extract(${sql.ref('c.data')}, '$.market')`,
+      '=',
+      f.market,
+    );
   if (f.consent !== undefined) {
     const k = f.consent;
     // the latest line for that channel × purpose says so (a later line of the same pair would override it)
