@@ -181,6 +181,35 @@ describe('errors that help', () => {
       expect(res.body.errors[0].path, path).toBe('/contact/identities/0/value');
     }
   });
+
+  it('an event whose contact has an identity no contact could have is refused at the door (400 at its path), not retried later', async () => {
+    const event = (id: string, value: string) => ({
+      id,
+      type: 'ticket.opened',
+      occurredAt: MORNING,
+      contact: {
+        identities: [
+          { kind: 'phone', value: '+254700000109' },
+          { kind: 'email', value },
+        ],
+      },
+    });
+    const one = await h.api('integration').post('/api/v1/events').send(event('bad-id-1', 'not an address')).expect(400);
+    expect(one.body.errors.map((e: { path: string }) => e.path)).toEqual(['/contact/identities/1/value']);
+    const batch = await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send([event('bad-id-2', 'ok@example.com'), event('bad-id-3', 'a@b.c\u0000')])
+      .expect(400);
+    expect(batch.body.errors.map((e: { path: string }) => e.path)).toEqual(['/1/contact/identities/1/value']);
+    // nothing of a refused batch was kept
+    expect(await h.db.selectFrom('inbox').select('id').where('event_id', 'in', ['bad-id-1', 'bad-id-2', 'bad-id-3']).execute()).toEqual([]);
+    const stored = await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({ identities: [{ kind: 'email', value: 'a@b.c\u0000' }] });
+    expect(stored.status).toBe(400);
+  });
 });
 
 describe('names every object inherits', () => {

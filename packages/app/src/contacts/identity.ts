@@ -16,9 +16,19 @@ export class IdentityError extends InputError {
   }
 }
 
+const hasControl = (v: string): boolean => {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+};
+
 /** Canonical form of an identity: E.164 phones, lower-cased emails, trimmed ids. */
 export function normalizeIdentity(kind: IdentityKind, value: string, path = ''): string {
   const v = value.trim();
+  // a control character (NUL, a line break) is in no address or id: stored, it would match nothing typed
+  if (hasControl(v)) throw new IdentityError(path, 'must not contain control characters');
   switch (kind) {
     case 'phone':
     case 'whatsapp':

@@ -7,7 +7,7 @@ import type { Principal } from './auth.js';
 import { type FastPath, header, plainJson, takeBody } from './fast-path.js';
 import { parseJsonBody } from './json-body.js';
 import type { RouteSpec } from './route-table.js';
-import { assertKnownZones, eventsBody, zoneOf } from './routes/schemas.js';
+import { assertIdentities, assertKnownZones, eventsBody, zoneOf } from './routes/schemas.js';
 import { parseBody } from './validate.js';
 
 export const INGEST_PATH = '/api/v1/events';
@@ -37,7 +37,9 @@ export function createIngest(d: {
     const t0 = performance.now();
     const parsed = parseBody(eventsBody, body);
     const list = Array.isArray(parsed) ? parsed : [parsed];
-    assertKnownZones(list.map((e, i) => ({ zone: zoneOf(e.contact), path: `${Array.isArray(parsed) ? `/${i}` : ''}/contact/timezone` })));
+    const at = (i: number) => (Array.isArray(parsed) ? `/${i}` : '');
+    assertIdentities(list.map((e, i) => ({ ref: e.contact, path: `${at(i)}/contact` })));
+    assertKnownZones(list.map((e, i) => ({ zone: zoneOf(e.contact), path: `${at(i)}/contact/timezone` })));
     // the accepting span's context is kept with each row: the event's trace goes on from there
     const batch = await inSpan('inbox.accept', undefined, { 'signalbox.events': list.length }, () => {
       const trace = currentTraceparent();

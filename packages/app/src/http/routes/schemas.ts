@@ -1,6 +1,7 @@
 import { IDENTITY_KINDS, isValidTimeZone, messageRequestSchema, PURPOSES } from '@signalbox/engine';
 import { z } from 'zod';
-import { AppError } from '../../errors.js';
+import { IdentityError, normalizeIdentity } from '../../contacts/identity.js';
+import { AppError, InputError } from '../../errors.js';
 
 /** Shared input shapes of the API (the routes validate with them; /openapi.json describes them). */
 
@@ -25,6 +26,27 @@ export function assertKnownZones(zones: ReadonlyArray<{ zone: string | undefined
 }
 
 /** The time zone a contact reference carries, if any. */
+/**
+ * Refuses identities a contact could never be found or stored by (a phone that is not E.164, an
+ * address that is not one), each at its path, at the door: accepted, such an event only failed
+ * later in the worker, retried as if the failure were passing, then dead-lettered.
+ */
+export function assertIdentities(refs: ReadonlyArray<{ ref: unknown; path: string }>): void {
+  const problems: Array<{ path: string; message: string }> = [];
+  for (const { ref, path } of refs) {
+    if (typeof ref !== 'object' || ref === null || !('identities' in ref) || !Array.isArray(ref.identities)) continue;
+    ref.identities.forEach((i: { kind: (typeof IDENTITY_KINDS)[number]; value: string }, k: number) => {
+      try {
+        normalizeIdentity(i.kind, i.value, `${path}/identities/${k}/value`);
+      } catch (err) {
+        if (!(err instanceof IdentityError)) throw err;
+        problems.push({ path: err.path, message: err.message });
+      }
+    });
+  }
+  if (problems.length > 0) throw new InputError(`${problems.length === 1 ? 'an identity is' : 'identities are'} not valid`, problems);
+}
+
 export const zoneOf = (ref: unknown): string | undefined =>
   typeof ref === 'object' && ref !== null && 'timezone' in ref && typeof ref.timezone === 'string' ? ref.timezone : undefined;
 
