@@ -96,6 +96,24 @@ describe('install', () => {
   });
 });
 
+describe('install while HubSpot cannot be reached', () => {
+  it('answers 502 CRM_UNREACHABLE and keeps the link good: the same callback installs once HubSpot is back', async () => {
+    const install = await request(h.url).get('/hubspot/install').expect(302);
+    const state = new URL(install.headers.location as string).searchParams.get('state') as string;
+    const code = fake.authorizationCode(PORTAL + 7);
+    const port = Number(new URL(fake.url).port);
+    await fake.stop();
+    const down = await request(h.url).get('/hubspot/oauth/callback').query({ code, state });
+    expect(down.status).toBe(502);
+    expect(down.body.code).toBe('CRM_UNREACHABLE');
+    await fake.start(port);
+    await request(h.url).get('/hubspot/oauth/callback').query({ code, state }).expect(200);
+    // and then it is used
+    const again = await request(h.url).get('/hubspot/oauth/callback').query({ code, state }).expect(400);
+    expect(again.body.code).toBe('OAUTH_STATE_USED');
+  });
+});
+
 describe('HubSpot events in real time', () => {
   it('a ticket opened in HubSpot suppresses a promotional message', async () => {
     fake.upsertObject(PORTAL, 'tickets', '555', { subject: 'Billing problem' }, ['901']);

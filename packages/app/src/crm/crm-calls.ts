@@ -37,8 +37,28 @@ export interface CallError {
   retryAt?: number;
 }
 
+export const UNREACHABLE_MESSAGE = 'the CRM could not be reached: try again in a moment';
+
+/** Codes of a connection that failed (Node's sockets and DNS, undici's fetch). */
+const UNREACHABLE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR_[A-Z_]+)$/;
+
+/**
+ * Whether an error says the CRM could not be reached at all (refused, reset, timed out, not
+ * found), looking through the causes it wraps (fetch's TypeError 'fetch failed' holds the socket's).
+ */
+export function isUnreachable(err: unknown): boolean {
+  let e = err as { code?: unknown; name?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+    if (typeof e.code === 'string' && UNREACHABLE.test(e.code)) return true;
+    if (e.name === 'AbortError' || e.name === 'TimeoutError' || e.name === 'FetchError') return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 export function toCallError(err: unknown): CallError {
   const e = err as Error;
+  if (isUnreachable(err)) return { name: 'SignalboxError', message: UNREACHABLE_MESSAGE, status: 502, code: 'CRM_UNREACHABLE' };
   if (err instanceof PortalDisabledError) return { name: 'PortalDisabledError', message: e.message };
   if (err instanceof HubspotApiError)
     return { name: 'HubspotApiError', message: e.message, status: err.status, category: err.category, policyName: err.policyName };

@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SignalboxError } from '@signalbox/engine';
 import { AppError, InputError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -9,6 +10,7 @@ import type { Logger } from '../logger.js';
 export interface UsedStates {
   get(key: string): Promise<unknown>;
   set(key: string, value: true, ttl: number): Promise<unknown>;
+  delete(key: string): Promise<unknown>;
 }
 
 /** How long an install or connect link stays good. */
@@ -63,6 +65,24 @@ export class OAuthState {
    * with one state may both pass (keyv has no set-if-absent); the authorization code itself is
    * good once at HubSpot and Salesforce, so at most one of them connects.
    */
+  /**
+   * Runs `connect` with the state consumed; when it fails for a passing reason (the CRM unreachable,
+   * rate limiting, a 5xx: a 429 or 5xx answer), the state is good again, so the same callback can be
+   * tried once more. A refusal (4xx) keeps it used.
+   */
+  async consumeFor<T>(state: string, connect: () => Promise<T>): Promise<T> {
+    await this.consume(state);
+    try {
+      return await connect();
+    } catch (err) {
+      if (err instanceof SignalboxError && (err.status === 429 || err.status >= 500)) {
+        const nonce = state.split('.')[0] as string;
+        await this.used.delete(`state:${nonce}`).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
   async consume(state: string): Promise<void> {
     this.check(state);
     const nonce = state.split('.')[0] as string;

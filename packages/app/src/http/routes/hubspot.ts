@@ -283,8 +283,7 @@ export function hubspotRoutes(
       responses: { 200: 'an HTML page saying the app is installed' },
       handler: async (req, res) => {
         const q = parseBody(callbackQuery, req.query, '/query');
-        await oauthState.consume(q.state);
-        const portalId = await crmCall(() => d.calls.connect('hubspot', q.code));
+        const portalId = await oauthState.consumeFor(q.state, () => crmCall(() => d.calls.connect('hubspot', q.code)));
         d.nudge();
         res
           .type('text/html')

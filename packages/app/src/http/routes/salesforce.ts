@@ -185,15 +185,16 @@ export function salesforceRoutes(
       responses: { 200: 'an HTML page with the org and its panel key' },
       handler: async (req, res) => {
         const q = parseBody(callbackQuery, req.query, '/query');
-        await oauthState.consume(q.state);
-        if (q.error !== undefined || q.code === undefined)
-          throw new InputError(
-            `Salesforce did not authorise the connection: ${q.error_description ?? q.error ?? 'no code'}`,
-            [{ path: '/query/code', message: q.error ?? 'required' }],
-            'OAUTH_DENIED',
-          );
-        const code = q.code;
-        const orgId = await crmCall(() => d.calls.connect('salesforce', code));
+        const orgId = await oauthState.consumeFor(q.state, () => {
+          if (q.error !== undefined || q.code === undefined)
+            throw new InputError(
+              `Salesforce did not authorise the connection: ${q.error_description ?? q.error ?? 'no code'}`,
+              [{ path: '/query/code', message: q.error ?? 'required' }],
+              'OAUTH_DENIED',
+            );
+          const code = q.code;
+          return crmCall(() => d.calls.connect('salesforce', code));
+        });
         await d.app.refreshOrgs();
         const key = (await d.app.tokens.panelKey(orgId)) ?? '';
         d.nudge();
