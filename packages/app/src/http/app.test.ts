@@ -161,4 +161,18 @@ describe('POST /api/v1/decisions/preview', () => {
     const res = await request(app).get('/api/v1/nothing-here').set(auth).expect(404);
     expect(res.body.code).toBe('NOT_FOUND');
   });
+
+  it('a path served with another method: 405 with Allow (problem+json); OPTIONS answers what it takes', async () => {
+    for (const method of ['put', 'delete', 'patch'] as const) {
+      const res = await request(app)[method]('/api/v1/decisions/preview').set(auth).expect(405);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(res.body.code).toBe('METHOD_NOT_ALLOWED');
+      expect(res.headers.allow).toBe('POST, OPTIONS');
+    }
+    // parameters are one segment; a trailing slash and case do not matter, as Express matches
+    expect((await request(app).put('/api/v1/messages/some-id/').set(auth).expect(405)).headers.allow).toBe('GET, HEAD, OPTIONS');
+    const options = await request(app).options('/api/v1/decisions/preview').expect(204);
+    expect(options.headers.allow).toBe('POST, OPTIONS');
+    expect((await request(app).put('/api/v1/decisions/preview/extra').set(auth).expect(404)).body.code).toBe('NOT_FOUND');
+  });
 });

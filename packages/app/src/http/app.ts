@@ -7,7 +7,7 @@ import { ConsoleSessions } from '../admin/sessions.js';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
 import { DryRuns } from '../dry-run/dry-runs.js';
-import { NotFoundError } from '../errors.js';
+import { AppError, NotFoundError } from '../errors.js';
 import type { HotWrites } from '../inbox/hot-writes.js';
 import { InboxWriter } from '../inbox/inbox-writer.js';
 import type { Logger } from '../logger.js';
@@ -294,8 +294,19 @@ export function createApp(deps: AppDeps): Express {
     ...(r.security === 'apiKey' && r.roles ? [auth(r.roles)] : []),
     ...(typeof r.rawBody === 'object' ? [rawBody(r.rawBody.limit)] : r.rawBody ? [raw1mb] : r.method === 'get' ? [] : json),
   ]);
-  app.use((req, _res, next) => {
-    next(new NotFoundError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
+  app.use((req, res, next) => {
+    // a path some route serves, asked with another method: 405 with what it takes (OPTIONS: just that)
+    const allowed = table.methodsAt(req.path);
+    if (allowed.length === 0) {
+      next(new NotFoundError('NOT_FOUND', `no route for ${req.method} ${req.path}`));
+      return;
+    }
+    res.set('Allow', [...allowed, 'OPTIONS'].join(', '));
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
+    next(new AppError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not served at ${req.path} (it takes ${allowed.join(', ')})`));
   });
   app.use(problemHandler(deps.log));
   fastPaths.set(app, fast);

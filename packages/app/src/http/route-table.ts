@@ -51,6 +51,18 @@ export class RouteTable {
     this.routes.push(...specs);
   }
 
+  /**
+   * The methods some route serves at a request's path (as Express matches it: parameters are one
+   * segment, case and a trailing slash do not matter), in upper case with HEAD beside GET: what a
+   * 405's `Allow` says. Empty when no route has the path.
+   */
+  methodsAt(path: string): string[] {
+    const out = new Set<string>();
+    for (const r of this.routes) if (pathPattern(r.path).test(path)) out.add(r.method.toUpperCase());
+    if (out.has('GET')) out.add('HEAD');
+    return [...out].sort();
+  }
+
   /** Mounts each route: `middleware(spec)` first (auth, body parsing), then its handler. */
   mount(
     app: { [m in Method]: (path: string, ...h: RequestHandler[]) => unknown },
@@ -58,6 +70,21 @@ export class RouteTable {
   ): void {
     for (const r of this.routes) app[r.method](r.path, ...middleware(r), wrap(r.handler));
   }
+}
+
+const patterns = new Map<string, RegExp>();
+/** A route's path template as a pattern of whole request paths (`:name` is one segment). */
+function pathPattern(template: string): RegExp {
+  let p = patterns.get(template);
+  if (p === undefined) {
+    const body = template
+      .split(/(:[A-Za-z_][A-Za-z0-9_]*)/)
+      .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('');
+    p = new RegExp(`^${body}/?$`, 'i');
+    patterns.set(template, p);
+  }
+  return p;
 }
 
 /** Express 5 passes a rejected promise to the error handler; a sync throw too. */
