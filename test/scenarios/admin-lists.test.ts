@@ -189,6 +189,23 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('lists, simulator and 
       .send({ journeyId: 'nope', contact: { id: amina }, events: [{ type: 'invoice.overdue' }] })
       .expect(400);
     expect(unknown.body.errors[0].path).toBe('/journeyId');
+    // what names a thing that is not there, or is not valid, is pointed at
+    const simulate = (body: Record<string, unknown>) =>
+      h
+        .api('agent')
+        .post('/api/v1/journeys/simulate')
+        .send({ journeyId: 'payment-reminder', contact: { id: amina }, events: [{ type: 'invoice.overdue' }], ...body });
+    const cases: Array<[Record<string, unknown>, number, string]> = [
+      [{ contact: { id: 'no-such-contact' } }, 404, '/contact/id'],
+      [{ contact: { identities: [{ kind: 'phone', value: 'nonsense' }] } }, 400, '/contact/identities/0/value'],
+      [{ ruleset: { version: 99999 } }, 404, '/ruleset/version'],
+      [{ ruleset: { draftId: '00000000-0000-0000-0000-000000000000' } }, 404, '/ruleset/draftId'],
+    ];
+    for (const [body, status, path] of cases) {
+      const res = await simulate(body);
+      expect(res.status, path).toBe(status);
+      expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual([path]);
+    }
   });
 
   it("answers the operations lead's questions as JSON and CSV", async () => {

@@ -96,6 +96,17 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
   });
 
   let dryRunId: string;
+  it('a dry run naming a version that is not there points at the field that named it', async () => {
+    const sample = { kind: 'contacts', messageTypes: ['otp'] };
+    for (const [body, path] of [
+      [{ version: 99999, sample }, '/version'],
+      [{ draftId, against: 99999, sample }, '/against'],
+    ] as const) {
+      const res = await h.api('admin').post('/api/v1/rules/dry-run').send(body).expect(404);
+      expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual([path]);
+    }
+  });
+
   it('a dry run over every stored contact shows the impact per market, with examples and both reasons', async () => {
     const started = await h
       .api('admin')

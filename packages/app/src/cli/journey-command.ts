@@ -54,7 +54,7 @@ async function rulesetOf(io: CliIo, file: string | undefined, version: string | 
   if (!/^\d+$/.test(version)) throw new CliError('--version is a version number', 2);
   const store = await openConfiguredStore(io.config, { create: false });
   try {
-    return loadRuleset((await governanceFor(io.config).version(store, Number(version))).document);
+    return loadRuleset((await governanceFor(io.config).version(store, Number(version), '/ruleset')).document);
   } finally {
     await store.close();
   }

@@ -38,7 +38,7 @@ export async function rulesDiff(args: readonly string[], io: CliIo): Promise<num
     if (isVersion(a) || isVersion(b)) store = await openConfiguredStore(io.config, { create: false });
     const gov = governanceFor(io.config);
     const doc = async (ref: string) =>
-      isVersion(ref) && store !== null ? (await gov.version(store, Number(ref))).document : readJsonFile(io.path(ref));
+      isVersion(ref) && store !== null ? (await gov.version(store, Number(ref), '/version')).document : readJsonFile(io.path(ref));
     const label = (ref: string) => (isVersion(ref) ? `version ${ref}` : ref);
     const diff = diffRulesets(await doc(a), await doc(b));
     io.out(values.json ? JSON.stringify(diff, null, 2) : formatDiff(label(a), label(b), diff));

@@ -94,11 +94,11 @@ export class RulesGovernance {
     });
   }
 
-  async version(store: GovernanceStore, n: number): Promise<StoredVersion> {
+  /** A stored version; 404 naming `path`, where the caller's input named it, when there is none. */
+  async version(store: GovernanceStore, n: number, path: string): Promise<StoredVersion> {
     await this.active(store);
     const v = await store.rules.version(n);
-    if (v === null)
-      throw new NotFoundError('RULES_VERSION_NOT_FOUND', `no ruleset version ${n}`, [{ path: '/number', message: 'no such version' }]);
+    if (v === null) throw new NotFoundError('RULES_VERSION_NOT_FOUND', `no ruleset version ${n}`, [{ path, message: 'no such version' }]);
     return v;
   }
 
@@ -121,9 +121,9 @@ export class RulesGovernance {
     return draft;
   }
 
-  async draft(store: GovernanceStore, id: string): Promise<Draft> {
+  async draft(store: GovernanceStore, id: string, path = '/draftId'): Promise<Draft> {
     const d = await store.drafts.get(id);
-    if (d === null) throw new NotFoundError('RULES_DRAFT_NOT_FOUND', `no draft ${id}`, [{ path: '/draftId', message: 'no such draft' }]);
+    if (d === null) throw new NotFoundError('RULES_DRAFT_NOT_FOUND', `no draft ${id}`, [{ path, message: 'no such draft' }]);
     return d;
   }
 
@@ -186,7 +186,7 @@ export class RulesGovernance {
     store: GovernanceStore,
     r: { to: number; reason: string; actor: string; basedOn?: number | undefined },
   ): Promise<{ version: StoredVersion; previous: number }> {
-    const target = await this.version(store, r.to);
+    const target = await this.version(store, r.to, '/to');
     let compiled: CompiledRuleset;
     try {
       compiled = loadRuleset(target.document);

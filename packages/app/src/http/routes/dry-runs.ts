@@ -81,7 +81,7 @@ export function dryRunRoutes(d: { governance: RulesGovernance; store: Governance
           document = draft.document;
           ref = `draft ${draft.id}`;
         } else if (body.version !== undefined) {
-          document = (await gov.version(store, body.version)).document;
+          document = (await gov.version(store, body.version, '/version')).document;
           ref = `version ${body.version}`;
         } else {
           document = body.document;
@@ -100,7 +100,7 @@ export function dryRunRoutes(d: { governance: RulesGovernance; store: Governance
             );
           throw e;
         }
-        const base = body.against !== undefined ? await gov.version(store, body.against) : await gov.active(store);
+        const base = body.against !== undefined ? await gov.version(store, body.against, '/against') : await gov.active(store);
         const baseline = loadRuleset(base.document);
         const s = body.sample;
         const now = d.now();

@@ -1,14 +1,14 @@
 import { type CompiledRuleset, loadRuleset, parseDecisionContext, RulesetInvalidError } from '@signalbox/engine';
 import { z } from 'zod';
 import { loadContext } from '../../contacts/context.js';
-import { AppError, InputError } from '../../errors.js';
+import { AppError, InputError, NotFoundError } from '../../errors.js';
 import { simulateJourney, simulationEnd } from '../../journeys/simulate.js';
 import type { GovernanceStore, RulesGovernance } from '../../rules/governance.js';
 import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 import { isoInstant } from './list-query.js';
-import { assertKnownZones, contactFields, identity } from './schemas.js';
+import { assertIdentities, assertKnownZones, contactFields, identity } from './schemas.js';
 
 const eventName = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/, 'must look like noun.verb (e.g. invoice.paid)');
 
@@ -72,8 +72,8 @@ export function journeyRoutes(d: {
         try {
           const r = body.ruleset;
           if (r === undefined) rs = loadRuleset((await gov.active(store)).document);
-          else if ('draftId' in r) rs = loadRuleset((await gov.draft(store, r.draftId)).document);
-          else if ('version' in r) rs = loadRuleset((await gov.version(store, r.version)).document);
+          else if ('draftId' in r) rs = loadRuleset((await gov.draft(store, r.draftId, '/ruleset/draftId')).document);
+          else if ('version' in r) rs = loadRuleset((await gov.version(store, r.version, '/ruleset/version')).document);
           else rs = loadRuleset(r.document);
         } catch (e) {
           if (e instanceof RulesetInvalidError)
@@ -96,8 +96,18 @@ export function journeyRoutes(d: {
         });
         let context: Parameters<typeof simulateJourney>[0]['context'];
         if ('id' in body.contact) {
-          context = (await loadContext(runtime(d), body.contact.id, start)).context;
+          const id = body.contact.id;
+          context = (
+            await loadContext(runtime(d), id, start).catch((e: unknown) => {
+              if (e instanceof NotFoundError && e.code === 'CONTACT_NOT_FOUND')
+                throw new NotFoundError('CONTACT_NOT_FOUND', `contact ${id} not found`, [
+                  { path: '/contact/id', message: 'no such contact' },
+                ]);
+              throw e;
+            })
+          ).context;
         } else {
+          assertIdentities([{ ref: body.contact, path: '/contact' }]);
           assertKnownZones([{ zone: body.contact.timezone, path: '/contact/timezone' }]);
           context = parseDecisionContext({ contact: { id: 'simulated-contact', ...body.contact } }, '');
         }

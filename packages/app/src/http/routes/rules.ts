@@ -65,13 +65,13 @@ function ifMatch(req: Request): number | undefined {
 export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance; store: GovernanceStore }): RouteSpec[] {
   const { governance: gov, store } = d;
   /** The document a diff side names. */
-  const resolve = async (ref: z.output<typeof docRef>): Promise<{ ref: string; document: unknown }> => {
+  const resolve = async (ref: z.output<typeof docRef>, path: string): Promise<{ ref: string; document: unknown }> => {
     if (ref === 'active') {
       const v = await gov.active(store);
       return { ref: `version ${v.number} (active)`, document: v.document };
     }
-    if (typeof ref === 'number') return { ref: `version ${ref}`, document: (await gov.version(store, ref)).document };
-    return { ref: `draft ${ref}`, document: (await gov.draft(store, ref)).document };
+    if (typeof ref === 'number') return { ref: `version ${ref}`, document: (await gov.version(store, ref, path)).document };
+    return { ref: `draft ${ref}`, document: (await gov.draft(store, ref, path)).document };
   };
   const publishAnswer = (v: { number: number; label: string; hash: string; createdAt: number }) => ({
     published: v.label,
@@ -230,7 +230,7 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
       responses: { 200: '{number, label, hash, author, reason, basedOn, createdAt, active, document}' },
       handler: async (req, res) => {
         const n = parseBody(versionText, req.params.n, '/path/n');
-        const [v, active] = await Promise.all([gov.version(store, n), gov.active(store)]);
+        const [v, active] = await Promise.all([gov.version(store, n, '/path/n'), gov.active(store)]);
         res.set('etag', `"${v.number}"`).json({ ...v, createdAt: new Date(v.createdAt).toISOString(), active: v.number === active.number });
       },
     },
@@ -246,7 +246,7 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
       responses: { 200: '{from, to, identical, summary, items: [{section, key, change, pointer, changes: [{op, pointer, from, to}]}]}' },
       handler: async (req, res) => {
         const q = parseBody(diffQuery, req.query, '/query');
-        const [a, b] = await Promise.all([resolve(q.from), resolve(q.to)]);
+        const [a, b] = await Promise.all([resolve(q.from, '/query/from'), resolve(q.to, '/query/to')]);
         res.json({ from: a.ref, to: b.ref, ...gov.diff(a.document, b.document) });
       },
     },
