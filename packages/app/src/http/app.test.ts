@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -160,6 +161,35 @@ describe('POST /api/v1/decisions/preview', () => {
   it('unknown routes are problem+json 404s', async () => {
     const res = await request(app).get('/api/v1/nothing-here').set(auth).expect(404);
     expect(res.body.code).toBe('NOT_FOUND');
+  });
+
+  it("a body its Content-Encoding cannot decode, or an encoding not taken: a stable code, not the decoder's words", async () => {
+    const bad = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .set('content-type', 'application/json')
+      .set('content-encoding', 'gzip')
+      .send('{"this is":"not gzip"}')
+      .expect(400);
+    expect(bad.body).toMatchObject({ code: 'BODY_NOT_DECODABLE' });
+    expect(bad.body.detail).not.toMatch(/header check/);
+    const unsupported = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .set('content-type', 'application/json')
+      .set('content-encoding', 'compress')
+      .send('{}')
+      .expect(415);
+    expect(unsupported.body.code).toBe('ENCODING_UNSUPPORTED');
+    const gz = gzipSync(JSON.stringify({ message: { type: 'otp' }, contact }));
+    await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .set('content-type', 'application/json')
+      .set('content-encoding', 'gzip')
+      .serialize((b: unknown) => b as string) // the bytes as they are (superagent would write a Buffer as JSON)
+      .send(gz)
+      .expect(200);
   });
 
   it('a path served with another method: 405 with Allow (problem+json); OPTIONS answers what it takes', async () => {

@@ -34,6 +34,19 @@ export function problemBody(p: Omit<ProblemBody, 'type' | 'title'> & { title?: s
   return { type: `https://signalbox.dev/problems/${p.code.toLowerCase().replace(/_/g, '-')}`, title: p.title ?? titleOf(p.status), ...p };
 }
 
+/** body-parser's other refusals, each with a stable code (zlib's and body-parser's words are not ours to pass on). */
+const BODY_PROBLEMS: Record<string, { status: number; detail: string; code: string }> = {
+  compressed: { status: 400, detail: 'the body is not valid for its Content-Encoding', code: 'BODY_NOT_DECODABLE' },
+  'encoding.unsupported': {
+    status: 415,
+    detail: 'this Content-Encoding is not accepted (gzip, deflate, br or identity)',
+    code: 'ENCODING_UNSUPPORTED',
+  },
+  'charset.unsupported': { status: 415, detail: 'this charset is not accepted (send UTF-8)', code: 'CHARSET_UNSUPPORTED' },
+  'request.aborted': { status: 400, detail: 'the request was aborted before its body ended', code: 'BODY_ABORTED' },
+  'request.size.invalid': { status: 400, detail: 'the body does not have the length Content-Length says', code: 'BODY_LENGTH_MISMATCH' },
+};
+
 /** A coded error as problem+json (any other error becomes a 500 with a correlation id only). */
 export function problemOf(err: unknown, log: Logger, where: { method: string; path: string }): ProblemBody {
   if (err instanceof SignalboxError)
@@ -44,7 +57,7 @@ export function problemOf(err: unknown, log: Logger, where: { method: string; pa
       ...(err.problems.length > 0 ? { errors: err.problems } : {}),
     });
   // body-parser's own errors carry a status and a type
-  const e = err as { status?: number; type?: string; message?: string };
+  const e = err as { status?: number; type?: string; message?: string; code?: unknown };
   if (e.type === 'entity.too.large')
     return problemBody({ status: 413, detail: 'the body is larger than this endpoint accepts', code: 'BODY_TOO_LARGE' });
   if (e.type === 'entity.parse.failed')
@@ -54,6 +67,9 @@ export function problemOf(err: unknown, log: Logger, where: { method: string; pa
       code: 'BODY_NOT_JSON',
       errors: [{ path: '', message: 'not valid JSON' }],
     });
+  const known =
+    BODY_PROBLEMS[e.type ?? ''] ?? (typeof e.code === 'string' && e.code.startsWith('Z_') ? BODY_PROBLEMS.compressed : undefined);
+  if (known !== undefined) return problemBody(known);
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
     return problemBody({ status: e.status, detail: e.message ?? 'bad request', code: 'BAD_REQUEST' });
   const correlationId = crypto.randomUUID();
