@@ -105,6 +105,12 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
       const res = await h.api('admin').post('/api/v1/rules/dry-run').send(body).expect(404);
       expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual([path]);
     }
+    const twice = await h
+      .api('admin')
+      .post('/api/v1/rules/dry-run')
+      .send({ draftId, sample: { kind: 'contacts', messageTypes: ['otp', 'otp'] } })
+      .expect(400);
+    expect(twice.body.errors.map((e: { path: string }) => e.path)).toEqual(['/sample/messageTypes']);
   });
 
   it('a dry run over every stored contact shows the impact per market, with examples and both reasons', async () => {

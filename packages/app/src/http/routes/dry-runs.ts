@@ -26,7 +26,12 @@ export const dryRunBody = z
       z.strictObject({
         kind: z.literal('contacts'),
         /** Every stored contact × each of these message types. */
-        messageTypes: z.array(z.enum(MESSAGE_TYPES)).min(1).max(MESSAGE_TYPES.length),
+        messageTypes: z
+          .array(z.enum(MESSAGE_TYPES))
+          .min(1)
+          .max(MESSAGE_TYPES.length)
+          // each type once: a repeat would count every contact's decision twice in the impact
+          .refine((l) => new Set(l).size === l.length, 'each message type once'),
         team: z.string().min(1).max(100).optional(),
         workflow: z.string().min(1).max(200).optional(),
         category: z.string().min(1).max(100).optional(),
