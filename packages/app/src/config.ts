@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { isOrgId } from '@signalbox/connectors';
 import { z } from 'zod';
 
 /**
@@ -164,7 +165,10 @@ export const configSchema = z.object({
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64')
     .optional(),
   /** Organization ids whose Outbound Messages are accepted besides the connected orgs (comma-separated). */
-  SALESFORCE_ORG_IDS: commaList(/^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/, 'each must be an Organization id (00D…)'),
+  SALESFORCE_ORG_IDS: commaList(/^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/, 'each must be an Organization id (00D…)').refine(
+    (ids) => ids.every(isOrgId),
+    'an 18-character id must end in the checksum of its first 15 (copy it from Setup → Company Information, or give the 15-character form)',
+  ),
   /** A secret last path segment for the Outbound Message endpoint (`/hooks/salesforce/outbound/<secret>`). */
   SALESFORCE_OUTBOUND_SECRET: z.string().min(16).optional(),
   /** Custom objects to follow through Change Data Capture besides Contact, Lead, Case and Opportunity (comma-separated). */

@@ -54,5 +54,8 @@ describe('provider settings from the environment', () => {
     expect(() => providerSettingsFrom(loadConfig({ ...TWILIO, PROVIDER_ROUTES: 'sms twilio' }), secret)).toThrow(ConfigError);
     expect(() => loadConfig({ TWILIO_CONTENT_SIDS: 'appointment=HX1' })).toThrow(/TWILIO_CONTENT_SIDS/);
     expect(() => loadConfig({ TWILIO_SMS_FROM: '+1, 555' })).toThrow(/TWILIO_SMS_FROM/);
+    // an Organization id whose checksum suffix does not match could never match a notification
+    expect(() => loadConfig({ SALESFORCE_ORG_IDS: '00D000000000001AAA' })).toThrow(/SALESFORCE_ORG_IDS/);
+    expect(loadConfig({ SALESFORCE_ORG_IDS: '00D000000000001' }).SALESFORCE_ORG_IDS).toEqual(['00D000000000001']);
   });
 });

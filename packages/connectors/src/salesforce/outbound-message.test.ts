@@ -61,6 +61,12 @@ describe('Outbound Message parsing', () => {
     const xml = `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>00D5g000000ABCDEAQ</OrganizationId><ActionId>04k5g000000XYZ1AAG</ActionId><SessionId xsi:nil="true" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/><EnterpriseUrl>https://acme.my.salesforce.com/services/Soap/c/60.0/00D5g000000ABCD</EnterpriseUrl><PartnerUrl>https://acme.my.salesforce.com/services/Soap/u/60.0/00D5g000000ABCD</PartnerUrl><Notification><Id>04l5g00000AAAA1AAA</Id><sObject xsi:type="sf:Contact" xmlns:sf="urn:sobject.enterprise.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><sf:Id>0035g00000PQRSTAA1</sf:Id><sf:MobilePhone>+15550100</sf:MobilePhone></sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>`;
     // the sheet's ids are made up: their checksum suffixes are wrong, which we refuse (real ids always match)
     expect(() => parseOutboundMessage(xml)).toThrowError(expect.objectContaining({ code: 'OUTBOUND_MESSAGE_INVALID' }));
+    // and says so, rather than that the id does not start with 00D
+    try {
+      parseOutboundMessage(xml);
+    } catch (e) {
+      expect((e as { problems: Array<{ path: string; message: string }> }).problems[0]?.message).toMatch(/checksum/);
+    }
     const real = (id: string) => toId18(id.slice(0, 15)) as string;
     const fixed = ['00D5g000000ABCDEAQ', '04k5g000000XYZ1AAG', '04l5g00000AAAA1AAA', '0035g00000PQRSTAA1'].reduce(
       (x, id) => x.replaceAll(id, real(id)),

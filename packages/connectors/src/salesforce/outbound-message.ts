@@ -122,7 +122,14 @@ export function parseOutboundMessage(rawBody: Buffer | string, limits: Partial<X
   };
   const idOf = (v: string, prefix: string, path: string): string => {
     const id = toId18(v);
-    if (id === null || !id.startsWith(prefix)) problems.push({ path, message: `must be a Salesforce id starting with ${prefix}` });
+    if (id === null)
+      problems.push({
+        path,
+        message: /^[a-zA-Z0-9]{18}$/.test(v)
+          ? 'is not a Salesforce id: its last 3 characters are not the checksum of its first 15'
+          : `must be a Salesforce id starting with ${prefix}`,
+      });
+    else if (!id.startsWith(prefix)) problems.push({ path, message: `must be a Salesforce id starting with ${prefix}` });
     return id ?? v;
   };
   const orgNode = one('OrganizationId', true);
