@@ -68,6 +68,32 @@ describe('roles', () => {
       .expect(201);
     expect(crm.body.record.source).toBe('crm');
   });
+  it('consent cannot be dated ahead: far ahead is refused at /at, a little ahead is recorded as now, and a later STOP wins', async () => {
+    const far = await h
+      .api('agent')
+      .post(`/api/v1/contacts/${contactId}/consent`)
+      .send({ channel: 'sms', purpose: 'service', status: 'granted', at: '2999-01-01T00:00:00Z' })
+      .expect(400);
+    expect(far.body.errors.map((e: { path: string }) => e.path)).toEqual(['/at']);
+    const now = h.clock.now().getTime();
+    const ahead = await h
+      .api('integration')
+      .post(`/api/v1/contacts/${contactId}/consent`)
+      .send({ channel: 'sms', purpose: 'service', status: 'granted', at: new Date(now + 2 * 60_000).toISOString() })
+      .expect(201);
+    expect(ahead.status).toBe(201);
+    const ledger = (await h.api('agent').get(`/api/v1/contacts/${contactId}/consent`).expect(200)).body.ledger as Array<{ at: string }>;
+    expect(Math.max(...ledger.map((l) => Date.parse(l.at)))).toBeLessThanOrEqual(now);
+    // a STOP that comes after it revokes (the line dated ahead does not outrank it)
+    await h.advance(1000);
+    await h.inbound({ id: 'in-ahead-1', channel: 'sms', from: '+254722000001', text: 'STOP' }).expect(200);
+    const after = (await h.api('agent').get(`/api/v1/contacts/${contactId}/consent`).expect(200)).body.ledger as Array<{
+      purpose: string;
+      status: string;
+    }>;
+    expect(after.filter((l) => l.purpose === 'service').at(-1)?.status).toBe('revoked');
+  });
+
   it('an integration key cannot read timelines, consent or decisions', async () => {
     for (const path of [
       `/api/v1/contacts/${contactId}`,

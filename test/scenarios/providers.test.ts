@@ -330,6 +330,18 @@ describe('fail-over', () => {
     expect((await telerivet.post(`${h.url}/hooks/telerivet/incoming`, { ...form, secret: STATUS_SECRET })).status).toBe(401);
     const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
     expect(ledger.map((c) => `${c.channel}/${c.purpose}/${c.status}`)).toEqual(['sms/marketing/revoked', 'sms/service/revoked']);
+    // a time_created past year 9999, or ahead of now: taken as now (it was a 500, and a START dated ahead outranked later STOPs)
+    for (const [n, time_created] of [
+      [2, '99999999999999'],
+      [3, String(Math.floor(Date.now() / 1000) + 86_400 * 365)],
+    ] as const) {
+      const later = { ...form, id: `SMin000${n}`, content: 'START', time_created };
+      expect(
+        (await telerivet.post(`${h.url}/hooks/telerivet/incoming`, { ...later, secret: 'telerivet-webhook-secret-0123' })).status,
+      ).toBe(200);
+    }
+    const after = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
+    for (const line of after) expect(Date.parse(line.at as string)).toBeLessThanOrEqual(h.clock.now().getTime());
   });
 
   it('/openapi.json describes the providers’ hooks with how each is authenticated', async () => {

@@ -21,7 +21,9 @@ export class ConsentLedger {
         source: r.source,
         legal_basis: r.legalBasis ?? null,
         evidence: r.evidence ?? null,
-        at: Date.parse(r.at),
+        // never later than it was recorded: the latest line wins, and a line dated ahead would outrank every
+        // later STOP (an agent's typo, a provider's clock, a forged field)
+        at: Math.min(Date.parse(r.at), now),
         recorded_at: now,
       })
       .execute();

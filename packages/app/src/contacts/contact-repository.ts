@@ -233,7 +233,7 @@ export class ContactRepository {
             source: x.source,
             legal_basis: x.legalBasis ?? null,
             evidence: x.evidence ?? null,
-            at: Date.parse(x.at),
+            at: Math.min(Date.parse(x.at), now), // never later than recorded (see ConsentLedger.append)
             recorded_at: now,
           })),
         );

@@ -2,13 +2,15 @@ import type { ConsentRecord } from '@signalbox/engine';
 import type { Request } from 'express';
 import { z } from 'zod';
 import { IdentityError } from '../../contacts/identity.js';
-import { AppError, NotFoundError } from '../../errors.js';
+import { AppError, InputError, NotFoundError } from '../../errors.js';
 import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 import { assertKnownZones, consentBody, contactUpsert } from './schemas.js';
 
 const DAY = 86_400_000;
+/** How far ahead of this server's clock a consent time may be (the caller's clock may run a little fast). */
+const FUTURE_SKEW_MS = 5 * 60_000;
 const importBody = z.array(contactUpsert).min(1).max(1000);
 
 /** Contacts: upsert and import by any identity; the story, consent ledger and decisions of one. */
@@ -162,6 +164,11 @@ export function contactRoutes(runtime: Runtime, now: () => number): RouteSpec[] 
             { path: '/source', message: 'agents record as agent' },
           ]);
         const source: ConsentRecord['source'] = role === 'agent' ? 'agent' : (body.source ?? 'api');
+        // consent goes by the latest line: one dated ahead would outrank every later change, a STOP included
+        if (body.at !== undefined && Date.parse(body.at) > now() + FUTURE_SKEW_MS)
+          throw new InputError('consent cannot be recorded for a time still to come', [
+            { path: '/at', message: 'must not be in the future' },
+          ]);
         const record: ConsentRecord = {
           channel: body.channel,
           purpose: body.purpose,

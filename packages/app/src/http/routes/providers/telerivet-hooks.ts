@@ -41,9 +41,15 @@ export function telerivetHookRoutes(d: TelerivetHookDeps): RouteSpec[] {
     }
     return p;
   };
+  /**
+   * When Telerivet says it happened (seconds), never later than now: a time past now (a clock ahead,
+   * or a forged field) would outrank every later change (consent goes by the latest line), and one
+   * past year 9999 cannot be written at all.
+   */
   const at = (p: URLSearchParams) => {
-    const t = Number(p.get('time_created') ?? p.get('time_updated'));
-    return new Date(Number.isFinite(t) && t > 0 ? t * 1000 : d.now()).toISOString();
+    const now = d.now();
+    const ms = Number(p.get('time_created') ?? p.get('time_updated')) * 1000;
+    return new Date(Number.isFinite(ms) && ms > 0 && ms < now ? ms : now).toISOString();
   };
   return [
     {
