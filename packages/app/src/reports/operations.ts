@@ -158,11 +158,17 @@ export function pressureReport(messages: readonly ReportMessage[]) {
   return [...m.values()].sort((a, b) => b.heldBack - a.heldBack || (a.team < b.team ? -1 : 1));
 }
 
-/** Rows as CSV (RFC 4180: quoted when needed), nested values as JSON. */
+/**
+ * Rows as CSV (RFC 4180: quoted when needed), nested values as JSON. A text cell that a spreadsheet
+ * would take for a formula (starting with = + - @, a tab or a carriage return: a team or template
+ * name comes from callers) gets a leading `'` (OWASP's advice against CSV injection); numbers are
+ * written as they are.
+ */
 export function toCsv(rows: ReadonlyArray<Record<string, unknown>>): string {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cell = (v: unknown) => {
-    const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const text = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const s = typeof v !== 'number' && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   return `${[cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\r\n')}\r\n`;
