@@ -130,6 +130,12 @@ export const configSchema = z.object({
    * one just as the balancer reuses it fails that request (Node's own default is 5 s).
    */
   HTTP_KEEP_ALIVE_MS: z.coerce.number().int().min(1_000).max(600_000).default(65_000),
+  /**
+   * How long a request may take to arrive, headers and body (408 after it): a client trickling a
+   * body a byte at a time holds a connection no longer (Node's own default is 300 s), and a
+   * shutdown does not wait longer than this for requests under way.
+   */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /** How long a worker's claim lasts; a crashed worker's work is retaken after it. */
   WORKER_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
   /** The public base URL HubSpot calls (request signatures cover the full URL; set it behind a proxy). */

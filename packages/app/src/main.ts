@@ -133,6 +133,7 @@ async function main(): Promise<void> {
     leaseMs: config.WORKER_LEASE_MS,
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS ?? (config.DATABASE_URL !== undefined ? 1000 : 0),
     keepAliveMs: config.HTTP_KEEP_ALIVE_MS,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
     instanceId,
     ...(config.WORKER === 'on'
       ? {

@@ -69,6 +69,11 @@ export interface SystemOptions {
   shutdownDelayMs?: number;
   /** How long an idle keep-alive connection stays open (`HTTP_KEEP_ALIVE_MS`; Node's default, 5 s, when absent). */
   keepAliveMs?: number;
+  /**
+   * How long a request may take to arrive, headers and body (`HTTP_REQUEST_TIMEOUT_MS`; 30 s when
+   * absent), and so how long a shutdown waits for the requests under way before it cuts them.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface System {
@@ -87,6 +92,8 @@ export interface System {
 
 /** How long a signed request's signature is remembered: longer than any scheme's accepted age. */
 const REPLAY_WINDOW_MS = 10 * 60_000;
+/** How long a request may take to arrive when `requestTimeoutMs` is not given. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** The composition root: store, providers, runtime, worker and HTTP, wired once. */
 export function createSystem(o: SystemOptions): System {
@@ -228,7 +235,13 @@ export function createSystem(o: SystemOptions): System {
     async listen(port, host = '127.0.0.1') {
       await watcher?.start();
       return new Promise((resolve) => {
-        server = createServer(serve(app));
+        const requestTimeout = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+        // Node checks the timeouts every connectionsCheckingInterval (30 s by default): often enough here
+        // that a request is cut close to its limit
+        server = createServer(
+          { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(5_000, Math.ceil(requestTimeout / 4)) },
+          serve(app),
+        );
         if (o.keepAliveMs !== undefined) server.keepAliveTimeout = o.keepAliveMs;
         server.listen(port, host, () => {
           const addr = server?.address() as AddressInfo;
@@ -246,6 +259,8 @@ export function createSystem(o: SystemOptions): System {
       if (server !== null) server.keepAliveTimeout = 1;
       const closed = server === null ? Promise.resolve() : new Promise<void>((r) => server?.close(() => r()));
       server?.closeIdleConnections();
+      // requests still arriving then (a client trickling its body) are cut once they have had their time
+      const cut = setTimeout(() => server?.closeAllConnections(), o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
       await watcher?.stop();
       await dryRuns.stop();
       // the worker finishes the round it is in, then takes nothing more
@@ -261,6 +276,7 @@ export function createSystem(o: SystemOptions): System {
         if (released > 0) o.log.info({ released }, 'claims released for the other instances');
       }
       await closed;
+      clearTimeout(cut);
       await o.store.close();
     },
   };

@@ -18,7 +18,7 @@ afterEach(async () => {
   running = null;
 });
 
-async function serve(keepAliveMs: number) {
+async function serve(keepAliveMs: number, requestTimeoutMs?: number) {
   const store = new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-keepalive-')), 'signalbox.db')));
   running = createSystem({
     store,
@@ -28,6 +28,7 @@ async function serve(keepAliveMs: number) {
     apiKeys: [],
     sandboxSecret: 'keepalive-test-sandbox-secret-0123456789',
     keepAliveMs,
+    ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
   });
   return (await running.listen(0)).url;
 }
@@ -76,6 +77,62 @@ describe('idle keep-alive connections (HTTP_KEEP_ALIVE_MS)', () => {
       expect(closedAt - idleFrom).toBeLessThan(4_000);
     } finally {
       c.destroy();
+    }
+  });
+});
+
+/** A request whose body comes a byte at a time and never ends; the answer's status line, when the server ends it. */
+function trickle(url: string): { ended: Promise<{ at: number; status: string }>; stop: () => void } {
+  const socket = connect(Number(new URL(url).port), '127.0.0.1');
+  socket.write(
+    'POST /hooks/providers/sandbox/receipts HTTP/1.1\r\nHost: signalbox\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+  );
+  const drip = setInterval(() => socket.writable && socket.write(' '), 200);
+  let buffer = '';
+  socket.on('data', (d: Buffer) => {
+    buffer += d.toString();
+  });
+  socket.on('error', () => undefined);
+  const ended = new Promise<{ at: number; status: string }>((r) =>
+    socket.once('close', () => {
+      clearInterval(drip);
+      r({ at: Date.now(), status: buffer.split('\r\n')[0] ?? '' });
+    }),
+  );
+  return { ended, stop: () => socket.destroy() };
+}
+
+describe('requests that take too long to arrive (HTTP_REQUEST_TIMEOUT_MS)', () => {
+  it('defaults to 30 s, not Node’s 300 s', () => {
+    expect(loadConfig({}).HTTP_REQUEST_TIMEOUT_MS).toBe(30_000);
+  });
+
+  it('a body trickled a byte at a time is answered 408 and its connection closed once the time is up', async () => {
+    const url = await serve(65_000, 1_500);
+    const started = Date.now();
+    const t = trickle(url);
+    try {
+      const { at, status } = await t.ended;
+      expect(status).toBe('HTTP/1.1 408 Request Timeout');
+      expect(at - started).toBeGreaterThan(1_000);
+      expect(at - started).toBeLessThan(4_500);
+    } finally {
+      t.stop();
+    }
+  });
+
+  it('a shutdown does not wait for a trickling client longer than that', async () => {
+    const url = await serve(65_000, 1_500);
+    const t = trickle(url);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      await running?.close();
+      running = null;
+      expect(Date.now() - started).toBeLessThan(4_500);
+      await t.ended;
+    } finally {
+      t.stop();
     }
   });
 });
