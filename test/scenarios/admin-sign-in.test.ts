@@ -41,3 +41,21 @@ describe('POST /admin/session under abuse', () => {
     }
   });
 });
+
+describe('signing out', () => {
+  it('ends the session itself: the cookie kept from before is refused everywhere afterwards', async () => {
+    const fresh = await startHarness({ at: '2026-11-23T09:00:00Z' });
+    try {
+      const r = await request(fresh.url).post('/admin/session').send({ key: KEYS.agent }).expect(200);
+      const cookie = (r.headers['set-cookie'] as unknown as string[])[0]?.split(';')[0] as string;
+      await request(fresh.url).get('/admin/session').set('cookie', cookie).expect(200);
+      await request(fresh.url).get('/api/v1/contacts').set('cookie', cookie).expect(200);
+      await request(fresh.url).delete('/admin/session').set('cookie', cookie).set('x-csrf-token', r.body.csrf).expect(204);
+      await request(fresh.url).get('/admin/session').set('cookie', cookie).expect(401);
+      const api = await request(fresh.url).get('/api/v1/contacts').set('cookie', cookie).expect(401);
+      expect(api.body.code).toBe('SESSION_INVALID');
+    } finally {
+      await fresh.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role } from '../config.js';
+import type { ApiKey, Role } from '../config.js';
+import type { UsedStates } from '../http/oauth-state.js';
 
 /** Who a console session is: the key's name and role, and the CSRF token its writes must carry. */
 export interface SessionData {
@@ -8,6 +9,8 @@ export interface SessionData {
   csrf: string;
   /** Expiry, epoch ms. */
   exp: number;
+  /** A tag of the key signed in with (an HMAC of its secret): the session lasts as long as that key does. */
+  k: string;
 }
 
 export const SESSION_COOKIE = 'signalbox_session';
@@ -32,8 +35,19 @@ export class ConsoleSessions {
     return createHmac('sha256', this.key).update(payload).digest('base64url');
   }
 
-  issue(who: { name: string; role: SessionData['role'] }, now: number): { cookie: string; data: SessionData } {
-    const data: SessionData = { name: who.name, role: who.role, csrf: randomBytes(24).toString('base64url'), exp: now + SESSION_MS };
+  /** The tag of a key's secret a session carries (not the secret, nor anything it can be found from). */
+  keyTag(secret: string): string {
+    return this.mac(`key:${secret}`).slice(0, 22);
+  }
+
+  issue(who: { name: string; role: SessionData['role']; secret: string }, now: number): { cookie: string; data: SessionData } {
+    const data: SessionData = {
+      name: who.name,
+      role: who.role,
+      csrf: randomBytes(24).toString('base64url'),
+      exp: now + SESSION_MS,
+      k: this.keyTag(who.secret),
+    };
     const payload = b64(JSON.stringify(data));
     return { cookie: `${payload}.${this.mac(payload)}`, data };
   }
@@ -48,11 +62,19 @@ export class ConsoleSessions {
     if (want.length !== got.length || !timingSafeEqual(want, got)) return null;
     try {
       const d = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as SessionData;
-      if (typeof d.exp !== 'number' || d.exp <= now || (d.role !== 'admin' && d.role !== 'agent')) return null;
+      if (typeof d.exp !== 'number' || d.exp <= now || (d.role !== 'admin' && d.role !== 'agent') || typeof d.k !== 'string') return null;
       return d;
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Whether the key the session was signed in with is still configured, with the same name and role:
+   * a key removed, rotated or given another role ends its sessions at once (not when they expire).
+   */
+  keyStillValid(s: SessionData, keys: readonly ApiKey[]): boolean {
+    return keys.some((k) => k.name === s.name && k.role === s.role && this.keyTag(k.secret) === s.k);
   }
 
   /** Whether a request's CSRF header matches its session's token (compared in constant time). */
@@ -77,4 +99,21 @@ export function cookieValue(header: string | undefined, name: string): string | 
 /** The session cookie's attributes: HttpOnly, SameSite=Strict, Secure behind HTTPS. */
 export function sessionCookie(value: string, secure: boolean, maxAgeMs: number): string {
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(maxAgeMs / 1000)}${secure ? '; Secure' : ''}`;
+}
+
+/**
+ * Sessions signed out before they expire: kept (by their CSRF token, unique to a session) until
+ * they would have expired, where the used OAuth states are (on Redis with REDIS_URL: every instance
+ * refuses a signed-out session).
+ */
+export class SignedOut {
+  constructor(private readonly store: UsedStates) {}
+
+  async add(s: SessionData, now: number): Promise<void> {
+    await this.store.set(`session-out:${s.csrf}`, true, Math.max(1, s.exp - now));
+  }
+
+  async has(s: SessionData): Promise<boolean> {
+    return (await this.store.get(`session-out:${s.csrf}`)) !== undefined;
+  }
 }

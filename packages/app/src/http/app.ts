@@ -3,7 +3,7 @@ import type { CompiledRuleset } from '@signalbox/engine';
 import express, { type Express, type RequestHandler } from 'express';
 import { Keyv } from 'keyv';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import { ConsoleSessions } from '../admin/sessions.js';
+import { ConsoleSessions, SignedOut } from '../admin/sessions.js';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
 import { DryRuns } from '../dry-run/dry-runs.js';
@@ -104,14 +104,19 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
   const now = () => deps.clock.now().getTime();
   const sessions = deps.admin !== undefined ? new ConsoleSessions(deps.admin.sessionSecret) : null;
-  const auth = apiKeyAuth(deps.apiKeys, sessions !== null ? consoleSessionAuth(sessions, () => Date.now()) : undefined);
+  const usedStates = deps.usedStates ?? new Keyv();
+  const signedOut = new SignedOut(usedStates);
+  // sessions expire by the wall clock (a test clock moving days ahead must not sign anyone out)
+  const auth = apiKeyAuth(
+    deps.apiKeys,
+    sessions !== null ? consoleSessionAuth({ sessions, keys: deps.apiKeys, signedOut, now: () => Date.now() }) : undefined,
+  );
   const metrics = deps.metrics;
   const limit = deps.bodyLimit ?? '256kb';
   const nudge = () => app.emit('work');
   const hotWrites = deps.hotWrites ?? deps.runtime.hotWrites;
   const inbox = new InboxWriter(hotWrites);
   const table = new RouteTable();
-  const usedStates = deps.usedStates ?? new Keyv();
   const governance = new RulesGovernance(deps.rules, deps.clock);
   const fast: FastPath[] = [];
 
@@ -243,6 +248,7 @@ export function createApp(deps: AppDeps): Express {
         now: () => Date.now(),
         dir: deps.admin.dir,
         secure: deps.admin.secure ?? false,
+        signedOut,
       }),
     );
     app.use('/admin/assets', ...adminAssets(deps.admin.dir));

@@ -23,7 +23,7 @@ declare global {
  * session that does not count, undefined when the request has none. `csrf` says whether a write
  * carried its session's token.
  */
-export type SessionAuth = (req: Request) => { principal: Principal; csrf: boolean } | null | undefined;
+export type SessionAuth = (req: Request) => Promise<{ principal: Principal; csrf: boolean } | null | undefined>;
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 const BEARER = /^bearer[ \t]+(.+)$/i;
@@ -35,10 +35,16 @@ const BEARER = /^bearer[ \t]+(.+)$/i;
  */
 export function apiKeyAuth(keys: readonly ApiKey[], session?: SessionAuth) {
   const identify = apiKeyPrincipal(keys);
-  return (roles: readonly Role[]) => (req: Request, _res: Response, next: NextFunction) => {
+  return (roles: readonly Role[]) => async (req: Request, _res: Response, next: NextFunction) => {
     let who = identify((name) => req.get(name));
     if (who === undefined && session !== undefined) {
-      const s = session(req);
+      let s: Awaited<ReturnType<SessionAuth>>;
+      try {
+        s = await session(req);
+      } catch (err) {
+        next(err);
+        return;
+      }
       if (s === null) {
         next(new AuthError(401, 'SESSION_INVALID', 'the console session has expired or is not valid: sign in again'));
         return;

@@ -3,7 +3,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { ConsoleSessions, cookieValue, SESSION_COOKIE, SESSION_MS, type SessionData, sessionCookie } from '../../admin/sessions.js';
+import {
+  ConsoleSessions,
+  cookieValue,
+  SESSION_COOKIE,
+  SESSION_MS,
+  type SessionData,
+  type SignedOut,
+  sessionCookie,
+} from '../../admin/sessions.js';
 import { SignInLimiter } from '../../admin/sign-in-limiter.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { ApiKey } from '../../config.js';
@@ -50,6 +58,8 @@ export interface AdminDeps {
   secure: boolean;
   /** Failed sign-ins per client address (default: 10 in 5 minutes, then 429 until the window frees). */
   signIns?: SignInLimiter;
+  /** Sessions signed out before they expire. */
+  signedOut: SignedOut;
 }
 
 /** Whether a request comes from this very origin (when it says where it comes from). */
@@ -63,13 +73,32 @@ function sameOrigin(req: Request): boolean {
   }
 }
 
-/** The console session of a request (for `apiKeyAuth`): cookie checked, CSRF header and origin checked. */
-export function consoleSessionAuth(sessions: ConsoleSessions, now: () => number): SessionAuth {
-  return (req) => {
-    const value = cookieValue(req.get('cookie'), SESSION_COOKIE);
-    if (value === undefined) return undefined;
-    const s = sessions.read(value, now());
-    if (s === null) return null;
+/**
+ * A request's console session, when it counts: signed by us, not expired, its key still configured
+ * with the same name and role, not signed out. `undefined` without a session cookie, null for one
+ * that does not count.
+ */
+async function liveSession(
+  d: { sessions: ConsoleSessions; keys: readonly ApiKey[]; signedOut: SignedOut; now: () => number },
+  req: Request,
+): Promise<SessionData | null | undefined> {
+  const value = cookieValue(req.get('cookie'), SESSION_COOKIE);
+  if (value === undefined) return undefined;
+  const s = d.sessions.read(value, d.now());
+  if (s === null || !d.sessions.keyStillValid(s, d.keys) || (await d.signedOut.has(s))) return null;
+  return s;
+}
+
+/** The console session of a request (for `apiKeyAuth`): the session checked (`liveSession`), CSRF header and origin checked. */
+export function consoleSessionAuth(d: {
+  sessions: ConsoleSessions;
+  keys: readonly ApiKey[];
+  signedOut: SignedOut;
+  now: () => number;
+}): SessionAuth {
+  return async (req) => {
+    const s = await liveSession(d, req);
+    if (s === null || s === undefined) return s;
     return { principal: { name: s.name, role: s.role }, csrf: ConsoleSessions.csrfOk(s, req.get('x-csrf-token')) && sameOrigin(req) };
   };
 }
@@ -80,7 +109,7 @@ const answer = (s: SessionData) => ({ name: s.name, role: s.role, csrf: s.csrf, 
 export function adminRoutes(d: AdminDeps): RouteSpec[] {
   const identify = apiKeyPrincipal(d.keys);
   const signIns = d.signIns ?? new SignInLimiter({ max: 10, windowMs: 5 * 60_000, maxClients: 10_000 });
-  const current = (req: Request) => d.sessions.read(cookieValue(req.get('cookie'), SESSION_COOKIE), d.now());
+  const current = async (req: Request) => (await liveSession(d, req)) ?? null;
   const page = (_req: Request, res: Response) => {
     const index = join(d.dir, 'index.html');
     securityHeaders(_req, res, () => undefined);
@@ -145,7 +174,7 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
         signIns.succeeded(client);
         if (who.role === 'integration')
           throw new AuthError(403, 'ROLE_FORBIDDEN', 'integration keys cannot use the console (sign in with an admin or agent key)');
-        const { cookie, data } = d.sessions.issue({ name: who.name, role: who.role }, d.now());
+        const { cookie, data } = d.sessions.issue({ name: who.name, role: who.role, secret: body.key }, d.now());
         await d.audit.record(`${who.role}:${who.name}`, 'session.start', who.name, { via: 'console' }, d.now());
         res
           .set('set-cookie', sessionCookie(cookie, d.secure, SESSION_MS))
@@ -160,8 +189,8 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
       tags: ['admin'],
       security: 'cookie',
       responses: { 200: '{name, role, csrf, expiresAt}' },
-      handler: (req, res) => {
-        const s = current(req);
+      handler: async (req, res) => {
+        const s = await current(req);
         if (s === null) throw new AuthError(401, 'AUTH_REQUIRED', 'not signed in to the console');
         res.set('cache-control', 'no-store').json(answer(s));
       },
@@ -173,10 +202,12 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
       tags: ['admin'],
       security: 'cookie',
       responses: { 204: 'cookie cleared' },
-      handler: (req, res) => {
-        const s = current(req);
+      handler: async (req, res) => {
+        const s = await current(req);
         if (s !== null && !(ConsoleSessions.csrfOk(s, req.get('x-csrf-token')) && sameOrigin(req)))
           throw new AuthError(403, 'CSRF_TOKEN_INVALID', 'signing out needs the session token');
+        // the cookie a browser drops may have been copied: the session itself ends, on every instance
+        if (s !== null) await d.signedOut.add(s, d.now());
         res
           .set('set-cookie', sessionCookie('', d.secure, 0))
           .status(204)
