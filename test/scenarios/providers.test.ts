@@ -401,6 +401,10 @@ describe('email over SMTP', () => {
     await request(url).post('').type('form').send('List-Unsubscribe=One-Click').expect(200);
     const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
     expect(ledger.at(-1)).toMatchObject({ channel: 'email', purpose: 'marketing', status: 'revoked', source: 'unsubscribe' });
+    // clicked again (or posted again by a scanner): the same answer, nothing more written
+    await request(url).post('').type('form').send('List-Unsubscribe=One-Click').expect(200);
+    await request(url).post('').expect(200);
+    expect((await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger).toHaveLength(ledger.length);
     // a forged token
     const forged = await request(h.url)
       .post(`/email/unsubscribe/${Buffer.from('someone').toString('base64url')}.AAAA`)

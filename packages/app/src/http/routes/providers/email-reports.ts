@@ -43,6 +43,10 @@ export async function unsubscribeByMessage(store: Store, messageId: string, via:
   return store.transaction(async (tx) => {
     const message = await tx.messages.get(messageId);
     if (message === null) return null;
+    // one email's link unsubscribes once: clicked again (or fetched again by a mail scanner), nothing
+    // more is written, and an old email's link does not undo a later opt-in
+    const first = await tx.idempotency.put('unsubscribe', messageId, { requestHash: '', status: 200, response: message.contactId }, now);
+    if (!first) return message.contactId;
     await tx.consent.append(
       message.contactId,
       {
