@@ -135,6 +135,24 @@ describe('WhatsApp that never arrives', () => {
   });
 });
 
+describe('a keyword is confirmed where it came from', () => {
+  it('the STOP confirmation is planned on SMS alone: no fallback to a call or another app', async () => {
+    h = await startHarness({ at: MORNING });
+    await contact('+254711000029', { capabilities: { whatsapp: true } });
+    await h.inbound({ id: 'in-pin-1', channel: 'sms', from: '+254711000029', text: 'STOP' }).expect(200);
+    await h.settle();
+    const row = await h.db
+      .selectFrom('messages')
+      .select(['decision'])
+      .where('workflow', '=', 'consent-keywords')
+      .where('idempotency_key', '=', 'keyword-reply:sms:in-pin-1')
+      .executeTakeFirstOrThrow();
+    const decision = JSON.parse(row.decision as string) as { outcome: string; plan: Array<{ channel: string; mode: string }> };
+    expect(decision.outcome).toBe('send');
+    expect(decision.plan.map((s) => `${s.channel}:${s.mode}`)).toEqual(['sms:primary']);
+  });
+});
+
 describe('STOP while a fallback is pending', () => {
   it('no further send of that message; the STOP confirmation goes out once', async () => {
     h = await startHarness({ at: MORNING });

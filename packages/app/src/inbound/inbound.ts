@@ -97,15 +97,21 @@ export class Inbound {
       );
     }
     if (keyword !== null) {
-      // the confirmation is transactional, on the channel the keyword came from, once per inbound message
-      await this.d.requests.request(u, contact.id, {
-        idempotencyKey: `keyword-reply:${m.channel}:${m.id}`,
-        type: 'transactional',
-        purpose: 'transactional',
-        template: `keyword_${keyword}_confirmation`,
-        workflow: 'consent-keywords',
-        priority: 'normal',
-      });
+      // the confirmation is transactional, on the channel the keyword came from and only there (someone
+      // who just texted STOP is not called instead), once per inbound message
+      await this.d.requests.request(
+        u,
+        contact.id,
+        {
+          idempotencyKey: `keyword-reply:${m.channel}:${m.id}`,
+          type: 'transactional',
+          purpose: 'transactional',
+          template: `keyword_${keyword}_confirmation`,
+          workflow: 'consent-keywords',
+          priority: 'normal',
+        },
+        { onlyChannel: m.channel },
+      );
     }
     // replies (buttons, confirm/reschedule words) become events that move journeys on
     const mapped = mapEventType(rs.source.eventMap, 'provider', { keyword: text, payload: m.payload?.toUpperCase(), channel: m.channel });

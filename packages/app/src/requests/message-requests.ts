@@ -53,14 +53,15 @@ export class MessageRequests {
     u: Unit<MessageStore>,
     contactId: string,
     request: MessageRequest,
-    meta: { journeyInstanceId?: string | null } = {},
+    meta: { journeyInstanceId?: string | null; onlyChannel?: string } = {},
   ): Promise<Requested> {
     const now = this.now();
     await u.store.contacts.lock(contactId);
     const { contact, context } = await loadContext(u.store, contactId, now);
     const rs = this.d.ruleset();
     // an SMS costs what its rendered text takes in segments: the cost stage compares on that
-    const decision = decideParsed(request, context, rs, now, this.d.content.facts(rs, { request, contact }));
+    const decided = decideParsed(request, context, rs, now, this.d.content.facts(rs, { request, contact }));
+    const decision = meta.onlyChannel === undefined ? decided : onlyOn(decided, meta.onlyChannel);
     const metrics = this.d.metrics;
     if (metrics !== undefined) tell(u, () => metrics.decided(request.type, decision.outcome));
     const recording: NewMessage = {
@@ -138,4 +139,35 @@ export class MessageRequests {
     if (ok) this.d.log.info({ messageId, reason }, 'message cancelled');
     return ok;
   }
+}
+
+/**
+ * A decision kept to one channel (a keyword's confirmation answers on the channel the keyword came
+ * from, never by a fallback call or another app): its first step on that channel alone, or nothing
+ * sent when the plan has none.
+ */
+export function onlyOn(d: Decision, channel: string): Decision {
+  if (d.outcome !== 'send' && d.outcome !== 'defer') return d;
+  const step = d.plan.find((s) => s.channel === channel && s.mode !== 'also');
+  const note = { stage: 'plan' as const, channel };
+  if (step === undefined)
+    return {
+      ...d,
+      outcome: 'suppress',
+      sendAt: null,
+      plan: [],
+      estimatedCost: 0,
+      reasons: [
+        ...d.reasons,
+        { ...note, code: 'excluded', message: `only ${channel} may carry this message, and the plan has no ${channel} step` },
+      ],
+    };
+  const sendAt = d.sendAt ?? step.sendAt;
+  return {
+    ...d,
+    sendAt,
+    plan: [{ ...step, step: 0, mode: 'primary', after: null, sendAt, timeoutMinutes: null, delayMinutes: 0 }],
+    estimatedCost: step.estimatedCost,
+    reasons: [...d.reasons, { ...note, code: 'excluded', message: `only ${channel} carries this message: no fallback to another channel` }],
+  };
 }
