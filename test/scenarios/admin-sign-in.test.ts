@@ -1,4 +1,6 @@
 /** Guessing console keys: failed sign-ins from one address are refused 429 for a while, as problem+json. */
+
+import { loadConfig } from '@signalbox/app';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, KEYS, startHarness } from '../support/harness.js';
@@ -57,5 +59,27 @@ describe('signing out', () => {
     } finally {
       await fresh.close();
     }
+  });
+});
+
+describe('behind a load balancer (TRUST_PROXY)', () => {
+  it('failed sign-ins count per client as the balancer names it, so one guesser does not lock out the others', async () => {
+    const behind = await startHarness({ at: '2026-11-23T09:00:00Z', trustProxy: 'loopback' });
+    try {
+      const from = (client: string, key: string) => request(behind.url).post('/admin/session').set('x-forwarded-for', client).send({ key });
+      for (let i = 0; i < 10; i++) await from('203.0.113.7', `wrong-key-${i}-0123456789abcdef`).expect(401);
+      expect((await from('203.0.113.7', KEYS.admin).expect(429)).body.code).toBe('SIGN_IN_RATE_LIMITED');
+      // another client behind the same balancer signs in
+      await from('198.51.100.20', KEYS.admin).expect(200);
+    } finally {
+      await behind.close();
+    }
+  });
+
+  it('is a hop count, loopback, or addresses and subnets; anything else stops start-up', () => {
+    expect(loadConfig({ TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 172.16.0.0/12' }).TRUST_PROXY).toBe('10.0.0.0/8, 172.16.0.0/12');
+    expect(loadConfig({}).TRUST_PROXY).toBeUndefined();
+    expect(() => loadConfig({ TRUST_PROXY: 'everyone; drop' })).toThrow(/TRUST_PROXY/);
   });
 });

@@ -83,6 +83,8 @@ export async function startHarness(o: {
   redis?: Parameters<typeof createSystem>[0]['redis'];
   /** Real providers (pointed at their local fakes) and routes between them. */
   providers?: ProviderSettings;
+  /** Proxies whose X-Forwarded-For is believed (TRUST_PROXY). */
+  trustProxy?: number | string;
 }): Promise<Harness> {
   const clock = new TestClock(new Date(o.at));
   const db = o.postgresSchema
@@ -105,6 +107,7 @@ export async function startHarness(o: {
     ...(o.sandboxRules ? { sandboxRules: o.sandboxRules } : {}),
     ...(o.redis ? { redis: o.redis } : {}),
     ...(o.providers ? { providerSettings: o.providers } : {}),
+    ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
     ...(o.wrapSandbox
       ? { providers: (sandbox: SandboxProvider) => [(o.wrapSandbox as (s: SandboxProvider) => ChannelProvider)(sandbox)] }
       : {}),

@@ -140,6 +140,21 @@ export const configSchema = z.object({
   WORKER_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
   /** The public base URL HubSpot calls (request signatures cover the full URL; set it behind a proxy). */
   PUBLIC_URL: z.url().optional(),
+  /**
+   * Which proxies in front of the app to believe about the client's address (X-Forwarded-For), as
+   * Express reads it: the number of hops (`1` behind one load balancer), `loopback`, or addresses and
+   * subnets (`10.0.0.0/8, 172.16.0.0/12`). Unset, none: behind a balancer every client then has the
+   * balancer's address, and failed console sign-ins from one lock the console for all.
+   */
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .regex(
+      /^(\d{1,2}|loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F.:/]+))*$/,
+      'a hop count, loopback, or addresses and subnets',
+    )
+    .transform((v) => (/^\d+$/.test(v) ? Number(v) : v))
+    .optional(),
   /** HubSpot app credentials; without them the HubSpot routes answer 404. */
   HUBSPOT_CLIENT_ID: z.string().min(1).optional(),
   HUBSPOT_CLIENT_SECRET: z.string().min(8).optional(),

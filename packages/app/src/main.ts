@@ -134,6 +134,7 @@ async function main(): Promise<void> {
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS ?? (config.DATABASE_URL !== undefined ? 1000 : 0),
     keepAliveMs: config.HTTP_KEEP_ALIVE_MS,
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+    ...(config.TRUST_PROXY !== undefined ? { trustProxy: config.TRUST_PROXY } : {}),
     instanceId,
     ...(config.WORKER === 'on'
       ? {

@@ -74,6 +74,8 @@ export interface SystemOptions {
    * absent), and so how long a shutdown waits for the requests under way before it cuts them.
    */
   requestTimeoutMs?: number;
+  /** Proxies whose X-Forwarded-For is believed (`TRUST_PROXY`, as Express reads it); none when absent. */
+  trustProxy?: number | string;
 }
 
 export interface System {
@@ -179,6 +181,7 @@ export function createSystem(o: SystemOptions): System {
   const dryRuns = new DryRuns({ repo: () => o.store.dryRuns, location: o.store.location, clock: o.clock, log: o.log });
   const app = createApp({
     draining: () => draining,
+    ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
     ...(redisClient !== null ? { dependencies: { redis: () => redisClient.ping() } } : {}),
     usedStates,
     dryRuns,

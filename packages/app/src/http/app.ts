@@ -52,6 +52,8 @@ export interface ProviderRouteDeps {
 }
 
 export interface AppDeps {
+  /** Proxies whose X-Forwarded-For is believed (`TRUST_PROXY`: hops, `loopback`, addresses); none when absent. */
+  trustProxy?: number | string;
   ruleset: () => CompiledRuleset;
   rules: RulesHolder;
   clock: Clock;
@@ -101,7 +103,8 @@ export function serve(app: Express): RequestListener {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // the client's address (req.ip: sign-in limits) from X-Forwarded-For only as set proxies say it
+  app.set('trust proxy', deps.trustProxy ?? false);
   const now = () => deps.clock.now().getTime();
   const sessions = deps.admin !== undefined ? new ConsoleSessions(deps.admin.sessionSecret) : null;
   const usedStates = deps.usedStates ?? new Keyv();
