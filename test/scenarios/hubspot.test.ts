@@ -497,6 +497,22 @@ describe('the app card', () => {
     const replayed = await fetch(url, { method: 'POST', headers, body });
     expect(replayed.status).toBe(401);
     expect(((await replayed.json()) as { code: string }).code).toBe('SIGNATURE_REPLAYED');
+    // the user id is HubSpot's (digits), given once
+    for (const userId of ['1&userId=2', 'x%3Cscript%3E']) {
+      const bad = `${h.url}/hubspot/card/send?userId=${userId}&appId=54321&portalId=${PORTAL}`;
+      const t = Date.now() + 1;
+      const r = await fetch(bad, {
+        method: 'POST',
+        headers: {
+          ...headers,
+          'x-hubspot-signature-v3': signV3(fake.clientSecret, 'POST', bad, body, t),
+          'x-hubspot-request-timestamp': String(t),
+        },
+        body,
+      });
+      expect(r.status, userId).toBe(400);
+      expect(((await r.json()) as { errors: Array<{ path: string }> }).errors[0]?.path).toBe('/query/userId');
+    }
   });
 });
 

@@ -59,6 +59,8 @@ const portalIdText = z
   .transform(Number)
   .pipe(z.number().max(Number.MAX_SAFE_INTEGER));
 
+const hubspotUserId = z.string().regex(/^\d{1,20}$/, 'a HubSpot user id (digits)');
+
 const workflowQuery = z.strictObject({
   portalId: portalIdText,
   event: z.string().regex(/^[a-z_]+\.[a-z_]+$/),
@@ -257,7 +259,8 @@ export function hubspotRoutes(
         const body = parseBody(cardSendBody, await verified(req, ['v3']));
         const portalId = parseBody(portalIdText, req.query.portalId, '/query/portalId');
         const contact = await cardContact(portalId, String(body.objectId));
-        const userId = String(req.query.userId ?? 'unknown').slice(0, 60);
+        // HubSpot's user id (digits), once: a list or an object is not one
+        const userId = req.query.userId === undefined ? 'unknown' : parseBody(hubspotUserId, req.query.userId, '/query/userId');
         const sent = await agentSend(d, contact.id, body, { team: 'hubspot-card', agent: userId });
         res.status(sent.status).json(sent.body);
       },
