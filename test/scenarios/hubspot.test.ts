@@ -114,6 +114,31 @@ describe('install while HubSpot cannot be reached', () => {
   });
 });
 
+describe('HUBSPOT_PORTAL_IDS', () => {
+  it('a portal not in the list cannot install the app: 403 PORTAL_NOT_ALLOWED, nothing of it kept; a listed one can', async () => {
+    const only = await startHarness({
+      at: MORNING,
+      hubspot: { clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url, portalIds: [PORTAL] },
+    });
+    try {
+      const install = async (portalId: number) => {
+        const link = await request(only.url).get('/hubspot/install').expect(302);
+        const state = new URL(link.headers.location as string).searchParams.get('state') as string;
+        return request(only.url)
+          .get('/hubspot/oauth/callback')
+          .query({ code: fake.authorizationCode(portalId), state });
+      };
+      const other = await install(4242);
+      expect(other.status).toBe(403);
+      expect(other.body.code).toBe('PORTAL_NOT_ALLOWED');
+      expect(await only.db.selectFrom('crm_portals').select('portal_id').execute()).toEqual([]);
+      expect((await install(PORTAL)).status).toBe(200);
+    } finally {
+      await only.close();
+    }
+  });
+});
+
 describe('HubSpot events in real time', () => {
   it('a ticket opened in HubSpot suppresses a promotional message', async () => {
     fake.upsertObject(PORTAL, 'tickets', '555', { subject: 'Billing problem' }, ['901']);

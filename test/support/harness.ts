@@ -58,6 +58,7 @@ export interface HarnessHubspot {
   exportThreshold?: number;
   exportPageSize?: number;
   exportPollMs?: number;
+  portalIds?: number[];
 }
 
 export interface HarnessSalesforce {

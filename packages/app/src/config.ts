@@ -161,6 +161,8 @@ export const configSchema = z.object({
   HUBSPOT_REDIRECT_URI: z.url().optional(),
   /** HubSpot's API base (tests and `pnpm fake:hubspot` point it at the fake). */
   HUBSPOT_API_BASE: z.url().default('https://api.hubapi.com'),
+  /** The only HubSpot portals that may install the app (comma-separated ids); any portal, when unset. */
+  HUBSPOT_PORTAL_IDS: commaList(/^[1-9][0-9]{0,15}$/, 'each must be a HubSpot portal id (digits)').transform((l) => l.map(Number)),
   /** Above this many contacts a portal's initial sync reads one CRM export instead of paging. */
   HUBSPOT_EXPORT_THRESHOLD: z.coerce.number().int().min(0).default(20_000),
   /** 32-byte key (base64) that encrypts portals' tokens at rest; generated into DATA_DIR when absent. */

@@ -103,6 +103,7 @@ async function main(): Promise<void> {
               config.HUBSPOT_REDIRECT_URI ?? `${config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`}/hubspot/oauth/callback`,
             apiBase: config.HUBSPOT_API_BASE,
             exportThreshold: config.HUBSPOT_EXPORT_THRESHOLD,
+            portalIds: config.HUBSPOT_PORTAL_IDS,
             tokenKey: Buffer.from(localSecret(config, 'hubspot-token-key', config.HUBSPOT_TOKEN_KEY), 'base64'),
             publicUrl: config.PUBLIC_URL,
           },

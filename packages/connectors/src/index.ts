@@ -18,6 +18,7 @@ export {
   type HubspotAppConfig,
   HubspotGateway,
   PortalDisabledError,
+  PortalNotAllowedError,
   type PortalTokens,
   type TokenStore,
 } from './hubspot/gateway.js';

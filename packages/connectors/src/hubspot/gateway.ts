@@ -1,4 +1,5 @@
 import { Client } from '@hubspot/api-client';
+import { SignalboxError } from '@signalbox/engine';
 import type Bottleneck from 'bottleneck';
 import { type Limiters, type Rate, type RequestWindow, retune } from '../limits/limiters.js';
 import { LocalLimiters } from '../limits/local/local-limiters.js';
@@ -35,6 +36,8 @@ export interface HubspotAppConfig {
   basePath?: string;
   /** Where users approve the install. */
   authorizeUrl?: string;
+  /** The only portals that may install the app (any, when absent). */
+  portalIds?: readonly number[];
 }
 
 export const DEFAULT_SCOPES = [
@@ -75,6 +78,13 @@ export class HubspotApiError extends Error {
 }
 
 export class PortalDisabledError extends Error {}
+
+/** A portal not among those allowed to install the app (`portalIds`): nothing of it is kept. */
+export class PortalNotAllowedError extends SignalboxError {
+  constructor(portalId: number) {
+    super('PORTAL_NOT_ALLOWED', 403, `HubSpot portal ${portalId} may not install this Signalbox (it is not in HUBSPOT_PORTAL_IDS)`);
+  }
+}
 
 interface SdkError {
   code?: number;
@@ -174,6 +184,8 @@ export class HubspotGateway {
     const t = await this.tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: this.app.redirectUri });
     const portalId = t.hub_id ?? portalIdHint;
     if (portalId === undefined) throw new HubspotApiError(400, 'OAUTH', 'the token response names no portal');
+    // another company's portal does not get to send through this operator's providers and budget
+    if (this.app.portalIds !== undefined && !this.app.portalIds.includes(portalId)) throw new PortalNotAllowedError(portalId);
     const tokens = { portalId, accessToken: t.access_token, refreshToken: t.refresh_token, expiresAt: this.now() + t.expires_in * 1000 };
     await this.tokens.save(tokens);
     return tokens;

@@ -27,6 +27,8 @@ export interface HubspotSettings {
   /** 32 bytes: encrypts portals' tokens at rest. */
   tokenKey: Uint8Array;
   rate?: { max: number; intervalMs: number } | undefined;
+  /** The only portals that may install the app (`HUBSPOT_PORTAL_IDS`; any, when absent). */
+  portalIds?: readonly number[] | undefined;
   /** Above this many contacts the initial sync reads one export instead of paging (default 20,000). */
   exportThreshold?: number | undefined;
   /** Contacts per page of an export's file (default 2,000). */
@@ -80,7 +82,14 @@ export class HubspotApp implements CrmApp {
     const s = d.settings;
     this.tokens = new HubspotTokens(d.store.crmAccounts, new TokenCipher(Buffer.from(s.tokenKey)), now);
     this.gateway = new HubspotGateway(
-      { clientId: s.clientId, clientSecret: s.clientSecret, redirectUri: s.redirectUri, scopes: DEFAULT_SCOPES, basePath: s.apiBase },
+      {
+        clientId: s.clientId,
+        clientSecret: s.clientSecret,
+        redirectUri: s.redirectUri,
+        scopes: DEFAULT_SCOPES,
+        basePath: s.apiBase,
+        ...(s.portalIds !== undefined && s.portalIds.length > 0 ? { portalIds: s.portalIds } : {}),
+      },
       this.tokens,
       { now, limiters: d.limiters, ...(s.rate ? { rate: s.rate } : {}) },
     );
