@@ -178,7 +178,7 @@ async function main(): Promise<void> {
         ? `  HubSpot:   install at ${url}/hubspot/install; webhooks ${url}/hooks/hubspot/webhooks; card ${url}/hubspot/card`
         : '  HubSpot:   off (set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET)',
       system.salesforce !== null
-        ? `  Salesforce: connect with POST ${url}/api/v1/salesforce/connect (admin); Outbound Messages ${url}/hooks/salesforce/outbound; panel ${url}/salesforce/panel`
+        ? `  Salesforce: connect with POST ${url}/api/v1/salesforce/connect (admin); Outbound Messages ${url}/hooks/salesforce/outbound${config.SALESFORCE_OUTBOUND_SECRET !== undefined ? '/<SALESFORCE_OUTBOUND_SECRET>' : ''}; panel ${url}/salesforce/panel`
         : '  Salesforce: off (set SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET)',
       generatedAt
         ? `  API key:   in ${generatedAt} (admin; send it as "Authorization: Bearer <key>")`
