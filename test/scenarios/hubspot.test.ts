@@ -107,7 +107,8 @@ describe('install while HubSpot cannot be reached', () => {
     expect(down.status).toBe(502);
     expect(down.body.code).toBe('CRM_UNREACHABLE');
     await fake.start(port);
-    await request(h.url).get('/hubspot/oauth/callback').query({ code, state }).expect(200);
+    const done = await request(h.url).get('/hubspot/oauth/callback').query({ code, state }).expect(200);
+    expect(done.headers['content-security-policy']).toMatch(/default-src 'none'/);
     // and then it is used
     const again = await request(h.url).get('/hubspot/oauth/callback').query({ code, state }).expect(400);
     expect(again.body.code).toBe('OAUTH_STATE_USED');

@@ -394,8 +394,10 @@ describe('email over SMTP', () => {
     expect(mail?.header('List-Unsubscribe-Post')).toEqual(['List-Unsubscribe=One-Click']);
     const url = /^<(http[^>]+)>$/.exec(list ?? '')?.[1] as string;
     expect(url.startsWith(`${h.url}/email/unsubscribe/`)).toBe(true);
-    // a link scanner's GET only shows the page
-    await request(url).get('').expect(200);
+    // a link scanner's GET only shows the page (which no other site may frame, and which loads nothing else)
+    const shown = await request(url).get('').expect(200);
+    expect(shown.headers['x-frame-options']).toBe('DENY');
+    expect(shown.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
     expect((await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger).toHaveLength(1);
     // the mailbox's one-click POST (RFC 8058)
     await request(url).post('').type('form').send('List-Unsubscribe=One-Click').expect(200);

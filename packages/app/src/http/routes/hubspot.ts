@@ -19,6 +19,7 @@ import { crmCall } from '../crm-call.js';
 import { type FastPath, header, takeBody } from '../fast-path.js';
 import { parseJsonBody, parseJsonRecords } from '../json-body.js';
 import { OAuthState, type UsedStates } from '../oauth-state.js';
+import { pageHeaders } from '../page-headers.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
@@ -288,7 +289,7 @@ export function hubspotRoutes(
         const q = parseBody(callbackQuery, req.query, '/query');
         const portalId = await oauthState.consumeFor(q.state, () => crmCall(() => d.calls.connect('hubspot', q.code)));
         d.nudge();
-        res
+        pageHeaders(res)
           .type('text/html')
           .send(
             `<!doctype html><title>Signalbox installed</title><p>Signalbox is installed in portal ${portalId}. Contacts are syncing; you can close this page.</p>`,

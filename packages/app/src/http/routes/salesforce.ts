@@ -16,6 +16,7 @@ import { agentSend } from '../agent-send.js';
 import { crmCall } from '../crm-call.js';
 import { type FastAnswer, type FastPath, header, takeBody } from '../fast-path.js';
 import { OAuthState, type UsedStates } from '../oauth-state.js';
+import { pageHeaders } from '../page-headers.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
@@ -198,7 +199,7 @@ export function salesforceRoutes(
         await d.app.refreshOrgs();
         const key = (await d.app.tokens.panelKey(orgId)) ?? '';
         d.nudge();
-        res
+        pageHeaders(res)
           .type('text/html')
           .set('cache-control', 'no-store')
           .send(

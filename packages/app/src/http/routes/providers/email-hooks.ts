@@ -8,6 +8,7 @@ import type { ReplayGuard } from '../../../security/replay-guard.js';
 import { SIGNATURE_HEADER, verify } from '../../../security/signature.js';
 import type { Store } from '../../../store/store.js';
 import { parseJsonBody } from '../../json-body.js';
+import { pageHeaders } from '../../page-headers.js';
 import type { RouteSpec } from '../../route-table.js';
 import { parseBody } from '../../validate.js';
 import { applyEmailReport, unsubscribeByMessage } from './email-reports.js';
@@ -59,7 +60,7 @@ export function emailHookRoutes(d: EmailHookDeps): RouteSpec[] {
       responses: { 200: 'an HTML page with the confirmation button' },
       handler: (req, res) => {
         messageOf(String(req.params.token));
-        res
+        pageHeaders(res)
           .status(200)
           .type('html')
           .send(
@@ -84,7 +85,7 @@ export function emailHookRoutes(d: EmailHookDeps): RouteSpec[] {
         const oneClick = new URLSearchParams(raw).get('List-Unsubscribe') === 'One-Click';
         const contact = await unsubscribeByMessage(d.store, messageId, oneClick ? 'one-click unsubscribe' : 'unsubscribe link', d.now());
         if (contact === null) throw new NotFoundError('MESSAGE_NOT_FOUND', 'the email this link came with is no longer known');
-        res.status(200).type('html').send(page('Unsubscribed', '<p>You will not get marketing emails from us any more.</p>'));
+        pageHeaders(res).status(200).type('html').send(page('Unsubscribed', '<p>You will not get marketing emails from us any more.</p>'));
       },
     },
     {
