@@ -1,6 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiKey, Role } from '../config.js';
-import type { UsedStates } from '../http/oauth-state.js';
 
 /** Who a console session is: the key's name and role, and the CSRF token its writes must carry. */
 export interface SessionData {
@@ -107,7 +106,10 @@ export function sessionCookie(value: string, secure: boolean, maxAgeMs: number):
  * refuses a signed-out session).
  */
 export class SignedOut {
-  constructor(private readonly store: UsedStates) {}
+  constructor(
+    /** Keys that expire (keyv: in this process, or on Redis). */
+    private readonly store: { get(key: string): Promise<unknown>; set(key: string, value: true, ttl: number): Promise<unknown> },
+  ) {}
 
   async add(s: SessionData, now: number): Promise<void> {
     await this.store.set(`session-out:${s.csrf}`, true, Math.max(1, s.exp - now));
