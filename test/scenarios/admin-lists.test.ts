@@ -109,6 +109,13 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('lists, simulator and 
     expect(await ids('identity=_*')).toEqual([]);
     expect(await ids('identity=jane%25*')).toEqual([]);
     expect(await ids('market=DE')).toEqual([kofi]);
+    // a record holding a NUL in an attribute (JSON's \u0000) does not break the market filter; a phone typed with a tab is a phone
+    await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({ identities: [{ kind: 'phone', value: '+254 700\t000 177' }], attributes: { note: 'a\u0000b' } })
+      .expect(201);
+    expect(await ids('market=DE')).toEqual([kofi]);
   });
 
   it('lists messages by status, team, journey and time window; the review queue holds the collections message', async () => {

@@ -61,7 +61,8 @@ export async function searchContacts(c: Conn, f: ContactFilter, limit: number, a
   if (f.market !== undefined)
     q = q.where(
       c.dialect === 'postgres'
-        ? sql<string>`(${sql.ref('c.data')}::jsonb ->> 'market')`
+        ? // json, not jsonb: jsonb refuses a \u0000 escape anywhere in a record (an attribute may hold one)
+          sql<string>`(${sql.ref('c.data')}::json ->> 'market')`
         : sql<string>`json_extract(${sql.ref('c.data')}, '$.market')`,
       '=',
       f.market,

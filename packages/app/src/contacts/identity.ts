@@ -27,8 +27,6 @@ const hasControl = (v: string): boolean => {
 /** Canonical form of an identity: E.164 phones, lower-cased emails, trimmed ids. */
 export function normalizeIdentity(kind: IdentityKind, value: string, path = ''): string {
   const v = value.trim();
-  // a control character (NUL, a line break) is in no address or id: stored, it would match nothing typed
-  if (hasControl(v)) throw new IdentityError(path, 'must not contain control characters');
   switch (kind) {
     case 'phone':
     case 'whatsapp':
@@ -38,12 +36,15 @@ export function normalizeIdentity(kind: IdentityKind, value: string, path = ''):
       return digits;
     }
     case 'email': {
+      // a control character (NUL, a line break) is in no address or id: stored, it would match nothing typed
+      if (hasControl(v)) throw new IdentityError(path, 'must not contain control characters');
       const e = v.toLowerCase();
       if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e)) throw new IdentityError(path, 'not an email address');
       return e;
     }
     default:
       if (v === '') throw new IdentityError(path, 'must not be empty');
+      if (hasControl(v)) throw new IdentityError(path, 'must not contain control characters');
       return v;
   }
 }

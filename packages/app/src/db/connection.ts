@@ -37,5 +37,16 @@ export interface Conn {
   readonly dialect: Dialect;
 }
 
-export const json = (v: unknown): string => JSON.stringify(v);
+/**
+ * A value as the JSON text a column keeps. A NUL character in any string becomes U+FFFD: written
+ * as `\u0000` it makes the whole text unreadable to PostgreSQL's json and jsonb ("\u0000 cannot be
+ * converted to text"), so one contact attribute holding one broke every query that reads its record
+ * as JSON. The common case costs one scan of the text.
+ */
+export const json = (v: unknown): string => {
+  const s = JSON.stringify(v);
+  return s?.includes('\\u0000') ? JSON.stringify(v, withoutNul) : s;
+};
+const withoutNul = (_key: string, x: unknown): unknown =>
+  typeof x === 'string' && x.includes('\u0000') ? x.replaceAll('\u0000', '\ufffd') : x;
 export const parseJson = <T>(s: string): T => JSON.parse(s) as T;

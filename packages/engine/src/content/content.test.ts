@@ -71,6 +71,9 @@ describe('language chain and variant selection', () => {
   it('picks the contact’s language, falls back along the chain, and says when it fell back', () => {
     expect(selectVariant(t, 'text', 'sw-KE')).toMatchObject({ kind: 'text', language: 'sw', fellBack: false });
     expect(selectVariant(t, 'text', 'fr-FR')).toMatchObject({ kind: 'text', language: 'en', fellBack: true });
+    // a locale named like what every object inherits is no language of the template
+    for (const locale of ['constructor', 'constructor-KE', '__proto__', 'toString'])
+      expect(selectVariant(t, 'text', locale), locale).toMatchObject({ kind: 'text', language: 'en', fellBack: true });
     expect(selectVariant(t, 'text', undefined)).toMatchObject({ language: 'en', fellBack: false });
   });
 

@@ -62,7 +62,8 @@ export function selectVariant(template: Template, kind: TemplateKind, locale: st
     if (byLanguage === undefined) continue;
     for (let i = 0; i < chain.length; i++) {
       const language = chain[i] as string;
-      const variant = byLanguage[language];
+      // the template's own languages only: a locale `constructor` is no language of it
+      const variant = Object.hasOwn(byLanguage, language) ? byLanguage[language] : undefined;
       if (variant !== undefined) return { kind: k, language, variant, fellBack: i > 0 && !isBaseOf(chain[0], language) } as SelectedVariant;
     }
   }
