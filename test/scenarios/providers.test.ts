@@ -407,6 +407,17 @@ describe('email over SMTP', () => {
     await request(url).post('').type('form').send('List-Unsubscribe=One-Click').expect(200);
     await request(url).post('').expect(200);
     expect((await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger).toHaveLength(ledger.length);
+    // opted in again later, the same email's link unsubscribes again: that is what the person asks for now
+    await h
+      .api('agent')
+      .post(`/api/v1/contacts/${id}/consent`)
+      .send({ channel: 'email', purpose: 'marketing', status: 'granted' })
+      .expect(201);
+    await h.advance(1000);
+    await request(url).post('').type('form').send('List-Unsubscribe=One-Click').expect(200);
+    const again = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
+    expect(again).toHaveLength(ledger.length + 2);
+    expect(again.at(-1)).toMatchObject({ channel: 'email', purpose: 'marketing', status: 'revoked', source: 'unsubscribe' });
     // a forged token
     const forged = await request(h.url)
       .post(`/email/unsubscribe/${Buffer.from('someone').toString('base64url')}.AAAA`)

@@ -1,3 +1,4 @@
+import { foldConsent } from '@signalbox/engine';
 import type { Store } from '../../../store/store.js';
 
 /** A bounce or a complaint about one of our emails, as a mail provider or a DSN/ARF parser reports it. */
@@ -38,15 +39,18 @@ export async function applyEmailReport(store: Store, provider: string, r: EmailR
   });
 }
 
+/** Only the ledger's own lines decide here (a default says nothing about what was asked). */
+const NO_DEFAULTS = { marketing: 'revoked', service: 'revoked', transactional: 'revoked' } as const;
+
 /** The contact's own unsubscribe link: marketing consent on email revoked. Returns the contact, or null. */
 export async function unsubscribeByMessage(store: Store, messageId: string, via: string, now: number): Promise<string | null> {
   return store.transaction(async (tx) => {
     const message = await tx.messages.get(messageId);
     if (message === null) return null;
-    // one email's link unsubscribes once: clicked again (or fetched again by a mail scanner), nothing
-    // more is written, and an old email's link does not undo a later opt-in
-    const first = await tx.idempotency.put('unsubscribe', messageId, { requestHash: '', status: 200, response: message.contactId }, now);
-    if (!first) return message.contactId;
+    // already unsubscribed by an explicit line (a click again, a mail scanner's POST): nothing more is
+    // written; after a later opt-in, the link unsubscribes again (what the person asks for now)
+    const answer = foldConsent(await tx.consent.of(message.contactId), NO_DEFAULTS).answer('email', 'marketing');
+    if (answer.record !== null && !answer.allowed) return message.contactId;
     await tx.consent.append(
       message.contactId,
       {
