@@ -262,7 +262,8 @@ export function createSystem(o: SystemOptions): System {
       if (server !== null) server.keepAliveTimeout = 1;
       const closed = server === null ? Promise.resolve() : new Promise<void>((r) => server?.close(() => r()));
       server?.closeIdleConnections();
-      // requests still arriving then (a client trickling its body) are cut once they have had their time
+      // connections still open once requests have had their time are cut (a client trickling its body;
+      // a request still being answered that long after, too)
       const cut = setTimeout(() => server?.closeAllConnections(), o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
       await watcher?.stop();
       await dryRuns.stop();
@@ -270,7 +271,6 @@ export function createSystem(o: SystemOptions): System {
       await worker.stop();
       await runtime.stop();
       await stopCrm();
-      await usedStates.disconnect().catch(() => undefined);
       await sandbox.drain();
       server?.closeIdleConnections();
       // what this instance still holds (leased sends, claimed timers) is free for the others now
@@ -280,6 +280,8 @@ export function createSystem(o: SystemOptions): System {
       }
       await closed;
       clearTimeout(cut);
+      // after the last request: a console request still answering reads signed-out sessions from it
+      await usedStates.disconnect().catch(() => undefined);
       await o.store.close();
     },
   };

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { Keyv } from 'keyv';
 import { describe, expect, it } from 'vitest';
 import type { ApiKey } from '../config.js';
@@ -18,9 +19,13 @@ describe('console sessions', () => {
     expect(sessions.keyStillValid(s, [{ ...key, role: 'agent' }])).toBe(false);
     expect(sessions.keyStillValid(s, [{ ...key, secret: 'rotated-key-0123456789abcdefghij' }])).toBe(false);
     expect(sessions.keyStillValid(s, [{ ...key, name: 'someone-else' }])).toBe(false);
-    // a session from before this check (no key tag) does not count
+    // a session from before this check (no key tag), signed as sessions are, does not count
     const old = Buffer.from(JSON.stringify({ name: 'ops', role: 'admin', csrf: 'x', exp: T + 1000 })).toString('base64url');
-    expect(sessions.read(`${old}.${cookie.split('.')[1]}`, T)).toBeNull();
+    const mac = createHmac('sha256', Buffer.from('console-session-secret-0123456789abcdef')).update(old).digest('base64url');
+    expect(sessions.read(`${old}.${mac}`, T)).toBeNull();
+    const tagged = Buffer.from(JSON.stringify({ name: 'ops', role: 'admin', csrf: 'x', exp: T + 1000, k: 'tag' })).toString('base64url');
+    const taggedMac = createHmac('sha256', Buffer.from('console-session-secret-0123456789abcdef')).update(tagged).digest('base64url');
+    expect(sessions.read(`${tagged}.${taggedMac}`, T)).not.toBeNull();
   });
 
   it('signed out, a session is refused until it would have expired anyway', async () => {
@@ -31,5 +36,12 @@ describe('console sessions', () => {
     await out.add(a, T);
     expect(await out.has(a)).toBe(true);
     expect(await out.has(b)).toBe(false);
+    // the cache unreachable (Redis down): a coded 503, not a 500
+    const down = new SignedOut({
+      get: () => Promise.reject(new Error('ECONNREFUSED')),
+      set: () => Promise.reject(new Error('ECONNREFUSED')),
+    });
+    await expect(down.has(a)).rejects.toMatchObject({ status: 503, code: 'CACHE_UNAVAILABLE' });
+    await expect(down.add(a, T)).rejects.toMatchObject({ status: 503, code: 'CACHE_UNAVAILABLE' });
   });
 });

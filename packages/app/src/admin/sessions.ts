@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiKey, Role } from '../config.js';
+import { AppError } from '../errors.js';
 
 /** Who a console session is: the key's name and role, and the CSRF token its writes must carry. */
 export interface SessionData {
@@ -112,10 +113,19 @@ export class SignedOut {
   ) {}
 
   async add(s: SessionData, now: number): Promise<void> {
-    await this.store.set(`session-out:${s.csrf}`, true, Math.max(1, s.exp - now));
+    await this.unavailableAs503(() => this.store.set(`session-out:${s.csrf}`, true, Math.max(1, s.exp - now)));
   }
 
   async has(s: SessionData): Promise<boolean> {
-    return (await this.store.get(`session-out:${s.csrf}`)) !== undefined;
+    return (await this.unavailableAs503(() => this.store.get(`session-out:${s.csrf}`))) !== undefined;
+  }
+
+  /** The cache down (Redis unreachable): a coded 503, as for the OAuth states, not a 500. */
+  private async unavailableAs503<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch {
+      throw new AppError(503, 'CACHE_UNAVAILABLE', 'console sessions cannot be checked right now: try again in a moment');
+    }
   }
 }

@@ -203,15 +203,15 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
       security: 'cookie',
       responses: { 204: 'cookie cleared' },
       handler: async (req, res) => {
-        const s = await current(req);
+        // the cookie's own session (signed, not expired), whether or not it was signed out already
+        const s = d.sessions.read(cookieValue(req.get('cookie'), SESSION_COOKIE), d.now());
         if (s !== null && !(ConsoleSessions.csrfOk(s, req.get('x-csrf-token')) && sameOrigin(req)))
           throw new AuthError(403, 'CSRF_TOKEN_INVALID', 'signing out needs the session token');
         // the cookie a browser drops may have been copied: the session itself ends, on every instance
+        // (the cookie is cleared even when that cannot be recorded right now: the 503 says so)
+        res.set('set-cookie', sessionCookie('', d.secure, 0));
         if (s !== null) await d.signedOut.add(s, d.now());
-        res
-          .set('set-cookie', sessionCookie('', d.secure, 0))
-          .status(204)
-          .end();
+        res.status(204).end();
       },
     },
   ];
