@@ -134,6 +134,23 @@ describe('HUBSPOT_PORTAL_IDS', () => {
       expect(other.body.code).toBe('PORTAL_NOT_ALLOWED');
       expect(await only.db.selectFrom('crm_portals').select('portal_id').execute()).toEqual([]);
       expect((await install(PORTAL)).status).toBe(200);
+      // a portal's workflow webhook or card from outside the list is refused at the door
+      const body = JSON.stringify({ objectId: 901 });
+      const url = `${only.url}/hooks/hubspot/workflow-webhook?portalId=4242&event=invoice.paid`;
+      const ts = Date.now();
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-hubspot-signature-v3': signV3(fake.clientSecret, 'POST', url, body, ts),
+          'x-hubspot-request-timestamp': String(ts),
+        },
+        body,
+      });
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { code: string }).code).toBe('PORTAL_NOT_ALLOWED');
+      const card = await fake.fetchFromCard(`${only.url}/hubspot/card`, { portalId: 4242, userId: 7 }, { query: { objectId: '901' } });
+      expect(card.status).toBe(403);
     } finally {
       await only.close();
     }

@@ -180,12 +180,17 @@ export class HubspotGateway {
   }
 
   /** The OAuth callback: exchanges the code, stores the portal's tokens. */
+  /** Whether a portal may use the app (`portalIds`; any portal when absent). */
+  allows(portalId: number): boolean {
+    return this.app.portalIds === undefined || this.app.portalIds.includes(portalId);
+  }
+
   async install(code: string, portalIdHint?: number): Promise<PortalTokens> {
     const t = await this.tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: this.app.redirectUri });
     const portalId = t.hub_id ?? portalIdHint;
     if (portalId === undefined) throw new HubspotApiError(400, 'OAUTH', 'the token response names no portal');
     // another company's portal does not get to send through this operator's providers and budget
-    if (this.app.portalIds !== undefined && !this.app.portalIds.includes(portalId)) throw new PortalNotAllowedError(portalId);
+    if (!this.allows(portalId)) throw new PortalNotAllowedError(portalId);
     const tokens = { portalId, accessToken: t.access_token, refreshToken: t.refresh_token, expiresAt: this.now() + t.expires_in * 1000 };
     await this.tokens.save(tokens);
     return tokens;
@@ -193,6 +198,8 @@ export class HubspotGateway {
 
   /** A valid access token, refreshed from `expires_in` (never on a 401), one refresh per portal at a time. */
   async accessToken(portalId: number, force = false): Promise<string> {
+    // a portal installed before HUBSPOT_PORTAL_IDS left it out is called no more, as if uninstalled
+    if (!this.allows(portalId)) throw new PortalDisabledError(`portal ${portalId} is not among the portals allowed (HUBSPOT_PORTAL_IDS)`);
     const t = await this.tokens.get(portalId);
     if (t === null) throw new PortalDisabledError(`portal ${portalId} has not installed Signalbox (or uninstalled it)`);
     if (!force && t.expiresAt - REFRESH_MARGIN_MS > this.now()) return t.accessToken;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { verifyHubspotSignature } from '@signalbox/connectors';
+import { PortalNotAllowedError, verifyHubspotSignature } from '@signalbox/connectors';
 import { type CompiledRuleset, MESSAGE_TYPES, PURPOSES } from '@signalbox/engine';
 import type { Request } from 'express';
 import { z } from 'zod';
@@ -144,7 +144,12 @@ export function hubspotRoutes(
     return result as { received: number };
   };
 
+  /** A portal left out of HUBSPOT_PORTAL_IDS is refused at the door (its CRM calls fail as uninstalled too). */
+  const allowedPortal = (portalId: number) => {
+    if (!d.app.gateway.allows(portalId)) throw new PortalNotAllowedError(portalId);
+  };
   const cardContact = async (portalId: number, objectId: string) => {
+    allowedPortal(portalId);
     const id = await crmCall(() => d.calls.contactFor('hubspot', String(portalId), { type: 'contact', id: objectId }));
     if (id === null) throw new NotFoundError('CONTACT_NOT_FOUND', `no HubSpot contact ${objectId} in portal ${portalId}`);
     const contact = await d.runtime.store.contacts.get(id);
@@ -221,6 +226,7 @@ export function hubspotRoutes(
         const body = await verified(req, ['v2', 'v3']);
         const q = parseBody(workflowQuery, req.query, '/query');
         const record = parseBody(workflowRecord, body ?? {});
+        allowedPortal(q.portalId);
         const objectId = record.objectId ?? record.id ?? record.vid;
         if (objectId === undefined) throw new InputError('the record has no objectId', [{ path: '/objectId', message: 'required' }]);
         const result = await inbound.acceptWorkflow(
