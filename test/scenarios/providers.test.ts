@@ -284,6 +284,25 @@ describe('Twilio', () => {
     expect((await attempts(m.messageId))[0]?.status).toBe('undelivered');
   });
 
+  it('the same status callback twice (Twilio signs no time) is applied once: one receipt, counted once', async () => {
+    await start();
+    twilio.rules = [{ to: '^\\+254711000312$', statuses: [] }];
+    const id = await phone('+254711000312');
+    const m = await send(id, { type: 'transactional', template: 'dispatch_assigned' });
+    await settle();
+    const [sms] = await attempts(m.messageId);
+    const sid = (sms as unknown as { providerMessageId: string }).providerMessageId;
+    const fields = { MessageSid: sid, SmsSid: sid, AccountSid: SID, To: '+254711000312', From: SMS_FROM, MessageStatus: 'delivered' };
+    expect((await twilio.post(`${h.url}/hooks/twilio/status`, fields)).status).toBe(204);
+    await h.advance(1000);
+    expect((await twilio.post(`${h.url}/hooks/twilio/status`, fields)).status).toBe(204);
+    await settle();
+    const msg = (await h.api('agent').get(`/api/v1/messages/${m.messageId}`).expect(200)).body;
+    expect(msg.attempts[0].receipts.map((r: { status: string }) => r.status)).toEqual(['delivered']);
+    const c = (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact;
+    expect(c.engagement?.sms?.delivered).toBe(1);
+  });
+
   it('forged Twilio callbacks are refused with 401 problem+json', async () => {
     await start();
     const fields = { MessageSid: `SM${'a'.repeat(32)}`, MessageStatus: 'delivered', AccountSid: SID };

@@ -32,6 +32,7 @@ export function providerRoutes(
           name: s.twilio.name ?? 'twilio',
           authToken: s.twilio.authToken,
           publicUrl: s.publicUrl,
+          replay: d.replay,
           writes: d.writes,
           inbound,
           log: d.log,

@@ -7,6 +7,7 @@ import type { Logger } from '../../../logger.js';
 import { field, formBody } from '../../../providers/form-body.js';
 import { callbackOutcome, callReceipt, messageReceipt } from '../../../providers/twilio/twilio-errors.js';
 import { TWILIO_SIGNATURE_HEADER, validTwilioSignature } from '../../../providers/twilio/twilio-signature.js';
+import type { ReplayGuard } from '../../../security/replay-guard.js';
 import type { RouteSpec } from '../../route-table.js';
 
 export interface TwilioHookDeps {
@@ -19,6 +20,8 @@ export interface TwilioHookDeps {
   log: Logger;
   now: () => number;
   nudge: () => void;
+  /** Signed requests seen recently (a status callback is applied once: Twilio signs no time). */
+  replay: ReplayGuard;
   /** What a callback's error code says about the recipient, applied to the attempt's contact. */
   outcome: (provider: string, providerMessageId: string, outcome: ProviderOutcome, error: string) => Promise<void>;
 }
@@ -57,7 +60,14 @@ export function twilioHookRoutes(d: TwilioHookDeps): RouteSpec[] {
       handler: async (req, res) => {
         const p = verified(req);
         const sid = field(p, 'MessageSid', SID);
-        const status = messageReceipt(field(p, 'MessageStatus'));
+        const raw = field(p, 'MessageStatus');
+        // the same status of the same message again (Twilio's retry, or the request sent again: its
+        // signature has no time, and a receipt timed on arrival would count as another one)
+        if (!(await d.replay.firstUse(`${d.name}:message-status`, `${sid}:${raw}`, d.now()))) {
+          res.status(204).end();
+          return;
+        }
+        const status = messageReceipt(raw);
         if (status !== null) await receipt(d.name, { providerMessageId: sid, status, at: at() });
         if (status === 'failed' || status === 'undelivered') {
           const code = p.get('ErrorCode');
@@ -79,7 +89,12 @@ export function twilioHookRoutes(d: TwilioHookDeps): RouteSpec[] {
       handler: async (req, res) => {
         const p = verified(req);
         const sid = field(p, 'CallSid', SID);
-        const status = callReceipt(field(p, 'CallStatus'), p.get('AnsweredBy') ?? undefined);
+        const raw = field(p, 'CallStatus');
+        if (!(await d.replay.firstUse(`${d.name}:call-status`, `${sid}:${raw}`, d.now()))) {
+          res.status(204).end();
+          return;
+        }
+        const status = callReceipt(raw, p.get('AnsweredBy') ?? undefined);
         if (status !== null) await receipt(d.name, { providerMessageId: sid, status, at: at() });
         res.status(204).end();
       },
