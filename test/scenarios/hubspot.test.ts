@@ -67,6 +67,18 @@ afterEach(async () => {
 
 const hook = (events: Array<Record<string, unknown>>) => fake.sendWebhooks(`${h.url}/hooks/hubspot/webhooks`, events);
 
+/** A POST signed as HubSpot signs v3 requests (the timestamp given, so each request is its own signature). */
+const signedPost = (url: string, body: string, ts = Date.now()) =>
+  fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-hubspot-signature-v3': signV3(fake.clientSecret, 'POST', url, body, ts),
+      'x-hubspot-request-timestamp': String(ts),
+    },
+    body,
+  });
+
 describe('install', () => {
   it('creates the signalbox property group, stores tokens encrypted, syncs contacts', async () => {
     const p = fake.portal(PORTAL);
@@ -136,17 +148,7 @@ describe('HUBSPOT_PORTAL_IDS', () => {
       expect((await install(PORTAL)).status).toBe(200);
       // a portal's workflow webhook or card from outside the list is refused at the door
       const body = JSON.stringify({ objectId: 901 });
-      const url = `${only.url}/hooks/hubspot/workflow-webhook?portalId=4242&event=invoice.paid`;
-      const ts = Date.now();
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-hubspot-signature-v3': signV3(fake.clientSecret, 'POST', url, body, ts),
-          'x-hubspot-request-timestamp': String(ts),
-        },
-        body,
-      });
+      const res = await signedPost(`${only.url}/hooks/hubspot/workflow-webhook?portalId=4242&event=invoice.paid`, body);
       expect(res.status).toBe(403);
       expect(((await res.json()) as { code: string }).code).toBe('PORTAL_NOT_ALLOWED');
       const card = await fake.fetchFromCard(`${only.url}/hubspot/card`, { portalId: 4242, userId: 7 }, { query: { objectId: '901' } });
@@ -332,17 +334,8 @@ describe('HubSpot events in real time', () => {
     const body = JSON.stringify({ objectId: 501, properties: { firstname: 'Alice' } });
     let n = 0;
     const post = async (query: string) => {
-      const url = `${h.url}/hooks/hubspot/workflow-webhook?${query}`;
-      const ts = Date.now() + n++; // each request signed on its own (a signature is good once)
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-hubspot-signature-v3': signV3(fake.clientSecret, 'POST', url, body, ts),
-          'x-hubspot-request-timestamp': String(ts),
-        },
-        body,
-      });
+      // each request signed on its own (a signature is good once)
+      const res = await signedPost(`${h.url}/hooks/hubspot/workflow-webhook?${query}`, body, Date.now() + n++);
       expect(res.status, query).toBe(200);
       return res.json();
     };
