@@ -1,12 +1,13 @@
 import { type CompiledRuleset, loadRuleset, parseDecisionContext, RulesetInvalidError } from '@signalbox/engine';
 import { z } from 'zod';
 import { loadContext } from '../../contacts/context.js';
-import { AppError, InputError, NotFoundError } from '../../errors.js';
+import { AppError, InputError } from '../../errors.js';
 import { simulateJourney, simulationEnd } from '../../journeys/simulate.js';
 import type { GovernanceStore, RulesGovernance } from '../../rules/governance.js';
 import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
+import { resolveContactRef } from './contact-ref.js';
 import { isoInstant } from './list-query.js';
 import { assertIdentities, assertKnownZones, contactFields, identity } from './schemas.js';
 
@@ -96,16 +97,9 @@ export function journeyRoutes(d: {
         });
         let context: Parameters<typeof simulateJourney>[0]['context'];
         if ('id' in body.contact) {
-          const id = body.contact.id;
-          context = (
-            await loadContext(runtime(d), id, start).catch((e: unknown) => {
-              if (e instanceof NotFoundError && e.code === 'CONTACT_NOT_FOUND')
-                throw new NotFoundError('CONTACT_NOT_FOUND', `contact ${id} not found`, [
-                  { path: '/contact/id', message: 'no such contact' },
-                ]);
-              throw e;
-            })
-          ).context;
+          // a contact that is not there is refused at /contact/id, as /messages refuses it
+          const id = await resolveContactRef(runtime(d).contacts, body.contact, '/contact', start);
+          context = (await loadContext(runtime(d), id, start)).context;
         } else {
           assertIdentities([{ ref: body.contact, path: '/contact' }]);
           assertKnownZones([{ zone: body.contact.timezone, path: '/contact/timezone' }]);

@@ -48,6 +48,12 @@ export function twilioHookRoutes(d: TwilioHookDeps): RouteSpec[] {
     await d.writes.receipts(provider, [r]);
   };
   const at = () => new Date(d.now()).toISOString();
+  /**
+   * The same status of the same message or call again (Twilio's retry, or the request sent again: its
+   * signature has no time, and a receipt timed on arrival would count as another one).
+   */
+  const seenBefore = async (kind: string, sid: string, status: string) =>
+    !(await d.replay.firstUse(`${d.name}:${kind}`, `${sid}:${status}`, d.now()));
   return [
     {
       method: 'post',
@@ -61,9 +67,7 @@ export function twilioHookRoutes(d: TwilioHookDeps): RouteSpec[] {
         const p = verified(req);
         const sid = field(p, 'MessageSid', SID);
         const raw = field(p, 'MessageStatus');
-        // the same status of the same message again (Twilio's retry, or the request sent again: its
-        // signature has no time, and a receipt timed on arrival would count as another one)
-        if (!(await d.replay.firstUse(`${d.name}:message-status`, `${sid}:${raw}`, d.now()))) {
+        if (await seenBefore('message-status', sid, raw)) {
           res.status(204).end();
           return;
         }
@@ -90,7 +94,7 @@ export function twilioHookRoutes(d: TwilioHookDeps): RouteSpec[] {
         const p = verified(req);
         const sid = field(p, 'CallSid', SID);
         const raw = field(p, 'CallStatus');
-        if (!(await d.replay.firstUse(`${d.name}:call-status`, `${sid}:${raw}`, d.now()))) {
+        if (await seenBefore('call-status', sid, raw)) {
           res.status(204).end();
           return;
         }
