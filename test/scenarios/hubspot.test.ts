@@ -515,6 +515,27 @@ describe('the app card', () => {
       { method: 'POST', body: { objectId: 902, messageType: 'service', template: 'callback_scheduled' } },
     );
     expect(service.status).toBe(202);
+    // the card sends a key with each click of Send: a retry answers with the first message; the key
+    // on another send is refused
+    const click = (body: Record<string, unknown>) =>
+      fake.fetchFromCard(`${h.url}/hubspot/card/send`, { portalId: PORTAL, userId: 7 }, { method: 'POST', body });
+    const once = {
+      objectId: 902,
+      messageType: 'service',
+      template: 'technician_visit',
+      idempotencyKey: 'c1d2e3f4-0000-4000-8000-000000000001',
+    };
+    const first = await click(once);
+    const again = await click(once);
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.json()).toEqual(await first.json());
+    const reused = await click({ ...once, messageType: 'urgent' });
+    expect(reused.status).toBe(409);
+    expect(await reused.json()).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', errors: [{ path: '/idempotencyKey' }] });
+    const badKey = await click({ ...once, idempotencyKey: 'has spaces in it' });
+    expect(badKey.status).toBe(400);
+    expect(((await badKey.json()) as { errors: Array<{ path: string }> }).errors[0]?.path).toBe('/idempotencyKey');
     // unsigned or tampered card fetches are refused
     await request(h.url)
       .get('/hubspot/card')

@@ -181,6 +181,37 @@ describe('Salesforce', () => {
     expect(queued.body).toMatchObject({ status: 'queued', outcome: 'send', channel: 'sms' });
     const m = await h.db.selectFrom('messages').selectAll().where('id', '=', queued.body.messageId).executeTakeFirstOrThrow();
     expect(m).toMatchObject({ team: 'salesforce-panel', workflow: 'agent:unknown' });
+    // one click of Send carries a key: its retry (a callout that timed out, a second click) answers
+    // with the first message, never a second one; the key on another send is refused
+    const click = (
+      key: unknown,
+      body: Record<string, unknown> = { recordId: amina, messageType: 'service', template: 'callback_scheduled' },
+    ) =>
+      request(h.url)
+        .post('/salesforce/panel/send')
+        .set('x-signalbox-panel-key', panelKey)
+        .set('x-signalbox-org-id', ORG)
+        .send({ ...body, idempotencyKey: key });
+    const first = await click('3b1f0c5e-9d7a-4e2b-8f61-0a9c2d4e6b10').expect(202);
+    const again = await click('3b1f0c5e-9d7a-4e2b-8f61-0a9c2d4e6b10').expect(202);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.body).toEqual(first.body);
+    const other = await click('3b1f0c5e-9d7a-4e2b-8f61-0a9c2d4e6b10', {
+      recordId: amina,
+      messageType: 'service',
+      template: 'technician_visit',
+    }).expect(409);
+    expect(other.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', errors: [{ path: '/idempotencyKey' }] });
+    expect((await click('short').expect(400)).body.errors[0].path).toBe('/idempotencyKey');
+    expect((await click(12345678).expect(400)).body.errors[0].path).toBe('/idempotencyKey');
+    const sends = await h.db
+      .selectFrom('messages')
+      .select('id')
+      .where('template', '=', 'callback_scheduled')
+      .where('contact_id', '=', a.id)
+      .execute();
+    expect(sends).toHaveLength(1);
     // the panel on the Case shows Amina's story: the case, both decisions with their reasons
     const view = await panel(caseId).expect(200);
     expect(view.body.contact.id).toBe(a.id);

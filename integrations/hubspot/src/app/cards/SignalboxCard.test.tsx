@@ -27,6 +27,7 @@ const app = JSON.parse(readFileSync(new URL('../app-hsmeta.json', import.meta.ur
   config: { permittedUrls: { fetch: string[] } };
 };
 const story = fixture('card-story').body as Story;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 let server: FixtureServer;
 beforeEach(async () => {
@@ -181,7 +182,7 @@ describe('sending from the card', () => {
     await eventually(() => expect(server.requests.filter((q) => q.method === 'GET')).toHaveLength(2));
     await r.waitFor(() => expect(r.maybeFind(Alert)).not.toBeNull());
     const sent = server.requests.find((q) => q.method === 'POST');
-    expect(sent?.body).toEqual({ objectId: '902', messageType });
+    expect(sent?.body).toEqual({ objectId: '902', messageType, idempotencyKey: expect.stringMatching(UUID) });
     expect(sent?.query.get('userId')).toBe('7');
     return r;
   }
@@ -214,6 +215,34 @@ describe('sending from the card', () => {
     const r = await send('service', fixture('send-review'));
     expect(r.find(Alert).props).toMatchObject({ title: 'Held for review', variant: 'info' });
     expect(deepText(r.find(Alert))).toContain('collections message to a vulnerable contact');
+  });
+
+  it('a double click sends once; a send with no answer is retried with its key, an answered one is not', async () => {
+    const r = await loaded();
+    const posts = () =>
+      server.requests.filter((q) => q.method === 'POST').map((q) => (q.body as { idempotencyKey: string }).idempotencyKey);
+    let release: (a: Answer) => void = () => undefined;
+    server.answer('POST', '/hubspot/card/send', new Promise<Answer>((resolve) => (release = resolve)));
+    r.find(Button).trigger('onClick');
+    r.find(Button).trigger('onClick');
+    await eventually(() => expect(posts()).toHaveLength(1));
+    // HubSpot's proxy gave up on Signalbox: the agent's retry is the same send, by its key
+    release({ status: 504, contentType: 'application/json', body: { message: 'upstream timed out' } });
+    await r.waitFor(() => expect(r.maybeFind(Alert)).not.toBeNull());
+    await eventually(() => expect(r.find(Button).props.disabled).toBe(false));
+    server.answer('POST', '/hubspot/card/send', fixture('send-queued'));
+    r.find(Button).trigger('onClick');
+    await eventually(() => expect(posts()).toHaveLength(2));
+    await eventually(() => expect(r.find(Alert).props).toMatchObject({ title: 'Going by sms' }));
+    // answered: the next click is a new send, and another message type is another send too
+    await eventually(() => expect(r.find(Button).props.disabled).toBe(false));
+    r.find(Button).trigger('onClick');
+    await eventually(() => expect(posts()).toHaveLength(3));
+    const [first, retry, next] = posts();
+    expect(first).toMatch(UUID);
+    expect(retry).toBe(first);
+    expect(next).toMatch(UUID);
+    expect(next).not.toBe(first);
   });
 
   it('a send Signalbox refuses to take (400 problem) shows what it said, not a result', async () => {

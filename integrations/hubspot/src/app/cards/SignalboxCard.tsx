@@ -1,6 +1,7 @@
 import { Alert, Button, EmptyState, Flex, Heading, hubspot, LoadingSpinner, Select, Text } from '@hubspot/ui-extensions';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { type AgentView, problemOf, type SendAnswer } from './agent-view.js';
+import { SendKeys } from './send-key.js';
 import { SendResult, type Sent } from './send-result.js';
 import { Contact, Story } from './story.js';
 
@@ -37,6 +38,9 @@ export function SignalboxCard({ objectId, hubspotFetch }: { objectId: string; hu
   const [messageType, setMessageType] = useState('service');
   const [sending, setSending] = useState(false);
   const [sent, setSent] = useState<Sent | null>(null);
+  // one key per send, kept until it is answered (see SendKeys); a second click while one is on its way does nothing
+  const keys = useRef(new SendKeys());
+  const inFlight = useRef(false);
 
   const refresh = useCallback(async () => {
     try {
@@ -63,13 +67,17 @@ export function SignalboxCard({ objectId, hubspotFetch }: { objectId: string; hu
   }, [refresh]);
 
   const send = async () => {
+    if (inFlight.current) return;
+    inFlight.current = true;
     setSending(true);
     try {
+      const idempotencyKey = keys.current.for(JSON.stringify([objectId, messageType]));
       const res = await hubspotFetch(`${SIGNALBOX}/hubspot/card/send`, {
         method: 'POST',
         timeout: 10_000,
-        body: { objectId, messageType },
+        body: { objectId, messageType, idempotencyKey },
       });
+      keys.current.answered(res.status);
       const body = await json(res);
       if (!res.ok) {
         setSent({ state: 'refused', problem: problemOf(body, res.status).text });
@@ -80,6 +88,7 @@ export function SignalboxCard({ objectId, hubspotFetch }: { objectId: string; hu
     } catch (e) {
       setSent({ state: 'refused', problem: (e as Error).message });
     } finally {
+      inFlight.current = false;
       setSending(false);
     }
   };

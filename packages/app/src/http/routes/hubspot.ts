@@ -14,7 +14,7 @@ import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { Runtime } from '../../runtime.js';
 import type { ReplayGuard } from '../../security/replay-guard.js';
-import { agentSend } from '../agent-send.js';
+import { agentIdempotencyKey, agentSend } from '../agent-send.js';
 import { crmCall } from '../crm-call.js';
 import { type FastPath, header, takeBody } from '../fast-path.js';
 import { parseJsonBody, parseJsonRecords } from '../json-body.js';
@@ -51,6 +51,7 @@ export const cardSendBody = z.strictObject({
   messageType,
   template: z.string().min(1).max(120).optional(),
   purpose: purpose.optional(),
+  idempotencyKey: agentIdempotencyKey,
 });
 
 /** A portal id in a query string: its digits, as HubSpot writes it (`1e3` is not portal 1000). */
@@ -261,14 +262,19 @@ export function hubspotRoutes(
       security: 'hubspotSignature',
       rawBody: true,
       body: cardSendBody,
-      responses: { 200: 'refused or held: {messageId, status, outcome, channel, sendAt, reason, reasons}', 202: 'queued' },
+      responses: {
+        200: 'refused or held: {messageId, status, outcome, channel, sendAt, reason, reasons}',
+        202: 'queued (now or later)',
+        409: 'IDEMPOTENCY_KEY_REUSED: the idempotencyKey made another send',
+      },
       handler: async (req, res) => {
         const body = parseBody(cardSendBody, await verified(req, ['v3']));
         const portalId = parseBody(portalIdText, req.query.portalId, '/query/portalId');
         const contact = await cardContact(portalId, String(body.objectId));
         // HubSpot's user id (digits), once: a list or an object is not one
         const userId = req.query.userId === undefined ? 'unknown' : parseBody(hubspotUserId, req.query.userId, '/query/userId');
-        const sent = await agentSend(d, contact.id, body, { team: 'hubspot-card', agent: userId });
+        const sent = await agentSend(d, contact.id, body, { team: 'hubspot-card', agent: userId, account: String(portalId) });
+        if (sent.replayed) res.set('idempotent-replayed', 'true');
         res.status(sent.status).json(sent.body);
       },
     },

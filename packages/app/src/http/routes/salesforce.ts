@@ -12,7 +12,7 @@ import type { InboxWriter } from '../../inbox/inbox-writer.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { Runtime } from '../../runtime.js';
-import { agentSend } from '../agent-send.js';
+import { agentIdempotencyKey, agentSend } from '../agent-send.js';
 import { crmCall } from '../crm-call.js';
 import { type FastAnswer, type FastPath, header, takeBody } from '../fast-path.js';
 import { OAuthState, type UsedStates } from '../oauth-state.js';
@@ -41,6 +41,7 @@ export const panelSendBody = z.strictObject({
   messageType: z.enum(MESSAGE_TYPES),
   template: z.string().min(1).max(120).nullish(),
   purpose: z.enum(PURPOSES).nullish(),
+  idempotencyKey: agentIdempotencyKey,
 });
 const callbackQuery = z.looseObject({
   code: z.string().min(1).max(1000).optional(),
@@ -153,14 +154,19 @@ export function salesforceRoutes(
       security: 'salesforcePanelKey',
       body: panelSendBody,
       headers: { 'X-Signalbox-User-Id': 'the agent (UserInfo.getUserId()), recorded as who asked' },
-      responses: { 200: 'refused or held: {messageId, status, outcome, channel, sendAt, reason, reasons}', 202: 'queued' },
+      responses: {
+        200: 'refused or held: {messageId, status, outcome, channel, sendAt, reason, reasons}',
+        202: 'queued (now or later)',
+        409: 'IDEMPOTENCY_KEY_REUSED: the idempotencyKey made another send',
+      },
       handler: async (req, res) => {
         const orgId = await panelOrg(req);
         const body = parseBody(panelSendBody, req.body);
         const contact = await panelContact(orgId, body.recordId, '/recordId');
         const user = req.get('x-signalbox-user-id');
         const agent = user !== undefined && USER_ID.test(user) ? user : 'unknown';
-        const sent = await agentSend(d, contact.id, body, { team: 'salesforce-panel', agent: agent });
+        const sent = await agentSend(d, contact.id, body, { team: 'salesforce-panel', agent, account: orgId });
+        if (sent.replayed) res.set('idempotent-replayed', 'true');
         res.status(sent.status).json(sent.body);
       },
     },

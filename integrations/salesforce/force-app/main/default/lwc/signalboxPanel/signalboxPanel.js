@@ -10,6 +10,17 @@ const options = (values) => values.map((v) => ({ label: v, value: v }));
 const messageOf = (e) => e?.body?.message || e?.message || 'Signalbox could not be reached';
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
 
+// The idempotency key of one send: a retry after a failure (a callout that timed out) is the same
+// send, which Signalbox answers with the first message instead of making a second.
+function newKey() {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+  const bytes = new Uint8Array(16);
+  if (c && typeof c.getRandomValues === 'function') c.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export default class SignalboxPanel extends LightningElement {
   @api recordId;
   @api objectApiName;
@@ -24,6 +35,8 @@ export default class SignalboxPanel extends LightningElement {
   sending = false;
   result = null;
   sendError = null;
+  // the key of the send not yet answered, and what it sends: kept until an answer, renewed when the form changes
+  pending = null;
 
   messageTypeOptions = options(MESSAGE_TYPES);
   purposeOptions = [{ label: 'as the type implies', value: '' }, ...options(PURPOSES)];
@@ -144,13 +157,17 @@ export default class SignalboxPanel extends LightningElement {
   }
 
   async handleSend() {
+    // a second click before the first has its answer does nothing
+    if (this.sending) return;
     this.sending = true;
     this.result = null;
     this.sendError = null;
+    const form = { recordId: this.recordId, messageType: this.messageType, template: this.template, purpose: this.purpose || null };
+    const same = this.pending && JSON.stringify(this.pending.form) === JSON.stringify(form);
+    if (!same) this.pending = { form, key: newKey() };
     try {
-      this.result = JSON.parse(
-        await send({ recordId: this.recordId, messageType: this.messageType, template: this.template, purpose: this.purpose || null }),
-      );
+      this.result = JSON.parse(await send({ ...form, idempotencyKey: this.pending.key }));
+      this.pending = null;
       await this.load();
     } catch (e) {
       this.sendError = messageOf(e);

@@ -10,6 +10,8 @@ jest.mock('@salesforce/apex/SignalboxPanelController.send', () => ({ default: je
 
 const fixture = (name) => JSON.stringify(require(`../../../../../../fixtures/${name}.json`));
 const RECORD_ID = '0035g00000PQRSTAAQ';
+// a UUID, or 32 hex digits where the browser has no crypto.randomUUID
+const KEY = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/;
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 function mount() {
@@ -95,7 +97,13 @@ describe('c-signalbox-panel', () => {
     await flush();
     $(el, 'send').click();
     await flush();
-    expect(send).toHaveBeenCalledWith({ recordId: RECORD_ID, messageType: 'promotional', template: 'black_friday', purpose: 'marketing' });
+    expect(send).toHaveBeenCalledWith({
+      recordId: RECORD_ID,
+      messageType: 'promotional',
+      template: 'black_friday',
+      purpose: 'marketing',
+      idempotencyKey: expect.stringMatching(KEY),
+    });
     const result = $(el, 'result');
     expect(result.className).toContain('refused');
     expect(result.querySelector('p').textContent).toBe(
@@ -117,7 +125,13 @@ describe('c-signalbox-panel', () => {
     await flush();
     $(el, 'send').click();
     await flush();
-    expect(send).toHaveBeenCalledWith({ recordId: RECORD_ID, messageType: 'transactional', template: 'invoice_firm', purpose: null });
+    expect(send).toHaveBeenCalledWith({
+      recordId: RECORD_ID,
+      messageType: 'transactional',
+      template: 'invoice_firm',
+      purpose: null,
+      idempotencyKey: expect.stringMatching(KEY),
+    });
     expect($(el, 'result').className).toContain('queued');
     expect($(el, 'result').querySelector('p').textContent).toMatch(/^Queued on sms for /);
     expect([...$(el, 'result').querySelectorAll('li')].map((li) => li.textContent)).toEqual([
@@ -131,6 +145,39 @@ describe('c-signalbox-panel', () => {
     await flush();
     expect($(el, 'send-error').textContent).toBe('Signalbox answered 422: template is not in the ruleset');
     expect($(el, 'result')).toBeNull();
+  });
+
+  it('a double click sends once; a failed send is retried with its key, an answered or changed one takes a new key', async () => {
+    getPanel.mockResolvedValue(fixture('agent-view'));
+    let fail = () => undefined;
+    send.mockReturnValueOnce(new Promise((_resolve, reject) => (fail = reject)));
+    const el = mount();
+    await flush();
+    change($(el, 'template'), 'invoice_firm');
+    await flush();
+    $(el, 'send').click();
+    $(el, 'send').click();
+    await flush();
+    expect(send).toHaveBeenCalledTimes(1);
+    // the callout timed out: Signalbox may have the message, so the retry is the same send
+    fail({ body: { message: 'Read timed out' } });
+    await flush();
+    expect($(el, 'send-error').textContent).toBe('Read timed out');
+    send.mockResolvedValue(fixture('send-queued'));
+    $(el, 'send').click();
+    await flush();
+    // answered: the next click is another send; another template is another send too
+    $(el, 'send').click();
+    await flush();
+    change($(el, 'template'), 'invoice_final');
+    await flush();
+    $(el, 'send').click();
+    await flush();
+    const keys = send.mock.calls.map(([args]) => args.idempotencyKey);
+    expect(keys).toHaveLength(4);
+    for (const k of keys) expect(k).toMatch(KEY);
+    expect(keys[1]).toBe(keys[0]);
+    expect(new Set(keys).size).toBe(3);
   });
 
   it('shows an error when the panel cannot be loaded', async () => {
