@@ -55,16 +55,24 @@ export class ContactRepository {
     }));
     return inTransaction(this.c, async (tx) => {
       const trx = tx.db;
-      const matches = new Map<string, Array<{ kind: string; value: string }>>();
-      for (const id of identities) {
-        const row = await trx
-          .selectFrom('identities')
-          .select('contact_id')
-          .where('kind', '=', id.kind)
-          .where('value', '=', id.value)
-          .executeTakeFirst();
-        if (row) matches.set(row.contact_id, [...(matches.get(row.contact_id) ?? []), id]);
-      }
+      const lookUp = async () => {
+        const found = new Map<string, Array<{ kind: string; value: string }>>();
+        let unknown = false;
+        for (const id of identities) {
+          const row = await trx
+            .selectFrom('identities')
+            .select('contact_id')
+            .where('kind', '=', id.kind)
+            .where('value', '=', id.value)
+            .executeTakeFirst();
+          if (row) found.set(row.contact_id, [...(found.get(row.contact_id) ?? []), id]);
+          else unknown = true;
+        }
+        return { found, unknown };
+      };
+      let { found: matches, unknown } = await lookUp();
+      // an identity nobody has yet may be claimed by another request right now: lock, look again
+      if (unknown && (await lockIdentities(tx, identities))) ({ found: matches } = await lookUp());
       if (input.id !== undefined) {
         const own = await trx.selectFrom('contacts').select(['id', 'merged_into']).where('id', '=', input.id).executeTakeFirst();
         if (own) matches.set(own.merged_into ?? own.id, matches.get(own.merged_into ?? own.id) ?? []);
@@ -387,4 +395,22 @@ export class ContactRepository {
   updateDataMany(ids: readonly string[], now: number, change: (id: string, c: Contact) => Contact): Promise<void> {
     return updateDataMany(this.c, ids, now, change);
   }
+}
+
+/**
+ * Two requests naming one new identity at once (a message and an event for a new phone, on two
+ * instances) must not both find nothing and each make a contact: the second would then take the
+ * identity from the first, leaving the first's contact without it (a message accepted for it
+ * failed for want of an address). On PostgreSQL, when an identity is not found, every identity
+ * of the request is locked for the transaction, in one order (so two upserts never wait on each
+ * other in a cycle), before any contact is locked, and looked up again (a statement after the
+ * wait sees what the other committed). SQLite has one writer: nothing to do (false).
+ */
+async function lockIdentities(tx: Conn, identities: Array<{ kind: string; value: string }>): Promise<boolean> {
+  if (tx.dialect !== 'postgres' || identities.length === 0) return false;
+  const keys = [...new Set(identities.map((i) => `${i.kind}:${i.value}`))].sort();
+  await sql`select count(pg_advisory_xact_lock(hashtextextended(k, 11))) from (select unnest(${keys}::text[]) as k order by 1) ordered`.execute(
+    tx.db,
+  );
+  return true;
 }
