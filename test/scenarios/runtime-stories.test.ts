@@ -101,6 +101,56 @@ describe('payment reminder journey', () => {
   });
 });
 
+describe("an event's word on its contact", () => {
+  it('a new contact named by an event takes its time zone, market, vulnerable flag and attributes: the reminder waits for review', async () => {
+    h = await startHarness({ at: MORNING });
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'inv-v-overdue',
+        type: 'invoice.overdue',
+        occurredAt: MORNING,
+        contact: {
+          identities: [{ kind: 'phone', value: '+254711000888' }],
+          timezone: 'Africa/Nairobi',
+          market: 'KE',
+          vulnerable: true,
+          attributes: { firstName: 'Wanjiru' },
+        },
+        object: { type: 'invoice', id: 'INV-V1' },
+      })
+      .expect(202);
+    await h.settle();
+    const id = (await h.store.contacts.findByIdentity('phone', '+254711000888'))?.id as string;
+    const view = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
+    expect(view.body.contact).toMatchObject({
+      timezone: 'Africa/Nairobi',
+      market: 'KE',
+      vulnerable: true,
+      attributes: { firstName: 'Wanjiru' },
+    });
+    // a collections message to a vulnerable contact is not sent automatically
+    expect(await h.store.sandbox.sends()).toEqual([]);
+    const held = await h.db.selectFrom('messages').select(['status']).where('contact_id', '=', id).execute();
+    expect(held.map((m) => m.status)).toEqual(['review']);
+    // a later event updates what it says, and keeps the rest
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'c-upd-1',
+        type: 'contact.updated',
+        occurredAt: MORNING,
+        contact: { identities: [{ kind: 'phone', value: '+254711000888' }], vulnerable: false, attributes: { plan: 'gold' } },
+      })
+      .expect(202);
+    await h.settle();
+    const after = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
+    expect(after.body.contact).toMatchObject({ market: 'KE', vulnerable: false, attributes: { firstName: 'Wanjiru', plan: 'gold' } });
+  });
+});
+
 describe('WhatsApp that never arrives', () => {
   const service = { type: 'service', template: 'order_update', rich: true };
   it('not delivered within 15 minutes → SMS with adapted content, exactly once, even when the WhatsApp receipt turns up late', async () => {

@@ -55,8 +55,12 @@ export class EventApplier {
       const id = await u.store.contacts.lockCurrent(e.contact.id);
       if (id !== null) return id;
     }
-    if (e.contact?.identities !== undefined && e.contact.identities.length > 0)
-      return (await u.store.contacts.upsert({ identities: e.contact.identities }, this.d.clock.now().getTime())).contact.id;
+    if (e.contact?.identities !== undefined && e.contact.identities.length > 0) {
+      // the event's word on the contact (its time zone, market, vulnerable flag, attributes) is
+      // applied as the API's contact upsert applies it
+      const { id: _id, identities, ...fields } = e.contact;
+      return (await u.store.contacts.upsert({ ...fields, identities }, this.d.clock.now().getTime())).contact.id;
+    }
     throw new NotFoundError('CONTACT_NOT_FOUND', `event ${e.id}: contact not found`);
   }
 }
