@@ -98,6 +98,7 @@ export function startInstance(o: {
         DATA_DIR: mkdtempSync(join(tmpdir(), `signalbox-${o.id}-`)),
         SIGNALBOX_API_KEYS: `ops:admin:${KEY}`,
         SANDBOX_SECRET,
+        SESSION_SECRET: 'prod-session-secret-0123456789abcdefghijkl',
         SHUTDOWN_DELAY_MS: '0',
         ...o.env,
       },

@@ -104,6 +104,14 @@ export const configSchema = z.object({
    * statistics, and the cached plans go bad); `on` always; `off` never (leave it to the DBA).
    */
   PG_UPKEEP: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** With DATABASE_URL: how long opening a connection may take before the attempt fails (start-up, requests: 503). */
+  PG_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  /**
+   * With DATABASE_URL: how long a statement may go unanswered before its connection is dropped and
+   * the statement fails (a partition or a hung server; VACUUM, ANALYZE and index builds are exempt).
+   * 0: no limit.
+   */
+  PG_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   /** Secret the sandbox provider signs receipts with (generated into DATA_DIR when absent). */
   SANDBOX_SECRET: z.string().min(24).optional(),
   /**

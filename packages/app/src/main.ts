@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { RulesetInvalidError } from '@signalbox/engine';
-import { localSecret, resolveApiKeys } from './api-keys.js';
+import { assertSharedSecrets, localSecret, resolveApiKeys } from './api-keys.js';
 import { systemClock } from './clock.js';
 import { ConfigError, invocationDir, loadConfig } from './config.js';
 import { MigrationsPendingError, openPostgres } from './db/postgres.js';
@@ -15,6 +15,18 @@ import { JsonFileError, loadRulesetFile } from './rules/ruleset-source.js';
 import { Store } from './store/store.js';
 import { createSystem } from './system.js';
 import { FROM_SOURCE } from './threads.js';
+
+/** Why PostgreSQL could not be opened, naming the variable and where it points (never its password). */
+function unreachableDatabase(url: string, err: unknown): string {
+  let where = 'an address that is not a valid URL';
+  try {
+    const u = new URL(url);
+    where = `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    // the message says so
+  }
+  return `PostgreSQL at DATABASE_URL (${where}) could not be opened: ${(err as Error).message}`;
+}
 
 function fail(message: string): never {
   process.stderr.write(`signalbox: ${message}\n`);
@@ -45,6 +57,7 @@ async function main(): Promise<void> {
   // the SDK is loaded only when tracing is on
   const tracing = tracingSettings !== undefined ? (await import('./tracing/start-tracing.js')).startTracing(tracingSettings) : null;
   const ruleset = loadRulesetFile(config.SIGNALBOX_RULESET);
+  assertSharedSecrets(config);
   const { keys, generatedAt } = resolveApiKeys(config);
   const dataDir = resolve(invocationDir(config), config.DATA_DIR);
   // the HTTP thread's and the worker thread's SQLite connections take turns at the write lock
@@ -55,7 +68,12 @@ async function main(): Promise<void> {
           migrations: config.MIGRATE_ON_START === 'on' ? 'apply' : 'verify',
           namedStatements: config.PG_NAMED_STATEMENTS === 'on',
           upkeep: config.PG_UPKEEP,
+          connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
+          queryTimeoutMs: config.PG_QUERY_TIMEOUT_MS,
+          onConnectionError: (err) => log.warn({ err: err.message }, 'database connection lost (another is opened when needed)'),
           applied: (names) => names.length > 0 && log.info({ migrations: names }, 'migrations applied'),
+        }).catch((err: unknown) => {
+          throw err instanceof MigrationsPendingError ? err : new ConfigError(unreachableDatabase(config.DATABASE_URL as string, err));
         })
       : await openSqlite(resolve(dataDir, 'signalbox.db'), {
           // checkpoints in a thread of their own; the worker thread's connection leaves them to it
@@ -147,6 +165,8 @@ async function main(): Promise<void> {
                     url: config.DATABASE_URL,
                     namedStatements: config.PG_NAMED_STATEMENTS === 'on',
                     upkeep: config.PG_UPKEEP,
+                    connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
+                    queryTimeoutMs: config.PG_QUERY_TIMEOUT_MS,
                   }
                 : { kind: 'sqlite' as const, file: resolve(dataDir, 'signalbox.db'), checkpoints: 'elsewhere' as const, turns },
             logLevel: config.LOG_LEVEL,

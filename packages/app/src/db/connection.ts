@@ -26,7 +26,15 @@ export interface OpenDatabase {
 /** Enough to open another connection to the same database (a thread of its own). */
 export type DatabaseLocation =
   | { kind: 'sqlite'; file: string }
-  | { kind: 'postgres'; url: string; schema?: string; namedStatements?: boolean; upkeep?: UpkeepMode };
+  | {
+      kind: 'postgres';
+      url: string;
+      schema?: string;
+      namedStatements?: boolean;
+      upkeep?: UpkeepMode;
+      connectTimeoutMs?: number;
+      queryTimeoutMs?: number;
+    };
 
 /**
  * What a repository runs its statements on: the database, or one transaction on it (then every

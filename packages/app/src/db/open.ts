@@ -12,5 +12,7 @@ export function openLocation(l: DatabaseLocation, o: { max?: number } = {}): Pro
         migrations: 'verify',
         ...(l.namedStatements === false ? { namedStatements: false } : {}),
         ...(l.upkeep !== undefined ? { upkeep: l.upkeep } : {}),
+        ...(l.connectTimeoutMs !== undefined ? { connectTimeoutMs: l.connectTimeoutMs } : {}),
+        ...(l.queryTimeoutMs !== undefined ? { queryTimeoutMs: l.queryTimeoutMs } : {}),
       });
 }

@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../errors.js';
 import type { OpenDatabase, UpkeepMode } from './connection.js';
+import { withDeadline } from './deadline-client.js';
 import { withMigrationLock } from './migration-lock.js';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
 import { NamingClient } from './named-statements.js';
@@ -9,6 +10,8 @@ import { type OnQuery, onQueryLog } from './query-log.js';
 import type { Database } from './schema.js';
 
 const INT8_OID = 20;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 /**
  * PostgreSQL for production. `schema` isolates a test run; epoch-ms bigints come back as numbers.
@@ -28,25 +31,38 @@ export async function openPostgres(
     namedStatements?: boolean;
     /** Signalbox's own VACUUM and ANALYZE of its tables (`auto`, the default: where autovacuum is off; see table-upkeep.ts). */
     upkeep?: UpkeepMode;
+    /** How long to wait for a connection to open (default 5 s; the server unreachable or hung). */
+    connectTimeoutMs?: number;
+    /** How long a statement may go unanswered before its connection is dropped (default 30 s; 0: none; see deadline-client.ts). */
+    queryTimeoutMs?: number;
+    /** A connection lost while idle in the pool (a server restart, a terminated session): the pool drops it and opens another when needed. */
+    onConnectionError?: (err: Error) => void;
   } = {},
 ): Promise<OpenDatabase> {
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
   };
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   if (options.schema !== undefined) {
-    const admin = new pg.Client({ connectionString: url });
+    const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
     await admin.connect();
     await admin.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema.replace(/"/g, '')}"`);
     await admin.end();
   }
+  // no deadline while migrating (an index build on a large table may rightly take minutes)
+  const deadline = { ms: 0 };
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
     types,
-    ...(options.namedStatements !== false ? { Client: NamingClient } : {}),
+    connectionTimeoutMillis: connectTimeoutMs,
+    keepAlive: true,
+    Client: withDeadline(options.namedStatements !== false ? NamingClient : pg.Client, deadline),
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   });
+  // without a listener, a connection lost while idle (a restart, pg_terminate_backend) would end the process
+  pool.on('error', (err) => options.onConnectionError?.(err));
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     ...(options.onQuery ? { log: onQueryLog(options.onQuery) } : {}),
@@ -57,13 +73,14 @@ export async function openPostgres(
       const pending = await pendingMigrations(db as Kysely<unknown>, schema);
       if (pending.length > 0) throw new MigrationsPendingError(pending);
     } else {
-      const applied = await withMigrationLock(url, schema, () => migrateToLatest(db as Kysely<unknown>, schema));
+      const applied = await withMigrationLock(url, schema, () => migrateToLatest(db as Kysely<unknown>, schema), connectTimeoutMs);
       options.applied?.(applied);
     }
   } catch (err) {
     await db.destroy();
     throw err;
   }
+  deadline.ms = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   return {
     db,
     dialect: 'postgres',
@@ -73,9 +90,11 @@ export async function openPostgres(
       ...(options.schema !== undefined ? { schema: options.schema } : {}),
       ...(options.namedStatements === false ? { namedStatements: false } : {}),
       ...(options.upkeep !== undefined && options.upkeep !== 'auto' ? { upkeep: options.upkeep } : {}),
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      ...(options.queryTimeoutMs !== undefined ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
     },
     close: () => db.destroy(),
-    listen: (channel, onPayload) => listen(url, channel, onPayload),
+    listen: (channel, onPayload) => listen(url, channel, onPayload, connectTimeoutMs),
   };
 }
 
@@ -94,14 +113,25 @@ export class MigrationsPendingError extends AppError {
 const LISTEN_RETRY_MS = 250;
 
 /** LISTEN on a client of its own, connected again (with back-off) whenever it drops. */
-async function listen(url: string, channel: string, onPayload: (payload: string | null) => void): Promise<{ close(): Promise<void> }> {
+async function listen(
+  url: string,
+  channel: string,
+  onPayload: (payload: string | null) => void,
+  connectTimeoutMs: number,
+): Promise<{ close(): Promise<void> }> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
   let client: pg.Client | null = null;
   let closed = false;
   let retry = LISTEN_RETRY_MS;
   let timer: NodeJS.Timeout | null = null;
   const connect = async (first: boolean): Promise<void> => {
-    const c = new pg.Client({ connectionString: url });
+    // keep-alive: a LISTEN connection only reads, so a silently dead peer is noticed by TCP alone
+    const c = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: connectTimeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     c.on('notification', (n) => {
       if (n.channel === channel) onPayload(n.payload ?? '');
     });

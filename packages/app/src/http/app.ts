@@ -158,7 +158,7 @@ export function createApp(deps: AppDeps): Express {
           return;
         }
         try {
-          await deps.runtime.store.ping();
+          await answersWithin(deps.runtime.store.ping(), READY_CHECK_MS, 'the store');
         } catch (err) {
           deps.log.warn({ err: (err as Error).message }, 'not ready');
           sendProblem(res, problemBody({ status: 503, detail: 'the store is not reachable', code: 'NOT_READY' }));
@@ -166,7 +166,7 @@ export function createApp(deps: AppDeps): Express {
         }
         for (const [name, ping] of Object.entries(deps.dependencies ?? {})) {
           try {
-            await ping();
+            await answersWithin(ping(), READY_CHECK_MS, name);
           } catch (err) {
             deps.log.warn({ dependency: name, err: (err as Error).message }, 'not ready');
             sendProblem(res, problemBody({ status: 503, detail: `${name} is not reachable`, code: 'NOT_READY' }));
@@ -320,4 +320,24 @@ export function createApp(deps: AppDeps): Express {
   app.use(problemHandler(deps.log));
   fastPaths.set(app, fast);
   return app;
+}
+
+/**
+ * How long /readyz waits for each dependency: a database or Redis that hangs is "not ready" in
+ * time for a probe (Kubernetes waits 1 s by default), not a probe that times out itself.
+ */
+const READY_CHECK_MS = 900;
+
+async function answersWithin(p: Promise<unknown>, ms: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      p,
+      new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,5 +1,6 @@
 import { SignalboxError } from '@signalbox/engine';
 import type { ErrorRequestHandler, Response } from 'express';
+import { DATABASE_UNAVAILABLE, isConnectionLoss } from '../db/connection-loss.js';
 import type { Logger } from '../logger.js';
 
 /** RFC 9457 problem details with our stable code and the exact JSON paths at fault. */
@@ -72,6 +73,10 @@ export function problemOf(err: unknown, log: Logger, where: { method: string; pa
   if (known !== undefined) return problemBody(known);
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
     return problemBody({ status: e.status, detail: e.message ?? 'bad request', code: 'BAD_REQUEST' });
+  if (isConnectionLoss(err)) {
+    log.warn({ err: (err as Error).message, method: where.method, path: where.path }, 'database unavailable');
+    return problemBody({ status: 503, detail: DATABASE_UNAVAILABLE, code: 'DATABASE_UNAVAILABLE' });
+  }
   const correlationId = crypto.randomUUID();
   log.error({ err, correlationId, method: where.method, path: where.path }, 'unhandled error');
   return problemBody({ status: 500, detail: 'something went wrong on our side', code: 'INTERNAL', correlationId });

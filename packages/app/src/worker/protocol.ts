@@ -13,7 +13,14 @@ import type { TracingSettings } from '../tracing/start-tracing.js';
 export interface WorkerThreadData {
   database:
     | { kind: 'sqlite'; file: string; checkpoints?: Checkpoints; turns?: SharedArrayBuffer }
-    | { kind: 'postgres'; url: string; namedStatements?: boolean; upkeep?: UpkeepMode };
+    | {
+        kind: 'postgres';
+        url: string;
+        namedStatements?: boolean;
+        upkeep?: UpkeepMode;
+        connectTimeoutMs?: number;
+        queryTimeoutMs?: number;
+      };
   ruleset: Ruleset;
   logLevel: string;
   sandboxSecret: string;

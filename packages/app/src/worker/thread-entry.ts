@@ -44,6 +44,9 @@ async function run(data: WorkerThreadData): Promise<void> {
           migrations: 'verify',
           ...(data.database.namedStatements === false ? { namedStatements: false } : {}),
           ...(data.database.upkeep !== undefined ? { upkeep: data.database.upkeep } : {}),
+          ...(data.database.connectTimeoutMs !== undefined ? { connectTimeoutMs: data.database.connectTimeoutMs } : {}),
+          ...(data.database.queryTimeoutMs !== undefined ? { queryTimeoutMs: data.database.queryTimeoutMs } : {}),
+          onConnectionError: (err) => log.warn({ err: err.message }, 'database connection lost (another is opened when needed)'),
         });
   const store = new Store(open);
   let ruleset = loadRuleset(data.ruleset);
