@@ -151,6 +151,44 @@ describe("an event's word on its contact", () => {
   });
 });
 
+describe('the decision preview of a stored contact', () => {
+  it('{id} alone decides with the contact as stored (its consent ledger), as /messages would now', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000777', {
+      identities: [
+        { kind: 'phone', value: '+254711000777' },
+        { kind: 'email', value: 'stored@example.com' },
+      ],
+    });
+    await h
+      .api('agent')
+      .post(`/api/v1/contacts/${id}/consent`)
+      .send({ channel: 'email', purpose: 'marketing', status: 'granted' })
+      .expect(201);
+    const preview = await h
+      .api('agent')
+      .post('/api/v1/decisions/preview')
+      .send({ contact: { id }, message: { type: 'promotional' } })
+      .expect(200);
+    expect(preview.body.decision.plan.map((p: { channel: string }) => p.channel)).toContain('email');
+    expect(JSON.stringify(preview.body.decision.reasons)).not.toContain('no marketing consent on record for email');
+    // nothing was stored or sent
+    expect(await h.db.selectFrom('messages').select('id').execute()).toEqual([]);
+    const unknown = await h
+      .api('agent')
+      .post('/api/v1/decisions/preview')
+      .send({ contact: { id: 'no-such-contact' }, message: { type: 'promotional' } })
+      .expect(404);
+    expect(unknown.body).toMatchObject({ code: 'CONTACT_NOT_FOUND', errors: [{ path: '/contact/id' }] });
+    const mixed = await h
+      .api('agent')
+      .post('/api/v1/decisions/preview')
+      .send({ contact: { id }, consent: [], message: { type: 'promotional' } })
+      .expect(400);
+    expect(mixed.body.errors[0].path).toBe('/consent');
+  });
+});
+
 describe('WhatsApp that never arrives', () => {
   const service = { type: 'service', template: 'order_update', rich: true };
   it('not delivered within 15 minutes → SMS with adapted content, exactly once, even when the WhatsApp receipt turns up late', async () => {

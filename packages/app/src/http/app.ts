@@ -204,7 +204,7 @@ export function createApp(deps: AppDeps): Express {
       },
     },
     ingest.route,
-    ...decisionRoutes(deps.ruleset, deps.clock, deps.runtime.content),
+    ...decisionRoutes(deps.ruleset, deps.clock, deps.runtime.content, deps.runtime.store),
     ...templateRoutes(deps.ruleset, deps.runtime.content),
     ...messageRoutes(deps.runtime, now, nudge),
     ...contactRoutes(deps.runtime, now),

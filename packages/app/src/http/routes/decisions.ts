@@ -1,9 +1,17 @@
-import { type CompiledRuleset, decideParsed, parseDecisionContext, parseMessageRequest, toEpoch } from '@signalbox/engine';
+import {
+  type CompiledRuleset,
+  type DecisionContext,
+  decideParsed,
+  parseDecisionContext,
+  parseMessageRequest,
+  toEpoch,
+} from '@signalbox/engine';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
+import { type ContextReads, loadContext } from '../../contacts/context.js';
 import { normalizeIdentity } from '../../contacts/identity.js';
 import type { ContentRenderer } from '../../content/renderer.js';
-import { InputError } from '../../errors.js';
+import { InputError, NotFoundError } from '../../errors.js';
 import type { RouteSpec } from '../route-table.js';
 import { assertKnownZones, zoneOf } from './schemas.js';
 
@@ -21,18 +29,19 @@ const previewBody = z.object({
 const PREVIEW_ID = 'preview';
 
 /** What the active ruleset would decide for a posted contact and message, with every reason; nothing is stored or sent. */
-export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, content: ContentRenderer): RouteSpec[] {
+export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, content: ContentRenderer, store: ContextReads): RouteSpec[] {
   return [
     {
       method: 'post',
       path: '/api/v1/decisions/preview',
-      summary: 'What the active ruleset would decide for a contact (with or without an id) and a message, with reasons; nothing stored',
+      summary:
+        'What the active ruleset would decide for a message to a posted contact, or to a stored one named by {id} alone (its consent, history and events), with reasons; nothing stored',
       tags: ['decisions'],
       security: 'apiKey',
       roles: ['admin', 'agent', 'integration'],
       body: previewBody,
       responses: { 200: '{decision}' },
-      handler: (req, res) => {
+      handler: async (req, res) => {
         const body: unknown = req.body;
         if (body === null || typeof body !== 'object' || Array.isArray(body))
           throw new InputError('the body must be a JSON object {message, contact, …}', [{ path: '', message: 'expected an object' }]);
@@ -44,20 +53,11 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, con
           );
         const { message, at, contact, ...rest } = body as z.infer<typeof previewBody>;
         assertKnownZones([{ zone: zoneOf(contact), path: '/contact/timezone' }]);
-        const withId =
-          contact !== null && typeof contact === 'object' && !Array.isArray(contact) && !('id' in contact)
-            ? { id: PREVIEW_ID, ...contact }
-            : contact;
-        const request = parseMessageRequest(message, '/message');
-        const context = parseDecisionContext({ contact: withId, ...rest }, '');
-        // the contact's identities as /messages and /contacts take them (E.164 phones, emails)
-        context.contact.identities = context.contact.identities.map((i, k) => ({
-          kind: i.kind,
-          value: normalizeIdentity(i.kind, i.value, `/contact/identities/${k}/value`),
-        }));
         if (at !== undefined && typeof at !== 'string')
           throw new InputError('at must be an ISO 8601 instant', [{ path: '/at', message: 'expected a string (ISO 8601)' }]);
         const now = at === undefined ? clock.now().getTime() : toEpoch(at, '/at');
+        const request = parseMessageRequest(message, '/message');
+        const context = isStoredRef(contact) ? await storedContext(store, contact.id, rest, now) : postedContext(contact, rest);
         const rs = ruleset();
         // with the template's rendered text, an SMS is priced on its segments (shown in the reasons and plan)
         const facts = content.facts(rs, { request, contact: context.contact, ...(context.object ? { object: context.object } : {}) });
@@ -65,4 +65,41 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, con
       },
     },
   ];
+}
+
+/** `{id}` and nothing else names a stored contact: the preview decides as /messages would for it now. */
+function isStoredRef(contact: unknown): contact is { id: string } {
+  return (
+    contact !== null &&
+    typeof contact === 'object' &&
+    !Array.isArray(contact) &&
+    Object.keys(contact).length === 1 &&
+    typeof (contact as { id?: unknown }).id === 'string'
+  );
+}
+
+async function storedContext(store: ContextReads, id: string, rest: Record<string, unknown>, now: number): Promise<DecisionContext> {
+  const posted = Object.keys(rest).filter((k) => rest[k] !== undefined);
+  if (posted.length > 0)
+    throw new InputError(
+      'a stored contact is previewed with its own consent, history and events: post a contact without an id to try others',
+      posted.map((k) => ({ path: `/${k}`, message: 'not with a stored contact (contact: {id})' })),
+    );
+  if ((await store.contacts.get(id)) === null)
+    throw new NotFoundError('CONTACT_NOT_FOUND', `contact ${id} not found`, [{ path: '/contact/id', message: 'no such contact' }]);
+  return (await loadContext(store, id, now)).context;
+}
+
+/** A contact posted whole (what-if): identities as /messages and /contacts take them (E.164 phones, emails). */
+function postedContext(contact: unknown, rest: Record<string, unknown>): DecisionContext {
+  const withId =
+    contact !== null && typeof contact === 'object' && !Array.isArray(contact) && !('id' in contact)
+      ? { id: PREVIEW_ID, ...contact }
+      : contact;
+  const context = parseDecisionContext({ contact: withId, ...rest }, '');
+  context.contact.identities = context.contact.identities.map((i, k) => ({
+    kind: i.kind,
+    value: normalizeIdentity(i.kind, i.value, `/contact/identities/${k}/value`),
+  }));
+  return context;
 }
