@@ -164,22 +164,25 @@ describe('what was sent, per attempt', () => {
     expect(reasons.find((r) => r.code === 'segments')?.message).toBe('sms: 1 segment (GSM-7, 130 characters) × 0.008 = 0.008 USD');
   });
 
-  it('a required variable left out refuses the send with the reason: nothing with a hole goes out', async () => {
+  it('a required variable left out, or a template the ruleset lacks, is refused at the door with the path: nothing with a hole goes out', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000201');
-    await h
+    const holed = await h
       .api('integration')
       .post('/api/v1/messages')
       .send({ contact: { id }, message: { type: 'otp', template: 'otp_code' } })
-      .expect(202);
+      .expect(422);
+    expect(holed.body).toMatchObject({ code: 'TEMPLATE_VARIABLES_MISSING', errors: [{ path: '/message/variables/code' }] });
+    const unknown = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id }, message: { type: 'otp', template: 'does_not_exist' } })
+      .expect(422);
+    expect(unknown.body).toMatchObject({ code: 'TEMPLATE_UNKNOWN', errors: [{ path: '/message/template' }] });
+    expect(unknown.body.errors[0].message).toContain('appointment_confirm_request');
     await h.settle();
     expect(await h.store.sandbox.sends()).toEqual([]);
-    const view = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
-    const sent = view.body.sent as Array<{ channel: string; status: string; error: string; content: unknown }>;
-    expect(sent.map((a) => [a.channel, a.status, a.error, a.content])).toEqual([
-      ['voice', 'failed', 'content refused: template otp_code needs variable code', null],
-      ['sms', 'failed', 'content refused: template otp_code needs variable code', null],
-    ]);
+    expect(await h.db.selectFrom('messages').select('id').execute()).toEqual([]);
 
     await h
       .api('integration')

@@ -70,7 +70,7 @@ describe('two teams promote to one contact at the same moment', () => {
       await h
         .api('integration')
         .post('/api/v1/messages')
-        .send({ contact: { id }, message: { type: 'promotional', template: 'a' } })
+        .send({ contact: { id }, message: { type: 'promotional', template: 'black_friday' } })
         .expect(202)
     ).body;
     expect(first.decision.outcome).toBe('send');
@@ -79,7 +79,7 @@ describe('two teams promote to one contact at the same moment', () => {
       await h
         .api('integration')
         .post('/api/v1/messages')
-        .send({ contact: { id }, message: { type: 'promotional', template: 'b' } })
+        .send({ contact: { id }, message: { type: 'promotional', template: 'cyber_monday' } })
         .expect(202)
     ).body;
     expect(second.decision.outcome).toBe('defer');

@@ -23,6 +23,7 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
   beforeAll(async () => {
     h = await startHarness({
       at: MORNING,
+      storyTemplates: false,
       ...(name === 'postgres' ? { postgresSchema: `gov_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}` } : {}),
     });
     const contacts = [

@@ -114,7 +114,7 @@ describe.each(profiles)('runtime on $name', (profile) => {
       await h
         .api('integration')
         .post('/api/v1/messages')
-        .send({ contact: { id }, message: { type: 'transactional', template: `t${i}` } })
+        .send({ contact: { id }, message: { type: 'transactional', template: 'order_shipped' } })
         .expect(202);
       await h.settle();
     }

@@ -72,6 +72,22 @@ export interface HarnessSalesforce {
   jwt?: { privateKeyPem: string; username: string };
 }
 
+/**
+ * Templates the stories send that the default ruleset does not declare, declared as a company
+ * whose texts live with its provider would (no content: the provider gets the name and
+ * variables). A request naming a template the active ruleset lacks is refused at the door.
+ */
+export const STORY_TEMPLATES = {
+  order_update: { messageType: 'service', description: 'Your order has an update' },
+  order_shipped: { messageType: 'transactional', description: 'Your order has shipped' },
+  technician_visit: { messageType: 'service', description: 'Your technician visit' },
+  callback_scheduled: { messageType: 'service', description: 'We will call you back' },
+  balance_due: { messageType: 'service', category: 'collections', description: 'A balance is due' },
+  final_notice: { messageType: 'service', category: 'collections', description: 'Final notice' },
+  black_friday: { messageType: 'promotional', description: 'Black Friday offers' },
+  cyber_monday: { messageType: 'promotional', description: 'Cyber Monday offers' },
+} as const;
+
 export async function startHarness(o: {
   at: string;
   sandboxRules?: SandboxRule[];
@@ -86,13 +102,16 @@ export async function startHarness(o: {
   providers?: ProviderSettings;
   /** Proxies whose X-Forwarded-For is believed (TRUST_PROXY). */
   trustProxy?: number | string;
+  /** false: the default ruleset exactly, without STORY_TEMPLATES (rules governance compares against it). */
+  storyTemplates?: boolean;
 }): Promise<Harness> {
   const clock = new TestClock(new Date(o.at));
   const db = o.postgresSchema
     ? await openPostgres('postgres://postgres@127.0.0.1:5432/test', { schema: o.postgresSchema, max: 5 })
     : await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-scn-')), 'signalbox.db'));
   const store = new Store(db);
-  const rs = loadRuleset(DEFAULT_RULESET);
+  const base = DEFAULT_RULESET as { templates: Record<string, unknown> };
+  const rs = loadRuleset(o.storyTemplates === false ? base : { ...base, templates: { ...base.templates, ...STORY_TEMPLATES } });
   const system = createSystem({
     store,
     rules: new RulesHolder(rs),

@@ -203,8 +203,8 @@ async function main(): Promise<void> {
       generatedAt
         ? `  API key:   in ${generatedAt} (admin; send it as "Authorization: Bearer <key>")`
         : '  API keys:  from SIGNALBOX_API_KEYS',
-      `  try:       curl -s ${url}/api/v1/messages -H "authorization: Bearer $(cat ${generatedAt ?? '<key file>'})" -H 'content-type: application/json' \\`,
-      `               -d '{"contact":{"identities":[{"kind":"phone","value":"+254700000001"}]},"message":{"type":"otp"}}'`,
+      `  try:       curl -s ${url}/api/v1/messages -H "authorization: Bearer ${generatedAt !== null ? `$(cat ${generatedAt})` : '<one of SIGNALBOX_API_KEYS>'}" -H 'content-type: application/json' \\`,
+      `               -d '{"contact":{"identities":[{"kind":"phone","value":"+254700000001"}]},"message":{"type":"otp","template":"otp_code","variables":{"code":"482913"}}}'`,
       '',
     ].join('\n'),
   );

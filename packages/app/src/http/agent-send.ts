@@ -35,6 +35,7 @@ export async function agentSend(
   body: AgentSendRequest,
   who: { team: string; agent: string; account: string },
 ): Promise<{ status: 200 | 202; replayed: boolean; body: Record<string, unknown> }> {
+  d.runtime.requests.assertTemplateUsable({ ...(body.template ? { template: body.template } : {}) }, '');
   const key = body.idempotencyKey ? `agent:${who.team}:${who.account}:${body.idempotencyKey}` : undefined;
   const result = await d.runtime.sender.unit(async (u) => {
     const requested = await d.runtime.requests.request(u, contactId, {

@@ -10,6 +10,7 @@ import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { MessageRow, NewMessage } from '../messages/message-repository.js';
 import type { MessageStatus } from '../messages/status.js';
+import { assertTemplateUsable } from './template-check.js';
 
 export interface MessageStore extends SendStore {
   audit: AuditLog;
@@ -42,6 +43,11 @@ export class MessageRequests {
 
   private now(): number {
     return this.d.clock.now().getTime();
+  }
+
+  /** Refuses (422) a request whose template the active ruleset does not declare, or lacks its required variables (see template-check.ts). */
+  assertTemplateUsable(request: Pick<MessageRequest, 'template' | 'variables'>, base: string): void {
+    assertTemplateUsable(this.d.ruleset(), request, base);
   }
 
   /**

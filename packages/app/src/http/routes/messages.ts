@@ -21,10 +21,14 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
       roles: ['admin', 'integration', 'agent'],
       body: messageBody,
       headers: { 'idempotency-key': 'makes a retry return the first answer (1–200 characters)' },
-      responses: { 202: 'decided: {messageId, contactId, status, decision}' },
+      responses: {
+        202: 'decided: {messageId, contactId, status, decision}',
+        422: 'TEMPLATE_UNKNOWN or TEMPLATE_VARIABLES_MISSING: the template is not in the active ruleset, or the request lacks variables it requires',
+      },
       handler: async (req, res) => {
         const body = parseBody(messageBody, req.body);
         assertKnownZones([{ zone: zoneOf(body.contact), path: '/contact/timezone' }]);
+        runtime.requests.assertTemplateUsable(body.message, '/message');
         const key = req.get('idempotency-key');
         if (key !== undefined && (key.length < 1 || key.length > 200))
           throw new InputError('Idempotency-Key must be 1–200 characters', [{ path: '/headers/idempotency-key', message: 'length 1–200' }]);

@@ -1,0 +1,38 @@
+import type { CompiledRuleset, MessageRequest } from '@signalbox/engine';
+import { AppError } from '../errors.js';
+
+/**
+ * A request's template, checked at the door against the active ruleset: a name the ruleset does
+ * not declare, or a declared template without the variables it requires of every request, is
+ * refused (422) with the path at fault, instead of being accepted and then sent as the template's
+ * name in words (or failing hours later, after its fallbacks). `base` locates the message in the
+ * body (`/message` for the API, `` for the CRM surfaces).
+ */
+export function assertTemplateUsable(rs: CompiledRuleset, request: Pick<MessageRequest, 'template' | 'variables'>, base: string): void {
+  const name = request.template;
+  if (name === undefined || name === null) return;
+  const templates = rs.source.templates;
+  if (!Object.hasOwn(templates, name)) {
+    const known = Object.keys(templates).sort();
+    const some = known.slice(0, 12).join(', ') + (known.length > 12 ? ', …' : '');
+    throw new AppError(422, 'TEMPLATE_UNKNOWN', `template "${name}" is not in the active ruleset (${rs.version})`, [
+      {
+        path: `${base}/template`,
+        message: known.length > 0 ? `not a template of the ruleset (it has: ${some})` : 'the ruleset declares no templates',
+      },
+    ]);
+  }
+  const template = templates[name];
+  const given = request.variables ?? {};
+  const missing = (template?.variables ?? []).filter((v) => given[v] === undefined);
+  if (missing.length > 0)
+    throw new AppError(
+      422,
+      'TEMPLATE_VARIABLES_MISSING',
+      `template "${name}" needs ${missing.length > 1 ? 'variables' : 'variable'} ${missing.join(', ')}`,
+      missing.map((v) => ({
+        path: `${base}/variables/${v.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+        message: 'required by the template',
+      })),
+    );
+}
