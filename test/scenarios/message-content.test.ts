@@ -164,6 +164,30 @@ describe('what was sent, per attempt', () => {
     expect(reasons.find((r) => r.code === 'segments')?.message).toBe('sms: 1 segment (GSM-7, 130 characters) × 0.008 = 0.008 USD');
   });
 
+  it('a template declared rich goes rich where the channel carries it, without the request saying so', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+919812300001', { market: 'IN', timezone: 'Asia/Kolkata', capabilities: { rcs: true } });
+    const sent = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({
+        contact: { id },
+        message: {
+          type: 'rich',
+          template: 'appointment_confirm_request',
+          variables: { startsAt: '2026-12-10T10:00:00Z' },
+          object: { type: 'appointment', id: 'A-1' },
+        },
+      })
+      .expect(202);
+    const first = sent.body.decision.plan[0] as { channel: string; content: string };
+    expect(first).toMatchObject({ channel: 'rcs', content: 'rich' });
+    await h.settle();
+    const sends = await h.store.sandbox.sends();
+    expect(sends[0]?.channel).toBe('rcs');
+    expect(sends[0]?.rendered?.kind).toBe('rich');
+  });
+
   it('a required variable left out, or a template the ruleset lacks, is refused at the door with the path: nothing with a hole goes out', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000201');

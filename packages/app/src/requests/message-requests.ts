@@ -10,7 +10,7 @@ import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { MessageRow, NewMessage } from '../messages/message-repository.js';
 import type { MessageStatus } from '../messages/status.js';
-import { assertTemplateUsable } from './template-check.js';
+import { assertTemplateUsable, withTemplateDefaults } from './template-check.js';
 
 export interface MessageStore extends SendStore {
   audit: AuditLog;
@@ -65,6 +65,7 @@ export class MessageRequests {
     await u.store.contacts.lock(contactId);
     const { contact, context } = await loadContext(u.store, contactId, now);
     const rs = this.d.ruleset();
+    request = withTemplateDefaults(rs, request);
     // an SMS costs what its rendered text takes in segments: the cost stage compares on that
     const decided = decideParsed(request, context, rs, now, this.d.content.facts(rs, { request, contact }));
     const decision = meta.onlyChannel === undefined ? decided : onlyOn(decided, meta.onlyChannel);

@@ -36,3 +36,22 @@ export function assertTemplateUsable(rs: CompiledRuleset, request: Pick<MessageR
       })),
     );
 }
+
+/**
+ * What the request leaves out, its template says: whether the content is rich, the category, the
+ * purpose and the topic the ruleset declares for it (as a journey's step takes them). What the
+ * request says wins. Without this, a template declared rich went to RCS as plain text unless the
+ * request also said `rich: true`.
+ */
+export function withTemplateDefaults(rs: CompiledRuleset, request: MessageRequest): MessageRequest {
+  const name = request.template;
+  if (name === undefined || !Object.hasOwn(rs.source.templates, name)) return request;
+  const t = rs.source.templates[name];
+  if (t === undefined) return request;
+  const out: MessageRequest = { ...request };
+  if (out.rich === undefined && t.rich === true) out.rich = true;
+  if (out.category === undefined && t.category !== undefined) out.category = t.category;
+  if (out.purpose === undefined && t.purpose !== undefined) out.purpose = t.purpose;
+  if (out.topic === undefined && t.topic !== undefined) out.topic = t.topic;
+  return out;
+}
