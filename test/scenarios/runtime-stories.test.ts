@@ -662,6 +662,10 @@ describe('inventory report', () => {
     await h.api('agent').get('/api/v1/reports/inventory').query({ from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z' }).expect(403);
     const bad = await h.api('admin').get('/api/v1/reports/inventory').query({ from: 'last month' }).expect(400);
     expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['/query/from', '/query/to']);
+    expect(bad.body.errors[0].message).toContain('or a date');
+    // dates alone are midnight UTC: the same month
+    const byDate = await h.api('admin').get('/api/v1/reports/inventory').query({ from: '2026-11-01', to: '2026-12-01' }).expect(200);
+    expect(byDate.body).toEqual(r.body);
   });
 });
 

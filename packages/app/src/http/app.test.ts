@@ -123,6 +123,24 @@ describe('POST /api/v1/decisions/preview', () => {
       .send('{"message": ')
       .expect(400);
     expect(broken.body.code).toBe('BODY_NOT_JSON');
+    expect(broken.body.detail).toBe('the body is not valid JSON');
+    // JSON, just not a body: said so, not called invalid
+    for (const body of ['null', '42', '"x"']) {
+      const res = await request(app)
+        .post('/api/v1/decisions/preview')
+        .set(auth)
+        .set('content-type', 'application/json')
+        .send(body)
+        .expect(400);
+      expect(res.body).toMatchObject({ code: 'BODY_NOT_JSON', detail: 'the body must be a JSON object or array' });
+      const fast = await request(app)
+        .post('/api/v1/events')
+        .set({ authorization: `Bearer ${KEYS.admin}` })
+        .set('content-type', 'application/json')
+        .send(body)
+        .expect(400);
+      expect(fast.body).toMatchObject({ code: 'BODY_NOT_JSON', detail: 'the body must be a JSON object or array' });
+    }
     for (const body of ['[]', '"x"', 'null', '42', '{"message":null,"contact":null}', '{"message":[],"contact":{}}']) {
       const res = await request(app).post('/api/v1/decisions/preview').set(auth).set('content-type', 'application/json').send(body);
       expect(res.status).toBe(400);

@@ -91,11 +91,28 @@ export function assertJsonDepth(raw: Buffer | string, limit = MAX_JSON_DEPTH): v
   );
 }
 
+/** A body that is not an object or an array: valid JSON of another kind (`null`, `42`) is said so. */
+function notObjectOrArray(text: string): never {
+  let valid = false;
+  try {
+    JSON.parse(text);
+    valid = text.trim() !== '';
+  } catch {
+    // not JSON at all
+  }
+  if (valid)
+    throw new InputError(
+      'the body must be a JSON object or array',
+      [{ path: '', message: 'expected an object or an array' }],
+      'BODY_NOT_JSON',
+    );
+  throw new InputError('the body is not valid JSON', [{ path: '', message: 'not valid JSON' }], 'BODY_NOT_JSON');
+}
+
 /** Parses a JSON body read raw: the depth checked first, then an object or array (as express.json is strict). */
 export function parseJsonBody(raw: Buffer | string): unknown {
   const text = typeof raw === 'string' ? raw : raw.toString('utf8');
-  if (!/^\s*[[{]/.test(text))
-    throw new InputError('the body is not valid JSON', [{ path: '', message: 'not valid JSON' }], 'BODY_NOT_JSON');
+  if (!/^\s*[[{]/.test(text)) notObjectOrArray(text);
   assertJsonDepth(raw);
   try {
     return JSON.parse(text);
@@ -112,8 +129,7 @@ export function parseJsonBody(raw: Buffer | string): unknown {
  * scalars — a deep body is refused with its path as before, the common one is not scanned.
  */
 export function parseJsonRecords(raw: Buffer, text = raw.toString('utf8')): unknown {
-  if (!/^\s*[[{]/.test(text))
-    throw new InputError('the body is not valid JSON', [{ path: '', message: 'not valid JSON' }], 'BODY_NOT_JSON');
+  if (!/^\s*[[{]/.test(text)) notObjectOrArray(text);
   let value: unknown;
   try {
     value = JSON.parse(text);

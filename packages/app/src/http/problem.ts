@@ -61,6 +61,14 @@ export function problemOf(err: unknown, log: Logger, where: { method: string; pa
   const e = err as { status?: number; type?: string; message?: string; code?: unknown };
   if (e.type === 'entity.too.large')
     return problemBody({ status: 413, detail: 'the body is larger than this endpoint accepts', code: 'BODY_TOO_LARGE' });
+  if (e.type === 'entity.parse.failed' && validJson((err as { body?: unknown }).body))
+    // express.json is strict: `null` or `42` is JSON, just not a body we take
+    return problemBody({
+      status: 400,
+      detail: 'the body must be a JSON object or array',
+      code: 'BODY_NOT_JSON',
+      errors: [{ path: '', message: 'expected an object or an array' }],
+    });
   if (e.type === 'entity.parse.failed')
     return problemBody({
       status: 400,
@@ -91,4 +99,14 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     sendProblem(res, problemOf(err, log, { method: req.method, path: req.path }));
   };
+}
+
+function validJson(text: unknown): boolean {
+  if (typeof text !== 'string' || text.trim() === '') return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
