@@ -3,12 +3,14 @@ import type pg from 'pg';
 /**
  * A statement's answer has a deadline. A database that stops answering without closing the
  * connection (a network partition, a hung server or failover) would otherwise hold every request
- * and every worker round on it for as long as TCP takes to give up (many minutes). Past the
- * deadline the statement fails and its connection is destroyed, so the pool opens a new one and
- * nothing waits behind a statement whose answer may never come.
+ * and every worker round on it for as long as TCP takes to give up (many minutes). A statement
+ * unanswered past the deadline has its connection ended: the statement fails ("Connection
+ * terminated", a connection loss: 503), the pool drops the client and opens another when needed.
  *
+ * A watchdog looks at the pool's clients every so often, so a statement pays nothing for it (a
+ * timer and a promise race per statement doubled the event → send latency at 50 events/s).
  * Maintenance statements that may rightly take long (VACUUM, ANALYZE, index builds) have none;
- * `deadline.ms` 0 means none at all (migrations run before it is set).
+ * `ms` 0 means none at all (migrations run before it is set).
  */
 const MAINTENANCE = /^\s*(vacuum|analyze|create\s+(unique\s+)?index|reindex|cluster)\b/i;
 
@@ -16,34 +18,71 @@ export interface Deadline {
   ms: number;
 }
 
-export function withDeadline(Base: typeof pg.Client, deadline: Deadline): typeof pg.Client {
-  return class DeadlineClient extends Base {
-    // biome-ignore lint/suspicious/noExplicitAny: pg.Client's constructor takes its config as it is
-    constructor(config?: any) {
-      super(config);
-      // a connection lost while a statement is under way fails that statement, and the pool hears it
-      // while idle; an 'error' event with no listener while checked out would end the process
-      this.on('error', () => undefined);
-    }
+/** What the watchdog reads of a pg client (pg-pool reads `_queryable` and `_ending` the same way). */
+interface Watched {
+  _activeQuery?: { text?: unknown } | null;
+  _ending?: boolean;
+  end(): Promise<void>;
+  on(event: 'end', listener: () => void): unknown;
+}
 
-    // biome-ignore lint/suspicious/noExplicitAny: pg's query() is overloaded many ways; only its promise form gets a deadline
-    override query(config: any, values?: any, callback?: any): any {
-      const answer: unknown = super.query(config, values, callback);
-      const ms = deadline.ms;
-      if (ms <= 0 || !(answer instanceof Promise)) return answer;
-      const text: unknown = typeof config === 'string' ? config : config?.text;
-      if (typeof text === 'string' && MAINTENANCE.test(text)) return answer;
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => {
-          // the connection may still deliver that answer later: it is not used again. end() marks it
-          // ending at once (the pool then drops it when it comes back) and, with a statement under
-          // way, destroys its socket rather than waiting to say goodbye
-          this.end().catch(() => undefined);
-          reject(new Error(`Query read timeout: no answer from the database in ${ms} ms`));
-        }, ms);
-      });
-      return Promise.race([answer, late]).finally(() => clearTimeout(timer));
+export class DeadlineWatch {
+  private readonly clients = new Map<Watched, { query: unknown; since: number }>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly deadline: Deadline,
+    private readonly onExpired: (err: Error) => void = () => undefined,
+  ) {}
+
+  /** The pool's client class: every client it opens is watched until it ends. */
+  clientClass(Base: typeof pg.Client): typeof pg.Client {
+    const watch = this;
+    return class DeadlineClient extends Base {
+      // biome-ignore lint/suspicious/noExplicitAny: pg.Client's constructor takes its config as it is
+      constructor(config?: any) {
+        super(config);
+        // a connection lost while a statement is under way fails that statement, and the pool hears
+        // it while idle; an 'error' event with no listener while checked out would end the process
+        this.on('error', () => undefined);
+        watch.add(this as unknown as Watched);
+      }
+    } as typeof pg.Client;
+  }
+
+  private add(c: Watched): void {
+    this.clients.set(c, { query: null, since: 0 });
+    c.on('end', () => this.clients.delete(c));
+    if (this.timer === null) {
+      this.timer = setInterval(() => this.check(Date.now()), 250);
+      this.timer.unref();
     }
-  } as typeof pg.Client;
+  }
+
+  /** Ends the clients whose statement under way has waited past the deadline (exported for its test). */
+  check(now: number): void {
+    const ms = this.deadline.ms;
+    for (const [c, seen] of this.clients) {
+      const q = c._activeQuery ?? null;
+      if (q === null || c._ending === true) {
+        seen.query = null;
+        continue;
+      }
+      if (q !== seen.query) {
+        seen.query = q;
+        seen.since = now;
+        continue;
+      }
+      if (ms <= 0 || now - seen.since < ms) continue;
+      if (typeof q.text === 'string' && MAINTENANCE.test(q.text)) continue;
+      this.clients.delete(c);
+      this.onExpired(new Error(`a statement had no answer from the database in ${ms} ms: its connection was ended`));
+      c.end().catch(() => undefined);
+    }
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
 }

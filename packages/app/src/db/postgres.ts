@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../errors.js';
 import type { OpenDatabase, UpkeepMode } from './connection.js';
-import { withDeadline } from './deadline-client.js';
+import { DeadlineWatch } from './deadline-client.js';
 import { withMigrationLock } from './migration-lock.js';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
 import { NamingClient } from './named-statements.js';
@@ -51,14 +51,14 @@ export async function openPostgres(
     await admin.end();
   }
   // no deadline while migrating (an index build on a large table may rightly take minutes)
-  const deadline = { ms: 0 };
+  const watch = new DeadlineWatch({ ms: 0 }, (err) => options.onConnectionError?.(err));
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
     types,
     connectionTimeoutMillis: connectTimeoutMs,
     keepAlive: true,
-    Client: withDeadline(options.namedStatements !== false ? NamingClient : pg.Client, deadline),
+    Client: watch.clientClass(options.namedStatements !== false ? NamingClient : pg.Client),
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   });
   // without a listener, a connection lost while idle (a restart, pg_terminate_backend) would end the process
@@ -77,10 +77,11 @@ export async function openPostgres(
       options.applied?.(applied);
     }
   } catch (err) {
+    watch.stop();
     await db.destroy();
     throw err;
   }
-  deadline.ms = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  watch.deadline.ms = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   return {
     db,
     dialect: 'postgres',
@@ -93,7 +94,10 @@ export async function openPostgres(
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       ...(options.queryTimeoutMs !== undefined ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
     },
-    close: () => db.destroy(),
+    close: () => {
+      watch.stop();
+      return db.destroy();
+    },
     listen: (channel, onPayload) => listen(url, channel, onPayload, connectTimeoutMs),
   };
 }
