@@ -158,6 +158,29 @@ describe('what was sent, per attempt', () => {
       content: { kind: 'text' },
     });
     expect(sent[1]).toMatchObject({ language: 'en', encoding: null, segments: null, content: { kind: 'rich' } });
+    // the reports count each attempt for its own channel: the WhatsApp that did not arrive against
+    // WhatsApp, the SMS that did for SMS, each at its own cost
+    const w = { from: '2026-11-01', to: '2026-12-01' };
+    const rates = (await h.api('admin').get('/api/v1/reports/rates').query(w).expect(200)).body.rows;
+    expect(rates).toEqual([
+      expect.objectContaining({ channel: 'sms', market: 'KE', went: 1, delivered: 1, failed: 0, cost: 0.008 }),
+      expect.objectContaining({
+        channel: 'whatsapp',
+        market: 'KE',
+        went: 0,
+        delivered: 0,
+        failed: 1,
+        cost: sent[1]?.cost,
+        deliveryRate: 0,
+      }),
+    ]);
+    const costs = (await h.api('admin').get('/api/v1/reports/costs').query(w).expect(200)).body;
+    expect(costs.byChannel).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ channel: 'sms', cost: 0.008, delivered: 1 }),
+        expect.objectContaining({ channel: 'whatsapp', delivered: 0 }),
+      ]),
+    );
     // the decision priced the SMS on its segments and said so
     const decisions = await h.api('agent').get(`/api/v1/contacts/${id}/decisions`).expect(200);
     const reasons = decisions.body.decisions[0].decision.reasons as Array<{ code: string; message: string }>;

@@ -6,20 +6,27 @@ const round = (x: number, d = 6) => Math.round(x * 10 ** d) / 10 ** d;
 const rate = (a: number, b: number) => (b === 0 ? null : round(a / b, 4));
 const per = (cost: number, n: number) => (n === 0 ? null : round(cost / n));
 
-/** Delivery and read rates per channel and market. */
-export function ratesReport(messages: readonly ReportMessage[]) {
+/** What happened to an attempt that did not get through (a fallback may have taken over). */
+const FAILED = new Set(['failed', 'undelivered', 'expired']);
+
+/**
+ * Delivery and read rates per channel and market, counted per attempt: a WhatsApp that was not
+ * delivered counts against WhatsApp, and its SMS fallback for SMS (each with its own cost), not
+ * the whole message for the channel that finally carried it.
+ */
+export function ratesReport(attempts: readonly ReportAttempt[]) {
   const m = new Map<
     string,
     { channel: string; market: string; went: number; delivered: number; read: number; failed: number; cost: number }
   >();
-  for (const x of messages) {
-    if (x.channel === null) continue;
+  for (const x of attempts) {
+    if (!WENT.has(x.status) && !FAILED.has(x.status)) continue;
     const key = `${x.channel}|${x.market ?? '(none)'}`;
     const r = m.get(key) ?? { channel: x.channel, market: x.market ?? '(none)', went: 0, delivered: 0, read: 0, failed: 0, cost: 0 };
     if (WENT.has(x.status)) r.went++;
     if (DELIVERED.has(x.status)) r.delivered++;
     if (x.status === 'read') r.read++;
-    if (x.status === 'failed') r.failed++;
+    if (FAILED.has(x.status)) r.failed++;
     r.cost += x.cost;
     m.set(key, r);
   }
@@ -28,16 +35,19 @@ export function ratesReport(messages: readonly ReportMessage[]) {
     .sort((a, b) => (a.channel + a.market < b.channel + b.market ? -1 : 1));
 }
 
-/** Cost per outcome: per message delivered, per message read, per journey goal reached. */
-export function costReport(messages: readonly ReportMessage[], journeys: readonly ReportJourney[]) {
+/**
+ * Cost per outcome: per message delivered, per message read, per journey goal reached (totals per
+ * message); by channel, what each channel's attempts cost and got through.
+ */
+export function costReport(messages: readonly ReportMessage[], journeys: readonly ReportJourney[], attempts: readonly ReportAttempt[]) {
   const cost = messages.reduce((s, x) => s + x.cost, 0);
   const delivered = messages.filter((x) => DELIVERED.has(x.status)).length;
   const read = messages.filter((x) => x.status === 'read').length;
   const goals = journeys.filter((j) => j.goalReached).length;
   const journeyCost = messages.filter((x) => x.journeyInstanceId !== null).reduce((s, x) => s + x.cost, 0);
   const byChannel = new Map<string, { channel: string; cost: number; delivered: number; read: number }>();
-  for (const x of messages) {
-    if (x.channel === null) continue;
+  for (const x of attempts) {
+    if (!WENT.has(x.status) && !FAILED.has(x.status)) continue;
     const r = byChannel.get(x.channel) ?? { channel: x.channel, cost: 0, delivered: 0, read: 0 };
     r.cost += x.cost;
     if (DELIVERED.has(x.status)) r.delivered++;

@@ -72,6 +72,8 @@ export interface ReportAttempt {
   channel: string;
   status: string;
   cost: number;
+  /** The contact's market. */
+  market: string | null;
 }
 
 export interface ReportJourney {
@@ -142,11 +144,19 @@ export class OperationsReads {
     const rows = await this.c.db
       .selectFrom('attempts as a')
       .innerJoin('messages as m', 'm.id', 'a.message_id')
-      .select(['a.message_id', 'a.step', 'a.channel', 'a.status', 'a.cost'])
+      .leftJoin('contacts as c', 'c.id', 'm.contact_id')
+      .select(['a.message_id', 'a.step', 'a.channel', 'a.status', 'a.cost', 'c.data'])
       .where('m.created_at', '>=', from)
       .where('m.created_at', '<', to)
       .execute();
-    return rows.map((r) => ({ messageId: r.message_id, step: Number(r.step), channel: r.channel, status: r.status, cost: Number(r.cost) }));
+    return rows.map((r) => ({
+      messageId: r.message_id,
+      step: Number(r.step),
+      channel: r.channel,
+      status: r.status,
+      cost: Number(r.cost),
+      market: MARKET.exec(r.data ?? '')?.[1] ?? null,
+    }));
   }
 
   /** Journey instances started in [from, to). */

@@ -102,21 +102,26 @@ export function reportRoutes(runtime: Runtime): RouteSpec[] {
         );
       },
     ),
-    spec('/api/v1/reports/rates', 'Delivery and read rates per channel and market in [from, to)', async (req, res) => {
-      const q = windowOf(req);
-      const rows = ratesReport(await store.operations.messages(q.fromMs, q.toMs));
-      answer(res, q, 'rates', { rows }, rows);
-    }),
+    spec(
+      '/api/v1/reports/rates',
+      'Delivery and read rates per channel and market in [from, to), per attempt (a fallback counts for its own channel)',
+      async (req, res) => {
+        const q = windowOf(req);
+        const rows = ratesReport(await store.operations.attempts(q.fromMs, q.toMs));
+        answer(res, q, 'rates', { rows }, rows);
+      },
+    ),
     spec(
       '/api/v1/reports/costs',
       'Cost per outcome: per message delivered, per read, per journey goal reached; by channel',
       async (req, res) => {
         const q = windowOf(req);
-        const [messages, journeys] = await Promise.all([
+        const [messages, journeys, attempts] = await Promise.all([
           store.operations.messages(q.fromMs, q.toMs),
           store.operations.journeys(q.fromMs, q.toMs),
+          store.operations.attempts(q.fromMs, q.toMs),
         ]);
-        const r = costReport(messages, journeys);
+        const r = costReport(messages, journeys, attempts);
         answer(res, q, 'costs', r, [{ channel: '(all)', ...r.total }, ...r.byChannel]);
       },
     ),
