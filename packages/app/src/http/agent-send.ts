@@ -54,7 +54,8 @@ export async function agentSend(
         first.contactId === contactId &&
         first.type === body.messageType &&
         (first.request.template ?? null) === (body.template || null) &&
-        (first.request.purpose ?? null) === (body.purpose || null);
+        // a purpose left out was filled from the template when the first was recorded
+        (!body.purpose || first.request.purpose === body.purpose);
       if (!same)
         throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for another send', [
           { path: '/idempotencyKey', message: 'a new send takes a new key' },
