@@ -151,6 +151,22 @@ describe("an event's word on its contact", () => {
   });
 });
 
+describe('a contact without a market', () => {
+  it("takes its phone's (+254: KE), so KE's prices apply; a market given wins", async () => {
+    h = await startHarness({ at: MORNING });
+    const post = (body: Record<string, unknown>) => h.api('integration').post('/api/v1/contacts').send(body).expect(201);
+    const ke = await post({ identities: [{ kind: 'phone', value: '+254711000555' }], timezone: 'Africa/Nairobi' });
+    expect(ke.body.contact.market).toBe('KE');
+    const given = await post({ identities: [{ kind: 'phone', value: '+254711000556' }], market: 'UG' });
+    expect(given.body.contact.market).toBe('UG');
+    const none = await post({ identities: [{ kind: 'email', value: 'no-phone@example.com' }] });
+    expect(none.body.contact.market).toBeUndefined();
+    const sent = await request(ke.body.contact.id, { type: 'transactional', template: 'order_shipped' });
+    const sms = (sent.decision.plan as Array<{ channel: string; estimatedCost: number }>).find((p) => p.channel === 'sms');
+    expect(sms?.estimatedCost).toBe(0.008);
+  });
+});
+
 describe('the decision preview of a stored contact', () => {
   it('{id} alone decides with the contact as stored (its consent ledger), as /messages would now', async () => {
     h = await startHarness({ at: MORNING });

@@ -10,6 +10,7 @@ import { ContactLocks } from './contact-locks.js';
 import { readContact, type StoredContact } from './contact-record.js';
 import { type ContactFilter, type ContactSummary, searchContacts } from './contact-search.js';
 import { CRM_KINDS, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
+import { marketOfPhone } from './markets.js';
 
 export type { StoredContact, UnreachableIdentity } from './contact-record.js';
 export type { ContactFilter, ContactSummary } from './contact-search.js';
@@ -100,7 +101,7 @@ export class ContactRepository {
           .insertInto('contacts')
           .values({
             id: survivor,
-            data: json(applyFields(emptyContact(survivor), input)),
+            data: json(withMarket(applyFields(emptyContact(survivor), input), identities)),
             merged_into: null,
             version: 0,
             created_at: now,
@@ -117,7 +118,7 @@ export class ContactRepository {
           data = mergeContacts(data, parseJson<Contact>(loser.data));
           await this.moveContact(tx, loser.id, survivor, now);
         }
-        data = applyFields(data, input);
+        data = withMarket(applyFields(data, input), identities);
         await trx
           .updateTable('contacts')
           .set({ data: json(data), updated_at: now, version: sql`version + 1` })
@@ -207,7 +208,7 @@ export class ContactRepository {
           .values(
             part.map((r) => ({
               id: r.id,
-              data: json(applyFields(emptyContact(r.id), r.contact)),
+              data: json(withMarket(applyFields(emptyContact(r.id), r.contact), r.identities)),
               merged_into: null,
               version: 0,
               created_at: now,
@@ -413,4 +414,18 @@ async function lockIdentities(tx: Conn, identities: Array<{ kind: string; value:
     tx.db,
   );
   return true;
+}
+
+/**
+ * A contact no one gave a market takes the one its phone number's calling code names (+254: KE),
+ * as the CRM sync does: a market's prices, quiet hours and channel order then apply instead of
+ * the defaults (an SMS to Kenya was priced at the default 0.05, not KE's 0.008). A market given
+ * (now or before) always wins.
+ */
+function withMarket(data: Contact, identities: ReadonlyArray<{ kind: string; value: string }>): Contact {
+  if (data.market !== undefined) return data;
+  const phone = identities.find((i) => i.kind === 'phone')?.value;
+  if (phone === undefined || !phone.startsWith('+')) return data;
+  const market = marketOfPhone(phone);
+  return market === undefined ? data : { ...data, market };
 }

@@ -26,8 +26,10 @@ const DIAL_CODES: Record<string, string> = {
   TR: '90',
 };
 
-/** The ruleset market whose calling code the E.164 number starts with, if any. */
-export function marketOfPhone(phone: string, markets: readonly string[]): string | undefined {
+const ALL = Object.keys(DIAL_CODES);
+
+/** The market (of `markets`: the ruleset's, or every one known) whose calling code the E.164 number starts with, if any. */
+export function marketOfPhone(phone: string, markets: readonly string[] = ALL): string | undefined {
   const digits = phone.replace(/^\+/, '');
   return markets
     .filter((m) => DIAL_CODES[m] !== undefined && digits.startsWith(DIAL_CODES[m] as string))

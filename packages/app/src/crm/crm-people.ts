@@ -4,7 +4,7 @@ import type { ConsentLedger } from '../contacts/consent-ledger.js';
 import type { ContactRepository, ContactUpsert } from '../contacts/contact-repository.js';
 import { normalizeIdentity } from '../contacts/identity.js';
 import { uuidv7 } from '../ids.js';
-import { marketOfPhone } from './markets.js';
+import { marketOfPhone } from '../contacts/markets.js';
 
 export interface PeopleStore {
   contacts: ContactRepository;
