@@ -3,8 +3,8 @@ import { type CompiledRuleset, type ConsentRecord, foldConsent, type IdentityKin
 import type { ConsentLedger } from '../contacts/consent-ledger.js';
 import type { ContactRepository, ContactUpsert } from '../contacts/contact-repository.js';
 import { normalizeIdentity } from '../contacts/identity.js';
-import { uuidv7 } from '../ids.js';
 import { marketOfPhone } from '../contacts/markets.js';
+import { uuidv7 } from '../ids.js';
 
 export interface PeopleStore {
   contacts: ContactRepository;
