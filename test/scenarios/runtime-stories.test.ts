@@ -181,6 +181,14 @@ describe('the decision preview of a stored contact', () => {
       .post(`/api/v1/contacts/${id}/consent`)
       .send({ channel: 'email', purpose: 'marketing', status: 'granted' })
       .expect(201);
+    // consent on a channel the ruleset does not have is a typo, refused; `*` is every channel
+    const typo = await h
+      .api('agent')
+      .post(`/api/v1/contacts/${id}/consent`)
+      .send({ channel: 'carrier-pigeon', purpose: 'marketing', status: 'granted' })
+      .expect(400);
+    expect(typo.body.errors[0]).toMatchObject({ path: '/channel', message: expect.stringContaining('sms') });
+    await h.api('agent').post(`/api/v1/contacts/${id}/consent`).send({ channel: '*', purpose: 'service', status: 'granted' }).expect(201);
     const preview = await h
       .api('agent')
       .post('/api/v1/decisions/preview')

@@ -207,7 +207,7 @@ export function createApp(deps: AppDeps): Express {
     ...decisionRoutes(deps.ruleset, deps.clock, deps.runtime.content, deps.runtime.store),
     ...templateRoutes(deps.ruleset, deps.runtime.content),
     ...messageRoutes(deps.runtime, now, nudge),
-    ...contactRoutes(deps.runtime, now),
+    ...contactRoutes(deps.runtime, now, deps.ruleset),
     ...reportRoutes(deps.runtime),
     ...inboxRoutes(deps.runtime, nudge),
     ...rulesRoutes({ rules: deps.rules, governance, store: deps.runtime.store }),

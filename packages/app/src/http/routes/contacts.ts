@@ -1,4 +1,4 @@
-import type { ConsentRecord } from '@signalbox/engine';
+import type { CompiledRuleset, ConsentRecord } from '@signalbox/engine';
 import type { Request } from 'express';
 import { z } from 'zod';
 import { IdentityError } from '../../contacts/identity.js';
@@ -14,7 +14,7 @@ const FUTURE_SKEW_MS = 5 * 60_000;
 const importBody = z.array(contactUpsert).min(1).max(1000);
 
 /** Contacts: upsert and import by any identity; the story, consent ledger and decisions of one. */
-export function contactRoutes(runtime: Runtime, now: () => number): RouteSpec[] {
+export function contactRoutes(runtime: Runtime, now: () => number, ruleset: () => CompiledRuleset): RouteSpec[] {
   const store = runtime.store;
   const contactOr404 = async (req: Request) => {
     const c = await store.contacts.get(String(req.params.id));
@@ -164,6 +164,12 @@ export function contactRoutes(runtime: Runtime, now: () => number): RouteSpec[] 
             { path: '/source', message: 'agents record as agent' },
           ]);
         const source: ConsentRecord['source'] = role === 'agent' ? 'agent' : (body.source ?? 'api');
+        // a channel the ruleset has (or `*`, every channel): consent for "carrier-pigeon" would be a typo kept forever
+        const channels = Object.keys(ruleset().source.channels);
+        if (body.channel !== '*' && !Object.hasOwn(ruleset().source.channels, body.channel))
+          throw new InputError(`"${body.channel}" is not a channel of the active ruleset`, [
+            { path: '/channel', message: `one of ${['*', ...channels].join(', ')}` },
+          ]);
         // consent goes by the latest line: one dated ahead would outrank every later change, a STOP included
         if (body.at !== undefined && Date.parse(body.at) > now() + FUTURE_SKEW_MS)
           throw new InputError('consent cannot be recorded for a time still to come', [
