@@ -272,6 +272,17 @@ describe('provider hooks', () => {
     expect(await h.store.seenSignatures.firstUse(`provider:sandbox:probe`, 0, 1)).toBe(true);
   });
 
+  it('refuse an inbound message on a channel the ruleset does not have, naming /channel', async () => {
+    const raw = JSON.stringify({ id: 'in-pigeon', channel: 'pigeon', from: '+254700000197', text: 'hello', at: MORNING });
+    const res = await request(h.url)
+      .post('/hooks/providers/sandbox/inbound')
+      .set('content-type', 'application/json')
+      .set('signalbox-signature', sign(SANDBOX_SECRET, raw, Date.now()))
+      .send(raw)
+      .expect(400);
+    expect(res.body.errors[0]).toMatchObject({ path: '/channel', message: expect.stringContaining('sms') });
+  });
+
   it('refuse the same signature written another way (spaces, order, extra parts), and a timestamp not in digits', async () => {
     const raw = JSON.stringify({ id: 'in-rewritten', channel: 'sms', from: '+254700000198', text: 'hello', at: MORNING });
     const t = Date.now();

@@ -224,6 +224,7 @@ export function createApp(deps: AppDeps): Express {
     }),
     ...providerHookRoutes({
       runtime: deps.runtime,
+      ruleset: deps.ruleset,
       writes: hotWrites,
       secrets: deps.providerSecrets,
       replay: deps.replay,

@@ -1,6 +1,7 @@
+import type { CompiledRuleset } from '@signalbox/engine';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { AuthError, NotFoundError } from '../../errors.js';
+import { AuthError, InputError, NotFoundError } from '../../errors.js';
 import type { HotWrites } from '../../inbox/hot-writes.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics/metrics.js';
@@ -38,6 +39,7 @@ export const inboundBody = z.strictObject({
  */
 export function providerHookRoutes(d: {
   runtime: Runtime;
+  ruleset: () => CompiledRuleset;
   writes: HotWrites;
   secrets: Readonly<Record<string, string>>;
   replay: ReplayGuard;
@@ -100,6 +102,12 @@ export function providerHookRoutes(d: {
       responses: { 200: '{contactId, keyword, event}' },
       handler: async (req, res) => {
         const body = parseBody(inboundBody, await verified(req));
+        // a channel the ruleset has: a reply "on pigeon" would be stored and shown to agents as one
+        const channels = d.ruleset().source.channels;
+        if (!Object.hasOwn(channels, body.channel))
+          throw new InputError(`"${body.channel}" is not a channel of the active ruleset`, [
+            { path: '/channel', message: `one of ${Object.keys(channels).join(', ')}` },
+          ]);
         const result = await d.runtime.inbound.receive(String(req.params.name), body);
         d.nudge();
         res.json(result);
