@@ -467,6 +467,18 @@ describe('workflow actions', () => {
     const body = (await res.json()) as { outputFields: Record<string, string> };
     expect(body.outputFields).toMatchObject({ hs_execution_state: 'FAIL_CONTINUE', outcome: 'suppressed' });
     expect(body.outputFields.decision_reason).toMatch(/suppressed/);
+    // a template the ruleset lacks (a typo in the workflow) is the documented failure, nothing sent
+    const typo = await fake.sendCustomAction(`${h.url}/hooks/hubspot/actions/send`, {
+      callbackId: 'cb-typo',
+      origin: { portalId: PORTAL },
+      object: { objectId: 901, objectType: 'CONTACT' },
+      inputFields: { messageType: 'service', template: 'invoce_reminder' },
+    });
+    expect(typo.status).toBe(200);
+    const failed = (await typo.json()) as { outputFields: Record<string, string> };
+    expect(failed.outputFields).toMatchObject({ hs_execution_state: 'FAIL_CONTINUE', outcome: 'template_unknown' });
+    expect(failed.outputFields.decision_reason).toContain('invoce_reminder');
+    expect(await h.db.selectFrom('messages').select('id').where('idempotency_key', '=', 'hubspot-action:cb-typo').execute()).toEqual([]);
     const forged = await fake.sendCustomAction(
       `${h.url}/hooks/hubspot/actions/send`,
       { callbackId: 'x' },

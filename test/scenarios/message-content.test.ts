@@ -245,6 +245,26 @@ describe('what was sent, per attempt', () => {
         segments: { encoding: 'GSM-7', segments: 1, characters: 75 },
       },
     ]);
+    // a retry with its Idempotency-Key gets the first answer, whatever the ruleset says since
+    const keyed = () =>
+      h
+        .api('integration')
+        .post('/api/v1/messages')
+        .set('idempotency-key', 'order-9-shipped')
+        .send({ contact: { id }, message: { type: 'transactional', template: 'order_shipped' } });
+    const first = await keyed().expect(202);
+    const withoutIt = structuredClone((await h.api('admin').get('/api/v1/rules').expect(200)).body.ruleset);
+    delete withoutIt.templates.order_shipped;
+    withoutIt.version = 'no-order-shipped';
+    await h.api('admin').put('/api/v1/rules').send(withoutIt).expect(200);
+    const fresh = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id }, message: { type: 'transactional', template: 'order_shipped' } })
+      .expect(422);
+    expect(fresh.body.code).toBe('TEMPLATE_UNKNOWN');
+    const retried = await keyed().expect(202);
+    expect(retried.body.messageId).toBe(first.body.messageId);
   });
 });
 

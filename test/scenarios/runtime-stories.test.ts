@@ -204,6 +204,13 @@ describe('the decision preview of a stored contact', () => {
       .send({ contact: { id: 'no-such-contact' }, message: { type: 'promotional' } })
       .expect(404);
     expect(unknown.body).toMatchObject({ code: 'CONTACT_NOT_FOUND', errors: [{ path: '/contact/id' }] });
+    // an integration key previews posted contacts only: a stored one's consent is for who may read it
+    const integration = await h
+      .api('integration')
+      .post('/api/v1/decisions/preview')
+      .send({ contact: { id }, message: { type: 'promotional' } })
+      .expect(403);
+    expect(integration.body.errors[0].path).toBe('/contact/id');
     const mixed = await h
       .api('agent')
       .post('/api/v1/decisions/preview')

@@ -5,6 +5,7 @@ import { RulesetInvalidError } from '@signalbox/engine';
 import { assertSharedSecrets, localSecret, resolveApiKeys } from './api-keys.js';
 import { systemClock } from './clock.js';
 import { ConfigError, invocationDir, loadConfig } from './config.js';
+import { isConnectionLoss } from './db/connection-loss.js';
 import { MigrationsPendingError, openPostgres } from './db/postgres.js';
 import { openSqlite } from './db/sqlite.js';
 import { createLogger, type Logger } from './logger.js';
@@ -73,7 +74,10 @@ async function main(): Promise<void> {
           onConnectionError: (err) => log.warn({ err: err.message }, 'database connection lost (another is opened when needed)'),
           applied: (names) => names.length > 0 && log.info({ migrations: names }, 'migrations applied'),
         }).catch((err: unknown) => {
-          throw err instanceof MigrationsPendingError ? err : new ConfigError(unreachableDatabase(config.DATABASE_URL as string, err));
+          // not reachable: say where it looked; anything else (a migration that failed) as it is
+          throw isConnectionLoss(err) || (err as Error).message === 'Invalid URL'
+            ? new ConfigError(unreachableDatabase(config.DATABASE_URL as string, err))
+            : err;
         })
       : await openSqlite(resolve(dataDir, 'signalbox.db'), {
           // checkpoints in a thread of their own; the worker thread's connection leaves them to it

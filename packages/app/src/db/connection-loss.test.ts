@@ -107,6 +107,7 @@ describe('PostgreSQL connection loss', () => {
     open = await openPostgres(TEST_DATABASE_URL, { schema: fresh(), max: 1, queryTimeoutMs: 0 });
     await sql`select pg_sleep(0.3)`.execute(open.db);
     await open.close();
+    await dropPostgresSchema(TEST_DATABASE_URL, schema);
     const heard: Error[] = [];
     open = await openPostgres(TEST_DATABASE_URL, { schema: fresh(), max: 1, queryTimeoutMs: 200, onConnectionError: (e) => heard.push(e) });
     const started = Date.now();

@@ -35,8 +35,10 @@ export async function agentSend(
   body: AgentSendRequest,
   who: { team: string; agent: string; account: string },
 ): Promise<{ status: 200 | 202; replayed: boolean; body: Record<string, unknown> }> {
-  d.runtime.requests.assertTemplateUsable({ ...(body.template ? { template: body.template } : {}) }, '');
   const key = body.idempotencyKey ? `agent:${who.team}:${who.account}:${body.idempotencyKey}` : undefined;
+  // a retry gets its first answer whatever the ruleset says now; a new send's template is checked
+  if (key === undefined || !(await d.runtime.store.messages.hasIdempotencyKey(key)))
+    d.runtime.requests.assertTemplateUsable({ ...(body.template ? { template: body.template } : {}) }, '');
   const result = await d.runtime.sender.unit(async (u) => {
     const requested = await d.runtime.requests.request(u, contactId, {
       type: body.messageType,

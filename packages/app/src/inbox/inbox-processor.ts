@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { isConnectionLoss } from '../db/connection-loss.js';
 import { yieldToIo } from '../delivery/receipts.js';
 import type { Sender } from '../delivery/sender.js';
 import type { Unit } from '../delivery/unit.js';
@@ -23,6 +24,8 @@ const RAW_PER_ROUND = 50;
 const RAW_CONCURRENCY = 8;
 /** Failed tries before an event becomes a dead letter (after 1, 2, 4 and 8 s). */
 const TRIES = 5;
+/** Tries of an event that met the database away or a deadlock (see failed). */
+const TRANSIENT_TRIES = 20;
 
 /** An event of a unit applied (metrics hear of it once the unit commits). */
 interface Applied {
@@ -241,6 +244,14 @@ export class InboxProcessor {
   private async failed(store: { inbox: InboxRepository }, row: InboxRow, err: unknown): Promise<'retry' | 'dead'> {
     const message = (err as Error).message ?? String(err);
     const tries = row.attempts + 1;
+    // the database away (a restart, a failover, a statement past its deadline) or a deadlock is
+    // seldom the event's fault: tried again within 30 s, up to TRANSIENT_TRIES times before it is
+    // a dead letter (a statement that always runs past the deadline still ends as one)
+    if ((isConnectionLoss(err) || isTransient(err)) && tries < TRANSIENT_TRIES) {
+      await store.inbox.failed(row.id, message, { retryAt: this.now() + 1000 * Math.min(2 ** (tries - 1), 30) });
+      this.d.log.warn({ inboxId: row.id, type: row.type, err: message }, 'event not applied: the database was away; will retry');
+      return 'retry';
+    }
     if (err instanceof NotFoundError || err instanceof PermanentFailure || tries >= TRIES) {
       await store.inbox.failed(row.id, message, { deadAt: this.now() });
       this.d.log.warn({ inboxId: row.id, type: row.type, err: message }, 'event kept as a dead letter');
@@ -251,4 +262,10 @@ export class InboxProcessor {
     this.d.log.warn({ inboxId: row.id, type: row.type, err: message, retryAt }, 'event failed; will retry');
     return 'retry';
   }
+}
+
+/** Deadlock (40P01) or serialization failure (40001): the same work succeeds when tried again. */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
 }

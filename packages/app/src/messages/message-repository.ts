@@ -122,6 +122,11 @@ export class MessageRepository {
     return { message: await this.byIdempotencyKey(m.idempotencyKey as string), created: false };
   }
 
+  /** Whether a message was recorded under this idempotency key. */
+  async hasIdempotencyKey(key: string): Promise<boolean> {
+    return (await this.c.db.selectFrom('messages').select('id').where('idempotency_key', '=', key).executeTakeFirst()) !== undefined;
+  }
+
   /** The message recorded under an idempotency key (there is one: a `create` found it). */
   async byIdempotencyKey(key: string): Promise<MessageRow> {
     return toMessage(await this.c.db.selectFrom('messages').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow());

@@ -1,6 +1,8 @@
 import { HubspotApiError, type HubspotCrm, PortalDisabledError } from '@signalbox/connectors';
 import type { MessageRequest } from '@signalbox/engine';
+import { SignalboxError } from '@signalbox/engine';
 import type { Sender } from '../../delivery/sender.js';
+import type { Unit } from '../../delivery/unit.js';
 import type { Logger } from '../../logger.js';
 import { MESSAGE_SETTLED, MESSAGE_WENT } from '../../messages/status.js';
 import { summariseDecision } from '../../messages/summarise.js';
@@ -58,23 +60,38 @@ export class WorkflowActions {
     }
     if (contactId === null) return fail('no_contact', 'no contact on the enrolled record');
     const id = contactId;
-    const r = await this.d.sender.unit(async (u) => {
-      const requested = await this.d.requests.request(u, id, {
-        idempotencyKey: `hubspot-action:${input.callbackId}`,
-        type: input.messageType,
-        ...(input.template ? { template: input.template } : {}),
-        ...(input.purpose ? { purpose: input.purpose } : {}),
-        workflow: 'hubspot-workflow',
-        priority: 'normal',
+    const key = `hubspot-action:${input.callbackId}`;
+    const r = await this.d.sender
+      .unit(async (u) => {
+        // a template the ruleset lacks would be sent as its name in words (a retry of a send made keeps its first answer)
+        if (!(await u.store.messages.hasIdempotencyKey(key)))
+          this.d.requests.assertTemplateUsable({ ...(input.template ? { template: input.template } : {}) }, '/inputFields');
+        return this.decide(u, id, key, input);
+      })
+      .catch((err: unknown) => {
+        // the documented failure shape, not a 4xx HubSpot would retry
+        if (err instanceof SignalboxError && err.code.startsWith('TEMPLATE_')) return fail(err.code.toLowerCase(), err.message);
+        throw err;
       });
-      if (requested.status === 'queued')
-        await u.store.crmCallbacks.open('hubspot', String(input.portalId), input.callbackId, requested.messageId, this.d.now());
-      return requested;
-    });
+    if ('outputFields' in r) return r;
     const reason = summariseDecision(r.decision);
     if (r.status !== 'queued')
       return { outputFields: { hs_execution_state: 'FAIL_CONTINUE', outcome: r.status, decision_reason: reason, channel: '', cost: '0' } };
     return { outputFields: { hs_execution_state: 'BLOCK', message_id: r.messageId, decision_reason: reason } };
+  }
+
+  private async decide(u: Unit<MessageStore & { crmCallbacks: CrmCallbacks }>, id: string, key: string, input: WorkflowSend) {
+    const requested = await this.d.requests.request(u, id, {
+      idempotencyKey: key,
+      type: input.messageType,
+      ...(input.template ? { template: input.template } : {}),
+      ...(input.purpose ? { purpose: input.purpose } : {}),
+      workflow: 'hubspot-workflow',
+      priority: 'normal',
+    });
+    if (requested.status === 'queued')
+      await u.store.crmCallbacks.open('hubspot', String(input.portalId), input.callbackId, requested.messageId, this.d.now());
+    return requested;
   }
 
   /** Completes blocked actions whose message has settled (a chore of the worker). */

@@ -11,7 +11,7 @@ import type { Clock } from '../../clock.js';
 import { type ContextReads, loadContext } from '../../contacts/context.js';
 import { normalizeIdentity } from '../../contacts/identity.js';
 import type { ContentRenderer } from '../../content/renderer.js';
-import { InputError, NotFoundError } from '../../errors.js';
+import { AppError, InputError, NotFoundError } from '../../errors.js';
 import type { RouteSpec } from '../route-table.js';
 import { assertKnownZones, zoneOf } from './schemas.js';
 
@@ -57,6 +57,14 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, con
           throw new InputError('at must be an ISO 8601 instant', [{ path: '/at', message: 'expected a string (ISO 8601)' }]);
         const now = at === undefined ? clock.now().getTime() : toEpoch(at, '/at');
         const request = parseMessageRequest(message, '/message');
+        // a stored contact's consent and history are for people who may read the contact (as GET /contacts/:id)
+        if (isStoredRef(contact) && req.principal?.role === 'integration')
+          throw new AppError(
+            403,
+            'ROLE_FORBIDDEN',
+            'an integration key previews posted contacts only (a stored one is for admin and agent keys)',
+            [{ path: '/contact/id', message: 'post the contact instead' }],
+          );
         const context = isStoredRef(contact) ? await storedContext(store, contact.id, rest, now) : postedContext(contact, rest);
         const rs = ruleset();
         // with the template's rendered text, an SMS is priced on its segments (shown in the reasons and plan)

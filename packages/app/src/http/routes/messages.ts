@@ -28,7 +28,6 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
       handler: async (req, res) => {
         const body = parseBody(messageBody, req.body);
         assertKnownZones([{ zone: zoneOf(body.contact), path: '/contact/timezone' }]);
-        runtime.requests.assertTemplateUsable(body.message, '/message');
         const key = req.get('idempotency-key');
         if (key !== undefined && (key.length < 1 || key.length > 200))
           throw new InputError('Idempotency-Key must be 1–200 characters', [{ path: '/headers/idempotency-key', message: 'length 1–200' }]);
@@ -43,6 +42,8 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
             return;
           }
         }
+        // a new request only (a retry above got its first answer, whatever the ruleset says now)
+        runtime.requests.assertTemplateUsable(body.message, '/message');
         // a key (the header's, else the body's own) is the caller's: scoped to its API key, so it never
         // names another caller's message or one Signalbox made itself (keyword replies, CRM actions)
         const own = key ?? body.message.idempotencyKey;
