@@ -253,6 +253,12 @@ describe('what was sent, per attempt', () => {
         .set('idempotency-key', 'order-9-shipped')
         .send({ contact: { id }, message: { type: 'transactional', template: 'order_shipped' } });
     const first = await keyed().expect(202);
+    const inBody = () =>
+      h
+        .api('integration')
+        .post('/api/v1/messages')
+        .send({ contact: { id }, message: { type: 'transactional', template: 'order_shipped', idempotencyKey: 'order-10-shipped' } });
+    const firstInBody = await inBody().expect(202);
     const withoutIt = structuredClone((await h.api('admin').get('/api/v1/rules').expect(200)).body.ruleset);
     delete withoutIt.templates.order_shipped;
     withoutIt.version = 'no-order-shipped';
@@ -265,6 +271,7 @@ describe('what was sent, per attempt', () => {
     expect(fresh.body.code).toBe('TEMPLATE_UNKNOWN');
     const retried = await keyed().expect(202);
     expect(retried.body.messageId).toBe(first.body.messageId);
+    expect((await inBody().expect(202)).body.messageId).toBe(firstInBody.body.messageId);
   });
 });
 

@@ -42,13 +42,15 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
             return;
           }
         }
-        // a new request only (a retry above got its first answer, whatever the ruleset says now)
-        runtime.requests.assertTemplateUsable(body.message, '/message');
         // a key (the header's, else the body's own) is the caller's: scoped to its API key, so it never
         // names another caller's message or one Signalbox made itself (keyword replies, CRM actions)
         const own = key ?? body.message.idempotencyKey;
+        const scoped = own !== undefined ? `api:${scope}:${own}` : undefined;
+        // a new request only: a retry gets its first answer, whatever the ruleset says now
+        if (scoped === undefined || !(await store.messages.hasIdempotencyKey(scoped)))
+          runtime.requests.assertTemplateUsable(body.message, '/message');
         const { idempotencyKey: _given, ...message } = body.message;
-        const request = { ...message, ...(own !== undefined ? { idempotencyKey: `api:${scope}:${own}` } : {}) };
+        const request = { ...message, ...(scoped !== undefined ? { idempotencyKey: scoped } : {}) };
         // one unit: the contact resolved and locked, the decision made against what was decided before it
         const { contactId, result } = await runtime.sender.unit(async (u) => {
           const contactId = await resolveContactRef(u.store.contacts, body.contact, '/contact', now());
