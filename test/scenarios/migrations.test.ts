@@ -5,6 +5,7 @@
  * that lacks migrations.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { migrationLockName } from '@signalbox/app';
 import pg from 'pg';
@@ -13,9 +14,12 @@ import { freshDatabase, startInstance, until } from '../support/instances.js';
 
 const MIGRATE = fileURLToPath(new URL('../../packages/app/src/cli/migrate.ts', import.meta.url));
 
-function migrate(url: string): { child: ChildProcess; done: Promise<{ code: number | null; out: string; err: string }> } {
+function migrate(
+  url: string,
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<{ code: number | null; out: string; err: string }> } {
   const child = spawn(process.execPath, ['--import', 'tsx', MIGRATE], {
-    env: { PATH: process.env.PATH ?? '', DATABASE_URL: url },
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: url, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -37,6 +41,27 @@ describe('migrations once per deploy (PostgreSQL)', () => {
   afterAll(async () => {
     await db?.drop();
   });
+
+  it('`pnpm migrate` against a database that accepts and never answers gives up within PG_CONNECT_TIMEOUT_MS', async () => {
+    const held = new Set<Socket>();
+    const silent = createServer((sock) => {
+      held.add(sock);
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const started = Date.now();
+      const r = await migrate(`postgres://postgres@127.0.0.1:${(silent.address() as { port: number }).port}/test`, {
+        PG_CONNECT_TIMEOUT_MS: '300',
+      }).done;
+      expect(r.code).not.toBe(0);
+      // 300 ms and the process's start, not the 5-s default
+      expect(Date.now() - started).toBeLessThan(4_500);
+    } finally {
+      for (const sock of held) sock.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  }, 60_000);
 
   it('an instance with MIGRATE_ON_START=off refuses a database that lacks migrations, naming `pnpm migrate`', async () => {
     const started = startInstance({ id: 'verify-only', databaseUrl: db.url, env: { MIGRATE_ON_START: 'off', WORKER: 'off' } });

@@ -15,7 +15,13 @@ export const sqliteFileOf = (config: Config): string => resolve(invocationDir(co
  */
 export async function openConfiguredStore(config: Config, o: { create: boolean }): Promise<Store> {
   if (config.DATABASE_URL !== undefined)
-    return new Store(await openPostgres(config.DATABASE_URL, { namedStatements: config.PG_NAMED_STATEMENTS === 'on' }));
+    return new Store(
+      await openPostgres(config.DATABASE_URL, {
+        namedStatements: config.PG_NAMED_STATEMENTS === 'on',
+        connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
+        queryTimeoutMs: config.PG_QUERY_TIMEOUT_MS,
+      }),
+    );
   const file = sqliteFileOf(config);
   if (!o.create && !existsSync(file))
     throw new CliError(`no database at ${file}: start the app (pnpm start) or load the demo (pnpm demo) first`, 2, false);

@@ -17,6 +17,7 @@ async function migrate(): Promise<string> {
       ? await openPostgres(config.DATABASE_URL, {
           max: 1,
           namedStatements: config.PG_NAMED_STATEMENTS === 'on',
+          connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
           applied: (names) => (applied = names),
         })
       : await openSqlite(resolve(invocationDir(config), config.DATA_DIR, 'signalbox.db'), { applied: (names) => (applied = names) });
