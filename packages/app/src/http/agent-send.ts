@@ -36,19 +36,21 @@ export async function agentSend(
   who: { team: string; agent: string; account: string },
 ): Promise<{ status: 200 | 202; replayed: boolean; body: Record<string, unknown> }> {
   const key = body.idempotencyKey ? `agent:${who.team}:${who.account}:${body.idempotencyKey}` : undefined;
-  // a retry gets its first answer whatever the ruleset says now; a new send's template is checked
-  if (key === undefined || !(await d.runtime.store.messages.hasIdempotencyKey(key)))
-    d.runtime.requests.assertTemplateUsable({ ...(body.template ? { template: body.template } : {}) }, '');
   const result = await d.runtime.sender.unit(async (u) => {
-    const requested = await d.runtime.requests.request(u, contactId, {
-      type: body.messageType,
-      ...(body.template ? { template: body.template } : {}),
-      ...(body.purpose ? { purpose: body.purpose } : {}),
-      team: who.team,
-      workflow: `agent:${who.agent}`,
-      priority: 'normal',
-      ...(key !== undefined ? { idempotencyKey: key } : {}),
-    });
+    const requested = await d.runtime.requests.request(
+      u,
+      contactId,
+      {
+        type: body.messageType,
+        ...(body.template ? { template: body.template } : {}),
+        ...(body.purpose ? { purpose: body.purpose } : {}),
+        team: who.team,
+        workflow: `agent:${who.agent}`,
+        priority: 'normal',
+        ...(key !== undefined ? { idempotencyKey: key } : {}),
+      },
+      { checkTemplateAt: '' },
+    );
     if (!requested.created) {
       const first = await u.store.messages.get(requested.messageId);
       const same =

@@ -45,11 +45,6 @@ export class MessageRequests {
     return this.d.clock.now().getTime();
   }
 
-  /** Refuses (422) a request whose template the active ruleset does not declare, or lacks its required variables (see template-check.ts). */
-  assertTemplateUsable(request: Pick<MessageRequest, 'template' | 'variables'>, base: string): void {
-    assertTemplateUsable(this.d.ruleset(), request, base);
-  }
-
   /**
    * Decides and records a message, and schedules its first step. The contact is locked for the
    * unit (PostgreSQL; SQLite has one writer), so two requests for one contact at the same moment
@@ -59,9 +54,17 @@ export class MessageRequests {
     u: Unit<MessageStore>,
     contactId: string,
     request: MessageRequest,
-    meta: { journeyInstanceId?: string | null; onlyChannel?: string } = {},
+    meta: { journeyInstanceId?: string | null; onlyChannel?: string; checkTemplateAt?: string } = {},
   ): Promise<Requested> {
     const now = this.now();
+    // a request from outside (API, card, panel, workflow action; `checkTemplateAt` locates the
+    // message in its body) has its template checked, unless its key already made a message: a
+    // retry gets its first answer, whatever the ruleset says now (see template-check.ts)
+    if (
+      meta.checkTemplateAt !== undefined &&
+      (request.idempotencyKey === undefined || !(await u.store.messages.hasIdempotencyKey(request.idempotencyKey)))
+    )
+      assertTemplateUsable(this.d.ruleset(), request, meta.checkTemplateAt);
     await u.store.contacts.lock(contactId);
     const { contact, context } = await loadContext(u.store, contactId, now);
     const rs = this.d.ruleset();

@@ -2,7 +2,6 @@ import { HubspotApiError, type HubspotCrm, PortalDisabledError } from '@signalbo
 import type { MessageRequest } from '@signalbox/engine';
 import { SignalboxError } from '@signalbox/engine';
 import type { Sender } from '../../delivery/sender.js';
-import type { Unit } from '../../delivery/unit.js';
 import type { Logger } from '../../logger.js';
 import { MESSAGE_SETTLED, MESSAGE_WENT } from '../../messages/status.js';
 import { summariseDecision } from '../../messages/summarise.js';
@@ -63,10 +62,22 @@ export class WorkflowActions {
     const key = `hubspot-action:${input.callbackId}`;
     const r = await this.d.sender
       .unit(async (u) => {
-        // a template the ruleset lacks would be sent as its name in words (a retry of a send made keeps its first answer)
-        if (!(await u.store.messages.hasIdempotencyKey(key)))
-          this.d.requests.assertTemplateUsable({ ...(input.template ? { template: input.template } : {}) }, '/inputFields');
-        return this.decide(u, id, key, input);
+        const requested = await this.d.requests.request(
+          u,
+          id,
+          {
+            idempotencyKey: key,
+            type: input.messageType,
+            ...(input.template ? { template: input.template } : {}),
+            ...(input.purpose ? { purpose: input.purpose } : {}),
+            workflow: 'hubspot-workflow',
+            priority: 'normal',
+          },
+          { checkTemplateAt: '/inputFields' },
+        );
+        if (requested.status === 'queued')
+          await u.store.crmCallbacks.open('hubspot', String(input.portalId), input.callbackId, requested.messageId, this.d.now());
+        return requested;
       })
       .catch((err: unknown) => {
         // the documented failure shape, not a 4xx HubSpot would retry
@@ -78,20 +89,6 @@ export class WorkflowActions {
     if (r.status !== 'queued')
       return { outputFields: { hs_execution_state: 'FAIL_CONTINUE', outcome: r.status, decision_reason: reason, channel: '', cost: '0' } };
     return { outputFields: { hs_execution_state: 'BLOCK', message_id: r.messageId, decision_reason: reason } };
-  }
-
-  private async decide(u: Unit<MessageStore & { crmCallbacks: CrmCallbacks }>, id: string, key: string, input: WorkflowSend) {
-    const requested = await this.d.requests.request(u, id, {
-      idempotencyKey: key,
-      type: input.messageType,
-      ...(input.template ? { template: input.template } : {}),
-      ...(input.purpose ? { purpose: input.purpose } : {}),
-      workflow: 'hubspot-workflow',
-      priority: 'normal',
-    });
-    if (requested.status === 'queued')
-      await u.store.crmCallbacks.open('hubspot', String(input.portalId), input.callbackId, requested.messageId, this.d.now());
-    return requested;
   }
 
   /** Completes blocked actions whose message has settled (a chore of the worker). */

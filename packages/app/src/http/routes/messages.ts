@@ -45,16 +45,12 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
         // a key (the header's, else the body's own) is the caller's: scoped to its API key, so it never
         // names another caller's message or one Signalbox made itself (keyword replies, CRM actions)
         const own = key ?? body.message.idempotencyKey;
-        const scoped = own !== undefined ? `api:${scope}:${own}` : undefined;
-        // a new request only: a retry gets its first answer, whatever the ruleset says now
-        if (scoped === undefined || !(await store.messages.hasIdempotencyKey(scoped)))
-          runtime.requests.assertTemplateUsable(body.message, '/message');
         const { idempotencyKey: _given, ...message } = body.message;
-        const request = { ...message, ...(scoped !== undefined ? { idempotencyKey: scoped } : {}) };
+        const request = { ...message, ...(own !== undefined ? { idempotencyKey: `api:${scope}:${own}` } : {}) };
         // one unit: the contact resolved and locked, the decision made against what was decided before it
         const { contactId, result } = await runtime.sender.unit(async (u) => {
           const contactId = await resolveContactRef(u.store.contacts, body.contact, '/contact', now());
-          return { contactId, result: await runtime.requests.request(u, contactId, request) };
+          return { contactId, result: await runtime.requests.request(u, contactId, request, { checkTemplateAt: '/message' }) };
         });
         const response = { messageId: result.messageId, contactId, status: result.status, decision: result.decision };
         if (key !== undefined) await store.idempotency.put(scope, key, { requestHash: hash, status: 202, response }, now());
