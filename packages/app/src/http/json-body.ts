@@ -91,16 +91,20 @@ export function assertJsonDepth(raw: Buffer | string, limit = MAX_JSON_DEPTH): v
   );
 }
 
-/** A body that is not an object or an array: valid JSON of another kind (`null`, `42`) is said so. */
-function notObjectOrArray(text: string): never {
-  let valid = false;
+/** Whether a text is JSON at all (`null` and `42` are; an empty body is not). */
+export function isJsonText(text: unknown): boolean {
+  if (typeof text !== 'string' || text.trim() === '') return false;
   try {
     JSON.parse(text);
-    valid = text.trim() !== '';
+    return true;
   } catch {
-    // not JSON at all
+    return false;
   }
-  if (valid)
+}
+
+/** A body that is not an object or an array: valid JSON of another kind (`null`, `42`) is said so. */
+function notObjectOrArray(text: string): never {
+  if (isJsonText(text))
     throw new InputError(
       'the body must be a JSON object or array',
       [{ path: '', message: 'expected an object or an array' }],

@@ -2,6 +2,7 @@ import { SignalboxError } from '@signalbox/engine';
 import type { ErrorRequestHandler, Response } from 'express';
 import { DATABASE_UNAVAILABLE, isConnectionLoss } from '../db/connection-loss.js';
 import type { Logger } from '../logger.js';
+import { isJsonText } from './json-body.js';
 
 /** RFC 9457 problem details with our stable code and the exact JSON paths at fault. */
 export interface ProblemBody {
@@ -61,7 +62,7 @@ export function problemOf(err: unknown, log: Logger, where: { method: string; pa
   const e = err as { status?: number; type?: string; message?: string; code?: unknown };
   if (e.type === 'entity.too.large')
     return problemBody({ status: 413, detail: 'the body is larger than this endpoint accepts', code: 'BODY_TOO_LARGE' });
-  if (e.type === 'entity.parse.failed' && validJson((err as { body?: unknown }).body))
+  if (e.type === 'entity.parse.failed' && isJsonText((err as { body?: unknown }).body))
     // express.json is strict: `null` or `42` is JSON, just not a body we take
     return problemBody({
       status: 400,
@@ -99,14 +100,4 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     sendProblem(res, problemOf(err, log, { method: req.method, path: req.path }));
   };
-}
-
-function validJson(text: unknown): boolean {
-  if (typeof text !== 'string' || text.trim() === '') return false;
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }
