@@ -1,7 +1,7 @@
 import type { ConsentRecord, Contact, Identity, IdentityKind } from '@signalbox/engine';
 import { sql } from 'kysely';
 import { type Conn, json, parseJson } from '../db/connection.js';
-import { arg, prepared } from '../db/prepared.js';
+import { arg, oneOf, prepared } from '../db/prepared.js';
 import { inTransaction } from '../db/transaction.js';
 import { uuidv7 } from '../ids.js';
 import { applyFields, type ContactFields, emptyContact, mergeContacts } from './contact-data.js';
@@ -306,6 +306,26 @@ export class ContactRepository {
     ).rows;
     if (row === undefined) return null;
     return row.merged_into === null ? row.id : this.currentId(row.merged_into);
+  }
+
+  /**
+   * Which of these contact ids are stored (current or merged into another: an event naming a
+   * merged contact is applied to the one it was merged into). One statement for up to 100 ids.
+   */
+  async existing(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const unique = [...new Set(ids)];
+    for (let k = 0; k < unique.length; k += 100) {
+      const list = oneOf(this.c, unique.slice(k, k + 100), 0);
+      const { rows } = await prepared(
+        this.c,
+        `contact ids stored ${list.key}`,
+        (d) => d.selectFrom('contacts').select('id').where(list.on('id')),
+        list.args,
+      );
+      for (const r of rows) found.add(r.id);
+    }
+    return found;
   }
 
   /** See `ContactLocks.lockCurrent`. */

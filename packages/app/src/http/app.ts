@@ -131,6 +131,7 @@ export function createApp(deps: AppDeps): Express {
     bodyLimit: byteLimit(limit),
     onWork: nudge,
     log: deps.log,
+    contactsExist: (ids) => deps.runtime.store.contacts.existing(ids),
   });
   fast.push(ingest.fast);
   table.add(

@@ -76,6 +76,12 @@ const CASES: Case[] = [
     fast: true,
   },
   { name: 'an empty batch', headers: { ...json, ...bearer(KEYS.crm) }, body: '[]', fast: true },
+  {
+    name: 'a batch naming a contact id that is not stored',
+    headers: { ...json, ...bearer(KEYS.crm) },
+    body: JSON.stringify([event('e-12'), event('e-13', { contact: { id: 'no-such-contact' } })]),
+    fast: true,
+  },
   { name: 'no key', headers: json, body: JSON.stringify(event('e-6')), fast: false },
   { name: 'a wrong key', headers: { ...json, ...bearer('nope-0123456789abcdefghijkl') }, body: JSON.stringify(event('e-6')), fast: false },
   { name: 'an agent key', headers: { ...json, ...bearer(KEYS.agent) }, body: JSON.stringify(event('e-6')), fast: false },
@@ -172,6 +178,49 @@ describe('POST /api/v1/events: the fast path answers as the Express route does',
         .filter((l) => l.startsWith('signalbox_http_requests_total{route="/api/v1/events"'))
         .map((l) => l.replace(/,instance="instance-[^"]+"/, ''));
     expect(await metrics(fastUrl)).toEqual(await metrics(plainUrl));
+  });
+});
+
+describe('POST /api/v1/events naming contacts by id', () => {
+  it('takes a stored contact (or one merged into another), and refuses the batch that names one not stored, with the path of each', async () => {
+    const s = await system();
+    try {
+      const { url } = await s.system.listen(0);
+      const upsert = (identities: Array<{ kind: string; value: string }>) =>
+        request(url).post('/api/v1/contacts').set('authorization', `Bearer ${KEYS.admin}`).send({ identities });
+      const phone = { kind: 'phone', value: '+254700000009' };
+      const email = { kind: 'email', value: 'wanjiru@example.com' };
+      const id = (await upsert([phone]).expect(201)).body.contact.id as string;
+      const other = (await upsert([email]).expect(201)).body.contact.id as string;
+      // one contact after all: the other is merged into it, and its id still names it
+      expect((await upsert([phone, email]).expect(200)).body.merged).toEqual([other]);
+      const byId = (eventId: string, contactId: string) => event(eventId, { contact: { id: contactId } });
+      const refused = await request(url)
+        .post('/api/v1/events')
+        .set('authorization', `Bearer ${KEYS.crm}`)
+        .send([byId('k-1', id), byId('k-2', 'nobody-1'), event('k-3'), byId('k-4', 'nobody-2')])
+        .expect(404);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.body).toMatchObject({
+        code: 'CONTACT_NOT_FOUND',
+        errors: [
+          { path: '/1/contact/id', message: 'no such contact' },
+          { path: '/3/contact/id', message: 'no such contact' },
+        ],
+      });
+      const single = await request(url).post('/api/v1/events').set('x-api-key', KEYS.crm).send(byId('k-5', 'nobody-3')).expect(404);
+      expect(single.body.errors).toEqual([{ path: '/contact/id', message: 'no such contact' }]);
+      // nothing of a refused batch was kept
+      expect(await s.db.db.selectFrom('inbox').select('event_id').execute()).toEqual([]);
+      const ok = await request(url)
+        .post('/api/v1/events')
+        .set('authorization', `Bearer ${KEYS.crm}`)
+        .send([byId('k-1', id), byId('k-6', other)])
+        .expect(202);
+      expect(ok.body).toEqual({ accepted: 2, duplicates: 0 });
+    } finally {
+      await s.system.close();
+    }
   });
 });
 

@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import type { Role } from '../config.js';
+import { NotFoundError } from '../errors.js';
 import type { InboxWriter } from '../inbox/inbox-writer.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -32,7 +34,27 @@ export function createIngest(d: {
   bodyLimit: number;
   onWork: () => void;
   log: Logger;
+  /** Which of these contact ids are stored (ContactRepository.existing). */
+  contactsExist: (ids: readonly string[]) => Promise<Set<string>>;
 }): { fast: FastPath; route: RouteSpec } {
+  /**
+   * An event naming its contact by id names one we have: otherwise it could only ever become a dead
+   * letter, where the caller (as for a message) should hear of it at once. The batch is refused
+   * whole, with the path of each event at fault, as for any other invalid event.
+   */
+  async function assertContactsExist(list: readonly Extract<z.infer<typeof eventsBody>, unknown[]>[number][], at: (i: number) => string) {
+    const named = list.flatMap((e, i) => ('id' in e.contact ? [{ id: e.contact.id, path: `${at(i)}/contact/id` }] : []));
+    if (named.length === 0) return;
+    const found = await d.contactsExist(named.map((n) => n.id));
+    const missing = named.filter((n) => !found.has(n.id));
+    if (missing.length > 0)
+      throw new NotFoundError(
+        'CONTACT_NOT_FOUND',
+        missing.length === 1 ? `contact ${missing[0]?.id} not found` : `${missing.length} contacts not found`,
+        missing.map((n) => ({ path: n.path, message: 'no such contact' })),
+      );
+  }
+
   async function accept(body: unknown): Promise<{ accepted: number; duplicates: number }> {
     const t0 = performance.now();
     const parsed = parseBody(eventsBody, body);
@@ -40,6 +62,7 @@ export function createIngest(d: {
     const at = (i: number) => (Array.isArray(parsed) ? `/${i}` : '');
     assertIdentities(list.map((e, i) => ({ ref: e.contact, path: `${at(i)}/contact` })));
     assertKnownZones(list.map((e, i) => ({ zone: zoneOf(e.contact), path: `${at(i)}/contact/timezone` })));
+    await assertContactsExist(list, at);
     // the accepting span's context is kept with each row: the event's trace goes on from there
     const batch = await inSpan('inbox.accept', undefined, { 'signalbox.events': list.length }, () => {
       const trace = currentTraceparent();
@@ -76,7 +99,10 @@ export function createIngest(d: {
       security: 'apiKey',
       roles: INGEST_ROLES,
       body: eventsBody,
-      responses: { 202: '{accepted, duplicates}' },
+      responses: {
+        202: '{accepted, duplicates}',
+        404: 'CONTACT_NOT_FOUND: an event names a contact id that is not stored (the batch is refused whole)',
+      },
       handler: async (req, res) => {
         res.status(202).json(await accept(req.body));
       },
