@@ -212,6 +212,34 @@ describe('errors that help', () => {
   });
 });
 
+describe('the decision preview', () => {
+  it('refuses what /messages refuses (an unknown template, a type that is not the template\'s) and an `at` that is not an ISO instant', async () => {
+    const contact = { identities: [{ kind: 'phone', value: '+254700000120' }], market: 'KE' };
+    const otp = { type: 'otp', template: 'otp_code', variables: { code: '123456' } };
+    const cases: Array<[Record<string, unknown>, number, string, string]> = [
+      [{ contact, message: { type: 'otp', template: 'nope' } }, 422, 'TEMPLATE_UNKNOWN', '/message/template'],
+      [{ contact, message: { ...otp, type: 'promotional' } }, 422, 'TEMPLATE_TYPE_MISMATCH', '/message/type'],
+      [{ contact, message: otp, at: '1' }, 400, 'INPUT_INVALID', '/at'],
+      [{ contact, message: otp, at: '2026-02-30T00:00:00Z' }, 400, 'INPUT_INVALID', '/at'],
+      [{ contact, message: otp, at: 'March 7 2026' }, 400, 'INPUT_INVALID', '/at'],
+    ];
+    for (const [body, status, code, path] of cases) {
+      const res = await h.api('agent').post('/api/v1/decisions/preview').send(body);
+      expect(res.status, JSON.stringify(body)).toBe(status);
+      expect(res.body, JSON.stringify(body)).toMatchObject({ code, errors: [{ path }] });
+      // and /messages answers the same for the same message
+      if (status === 422) {
+        const sent = await h.api('integration').post('/api/v1/messages').send({ contact, message: body.message });
+        expect(sent.status).toBe(422);
+        expect(sent.body).toMatchObject({ code, errors: [{ path }] });
+      }
+    }
+    const ok = await h.api('agent').post('/api/v1/decisions/preview').send({ contact, message: otp, at: '2026-11-23T10:00:00+03:00' });
+    expect(ok.status).toBe(200);
+    expect(ok.body.decision.decidedAt).toBe('2026-11-23T07:00:00.000Z');
+  });
+});
+
 describe('names every object inherits', () => {
   it('are no template and no channel: the preview answers 404 with the path', async () => {
     for (const template of ['__proto__', 'constructor', 'toString']) {

@@ -42,6 +42,8 @@ export function jsonDepth(text: Buffer | string): number {
 export function pointerPastDepth(text: string, limit: number): string {
   const path: Array<string | number> = [];
   const kinds: Array<'object' | 'array'> = [];
+  /** Per open container: whether it pushed a key onto the path. */
+  const named: boolean[] = [];
   let key: string | null = null;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
@@ -66,15 +68,18 @@ export function pointerPastDepth(text: string, limit: number): string {
       }
       i = j;
     } else if (c === '{' || c === '[') {
-      if (kinds.at(-1) === 'object' && key !== null) path.push(key);
-      else if (kinds.at(-1) === 'array') path.push(path.pop() as number);
+      // a value in an object is named by its key (pushed here, popped when it closes); one in an
+      // array by the array's current index, already on the path
+      const keyed = kinds.at(-1) === 'object' && key !== null;
+      if (keyed) path.push(key as string);
       if (kinds.length >= limit) break;
       kinds.push(c === '{' ? 'object' : 'array');
+      named.push(keyed);
       if (c === '[') path.push(0);
       key = null;
     } else if (c === '}' || c === ']') {
       if (kinds.pop() === 'array') path.pop();
-      path.pop();
+      if (named.pop() === true) path.pop();
     } else if (c === ',' && kinds.at(-1) === 'array') path.push((path.pop() as number) + 1);
   }
   return path.map((s) => `/${pointerSegment(s)}`).join('');

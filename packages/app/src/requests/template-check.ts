@@ -4,11 +4,15 @@ import { AppError } from '../errors.js';
 /**
  * A request's template, checked at the door against the active ruleset: a name the ruleset does
  * not declare, or a declared template without the variables it requires of every request, is
- * refused (422) with the path at fault, instead of being accepted and then sent as the template's
+ * refused (422) with the path at fault (as is a request whose type is not the template's), instead of being accepted and then sent as the template's
  * name in words (or failing hours later, after its fallbacks). `base` locates the message in the
  * body (`/message` for the API, `` for the CRM surfaces).
  */
-export function assertTemplateUsable(rs: CompiledRuleset, request: Pick<MessageRequest, 'template' | 'variables'>, base: string): void {
+export function assertTemplateUsable(
+  rs: CompiledRuleset,
+  request: Pick<MessageRequest, 'template' | 'variables'> & Partial<Pick<MessageRequest, 'type'>>,
+  base: string,
+): void {
   const name = request.template;
   if (name === undefined || name === null) return;
   const templates = rs.source.templates;
@@ -23,6 +27,12 @@ export function assertTemplateUsable(rs: CompiledRuleset, request: Pick<MessageR
     ]);
   }
   const template = templates[name];
+  // a template is written for one type of message: an OTP's text sent as a promotion (counted,
+  // consented and timed as one) is a mistake in the request, not a new kind of message
+  if (template !== undefined && request.type !== undefined && request.type !== template.messageType)
+    throw new AppError(422, 'TEMPLATE_TYPE_MISMATCH', `template "${name}" is for ${template.messageType} messages, not ${request.type}`, [
+      { path: `${base}/type`, message: `must be ${template.messageType}, the template's message type` },
+    ]);
   const given = request.variables ?? {};
   const missing = (template?.variables ?? []).filter((v) => given[v] === undefined);
   if (missing.length > 0)

@@ -49,6 +49,17 @@ describe('ruleset validation', () => {
     expect(found[0]?.message).toMatch(/equal/);
   });
 
+  it('bounds prices, so that a cost is always a finite number', () => {
+    const doc = base() as Doc & { prices: { default: Record<string, number>; markets: Record<string, Record<string, number>> } };
+    doc.prices.markets.KE = { ...doc.prices.markets.KE, sms: 1.5e308 };
+    doc.prices.default.email = -1;
+    expect(at(doc, '/prices/markets/KE/sms')).toHaveLength(1);
+    expect(at(doc, '/prices/default/email')).toHaveLength(1);
+    doc.prices.markets.KE.sms = 1_000_000;
+    doc.prices.default.email = 0;
+    expect(validateRuleset(doc).ok).toBe(true);
+  });
+
   it('rejects unknown facts and fact paths', () => {
     const doc = base();
     (doc.rules[0] as { conditions: unknown }).conditions = {
@@ -61,7 +72,7 @@ describe('ruleset validation', () => {
       ],
     };
     const ps = problems(doc);
-    expect(ps.find((p) => p.path === '/rules/0/conditions/all/0/path')?.message).toMatch(/unknown fact "weather"/);
+    expect(ps.find((p) => p.path === '/rules/0/conditions/all/0/fact')?.message).toMatch(/unknown fact "weather"/);
     expect(ps.find((p) => p.path === '/rules/0/conditions/all/1/path')?.message).toMatch(/vulnerabel/);
     expect(ps.find((p) => p.path === '/rules/0/conditions/all/2/path')?.message).toMatch(/pigeon/);
     expect(ps.some((p) => p.path.startsWith('/rules/0/conditions/all/3'))).toBe(false);

@@ -8,7 +8,8 @@ const channelName = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be a lower
 const marketCode = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in upper case');
 const eventName = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/, 'must look like noun.verb (e.g. invoice.paid)');
 const hhmm = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be a local time HH:MM between 00:00 and 24:00');
-const money = z.number().nonnegative().finite();
+/** A price or cost limit per message (segment): bounded, so that a cost (price × segments, summed over steps) is always a finite number. */
+const money = z.number().nonnegative().max(1_000_000);
 
 export const windowSchema = z.strictObject({ start: hhmm, end: hhmm }).meta({
   description: 'Allowed sending window in the recipient local time; end may be before start (overnight).',

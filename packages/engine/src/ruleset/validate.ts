@@ -261,7 +261,8 @@ function checkConditions(
     return;
   }
   const err = checkFactPath(catalogue, c.fact, c.path, scope);
-  if (err !== null) add(c.path === undefined ? `${path}/fact` : `${path}/path`, err);
+  // an unknown fact is the fact's fault, an unknown path under a known fact the path's
+  if (err !== null) add(c.path === undefined || !Object.hasOwn(catalogue, c.fact) ? `${path}/fact` : `${path}/path`, err);
   const op = c.operator as OperatorName;
   const v = c.value;
   const isRef = v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -12,6 +12,7 @@ import { type ContextReads, loadContext } from '../../contacts/context.js';
 import { normalizeIdentity } from '../../contacts/identity.js';
 import type { ContentRenderer } from '../../content/renderer.js';
 import { AppError, InputError, NotFoundError } from '../../errors.js';
+import { assertTemplateUsable, withTemplateDefaults } from '../../requests/template-check.js';
 import type { RouteSpec } from '../route-table.js';
 import { assertKnownZones, zoneOf } from './schemas.js';
 
@@ -22,8 +23,9 @@ const previewBody = z.object({
   history: z.unknown().optional(),
   events: z.unknown().optional(),
   object: z.unknown().optional(),
-  at: z.string().optional(),
+  at: z.iso.datetime({ offset: true }).optional(),
 });
+const ISO_INSTANT = z.iso.datetime({ offset: true });
 
 /** A contact previewed without an id (as /messages takes one) gets this one: nothing is stored. */
 const PREVIEW_ID = 'preview';
@@ -40,7 +42,7 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, con
       security: 'apiKey',
       roles: ['admin', 'agent', 'integration'],
       body: previewBody,
-      responses: { 200: '{decision}' },
+      responses: { 200: '{decision}', 422: 'TEMPLATE_UNKNOWN, TEMPLATE_VARIABLES_MISSING, TEMPLATE_TYPE_MISMATCH: as POST /messages' },
       handler: async (req, res) => {
         const body: unknown = req.body;
         if (body === null || typeof body !== 'object' || Array.isArray(body))
@@ -53,10 +55,17 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, con
           );
         const { message, at, contact, ...rest } = body as z.infer<typeof previewBody>;
         assertKnownZones([{ zone: zoneOf(contact), path: '/contact/timezone' }]);
-        if (at !== undefined && typeof at !== 'string')
-          throw new InputError('at must be an ISO 8601 instant', [{ path: '/at', message: 'expected a string (ISO 8601)' }]);
+        if (at !== undefined && !ISO_INSTANT.safeParse(at).success)
+          throw new InputError('at must be an ISO 8601 instant with its offset', [
+            { path: '/at', message: 'expected an ISO 8601 date and time with an offset (2026-11-23T07:00:00Z)' },
+          ]);
         const now = at === undefined ? clock.now().getTime() : toEpoch(at, '/at');
-        const request = parseMessageRequest(message, '/message');
+        const rs = ruleset();
+        // what /messages would refuse, the preview refuses too, and it decides on what /messages
+        // would decide: the request with what its template says it leaves out
+        const parsed = parseMessageRequest(message, '/message');
+        assertTemplateUsable(rs, parsed, '/message');
+        const request = withTemplateDefaults(rs, parsed);
         // a stored contact's consent and history are for people who may read the contact (as GET /contacts/:id)
         if (isStoredRef(contact) && req.principal?.role === 'integration')
           throw new AppError(
@@ -66,7 +75,6 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, con
             [{ path: '/contact/id', message: 'post the contact instead' }],
           );
         const context = isStoredRef(contact) ? await storedContext(store, contact.id, rest, now) : postedContext(contact, rest);
-        const rs = ruleset();
         // with the template's rendered text, an SMS is priced on its segments (shown in the reasons and plan)
         const facts = content.facts(rs, { request, contact: context.contact, ...(context.object ? { object: context.object } : {}) });
         res.json({ decision: decideParsed(request, context, rs, now, facts) });
