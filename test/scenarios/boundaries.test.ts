@@ -212,6 +212,47 @@ describe('errors that help', () => {
   });
 });
 
+describe('text that cannot be stored as sent', () => {
+  it('a NUL or a lone surrogate in any string of a body, or a NUL in the URL, is refused with its path (PostgreSQL answered 500)', async () => {
+    const phone = (n: number) => ({ identities: [{ kind: 'phone', value: `+2547000001${n}` }] });
+    const bodies: Array<[string, string, string, string]> = [
+      ['/api/v1/events', 'integration', `{"id":"bad\\u0000-1","type":"ticket.opened","occurredAt":"${MORNING}","contact":${JSON.stringify(phone(30))}}`, '/id'],
+      [
+        '/api/v1/events',
+        'integration',
+        `[{"id":"fine-1","type":"ticket.opened","occurredAt":"${MORNING}","contact":${JSON.stringify(phone(31))},"data":{"n\\u0000ote":1}}]`,
+        '/0/data/n\u0000ote',
+      ],
+      ['/api/v1/contacts', 'admin', '{"identities":[{"kind":"email","value":"\\ud800@example.com"}]}', '/identities/0/value'],
+      ['/api/v1/messages', 'integration', `{"contact":${JSON.stringify(phone(32))},"message":{"type":"otp","template":"otp_code","variables":{"code":"1"},"team":"T\\udfff"}}`, '/message/team'],
+    ];
+    for (const [path, role, body, at] of bodies) {
+      const res = await h.api(role as 'admin').post(path).set('content-type', 'application/json').send(body);
+      expect(res.status, body).toBe(400);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+      expect(res.body, body).toMatchObject({ code: 'INPUT_INVALID', errors: [{ path: at }] });
+    }
+    // a valid pair (an emoji written as escapes) is text like any other
+    const emoji = await h
+      .api('admin')
+      .post('/api/v1/contacts')
+      .set('content-type', 'application/json')
+      .send('{"identities":[{"kind":"phone","value":"+254700000133"}],"attributes":{"mood":"\\ud83d\\ude00"}}');
+    expect(emoji.status).toBe(201);
+    expect(emoji.body.contact.attributes.mood).toBe('\u{1F600}');
+    for (const [url, at] of [
+      ['/api/v1/contacts/x%00', '/path'],
+      ['/api/v1/messages?contact=x%00', '/query/contact'],
+      ['/api/v1/inbox/events?type=a%00', '/query/type'],
+    ]) {
+      const res = await h.api('admin').get(url);
+      expect(res.status, url).toBe(400);
+      expect(res.body, url).toMatchObject({ code: 'INPUT_INVALID', errors: [{ path: at }] });
+    }
+    expect(await h.store.inbox.backlog()).toBe(0);
+  });
+});
+
 describe('the decision preview', () => {
   it('refuses what /messages refuses (an unknown template, a type that is not the template\'s) and an `at` that is not an ISO instant', async () => {
     const contact = { identities: [{ kind: 'phone', value: '+254700000120' }], market: 'KE' };

@@ -1,3 +1,5 @@
+import { isConnectionLoss } from './connection-loss.js';
+
 /**
  * Group commit for callers that arrive together: what is submitted while a write is under way (or
  * waiting for SQLite's write lock) goes in the next write, as one statement, instead of each
@@ -45,7 +47,19 @@ export class Coalescer<I, O> {
           const out = await this.write(batch.map((b) => b.item));
           batch.forEach((b, i) => b.resolve(out[i] as O));
         } catch (e) {
-          for (const b of batch) b.reject(e);
+          // one caller's bad item must not fail the callers it was written with: each is written
+          // again on its own (the failed write stored nothing). Not when the database is away:
+          // then every write fails alike, and trying each would only make the callers wait longer.
+          if (batch.length === 1 || isConnectionLoss(e)) for (const b of batch) b.reject(e);
+          else
+            for (const b of batch) {
+              try {
+                const [one] = await this.write([b.item]);
+                b.resolve(one as O);
+              } catch (alone) {
+                b.reject(alone);
+              }
+            }
         }
       }
     } finally {

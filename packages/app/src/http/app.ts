@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { CompiledRuleset } from '@signalbox/engine';
+import { type CompiledRuleset, pointerSegment } from '@signalbox/engine';
 import express, { type Express, type RequestHandler } from 'express';
 import { Keyv } from 'keyv';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
@@ -7,7 +7,7 @@ import { ConsoleSessions, SignedOut } from '../admin/sessions.js';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
 import { DryRuns } from '../dry-run/dry-runs.js';
-import { AppError, NotFoundError } from '../errors.js';
+import { AppError, InputError, NotFoundError } from '../errors.js';
 import type { HotWrites } from '../inbox/hot-writes.js';
 import { InboxWriter } from '../inbox/inbox-writer.js';
 import type { Logger } from '../logger.js';
@@ -89,6 +89,20 @@ export interface AppDeps {
 }
 
 const fastPaths = new WeakMap<Express, FastPath[]>();
+
+/**
+ * Where a URL carries a NUL (`%00`): `/path`, or `/query/<name>` of the first parameter holding
+ * one; null when none does. PostgreSQL cannot compare text with a NUL at all (every such lookup
+ * answered 500); no id, name or filter of ours contains one.
+ */
+export function nulInUrl(url: string): string | null {
+  if (!url.includes('%00')) return null;
+  const q = url.indexOf('?');
+  if (url.slice(0, q < 0 ? undefined : q).includes('%00')) return '/path';
+  for (const [k, v] of new URLSearchParams(url.slice(q + 1)))
+    if (k.includes('\u0000') || v.includes('\u0000')) return `/query/${pointerSegment(k.replaceAll('\u0000', ''))}`;
+  return null;
+}
 
 /**
  * The request listener for a server: the app's fast paths (event ingest, HubSpot deliveries) first,
@@ -295,6 +309,20 @@ export function createApp(deps: AppDeps): Express {
       metrics.httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
       metrics.httpDuration.observe({ route, method: req.method }, (performance.now() - t0) / 1000);
     });
+    next();
+  });
+  app.use((req, res, next) => {
+    // answers are JSON (or the console's own types): never sniffed as something else
+    res.set('X-Content-Type-Options', 'nosniff');
+    const bad = nulInUrl(req.url);
+    if (bad !== null) {
+      next(
+        new InputError('the URL holds a NUL (%00), which no id, name or filter can contain', [
+          { path: bad, message: 'must not contain NUL (%00)' },
+        ]),
+      );
+      return;
+    }
     next();
   });
   const json = jsonBody(limit);

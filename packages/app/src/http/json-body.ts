@@ -123,11 +123,48 @@ export function parseJsonBody(raw: Buffer | string): unknown {
   const text = typeof raw === 'string' ? raw : raw.toString('utf8');
   if (!/^\s*[[{]/.test(text)) notObjectOrArray(text);
   assertJsonDepth(raw);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new InputError('the body is not valid JSON', [{ path: '', message: 'not valid JSON' }], 'BODY_NOT_JSON');
   }
+  assertStorableText(text, value);
+  return value;
+}
+
+/** Escapes in a JSON text that may stand for a NUL or half of a surrogate pair. */
+const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text no store keeps as it was sent is refused, with the path of each string (key or value): a NUL
+ * (`\u0000`), which PostgreSQL cannot store in text at all (one in a group commit failed the
+ * other callers' writes with it) and SQLite keeps as U+FFFD in JSON; and a lone surrogate
+ * (`\ud800` not followed by its pair), which is no Unicode and is stored as U+FFFD, silently
+ * altered. Raw bytes cannot carry either (JSON refuses a raw NUL, and undecodable UTF-8 is already
+ * U+FFFD): only escapes can, so a body without a suspect escape is not walked.
+ */
+export function assertStorableText(text: string, value: unknown): void {
+  if (!SUSPECT_ESCAPE.test(text)) return;
+  const problems: Array<{ path: string; message: string }> = [];
+  const check = (s: string, path: string) => {
+    if (s.includes('\u0000')) problems.push({ path, message: 'must not contain NUL (\\u0000)' });
+    else if (LONE_SURROGATE.test(s)) problems.push({ path, message: 'must be valid Unicode (a surrogate without its pair)' });
+  };
+  const walk = (v: unknown, path: string) => {
+    if (problems.length >= 20) return;
+    if (typeof v === 'string') check(v, path);
+    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}/${i}`));
+    else if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        const at = `${path}/${pointerSegment(k)}`;
+        check(k, at);
+        walk(x, at);
+      }
+  };
+  walk(value, '');
+  if (problems.length > 0) throw new InputError('the body holds text that cannot be stored as sent', problems);
 }
 
 /**
@@ -146,6 +183,7 @@ export function parseJsonRecords(raw: Buffer, text = raw.toString('utf8')): unkn
     throw new InputError('the body is not valid JSON', [{ path: '', message: 'not valid JSON' }], 'BODY_NOT_JSON');
   }
   if (!flatRecords(value)) assertJsonDepth(raw);
+  assertStorableText(text, value);
   return value;
 }
 
