@@ -154,7 +154,7 @@ describe("an event's word on its contact", () => {
 describe('a contact without a market', () => {
   it("takes its phone's (+254: KE), so KE's prices apply; a market given wins", async () => {
     h = await startHarness({ at: MORNING });
-    const post = (body: Record<string, unknown>) => h.api('integration').post('/api/v1/contacts').send(body).expect(201);
+    const post = (body: Record<string, unknown>) => h.api('admin').post('/api/v1/contacts').send(body).expect(201);
     const ke = await post({ identities: [{ kind: 'phone', value: '+254711000555' }], timezone: 'Africa/Nairobi' });
     expect(ke.body.contact.market).toBe('KE');
     const given = await post({ identities: [{ kind: 'phone', value: '+254711000556' }], market: 'UG' });
@@ -162,6 +162,13 @@ describe('a contact without a market', () => {
     const none = await post({ identities: [{ kind: 'email', value: 'no-phone@example.com' }] });
     expect(none.body.contact.market).toBeUndefined();
     const sent = await request(ke.body.contact.id, { type: 'transactional', template: 'order_shipped' });
+    // an integration key writes contacts but does not read them: its answer names the contact only
+    const integration = await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({ identities: [{ kind: 'phone', value: '+254711000555' }], attributes: { plan: 'gold' } })
+      .expect(200);
+    expect(integration.body).toEqual({ contact: { id: ke.body.contact.id }, created: false, merged: [], conflicts: [] });
     const sms = (sent.decision.plan as Array<{ channel: string; estimatedCost: number }>).find((p) => p.channel === 'sms');
     expect(sms?.estimatedCost).toBe(0.008);
   });

@@ -171,9 +171,11 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
           signIns.failed(client, d.now());
           throw new AuthError(401, 'AUTH_INVALID', 'the API key is not valid');
         }
-        signIns.succeeded(client);
+        // a key that cannot sign in does not clear the failures before it (an integration key would
+        // otherwise reset the count between guesses at admin keys)
         if (who.role === 'integration')
           throw new AuthError(403, 'ROLE_FORBIDDEN', 'integration keys cannot use the console (sign in with an admin or agent key)');
+        signIns.succeeded(client);
         const { cookie, data } = d.sessions.issue({ name: who.name, role: who.role, secret: body.key }, d.now());
         await d.audit.record(`${who.role}:${who.name}`, 'session.start', who.name, { via: 'console' }, d.now());
         res

@@ -31,12 +31,21 @@ export function contactRoutes(runtime: Runtime, now: () => number, ruleset: () =
       security: 'apiKey',
       roles: ['admin', 'integration'],
       body: contactUpsert,
-      responses: { 200: 'updated: {contact, created, merged, conflicts}', 201: 'created' },
+      responses: {
+        200: 'updated: {contact, created, merged, conflicts} (an integration key gets the contact\'s id only: {contact: {id}, …})',
+        201: 'created',
+      },
       handler: async (req, res) => {
         const body = parseBody(contactUpsert, req.body);
         assertKnownZones([{ zone: body.timezone, path: '/timezone' }]);
         const result = await store.contacts.upsert(body, now());
-        res.status(result.created ? 201 : 200).json(result);
+        // an integration key may write contacts but not read them (GET /contacts is 403): knowing
+        // one phone number must not return the contact's other identities and attributes
+        const answer =
+          req.principal?.role === 'integration'
+            ? { contact: { id: result.contact.id }, created: result.created, merged: result.merged, conflicts: result.conflicts }
+            : result;
+        res.status(result.created ? 201 : 200).json(answer);
       },
     },
     {
