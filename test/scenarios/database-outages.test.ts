@@ -115,6 +115,20 @@ describe('PostgreSQL away', () => {
         (e: Error) => e,
       );
       expect(hub.message).toContain('HUBSPOT_TOKEN_KEY: required with DATABASE_URL');
+      // Salesforce signs nothing: its Outbound Messages' secret path segment is required as well
+      const sf = await startInstance({
+        id: 'no-outbound-secret',
+        databaseUrl: db.url,
+        env: {
+          SALESFORCE_CLIENT_ID: 'client-id',
+          SALESFORCE_CLIENT_SECRET: 'client-secret-0123456789',
+          SALESFORCE_TOKEN_KEY: Buffer.alloc(32, 7).toString('base64'),
+        },
+      }).then(
+        () => new Error('started'),
+        (e: Error) => e,
+      );
+      expect(sf.message).toContain('SALESFORCE_OUTBOUND_SECRET: required with DATABASE_URL');
     } finally {
       await db.drop();
     }

@@ -146,7 +146,9 @@ async function main(): Promise<void> {
                 }
               : {}),
             orgIds: config.SALESFORCE_ORG_IDS,
-            outboundSecret: config.SALESFORCE_OUTBOUND_SECRET,
+            // Salesforce signs nothing: the secret path segment is what authenticates an Outbound
+            // Message (the embedded profile keeps one in DATA_DIR; production must be given it)
+            outboundSecret: localSecret(config, 'salesforce-outbound-secret', config.SALESFORCE_OUTBOUND_SECRET),
             cdcEntities: ['Contact', 'Lead', 'Case', 'Opportunity', ...config.SALESFORCE_CDC_OBJECTS],
             bulkThreshold: config.SALESFORCE_BULK_THRESHOLD,
             cdc: config.SALESFORCE_CDC === 'on',
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
         ? `  HubSpot:   install at ${url}/hubspot/install; webhooks ${url}/hooks/hubspot/webhooks; card ${url}/hubspot/card`
         : '  HubSpot:   off (set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET)',
       system.salesforce !== null
-        ? `  Salesforce: connect with POST ${url}/api/v1/salesforce/connect (admin); Outbound Messages ${url}/hooks/salesforce/outbound${config.SALESFORCE_OUTBOUND_SECRET !== undefined ? '/<SALESFORCE_OUTBOUND_SECRET>' : ''}; panel ${url}/salesforce/panel`
+        ? `  Salesforce: connect with POST ${url}/api/v1/salesforce/connect (admin); Outbound Messages ${url}/hooks/salesforce/outbound/${config.SALESFORCE_OUTBOUND_SECRET !== undefined ? '<SALESFORCE_OUTBOUND_SECRET>' : `<the secret in ${join(dataDir, 'salesforce-outbound-secret')}>`}; panel ${url}/salesforce/panel`
         : '  Salesforce: off (set SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET)',
       generatedAt
         ? `  API key:   in ${generatedAt} (admin; send it as "Authorization: Bearer <key>")`

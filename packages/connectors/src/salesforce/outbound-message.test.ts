@@ -120,6 +120,11 @@ describe('Outbound Message parsing', () => {
     expect(() => receiveOutboundMessage(req(ok, { url: '/hooks/salesforce/outbound/guess' }), cfg)).toThrowError(
       expect.objectContaining({ code: 'OUTBOUND_SECRET_INVALID', status: 403 }),
     );
+    // a last segment that is not percent-encoding at all is not the secret either (it threw URIError: a 500)
+    for (const url of ['/hooks/salesforce/outbound/%E0%A4%A', '/hooks/salesforce/outbound/%'])
+      expect(() => receiveOutboundMessage(req(ok, { url }), cfg), url).toThrowError(
+        expect.objectContaining({ code: 'OUTBOUND_SECRET_INVALID', status: 403 }),
+      );
     expect(() => receiveOutboundMessage(req(ok, { method: 'GET' }), cfg)).toThrowError(expect.objectContaining({ status: 405 }));
     expect(() => receiveOutboundMessage(req(ok, { type: 'application/json' }), cfg)).toThrowError(expect.objectContaining({ status: 415 }));
     const bad = outboundEnvelope(message(2)).replace(`<Id>${toId18('04l5g00000AA001')}</Id>`, '<Id>nope</Id>');

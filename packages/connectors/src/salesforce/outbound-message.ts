@@ -215,7 +215,13 @@ export function receiveOutboundMessage(req: OutboundRequest, cfg: OutboundEndpoi
         .split('/')
         .filter((s) => s !== '')
         .pop() ?? '';
-    const a = Buffer.from(decodeURIComponent(segment));
+    let given = segment;
+    try {
+      given = decodeURIComponent(segment);
+    } catch {
+      // not percent-encoding at all (`%E0%A4%A`): compared as it came, so it is simply not the secret
+    }
+    const a = Buffer.from(given);
     const b = Buffer.from(cfg.pathSecret);
     if (a.length !== b.length || !timingSafeEqual(a, b))
       throw new OutboundMessageError('OUTBOUND_SECRET_INVALID', 403, [
