@@ -33,7 +33,10 @@ describe('POST /admin/session under abuse', () => {
   it('an integration key (which cannot sign in) does not clear the count of wrong keys before it', async () => {
     const fresh = await startHarness({ at: '2026-11-23T09:00:00Z' });
     try {
-      const guess = (i: number) => request(fresh.url).post('/admin/session').send({ key: `guess-${i}-0123456789abcdefghij` });
+      const guess = (i: number) =>
+        request(fresh.url)
+          .post('/admin/session')
+          .send({ key: `guess-${i}-0123456789abcdefghij` });
       for (let i = 0; i < 9; i++) await guess(i).expect(401);
       await request(fresh.url).post('/admin/session').send({ key: KEYS.integration }).expect(403);
       await guess(9).expect(401);

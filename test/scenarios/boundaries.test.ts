@@ -216,7 +216,12 @@ describe('text that cannot be stored as sent', () => {
   it('a NUL or a lone surrogate in any string of a body, or a NUL in the URL, is refused with its path (PostgreSQL answered 500)', async () => {
     const phone = (n: number) => ({ identities: [{ kind: 'phone', value: `+2547000001${n}` }] });
     const bodies: Array<[string, string, string, string]> = [
-      ['/api/v1/events', 'integration', `{"id":"bad\\u0000-1","type":"ticket.opened","occurredAt":"${MORNING}","contact":${JSON.stringify(phone(30))}}`, '/id'],
+      [
+        '/api/v1/events',
+        'integration',
+        `{"id":"bad\\u0000-1","type":"ticket.opened","occurredAt":"${MORNING}","contact":${JSON.stringify(phone(30))}}`,
+        '/id',
+      ],
       [
         '/api/v1/events',
         'integration',
@@ -224,10 +229,19 @@ describe('text that cannot be stored as sent', () => {
         '/0/data/n\u0000ote',
       ],
       ['/api/v1/contacts', 'admin', '{"identities":[{"kind":"email","value":"\\ud800@example.com"}]}', '/identities/0/value'],
-      ['/api/v1/messages', 'integration', `{"contact":${JSON.stringify(phone(32))},"message":{"type":"otp","template":"otp_code","variables":{"code":"1"},"team":"T\\udfff"}}`, '/message/team'],
+      [
+        '/api/v1/messages',
+        'integration',
+        `{"contact":${JSON.stringify(phone(32))},"message":{"type":"otp","template":"otp_code","variables":{"code":"1"},"team":"T\\udfff"}}`,
+        '/message/team',
+      ],
     ];
     for (const [path, role, body, at] of bodies) {
-      const res = await h.api(role as 'admin').post(path).set('content-type', 'application/json').send(body);
+      const res = await h
+        .api(role as 'admin')
+        .post(path)
+        .set('content-type', 'application/json')
+        .send(body);
       expect(res.status, body).toBe(400);
       expect(res.headers['content-type']).toMatch(/problem\+json/);
       expect(res.body, body).toMatchObject({ code: 'INPUT_INVALID', errors: [{ path: at }] });
@@ -254,7 +268,7 @@ describe('text that cannot be stored as sent', () => {
 });
 
 describe('the decision preview', () => {
-  it('refuses what /messages refuses (an unknown template, a type that is not the template\'s) and an `at` that is not an ISO instant', async () => {
+  it("refuses what /messages refuses (an unknown template, a type that is not the template's) and an `at` that is not an ISO instant", async () => {
     const contact = { identities: [{ kind: 'phone', value: '+254700000120' }], market: 'KE' };
     const otp = { type: 'otp', template: 'otp_code', variables: { code: '123456' } };
     const cases: Array<[Record<string, unknown>, number, string, string]> = [

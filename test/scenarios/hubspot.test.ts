@@ -9,7 +9,7 @@ import { signV1, signV3 } from '@signalbox/connectors';
 import { FakeHubspot } from '@signalbox/connectors/testing';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Harness, runUntilIdle, startHarness } from '../support/harness.js';
+import { type Harness, KEYS, runUntilIdle, startHarness } from '../support/harness.js';
 
 const MORNING = '2026-11-23T07:00:00Z'; // 10:00 in Nairobi
 const DAY = 86_400_000;
@@ -49,7 +49,7 @@ beforeEach(async () => {
   fake.upsertObject(PORTAL, 'contacts', '901', { email: 'amina@example.com', phone: '+254711000901', hs_timezone: 'Africa/Nairobi' });
   fake.upsertObject(PORTAL, 'contacts', '902', { email: 'otieno@example.com', mobilephone: '+254 711 000 902' });
   // the install: our install link → HubSpot's consent screen → our callback with a code
-  const install = await request(h.url).get('/hubspot/install').expect(302);
+  const install = await request(h.url).get('/hubspot/install').set('authorization', `Bearer ${KEYS.admin}`).expect(302);
   const location = new URL(install.headers.location as string);
   expect(location.searchParams.get('client_id')).toBe(fake.clientId);
   const state = location.searchParams.get('state') as string;
@@ -108,9 +108,23 @@ describe('install', () => {
   });
 });
 
+describe('who may install', () => {
+  it('an admin only (a key, or a browser signed into the console): anyone else gets no state to install a portal with', async () => {
+    const none = await request(h.url).get('/hubspot/install').expect(401);
+    expect(none.headers.location).toBeUndefined();
+    expect(none.headers['content-type']).toMatch(/problem\+json/);
+    await request(h.url).get('/hubspot/install').set('authorization', `Bearer ${KEYS.integration}`).expect(403);
+    await request(h.url).get('/hubspot/install').set('authorization', `Bearer ${KEYS.agent}`).expect(403);
+    const session = await request(h.url).post('/admin/session').send({ key: KEYS.admin }).expect(200);
+    const cookie = (session.headers['set-cookie'] as unknown as string[])[0]?.split(';')[0] as string;
+    const install = await request(h.url).get('/hubspot/install').set('cookie', cookie).expect(302);
+    expect(new URL(install.headers.location as string).searchParams.get('state')).toBeTruthy();
+  });
+});
+
 describe('install while HubSpot cannot be reached', () => {
   it('answers 502 CRM_UNREACHABLE and keeps the link good: the same callback installs once HubSpot is back', async () => {
-    const install = await request(h.url).get('/hubspot/install').expect(302);
+    const install = await request(h.url).get('/hubspot/install').set('authorization', `Bearer ${KEYS.admin}`).expect(302);
     const state = new URL(install.headers.location as string).searchParams.get('state') as string;
     const code = fake.authorizationCode(PORTAL + 7);
     const port = Number(new URL(fake.url).port);
@@ -135,7 +149,7 @@ describe('HUBSPOT_PORTAL_IDS', () => {
     });
     try {
       const install = async (portalId: number) => {
-        const link = await request(only.url).get('/hubspot/install').expect(302);
+        const link = await request(only.url).get('/hubspot/install').set('authorization', `Bearer ${KEYS.admin}`).expect(302);
         const state = new URL(link.headers.location as string).searchParams.get('state') as string;
         return request(only.url)
           .get('/hubspot/oauth/callback')
@@ -263,7 +277,7 @@ describe('HubSpot events in real time', () => {
     fake.upsertObject(P2, 'invoices', '41', { hs_invoice_status: 'overdue' }, ['31']);
     fake.upsertObject(P2, 'tickets', '51', { subject: 'Router down' }, ['31']);
     // installed by a user who declined the optional scope crm.objects.invoices.read
-    const install = await request(h.url).get('/hubspot/install').expect(302);
+    const install = await request(h.url).get('/hubspot/install').set('authorization', `Bearer ${KEYS.admin}`).expect(302);
     const back = new URL(fake.authorize(install.headers.location as string, { portalId: P2, decline: ['crm.objects.invoices.read'] }));
     await request(h.url).get('/hubspot/oauth/callback').query(Object.fromEntries(back.searchParams)).expect(200);
     await h.settle();
@@ -296,7 +310,7 @@ describe('HubSpot events in real time', () => {
     // nothing was sent for an invoice Signalbox could not read
     expect((await h.store.sandbox.sends()).filter((s) => s.address === '+254711000031')).toEqual([]);
     // the admin grants the scope (installs again) and retries the dead letter: now it is applied
-    const again = await request(h.url).get('/hubspot/install').expect(302);
+    const again = await request(h.url).get('/hubspot/install').set('authorization', `Bearer ${KEYS.admin}`).expect(302);
     const back2 = new URL(fake.authorize(again.headers.location as string, { portalId: P2 }));
     await request(h.url).get('/hubspot/oauth/callback').query(Object.fromEntries(back2.searchParams)).expect(200);
     await h.api('admin').post(`/api/v1/inbox/${dead.body.items[0].id}/retry`).expect(202);

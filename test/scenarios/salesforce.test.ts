@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { FakeHubspot, FakeSalesforce, fakeId, outboundEnvelope } from '@signalbox/connectors/testing';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, KEYS, startHarness } from '../support/harness.js';
 
 const MORNING = '2026-11-23T07:00:00Z'; // 10:00 in Nairobi
 const DAY = 86_400_000;
@@ -176,7 +176,7 @@ describe('Salesforce', () => {
       .post('/salesforce/panel/send')
       .set('x-signalbox-panel-key', panelKey)
       .set('x-signalbox-org-id', ORG)
-      .send({ recordId: amina, messageType: 'transactional', template: 'order_update' })
+      .send({ recordId: amina, messageType: 'transactional', template: 'order_shipped' })
       .expect(202);
     expect(queued.body).toMatchObject({ status: 'queued', outcome: 'send', channel: 'sms' });
     const m = await h.db.selectFrom('messages').selectAll().where('id', '=', queued.body.messageId).executeTakeFirstOrThrow();
@@ -481,7 +481,7 @@ describe('a customer in both CRMs', () => {
       hubspot: { clientId: hubspot.clientId, clientSecret: hubspot.clientSecret, apiBase: hubspot.url },
     });
     panelKey = await connect(h, fake, ORG);
-    const install = await request(h.url).get('/hubspot/install').expect(302);
+    const install = await request(h.url).get('/hubspot/install').set('authorization', `Bearer ${KEYS.admin}`).expect(302);
     const state = new URL(install.headers.location as string).searchParams.get('state') as string;
     await request(h.url)
       .get('/hubspot/oauth/callback')

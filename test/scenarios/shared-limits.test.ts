@@ -12,8 +12,8 @@ import { dropPrefix, FakeHubspot, TEST_REDIS_URL, testPrefix } from '@signalbox/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CountingProxy, countingProxy } from '../support/counting-proxy.js';
 import { cuttableProxy } from '../support/cuttable-proxy.js';
-import { startHarness } from '../support/harness.js';
-import { freshDatabase, type Instance, startInstance, until } from '../support/instances.js';
+import { KEYS, startHarness } from '../support/harness.js';
+import { freshDatabase, type Instance, KEY, startInstance, until } from '../support/instances.js';
 
 const PORTAL = 7100;
 const SYNCED = 300;
@@ -63,7 +63,7 @@ describe('two instances, one HubSpot portal, limits in Redis', () => {
     const [a] = instances as [Instance, Instance];
 
     // installed on a: both workers see the unfinished initial sync and page through it
-    const install = await fetch(`${a.url}/hubspot/install`, { redirect: 'manual' });
+    const install = await fetch(`${a.url}/hubspot/install`, { redirect: 'manual', headers: { authorization: `Bearer ${KEY}` } });
     expect(install.status).toBe(302);
     const back = new URL(fake.authorize(install.headers.get('location') as string, { portalId: PORTAL }));
     expect((await fetch(`${a.url}/hubspot/oauth/callback${back.search}`)).status).toBe(200);
@@ -156,7 +156,7 @@ describe('Redis away', () => {
       expect((await fetch(`${h.url}/readyz`)).status).toBe(200);
       // one install made, another begun, while Redis was there
       const link = async () => {
-        const install = await fetch(`${h.url}/hubspot/install`, { redirect: 'manual' });
+        const install = await fetch(`${h.url}/hubspot/install`, { redirect: 'manual', headers: { authorization: `Bearer ${KEYS.admin}` } });
         return new URL(fake.authorize(install.headers.get('location') as string, { portalId: PORTAL }));
       };
       expect((await fetch(`${h.url}/hubspot/oauth/callback${(await link()).search}`)).status).toBe(200);

@@ -201,7 +201,7 @@ async function main(): Promise<void> {
       `  preview:   POST ${url}/api/v1/decisions/preview   (what the policy would decide, with reasons)`,
       `  send:      POST ${url}/api/v1/messages   events: POST ${url}/api/v1/events`,
       system.hubspot !== null
-        ? `  HubSpot:   install at ${url}/hubspot/install; webhooks ${url}/hooks/hubspot/webhooks; card ${url}/hubspot/card`
+        ? `  HubSpot:   install at ${url}/hubspot/install (signed into the console as an admin); webhooks ${url}/hooks/hubspot/webhooks; card ${url}/hubspot/card`
         : '  HubSpot:   off (set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET)',
       system.salesforce !== null
         ? `  Salesforce: connect with POST ${url}/api/v1/salesforce/connect (admin); Outbound Messages ${url}/hooks/salesforce/outbound/${config.SALESFORCE_OUTBOUND_SECRET !== undefined ? '<SALESFORCE_OUTBOUND_SECRET>' : `<the secret in ${join(dataDir, 'salesforce-outbound-secret')}>`}; panel ${url}/salesforce/panel`

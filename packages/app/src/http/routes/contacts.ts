@@ -32,7 +32,7 @@ export function contactRoutes(runtime: Runtime, now: () => number, ruleset: () =
       roles: ['admin', 'integration'],
       body: contactUpsert,
       responses: {
-        200: 'updated: {contact, created, merged, conflicts} (an integration key gets the contact\'s id only: {contact: {id}, …})',
+        200: "updated: {contact, created, merged, conflicts} (an integration key gets the contact's id only: {contact: {id}, …})",
         201: 'created',
       },
       handler: async (req, res) => {

@@ -281,10 +281,14 @@ export function hubspotRoutes(
     {
       method: 'get',
       path: '/hubspot/install',
-      summary: 'Starts the OAuth install (redirects to HubSpot with a signed state)',
+      summary:
+        "Starts the OAuth install (redirects to HubSpot with a signed state); an admin's: with an admin key, or from a browser signed into the console",
       tags: ['hubspot'],
-      security: 'none',
-      responses: { 302: 'to HubSpot' },
+      // whoever starts an install connects a portal whose workflows then send (and spend) through
+      // us: an admin, as connecting Salesforce is
+      security: 'apiKey',
+      roles: ['admin'],
+      responses: { 302: 'to HubSpot', 401: 'no admin key or console session', 403: 'not an admin' },
       handler: (_req, res) => {
         res.redirect(302, d.app.gateway.installUrl(oauthState.issue()));
       },
