@@ -254,11 +254,12 @@ describe('text that cannot be stored as sent', () => {
       .send('{"identities":[{"kind":"phone","value":"+254700000133"}],"attributes":{"mood":"\\ud83d\\ude00"}}');
     expect(emoji.status).toBe(201);
     expect(emoji.body.contact.attributes.mood).toBe('\u{1F600}');
-    for (const [url, at] of [
+    const urls: Array<[string, string]> = [
       ['/api/v1/contacts/x%00', '/path'],
       ['/api/v1/messages?contact=x%00', '/query/contact'],
       ['/api/v1/inbox/events?type=a%00', '/query/type'],
-    ]) {
+    ];
+    for (const [url, at] of urls) {
       const res = await h.api('admin').get(url);
       expect(res.status, url).toBe(400);
       expect(res.body, url).toMatchObject({ code: 'INPUT_INVALID', errors: [{ path: at }] });
