@@ -13,7 +13,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 const KEY = 'scenario-agent-key-0123456789';
 const system = createSystem({
   store: new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-stories-')), 'signalbox.db'))),
-  rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
+  // the default ruleset, with the provider-side templates these stories name declared (a preview,
+  // as /messages, refuses a template the ruleset does not declare)
+  rules: new RulesHolder(
+    loadRuleset({
+      ...DEFAULT_RULESET,
+      templates: {
+        ...(DEFAULT_RULESET as { templates: Record<string, unknown> }).templates,
+        order_carousel: { messageType: 'rich', rich: true, description: 'Your order, as a carousel' },
+        vaccination_due: { messageType: 'service', description: 'A vaccination is due' },
+        bill_ready: { messageType: 'service', description: 'Your bill is ready' },
+      },
+    }),
+  ),
   clock: new TestClock(new Date('2026-11-23T07:00:00Z')),
   apiKeys: [{ name: 'agent', role: 'agent', secret: KEY }],
   log: createLogger('silent'),
