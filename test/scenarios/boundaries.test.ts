@@ -268,6 +268,50 @@ describe('text that cannot be stored as sent', () => {
   });
 });
 
+describe('queries and requests at their edges', () => {
+  it('a page size is digits from 1 to 500, given once; a range has `to` after `from`; a date alone is midnight UTC', async () => {
+    for (const limit of ['0x10', '%205', '5%20', '1e2', '0', '501']) {
+      const res = await h.api('admin').get(`/api/v1/messages?limit=${limit}`);
+      expect(res.status, limit).toBe(400);
+      expect(res.body.errors[0].path, limit).toBe('/query/limit');
+    }
+    const twice = await h.api('admin').get('/api/v1/audit?limit=1&limit=2').expect(400);
+    expect(twice.body.errors[0]).toEqual({ path: '/query/limit', message: 'give limit once' });
+    await h.api('admin').get('/api/v1/messages?limit=5').expect(200);
+    for (const url of [
+      '/api/v1/messages?from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z',
+      '/api/v1/audit?from=2026-12-01&to=2026-11-01',
+      '/api/v1/audit?from=2026-11-01&to=2026-11-01',
+    ]) {
+      const res = await h.api('admin').get(url);
+      expect(res.status, url).toBe(400);
+      expect(res.body.errors[0], url).toEqual({ path: '/query/to', message: 'must be after from' });
+    }
+    await h.api('admin').get('/api/v1/messages?from=2026-11-01&to=2026-12-01').expect(200);
+    const draft = await h.api('admin').get('/api/v1/rules/drafts/00000000-0000-4000-8000-000000000000').expect(404);
+    expect(draft.body.errors[0].path).toBe('/path/id');
+  });
+
+  it('headers too large for the server are refused as problem+json too (Node answers with no body)', async () => {
+    const { request: raw } = await import('node:http');
+    const answer = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      const req = raw(`${h.url}/healthz`, { headers: { 'x-padding': 'x'.repeat(20_000) } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer.status).toBe(431);
+    expect(answer.type).toBe('application/problem+json');
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 431, code: 'HEADERS_TOO_LARGE' });
+    await request(h.url).get('/healthz').expect(200);
+  });
+});
+
 describe('the decision preview', () => {
   it("refuses what /messages refuses (an unknown template, a type that is not the template's) and an `at` that is not an ISO instant", async () => {
     const contact = { identities: [{ kind: 'phone', value: '+254700000120' }], market: 'KE' };

@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type Limiters, LocalLimiters, RedisLimiters } from '@signalbox/connectors';
 import type { ChannelProvider } from '@signalbox/engine';
 import type { Express } from 'express';
@@ -11,6 +12,7 @@ import type { HubspotApp, HubspotSettings } from './crm/hubspot/hubspot-app.js';
 import type { SalesforceApp, SalesforceSettings } from './crm/salesforce/salesforce-app.js';
 import { DryRuns } from './dry-run/dry-runs.js';
 import { createApp, type ProviderRouteDeps, serve } from './http/app.js';
+import { problemBody } from './http/problem.js';
 import { providerRoutes } from './http/routes/providers/provider-routes.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
@@ -245,6 +247,7 @@ export function createSystem(o: SystemOptions): System {
           { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(5_000, Math.ceil(requestTimeout / 4)) },
           serve(app),
         );
+        server.on('clientError', answerClientError);
         if (o.keepAliveMs !== undefined) server.keepAliveTimeout = o.keepAliveMs;
         server.listen(port, host, () => {
           const addr = server?.address() as AddressInfo;
@@ -285,4 +288,27 @@ export function createSystem(o: SystemOptions): System {
       await o.store.close();
     },
   };
+}
+
+/**
+ * What Node answers itself (headers over 16 KB, a request that took too long to arrive, bytes that
+ * are not HTTP) as problem+json with a stable code, like every other refusal: Node's own answer
+ * has no body at all. Nothing is written once a response has begun.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  const begun = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (err.code === 'ECONNRESET' || !socket.writable || begun) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, detail] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HEADERS_TOO_LARGE', 'the request headers are larger than the server takes (16 KB in all)']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT', 'the request took too long to arrive']
+        : [400, 'REQUEST_MALFORMED', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify(problemBody({ status, code, detail }));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

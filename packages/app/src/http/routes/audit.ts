@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
-import { decodeCursor, isoInstant, paged, pageFields } from './list-query.js';
+import { assertRange, decodeCursor, instantOrDate, paged, pageFields } from './list-query.js';
 
 const auditQuery = z.strictObject({
   ...pageFields,
@@ -13,8 +13,8 @@ const auditQuery = z.strictObject({
     .optional(),
   actor: z.string().min(1).max(200).optional(),
   subject: z.string().min(1).max(200).optional(),
-  from: isoInstant.optional(),
-  to: isoInstant.optional(),
+  from: instantOrDate.optional(),
+  to: instantOrDate.optional(),
 });
 
 const isKey = (v: unknown): v is [number, string] => Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string';
@@ -33,6 +33,7 @@ export function auditRoutes(store: { audit: AuditLog }): RouteSpec[] {
       responses: { 200: '{items: [{id, at, actor, action, subject, detail}], next}' },
       handler: async (req, res) => {
         const q = parseBody(auditQuery, req.query, '/query');
+        assertRange(q);
         const after = decodeCursor(q.cursor, isKey);
         const items = await store.audit.page(
           {

@@ -3,9 +3,10 @@ import { NotFoundError } from '../../errors.js';
 import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
+import { pageLimit } from './list-query.js';
 
 const listQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: pageLimit,
   /** The `next` cursor of the previous page. */
   cursor: z
     .string()

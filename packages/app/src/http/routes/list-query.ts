@@ -1,10 +1,23 @@
 import { z } from 'zod';
 import { InputError } from '../../errors.js';
 
+/** A query parameter given twice arrives as a list: say to give it once (not "expected string, received array"). */
+export const once = (name: string) => ({
+  error: (issue: { input?: unknown }) => (Array.isArray(issue.input) ? `give ${name} once` : undefined),
+});
+
+/** A page size in a query: digits only (`0x10`, ` 5` and `1e2` are not sizes), 1 to 500, 50 when not given. */
+export const pageLimit = z
+  .string(once('limit'))
+  .regex(/^[0-9]{1,4}$/, 'a whole number from 1 to 500')
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(500))
+  .default(50);
+
 /** Page size and the opaque cursor of the previous page's `next`. */
 export const pageFields = {
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().min(1).max(400).optional(),
+  limit: pageLimit,
+  cursor: z.string(once('cursor')).min(1).max(400).optional(),
 };
 
 /** An opaque cursor: the JSON of the last row's sort key, base64url. */
@@ -26,6 +39,21 @@ export function decodeCursor<T>(cursor: string | undefined, check: (v: unknown) 
 
 /** An ISO instant in a query, as epoch ms. */
 export const isoInstant = z.iso.datetime({ offset: true });
+
+const isoDate = z.iso.date();
+/** An instant with its offset, or a date (midnight UTC): `from=2026-11-01&to=2026-12-01` is November. */
+export const instantOrDate = z.string().transform((text, ctx) => {
+  if (isoDate.safeParse(text).success) return `${text}T00:00:00Z`;
+  if (isoInstant.safeParse(text).success) return text;
+  ctx.addIssue({ code: 'custom', message: 'an ISO 8601 instant (2026-11-01T00:00:00Z) or a date (2026-11-01: midnight UTC)' });
+  return z.NEVER;
+});
+
+/** A list's `from`/`to` filter: each an instant or a date, and `to` after `from` (400 at /query/to otherwise, as the reports say). */
+export function assertRange(q: { from?: string | undefined; to?: string | undefined }): void {
+  if (q.from !== undefined && q.to !== undefined && Date.parse(q.to) <= Date.parse(q.from))
+    throw new InputError('`to` must be after `from`', [{ path: '/query/to', message: 'must be after from' }]);
+}
 
 /** The page and its `next` cursor (null on the last page). */
 export function paged<R, K>(items: R[], limit: number, key: (last: R) => K): { items: R[]; next: string | null } {

@@ -5,7 +5,7 @@ import { MESSAGE_STATUSES, type MessageStatus } from '../../messages/status.js';
 import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
-import { decodeCursor, isoInstant, paged, pageFields } from './list-query.js';
+import { assertRange, decodeCursor, instantOrDate, paged, pageFields } from './list-query.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -47,8 +47,8 @@ const messagesQuery = z.strictObject({
   journey: z.string().min(1).max(100).optional(),
   contact: z.string().min(1).max(200).optional(),
   type: z.enum(MESSAGE_TYPES).optional(),
-  from: isoInstant.optional(),
-  to: isoInstant.optional(),
+  from: instantOrDate.optional(),
+  to: instantOrDate.optional(),
 });
 
 const journeysQuery = z.strictObject({
@@ -165,6 +165,7 @@ export function listRoutes(runtime: Runtime): RouteSpec[] {
       responses: { 200: '{items, next}' },
       handler: async (req, res) => {
         const q = parseBody(messagesQuery, req.query, '/query');
+        assertRange(q);
         const after = decodeCursor(q.cursor, isTimeKey);
         const items = await store.messages.list(
           {

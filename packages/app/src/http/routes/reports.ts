@@ -5,18 +5,9 @@ import { costReport, fallbackReport, journeyReport, pressureReport, ratesReport,
 import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
+import { instantOrDate as instant } from './list-query.js';
 
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
-
-/** An instant with its offset, or a date (midnight UTC): `from=2026-11-01&to=2026-12-01` is November. */
-const isoInstant = z.iso.datetime({ offset: true });
-const isoDate = z.iso.date();
-const instant = z.string().transform((text, ctx) => {
-  if (isoDate.safeParse(text).success) return `${text}T00:00:00Z`;
-  if (isoInstant.safeParse(text).success) return text;
-  ctx.addIssue({ code: 'custom', message: 'an ISO 8601 instant (2026-11-01T00:00:00Z) or a date (2026-11-01: midnight UTC)' });
-  return z.NEVER;
-});
 
 const reportQuery = z.strictObject({
   from: instant,

@@ -300,7 +300,7 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
       roles: ['admin'],
       responses: { 200: '{id, label, document, hash, valid, problems}' },
       handler: async (req, res) => {
-        const draft = await gov.draft(store, parseBody(uuid, req.params.id, '/path/id'));
+        const draft = await gov.draft(store, parseBody(uuid, req.params.id, '/path/id'), '/path/id');
         res.json({ ...draft, createdAt: new Date(draft.createdAt).toISOString() });
       },
     },
