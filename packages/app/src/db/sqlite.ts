@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
@@ -46,7 +46,16 @@ export async function openSqlite(
     onQuery?: OnQuery;
   } = {},
 ): Promise<OpenDatabase> {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // contacts' identities live here: readable by the app's own user only (SQLite gives its -wal
+    // and -shm files the database file's mode); an empty file is an empty database
+    try {
+      writeFileSync(file, '', { flag: 'wx', mode: 0o600 });
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    }
+  }
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');

@@ -60,6 +60,17 @@ describe('ruleset validation', () => {
     expect(validateRuleset(doc).ok).toBe(true);
   });
 
+  it('rejects a keyword that means two things (STOP and START)', () => {
+    const doc = base() as Doc & { consent: { keywords?: Record<string, { words: string[] }> } };
+    const rs = loadRuleset(base());
+    doc.consent.keywords = structuredClone(rs.source.consent.keywords) as unknown as Record<string, { words: string[] }>;
+    (doc.consent.keywords.start as { words: string[] }).words.push('stop');
+    (doc.consent.keywords.help as { words: string[] }).words.push('Stop all');
+    const ps = problems(doc);
+    expect(ps.find((x) => x.path.startsWith('/consent/keywords/start/words/'))?.message).toMatch(/also a stop keyword/);
+    expect(ps.find((x) => x.path.startsWith('/consent/keywords/help/words/'))?.message).toMatch(/also a stopAll keyword/);
+  });
+
   it('rejects unknown facts and fact paths', () => {
     const doc = base();
     (doc.rules[0] as { conditions: unknown }).conditions = {

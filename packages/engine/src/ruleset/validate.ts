@@ -82,6 +82,21 @@ export function validateSemantics(rs: Ruleset): Problem[] {
     checkWindow(p('quietHours', 'markets', m), w);
   }
 
+  // consent keywords: one reply means one thing (the same word as STOP and START would undo itself)
+  const keywordOwner = new Map<string, string>();
+  for (const kind of ['stopAll', 'stop', 'start', 'help'] as const)
+    rs.consent.keywords[kind].words.forEach((w, i) => {
+      const key = w
+        .normalize('NFKD')
+        .replace(/\p{M}/gu, '')
+        .toUpperCase()
+        .replace(/[^\p{L}\p{N}]+/gu, '');
+      const owner = keywordOwner.get(key);
+      if (owner !== undefined && owner !== kind)
+        add(p('consent', 'keywords', kind, 'words', i), `"${w}" is also a ${owner} keyword: a reply must mean one thing`);
+      else keywordOwner.set(key, kind);
+    });
+
   // caps
   const capIds = new Set<string>();
   rs.caps.forEach((cap, i) => {
