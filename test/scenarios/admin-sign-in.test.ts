@@ -1,5 +1,8 @@
 /** Guessing console keys: failed sign-ins from one address are refused 429 for a while, as problem+json. */
 
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '@signalbox/app';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +77,46 @@ describe('signing out', () => {
       expect(api.body.code).toBe('SESSION_INVALID');
     } finally {
       await fresh.close();
+    }
+  });
+});
+
+describe('a signed-out session, without Redis', () => {
+  const signInOut = async (url: string) => {
+    const r = await request(url).post('/admin/session').send({ key: KEYS.admin }).expect(200);
+    const cookie = (r.headers['set-cookie'] as unknown as string[])[0]?.split(';')[0] as string;
+    await request(url).get('/api/v1/audit').set('cookie', cookie).expect(200);
+    await request(url).delete('/admin/session').set('cookie', cookie).set('x-csrf-token', r.body.csrf).expect(204);
+    return cookie;
+  };
+
+  it('stays signed out after a restart (it was remembered in memory only)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'signalbox-signout-')), 'signalbox.db');
+    const first = await startHarness({ at: '2026-11-23T09:00:00Z', sqliteFile: file });
+    const cookie = await signInOut(first.url);
+    await first.close();
+    const restarted = await startHarness({ at: '2026-11-23T09:00:00Z', sqliteFile: file });
+    try {
+      expect((await request(restarted.url).get('/api/v1/audit').set('cookie', cookie).expect(401)).body.code).toBe('SESSION_INVALID');
+      // a session that was not signed out still works after the restart
+      const r = await request(restarted.url).post('/admin/session').send({ key: KEYS.agent }).expect(200);
+      const other = (r.headers['set-cookie'] as unknown as string[])[0]?.split(';')[0] as string;
+      await request(restarted.url).get('/api/v1/contacts').set('cookie', other).expect(200);
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('is signed out on every instance sharing the PostgreSQL database', async () => {
+    const schema = `signout_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+    const a = await startHarness({ at: '2026-11-23T09:00:00Z', postgresSchema: schema });
+    const b = await startHarness({ at: '2026-11-23T09:00:00Z', postgresSchema: schema });
+    try {
+      const cookie = await signInOut(a.url);
+      expect((await request(b.url).get('/api/v1/audit').set('cookie', cookie).expect(401)).body.code).toBe('SESSION_INVALID');
+    } finally {
+      await b.close();
+      await a.close();
     }
   });
 });

@@ -104,11 +104,13 @@ export async function startHarness(o: {
   trustProxy?: number | string;
   /** false: the default ruleset exactly, without STORY_TEMPLATES (rules governance compares against it). */
   storyTemplates?: boolean;
+  /** An SQLite file of an earlier harness (a restart), instead of a new one. */
+  sqliteFile?: string;
 }): Promise<Harness> {
   const clock = new TestClock(new Date(o.at));
   const db = o.postgresSchema
     ? await openPostgres('postgres://postgres@127.0.0.1:5432/test', { schema: o.postgresSchema, max: 5 })
-    : await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-scn-')), 'signalbox.db'));
+    : await openSqlite(o.sqliteFile ?? join(mkdtempSync(join(tmpdir(), 'signalbox-scn-')), 'signalbox.db'));
   const store = new Store(db);
   const base = DEFAULT_RULESET as { templates: Record<string, unknown> };
   const rs = loadRuleset(o.storyTemplates === false ? base : { ...base, templates: { ...base.templates, ...STORY_TEMPLATES } });

@@ -23,6 +23,7 @@ import type { RulesHolder } from './rules/rules-holder.js';
 import { RulesWatcher } from './rules/rules-watcher.js';
 import type { Runtime } from './runtime.js';
 import { ReplayGuard } from './security/replay-guard.js';
+import { StoredMarks } from './security/stored-marks.js';
 import type { Store } from './store/store.js';
 import type { TracingSettings } from './tracing/start-tracing.js';
 import { wire } from './wiring.js';
@@ -179,7 +180,12 @@ export function createSystem(o: SystemOptions): System {
       : null;
   const calls = host !== null ? host.crmCalls(crmCalls) : crmCalls;
   // an OAuth state is good once on every instance
-  const usedStates = sharedCache({ redis: o.redis, namespace: 'oauth-states', log: o.log });
+  // (and a signed-out console session stays signed out): on Redis where there is one, else in the
+  // store, so a restart does not forget them and every instance sharing the database knows them
+  const usedStates =
+    o.redis !== undefined
+      ? sharedCache({ redis: o.redis, namespace: 'oauth-states', log: o.log })
+      : new StoredMarks(o.store.seenSignatures, 'oauth-states');
   const dryRuns = new DryRuns({ repo: () => o.store.dryRuns, location: o.store.location, clock: o.clock, log: o.log });
   const app = createApp({
     draining: () => draining,
@@ -284,7 +290,7 @@ export function createSystem(o: SystemOptions): System {
       await closed;
       clearTimeout(cut);
       // after the last request: a console request still answering reads signed-out sessions from it
-      await usedStates.disconnect().catch(() => undefined);
+      if ('disconnect' in usedStates) await usedStates.disconnect().catch(() => undefined);
       await o.store.close();
     },
   };

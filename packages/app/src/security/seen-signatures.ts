@@ -26,6 +26,35 @@ export class SeenSignatures {
     return r.rows.length > 0;
   }
 
+  /** Whether a mark made with `mark` is still in force. */
+  async marked(key: string, now: number): Promise<boolean> {
+    const r = await prepared(
+      this.c,
+      'signature marked',
+      (d) => d.selectFrom('seen_signatures').select('signature').where('signature', '=', arg(0)).where('expires_at', '>', arg(1)),
+      [key, now],
+    );
+    return r.rows.length > 0;
+  }
+
+  /** Marks `key` until `until` (again: the later time wins), whether or not it was marked. */
+  async mark(key: string, until: number): Promise<void> {
+    await prepared(
+      this.c,
+      'mark signature',
+      (d) =>
+        d
+          .insertInto('seen_signatures')
+          .values({ signature: arg(0), expires_at: arg(1) })
+          .onConflict((oc) => oc.column('signature').doUpdateSet({ expires_at: arg(1) })),
+      [key, until],
+    );
+  }
+
+  async unmark(key: string): Promise<void> {
+    await prepared(this.c, 'unmark signature', (d) => d.deleteFrom('seen_signatures').where('signature', '=', arg(0)), [key]);
+  }
+
   /** Forgets signatures whose window has passed; returns how many. */
   async purge(now: number): Promise<number> {
     const r = await this.c.db.deleteFrom('seen_signatures').where('expires_at', '<', now).executeTakeFirst();
