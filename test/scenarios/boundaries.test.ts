@@ -312,6 +312,42 @@ describe('queries and requests at their edges', () => {
   });
 });
 
+describe("a contact's maps", () => {
+  it('are bounded in keys, values and size; a time zone is kept as the database spells it', async () => {
+    const phone = { kind: 'phone', value: '+254700000140' };
+    const many = Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`k${i}`, i]));
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ attributes: many }, '/attributes'],
+      [{ attributes: { note: 'x'.repeat(2001) } }, '/attributes/note'],
+      [{ preferences: { promotional: { channel: 'x'.repeat(41) } } }, '/preferences/promotional/channel'],
+      [{ capabilities: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`c${i}`, true])) }, '/capabilities'],
+    ];
+    for (const [fields, path] of cases) {
+      const res = await h
+        .api('admin')
+        .post('/api/v1/contacts')
+        .send({ identities: [phone], ...fields });
+      expect(res.status, path).toBe(400);
+      expect(
+        res.body.errors.map((e: { path: string }) => e.path),
+        path,
+      ).toContain(path);
+    }
+    const made = await h
+      .api('admin')
+      .post('/api/v1/contacts')
+      .send({ identities: [phone], timezone: 'africa/nairobi' })
+      .expect(201);
+    expect(made.body.contact.timezone).toBe('Africa/Nairobi');
+    const alias = await h
+      .api('admin')
+      .post('/api/v1/contacts')
+      .send({ identities: [phone], timezone: 'Asia/Kolkata' })
+      .expect(200);
+    expect(alias.body.contact.timezone).toBe('Asia/Kolkata');
+  });
+});
+
 describe('the decision preview', () => {
   it("refuses what /messages refuses (an unknown template, a type that is not the template's) and an `at` that is not an ISO instant", async () => {
     const contact = { identities: [{ kind: 'phone', value: '+254700000120' }], market: 'KE' };

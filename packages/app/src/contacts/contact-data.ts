@@ -11,7 +11,7 @@ export function emptyContact(id: string): Contact {
 /** The stored part of a contact after an upsert: what the input gives wins, maps and tags merge. */
 export function applyFields(base: Contact, input: ContactFields): Contact {
   const next: Contact = { ...base, identities: [] };
-  if (input.timezone !== undefined) next.timezone = input.timezone;
+  if (input.timezone !== undefined) next.timezone = canonicalZone(input.timezone);
   if (input.market !== undefined) next.market = input.market;
   if (input.locale !== undefined) next.locale = input.locale;
   if (input.smartphone !== undefined) next.smartphone = input.smartphone;
@@ -49,4 +49,18 @@ export function mergeContacts(a: Contact, b: Contact): Contact {
   if (a.readHours && b.readHours) merged.readHours = a.readHours.map((h, i) => h + (b.readHours?.[i] ?? 0));
   else if (hours) merged.readHours = hours;
   return merged;
+}
+
+/**
+ * A time zone as the time zone database spells it (`africa/nairobi` → `Africa/Nairobi`), so the
+ * contact, the card and reports show one name; a zone it names otherwise (an alias such as
+ * Asia/Kolkata, which ICU calls Asia/Calcutta) is kept as given.
+ */
+export function canonicalZone(zone: string): string {
+  try {
+    const known = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+    return known.toLowerCase() === zone.toLowerCase() ? known : zone;
+  } catch {
+    return zone;
+  }
 }

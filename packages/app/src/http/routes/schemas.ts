@@ -51,6 +51,15 @@ export const zoneOf = (ref: unknown): string | undefined =>
   typeof ref === 'object' && ref !== null && 'timezone' in ref && typeof ref.timezone === 'string' ? ref.timezone : undefined;
 
 /** A contact's fields as the API takes them (identities find it; the rest updates it). */
+/**
+ * A map whose keys and size are bounded as its values are: a contact's attributes, capabilities
+ * and preferences are read on every decision and shown on the card (10,000 keys of 100 KB each
+ * were accepted).
+ */
+function boundedRecord<K extends z.ZodString, V extends z.ZodType>(key: K, value: V, max: number) {
+  return z.record(key, value).refine((r) => Object.keys(r).length <= max, { message: `at most ${max} entries` });
+}
+
 export const contactFields = {
   timezone: timeZone.optional(),
   market: z
@@ -60,10 +69,14 @@ export const contactFields = {
   locale: z.string().max(35).optional(),
   smartphone: z.boolean().optional(),
   vulnerable: z.boolean().optional(),
-  capabilities: z.record(z.string(), z.boolean()).optional(),
-  preferences: z.record(z.string(), z.strictObject({ channel: z.string().optional(), exclude: z.array(z.string()).optional() })).optional(),
+  capabilities: boundedRecord(z.string().min(1).max(40), z.boolean(), 50).optional(),
+  preferences: boundedRecord(
+    z.string().min(1).max(40),
+    z.strictObject({ channel: z.string().min(1).max(40).optional(), exclude: z.array(z.string().min(1).max(40)).max(20).optional() }),
+    20,
+  ).optional(),
   tags: z.array(z.string().max(100)).max(100).optional(),
-  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  attributes: boundedRecord(z.string().min(1).max(100), z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]), 200).optional(),
 };
 
 export const contactUpsert = z.strictObject({ identities: z.array(identity).min(1).max(20), ...contactFields });
