@@ -55,6 +55,54 @@ describe('two teams promote to one contact at the same moment', () => {
     expect(held.message.decision.reasons.map((r: { code: string }) => r.code)).toContain('cap_exceeded');
   });
 
+  it.each(['sqlite', 'postgres'])(
+    'a more important promotion goes before a less important one still waiting; the other is held back when its time comes (story 11, %s)',
+    async (dialect) => {
+      // 22:30 in Nairobi: promotions wait for the morning
+      h = await startHarness({
+        at: '2026-11-23T19:30:00Z',
+        ...(dialect === 'postgres' ? { postgresSchema: `prio_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}` } : {}),
+      });
+      const id = await contact('+254711000203', {
+        identities: [
+          { kind: 'phone', value: '+254711000203' },
+          { kind: 'email', value: 'p203@example.com' },
+        ],
+      });
+      await grantMarketing(id);
+      const promo = (team: string, priority: string, template: string) =>
+        h
+          .api('integration')
+          .post('/api/v1/messages')
+          .send({ contact: { id }, message: { type: 'promotional', template, team, priority } })
+          .expect(202)
+          .then((r) => r.body);
+      const low = await promo('regional', 'low', 'cyber_monday');
+      expect(low.decision.outcome).toBe('defer');
+      const high = await promo('marketing', 'high', 'black_friday');
+      // the waiting low-priority one does not spend the budget of the high-priority one
+      expect(high.decision.outcome).toBe('defer');
+      expect(high.decision.reasons.map((r: { code: string }) => r.code)).not.toContain('cap_exceeded');
+      expect(high.decision.reasons.find((r: { code: string; message: string }) => r.code === 'cap')?.message).toMatch(
+        /give way to this high one/,
+      );
+      expect(high.decision.sendAt).toBe(low.decision.sendAt);
+      // morning: the high one goes; the low one, due at the same time, is held back by the cap
+      await h.advance(12 * 3_600_000);
+      const sends = await h.store.sandbox.sends();
+      expect(sends).toHaveLength(1);
+      const sent = (await h.api('agent').get(`/api/v1/messages/${high.messageId}`).expect(200)).body;
+      expect(sent.message.status).not.toBe('queued');
+      const held = (await h.api('agent').get(`/api/v1/messages/${low.messageId}`).expect(200)).body;
+      expect(held.message.status).toBe('queued');
+      const last = held.decisions.at(-1).decision;
+      expect(last.outcome).toBe('defer');
+      expect(last.reasons.find((r: { code: string }) => r.code === 'cap_exceeded')?.message).toMatch(
+        /promo-daily.*marketing.*held back for team regional/,
+      );
+    },
+  );
+
   it('a message the send gate holds back again records the new decision and its reasons', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000202', {

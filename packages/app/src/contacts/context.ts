@@ -31,7 +31,7 @@ export async function loadContext(
   store: ContextReads,
   contactId: string,
   now: number,
-  self?: { id: string; createdAt: number },
+  self?: { id: string; createdAt: number; priority?: string | undefined },
 ): Promise<{ contact: StoredContact; context: DecisionContext }> {
   const together =
     self === undefined && store.decisionReads?.available === true
@@ -45,7 +45,12 @@ export async function loadContext(
 }
 
 /** The same, a statement per part (following merges; `self` left out of the budget). */
-async function readApart(store: ContextReads, contactId: string, now: number, self?: { id: string; createdAt: number }) {
+async function readApart(
+  store: ContextReads,
+  contactId: string,
+  now: number,
+  self?: { id: string; createdAt: number; priority?: string | undefined },
+) {
   const contact = await store.contacts.get(contactId);
   if (contact === null) throw new NotFoundError('CONTACT_NOT_FOUND', `contact ${contactId} not found`);
   const [consent, history, events] = await Promise.all([

@@ -2,8 +2,8 @@ import type { ConsentRecord, PastEvent, SentRecord } from '@signalbox/engine';
 import { sql } from 'kysely';
 import type { Conn } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
-import type { ConsentLedgerTable, ContactEventsTable, MessagesTable } from '../db/schema.js';
-import { sentRecordOf } from '../messages/message-repository.js';
+import type { ConsentLedgerTable, ContactEventsTable } from '../db/schema.js';
+import { type PressureRow, sentRecordOf } from '../messages/message-repository.js';
 import { consentRecordOf } from './consent-ledger.js';
 import { pastEventOf } from './contact-events.js';
 import { type ContactIdentityRow, contactOfRows, type StoredContact } from './contact-record.js';
@@ -19,7 +19,7 @@ export interface DecisionState {
 interface Row {
   contact: ContactIdentityRow[];
   consent: Array<Omit<ConsentLedgerTable, 'id' | 'contact_id' | 'recorded_at'>>;
-  history: Array<Pick<MessagesTable, 'type' | 'team' | 'channel' | 'created_at'>>;
+  history: PressureRow[];
   events: Array<Pick<ContactEventsTable, 'type' | 'at' | 'object_type' | 'object_id' | 'data'>>;
 }
 
@@ -55,7 +55,8 @@ export class DecisionReads {
                   'legal_basis', legal_basis, 'evidence', evidence, 'at', at
                 ) order by at, id), '[]'::json)
                 from consent_ledger where contact_id = ${arg(0)}) as consent,
-              (select coalesce(json_agg(json_build_object('type', type, 'team', team, 'channel', channel, 'created_at', created_at)), '[]'::json)
+              (select coalesce(json_agg(json_build_object('type', type, 'team', team, 'channel', channel, 'created_at', created_at,
+                  'status', status, 'priority', request::json ->> 'priority')), '[]'::json)
                 from messages where contact_id = ${arg(0)} and status = any(${arg(1)}::text[]) and created_at >= ${arg(2)}) as history,
               (select coalesce(json_agg(json_build_object(
                   'type', type, 'at', at, 'object_type', object_type, 'object_id', object_id, 'data', data

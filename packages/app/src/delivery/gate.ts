@@ -97,7 +97,11 @@ export class SendGate {
     }
     const request = message.request;
     // the message's own earlier steps, and what was decided after it, do not count against its budget
-    const { contact, context } = await loadContext(store, message.contactId, now, { id: message.id, createdAt: message.createdAt });
+    const { contact, context } = await loadContext(store, message.contactId, now, {
+      id: message.id,
+      createdAt: message.createdAt,
+      priority: message.request.priority,
+    });
     const rs = this.d.ruleset();
     // an approved review: the fresh decision says `review` again; the person's approval stands
     const fresh = decideParsed(request, context, rs, now, this.d.content.facts(rs, { request, contact }));

@@ -241,31 +241,40 @@ export class MessageRepository {
 
   /**
    * What counts against a contact's pressure budget since `since`: messages sent or tried, and
-   * messages decided and waiting to go. `before` (a message's own creation) leaves out what was
-   * decided after it, so two waiting messages never hold each other back.
+   * messages decided and waiting to go. `before` (a waiting message, at its send time) leaves out
+   * itself and what was decided after it, so two waiting messages never hold each other back,
+   * unless what was decided after it is of a higher priority: it gave way to that one.
    */
-  async pressure(contactId: string, since: number, before?: { id: string; createdAt: number }): Promise<SentRecord[]> {
+  async pressure(
+    contactId: string,
+    since: number,
+    before?: { id: string; createdAt: number; priority?: string | undefined },
+  ): Promise<SentRecord[]> {
     const { rows } = await prepared(
       this.c,
-      before === undefined ? 'pressure history' : 'pressure history before',
+      before === undefined ? 'pressure history' : 'pressure history but one',
       (d) => {
         const q = d
           .selectFrom('messages')
-          .select(['type', 'team', 'channel', 'created_at'])
+          .select(['type', 'team', 'channel', 'created_at', 'status'])
+          .select(requestPriority(this.c.dialect).as('priority'))
           .where('contact_id', '=', arg(0))
           .where(
             'status',
             'in',
-            MESSAGE_PRESSURE.map((_, i) => arg(4 + i)),
+            MESSAGE_PRESSURE.map((_, i) => arg(3 + i)),
           )
           .where('created_at', '>=', arg(1));
-        return before === undefined
-          ? q
-          : q.where('id', '!=', arg(2)).where((eb) => eb.or([eb('status', '!=', 'queued'), eb('created_at', '<', arg(3))]));
+        return before === undefined ? q : q.where('id', '!=', arg(2));
       },
-      [contactId, since, before?.id, before?.createdAt, ...MESSAGE_PRESSURE],
+      [contactId, since, before?.id, ...MESSAGE_PRESSURE],
     );
-    return rows.map(sentRecordOf);
+    if (before === undefined) return rows.map(sentRecordOf);
+    // what a waiting message's budget counts when its time comes: what went, what was decided
+    // before it, and what was decided after it that is more important (it gave way to that)
+    const rank = (p: string | null | undefined) => RANK[p ?? 'normal'] ?? 1;
+    const own = rank(before.priority);
+    return rows.filter((r) => r.status !== 'queued' || Number(r.created_at) < before.createdAt || rank(r.priority) > own).map(sentRecordOf);
   }
 
   /**
@@ -381,10 +390,25 @@ export class MessageRepository {
   }
 }
 
-/** A message as the pressure budget counts it. */
-export function sentRecordOf(r: Pick<MessagesTable, 'type' | 'team' | 'channel' | 'created_at'>): SentRecord {
+/** A history row: what the budget counts of a message, with its status and its request's priority where read. */
+export type PressureRow = Pick<MessagesTable, 'type' | 'team' | 'channel' | 'created_at'> & {
+  status?: string | null | undefined;
+  priority?: string | null | undefined;
+};
+
+const PRIORITIES = new Set(['low', 'normal', 'high']);
+const RANK: Record<string, number> = { low: 0, normal: 1, high: 2 };
+
+/** A message as the pressure budget counts it (a queued one is pending: see SentRecord). */
+export function sentRecordOf(r: PressureRow): SentRecord {
   const s: SentRecord = { at: new Date(Number(r.created_at)).toISOString(), type: r.type as SentRecord['type'] };
   if (r.channel !== null) s.channel = r.channel;
   if (r.team !== null) s.team = r.team;
+  if (r.status !== undefined && r.status !== null) s.pending = r.status === 'queued';
+  if (r.priority !== undefined && r.priority !== null && PRIORITIES.has(r.priority)) s.priority = r.priority as SentRecord['priority'];
   return s;
 }
+
+/** The priority a message's request carries, read from its stored JSON (the column holds text). */
+export const requestPriority = (dialect: string) =>
+  dialect === 'postgres' ? sql<string | null>`(request::json ->> 'priority')` : sql<string | null>`json_extract(request, '$.priority')`;

@@ -4,12 +4,18 @@ import { contactSchema } from './contact.js';
 import { objectRefSchema } from './event.js';
 import { MESSAGE_TYPES } from './vocabulary.js';
 
-/** A message already sent to the contact, counted by the contact-pressure budget. */
+/**
+ * A message to the contact counted by the contact-pressure budget: sent, or decided and waiting to
+ * go (`pending`). A pending message of a lower `priority` than the one being decided gives way to
+ * it: it is not counted, and it is held back in its turn when its own send time comes.
+ */
 export const sentRecordSchema = z.strictObject({
   at: z.iso.datetime({ offset: true }),
   type: z.enum(MESSAGE_TYPES),
   channel: z.string().max(40).optional(),
   team: z.string().max(100).optional(),
+  priority: z.enum(['low', 'normal', 'high']).optional(),
+  pending: z.boolean().optional(),
 });
 
 /** An event in the contact's recent past, from which suppression windows are derived. */

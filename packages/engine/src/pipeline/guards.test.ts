@@ -30,6 +30,26 @@ describe('the contact-pressure caps count a rolling window', () => {
       'promo-weekly: 3 promotional message(s) in the last week, limit 3',
     ]);
   });
+  it('a pending message of lower priority gives way to a more important one; a sent one, or one as important, does not', () => {
+    const pendingLow = promo(ago(H), { pending: true, priority: 'low', team: 'regional' });
+    const high = run({ type: 'promotional', priority: 'high', team: 'marketing' }, { history: [pendingLow] });
+    expect(high.outcome).toBe('send');
+    expect(reasonsOf(high, 'cap').map((r) => r.message)).toEqual([
+      'promo-daily: 1 message(s) of lower priority not sent yet give way to this high one',
+      'promo-weekly: 1 message(s) of lower priority not sent yet give way to this high one',
+    ]);
+    // already sent: the budget is spent, whatever its priority
+    expect(run({ type: 'promotional', priority: 'high' }, { history: [promo(ago(H), { pending: false, priority: 'low' })] }).outcome).toBe(
+      'defer',
+    );
+    // as important, or more: first come, first served
+    expect(
+      run({ type: 'promotional', priority: 'normal' }, { history: [promo(ago(H), { pending: true, priority: 'normal' })] }).outcome,
+    ).toBe('defer');
+    expect(run({ type: 'promotional', priority: 'low' }, { history: [promo(ago(H), { pending: true, priority: 'high' })] }).outcome).toBe(
+      'defer',
+    );
+  });
   it('only records of the capped types count', () => {
     const other = [
       { at: ago(H), type: 'transactional' as const },

@@ -3,6 +3,7 @@ import type { CapDef, Draft } from './draft.js';
 import { fired, ruleReason } from './draft.js';
 
 const WINDOW_MS = { day: 86_400_000, week: 7 * 86_400_000 } as const;
+const RANK = { low: 0, normal: 1, high: 2 } as const;
 
 /**
  * Stage 1. Hard guards: suppression and review rules, caps bypasses and extra caps, then the
@@ -52,15 +53,29 @@ function applyCap(d: Draft, cap: CapDef): void {
   const span = WINDOW_MS[cap.per];
   const inWindow: number[] = [];
   const teams = new Set<string>();
+  const rank = RANK[d.request.priority ?? 'normal'];
+  let gaveWay = 0;
   for (const record of d.ctx.history) {
     const at = Date.parse(record.at);
     const age = d.now - at;
     if (age < 0 || age >= span) continue;
     if (cap.messageTypes !== undefined && !cap.messageTypes.includes(record.type)) continue;
     if (cap.channels !== undefined && (record.channel === undefined || !cap.channels.includes(record.channel))) continue;
+    // not sent yet and less important than this one: it waits, this one goes first (the budget
+    // lets the most important through; the other is held back when its own time comes)
+    if (record.pending === true && RANK[record.priority ?? 'normal'] < rank) {
+      gaveWay++;
+      continue;
+    }
     inWindow.push(at);
     if (record.team !== undefined) teams.add(record.team);
   }
+  if (gaveWay > 0 && inWindow.length < cap.max)
+    d.reasons.push({
+      stage: 'guards',
+      code: 'cap',
+      message: `${cap.id}: ${gaveWay} message(s) of lower priority not sent yet give way to this ${d.request.priority} one`,
+    });
   if (inWindow.length < cap.max) return;
   const scope = cap.messageTypes ? cap.messageTypes.join('/') : 'any';
   const by = teams.size > 0 ? ` (sent by ${[...teams].sort().join(', ')})` : '';
