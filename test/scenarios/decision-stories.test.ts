@@ -17,7 +17,7 @@ const system = createSystem({
   // as /messages, refuses a template the ruleset does not declare)
   rules: new RulesHolder(
     loadRuleset({
-      ...DEFAULT_RULESET,
+      ...(DEFAULT_RULESET as Record<string, unknown>),
       templates: {
         ...(DEFAULT_RULESET as { templates: Record<string, unknown> }).templates,
         order_carousel: { messageType: 'rich', rich: true, description: 'Your order, as a carousel' },

@@ -61,6 +61,19 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     const message = messages.find((m) => m.id === ref);
     return message === undefined ? null : (message.template ?? message.type);
   };
+  /**
+   * Why a message waiting to go will not go as things stand: its purpose revoked on every channel
+   * of its plan (a STOP ALL after it was scheduled). The send gate checks again when it is due and
+   * drops it; the agent is told now instead of seeing it as next.
+   */
+  const heldBack = (ref: string | null): string | null => {
+    const m = ref === null ? undefined : messages.find((x) => x.id === ref);
+    if (m === undefined || m.status !== 'queued') return null;
+    const plan = m.decision.plan.map((step) => step.channel);
+    return plan.length > 0 && plan.every((ch) => !state.allows(ch, m.purpose as (typeof PURPOSES)[number]))
+      ? `${m.purpose} consent revoked on ${[...new Set(plan)].join(', ')}: it will not be sent`
+      : null;
+  };
   // pendingOf already keeps to the next 10 from a minute ago
   const next = timers.map((t) => ({
     at: new Date(t.dueAt).toISOString(),
@@ -69,6 +82,7 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     kind: t.kind,
     ref: t.ref,
     label: labelOf(t.ref),
+    heldBack: heldBack(t.ref),
   }));
   const budget = source.caps.map((cap) => {
     const windowMs = PER_MS[cap.per] ?? DAY;
@@ -121,7 +135,7 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     };
   });
   const revoked = consentGrid.filter((c) => c.purposes.marketing === 'revoked').map((c) => c.channel);
-  const first = next[0];
+  const first = next.find((n) => n.heldBack === null);
   const summary = [
     ...story({
       now,

@@ -15,7 +15,8 @@ export interface AgentView {
   timeline: Array<{ at: string; kind: 'message' | 'event'; title: string; cost?: number }>;
   consent: Array<{ channel: string; purposes: Record<string, 'granted' | 'revoked'> }>;
   journeys: Array<{ id: string; journey: string }>;
-  next: Array<{ at: string; kind: string; ref?: string | null; label?: string | null }>;
+  /** `heldBack`: why a send waiting here will not go as things stand (consent revoked since it was scheduled). */
+  next: Array<{ at: string; kind: string; ref?: string | null; label?: string | null; heldBack?: string | null }>;
   decisions: Array<{ at: string; type: string; outcome: string; status: string; reason: string; reasons: Reason[] }>;
   budget: Array<{ cap: string; description: string | null; max: number; per: string; used: number; left: number }>;
 }

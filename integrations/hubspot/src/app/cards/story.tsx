@@ -136,6 +136,7 @@ export function JourneysAndNext({ journeys, next }: { journeys: AgentView['journ
           <Text key={i}>
             {n.label ? `${n.label}: ` : ''}
             {n.kind} at {utc(n.at)} UTC
+            {n.heldBack ? ` (held back: ${n.heldBack})` : ''}
           </Text>
         ))
       )}

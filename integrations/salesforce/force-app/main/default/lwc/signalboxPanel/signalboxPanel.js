@@ -96,7 +96,7 @@ export default class SignalboxPanel extends LightningElement {
     return (this.view ? this.view.next : []).map((n, i) => ({
       key: `${i}-${n.at}`,
       when: when(n.at),
-      label: n.label || n.ref,
+      label: n.heldBack ? `${n.label || n.ref} (held back: ${n.heldBack})` : n.label || n.ref,
       kind: n.kind,
     }));
   }
