@@ -317,5 +317,8 @@ describe("the agent's story of a contact", () => {
       ago: '2 h ago',
       local: 'Mon 23 Nov, 12:00 Africa/Nairobi',
     });
+    // a free reply is text, not a keyword (only what the event map matched is one)
+    const reply = await h.db.selectFrom('contact_events').select('data').where('type', '=', 'reply.received').executeTakeFirstOrThrow();
+    expect(JSON.parse(reply.data)).toMatchObject({ channel: 'whatsapp', keyword: null, text: 'Why was my photo refused?' });
   });
 });

@@ -129,7 +129,13 @@ export class Inbound {
             type,
             occurredAt: at,
             contact: { id: contact.id },
-            data: { channel: m.channel, keyword: text || null, payload: m.payload ?? null, text: raw.slice(0, 1000) || null },
+            // `keyword`: the word the event map matched (CONFIRM, R); a free reply is text, not a keyword
+            data: {
+              channel: m.channel,
+              keyword: mapped !== null ? text || null : null,
+              payload: m.payload ?? null,
+              text: raw.slice(0, 1000) || null,
+            },
           },
         },
         now,
