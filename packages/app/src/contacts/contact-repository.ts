@@ -310,13 +310,15 @@ export class ContactRepository {
 
   /**
    * Which of these contact ids are stored (current or merged into another: an event naming a
-   * merged contact is applied to the one it was merged into). One statement for up to 100 ids.
+   * merged contact is applied to the one it was merged into). PostgreSQL: one statement (the ids
+   * bound as one array); SQLite: one per 100 ids (a statement text per list length).
    */
   async existing(ids: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();
     const unique = [...new Set(ids)];
-    for (let k = 0; k < unique.length; k += 100) {
-      const list = oneOf(this.c, unique.slice(k, k + 100), 0);
+    const chunk = this.c.dialect === 'postgres' ? 1000 : 100;
+    for (let k = 0; k < unique.length; k += chunk) {
+      const list = oneOf(this.c, unique.slice(k, k + chunk), 0);
       const { rows } = await prepared(
         this.c,
         `contact ids stored ${list.key}`,

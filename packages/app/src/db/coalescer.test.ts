@@ -16,7 +16,7 @@ describe('Coalescer', () => {
     const writes: string[][] = [];
     const c = new Coalescer<string, string>(async (items) => {
       writes.push(items);
-      if (items.includes('bad')) throw new Error('invalid byte sequence for encoding "UTF8": 0x00');
+      if (items.includes('bad')) throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
       return items;
     }, 100);
     const answers = await Promise.allSettled(['a', 'bad', 'c'].map((x) => c.submit(x)));
@@ -24,7 +24,23 @@ describe('Coalescer', () => {
     expect(writes).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
   });
 
-  it('fails every caller at once when the database is away (no write per caller)', async () => {
+  it('fails every caller at once when the database is away or cannot write (no write per caller)', async () => {
+    for (const code of ['25006', '53100', '57014', 'SQLITE_BUSY']) {
+      let writes = 0;
+      const c = new Coalescer<string, string>(async () => {
+        writes++;
+        throw Object.assign(new Error(code), { code });
+      }, 100);
+      const answers = await Promise.allSettled(['a', 'b', 'c'].map((x) => c.submit(x)));
+      expect(
+        answers.every((a) => a.status === 'rejected'),
+        code,
+      ).toBe(true);
+      expect(writes, code).toBe(1);
+    }
+  });
+
+  it('fails every caller at once when the connection is lost', async () => {
     let writes = 0;
     const c = new Coalescer<string, string>(async () => {
       writes++;

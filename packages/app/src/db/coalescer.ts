@@ -1,5 +1,3 @@
-import { isConnectionLoss } from './connection-loss.js';
-
 /**
  * Group commit for callers that arrive together: what is submitted while a write is under way (or
  * waiting for SQLite's write lock) goes in the next write, as one statement, instead of each
@@ -47,10 +45,11 @@ export class Coalescer<I, O> {
           const out = await this.write(batch.map((b) => b.item));
           batch.forEach((b, i) => b.resolve(out[i] as O));
         } catch (e) {
-          // one caller's bad item must not fail the callers it was written with: each is written
-          // again on its own (the failed write stored nothing). Not when the database is away:
-          // then every write fails alike, and trying each would only make the callers wait longer.
-          if (batch.length === 1 || isConnectionLoss(e)) for (const b of batch) b.reject(e);
+          // one caller's bad item must not fail the callers it was written with: on an error about
+          // the data itself, each is written again on its own (the failed write stored nothing).
+          // Any other error (the database away, read-only, full, a statement cancelled) would fail
+          // each write alike, and trying each would only make the callers wait longer.
+          if (batch.length === 1 || !isDataError(e)) for (const b of batch) b.reject(e);
           else
             for (const b of batch) {
               try {
@@ -66,4 +65,15 @@ export class Coalescer<I, O> {
       this.writing = false;
     }
   }
+}
+
+/**
+ * An error about the values written, not the database: PostgreSQL's data exceptions and integrity
+ * violations (SQLSTATE classes 22 and 23: a NUL in text, a value out of range, a constraint), and
+ * SQLite's constraint and type-mismatch errors.
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return /^2[23][0-9A-Z]{3}$/.test(code) || /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
 }

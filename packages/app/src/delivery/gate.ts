@@ -96,6 +96,9 @@ export class SendGate {
       return null;
     }
     const request = message.request;
+    // decided one at a time per contact, as requests are (PostgreSQL): a request deciding now for
+    // this contact must not count this message as waiting while it passes here
+    await store.contacts.lock(message.contactId);
     // the message's own earlier steps, and what was decided after it, do not count against its budget
     const { contact, context } = await loadContext(store, message.contactId, now, {
       id: message.id,

@@ -6,6 +6,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { ConsoleSessions, SignedOut } from '../admin/sessions.js';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
+import { Coalescer } from '../db/coalescer.js';
 import { DryRuns } from '../dry-run/dry-runs.js';
 import { AppError, InputError, NotFoundError } from '../errors.js';
 import type { HotWrites } from '../inbox/hot-writes.js';
@@ -137,6 +138,16 @@ export function createApp(deps: AppDeps): Express {
   const governance = new RulesGovernance(deps.rules, deps.clock);
   const fast: FastPath[] = [];
 
+  // the ids of requests that arrive together are looked up together (one statement per turn of
+  // the event loop under load, as their inbox rows are written), each request then checks its own
+  const contactsExist = new Coalescer<readonly string[], Set<string>>(
+    async (lists) => {
+      const found = await deps.runtime.store.contacts.existing(lists.flat());
+      return lists.map(() => found);
+    },
+    1000,
+    (ids) => ids.length,
+  );
   const ingest = createIngest({
     inbox,
     metrics,
@@ -145,7 +156,7 @@ export function createApp(deps: AppDeps): Express {
     bodyLimit: byteLimit(limit),
     onWork: nudge,
     log: deps.log,
-    contactsExist: (ids) => deps.runtime.store.contacts.existing(ids),
+    contactsExist: (ids) => contactsExist.submit(ids),
   });
   fast.push(ingest.fast);
   table.add(

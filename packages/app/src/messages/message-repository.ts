@@ -258,6 +258,7 @@ export class MessageRepository {
           .selectFrom('messages')
           .select(['type', 'team', 'channel', 'created_at', 'status'])
           .select(requestPriority(this.c.dialect).as('priority'))
+          .select(sql<boolean>`exists (select 1 from attempts a where a.message_id = messages.id)`.as('claimed'))
           .where('contact_id', '=', arg(0))
           .where(
             'status',
@@ -274,7 +275,7 @@ export class MessageRepository {
     // before it, and what was decided after it that is more important (it gave way to that)
     const rank = (p: string | null | undefined) => RANK[p ?? 'normal'] ?? 1;
     const own = rank(before.priority);
-    return rows.filter((r) => r.status !== 'queued' || Number(r.created_at) < before.createdAt || rank(r.priority) > own).map(sentRecordOf);
+    return rows.filter((r) => !pendingOf(r) || Number(r.created_at) < before.createdAt || rank(r.priority) > own).map(sentRecordOf);
   }
 
   /**
@@ -394,7 +395,12 @@ export class MessageRepository {
 export type PressureRow = Pick<MessagesTable, 'type' | 'team' | 'channel' | 'created_at'> & {
   status?: string | null | undefined;
   priority?: string | null | undefined;
+  /** Some step of it has been claimed: it is being sent (or was), whatever its status says yet. */
+  claimed?: boolean | number | null | undefined;
 };
+
+/** Waiting to go and not being sent: no step claimed yet (a claimed one stays `queued` through its provider call and retries). */
+const pendingOf = (r: PressureRow) => r.status === 'queued' && !r.claimed;
 
 const PRIORITIES = new Set(['low', 'normal', 'high']);
 const RANK: Record<string, number> = { low: 0, normal: 1, high: 2 };
@@ -404,7 +410,7 @@ export function sentRecordOf(r: PressureRow): SentRecord {
   const s: SentRecord = { at: new Date(Number(r.created_at)).toISOString(), type: r.type as SentRecord['type'] };
   if (r.channel !== null) s.channel = r.channel;
   if (r.team !== null) s.team = r.team;
-  if (r.status !== undefined && r.status !== null) s.pending = r.status === 'queued';
+  if (r.status !== undefined && r.status !== null) s.pending = pendingOf(r);
   if (r.priority !== undefined && r.priority !== null && PRIORITIES.has(r.priority)) s.priority = r.priority as SentRecord['priority'];
   return s;
 }
