@@ -178,6 +178,14 @@ describe('Salesforce', () => {
       .set('x-signalbox-org-id', ORG)
       .send({ recordId: amina, messageType: 'transactional', template: 'order_shipped' })
       .expect(202);
+    // a template written for another type of message is refused at the panel's own field
+    const mismatch = await request(h.url)
+      .post('/salesforce/panel/send')
+      .set('x-signalbox-panel-key', panelKey)
+      .set('x-signalbox-org-id', ORG)
+      .send({ recordId: amina, messageType: 'transactional', template: 'order_update' })
+      .expect(422);
+    expect(mismatch.body).toMatchObject({ code: 'TEMPLATE_TYPE_MISMATCH', errors: [{ path: '/messageType' }] });
     expect(queued.body).toMatchObject({ status: 'queued', outcome: 'send', channel: 'sms' });
     const m = await h.db.selectFrom('messages').selectAll().where('id', '=', queued.body.messageId).executeTakeFirstOrThrow();
     expect(m).toMatchObject({ team: 'salesforce-panel', workflow: 'agent:unknown' });

@@ -49,7 +49,7 @@ export async function agentSend(
         priority: 'normal',
         ...(key !== undefined ? { idempotencyKey: key } : {}),
       },
-      { checkTemplateAt: '' },
+      { checkTemplateAt: '', typeAt: '/messageType' },
     );
     if (!requested.created) {
       const first = await u.store.messages.get(requested.messageId);

@@ -54,7 +54,7 @@ export class MessageRequests {
     u: Unit<MessageStore>,
     contactId: string,
     request: MessageRequest,
-    meta: { journeyInstanceId?: string | null; onlyChannel?: string; checkTemplateAt?: string } = {},
+    meta: { journeyInstanceId?: string | null; onlyChannel?: string; checkTemplateAt?: string; typeAt?: string } = {},
   ): Promise<Requested> {
     const now = this.now();
     // a request from outside (API, card, panel, workflow action; `checkTemplateAt` locates the
@@ -64,7 +64,7 @@ export class MessageRequests {
       meta.checkTemplateAt !== undefined &&
       (request.idempotencyKey === undefined || !(await u.store.messages.hasIdempotencyKey(request.idempotencyKey)))
     )
-      assertTemplateUsable(this.d.ruleset(), request, meta.checkTemplateAt);
+      assertTemplateUsable(this.d.ruleset(), request, meta.checkTemplateAt, meta.typeAt);
     await u.store.contacts.lock(contactId);
     const { contact, context } = await loadContext(u.store, contactId, now);
     const rs = this.d.ruleset();

@@ -12,6 +12,8 @@ export function assertTemplateUsable(
   rs: CompiledRuleset,
   request: Pick<MessageRequest, 'template' | 'variables'> & Partial<Pick<MessageRequest, 'type'>>,
   base: string,
+  /** Where the request's message type sits, when not at `${base}/type` (the card and panel call it `messageType`). */
+  typeAt = `${base}/type`,
 ): void {
   const name = request.template;
   if (name === undefined || name === null) return;
@@ -31,7 +33,7 @@ export function assertTemplateUsable(
   // consented and timed as one) is a mistake in the request, not a new kind of message
   if (template !== undefined && request.type !== undefined && request.type !== template.messageType)
     throw new AppError(422, 'TEMPLATE_TYPE_MISMATCH', `template "${name}" is for ${template.messageType} messages, not ${request.type}`, [
-      { path: `${base}/type`, message: `must be ${template.messageType}, the template's message type` },
+      { path: typeAt, message: `must be ${template.messageType}, the template's message type` },
     ]);
   const given = request.variables ?? {};
   const missing = (template?.variables ?? []).filter((v) => given[v] === undefined);

@@ -73,7 +73,7 @@ export class WorkflowActions {
             workflow: 'hubspot-workflow',
             priority: 'normal',
           },
-          { checkTemplateAt: '/inputFields' },
+          { checkTemplateAt: '/inputFields', typeAt: '/inputFields/messageType' },
         );
         if (requested.status === 'queued')
           await u.store.crmCallbacks.open('hubspot', String(input.portalId), input.callbackId, requested.messageId, this.d.now());
