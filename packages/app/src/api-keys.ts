@@ -11,7 +11,7 @@ export function resolveApiKeys(config: Config): { keys: ApiKey[]; generatedAt: s
   if (config.SIGNALBOX_API_KEYS !== undefined) return { keys: config.SIGNALBOX_API_KEYS, generatedAt: null };
   sharedSecretRequired(config, 'SIGNALBOX_API_KEYS');
   const dir = resolve(invocationDir(config), config.DATA_DIR);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, 'admin-api-key');
   if (!existsSync(file)) {
     writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
@@ -26,7 +26,7 @@ export function localSecret(config: Config, name: string, given: string | undefi
   if (given !== undefined) return given;
   sharedSecretRequired(config, name.toUpperCase().replace(/-/g, '_'));
   const dir = resolve(invocationDir(config), config.DATA_DIR);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, name);
   if (!existsSync(file)) writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
   return readFileSync(file, 'utf8').trim();

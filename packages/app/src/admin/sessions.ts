@@ -108,7 +108,7 @@ export function sessionCookie(value: string, secure: boolean, maxAgeMs: number):
  */
 export class SignedOut {
   constructor(
-    /** Keys that expire (keyv: in this process, or on Redis). */
+    /** Keys that expire (keyv on Redis, or the store: StoredMarks). */
     private readonly store: { get(key: string): Promise<unknown>; set(key: string, value: true, ttl: number): Promise<unknown> },
   ) {}
 

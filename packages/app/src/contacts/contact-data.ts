@@ -51,16 +51,29 @@ export function mergeContacts(a: Contact, b: Contact): Contact {
   return merged;
 }
 
+/** The zones the time zone database names, by their lower-case spelling (built once). */
+let zonesByLowerCase: Map<string, string> | null = null;
+const canonicalCache = new Map<string, string>();
+
 /**
  * A time zone as the time zone database spells it (`africa/nairobi` → `Africa/Nairobi`), so the
- * contact, the card and reports show one name; a zone it names otherwise (an alias such as
- * Asia/Kolkata, which ICU calls Asia/Calcutta) is kept as given.
+ * contact, the card and reports show one name; an alias the database knows under another name
+ * (`Asia/Kolkata`, which ICU calls Asia/Calcutta) is kept as given, in its own case where that is
+ * one of the database's names. Cached: contacts are upserted on the hot path.
  */
 export function canonicalZone(zone: string): string {
-  try {
-    const known = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
-    return known.toLowerCase() === zone.toLowerCase() ? known : zone;
-  } catch {
-    return zone;
+  const cached = canonicalCache.get(zone);
+  if (cached !== undefined) return cached;
+  zonesByLowerCase ??= new Map(Intl.supportedValuesOf('timeZone').map((z) => [z.toLowerCase(), z]));
+  let out = zonesByLowerCase.get(zone.toLowerCase()) ?? zone;
+  if (out === zone) {
+    try {
+      const known = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+      if (known.toLowerCase() === zone.toLowerCase()) out = known;
+    } catch {
+      // not a zone: kept as given (the API refuses unknown zones before this)
+    }
   }
+  if (canonicalCache.size < 1000) canonicalCache.set(zone, out);
+  return out;
 }

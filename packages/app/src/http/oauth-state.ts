@@ -4,13 +4,15 @@ import { AppError, InputError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 /**
- * Where the states used are remembered until they would have expired anyway: keyv, in this
- * process on the embedded profile, on Redis (shared by every instance) with REDIS_URL.
+ * Where the states used are remembered until they would have expired anyway: keyv on Redis with
+ * REDIS_URL, else the store (StoredMarks); both shared by every instance and kept over a restart.
  */
 export interface UsedStates {
   get(key: string): Promise<unknown>;
   set(key: string, value: true, ttl: number): Promise<unknown>;
   delete(key: string): Promise<unknown>;
+  /** Sets the key unless it is set (atomically): true when this call set it. Where there is one. */
+  setIfAbsent?(key: string, ttl: number): Promise<boolean>;
 }
 
 /** How long an install or connect link stays good. */
@@ -61,9 +63,10 @@ export class OAuthState {
   }
 
   /**
-   * check(), then remembers the state as used until it would have expired. Two callbacks racing
-   * with one state may both pass (keyv has no set-if-absent); the authorization code itself is
-   * good once at HubSpot and Salesforce, so at most one of them connects.
+   * check(), then remembers the state as used until it would have expired. In the store this is one
+   * atomic statement; on Redis (keyv has no set-if-absent) two callbacks racing with one state may
+   * both pass, and the authorization code itself, good once at HubSpot and Salesforce, lets at most
+   * one of them connect.
    */
   /**
    * Runs `connect` with the state consumed; when it fails for a passing reason (the CRM unreachable,
@@ -89,8 +92,11 @@ export class OAuthState {
     const ttl = Number(nonce.split('-')[0]) + STATE_TTL_MS - this.now();
     let seen: unknown;
     try {
-      seen = await this.used.get(`state:${nonce}`);
-      if (seen === undefined) await this.used.set(`state:${nonce}`, true, Math.max(1, ttl));
+      if (this.used.setIfAbsent !== undefined) seen = (await this.used.setIfAbsent(`state:${nonce}`, Math.max(1, ttl))) ? undefined : true;
+      else {
+        seen = await this.used.get(`state:${nonce}`);
+        if (seen === undefined) await this.used.set(`state:${nonce}`, true, Math.max(1, ttl));
+      }
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'used OAuth states cannot be read or written');
       throw new AppError(503, 'CACHE_UNAVAILABLE', 'the link cannot be checked right now: try again in a moment');

@@ -37,7 +37,7 @@ export class SeenSignatures {
     return r.rows.length > 0;
   }
 
-  /** Marks `key` until `until` (again: the later time wins), whether or not it was marked. */
+  /** Marks `key` until `until` (marked again: `until` replaces the time it had), whether or not it was marked. */
   async mark(key: string, until: number): Promise<void> {
     await prepared(
       this.c,

@@ -91,6 +91,8 @@ export function validateSemantics(rs: Ruleset): Problem[] {
         .replace(/\p{M}/gu, '')
         .toUpperCase()
         .replace(/[^\p{L}\p{N}]+/gu, '');
+      // a word of only emoji or punctuation matches no reply (replies are read the same way)
+      if (key === '') return;
       const owner = keywordOwner.get(key);
       if (owner !== undefined && owner !== kind)
         add(p('consent', 'keywords', kind, 'words', i), `"${w}" is also a ${owner} keyword: a reply must mean one thing`);
