@@ -57,7 +57,11 @@ export function takeBody(
     const send = (status: number, type: string, body: string) => {
       o.metrics.httpRequests.inc({ route: o.route, method: 'POST', status: String(status) });
       o.metrics.httpDuration.observe({ route: o.route, method: 'POST' }, (performance.now() - t0) / 1000);
-      res.writeHead(status, { 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(body) });
+      res.writeHead(status, {
+        'content-type': `${type}; charset=utf-8`,
+        'content-length': Buffer.byteLength(body),
+        'x-content-type-options': 'nosniff',
+      });
       res.end(body);
     };
     handle(Buffer.concat(chunks)).then(
