@@ -99,3 +99,21 @@ export class ContactLocks {
     this.mergedInto.clear();
   }
 }
+
+/**
+ * Two requests naming one new identity at once (a message and an event for a new phone, on two
+ * instances) must not both find nothing and each make a contact: the second would then take the
+ * identity from the first, leaving the first's contact without it (a message accepted for it
+ * failed for want of an address). On PostgreSQL, when an identity is not found, every identity
+ * of the request is locked for the transaction, in one order (so two upserts never wait on each
+ * other in a cycle), before any contact is locked, and looked up again (a statement after the
+ * wait sees what the other committed). SQLite has one writer: nothing to do (false).
+ */
+export async function lockIdentities(tx: Conn, identities: Array<{ kind: string; value: string }>): Promise<boolean> {
+  if (tx.dialect !== 'postgres' || identities.length === 0) return false;
+  const keys = [...new Set(identities.map((i) => `${i.kind}:${i.value}`))].sort();
+  await sql`select count(pg_advisory_xact_lock(hashtextextended(k, 11))) from (select unnest(${keys}::text[]) as k order by 1) ordered`.execute(
+    tx.db,
+  );
+  return true;
+}

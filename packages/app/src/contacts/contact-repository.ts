@@ -6,11 +6,19 @@ import { inTransaction } from '../db/transaction.js';
 import { uuidv7 } from '../ids.js';
 import { applyFields, type ContactFields, emptyContact, mergeContacts } from './contact-data.js';
 import { updateData, updateDataMany } from './contact-data-writes.js';
-import { ContactLocks } from './contact-locks.js';
+import { ContactLocks, lockIdentities } from './contact-locks.js';
 import { readContact, type StoredContact } from './contact-record.js';
 import { type ContactFilter, type ContactSummary, searchContacts } from './contact-search.js';
 import { CRM_KINDS, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
-import { marketOfPhone } from './markets.js';
+import {
+  findByIdentity,
+  type IdentityConflict,
+  identityConflicts,
+  identityOf,
+  knownIdentities,
+  markUnreachable,
+} from './identity-reads.js';
+import { withMarket } from './markets.js';
 
 export type { StoredContact, UnreachableIdentity } from './contact-record.js';
 export type { ContactFilter, ContactSummary } from './contact-search.js';
@@ -27,13 +35,7 @@ export interface UpsertResult {
   conflicts: Array<{ kind: string; value: string; otherContactId: string }>;
 }
 
-export interface IdentityConflict {
-  kind: string;
-  value: string;
-  otherContactId: string;
-  detail: string;
-  at: string;
-}
+export type { IdentityConflict } from './identity-reads.js';
 
 /**
  * Contacts and their identities: one person across phone, email and CRM ids. Records that turn
@@ -256,37 +258,9 @@ export class ContactRepository {
     });
   }
 
-  /**
-   * Which of these identities some contact already has, as `kind:value` (normalised as stored);
-   * an identity that does not normalise is left out. One indexed lookup per 300 (the primary key).
-   */
-  async knownIdentities(ids: readonly Identity[]): Promise<Set<string>> {
-    const wanted: Array<{ kind: string; value: string }> = [];
-    for (const i of ids) {
-      try {
-        wanted.push({ kind: i.kind, value: normalizeIdentity(i.kind, i.value) });
-      } catch {
-        // not an identity we would store
-      }
-    }
-    const known = new Set<string>();
-    const CHUNK = 300;
-    for (let k = 0; k < wanted.length; k += CHUNK) {
-      const part = wanted.slice(k, k + CHUNK);
-      const rows = await this.c.db
-        .selectFrom('identities')
-        .select(['kind', 'value'])
-        .where((eb) =>
-          eb(
-            eb.refTuple('kind', 'value'),
-            'in',
-            part.map((w) => eb.tuple(w.kind, w.value)),
-          ),
-        )
-        .execute();
-      for (const r of rows) known.add(`${r.kind}:${r.value}`);
-    }
-    return known;
+  /** See `knownIdentities` in identity-reads.ts. */
+  knownIdentities(ids: readonly Identity[]): Promise<Set<string>> {
+    return knownIdentities(this.c, ids);
   }
 
   /** Contacts in id order, filtered and paged (see `searchContacts`). */
@@ -350,63 +324,22 @@ export class ContactRepository {
     this.locks.forget();
   }
 
-  async findByIdentity(kind: IdentityKind, value: string): Promise<StoredContact | null> {
-    let v: string;
-    try {
-      v = normalizeIdentity(kind, value);
-    } catch {
-      return null;
-    }
-    const row = await this.c.db
-      .selectFrom('identities')
-      .select('contact_id')
-      .where('kind', '=', kind)
-      .where('value', '=', v)
-      .executeTakeFirst();
-    return row ? readContact(this.c, row.contact_id) : null;
+  findByIdentity(kind: IdentityKind, value: string): Promise<StoredContact | null> {
+    return findByIdentity(this.c, kind, value);
   }
 
-  /**
-   * A provider said this address does not exist: it keeps finding its contact, but decisions no
-   * longer see it as an address. Once (the first reason stays). Returns whether it changed.
-   */
-  async markUnreachable(kind: IdentityKind, value: string, reason: string, now: number): Promise<boolean> {
-    const r = await this.c.db
-      .updateTable('identities')
-      .set({ unreachable_at: now, unreachable_reason: reason.slice(0, 500) })
-      .where('kind', '=', kind)
-      .where('value', '=', value)
-      .where('unreachable_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+  /** See `markUnreachable` in identity-reads.ts. */
+  markUnreachable(kind: IdentityKind, value: string, reason: string, now: number): Promise<boolean> {
+    return markUnreachable(this.c, kind, value, reason, now);
   }
 
   /** The value of one kind of identity a contact has (its HubSpot id, its email), if any. */
-  async identityOf(contactId: string, kind: IdentityKind): Promise<string | null> {
-    const row = await this.c.db
-      .selectFrom('identities')
-      .select('value')
-      .where('contact_id', '=', contactId)
-      .where('kind', '=', kind)
-      .orderBy('value')
-      .executeTakeFirst();
-    return row?.value ?? null;
+  identityOf(contactId: string, kind: IdentityKind): Promise<string | null> {
+    return identityOf(this.c, contactId, kind);
   }
 
-  async conflicts(contactId: string): Promise<IdentityConflict[]> {
-    const rows = await this.c.db
-      .selectFrom('identity_conflicts')
-      .selectAll()
-      .where((eb) => eb.or([eb('contact_id', '=', contactId), eb('other_contact_id', '=', contactId)]))
-      .orderBy('created_at')
-      .execute();
-    return rows.map((r) => ({
-      kind: r.kind,
-      value: r.value,
-      otherContactId: r.contact_id === contactId ? r.other_contact_id : r.contact_id,
-      detail: r.detail,
-      at: new Date(Number(r.created_at)).toISOString(),
-    }));
+  conflicts(contactId: string): Promise<IdentityConflict[]> {
+    return identityConflicts(this.c, contactId);
   }
 
   /** Read-modify-write of a contact's data in one transaction (engagement, last inbound). */
@@ -418,36 +351,4 @@ export class ContactRepository {
   updateDataMany(ids: readonly string[], now: number, change: (id: string, c: Contact) => Contact): Promise<void> {
     return updateDataMany(this.c, ids, now, change);
   }
-}
-
-/**
- * Two requests naming one new identity at once (a message and an event for a new phone, on two
- * instances) must not both find nothing and each make a contact: the second would then take the
- * identity from the first, leaving the first's contact without it (a message accepted for it
- * failed for want of an address). On PostgreSQL, when an identity is not found, every identity
- * of the request is locked for the transaction, in one order (so two upserts never wait on each
- * other in a cycle), before any contact is locked, and looked up again (a statement after the
- * wait sees what the other committed). SQLite has one writer: nothing to do (false).
- */
-async function lockIdentities(tx: Conn, identities: Array<{ kind: string; value: string }>): Promise<boolean> {
-  if (tx.dialect !== 'postgres' || identities.length === 0) return false;
-  const keys = [...new Set(identities.map((i) => `${i.kind}:${i.value}`))].sort();
-  await sql`select count(pg_advisory_xact_lock(hashtextextended(k, 11))) from (select unnest(${keys}::text[]) as k order by 1) ordered`.execute(
-    tx.db,
-  );
-  return true;
-}
-
-/**
- * A contact no one gave a market takes the one its phone number's calling code names (+254: KE),
- * as the CRM sync does: a market's prices, quiet hours and channel order then apply instead of
- * the defaults (an SMS to Kenya was priced at the default 0.05, not KE's 0.008). A market given
- * (now or before) always wins.
- */
-function withMarket(data: Contact, identities: ReadonlyArray<{ kind: string; value: string }>): Contact {
-  if (data.market !== undefined) return data;
-  const phone = identities.find((i) => i.kind === 'phone')?.value;
-  if (phone === undefined || !phone.startsWith('+')) return data;
-  const market = marketOfPhone(phone);
-  return market === undefined ? data : { ...data, market };
 }

@@ -1,3 +1,5 @@
+import type { Contact } from '@signalbox/engine';
+
 /** Country calling codes of the markets a ruleset may define (longest prefix wins). */
 const DIAL_CODES: Record<string, string> = {
   KE: '254',
@@ -34,4 +36,18 @@ export function marketOfPhone(phone: string, markets: readonly string[] = ALL): 
   return markets
     .filter((m) => DIAL_CODES[m] !== undefined && digits.startsWith(DIAL_CODES[m] as string))
     .sort((a, b) => (DIAL_CODES[b] as string).length - (DIAL_CODES[a] as string).length)[0];
+}
+
+/**
+ * A contact no one gave a market takes the one its phone number's calling code names (+254: KE),
+ * as the CRM sync does: a market's prices, quiet hours and channel order then apply instead of
+ * the defaults (an SMS to Kenya was priced at the default 0.05, not KE's 0.008). A market given
+ * (now or before) always wins.
+ */
+export function withMarket(data: Contact, identities: ReadonlyArray<{ kind: string; value: string }>): Contact {
+  if (data.market !== undefined) return data;
+  const phone = identities.find((i) => i.kind === 'phone')?.value;
+  if (phone === undefined || !phone.startsWith('+')) return data;
+  const market = marketOfPhone(phone);
+  return market === undefined ? data : { ...data, market };
 }
