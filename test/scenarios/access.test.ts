@@ -205,6 +205,15 @@ describe('no 500 on malformed input anywhere', () => {
       expect.arrayContaining(['/api/v1/messages', '/api/v1/events', '/api/v1/reports/inventory', '/hooks/providers/{name}/receipts']),
     );
     expect((await request(h.url).get('/readyz').expect(200)).body).toEqual({ status: 'ready', store: 'sqlite' });
-    expect((await request(h.url).get('/metrics').expect(200)).text).toContain('signalbox_http_requests_total');
+    // metrics are read with an admin key or a key of their own (the only thing a metrics key can do)
+    expect((await h.api('metrics').get('/metrics').expect(200)).text).toContain('signalbox_http_requests_total');
+    expect((await h.api('admin').get('/metrics').expect(200)).text).toContain('signalbox_http_requests_total');
+    expect((await request(h.url).get('/metrics').expect(401)).body.code).toBe('AUTH_REQUIRED');
+    expect((await h.api('agent').get('/metrics').expect(403)).body.code).toBe('ROLE_FORBIDDEN');
+    expect((await h.api('metrics').get('/api/v1/contacts').expect(403)).body.code).toBe('ROLE_FORBIDDEN');
+    expect(
+      (await h.api('metrics').post('/api/v1/events').send({ id: 'm-1', type: 'x', occurredAt: '2026-01-01T00:00:00Z' }).expect(403)).body
+        .code,
+    ).toBe('ROLE_FORBIDDEN');
   });
 });

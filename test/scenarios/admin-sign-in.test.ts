@@ -17,7 +17,7 @@ afterAll(async () => h?.close());
 const signIn = (key: unknown) => request(h.url).post('/admin/session').send({ key });
 
 describe('POST /admin/session under abuse', () => {
-  it('after 10 wrong keys from one address, even the right key is refused 429 with Retry-After; the API is not affected', async () => {
+  it('after 10 wrong keys from one address, even the right key is refused 429 with Retry-After, on the API too', async () => {
     for (let i = 0; i < 10; i++) await signIn(`wrong-${i}-0123456789abcdefghij`).expect(401);
     const refused = await signIn(KEYS.admin).expect(429);
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -29,8 +29,10 @@ describe('POST /admin/session under abuse', () => {
     expect(refused.headers['set-cookie']).toBeUndefined();
     // malformed bodies are refused the same way while the address is held back (no parsing, no key check)
     await signIn(42).expect(429);
-    // API keys on the API itself are not the console's sign-in
-    await h.api('agent').get('/api/v1/rules').expect(200);
+    // the API's keys from this address wait as well: a key guessed there would be as good
+    const api = await h.api('agent').get('/api/v1/rules').expect(429);
+    expect(api.body.code).toBe('AUTH_RATE_LIMITED');
+    expect(Number(api.headers['retry-after'])).toBeGreaterThan(0);
   });
 
   it('an integration key (which cannot sign in) does not clear the count of wrong keys before it', async () => {
@@ -130,6 +132,72 @@ describe('behind a load balancer (TRUST_PROXY)', () => {
       expect((await from('203.0.113.7', KEYS.admin).expect(429)).body.code).toBe('SIGN_IN_RATE_LIMITED');
       // another client behind the same balancer signs in
       await from('198.51.100.20', KEYS.admin).expect(200);
+    } finally {
+      await behind.close();
+    }
+  });
+
+  it('API keys guessed wrong count per client too: after 10, every key from that client waits (API, events, console alike)', async () => {
+    const behind = await startHarness({ at: '2026-11-23T09:00:00Z', trustProxy: 'loopback' });
+    try {
+      const as = (client: string, key: string) => ({ 'x-forwarded-for': client, authorization: `Bearer ${key}` });
+      const event = (id: string) => ({
+        id,
+        type: 'invoice.overdue',
+        occurredAt: '2026-11-23T09:00:00Z',
+        contact: { identities: [{ kind: 'phone', value: '+254711000001' }] },
+      });
+      // a good key before the guesses goes through the fast path as ever (no ETag: Express adds one)
+      const before = await request(behind.url)
+        .post('/api/v1/events')
+        .set(as('198.51.100.20', KEYS.integration))
+        .send(event('g-0'))
+        .expect(202);
+      expect(before.headers.etag).toBeUndefined();
+      for (let i = 0; i < 10; i++) {
+        const r = await request(behind.url)
+          .get('/api/v1/contacts')
+          .set(as('203.0.113.7', `wrong-key-${i}-0123456789abcdef`))
+          .expect(401);
+        expect(r.body.code).toBe('AUTH_INVALID');
+      }
+      // the eleventh try, even with a good key, waits: it could be the lucky guess
+      const refused = await request(behind.url).get('/api/v1/contacts').set(as('203.0.113.7', KEYS.admin)).expect(429);
+      expect(refused.body.code).toBe('AUTH_RATE_LIMITED');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(200);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      const events = await request(behind.url)
+        .post('/api/v1/events')
+        .set(as('203.0.113.7', KEYS.integration))
+        .send(event('g-1'))
+        .expect(429);
+      expect(events.body.code).toBe('AUTH_RATE_LIMITED');
+      expect((await request(behind.url).get('/metrics').set(as('203.0.113.7', KEYS.metrics)).expect(429)).body.code).toBe(
+        'AUTH_RATE_LIMITED',
+      );
+      // the console's sign-in counts the same guesses
+      const signIn = await request(behind.url)
+        .post('/admin/session')
+        .set('x-forwarded-for', '203.0.113.7')
+        .send({ key: KEYS.admin })
+        .expect(429);
+      expect(signIn.body.code).toBe('SIGN_IN_RATE_LIMITED');
+      // another client behind the same balancer is served, its events accepted on the fast path still
+      await request(behind.url).get('/api/v1/contacts').set(as('198.51.100.20', KEYS.admin)).expect(200);
+      const other = await request(behind.url)
+        .post('/api/v1/events')
+        .set(as('198.51.100.20', KEYS.integration))
+        .send(event('g-2'))
+        .expect(202);
+      expect(other.headers.etag).toBeUndefined();
+      // no key at all is not a guess: it is answered 401 and counts for nothing
+      for (let i = 0; i < 12; i++)
+        expect((await request(behind.url).get('/api/v1/contacts').set('x-forwarded-for', '192.0.2.1').expect(401)).body.code).toBe(
+          'AUTH_REQUIRED',
+        );
+      await request(behind.url).get('/api/v1/contacts').set(as('192.0.2.1', KEYS.admin)).expect(200);
+      const stored = await behind.db.selectFrom('inbox').select('event_id').orderBy('event_id').execute();
+      expect(stored.map((r) => r.event_id)).toEqual(['g-0', 'g-2']);
     } finally {
       await behind.close();
     }

@@ -521,7 +521,7 @@ describe('metrics', () => {
       .expect(202);
     await h.api('integration').get('/api/v1/nowhere').expect(404);
     await h.settle();
-    const text = (await request(h.url).get('/metrics').expect(200)).text;
+    const text = (await h.api('metrics').get('/metrics').expect(200)).text;
     const families = new Set(
       text
         .split('\n')

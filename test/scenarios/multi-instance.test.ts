@@ -6,7 +6,7 @@
  */
 import { DEFAULT_RULESET } from '@signalbox/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, get, type Instance, KEY, post, rulesetFile, startInstance, until } from '../support/instances.js';
+import { freshDatabase, get, type Instance, KEY, post, rulesetFile, scrape, startInstance, until } from '../support/instances.js';
 
 /** A zone where it is early afternoon now (quiet hours never hold the sends back during the test). */
 function afternoonZone(): string {
@@ -107,7 +107,7 @@ describe('several instances on one PostgreSQL', () => {
     expect(await count(db, `select count(*) n from journey_instances where journey_id = 'payment-reminder'`)).toBe(5_000);
     // the work was shared: every instance applied events and called the provider
     for (const i of instances) {
-      const metrics = await (await fetch(`${i.url}/metrics`)).text();
+      const metrics = await scrape(i.url);
       const calls = [...metrics.matchAll(/^signalbox_provider_calls_total\{[^}]*\} (\d+)/gm)].reduce((s, m) => s + Number(m[1]), 0);
       expect(calls, `provider calls made by ${i.id}`).toBeGreaterThan(0);
     }

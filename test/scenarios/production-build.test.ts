@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RULESET } from '@signalbox/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type Instance, KEY, post, rulesetFile, startInstance, until } from '../support/instances.js';
+import { freshDatabase, type Instance, KEY, METRICS_KEY, post, rulesetFile, scrape, startInstance, until } from '../support/instances.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -121,7 +121,7 @@ describe('the production build', () => {
     expect([...otlp.services]).toEqual(['signalbox-test/built-a']);
 
     // Prometheus: every series carries the instance label, the worker thread's merged in too
-    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    const metrics = await scrape(a.url);
     expect(metrics).toMatch(/^signalbox_provider_calls_total\{[^}]*instance="built-a"[^}]*\} 1$/m);
     expect(metrics).toMatch(/^signalbox_http_requests_total\{[^}]*instance="built-a"[^}]*\} \d+$/m);
     expect(metrics).toMatch(/^process_resident_memory_bytes\{instance="built-a"\} \d+/m);
@@ -162,7 +162,7 @@ describe('the production build', () => {
           PORT: '0',
           LOG_LEVEL: 'warn',
           DATA_DIR: join(dir, 'data'),
-          SIGNALBOX_API_KEYS: `ops:admin:${KEY}`,
+          SIGNALBOX_API_KEYS: `ops:admin:${KEY},prometheus:metrics:${METRICS_KEY}`,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -189,7 +189,7 @@ describe('the production build', () => {
       expect(sent).toMatchObject({ status: 202, body: { status: 'queued' } });
       // the deployed worker thread made the call
       await until('the deployed worker thread called the provider', async () =>
-        /^signalbox_provider_calls_total\{[^}]*outcome="accepted"[^}]*\} 1$/m.test(await (await fetch(`${url}/metrics`)).text()),
+        /^signalbox_provider_calls_total\{[^}]*outcome="accepted"[^}]*\} 1$/m.test(await scrape(url)),
       );
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

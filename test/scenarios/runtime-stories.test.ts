@@ -596,7 +596,7 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('events applied togeth
     expect(await h.db.selectFrom('journey_instances').select('id').execute()).toHaveLength(2);
     // the events were first applied under one savepoint, then again under one each: each event is
     // counted once, for what finally happened to it
-    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    const metrics = (await h.api('metrics').get('/metrics').expect(200)).text;
     expect(metrics).toMatch(/^signalbox_inbox_events_total\{source="api",outcome="applied"[^}]*\} 2$/m);
     expect(metrics).toMatch(/^signalbox_inbox_events_total\{source="api",outcome="dead"[^}]*\} 1$/m);
     // and each of the two messages decided is counted once

@@ -27,6 +27,7 @@ export const KEYS = {
   admin: 'admin-key-0123456789abcdefghij',
   agent: 'agent-key-0123456789abcdefghij',
   integration: 'integ-key-0123456789abcdefghij',
+  metrics: 'scrape-key-0123456789abcdefghij',
 };
 export const SANDBOX_SECRET = 'sandbox-secret-0123456789abcdef';
 
@@ -123,6 +124,7 @@ export async function startHarness(o: {
       { name: 'ops', role: 'admin', secret: KEYS.admin },
       { name: 'desk', role: 'agent', secret: KEYS.agent },
       { name: 'crm', role: 'integration', secret: KEYS.integration },
+      { name: 'prometheus', role: 'metrics', secret: KEYS.metrics },
     ],
     sandboxSecret: SANDBOX_SECRET,
     admin: { dir: ADMIN_UI_DIST, sessionSecret: 'console-session-secret-0123456789abcdef' },

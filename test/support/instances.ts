@@ -15,6 +15,8 @@ const MAIN = fileURLToPath(new URL('../../packages/app/src/main.ts', import.meta
 const COMPILED_MAIN = fileURLToPath(new URL('../../packages/app/dist/main.js', import.meta.url));
 const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const KEY = 'prod-admin-key-0123456789abcdefghij';
+/** A key that reads /metrics only (what Prometheus is given). */
+export const METRICS_KEY = 'prod-scrape-key-0123456789abcdefghij';
 export const SANDBOX_SECRET = 'prod-sandbox-secret-0123456789abcdef';
 
 /** A fresh database (dropped by `drop`). */
@@ -96,7 +98,7 @@ export function startInstance(o: {
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
         DATA_DIR: mkdtempSync(join(tmpdir(), `signalbox-${o.id}-`)),
-        SIGNALBOX_API_KEYS: `ops:admin:${KEY}`,
+        SIGNALBOX_API_KEYS: `ops:admin:${KEY},prometheus:metrics:${METRICS_KEY}`,
         SANDBOX_SECRET,
         SESSION_SECRET: 'prod-session-secret-0123456789abcdefghijkl',
         SHUTDOWN_DELAY_MS: '0',
@@ -133,6 +135,11 @@ export async function post(url: string, body: unknown, headers: Record<string, s
 export async function get(url: string): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, { headers: { authorization: `Bearer ${KEY}` } });
   return { status: res.status, body: (await res.json()) as unknown };
+}
+
+/** An instance's Prometheus text, read with the metrics key. */
+export async function scrape(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_KEY}` } })).text();
 }
 
 /** Polls `fn` until it holds (or throws after `ms`). */

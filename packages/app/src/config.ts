@@ -22,8 +22,8 @@ const commaList = (pattern: RegExp, message: string) =>
 const apiKeySpec = z
   .string()
   .regex(
-    /^[A-Za-z0-9_.-]+:(admin|agent|integration):[A-Za-z0-9_\-.~+/=]{24,}$/,
-    'each key is name:role:secret (role admin|agent|integration, secret ≥ 24 chars)',
+    /^[A-Za-z0-9_.-]+:(admin|agent|integration|metrics):[A-Za-z0-9_\-.~+/=]{24,}$/,
+    'each key is name:role:secret (role admin|agent|integration|metrics, secret ≥ 24 chars)',
   );
 
 /** Comma-separated `key=value` pairs (e.g. `whatsapp=PN…,viber=PN…`), each matching `pattern` (key and value as its two groups). */
@@ -283,7 +283,8 @@ export const configSchema = z.object({
   INIT_CWD: z.string().optional(),
 });
 
-export type Role = 'admin' | 'agent' | 'integration';
+/** What a key may do: everything; the agent's card and sends; a CRM's or system's events and sends; read /metrics only. */
+export type Role = 'admin' | 'agent' | 'integration' | 'metrics';
 export interface ApiKey {
   name: string;
   role: Role;

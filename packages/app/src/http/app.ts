@@ -16,9 +16,11 @@ import { exposition, type Metrics } from '../metrics/metrics.js';
 import { RulesGovernance } from '../rules/governance.js';
 import type { RulesHolder } from '../rules/rules-holder.js';
 import type { Runtime } from '../runtime.js';
+import { KeyGuesses } from '../security/key-guesses.js';
 import type { ReplayGuard } from '../security/replay-guard.js';
 import { apiKeyAuth, apiKeyPrincipal } from './auth.js';
 import { jsonBody, rawBody } from './body.js';
+import { clientAddressOf, type TrustProxy } from './client-address.js';
 import { byteLimit, type FastPath } from './fast-path.js';
 import { createIngest } from './ingest.js';
 import type { UsedStates } from './oauth-state.js';
@@ -85,6 +87,8 @@ export interface AppDeps {
   hubspot?: Omit<HubspotRouteDeps, 'ruleset' | 'usedStates'>;
   /** The Salesforce app's routes (Outbound Messages, record panel, connecting an org). */
   salesforce?: Omit<SalesforceRouteDeps, 'usedStates'>;
+  /** API keys guessed wrong per address (default: 10 in 5 minutes, counted by this instance). */
+  keyGuesses?: KeyGuesses;
   /** OAuth states used (keyv: shared through Redis in production); default: in this process. */
   usedStates?: UsedStates;
 }
@@ -124,10 +128,14 @@ export function createApp(deps: AppDeps): Express {
   const sessions = deps.admin !== undefined ? new ConsoleSessions(deps.admin.sessionSecret) : null;
   const usedStates = deps.usedStates ?? new Keyv();
   const signedOut = new SignedOut(usedStates);
+  // keys guessed wrong, per address, by the wall clock: API requests and console sign-ins count alike
+  const keyGuesses = deps.keyGuesses ?? new KeyGuesses({ max: 10, windowMs: 5 * 60_000, maxClients: 10_000 });
+  const trust = app.get('trust proxy fn') as TrustProxy;
   // sessions expire by the wall clock (a test clock moving days ahead must not sign anyone out)
   const auth = apiKeyAuth(
     deps.apiKeys,
     sessions !== null ? consoleSessionAuth({ sessions, keys: deps.apiKeys, signedOut, now: () => Date.now() }) : undefined,
+    { keys: keyGuesses, now: () => Date.now() },
   );
   const metrics = deps.metrics;
   const limit = deps.bodyLimit ?? '256kb';
@@ -153,6 +161,8 @@ export function createApp(deps: AppDeps): Express {
     metrics,
     now,
     principal: apiKeyPrincipal(deps.apiKeys),
+    // an address being refused keys is answered by the checked route (429 there), as one with a bad key is
+    keysRefused: (req) => keyGuesses.tracking(Date.now()) && keyGuesses.retryAfter(clientAddressOf(req, trust), Date.now()) > 0,
     bodyLimit: byteLimit(limit),
     onWork: nudge,
     log: deps.log,
@@ -207,9 +217,10 @@ export function createApp(deps: AppDeps): Express {
     {
       method: 'get',
       path: '/metrics',
-      summary: 'Prometheus metrics (this process, its worker thread included)',
+      summary: 'Prometheus metrics (this process, its worker thread included): an admin key or a metrics key (Bearer)',
       tags: ['system'],
-      security: 'none',
+      security: 'apiKey',
+      roles: ['admin', 'metrics'],
       responses: { 200: 'text exposition format' },
       handler: async (_req, res) => {
         const other = (await deps.threadMetrics?.()) ?? null;
@@ -277,6 +288,7 @@ export function createApp(deps: AppDeps): Express {
         dir: deps.admin.dir,
         secure: deps.admin.secure ?? false,
         signedOut,
+        keyGuesses,
       }),
     );
     app.use('/admin/assets', ...adminAssets(deps.admin.dir));

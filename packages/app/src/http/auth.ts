@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiKey, Role } from '../config.js';
-import { AuthError } from '../errors.js';
+import { AppError, AuthError } from '../errors.js';
+import type { KeyGuesses } from '../security/key-guesses.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -32,11 +33,23 @@ const BEARER = /^bearer[ \t]+(.+)$/i;
  * API keys (Authorization: Bearer <secret> or X-API-Key). Secrets are compared as SHA-256
  * digests in constant time, so neither length nor content leaks through timing. Without a key, a
  * console session (when `session` is given) identifies the caller; its writes need the CSRF token.
+ * With `guesses`, an address that presented too many keys that are not valid is refused any key
+ * for a while (429 AUTH_RATE_LIMITED with Retry-After).
  */
-export function apiKeyAuth(keys: readonly ApiKey[], session?: SessionAuth) {
+export function apiKeyAuth(keys: readonly ApiKey[], session?: SessionAuth, guesses?: { keys: KeyGuesses; now: () => number }) {
   const identify = apiKeyPrincipal(keys);
-  return (roles: readonly Role[]) => async (req: Request, _res: Response, next: NextFunction) => {
+  return (roles: readonly Role[]) => async (req: Request, res: Response, next: NextFunction) => {
     let who = identify((name) => req.get(name));
+    if (who !== undefined && guesses !== undefined) {
+      const client = clientAddress(req);
+      const wait = Math.ceil(guesses.keys.retryAfter(client, guesses.now()) / 1000);
+      if (wait > 0) {
+        res.set('retry-after', String(wait));
+        next(keyGuessesRefused(wait));
+        return;
+      }
+      if (who === null) guesses.keys.failed(client, guesses.now());
+    }
     if (who === undefined && session !== undefined) {
       let s: Awaited<ReturnType<SessionAuth>>;
       try {
@@ -73,6 +86,12 @@ export function apiKeyAuth(keys: readonly ApiKey[], session?: SessionAuth) {
     next();
   };
 }
+
+/** The address a request's key guesses are counted against (X-Forwarded-For only as `trust proxy` says). */
+export const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+export const keyGuessesRefused = (wait: number) =>
+  new AppError(429, 'AUTH_RATE_LIMITED', `too many API keys that are not valid from this address: try again in ${wait} s`);
 
 /**
  * The key check itself, from a request's headers: the principal, null for a key that is not

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import type { Role } from '../config.js';
 import { NotFoundError } from '../errors.js';
@@ -31,6 +32,8 @@ export function createIngest(d: {
   now: () => number;
   /** The key check the API uses (auth.ts): the principal for these headers, if any. */
   principal: (header: (name: string) => string | undefined) => Principal | null | undefined;
+  /** Whether the request's address is being refused keys: the fast path then leaves it to the route's key check (429). */
+  keysRefused?: (req: IncomingMessage) => boolean;
   bodyLimit: number;
   onWork: () => void;
   log: Logger;
@@ -83,7 +86,7 @@ export function createIngest(d: {
       take(req, res) {
         if (req.method !== 'POST' || req.url !== INGEST_PATH || !plainJson(req, d.bodyLimit)) return false;
         const who = d.principal((name) => header(req, name));
-        if (who === null || who === undefined || !INGEST_ROLES.includes(who.role)) return false;
+        if (who === null || who === undefined || !INGEST_ROLES.includes(who.role) || d.keysRefused?.(req) === true) return false;
         takeBody(req, res, { limit: d.bodyLimit, route: INGEST_PATH, metrics: d.metrics, log: d.log }, async (raw) => ({
           status: 202,
           body: await accept(parseJsonBody(raw)),

@@ -12,11 +12,11 @@ import {
   type SignedOut,
   sessionCookie,
 } from '../../admin/sessions.js';
-import { SignInLimiter } from '../../admin/sign-in-limiter.js';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { ApiKey } from '../../config.js';
 import { AppError, AuthError } from '../../errors.js';
-import { apiKeyPrincipal, type SessionAuth } from '../auth.js';
+import type { KeyGuesses } from '../../security/key-guesses.js';
+import { apiKeyPrincipal, clientAddress, type SessionAuth } from '../auth.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
@@ -57,7 +57,8 @@ export interface AdminDeps {
   /** Cookies marked Secure (the app is reached over HTTPS). */
   secure: boolean;
   /** Failed sign-ins per client address (default: 10 in 5 minutes, then 429 until the window frees). */
-  signIns?: SignInLimiter;
+  /** Keys guessed wrong per address, shared with the API's key check: a bad sign-in is a guess too. */
+  keyGuesses: KeyGuesses;
   /** Sessions signed out before they expire. */
   signedOut: SignedOut;
 }
@@ -108,7 +109,7 @@ const answer = (s: SessionData) => ({ name: s.name, role: s.role, csrf: s.csrf, 
 /** The admin console: its page and sign-in (the page's files are mounted by `adminAssets`). */
 export function adminRoutes(d: AdminDeps): RouteSpec[] {
   const identify = apiKeyPrincipal(d.keys);
-  const signIns = d.signIns ?? new SignInLimiter({ max: 10, windowMs: 5 * 60_000, maxClients: 10_000 });
+  const signIns = d.keyGuesses;
   const current = async (req: Request) => (await liveSession(d, req)) ?? null;
   const page = (_req: Request, res: Response) => {
     const index = join(d.dir, 'index.html');
@@ -159,7 +160,7 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
       handler: async (req, res) => {
         if (!sameOrigin(req)) throw new AuthError(403, 'CSRF_TOKEN_INVALID', 'sign in from the console itself');
         // guessing keys from one address is refused for a while, whatever key comes next
-        const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+        const client = clientAddress(req);
         const wait = Math.ceil(signIns.retryAfter(client, d.now()) / 1000);
         if (wait > 0) {
           res.set('retry-after', String(wait));
@@ -171,11 +172,8 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
           signIns.failed(client, d.now());
           throw new AuthError(401, 'AUTH_INVALID', 'the API key is not valid');
         }
-        // a key that cannot sign in does not clear the failures before it (an integration key would
-        // otherwise reset the count between guesses at admin keys)
-        if (who.role === 'integration')
-          throw new AuthError(403, 'ROLE_FORBIDDEN', 'integration keys cannot use the console (sign in with an admin or agent key)');
-        signIns.succeeded(client);
+        if (who.role !== 'admin' && who.role !== 'agent')
+          throw new AuthError(403, 'ROLE_FORBIDDEN', `${who.role} keys cannot use the console (sign in with an admin or agent key)`);
         const { cookie, data } = d.sessions.issue({ name: who.name, role: who.role, secret: body.key }, d.now());
         await d.audit.record(`${who.role}:${who.name}`, 'session.start', who.name, { via: 'console' }, d.now());
         res

@@ -1,11 +1,14 @@
 /**
- * Failed console sign-ins per client address, in a sliding window: after `max` failures within
- * `windowMs`, every sign-in from that address is refused (even with a good key) until the oldest
- * failure leaves the window. Kept in memory per instance (each instance counts its own), bounded:
- * when `maxClients` addresses are tracked, the one seen longest ago is forgotten.
+ * API keys guessed wrong per client address (a console sign-in or an API request with a key that
+ * is not valid), in a sliding window: after `max` failures within `windowMs`, every key from that
+ * address is refused (even a good one: it could be the lucky guess) until the oldest failure leaves
+ * the window. A good key does not forget the failures before it (one valid key of low rank would
+ * otherwise reset the count between guesses at others). Kept in memory per instance (each instance counts its own), bounded: when
+ * `maxClients` addresses are tracked, the one seen longest ago is forgotten.
  */
-export class SignInLimiter {
+export class KeyGuesses {
   private readonly failures = new Map<string, number[]>();
+  private lastFailure = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly o: { max: number; windowMs: number; maxClients: number } = { max: 5, windowMs: 5 * 60_000, maxClients: 10_000 },
@@ -21,6 +24,7 @@ export class SignInLimiter {
   failed(client: string, now: number): void {
     const list = this.recent(client, now);
     list.push(now);
+    this.lastFailure = Math.max(this.lastFailure, now);
     // most recently seen last: the first key is the one to forget when full
     this.failures.delete(client);
     this.failures.set(client, list.slice(-this.o.max));
@@ -30,9 +34,9 @@ export class SignInLimiter {
     }
   }
 
-  /** A good sign-in forgets the address's failures. */
-  succeeded(client: string): void {
-    this.failures.delete(client);
+  /** Whether any address has failed within the window (nothing to look up otherwise: the ingest fast path's shortcut). */
+  tracking(now: number): boolean {
+    return this.lastFailure > now - this.o.windowMs;
   }
 
   private recent(client: string, now: number): number[] {
