@@ -230,4 +230,34 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
     const versions = await h.api('admin').get('/api/v1/rules/versions').expect(200);
     expect(versions.body.items.filter((v: { label: string }) => v.label.startsWith('race-'))).toHaveLength(1);
   });
+
+  it('a channel naming a provider this deployment does not have: 422 at its path from validate and publish; a draft keeps the problem', async () => {
+    const viaTelerivet = rulesetWith('sms-via-telerivet', (d) => {
+      ((d.channels as Record<string, { provider?: string }>).sms as { provider?: string }).provider = 'telerivet';
+    });
+    const problem = {
+      path: '/channels/sms/provider',
+      message: 'provider "telerivet" is not configured on this deployment (it has sandbox)',
+    };
+    const validate = await h.api('admin').post('/api/v1/rules/validate').send(viaTelerivet).expect(422);
+    expect(validate.body).toMatchObject({ code: 'RULES_INVALID', errors: [problem] });
+    const active = String((await h.api('agent').get('/api/v1/rules').expect(200)).headers.etag);
+    const publish = await h
+      .api('admin')
+      .post('/api/v1/rules/versions')
+      .set('if-match', active)
+      .send({ document: viaTelerivet, reason: 'SMS through Telerivet' })
+      .expect(422);
+    expect(publish.body.errors).toEqual([{ ...problem, path: `/document${problem.path}` }]);
+    const legacy = await h
+      .api('admin')
+      .put('/api/v1/rules')
+      .set('x-signalbox-reason', 'SMS through Telerivet')
+      .send(viaTelerivet)
+      .expect(422);
+    expect(legacy.body.errors).toEqual([problem]);
+    const draft = await h.api('admin').post('/api/v1/rules/drafts').send({ document: viaTelerivet }).expect(201);
+    expect(draft.body).toMatchObject({ valid: false, problems: [{ ...problem, path: `/document${problem.path}` }] });
+    expect(String((await h.api('agent').get('/api/v1/rules').expect(200)).headers.etag)).toBe(active);
+  });
 });

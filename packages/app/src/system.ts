@@ -2,7 +2,7 @@ import { createServer, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Limiters, LocalLimiters, RedisLimiters } from '@signalbox/connectors';
-import type { ChannelProvider } from '@signalbox/engine';
+import type { ChannelProvider, CompiledRuleset } from '@signalbox/engine';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { sharedCache } from './cache/shared-cache.js';
@@ -19,6 +19,7 @@ import type { Logger } from './logger.js';
 import { createMetrics, runtimeMetrics, storeGauges } from './metrics/metrics.js';
 import type { ProviderSettings } from './providers/provider-settings.js';
 import type { SandboxProvider, SandboxRule } from './providers/sandbox/sandbox-provider.js';
+import { providerProblems } from './rules/provider-check.js';
 import type { RulesHolder } from './rules/rules-holder.js';
 import { RulesWatcher } from './rules/rules-watcher.js';
 import type { Runtime } from './runtime.js';
@@ -109,7 +110,7 @@ export function createSystem(o: SystemOptions): System {
   const leaseMs = o.leaseMs ?? 60_000;
   const redisClient = o.redis?.client ?? null;
   const limiters = o.redis !== undefined ? new RedisLimiters({ client: o.redis.client, prefix: o.redis.prefix }) : new LocalLimiters();
-  const { runtime, sandbox, hubspot, salesforce, crmCalls, stopCrm } = wire({
+  const { runtime, sandbox, providerNames, hubspot, salesforce, crmCalls, stopCrm } = wire({
     limiters,
     store: o.store,
     ruleset: o.rules.get,
@@ -124,6 +125,13 @@ export function createSystem(o: SystemOptions): System {
     salesforce: o.salesforce,
     metrics: runtimeMetrics(metrics),
   });
+  // a ruleset that was active before this deployment lost a provider still runs: said at start and on every swap
+  const checkProviders = (rs: CompiledRuleset) => {
+    for (const p of providerProblems(rs.source, providerNames))
+      o.log.warn({ path: p.path }, `the active ruleset: ${p.message}; its sends there will fail`);
+  };
+  checkProviders(o.rules.get());
+  o.rules.onChange(checkProviders);
   const wt = o.workerThread;
   const host =
     wt === undefined
@@ -196,6 +204,7 @@ export function createSystem(o: SystemOptions): System {
     ...(o.admin !== undefined ? { admin: o.admin } : {}),
     ruleset: o.rules.get,
     rules: o.rules,
+    providers: providerNames,
     clock: o.clock,
     apiKeys: o.apiKeys,
     log: o.log,

@@ -36,6 +36,8 @@ export interface WiringOptions {
 export interface Wired {
   runtime: Runtime;
   sandbox: SandboxProvider;
+  /** The names sends go through on this deployment (the sandbox, configured providers, the router in the sandbox's place). */
+  providerNames: ReadonlySet<string>;
   hubspot: HubspotApp | null;
   salesforce: SalesforceApp | null;
   /** The CRM calls answered on this thread, by the CRM apps above. */
@@ -120,6 +122,7 @@ export function wire(o: WiringOptions): Wired {
   return {
     runtime,
     sandbox,
+    providerNames: new Set(providers.keys()),
     hubspot,
     salesforce,
     crmCalls: localCrmCalls(apps, o.store),

@@ -59,6 +59,8 @@ export interface AppDeps {
   trustProxy?: number | string;
   ruleset: () => CompiledRuleset;
   rules: RulesHolder;
+  /** The providers this deployment sends through, by name: a ruleset naming another is refused at publish (unchecked when absent). */
+  providers?: ReadonlySet<string>;
   clock: Clock;
   apiKeys: readonly ApiKey[];
   log: Logger;
@@ -143,7 +145,8 @@ export function createApp(deps: AppDeps): Express {
   const hotWrites = deps.hotWrites ?? deps.runtime.hotWrites;
   const inbox = new InboxWriter(hotWrites);
   const table = new RouteTable();
-  const governance = new RulesGovernance(deps.rules, deps.clock);
+  // the providers this deployment sends through: a ruleset naming another is refused at publish
+  const governance = new RulesGovernance(deps.rules, deps.clock, deps.providers);
   const fast: FastPath[] = [];
 
   // the ids of requests that arrive together are looked up together (one statement per turn of

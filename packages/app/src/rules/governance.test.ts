@@ -144,3 +144,57 @@ describe.each(storeFactories)('rules governance: $name', (factory) => {
     expect(await store.audit.page({ from: Date.parse(T) + 10 * 60_000 }, 10)).toEqual([]);
   });
 });
+
+describe.each(storeFactories)("rules governance against the deployment's providers: $name", (factory) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  const clock = new TestClock(new Date(T));
+  beforeAll(async () => {
+    ({ store, dispose } = await factory.open());
+  });
+  afterAll(async () => dispose());
+  const viaTwilio = (version: string) =>
+    doc(version, (d) => {
+      const channels = (d as unknown as { channels: Record<string, { provider?: string }> }).channels;
+      (channels.sms as { provider?: string }).provider = 'twilio';
+      (channels.whatsapp as { provider?: string }).provider = 'twilio';
+    });
+
+  it('a channel naming a provider this deployment does not have is refused at publish, in drafts and by validate, at its path', async () => {
+    const here = new RulesGovernance(new RulesHolder(loadRuleset(DEFAULT_RULESET)), clock, new Set(['sandbox']));
+    await here.active(store);
+    const err = (await here
+      .publish(store, { document: viaTwilio('twilio-here'), reason: 'move SMS', basedOn: 1, actor: 'admin:ops' })
+      .catch((e: unknown) => e)) as RulesetInvalidError;
+    expect(err).toBeInstanceOf(RulesetInvalidError);
+    expect(err.problems).toEqual([
+      { path: '/channels/sms/provider', message: 'provider "twilio" is not configured on this deployment (it has sandbox)' },
+      { path: '/channels/whatsapp/provider', message: 'provider "twilio" is not configured on this deployment (it has sandbox)' },
+    ]);
+    expect((await store.rules.versions(10)).map((v) => v.number)).toEqual([1]);
+    const draft = await here.saveDraft(store, viaTwilio('twilio-draft'), 'admin:ops');
+    expect(draft.valid).toBe(false);
+    expect(draft.problems.map((p) => p.path)).toEqual(['/channels/sms/provider', '/channels/whatsapp/provider']);
+    expect(here.validate(viaTwilio('x'))).toMatchObject({ ok: false, problems: err.problems });
+    expect(here.validate(doc('plain'))).toMatchObject({ ok: true });
+    // where twilio is configured, the same document publishes
+    const there = new RulesGovernance(new RulesHolder(loadRuleset(DEFAULT_RULESET)), clock, new Set(['sandbox', 'twilio']));
+    const { version } = await there.publish(store, {
+      document: viaTwilio('twilio-there'),
+      reason: 'move SMS',
+      basedOn: 1,
+      actor: 'admin:ops',
+    });
+    expect(version.number).toBe(2);
+    await there.publish(store, { document: doc('back'), reason: 'back to the sandbox', basedOn: 2, actor: 'admin:ops' });
+    // a deployment without twilio cannot roll back to it: every SMS would fail
+    await expect(here.rollback(store, { to: 2, reason: 'undo', actor: 'admin:ops' })).rejects.toMatchObject({
+      code: 'RULES_VERSION_UNLOADABLE',
+      status: 409,
+      problems: err.problems,
+    });
+    expect((await store.rules.pointer())?.number).toBe(3);
+    await there.rollback(store, { to: 2, reason: 'undo', actor: 'admin:ops' });
+    expect((await store.rules.pointer())?.number).toBe(2);
+  });
+});

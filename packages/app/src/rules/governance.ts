@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type CompiledRuleset, loadRuleset, RulesetInvalidError } from '@signalbox/engine';
+import { type CompiledRuleset, loadRuleset, RulesetInvalidError, type validateRuleset } from '@signalbox/engine';
 import type { AuditLog } from '../audit/audit-log.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { Clock } from '../clock.js';
@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Draft, DraftRepository } from './draft-repository.js';
 import type { DryRunRepository } from './dry-run-repository.js';
+import { providerProblems } from './provider-check.js';
 import type { RulesHolder } from './rules-holder.js';
 import type { RulesRepository, StoredVersion } from './rules-repository.js';
 import { diffRulesets, type RulesetDiff } from './ruleset-diff.js';
@@ -52,10 +53,28 @@ export interface PublishInput {
  * audit line; the process's ruleset (and the worker thread's copy) swaps after the commit.
  */
 export class RulesGovernance {
+  /** `providers`: the names this deployment sends through; a channel naming another is a problem (none checked without it). */
   constructor(
     private readonly holder: RulesHolder,
     private readonly clock: Clock,
+    private readonly providers?: ReadonlySet<string>,
   ) {}
+
+  /** Every problem a document has (schema, content, this deployment's providers): what a draft keeps and validate answers. */
+  validate(document: unknown): ReturnType<typeof validateRuleset> {
+    const v = validateRulesetChecked(document);
+    if (!v.ok) return v;
+    const problems = providerProblems(v.ruleset, this.providers);
+    return problems.length > 0 ? { ok: false, problems } : v;
+  }
+
+  /** The document compiled, or RulesetInvalidError with every problem (422): what may go live here. */
+  private loadable(document: unknown): CompiledRuleset {
+    const compiled = loadRulesetChecked(document);
+    const problems = providerProblems(compiled.source, this.providers);
+    if (problems.length > 0) throw new RulesetInvalidError(problems);
+    return compiled;
+  }
 
   private now(): number {
     return this.clock.now().getTime();
@@ -104,7 +123,7 @@ export class RulesGovernance {
 
   /** Stores a candidate (valid or not: its problems are kept and returned); never activates it. */
   async saveDraft(store: GovernanceStore, document: unknown, actor: string): Promise<Draft> {
-    const v = validateRulesetChecked(document);
+    const v = this.validate(document);
     const label = typeof (document as { version?: unknown })?.version === 'string' ? (document as { version: string }).version : null;
     const now = this.now();
     const draft: Draft = {
@@ -130,7 +149,7 @@ export class RulesGovernance {
   /** Validates, stores a new version and makes it active; refused (409) when `basedOn` is not the active version. */
   async publish(store: GovernanceStore, p: PublishInput): Promise<{ version: StoredVersion; compiled: CompiledRuleset }> {
     // a document that does not validate is never stored as a version (422 with every problem)
-    const compiled = loadRulesetChecked(p.document);
+    const compiled = this.loadable(p.document);
     const hash = hashOf(p.document);
     // the dry run looked at is kept with the version: whether it ran on this very document too
     let dryRun: { id: string; matches: boolean } | null = null;
@@ -196,6 +215,10 @@ export class RulesGovernance {
         throw new ConflictError('RULES_VERSION_UNLOADABLE', `version ${r.to} no longer validates`, e.problems);
       throw e;
     }
+    // nor one whose channels name a provider this deployment no longer has (every send would fail)
+    const missing = providerProblems(compiled.source, this.providers);
+    if (missing.length > 0)
+      throw new ConflictError('RULES_VERSION_UNLOADABLE', `version ${r.to} names a provider this deployment does not have`, missing);
     const now = this.now();
     const previous = await store.transaction(async (tx) => {
       const current = (await tx.rules.pointer(true))?.number ?? null;

@@ -1,7 +1,6 @@
 import { RulesetInvalidError, rulesetJsonSchema } from '@signalbox/engine';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { validateRulesetChecked } from '../../content/template-check.js';
 import { AppError, InputError } from '../../errors.js';
 import { type GovernanceStore, type RulesGovernance, StalePublishError } from '../../rules/governance.js';
 import type { RulesHolder } from '../../rules/rules-holder.js';
@@ -115,7 +114,7 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
       roles: ['admin'],
       responses: { 200: '{valid: true, version}', 422: 'problem+json listing every problem' },
       handler: (req, res) => {
-        const v = validateRulesetChecked(req.body);
+        const v = gov.validate(req.body);
         if (!v.ok) throw new AppError(422, 'RULES_INVALID', `ruleset has ${v.problems.length} problem(s)`, v.problems);
         res.json({ valid: true, version: v.ruleset.version });
       },
