@@ -6,7 +6,7 @@
  * nothing is traced. What `pnpm deploy --prod` makes of it (the Docker image's /app) runs outside
  * the workspace with production dependencies only.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -148,6 +148,7 @@ describe('the production build', () => {
   it('the deployed app (pnpm deploy --prod, as the image holds it) runs outside the workspace with production dependencies only', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'signalbox-deploy-'));
     const app = join(dir, 'app');
+    let spawned: ChildProcess | undefined;
     try {
       execFileSync('pnpm', ['--filter', '@signalbox/app', 'deploy', '--prod', '--legacy', app], { cwd: ROOT, stdio: 'pipe' });
       for (const dev of ['tsx', 'typescript', 'vite', 'vitest', 'supertest'])
@@ -166,6 +167,7 @@ describe('the production build', () => {
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      spawned = child;
       let err = '';
       child.stderr.on('data', (c: Buffer) => {
         err += c.toString();
@@ -195,6 +197,8 @@ describe('the production build', () => {
       expect(await exited).toBe(0);
       expect(err).toBe('');
     } finally {
+      // a failed expectation must not leave the deployed app running after the suite
+      if (spawned !== undefined && spawned.exitCode === null && spawned.signalCode === null) spawned.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
