@@ -190,6 +190,12 @@ describe('behind a load balancer (TRUST_PROXY)', () => {
         .send(event('g-2'))
         .expect(202);
       expect(other.headers.etag).toBeUndefined();
+      // one stale key sent again and again is not guessing: 401 each time, and the right key still works
+      for (let i = 0; i < 15; i++)
+        expect(
+          (await request(behind.url).get('/api/v1/rules').set(as('192.0.2.9', 'stale-key-0123456789abcdefghij')).expect(401)).body.code,
+        ).toBe('AUTH_INVALID');
+      await request(behind.url).get('/api/v1/contacts').set(as('192.0.2.9', KEYS.admin)).expect(200);
       // no key at all is not a guess: it is answered 401 and counts for nothing
       for (let i = 0; i < 12; i++)
         expect((await request(behind.url).get('/api/v1/contacts').set('x-forwarded-for', '192.0.2.1').expect(401)).body.code).toBe(

@@ -48,7 +48,7 @@ export function apiKeyAuth(keys: readonly ApiKey[], session?: SessionAuth, guess
         next(keyGuessesRefused(wait));
         return;
       }
-      if (who === null) guesses.keys.failed(client, guesses.now());
+      if (who === null) guesses.keys.failed(client, presentedKey((name) => req.get(name)) ?? '', guesses.now());
     }
     if (who === undefined && session !== undefined) {
       let s: Awaited<ReturnType<SessionAuth>>;
@@ -93,6 +93,13 @@ export const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddres
 export const keyGuessesRefused = (wait: number) =>
   new AppError(429, 'AUTH_RATE_LIMITED', `too many API keys that are not valid from this address: try again in ${wait} s`);
 
+/** The key a request presents (Bearer, else X-API-Key), if any. */
+export function presentedKey(header: (name: string) => string | undefined): string | undefined {
+  // the scheme's name is case-insensitive (RFC 9110 §11.1); another scheme (a proxy's Basic) is not ours
+  const bearer = BEARER.exec(header('authorization') ?? '')?.[1]?.trim();
+  return bearer || header('x-api-key') || undefined;
+}
+
 /**
  * The key check itself, from a request's headers: the principal, null for a key that is not
  * valid, undefined when no key was presented.
@@ -100,9 +107,7 @@ export const keyGuessesRefused = (wait: number) =>
 export function apiKeyPrincipal(keys: readonly ApiKey[]) {
   const table = keys.map((k) => ({ name: k.name, role: k.role, digest: digest(k.secret) }));
   return (header: (name: string) => string | undefined): Principal | null | undefined => {
-    // the scheme's name is case-insensitive (RFC 9110 §11.1); another scheme (a proxy's Basic) is not ours
-    const bearer = BEARER.exec(header('authorization') ?? '')?.[1]?.trim();
-    const presented = bearer || header('x-api-key');
+    const presented = presentedKey(header);
     if (!presented) return undefined;
     const d = digest(presented);
     const match = table.find((k) => timingSafeEqual(k.digest, d));

@@ -1,29 +1,39 @@
+import { createHash } from 'node:crypto';
+
+/** A key as the limiter remembers it: never the key itself. */
+const fingerprint = (key: string) => createHash('sha256').update(key).digest('base64url').slice(0, 16);
+
 /**
  * API keys guessed wrong per client address (a console sign-in or an API request with a key that
- * is not valid), in a sliding window: after `max` failures within `windowMs`, every key from that
- * address is refused (even a good one: it could be the lucky guess) until the oldest failure leaves
- * the window. A good key does not forget the failures before it (one valid key of low rank would
- * otherwise reset the count between guesses at others). Kept in memory per instance (each instance counts its own), bounded: when
- * `maxClients` addresses are tracked, the one seen longest ago is forgotten.
+ * is not valid), in a sliding window: after `max` different wrong keys within `windowMs`, every key
+ * from that address is refused (even a good one: it could be the lucky guess) until the oldest of
+ * them leaves the window. Different keys, because that is what guessing is: a client sending one
+ * stale key again and again (or a test trying every route with it) is answered 401 each time and
+ * guesses nothing. A good key does not forget the failures before it (one valid key of low rank
+ * would otherwise reset the count between guesses at others). Kept in memory per instance (each
+ * instance counts its own), bounded: when `maxClients` addresses are tracked, the one seen longest
+ * ago is forgotten.
  */
 export class KeyGuesses {
-  private readonly failures = new Map<string, number[]>();
+  private readonly failures = new Map<string, Array<{ at: number; key: string }>>();
   private lastFailure = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly o: { max: number; windowMs: number; maxClients: number } = { max: 5, windowMs: 5 * 60_000, maxClients: 10_000 },
+    private readonly o: { max: number; windowMs: number; maxClients: number } = { max: 10, windowMs: 5 * 60_000, maxClients: 10_000 },
   ) {}
 
   /** Milliseconds until `client` may try again (0: it may now). */
   retryAfter(client: string, now: number): number {
     const list = this.recent(client, now);
     if (list.length < this.o.max) return 0;
-    return (list[list.length - this.o.max] as number) + this.o.windowMs - now;
+    return (list[list.length - this.o.max]?.at as number) + this.o.windowMs - now;
   }
 
-  failed(client: string, now: number): void {
-    const list = this.recent(client, now);
-    list.push(now);
+  /** `key` was presented by `client` and is not valid (the same key again only moves its time). */
+  failed(client: string, key: string, now: number): void {
+    const fp = fingerprint(key);
+    const list = this.recent(client, now).filter((g) => g.key !== fp);
+    list.push({ at: now, key: fp });
     this.lastFailure = Math.max(this.lastFailure, now);
     // most recently seen last: the first key is the one to forget when full
     this.failures.delete(client);
@@ -39,8 +49,8 @@ export class KeyGuesses {
     return this.lastFailure > now - this.o.windowMs;
   }
 
-  private recent(client: string, now: number): number[] {
-    const list = (this.failures.get(client) ?? []).filter((t) => t > now - this.o.windowMs);
+  private recent(client: string, now: number): Array<{ at: number; key: string }> {
+    const list = (this.failures.get(client) ?? []).filter((g) => g.at > now - this.o.windowMs);
     if (list.length === 0) this.failures.delete(client);
     return list;
   }

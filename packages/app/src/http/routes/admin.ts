@@ -56,8 +56,7 @@ export interface AdminDeps {
   dir: string;
   /** Cookies marked Secure (the app is reached over HTTPS). */
   secure: boolean;
-  /** Failed sign-ins per client address (default: 10 in 5 minutes, then 429 until the window frees). */
-  /** Keys guessed wrong per address, shared with the API's key check: a bad sign-in is a guess too. */
+  /** Keys guessed wrong per address (10 in 5 minutes, then 429 until the window frees), shared with the API's key check: a bad sign-in is a guess too. */
   keyGuesses: KeyGuesses;
   /** Sessions signed out before they expire. */
   signedOut: SignedOut;
@@ -169,7 +168,7 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
         const body = parseBody(signInBody, req.body);
         const who = identify((name) => (name === 'x-api-key' ? body.key : undefined));
         if (who === undefined || who === null) {
-          signIns.failed(client, d.now());
+          signIns.failed(client, body.key, d.now());
           throw new AuthError(401, 'AUTH_INVALID', 'the API key is not valid');
         }
         if (who.role !== 'admin' && who.role !== 'agent')
