@@ -213,7 +213,7 @@ describe('errors that help', () => {
 });
 
 describe('text that cannot be stored as sent', () => {
-  it('a NUL or a lone surrogate in any string of a body, or a NUL in the URL, is refused with its path (PostgreSQL answered 500)', async () => {
+  it('a NUL or a lone surrogate in any string of a body, a __proto__ key, or a NUL in the URL, is refused with its path (PostgreSQL answered 500)', async () => {
     const phone = (n: number) => ({ identities: [{ kind: 'phone', value: `+2547000001${n}` }] });
     const bodies: Array<[string, string, string, string]> = [
       [
@@ -229,6 +229,14 @@ describe('text that cannot be stored as sent', () => {
         '/0/data/n\u0000ote',
       ],
       ['/api/v1/contacts', 'admin', '{"identities":[{"kind":"email","value":"\\ud800@example.com"}]}', '/identities/0/value'],
+      // a __proto__ key, spelt out or in escapes: a name → value field would drop it unseen
+      [
+        '/api/v1/contacts',
+        'admin',
+        '{"identities":[{"kind":"phone","value":"+254700000134"}],"attributes":{"__proto__":{"vip":"yes"}}}',
+        '/attributes/__proto__',
+      ],
+      ['/api/v1/rules/validate', 'admin', '{"version":"x","channels":{"\\u005f_proto__":{"kind":"sms"}}}', '/channels/__proto__'],
       [
         '/api/v1/messages',
         'integration',

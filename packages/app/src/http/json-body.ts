@@ -133,8 +133,11 @@ export function parseJsonBody(raw: Buffer | string): unknown {
   return value;
 }
 
-/** Escapes in a JSON text that may stand for a NUL or half of a surrogate pair. */
-const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+/**
+ * What makes a body worth walking: an escape that may stand for a NUL or half of a surrogate pair,
+ * `__proto__` spelt out, or an escaped ASCII character (which could spell it).
+ */
+const SUSPECT = /\\u(?:0000|d[89a-f]|00[2-7][0-9a-f])|__proto__/i;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
@@ -143,10 +146,13 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * other callers' writes with it) and SQLite keeps as U+FFFD in JSON; and a lone surrogate
  * (`\ud800` not followed by its pair), which is no Unicode and is stored as U+FFFD, silently
  * altered. Raw bytes cannot carry either (JSON refuses a raw NUL, and undecodable UTF-8 is already
- * U+FFFD): only escapes can, so a body without a suspect escape is not walked.
+ * U+FFFD): only escapes can. So is a `__proto__` key: JSON.parse keeps it as an own key, but a
+ * name → value field read into an object drops it (assigning it sets the prototype), so what was
+ * sent would be checked and kept as if that entry were not there. A body with none of these is
+ * not walked.
  */
 export function assertStorableText(text: string, value: unknown): void {
-  if (!SUSPECT_ESCAPE.test(text)) return;
+  if (!SUSPECT.test(text)) return;
   const problems: Array<{ path: string; message: string }> = [];
   const check = (s: string, path: string) => {
     if (s.includes('\u0000')) problems.push({ path, message: 'must not contain NUL (\\u0000)' });
@@ -159,7 +165,8 @@ export function assertStorableText(text: string, value: unknown): void {
     else if (v !== null && typeof v === 'object')
       for (const [k, x] of Object.entries(v)) {
         const at = `${path}/${pointerSegment(k)}`;
-        check(k, at);
+        if (k === '__proto__') problems.push({ path: at, message: '"__proto__" cannot be a key (it is reserved in JavaScript objects)' });
+        else check(k, at);
         walk(x, at);
       }
   };

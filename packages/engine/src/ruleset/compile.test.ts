@@ -35,6 +35,23 @@ describe('ruleset validation', () => {
     expect(problems(doc).map((p) => p.path)).toContain(`/channels/${first}/fallback`);
   });
 
+  it('refuses a __proto__ key anywhere at its path (a section parsed into an object would drop it unseen)', () => {
+    const text = JSON.stringify(base());
+    // as JSON.parse reads a body: "__proto__" becomes an own key
+    const doc = JSON.parse(
+      text
+        .replace('"channels":{', '"channels":{"__proto__":{"kind":"sms","address":"phone","content":["plain"],"provider":"nowhere"},')
+        .replace('"templates":{', '"templates":{"__proto__":{"messageType":"nope"},'),
+    );
+    expect(problems(doc)).toEqual([
+      { path: '/channels/__proto__', message: '"__proto__" cannot be a name here (it is reserved in JavaScript objects)' },
+      { path: '/templates/__proto__', message: '"__proto__" cannot be a name here (it is reserved in JavaScript objects)' },
+    ]);
+    expect(() => loadRuleset(doc)).toThrow(RulesetInvalidError);
+    const deep = JSON.parse(text.replace('"rules":[{', '"rules":[{"__proto__":{"x":1},'));
+    expect(problems(deep).map((p) => p.path)).toEqual(['/rules/0/__proto__']);
+  });
+
   it('rejects an unknown json-rules-engine operator at its exact path', () => {
     const doc = base();
     const rule = doc.rules[4] as { conditions: unknown };

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type Problem, RulesetInvalidError } from '../errors.js';
+import { type Problem, pointerSegment, RulesetInvalidError } from '../errors.js';
 import { MESSAGE_TYPES, type MessageType, STAGES, type Stage } from '../model/vocabulary.js';
 import { type CompiledCondition, compileCondition, type Facts } from '../rules/compile-condition.js';
 import { parseHhmm, type Window } from '../time/zoned.js';
@@ -47,12 +47,37 @@ export interface CompiledRuleset {
  * returns from here cannot fail later for being malformed.
  */
 export function loadRuleset(input: unknown): CompiledRuleset {
+  const reserved = prototypeKeys(input);
+  if (reserved.length > 0) throw new RulesetInvalidError(reserved);
   const parsed = rulesetSchema.safeParse(input);
   if (!parsed.success) throw new RulesetInvalidError(withSemanticProblems(input, zodProblems(parsed.error.issues)));
   const rs = ownKeysOnly(parsed.data);
   const problems = validateSemantics(rs);
   if (problems.length > 0) throw new RulesetInvalidError(problems);
   return compileRuleset(rs);
+}
+
+/**
+ * Every `__proto__` key of a document (JSON.parse makes it an own key): a name → value section
+ * parsed into a plain object drops it (assigning `__proto__` sets the prototype), so a channel or
+ * template under that name was validated as absent, then stored, hashed and diffed as if it were not
+ * there. It is refused at its path instead.
+ */
+function prototypeKeys(input: unknown): Problem[] {
+  const found: Problem[] = [];
+  const walk = (v: unknown, path: string, depth: number) => {
+    if (found.length >= 20 || depth > 64 || v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}/${i}`, depth + 1));
+    else
+      for (const k of Object.keys(v)) {
+        const at = `${path}/${pointerSegment(k)}`;
+        if (k === '__proto__')
+          found.push({ path: at, message: '"__proto__" cannot be a name here (it is reserved in JavaScript objects)' });
+        else walk((v as Record<string, unknown>)[k], at, depth + 1);
+      }
+  };
+  walk(input, '', 0);
+  return found;
 }
 
 /** A copy of a name → value section that holds its own names only (no prototype). */
