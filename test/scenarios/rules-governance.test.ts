@@ -258,6 +258,36 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
     expect(legacy.body.errors).toEqual([problem]);
     const draft = await h.api('admin').post('/api/v1/rules/drafts').send({ document: viaTelerivet }).expect(201);
     expect(draft.body).toMatchObject({ valid: false, problems: [{ ...problem, path: `/document${problem.path}` }] });
+    // nor dry-run or simulated, posted or as the draft
+    const dry = await h
+      .api('admin')
+      .post('/api/v1/rules/dry-run')
+      .send({ document: viaTelerivet, sample: { kind: 'contacts', messageTypes: ['otp'] } })
+      .expect(422);
+    expect(dry.body.errors).toEqual([{ ...problem, path: `/document${problem.path}` }]);
+    await h
+      .api('admin')
+      .post('/api/v1/rules/dry-run')
+      .send({ draftId: draft.body.id, sample: { kind: 'contacts', messageTypes: ['otp'] } })
+      .expect(422);
+    const script = {
+      journeyId: 'payment-reminder',
+      contact: { identities: [{ kind: 'phone', value: '+254700000001' }], timezone: 'Africa/Nairobi' },
+      events: [{ type: 'invoice.overdue', day: 0, object: { type: 'invoice', id: 'inv-9' } }],
+    };
+    const simDraft = await h
+      .api('admin')
+      .post('/api/v1/journeys/simulate')
+      .send({ ...script, ruleset: { draftId: draft.body.id } })
+      .expect(422);
+    expect(simDraft.body.errors.map((e: { message: string }) => e.message)).toEqual([problem.message]);
+    const simDoc = await h
+      .api('admin')
+      .post('/api/v1/journeys/simulate')
+      .send({ ...script, ruleset: { document: viaTelerivet } })
+      .expect(422);
+    expect(simDoc.body.errors).toEqual([{ ...problem, path: `/ruleset/document${problem.path}` }]);
+    await h.api('admin').post('/api/v1/journeys/simulate').send(script).expect(200);
     expect(String((await h.api('agent').get('/api/v1/rules').expect(200)).headers.etag)).toBe(active);
   });
 });

@@ -68,8 +68,11 @@ export class RulesGovernance {
     return problems.length > 0 ? { ok: false, problems } : v;
   }
 
-  /** The document compiled, or RulesetInvalidError with every problem (422): what may go live here. */
-  private loadable(document: unknown): CompiledRuleset {
+  /**
+   * The document compiled, or RulesetInvalidError with every problem (422): what may go live here,
+   * and so what a draft or a posted document must be to be dry-run or simulated.
+   */
+  compile(document: unknown): CompiledRuleset {
     const compiled = loadRulesetChecked(document);
     const problems = providerProblems(compiled.source, this.providers);
     if (problems.length > 0) throw new RulesetInvalidError(problems);
@@ -149,7 +152,7 @@ export class RulesGovernance {
   /** Validates, stores a new version and makes it active; refused (409) when `basedOn` is not the active version. */
   async publish(store: GovernanceStore, p: PublishInput): Promise<{ version: StoredVersion; compiled: CompiledRuleset }> {
     // a document that does not validate is never stored as a version (422 with every problem)
-    const compiled = this.loadable(p.document);
+    const compiled = this.compile(p.document);
     const hash = hashOf(p.document);
     // the dry run looked at is kept with the version: whether it ran on this very document too
     let dryRun: { id: string; matches: boolean } | null = null;

@@ -94,7 +94,8 @@ export function dryRunRoutes(d: { governance: RulesGovernance; store: Governance
         }
         let candidate: ReturnType<typeof loadRuleset>;
         try {
-          candidate = loadRuleset(document);
+          // a version was published valid; a posted document is held to what a publish would be
+          candidate = body.version !== undefined ? loadRuleset(document) : gov.compile(document);
         } catch (e) {
           if (e instanceof RulesetInvalidError)
             throw new AppError(

@@ -73,9 +73,13 @@ export function journeyRoutes(d: {
         try {
           const r = body.ruleset;
           if (r === undefined) rs = loadRuleset((await gov.active(store)).document);
-          else if ('draftId' in r) rs = loadRuleset((await gov.draft(store, r.draftId, '/ruleset/draftId')).document);
-          else if ('version' in r) rs = loadRuleset((await gov.version(store, r.version, '/ruleset/version')).document);
-          else rs = loadRuleset(r.document);
+          else if ('draftId' in r) {
+            // a draft is simulated only when it could be published (as a dry run of it)
+            const draft = await gov.draft(store, r.draftId, '/ruleset/draftId');
+            if (!draft.valid) throw new RulesetInvalidError(draft.problems);
+            rs = gov.compile(draft.document);
+          } else if ('version' in r) rs = loadRuleset((await gov.version(store, r.version, '/ruleset/version')).document);
+          else rs = gov.compile(r.document);
         } catch (e) {
           if (e instanceof RulesetInvalidError)
             throw new AppError(
