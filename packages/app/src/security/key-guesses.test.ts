@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyGuesses } from './key-guesses.js';
+import { guesser, KeyGuesses } from './key-guesses.js';
 
 describe('keys guessed wrong per address', () => {
   it('refuses an address after max different wrong keys within the window, until the oldest leaves it', () => {
@@ -48,5 +48,28 @@ describe('keys guessed wrong per address', () => {
     expect(l.retryAfter('b', 4)).toBe(0);
     expect(l.retryAfter('a', 4)).toBeGreaterThan(0);
     expect(l.retryAfter('c', 4)).toBeGreaterThan(0);
+  });
+
+  it('counts an IPv6 client by its /64 and an IPv4-mapped one as its IPv4 address', () => {
+    expect(guesser('203.0.113.7')).toBe('203.0.113.7');
+    expect(guesser('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(guesser('::FFFF:203.0.113.7')).toBe('203.0.113.7');
+    expect(guesser('fd00::1')).toBe('fd00:0:0:0::/64');
+    expect(guesser('fd00::2')).toBe('fd00:0:0:0::/64');
+    expect(guesser('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(guesser('2001:0DB8:0001:0002::ff')).toBe('2001:db8:1:2::/64');
+    expect(guesser('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(guesser('::1')).toBe('0:0:0:0::/64');
+    expect(guesser('64:ff9b::192.0.2.33')).toBe('64:ff9b:0:0::/64');
+    expect(guesser('2001:db8:1:2::192.0.2.33')).toBe('2001:db8:1:2::/64');
+    expect(guesser('garbage')).toBe('garbage');
+    const l = new KeyGuesses({ max: 2, windowMs: 60_000, maxClients: 100 });
+    l.failed('2001:db8:1:2::a', 'k1', 0);
+    l.failed('2001:db8:1:2::b', 'k2', 1);
+    expect(l.retryAfter('2001:db8:1:2::c', 2)).toBeGreaterThan(0);
+    expect(l.retryAfter('2001:db8:1:3::a', 2)).toBe(0);
+    l.failed('::ffff:198.51.100.1', 'k1', 0);
+    l.failed('198.51.100.1', 'k2', 1);
+    expect(l.retryAfter('198.51.100.1', 2)).toBeGreaterThan(0);
   });
 });

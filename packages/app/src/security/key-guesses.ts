@@ -1,11 +1,33 @@
 import { createHash } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 
 /** A key as the limiter remembers it: never the key itself. */
 const fingerprint = (key: string) => createHash('sha256').update(key).digest('base64url').slice(0, 16);
 
 /**
+ * Who one guesser is, from a client address: an IPv6 client is its /64 (every host is handed at
+ * least one, so counting single addresses would give it 2^64 tries), an IPv4-mapped address is
+ * the IPv4 address, anything else is itself.
+ */
+export function guesser(address: string): string {
+  const a = address.replace(/%.*$/, '').toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (mapped !== null && isIPv4(mapped[1] as string)) return mapped[1] as string;
+  if (!isIPv6(a)) return address;
+  const [head = '', tail] = a.split('::');
+  const groups = (s: string) => (s === '' ? [] : s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return `${all
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
+
+/**
  * API keys guessed wrong per client address (a console sign-in or an API request with a key that
- * is not valid), in a sliding window: after `max` different wrong keys within `windowMs`, every key
+ * is not valid; IPv6 per /64: `guesser`), in a sliding window: after `max` different wrong keys within `windowMs`, every key
  * from that address is refused (even a good one: it could be the lucky guess) until the oldest of
  * them leaves the window. Different keys, because that is what guessing is: a client sending one
  * stale key again and again (or a test trying every route with it) is answered 401 each time and
@@ -23,14 +45,15 @@ export class KeyGuesses {
   ) {}
 
   /** Milliseconds until `client` may try again (0: it may now). */
-  retryAfter(client: string, now: number): number {
-    const list = this.recent(client, now);
+  retryAfter(address: string, now: number): number {
+    const list = this.recent(guesser(address), now);
     if (list.length < this.o.max) return 0;
     return (list[list.length - this.o.max]?.at as number) + this.o.windowMs - now;
   }
 
   /** `key` was presented by `client` and is not valid (the same key again only moves its time). */
-  failed(client: string, key: string, now: number): void {
+  failed(address: string, key: string, now: number): void {
+    const client = guesser(address);
     const fp = fingerprint(key);
     const list = this.recent(client, now).filter((g) => g.key !== fp);
     list.push({ at: now, key: fp });
