@@ -204,6 +204,14 @@ describe('no 500 on malformed input anywhere', () => {
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(['/api/v1/messages', '/api/v1/events', '/api/v1/reports/inventory', '/hooks/providers/{name}/receipts']),
     );
+    // each answer in its own media type: a refusal as problem+json, metrics as text; a key's route can be 429
+    const metricsOp = doc.paths['/metrics'].get;
+    expect(Object.keys(metricsOp.responses['200'].content)).toEqual(['text/plain; version=0.0.4']);
+    expect(metricsOp['x-roles']).toEqual(['admin', 'metrics']);
+    const events = doc.paths['/api/v1/events'].post.responses;
+    expect(Object.keys(events['404'].content)).toEqual(['application/problem+json']);
+    expect(events['429'].description).toMatch(/^AUTH_RATE_LIMITED/);
+    expect(doc.paths['/healthz'].get.responses['429']).toBeUndefined();
     expect((await request(h.url).get('/readyz').expect(200)).body).toEqual({ status: 'ready', store: 'sqlite' });
     // metrics are read with an admin key or a key of their own (the only thing a metrics key can do)
     expect((await h.api('metrics').get('/metrics').expect(200)).text).toContain('signalbox_http_requests_total');

@@ -249,6 +249,7 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
       .send({ document: viaTelerivet, reason: 'SMS through Telerivet' })
       .expect(422);
     expect(publish.body.errors).toEqual([{ ...problem, path: `/document${problem.path}` }]);
+    expect(publish.body.detail).toContain('/document/channels/sms/provider');
     const legacy = await h
       .api('admin')
       .put('/api/v1/rules')

@@ -224,7 +224,8 @@ export function createApp(deps: AppDeps): Express {
       tags: ['system'],
       security: 'apiKey',
       roles: ['admin', 'metrics'],
-      responses: { 200: 'text exposition format' },
+      responses: { 200: 'Prometheus text exposition format' },
+      produces: 'text/plain; version=0.0.4',
       handler: async (_req, res) => {
         const other = (await deps.threadMetrics?.()) ?? null;
         res.type(metrics.registry.contentType).send(await exposition(metrics, other === null ? [] : [other]));

@@ -42,11 +42,24 @@ function operation(r: RouteSpec): Record<string, unknown> {
   }));
   const parameters = [...params, ...(r.query ? queryParameters(r.query) : []), ...headers];
   const responses: Record<string, unknown> = {};
+  const produces = r.produces ?? 'application/json';
   for (const [status, description] of Object.entries(r.responses))
-    responses[status] = { description, ...(status === '302' ? {} : { content: { 'application/json': { schema: { type: 'object' } } } }) };
-  if (r.body !== undefined) responses['400'] = problem('the input does not fit: code and the JSON path of each problem');
-  if (r.security !== 'none') responses['401'] = problem('not authenticated (no key, a bad key or signature, a replay)');
-  if (r.roles !== undefined) responses['403'] = problem("the key's role may not do this");
+    responses[status] =
+      Number(status) >= 400
+        ? problem(description)
+        : {
+            description,
+            ...(status === '302' || status === '204'
+              ? {}
+              : { content: { [produces]: { schema: produces === 'application/json' ? { type: 'object' } : { type: 'string' } } } }),
+          };
+  if (r.body !== undefined) responses['400'] ??= problem('the input does not fit: code and the JSON path of each problem');
+  if (r.security !== 'none') responses['401'] ??= problem('not authenticated (no key, a bad key or signature, a replay)');
+  if (r.roles !== undefined) responses['403'] ??= problem("the key's role may not do this");
+  if (r.security === 'apiKey')
+    responses['429'] ??= problem(
+      'AUTH_RATE_LIMITED: this address presented ten different keys that are not valid in five minutes; any key waits (Retry-After)',
+    );
   responses['5XX'] = problem('our fault: a correlation id to report, nothing else');
   return {
     summary: r.summary,
@@ -77,7 +90,11 @@ export function openApiDocument(routes: readonly RouteSpec[]): Record<string, un
     },
     components: {
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'API key (roles admin | agent | integration); X-API-Key also accepted' },
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'API key (roles admin | agent | integration | metrics, the last for /metrics only); X-API-Key also accepted',
+        },
         providerSignature: {
           type: 'apiKey',
           in: 'header',

@@ -33,8 +33,10 @@ export interface RouteSpec {
   query?: z.ZodType;
   /** Headers the route reads (name → description). */
   headers?: Record<string, string>;
-  /** Answers other than problems (status → description). */
+  /** Its answers (status → description): a 2xx in `produces`, a 4xx as problem+json. */
   responses: Record<number, string>;
+  /** The media type of its 2xx answers (default application/json). */
+  produces?: string;
   /** Where the body is read by the handler itself (signatures cover the raw bytes); up to 1 MB unless a limit is given. */
   rawBody?: boolean | { limit: number };
   handler: RequestHandler;

@@ -144,7 +144,8 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
       summary: 'The admin console page (also at /admin/; sign in with an admin or agent key)',
       tags: ['admin'],
       security: 'none',
-      responses: { 200: 'text/html' },
+      responses: { 200: 'the page' },
+      produces: 'text/html',
       handler: page,
     },
     {

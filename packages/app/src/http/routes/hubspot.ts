@@ -301,6 +301,7 @@ export function hubspotRoutes(
       security: 'none',
       query: callbackQuery,
       responses: { 200: 'an HTML page saying the app is installed' },
+      produces: 'text/html',
       handler: async (req, res) => {
         const q = parseBody(callbackQuery, req.query, '/query');
         const portalId = await oauthState.consumeFor(q.state, () => crmCall(() => d.calls.connect('hubspot', q.code)));

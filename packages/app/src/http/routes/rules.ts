@@ -194,13 +194,9 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
           });
           res.status(201).set('etag', `"${version.number}"`).json(publishAnswer(version));
         } catch (e) {
+          // the problems (and the detail naming them) at their paths in this body
           if (e instanceof RulesetInvalidError && body.document !== undefined)
-            throw new AppError(
-              422,
-              e.code,
-              e.message,
-              e.problems.map((p) => ({ ...p, path: `/document${p.path}` })),
-            );
+            throw new RulesetInvalidError(e.problems.map((p) => ({ ...p, path: `/document${p.path}` })));
           if (e instanceof StalePublishError) {
             res.status(409).type('application/problem+json').json({
               type: 'https://signalbox.dev/problems/rules-version-stale',

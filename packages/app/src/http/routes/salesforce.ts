@@ -124,6 +124,7 @@ export function salesforceRoutes(
         security: 'salesforceOrg',
         rawBody: { limit: OUTBOUND_LIMIT },
         responses: { 200: 'the SOAP acknowledgement (<Ack>true</Ack>)' },
+        produces: 'text/xml',
         handler: async (req, res) => {
           const r = (await outbound(requestOf(req), path)) as { status: number; type: string; text: string };
           res.status(r.status).type(`${r.type}; charset=utf-8`).send(r.text);
@@ -190,6 +191,7 @@ export function salesforceRoutes(
       security: 'none',
       query: callbackQuery,
       responses: { 200: 'an HTML page with the org and its panel key' },
+      produces: 'text/html',
       handler: async (req, res) => {
         const q = parseBody(callbackQuery, req.query, '/query');
         const orgId = await oauthState.consumeFor(q.state, () => {

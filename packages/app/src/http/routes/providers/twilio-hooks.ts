@@ -111,6 +111,7 @@ export function twilioHookRoutes(d: TwilioHookDeps): RouteSpec[] {
       security: 'twilioSignature',
       rawBody: { limit: 64 * 1024 },
       responses: { 200: 'TwiML <Response/> (confirmations go out through the plan, not in the reply)' },
+      produces: 'text/xml',
       handler: async (req, res) => {
         const p = verified(req);
         const sid = field(p, 'MessageSid', SID);
