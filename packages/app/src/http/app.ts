@@ -131,7 +131,15 @@ export function createApp(deps: AppDeps): Express {
   const usedStates = deps.usedStates ?? new Keyv();
   const signedOut = new SignedOut(usedStates);
   // keys guessed wrong, per address, by the wall clock: API requests and console sign-ins count alike
-  const keyGuesses = deps.keyGuesses ?? new KeyGuesses({ max: 10, windowMs: 5 * 60_000, maxClients: 10_000 });
+  const keyGuesses =
+    deps.keyGuesses ??
+    new KeyGuesses({
+      max: 10,
+      windowMs: 5 * 60_000,
+      maxClients: 10_000,
+      onRefused: (guesser) =>
+        deps.log.warn({ guesser }, 'ten different API keys that are not valid from one address: its keys wait 5 minutes'),
+    });
   const trust = app.get('trust proxy fn') as TrustProxy;
   // sessions expire by the wall clock (a test clock moving days ahead must not sign anyone out)
   const auth = apiKeyAuth(

@@ -17,6 +17,18 @@ describe('keys guessed wrong per address', () => {
     expect(l.retryAfter('a', 60_000)).toBe(10_000);
   });
 
+  it('says once when a guesser is refused, by a fingerprint of its address', () => {
+    const told: string[] = [];
+    const l = new KeyGuesses({ max: 2, windowMs: 60_000, maxClients: 100, onRefused: (g) => told.push(g) });
+    l.failed('203.0.113.7', 'k1', 0);
+    expect(told).toEqual([]);
+    l.failed('203.0.113.7', 'k2', 1);
+    l.failed('203.0.113.7', 'k3', 2);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatch(/^[\w-]{16}$/);
+    expect(told[0]).not.toContain('203.0.113');
+  });
+
   it('one wrong key sent again and again is not guessing: it counts once, at its latest time', () => {
     const l = new KeyGuesses({ max: 3, windowMs: 60_000, maxClients: 100 });
     for (let t = 0; t < 100; t++) l.failed('a', 'stale-key', t);

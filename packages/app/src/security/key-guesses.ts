@@ -41,7 +41,13 @@ export class KeyGuesses {
   private lastFailure = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly o: { max: number; windowMs: number; maxClients: number } = { max: 10, windowMs: 5 * 60_000, maxClients: 10_000 },
+    private readonly o: {
+      max: number;
+      windowMs: number;
+      maxClients: number;
+      /** Told once each time a guesser reaches `max` (its fingerprint, never the address: logs keep no address). */
+      onRefused?: (guesser: string) => void;
+    } = { max: 10, windowMs: 5 * 60_000, maxClients: 10_000 },
   ) {}
 
   /** Milliseconds until `client` may try again (0: it may now). */
@@ -56,7 +62,9 @@ export class KeyGuesses {
     const client = guesser(address);
     const fp = fingerprint(key);
     const list = this.recent(client, now).filter((g) => g.key !== fp);
+    const before = list.length;
     list.push({ at: now, key: fp });
+    if (before < this.o.max && list.length >= this.o.max) this.o.onRefused?.(fingerprint(client));
     this.lastFailure = Math.max(this.lastFailure, now);
     // most recently seen last: the first key is the one to forget when full
     this.failures.delete(client);
