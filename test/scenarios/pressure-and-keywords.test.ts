@@ -177,6 +177,43 @@ describe('opt-out keywords as people type them', () => {
     }
   });
 
+  it('START or YES from someone who never opted out grants nothing: it is a reply; after a STOP it restores what STOP took, and says so', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000231');
+    const ledger = async () =>
+      ((await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>).map(
+        (c) => `${c.channel}/${c.purpose}/${c.status}`,
+      );
+    for (const [i, text] of ['YES', 'Start'].entries()) {
+      const r = await h.inbound({ id: `st-${i}`, channel: 'sms', from: '+254711000231', text }).expect(200);
+      expect(r.body, text).toMatchObject({ keyword: null, event: 'reply.received' });
+    }
+    expect(await ledger()).toEqual([]);
+    await h.settle();
+    expect(await h.store.sandbox.sends()).toEqual([]);
+    // STOP, then START: what STOP revoked on SMS comes back, each with a confirmation in words
+    await h.inbound({ id: 'st-stop', channel: 'sms', from: '+254711000231', text: 'STOP' }).expect(200);
+    const back = await h.inbound({ id: 'st-start', channel: 'sms', from: '+254711000231', text: 'YES' }).expect(200);
+    expect(back.body.keyword).toBe('start');
+    expect(await ledger()).toEqual(['sms/marketing/revoked', 'sms/service/revoked', 'sms/marketing/granted', 'sms/service/granted']);
+    await h.settle();
+    const texts = (await h.store.sandbox.sends()).map((x) => (x.rendered as { text?: string } | null)?.text);
+    expect(texts).toEqual([
+      'You are unsubscribed from these messages on this number. Reply START to subscribe again.',
+      'You are subscribed again. Reply STOP at any time to unsubscribe.',
+    ]);
+    // STOP ALL's and HELP's confirmations are words too
+    const other = await contact('+254711000232');
+    await h.inbound({ id: 'st-all', channel: 'sms', from: '+254711000232', text: 'STOP ALL' }).expect(200);
+    await h.inbound({ id: 'st-help', channel: 'sms', from: '+254711000232', text: 'HELP' }).expect(200);
+    await h.settle();
+    expect(other).toBeTruthy();
+    expect((await h.store.sandbox.sends()).slice(2).map((x) => (x.rendered as { text?: string } | null)?.text)).toEqual([
+      'You are unsubscribed from all our messages, on every channel. Reply START to subscribe again here.',
+      'Reply STOP to unsubscribe or START to subscribe again. For anything else, contact our support team.',
+    ]);
+  });
+
   it('a message that only mentions the word is not an opt-out', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000221');

@@ -1,4 +1,4 @@
-import { type CompiledRuleset, type InboundMessage, mapEventType } from '@signalbox/engine';
+import { type CompiledRuleset, foldConsent, type InboundMessage, mapEventType, type Purpose } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
 import type { Sender } from '../delivery/sender.js';
 import type { Unit } from '../delivery/unit.js';
@@ -7,6 +7,14 @@ import type { Logger } from '../logger.js';
 import type { IdempotencyKeys } from '../messages/idempotency.js';
 import type { MessageRequests } from '../requests/message-requests.js';
 import { type KeywordAction, keywordOf, normaliseReply } from './keywords.js';
+
+/** The template each keyword's confirmation is sent with (template names are lower case). */
+const CONFIRMATIONS: Record<KeywordAction, string> = {
+  stop: 'keyword_stop_confirmation',
+  stopAll: 'keyword_stop_all_confirmation',
+  start: 'keyword_start_confirmation',
+  help: 'keyword_help_confirmation',
+};
 
 export interface InboundResult {
   contactId: string | null;
@@ -70,10 +78,18 @@ export class Inbound {
     const raw = m.text ?? '';
     const text = normaliseReply(raw);
     const kw = rs.source.consent.keywords;
-    const keyword = keywordOf(raw, kw);
+    let keyword = keywordOf(raw, kw);
+    // START undoes a revocation: it grants back, on this channel, only the purposes revoked there
+    // (a YES to a question from someone who never opted out grants no marketing: it is a reply)
+    let purposes: readonly Purpose[] = keyword === 'stop' || keyword === 'stopAll' || keyword === 'start' ? kw[keyword].purposes : [];
+    if (keyword === 'start') {
+      const state = foldConsent(await u.store.consent.of(contact.id), rs.source.consent.defaults);
+      purposes = purposes.filter((p) => state.answer(m.channel, p).record?.status === 'revoked');
+      if (purposes.length === 0) keyword = null;
+    }
     if (keyword === 'stop' || keyword === 'stopAll' || keyword === 'start') {
       const action = kw[keyword];
-      for (const purpose of action.purposes) {
+      for (const purpose of purposes) {
         await u.store.consent.append(
           contact.id,
           {
@@ -92,7 +108,7 @@ export class Inbound {
         `contact:${contact.id}`,
         `consent.${keyword}`,
         contact.id,
-        { channel: m.channel, purposes: action.purposes, scope: action.scope },
+        { channel: m.channel, purposes, scope: action.scope },
         now,
       );
     }
@@ -106,7 +122,7 @@ export class Inbound {
           idempotencyKey: `keyword-reply:${m.channel}:${m.id}`,
           type: 'transactional',
           purpose: 'transactional',
-          template: `keyword_${keyword}_confirmation`,
+          template: CONFIRMATIONS[keyword],
           workflow: 'consent-keywords',
           priority: 'normal',
         },
