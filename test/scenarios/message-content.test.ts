@@ -275,6 +275,49 @@ describe('what was sent, per attempt', () => {
   });
 });
 
+describe('what a template shows, checked before it is sent', () => {
+  it("a template that shows the CRM object needs one at the door; a contact without a time zone sees times in its market's", async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000202', { timezone: undefined });
+    const noObject = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id }, message: { type: 'service', template: 'payment_reminder_firm' } })
+      .expect(422);
+    expect(noObject.body).toMatchObject({ code: 'TEMPLATE_VARIABLES_MISSING', errors: [{ path: '/message/object' }] });
+    // the preview refuses what /messages refuses
+    await h
+      .api('integration')
+      .post('/api/v1/decisions/preview')
+      .send({ contact: { id }, message: { type: 'service', template: 'payment_reminder_firm' } })
+      .expect(422);
+    await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: { id }, message: { type: 'service', template: 'payment_reminder_firm', object: { type: 'invoice', id: 'INV-8' } } })
+      .expect(202);
+    // 09:00 UTC is 12:00 in Nairobi, the KE market's zone: the contact has none of its own
+    const reminder = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({
+        contact: { id },
+        message: { type: 'service', template: 'appointment_reminder', variables: { startsAt: '2026-11-24T09:00:00Z' } },
+      })
+      .expect(202);
+    await h.settle();
+    const attempts = (await h.api('agent').get(`/api/v1/messages/${reminder.body.messageId}`).expect(200)).body.attempts as Array<{
+      status: string;
+      error: string | null;
+    }>;
+    expect(attempts.map((a) => a.error)).not.toContain(expect.stringContaining('undefined variable'));
+    const sends = await h.store.sandbox.sends();
+    expect(sends).toHaveLength(2);
+    expect(JSON.stringify(sends[0]?.rendered)).toContain('INV-8');
+    expect(JSON.stringify(sends[1]?.rendered)).toContain('12:00');
+  });
+});
+
 describe("the agent's story of a contact", () => {
   it('tells what the contact did and wrote, where it broke, what was sent since and what comes next, in local and relative time', async () => {
     h = await startHarness({ at: MORNING });

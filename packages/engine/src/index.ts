@@ -35,7 +35,7 @@ export {
   toEpoch,
 } from './pipeline/decide.js';
 export type { ContentFacts } from './pipeline/draft.js';
-export { bestHourOf, buildFacts } from './pipeline/facts.js';
+export { bestHourOf, buildFacts, contactZone } from './pipeline/facts.js';
 export type * from './ports.js';
 export { compileCondition } from './rules/compile-condition.js';
 export { OPERATOR_NAMES, OPERATORS } from './rules/operators.js';

@@ -3,6 +3,8 @@ import {
   type CompiledRuleset,
   type ContentFacts,
   type ContentVariant,
+  contactZone,
+  isValidTimeZone,
   type MessageRequest,
   type RenderedContent,
   type SelectedVariant,
@@ -19,6 +21,16 @@ import { type ContentContact, contentScope } from './scope.js';
 export type RenderOutcome =
   | { ok: true; rendered: RenderedContent; language: string; kind: TemplateKind; fellBack: boolean }
   | { ok: false; reason: string };
+
+/**
+ * The target with the contact's time zone as decisions take it (its market's when it has none):
+ * `| local` shows an instant in it, and a contact without a zone of its own (most CRM contacts)
+ * failed every render of a template that shows one.
+ */
+function zoned(rs: CompiledRuleset, target: RenderTarget): RenderTarget {
+  if (target.contact.timezone !== undefined && isValidTimeZone(target.contact.timezone)) return target;
+  return { ...target, contact: { ...target.contact, timezone: contactZone(target.contact, rs).zone } };
+}
 
 export interface RenderTarget {
   request: Pick<MessageRequest, 'template' | 'variables' | 'object' | 'purpose' | 'type'>;
@@ -47,8 +59,9 @@ export class ContentRenderer {
    * What a channel sends: null when the template has no content at all (a ruleset without
    * content: providers get the template name and variables as before).
    */
-  forChannel(rs: CompiledRuleset, channel: string, variant: ContentVariant, target: RenderTarget): RenderOutcome | null {
-    const template = this.templateOf(rs, target.request);
+  forChannel(rs: CompiledRuleset, channel: string, variant: ContentVariant, given: RenderTarget): RenderOutcome | null {
+    const template = this.templateOf(rs, given.request);
+    const target = zoned(rs, given);
     const cfg = rs.source.channels[channel];
     if (template === null || cfg === undefined) return null;
     let kind = templateKindFor(cfg.kind, variant);
@@ -80,9 +93,10 @@ export class ContentRenderer {
   }
 
   /** The SMS segments of the template's text variants for this contact: what the cost stage prices. */
-  facts(rs: CompiledRuleset, target: RenderTarget): ContentFacts | null {
-    const template = this.templateOf(rs, target.request);
+  facts(rs: CompiledRuleset, given: RenderTarget): ContentFacts | null {
+    const template = this.templateOf(rs, given.request);
     if (template === null) return null;
+    const target = zoned(rs, given);
     const segments: ContentFacts['segments'] = {};
     const name = target.request.template as string;
     const text = this.render(template, name, 'text', 'sms', target);

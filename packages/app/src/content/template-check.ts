@@ -72,6 +72,26 @@ function walk(node: unknown, path: string, visit: (source: string, path: string)
   }
 }
 
+const reads = new WeakMap<Template, ReadonlySet<string>>();
+
+/** The scope roots a template's content reads (its variables, `contact`, `object`), over every variant and language. */
+export function templateReads(t: Template): ReadonlySet<string> {
+  let r = reads.get(t);
+  if (r === undefined) {
+    const roots = new Set<string>();
+    walk(t.content ?? {}, '', (source) => {
+      try {
+        for (const root of liquid.roots(source)) roots.add(root);
+      } catch {
+        // a template that does not parse is refused when its ruleset is published
+      }
+    });
+    r = roots;
+    reads.set(t, r);
+  }
+  return r;
+}
+
 /** loadRuleset, then the content checks: what a ruleset must pass to be published or served. */
 export function loadRulesetChecked(document: unknown): CompiledRuleset {
   const compiled = loadRuleset(document);

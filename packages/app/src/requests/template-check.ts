@@ -1,4 +1,5 @@
 import type { CompiledRuleset, MessageRequest } from '@signalbox/engine';
+import { templateReads } from '../content/template-check.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -10,7 +11,7 @@ import { AppError } from '../errors.js';
  */
 export function assertTemplateUsable(
   rs: CompiledRuleset,
-  request: Pick<MessageRequest, 'template' | 'variables'> & Partial<Pick<MessageRequest, 'type'>>,
+  request: Pick<MessageRequest, 'template' | 'variables'> & Partial<Pick<MessageRequest, 'type' | 'object'>>,
   base: string,
   /** Where the request's message type sits, when not at `${base}/type` (the card and panel call it `messageType`). */
   typeAt = `${base}/type`,
@@ -35,6 +36,15 @@ export function assertTemplateUsable(
     throw new AppError(422, 'TEMPLATE_TYPE_MISMATCH', `template "${name}" is for ${template.messageType} messages, not ${request.type}`, [
       { path: typeAt, message: `must be ${template.messageType}, the template's message type` },
     ]);
+  // content that shows the CRM object (an invoice's id, an appointment's link) has nothing to show
+  // without one: every step would fail at send ("undefined variable: object") after a 202
+  if (template !== undefined && request.object === undefined && templateReads(template).has('object'))
+    throw new AppError(
+      422,
+      'TEMPLATE_VARIABLES_MISSING',
+      `template "${name}" shows the CRM object it is about: name it (object: {type, id})`,
+      [{ path: `${base}/object`, message: 'required by the template (its content reads object)' }],
+    );
   const given = request.variables ?? {};
   const missing = (template?.variables ?? []).filter((v) => given[v] === undefined);
   if (missing.length > 0)

@@ -53,17 +53,26 @@ export function bestHourOf(readHours: readonly number[] | undefined): number | n
   return total >= 3 && best >= 0 ? best : null;
 }
 
+/**
+ * The time zone a contact's local times are taken in: its own when valid, else its market's, else
+ * UTC (`assumed` when not its own). Decisions time messages in it; content shows instants in it.
+ */
+export function contactZone(
+  contact: { timezone?: string | undefined; market?: string | undefined },
+  rs: CompiledRuleset,
+): { zone: string; assumed: boolean } {
+  const market = contact.market !== undefined ? rs.source.markets[contact.market] : undefined;
+  const zone = contact.timezone ?? market?.timezone ?? 'UTC';
+  if (isValidTimeZone(zone)) return { zone, assumed: contact.timezone === undefined };
+  return { zone: market?.timezone ?? 'UTC', assumed: true };
+}
+
 export function buildFacts(request: MessageRequest, ctx: DecisionContext, rs: CompiledRuleset, now: number): DecisionFacts {
   const src = rs.source;
   const need = rs.factNeeds[request.type];
   const contact = ctx.contact;
   const market = contact.market !== undefined ? src.markets[contact.market] : undefined;
-  let zone = contact.timezone ?? market?.timezone ?? 'UTC';
-  let zoneAssumed = contact.timezone === undefined;
-  if (!isValidTimeZone(zone)) {
-    zone = market?.timezone ?? 'UTC';
-    zoneAssumed = true;
-  }
+  const { zone, assumed: zoneAssumed } = contactZone(contact, rs);
   const window = (contact.market !== undefined ? rs.quietWindows.markets.get(contact.market) : undefined) ?? rs.quietWindows.default;
   const local = localTime(now, zone);
   const purpose = request.purpose ?? DEFAULT_PURPOSE[request.type];
