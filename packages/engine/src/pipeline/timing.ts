@@ -37,7 +37,7 @@ export function timing(d: Draft): void {
     d.reasons.push({
       stage: 'timing',
       code: 'quiet_hours_bypassed',
-      message: `sent inside quiet hours (local ${fmt(at, zone)}) as a rule allows`,
+      message: `sent inside quiet hours (${fmt(at, zone)}) as a rule allows`,
     });
   } else if (quiet) {
     const useBest =

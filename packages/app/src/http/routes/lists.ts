@@ -189,7 +189,7 @@ export function listRoutes(runtime: Runtime): RouteSpec[] {
       method: 'get',
       path: '/api/v1/reviews',
       summary:
-        'The review queue: messages held for a person, oldest first, with the reasons they were held; approve or reject with POST /api/v1/messages/{id}/review',
+        'The review queue: messages held for a person, newest first, with the reasons they were held; approve or reject with POST /api/v1/messages/{id}/review',
       tags: ['messages'],
       security: 'apiKey',
       roles: ['admin', 'agent'],
