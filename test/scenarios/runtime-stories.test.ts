@@ -98,6 +98,16 @@ describe('payment reminder journey', () => {
     await h.advance(10 * MIN);
     const sends = await h.store.sandbox.sends();
     expect(sends.map((s) => s.channel)).toEqual(['sms', 'sms', 'voice', 'sms']);
+    // each message costs what its attempts cost: the SMS after the answered call too
+    const messages = await h.db.selectFrom('messages').select(['id', 'cost', 'status']).where('contact_id', '=', id).execute();
+    for (const m of messages) {
+      const attempts = await h.db.selectFrom('attempts').select(['cost', 'channel']).where('message_id', '=', m.id).execute();
+      expect(Number(m.cost), `${m.status}: ${attempts.map((a) => a.channel).join(', ')}`).toBeCloseTo(
+        attempts.reduce((n, a) => n + Number(a.cost ?? 0), 0),
+        6,
+      );
+    }
+    expect(messages.length).toBe(3);
   });
 });
 

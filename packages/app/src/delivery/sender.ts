@@ -207,7 +207,7 @@ export class Sender<S extends SendStore = SendStore> {
         ['claimed'],
       )
     ) {
-      await store.messages.transition(messageId, ['queued', 'sent'], 'sent', now, { channel: go.outbound.channel, cost: result.cost });
+      await store.messages.sent(messageId, go.outbound.channel, result.cost, now);
       if (o.parked === 'now') await this.d.receipts.applyParked(store, provider, result.providerMessageId);
       await this.d.followUps.afterSent(store, messageId, step, now, at.plan);
       return o.parked === 'now' ? null : { provider, providerMessageId: result.providerMessageId };

@@ -214,15 +214,32 @@ export class MessageRepository {
     return Number(r.numAffectedRows ?? 0);
   }
 
+  /** One message's step went: `sentMany` for one. */
+  async sent(id: string, channel: string, cost: number, now: number): Promise<void> {
+    if ((await this.transition(id, ['queued', 'sent'], 'sent', now, { channel, cost })) || cost === 0) return;
+    await prepared(
+      this.c,
+      'message cost added',
+      (d) =>
+        d
+          .updateTable('messages')
+          .set({ cost: sql<number>`cost + ${arg(0)}` as unknown as number })
+          .where('id', '=', arg(1)),
+      [cost, id],
+    );
+  }
+
   /**
-   * Messages whose step went: each moves to sent (from queued or sent) on its channel, its cost
-   * added; the same as `transition(id, ['queued', 'sent'], 'sent', now, {channel, cost})` for each,
-   * in one statement on PostgreSQL (one each on SQLite, or when a message comes twice).
+   * Messages whose step went: each moves to sent (from queued or sent) on its channel, and its cost
+   * is added whatever its status (a follow-up after a delivered call was paid for too: it was left
+   * out of the message's cost); the same as `transition(id, ['queued', 'sent'], 'sent', now,
+   * {channel, cost})`, else the cost alone, for each, in one statement on PostgreSQL (one or two
+   * each on SQLite, or when a message comes twice).
    */
   async sentMany(list: ReadonlyArray<{ id: string; channel: string; cost: number }>, now: number): Promise<void> {
     if (list.length === 0) return;
     if (this.c.dialect !== 'postgres' || new Set(list.map((m) => m.id)).size !== list.length) {
-      for (const m of list) await this.transition(m.id, ['queued', 'sent'], 'sent', now, { channel: m.channel, cost: m.cost });
+      for (const m of list) await this.sent(m.id, m.channel, m.cost, now);
       return;
     }
     await prepared(
@@ -231,9 +248,13 @@ export class MessageRepository {
       (d) => ({
         // `m.id = any(…)`: found by key whatever the plan (see attempts.sentMany)
         compile: () =>
-          sql`update messages m set status = 'sent', updated_at = ${arg(0)}, channel = v.channel, cost = m.cost + v.cost
+          sql`update messages m set
+              status = case when m.status in ('queued', 'sent') then 'sent' else m.status end,
+              updated_at = case when m.status in ('queued', 'sent') then ${arg(0)} else m.updated_at end,
+              channel = case when m.status in ('queued', 'sent') then v.channel else m.channel end,
+              cost = m.cost + v.cost
             from unnest(${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::float8[]) as v(id, channel, cost)
-            where m.id = v.id and m.status in ('queued', 'sent') and m.id = any(${arg(1)}::text[])`.compile(d),
+            where m.id = v.id and m.id = any(${arg(1)}::text[])`.compile(d),
       }),
       [now, list.map((m) => m.id), list.map((m) => m.channel), list.map((m) => m.cost)],
     );

@@ -623,7 +623,7 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       ]);
       expect(await store.attempts.sentMany([], LATER + 11)).toEqual(new Set());
     });
-    it('moves messages to sent on their channel, adding each cost; a failed one stays failed', async () => {
+    it('moves messages to sent on their channel, adding each cost; a failed one stays failed, what went for it paid all the same', async () => {
       await store.messages.sentMany(
         [
           { id: 'm-s1', channel: 'whatsapp', cost: 0.02 },
@@ -636,7 +636,12 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect([a?.status, a?.channel, a?.cost]).toEqual(['sent', 'whatsapp', 0.02]);
       expect([b?.status, b?.channel]).toEqual(['sent', 'sms']);
       expect(b?.cost).toBeCloseTo(0.28);
-      expect([c?.status, c?.cost]).toEqual(['failed', 0]);
+      expect([c?.status, c?.channel, c?.cost]).toEqual(['failed', c?.channel, 0.04]);
+      // one at a time (the sender's single path): the same
+      await store.messages.sent('m-s3', 'voice', 0.01, LATER + 21);
+      const again = await store.messages.get('m-s3');
+      expect(again?.status).toBe('failed');
+      expect(again?.cost).toBeCloseTo(0.05);
     });
     it("schedules messages' timers once per key, each carrying its message's contact", async () => {
       await store.timers.schedule({ kind: 'timeout', messageId: 'm-s1', step: 0 }, LATER + 100, LATER);
