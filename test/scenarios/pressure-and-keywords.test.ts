@@ -191,13 +191,38 @@ describe('opt-out keywords as people type them', () => {
     expect(await ledger()).toEqual([]);
     await h.settle();
     expect(await h.store.sandbox.sends()).toEqual([]);
-    // STOP, then START: what STOP revoked on SMS comes back, each with a confirmation in words
+    // STOP, then START: what STOP took on SMS comes back (service, on by default), not a marketing
+    // consent the contact never gave; each with a confirmation in words
     await h.inbound({ id: 'st-stop', channel: 'sms', from: '+254711000231', text: 'STOP' }).expect(200);
     const back = await h.inbound({ id: 'st-start', channel: 'sms', from: '+254711000231', text: 'YES' }).expect(200);
     expect(back.body.keyword).toBe('start');
-    expect(await ledger()).toEqual(['sms/marketing/revoked', 'sms/service/revoked', 'sms/marketing/granted', 'sms/service/granted']);
+    expect(await ledger()).toEqual(['sms/marketing/revoked', 'sms/service/revoked', 'sms/service/granted']);
+    // someone who had opted in to marketing gets it back after STOP and START
+    const optedIn = await contact('+254711000233');
+    h.clock.advance(60_000);
+    await h
+      .api('integration')
+      .post(`/api/v1/contacts/${optedIn}/consent`)
+      .send({ channel: 'sms', purpose: 'marketing', status: 'granted', source: 'crm' })
+      .expect(201);
+    h.clock.advance(60_000);
+    await h.inbound({ id: 'oi-stop', channel: 'sms', from: '+254711000233', text: 'STOP' }).expect(200);
+    h.clock.advance(60_000);
+    expect((await h.inbound({ id: 'oi-start', channel: 'sms', from: '+254711000233', text: 'START' }).expect(200)).body.keyword).toBe(
+      'start',
+    );
+    const theirs = (
+      (await h.api('agent').get(`/api/v1/contacts/${optedIn}/consent`).expect(200)).body.ledger as Array<Record<string, string>>
+    ).map((c) => `${c.channel}/${c.purpose}/${c.status}`);
+    expect(theirs).toEqual([
+      'sms/marketing/granted',
+      'sms/marketing/revoked',
+      'sms/service/revoked',
+      'sms/marketing/granted',
+      'sms/service/granted',
+    ]);
     await h.settle();
-    const texts = (await h.store.sandbox.sends()).map((x) => (x.rendered as { text?: string } | null)?.text);
+    const texts = (await h.store.sandbox.sends()).slice(0, 2).map((x) => (x.rendered as { text?: string } | null)?.text);
     expect(texts).toEqual([
       'You are unsubscribed from these messages on this number. Reply START to subscribe again.',
       'You are subscribed again. Reply STOP at any time to unsubscribe.',
@@ -208,7 +233,7 @@ describe('opt-out keywords as people type them', () => {
     await h.inbound({ id: 'st-help', channel: 'sms', from: '+254711000232', text: 'HELP' }).expect(200);
     await h.settle();
     expect(other).toBeTruthy();
-    expect((await h.store.sandbox.sends()).slice(2).map((x) => (x.rendered as { text?: string } | null)?.text)).toEqual([
+    expect((await h.store.sandbox.sends()).slice(4).map((x) => (x.rendered as { text?: string } | null)?.text)).toEqual([
       'You are unsubscribed from all our messages, on every channel. Reply START to subscribe again here.',
       'Reply STOP to unsubscribe or START to subscribe again. For anything else, contact our support team.',
     ]);

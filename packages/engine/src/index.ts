@@ -40,7 +40,7 @@ export type * from './ports.js';
 export { compileCondition } from './rules/compile-condition.js';
 export { OPERATOR_NAMES, OPERATORS } from './rules/operators.js';
 export { ReferenceEngines } from './rules/reference-engine.js';
-export { type CompiledRule, type CompiledRuleset, loadRuleset, validateRuleset } from './ruleset/compile.js';
+export { type CompiledRule, type CompiledRuleset, loadRuleset, prototypeKeys, validateRuleset } from './ruleset/compile.js';
 export { FACT_CATALOGUE } from './ruleset/fact-catalogue.js';
 export { rulesetJsonSchema } from './ruleset/json-schema.js';
 export * from './ruleset/schema.js';

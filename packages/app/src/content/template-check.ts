@@ -3,6 +3,7 @@ import {
   loadRuleset,
   type Problem,
   pointerSegment,
+  prototypeKeys,
   type Ruleset,
   RulesetInvalidError,
   type Template,
@@ -72,28 +73,54 @@ function walk(node: unknown, path: string, visit: (source: string, path: string)
   }
 }
 
-const reads = new WeakMap<Template, ReadonlySet<string>>();
+const needs = new WeakMap<Template, boolean>();
 
-/** The scope roots a template's content reads (its variables, `contact`, `object`), over every variant and language. */
-export function templateReads(t: Template): ReadonlySet<string> {
-  let r = reads.get(t);
+/**
+ * Whether some variant of a template cannot render without the CRM object: it shows `object`
+ * outside an `{% if %}`/`{% unless %}` that tests it, and not through `| default` (strict Liquid
+ * fails the render then; `{{ object.id | default: 'your invoice' }}` and `{% if object %}…` do not).
+ */
+export function needsObject(t: Template): boolean {
+  let r = needs.get(t);
   if (r === undefined) {
-    const roots = new Set<string>();
+    let found = false;
     walk(t.content ?? {}, '', (source) => {
-      try {
-        for (const root of liquid.roots(source)) roots.add(root);
-      } catch {
-        // a template that does not parse is refused when its ruleset is published
-      }
+      if (!found && showsObjectUnguarded(source)) found = true;
     });
-    r = roots;
-    reads.set(t, r);
+    r = found;
+    needs.set(t, r);
   }
   return r;
 }
 
+const TOKEN = /(\{%-?[\s\S]*?-?%\}|\{\{-?[\s\S]*?-?\}\})/;
+const OBJECT = /(^|[^\w.])object\b/;
+const unquoted = (s: string) => s.replace(/'[^']*'|"[^"]*"/g, "''");
+
+function showsObjectUnguarded(source: string): boolean {
+  if (!source.includes('object')) return false;
+  const guards: boolean[] = [];
+  for (const token of source.split(TOKEN)) {
+    const tag = /^\{%-?\s*(\w+)([\s\S]*?)-?%\}$/.exec(token);
+    const out = /^\{\{-?([\s\S]*?)-?\}\}$/.exec(token);
+    const guarded = guards.includes(true);
+    if (tag !== null) {
+      const [, name = '', args = ''] = tag;
+      if (name === 'if' || name === 'unless') guards.push(OBJECT.test(unquoted(args)));
+      else if (name === 'endif' || name === 'endunless') guards.pop();
+      else if (name !== 'elsif' && name !== 'else' && !guarded && OBJECT.test(unquoted(args))) return true;
+    } else if (out !== null && !guarded) {
+      const expr = unquoted(out[1] ?? '');
+      if (OBJECT.test(expr) && !/\|\s*default\b/.test(expr)) return true;
+    }
+  }
+  return false;
+}
+
 /** loadRuleset, then the content checks: what a ruleset must pass to be published or served. */
 export function loadRulesetChecked(document: unknown): CompiledRuleset {
+  const reserved = prototypeKeys(document);
+  if (reserved.length > 0) throw new RulesetInvalidError(reserved);
   const compiled = loadRuleset(document);
   const problems = templateProblems(compiled.source);
   if (problems.length > 0) throw new RulesetInvalidError(problems);

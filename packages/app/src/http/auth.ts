@@ -39,17 +39,19 @@ const BEARER = /^bearer[ \t]+(.+)$/i;
 export function apiKeyAuth(keys: readonly ApiKey[], session?: SessionAuth, guesses?: { keys: KeyGuesses; now: () => number }) {
   const identify = apiKeyPrincipal(keys);
   return (roles: readonly Role[]) => async (req: Request, res: Response, next: NextFunction) => {
-    let who = identify((name) => req.get(name));
-    if (who !== undefined && guesses !== undefined) {
-      const client = clientAddress(req);
-      const wait = Math.ceil(guesses.keys.retryAfter(client, guesses.now()) / 1000);
+    const presented = presentedKey((name) => req.get(name));
+    // a refused address is answered before its key is compared: how long the answer takes tells
+    // nothing about the key
+    if (presented !== undefined && guesses !== undefined) {
+      const wait = Math.ceil(guesses.keys.retryAfter(clientAddress(req), guesses.now()) / 1000);
       if (wait > 0) {
         res.set('retry-after', String(wait));
         next(keyGuessesRefused(wait));
         return;
       }
-      if (who === null) guesses.keys.failed(client, presentedKey((name) => req.get(name)) ?? '', guesses.now());
     }
+    let who = identify((name) => req.get(name));
+    if (who === null && guesses !== undefined) guesses.keys.failed(clientAddress(req), presented ?? '', guesses.now());
     if (who === undefined && session !== undefined) {
       let s: Awaited<ReturnType<SessionAuth>>;
       try {

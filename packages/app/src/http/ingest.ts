@@ -85,8 +85,10 @@ export function createIngest(d: {
     fast: {
       take(req, res) {
         if (req.method !== 'POST' || req.url !== INGEST_PATH || !plainJson(req, d.bodyLimit)) return false;
+        // a refused address goes to the checked route before its key is compared (429 there)
+        if (d.keysRefused?.(req) === true) return false;
         const who = d.principal((name) => header(req, name));
-        if (who === null || who === undefined || !INGEST_ROLES.includes(who.role) || d.keysRefused?.(req) === true) return false;
+        if (who === null || who === undefined || !INGEST_ROLES.includes(who.role)) return false;
         takeBody(req, res, { limit: d.bodyLimit, route: INGEST_PATH, metrics: d.metrics, log: d.log }, async (raw) => ({
           status: 202,
           body: await accept(parseJsonBody(raw)),

@@ -79,12 +79,24 @@ export class Inbound {
     const text = normaliseReply(raw);
     const kw = rs.source.consent.keywords;
     let keyword = keywordOf(raw, kw);
-    // START undoes a revocation: it grants back, on this channel, only the purposes revoked there
-    // (a YES to a question from someone who never opted out grants no marketing: it is a reply)
+    // START undoes a revocation: it grants back, on this channel, only what the revocation in force
+    // took (what was allowed just before it). A YES to a question from someone who never opted out
+    // grants nothing and is a reply; after a STOP it restores service, not a marketing consent the
+    // contact never gave (STOP records marketing revoked whether or not it was ever granted).
     let purposes: readonly Purpose[] = keyword === 'stop' || keyword === 'stopAll' || keyword === 'start' ? kw[keyword].purposes : [];
     if (keyword === 'start') {
-      const state = foldConsent(await u.store.consent.of(contact.id), rs.source.consent.defaults);
-      purposes = purposes.filter((p) => state.answer(m.channel, p).record?.status === 'revoked');
+      const ledger = await u.store.consent.of(contact.id);
+      const defaults = rs.source.consent.defaults;
+      const state = foldConsent(ledger, defaults);
+      purposes = purposes.filter((p) => {
+        const revocation = state.answer(m.channel, p).record;
+        if (revocation?.status !== 'revoked') return false;
+        const at = Date.parse(revocation.at);
+        return foldConsent(
+          ledger.filter((r) => Date.parse(r.at) < at),
+          defaults,
+        ).allows(m.channel, p);
+      });
       if (purposes.length === 0) keyword = null;
     }
     if (keyword === 'stop' || keyword === 'stopAll' || keyword === 'start') {

@@ -1,5 +1,5 @@
 import type { CompiledRuleset, MessageRequest } from '@signalbox/engine';
-import { templateReads } from '../content/template-check.js';
+import { needsObject } from '../content/template-check.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -15,6 +15,8 @@ export function assertTemplateUsable(
   base: string,
   /** Where the request's message type sits, when not at `${base}/type` (the card and panel call it `messageType`). */
   typeAt = `${base}/type`,
+  /** The CRM object comes with the request some other way (the preview's snapshot). */
+  objectGiven = false,
 ): void {
   const name = request.template;
   if (name === undefined || name === null) return;
@@ -38,12 +40,12 @@ export function assertTemplateUsable(
     ]);
   // content that shows the CRM object (an invoice's id, an appointment's link) has nothing to show
   // without one: every step would fail at send ("undefined variable: object") after a 202
-  if (template !== undefined && request.object === undefined && templateReads(template).has('object'))
+  if (template !== undefined && request.object === undefined && !objectGiven && needsObject(template))
     throw new AppError(
       422,
       'TEMPLATE_VARIABLES_MISSING',
       `template "${name}" shows the CRM object it is about: name it (object: {type, id})`,
-      [{ path: `${base}/object`, message: 'required by the template (its content reads object)' }],
+      [{ path: `${base}/object`, message: 'required by the template (its content shows object)' }],
     );
   const given = request.variables ?? {};
   const missing = (template?.variables ?? []).filter((v) => given[v] === undefined);

@@ -47,8 +47,6 @@ export interface CompiledRuleset {
  * returns from here cannot fail later for being malformed.
  */
 export function loadRuleset(input: unknown): CompiledRuleset {
-  const reserved = prototypeKeys(input);
-  if (reserved.length > 0) throw new RulesetInvalidError(reserved);
   const parsed = rulesetSchema.safeParse(input);
   if (!parsed.success) throw new RulesetInvalidError(withSemanticProblems(input, zodProblems(parsed.error.issues)));
   const rs = ownKeysOnly(parsed.data);
@@ -61,9 +59,10 @@ export function loadRuleset(input: unknown): CompiledRuleset {
  * Every `__proto__` key of a document (JSON.parse makes it an own key): a name → value section
  * parsed into a plain object drops it (assigning `__proto__` sets the prototype), so a channel or
  * template under that name was validated as absent, then stored, hashed and diffed as if it were not
- * there. It is refused at its path instead.
+ * there. Validation refuses it at its path (`validateRuleset`, and the app's publish checks);
+ * `loadRuleset` still drops it, so a version stored before it was refused loads as it always did.
  */
-function prototypeKeys(input: unknown): Problem[] {
+export function prototypeKeys(input: unknown): Problem[] {
   const found: Problem[] = [];
   const walk = (v: unknown, path: string, depth: number) => {
     if (found.length >= 20 || depth > 64 || v === null || typeof v !== 'object') return;
@@ -144,6 +143,8 @@ function withSemanticProblems(input: unknown, schemaProblems: Problem[]): Proble
 
 /** Validation only: the problems, empty when the ruleset is good. */
 export function validateRuleset(input: unknown): { ok: true; ruleset: Ruleset } | { ok: false; problems: RulesetInvalidError['problems'] } {
+  const reserved = prototypeKeys(input);
+  if (reserved.length > 0) return { ok: false, problems: reserved };
   try {
     return { ok: true, ruleset: loadRuleset(input).source };
   } catch (e) {

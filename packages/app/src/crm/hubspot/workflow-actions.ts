@@ -70,6 +70,10 @@ export class WorkflowActions {
             type: input.messageType,
             ...(input.template ? { template: input.template } : {}),
             ...(input.purpose ? { purpose: input.purpose } : {}),
+            // a deal, ticket or invoice enrolled in the workflow is what the message is about (its content may show it)
+            ...(input.objectType.toLowerCase() !== 'contact'
+              ? { object: { type: input.objectType.toLowerCase(), id: input.objectId } }
+              : {}),
             workflow: 'hubspot-workflow',
             priority: 'normal',
           },

@@ -64,7 +64,7 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, con
         // what /messages would refuse, the preview refuses too, and it decides on what /messages
         // would decide: the request with what its template says it leaves out
         const parsed = parseMessageRequest(message, '/message');
-        assertTemplateUsable(rs, parsed, '/message');
+        assertTemplateUsable(rs, parsed, '/message', '/message/type', rest.object !== undefined);
         const request = withTemplateDefaults(rs, parsed);
         // a stored contact's consent and history are for people who may read the contact (as GET /contacts/:id)
         if (isStoredRef(contact) && req.principal?.role === 'integration')
