@@ -140,10 +140,14 @@ describe('rendering a template for a channel', () => {
   });
 
   it('leaves a template without content to the provider (null)', () => {
+    // a template the provider holds (an approved one): declared, with no content of ours
+    const doc = structuredClone(DEFAULT_RULESET) as { templates: Record<string, unknown> };
+    doc.templates.provider_held = { messageType: 'service', description: 'Held by the provider.' };
+    const withHeld = loadRuleset(doc);
     expect(
-      renderer.forChannel(rs, 'sms', 'text', { request: { template: 'onboarding_welcome', type: 'service' }, contact: john }),
+      renderer.forChannel(withHeld, 'sms', 'text', { request: { template: 'provider_held', type: 'service' }, contact: john }),
     ).toBeNull();
-    expect(renderer.facts(rs, { request: { template: 'onboarding_welcome', type: 'service' }, contact: john })).toBeNull();
+    expect(renderer.facts(withHeld, { request: { template: 'provider_held', type: 'service' }, contact: john })).toBeNull();
   });
 
   it('gives the cost stage the segments of the text variants', () => {
