@@ -67,6 +67,16 @@ describe('the contact-pressure caps count a rolling window', () => {
         NOW + 22 * H,
       ).toISOString()}`,
     ]);
+    // one of them decided and waiting to go (deferred): counted, and said so
+    const waiting = run(
+      { type: 'promotional', team: 'support' },
+      { history: [promo(ago(2 * H), { team: 'marketing' }), promo(ago(H), { team: 'regional', pending: true, priority: 'normal' })] },
+    );
+    expect(reasonsOf(waiting, 'cap_exceeded')[0]?.message).toBe(
+      `promo-daily: 2 promotional message(s) in the last day, 1 of them not sent yet, limit 1 (sent or waiting to go by marketing, regional); held back for team support; deferred until ${new Date(
+        NOW + 23 * H,
+      ).toISOString()}`,
+    );
     const anonymous = run({ type: 'promotional' }, { history: [promo(ago(2 * H))] });
     expect(reasonsOf(anonymous, 'cap_exceeded')[0]?.message).toBe(
       `promo-daily: 1 promotional message(s) in the last day, limit 1; deferred until ${new Date(NOW + 22 * H).toISOString()}`,

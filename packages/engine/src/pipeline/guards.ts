@@ -55,6 +55,8 @@ function applyCap(d: Draft, cap: CapDef): void {
   const teams = new Set<string>();
   const rank = RANK[d.request.priority ?? 'normal'];
   let gaveWay = 0;
+  // counted but decided and not sent yet (a deferred message of another team): said as such
+  let waiting = 0;
   for (const record of d.ctx.history) {
     const at = Date.parse(record.at);
     const age = d.now - at;
@@ -68,6 +70,7 @@ function applyCap(d: Draft, cap: CapDef): void {
       continue;
     }
     inWindow.push(at);
+    if (record.pending === true) waiting++;
     if (record.team !== undefined) teams.add(record.team);
   }
   if (gaveWay > 0 && inWindow.length < cap.max)
@@ -78,8 +81,9 @@ function applyCap(d: Draft, cap: CapDef): void {
     });
   if (inWindow.length < cap.max) return;
   const scope = cap.messageTypes ? cap.messageTypes.join('/') : 'any';
-  const by = teams.size > 0 ? ` (sent by ${[...teams].sort().join(', ')})` : '';
-  const detail = `${cap.id}: ${inWindow.length} ${scope} message(s) in the last ${cap.per}, limit ${cap.max}${by}${
+  const by = teams.size > 0 ? ` (${waiting > 0 ? 'sent or waiting to go' : 'sent'} by ${[...teams].sort().join(', ')})` : '';
+  const notYet = waiting > 0 ? `, ${waiting} of them not sent yet` : '';
+  const detail = `${cap.id}: ${inWindow.length} ${scope} message(s) in the last ${cap.per}${notYet}, limit ${cap.max}${by}${
     d.request.team ? `; held back for team ${d.request.team}` : ''
   }`;
   if (cap.channels !== undefined) {
