@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { ApiKey, Role } from '../config.js';
 import { AppError, AuthError } from '../errors.js';
 import type { KeyGuesses } from '../security/key-guesses.js';
+import { clientAddress } from './client-address.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -88,9 +89,6 @@ export function apiKeyAuth(keys: readonly ApiKey[], session?: SessionAuth, guess
     next();
   };
 }
-
-/** The address a request's key guesses are counted against (X-Forwarded-For only as `trust proxy` says). */
-export const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
 
 export const keyGuessesRefused = (wait: number) =>
   new AppError(429, 'AUTH_RATE_LIMITED', `too many API keys that are not valid from this address: try again in ${wait} s`);

@@ -1,7 +1,11 @@
 import type { IncomingMessage } from 'node:http';
+import type { Request } from 'express';
 
 /** Express's compiled `trust proxy` (app.get('trust proxy fn')): whether the hop at `i` is a proxy we believe. */
 export type TrustProxy = (address: string, i: number) => boolean;
+
+/** A request's client address as Express names it (X-Forwarded-For only as `trust proxy` says): what key guesses are counted against. */
+export const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
 
 /**
  * The client's address as Express's `req.ip` names it, for a request Express has not seen (the

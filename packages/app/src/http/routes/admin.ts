@@ -16,7 +16,8 @@ import type { AuditLog } from '../../audit/audit-log.js';
 import type { ApiKey } from '../../config.js';
 import { AppError, AuthError } from '../../errors.js';
 import type { KeyGuesses } from '../../security/key-guesses.js';
-import { apiKeyPrincipal, clientAddress, type SessionAuth } from '../auth.js';
+import { apiKeyPrincipal, type SessionAuth } from '../auth.js';
+import { clientAddress } from '../client-address.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
