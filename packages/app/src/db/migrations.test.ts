@@ -4,6 +4,7 @@
  *   instance; fired and cancelled ones are left alone; the partial index `timers_contact` serves a
  *   contact's timers afterwards.
  * - 0080 on receipts logged twice (the race it closes): each is kept once.
+ * - 0090: room left on the pages of the tables updated in place (PostgreSQL only).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,33 @@ describe.each(dialects)('migration 0080 on receipts logged twice ($name)', (d) =
       const rows = await sql<{ id: string }>`SELECT id FROM receipts ORDER BY id`.execute(db);
       expect(rows.rows.map((r) => r.id)).toEqual(['r1', 'r3', 'r4', 'r5']);
       await expect(receipt('r6', 'a1', 'delivered', 10)).rejects.toThrow(/unique|UNIQUE/);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe.each(dialects)('migration 0090, room for updates in place ($name)', (d) => {
+  it('leaves room on the pages of the tables updated in place (PostgreSQL; nothing on SQLite)', async () => {
+    const { db, schema } = await d.open();
+    try {
+      await migrate(db, migrations as Record<string, Migration>, schema);
+      if (d.name === 'sqlite') {
+        // nothing to set: the migration is recorded and the tables work as before
+        const done = await sql<{ name: string }>`SELECT name FROM kysely_migration WHERE name = '0090_room_for_updates'`.execute(db);
+        expect(done.rows).toHaveLength(1);
+        return;
+      }
+      const options = await sql<{ relname: string; reloptions: string[] | null }>`
+        SELECT relname, reloptions FROM pg_class WHERE relnamespace = ${schema}::regnamespace AND relkind = 'r'
+          AND relname IN ('messages', 'attempts', 'contacts', 'journey_instances', 'inbox') ORDER BY relname`.execute(db);
+      expect(options.rows).toEqual([
+        { relname: 'attempts', reloptions: ['fillfactor=70'] },
+        { relname: 'contacts', reloptions: ['fillfactor=70'] },
+        { relname: 'inbox', reloptions: null },
+        { relname: 'journey_instances', reloptions: ['fillfactor=70'] },
+        { relname: 'messages', reloptions: ['fillfactor=70'] },
+      ]);
     } finally {
       await db.destroy();
     }

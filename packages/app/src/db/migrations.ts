@@ -19,6 +19,7 @@ import { m0061 } from './migrations/0061-sync-started-at.js';
 import { m0062 } from './migrations/0062-sync-owner.js';
 import { m0070 } from './migrations/0070-inbox-trace.js';
 import { m0080 } from './migrations/0080-receipts-once.js';
+import { m0090 } from './migrations/0090-room-for-updates.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
@@ -45,6 +46,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0062_sync_owner': m0062,
   '0070_inbox_trace': m0070,
   '0080_receipts_once': m0080,
+  '0090_room_for_updates': m0090,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
