@@ -7,6 +7,7 @@ import { loadConfig } from '@signalbox/app';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, KEYS, startHarness } from '../support/harness.js';
+import { until } from '../support/instances.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -124,6 +125,46 @@ describe('a signed-out session, without Redis', () => {
 });
 
 describe('behind a load balancer (TRUST_PROXY)', () => {
+  it('instances sharing the PostgreSQL database count wrong keys together: ten spread over two make the address wait on both', async () => {
+    const schema = `guesses_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+    const a = await startHarness({ at: '2026-11-23T09:00:00Z', postgresSchema: schema, trustProxy: 'loopback' });
+    const b = await startHarness({ at: '2026-11-23T09:00:00Z', postgresSchema: schema, trustProxy: 'loopback' });
+    // an instance on another schema of the same database is another deployment: it hears none of it
+    const other = await startHarness({
+      at: '2026-11-23T09:00:00Z',
+      postgresSchema: `${schema}_other`,
+      trustProxy: 'loopback',
+    });
+    try {
+      const as = (client: string, key: string) => ({ 'x-forwarded-for': client, authorization: `Bearer ${key}` });
+      const contacts = (url: string, client: string, key: string) => request(url).get('/api/v1/contacts').set(as(client, key));
+      // five different wrong keys on each: neither instance alone has seen ten
+      for (let i = 0; i < 10; i++)
+        expect((await contacts(i % 2 === 0 ? a.url : b.url, '203.0.113.7', `wrong-key-${i}-0123456789abcdef`).expect(401)).body.code).toBe(
+          'AUTH_INVALID',
+        );
+      // each hears the other's within moments: the good key now waits on both
+      for (const h of [a, b])
+        await until(
+          'the other instance to have counted its guesses',
+          async () => (await contacts(h.url, '203.0.113.7', KEYS.admin)).status === 429,
+          5_000,
+          50,
+        );
+      const refused = await contacts(b.url, '203.0.113.7', KEYS.admin).expect(429);
+      expect(refused.body.code).toBe('AUTH_RATE_LIMITED');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(200);
+      // another client is served by both; the other deployment serves even the guesser
+      await contacts(a.url, '198.51.100.20', KEYS.admin).expect(200);
+      await contacts(b.url, '198.51.100.20', KEYS.admin).expect(200);
+      await contacts(other.url, '203.0.113.7', KEYS.admin).expect(200);
+    } finally {
+      await other.close();
+      await b.close();
+      await a.close();
+    }
+  });
+
   it('failed sign-ins count per client as the balancer names it, so one guesser does not lock out the others', async () => {
     const behind = await startHarness({ at: '2026-11-23T09:00:00Z', trustProxy: 'loopback' });
     try {

@@ -23,6 +23,8 @@ import { providerProblems } from './rules/provider-check.js';
 import type { RulesHolder } from './rules/rules-holder.js';
 import { RulesWatcher } from './rules/rules-watcher.js';
 import type { Runtime } from './runtime.js';
+import { keyGuessLimit } from './security/key-guesses.js';
+import { KeyGuessesShared } from './security/key-guesses-shared.js';
 import { ReplayGuard } from './security/replay-guard.js';
 import { StoredMarks } from './security/stored-marks.js';
 import type { Store } from './store/store.js';
@@ -195,11 +197,26 @@ export function createSystem(o: SystemOptions): System {
       ? sharedCache({ redis: o.redis, namespace: 'oauth-states', log: o.log })
       : new StoredMarks(o.store.seenSignatures, 'oauth-states');
   const dryRuns = new DryRuns({ repo: () => o.store.dryRuns, location: o.store.location, clock: o.clock, log: o.log });
+  // wrong API keys are counted by every instance sharing the database together (NOTIFY), so N
+  // instances do not allow N times the guesses; by the wall clock, as the limit counts them
+  const guessesShared =
+    o.store.listen !== null && o.store.notify !== null
+      ? new KeyGuessesShared({
+          listen: o.store.listen,
+          notify: o.store.notify,
+          schema: o.store.location?.kind === 'postgres' ? (o.store.location.schema ?? 'public') : 'public',
+          instance: owner,
+          log: o.log,
+          now: () => Date.now(),
+        })
+      : null;
+  const keyGuesses = keyGuessLimit({ log: o.log, ...(guessesShared !== null ? { share: (f) => guessesShared.tell(f) } : {}) });
   const app = createApp({
     draining: () => draining,
     ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
     ...(redisClient !== null ? { dependencies: { redis: () => redisClient.ping() } } : {}),
     usedStates,
+    keyGuesses,
     dryRuns,
     ...(o.admin !== undefined ? { admin: o.admin } : {}),
     ruleset: o.rules.get,
@@ -254,6 +271,7 @@ export function createSystem(o: SystemOptions): System {
     dryRuns,
     async listen(port, host = '127.0.0.1') {
       await watcher?.start();
+      await guessesShared?.start(keyGuesses);
       return new Promise((resolve) => {
         const requestTimeout = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
         // Node checks the timeouts every connectionsCheckingInterval (30 s by default): often enough here
@@ -284,6 +302,7 @@ export function createSystem(o: SystemOptions): System {
       // a request still being answered that long after, too)
       const cut = setTimeout(() => server?.closeAllConnections(), o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
       await watcher?.stop();
+      await guessesShared?.stop();
       await dryRuns.stop();
       // the worker finishes the round it is in, then takes nothing more
       await worker.stop();

@@ -21,6 +21,8 @@ export interface OpenDatabase {
    * reconnect, since what was sent meanwhile is lost). Absent on SQLite: one process owns the file.
    */
   listen?: (channel: string, onPayload: (payload: string | null) => void) => Promise<{ close(): Promise<void> }>;
+  /** Tells every process listening on `channel` (PostgreSQL NOTIFY; the payload goes as `schema:payload`). */
+  notify?: (channel: string, payload: string) => Promise<void>;
 }
 
 /** Enough to open another connection to the same database (a thread of its own). */

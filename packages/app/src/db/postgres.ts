@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { AppError } from '../errors.js';
 import type { OpenDatabase, UpkeepMode } from './connection.js';
@@ -99,6 +99,9 @@ export async function openPostgres(
       return db.destroy();
     },
     listen: (channel, onPayload) => listen(url, channel, onPayload, connectTimeoutMs),
+    notify: async (channel, payload) => {
+      await sql`select pg_notify(${channel}, current_schema() || ':' || ${payload})`.execute(db);
+    },
   };
 }
 

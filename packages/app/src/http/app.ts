@@ -16,7 +16,7 @@ import { exposition, type Metrics } from '../metrics/metrics.js';
 import { RulesGovernance } from '../rules/governance.js';
 import type { RulesHolder } from '../rules/rules-holder.js';
 import type { Runtime } from '../runtime.js';
-import { KeyGuesses } from '../security/key-guesses.js';
+import { type KeyGuesses, keyGuessLimit } from '../security/key-guesses.js';
 import type { ReplayGuard } from '../security/replay-guard.js';
 import { apiKeyAuth, apiKeyPrincipal } from './auth.js';
 import { jsonBody, rawBody } from './body.js';
@@ -89,7 +89,7 @@ export interface AppDeps {
   hubspot?: Omit<HubspotRouteDeps, 'ruleset' | 'usedStates'>;
   /** The Salesforce app's routes (Outbound Messages, record panel, connecting an org). */
   salesforce?: Omit<SalesforceRouteDeps, 'usedStates'>;
-  /** API keys guessed wrong per address (default: 10 in 5 minutes, counted by this instance). */
+  /** API keys guessed wrong per address (default: keyGuessLimit, counted by this instance alone). */
   keyGuesses?: KeyGuesses;
   /** OAuth states used (keyv: shared through Redis in production); default: in this process. */
   usedStates?: UsedStates;
@@ -131,15 +131,7 @@ export function createApp(deps: AppDeps): Express {
   const usedStates = deps.usedStates ?? new Keyv();
   const signedOut = new SignedOut(usedStates);
   // keys guessed wrong, per address, by the wall clock: API requests and console sign-ins count alike
-  const keyGuesses =
-    deps.keyGuesses ??
-    new KeyGuesses({
-      max: 10,
-      windowMs: 5 * 60_000,
-      maxClients: 10_000,
-      onRefused: (guesser) =>
-        deps.log.warn({ guesser }, 'ten different API keys that are not valid from one address: its keys wait 5 minutes'),
-    });
+  const keyGuesses = deps.keyGuesses ?? keyGuessLimit({ log: deps.log });
   const trust = app.get('trust proxy fn') as TrustProxy;
   // sessions expire by the wall clock (a test clock moving days ahead must not sign anyone out)
   const auth = apiKeyAuth(

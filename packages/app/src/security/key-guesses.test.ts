@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guesser, KeyGuesses } from './key-guesses.js';
+import { guesser, KeyGuesses, type SharedFailure } from './key-guesses.js';
 
 describe('keys guessed wrong per address', () => {
   it('refuses an address after max different wrong keys within the window, until the oldest leaves it', () => {
@@ -83,5 +83,47 @@ describe('keys guessed wrong per address', () => {
     l.failed('::ffff:198.51.100.1', 'k1', 0);
     l.failed('198.51.100.1', 'k2', 1);
     expect(l.retryAfter('198.51.100.1', 2)).toBeGreaterThan(0);
+  });
+
+  it('counts what other instances counted: the failures told by one make the address wait on another, each told once', () => {
+    const told: SharedFailure[] = [];
+    const refused: string[] = [];
+    const a = new KeyGuesses({ max: 3, windowMs: 60_000, maxClients: 100, share: (f) => told.push(f) });
+    const b = new KeyGuesses({ max: 3, windowMs: 60_000, maxClients: 100, onRefused: (g) => refused.push(g), share: (f) => told.push(f) });
+    a.failed('203.0.113.7', 'k1', 0);
+    a.failed('203.0.113.7', 'k2', 1_000);
+    // fingerprints only: neither the address nor the key goes to the others
+    expect(told).toHaveLength(2);
+    expect(JSON.stringify(told)).not.toMatch(/203\.0\.113|k1|k2/);
+    for (const f of told.splice(0)) b.heard(f, 2_000);
+    // what b heard is not told on, and does not reach the limit alone
+    expect(told).toEqual([]);
+    expect(b.retryAfter('203.0.113.7', 2_000)).toBe(0);
+    // the same key again on b is still one key; a third one on b closes it, by the oldest failure (a's first)
+    b.failed('203.0.113.7', 'k2', 2_000);
+    expect(b.retryAfter('203.0.113.7', 2_000)).toBe(0);
+    b.failed('203.0.113.7', 'k3', 3_000);
+    expect(b.retryAfter('203.0.113.7', 3_000)).toBe(57_000);
+    expect(refused).toHaveLength(1);
+    // and a hears b's two, and is closed as well
+    for (const f of told.splice(0)) a.heard(f, 3_000);
+    expect(a.retryAfter('198.51.100.1', 3_000)).toBe(0);
+    expect(a.retryAfter('::ffff:203.0.113.7', 3_000)).toBe(57_000);
+  });
+
+  it('what is heard is taken only in its shape, never ahead of the clock, and not once it is out of the window', () => {
+    const l = new KeyGuesses({ max: 2, windowMs: 60_000, maxClients: 100 });
+    const g = 'AAAAAAAAAAAAAAAA';
+    l.heard({ guesser: '203.0.113.7', key: 'BBBBBBBBBBBBBBBB', at: 0 }, 0);
+    l.heard({ guesser: g, key: 'not a fingerprint', at: 0 }, 0);
+    l.heard({ guesser: g, key: 'CCCCCCCCCCCCCCCC', at: Number.NaN }, 0);
+    expect(l.tracking(0)).toBe(false);
+    // a failure a minute old (another instance told it late) counts for nothing
+    l.heard({ guesser: g, key: 'DDDDDDDDDDDDDDDD', at: 0 }, 60_000);
+    expect(l.tracking(60_000)).toBe(false);
+    // a time ahead of this clock counts as now: the wait is never longer than the window
+    l.heard({ guesser: g, key: 'EEEEEEEEEEEEEEEE', at: 10 * 60_000 }, 60_000);
+    l.heard({ guesser: g, key: 'FFFFFFFFFFFFFFFF', at: 60_000 }, 60_000);
+    expect(l.tracking(60_000)).toBe(true);
   });
 });

@@ -1,8 +1,19 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import type { Logger } from '../logger.js';
 
-/** A key as the limiter remembers it: never the key itself. */
+/** A key (or a guesser) as the limiter remembers it: never the key (or the address) itself. */
 const fingerprint = (key: string) => createHash('sha256').update(key).digest('base64url').slice(0, 16);
+
+/** One wrong key counted by an instance, as the others hear of it: fingerprints and a time. */
+export interface SharedFailure {
+  guesser: string;
+  key: string;
+  at: number;
+}
+
+/** What a fingerprint looks like (a failure heard is taken only in that shape). */
+const SHARED = /^[A-Za-z0-9_-]{16}$/;
 
 /**
  * Who one guesser is, from a client address: an IPv6 client is its /64 (every host is handed at
@@ -32,9 +43,11 @@ export function guesser(address: string): string {
  * them leaves the window. Different keys, because that is what guessing is: a client sending one
  * stale key again and again (or a test trying every route with it) is answered 401 each time and
  * guesses nothing. A good key does not forget the failures before it (one valid key of low rank
- * would otherwise reset the count between guesses at others). Kept in memory per instance (each
- * instance counts its own), bounded: when `maxClients` addresses are tracked, the one seen longest
- * ago is forgotten.
+ * would otherwise reset the count between guesses at others). Kept in memory, bounded: when
+ * `maxClients` addresses are tracked, the one seen longest ago is forgotten. Instances of one
+ * deployment count together: each failure counted here is told to `share` (fingerprints and a
+ * time: neither the address nor the key), and what the others counted comes in through `heard`
+ * (see KeyGuessesShared), so N instances do not allow N times the guesses.
  */
 export class KeyGuesses {
   private readonly failures = new Map<string, Array<{ at: number; key: string }>>();
@@ -47,32 +60,53 @@ export class KeyGuesses {
       maxClients: number;
       /** Told once each time a guesser reaches `max` (its fingerprint, never the address: logs keep no address). */
       onRefused?: (guesser: string) => void;
+      /** Told each failure counted here, for the other instances (see `heard`). */
+      share?: (failure: SharedFailure) => void;
     } = { max: 10, windowMs: 5 * 60_000, maxClients: 10_000 },
   ) {}
 
   /** Milliseconds until `client` may try again (0: it may now). */
   retryAfter(address: string, now: number): number {
-    const list = this.recent(guesser(address), now);
+    if (!this.tracking(now)) return 0;
+    const list = this.recent(fingerprint(guesser(address)), now);
     if (list.length < this.o.max) return 0;
     return (list[list.length - this.o.max]?.at as number) + this.o.windowMs - now;
   }
 
   /** `key` was presented by `client` and is not valid (the same key again only moves its time). */
   failed(address: string, key: string, now: number): void {
-    const client = guesser(address);
-    const fp = fingerprint(key);
-    const list = this.recent(client, now).filter((g) => g.key !== fp);
+    const failure = { guesser: fingerprint(guesser(address)), key: fingerprint(key), at: now };
+    if (this.count(failure, now)) this.o.onRefused?.(failure.guesser);
+    this.o.share?.(failure);
+  }
+
+  /**
+   * A failure another instance counted (`share` there): counted here as if it had been, except that
+   * it is not told on (the instance that counted it told the others and logged the refusal). A time
+   * ahead of `now` (another machine's clock) counts as now.
+   */
+  heard(failure: SharedFailure, now: number): void {
+    if (!SHARED.test(failure.guesser) || !SHARED.test(failure.key) || !Number.isFinite(failure.at)) return;
+    this.count({ ...failure, at: Math.min(failure.at, now) }, now);
+  }
+
+  /** Counts a failure; true when it is the one that makes its guesser wait. */
+  private count(f: SharedFailure, now: number): boolean {
+    if (f.at <= now - this.o.windowMs) return false;
+    const list = this.recent(f.guesser, now).filter((g) => g.key !== f.key);
     const before = list.length;
-    list.push({ at: now, key: fp });
-    if (before < this.o.max && list.length >= this.o.max) this.o.onRefused?.(fingerprint(client));
-    this.lastFailure = Math.max(this.lastFailure, now);
+    list.push({ at: f.at, key: f.key });
+    // in time order (a failure heard from another instance may be older than the last one here)
+    list.sort((a, b) => a.at - b.at);
+    this.lastFailure = Math.max(this.lastFailure, f.at);
     // most recently seen last: the first key is the one to forget when full
-    this.failures.delete(client);
-    this.failures.set(client, list.slice(-this.o.max));
+    this.failures.delete(f.guesser);
+    this.failures.set(f.guesser, list.slice(-this.o.max));
     if (this.failures.size > this.o.maxClients) {
       const oldest = this.failures.keys().next().value;
       if (oldest !== undefined) this.failures.delete(oldest);
     }
+    return before < this.o.max && list.length >= this.o.max;
   }
 
   /** Whether any address has failed within the window (nothing to look up otherwise: the ingest fast path's shortcut). */
@@ -85,4 +119,19 @@ export class KeyGuesses {
     if (list.length === 0) this.failures.delete(client);
     return list;
   }
+}
+
+/**
+ * The limit every deployment runs with: ten different wrong keys in five minutes per address, ten
+ * thousand addresses remembered; reaching it is logged (a fingerprint, never the address). `share`:
+ * the other instances are told (see KeyGuessesShared).
+ */
+export function keyGuessLimit(o: { log: Logger; share?: (failure: SharedFailure) => void }): KeyGuesses {
+  return new KeyGuesses({
+    max: 10,
+    windowMs: 5 * 60_000,
+    maxClients: 10_000,
+    onRefused: (guesser) => o.log.warn({ guesser }, 'ten different API keys that are not valid from one address: its keys wait 5 minutes'),
+    ...(o.share !== undefined ? { share: o.share } : {}),
+  });
 }

@@ -94,12 +94,17 @@ export class Store {
     this.crmReplay = new CrmReplayIds(c);
   }
 
-  /** Where the database is, so a thread of its own can open another connection (none for `:memory:`). */
   /** Notifications from every process on this database (PostgreSQL; null on SQLite, one process). */
   get listen(): NonNullable<OpenDatabase['listen']> | null {
     return this.open.listen ?? null;
   }
 
+  /** Tells every process on this database (PostgreSQL; null on SQLite, one process). */
+  get notify(): NonNullable<OpenDatabase['notify']> | null {
+    return this.open.notify ?? null;
+  }
+
+  /** Where the database is, so a thread of its own can open another connection (none for `:memory:`). */
   get location(): DatabaseLocation | undefined {
     return this.open.location;
   }

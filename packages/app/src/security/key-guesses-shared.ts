@@ -1,0 +1,76 @@
+import type { Logger } from '../logger.js';
+import type { KeyGuesses, SharedFailure } from './key-guesses.js';
+
+/** The PostgreSQL notification channel wrong keys go by. */
+export const KEY_GUESSES_CHANNEL = 'signalbox_key_guesses';
+
+type Listen = (channel: string, onPayload: (payload: string | null) => void) => Promise<{ close(): Promise<void> }>;
+type Notify = (channel: string, payload: string) => Promise<void>;
+
+/**
+ * Wrong keys counted together by the instances that share a PostgreSQL database (the production
+ * profile; on SQLite there is one process): each failure an instance counts goes to the others by
+ * NOTIFY (`schema:{"i":instance,"g":guesser,"k":key,"at":ms}`, fingerprints only, heard within
+ * milliseconds), and each counts what it hears as its own (KeyGuesses.heard). Ten different wrong
+ * keys spread over any number of instances make the address wait on all of them. A failure told
+ * while the listening connection of another instance was down is not counted there (the limit
+ * holds back guessing; it is not a ledger). Telling is fire and forget: a request is never held up
+ * by it, and a failure to tell is logged.
+ */
+export class KeyGuessesShared {
+  private listening: { close(): Promise<void> } | null = null;
+
+  constructor(
+    private readonly d: {
+      listen: Listen;
+      notify: Notify;
+      /** The schema whose notifications are ours (tests share a database between schemas). */
+      schema: string;
+      /** This instance: what it told itself is not counted twice. */
+      instance: string;
+      log: Logger;
+      now: () => number;
+    },
+  ) {}
+
+  /** Tells the other instances of a failure counted here. */
+  tell(f: SharedFailure): void {
+    const payload = JSON.stringify({ i: this.d.instance, g: f.guesser, k: f.key, at: f.at });
+    this.d.notify(KEY_GUESSES_CHANNEL, payload).catch((err: unknown) => {
+      this.d.log.warn({ err: (err as Error).message }, 'a wrong API key could not be told to the other instances');
+    });
+  }
+
+  /** Counts in `guesses` what the other instances tell from now on. */
+  async start(guesses: KeyGuesses): Promise<void> {
+    if (this.listening !== null) return;
+    const ours = `${this.d.schema}:`;
+    this.listening = await this.d.listen(KEY_GUESSES_CHANNEL, (payload) => {
+      // null: the connection came back (what was told meanwhile is gone); another schema's: not ours
+      if (payload === null || !payload.startsWith(ours)) return;
+      const f = parse(payload.slice(ours.length));
+      if (f === null || f.instance === this.d.instance) return;
+      guesses.heard(f, this.d.now());
+    });
+  }
+
+  async stop(): Promise<void> {
+    const l = this.listening;
+    this.listening = null;
+    await l?.close();
+  }
+}
+
+/** A failure as told, or null for anything else (KeyGuesses.heard checks the fingerprints' shape). */
+function parse(text: string): (SharedFailure & { instance: string }) | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const { i, g, k, at } = v as Record<string, unknown>;
+  if (typeof i !== 'string' || typeof g !== 'string' || typeof k !== 'string' || typeof at !== 'number') return null;
+  return { instance: i, guesser: g, key: k, at };
+}
