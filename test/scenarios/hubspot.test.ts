@@ -226,6 +226,44 @@ describe('HubSpot events in real time', () => {
     expect(JSON.parse(goal[0]?.detail as string)).toMatchObject({ outcome: 'goal', goalReached: true });
   });
 
+  it('the urgent call paid again by its SMS follow-up: the note written when it was answered (HubSpot has no voice Communications) is written again with the whole cost', async () => {
+    fake.upsertObject(PORTAL, 'invoices', '778', { hs_invoice_status: 'overdue' }, ['902']);
+    await hook([
+      event({ subscriptionType: 'invoice.propertyChange', objectId: 778, propertyName: 'hs_invoice_status', propertyValue: 'overdue' }),
+    ]);
+    await h.settle();
+    await h.advance(3 * DAY);
+    await h.advance(4 * DAY);
+    const voice = await h.db
+      .selectFrom('messages')
+      .select(['id', 'cost'])
+      .where('channel', '=', 'voice')
+      .where('request', 'like', '%hubspot:62515:778%')
+      .executeTakeFirstOrThrow();
+    const body = () =>
+      [...(fake.portal(PORTAL).objects.notes?.values() ?? [])]
+        .map((n) => String(n.properties.hs_note_body))
+        .filter((b) => b.includes('by voice'));
+    // answered: written with what the call cost (a note: HubSpot's Communications have no voice)
+    expect(body()).toEqual([expect.stringContaining(`(cost ${Number(voice.cost)})`)]);
+    // the SMS ten minutes after is paid by the same message: the same note, with the whole cost
+    await h.advance(10 * 60_000);
+    const after = await h.db.selectFrom('messages').select('cost').where('id', '=', voice.id).executeTakeFirstOrThrow();
+    expect(Number(after.cost)).toBeGreaterThan(Number(voice.cost));
+    expect(body()).toEqual([expect.stringContaining(`(cost ${Number(after.cost)})`)]);
+    // written once more, not again and again
+    const written = await h.db
+      .selectFrom('crm_writebacks')
+      .select(['cost', 'outcome'])
+      .where('message_id', '=', voice.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(written.cost)).toBe(Number(after.cost));
+    const notes = fake.portal(PORTAL).objects.notes?.size;
+    await h.advance(60_000);
+    expect(fake.portal(PORTAL).objects.notes?.size).toBe(notes);
+    expect(body()).toHaveLength(1);
+  });
+
   it('a 100-event batch with duplicates, out of order, yields each effect once; a redelivery changes nothing', async () => {
     const tickets = Array.from({ length: 50 }, (_, i) => String(1000 + i));
     for (const [i, t] of tickets.entries()) fake.upsertObject(PORTAL, 'tickets', t, { subject: `t${i}` }, [i % 2 === 0 ? '901' : '902']);

@@ -63,7 +63,7 @@ export class CrmWriteBack {
         })),
       );
       const written = new Set<string>();
-      const statusOf = new Map(list.map(({ m }) => [m.messageId, m.status]));
+      const asWritten = new Map(list.map(({ m }) => [m.messageId, m]));
       for (const o of outcomes) {
         if (o.recordId !== null) {
           written.add(o.messageId);
@@ -75,7 +75,8 @@ export class CrmWriteBack {
               recordId: o.recordId,
               status: o.kind ?? 'logged',
               error: null,
-              outcome: statusOf.get(o.messageId) ?? null,
+              outcome: asWritten.get(o.messageId)?.status ?? null,
+              cost: asWritten.get(o.messageId)?.cost ?? null,
             },
             this.d.now(),
           );

@@ -15,7 +15,7 @@ export interface PendingWriteback {
   updatedAt: number;
   /** The contact's identity in that CRM (`account:recordId`). */
   crmIdentity: string;
-  /** Written before, with an outcome that has moved on since: the record to write again. */
+  /** Written before, with an outcome or a cost that has moved on since: the record to write again. */
   logged: { recordId: string; kind: string; outcome: string | null } | null;
 }
 
@@ -25,7 +25,8 @@ export class CrmWritebacks {
 
   /**
    * Messages that went out since `since` to contacts with an identity of `kind`, not written back to
-   * `crm` yet, or written with an outcome that has moved on since (sent → delivered → read, or failed).
+   * `crm` yet, or written with an outcome that has moved on since (sent → delivered → read, or
+   * failed), or with a cost that has (an attempt paid after the outcome was written).
    */
   async pending(crm: string, kind: IdentityKind, since: number, limit: number): Promise<PendingWriteback[]> {
     const rows = await this.c.db
@@ -55,7 +56,12 @@ export class CrmWritebacks {
             eb('crm_writebacks.crm_record_id', 'is not', null),
             eb('crm_writebacks.status', '!=', 'failed'),
             eb('messages.status', 'in', [...MESSAGE_WENT, 'failed']),
-            eb.or([eb('crm_writebacks.outcome', 'is', null), eb('crm_writebacks.outcome', '!=', eb.ref('messages.status'))]),
+            eb.or([
+              eb('crm_writebacks.outcome', 'is', null),
+              eb('crm_writebacks.outcome', '!=', eb.ref('messages.status')),
+              // the cost as it was read when written (the same double: compared exactly)
+              eb.and([eb('crm_writebacks.cost', 'is not', null), eb('crm_writebacks.cost', '!=', eb.ref('messages.cost'))]),
+            ]),
           ]),
         ]),
       )
@@ -78,7 +84,7 @@ export class CrmWritebacks {
     }));
   }
 
-  /** Records a message written back, with the outcome written (`failed`: given up on, with why). */
+  /** Records a message written back, with the outcome and cost written (`failed`: given up on, with why). */
   async record(
     w: {
       messageId: string;
@@ -88,6 +94,7 @@ export class CrmWritebacks {
       status: string;
       error: string | null;
       outcome?: string | null;
+      cost?: number | null;
     },
     now: number,
   ): Promise<void> {
@@ -102,8 +109,9 @@ export class CrmWritebacks {
         error: w.error === null ? null : w.error.slice(0, 500),
         updated_at: now,
         outcome: w.outcome ?? null,
+        cost: w.cost ?? null,
       })
-      // written again (its outcome moved on): the record and the outcome now written
+      // written again (its outcome or cost moved on): the record, the outcome and the cost now written
       .onConflict((oc) =>
         oc.columns(['message_id', 'crm']).doUpdateSet({
           crm_record_id: (eb) => eb.ref('excluded.crm_record_id'),
@@ -111,6 +119,7 @@ export class CrmWritebacks {
           error: (eb) => eb.ref('excluded.error'),
           updated_at: (eb) => eb.ref('excluded.updated_at'),
           outcome: (eb) => eb.ref('excluded.outcome'),
+          cost: (eb) => eb.ref('excluded.cost'),
         }),
       )
       .execute();

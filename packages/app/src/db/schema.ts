@@ -278,6 +278,8 @@ export interface CrmWritebacksTable {
   updated_at: number;
   /** The message's status when it was last written (null: before outcomes were kept). */
   outcome: string | null;
+  /** The message's cost when it was last written (null: before costs were kept). */
+  cost: number | null;
 }
 export interface CrmCallbacksTable {
   callback_id: string;
