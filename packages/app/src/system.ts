@@ -15,6 +15,7 @@ import { createApp, type ProviderRouteDeps, serve } from './http/app.js';
 import { problemBody } from './http/problem.js';
 import { providerRoutes } from './http/routes/providers/provider-routes.js';
 import { uuidv7 } from './ids.js';
+import { warningsThrottled } from './log-throttle.js';
 import type { Logger } from './logger.js';
 import { createMetrics, runtimeMetrics, storeGauges } from './metrics/metrics.js';
 import type { ProviderSettings } from './providers/provider-settings.js';
@@ -210,7 +211,10 @@ export function createSystem(o: SystemOptions): System {
           now: () => Date.now(),
         })
       : null;
-  const keyGuesses = keyGuessLimit({ log: o.log, ...(guessesShared !== null ? { share: (f) => guessesShared.tell(f) } : {}) });
+  const keyGuesses = keyGuessLimit({
+    log: warningsThrottled(o.log),
+    ...(guessesShared !== null ? { share: (f) => guessesShared.tell(f) } : {}),
+  });
   const app = createApp({
     draining: () => draining,
     ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),

@@ -224,3 +224,21 @@ describe('POST /api/v1/decisions/preview', () => {
     expect((await request(app).put('/api/v1/decisions/preview/extra').set(auth).expect(404)).body.code).toBe('NOT_FOUND');
   });
 });
+
+describe('what anyone can make us log', () => {
+  it('a flood of unsigned provider hooks is answered 401 each time and written to the log once, with how many were left out after', async () => {
+    const refused = () => logLines.filter((l) => l.includes('provider hook refused')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(refused()).toEqual([]);
+    for (let i = 0; i < 50; i++)
+      expect(
+        (
+          await request(app)
+            .post(`/hooks/providers/sandbox/receipts?n=${i}`)
+            .set('content-type', 'application/json')
+            .send({ providerMessageId: `m-${i}`, status: 'delivered' })
+            .expect(401)
+        ).body.code,
+      ).toBe('SIGNATURE_INVALID');
+    expect(refused()).toEqual([expect.objectContaining({ level: 40, provider: 'sandbox', reason: 'missing', path: expect.any(String) })]);
+  });
+});

@@ -11,6 +11,7 @@ import { DryRuns } from '../dry-run/dry-runs.js';
 import { AppError, InputError, NotFoundError } from '../errors.js';
 import type { HotWrites } from '../inbox/hot-writes.js';
 import { InboxWriter } from '../inbox/inbox-writer.js';
+import { warningsThrottled } from '../log-throttle.js';
 import type { Logger } from '../logger.js';
 import { exposition, type Metrics } from '../metrics/metrics.js';
 import { RulesGovernance } from '../rules/governance.js';
@@ -131,7 +132,10 @@ export function createApp(deps: AppDeps): Express {
   const usedStates = deps.usedStates ?? new Keyv();
   const signedOut = new SignedOut(usedStates);
   // keys guessed wrong, per address, by the wall clock: API requests and console sign-ins count alike
-  const keyGuesses = deps.keyGuesses ?? keyGuessLimit({ log: deps.log });
+  // what anyone on the network can make us warn about (bad signatures, replays, /readyz while the
+  // database is away, addresses refused keys) is written once per 10 s per kind, the rest counted
+  const log = warningsThrottled(deps.log);
+  const keyGuesses = deps.keyGuesses ?? keyGuessLimit({ log });
   const trust = app.get('trust proxy fn') as TrustProxy;
   // sessions expire by the wall clock (a test clock moving days ahead must not sign anyone out)
   const auth = apiKeyAuth(
@@ -168,7 +172,7 @@ export function createApp(deps: AppDeps): Express {
     keysRefused: (req) => keyGuesses.tracking(Date.now()) && keyGuesses.retryAfter(clientAddressOf(req, trust), Date.now()) > 0,
     bodyLimit: byteLimit(limit),
     onWork: nudge,
-    log: deps.log,
+    log,
     contactsExist: (ids) => contactsExist.submit(ids),
   });
   fast.push(ingest.fast);
@@ -206,7 +210,7 @@ export function createApp(deps: AppDeps): Express {
         if (down >= 0) {
           const c = checks[down] as (typeof checks)[number];
           const r = results[down] as PromiseRejectedResult;
-          deps.log.warn({ dependency: c.name, err: (r.reason as Error).message }, 'not ready');
+          log.warn({ dependency: c.name, err: (r.reason as Error).message }, 'not ready');
           sendProblem(res, problemBody({ status: 503, detail: c.detail, code: 'NOT_READY' }));
           return;
         }
@@ -267,7 +271,7 @@ export function createApp(deps: AppDeps): Express {
       writes: hotWrites,
       secrets: deps.providerSecrets,
       replay: deps.replay,
-      log: deps.log,
+      log,
       metrics,
       nudge,
     }),
@@ -276,7 +280,7 @@ export function createApp(deps: AppDeps): Express {
       ruleset: deps.ruleset,
       writes: hotWrites,
       replay: deps.replay,
-      log: deps.log,
+      log,
       now,
       nudge,
     }) ?? []),
@@ -306,7 +310,7 @@ export function createApp(deps: AppDeps): Express {
       inbox,
       replay: deps.replay,
       metrics,
-      log: deps.log,
+      log,
       nudge,
       bodyLimit: byteLimit('1mb'),
     });
@@ -321,7 +325,7 @@ export function createApp(deps: AppDeps): Express {
       runtime: deps.runtime,
       inbox,
       metrics,
-      log: deps.log,
+      log,
       nudge,
     });
     table.add(...sf.routes);
@@ -372,7 +376,7 @@ export function createApp(deps: AppDeps): Express {
     }
     next(new AppError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not served at ${req.path} (it takes ${allowed.join(', ')})`));
   });
-  app.use(problemHandler(deps.log));
+  app.use(problemHandler(log));
   fastPaths.set(app, fast);
   return app;
 }
