@@ -59,7 +59,7 @@ export function reportRoutes(runtime: Runtime): RouteSpec[] {
   return [
     spec(
       '/api/v1/reports/inventory',
-      'Messages and their cost in [from, to), by channel, team, journey, message type and outcome',
+      "Messages and their cost in [from, to), by channel, team, journey, message type and outcome (a message counts under the channel it went by, with what all its attempts cost; /reports/costs splits cost by the attempts' channels)",
       async (req, res) => {
         const q = windowOf(req);
         const rows = await store.reports.inventory(q.fromMs, q.toMs);
@@ -104,7 +104,7 @@ export function reportRoutes(runtime: Runtime): RouteSpec[] {
     ),
     spec(
       '/api/v1/reports/costs',
-      'Cost per outcome: per message delivered, per read, per journey goal reached; by channel',
+      "Cost per outcome: per message delivered, per read, per journey goal reached; by channel (each attempt's cost under its own channel)",
       async (req, res) => {
         const q = windowOf(req);
         const [messages, journeys, attempts] = await Promise.all([
