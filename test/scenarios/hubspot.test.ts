@@ -259,7 +259,11 @@ describe('HubSpot events in real time', () => {
       .executeTakeFirstOrThrow();
     expect(Number(written.cost)).toBe(Number(after.cost));
     const notes = fake.portal(PORTAL).objects.notes?.size;
+    const stamp = () => h.db.selectFrom('crm_writebacks').select('updated_at').where('message_id', '=', voice.id).executeTakeFirstOrThrow();
+    const last = await stamp();
     await h.advance(60_000);
+    await h.advance(60_000);
+    expect(await stamp()).toEqual(last);
     expect(fake.portal(PORTAL).objects.notes?.size).toBe(notes);
     expect(body()).toHaveLength(1);
   });

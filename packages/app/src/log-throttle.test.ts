@@ -55,4 +55,25 @@ describe('warnings throttled per kind', () => {
     await new Promise((r) => setImmediate(r));
     expect(lines).toHaveLength(1_501);
   });
+
+  it('keeps an Error given first, and tells dependencies apart', async () => {
+    const { log, lines } = captured();
+    let t = 0;
+    const w = warningsThrottled(log, 10_000, () => t);
+    w.warn(new Error('boom'), 'failed');
+    w.warn(new Error('boom again'), 'failed');
+    t = 10_000;
+    w.warn(new Error('third'), 'failed');
+    w.warn({ dependency: 'the store' }, 'not ready');
+    w.warn({ dependency: 'redis' }, 'not ready');
+    await new Promise((r) => setImmediate(r));
+    expect(
+      lines.map((l) => [l.msg, (l.err as { message?: string } | undefined)?.message ?? null, l.alsoSince ?? null, l.dependency ?? null]),
+    ).toEqual([
+      ['failed', 'boom', null, null],
+      ['failed', 'third', 1, null],
+      ['not ready', null, null, 'the store'],
+      ['not ready', null, null, 'redis'],
+    ]);
+  });
 });

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { createServer, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -199,7 +200,9 @@ export function createSystem(o: SystemOptions): System {
       : new StoredMarks(o.store.seenSignatures, 'oauth-states');
   const dryRuns = new DryRuns({ repo: () => o.store.dryRuns, location: o.store.location, clock: o.clock, log: o.log });
   // wrong API keys are counted by every instance sharing the database together (NOTIFY), so N
-  // instances do not allow N times the guesses; by the wall clock, as the limit counts them
+  // instances do not allow N times the guesses; by the wall clock, as the limit counts them. Keyed
+  // by a secret every instance has (derived from the sandbox's, which they must share)
+  const guessSecret = createHmac('sha256', o.sandboxSecret).update('signalbox key guesses').digest();
   const guessesShared =
     o.store.listen !== null && o.store.notify !== null
       ? new KeyGuessesShared({
@@ -207,12 +210,14 @@ export function createSystem(o: SystemOptions): System {
           notify: o.store.notify,
           schema: o.store.location?.kind === 'postgres' ? (o.store.location.schema ?? 'public') : 'public',
           instance: owner,
-          log: o.log,
+          secret: guessSecret,
+          log: warningsThrottled(o.log),
           now: () => Date.now(),
         })
       : null;
   const keyGuesses = keyGuessLimit({
     log: warningsThrottled(o.log),
+    secret: guessSecret,
     ...(guessesShared !== null ? { share: (f) => guessesShared.tell(f) } : {}),
   });
   const app = createApp({

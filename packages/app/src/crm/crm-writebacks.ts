@@ -1,4 +1,5 @@
 import type { Decision, IdentityKind } from '@signalbox/engine';
+import { sql } from 'kysely';
 import { type Conn, parseJson } from '../db/connection.js';
 import { MESSAGE_WENT } from '../messages/status.js';
 
@@ -59,8 +60,13 @@ export class CrmWritebacks {
             eb.or([
               eb('crm_writebacks.outcome', 'is', null),
               eb('crm_writebacks.outcome', '!=', eb.ref('messages.status')),
-              // the cost as it was read when written (the same double: compared exactly)
-              eb.and([eb('crm_writebacks.cost', 'is not', null), eb('crm_writebacks.cost', '!=', eb.ref('messages.cost'))]),
+              // a millionth apart at least: the cost read back need not be the same double (a server
+              // with extra_float_digits below 1 sends 15 digits), and a record written again and
+              // again over a rounding would never settle
+              eb.and([
+                eb('crm_writebacks.cost', 'is not', null),
+                sql<boolean>`abs(${sql.ref('messages.cost')} - ${sql.ref('crm_writebacks.cost')}) >= 0.000001`,
+              ]),
             ]),
           ]),
         ]),

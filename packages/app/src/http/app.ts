@@ -90,7 +90,7 @@ export interface AppDeps {
   hubspot?: Omit<HubspotRouteDeps, 'ruleset' | 'usedStates'>;
   /** The Salesforce app's routes (Outbound Messages, record panel, connecting an org). */
   salesforce?: Omit<SalesforceRouteDeps, 'usedStates'>;
-  /** API keys guessed wrong per address (default: keyGuessLimit, counted by this instance alone). */
+  /** API keys guessed wrong per address (default: keyGuessLimit, counted by this app alone; the system shares its own). */
   keyGuesses?: KeyGuesses;
   /** OAuth states used (keyv: shared through Redis in production); default: in this process. */
   usedStates?: UsedStates;

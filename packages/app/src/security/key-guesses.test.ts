@@ -88,8 +88,17 @@ describe('keys guessed wrong per address', () => {
   it('counts what other instances counted: the failures told by one make the address wait on another, each told once', () => {
     const told: SharedFailure[] = [];
     const refused: string[] = [];
-    const a = new KeyGuesses({ max: 3, windowMs: 60_000, maxClients: 100, share: (f) => told.push(f) });
-    const b = new KeyGuesses({ max: 3, windowMs: 60_000, maxClients: 100, onRefused: (g) => refused.push(g), share: (f) => told.push(f) });
+    // instances of one deployment key their fingerprints alike
+    const secret = Buffer.alloc(32, 7);
+    const a = new KeyGuesses({ max: 3, windowMs: 60_000, maxClients: 100, secret, share: (f) => told.push(f) });
+    const b = new KeyGuesses({
+      max: 3,
+      windowMs: 60_000,
+      maxClients: 100,
+      secret,
+      onRefused: (g) => refused.push(g),
+      share: (f) => told.push(f),
+    });
     a.failed('203.0.113.7', 'k1', 0);
     a.failed('203.0.113.7', 'k2', 1_000);
     // fingerprints only: neither the address nor the key goes to the others
@@ -105,7 +114,7 @@ describe('keys guessed wrong per address', () => {
     b.failed('203.0.113.7', 'k3', 3_000);
     expect(b.retryAfter('203.0.113.7', 3_000)).toBe(57_000);
     expect(refused).toHaveLength(1);
-    // and a hears b's two, and is closed as well
+    // and a hears b's new key (k2 again was not new: not told), and is closed as well
     for (const f of told.splice(0)) a.heard(f, 3_000);
     expect(a.retryAfter('198.51.100.1', 3_000)).toBe(0);
     expect(a.retryAfter('::ffff:203.0.113.7', 3_000)).toBe(57_000);
@@ -125,5 +134,40 @@ describe('keys guessed wrong per address', () => {
     l.heard({ guesser: g, key: 'EEEEEEEEEEEEEEEE', at: 10 * 60_000 }, 60_000);
     l.heard({ guesser: g, key: 'FFFFFFFFFFFFFFFF', at: 60_000 }, 60_000);
     expect(l.tracking(60_000)).toBe(true);
+  });
+
+  it("tells the others only of a key new for its guesser; logs a guesser made to wait by what it heard; keeps a key's latest time", () => {
+    const told: SharedFailure[] = [];
+    const refused: string[] = [];
+    const a = new KeyGuesses({ max: 2, windowMs: 60_000, maxClients: 100, share: (f) => told.push(f), onRefused: (g) => refused.push(g) });
+    for (let t = 0; t < 50; t++) a.failed('203.0.113.7', 'stale', t);
+    expect(told).toHaveLength(1);
+    // a failure heard late, older than the one counted here, does not move the key back
+    a.heard({ ...(told[0] as SharedFailure), at: 0 }, 60_000);
+    a.heard({ guesser: (told[0] as SharedFailure).guesser, key: 'ZZZZZZZZZZZZZZZZ', at: 100 }, 100);
+    expect(refused).toEqual([(told[0] as SharedFailure).guesser]);
+    // the stale key was last sent at 49: the wait ends when that is a minute old, not at 60 s
+    expect(a.retryAfter('203.0.113.7', 100)).toBe(60_000 + 49 - 100);
+  });
+
+  it('keys its fingerprints: the same address is another fingerprint under another secret', () => {
+    const told: SharedFailure[] = [];
+    new KeyGuesses({ max: 2, windowMs: 60_000, maxClients: 100, secret: Buffer.alloc(32, 1), share: (f) => told.push(f) }).failed(
+      '203.0.113.7',
+      'k',
+      0,
+    );
+    new KeyGuesses({ max: 2, windowMs: 60_000, maxClients: 100, secret: Buffer.alloc(32, 1), share: (f) => told.push(f) }).failed(
+      '203.0.113.7',
+      'k',
+      0,
+    );
+    new KeyGuesses({ max: 2, windowMs: 60_000, maxClients: 100, secret: Buffer.alloc(32, 2), share: (f) => told.push(f) }).failed(
+      '203.0.113.7',
+      'k',
+      0,
+    );
+    expect(told[0]).toEqual(told[1]);
+    expect(told[2]?.guesser).not.toBe(told[0]?.guesser);
   });
 });

@@ -1,9 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Logger } from '../logger.js';
 
-/** A key (or a guesser) as the limiter remembers it: never the key (or the address) itself. */
-const fingerprint = (key: string) => createHash('sha256').update(key).digest('base64url').slice(0, 16);
+/**
+ * A key (or a guesser) as the limiter remembers it: never the key (or the address) itself, and
+ * keyed (an unkeyed hash of an IPv4 address is undone by trying all 2^32 of them).
+ */
+const fingerprintWith = (secret: Buffer) => (value: string) => createHmac('sha256', secret).update(value).digest('base64url').slice(0, 16);
 
 /** One wrong key counted by an instance, as the others hear of it: fingerprints and a time. */
 export interface SharedFailure {
@@ -60,42 +63,55 @@ export class KeyGuesses {
       maxClients: number;
       /** Told once each time a guesser reaches `max` (its fingerprint, never the address: logs keep no address). */
       onRefused?: (guesser: string) => void;
-      /** Told each failure counted here, for the other instances (see `heard`). */
+      /** Told each key counted here that is new for its guesser, for the other instances (see `heard`). */
       share?: (failure: SharedFailure) => void;
+      /** Keys the fingerprints (the same on every instance that shares them); a random one by default. */
+      secret?: Buffer;
     } = { max: 10, windowMs: 5 * 60_000, maxClients: 10_000 },
-  ) {}
+  ) {
+    this.fingerprint = fingerprintWith(o.secret ?? randomBytes(32));
+  }
+
+  private readonly fingerprint: (value: string) => string;
 
   /** Milliseconds until `client` may try again (0: it may now). */
   retryAfter(address: string, now: number): number {
     if (!this.tracking(now)) return 0;
-    const list = this.recent(fingerprint(guesser(address)), now);
+    const list = this.recent(this.fingerprint(guesser(address)), now);
     if (list.length < this.o.max) return 0;
     return (list[list.length - this.o.max]?.at as number) + this.o.windowMs - now;
   }
 
   /** `key` was presented by `client` and is not valid (the same key again only moves its time). */
   failed(address: string, key: string, now: number): void {
-    const failure = { guesser: fingerprint(guesser(address)), key: fingerprint(key), at: now };
-    if (this.count(failure, now)) this.o.onRefused?.(failure.guesser);
-    this.o.share?.(failure);
+    const failure = { guesser: this.fingerprint(guesser(address)), key: this.fingerprint(key), at: now };
+    const { fresh, crossed } = this.count(failure, now);
+    if (crossed) this.o.onRefused?.(failure.guesser);
+    // the same wrong key again moves its time here and tells no one: a client resending one stale key
+    // costs the others nothing
+    if (fresh) this.o.share?.(failure);
   }
 
   /**
    * A failure another instance counted (`share` there): counted here as if it had been, except that
-   * it is not told on (the instance that counted it told the others and logged the refusal). A time
-   * ahead of `now` (another machine's clock) counts as now.
+   * it is not told on. A time ahead of `now` (another machine's clock) counts as now. The guesser
+   * it makes wait is logged here too (the failures that make it wait may have been spread so that
+   * no instance counted the last of them itself).
    */
   heard(failure: SharedFailure, now: number): void {
     if (!SHARED.test(failure.guesser) || !SHARED.test(failure.key) || !Number.isFinite(failure.at)) return;
-    this.count({ ...failure, at: Math.min(failure.at, now) }, now);
+    if (this.count({ ...failure, at: Math.min(failure.at, now) }, now).crossed) this.o.onRefused?.(failure.guesser);
   }
 
-  /** Counts a failure; true when it is the one that makes its guesser wait. */
-  private count(f: SharedFailure, now: number): boolean {
-    if (f.at <= now - this.o.windowMs) return false;
-    const list = this.recent(f.guesser, now).filter((g) => g.key !== f.key);
+  /** Counts a failure: whether its key is new for its guesser, and whether it makes the guesser wait. */
+  private count(f: SharedFailure, now: number): { fresh: boolean; crossed: boolean } {
+    if (f.at <= now - this.o.windowMs) return { fresh: false, crossed: false };
+    const recent = this.recent(f.guesser, now);
+    const same = recent.find((g) => g.key === f.key);
+    const list = recent.filter((g) => g !== same);
     const before = list.length;
-    list.push({ at: f.at, key: f.key });
+    // the latest time of a key: one heard late from another instance does not move it back
+    list.push({ at: Math.max(f.at, same?.at ?? f.at), key: f.key });
     // in time order (a failure heard from another instance may be older than the last one here)
     list.sort((a, b) => a.at - b.at);
     this.lastFailure = Math.max(this.lastFailure, f.at);
@@ -106,7 +122,7 @@ export class KeyGuesses {
       const oldest = this.failures.keys().next().value;
       if (oldest !== undefined) this.failures.delete(oldest);
     }
-    return before < this.o.max && list.length >= this.o.max;
+    return { fresh: same === undefined, crossed: before < this.o.max && list.length >= this.o.max };
   }
 
   /** Whether any address has failed within the window (nothing to look up otherwise: the ingest fast path's shortcut). */
@@ -126,12 +142,13 @@ export class KeyGuesses {
  * thousand addresses remembered; reaching it is logged (a fingerprint, never the address). `share`:
  * the other instances are told (see KeyGuessesShared).
  */
-export function keyGuessLimit(o: { log: Logger; share?: (failure: SharedFailure) => void }): KeyGuesses {
+export function keyGuessLimit(o: { log: Logger; share?: (failure: SharedFailure) => void; secret?: Buffer }): KeyGuesses {
   return new KeyGuesses({
     max: 10,
     windowMs: 5 * 60_000,
     maxClients: 10_000,
     onRefused: (guesser) => o.log.warn({ guesser }, 'ten different API keys that are not valid from one address: its keys wait 5 minutes'),
     ...(o.share !== undefined ? { share: o.share } : {}),
+    ...(o.secret !== undefined ? { secret: o.secret } : {}),
   });
 }

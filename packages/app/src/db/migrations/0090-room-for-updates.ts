@@ -5,9 +5,11 @@ import { type Kysely, type Migration, PostgresAdapter, sql } from 'kysely';
  * updated twice each (sent, then delivered or failed), a contact on every receipt, a journey
  * instance on every step; with pages filled to the last byte (the default fill factor, 100) the new
  * version of a row goes to another page and every index of the table gets an entry for it (0.02 of
- * the updates of messages were in place at 500 events/s). None of the columns those updates change
- * is indexed, so with room left on the page PostgreSQL writes them in place (a HOT update) and
- * leaves the indexes alone. Applies to pages written from now on. SQLite has no such setting.
+ * the updates of messages were in place at 500 events/s). Where an update changes no indexed
+ * column (a message's status and cost, a contact's data, a receipt on an attempt; not an attempt's
+ * sent update, which moves its lease and provider id), room left on the page lets PostgreSQL write
+ * it in place (a HOT update) and leave the indexes alone. Applies to pages written from now on.
+ * SQLite has no such setting.
  */
 export const m0090: Migration = {
   async up(db: Kysely<unknown>) {
