@@ -163,3 +163,28 @@ describe('follow-ups (also)', () => {
     ]);
   });
 });
+
+describe('what a WhatsApp step carries', () => {
+  it('the variant mapped to the approved template where the template has one (it is what is sent, in the window or out), else text', () => {
+    const mapped = run({ type: 'service', template: 'payment_reminder_friendly' }, { contact: wa });
+    expect(steps(mapped)).toEqual(['primary:whatsapp', 'fallback:sms']);
+    expect(mapped.plan.map((s) => s.content)).toEqual(['rich', 'text']);
+    // rich content was not asked for, and was not adapted: nothing to say about it
+    expect(codes(mapped)).not.toContain('content_adapted');
+    // a template without an approved one goes as text (inside the window, where free text may)
+    const plain = run(
+      { type: 'service', template: 'payment_reminder_friendly' },
+      { contact: wa },
+      MORNING_KE,
+      ruleset([], {
+        patch: (doc) => {
+          const t = (doc.templates as Record<string, { content: Record<string, unknown> }>).payment_reminder_friendly;
+          if (t !== undefined) delete t.content.rich;
+        },
+      }),
+    );
+    expect(plain.plan.map((s) => s.content)).toEqual(['text', 'text']);
+    // no template at all: text
+    expect(run({ type: 'service' }, { contact: wa }).plan[0]?.content).toBe('text');
+  });
+});

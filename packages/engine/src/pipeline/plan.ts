@@ -1,3 +1,5 @@
+import { selectVariant, templateKindFor } from '../content/select.js';
+import type { VariantOf } from '../content/template-schema.js';
 import type { PlanStep } from '../model/decision.js';
 import { formatIso } from '../time/iso.js';
 import { channelBlock } from './capability.js';
@@ -20,7 +22,7 @@ function makeStep(
   sendAt: number,
   delayMinutes: number,
 ): PlanStep {
-  const content = variantFor(d, channel);
+  const content = approvedTemplateOn(d, channel) ? 'rich' : variantFor(d, channel);
   if (d.request.rich === true && content !== 'rich' && content !== 'voice') {
     d.reasons.push({ stage: 'plan', code: 'content_adapted', channel, message: `rich content sent as ${content} on ${channel}` });
   }
@@ -38,6 +40,22 @@ function makeStep(
     estimatedCost: priceOf(d, channel),
     ...(segments === null ? {} : { segments }),
   };
+}
+
+/**
+ * Whether a session channel (WhatsApp) carries the template's variant mapped to the provider's
+ * approved template where it would carry text: it sends that one in and out of its window (so
+ * that it can go outside it), and the plan says what goes.
+ */
+function approvedTemplateOn(d: Draft, channel: string): boolean {
+  const cfg = d.rs.source.channels[channel];
+  if (cfg?.sessionWindowHours === undefined || d.request.template === undefined) return false;
+  const variant = variantFor(d, channel);
+  if (variant !== 'text' || templateKindFor(cfg.kind, variant) !== 'text') return false;
+  const template = d.rs.source.templates[d.request.template];
+  if (template?.content === undefined) return false;
+  const rich = selectVariant(template, 'rich', d.ctx.contact.locale);
+  return rich !== null && rich.kind === 'rich' && (rich.variant as VariantOf<'rich'>).whatsappTemplate !== undefined;
 }
 
 function inPlan(steps: readonly PlanStep[], channel: string): boolean {
