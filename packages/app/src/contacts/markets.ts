@@ -30,11 +30,29 @@ const DIAL_CODES: Record<string, string> = {
 
 const ALL = Object.keys(DIAL_CODES);
 
+/**
+ * Area codes of +1 (the North American Numbering Plan) that are not the United States: Canada's
+ * and those of the Caribbean countries that share the code. A number there is not a US one (US
+ * territories, such as Puerto Rico and Guam, are left with the US).
+ */
+const NANP_ELSEWHERE = new Set(
+  [
+    // Canada
+    '204 226 236 249 250 257 263 289 306 343 354 365 367 368 382 387 403 416 418 428 431 437 438 450 460 468 474 506 514 519',
+    '548 579 581 584 587 600 604 613 622 639 647 672 683 705 709 742 753 778 780 782 807 819 825 867 873 879 902 905',
+    // Caribbean countries and territories that are not the US
+    '242 246 264 268 284 345 441 473 649 658 664 721 758 767 784 809 829 849 868 869 876',
+  ]
+    .join(' ')
+    .split(' '),
+);
+
 /** The market (of `markets`: the ruleset's, or every one known) whose calling code the E.164 number starts with, if any. */
 export function marketOfPhone(phone: string, markets: readonly string[] = ALL): string | undefined {
   const digits = phone.replace(/^\+/, '');
   return markets
     .filter((m) => DIAL_CODES[m] !== undefined && digits.startsWith(DIAL_CODES[m] as string))
+    .filter((m) => m !== 'US' || !NANP_ELSEWHERE.has(digits.slice(1, 4)))
     .sort((a, b) => (DIAL_CODES[b] as string).length - (DIAL_CODES[a] as string).length)[0];
 }
 
