@@ -279,8 +279,11 @@ export function createSystem(o: SystemOptions): System {
     salesforce,
     dryRuns,
     async listen(port, host = '127.0.0.1') {
-      await watcher?.start();
-      await guessesShared?.start(keyGuesses);
+      // the schema notifications name is the one the database resolves to (`current_schema()`, which
+      // `notify` writes): a role's own search_path, or one in the URL, is not the configured name
+      const schema = o.store.currentSchema !== null ? await o.store.currentSchema() : undefined;
+      await watcher?.start(schema);
+      await guessesShared?.start(keyGuesses, schema);
       return new Promise((resolve) => {
         const requestTimeout = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
         // Node checks the timeouts every connectionsCheckingInterval (30 s by default): often enough here

@@ -23,6 +23,8 @@ export interface OpenDatabase {
   listen?: (channel: string, onPayload: (payload: string | null) => void) => Promise<{ close(): Promise<void> }>;
   /** Tells every process listening on `channel` (PostgreSQL NOTIFY; the payload goes as `schema:payload`). */
   notify?: (channel: string, payload: string) => Promise<void>;
+  /** The schema names of tables resolve in (PostgreSQL's `current_schema()`): what `notify` prefixes payloads with. */
+  currentSchema?: () => Promise<string>;
 }
 
 /** Enough to open another connection to the same database (a thread of its own). */

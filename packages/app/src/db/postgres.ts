@@ -102,6 +102,7 @@ export async function openPostgres(
     notify: async (channel, payload) => {
       await sql`select pg_notify(${channel}, current_schema() || ':' || ${payload})`.execute(db);
     },
+    currentSchema: async () => (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s ?? schema,
   };
 }
 

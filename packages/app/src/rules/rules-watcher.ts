@@ -33,12 +33,14 @@ export class RulesWatcher {
     },
   ) {}
 
-  async start(): Promise<void> {
+  /** `schema`: the one notifications name, as the database says it (else the one given at construction). */
+  async start(schema?: string): Promise<void> {
+    const ours = schema ?? this.d.schema;
     this.seen = this.d.holder.activeNumber ?? (await this.d.store.rules.pointer())?.number ?? null;
     if (this.d.listen !== null)
       this.listening = await this.d.listen(RULES_CHANNEL, (payload) => {
         // `schema:number`; null after a reconnect (look, whatever it was)
-        if (payload !== null && this.d.schema !== undefined && !payload.startsWith(`${this.d.schema}:`)) return;
+        if (payload !== null && ours !== undefined && !payload.startsWith(`${ours}:`)) return;
         void this.check();
       });
     this.timer = setInterval(() => void this.check(), this.d.pollMs ?? POLL_MS);

@@ -59,4 +59,38 @@ describe('wrong keys told between instances (PostgreSQL NOTIFY)', () => {
     expect(a.retryAfter('198.51.100.1', Date.now())).toBe(0);
     expect(b.retryAfter('198.51.100.1', Date.now())).toBe(0);
   });
+
+  it('hears by the schema the database names, whatever name it was given (a search_path of the role or the URL)', async () => {
+    const own = `${schema}_own`;
+    const start = async (name: string) => {
+      const db = await openPostgres(TEST_DATABASE_URL, { schema: own, max: 2 });
+      opened.push(db);
+      const names = await (db.currentSchema as NonNullable<typeof db.currentSchema>)();
+      expect(names).toBe(own);
+      // given the default name ('public') as a deployment without a configured schema is: the name
+      // the database gives, at start, wins
+      const shared = new KeyGuessesShared({
+        listen: db.listen as NonNullable<typeof db.listen>,
+        notify: db.notify as NonNullable<typeof db.notify>,
+        schema: 'public',
+        instance: name,
+        secret,
+        log: createLogger('silent'),
+        now: () => Date.now(),
+      });
+      const guesses = new KeyGuesses({ max: 2, windowMs: 60_000, maxClients: 100, secret, share: (f) => shared.tell(f) });
+      await shared.start(guesses, names);
+      opened.push({ close: () => shared.stop() });
+      return guesses;
+    };
+    try {
+      const a = await start('own-a');
+      const b = await start('own-b');
+      a.failed('192.0.2.50', 'k1', Date.now());
+      b.failed('192.0.2.50', 'k2', Date.now());
+      await until('both to wait', () => a.retryAfter('192.0.2.50', Date.now()) > 0 && b.retryAfter('192.0.2.50', Date.now()) > 0);
+    } finally {
+      await dropPostgresSchema(TEST_DATABASE_URL, own);
+    }
+  });
 });

@@ -59,10 +59,10 @@ export class KeyGuessesShared {
       });
   }
 
-  /** Counts in `guesses` what the other instances tell from now on. */
-  async start(guesses: KeyGuesses): Promise<void> {
+  /** Counts in `guesses` what the other instances tell from now on; `schema`: as the database names it (else the one given). */
+  async start(guesses: KeyGuesses, schema?: string): Promise<void> {
     if (this.listening !== null) return;
-    const ours = `${this.d.schema}:`;
+    const ours = `${schema ?? this.d.schema}:`;
     this.listening = await this.d.listen(KEY_GUESSES_CHANNEL, (payload) => {
       // null: the connection came back (what was told meanwhile is gone); another schema's: not ours
       if (payload === null || !payload.startsWith(ours)) return;

@@ -104,6 +104,11 @@ export class Store {
     return this.open.notify ?? null;
   }
 
+  /** The schema the tables are in, as the database names it (PostgreSQL; null on SQLite). */
+  get currentSchema(): NonNullable<OpenDatabase['currentSchema']> | null {
+    return this.open.currentSchema ?? null;
+  }
+
   /** Where the database is, so a thread of its own can open another connection (none for `:memory:`). */
   get location(): DatabaseLocation | undefined {
     return this.open.location;
