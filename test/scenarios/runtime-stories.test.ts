@@ -159,6 +159,46 @@ describe("an event's word on its contact", () => {
     const after = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
     expect(after.body.contact).toMatchObject({ market: 'KE', vulnerable: false, attributes: { firstName: 'Wanjiru', plan: 'gold' } });
   });
+
+  it('an event arriving after a newer word on its contact leaves the fields as the newer word left them (its identities are taken)', async () => {
+    h = await startHarness({ at: MORNING });
+    const HOUR = 3_600_000;
+    const at = (hours: number) => new Date(Date.parse(MORNING) - hours * HOUR).toISOString();
+    const event = (id: string, occurredAt: string, contact: Record<string, unknown>) =>
+      h
+        .api('integration')
+        .post('/api/v1/events')
+        .send({ id, type: 'contact.updated', occurredAt, contact: { identities: [{ kind: 'phone', value: '+254711000889' }], ...contact } })
+        .expect(202);
+    // the CRM moved the contact to Lagos an hour ago, then its webhook from two hours ago (Nairobi) came late
+    await event('tz-new', at(1), { timezone: 'Africa/Lagos', attributes: { plan: 'gold' } });
+    await h.settle();
+    await event('tz-old', at(2), {
+      identities: [
+        { kind: 'phone', value: '+254711000889' },
+        { kind: 'email', value: 'late@example.com' },
+      ],
+      timezone: 'Africa/Nairobi',
+      attributes: { plan: 'silver' },
+    });
+    await h.settle();
+    const id = (await h.store.contacts.findByIdentity('phone', '+254711000889'))?.id as string;
+    const view = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
+    expect(view.body.contact).toMatchObject({ timezone: 'Africa/Lagos', attributes: { plan: 'gold' } });
+    expect((await h.store.contacts.findByIdentity('email', 'late@example.com'))?.id).toBe(id);
+    // a newer event is taken; an event claiming to come from the future counts as now, so the API's
+    // word a moment later still wins over it
+    await event('tz-future', new Date(Date.parse(MORNING) + 24 * HOUR).toISOString(), { timezone: 'Africa/Kampala' });
+    await h.settle();
+    expect((await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact.timezone).toBe('Africa/Kampala');
+    h.clock.advance(1000);
+    await h
+      .api('admin')
+      .post('/api/v1/contacts')
+      .send({ identities: [{ kind: 'phone', value: '+254711000889' }], timezone: 'Africa/Nairobi' })
+      .expect((r) => expect([200, 201]).toContain(r.status));
+    expect((await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact.timezone).toBe('Africa/Nairobi');
+  });
 });
 
 describe('a contact without a market', () => {

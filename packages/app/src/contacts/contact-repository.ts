@@ -50,8 +50,15 @@ export class ContactRepository {
     this.locks = new ContactLocks(c, (id) => this.currentId(id));
   }
 
-  /** Creates or updates a contact found by any of its identities (one transaction). */
-  async upsert(input: ContactUpsert, now: number): Promise<UpsertResult> {
+  /**
+   * Creates or updates a contact found by any of its identities (one transaction). `asOf`: when
+   * what it says of the contact's fields was true (an event's `occurredAt`; now by default, never
+   * later): a word older than the one the fields were last written from leaves them as they are
+   * (an event arriving late does not set back a time zone a newer one gave); its identities are
+   * taken all the same.
+   */
+  async upsert(input: ContactUpsert, now: number, asOf: number = now): Promise<UpsertResult> {
+    const said = Math.min(asOf, now);
     const identities = input.identities.map((i, k) => ({
       kind: i.kind,
       value: normalizeIdentity(i.kind, i.value, `/identities/${k}/value`),
@@ -108,6 +115,7 @@ export class ContactRepository {
             version: 0,
             created_at: now,
             updated_at: now,
+            fields_at: said,
           })
           .execute();
       } else {
@@ -120,10 +128,21 @@ export class ContactRepository {
           data = mergeContacts(data, parseJson<Contact>(loser.data));
           await this.moveContact(tx, loser.id, survivor, now);
         }
-        data = withMarket(applyFields(data, input), identities);
+        // the newest word on the fields of any of the records merged
+        const before = rows.reduce(
+          (m, r) => Math.max(m, r.fields_at === null ? Number.NEGATIVE_INFINITY : Number(r.fields_at)),
+          Number.NEGATIVE_INFINITY,
+        );
+        const newer = said >= before;
+        data = withMarket(applyFields(data, newer ? input : {}), identities);
         await trx
           .updateTable('contacts')
-          .set({ data: json(data), updated_at: now, version: sql`version + 1` })
+          .set({
+            data: json(data),
+            updated_at: now,
+            version: sql`version + 1`,
+            ...(newer ? { fields_at: said } : Number.isFinite(before) ? { fields_at: before } : {}),
+          })
           .where('id', '=', survivor)
           .execute();
       }
@@ -215,6 +234,7 @@ export class ContactRepository {
               version: 0,
               created_at: now,
               updated_at: now,
+              fields_at: now,
             })),
           )
           .execute();

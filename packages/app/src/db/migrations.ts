@@ -21,6 +21,7 @@ import { m0070 } from './migrations/0070-inbox-trace.js';
 import { m0080 } from './migrations/0080-receipts-once.js';
 import { m0090 } from './migrations/0090-room-for-updates.js';
 import { m0091 } from './migrations/0091-writeback-costs.js';
+import { m0092 } from './migrations/0092-contact-fields-at.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
@@ -49,6 +50,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0080_receipts_once': m0080,
   '0090_room_for_updates': m0090,
   '0091_writeback_costs': m0091,
+  '0092_contact_fields_at': m0092,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

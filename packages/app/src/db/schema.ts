@@ -8,6 +8,8 @@ export interface ContactsTable {
   version: number;
   created_at: number;
   updated_at: number;
+  /** When its fields were last said, as of the word that said them (null: before this was kept). */
+  fields_at: Generated<number | null>;
 }
 export interface IdentitiesTable {
   kind: string;

@@ -59,7 +59,10 @@ export class EventApplier {
       // the event's word on the contact (its time zone, market, vulnerable flag, attributes) is
       // applied as the API's contact upsert applies it
       const { id: _id, identities, ...fields } = e.contact;
-      return (await u.store.contacts.upsert({ ...fields, identities }, this.d.clock.now().getTime())).contact.id;
+      // as of when the event happened: one arriving after a newer word on the contact leaves its fields
+      const now = this.d.clock.now().getTime();
+      const at = Date.parse(e.occurredAt);
+      return (await u.store.contacts.upsert({ ...fields, identities }, now, Number.isFinite(at) ? at : now)).contact.id;
     }
     throw new NotFoundError('CONTACT_NOT_FOUND', `event ${e.id}: contact not found`);
   }
