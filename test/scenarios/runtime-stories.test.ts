@@ -186,11 +186,18 @@ describe("an event's word on its contact", () => {
     const view = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
     expect(view.body.contact).toMatchObject({ timezone: 'Africa/Lagos', attributes: { plan: 'gold' } });
     expect((await h.store.contacts.findByIdentity('email', 'late@example.com'))?.id).toBe(id);
-    // a newer event is taken; an event claiming to come from the future counts as now, so the API's
-    // word a moment later still wins over it
-    await event('tz-future', new Date(Date.parse(MORNING) + 24 * HOUR).toISOString(), { timezone: 'Africa/Kampala' });
+    // an event that names the contact by its identities alone says nothing of its fields: one from
+    // half an hour ago, newer than the Lagos word, is still taken after it
+    await event('ids-only', at(0), {});
+    await h.settle();
+    await event('tz-mid', at(0.5), { timezone: 'Africa/Kampala' });
     await h.settle();
     expect((await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact.timezone).toBe('Africa/Kampala');
+    // an event claiming to come from the future counts as now, so the API's word a moment later
+    // still wins over it
+    await event('tz-future', new Date(Date.parse(MORNING) + 24 * HOUR).toISOString(), { timezone: 'Africa/Dar_es_Salaam' });
+    await h.settle();
+    expect((await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact.timezone).toBe('Africa/Dar_es_Salaam');
     h.clock.advance(1000);
     await h
       .api('admin')

@@ -59,6 +59,9 @@ export class ContactRepository {
    */
   async upsert(input: ContactUpsert, now: number, asOf: number = now): Promise<UpsertResult> {
     const said = Math.min(asOf, now);
+    // only a word on some field is a word on the fields (identities alone say nothing of them)
+    const { id: _id, identities: _identities, ...fields } = input;
+    const saysFields = Object.values(fields).some((v) => v !== undefined);
     const identities = input.identities.map((i, k) => ({
       kind: i.kind,
       value: normalizeIdentity(i.kind, i.value, `/identities/${k}/value`),
@@ -115,10 +118,14 @@ export class ContactRepository {
             version: 0,
             created_at: now,
             updated_at: now,
-            fields_at: said,
+            fields_at: saysFields ? said : null,
           })
           .execute();
       } else {
+        // read, changed and written back: held (in id order, as every lock on contacts is taken)
+        // so that a write at the same time neither is lost nor sets the fields' time back
+        if (tx.dialect === 'postgres')
+          await sql`select id from contacts where id in (${sql.join([...same].sort())}) order by id for update`.execute(trx);
         const rows = await trx.selectFrom('contacts').selectAll().where('id', 'in', same).orderBy('created_at').orderBy('id').execute();
         const first = rows[0];
         if (first === undefined) throw new Error('matched contact vanished');
@@ -128,12 +135,9 @@ export class ContactRepository {
           data = mergeContacts(data, parseJson<Contact>(loser.data));
           await this.moveContact(tx, loser.id, survivor, now);
         }
-        // the newest word on the fields of any of the records merged
-        const before = rows.reduce(
-          (m, r) => Math.max(m, r.fields_at === null ? Number.NEGATIVE_INFINITY : Number(r.fields_at)),
-          Number.NEGATIVE_INFINITY,
-        );
-        const newer = said >= before;
+        // the survivor's word on the fields: its fields win a merge's conflicts (the oldest record's)
+        const before = first.fields_at === null ? Number.NEGATIVE_INFINITY : Number(first.fields_at);
+        const newer = saysFields && said >= before;
         data = withMarket(applyFields(data, newer ? input : {}), identities);
         await trx
           .updateTable('contacts')

@@ -96,6 +96,33 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect(seen[0]).toMatchObject({ kind: 'phone', otherContactId: second.contact.id });
     });
 
+    it("fields are as of the word that said them: an older word leaves them, identities alone say nothing, a merge keeps the survivor's time", async () => {
+      const phone = { kind: 'phone', value: '+254700000071' } as const;
+      const c = await store.contacts.upsert({ identities: [phone], timezone: 'Africa/Lagos' }, T + 100, T + 50);
+      // older: its identities are taken, its fields not
+      await store.contacts.upsert(
+        { identities: [phone, { kind: 'email', value: 'old@example.com' }], timezone: 'Africa/Nairobi' },
+        T + 200,
+        T + 10,
+      );
+      expect((await store.contacts.findByIdentity('email', 'old@example.com'))?.timezone).toBe('Africa/Lagos');
+      // identities alone, now: the fields' time stays at T + 50, so a word from T + 60 is taken
+      await store.contacts.upsert({ identities: [phone] }, T + 300);
+      await store.contacts.upsert({ identities: [phone], timezone: 'Africa/Kampala' }, T + 400, T + 60);
+      expect((await store.contacts.get(c.contact.id))?.timezone).toBe('Africa/Kampala');
+      // a word from the future counts as now
+      await store.contacts.upsert({ identities: [phone], timezone: 'Africa/Accra' }, T + 500, T + 10_000);
+      await store.contacts.upsert({ identities: [phone], timezone: 'Africa/Cairo' }, T + 501);
+      expect((await store.contacts.get(c.contact.id))?.timezone).toBe('Africa/Cairo');
+      // a newer record merged into this older one: the survivor's fields and their time stay
+      const other = await store.contacts.upsert({ identities: [{ kind: 'hubspot', value: 'hs-71' }], timezone: 'Africa/Tunis' }, T + 600);
+      const m = await store.contacts.upsert({ identities: [phone, { kind: 'hubspot', value: 'hs-71' }] }, T + 700);
+      expect(m.merged).toEqual([other.contact.id]);
+      expect(m.contact.timezone).toBe('Africa/Cairo');
+      await store.contacts.upsert({ identities: [phone], timezone: 'Africa/Algiers' }, T + 800, T + 550);
+      expect((await store.contacts.get(c.contact.id))?.timezone).toBe('Africa/Algiers');
+    });
+
     it('rejects malformed identities', async () => {
       await expect(store.contacts.upsert({ identities: [{ kind: 'phone', value: '0700 123' }] }, T)).rejects.toThrow(/E\.164/);
     });
