@@ -187,7 +187,6 @@ export function createSystem(o: SystemOptions): System {
           holder: o.rules,
           log: o.log,
           listen: o.store.listen ?? null,
-          schema: o.store.location?.kind === 'postgres' ? (o.store.location.schema ?? 'public') : undefined,
         })
       : null;
   const calls = host !== null ? host.crmCalls(crmCalls) : crmCalls;
@@ -202,21 +201,21 @@ export function createSystem(o: SystemOptions): System {
   // wrong API keys are counted by every instance sharing the database together (NOTIFY), so N
   // instances do not allow N times the guesses; by the wall clock, as the limit counts them. Keyed
   // by a secret every instance has (derived from the sandbox's, which they must share)
+  const warnings = warningsThrottled(o.log);
   const guessSecret = createHmac('sha256', o.sandboxSecret).update('signalbox key guesses').digest();
   const guessesShared =
     o.store.listen !== null && o.store.notify !== null
       ? new KeyGuessesShared({
           listen: o.store.listen,
           notify: o.store.notify,
-          schema: o.store.location?.kind === 'postgres' ? (o.store.location.schema ?? 'public') : 'public',
           instance: owner,
           secret: guessSecret,
-          log: warningsThrottled(o.log),
+          log: warnings,
           now: () => Date.now(),
         })
       : null;
   const keyGuesses = keyGuessLimit({
-    log: warningsThrottled(o.log),
+    log: warnings,
     secret: guessSecret,
     ...(guessesShared !== null ? { share: (f) => guessesShared.tell(f) } : {}),
   });
@@ -283,7 +282,7 @@ export function createSystem(o: SystemOptions): System {
       // `notify` writes): a role's own search_path, or one in the URL, is not the configured name
       const schema = o.store.currentSchema !== null ? await o.store.currentSchema() : undefined;
       await watcher?.start(schema);
-      await guessesShared?.start(keyGuesses, schema);
+      await guessesShared?.start(keyGuesses, schema ?? 'public');
       return new Promise((resolve) => {
         const requestTimeout = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
         // Node checks the timeouts every connectionsCheckingInterval (30 s by default): often enough here

@@ -122,11 +122,13 @@ export class ContactRepository {
           })
           .execute();
       } else {
-        // read, changed and written back: held (in id order, as every lock on contacts is taken)
-        // so that a write at the same time neither is lost nor sets the fields' time back
-        if (tx.dialect === 'postgres')
-          await sql`select id from contacts where id in (${sql.join([...same].sort())}) order by id for update`.execute(trx);
-        const rows = await trx.selectFrom('contacts').selectAll().where('id', 'in', same).orderBy('created_at').orderBy('id').execute();
+        // read, changed and written back: held (locked in id order, as every lock on contacts is
+        // taken) so that a write at the same time neither is lost nor sets the fields' time back;
+        // the oldest first
+        const read = trx.selectFrom('contacts').selectAll().where('id', 'in', same).orderBy('id');
+        const rows = (await (tx.dialect === 'postgres' ? read.forUpdate() : read).execute()).sort(
+          (a, b) => Number(a.created_at) - Number(b.created_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        );
         const first = rows[0];
         if (first === undefined) throw new Error('matched contact vanished');
         survivor = first.id;

@@ -27,20 +27,20 @@ export class RulesWatcher {
       holder: RulesHolder;
       log: Logger;
       listen: Listen | null;
-      /** The schema whose notifications are ours (tests share a database between schemas). */
-      schema?: string | undefined;
       pollMs?: number;
     },
   ) {}
 
-  /** `schema`: the one notifications name, as the database says it (else the one given at construction). */
+  /**
+   * `schema`: the one whose notifications are ours, as the database names it (tests share a
+   * database between schemas); without it, every notification on the channel is heard.
+   */
   async start(schema?: string): Promise<void> {
-    const ours = schema ?? this.d.schema;
     this.seen = this.d.holder.activeNumber ?? (await this.d.store.rules.pointer())?.number ?? null;
     if (this.d.listen !== null)
       this.listening = await this.d.listen(RULES_CHANNEL, (payload) => {
         // `schema:number`; null after a reconnect (look, whatever it was)
-        if (payload !== null && ours !== undefined && !payload.startsWith(`${ours}:`)) return;
+        if (payload !== null && schema !== undefined && !payload.startsWith(`${schema}:`)) return;
         void this.check();
       });
     this.timer = setInterval(() => void this.check(), this.d.pollMs ?? POLL_MS);

@@ -20,14 +20,13 @@ async function instance(name: string, key = secret) {
   const shared = new KeyGuessesShared({
     listen: db.listen as NonNullable<typeof db.listen>,
     notify: db.notify as NonNullable<typeof db.notify>,
-    schema,
     instance: name,
     secret: key,
     log: createLogger('silent'),
     now: () => Date.now(),
   });
   const guesses = new KeyGuesses({ max: 3, windowMs: 60_000, maxClients: 100, secret: key, share: (f) => shared.tell(f) });
-  await shared.start(guesses);
+  await shared.start(guesses, schema);
   opened.push({ close: () => shared.stop() }, db);
   return guesses;
 }
@@ -60,19 +59,17 @@ describe('wrong keys told between instances (PostgreSQL NOTIFY)', () => {
     expect(b.retryAfter('198.51.100.1', Date.now())).toBe(0);
   });
 
-  it('hears by the schema the database names, whatever name it was given (a search_path of the role or the URL)', async () => {
+  it('hears by the schema the database names (set by the configuration, the role or the URL)', async () => {
     const own = `${schema}_own`;
     const start = async (name: string) => {
       const db = await openPostgres(TEST_DATABASE_URL, { schema: own, max: 2 });
       opened.push(db);
       const names = await (db.currentSchema as NonNullable<typeof db.currentSchema>)();
       expect(names).toBe(own);
-      // given the default name ('public') as a deployment without a configured schema is: the name
-      // the database gives, at start, wins
+      // the name the database gives, at start (a deployment may have configured none)
       const shared = new KeyGuessesShared({
         listen: db.listen as NonNullable<typeof db.listen>,
         notify: db.notify as NonNullable<typeof db.notify>,
-        schema: 'public',
         instance: name,
         secret,
         log: createLogger('silent'),

@@ -33,8 +33,6 @@ export class KeyGuessesShared {
     private readonly d: {
       listen: Listen;
       notify: Notify;
-      /** The schema whose notifications are ours (tests share a database between schemas). */
-      schema: string;
       /** This instance: what it told itself is not counted twice. */
       instance: string;
       /** Shared by the instances (the one KeyGuesses' fingerprints are keyed with): signs what is told. */
@@ -59,10 +57,13 @@ export class KeyGuessesShared {
       });
   }
 
-  /** Counts in `guesses` what the other instances tell from now on; `schema`: as the database names it (else the one given). */
-  async start(guesses: KeyGuesses, schema?: string): Promise<void> {
+  /**
+   * Counts in `guesses` what the other instances tell from now on; `schema`: the one whose
+   * notifications are ours, as the database names it (tests share a database between schemas).
+   */
+  async start(guesses: KeyGuesses, schema: string): Promise<void> {
     if (this.listening !== null) return;
-    const ours = `${schema ?? this.d.schema}:`;
+    const ours = `${schema}:`;
     this.listening = await this.d.listen(KEY_GUESSES_CHANNEL, (payload) => {
       // null: the connection came back (what was told meanwhile is gone); another schema's: not ours
       if (payload === null || !payload.startsWith(ours)) return;
