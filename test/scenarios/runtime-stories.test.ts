@@ -78,6 +78,40 @@ describe('payment reminder journey', () => {
     expect(JSON.parse(goal[0]?.detail as string)).toEqual({ journeyId: 'payment-reminder', outcome: 'goal', goalReached: true });
   });
 
+  it('two overdue invoices: paying one cancels its reminders only; the other invoice is still chased', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000077');
+    for (const inv of ['inv-A', 'inv-B'])
+      await h
+        .api('integration')
+        .post('/api/v1/events')
+        .send({ id: `${inv}-overdue`, type: 'invoice.overdue', occurredAt: MORNING, contact: { id }, object: { type: 'invoice', id: inv } })
+        .expect(202);
+    await h.settle();
+    h.clock.advance(DAY);
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'inv-B-paid',
+        type: 'invoice.paid',
+        occurredAt: h.clock.now().toISOString(),
+        contact: { id },
+        object: { type: 'invoice', id: 'inv-B' },
+      })
+      .expect(202);
+    await h.settle();
+    const view = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
+    expect(view.body.journeys.map((j: { status: string }) => j.status).sort()).toEqual(['active', 'exited']);
+    await h.advance(3 * DAY);
+    const messages = await h.db.selectFrom('messages').select(['template', 'request']).where('contact_id', '=', id).execute();
+    expect(messages.map((m) => `${m.template} ${JSON.parse(m.request).object.id}`).sort()).toEqual([
+      'payment_reminder_firm inv-A',
+      'payment_reminder_friendly inv-A',
+      'payment_reminder_friendly inv-B',
+    ]);
+  });
+
   it('unpaid: friendly, firm three days later, then the urgent call with an SMS follow-up', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000002');

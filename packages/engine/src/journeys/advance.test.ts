@@ -99,6 +99,55 @@ describe('payment reminder journey', () => {
     const step = startJourney('payment-reminder', overdue, 'ji-3', rs, T0);
     expect(advance(step.instance, { kind: 'event', event: overdue }, min(1), rs).commands).toEqual([]);
   });
+
+  it("another invoice's payment leaves this invoice's reminder running; its own ends it", () => {
+    const step = startJourney('payment-reminder', overdue, 'ji-5', rs, T0);
+    const paid = (id: string, object: { type: string; id: string }) =>
+      advance(
+        step.instance,
+        { kind: 'event', event: { id, type: 'invoice.paid', occurredAt: new Date(min(5)).toISOString(), object } },
+        min(5),
+        rs,
+      );
+    const other = paid('p-other', { type: 'invoice', id: 'inv-10' });
+    expect(other.instance).toBe(step.instance);
+    expect(other.commands).toEqual([]);
+    const own = paid('p-own', { type: 'invoice', id: 'inv-9' });
+    expect(own.instance.status).toBe('exited');
+    expect(own.instance.goal?.reachedAt).toBe(new Date(min(5)).toISOString());
+  });
+
+  it('an event about another kind of object, or about none, still concerns the contact’s instance', () => {
+    const booked = {
+      id: 'b-1',
+      type: 'appointment.booked',
+      contactId: 'c-1',
+      object: { type: 'appointment', id: 'ap-1' },
+      occurredAt: new Date(T0).toISOString(),
+      data: { startsAt: new Date(min(5 * 1440)).toISOString() },
+    };
+    const step = startJourney('appointment-reminder', booked, 'ji-6', rs, T0);
+    // a reply names no object: it answers the wait
+    const reply = advance(
+      step.instance,
+      { kind: 'event', event: { id: 'r-1', type: 'reply.confirm', occurredAt: new Date(min(5)).toISOString() } },
+      min(5),
+      rs,
+    );
+    expect(sends(reply.commands)).toEqual(['appointment_confirmed']);
+    // a cancellation of another appointment does not end this one; of this one, it does
+    const cancel = (id: string, object: { type: string; id: string }) =>
+      advance(
+        step.instance,
+        { kind: 'event', event: { id, type: 'appointment.cancelled', occurredAt: new Date(min(6)).toISOString(), object } },
+        min(6),
+        rs,
+      );
+    expect(cancel('c-1', { type: 'appointment', id: 'ap-2' }).commands).toEqual([]);
+    expect(cancel('c-2', { type: 'appointment', id: 'ap-1' }).instance.status).toBe('exited');
+    // the same id on another kind of object is another object: a contact-wide exit event still applies
+    expect(cancel('c-3', { type: 'ticket', id: 'ap-2' }).instance.status).toBe('exited');
+  });
 });
 
 describe('appointment reminder: confirm / reschedule replies', () => {

@@ -115,6 +115,7 @@ export function advance(instance: JourneyInstance, input: JourneyInput, now: Ins
 
   const ev = input.event;
   if (instance.seenEventIds.includes(ev.id)) return { instance, commands: [] };
+  if (aboutAnotherObject(instance, ev.object)) return { instance, commands: [] };
   // events that neither end the journey, reach its goal, nor answer its current wait change nothing
   if (!eventMatters(j, instance, ev.type)) return { instance, commands: [] };
   const data = { ...(ev.data ?? {}) };
@@ -151,6 +152,17 @@ export function advance(instance: JourneyInstance, input: JourneyInput, now: Ins
     return { instance: run(j, inst, target, at, rs, commands), commands };
   }
   return { instance: inst, commands };
+}
+
+/**
+ * Whether an event is about another object of the kind an instance keyed by object follows: invoice
+ * B's payment neither ends nor reaches the goal of invoice A's reminder, though both are the
+ * contact's. Events about no object (a reply) or another kind of object (a complaint's ticket)
+ * still concern the contact's instances.
+ */
+function aboutAnotherObject(instance: JourneyInstance, object: ObjectRef | undefined): boolean {
+  const own = instance.object;
+  return instance.key.startsWith('object:') && own !== null && object !== undefined && object.type === own.type && object.id !== own.id;
 }
 
 /** Whether an event type can change an instance: exit, goal, or what it is waiting for. */

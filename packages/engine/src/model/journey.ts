@@ -52,5 +52,9 @@ export type JourneyCommand =
   | { type: 'complete'; outcome: string; goalReached: boolean };
 
 export type JourneyInput =
-  | { kind: 'event'; event: { id: string; type: string; occurredAt: string; data?: Record<string, unknown> } }
+  | {
+      kind: 'event';
+      /** `object`: what the event is about (an instance keyed on another object of its type ignores it). */
+      event: { id: string; type: string; occurredAt: string; data?: Record<string, unknown>; object?: ObjectRef | undefined };
+    }
   | { kind: 'timer'; timerId: string };
