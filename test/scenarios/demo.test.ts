@@ -53,10 +53,10 @@ describe('pnpm demo', () => {
     const r = await demo(env());
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toContain(`Demo loaded into ${h.url}: ${DEMO_CONTACTS} contacts, 100 consent records, 8 events, 128 message requests.`);
+    expect(r.out).toContain(`Demo loaded into ${h.url}: ${DEMO_CONTACTS} contacts, 100 consent records, 10 events, 128 message requests.`);
     expect(r.out).toContain(`Open ${h.url}/admin/`);
-    // the 128 requests, and the journeys' first sends
-    expect(await settleAll()).toBe(128 + 5);
+    // the 128 requests, the journeys' first sends and the escalation's call
+    expect(await settleAll()).toBe(128 + 7);
     expect(await countContacts()).toBe(DEMO_CONTACTS);
     // a collections message to a vulnerable contact waits for review
     const reviews = await h.api('agent').get('/api/v1/reviews').expect(200);
@@ -64,6 +64,9 @@ describe('pnpm demo', () => {
     // payment reminders: four running, the paid one done
     const journeys = await h.api('agent').get('/api/v1/journeys?journey=payment-reminder').expect(200);
     expect(journeys.body.items.map((j: { status: string }) => j.status).sort()).toEqual(['active', 'active', 'active', 'active', 'exited']);
+    // the account issue flagged urgent: escalated to the call
+    const escalation = await h.api('agent').get('/api/v1/journeys?journey=account-escalation').expect(200);
+    expect(escalation.body.items.map((j: { status: string }) => j.status)).toEqual(['completed']);
     // the promo after a complaint was held, with the rules that held it
     const [held] = (await h.api('agent').get('/api/v1/contacts?identity=%2B254700000000').expect(200)).body.items;
     const contact = await h.api('agent').get(`/api/v1/contacts/${held.id}`).expect(200);

@@ -226,6 +226,28 @@ describe('HubSpot events in real time', () => {
     expect(JSON.parse(goal[0]?.detail as string)).toMatchObject({ outcome: 'goal', goalReached: true });
   });
 
+  it('an account issue opened by a workflow on a ticket, then the ticket raised to high priority: the call and its SMS follow-up go at once (story 10)', async () => {
+    fake.upsertObject(PORTAL, 'tickets', '556', { subject: 'Card blocked', hs_ticket_priority: 'MEDIUM' }, ['901']);
+    const opened = await signedPost(
+      `${h.url}/hooks/hubspot/workflow-webhook?portalId=${PORTAL}&event=account.issue_opened&objectType=ticket`,
+      JSON.stringify({ objectId: 556, properties: { subject: 'Card blocked' } }),
+    );
+    expect(opened.status).toBe(200);
+    await h.settle();
+    expect((await h.store.sandbox.sends()).map((s) => s.address)).toEqual(['+254711000901']);
+    h.clock.advance(2 * 3_600_000);
+    fake.upsertObject(PORTAL, 'tickets', '556', { subject: 'Card blocked', hs_ticket_priority: 'HIGH' }, ['901']);
+    await hook([
+      event({ subscriptionType: 'ticket.propertyChange', objectId: 556, propertyName: 'hs_ticket_priority', propertyValue: 'HIGH' }),
+    ]);
+    await h.settle();
+    await h.advance(10 * 60_000);
+    const sends = await h.store.sandbox.sends();
+    expect(sends.map((s) => s.channel).slice(1)).toEqual(['voice', 'sms']);
+    const instances = await h.db.selectFrom('journey_instances').select(['journey_id', 'status', 'key']).execute();
+    expect(instances).toEqual([{ journey_id: 'account-escalation', status: 'completed', key: `object:ticket:hubspot:${PORTAL}:556` }]);
+  });
+
   it('the urgent call paid again by its SMS follow-up: the note written when it was answered (HubSpot has no voice Communications) is written again with the whole cost', async () => {
     fake.upsertObject(PORTAL, 'invoices', '778', { hs_invoice_status: 'overdue' }, ['902']);
     await hook([

@@ -145,6 +145,114 @@ describe('payment reminder journey', () => {
   });
 });
 
+describe('escalation (story 10): an account issue with no reply, or flagged urgent, becomes a call with an SMS follow-up', () => {
+  const opened = (id: string, issue: string) =>
+    h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: `${issue}-opened`,
+        type: 'account.issue_opened',
+        occurredAt: h.clock.now().toISOString(),
+        contact: { id },
+        object: { type: 'account_issue', id: issue },
+        data: { summary: 'a blocked card' },
+      })
+      .expect(202);
+  const journeyOf = async (id: string) =>
+    (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.journeys as Array<{ journeyId: string; status: string }>;
+  const outcome = async () =>
+    JSON.parse(
+      (await h.db.selectFrom('audit_log').select('detail').where('action', '=', 'journey.complete').executeTakeFirstOrThrow())
+        .detail as string,
+    ).outcome;
+
+  it('no reply to two messages: a message, a firmer one a day later, then the call and its SMS follow-up', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000101');
+    await opened(id, 'AI-1');
+    await h.settle();
+    let sends = await h.store.sandbox.sends();
+    expect(sends).toHaveLength(1);
+    expect(JSON.stringify(sends[0]?.rendered)).toContain('an issue on your account: a blocked card');
+    await h.advance(DAY);
+    expect(await h.store.sandbox.sends()).toHaveLength(2);
+    await h.advance(DAY);
+    await h.advance(10 * MIN);
+    sends = await h.store.sandbox.sends();
+    expect(sends.slice(2).map((s) => s.channel)).toEqual(['voice', 'sms']);
+    const templates = await h.db
+      .selectFrom('messages')
+      .select(['template', 'type'])
+      .where('contact_id', '=', id)
+      .orderBy('created_at')
+      .execute();
+    expect(templates).toEqual([
+      { template: 'account_issue_update', type: 'service' },
+      { template: 'account_issue_chase', type: 'service' },
+      { template: 'account_issue_call', type: 'urgent' },
+    ]);
+    expect(await outcome()).toBe('escalated');
+  });
+
+  it('an urgent flag after the first message calls at once, without waiting for the second', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000102');
+    await opened(id, 'AI-2');
+    await h.settle();
+    h.clock.advance(2 * 3_600_000);
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({ id: 'AI-2-urgent', type: 'account.issue_urgent', occurredAt: h.clock.now().toISOString(), contact: { id } })
+      .expect(202);
+    await h.settle();
+    await h.advance(10 * MIN);
+    const sends = await h.store.sandbox.sends();
+    expect(sends.map((s) => s.channel).slice(1)).toEqual(['voice', 'sms']);
+    await h.advance(3 * DAY);
+    expect(await h.store.sandbox.sends()).toHaveLength(3);
+    expect(await outcome()).toBe('escalated');
+  });
+
+  it('a reply hands the issue to the team: no chase, no call', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000103');
+    await opened(id, 'AI-3');
+    await h.settle();
+    h.clock.advance(3_600_000);
+    await h.inbound({ id: 'in-ai-3', channel: 'sms', from: '+254711000103', text: 'My card was blocked at the shop' }).expect(200);
+    await h.settle();
+    await h.advance(3 * DAY);
+    expect(await h.store.sandbox.sends()).toHaveLength(1);
+    expect(await journeyOf(id)).toEqual([{ id: expect.any(String), journeyId: 'account-escalation', status: 'completed' }]);
+    expect(await outcome()).toBe('replied');
+  });
+
+  it('resolved before anyone replied: nothing more is sent, and the goal is recorded', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000104');
+    await opened(id, 'AI-4');
+    await h.settle();
+    h.clock.advance(DAY / 2);
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'AI-4-resolved',
+        type: 'account.issue_resolved',
+        occurredAt: h.clock.now().toISOString(),
+        contact: { id },
+        object: { type: 'account_issue', id: 'AI-4' },
+      })
+      .expect(202);
+    await h.settle();
+    await h.advance(3 * DAY);
+    expect(await h.store.sandbox.sends()).toHaveLength(1);
+    expect(await outcome()).toBe('goal');
+  });
+});
+
 describe("an event's word on its contact", () => {
   it('a new contact named by an event takes its time zone, market, vulnerable flag and attributes: the reminder waits for review', async () => {
     h = await startHarness({ at: MORNING });

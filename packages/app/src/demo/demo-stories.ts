@@ -12,7 +12,7 @@ const MIN = 60_000;
 /**
  * The demo's calls, in order: the demo contacts imported, then the stories of SCENARIOS.md the
  * default ruleset tells, on some of them — a promo after a complaint (2), payment reminders, one
- * paid (3), a collections message to a vulnerable contact held for review (14), five teams at one
+ * paid (3), an account issue flagged urgent (10), a collections message to a vulnerable contact held for review (14), five teams at one
  * contact (11), an OTP (12), and service and promotional traffic for the reports. Events carry
  * ids and messages Idempotency-Keys, consent is recorded for contacts the import created: a
  * second run adds nothing.
@@ -51,6 +51,9 @@ export function demoCalls(now: number): DemoCall[] {
   for (const k of [1, 2, 3, 4, 5])
     event(`invoice-${k}-overdue`, 'invoice.overdue', k, 20, { type: 'invoice', id: `DEMO-INV-${k}` }, { amount: 40 + k });
   event('invoice-1-paid', 'invoice.paid', 1, 5, { type: 'invoice', id: 'DEMO-INV-1' });
+  // 10. an account issue: its first message went, then it was flagged urgent: the call and its SMS follow-up
+  event('account-issue-8-opened', 'account.issue_opened', 8, 25, { type: 'account_issue', id: 'DEMO-AI-8' }, { summary: 'a blocked card' });
+  event('account-issue-8-urgent', 'account.issue_urgent', 8, 10, { type: 'account_issue', id: 'DEMO-AI-8' });
   // 14. a collections message to a vulnerable contact waits for a person
   message('collections-vulnerable', 7, { type: 'transactional', category: 'collections', team: 'finance' });
   // 11. five teams at one contact on one day: the pressure budget lets the most important through

@@ -57,7 +57,12 @@ describe('Salesforce events → CrmEvents', () => {
     expect(
       normaliseChangeEvent(ORG, 'c', cdc('Case', 'UPDATE', { Status: 'Closed', LastModifiedDate: 'x' }), eventMap).events[0]?.type,
     ).toBe('ticket.closed');
-    expect(normaliseChangeEvent(ORG, 'c', cdc('Case', 'UPDATE', { Priority: 'High' }), eventMap).unmapped).toHaveLength(1);
+    // a case raised to high priority: the contact's open account issue is urgent (story 10); other priorities map to nothing
+    expect(normaliseChangeEvent(ORG, 'c', cdc('Case', 'UPDATE', { Priority: 'High' }), eventMap).events[0]?.type).toBe(
+      'account.issue_urgent',
+    );
+    expect(normaliseChangeEvent(ORG, 'c', cdc('Case', 'UPDATE', { Priority: 'Medium' }), eventMap).unmapped).toHaveLength(1);
+    expect(normaliseChangeEvent(ORG, 'c', cdc('Case', 'CREATE', { Priority: 'High' }), eventMap).events[0]?.type).toBe('ticket.opened');
     expect(
       normaliseChangeEvent(ORG, 'c', cdc('Opportunity', 'UPDATE', { StageName: 'Closed Won' }), eventMap).events.map((e) => e.type),
     ).toEqual(['order.placed']);
