@@ -427,6 +427,64 @@ describe("a message's own idempotencyKey", () => {
   });
 });
 
+describe('an idempotency key used again', () => {
+  it('with another request is refused (409 at the key, nothing made, no contact created), in the body as with the header', async () => {
+    const post = (phone: string, message: Record<string, unknown>, header?: string) => {
+      const r = h.api('integration').post('/api/v1/messages');
+      if (header !== undefined) r.set('idempotency-key', header);
+      return r.send({ contact: { identities: [{ kind: 'phone', value: phone }] }, message });
+    };
+    const first = await post('+254700000151', {
+      type: 'otp',
+      template: 'otp_code',
+      variables: { code: '111111' },
+      idempotencyKey: 'k-151',
+    }).expect(202);
+    const retry = await post('+254700000151', {
+      type: 'otp',
+      template: 'otp_code',
+      variables: { code: '111111' },
+      idempotencyKey: 'k-151',
+    }).expect(202);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    const other = await post('+254700000152', { type: 'service', template: 'renewal_notice', idempotencyKey: 'k-151' }).expect(409);
+    expect(other.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(other.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', errors: [{ path: '/message/idempotencyKey' }] });
+    expect(await h.store.contacts.findByIdentity('phone', '+254700000152')).toBeNull();
+    const viaHeader = await post('+254700000153', { type: 'otp' }, 'h-153').expect(202);
+    const otherViaHeader = await post('+254700000153', { type: 'service' }, 'h-153').expect(409);
+    expect(otherViaHeader.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', errors: [{ path: '/headers/idempotency-key' }] });
+    expect(viaHeader.body.messageId).toBeTruthy();
+  });
+
+  for (const profile of ['sqlite', 'postgres'] as const)
+    it(`at the same moment (${profile}): one message; the same request is answered with it, another request refused`, async () => {
+      const own = await startHarness({
+        at: MORNING,
+        ...(profile === 'postgres' ? { postgresSchema: `idem_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}` } : {}),
+      });
+      try {
+        const post = (code: string) =>
+          own
+            .api('integration')
+            .post('/api/v1/messages')
+            .send({
+              contact: { identities: [{ kind: 'phone', value: '+254700000154' }] },
+              message: { type: 'otp', template: 'otp_code', variables: { code }, idempotencyKey: 'k-154' },
+            });
+        const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => post(i % 2 === 0 ? '222222' : '333333')));
+        const ok = answers.filter((a) => a.status === 202);
+        expect(answers.filter((a) => a.status === 409)).toHaveLength(6);
+        expect(ok).toHaveLength(6);
+        expect(new Set(ok.map((a) => a.body.messageId)).size).toBe(1);
+        expect(await own.db.selectFrom('messages').select('id').execute()).toHaveLength(1);
+      } finally {
+        await own.close();
+      }
+    });
+});
+
 describe('provider hooks', () => {
   it('refuse a signed request replayed inside its window, also after a restart of the guard', async () => {
     const raw = JSON.stringify({ id: 'in-replay', channel: 'sms', from: '+254700000199', text: 'hello', at: MORNING });

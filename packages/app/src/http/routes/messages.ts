@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, InputError, NotFoundError } from '../../errors.js';
+import type { IdempotentAnswer } from '../../messages/idempotency.js';
 import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
@@ -15,45 +16,60 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
     {
       method: 'post',
       path: '/api/v1/messages',
-      summary: 'Decide, record and send a message through its plan; a retry with the same Idempotency-Key returns the first answer',
+      summary: 'Decide, record and send a message through its plan; a retry with the same idempotency key returns the first answer',
       tags: ['messages'],
       security: 'apiKey',
       roles: ['admin', 'integration', 'agent'],
       body: messageBody,
       headers: { 'idempotency-key': 'makes a retry return the first answer (1–200 characters)' },
       responses: {
-        202: 'decided: {messageId, contactId, status, decision}',
+        202: 'decided: {messageId, contactId, status, decision}; a retry with the same key (header or `message.idempotencyKey`) gets the first answer',
+        409: 'IDEMPOTENCY_KEY_REUSED: the key was used with a different request',
         422: 'TEMPLATE_UNKNOWN or TEMPLATE_VARIABLES_MISSING: the template is not in the active ruleset, or the request lacks variables it requires',
       },
       handler: async (req, res) => {
         const body = parseBody(messageBody, req.body);
         assertKnownZones([{ zone: zoneOf(body.contact), path: '/contact/timezone' }]);
-        const key = req.get('idempotency-key');
-        if (key !== undefined && (key.length < 1 || key.length > 200))
+        const header = req.get('idempotency-key');
+        if (header !== undefined && (header.length < 1 || header.length > 200))
           throw new InputError('Idempotency-Key must be 1–200 characters', [{ path: '/headers/idempotency-key', message: 'length 1–200' }]);
+        // a key (the header's, else the body's own) is the caller's: scoped to its API key, so it never
+        // names another caller's message or one Signalbox made itself (keyword replies, CRM actions);
+        // either way a retry gets the first answer, and the key with another request a 409
+        const key = header ?? body.message.idempotencyKey;
+        const keyAt = header !== undefined ? '/headers/idempotency-key' : '/message/idempotencyKey';
         const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
         const scope = `messages:${req.principal?.name ?? ''}`;
+        const replay = (prior: IdempotentAnswer) => {
+          if (prior.requestHash !== hash)
+            throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used with a different request', [
+              { path: keyAt, message: 'a new message takes a new key' },
+            ]);
+          res.status(prior.status).set('idempotent-replayed', 'true').json(prior.response);
+        };
         if (key !== undefined) {
           const prior = await store.idempotency.get(scope, key);
-          if (prior !== null) {
-            if (prior.requestHash !== hash)
-              throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request');
-            res.status(prior.status).set('idempotent-replayed', 'true').json(prior.response);
-            return;
-          }
+          if (prior !== null) return replay(prior);
         }
-        // a key (the header's, else the body's own) is the caller's: scoped to its API key, so it never
-        // names another caller's message or one Signalbox made itself (keyword replies, CRM actions)
-        const own = key ?? body.message.idempotencyKey;
         const { idempotencyKey: _given, ...message } = body.message;
-        const request = { ...message, ...(own !== undefined ? { idempotencyKey: `api:${scope}:${own}` } : {}) };
-        // one unit: the contact resolved and locked, the decision made against what was decided before it
-        const { contactId, result } = await runtime.sender.unit(async (u) => {
+        const request = { ...message, ...(key !== undefined ? { idempotencyKey: `api:${scope}:${key}` } : {}) };
+        // one unit: the key claimed first (a request with the same key at the same moment waits for
+        // this one and then reads its answer), the contact resolved and locked, the decision made
+        // against what was decided before it
+        const out = await runtime.sender.unit(async (u) => {
+          if (key !== undefined && !(await u.store.idempotency.put(scope, key, { requestHash: hash, status: 202, response: null }, now())))
+            return { prior: await u.store.idempotency.get(scope, key) };
           const contactId = await resolveContactRef(u.store.contacts, body.contact, '/contact', now());
-          return { contactId, result: await runtime.requests.request(u, contactId, request, { checkTemplateAt: '/message' }) };
+          const result = await runtime.requests.request(u, contactId, request, { checkTemplateAt: '/message' });
+          const response = { messageId: result.messageId, contactId, status: result.status, decision: result.decision };
+          if (key !== undefined) await u.store.idempotency.settle(scope, key, response);
+          return { response };
         });
-        const response = { messageId: result.messageId, contactId, status: result.status, decision: result.decision };
-        if (key !== undefined) await store.idempotency.put(scope, key, { requestHash: hash, status: 202, response }, now());
+        if ('prior' in out) {
+          if (out.prior === null) throw new Error('an idempotency key claimed by another request has no answer');
+          return replay(out.prior);
+        }
+        const response = out.response;
         nudge();
         res.status(202).json(response);
       },
