@@ -427,6 +427,29 @@ describe("a message's own idempotencyKey", () => {
   });
 });
 
+describe("a message's template variables", () => {
+  it('are bounded as a message can show them: a 200,000-character variable, a long name or 101 variables are 400 at their path', async () => {
+    const post = (variables: Record<string, unknown>) =>
+      h
+        .api('integration')
+        .post('/api/v1/messages')
+        .send({
+          contact: { identities: [{ kind: 'phone', value: '+254700000161' }] },
+          message: { type: 'otp', template: 'otp_code', variables },
+        });
+    const huge = await post({ code: '7'.repeat(200_000) }).expect(400);
+    expect(huge.body.errors).toEqual([expect.objectContaining({ path: '/message/variables/code' })]);
+    const name = await post({ ['n'.repeat(61)]: 'x', code: '1' }).expect(400);
+    expect(name.body.errors[0].path).toMatch(/^\/message\/variables/);
+    const many = await post(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`v${i}`, i]))).expect(400);
+    expect(many.body.errors).toEqual([
+      expect.objectContaining({ path: '/message/variables', message: expect.stringContaining('at most 100') }),
+    ]);
+    expect(await h.store.contacts.findByIdentity('phone', '+254700000161')).toBeNull();
+    await post({ code: '7'.repeat(2000) }).expect(202);
+  });
+});
+
 describe('an idempotency key used again', () => {
   it('with another request is refused (409 at the key, nothing made, no contact created), in the body as with the header', async () => {
     const post = (phone: string, message: Record<string, unknown>, header?: string) => {

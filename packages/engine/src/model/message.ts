@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { objectRefSchema } from './event.js';
 import { MESSAGE_TYPES, PURPOSES } from './vocabulary.js';
 
+/**
+ * A template's variables as a request may give them: names up to 60 characters, text up to 2,000,
+ * at most 100 of them (what a message can show; a 200,000-character variable made a 1,308-segment SMS).
+ */
+export const templateVariablesSchema = z
+  .record(z.string().max(60), z.union([z.string().max(2000), z.number(), z.boolean()]))
+  .refine((r) => Object.keys(r).length <= 100, { message: 'at most 100 variables' });
+
 export const messageRequestSchema = z.strictObject({
   idempotencyKey: z.string().min(1).max(200).optional(),
   type: z.enum(MESSAGE_TYPES),
@@ -10,7 +18,7 @@ export const messageRequestSchema = z.strictObject({
   team: z.string().max(100).optional(),
   workflow: z.string().max(200).optional(),
   template: z.string().max(200).optional(),
-  variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  variables: templateVariablesSchema.optional(),
   /** Business category used by rules: collections, payment_reminder, survey, … */
   category: z.string().max(100).optional(),
   /** What the message is about (a survey asks about this topic). */

@@ -5,6 +5,7 @@ import {
   smsSegments,
   TEMPLATE_KINDS,
   templateKindFor,
+  templateVariablesSchema,
 } from '@signalbox/engine';
 import { z } from 'zod';
 import type { ContentRenderer } from '../../content/renderer.js';
@@ -16,7 +17,7 @@ import { assertKnownZones } from './schemas.js';
 const scalar = z.union([z.string().max(2000), z.number(), z.boolean()]);
 const previewBody = z.strictObject({
   template: z.string().min(1).max(200),
-  variables: z.record(z.string().max(60), scalar).default({}),
+  variables: templateVariablesSchema.default({}),
   contact: z
     .strictObject({
       id: z.string().min(1).max(200).default('preview'),
