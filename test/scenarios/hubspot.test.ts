@@ -192,6 +192,21 @@ describe('HubSpot events in real time', () => {
     expect(promo.body.decision.reasons.map((r: { code: string; rule?: string }) => r.code)).toContain('suppressed');
   });
 
+  it('a HubSpot contact whose email is not one we can use (a pasted zero-width space) is still stored, by its phone and HubSpot id', async () => {
+    fake.upsertObject(PORTAL, 'contacts', '903', { email: 'kofi@example.com\u200b', phone: '+254711000903' });
+    fake.upsertObject(PORTAL, 'tickets', '557', { subject: 'Router down' }, ['903']);
+    await hook([event({ subscriptionType: 'ticket.creation', objectId: 557, changeFlag: 'CREATED' })]);
+    await h.settle();
+    const contact = await h.store.contacts.findByIdentity('phone', '+254711000903');
+    expect(contact?.identities.map((i) => i.kind).sort()).toEqual(['hubspot', 'phone']);
+    const events = await h.db
+      .selectFrom('contact_events')
+      .select(['type'])
+      .where('contact_id', '=', contact?.id as string)
+      .execute();
+    expect(events.map((e) => e.type)).toEqual(['ticket.opened']);
+  });
+
   it('an invoice paid in HubSpot stops the payment-reminder journey; the sent reminder is a Communication on the right contact', async () => {
     fake.upsertObject(PORTAL, 'invoices', '777', { hs_invoice_status: 'overdue' }, ['902']);
     await hook([

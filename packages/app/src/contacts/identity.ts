@@ -24,6 +24,23 @@ const hasControl = (v: string): boolean => {
   return false;
 };
 
+/**
+ * An address as mail systems take it (RFC 5321/5322 dot-atoms, letters of any script as RFC 6531
+ * allows): no leading, trailing or doubled dot in the local part; domain labels of letters, digits
+ * and inner hyphens; a top-level label that starts with a letter; no trailing dot. Invisible
+ * characters (a zero-width space pasted from a spreadsheet) are in none of those classes: an
+ * address that carries one would be another contact than the one typed without it.
+ */
+const LOCAL_CHAR = "[\\p{L}\\p{N}\\p{M}!#$%&'*+/=?^_`{|}~-]";
+const LABEL = '[\\p{L}\\p{N}](?:[\\p{L}\\p{N}\\p{M}-]{0,61}[\\p{L}\\p{N}\\p{M}])?';
+const TOP_LABEL = '\\p{L}[\\p{L}\\p{N}\\p{M}-]{0,61}[\\p{L}\\p{N}\\p{M}]';
+const EMAIL = new RegExp(`^${LOCAL_CHAR}+(?:\\.${LOCAL_CHAR}+)*@(?:${LABEL}\\.)+${TOP_LABEL}$`, 'u');
+
+function isEmail(e: string): boolean {
+  const at = e.lastIndexOf('@');
+  return e.length <= 254 && at >= 1 && at <= 64 && EMAIL.test(e);
+}
+
 /** Canonical form of an identity: E.164 phones, lower-cased emails, trimmed ids. */
 export function normalizeIdentity(kind: IdentityKind, value: string, path = ''): string {
   const v = value.trim();
@@ -39,7 +56,7 @@ export function normalizeIdentity(kind: IdentityKind, value: string, path = ''):
       // a control character (NUL, a line break) is in no address or id: stored, it would match nothing typed
       if (hasControl(v)) throw new IdentityError(path, 'must not contain control characters');
       const e = v.toLowerCase();
-      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e)) throw new IdentityError(path, 'not an email address');
+      if (!isEmail(e)) throw new IdentityError(path, 'not an email address');
       return e;
     }
     default:

@@ -69,13 +69,6 @@ export class CrmPeople {
    */
   async storeMany(store: PeopleStore, people: readonly CrmPerson[]): Promise<number> {
     const live = people.filter((p) => !p.deleted);
-    const keyOf = (i: { kind: string; value: string }): string | null => {
-      try {
-        return `${i.kind}:${normalizeIdentity(i.kind as IdentityKind, i.value)}`;
-      } catch {
-        return null;
-      }
-    };
     const keys = live.map((p) => p.identities.map(keyOf));
     const known = await store.contacts.knownIdentities(live.flatMap((p) => p.identities));
     const seen = new Map<string, number>();
@@ -109,10 +102,20 @@ export class CrmPeople {
     const phone = p.identities.find((i) => i.kind === 'phone')?.value;
     const market = p.market ?? (phone === undefined ? undefined : marketOfPhone(phone, Object.keys(this.d.ruleset().source.markets)));
     return {
-      identities: p.identities,
+      // an identity we cannot use (a CRM's mistyped email) is left out: the person's others still are theirs
+      identities: p.identities.filter((i) => keyOf(i) !== null),
       ...(p.timezone ? { timezone: p.timezone } : {}),
       ...(market ? { market } : {}),
     };
+  }
+}
+
+/** An identity's stored form as `kind:value`, or null where it is not one we can use. */
+function keyOf(i: { kind: string; value: string }): string | null {
+  try {
+    return `${i.kind}:${normalizeIdentity(i.kind as IdentityKind, i.value)}`;
+  } catch {
+    return null;
   }
 }
 
