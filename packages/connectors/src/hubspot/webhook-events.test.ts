@@ -77,6 +77,19 @@ describe('HubSpot webhook batch → CrmEvents (through the ruleset eventMap)', (
     }
     expect(() => parseHubspotWebhookBatch({ not: 'an array' }, eventMap)).toThrow(CrmPayloadError);
     expect(() => parseHubspotWebhookBatch([], eventMap)).toThrow(CrmPayloadError);
+    // a time no date can hold is refused at the door, not accepted and then dead in the worker
+    for (const occurredAt of [8_640_000_000_000_001, 253_402_300_800_000]) {
+      const bad = [{ ...base, eventId: 2, occurredAt, subscriptionType: 'contact.creation', objectId: 1 }];
+      expect(looksValid(bad)).toBe(false);
+      expect(() => parseHubspotWebhookBatch(bad, eventMap)).toThrow(
+        expect.objectContaining({ problems: [expect.objectContaining({ path: '/0/occurredAt' })] }),
+      );
+    }
+    const last = parseHubspotWebhookBatch(
+      [{ ...base, eventId: 3, occurredAt: 253_402_300_799_999, subscriptionType: 'contact.creation', objectId: 1 }],
+      eventMap,
+    );
+    expect(last.events[0]?.occurredAt).toBe('9999-12-31T23:59:59.999Z');
   });
   it('the fast check accepts exactly what the schema accepts (5,000 generated deliveries)', () => {
     const schema = z.array(hubspotWebhookEventSchema).min(1).max(MAX_EVENTS_PER_REQUEST);
@@ -97,6 +110,7 @@ describe('HubSpot webhook batch → CrmEvents (through the ruleset eventMap)', (
       'Contact.creation',
       'a.b.c',
       2 ** 60,
+      253_402_300_800_000,
     ];
     const fields = [
       'eventId',

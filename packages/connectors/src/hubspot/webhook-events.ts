@@ -2,13 +2,16 @@ import { type CrmEvent, mapEventType, type Ruleset, toPointer } from '@signalbox
 import { z } from 'zod';
 import { CrmPayloadError } from '../errors.js';
 
+/** The last millisecond of year 9999: a later `occurredAt` is no time a date can hold (or print in four digits). */
+const LAST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /** One Webhooks API event as HubSpot sends it (shared/reference/hubspot.md §2). */
 export const hubspotWebhookEventSchema = z.looseObject({
   eventId: z.union([z.number().int(), z.string().min(1)]),
   subscriptionId: z.number().int().optional(),
   portalId: z.number().int(),
   appId: z.number().int().optional(),
-  occurredAt: z.number().int().nonnegative(),
+  occurredAt: z.number().int().nonnegative().max(LAST_TIME, 'must be a time in milliseconds before the year 10000'),
   subscriptionType: z.string().regex(/^[a-z_]+\.[a-zA-Z_]+$/, 'must look like object.eventType'),
   attemptNumber: z.number().int().nonnegative().optional(),
   objectId: z.number().int().nonnegative(),
@@ -33,7 +36,8 @@ export function looksValid(body: unknown): boolean {
     if (typeof e !== 'object' || e === null || Array.isArray(e)) return false;
     const id = e.eventId;
     if (!(isInt(id) || (typeof id === 'string' && id.length > 0))) return false;
-    if (!isInt(e.portalId) || !isInt(e.occurredAt) || e.occurredAt < 0 || !isInt(e.objectId) || e.objectId < 0) return false;
+    if (!isInt(e.portalId) || !isInt(e.occurredAt) || e.occurredAt < 0 || e.occurredAt > LAST_TIME || !isInt(e.objectId) || e.objectId < 0)
+      return false;
     if (typeof e.subscriptionType !== 'string' || !SUBSCRIPTION_TYPE.test(e.subscriptionType)) return false;
     if (!optional(e.subscriptionId, isInt) || !optional(e.appId, isInt) || !optional(e.primaryObjectId, isInt)) return false;
     if (!optional(e.attemptNumber, (v) => isInt(v) && v >= 0)) return false;
