@@ -427,6 +427,22 @@ describe("a message's own idempotencyKey", () => {
   });
 });
 
+describe('a path that does not decode', () => {
+  it('is 400 PATH_NOT_DECODABLE at /path, naming the segment, on every route with a parameter', async () => {
+    for (const [role, url] of [
+      ['agent', '/api/v1/contacts/%ff'],
+      ['agent', '/api/v1/messages/%E0%A4%A'],
+      ['admin', '/api/v1/rules/drafts/abc%'],
+    ] as const) {
+      const res = await h.api(role).get(url).expect(400);
+      expect(res.headers['content-type'], url).toMatch(/application\/problem\+json/);
+      expect(res.body, url).toMatchObject({ code: 'PATH_NOT_DECODABLE', errors: [{ path: '/path' }] });
+    }
+    const res = await h.api('agent').get('/api/v1/contacts/%ff').expect(400);
+    expect(res.body.errors[0].message).toBe('"%ff" cannot be decoded');
+  });
+});
+
 describe("a message's template variables", () => {
   it('are bounded as a message can show them: a 200,000-character variable, a long name or 101 variables are 400 at their path', async () => {
     const post = (variables: Record<string, unknown>) =>

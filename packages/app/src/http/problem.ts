@@ -80,6 +80,14 @@ export function problemOf(err: unknown, log: Logger, where: { method: string; pa
   const known =
     BODY_PROBLEMS[e.type ?? ''] ?? (typeof e.code === 'string' && e.code.startsWith('Z_') ? BODY_PROBLEMS.compressed : undefined);
   if (known !== undefined) return problemBody(known);
+  if (err instanceof URIError && e.status === 400)
+    // the router could not decode a part of the path (`/contacts/%ff`): the request names nothing
+    return problemBody({
+      status: 400,
+      detail: 'a part of the path is not valid percent-encoded UTF-8',
+      code: 'PATH_NOT_DECODABLE',
+      errors: [{ path: '/path', message: `${badSegment(where.path) ?? 'a segment'} cannot be decoded` }],
+    });
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
     return problemBody({ status: e.status, detail: e.message ?? 'bad request', code: 'BAD_REQUEST' });
   if (isConnectionLoss(err)) {
@@ -89,6 +97,17 @@ export function problemOf(err: unknown, log: Logger, where: { method: string; pa
   const correlationId = crypto.randomUUID();
   log.error({ err, correlationId, method: where.method, path: where.path }, 'unhandled error');
   return problemBody({ status: 500, detail: 'something went wrong on our side', code: 'INTERNAL', correlationId });
+}
+
+/** The first segment of a path that does not decode, quoted (at most 60 characters of it). */
+function badSegment(path: string): string | null {
+  for (const segment of path.split('/'))
+    try {
+      decodeURIComponent(segment);
+    } catch {
+      return JSON.stringify(segment.slice(0, 60));
+    }
+  return null;
 }
 
 export function sendProblem(res: Response, p: ProblemBody): void {
