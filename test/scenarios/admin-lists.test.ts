@@ -89,6 +89,24 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('lists, simulator and 
     await h.api('integration').get('/api/v1/contacts').expect(403);
   });
 
+  it('a cursor no list gave (an infinite or negative time, a wrong shape) is 400 at /query/cursor on every list', async () => {
+    const cursor = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const infinite = Buffer.from('[1e999,"x"]').toString('base64url');
+    for (const [role, list] of [
+      ['agent', '/api/v1/messages'],
+      ['agent', '/api/v1/reviews'],
+      ['agent', '/api/v1/journeys'],
+      ['admin', '/api/v1/inbox/events'],
+      ['admin', '/api/v1/audit'],
+      ['admin', '/api/v1/rules/versions'],
+    ] as const)
+      for (const bad of [infinite, cursor([-1, 'x']), cursor([1.5, 'x']), cursor([1, '']), cursor([1, 'x', 2]), cursor(-3)]) {
+        const res = await h.api(role).get(`${list}?cursor=${bad}`);
+        expect(res.status, `${list} ${Buffer.from(bad, 'base64url').toString()}`).toBe(400);
+        expect(res.body.errors).toEqual([expect.objectContaining({ path: '/query/cursor' })]);
+      }
+  });
+
   it("a prefix's % and _ are characters, not wildcards; market is the contact's own, not an attribute's", async () => {
     const jane = (
       await h

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
-import { assertRange, decodeCursor, instantOrDate, paged, pageFields } from './list-query.js';
+import { assertRange, decodeCursor, instantOrDate, isTimeKey, paged, pageFields } from './list-query.js';
 
 const auditQuery = z.strictObject({
   ...pageFields,
@@ -16,8 +16,6 @@ const auditQuery = z.strictObject({
   from: instantOrDate.optional(),
   to: instantOrDate.optional(),
 });
-
-const isKey = (v: unknown): v is [number, string] => Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string';
 
 /** The audit log: who did what, when and why (admins only). */
 export function auditRoutes(store: { audit: AuditLog }): RouteSpec[] {
@@ -34,7 +32,7 @@ export function auditRoutes(store: { audit: AuditLog }): RouteSpec[] {
       handler: async (req, res) => {
         const q = parseBody(auditQuery, req.query, '/query');
         assertRange(q);
-        const after = decodeCursor(q.cursor, isKey);
+        const after = decodeCursor(q.cursor, isTimeKey);
         const items = await store.audit.page(
           {
             action: q.action,

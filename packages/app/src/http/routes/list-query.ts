@@ -23,6 +23,16 @@ export const pageFields = {
 /** An opaque cursor: the JSON of the last row's sort key, base64url. */
 export const encodeCursor = (key: unknown): string => Buffer.from(JSON.stringify(key)).toString('base64url');
 
+/** A time-ordered list's cursor: the last row's time (epoch ms, a whole number from 0) and id. */
+export const isTimeKey = (v: unknown): v is [number, string] =>
+  Array.isArray(v) &&
+  v.length === 2 &&
+  Number.isSafeInteger(v[0]) &&
+  (v[0] as number) >= 0 &&
+  typeof v[1] === 'string' &&
+  v[1].length > 0 &&
+  v[1].length <= 200;
+
 /** Decodes a cursor made by `encodeCursor`, checked by `check`; 400 at /query/cursor otherwise. */
 export function decodeCursor<T>(cursor: string | undefined, check: (v: unknown) => v is T): T | undefined {
   if (cursor === undefined) return undefined;

@@ -5,12 +5,10 @@ import { MESSAGE_STATUSES, type MessageStatus } from '../../messages/status.js';
 import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
-import { assertRange, decodeCursor, instantOrDate, paged, pageFields } from './list-query.js';
+import { assertRange, decodeCursor, instantOrDate, isTimeKey, paged, pageFields } from './list-query.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const isString = (v: unknown): v is string => typeof v === 'string';
-const isTimeKey = (v: unknown): v is [number, string] => Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string';
-
 const contactsQuery = z.strictObject({
   ...pageFields,
   /** An identity value (a phone, an email, a CRM id), or a prefix ending in `*`. */

@@ -45,7 +45,7 @@ const draftBody = z.strictObject({ document: z.unknown() });
 const diffQuery = z.strictObject({ from: docRef.default('active'), to: docRef });
 const versionsQuery = z.strictObject(pageFields);
 
-const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const isNumber = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isString = (v: unknown): v is string => typeof v === 'string';
 
 /** `If-Match: "3"`, `W/"3"` or `3`: the version a change was based on. */
