@@ -88,7 +88,13 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
   });
 
   it('the diff names what changed, with pointers', async () => {
-    const r = await h.api('agent').get(`/api/v1/rules/diff?from=1&to=${draftId}`).expect(200);
+    const r = await h.api('admin').get(`/api/v1/rules/diff?from=1&to=${draftId}`).expect(200);
+    // drafts are the admins': an agent diffs published versions, not what an admin has not published
+    for (const q of [`from=1&to=${draftId}`, `from=${draftId}&to=1`]) {
+      const forbidden = await h.api('agent').get(`/api/v1/rules/diff?${q}`).expect(403);
+      expect(forbidden.body.code).toBe('ROLE_FORBIDDEN');
+    }
+    await h.api('agent').get('/api/v1/rules/diff?from=1&to=active').expect(200);
     const rule = r.body.items.find((i: { key: string }) => i.key === 'no-service-ke');
     expect(rule.changes[0]).toMatchObject({ op: 'add', pointer: '/rules/0' });
     expect(r.body.summary.rules).toEqual({ added: 1, removed: 0, changed: 0 });

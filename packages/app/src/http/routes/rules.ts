@@ -1,7 +1,7 @@
 import { RulesetInvalidError, rulesetJsonSchema } from '@signalbox/engine';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { AppError, InputError } from '../../errors.js';
+import { AppError, AuthError, InputError } from '../../errors.js';
 import { type GovernanceStore, type RulesGovernance, StalePublishError } from '../../rules/governance.js';
 import type { RulesHolder } from '../../rules/rules-holder.js';
 import type { RouteSpec } from '../route-table.js';
@@ -233,7 +233,7 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
       method: 'get',
       path: '/api/v1/rules/diff',
       summary:
-        'Structural diff between two rulesets (`active`, a version number or a draft id): rules, caps, prices, quiet hours, journeys added, removed or changed, with JSON pointers',
+        'Structural diff between two rulesets (`active`, a version number or a draft id — drafts for admins only): rules, caps, prices, quiet hours, journeys added, removed or changed, with JSON pointers',
       tags: ['rules'],
       security: 'apiKey',
       roles: ['admin', 'agent'],
@@ -241,6 +241,15 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
       responses: { 200: '{from, to, identical, summary, items: [{section, key, change, pointer, changes: [{op, pointer, from, to}]}]}' },
       handler: async (req, res) => {
         const q = parseBody(diffQuery, req.query, '/query');
+        // drafts are the admins' (their list and contents are): an agent diffs published versions only
+        const draft =
+          typeof q.to === 'string' && q.to !== 'active' ? 'to' : typeof q.from === 'string' && q.from !== 'active' ? 'from' : null;
+        if (draft !== null && req.principal?.role !== 'admin')
+          throw new AuthError(
+            403,
+            'ROLE_FORBIDDEN',
+            `role ${req.principal?.role} may not read drafts (needs admin): /query/${draft} names a draft`,
+          );
         const [a, b] = await Promise.all([resolve(q.from, '/query/from'), resolve(q.to, '/query/to')]);
         res.json({ from: a.ref, to: b.ref, ...gov.diff(a.document, b.document) });
       },
