@@ -129,7 +129,7 @@ export function formatSimulation(s: Simulation): string {
     }
   }
   out.push(
-    `Final: ${s.final.status}${s.final.outcome ? `, ${s.final.outcome}` : ''}; ${s.sends} send(s), estimated cost ${s.estimatedCost}`,
+    `Final: ${s.final.status}${s.final.outcome ? `, ${s.final.outcome}` : ''}; ${s.sends} send(s), estimated cost ${s.estimatedCost}${s.truncated ? ` (stopped after ${s.timeline.length} timeline entries: the journey loops)` : ''}`,
   );
   return out.join('\n');
 }

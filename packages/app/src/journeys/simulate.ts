@@ -56,7 +56,12 @@ export interface Simulation {
   final: { status: JourneyInstance['status'] | 'not started'; outcome: string | null; goal: JourneyInstance['goal'] };
   sends: number;
   estimatedCost: number;
+  /** The timeline reached MAX_TIMELINE entries and the simulation stopped there (a journey that loops). */
+  truncated: boolean;
 }
+
+/** Entries a simulation's timeline holds at most: a looping journey stops there, not at 10,000 sends. */
+export const MAX_TIMELINE = 2_000;
 
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -148,7 +153,12 @@ export function simulateJourney(o: {
   };
 
   let k = 0;
+  let truncated = false;
   for (let guard = 0; guard < 10_000; guard++) {
+    if (timeline.length >= MAX_TIMELINE) {
+      truncated = true;
+      break;
+    }
     const nextEvent = events[k];
     const timerDue =
       instance?.status === 'active' && instance.waiting !== null ? Date.parse(instance.waiting.dueAt) : Number.POSITIVE_INFINITY;
@@ -200,6 +210,7 @@ export function simulateJourney(o: {
       run(step.commands, at);
     }
   }
+  if (truncated) timeline.length = MAX_TIMELINE;
   return {
     journeyId: j.id,
     rulesetVersion: rs.version,
@@ -207,6 +218,7 @@ export function simulateJourney(o: {
     final: { status: instance?.status ?? 'not started', outcome: instance?.outcome ?? null, goal: instance?.goal ?? null },
     sends,
     estimatedCost: Math.round(cost * 1e6) / 1e6,
+    truncated,
   };
 }
 

@@ -221,6 +221,57 @@ describe('ruleset validation', () => {
     expect(at(doc, '/journeys/2/steps/3/else')[0]?.message).toMatch(/does not exist/);
   });
 
+  it('rejects a loop that sends again after less than an hour of waiting; an hour, or a way round through a reply, is fine', () => {
+    const loop = (waitMinutes: number, extra: Array<Record<string, unknown>> = []) => {
+      const doc = base();
+      (doc.journeys as unknown[]).push({
+        id: 'nag',
+        name: 'Nag',
+        trigger: { event: 'invoice.overdue' },
+        key: 'object',
+        exitOn: ['invoice.paid'],
+        steps: [
+          { id: 'remind', type: 'send', template: 'payment_reminder_friendly' },
+          ...(waitMinutes > 0 ? [{ id: 'pause', type: 'wait', minutes: waitMinutes }] : []),
+          ...extra,
+          {
+            id: 'again',
+            type: 'branch',
+            conditions: { all: [{ fact: 'journey', path: 'sends', operator: 'lessThan', value: 1000 }] },
+            // biome-ignore lint/suspicious/noThenProperty: `then`/`else` name the branch targets in the ruleset document
+            then: 'remind',
+            else: 'done',
+          },
+          { id: 'done', type: 'end', outcome: 'given-up' },
+        ],
+      });
+      const r = validateRuleset(doc);
+      return r.ok ? [] : r.problems.filter((p) => p.path.startsWith(`/journeys/${(doc.journeys as unknown[]).length - 1}/`));
+    };
+    expect(loop(1)).toEqual([
+      expect.objectContaining({
+        path: expect.stringMatching(/\/steps\/0$/),
+        message: expect.stringContaining('steps loop sending again after 1 minute(s) of waiting: remind → pause → again → remind'),
+      }),
+    ]);
+    expect(loop(60)).toEqual([]);
+    // a waitUntil waits only the first time round: a loop through one alone spins
+    const until = loop(0, [{ id: 'later', type: 'waitUntil', field: 'dueAt', offsetMinutes: 0 }]);
+    expect(until.map((p) => p.message).join()).toMatch(/steps loop without waiting/);
+    // a reply awaited for a day with a quick way back on the reply: the contact has to act each time
+    const reply = loop(0, [
+      {
+        id: 'ask',
+        type: 'waitFor',
+        events: ['reply.received'],
+        timeoutMinutes: 1440,
+        on: { 'reply.received': 'remind' },
+        onTimeout: 'again',
+      },
+    ]);
+    expect(reply.map((p) => p.message).join()).not.toMatch(/loop/);
+  });
+
   it('rejects quiet-hour windows that do not parse, and unknown time zones', () => {
     const doc = base();
     (doc.quietHours as Record<string, unknown>).default = { start: '8am', end: '21:00' };
