@@ -15,19 +15,19 @@ export const messageRequestSchema = z.strictObject({
   type: z.enum(MESSAGE_TYPES),
   /** Defaults from the type (promotional → marketing, service/rich → service, others → transactional). */
   purpose: z.enum(PURPOSES).optional(),
-  team: z.string().max(100).optional(),
-  workflow: z.string().max(200).optional(),
-  template: z.string().max(200).optional(),
+  team: z.string().min(1).max(100).optional(),
+  workflow: z.string().min(1).max(200).optional(),
+  template: z.string().min(1).max(200).optional(),
   variables: templateVariablesSchema.optional(),
   /** Business category used by rules: collections, payment_reminder, survey, … */
-  category: z.string().max(100).optional(),
+  category: z.string().min(1).max(100).optional(),
   /** What the message is about (a survey asks about this topic). */
-  topic: z.string().max(200).optional(),
+  topic: z.string().min(1).max(200).optional(),
   priority: z.enum(['low', 'normal', 'high']).default('normal'),
   /** The content is rich (cards, carousels, buttons) and needs adapting for plain-text channels. */
   rich: z.boolean().optional(),
   object: objectRefSchema.optional(),
-  journeyId: z.string().max(100).optional(),
+  journeyId: z.string().min(1).max(100).optional(),
 });
 export type MessageRequestInput = z.input<typeof messageRequestSchema>;
 export type MessageRequest = z.output<typeof messageRequestSchema>;
