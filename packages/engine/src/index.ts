@@ -42,6 +42,7 @@ export { OPERATOR_NAMES, OPERATORS } from './rules/operators.js';
 export { ReferenceEngines } from './rules/reference-engine.js';
 export { type CompiledRule, type CompiledRuleset, loadRuleset, prototypeKeys, validateRuleset } from './ruleset/compile.js';
 export { FACT_CATALOGUE } from './ruleset/fact-catalogue.js';
+export { journeyLoopProblems, MIN_MINUTES_PER_LOOPED_SEND } from './ruleset/journey-loops.js';
 export { rulesetJsonSchema } from './ruleset/json-schema.js';
 export * from './ruleset/schema.js';
 export { STAGE_EFFECTS } from './ruleset/validate.js';

@@ -1,5 +1,6 @@
 import {
   type CompiledRuleset,
+  journeyLoopProblems,
   loadRuleset,
   type Problem,
   pointerSegment,
@@ -122,7 +123,7 @@ export function loadRulesetChecked(document: unknown): CompiledRuleset {
   const reserved = prototypeKeys(document);
   if (reserved.length > 0) throw new RulesetInvalidError(reserved);
   const compiled = loadRuleset(document);
-  const problems = templateProblems(compiled.source);
+  const problems = [...journeyLoopProblems(compiled.source), ...templateProblems(compiled.source)];
   if (problems.length > 0) throw new RulesetInvalidError(problems);
   return compiled;
 }

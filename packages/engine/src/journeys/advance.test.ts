@@ -95,6 +95,21 @@ describe('payment reminder journey', () => {
     expect(other.commands).toEqual([]);
   });
 
+  it("takes the trigger's data as variables within what a request may give", () => {
+    const many = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`v${i}`, i]));
+    const big = {
+      ...overdue,
+      id: 'ev-big',
+      data: { summary: 'x'.repeat(200_000), ['k'.repeat(61)]: 'long name', nested: { a: 1 }, ...many },
+    };
+    const send = startJourney('payment-reminder', big, 'ji-7', rs, T0).commands[0];
+    const variables = (send?.type === 'send' ? send.request.variables : {}) as Record<string, unknown>;
+    expect((variables.summary as string).length).toBe(2000);
+    expect(variables['k'.repeat(61)]).toBeUndefined();
+    expect(variables.nested).toBeUndefined();
+    expect(Object.keys(variables)).toHaveLength(100);
+  });
+
   it('a repeated trigger event id is ignored by the instance', () => {
     const step = startJourney('payment-reminder', overdue, 'ji-3', rs, T0);
     expect(advance(step.instance, { kind: 'event', event: overdue }, min(1), rs).commands).toEqual([]);

@@ -1,7 +1,7 @@
 import { EngineInputError, JourneyStateError } from '../errors.js';
 import type { CrmEvent, ObjectRef } from '../model/event.js';
 import type { JourneyCommand, JourneyInput, JourneyInstance } from '../model/journey.js';
-import type { MessageRequest } from '../model/message.js';
+import { MAX_VARIABLE_NAME, MAX_VARIABLE_TEXT, MAX_VARIABLES, type MessageRequest } from '../model/message.js';
 import { DEFAULT_PURPOSE } from '../model/vocabulary.js';
 import { type Instant, toEpoch } from '../pipeline/decide.js';
 import { resolvePath, splitPath } from '../rules/path.js';
@@ -192,9 +192,17 @@ function messageFor(
 ): MessageRequest {
   const t = rs.source.templates[templateName];
   if (t === undefined) throw new JourneyStateError(`template ${templateName} is not in ruleset ${rs.version}`);
+  // the trigger's data as the template's variables, within what a request may give (templateVariablesSchema):
+  // a CRM's 200,000-character description must not become a 1,300-segment SMS
   const variables: Record<string, string | number | boolean> = {};
+  let count = 0;
   for (const [k, v] of Object.entries(inst.data)) {
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') variables[k] = v;
+    if (count >= MAX_VARIABLES) break;
+    if (k.length > MAX_VARIABLE_NAME) continue;
+    if (typeof v === 'string') variables[k] = v.length > MAX_VARIABLE_TEXT ? v.slice(0, MAX_VARIABLE_TEXT) : v;
+    else if (typeof v === 'number' || typeof v === 'boolean') variables[k] = v;
+    else continue;
+    count++;
   }
   const req: MessageRequest = {
     idempotencyKey: `journey:${inst.id}:${stepId}`,

@@ -6,9 +6,12 @@ import { MESSAGE_TYPES, PURPOSES } from './vocabulary.js';
  * A template's variables as a request may give them: names up to 60 characters, text up to 2,000,
  * at most 100 of them (what a message can show; a 200,000-character variable made a 1,308-segment SMS).
  */
+export const MAX_VARIABLE_NAME = 60;
+export const MAX_VARIABLE_TEXT = 2000;
+export const MAX_VARIABLES = 100;
 export const templateVariablesSchema = z
-  .record(z.string().max(60), z.union([z.string().max(2000), z.number(), z.boolean()]))
-  .refine((r) => Object.keys(r).length <= 100, { message: 'at most 100 variables' });
+  .record(z.string().max(MAX_VARIABLE_NAME), z.union([z.string().max(MAX_VARIABLE_TEXT), z.number(), z.boolean()]))
+  .refine((r) => Object.keys(r).length <= MAX_VARIABLES, { message: `at most ${MAX_VARIABLES} variables` });
 
 export const messageRequestSchema = z.strictObject({
   idempotencyKey: z.string().min(1).max(200).optional(),

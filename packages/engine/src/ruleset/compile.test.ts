@@ -221,8 +221,9 @@ describe('ruleset validation', () => {
     expect(at(doc, '/journeys/2/steps/3/else')[0]?.message).toMatch(/does not exist/);
   });
 
-  it('rejects a loop that sends again after less than an hour of waiting; an hour, or a way round through a reply, is fine', () => {
-    const loop = (waitMinutes: number, extra: Array<Record<string, unknown>> = []) => {
+  describe('journey loops', () => {
+    const onOverdue = { all: [{ fact: 'event', path: 'type', operator: 'equal', value: 'invoice.overdue' }] };
+    const withJourney = (steps: Array<Record<string, unknown>>) => {
       const doc = base();
       (doc.journeys as unknown[]).push({
         id: 'nag',
@@ -230,46 +231,76 @@ describe('ruleset validation', () => {
         trigger: { event: 'invoice.overdue' },
         key: 'object',
         exitOn: ['invoice.paid'],
-        steps: [
-          { id: 'remind', type: 'send', template: 'payment_reminder_friendly' },
-          ...(waitMinutes > 0 ? [{ id: 'pause', type: 'wait', minutes: waitMinutes }] : []),
-          ...extra,
-          {
-            id: 'again',
-            type: 'branch',
-            conditions: { all: [{ fact: 'journey', path: 'sends', operator: 'lessThan', value: 1000 }] },
-            // biome-ignore lint/suspicious/noThenProperty: `then`/`else` name the branch targets in the ruleset document
-            then: 'remind',
-            else: 'done',
-          },
-          { id: 'done', type: 'end', outcome: 'given-up' },
-        ],
+        steps,
       });
-      const r = validateRuleset(doc);
-      return r.ok ? [] : r.problems.filter((p) => p.path.startsWith(`/journeys/${(doc.journeys as unknown[]).length - 1}/`));
+      return doc;
     };
-    expect(loop(1)).toEqual([
-      expect.objectContaining({
-        path: expect.stringMatching(/\/steps\/0$/),
-        message: expect.stringContaining('steps loop sending again after 1 minute(s) of waiting: remind → pause → again → remind'),
-      }),
-    ]);
-    expect(loop(60)).toEqual([]);
-    // a waitUntil waits only the first time round: a loop through one alone spins
-    const until = loop(0, [{ id: 'later', type: 'waitUntil', field: 'dueAt', offsetMinutes: 0 }]);
-    expect(until.map((p) => p.message).join()).toMatch(/steps loop without waiting/);
-    // a reply awaited for a day with a quick way back on the reply: the contact has to act each time
-    const reply = loop(0, [
-      {
+    const loopProblems = (steps: Array<Record<string, unknown>>) => {
+      const doc = withJourney(steps);
+      const r = validateRuleset(doc);
+      return r.ok ? [] : r.problems.filter((p) => p.path.startsWith(`/journeys/${doc.journeys.length - 1}/`));
+    };
+    const send = (id: string) => ({ id, type: 'send', template: 'payment_reminder_friendly' });
+    const pause = (id: string, minutes: number) => ({ id, type: 'wait', minutes });
+    // biome-ignore lint/suspicious/noThenProperty: `then`/`else` name the branch targets in the ruleset document
+    const back = (to: string, conditions: unknown = onOverdue) => ({ id: 'again', type: 'branch', conditions, then: to, else: 'done' });
+    const done = { id: 'done', type: 'end', outcome: 'given-up' };
+
+    it('refuses a loop that sends more often than once an hour of its own waiting, counted per message', () => {
+      expect(loopProblems([send('remind'), pause('pause', 1), back('remind'), done])).toEqual([
+        {
+          path: expect.stringMatching(/\/steps\/0$/),
+          message: expect.stringContaining('steps loop sending 1 message(s) per 1 minute(s) of waiting: remind → pause → again → remind'),
+        },
+      ]);
+      expect(loopProblems([send('remind'), pause('pause', 60), back('remind'), done])).toEqual([]);
+      // four messages 20 minutes apart: one every 20 minutes, though each comes round every 80
+      const four = [
+        send('a'),
+        pause('w1', 20),
+        send('b'),
+        pause('w2', 20),
+        send('c'),
+        pause('w3', 20),
+        send('d'),
+        pause('w4', 20),
+        back('a'),
+        done,
+      ];
+      expect(loopProblems(four)[0]?.message).toMatch(/sending 4 message\(s\) per 80 minute\(s\)/);
+    });
+
+    it('takes a loop whose branch counts its rounds, or whose way round is a reply, as bounded', () => {
+      const counted = { all: [{ fact: 'journey', path: 'sends', operator: 'lessThan', value: 3 }] };
+      expect(loopProblems([send('remind'), pause('pause', 30), back('remind', counted), done])).toEqual([]);
+      const reply = {
         id: 'ask',
         type: 'waitFor',
         events: ['reply.received'],
         timeoutMinutes: 1440,
         on: { 'reply.received': 'remind' },
-        onTimeout: 'again',
-      },
-    ]);
-    expect(reply.map((p) => p.message).join()).not.toMatch(/loop/);
+        onTimeout: 'done',
+      };
+      expect(loopProblems([send('remind'), reply, done])).toEqual([]);
+    });
+
+    it('counts a receipt event as no wait, and a loop through a waitUntil as not waiting', () => {
+      const receipt = {
+        id: 'delivered',
+        type: 'waitFor',
+        events: ['message.delivered'],
+        timeoutMinutes: 1440,
+        on: { 'message.delivered': 'remind' },
+        onTimeout: 'done',
+      };
+      expect(loopProblems([send('remind'), receipt, done])[0]?.message).toMatch(/sending 1 message\(s\) per 0 minute\(s\)/);
+      const until = { id: 'later', type: 'waitUntil', field: 'dueAt', offsetMinutes: 0 };
+      expect(loopProblems([send('remind'), until, back('remind'), done])[0]?.message).toMatch(/steps loop without waiting \(a waitUntil/);
+    });
+
+    it('is governance: a version stored before these checks still loads', () => {
+      expect(() => loadRuleset(withJourney([send('remind'), pause('pause', 1), back('remind'), done]))).not.toThrow();
+    });
   });
 
   it('rejects quiet-hour windows that do not parse, and unknown time zones', () => {

@@ -3,6 +3,7 @@ import { type Problem, pointerSegment, RulesetInvalidError } from '../errors.js'
 import { MESSAGE_TYPES, type MessageType, STAGES, type Stage } from '../model/vocabulary.js';
 import { type CompiledCondition, compileCondition, type Facts } from '../rules/compile-condition.js';
 import { parseHhmm, type Window } from '../time/zoned.js';
+import { journeyLoopProblems } from './journey-loops.js';
 import { type Condition, type Effect, type Rule, type Ruleset, rulesetSchema, type TopLevelCondition } from './schema.js';
 import { validateSemantics } from './validate.js';
 import { zodProblems } from './zod-problems.js';
@@ -146,7 +147,9 @@ export function validateRuleset(input: unknown): { ok: true; ruleset: Ruleset } 
   const reserved = prototypeKeys(input);
   if (reserved.length > 0) return { ok: false, problems: reserved };
   try {
-    return { ok: true, ruleset: loadRuleset(input).source };
+    const ruleset = loadRuleset(input).source;
+    const loops = journeyLoopProblems(ruleset);
+    return loops.length > 0 ? { ok: false, problems: loops } : { ok: true, ruleset };
   } catch (e) {
     if (e instanceof RulesetInvalidError) return { ok: false, problems: e.problems };
     throw e;

@@ -233,12 +233,11 @@ function checkJourneySteps(
         break;
     }
   });
-  // A cycle through steps that never wait would spin forever inside one advance(). A `waitUntil`
-  // waits only the first time round: its time is past on the next.
+  // A cycle through steps that never wait would spin forever inside one advance().
   const instantNext = (k: number): number[] => {
     const s = j.steps[k];
     if (s === undefined) return [];
-    if (s.type === 'send' || s.type === 'waitUntil') return k + 1 < j.steps.length ? [k + 1] : [];
+    if (s.type === 'send') return k + 1 < j.steps.length ? [k + 1] : [];
     if (s.type === 'branch') return [ids.get(s.then), ids.get(s.else)].filter((x): x is number => x !== undefined);
     return [];
   };
@@ -255,82 +254,7 @@ function checkJourneySteps(
     state[k] = 2;
     return false;
   };
-  let spins = false;
-  for (let k = 0; k < j.steps.length && !spins; k++) spins = visit(k, []);
-  if (!spins) checkSendingLoops(j, base, ids, add);
-}
-
-/** The least time a journey's loop through a send may take per round before it is refused. */
-export const MIN_SENDING_LOOP_MINUTES = 60;
-
-/**
- * A loop that sends again after less than an hour of the journey's own waits would message a
- * contact dozens of times a day for as long as it runs (the simulator ran one minute-loop to 10,000
- * sends). Only the journey's clock counts: a way round through an awaited event needs the contact
- * or the CRM to act each time, and is no runaway.
- */
-function checkSendingLoops(
-  j: JourneyDefinition,
-  base: string,
-  ids: ReadonlyMap<string, number>,
-  add: (path: string, message: string) => void,
-): void {
-  const next = (k: number): Array<[number, number]> => {
-    const s = j.steps[k];
-    const after = k + 1 < j.steps.length ? k + 1 : undefined;
-    const edge = (to: number | undefined, minutes: number): Array<[number, number]> => (to === undefined ? [] : [[to, minutes]]);
-    switch (s?.type) {
-      case 'send':
-      case 'waitUntil':
-        return edge(after, 0);
-      case 'wait':
-        return edge(after, s.minutes);
-      case 'waitFor':
-        return edge(s.onTimeout !== undefined ? ids.get(s.onTimeout) : after, s.timeoutMinutes);
-      case 'branch':
-        return [...edge(ids.get(s.then), 0), ...edge(ids.get(s.else), 0)];
-      default:
-        return [];
-    }
-  };
-  const n = j.steps.length;
-  for (let from = 0; from < n; from++) {
-    if (j.steps[from]?.type !== 'send') continue;
-    // the shortest way back to this send (Dijkstra over a handful of steps)
-    const best = new Map<number, number>();
-    const via = new Map<number, number>();
-    const done = new Set<number>();
-    const cost = (k: number) => best.get(k) ?? Number.POSITIVE_INFINITY;
-    const relax = (k: number, base: number) => {
-      for (const [to, w] of next(k))
-        if (base + w < cost(to)) {
-          best.set(to, base + w);
-          via.set(to, k);
-        }
-    };
-    relax(from, 0);
-    let round = Number.POSITIVE_INFINITY;
-    for (;;) {
-      let k = -1;
-      for (const x of best.keys()) if (!done.has(x) && (k < 0 || cost(x) < cost(k))) k = x;
-      if (k < 0) break;
-      done.add(k);
-      if (k === from) {
-        round = cost(k);
-        break;
-      }
-      relax(k, cost(k));
-    }
-    if (round >= MIN_SENDING_LOOP_MINUTES) continue;
-    const path: number[] = [];
-    for (let k = via.get(from); k !== undefined && k !== from && path.length <= n; k = via.get(k)) path.unshift(k);
-    const loop = [from, ...path, from].map((x) => j.steps[x]?.id);
-    add(
-      `${base}/steps/${from}`,
-      `steps loop sending again after ${round} minute(s) of waiting: ${loop.join(' → ')}; a loop that sends must wait at least ${MIN_SENDING_LOOP_MINUTES} minutes per round`,
-    );
-    return;
-  }
+  for (let k = 0; k < j.steps.length; k++) if (visit(k, [])) break;
 }
 
 function checkConditions(
