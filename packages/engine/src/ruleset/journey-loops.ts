@@ -56,7 +56,7 @@ function loopOf(j: JourneyDefinition): { at: number; message: string } | null {
   });
   const sends = (k: number) => j.steps[k]?.type === 'send';
   const spin = cycle(j.steps.length, edges, () => -1, true);
-  if (spin !== null && spin.some((k) => j.steps[k]?.type === 'waitUntil'))
+  if (spin?.some((k) => j.steps[k]?.type === 'waitUntil'))
     return {
       at: spin[0] as number,
       message: `steps loop without waiting (a waitUntil waits only the first time round): ${names(j, spin)}`,
