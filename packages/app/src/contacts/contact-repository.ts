@@ -9,7 +9,7 @@ import { updateData, updateDataMany } from './contact-data-writes.js';
 import { ContactLocks, lockIdentities } from './contact-locks.js';
 import { readContact, type StoredContact } from './contact-record.js';
 import { type ContactFilter, type ContactSummary, searchContacts } from './contact-search.js';
-import { CRM_KINDS, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
+import { CRM_KINDS, canonicalIdentity, IdentityError, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
 import {
   findByIdentity,
   type IdentityConflict,
@@ -62,10 +62,20 @@ export class ContactRepository {
     // only a word on some field is a word on the fields (identities alone say nothing of them)
     const { id: _id, identities: _identities, ...fields } = input;
     const saysFields = Object.values(fields).some((v) => v !== undefined);
-    const identities = input.identities.map((i, k) => ({
-      kind: i.kind,
-      value: normalizeIdentity(i.kind, i.value, `/identities/${k}/value`),
-    }));
+    // an identity we would not take now (an email from before the address check) is taken only
+    // where it is stored already: the contact it names keeps being found by it
+    const refused = new Map<string, IdentityError>();
+    const identities = input.identities.map((i, k) => {
+      const path = `/identities/${k}/value`;
+      const value = canonicalIdentity(i.kind, i.value, path);
+      try {
+        normalizeIdentity(i.kind, i.value, path);
+      } catch (e) {
+        if (!(e instanceof IdentityError)) throw e;
+        if (!refused.has(`${i.kind}:${value}`)) refused.set(`${i.kind}:${value}`, e);
+      }
+      return { kind: i.kind, value };
+    });
     return inTransaction(this.c, async (tx) => {
       const trx = tx.db;
       const lookUp = async () => {
@@ -79,7 +89,11 @@ export class ContactRepository {
             .where('value', '=', id.value)
             .executeTakeFirst();
           if (row) found.set(row.contact_id, [...(found.get(row.contact_id) ?? []), id]);
-          else unknown = true;
+          else {
+            const error = refused.get(`${id.kind}:${id.value}`);
+            if (error !== undefined) throw error;
+            unknown = true;
+          }
         }
         return { found, unknown };
       };

@@ -1,7 +1,7 @@
 import type { Identity, IdentityKind } from '@signalbox/engine';
 import type { Conn } from '../db/connection.js';
 import { readContact, type StoredContact } from './contact-record.js';
-import { normalizeIdentity } from './identity.js';
+import { canonicalIdentity } from './identity.js';
 
 /** Reads (and the one mark) of contacts' identities: which are known, whose they are, their conflicts. */
 
@@ -21,7 +21,7 @@ export async function knownIdentities(c: Conn, ids: readonly Identity[]): Promis
   const wanted: Array<{ kind: string; value: string }> = [];
   for (const i of ids) {
     try {
-      wanted.push({ kind: i.kind, value: normalizeIdentity(i.kind, i.value) });
+      wanted.push({ kind: i.kind, value: canonicalIdentity(i.kind, i.value) });
     } catch {
       // not an identity we would store
     }
@@ -49,7 +49,7 @@ export async function knownIdentities(c: Conn, ids: readonly Identity[]): Promis
 export async function findByIdentity(c: Conn, kind: IdentityKind, value: string): Promise<StoredContact | null> {
   let v: string;
   try {
-    v = normalizeIdentity(kind, value);
+    v = canonicalIdentity(kind, value);
   } catch {
     return null;
   }

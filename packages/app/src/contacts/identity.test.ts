@@ -11,6 +11,9 @@ describe('email identities', () => {
       ['jürgen@münchen.de', 'jürgen@münchen.de'],
       ['user@xn--mnchen-3ya.de', 'user@xn--mnchen-3ya.de'],
       ['x@a.io', 'x@a.io'],
+      // dots where RFC 5322 has none: addresses Japanese carriers gave out, and mail delivers
+      ['taro.@docomo.ne.jp', 'taro.@docomo.ne.jp'],
+      ['a..b@ezweb.ne.jp', 'a..b@ezweb.ne.jp'],
     ])
       expect(normalizeIdentity('email', given as string), given).toBe(stored);
   });
@@ -21,9 +24,6 @@ describe('email identities', () => {
       '\u200ba@example.com',
       'a\u00a0b@example.com',
       'a@example.com.',
-      'a..b@example.com',
-      '.a@example.com',
-      'a.@example.com',
       'a@-example.com',
       'a@example-.com',
       'a@example..com',

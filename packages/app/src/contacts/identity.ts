@@ -25,24 +25,29 @@ const hasControl = (v: string): boolean => {
 };
 
 /**
- * An address as mail systems take it (RFC 5321/5322 dot-atoms, letters of any script as RFC 6531
- * allows): no leading, trailing or doubled dot in the local part; domain labels of letters, digits
- * and inner hyphens; a top-level label that starts with a letter; no trailing dot. Invisible
- * characters (a zero-width space pasted from a spreadsheet) are in none of those classes: an
- * address that carries one would be another contact than the one typed without it.
+ * An address as mail systems take it: a local part of letters (any script, RFC 6531), digits,
+ * RFC 5322's symbols and dots (Japanese carriers gave out `taro.@docomo.ne.jp` and `a..b@…`: dots
+ * are where RFC 5322 and delivered mail disagree, and the mail wins); a domain of labels of
+ * letters, digits and inner hyphens, a top-level label that starts with a letter, no trailing dot.
+ * Invisible characters (a zero-width space pasted from a spreadsheet) are in none of those
+ * classes: an address that carried one would be another contact than the one typed without it.
  */
-const LOCAL_CHAR = "[\\p{L}\\p{N}\\p{M}!#$%&'*+/=?^_`{|}~-]";
+const LOCAL = "[\\p{L}\\p{N}\\p{M}!#$%&'*+/=?^_`{|}~.-]+";
 const LABEL = '[\\p{L}\\p{N}](?:[\\p{L}\\p{N}\\p{M}-]{0,61}[\\p{L}\\p{N}\\p{M}])?';
 const TOP_LABEL = '\\p{L}[\\p{L}\\p{N}\\p{M}-]{0,61}[\\p{L}\\p{N}\\p{M}]';
-const EMAIL = new RegExp(`^${LOCAL_CHAR}+(?:\\.${LOCAL_CHAR}+)*@(?:${LABEL}\\.)+${TOP_LABEL}$`, 'u');
+const EMAIL = new RegExp(`^${LOCAL}@(?:${LABEL}\\.)+${TOP_LABEL}$`, 'u');
 
 function isEmail(e: string): boolean {
   const at = e.lastIndexOf('@');
   return e.length <= 254 && at >= 1 && at <= 64 && EMAIL.test(e);
 }
 
-/** Canonical form of an identity: E.164 phones, lower-cased emails, trimmed ids. */
-export function normalizeIdentity(kind: IdentityKind, value: string, path = ''): string {
+/**
+ * The form an identity is stored and looked up in (E.164 phones, lower-cased emails, trimmed ids),
+ * without judging whether it is one we would take now: an address stored before a check was
+ * added is still found by what it is. Throws only for what no stored identity can be.
+ */
+export function canonicalIdentity(kind: IdentityKind, value: string, path = ''): string {
   const v = value.trim();
   switch (kind) {
     case 'phone':
@@ -52,18 +57,22 @@ export function normalizeIdentity(kind: IdentityKind, value: string, path = ''):
       if (!/^\+[1-9]\d{6,14}$/.test(digits)) throw new IdentityError(path, `"${kind}" must be an E.164 number (+ and 7–15 digits)`);
       return digits;
     }
-    case 'email': {
+    case 'email':
       // a control character (NUL, a line break) is in no address or id: stored, it would match nothing typed
       if (hasControl(v)) throw new IdentityError(path, 'must not contain control characters');
-      const e = v.toLowerCase();
-      if (!isEmail(e)) throw new IdentityError(path, 'not an email address');
-      return e;
-    }
+      return v.toLowerCase();
     default:
       if (v === '') throw new IdentityError(path, 'must not be empty');
       if (hasControl(v)) throw new IdentityError(path, 'must not contain control characters');
       return v;
   }
+}
+
+/** An identity as we take it now: its canonical form, and an email that is an address (see `isEmail`). */
+export function normalizeIdentity(kind: IdentityKind, value: string, path = ''): string {
+  const v = canonicalIdentity(kind, value, path);
+  if (kind === 'email' && !isEmail(v)) throw new IdentityError(path, 'not an email address');
+  return v;
 }
 
 /** Kinds a contact has at most one of, per CRM: two different values mean two different people. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalIdentity } from '../../../contacts/identity.js';
 import { AuthError, NotFoundError } from '../../../errors.js';
 import type { HotWrites } from '../../../inbox/hot-writes.js';
 import type { Logger } from '../../../logger.js';
@@ -15,12 +16,25 @@ import { applyEmailReport, unsubscribeByMessage } from './email-reports.js';
 
 export const emailReportBody = z.strictObject({
   type: z.enum(['bounce', 'complaint']),
-  recipient: z.email().max(320),
+  // any address a contact can be stored by (letters of any script; one stored before the address
+  // check too): a bounce or complaint about it must reach its contact
+  recipient: z
+    .string()
+    .max(320)
+    .refine((v) => v.includes('@') && canonicalOrNull(v) !== null, 'not an email address'),
   messageId: z.string().min(1).max(300).optional(),
   permanent: z.boolean().optional(),
   diagnostic: z.string().max(1000).optional(),
   at: z.iso.datetime({ offset: true }),
 });
+
+function canonicalOrNull(v: string): string | null {
+  try {
+    return canonicalIdentity('email', v);
+  } catch {
+    return null;
+  }
+}
 
 export interface EmailHookDeps {
   name: string;

@@ -1,4 +1,5 @@
 import { foldConsent } from '@signalbox/engine';
+import { canonicalIdentity } from '../../../contacts/identity.js';
 import type { Store } from '../../../store/store.js';
 
 /** A bounce or a complaint about one of our emails, as a mail provider or a DSN/ARF parser reports it. */
@@ -24,7 +25,7 @@ export async function applyEmailReport(store: Store, provider: string, r: EmailR
     if (contact === null) return null;
     const why = `${provider} ${r.type}${r.diagnostic !== undefined ? `: ${r.diagnostic.slice(0, 300)}` : ''}`;
     if (r.type === 'bounce' && r.permanent !== false) {
-      await tx.contacts.markUnreachable('email', r.recipient.toLowerCase(), why, now);
+      await tx.contacts.markUnreachable('email', canonicalIdentity('email', r.recipient), why, now);
       await tx.audit.record(`contact:${contact.id}`, 'identity.unreachable', contact.id, { kind: 'email', provider }, now);
     }
     if (r.type === 'complaint') {
