@@ -105,6 +105,12 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('lists, simulator and 
         expect(res.status, `${list} ${Buffer.from(bad, 'base64url').toString()}`).toBe(400);
         expect(res.body.errors).toEqual([expect.objectContaining({ path: '/query/cursor' })]);
       }
+    // the dead letters' own cursor form, with a time no number holds
+    for (const bad of ['99999999999999999999999:x', '1:', ':x', `1:${'x'.repeat(300)}`]) {
+      const res = await h.api('admin').get(`/api/v1/inbox/dead-letters?cursor=${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(res.body.errors).toEqual([expect.objectContaining({ path: '/query/cursor' })]);
+    }
   });
 
   it("a prefix's % and _ are characters, not wildcards; market is the contact's own, not an attribute's", async () => {

@@ -10,7 +10,7 @@ const listQuery = z.strictObject({
   /** The `next` cursor of the previous page. */
   cursor: z
     .string()
-    .regex(/^\d+:[\w-]+$/, 'a cursor from the previous page')
+    .refine((c) => /^\d{1,16}:[\w-]{1,200}$/.test(c) && Number.isSafeInteger(Number(c.split(':')[0])), 'a cursor from the previous page')
     .optional(),
 });
 
