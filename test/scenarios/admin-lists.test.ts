@@ -237,7 +237,8 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('lists, simulator and 
       [{ contact: { id: 'no-such-contact' } }, 404, '/contact/id'],
       [{ contact: { identities: [{ kind: 'phone', value: 'nonsense' }] } }, 400, '/contact/identities/0/value'],
       [{ ruleset: { version: 99999 } }, 404, '/ruleset/version'],
-      [{ ruleset: { draftId: '00000000-0000-0000-0000-000000000000' } }, 404, '/ruleset/draftId'],
+      // an agent names no draft at all (they are the admins'), whether or not it is there
+      [{ ruleset: { draftId: '00000000-0000-0000-0000-000000000000' } }, 403, '/ruleset/draftId'],
     ];
     for (const [body, status, path] of cases) {
       const res = await simulate(body);

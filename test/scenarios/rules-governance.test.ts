@@ -92,7 +92,10 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
     // drafts are the admins': an agent diffs published versions, not what an admin has not published
     for (const q of [`from=1&to=${draftId}`, `from=${draftId}&to=1`]) {
       const forbidden = await h.api('agent').get(`/api/v1/rules/diff?${q}`).expect(403);
-      expect(forbidden.body.code).toBe('ROLE_FORBIDDEN');
+      expect(forbidden.body).toMatchObject({
+        code: 'ROLE_FORBIDDEN',
+        errors: [{ path: q.startsWith('from=1') ? '/query/to' : '/query/from' }],
+      });
     }
     await h.api('agent').get('/api/v1/rules/diff?from=1&to=active').expect(200);
     const rule = r.body.items.find((i: { key: string }) => i.key === 'no-service-ke');
@@ -288,6 +291,13 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
       .send({ ...script, ruleset: { draftId: draft.body.id } })
       .expect(422);
     expect(simDraft.body.errors.map((e: { message: string }) => e.message)).toEqual([problem.message]);
+    // a draft is the admins': an agent may not simulate it (its templates would be in the timeline)
+    const agentDraft = await h
+      .api('agent')
+      .post('/api/v1/journeys/simulate')
+      .send({ ...script, ruleset: { draftId: draft.body.id } })
+      .expect(403);
+    expect(agentDraft.body).toMatchObject({ code: 'ROLE_FORBIDDEN', errors: [{ path: '/ruleset/draftId' }] });
     const simDoc = await h
       .api('admin')
       .post('/api/v1/journeys/simulate')

@@ -34,7 +34,7 @@ export class ConflictError extends AppError {
 
 /** Who is asking is not known (401) or may not do this (403). */
 export class AuthError extends AppError {
-  constructor(status: 401 | 403, code: string, message: string) {
-    super(status, code, message);
+  constructor(status: 401 | 403, code: string, message: string, problems: Problem[] = []) {
+    super(status, code, message, problems);
   }
 }

@@ -1,7 +1,7 @@
 import { type CompiledRuleset, loadRuleset, parseDecisionContext, RulesetInvalidError } from '@signalbox/engine';
 import { z } from 'zod';
 import { loadContext } from '../../contacts/context.js';
-import { AppError, InputError } from '../../errors.js';
+import { AppError, AuthError, InputError } from '../../errors.js';
 import { simulateJourney, simulationEnd } from '../../journeys/simulate.js';
 import type { GovernanceStore, RulesGovernance } from '../../rules/governance.js';
 import type { Runtime } from '../../runtime.js';
@@ -66,7 +66,10 @@ export function journeyRoutes(d: {
       security: 'apiKey',
       roles: ['admin', 'agent'],
       body: simulateBody,
-      responses: { 200: '{journeyId, rulesetVersion, timeline, final, sends, estimatedCost}' },
+      responses: {
+        200: '{journeyId, rulesetVersion, timeline, final, sends, estimatedCost, truncated (the timeline stopped at 2,000 entries)}',
+        403: 'ROLE_FORBIDDEN: a draft (`ruleset.draftId`) is for admins only',
+      },
       handler: async (req, res) => {
         const body = parseBody(simulateBody, req.body);
         let rs: CompiledRuleset;
@@ -74,6 +77,11 @@ export function journeyRoutes(d: {
           const r = body.ruleset;
           if (r === undefined) rs = loadRuleset((await gov.active(store)).document);
           else if ('draftId' in r) {
+            // drafts are the admins' (their list, contents and diffs are)
+            if (req.principal?.role !== 'admin')
+              throw new AuthError(403, 'ROLE_FORBIDDEN', `role ${req.principal?.role} may not read drafts (needs admin)`, [
+                { path: '/ruleset/draftId', message: 'names a draft: admins only' },
+              ]);
             // a draft is simulated only when it could be published (as a dry run of it)
             const draft = await gov.draft(store, r.draftId, '/ruleset/draftId');
             if (!draft.valid) throw new RulesetInvalidError(draft.problems);

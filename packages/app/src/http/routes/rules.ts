@@ -245,11 +245,9 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
         const draft =
           typeof q.to === 'string' && q.to !== 'active' ? 'to' : typeof q.from === 'string' && q.from !== 'active' ? 'from' : null;
         if (draft !== null && req.principal?.role !== 'admin')
-          throw new AuthError(
-            403,
-            'ROLE_FORBIDDEN',
-            `role ${req.principal?.role} may not read drafts (needs admin): /query/${draft} names a draft`,
-          );
+          throw new AuthError(403, 'ROLE_FORBIDDEN', `role ${req.principal?.role} may not read drafts (needs admin)`, [
+            { path: `/query/${draft}`, message: 'names a draft: admins only' },
+          ]);
         const [a, b] = await Promise.all([resolve(q.from, '/query/from'), resolve(q.to, '/query/to')]);
         res.json({ from: a.ref, to: b.ref, ...gov.diff(a.document, b.document) });
       },
