@@ -229,6 +229,44 @@ describe('escalation (story 10): an account issue with no reply, or flagged urge
     expect(await outcome()).toBe('replied');
   });
 
+  it('opened on a ticket: closing that ticket stops it; closing another ticket of the contact does not', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000105');
+    for (const ticket of ['T-5', 'T-6'])
+      await h
+        .api('integration')
+        .post('/api/v1/events')
+        .send({
+          id: `${ticket}-opened`,
+          type: 'account.issue_opened',
+          occurredAt: MORNING,
+          contact: { id },
+          object: { type: 'ticket', id: ticket },
+        })
+        .expect(202);
+    await h.settle();
+    h.clock.advance(DAY / 2);
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'T-5-closed',
+        type: 'ticket.closed',
+        occurredAt: h.clock.now().toISOString(),
+        contact: { id },
+        object: { type: 'ticket', id: 'T-5' },
+      })
+      .expect(202);
+    await h.settle();
+    await h.advance(DAY);
+    const messages = await h.db.selectFrom('messages').select(['template', 'request']).where('contact_id', '=', id).execute();
+    expect(messages.map((m) => `${m.template} ${JSON.parse(m.request).object.id}`).sort()).toEqual([
+      'account_issue_chase T-6',
+      'account_issue_update T-5',
+      'account_issue_update T-6',
+    ]);
+  });
+
   it('resolved before anyone replied: nothing more is sent, and the goal is recorded', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000104');
