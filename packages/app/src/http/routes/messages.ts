@@ -61,6 +61,20 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
             return { prior: await u.store.idempotency.get(scope, key) };
           const contactId = await resolveContactRef(u.store.contacts, body.contact, '/contact', now());
           const result = await runtime.requests.request(u, contactId, request, { checkTemplateAt: '/message' });
+          if (!result.created) {
+            // the key made a message before its answer was kept (a body key from before this check):
+            // the same request, or a 409 (the unit rolls back whatever this one made, a contact too)
+            const first = await u.store.messages.get(result.messageId);
+            if (
+              first === null ||
+              first.contactId !== contactId ||
+              first.type !== request.type ||
+              (first.template ?? null) !== (request.template ?? null)
+            )
+              throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used with a different request', [
+                { path: keyAt, message: 'a new message takes a new key' },
+              ]);
+          }
           const response = { messageId: result.messageId, contactId, status: result.status, decision: result.decision };
           if (key !== undefined) await u.store.idempotency.settle(scope, key, response);
           return { response };
