@@ -36,6 +36,7 @@ describe('journey simulation', () => {
     });
     expect(s.truncated).toBe(true);
     expect(s.timeline).toHaveLength(MAX_TIMELINE);
+    expect(s.sends).toBe(s.timeline.filter((e) => e.kind === 'send').length);
     expect(s.final.status).toBe('active');
   });
 });

@@ -210,7 +210,13 @@ export function simulateJourney(o: {
       run(step.commands, at);
     }
   }
-  if (truncated) timeline.length = MAX_TIMELINE;
+  if (truncated) {
+    // what was cut off is not counted either: the figures are the timeline's
+    timeline.length = MAX_TIMELINE;
+    const shown = timeline.filter((e) => e.kind === 'send' && (e.outcome === 'send' || e.outcome === 'defer'));
+    sends = shown.length;
+    cost = shown.reduce((n, e) => n + (e.kind === 'send' ? e.estimatedCost : 0), 0);
+  }
   return {
     journeyId: j.id,
     rulesetVersion: rs.version,
