@@ -972,4 +972,21 @@ describe('sensitive case held for review', () => {
       { actor: 'agent:desk', action: 'message.review.reject' },
     ]);
   });
+
+  it('approved in the night, it waits for the morning as any message would', async () => {
+    // 03:30 in Nairobi
+    h = await startHarness({ at: '2026-11-23T00:30:00Z' });
+    const id = await contact('+254711000006', { vulnerable: true });
+    const held = await request(id, { type: 'service', category: 'collections', template: 'balance_due' });
+    expect(held.status).toBe('review');
+    await h.api('agent').post(`/api/v1/messages/${held.messageId}/review`).send({ verdict: 'approve' }).expect(200);
+    await h.settle();
+    await h.advance(60 * MIN);
+    expect(await h.store.sandbox.sends()).toHaveLength(0);
+    // 08:00 local has come
+    await h.advance(4 * 60 * MIN);
+    const sends = await h.store.sandbox.sends();
+    expect(sends).toHaveLength(1);
+    expect(new Date(sends[0]?.at as number).toISOString() >= '2026-11-23T05:00:00.000Z').toBe(true);
+  });
 });

@@ -137,7 +137,10 @@ export class SendGate {
       await this.d.followUps.afterFailed(store, messageId, stepIndex);
       return null;
     }
-    if (fresh.outcome === 'defer' && fresh.sendAt !== null && Date.parse(fresh.sendAt) > now && step.mode !== 'also') {
+    // an approved review decides `review` again, with the time it may go: a person's approval is
+    // no licence to wake the contact at 03:30
+    const waits = fresh.outcome === 'defer' || fresh.outcome === 'review';
+    if (waits && fresh.sendAt !== null && Date.parse(fresh.sendAt) > now && step.mode !== 'also') {
       // quiet hours (or a cap) moved it: try again then, and say why it waits
       const at = Date.parse(fresh.sendAt);
       await store.messages.recordDecision(messageId, fresh, now);
