@@ -516,6 +516,28 @@ describe('a keyword is confirmed where it came from', () => {
   });
 });
 
+describe('START after more than one STOP', () => {
+  for (const [second, label] of [
+    ['STOP', 'STOP twice'],
+    ['STOP ALL', 'STOP, then STOP ALL'],
+  ] as const)
+    it(`${label}, then START: service on SMS is back, and START is confirmed`, async () => {
+      h = await startHarness({ at: MORNING });
+      const id = await contact('+254711000030');
+      await h.inbound({ id: 'in-s-1', channel: 'sms', from: '+254711000030', text: 'STOP' }).expect(200);
+      h.clock.advance(MIN);
+      await h.inbound({ id: 'in-s-2', channel: 'sms', from: '+254711000030', text: second }).expect(200);
+      h.clock.advance(MIN);
+      const start = await h.inbound({ id: 'in-s-3', channel: 'sms', from: '+254711000030', text: 'START' }).expect(200);
+      expect(start.body.keyword).toBe('start');
+      await h.settle();
+      const service = await request(id, { type: 'service' });
+      expect(service.decision.outcome).toBe('send');
+      const confirmations = await h.db.selectFrom('messages').select(['template']).where('workflow', '=', 'consent-keywords').execute();
+      expect(confirmations.map((m) => m.template)).toContain('keyword_start_confirmation');
+    });
+});
+
 describe('STOP while a fallback is pending', () => {
   it('no further send of that message; the STOP confirmation goes out once', async () => {
     h = await startHarness({ at: MORNING });

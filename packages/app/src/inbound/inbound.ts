@@ -89,13 +89,20 @@ export class Inbound {
       const defaults = rs.source.consent.defaults;
       const state = foldConsent(ledger, defaults);
       purposes = purposes.filter((p) => {
-        const revocation = state.answer(m.channel, p).record;
-        if (revocation?.status !== 'revoked') return false;
-        const at = Date.parse(revocation.at);
-        return foldConsent(
-          ledger.filter((r) => Date.parse(r.at) < at),
-          defaults,
-        ).allows(m.channel, p);
+        let record = state.answer(m.channel, p).record;
+        if (record?.status !== 'revoked') return false;
+        // back through revocations in force one after another (STOP twice, STOP then STOP ALL) to
+        // what was allowed before the first of them
+        for (let guard = 0; record?.status === 'revoked' && guard <= ledger.length; guard++) {
+          const at = Date.parse(record.at);
+          const before = foldConsent(
+            ledger.filter((r) => Date.parse(r.at) < at),
+            defaults,
+          );
+          if (before.allows(m.channel, p)) return true;
+          record = before.answer(m.channel, p).record;
+        }
+        return false;
       });
       if (purposes.length === 0) keyword = null;
     }
