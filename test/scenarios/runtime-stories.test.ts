@@ -538,6 +538,21 @@ describe('START after more than one STOP', () => {
     });
 });
 
+describe('an inbound message that arrives late', () => {
+  it("leaves the channel's last inbound time at the newer one: the WhatsApp window it opened stays open", async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000031', { capabilities: { whatsapp: true } });
+    await h.inbound({ id: 'in-late-1', channel: 'whatsapp', from: '+254711000031', text: 'my bill doubled' }).expect(200);
+    const newer = (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact.lastInbound.whatsapp;
+    // a message from 30 hours ago, delivered only now
+    h.clock.advance(-30 * 60 * MIN);
+    await h.inbound({ id: 'in-late-0', channel: 'whatsapp', from: '+254711000031', text: 'hello?' }).expect(200);
+    h.clock.advance(30 * 60 * MIN);
+    const view = await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200);
+    expect(view.body.contact.lastInbound.whatsapp).toBe(newer);
+  });
+});
+
 describe('STOP while a fallback is pending', () => {
   it('no further send of that message; the STOP confirmation goes out once', async () => {
     h = await startHarness({ at: MORNING });

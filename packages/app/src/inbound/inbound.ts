@@ -74,7 +74,13 @@ export class Inbound {
     }
     await u.store.contacts.lock(contact.id);
     const at = Number.isFinite(Date.parse(m.at)) ? m.at : new Date(now).toISOString();
-    await u.store.contacts.updateData(contact.id, now, (c) => ({ ...c, lastInbound: { ...(c.lastInbound ?? {}), [m.channel]: at } }));
+    // the latest word on the channel stands: a message that arrives late (a provider's retry of one
+    // from yesterday) must not close a WhatsApp window a newer one opened
+    await u.store.contacts.updateData(contact.id, now, (c) => {
+      const known = c.lastInbound?.[m.channel];
+      if (known !== undefined && Date.parse(known) >= Date.parse(at)) return c;
+      return { ...c, lastInbound: { ...(c.lastInbound ?? {}), [m.channel]: at } };
+    });
     const raw = m.text ?? '';
     const text = normaliseReply(raw);
     const kw = rs.source.consent.keywords;
