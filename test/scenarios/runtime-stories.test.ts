@@ -553,6 +553,21 @@ describe('an inbound message that arrives late', () => {
   });
 });
 
+describe('a posted contact without a market', () => {
+  it('is previewed as it would be sent: the market (and so the prices and hours) from its phone', async () => {
+    h = await startHarness({ at: MORNING });
+    const body = { contact: { identities: [{ kind: 'phone', value: '+254711000888' }] }, message: { type: 'service' } };
+    const preview = await h.api('integration').post('/api/v1/decisions/preview').send(body).expect(200);
+    const sent = await h.api('integration').post('/api/v1/messages').send(body).expect(202);
+    const pick = (d: { sendAt: string | null; estimatedCost: number; plan: Array<{ channel: string }> }) => ({
+      sendAt: d.sendAt,
+      estimatedCost: d.estimatedCost,
+      channels: d.plan.map((p) => p.channel),
+    });
+    expect(pick(preview.body.decision ?? preview.body)).toEqual(pick(sent.body.decision));
+  });
+});
+
 describe('STOP while a fallback is pending', () => {
   it('no further send of that message; the STOP confirmation goes out once', async () => {
     h = await startHarness({ at: MORNING });

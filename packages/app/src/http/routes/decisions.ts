@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Clock } from '../../clock.js';
 import { type ContextReads, loadContext } from '../../contacts/context.js';
 import { normalizeIdentity } from '../../contacts/identity.js';
+import { withMarket } from '../../contacts/markets.js';
 import type { ContentRenderer } from '../../content/renderer.js';
 import { AppError, InputError, NotFoundError } from '../../errors.js';
 import { assertTemplateUsable, withTemplateDefaults } from '../../requests/template-check.js';
@@ -117,5 +118,8 @@ function postedContext(contact: unknown, rest: Record<string, unknown>): Decisio
     kind: i.kind,
     value: normalizeIdentity(i.kind, i.value, `/contact/identities/${k}/value`),
   }));
+  // the market a stored contact would get from its phone (as /messages and /contacts give it): the
+  // preview prices and times the message as the send will
+  context.contact = withMarket(context.contact, context.contact.identities);
   return context;
 }
