@@ -568,6 +568,46 @@ describe('a posted contact without a market', () => {
   });
 });
 
+describe('the survey after a call (story 7)', () => {
+  const called = (id: string, topic: string, n: number) =>
+    h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({ id: `call-${n}`, type: 'call.completed', occurredAt: h.clock.now().toISOString(), contact: { id }, data: { topic } })
+      .expect(202);
+  it('asks about the bill the call was about, though the customer texted "thanks" meanwhile', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000032');
+    await called(id, 'billing', 1);
+    await h.settle();
+    h.clock.advance(10 * MIN);
+    await h.inbound({ id: 'in-thanks', channel: 'sms', from: '+254711000032', text: 'thanks, sorted' }).expect(200);
+    await h.settle();
+    await h.advance(60 * MIN);
+    const survey = await h.db
+      .selectFrom('messages')
+      .select(['status', 'request'])
+      .where('template', '=', 'contact_survey')
+      .executeTakeFirstOrThrow();
+    expect(survey.status).not.toBe('suppressed');
+    expect(JSON.parse(survey.request).topic).toBe('billing');
+  });
+
+  it('asks nothing about a call whose topic a later call replaced', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000033');
+    await called(id, 'installation', 1);
+    await h.settle();
+    h.clock.advance(10 * MIN);
+    await called(id, 'billing', 2);
+    await h.settle();
+    await h.advance(60 * MIN);
+    const surveys = await h.db.selectFrom('messages').select(['status', 'request']).where('template', '=', 'contact_survey').execute();
+    const byTopic = Object.fromEntries(surveys.map((m) => [JSON.parse(m.request).topic, m.status]));
+    expect(byTopic.installation).toBe('suppressed');
+  });
+});
+
 describe('STOP while a fallback is pending', () => {
   it('no further send of that message; the STOP confirmation goes out once', async () => {
     h = await startHarness({ at: MORNING });
