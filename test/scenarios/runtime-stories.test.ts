@@ -608,6 +608,28 @@ describe('the survey after a call (story 7)', () => {
   });
 });
 
+describe('a ticket opened long ago and never closed (story 2)', () => {
+  it('still holds promotions 120 days on; once closed, they go', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000034');
+    const event = (n: string, type: string, at: number) =>
+      h
+        .api('integration')
+        .post('/api/v1/events')
+        .send({ id: n, type, occurredAt: new Date(at).toISOString(), contact: { id }, object: { type: 'ticket', id: 'T-OLD' } })
+        .expect(202);
+    await event('t-old-opened', 'ticket.opened', Date.parse(MORNING) - 120 * DAY);
+    await h.settle();
+    const held = await request(id, { type: 'promotional', team: 'marketing' });
+    expect(held.decision.outcome).toBe('suppress');
+    expect(JSON.stringify(held.decision.reasons)).toContain('open-ticket-no-promo');
+    await event('t-old-closed', 'ticket.closed', Date.parse(MORNING) - DAY);
+    await h.settle();
+    const after = await request(id, { type: 'promotional', team: 'marketing' });
+    expect(JSON.stringify(after.decision.reasons)).not.toContain('open-ticket-no-promo');
+  });
+});
+
 describe('STOP while a fallback is pending', () => {
   it('no further send of that message; the STOP confirmation goes out once', async () => {
     h = await startHarness({ at: MORNING });

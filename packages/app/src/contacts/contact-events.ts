@@ -58,7 +58,8 @@ export class ContactEvents {
     );
   }
 
-  async since(contactId: string, since: number): Promise<PastEvent[]> {
+  /** The contact's events since `since`, and those of the `lasting` types however old, oldest first. */
+  async since(contactId: string, since: number, lasting: readonly string[] = []): Promise<PastEvent[]> {
     const { rows } = await prepared(
       this.c,
       'recent events',
@@ -71,7 +72,16 @@ export class ContactEvents {
           .orderBy('at'),
       [contactId, since],
     );
-    return rows.map(pastEventOf);
+    if (lasting.length === 0) return rows.map(pastEventOf);
+    const older = await this.c.db
+      .selectFrom('contact_events')
+      .select(COLUMNS.contact_events)
+      .where('contact_id', '=', contactId)
+      .where('at', '<', since)
+      .where('type', 'in', [...lasting])
+      .orderBy('at')
+      .execute();
+    return [...older, ...rows].map(pastEventOf);
   }
 }
 

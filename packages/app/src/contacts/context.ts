@@ -1,4 +1,4 @@
-import { type DecisionContext, trustedDecisionContext } from '@signalbox/engine';
+import { type CompiledRuleset, type DecisionContext, trustedDecisionContext } from '@signalbox/engine';
 import { NotFoundError } from '../errors.js';
 import type { MessageRepository } from '../messages/message-repository.js';
 import { MESSAGE_PRESSURE } from '../messages/status.js';
@@ -10,8 +10,36 @@ import type { DecisionReads } from './decision-reads.js';
 const DAY = 86_400_000;
 /** How far back the pressure budget looks (its longest window is a week). */
 const PRESSURE_DAYS = 8;
-/** How far back events count (suppression windows such as 14 days after a complaint). */
+/** How far back events count at least (suppression windows such as 14 days after a complaint). */
 const EVENT_DAYS = 90;
+
+/** How far back a decision reads a contact's events under a ruleset (see `eventReach`). */
+export interface EventReach {
+  /** Days of every event: 90, or a suppression's longer `forDays`/`withinDays`. */
+  days: number;
+  /**
+   * Event types read however old: those opening or closing a window without `forDays` (a ticket
+   * opened in spring and never closed still holds promotions; an invoice paid long ago still has
+   * no reminder).
+   */
+  lasting: readonly string[];
+}
+
+const reaches = new WeakMap<CompiledRuleset, EventReach>();
+/** The events a ruleset's suppressions need, per compiled ruleset. */
+export function eventReach(rs: CompiledRuleset): EventReach {
+  let r = reaches.get(rs);
+  if (r === undefined) {
+    const defs = Object.values(rs.source.suppressions);
+    const days = Math.max(EVENT_DAYS, ...defs.map((d) => (d.kind === 'window' ? (d.forDays ?? 0) : d.withinDays)));
+    const lasting = [
+      ...new Set(defs.flatMap((d) => (d.kind === 'window' && d.forDays === undefined ? [...d.opens, ...d.closes] : []))),
+    ].sort();
+    r = { days, lasting };
+    reaches.set(rs, r);
+  }
+  return r;
+}
 
 export interface ContextReads {
   contacts: ContactRepository;
@@ -31,13 +59,14 @@ export async function loadContext(
   store: ContextReads,
   contactId: string,
   now: number,
+  reach: EventReach,
   self?: { id: string; createdAt: number; priority?: string | undefined },
 ): Promise<{ contact: StoredContact; context: DecisionContext }> {
   const together =
     self === undefined && store.decisionReads?.available === true
-      ? await store.decisionReads.read(contactId, MESSAGE_PRESSURE, now - PRESSURE_DAYS * DAY, now - EVENT_DAYS * DAY)
+      ? await store.decisionReads.read(contactId, MESSAGE_PRESSURE, now - PRESSURE_DAYS * DAY, now - reach.days * DAY, reach.lasting)
       : null;
-  const { contact, consent, history, events } = together ?? (await readApart(store, contactId, now, self));
+  const { contact, consent, history, events } = together ?? (await readApart(store, contactId, now, reach, self));
   const { createdAt: _c, updatedAt: _u, unreachable: _x, ...plain } = contact;
   // the runtime's own records, validated when they came in: defaults filled, not checked again
   const context = trustedDecisionContext({ contact: plain, consent, history, events });
@@ -49,6 +78,7 @@ async function readApart(
   store: ContextReads,
   contactId: string,
   now: number,
+  reach: EventReach,
   self?: { id: string; createdAt: number; priority?: string | undefined },
 ) {
   const contact = await store.contacts.get(contactId);
@@ -56,7 +86,7 @@ async function readApart(
   const [consent, history, events] = await Promise.all([
     store.consent.of(contact.id),
     store.messages.pressure(contact.id, now - PRESSURE_DAYS * DAY, self),
-    store.contactEvents.since(contact.id, now - EVENT_DAYS * DAY),
+    store.contactEvents.since(contact.id, now - reach.days * DAY, reach.lasting),
   ]);
   return { contact, consent, history, events };
 }

@@ -1,11 +1,14 @@
+import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewMessage } from '../messages/message-repository.js';
 import type { Store } from '../store/store.js';
 import { storeFactories } from '../store/testing.js';
-import { loadContext } from './context.js';
+import { eventReach, loadContext } from './context.js';
 
 const T = Date.parse('2026-06-01T09:00:00Z');
 const DAY = 86_400_000;
+/** The default ruleset's reach: 90 days, and ticket and payment events however old. */
+const REACH = eventReach(loadRuleset(DEFAULT_RULESET));
 
 describe('decision reads in one statement (PostgreSQL)', () => {
   const factory = storeFactories.find((f) => f.name === 'postgres');
@@ -88,11 +91,12 @@ describe('decision reads in one statement (PostgreSQL)', () => {
     await store.contactEvents.record(contact.id, { id: 'e-3', type: 'invoice.paid', at: T - 200 * DAY, data: {} });
 
     expect(store.decisionReads.available).toBe(true);
-    const together = await loadContext(store, contact.id, T);
+    const together = await loadContext(store, contact.id, T, REACH);
     const apart = await loadContext(
       { contacts: store.contacts, consent: store.consent, contactEvents: store.contactEvents, messages: store.messages },
       contact.id,
       T,
+      REACH,
     );
     expect(together).toEqual(apart);
     // and it is what was stored
@@ -103,7 +107,10 @@ describe('decision reads in one statement (PostgreSQL)', () => {
     expect(together.contact.unreachable).toMatchObject([{ kind: 'email', value: 'amina@example.com', reason: 'hard bounce' }]);
     expect(together.context.consent.map((c) => c.status)).toEqual(['granted', 'revoked']);
     expect(together.context.history.map((h) => h.type).sort()).toEqual(['promo', 'service']);
-    expect(together.context.events.map((e) => e.type)).toEqual(['complaint.opened', 'invoice.paid']);
+    // the payment 200 days ago too: a paid invoice stays paid (a window without forDays reads however far back)
+    expect(together.context.events.map((e) => e.type)).toEqual(['invoice.paid', 'complaint.opened', 'invoice.paid']);
+    const within90 = await loadContext(store, contact.id, T, { days: 90, lasting: [] });
+    expect(within90.context.events.map((e) => e.type)).toEqual(['complaint.opened', 'invoice.paid']);
   });
 
   it('a merged contact is read through the one it was merged into; an unknown one is not found', async () => {
@@ -119,8 +126,8 @@ describe('decision reads in one statement (PostgreSQL)', () => {
       T + 1,
     );
     expect(await store.decisionReads.read(b.contact.id, ['sent'], 0, 0)).toBeNull();
-    expect((await loadContext(store, b.contact.id, T)).contact.id).toBe(a.contact.id);
+    expect((await loadContext(store, b.contact.id, T, REACH)).contact.id).toBe(a.contact.id);
     expect(await store.decisionReads.read('01a20000-0000-7000-8000-000000000000', ['sent'], 0, 0)).toBeNull();
-    await expect(loadContext(store, '01a20000-0000-7000-8000-000000000000', T)).rejects.toThrow(/not found/);
+    await expect(loadContext(store, '01a20000-0000-7000-8000-000000000000', T, REACH)).rejects.toThrow(/not found/);
   });
 });

@@ -37,7 +37,14 @@ export class DecisionReads {
     return this.c.dialect === 'postgres';
   }
 
-  async read(contactId: string, statuses: readonly string[], pressureSince: number, eventsSince: number): Promise<DecisionState | null> {
+  /** `lasting`: event types read however old (see context.ts `eventReach`). */
+  async read(
+    contactId: string,
+    statuses: readonly string[],
+    pressureSince: number,
+    eventsSince: number,
+    lasting: readonly string[] = [],
+  ): Promise<DecisionState | null> {
     const [row] = (
       await prepared<Row>(
         this.c,
@@ -62,9 +69,11 @@ export class DecisionReads {
               (select coalesce(json_agg(json_build_object(
                   'type', type, 'at', at, 'object_type', object_type, 'object_id', object_id, 'data', data
                 ) order by at), '[]'::json)
-                from contact_events where contact_id = ${arg(0)} and at >= ${arg(3)}) as events`.compile(d),
+                from contact_events where contact_id = ${arg(0)} and (at >= ${arg(3)} or type = any(${arg(4)}::text[]))) as events`.compile(
+              d,
+            ),
         }),
-        [contactId, statuses, pressureSince, eventsSince],
+        [contactId, statuses, pressureSince, eventsSince, lasting],
       )
     ).rows;
     const first = row?.contact[0];

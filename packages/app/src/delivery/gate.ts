@@ -1,7 +1,7 @@
 import { type CompiledRuleset, type Decision, decideParsed, type MessageRequest } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
 import type { StoredContact } from '../contacts/contact-repository.js';
-import { type ContextReads, loadContext } from '../contacts/context.js';
+import { type ContextReads, eventReach, loadContext } from '../contacts/context.js';
 import type { ContentRenderer } from '../content/renderer.js';
 import type { Logger } from '../logger.js';
 import { addressFor } from './address.js';
@@ -100,12 +100,12 @@ export class SendGate {
     // this contact must not count this message as waiting while it passes here
     await store.contacts.lock(message.contactId);
     // the message's own earlier steps, and what was decided after it, do not count against its budget
-    const { contact, context } = await loadContext(store, message.contactId, now, {
+    const rs = this.d.ruleset();
+    const { contact, context } = await loadContext(store, message.contactId, now, eventReach(rs), {
       id: message.id,
       createdAt: message.createdAt,
       priority: message.request.priority,
     });
-    const rs = this.d.ruleset();
     // an approved review: the fresh decision says `review` again; the person's approval stands
     const fresh = decideParsed(request, context, rs, now, this.d.content.facts(rs, { request, contact }));
     if (fresh.outcome === 'suppress' && !fresh.reasons.some((r) => r.code === 'no_reachable_channel')) {

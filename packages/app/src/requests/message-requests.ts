@@ -1,7 +1,7 @@
 import { type CompiledRuleset, type Decision, decideParsed, type MessageRequest, type PlanStep } from '@signalbox/engine';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
-import { loadContext } from '../contacts/context.js';
+import { eventReach, loadContext } from '../contacts/context.js';
 import type { ContentRenderer } from '../content/renderer.js';
 import type { Sender, SendStore } from '../delivery/sender.js';
 import { tell, type Unit } from '../delivery/unit.js';
@@ -66,8 +66,8 @@ export class MessageRequests {
     )
       assertTemplateUsable(this.d.ruleset(), request, meta.checkTemplateAt, meta.typeAt);
     await u.store.contacts.lock(contactId);
-    const { contact, context } = await loadContext(u.store, contactId, now);
     const rs = this.d.ruleset();
+    const { contact, context } = await loadContext(u.store, contactId, now, eventReach(rs));
     request = withTemplateDefaults(rs, request);
     // an SMS costs what its rendered text takes in segments: the cost stage compares on that
     const decided = decideParsed(request, context, rs, now, this.d.content.facts(rs, { request, contact }));

@@ -8,7 +8,7 @@ import {
 } from '@signalbox/engine';
 import { z } from 'zod';
 import type { Clock } from '../../clock.js';
-import { type ContextReads, loadContext } from '../../contacts/context.js';
+import { type ContextReads, type EventReach, eventReach, loadContext } from '../../contacts/context.js';
 import { normalizeIdentity } from '../../contacts/identity.js';
 import { withMarket } from '../../contacts/markets.js';
 import type { ContentRenderer } from '../../content/renderer.js';
@@ -75,7 +75,9 @@ export function decisionRoutes(ruleset: () => CompiledRuleset, clock: Clock, con
             'an integration key previews posted contacts only (a stored one is for admin and agent keys)',
             [{ path: '/contact/id', message: 'post the contact instead' }],
           );
-        const context = isStoredRef(contact) ? await storedContext(store, contact.id, rest, now) : postedContext(contact, rest);
+        const context = isStoredRef(contact)
+          ? await storedContext(store, contact.id, rest, now, eventReach(rs))
+          : postedContext(contact, rest);
         // with the template's rendered text, an SMS is priced on its segments (shown in the reasons and plan)
         const facts = content.facts(rs, { request, contact: context.contact, ...(context.object ? { object: context.object } : {}) });
         res.json({ decision: decideParsed(request, context, rs, now, facts) });
@@ -95,7 +97,13 @@ function isStoredRef(contact: unknown): contact is { id: string } {
   );
 }
 
-async function storedContext(store: ContextReads, id: string, rest: Record<string, unknown>, now: number): Promise<DecisionContext> {
+async function storedContext(
+  store: ContextReads,
+  id: string,
+  rest: Record<string, unknown>,
+  now: number,
+  reach: EventReach,
+): Promise<DecisionContext> {
   const posted = Object.keys(rest).filter((k) => rest[k] !== undefined);
   if (posted.length > 0)
     throw new InputError(
@@ -104,7 +112,7 @@ async function storedContext(store: ContextReads, id: string, rest: Record<strin
     );
   if ((await store.contacts.get(id)) === null)
     throw new NotFoundError('CONTACT_NOT_FOUND', `contact ${id} not found`, [{ path: '/contact/id', message: 'no such contact' }]);
-  return (await loadContext(store, id, now)).context;
+  return (await loadContext(store, id, now, reach)).context;
 }
 
 /** A contact posted whole (what-if): identities as /messages and /contacts take them (E.164 phones, emails). */

@@ -1,6 +1,6 @@
 import { type CompiledRuleset, loadRuleset, parseDecisionContext, RulesetInvalidError } from '@signalbox/engine';
 import { z } from 'zod';
-import { loadContext } from '../../contacts/context.js';
+import { eventReach, loadContext } from '../../contacts/context.js';
 import { AppError, AuthError, InputError } from '../../errors.js';
 import { simulateJourney, simulationEnd } from '../../journeys/simulate.js';
 import type { GovernanceStore, RulesGovernance } from '../../rules/governance.js';
@@ -111,7 +111,7 @@ export function journeyRoutes(d: {
         if ('id' in body.contact) {
           // a contact that is not there is refused at /contact/id, as /messages refuses it
           const id = await resolveContactRef(runtime(d).contacts, body.contact, '/contact', start);
-          context = (await loadContext(runtime(d), id, start)).context;
+          context = (await loadContext(runtime(d), id, start, eventReach(rs))).context;
         } else {
           assertIdentities([{ ref: body.contact, path: '/contact' }]);
           assertKnownZones([{ zone: body.contact.timezone, path: '/contact/timezone' }]);
