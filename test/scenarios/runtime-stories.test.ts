@@ -112,6 +112,25 @@ describe('payment reminder journey', () => {
     ]);
   });
 
+  it('the payment delivered before the overdue notice it followed: no reminder journey; another invoice still gets one', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000078');
+    const event = (n: string, type: string, at: number, invoice: string) =>
+      h
+        .api('integration')
+        .post('/api/v1/events')
+        .send({ id: n, type, occurredAt: new Date(at).toISOString(), contact: { id }, object: { type: 'invoice', id: invoice } })
+        .expect(202);
+    const t = Date.parse(MORNING);
+    await event('late-paid', 'invoice.paid', t - MIN, 'inv-L');
+    await h.settle();
+    await event('late-overdue', 'invoice.overdue', t - 2 * MIN, 'inv-L');
+    await event('other-overdue', 'invoice.overdue', t - 2 * MIN, 'inv-M');
+    await h.settle();
+    const journeys = await h.db.selectFrom('journey_instances').select(['key']).where('contact_id', '=', id).execute();
+    expect(journeys.map((j) => j.key)).toEqual(['object:invoice:inv-M']);
+  });
+
   it('unpaid: friendly, firm three days later, then the urgent call with an SMS follow-up', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000002');

@@ -58,6 +58,21 @@ export class ContactEvents {
     );
   }
 
+  /** The contact's events of these types at or after `since` (at most 50, oldest first). */
+  async ofTypesSince(contactId: string, types: readonly string[], since: number): Promise<PastEvent[]> {
+    if (types.length === 0) return [];
+    const rows = await this.c.db
+      .selectFrom('contact_events')
+      .select(COLUMNS.contact_events)
+      .where('contact_id', '=', contactId)
+      .where('at', '>=', since)
+      .where('type', 'in', [...types])
+      .orderBy('at')
+      .limit(50)
+      .execute();
+    return rows.map(pastEventOf);
+  }
+
   /** The contact's events since `since`, and those of the `lasting` types however old, oldest first. */
   async since(contactId: string, since: number, lasting: readonly string[] = []): Promise<PastEvent[]> {
     const { rows } = await prepared(

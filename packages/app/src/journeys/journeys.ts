@@ -85,12 +85,24 @@ export class Journeys {
     for (const j of journeysTriggeredBy(rs, event)) {
       const key = instanceKey(j, event);
       if (key === null) continue;
+      // an exit that happened at or after this trigger, delivered before it (an invoice's payment
+      // before its overdue notice): the journey is over before it starts
+      if (await this.exitedAlready(u, j.exitOn, j.key === 'object', event)) continue;
       const id = uuidv7(this.now());
       const { instance, commands } = startJourney(j.id, event, id, rs, this.now());
       // one active instance per key
       if (!(await u.store.journeys.create({ id, journeyId: j.id, key, contactId: event.contactId, state: instance }, this.now()))) continue;
       await this.execute(u, instance, commands);
     }
+  }
+
+  /** Whether one of the contact's recorded events at or after the trigger's time exits the journey (about the same object, where the journey follows one). */
+  private async exitedAlready(u: Unit<JourneyStore>, exitOn: readonly string[], byObject: boolean, event: JourneyEvent): Promise<boolean> {
+    const at = Date.parse(event.occurredAt);
+    if (exitOn.length === 0 || !Number.isFinite(at)) return false;
+    const exits = await u.store.contactEvents.ofTypesSince(event.contactId, exitOn, at);
+    const own = event.object;
+    return exits.some((e) => !(byObject && own !== undefined && e.object?.type === own.type && e.object.id !== own.id));
   }
 
   /** Advances a stored instance with optimistic concurrency; commands run before the save (all idempotent). */
