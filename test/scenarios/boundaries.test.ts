@@ -539,6 +539,24 @@ describe('an idempotency key used again', () => {
 });
 
 describe('provider hooks', () => {
+  it("take an inbound message's time no later than ours: a date two days ahead does not hold a WhatsApp window open", async () => {
+    const c = await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({ identities: [{ kind: 'phone', value: '+254700000198' }], capabilities: { whatsapp: true } })
+      .expect(201);
+    const ahead = new Date(h.clock.now().getTime() + 2 * 86_400_000).toISOString();
+    const raw = JSON.stringify({ id: 'in-ahead', channel: 'whatsapp', from: '+254700000198', text: 'hi', at: ahead });
+    await request(h.url)
+      .post('/hooks/providers/sandbox/inbound')
+      .set('content-type', 'application/json')
+      .set('signalbox-signature', sign(SANDBOX_SECRET, raw, Date.now()))
+      .send(raw)
+      .expect(200);
+    const view = await h.api('agent').get(`/api/v1/contacts/${c.body.contact.id}`).expect(200);
+    expect(Date.parse(view.body.contact.lastInbound.whatsapp)).toBeLessThanOrEqual(h.clock.now().getTime());
+  });
+
   it('refuse a signed request replayed inside its window, also after a restart of the guard', async () => {
     const raw = JSON.stringify({ id: 'in-replay', channel: 'sms', from: '+254700000199', text: 'hello', at: MORNING });
     const signature = sign(SANDBOX_SECRET, raw, Date.now());

@@ -557,6 +557,35 @@ describe('START after more than one STOP', () => {
     });
 });
 
+describe('START behind a revocation the CRM made', () => {
+  it('restores what the STOP took, never the marketing consent the CRM revoked before it', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000035');
+    const consent = (status: string, source: string) =>
+      h
+        .api('integration')
+        .post(`/api/v1/contacts/${id}/consent`)
+        .send({ channel: 'sms', purpose: 'marketing', status, source, at: h.clock.now().toISOString() })
+        .expect(201);
+    await consent('granted', 'api');
+    h.clock.advance(MIN);
+    await consent('revoked', 'crm');
+    h.clock.advance(MIN);
+    await h.inbound({ id: 'in-crm-1', channel: 'sms', from: '+254711000035', text: 'STOP' }).expect(200);
+    h.clock.advance(MIN);
+    await h.inbound({ id: 'in-crm-2', channel: 'sms', from: '+254711000035', text: 'START' }).expect(200);
+    await h.settle();
+    const ledger = await h.db
+      .selectFrom('consent_ledger')
+      .select(['purpose', 'status', 'source'])
+      .where('contact_id', '=', id)
+      .orderBy('recorded_at')
+      .execute();
+    const granted = ledger.filter((r) => r.source === 'keyword' && r.status === 'granted').map((r) => r.purpose);
+    expect(granted).toEqual(['service']);
+  });
+});
+
 describe('an inbound message that arrives late', () => {
   it("leaves the channel's last inbound time at the newer one: the WhatsApp window it opened stays open", async () => {
     h = await startHarness({ at: MORNING });

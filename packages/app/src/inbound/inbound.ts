@@ -8,6 +8,9 @@ import type { IdempotencyKeys } from '../messages/idempotency.js';
 import type { MessageRequests } from '../requests/message-requests.js';
 import { type KeywordAction, keywordOf, normaliseReply } from './keywords.js';
 
+/** How far ahead of our clock a provider's time for an inbound message is believed (clocks drift). */
+const FUTURE_SKEW_MS = 5 * 60_000;
+
 /** The template each keyword's confirmation is sent with (template names are lower case). */
 const CONFIRMATIONS: Record<KeywordAction, string> = {
   stop: 'keyword_stop_confirmation',
@@ -73,7 +76,9 @@ export class Inbound {
       return { contactId: null, keyword: null, event: null };
     }
     await u.store.contacts.lock(contact.id);
-    const at = Number.isFinite(Date.parse(m.at)) ? m.at : new Date(now).toISOString();
+    // a provider's time, but never later than ours (a clock ahead, or a forged date, would pin the
+    // channel's last inbound time in the future and hold a WhatsApp window open)
+    const at = Number.isFinite(Date.parse(m.at)) && Date.parse(m.at) <= now + FUTURE_SKEW_MS ? m.at : new Date(now).toISOString();
     // the latest word on the channel stands: a message that arrives late (a provider's retry of one
     // from yesterday) must not close a WhatsApp window a newer one opened
     await u.store.contacts.updateData(contact.id, now, (c) => {
@@ -86,9 +91,11 @@ export class Inbound {
     const kw = rs.source.consent.keywords;
     let keyword = keywordOf(raw, kw);
     // START undoes a revocation: it grants back, on this channel, only what the revocation in force
-    // took (what was allowed just before it). A YES to a question from someone who never opted out
-    // grants nothing and is a reply; after a STOP it restores service, not a marketing consent the
-    // contact never gave (STOP records marketing revoked whether or not it was ever granted).
+    // took (what was allowed just before it; behind keyword revocations one after another — STOP
+    // twice, STOP then STOP ALL — what was allowed before the first of them, never past a
+    // revocation the CRM, an agent or the API made). A YES to a question from someone who never
+    // opted out grants nothing and is a reply; after a STOP it restores service, not a marketing
+    // consent the contact never gave (STOP records marketing revoked whether or not it was ever granted).
     let purposes: readonly Purpose[] = keyword === 'stop' || keyword === 'stopAll' || keyword === 'start' ? kw[keyword].purposes : [];
     if (keyword === 'start') {
       const ledger = await u.store.consent.of(contact.id);
@@ -97,8 +104,6 @@ export class Inbound {
       purposes = purposes.filter((p) => {
         let record = state.answer(m.channel, p).record;
         if (record?.status !== 'revoked') return false;
-        // back through revocations in force one after another (STOP twice, STOP then STOP ALL) to
-        // what was allowed before the first of them
         for (let guard = 0; record?.status === 'revoked' && guard <= ledger.length; guard++) {
           const at = Date.parse(record.at);
           const before = foldConsent(
@@ -106,7 +111,10 @@ export class Inbound {
             defaults,
           );
           if (before.allows(m.channel, p)) return true;
+          // further back only past the contact's own STOPs: a revocation the CRM, an agent or the
+          // API made before them stands
           record = before.answer(m.channel, p).record;
+          if (record?.source !== 'keyword') return false;
         }
         return false;
       });
