@@ -131,6 +131,40 @@ describe('payment reminder journey', () => {
     expect(journeys.map((j) => j.key)).toEqual(['object:invoice:inv-M']);
   });
 
+  it('a journey that restarts on its own trigger (its trigger is one of its exits) still starts, and the next trigger restarts it', async () => {
+    h = await startHarness({ at: MORNING });
+    const rules = structuredClone((await h.api('admin').get('/api/v1/rules').expect(200)).body.ruleset);
+    const cart = rules.journeys.find((j: { id: string }) => j.id === 'cart-abandonment');
+    cart.exitOn = ['order.placed', 'cart.abandoned'];
+    rules.version = 'cart-restarts';
+    await h.api('admin').put('/api/v1/rules').send(rules).expect(200);
+    const id = await contact('+254711000079');
+    const abandoned = (n: number) =>
+      h
+        .api('integration')
+        .post('/api/v1/events')
+        .send({
+          id: `cart-${n}`,
+          type: 'cart.abandoned',
+          occurredAt: h.clock.now().toISOString(),
+          contact: { id },
+          data: { cartValue: 40 },
+        })
+        .expect(202);
+    await abandoned(1);
+    await h.settle();
+    h.clock.advance(MIN);
+    await abandoned(2);
+    await h.settle();
+    const instances = await h.db
+      .selectFrom('journey_instances')
+      .select(['status'])
+      .where('contact_id', '=', id)
+      .orderBy('created_at')
+      .execute();
+    expect(instances.map((i) => i.status)).toEqual(['exited', 'active']);
+  });
+
   it('unpaid: friendly, firm three days later, then the urgent call with an SMS follow-up', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000002');

@@ -58,19 +58,28 @@ export class ContactEvents {
     );
   }
 
-  /** The contact's events of these types at or after `since` (at most 50, oldest first). */
-  async ofTypesSince(contactId: string, types: readonly string[], since: number): Promise<PastEvent[]> {
-    if (types.length === 0) return [];
-    const rows = await this.c.db
+  /**
+   * Whether the contact has an event of these types at or after `since`, other than `except` (an
+   * event's own record), and not about another object of `object`'s type where one is given.
+   */
+  async hasOfTypesSince(
+    contactId: string,
+    types: readonly string[],
+    since: number,
+    except: string,
+    object?: { type: string; id: string },
+  ): Promise<boolean> {
+    if (types.length === 0) return false;
+    let q = this.c.db
       .selectFrom('contact_events')
-      .select(COLUMNS.contact_events)
+      .select('id')
       .where('contact_id', '=', contactId)
       .where('at', '>=', since)
       .where('type', 'in', [...types])
-      .orderBy('at')
-      .limit(50)
-      .execute();
-    return rows.map(pastEventOf);
+      .where('id', '!=', except);
+    if (object !== undefined)
+      q = q.where((eb) => eb.or([eb('object_type', 'is', null), eb('object_type', '!=', object.type), eb('object_id', '=', object.id)]));
+    return (await q.limit(1).executeTakeFirst()) !== undefined;
   }
 
   /** The contact's events since `since`, and those of the `lasting` types however old, oldest first. */

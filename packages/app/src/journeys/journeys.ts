@@ -100,9 +100,7 @@ export class Journeys {
   private async exitedAlready(u: Unit<JourneyStore>, exitOn: readonly string[], byObject: boolean, event: JourneyEvent): Promise<boolean> {
     const at = Date.parse(event.occurredAt);
     if (exitOn.length === 0 || !Number.isFinite(at)) return false;
-    const exits = await u.store.contactEvents.ofTypesSince(event.contactId, exitOn, at);
-    const own = event.object;
-    return exits.some((e) => !(byObject && own !== undefined && e.object?.type === own.type && e.object.id !== own.id));
+    return u.store.contactEvents.hasOfTypesSince(event.contactId, exitOn, at, event.id, byObject ? event.object : undefined);
   }
 
   /** Advances a stored instance with optimistic concurrency; commands run before the save (all idempotent). */
