@@ -82,7 +82,10 @@ export class ContactEvents {
     return (await q.limit(1).executeTakeFirst()) !== undefined;
   }
 
-  /** The contact's events since `since`, and those of the `lasting` types however old, oldest first. */
+  /**
+   * The contact's events since `since`, and of the `lasting` types before it the latest per type
+   * and object (all a window's state needs: its latest opening and closing), oldest first.
+   */
   async since(contactId: string, since: number, lasting: readonly string[] = []): Promise<PastEvent[]> {
     const { rows } = await prepared(
       this.c,
@@ -101,11 +104,16 @@ export class ContactEvents {
       .selectFrom('contact_events')
       .select(COLUMNS.contact_events)
       .where('contact_id', '=', contactId)
-      .where('at', '<', since)
       .where('type', 'in', [...lasting])
-      .orderBy('at')
+      .where('at', '<', since)
+      .orderBy('at', 'desc')
       .execute();
-    return [...older, ...rows].map(pastEventOf);
+    const latest = new Map<string, (typeof older)[number]>();
+    for (const r of older) {
+      const key = `${r.type}\u0000${r.object_type ?? ''}\u0000${r.object_id ?? ''}`;
+      if (!latest.has(key)) latest.set(key, r);
+    }
+    return [...[...latest.values()].sort((a, b) => Number(a.at) - Number(b.at)), ...rows].map(pastEventOf);
   }
 }
 

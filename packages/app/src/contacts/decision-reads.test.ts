@@ -89,6 +89,22 @@ describe('decision reads in one statement (PostgreSQL)', () => {
     });
     await store.contactEvents.record(contact.id, { id: 'e-2', type: 'invoice.paid', at: T - DAY, data: {} });
     await store.contactEvents.record(contact.id, { id: 'e-3', type: 'invoice.paid', at: T - 200 * DAY, data: {} });
+    // of lasting types before the 90 days, the latest per type and object is all a window needs
+    await store.contactEvents.record(contact.id, { id: 'e-4', type: 'invoice.paid', at: T - 300 * DAY, data: {} });
+    await store.contactEvents.record(contact.id, {
+      id: 'e-5',
+      type: 'ticket.opened',
+      at: T - 150 * DAY,
+      object: { type: 'ticket', id: 't-9' },
+      data: {},
+    });
+    await store.contactEvents.record(contact.id, {
+      id: 'e-6',
+      type: 'ticket.opened',
+      at: T - 140 * DAY,
+      object: { type: 'ticket', id: 't-9' },
+      data: {},
+    });
 
     expect(store.decisionReads.available).toBe(true);
     const together = await loadContext(store, contact.id, T, REACH);
@@ -108,7 +124,12 @@ describe('decision reads in one statement (PostgreSQL)', () => {
     expect(together.context.consent.map((c) => c.status)).toEqual(['granted', 'revoked']);
     expect(together.context.history.map((h) => h.type).sort()).toEqual(['promo', 'service']);
     // the payment 200 days ago too: a paid invoice stays paid (a window without forDays reads however far back)
-    expect(together.context.events.map((e) => e.type)).toEqual(['invoice.paid', 'complaint.opened', 'invoice.paid']);
+    expect(together.context.events.map((e) => `${e.type} ${e.at.slice(0, 10)}`)).toEqual([
+      `invoice.paid ${new Date(T - 200 * DAY).toISOString().slice(0, 10)}`,
+      `ticket.opened ${new Date(T - 140 * DAY).toISOString().slice(0, 10)}`,
+      `complaint.opened ${new Date(T - 3 * DAY).toISOString().slice(0, 10)}`,
+      `invoice.paid ${new Date(T - DAY).toISOString().slice(0, 10)}`,
+    ]);
     const within90 = await loadContext(store, contact.id, T, { days: 90, lasting: [] });
     expect(within90.context.events.map((e) => e.type)).toEqual(['complaint.opened', 'invoice.paid']);
   });

@@ -69,9 +69,13 @@ export class DecisionReads {
               (select coalesce(json_agg(json_build_object(
                   'type', type, 'at', at, 'object_type', object_type, 'object_id', object_id, 'data', data
                 ) order by at), '[]'::json)
-                from contact_events where contact_id = ${arg(0)} and (at >= ${arg(3)} or type = any(${arg(4)}::text[]))) as events`.compile(
-              d,
-            ),
+                from (
+                  select type, at, object_type, object_id, data from contact_events where contact_id = ${arg(0)} and at >= ${arg(3)}
+                  union all
+                  (select distinct on (type, object_type, object_id) type, at, object_type, object_id, data from contact_events
+                    where contact_id = ${arg(0)} and type = any(${arg(4)}::text[]) and at < ${arg(3)}
+                    order by type, object_type, object_id, at desc)
+                ) e) as events`.compile(d),
         }),
         [contactId, statuses, pressureSince, eventsSince, lasting],
       )

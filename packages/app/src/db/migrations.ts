@@ -22,6 +22,7 @@ import { m0080 } from './migrations/0080-receipts-once.js';
 import { m0090 } from './migrations/0090-room-for-updates.js';
 import { m0091 } from './migrations/0091-writeback-costs.js';
 import { m0092 } from './migrations/0092-contact-fields-at.js';
+import { m0093 } from './migrations/0093-contact-events-by-type.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
@@ -51,6 +52,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0090_room_for_updates': m0090,
   '0091_writeback_costs': m0091,
   '0092_contact_fields_at': m0092,
+  '0093_contact_events_by_type': m0093,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
