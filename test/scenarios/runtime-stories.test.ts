@@ -1169,6 +1169,26 @@ describe('sensitive case held for review', () => {
     ]);
   });
 
+  it('queued at night for a contact flagged vulnerable before the morning: held for a person, not sent', async () => {
+    h = await startHarness({ at: '2026-11-23T00:30:00Z' });
+    const id = await contact('+254711000007');
+    const queued = await request(id, { type: 'service', category: 'collections', template: 'balance_due' });
+    expect(queued.decision.outcome).toBe('defer');
+    await h
+      .api('integration')
+      .post('/api/v1/contacts')
+      .send({ identities: [{ kind: 'phone', value: '+254711000007' }], vulnerable: true })
+      .expect(200);
+    await h.advance(5 * 60 * MIN);
+    expect(await h.store.sandbox.sends()).toHaveLength(0);
+    const m = await h.api('agent').get(`/api/v1/messages/${queued.messageId}`).expect(200);
+    expect(m.body.message.status).toBe('review');
+    // approved, it goes
+    await h.api('agent').post(`/api/v1/messages/${queued.messageId}/review`).send({ verdict: 'approve' }).expect(200);
+    await h.settle();
+    expect(await h.store.sandbox.sends()).toHaveLength(1);
+  });
+
   it('approved in the night, it waits for the morning as any message would', async () => {
     // 03:30 in Nairobi
     h = await startHarness({ at: '2026-11-23T00:30:00Z' });

@@ -137,6 +137,14 @@ export class SendGate {
       await this.d.followUps.afterFailed(store, messageId, stepIndex);
       return null;
     }
+    // queued without a review, it now needs one (the contact was flagged vulnerable meanwhile): it
+    // waits for a person as a new request would, before anything of it went
+    if (fresh.outcome === 'review' && message.decision.outcome !== 'review' && stepIndex === 0 && existing === null) {
+      await store.messages.recordDecision(messageId, fresh, now);
+      if (await store.messages.holdForReview(messageId, fresh, now)) await store.timers.cancelFor(messageId, now);
+      this.d.log.info({ messageId, step: stepIndex }, 'send gate: held for review');
+      return null;
+    }
     // an approved review decides `review` again, with the time it may go: a person's approval is
     // no licence to wake the contact at 03:30
     const waits = fresh.outcome === 'defer' || fresh.outcome === 'review';

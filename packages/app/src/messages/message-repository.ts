@@ -162,6 +162,20 @@ export class MessageRepository {
   }
 
   /** Moves a message between statuses only from the given ones; false if it was elsewhere. */
+  /**
+   * A queued message that now needs a person (its fresh decision says review): held, with that
+   * decision as its own (an approval then lets it go). False when it was no longer queued.
+   */
+  async holdForReview(id: string, decision: Decision, now: number): Promise<boolean> {
+    const r = await this.c.db
+      .updateTable('messages')
+      .set({ status: 'review', outcome: decision.outcome, decision: json(decision), updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'queued')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async transition(
     id: string,
     from: readonly MessageStatus[],

@@ -137,7 +137,9 @@ export class MessageRequests {
     if (!(await u.store.messages.transition(messageId, ['review'], to, now)))
       throw new ConflictError('MESSAGE_NOT_IN_REVIEW', `message ${messageId} is not waiting for review (it is ${message.status})`);
     await u.store.audit.record(actor, `message.review.${verdict}`, messageId, { note: note ?? null }, now);
-    if (verdict === 'approve') await u.store.timers.schedule({ kind: 'step', messageId, step: 0 }, now, now);
+    // a timer of its own time: a message held at the gate (flagged for review after it was queued)
+    // already had its step's timer
+    if (verdict === 'approve') await u.store.timers.schedule({ kind: 'step-retry', messageId, step: 0, at: now }, now, now);
     return to;
   }
 
