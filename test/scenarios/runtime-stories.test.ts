@@ -212,6 +212,13 @@ describe('escalation (story 10): an account issue with no reply, or flagged urge
         data: { summary: 'a blocked card' },
       })
       .expect(202);
+  /** An event about the contact (and an object) at the test clock's time. */
+  const happened = (contactId: string, id: string, type: string, object?: { type: string; id: string }) =>
+    h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({ id, type, occurredAt: h.clock.now().toISOString(), contact: { id: contactId }, ...(object ? { object } : {}) })
+      .expect(202);
   const journeyOf = async (id: string) =>
     (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.journeys as Array<{ journeyId: string; status: string }>;
   const outcome = async () =>
@@ -254,11 +261,7 @@ describe('escalation (story 10): an account issue with no reply, or flagged urge
     await opened(id, 'AI-2');
     await h.settle();
     h.clock.advance(2 * 3_600_000);
-    await h
-      .api('integration')
-      .post('/api/v1/events')
-      .send({ id: 'AI-2-urgent', type: 'account.issue_urgent', occurredAt: h.clock.now().toISOString(), contact: { id } })
-      .expect(202);
+    await happened(id, 'AI-2-urgent', 'account.issue_urgent');
     await h.settle();
     await h.advance(10 * MIN);
     const sends = await h.store.sandbox.sends();
@@ -299,17 +302,7 @@ describe('escalation (story 10): an account issue with no reply, or flagged urge
         .expect(202);
     await h.settle();
     h.clock.advance(DAY / 2);
-    await h
-      .api('integration')
-      .post('/api/v1/events')
-      .send({
-        id: 'T-5-closed',
-        type: 'ticket.closed',
-        occurredAt: h.clock.now().toISOString(),
-        contact: { id },
-        object: { type: 'ticket', id: 'T-5' },
-      })
-      .expect(202);
+    await happened(id, 'T-5-closed', 'ticket.closed', { type: 'ticket', id: 'T-5' });
     await h.settle();
     await h.advance(DAY);
     const messages = await h.db.selectFrom('messages').select(['template', 'request']).where('contact_id', '=', id).execute();
@@ -326,17 +319,7 @@ describe('escalation (story 10): an account issue with no reply, or flagged urge
     await opened(id, 'AI-4');
     await h.settle();
     h.clock.advance(DAY / 2);
-    await h
-      .api('integration')
-      .post('/api/v1/events')
-      .send({
-        id: 'AI-4-resolved',
-        type: 'account.issue_resolved',
-        occurredAt: h.clock.now().toISOString(),
-        contact: { id },
-        object: { type: 'account_issue', id: 'AI-4' },
-      })
-      .expect(202);
+    await happened(id, 'AI-4-resolved', 'account.issue_resolved', { type: 'account_issue', id: 'AI-4' });
     await h.settle();
     await h.advance(3 * DAY);
     expect(await h.store.sandbox.sends()).toHaveLength(1);
