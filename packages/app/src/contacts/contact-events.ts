@@ -87,33 +87,44 @@ export class ContactEvents {
    * and object (all a window's state needs: its latest opening and closing), oldest first.
    */
   async since(contactId: string, since: number, lasting: readonly string[] = []): Promise<PastEvent[]> {
-    const { rows } = await prepared(
-      this.c,
-      'recent events',
-      (d) =>
-        d
-          .selectFrom('contact_events')
-          .select(COLUMNS.contact_events)
-          .where('contact_id', '=', arg(0))
-          .where('at', '>=', arg(1))
-          .orderBy('at'),
-      [contactId, since],
-    );
-    if (lasting.length === 0) return rows.map(pastEventOf);
-    const older = await this.c.db
+    if (lasting.length === 0) {
+      const { rows } = await prepared(
+        this.c,
+        'recent events',
+        (d) =>
+          d
+            .selectFrom('contact_events')
+            .select(COLUMNS.contact_events)
+            .where('contact_id', '=', arg(0))
+            .where('at', '>=', arg(1))
+            .orderBy('at'),
+        [contactId, since],
+      );
+      return rows.map(pastEventOf);
+    }
+    // one round trip (the send gate reads this for every send): the recent events, and the older
+    // ones of the lasting types, each part by its index
+    const rows = await this.c.db
       .selectFrom('contact_events')
       .select(COLUMNS.contact_events)
       .where('contact_id', '=', contactId)
-      .where('type', 'in', [...lasting])
-      .where('at', '<', since)
-      .orderBy('at', 'desc')
+      .where('at', '>=', since)
+      .unionAll(
+        this.c.db
+          .selectFrom('contact_events')
+          .select(COLUMNS.contact_events)
+          .where('contact_id', '=', contactId)
+          .where('type', 'in', [...lasting])
+          .where('at', '<', since),
+      )
       .execute();
-    const latest = new Map<string, (typeof older)[number]>();
-    for (const r of older) {
+    const byAt = (a: (typeof rows)[number], b: (typeof rows)[number]) => Number(a.at) - Number(b.at);
+    const latest = new Map<string, (typeof rows)[number]>();
+    for (const r of rows.filter((x) => Number(x.at) < since).sort((a, b) => byAt(b, a))) {
       const key = `${r.type}\u0000${r.object_type ?? ''}\u0000${r.object_id ?? ''}`;
       if (!latest.has(key)) latest.set(key, r);
     }
-    return [...[...latest.values()].sort((a, b) => Number(a.at) - Number(b.at)), ...rows].map(pastEventOf);
+    return [...[...latest.values()].sort(byAt), ...rows.filter((x) => Number(x.at) >= since).sort(byAt)].map(pastEventOf);
   }
 }
 
