@@ -2,6 +2,7 @@ import type { MessageType, Purpose } from '@signalbox/engine';
 import { z } from 'zod';
 import { ConflictError } from '../errors.js';
 import { summariseDecision } from '../messages/summarise.js';
+import { isSameRequest } from '../requests/same-request.js';
 import type { Runtime } from '../runtime.js';
 
 /**
@@ -53,14 +54,7 @@ export async function agentSend(
     );
     if (!requested.created) {
       const first = await u.store.messages.get(requested.messageId);
-      const same =
-        first !== null &&
-        first.contactId === contactId &&
-        first.type === body.messageType &&
-        (first.request.template ?? null) === (body.template || null) &&
-        // a purpose left out was filled from the template when the first was recorded
-        (!body.purpose || first.request.purpose === body.purpose);
-      if (!same)
+      if (!isSameRequest(first, contactId, { type: body.messageType, template: body.template, purpose: body.purpose }))
         throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for another send', [
           { path: '/idempotencyKey', message: 'a new send takes a new key' },
         ]);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, InputError, NotFoundError } from '../../errors.js';
 import type { IdempotentAnswer } from '../../messages/idempotency.js';
+import { isSameRequest } from '../../requests/same-request.js';
 import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
@@ -64,13 +65,7 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
           if (!result.created) {
             // the key made a message before its answer was kept (a body key from before this check):
             // the same request, or a 409 (the unit rolls back whatever this one made, a contact too)
-            const first = await u.store.messages.get(result.messageId);
-            if (
-              first === null ||
-              first.contactId !== contactId ||
-              first.type !== request.type ||
-              (first.template ?? null) !== (request.template ?? null)
-            )
+            if (!isSameRequest(await u.store.messages.get(result.messageId), contactId, { type: request.type, template: request.template }))
               throw new ConflictError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used with a different request', [
                 { path: keyAt, message: 'a new message takes a new key' },
               ]);
