@@ -695,6 +695,62 @@ describe('a ticket opened long ago and never closed (story 2)', () => {
   });
 });
 
+describe('a dry run reads what live decisions read (story 2 and story 15)', () => {
+  async function finished(id: string) {
+    for (let i = 0; i < 600; i++) {
+      const r = await h.api('admin').get(`/api/v1/rules/dry-runs/${id}`).expect(200);
+      if (r.body.status !== 'running') return r.body;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    throw new Error('dry run did not finish');
+  }
+
+  it('a ticket opened 120 days ago and never closed holds the promotion under the baseline, as it does live', async () => {
+    h = await startHarness({ at: MORNING });
+    // promotions go by email, with marketing consent
+    const id = await contact('+254711000036', {
+      identities: [
+        { kind: 'phone', value: '+254711000036' },
+        { kind: 'email', value: 'dry@example.com' },
+      ],
+    });
+    await h.api('agent').post(`/api/v1/contacts/${id}/consent`).send({ channel: '*', purpose: 'marketing', status: 'granted' }).expect(201);
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 't-dry-opened',
+        type: 'ticket.opened',
+        occurredAt: new Date(Date.parse(MORNING) - 120 * DAY).toISOString(),
+        contact: { id },
+        object: { type: 'ticket', id: 'T-DRY' },
+      })
+      .expect(202);
+    await h.settle();
+    const live = await request(id, { type: 'promotional', team: 'marketing' });
+    expect(live.decision.outcome).toBe('suppress');
+    expect(JSON.stringify(live.decision.reasons)).toContain('open-ticket-no-promo');
+    const active = (await h.api('agent').get('/api/v1/rules').expect(200)).body.ruleset;
+    const document = {
+      ...active,
+      version: 'no-ticket-guard',
+      rules: active.rules.filter((r: { name: string }) => r.name !== 'open-ticket-no-promo'),
+    };
+    for (const sample of [
+      { kind: 'contacts', messageTypes: ['promotional'], team: 'marketing', at: MORNING },
+      { kind: 'requests', days: 1 },
+    ]) {
+      const started = await h.api('admin').post('/api/v1/rules/dry-run').send({ document, sample }).expect(202);
+      const done = await finished(started.body.id);
+      expect(done.status).toBe('done');
+      // the baseline holds it as live did; the candidate without the guard lets it go
+      expect(done.result.impact.changed, JSON.stringify(sample)).toBe(1);
+      const [transition] = Object.keys(done.result.impact.transitions);
+      expect(transition).toMatch(/^suppress→/);
+    }
+  });
+});
+
 describe('STOP while a fallback is pending', () => {
   it('no further send of that message; the STOP confirmation goes out once', async () => {
     h = await startHarness({ at: MORNING });

@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RULESET, decideParsed, loadRuleset, parseMessageRequest } from '@signalbox/engine';
 import { TestClock } from '../src/clock.js';
+import { eventReach } from '../src/contacts/context.js';
 import { openSqlite } from '../src/db/sqlite.js';
 import { DryRuns } from '../src/dry-run/dry-runs.js';
-import { EVENT_DAYS, evaluateContacts, PRESSURE_DAYS } from '../src/dry-run/evaluate.js';
+import { evaluateContacts, PRESSURE_DAYS } from '../src/dry-run/evaluate.js';
 import { Impact } from '../src/dry-run/impact.js';
 import { createLogger } from '../src/logger.js';
 import { MESSAGE_PRESSURE } from '../src/messages/status.js';
@@ -98,7 +99,8 @@ const request = parseMessageRequest({ type: 'service', team: 'care' });
 // --- baseline: the engine's raw decideParsed rate on contexts built from the stored contacts ---
 const window = {
   pressureSince: AT - PRESSURE_DAYS * DAY,
-  eventsSince: AT - EVENT_DAYS * DAY,
+  eventsSince: AT - eventReach(baseline).days * DAY,
+  lasting: eventReach(baseline).lasting,
   until: AT + 1,
   pressureStatuses: MESSAGE_PRESSURE,
 };

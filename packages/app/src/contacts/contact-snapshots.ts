@@ -22,8 +22,9 @@ export interface SnapshotPage {
 export interface SnapshotWindow {
   /** Pressure budget rows created in [pressureSince, until). */
   pressureSince: number;
-  /** Events that happened in [eventsSince, until). */
+  /** Events that happened in [eventsSince, until), and those of the `lasting` types before it (see context.ts `eventReach`). */
   eventsSince: number;
+  lasting: readonly string[];
   until: number;
   /** Statuses that count against the budget. */
   pressureStatuses: readonly string[];
@@ -91,7 +92,9 @@ export class ContactSnapshots {
         .select(['contact_id', 'type', 'at', 'object_type', 'object_id', 'data'])
         .where('contact_id', '>=', first)
         .where('contact_id', '<=', last)
-        .where('at', '>=', w.eventsSince)
+        .where((eb) =>
+          w.lasting.length === 0 ? eb('at', '>=', w.eventsSince) : eb.or([eb('at', '>=', w.eventsSince), eb('type', 'in', [...w.lasting])]),
+        )
         .where('at', '<', w.until)
         .orderBy('contact_id')
         .orderBy('at')

@@ -41,6 +41,12 @@ export function eventReach(rs: CompiledRuleset): EventReach {
   return r;
 }
 
+/** What decisions under any of these rulesets read (a dry run's baseline and candidate read the same rows). */
+export function eventReachOf(...rulesets: readonly CompiledRuleset[]): EventReach {
+  const each = rulesets.map(eventReach);
+  return { days: Math.max(EVENT_DAYS, ...each.map((r) => r.days)), lasting: [...new Set(each.flatMap((r) => r.lasting))].sort() };
+}
+
 export interface ContextReads {
   contacts: ContactRepository;
   consent: ConsentLedger;

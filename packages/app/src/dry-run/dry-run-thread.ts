@@ -6,10 +6,11 @@
 import { parentPort, type Worker, workerData } from 'node:worker_threads';
 import { loadRuleset } from '@signalbox/engine';
 import type { SnapshotPage } from '../contacts/contact-snapshots.js';
+import { eventReachOf } from '../contacts/context.js';
 import { openLocation } from '../db/open.js';
 import { MESSAGE_PRESSURE } from '../messages/status.js';
 import { Store } from '../store/store.js';
-import { EVENT_DAYS, evaluateContacts, evaluateReplay, PRESSURE_DAYS, type ReplayItem } from './evaluate.js';
+import { evaluateContacts, evaluateReplay, PRESSURE_DAYS, type ReplayItem } from './evaluate.js';
 import { Impact, type ImpactData } from './impact.js';
 import type { DryRunThreadData, FromDryRun, FromHelper, HelperData, ToHelper } from './protocol.js';
 import { spawnThread } from './spawn.js';
@@ -48,6 +49,8 @@ function startHelper(data: HelperData, onPaged: (n: number) => void): Helper {
 async function run(data: DryRunThreadData, post: (m: FromDryRun) => void): Promise<void> {
   const baseline = loadRuleset(data.baseline);
   const candidate = loadRuleset(data.candidate);
+  // the events decisions under either ruleset read, as live decisions read them (context.ts)
+  const reach = eventReachOf(baseline, candidate);
   const open = await openLocation(data.database);
   const store = new Store(open);
   let done = 0;
@@ -86,7 +89,8 @@ async function run(data: DryRunThreadData, post: (m: FromDryRun) => void): Promi
         post({ type: 'progress', done: 0, total });
         const window = {
           pressureSince: sample.at - PRESSURE_DAYS * DAY,
-          eventsSince: sample.at - EVENT_DAYS * DAY,
+          eventsSince: sample.at - reach.days * DAY,
+          lasting: reach.lasting,
           until: sample.at + 1,
           pressureStatuses: MESSAGE_PRESSURE,
         };
@@ -103,7 +107,8 @@ async function run(data: DryRunThreadData, post: (m: FromDryRun) => void): Promi
         post({ type: 'progress', done: 0, total });
         const window = {
           pressureSince: sample.from - PRESSURE_DAYS * DAY,
-          eventsSince: sample.from - EVENT_DAYS * DAY,
+          eventsSince: sample.from - reach.days * DAY,
+          lasting: reach.lasting,
           until: sample.to,
           pressureStatuses: MESSAGE_PRESSURE,
         };

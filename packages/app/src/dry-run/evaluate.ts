@@ -11,12 +11,12 @@ import {
   trustedDecisionContext,
 } from '@signalbox/engine';
 import type { SnapshotPage } from '../contacts/contact-snapshots.js';
+import { type EventReach, eventReachOf } from '../contacts/context.js';
 import type { Impact } from './impact.js';
 
 const DAY = 86_400_000;
 /** As the runtime's decision context: the pressure budget's longest window is a week (8 days read). */
 export const PRESSURE_DAYS = 8;
-export const EVENT_DAYS = 90;
 
 /** A message request made in the past, replayed at its original time. */
 export interface ReplayItem {
@@ -71,8 +71,8 @@ function group(page: SnapshotPage): Map<string, Rows> {
 
 const NONE: Rows = { identities: [], consent: [], history: [], events: [] };
 
-/** The decision context as the runtime builds it (`loadContext`), as of `at`. */
-function contextOf(id: string, data: string, rows: Rows, at: number, all: boolean): DecisionContext {
+/** The decision context as the runtime builds it (`loadContext`), as of `at`; `reach` only where not `all`. */
+function contextOf(id: string, data: string, rows: Rows, at: number, all: boolean, reach?: EventReach): DecisionContext {
   const contact = JSON.parse(data) as Contact;
   contact.id = id;
   contact.identities = rows.identities;
@@ -86,12 +86,13 @@ function contextOf(id: string, data: string, rows: Rows, at: number, all: boolea
   }
   // a replayed request sees only what had happened before it
   const since = at - PRESSURE_DAYS * DAY;
-  const eventsSince = at - EVENT_DAYS * DAY;
+  const eventsSince = at - (reach?.days ?? 0) * DAY;
+  const lasting = new Set(reach?.lasting);
   return trustedDecisionContext({
     contact,
     consent: rows.consent.filter((x) => x[0] <= at).map((x) => x[1]),
     history: rows.history.filter((x) => x[0] >= since && x[0] < at).map((x) => x[1]),
-    events: rows.events.filter((x) => x[0] >= eventsSince && x[0] < at).map((x) => x[1]),
+    events: rows.events.filter((x) => (x[0] >= eventsSince || lasting.has(x[1].type)) && x[0] < at).map((x) => x[1]),
   });
 }
 
@@ -129,6 +130,7 @@ export function evaluateReplay(
   impact: Impact,
 ): void {
   const rows = group(page);
+  const reach = eventReachOf(baseline, candidate);
   const data = new Map(page.contacts);
   const seen = new Set<string>();
   for (const item of items) {
@@ -139,7 +141,7 @@ export function evaluateReplay(
       seen.add(item.contactId);
       impact.contact();
     }
-    const ctx = contextOf(item.contactId, d, rows.get(item.contactId) ?? NONE, item.at, false);
+    const ctx = contextOf(item.contactId, d, rows.get(item.contactId) ?? NONE, item.at, false, reach);
     impact.add(
       groupOf(item.request, ctx),
       item.contactId,
