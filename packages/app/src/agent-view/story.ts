@@ -2,7 +2,7 @@ import type { PastEvent } from '@signalbox/engine';
 import { plainText } from '../content/plain-text.js';
 import type { AttemptRow } from '../delivery/attempt-repository.js';
 import { ATTEMPT_FAILED, ATTEMPT_WENT } from '../delivery/attempt-status.js';
-import type { MessageRow } from '../messages/message-repository.js';
+import type { MessageRow } from '../messages/message-record.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -1,6 +1,6 @@
 import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewMessage } from '../messages/message-repository.js';
+import type { NewMessage } from '../messages/message-record.js';
 import type { Store } from '../store/store.js';
 import { storeFactories } from '../store/testing.js';
 import { eventReach, loadContext } from './context.js';

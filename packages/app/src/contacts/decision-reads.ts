@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Conn } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
 import type { ConsentLedgerTable, ContactEventsTable } from '../db/schema.js';
-import { type PressureRow, sentRecordOf } from '../messages/message-repository.js';
+import { type PressureRow, sentRecordOf } from '../messages/pressure-record.js';
 import { consentRecordOf } from './consent-ledger.js';
 import { pastEventOf } from './contact-events.js';
 import { type ContactIdentityRow, contactOfRows, type StoredContact } from './contact-record.js';

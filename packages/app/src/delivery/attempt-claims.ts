@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Conn } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
 import { uuidv7 } from '../ids.js';
-import { insertMessage, messageRow, type NewMessage } from '../messages/message-repository.js';
+import { insertMessage, messageRow, type NewMessage } from '../messages/message-record.js';
 import { claimKey } from './claim-key.js';
 
 /** A plan step to claim: its message, its index, and the channel and provider it goes through. */

@@ -4,7 +4,7 @@ import type { Conn } from '../db/connection.js';
 import { arg, oneOf, prepared } from '../db/prepared.js';
 import { type AttemptsTable, COLUMNS } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import type { NewMessage } from '../messages/message-repository.js';
+import type { NewMessage } from '../messages/message-record.js';
 import { type AttemptClaim, claimAttempt, claimWithMessage } from './attempt-claims.js';
 import type { AttemptStatus } from './attempt-status.js';
 

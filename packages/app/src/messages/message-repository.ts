@@ -4,53 +4,9 @@ import { type Conn, json, parseJson } from '../db/connection.js';
 import { arg, oneOf, prepared } from '../db/prepared.js';
 import { COLUMNS, type MessagesTable } from '../db/schema.js';
 import { uuidv7 } from '../ids.js';
+import { insertMessage, type MessageRow, type NewMessage, toMessage } from './message-record.js';
+import { pendingOf, RANK, requestPriority, sentRecordOf } from './pressure-record.js';
 import { MESSAGE_PRESSURE, MESSAGE_WENT, type MessageStatus } from './status.js';
-
-export interface MessageRow {
-  id: string;
-  contactId: string;
-  idempotencyKey: string | null;
-  journeyInstanceId: string | null;
-  journeyId: string | null;
-  type: string;
-  purpose: string;
-  team: string | null;
-  workflow: string | null;
-  template: string | null;
-  status: MessageStatus;
-  outcome: Decision['outcome'];
-  channel: string | null;
-  cost: number;
-  request: MessageRequest;
-  decision: Decision;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export type NewMessage = Omit<MessageRow, 'createdAt' | 'updatedAt'>;
-
-function toMessage(r: MessagesTable): MessageRow {
-  return {
-    id: r.id,
-    contactId: r.contact_id,
-    idempotencyKey: r.idempotency_key,
-    journeyInstanceId: r.journey_instance_id,
-    journeyId: r.journey_id,
-    type: r.type,
-    purpose: r.purpose,
-    team: r.team,
-    workflow: r.workflow,
-    template: r.template,
-    status: r.status as MessageStatus,
-    outcome: r.outcome as Decision['outcome'],
-    channel: r.channel,
-    cost: Number(r.cost),
-    request: parseJson(r.request),
-    decision: parseJson(r.decision),
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-  };
-}
 
 export interface MessageFilter {
   status?: readonly MessageStatus[] | undefined;
@@ -64,54 +20,6 @@ export interface MessageFilter {
 }
 
 /** Messages with the decision they were made with (a decision is data, stored with its message). */
-/**
- * The row `create` inserts, as its columns and their values in order (the attempts' statement that
- * records a message and claims its first step together inserts the same row).
- */
-export function messageRow(m: NewMessage, now: number): { columns: Array<keyof MessagesTable>; args: unknown[] } {
-  const values: MessagesTable = {
-    id: m.id,
-    contact_id: m.contactId,
-    idempotency_key: m.idempotencyKey,
-    journey_instance_id: m.journeyInstanceId,
-    journey_id: m.journeyId,
-    type: m.type,
-    purpose: m.purpose,
-    team: m.team,
-    workflow: m.workflow,
-    template: m.template,
-    status: m.status,
-    outcome: m.outcome,
-    channel: m.channel,
-    cost: m.cost,
-    request: json(m.request),
-    decision: json(m.decision),
-    created_at: now,
-    updated_at: now,
-  };
-  const columns = Object.keys(values) as Array<keyof MessagesTable>;
-  return { columns, args: columns.map((c) => values[c]) };
-}
-
-/**
- * Inserts a message unless its idempotency key is recorded already (no error: inside a PostgreSQL
- * transaction one would abort it); whether it was recorded now.
- */
-export async function insertMessage(c: Conn, m: NewMessage, now: number): Promise<boolean> {
-  const { columns, args } = messageRow(m, now);
-  const inserted = await prepared(
-    c,
-    'create message',
-    (d) =>
-      d
-        .insertInto('messages')
-        .values(Object.fromEntries(columns.map((col, i) => [col, arg(i)])) as unknown as MessagesTable)
-        .onConflict((oc) => oc.column('idempotency_key').doNothing()),
-    args,
-  );
-  return Number(inserted.numAffectedRows ?? 0n) > 0 || m.idempotencyKey === null;
-}
-
 export class MessageRepository {
   constructor(private readonly c: Conn) {}
 
@@ -425,31 +333,3 @@ export class MessageRepository {
     return new Map(rows.map((r) => [r.message_id, parseJson<Decision>(r.decision)]));
   }
 }
-
-/** A history row: what the budget counts of a message, with its status and its request's priority where read. */
-export type PressureRow = Pick<MessagesTable, 'type' | 'team' | 'channel' | 'created_at'> & {
-  status?: string | null | undefined;
-  priority?: string | null | undefined;
-  /** Some step of it has been claimed: it is being sent (or was), whatever its status says yet. */
-  claimed?: boolean | number | null | undefined;
-};
-
-/** Waiting to go and not being sent: no step claimed yet (a claimed one stays `queued` through its provider call and retries). */
-const pendingOf = (r: PressureRow) => r.status === 'queued' && !r.claimed;
-
-const PRIORITIES = new Set(['low', 'normal', 'high']);
-const RANK: Record<string, number> = { low: 0, normal: 1, high: 2 };
-
-/** A message as the pressure budget counts it (a queued one is pending: see SentRecord). */
-export function sentRecordOf(r: PressureRow): SentRecord {
-  const s: SentRecord = { at: new Date(Number(r.created_at)).toISOString(), type: r.type as SentRecord['type'] };
-  if (r.channel !== null) s.channel = r.channel;
-  if (r.team !== null) s.team = r.team;
-  if (r.status !== undefined && r.status !== null) s.pending = pendingOf(r);
-  if (r.priority !== undefined && r.priority !== null && PRIORITIES.has(r.priority)) s.priority = r.priority as SentRecord['priority'];
-  return s;
-}
-
-/** The priority a message's request carries, read from its stored JSON (the column holds text). */
-export const requestPriority = (dialect: string) =>
-  dialect === 'postgres' ? sql<string | null>`(request::json ->> 'priority')` : sql<string | null>`json_extract(request, '$.priority')`;

@@ -8,7 +8,7 @@ import { tell, type Unit } from '../delivery/unit.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
-import type { MessageRow, NewMessage } from '../messages/message-repository.js';
+import type { MessageRow, NewMessage } from '../messages/message-record.js';
 import type { MessageStatus } from '../messages/status.js';
 import { assertTemplateUsable, withTemplateDefaults } from './template-check.js';
 

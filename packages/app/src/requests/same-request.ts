@@ -1,4 +1,4 @@
-import type { MessageRow } from '../messages/message-repository.js';
+import type { MessageRow } from '../messages/message-record.js';
 
 /**
  * Whether the message an idempotency key made is the one a retry with that key asks for: the same

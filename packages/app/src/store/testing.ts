@@ -5,7 +5,7 @@ import { CompiledQuery, sql } from 'kysely';
 import type { OpenDatabase } from '../db/connection.js';
 import { dropPostgresSchema, openPostgres } from '../db/postgres.js';
 import { openSqlite } from '../db/sqlite.js';
-import type { NewMessage } from '../messages/message-repository.js';
+import type { NewMessage } from '../messages/message-record.js';
 import { Store } from './store.js';
 
 /** Postgres for tests and CI: the machine's local server (trust auth), database `test`. */
