@@ -271,6 +271,28 @@ describe('escalation (story 10): an account issue with no reply, or flagged urge
     expect(await outcome()).toBe('escalated');
   });
 
+  it('an urgent flag at night calls at once; the first message, held for the morning, is not sent after the call', async () => {
+    // 23:00 in Nairobi: the first message waits for the morning
+    h = await startHarness({ at: '2026-11-23T20:00:00Z' });
+    const id = await contact('+254711000106');
+    await opened(id, 'AI-6');
+    await h.settle();
+    expect(await h.store.sandbox.sends()).toHaveLength(0);
+    const [held] = await h.db.selectFrom('messages').select(['id', 'status']).where('contact_id', '=', id).execute();
+    expect(held?.status).toBe('queued');
+    h.clock.advance(30 * MIN);
+    await happened(id, 'AI-6-urgent', 'account.issue_urgent');
+    await h.settle();
+    await h.advance(10 * MIN);
+    expect((await h.store.sandbox.sends()).map((s) => s.channel)).toEqual(['voice', 'sms']);
+    // the morning comes: nothing more goes
+    await h.advance(12 * 60 * MIN);
+    expect(await h.store.sandbox.sends()).toHaveLength(2);
+    const first = (await h.api('agent').get(`/api/v1/messages/${held?.id}`).expect(200)).body;
+    expect(first.message.status).toBe('cancelled');
+    expect(await outcome()).toBe('escalated');
+  });
+
   it('a reply hands the issue to the team: no chase, no call', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000103');

@@ -83,6 +83,36 @@ describe('payment reminder journey', () => {
     expect(step.instance.status).toBe('completed');
   });
 
+  it('a send step that replaces unsent messages cancels them before it is made; other sends leave earlier messages standing', () => {
+    const opened = {
+      id: 'ai-1',
+      type: 'account.issue_opened',
+      contactId: 'c-1',
+      object: { type: 'account_issue', id: 'AI-1' },
+      occurredAt: new Date(T0).toISOString(),
+      data: {},
+    };
+    const first = startJourney('account-escalation', opened, 'ji-9', rs, T0);
+    // the first message goes with no cancel before it
+    expect(first.commands.map((c) => c.type)).toEqual(['send', 'schedule']);
+    const urgent = advance(
+      first.instance,
+      { kind: 'event', event: { id: 'ai-1-urgent', type: 'account.issue_urgent', occurredAt: new Date(min(30)).toISOString() } },
+      min(30),
+      rs,
+    );
+    expect(urgent.commands.map((c) => c.type)).toEqual(['cancel', 'cancel', 'send', 'complete']);
+    // the wait's timer goes, then the call replaces what was not sent yet
+    expect(urgent.commands[0]).toMatchObject({ type: 'cancel', messages: 'none' });
+    expect(urgent.commands[1]).toEqual({
+      type: 'cancel',
+      timerIds: [],
+      messages: 'all-unsent',
+      reason: 'replaced by step call of journey account-escalation',
+    });
+    expect(sends(urgent.commands)).toEqual(['account_issue_call']);
+  });
+
   it('an event the journey does not care about leaves the instance untouched', () => {
     const step = startJourney('payment-reminder', overdue, 'ji-4', rs, T0);
     const other = advance(

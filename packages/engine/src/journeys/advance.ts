@@ -239,6 +239,9 @@ function run(
     inst.cursor = k;
     switch (step.type) {
       case 'send':
+        // it replaces what earlier steps decided and has not gone (cancelled before this one is made)
+        if (step.cancelUnsent === true)
+          commands.push({ type: 'cancel', timerIds: [], messages: 'all-unsent', reason: `replaced by step ${step.id} of journey ${j.id}` });
         commands.push({ type: 'send', stepId: step.id, request: messageFor(j, inst, step.id, step.template, rs) });
         inst = { ...inst, sends: inst.sends + 1, stepsDone: inst.stepsDone + 1 };
         k++;

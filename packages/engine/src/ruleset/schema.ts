@@ -220,7 +220,16 @@ export type Template = z.output<typeof templateSchema>;
 
 const stepId = id;
 export const journeyStepSchema = z.discriminatedUnion('type', [
-  z.strictObject({ id: stepId, type: z.literal('send'), template: z.string().min(1) }),
+  z.strictObject({
+    id: stepId,
+    type: z.literal('send'),
+    template: z.string().min(1),
+    /**
+     * This message replaces the journey's messages not sent yet (and its sent messages' pending
+     * fallbacks): an escalating call cancels a gentler message still waiting for the morning.
+     */
+    cancelUnsent: z.boolean().optional(),
+  }),
   z.strictObject({
     id: stepId,
     type: z.literal('wait'),
