@@ -60,7 +60,7 @@ async function start(routes = 'sms=twilio,telerivet;whatsapp=twilio;voice=twilio
         apiBase: telerivet.url,
         statusSecret: STATUS_SECRET,
         webhookSecret: 'telerivet-webhook-secret-0123',
-        chatRoutes: {},
+        chatRoutes: { whatsapp: 'PNwhatsapp01' },
         perSecond: 100,
       },
       smtp: {
@@ -277,7 +277,57 @@ describe('Twilio', () => {
     expect(c.unreachable).toMatchObject([
       { kind: 'phone', value: '+254711000311', reason: 'twilio: twilio 30006: landline or unreachable carrier' },
     ]);
-    expect((await attempts(m.messageId))[0]?.status).toBe('undelivered');
+    // the attempt says why, as a send refused at once does
+    expect((await attempts(m.messageId))[0]).toMatchObject({
+      status: 'undelivered',
+      error: 'twilio 30006: landline or unreachable carrier',
+    });
+  });
+
+  it('a failure reported after the message was read is a late receipt: the phone stays reachable, the attempt read', async () => {
+    await start();
+    twilio.rules = [{ to: '^\\+254711000313$', statuses: [] }];
+    const id = await phone('+254711000313');
+    const m = await send(id, { type: 'transactional', template: 'dispatch_assigned' });
+    await settle();
+    const sid = ((await attempts(m.messageId))[0] as unknown as { providerMessageId: string }).providerMessageId;
+    const base = { MessageSid: sid, SmsSid: sid, AccountSid: SID, To: '+254711000313', From: SMS_FROM };
+    expect((await twilio.post(`${h.url}/hooks/twilio/status`, { ...base, MessageStatus: 'read' })).status).toBe(204);
+    expect((await twilio.post(`${h.url}/hooks/twilio/status`, { ...base, MessageStatus: 'undelivered', ErrorCode: '30005' })).status).toBe(
+      204,
+    );
+    await settle();
+    const c = (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact;
+    expect(c.unreachable ?? []).toEqual([]);
+    expect((await attempts(m.messageId))[0]).toMatchObject({ status: 'read', error: null });
+  });
+
+  it('WhatsApp not reachable on a number (30005): the contact is no longer WhatsApp-capable; the number stays good for SMS', async () => {
+    await start();
+    twilio.rules = [{ to: '^whatsapp:\\+254711000314$', statuses: [] }];
+    const id = await phone('+254711000314', { capabilities: { whatsapp: true } });
+    const m = await send(id, { type: 'service', template: 'order_update' });
+    await settle();
+    const [wa] = await attempts(m.messageId);
+    expect(wa?.channel).toBe('whatsapp');
+    const sid = (wa as unknown as { providerMessageId: string }).providerMessageId;
+    const fields = {
+      MessageSid: sid,
+      AccountSid: SID,
+      To: 'whatsapp:+254711000314',
+      From: `whatsapp:${WA_FROM}`,
+      MessageStatus: 'undelivered',
+      ErrorCode: '30005',
+    };
+    expect((await twilio.post(`${h.url}/hooks/twilio/status`, fields)).status).toBe(204);
+    await settle();
+    const c = (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact;
+    expect(c.unreachable ?? []).toEqual([]);
+    expect(c.capabilities.whatsapp).toBe(false);
+    // the plan's next step went by SMS, and the next service message goes by SMS at once
+    expect((await attempts(m.messageId)).map((a) => a.channel)).toEqual(['whatsapp', 'sms']);
+    const next = await send(id, { type: 'service', template: 'order_update' });
+    expect(next.decision.plan[0]?.channel).toBe('sms');
   });
 
   it('the same status callback twice (Twilio signs no time) is applied once: one receipt, counted once', async () => {
@@ -357,6 +407,27 @@ describe('fail-over', () => {
     }
     const after = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
     for (const line of after) expect(Date.parse(line.at as string)).toBeLessThanOrEqual(h.clock.now().getTime());
+  });
+
+  it('an incoming chat is on the channel of its route (a WhatsApp STOP revokes WhatsApp, not SMS); a chat on an unknown route is not taken as SMS', async () => {
+    await start();
+    const id = await phone('+254711000315', { capabilities: { whatsapp: true } });
+    const secret = 'telerivet-webhook-secret-0123';
+    const chat = {
+      event: 'incoming_message',
+      id: 'SMchat001',
+      from_number: '+254711000315',
+      content: 'STOP',
+      message_type: 'chat',
+      secret,
+    };
+    expect((await telerivet.post(`${h.url}/hooks/telerivet/incoming`, { ...chat, route_id: 'PNwhatsapp01' })).status).toBe(200);
+    const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
+    expect(ledger.map((c) => `${c.channel}/${c.purpose}/${c.status}`)).toEqual(['whatsapp/marketing/revoked', 'whatsapp/service/revoked']);
+    const unknown = await telerivet.post(`${h.url}/hooks/telerivet/incoming`, { ...chat, id: 'SMchat002', route_id: 'PNother' });
+    expect(unknown.status).toBe(200);
+    expect(JSON.parse(unknown.body).ignored).toMatch(/TELERIVET_CHAT_ROUTES/);
+    expect((await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger).toHaveLength(2);
   });
 
   it('/openapi.json describes the providers’ hooks with how each is authenticated', async () => {

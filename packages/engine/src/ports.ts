@@ -49,6 +49,8 @@ export interface Receipt {
   providerMessageId: string;
   status: ReceiptStatus;
   at: string;
+  /** Why a failed or undelivered message was not delivered, as the provider said (its error code). */
+  error?: string | undefined;
 }
 
 export interface InboundMessage {

@@ -1,5 +1,6 @@
 import type { CompiledRuleset, IdentityKind, OutboundMessage, ProviderOutcome, SendResult } from '@signalbox/engine';
 import { addressFor } from './address.js';
+import { ATTEMPT_FAILED, type AttemptStatus } from './attempt-status.js';
 import type { GateStore } from './gate.js';
 
 /**
@@ -34,22 +35,34 @@ export async function applyOutcome(
     );
     return;
   }
-  const kind = ruleset?.source.channels[a.outbound.channel]?.address ?? (a.outbound.channel === 'email' ? 'email' : 'phone');
+  const channel = ruleset?.source.channels[a.outbound.channel];
+  if (channel?.requires !== undefined) {
+    // a channel that needs a capability of the handset (WhatsApp, Viber) says the number is not on
+    // it: the capability goes, the number stays good for SMS and calls
+    const capability = channel.requires;
+    await store.contacts.updateData(message.contactId, now, (c) => ({ ...c, capabilities: { ...c.capabilities, [capability]: false } }));
+    return;
+  }
+  const kind = channel?.address ?? (a.outbound.channel === 'email' ? 'email' : 'phone');
   await store.contacts.markUnreachable(kind as IdentityKind, a.outbound.to, `${a.provider}: ${a.result.error}`, now);
 }
 
 /**
  * An outcome a provider reported after the send (in a status callback) for the attempt it names:
- * applied to that attempt's contact on the attempt's channel. Nothing when the attempt is unknown.
+ * applied to that attempt's contact on the attempt's channel. Nothing when the attempt is unknown,
+ * or when it did not fail: a failure reported after the message was delivered or read is a late
+ * receipt, ignored with everything it would have said about the recipient.
  */
 export async function applyReportedOutcome(
-  store: GateStore & { attempts: { byProviderId(p: string, id: string): Promise<{ messageId: string; channel: string } | null> } },
+  store: GateStore & {
+    attempts: { byProviderId(p: string, id: string): Promise<{ messageId: string; channel: string; status: AttemptStatus } | null> };
+  },
   ruleset: CompiledRuleset,
   r: { provider: string; providerMessageId: string; outcome: ProviderOutcome; error: string },
   now: number,
 ): Promise<void> {
   const attempt = await store.attempts.byProviderId(r.provider, r.providerMessageId);
-  if (attempt === null) return;
+  if (attempt === null || !ATTEMPT_FAILED.includes(attempt.status)) return;
   const message = await store.messages.get(attempt.messageId);
   const contact = message !== null ? await store.contacts.get(message.contactId) : null;
   const to = contact !== null ? addressFor(ruleset, contact, attempt.channel) : undefined;

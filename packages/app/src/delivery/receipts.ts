@@ -188,7 +188,12 @@ export class Receipts {
     const now = this.now();
     // the same receipt again (a provider's retry): what it did was done with it, in one transaction
     if (!(await store.receipts.add(attempt.id, r.status, receiptTime(r, now), r))) return;
-    await store.attempts.update(attempt.claim, { status: r.status === 'failed' ? 'failed' : 'undelivered' }, now, ['claimed', 'sent']);
+    await store.attempts.update(
+      attempt.claim,
+      { status: r.status === 'failed' ? 'failed' : 'undelivered', ...(r.error !== undefined ? { error: r.error.slice(0, 500) } : {}) },
+      now,
+      ['claimed', 'sent'],
+    );
     // a redelivered receipt after a crash still leads to the fallback (afterFailed is idempotent);
     // a failure receipt after delivery changes nothing
     const current = await store.attempts.byClaim(attempt.claim);
@@ -210,8 +215,10 @@ export class Receipts {
       groups.flatMap((g) => g.list.map((r) => ({ attemptId: g.attempt.id, status: r.status, at: receiptTime(r, now), detail: r }))),
     );
     const seenBy = new Map<string, Array<{ status: 'delivered' | 'read'; at: number }>>();
+    // logged as the provider timed it (a retry of the same receipt is known by it), counted never
+    // later than now: a read "in 2999" (a clock ahead, a forged field) would stay the contact's latest
     for (const l of logged)
-      seenBy.set(l.attemptId, [...(seenBy.get(l.attemptId) ?? []), { status: l.status as 'delivered' | 'read', at: l.at }]);
+      seenBy.set(l.attemptId, [...(seenBy.get(l.attemptId) ?? []), { status: l.status as 'delivered' | 'read', at: Math.min(l.at, now) }]);
     const moved = groups.flatMap((g) => {
       const seen = seenBy.get(g.attempt.id);
       return seen === undefined ? [] : [{ attempt: g.attempt, seen, status: seen.some((x) => x.status === 'read') ? 'read' : 'delivered' }];

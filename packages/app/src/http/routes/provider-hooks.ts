@@ -16,6 +16,8 @@ export const receiptBody = z.strictObject({
   providerMessageId: z.string().min(1).max(200),
   status: z.enum(['delivered', 'read', 'undelivered', 'failed']),
   at: z.iso.datetime({ offset: true }),
+  /** Why an undelivered or failed message was not delivered (the provider's code or words): kept on its attempt. */
+  error: z.string().min(1).max(500).optional(),
 });
 /** Providers that report in bulk (as many SMS gateways do) send `{ receipts: [...] }`, applied in order. */
 export const RECEIPT_BATCH_MAX = 500;

@@ -46,6 +46,7 @@ export function providerRoutes(
           name: s.telerivet.name ?? 'telerivet',
           statusSecret: s.telerivet.statusSecret,
           webhookSecret: s.telerivet.webhookSecret,
+          chatRoutes: s.telerivet.chatRoutes,
           writes: d.writes,
           inbound,
           log: d.log,

@@ -14,6 +14,8 @@ export interface TelerivetHookDeps {
   statusSecret: string;
   /** The webhook service's secret (incoming messages). */
   webhookSecret: string;
+  /** Chat-app routes by channel (TELERIVET_CHAT_ROUTES): an incoming `chat` is on the channel of its route. */
+  chatRoutes: Readonly<Record<string, string>>;
   writes: HotWrites;
   inbound: () => Inbound;
   log: Logger;
@@ -51,6 +53,14 @@ export function telerivetHookRoutes(d: TelerivetHookDeps): RouteSpec[] {
     const ms = Number(p.get('time_created') ?? p.get('time_updated')) * 1000;
     return new Date(Number.isFinite(ms) && ms > 0 && ms < now ? ms : now).toISOString();
   };
+  /** The channel an incoming message came by: a chat by its route's app, USSD, else SMS; null for a chat on an unknown route. */
+  const channelOf = (p: URLSearchParams): string | null => {
+    const type = p.get('message_type');
+    if (type === 'ussd') return 'ussd';
+    if (type !== 'chat') return 'sms';
+    const route = p.get('route_id');
+    return Object.entries(d.chatRoutes).find(([, r]) => r === route)?.[0] ?? null;
+  };
   return [
     {
       method: 'post',
@@ -64,7 +74,16 @@ export function telerivetHookRoutes(d: TelerivetHookDeps): RouteSpec[] {
         const p = verified(req, d.statusSecret);
         const id = field(p, 'id', /^[\w-]{1,64}$/);
         const status = telerivetReceipt(field(p, 'status'));
-        if (status !== null) await d.writes.receipts(d.name, [{ providerMessageId: id, status, at: at(p) }]);
+        const error = p.get('error_message');
+        if (status !== null)
+          await d.writes.receipts(d.name, [
+            {
+              providerMessageId: id,
+              status,
+              at: at(p),
+              ...(status !== 'delivered' && status !== 'read' && error ? { error: `telerivet: ${error.slice(0, 200)}` } : {}),
+            },
+          ]);
         res.status(200).json({ ok: true });
       },
     },
@@ -83,9 +102,21 @@ export function telerivetHookRoutes(d: TelerivetHookDeps): RouteSpec[] {
           return;
         }
         const text = p.get('content') ?? undefined;
+        const id = field(p, 'id', /^[\w-]{1,64}$/);
+        const channel = channelOf(p);
+        if (channel === null) {
+          // a chat on a route we do not know: which app it came by cannot be told (taking it as
+          // SMS would put a WhatsApp STOP on the SMS channel)
+          d.log.warn(
+            { provider: d.name, routeId: p.get('route_id') },
+            'telerivet chat message on a route not in TELERIVET_CHAT_ROUTES: ignored',
+          );
+          res.status(200).json({ ok: true, ignored: 'chat on a route not in TELERIVET_CHAT_ROUTES' });
+          return;
+        }
         await d.inbound().receive(d.name, {
-          id: field(p, 'id', /^[\w-]{1,64}$/),
-          channel: p.get('message_type') === 'ussd' ? 'ussd' : 'sms',
+          id,
+          channel,
           from: field(p, 'from_number'),
           ...(text !== undefined ? { text: text.slice(0, 4096) } : {}),
           at: at(p),

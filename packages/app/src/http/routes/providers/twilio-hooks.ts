@@ -72,12 +72,15 @@ export function twilioHookRoutes(d: TwilioHookDeps): RouteSpec[] {
           return;
         }
         const status = messageReceipt(raw);
-        if (status !== null) await receipt(d.name, { providerMessageId: sid, status, at: at() });
-        if (status === 'failed' || status === 'undelivered') {
-          const code = p.get('ErrorCode');
+        const failed = status === 'failed' || status === 'undelivered';
+        const code = failed ? (p.get('ErrorCode') ?? null) : null;
+        const o = callbackOutcome(code);
+        // the attempt says why it failed (Twilio's code), as a send refused at once does
+        const error = code === null ? undefined : `twilio ${code.slice(0, 10)}${o === null ? '' : `: ${o.meaning}`}`;
+        if (status !== null) await receipt(d.name, { providerMessageId: sid, status, at: at(), ...(error !== undefined ? { error } : {}) });
+        if (failed) {
           d.log.info({ provider: d.name, errorCode: code, status }, 'twilio message not delivered');
-          const o = callbackOutcome(code);
-          if (o !== null) await d.outcome(d.name, sid, o.outcome, `twilio ${code}: ${o.meaning}`);
+          if (o !== null) await d.outcome(d.name, sid, o.outcome, error as string);
         }
         res.status(204).end();
       },
