@@ -210,6 +210,51 @@ describe('Twilio', () => {
     expect(ledger.map((c) => `${c.channel}/${c.purpose}/${c.status}`)).toEqual(['sms/marketing/revoked', 'sms/service/revoked']);
   });
 
+  it('Advanced Opt-Out: a keyword Twilio recognised in its own words (OptOutType) changes the ledger; Twilio has answered it', async () => {
+    await start();
+    const id = await phone('+254711000316');
+    const inbound = `${h.url}/hooks/twilio/inbound`;
+    const from = { from: '+254711000316', to: SMS_FROM };
+    expect((await twilio.inbound(inbound, { ...from, body: 'ARRET', optOutType: 'STOP', sid: `SM${'1'.repeat(32)}` })).status).toBe(200);
+    await settle();
+    const ledger = async () =>
+      ((await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>).map(
+        (c) => `${c.channel}/${c.purpose}/${c.status}/${c.source}`,
+      );
+    expect(await ledger()).toEqual(['sms/marketing/revoked/keyword', 'sms/service/revoked/keyword']);
+    // Twilio sent its configured reply: no second confirmation from us
+    expect(twilio.messages()).toEqual([]);
+    h.clock.advance(MIN);
+    expect((await twilio.inbound(inbound, { ...from, body: 'ENCORE', optOutType: 'START', sid: `SM${'2'.repeat(32)}` })).status).toBe(200);
+    await settle();
+    expect((await ledger()).slice(2)).toEqual(['sms/service/granted/keyword']);
+    expect(twilio.messages()).toEqual([]);
+  });
+
+  it('START after Twilio blocked the number (21610) lifts the block: transactional SMS go again', async () => {
+    await start('sms=twilio');
+    twilio.rules = [{ to: '^\\+254711000317$', error: 21610 }];
+    const id = await phone('+254711000317');
+    await send(id, { type: 'transactional', template: 'dispatch_assigned' });
+    await settle();
+    twilio.rules = [];
+    h.clock.advance(MIN);
+    expect((await twilio.inbound(`${h.url}/hooks/twilio/inbound`, { from: '+254711000317', to: SMS_FROM, body: 'START' })).status).toBe(
+      200,
+    );
+    await settle();
+    const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<Record<string, string>>;
+    expect(ledger[0]).toMatchObject({ channel: 'sms', purpose: '*', status: 'revoked', source: 'provider' });
+    expect(
+      ledger
+        .slice(1)
+        .map((c) => `${c.channel}/${c.purpose}/${c.status}`)
+        .sort(),
+    ).toEqual(['sms/service/granted', 'sms/transactional/granted']);
+    const next = await send(id, { type: 'transactional', template: 'dispatch_assigned' });
+    expect(next.decision.plan.map((s) => s.channel)).toEqual(['sms', 'voice']);
+  });
+
   it('a button payload from WhatsApp becomes the reply event (through the ruleset’s eventMap.provider)', async () => {
     await start();
     await phone('+254711000304', { capabilities: { whatsapp: true } });

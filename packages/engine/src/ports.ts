@@ -60,6 +60,11 @@ export interface InboundMessage {
   text?: string | undefined;
   /** A button payload (e.g. CONFIRM / RESCHEDULE). */
   payload?: string | undefined;
+  /**
+   * The provider recognised an opt-out keyword in it and answered the contact itself (Twilio
+   * Advanced Opt-Out's `OptOutType`, in whatever words and language the sender configured there).
+   */
+  optOut?: 'stop' | 'start' | 'help' | undefined;
   at: string;
 }
 

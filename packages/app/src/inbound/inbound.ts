@@ -1,4 +1,4 @@
-import { type CompiledRuleset, foldConsent, type InboundMessage, mapEventType, type Purpose } from '@signalbox/engine';
+import { type CompiledRuleset, foldConsent, type InboundMessage, mapEventType, PURPOSES, type Purpose } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
 import type { Sender } from '../delivery/sender.js';
 import type { Unit } from '../delivery/unit.js';
@@ -89,19 +89,26 @@ export class Inbound {
     const raw = m.text ?? '';
     const text = normaliseReply(raw);
     const kw = rs.source.consent.keywords;
-    let keyword = keywordOf(raw, kw);
+    // the provider's word on a keyword (its own opt-out handling, in its own words) comes first
+    let keyword: KeywordAction | null = m.optOut ?? keywordOf(raw, kw);
     // START undoes a revocation: it grants back, on this channel, only what the revocation in force
     // took (what was allowed just before it; behind keyword revocations one after another — STOP
     // twice, STOP then STOP ALL — what was allowed before the first of them, never past a
     // revocation the CRM, an agent or the API made). A YES to a question from someone who never
     // opted out grants nothing and is a reply; after a STOP it restores service, not a marketing
     // consent the contact never gave (STOP records marketing revoked whether or not it was ever granted).
+    // A provider's block of the channel (Twilio 21610: the contact replied STOP at the carrier) is
+    // the contact's STOP too, and lasts until their START: every purpose it took comes back.
     let purposes: readonly Purpose[] = keyword === 'stop' || keyword === 'stopAll' || keyword === 'start' ? kw[keyword].purposes : [];
     if (keyword === 'start') {
       const ledger = await u.store.consent.of(contact.id);
       const defaults = rs.source.consent.defaults;
       const state = foldConsent(ledger, defaults);
-      purposes = purposes.filter((p) => {
+      const blocked = PURPOSES.filter((p) => {
+        const r = state.answer(m.channel, p).record;
+        return r?.status === 'revoked' && r.source === 'provider';
+      });
+      purposes = [...new Set([...purposes, ...blocked])].filter((p) => {
         let record = state.answer(m.channel, p).record;
         if (record?.status !== 'revoked') return false;
         for (let guard = 0; record?.status === 'revoked' && guard <= ledger.length; guard++) {
@@ -111,10 +118,10 @@ export class Inbound {
             defaults,
           );
           if (before.allows(m.channel, p)) return true;
-          // further back only past the contact's own STOPs: a revocation the CRM, an agent or the
-          // API made before them stands
+          // further back only past the contact's own STOPs (by keyword, or at the provider): a
+          // revocation the CRM, an agent or the API made before them stands
           record = before.answer(m.channel, p).record;
-          if (record?.source !== 'keyword') return false;
+          if (record?.source !== 'keyword' && record?.source !== 'provider') return false;
         }
         return false;
       });
@@ -145,9 +152,10 @@ export class Inbound {
         now,
       );
     }
-    if (keyword !== null) {
+    if (keyword !== null && m.optOut === undefined) {
       // the confirmation is transactional, on the channel the keyword came from and only there (someone
-      // who just texted STOP is not called instead), once per inbound message
+      // who just texted STOP is not called instead), once per inbound message; a provider that
+      // handled the keyword has answered it already
       await this.d.requests.request(
         u,
         contact.id,

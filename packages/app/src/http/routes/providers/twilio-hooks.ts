@@ -28,6 +28,8 @@ export interface TwilioHookDeps {
 
 const SID = /^[A-Z]{2}[0-9a-f]{32}$/;
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+/** Twilio Advanced Opt-Out's `OptOutType` values. */
+const OPT_OUT: Readonly<Record<string, 'stop' | 'start' | 'help'>> = { STOP: 'stop', START: 'start', HELP: 'help' };
 
 /**
  * Twilio's webhooks: message and call status callbacks become receipts; inbound messages (SMS
@@ -122,12 +124,16 @@ export function twilioHookRoutes(d: TwilioHookDeps): RouteSpec[] {
         const whatsapp = from.startsWith('whatsapp:');
         const payload = p.get('ButtonPayload') ?? undefined;
         const text = p.get('Body') ?? undefined;
+        // Advanced Opt-Out recognised a keyword (in the words and language configured at Twilio) and answered it
+        const type = (p.get('OptOutType') ?? '').toUpperCase();
+        const optOut = Object.hasOwn(OPT_OUT, type) ? OPT_OUT[type] : undefined;
         await d.inbound().receive(d.name, {
           id: sid,
           channel: whatsapp ? 'whatsapp' : 'sms',
           from: whatsapp ? from.slice('whatsapp:'.length) : from,
           ...(text !== undefined ? { text: text.slice(0, 4096) } : {}),
           ...(payload !== undefined ? { payload: payload.slice(0, 200) } : {}),
+          ...(optOut !== undefined ? { optOut } : {}),
           at: at(),
         });
         d.nudge();

@@ -195,7 +195,11 @@ export class FakeTwilio {
   }
 
   /** A message from a contact to one of our numbers (SMS, or WhatsApp with `whatsapp:` addresses). */
-  inbound(url: string, m: { from: string; to: string; body: string; buttonPayload?: string; sid?: string }, signWith?: string) {
+  inbound(
+    url: string,
+    m: { from: string; to: string; body: string; buttonPayload?: string; sid?: string; optOutType?: 'STOP' | 'START' | 'HELP' },
+    signWith?: string,
+  ) {
     const id = m.sid ?? sid('SM');
     return this.post(
       url,
@@ -210,6 +214,8 @@ export class FakeTwilio {
         NumSegments: '1',
         ApiVersion: '2010-04-01',
         ...(m.buttonPayload !== undefined ? { ButtonPayload: m.buttonPayload, ButtonText: m.body } : {}),
+        // Advanced Opt-Out: Twilio recognised a keyword it was configured with, and answered it
+        ...(m.optOutType !== undefined ? { OptOutType: m.optOutType } : {}),
       },
       signWith,
     );
