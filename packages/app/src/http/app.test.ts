@@ -181,6 +181,33 @@ describe('POST /api/v1/decisions/preview', () => {
     expect(res.body.code).toBe('NOT_FOUND');
   });
 
+  it('a JSON body that is not UTF-8 is refused, never read as U+FFFD; another charset is 415', async () => {
+    for (const path of ['/api/v1/decisions/preview', '/api/v1/events']) {
+      const bad = await request(app)
+        .post(path)
+        .set('x-api-key', KEYS.admin)
+        .set('content-type', 'application/json')
+        // the bytes as they are (superagent would serialise a Buffer as JSON)
+        .serialize((x: unknown) => x as string)
+        .send(Buffer.concat([Buffer.from('{"message":{"type":"otp"},"id":"ev-'), Buffer.from([0xff]), Buffer.from('"}')]))
+        .expect(400);
+      expect(bad.body).toMatchObject({ code: 'BODY_NOT_UTF8', errors: [{ path: '' }] });
+    }
+    const latin1 = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .set('content-type', 'application/json; charset=iso-8859-1')
+      .send('{}')
+      .expect(415);
+    expect(latin1.body).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', errors: [{ path: '/headers/content-type' }] });
+    await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .set('content-type', 'application/json; charset="UTF-8"')
+      .send({ message: { type: 'otp' }, contact: { identities: [{ kind: 'phone', value: '+254700000001' }] } })
+      .expect(200);
+  });
+
   it("a body its Content-Encoding cannot decode, or an encoding not taken: a stable code, not the decoder's words", async () => {
     const bad = await request(app)
       .post('/api/v1/decisions/preview')
@@ -191,6 +218,15 @@ describe('POST /api/v1/decisions/preview', () => {
       .expect(400);
     expect(bad.body).toMatchObject({ code: 'BODY_NOT_DECODABLE' });
     expect(bad.body.detail).not.toMatch(/header check/);
+    // brotli's decoder says it its own way: the same code
+    const br = await request(app)
+      .post('/api/v1/decisions/preview')
+      .set(auth)
+      .set('content-type', 'application/json')
+      .set('content-encoding', 'br')
+      .send('{"this is":"not brotli"}')
+      .expect(400);
+    expect(br.body).toMatchObject({ code: 'BODY_NOT_DECODABLE' });
     const unsupported = await request(app)
       .post('/api/v1/decisions/preview')
       .set(auth)

@@ -85,10 +85,27 @@ export function pointerPastDepth(text: string, limit: number): string {
   return path.map((s) => `/${pointerSegment(s)}`).join('');
 }
 
+/** Fatal: a byte sequence that is not UTF-8 throws (the BOM is kept: JSON never starts with one). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A body's text. JSON is sent as UTF-8 (RFC 8259): bytes that are not are refused, never read as
+ * U+FFFD — two events whose ids differ only in such bytes would be one id, the second taken for a
+ * duplicate of the first and lost.
+ */
+export function utf8Text(raw: Buffer | string): string {
+  if (typeof raw === 'string') return raw;
+  try {
+    return UTF8.decode(raw);
+  } catch {
+    throw new InputError('the body is not valid UTF-8', [{ path: '', message: 'not valid UTF-8 (send JSON as UTF-8)' }], 'BODY_NOT_UTF8');
+  }
+}
+
 /** Refuses a body nested deeper than MAX_JSON_DEPTH, naming where (before anything parses it). */
 export function assertJsonDepth(raw: Buffer | string, limit = MAX_JSON_DEPTH): void {
   if (jsonDepth(raw) <= limit) return;
-  const path = pointerPastDepth(typeof raw === 'string' ? raw : raw.toString('utf8'), limit);
+  const path = pointerPastDepth(utf8Text(raw), limit);
   throw new InputError(
     `the body nests deeper than ${limit} levels`,
     [{ path, message: `nested deeper than ${limit} levels` }],
@@ -120,7 +137,7 @@ function notObjectOrArray(text: string): never {
 
 /** Parses a JSON body read raw: the depth checked first, then an object or array (as express.json is strict). */
 export function parseJsonBody(raw: Buffer | string): unknown {
-  const text = typeof raw === 'string' ? raw : raw.toString('utf8');
+  const text = utf8Text(raw);
   if (!/^\s*[[{]/.test(text)) notObjectOrArray(text);
   assertJsonDepth(raw);
   let value: unknown;
@@ -181,7 +198,7 @@ export function assertStorableText(text: string, value: unknown): void {
  * half the cost of parsing it) runs only when a record holds an object or an array of anything but
  * scalars — a deep body is refused with its path as before, the common one is not scanned.
  */
-export function parseJsonRecords(raw: Buffer, text = raw.toString('utf8')): unknown {
+export function parseJsonRecords(raw: Buffer, text = utf8Text(raw)): unknown {
   if (!/^\s*[[{]/.test(text)) notObjectOrArray(text);
   let value: unknown;
   try {
@@ -214,7 +231,10 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 /** Whether a Content-Type names JSON. */
 export const isJsonType = (type: string | undefined): boolean => type !== undefined && JSON_TYPE.test(type);
 
-/** The request's body must be JSON: 415 naming what to send otherwise. */
+/** A `charset` parameter of a Content-Type, lower case without quotes (undefined when none). */
+const charsetOf = (type: string): string | undefined => /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(type)?.[1]?.toLowerCase();
+
+/** The request's body must be JSON, in UTF-8: 415 naming what to send otherwise. */
 export function assertJsonType(type: string | undefined): void {
   if (!isJsonType(type))
     throw new AppError(
@@ -223,4 +243,9 @@ export function assertJsonType(type: string | undefined): void {
       `send the body as JSON with "content-type: application/json"${type ? ` (got "${type}")` : ' (no content-type was sent)'}`,
       [{ path: '/headers/content-type', message: 'must be application/json' }],
     );
+  const charset = charsetOf(type as string);
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+    throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `send JSON in UTF-8 (got charset "${charset.slice(0, 40)}")`, [
+      { path: '/headers/content-type', message: 'charset must be utf-8' },
+    ]);
 }

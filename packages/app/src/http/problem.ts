@@ -78,7 +78,9 @@ export function problemOf(err: unknown, log: Logger, where: { method: string; pa
       errors: [{ path: '', message: 'not valid JSON' }],
     });
   const known =
-    BODY_PROBLEMS[e.type ?? ''] ?? (typeof e.code === 'string' && e.code.startsWith('Z_') ? BODY_PROBLEMS.compressed : undefined);
+    BODY_PROBLEMS[e.type ?? ''] ??
+    // zlib's codes (gzip, deflate: Z_DATA_ERROR) and brotli's (ERR__ERROR_FORMAT_…)
+    (typeof e.code === 'string' && (e.code.startsWith('Z_') || e.code.startsWith('ERR__ERROR_')) ? BODY_PROBLEMS.compressed : undefined);
   if (known !== undefined) return problemBody(known);
   if (err instanceof URIError && e.status === 400)
     // the router could not decode a part of the path (`/contacts/%ff`): the request names nothing

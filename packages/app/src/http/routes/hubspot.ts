@@ -17,7 +17,7 @@ import type { ReplayGuard } from '../../security/replay-guard.js';
 import { agentIdempotencyKey, agentSend } from '../agent-send.js';
 import { crmCall } from '../crm-call.js';
 import { type FastPath, header, takeBody } from '../fast-path.js';
-import { parseJsonBody, parseJsonRecords } from '../json-body.js';
+import { parseJsonBody, parseJsonRecords, utf8Text } from '../json-body.js';
 import { OAuthState, type UsedStates } from '../oauth-state.js';
 import { pageHeaders } from '../page-headers.js';
 import type { RouteSpec } from '../route-table.js';
@@ -138,7 +138,7 @@ export function hubspotRoutes(
   };
 
   const delivery = async (raw: Buffer, signature: string, path: string) => {
-    const text = raw.toString('utf8');
+    const text = utf8Text(raw);
     const result = await inbound.acceptDelivery(text, parseJsonRecords(raw, text), signature);
     if (result === null) replayed(path);
     d.nudge();
