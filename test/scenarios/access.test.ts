@@ -1,10 +1,11 @@
 /** Least privilege and signed hooks, through HTTP. */
 
+import { connect } from 'node:net';
 import { sign } from '@signalbox/app';
 import { DEFAULT_RULESET } from '@signalbox/engine';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, SANDBOX_SECRET, startHarness } from '../support/harness.js';
+import { type Harness, KEYS, SANDBOX_SECRET, startHarness } from '../support/harness.js';
 
 let h: Harness;
 let contactId: string;
@@ -47,6 +48,56 @@ describe('roles', () => {
     expect(d.body.decision.rulesetVersion).toBe('tighter-caps');
     const audit = await h.db.selectFrom('audit_log').selectAll().where('action', '=', 'rules.publish').execute();
     expect(audit.map((a) => [a.actor, a.subject])).toEqual([['admin:ops', 'tighter-caps']]);
+  });
+  it('PUT honours If-Match (a stale one is 409 with the diff); its reason header is read as UTF-8 and held to what a reason is', async () => {
+    const active = await h.api('agent').get('/api/v1/rules').expect(200);
+    const doc = { ...(structuredClone(DEFAULT_RULESET) as Record<string, unknown>), version: 'put-if-match' };
+    const stale = await h.api('admin').put('/api/v1/rules').set('if-match', '"1"').send(doc).expect(409);
+    expect(stale.body).toMatchObject({ code: 'RULES_VERSION_STALE', basedOn: 1, current: active.body.number });
+    const short = await h.api('admin').put('/api/v1/rules').set('x-signalbox-reason', 'a').send(doc).expect(400);
+    expect(short.body.errors[0].path).toBe('/headers/x-signalbox-reason');
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe(active.body.version);
+    // the header's bytes as curl sends them (UTF-8); Node's own client would not send them raw
+    const body = JSON.stringify(doc);
+    const { hostname: host, port } = new URL(h.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), host, () => {
+        socket.write(
+          Buffer.concat([
+            Buffer.from(
+              `PUT /api/v1/rules HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${KEYS.admin}\r\ncontent-type: application/json\r\n` +
+                `if-match: ${active.headers.etag}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\nx-signalbox-reason: `,
+            ),
+            Buffer.from('Zürich café ✓', 'utf8'),
+            Buffer.from(`\r\n\r\n${body}`),
+          ]),
+        );
+      });
+      let out = '';
+      socket.on('data', (c) => (out += c.toString()));
+      socket.on('end', () => resolve(out));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 200/);
+    const number = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).number;
+    const version = (await h.api('admin').get(`/api/v1/rules/versions/${number}`).expect(200)).body;
+    expect(version.reason).toBe('Zürich café ✓');
+  });
+  it('a label names one document: another document under a published label is refused; the same one again is not', async () => {
+    const doc = structuredClone(DEFAULT_RULESET) as { version: string; caps: Array<{ max: number }> };
+    doc.version = 'tighter-caps';
+    // the very document 'tighter-caps' was published with: the same version again, under its label
+    await h.api('admin').put('/api/v1/rules').send(doc).expect(200);
+    (doc.caps[0] as { max: number }).max += 1;
+    const taken = await h.api('admin').put('/api/v1/rules').send(doc).expect(409);
+    expect(taken.body).toMatchObject({ code: 'RULES_LABEL_TAKEN', errors: [{ path: '/version' }] });
+    const active = await h.api('agent').get('/api/v1/rules').expect(200);
+    const posted = await h
+      .api('admin')
+      .post('/api/v1/rules/versions')
+      .send({ document: doc, reason: 'same label, other caps', basedOn: active.body.number })
+      .expect(409);
+    expect(posted.body.errors[0].path).toBe('/document/version');
   });
   it('an agent cannot write consent on behalf of another source; its writes are recorded as agent', async () => {
     const r = await h

@@ -859,6 +859,8 @@ describe('receipts in bulk', () => {
       { providerMessageId: pid, status: 'delivered', at: '2026-11-23T07:01:00Z' },
       { providerMessageId: pid, status: 'read', at: '2026-11-23T15:05:00Z' }, // again, later
     ];
+    // the receipts come in once they have happened (one timed ahead of now counts as now)
+    h.clock.set(new Date('2026-11-23T15:10:00Z'));
     expect((await h.receipts(receipts(a.providerMessageId)).expect(200)).body.results).toEqual(['applied', 'applied', 'applied']);
     for (const r of receipts(b.providerMessageId)) await h.receipts([r]).expect(200);
     const state = async (x: typeof a) => {
@@ -884,6 +886,11 @@ describe('receipts in bulk', () => {
     expect(got.rows).toHaveLength(3);
     // read at 10:05 and 18:05 in Nairobi
     expect([got.readHours[10], got.readHours[18]]).toEqual([1, 1]);
+    // a read timed in 2999 (a clock ahead, a forged field) is logged as timed and counted as now (18:10)
+    await h.receipts([{ providerMessageId: a.providerMessageId, status: 'read', at: '2999-01-01T00:00:00Z' }]).expect(200);
+    const later = await state(a);
+    expect(later.rows).toHaveLength(4);
+    expect([later.readHours[3] ?? 0, later.readHours[18]]).toEqual([0, 2]);
   });
 
   it("a provider's retried receipts (the same status and time again) are neither logged nor counted twice", async () => {

@@ -170,6 +170,15 @@ export class RulesGovernance {
       if (p.basedOn !== null && currentNumber !== null && p.basedOn !== currentNumber) {
         throw await this.stale(tx, p.basedOn, currentNumber);
       }
+      // decisions record the label they were made under: another document under a label already
+      // published would make two rulesets one name (the same document again is the same version)
+      const other = (await tx.rules.hashesOf(compiled.version)).find((v) => v.hash !== hash);
+      if (other !== undefined)
+        throw new ConflictError(
+          'RULES_LABEL_TAKEN',
+          `version ${other.number} is published as "${compiled.version}": give this one a label of its own`,
+          [{ path: '/version', message: `"${compiled.version}" names version ${other.number}` }],
+        );
       const number = await tx.rules.append(
         {
           label: compiled.version,

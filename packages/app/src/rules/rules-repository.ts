@@ -94,6 +94,12 @@ export class RulesRepository {
   }
 
   /** Adds a version (numbered one past the last) and returns its number. Call inside the publish's transaction. */
+  /** The hashes of the versions published under a label (a label should name one document). */
+  async hashesOf(label: string): Promise<Array<{ number: number; hash: string }>> {
+    const rows = await this.c.db.selectFrom('rule_versions').select(['number', 'hash']).where('label', '=', label).execute();
+    return rows.map((r) => ({ number: Number(r.number), hash: r.hash }));
+  }
+
   async append(v: NewVersion, now: number): Promise<number> {
     const last = await this.c.db
       .selectFrom('rule_versions')

@@ -1,7 +1,7 @@
 import { RulesetInvalidError, rulesetJsonSchema } from '@signalbox/engine';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { AppError, AuthError, InputError } from '../../errors.js';
+import { AppError, AuthError, ConflictError, InputError } from '../../errors.js';
 import { type GovernanceStore, type RulesGovernance, StalePublishError } from '../../rules/governance.js';
 import type { RulesHolder } from '../../rules/rules-holder.js';
 import type { RouteSpec } from '../route-table.js';
@@ -55,6 +55,32 @@ function ifMatch(req: Request): number | undefined {
   const m = /^(?:W\/)?"?(\d{1,10})"?$/.exec(h.trim());
   if (m === null) throw new InputError('If-Match names a version number', [{ path: '/headers/if-match', message: 'e.g. "3"' }]);
   return Number(m[1]);
+}
+
+/** A stale base: 409 with the version it was based on, the active one and the diff between them. */
+function staleAnswer(res: Response, e: StalePublishError): void {
+  res.status(409).type('application/problem+json').json({
+    type: 'https://signalbox.dev/problems/rules-version-stale',
+    title: 'Conflict',
+    status: 409,
+    detail: e.message,
+    code: e.code,
+    errors: e.problems,
+    basedOn: e.basedOn,
+    current: e.current,
+    diff: e.diff,
+  });
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** A header's text: Node reads header bytes as Latin-1; a client sending UTF-8 (most do) means UTF-8. */
+function headerText(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return UTF8.decode(Buffer.from(v, 'latin1'));
+  } catch {
+    return v;
+  }
 }
 
 /**
@@ -129,9 +155,23 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
       headers: { 'x-signalbox-reason': 'why (kept with the version)' },
       responses: { 200: '{published, number, hash}', 422: 'problem+json listing every problem' },
       handler: async (req, res) => {
-        const why = req.get('x-signalbox-reason')?.trim() || 'published with PUT /api/v1/rules (no reason given)';
-        const { version } = await gov.publish(store, { document: req.body, reason: why, basedOn: null, actor: actor(req) });
-        res.set('etag', `"${version.number}"`).json(publishAnswer(version));
+        const given = headerText(req.get('x-signalbox-reason'));
+        const why =
+          given === undefined || given.trim() === ''
+            ? 'published with PUT /api/v1/rules (no reason given)'
+            : parseBody(reason, given, '/headers/x-signalbox-reason');
+        // based on whatever is active, unless the caller said which version it read (If-Match)
+        const basedOn = ifMatch(req) ?? null;
+        try {
+          const { version } = await gov.publish(store, { document: req.body, reason: why, basedOn, actor: actor(req) });
+          res.set('etag', `"${version.number}"`).json(publishAnswer(version));
+        } catch (e) {
+          if (e instanceof StalePublishError) {
+            staleAnswer(res, e);
+            return;
+          }
+          throw e;
+        }
       },
     },
     {
@@ -197,18 +237,14 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
           // the problems (and the detail naming them) at their paths in this body
           if (e instanceof RulesetInvalidError && body.document !== undefined)
             throw new RulesetInvalidError(e.problems.map((p) => ({ ...p, path: `/document${p.path}` })));
+          if (e instanceof ConflictError && e.code === 'RULES_LABEL_TAKEN' && body.document !== undefined)
+            throw new ConflictError(
+              e.code,
+              e.message,
+              e.problems.map((p) => ({ ...p, path: `/document${p.path}` })),
+            );
           if (e instanceof StalePublishError) {
-            res.status(409).type('application/problem+json').json({
-              type: 'https://signalbox.dev/problems/rules-version-stale',
-              title: 'Conflict',
-              status: 409,
-              detail: e.message,
-              code: e.code,
-              errors: e.problems,
-              basedOn: e.basedOn,
-              current: e.current,
-              diff: e.diff,
-            });
+            staleAnswer(res, e);
             return;
           }
           throw e;
