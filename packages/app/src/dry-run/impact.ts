@@ -58,11 +58,14 @@ export const EXAMPLES_PER_CHANGE = 20;
 
 const emptyTally = (): Tally => ({ send: 0, defer: 0, suppress: 0, review: 0, channels: {}, cost: 0 });
 
+/** A channel's count so far (its own: a channel named `constructor` is not Object.prototype's). */
+const countOf = (channels: Record<string, number>, ch: string): number => (Object.hasOwn(channels, ch) ? (channels[ch] as number) : 0);
+
 function count(t: Tally, d: Decision): void {
   t[d.outcome]++;
   if (d.outcome !== 'suppress') {
     const ch = d.plan[0]?.channel;
-    if (ch !== undefined) t.channels[ch] = (t.channels[ch] ?? 0) + 1;
+    if (ch !== undefined) t.channels[ch] = countOf(t.channels, ch) + 1;
     t.cost += d.estimatedCost;
   }
 }
@@ -73,7 +76,7 @@ function addTally(into: Tally, t: Tally): void {
   into.suppress += t.suppress;
   into.review += t.review;
   into.cost += t.cost;
-  for (const [ch, n] of Object.entries(t.channels)) into.channels[ch] = (into.channels[ch] ?? 0) + n;
+  for (const [ch, n] of Object.entries(t.channels)) into.channels[ch] = countOf(into.channels, ch) + n;
 }
 
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;

@@ -135,7 +135,8 @@ export function journeyReport(journeys: readonly ReportJourney[]) {
     else if (j.status === 'completed') r.completed++;
     else r.exited++;
     if (j.goalReached) r.goalReached++;
-    if (j.outcome !== null) r.outcomes[j.outcome] = (r.outcomes[j.outcome] ?? 0) + 1;
+    // its own count (an outcome named `constructor` is not Object.prototype's)
+    if (j.outcome !== null) r.outcomes[j.outcome] = (Object.hasOwn(r.outcomes, j.outcome) ? (r.outcomes[j.outcome] as number) : 0) + 1;
     if (j.journeyId.startsWith('appointment')) {
       const replies = r.replies ?? { confirmed: 0, rescheduled: 0, noAnswer: 0 };
       if (j.events.some((e) => e === 'reply.confirm' || e === 'appointment.confirmed')) replies.confirmed = (replies.confirmed ?? 0) + 1;

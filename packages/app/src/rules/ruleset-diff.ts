@@ -78,6 +78,8 @@ function normalised(doc: unknown): Obj {
 
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const asObj = (v: unknown): Obj => (isObj(v) ? v : {});
+/** A key's own value (a channel named `constructor` is not Object.prototype's). */
+const at = (o: Obj, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
 
 function item(section: string, key: string, pointer: string, x: unknown, y: unknown): ItemChange {
   const change = x === undefined ? 'added' : y === undefined ? 'removed' : 'changed';
@@ -88,22 +90,22 @@ function item(section: string, key: string, pointer: string, x: unknown, y: unkn
 
 function itemsOfRecord(section: string, base: string, x: Obj, y: Obj, out: ItemChange[]): void {
   for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])]) {
-    if (JSON.stringify(x[k]) === JSON.stringify(y[k])) continue;
-    out.push(item(section, k, ptr(base, k), x[k], y[k]));
+    if (JSON.stringify(at(x, k)) === JSON.stringify(at(y, k))) continue;
+    out.push(item(section, k, ptr(base, k), at(x, k), at(y, k)));
   }
 }
 
 /** prices and quietHours: `default` and each market are items of their own. */
 function itemsOfNested(section: string, base: string, x: Obj, y: Obj, out: ItemChange[]): void {
   for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])]) {
-    const xv = x[k];
-    const yv = y[k];
+    const xv = at(x, k);
+    const yv = at(y, k);
     if (k === 'markets' && (isObj(xv) || isObj(yv))) {
       const xm = asObj(xv);
       const ym = asObj(yv);
       for (const m of [...new Set([...Object.keys(xm), ...Object.keys(ym)])]) {
-        if (JSON.stringify(xm[m]) === JSON.stringify(ym[m])) continue;
-        out.push(item(section, `markets/${m}`, ptr(ptr(base, k), m), xm[m], ym[m]));
+        if (JSON.stringify(at(xm, m)) === JSON.stringify(at(ym, m))) continue;
+        out.push(item(section, `markets/${m}`, ptr(ptr(base, k), m), at(xm, m), at(ym, m)));
       }
     } else if (JSON.stringify(xv) !== JSON.stringify(yv)) out.push(item(section, k, ptr(base, k), xv, yv));
   }
@@ -148,7 +150,7 @@ function diffValue(x: unknown, y: unknown, pa: string, pb: string, out: Change[]
     return;
   }
   if (isObj(x) && isObj(y)) {
-    for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])]) diffValue(x[k], y[k], ptr(pa, k), ptr(pb, k), out);
+    for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])]) diffValue(at(x, k), at(y, k), ptr(pa, k), ptr(pb, k), out);
     return;
   }
   if (Array.isArray(x) && Array.isArray(y)) {
