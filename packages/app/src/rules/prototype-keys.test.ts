@@ -23,8 +23,9 @@ describe('names that are also Object.prototype keys', () => {
   it('a channel named constructor is added in a diff, not changed', () => {
     const from = structuredClone(DEFAULT_RULESET) as { channels: Record<string, unknown> };
     const to = structuredClone(from);
-    to.channels.constructor = structuredClone(to.channels.sms);
-    to.channels.toString = structuredClone(to.channels.sms);
+    // own keys, as JSON.parse makes them
+    Object.defineProperty(to.channels, 'constructor', { value: structuredClone(to.channels.sms), enumerable: true });
+    Object.defineProperty(to.channels, 'toString', { value: structuredClone(to.channels.sms), enumerable: true });
     const diff = diffRulesets(from, to);
     const added = diff.items
       .filter((i) => i.section === 'channels' && ['constructor', 'toString'].includes(i.key))
