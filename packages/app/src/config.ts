@@ -61,10 +61,25 @@ export const configSchema = z.object({
         const r = apiKeySpec.safeParse(k);
         if (!r.success) ctx.addIssue({ code: 'custom', message: r.error.issues[0]?.message ?? 'invalid key' });
       }
-      return keys.map((k) => {
+      const parsed = keys.map((k) => {
         const [name, role, ...secret] = k.split(':');
         return { name: name as string, role: role as Role, secret: secret.join(':') };
       });
+      // one secret under two entries would be whichever role came first; one name twice, two keys
+      // the audit log cannot tell apart
+      const twice = <T>(xs: T[]) => xs.filter((x, i) => xs.indexOf(x) !== i);
+      for (const name of new Set(twice(parsed.map((k) => k.name))))
+        ctx.addIssue({ code: 'custom', message: `the key name "${name}" is given more than once (names are what the audit log records)` });
+      const secrets = twice(parsed.map((k) => k.secret));
+      if (secrets.length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          message: `one secret is given to more than one key (${parsed
+            .filter((k) => secrets.includes(k.secret))
+            .map((k) => `${k.name}:${k.role}`)
+            .join(', ')}): each key needs a secret of its own`,
+        });
+      return parsed;
     }),
   DATA_DIR: z.string().default('./data'),
   /** PostgreSQL for the production profile; without it the embedded SQLite file in DATA_DIR is used. */
