@@ -141,6 +141,30 @@ describe('Twilio', () => {
     ]);
   });
 
+  it('a template mapped to an approved WhatsApp template but without its Content SID still goes inside the window, as a session message', async () => {
+    await start();
+    const id = await phone('+254711000318', { capabilities: { whatsapp: true } });
+    // the contact wrote on WhatsApp: the 24 h window is open
+    expect(
+      (
+        await twilio.inbound(`${h.url}/hooks/twilio/inbound`, {
+          from: 'whatsapp:+254711000318',
+          to: `whatsapp:${WA_FROM}`,
+          body: 'hello there',
+        })
+      ).status,
+    ).toBe(200);
+    await settle();
+    const m = await send(id, { type: 'service', template: 'appointment_confirmed', variables: { time: '10:00', place: 'Westlands' } });
+    expect(m.decision.plan[0]?.channel).toBe('whatsapp');
+    await settle();
+    const [wa] = twilio.messages();
+    expect(wa && to(wa)).toBe('whatsapp:+254711000318');
+    expect(wa?.params.get('ContentSid')).toBeNull();
+    expect(wa?.params.get('Body')).toMatch(/\S/);
+    expect((await attempts(m.messageId))[0]).toMatchObject({ channel: 'whatsapp', provider: 'twilio', error: null });
+  });
+
   it('urgent → a voice call with TwiML <Say> and machine detection, plus the SMS follow-up', async () => {
     await start();
     const id = await phone('+254711000302');

@@ -25,6 +25,11 @@ export interface OutboundMessage {
   estimatedCost: number;
   /** The contact's market (ISO 3166-1 alpha-2), when known: providers are routed per channel and market. */
   market?: string | undefined;
+  /**
+   * On a channel with a session window (WhatsApp): whether the contact wrote within it, so a
+   * free-form message may go (outside it only an approved template may).
+   */
+  sessionOpen?: boolean | undefined;
 }
 
 /**

@@ -22,7 +22,7 @@ export function goFor(
   template: string | null,
   request: MessageRequest,
   content: Go['content'] | null,
-  market?: string | undefined,
+  about: { market?: string | undefined; sessionOpen?: boolean | undefined } = {},
 ): Go {
   const outbound: Go['outbound'] = {
     claim,
@@ -33,11 +33,30 @@ export function goFor(
     template,
     variables: request.variables ?? {},
     estimatedCost: step.estimatedCost,
-    ...(market !== undefined ? { market } : {}),
+    ...(about.market !== undefined ? { market: about.market } : {}),
+    ...(about.sessionOpen !== undefined ? { sessionOpen: about.sessionOpen } : {}),
   };
   if (content === null || content === undefined) return { provider, outbound };
   outbound.rendered = content.rendered;
   return { provider, outbound, content };
+}
+
+/**
+ * What a provider is told of the contact beyond its address: its market, and on a channel with a
+ * session window (WhatsApp) whether the contact wrote in it recently enough for a free-form message.
+ */
+export function aboutContact(
+  rs: CompiledRuleset,
+  channel: string,
+  contact: StoredContact,
+  now: number,
+): { market?: string | undefined; sessionOpen?: boolean | undefined } {
+  const hours = rs.source.channels[channel]?.sessionWindowHours;
+  const last = contact.lastInbound?.[channel];
+  return {
+    market: contact.market,
+    ...(hours === undefined ? {} : { sessionOpen: last !== undefined && now - Date.parse(last) < hours * 3_600_000 }),
+  };
 }
 
 /**
@@ -176,6 +195,16 @@ export class SendGate {
       await this.d.followUps.afterFailed(store, messageId, stepIndex);
       return null;
     }
-    return goFor(step.provider, taken, messageId, step, address, message.template, request, content.content, contact.market);
+    return goFor(
+      step.provider,
+      taken,
+      messageId,
+      step,
+      address,
+      message.template,
+      request,
+      content.content,
+      aboutContact(rs, step.channel, contact, now),
+    );
   }
 }

@@ -8,7 +8,7 @@ import { currentContext, inSpan } from '../tracing/tracing.js';
 import { addressFor } from './address.js';
 import type { AttemptClaim } from './attempt-claims.js';
 import type { FollowUps } from './follow-ups.js';
-import { contentFor, type GateStore, goFor, type SendGate } from './gate.js';
+import { aboutContact, contentFor, type GateStore, goFor, type SendGate } from './gate.js';
 import { applyOutcome } from './provider-outcomes.js';
 import { type ReceiptStore, type Receipts, yieldToIo } from './receipts.js';
 import { type ClaimedSend, type Go, toldAfterCommit, type Unit } from './unit.js';
@@ -133,7 +133,17 @@ export class Sender<S extends SendStore = SendStore> {
         messageId: message.id,
         step: 0,
         plan: message.plan,
-        go: goFor(step.provider, claim, message.id, step, address, message.template, request, content.content, contact.market),
+        go: goFor(
+          step.provider,
+          claim,
+          message.id,
+          step,
+          address,
+          message.template,
+          request,
+          content.content,
+          aboutContact(rs, step.channel, contact, now),
+        ),
         trace: currentContext(),
       }),
     };
