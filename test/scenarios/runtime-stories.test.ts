@@ -773,6 +773,20 @@ describe('a dry run reads what live decisions read (story 2 and story 15)', () =
   });
 });
 
+describe('a keyword at night', () => {
+  it('STOP at 06:03 is confirmed at once, not at 08:00 (the contact has just written)', async () => {
+    h = await startHarness({ at: '2026-11-23T03:03:00Z' });
+    await contact('+254711000037');
+    const stop = await h.inbound({ id: 'in-night-1', channel: 'sms', from: '+254711000037', text: 'STOP' }).expect(200);
+    expect(stop.body.keyword).toBe('stop');
+    await h.settle();
+    const sends = await h.store.sandbox.sends();
+    expect(sends.map((s) => s.channel)).toEqual(['sms']);
+    const [m] = await h.db.selectFrom('messages').select(['decision']).where('template', '=', 'keyword_stop_confirmation').execute();
+    expect(m?.decision).toContain('quiet_hours_bypassed');
+  });
+});
+
 describe('STOP while a fallback is pending', () => {
   it('no further send of that message; the STOP confirmation goes out once', async () => {
     h = await startHarness({ at: MORNING });
