@@ -78,6 +78,17 @@ describe('signing out', () => {
       await request(fresh.url).get('/admin/session').set('cookie', cookie).expect(401);
       const api = await request(fresh.url).get('/api/v1/contacts').set('cookie', cookie).expect(401);
       expect(api.body.code).toBe('SESSION_INVALID');
+      // both ends of the session are in the audit log
+      const audit = await fresh.db
+        .selectFrom('audit_log')
+        .select(['actor', 'action'])
+        .where('action', 'like', 'session.%')
+        .orderBy('at')
+        .execute();
+      expect(audit).toEqual([
+        { actor: 'agent:desk', action: 'session.start' },
+        { actor: 'agent:desk', action: 'session.end' },
+      ]);
     } finally {
       await fresh.close();
     }

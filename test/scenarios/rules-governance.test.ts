@@ -57,6 +57,9 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
       .expect(201);
     expect(broken.body.valid).toBe(false);
     expect(broken.body.problems.map((p: { path: string }) => p.path)).toContain('/document/quietHours/default/start');
+    // read back, the draft's problems point into its document as they did when it was stored
+    const stored = await h.api('admin').get(`/api/v1/rules/drafts/${broken.body.id}`).expect(200);
+    expect(stored.body.problems.map((p: { path: string }) => p.path)).toContain('/document/quietHours/default/start');
     // a broken draft can be neither dry-run nor published
     const dry = await h
       .api('admin')
@@ -194,10 +197,22 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
     expect(r.body).toMatchObject({ active: 1, previous: 2 });
     expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.11');
     const audit = await h.api('admin').get('/api/v1/audit?action=rules.*').expect(200);
-    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(['rules.rollback', 'rules.publish', 'rules.bootstrap']);
-    expect(audit.body.items[1].detail).toMatchObject({
+    type Entry = { action: string; actor: string; subject: string; detail: Record<string, unknown> };
+    const items = audit.body.items as Entry[];
+    expect(items.map((e) => e.action).filter((a) => a !== 'rules.draft' && a !== 'rules.dry_run')).toEqual([
+      'rules.rollback',
+      'rules.publish',
+      'rules.bootstrap',
+    ]);
+    expect(items.find((e) => e.action === 'rules.publish')?.detail).toMatchObject({
       reason: 'pause service messages in Kenya',
       dryRun: { id: dryRunId, matches: true },
+    });
+    // drafts and dry runs are changes of their own: who made them, and when
+    expect(items.find((e) => e.action === 'rules.draft' && e.detail.draftId === draftId)).toMatchObject({ actor: 'admin:ops' });
+    expect(items.find((e) => e.action === 'rules.dry_run' && e.subject === dryRunId)).toMatchObject({
+      actor: 'admin:ops',
+      detail: { sample: 'contacts' },
     });
     await h.api('agent').get('/api/v1/audit').expect(403);
     const badQuery = await h.api('admin').get('/api/v1/audit?action=RULES&limit=0').expect(400);

@@ -139,7 +139,10 @@ export class RulesGovernance {
       author: actor,
       createdAt: now,
     };
-    await store.drafts.save(draft);
+    await store.transaction(async (tx) => {
+      await tx.drafts.save(draft);
+      await tx.audit.record(actor, 'rules.draft', label ?? draft.id, { draftId: draft.id, valid: v.ok, hash: draft.hash }, now);
+    });
     return draft;
   }
 

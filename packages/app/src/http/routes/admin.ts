@@ -211,7 +211,10 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
         // the cookie a browser drops may have been copied: the session itself ends, on every instance
         // (the cookie is cleared even when that cannot be recorded right now: the 503 says so)
         res.set('set-cookie', sessionCookie('', d.secure, 0));
-        if (s !== null) await d.signedOut.add(s, d.now());
+        if (s !== null) {
+          await d.signedOut.add(s, d.now());
+          await d.audit.record(`${s.role}:${s.name}`, 'session.end', s.name, { via: 'console' }, d.now());
+        }
         res.status(204).end();
       },
     },

@@ -135,6 +135,7 @@ export function dryRunRoutes(d: { governance: RulesGovernance; store: Governance
           sample,
           author: actor(req),
         });
+        await store.audit.record(actor(req), 'rules.dry_run', rec.id, { candidate: ref, baseline: base.number, sample: s.kind }, d.now());
         res.status(202).location(`/api/v1/rules/dry-runs/${rec.id}`).json(present(rec));
       },
     },

@@ -339,7 +339,12 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
       responses: { 200: '{id, label, document, hash, valid, problems}' },
       handler: async (req, res) => {
         const draft = await gov.draft(store, parseBody(uuid, req.params.id, '/path/id'), '/path/id');
-        res.json({ ...draft, createdAt: new Date(draft.createdAt).toISOString() });
+        // the problems point into this answer's `document`, as they did in the answer that stored it
+        res.json({
+          ...draft,
+          problems: draft.problems.map((p) => ({ ...p, path: `/document${p.path}` })),
+          createdAt: new Date(draft.createdAt).toISOString(),
+        });
       },
     },
     {
