@@ -785,6 +785,20 @@ describe('a keyword at night', () => {
     const [m] = await h.db.selectFrom('messages').select(['decision']).where('template', '=', 'keyword_stop_confirmation').execute();
     expect(m?.decision).toContain('quiet_hours_bypassed');
   });
+
+  it('a STOP on WhatsApp is answered on WhatsApp (writing there showed the contact has it)', async () => {
+    h = await startHarness({ at: MORNING });
+    const id = await contact('+254711000038');
+    const stop = await h.inbound({ id: 'in-wa-stop', channel: 'whatsapp', from: '+254711000038', text: 'STOP' }).expect(200);
+    expect(stop.body.keyword).toBe('stop');
+    await h.settle();
+    expect((await h.store.sandbox.sends()).map((s) => s.channel)).toEqual(['whatsapp']);
+    const c = (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact;
+    expect(c.capabilities.whatsapp).toBe(true);
+    // what the STOP took: WhatsApp's, not SMS's
+    const ledger = (await h.api('agent').get(`/api/v1/contacts/${id}/consent`).expect(200)).body.ledger as Array<{ channel: string }>;
+    expect([...new Set(ledger.map((l) => l.channel))]).toEqual(['whatsapp']);
+  });
 });
 
 describe('STOP while a fallback is pending', () => {

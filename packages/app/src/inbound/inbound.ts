@@ -81,10 +81,16 @@ export class Inbound {
     const at = Number.isFinite(Date.parse(m.at)) && Date.parse(m.at) <= now + FUTURE_SKEW_MS ? m.at : new Date(now).toISOString();
     // the latest word on the channel stands: a message that arrives late (a provider's retry of one
     // from yesterday) must not close a WhatsApp window a newer one opened
+    // a contact who wrote on a channel that needs a capability of the handset (WhatsApp, Viber) has it
+    const capability = rs.source.channels[m.channel]?.requires;
     await u.store.contacts.updateData(contact.id, now, (c) => {
-      const known = c.lastInbound?.[m.channel];
-      if (known !== undefined && Date.parse(known) >= Date.parse(at)) return c;
-      return { ...c, lastInbound: { ...(c.lastInbound ?? {}), [m.channel]: at } };
+      const capable =
+        capability === undefined || c.capabilities?.[capability] === true
+          ? c
+          : { ...c, capabilities: { ...c.capabilities, [capability]: true } };
+      const known = capable.lastInbound?.[m.channel];
+      if (known !== undefined && Date.parse(known) >= Date.parse(at)) return capable;
+      return { ...capable, lastInbound: { ...(capable.lastInbound ?? {}), [m.channel]: at } };
     });
     const raw = m.text ?? '';
     const text = normaliseReply(raw);
