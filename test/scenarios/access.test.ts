@@ -88,6 +88,10 @@ describe('roles', () => {
     doc.version = 'tighter-caps';
     // the very document 'tighter-caps' was published with: the same version again, under its label
     await h.api('admin').put('/api/v1/rules').send(doc).expect(200);
+    // the same ruleset with its defaults written out (as GET /api/v1/rules answers it) is the same too
+    const written = (await h.api('agent').get('/api/v1/rules').expect(200)).body.ruleset;
+    expect(JSON.stringify(written)).not.toBe(JSON.stringify(doc));
+    await h.api('admin').put('/api/v1/rules').send(written).expect(200);
     (doc.caps[0] as { max: number }).max += 1;
     const taken = await h.api('admin').put('/api/v1/rules').send(doc).expect(409);
     expect(taken.body).toMatchObject({ code: 'RULES_LABEL_TAKEN', errors: [{ path: '/version' }] });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type CompiledRuleset, loadRuleset, RulesetInvalidError, type validateRuleset } from '@signalbox/engine';
+import { type CompiledRuleset, loadRuleset, RulesetInvalidError, validateRuleset } from '@signalbox/engine';
 import type { AuditLog } from '../audit/audit-log.js';
 import { canonicalJson } from '../canonical-json.js';
 import type { Clock } from '../clock.js';
@@ -23,6 +23,12 @@ export interface GovernanceStore {
 }
 
 export const hashOf = (document: unknown): string => createHash('sha256').update(canonicalJson(document)).digest('hex');
+
+/** Whether a stored document is the same ruleset as a compiled one (as the engine reads both: defaults filled in). */
+function sameRuleset(document: unknown, compiled: CompiledRuleset): boolean {
+  const v = validateRuleset(document);
+  return v.ok && canonicalJson(v.ruleset) === canonicalJson(compiled.source);
+}
 
 /** A publish based on a version that is no longer the active one: 409 with what changed since. */
 export class StalePublishError extends ConflictError {
@@ -173,9 +179,10 @@ export class RulesGovernance {
       if (p.basedOn !== null && currentNumber !== null && p.basedOn !== currentNumber) {
         throw await this.stale(tx, p.basedOn, currentNumber);
       }
-      // decisions record the label they were made under: another document under a label already
-      // published would make two rulesets one name (the same document again is the same version)
-      const other = (await tx.rules.hashesOf(compiled.version)).find((v) => v.hash !== hash);
+      // decisions record the label they were made under: another ruleset under a label already
+      // published would make two rulesets one name (the same ruleset again, defaults written out
+      // or not, is the same version)
+      const other = (await tx.rules.underLabel(compiled.version)).find((v) => v.hash !== hash && !sameRuleset(v.document, compiled));
       if (other !== undefined)
         throw new ConflictError(
           'RULES_LABEL_TAKEN',

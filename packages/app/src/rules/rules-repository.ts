@@ -94,10 +94,10 @@ export class RulesRepository {
   }
 
   /** Adds a version (numbered one past the last) and returns its number. Call inside the publish's transaction. */
-  /** The hashes of the versions published under a label (a label should name one document). */
-  async hashesOf(label: string): Promise<Array<{ number: number; hash: string }>> {
-    const rows = await this.c.db.selectFrom('rule_versions').select(['number', 'hash']).where('label', '=', label).execute();
-    return rows.map((r) => ({ number: Number(r.number), hash: r.hash }));
+  /** The versions published under a label, with their documents (a label should name one ruleset). */
+  async underLabel(label: string): Promise<Array<{ number: number; hash: string; document: unknown }>> {
+    const rows = await this.c.db.selectFrom('rule_versions').select(['number', 'hash', 'document']).where('label', '=', label).execute();
+    return rows.map((r) => ({ number: Number(r.number), hash: r.hash, document: JSON.parse(r.document) as unknown }));
   }
 
   async append(v: NewVersion, now: number): Promise<number> {
