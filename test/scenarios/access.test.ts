@@ -26,7 +26,7 @@ describe('roles', () => {
     const r = await h.api('agent').put('/api/v1/rules').send(doc).expect(403);
     expect(r.body.code).toBe('ROLE_FORBIDDEN');
     await h.api('integration').put('/api/v1/rules').send(doc).expect(403);
-    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.11');
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.12');
   });
   it('an admin publishes a new version, validated first, and decisions use it at once', async () => {
     const bad = {
@@ -54,6 +54,9 @@ describe('roles', () => {
     const doc = { ...(structuredClone(DEFAULT_RULESET) as Record<string, unknown>), version: 'put-if-match' };
     const stale = await h.api('admin').put('/api/v1/rules').set('if-match', '"1"').send(doc).expect(409);
     expect(stale.body).toMatchObject({ code: 'RULES_VERSION_STALE', basedOn: 1, current: active.body.number });
+    // a number no version can have is refused as input, never looked up
+    const huge = await h.api('admin').put('/api/v1/rules').set('if-match', '"9999999999"').send(doc).expect(400);
+    expect(huge.body.errors[0].path).toBe('/headers/if-match');
     const short = await h.api('admin').put('/api/v1/rules').set('x-signalbox-reason', 'a').send(doc).expect(400);
     expect(short.body.errors[0].path).toBe('/headers/x-signalbox-reason');
     expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe(active.body.version);
@@ -82,6 +85,16 @@ describe('roles', () => {
     const number = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).number;
     const version = (await h.api('admin').get(`/api/v1/rules/versions/${number}`).expect(200)).body;
     expect(version.reason).toBe('Zürich café ✓');
+  });
+  it('the workflows Signalbox names its own messages with are not a caller’s to claim (rules trust them)', async () => {
+    for (const workflow of ['consent-keywords', 'journey:payment-reminder']) {
+      const r = await h
+        .api('integration')
+        .post('/api/v1/messages')
+        .send({ contact: { id: contactId }, message: { type: 'transactional', workflow, template: 'keyword_stop_confirmation' } })
+        .expect(400);
+      expect(r.body).toMatchObject({ code: 'WORKFLOW_RESERVED', errors: [{ path: '/message/workflow' }] });
+    }
   });
   it('a label names one document: another document under a published label is refused; the same one again is not', async () => {
     const doc = structuredClone(DEFAULT_RULESET) as { version: string; caps: Array<{ max: number }> };

@@ -57,7 +57,7 @@ describe('JSON nested too deep', () => {
       expect(res.body.code).toBe('JSON_TOO_DEEP');
       expect(res.body.errors[0].path).toMatch(/^\/rules\/0\/conditions(\/all){61}$/);
     }
-    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.11');
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.12');
   });
 
   it('signed hooks are checked too (a provider receipt nested too deep)', async () => {

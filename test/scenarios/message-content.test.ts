@@ -108,7 +108,7 @@ describe('publishing template content', () => {
     const publish = await h.api('admin').put('/api/v1/rules').send(doc).expect(422);
     expect(publish.body.code).toBe('RULES_INVALID');
     expect(publish.body.errors[0].path).toBe('/templates/otp_code/content/text/en/text');
-    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.11');
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.12');
   });
 });
 

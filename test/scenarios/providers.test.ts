@@ -253,6 +253,24 @@ describe('Twilio', () => {
     await settle();
     expect((await ledger()).slice(2)).toEqual(['sms/service/granted/keyword']);
     expect(twilio.messages()).toEqual([]);
+    // Twilio says STOP for STOPALL too: ours says more, and stands (every channel)
+    const all = await phone('+254711000319');
+    expect(
+      (
+        await twilio.inbound(inbound, {
+          from: '+254711000319',
+          to: SMS_FROM,
+          body: 'STOPALL',
+          optOutType: 'STOP',
+          sid: `SM${'3'.repeat(32)}`,
+        })
+      ).status,
+    ).toBe(200);
+    await settle();
+    const allLedger = (await h.api('agent').get(`/api/v1/contacts/${all}/consent`).expect(200)).body.ledger as Array<
+      Record<string, string>
+    >;
+    expect([...new Set(allLedger.map((c) => c.channel))]).toEqual(['*']);
   });
 
   it('START after Twilio blocked the number (21610) lifts the block: transactional SMS go again', async () => {

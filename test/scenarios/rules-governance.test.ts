@@ -42,10 +42,10 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
 
   it('the active ruleset is version 1; its number is the ETag', async () => {
     const r = await h.api('agent').get('/api/v1/rules').expect(200);
-    expect(r.body).toMatchObject({ version: 'default-2026.11', number: 1 });
+    expect(r.body).toMatchObject({ version: 'default-2026.12', number: 1 });
     expect(r.headers.etag).toBe('"1"');
     const versions = await h.api('agent').get('/api/v1/rules/versions').expect(200);
-    expect(versions.body).toMatchObject({ active: 1, items: [{ number: 1, label: 'default-2026.11', active: true }], next: null });
+    expect(versions.body).toMatchObject({ active: 1, items: [{ number: 1, label: 'default-2026.12', active: true }], next: null });
   });
 
   let draftId: string;
@@ -82,7 +82,7 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
         expect.objectContaining({
           section: 'version',
           change: 'changed',
-          changes: [{ op: 'replace', pointer: '/version', from: 'default-2026.11', to: 'no-service-ke' }],
+          changes: [{ op: 'replace', pointer: '/version', from: 'default-2026.12', to: 'no-service-ke' }],
         }),
       ]),
     );
@@ -195,7 +195,7 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
     }
     const r = await h.api('admin').post('/api/v1/rules/rollback').send({ to: 1, reason: 'Kenyan customers complained' }).expect(200);
     expect(r.body).toMatchObject({ active: 1, previous: 2 });
-    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.11');
+    expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.12');
     const audit = await h.api('admin').get('/api/v1/audit?action=rules.*').expect(200);
     type Entry = { action: string; actor: string; subject: string; detail: Record<string, unknown> };
     const items = audit.body.items as Entry[];

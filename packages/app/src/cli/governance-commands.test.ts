@@ -153,7 +153,7 @@ describe('signalbox rules diff / dry-run and journey simulate', () => {
         '2',
       );
       expect(r.code).toBe(0);
-      expect(r.out).toContain('(ruleset default-2026.11)');
+      expect(r.out).toContain('(ruleset default-2026.12)');
     });
   });
 
@@ -170,7 +170,7 @@ describe('signalbox rules diff / dry-run and journey simulate', () => {
     );
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
-    expect(lines[0]).toBe('Journey payment-reminder (ruleset default-2026.11), simulated:');
+    expect(lines[0]).toBe('Journey payment-reminder (ruleset default-2026.12), simulated:');
     expect(r.out).toMatch(/2026-11-23 09:00 {2}send friendly \(\w+\) → send by sms/);
     expect(r.out).toMatch(/2026-11-27 09:00 {2}cancelled/);
     expect(lines.at(-1)).toMatch(/^Final: exited, goal; 2 send\(s\)/);

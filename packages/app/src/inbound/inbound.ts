@@ -95,8 +95,10 @@ export class Inbound {
     const raw = m.text ?? '';
     const text = normaliseReply(raw);
     const kw = rs.source.consent.keywords;
-    // the provider's word on a keyword (its own opt-out handling, in its own words) comes first
-    let keyword: KeywordAction | null = m.optOut ?? keywordOf(raw, kw);
+    // the provider's word on a keyword (its own opt-out handling, in its own words) stands where ours
+    // has none or another; ours refines it where it says more (Twilio says STOP for STOPALL too)
+    const ours = keywordOf(raw, kw);
+    let keyword: KeywordAction | null = m.optOut === undefined ? ours : m.optOut === 'stop' && ours === 'stopAll' ? 'stopAll' : m.optOut;
     // START undoes a revocation: it grants back, on this channel, only what the revocation in force
     // took (what was allowed just before it; behind keyword revocations one after another — STOP
     // twice, STOP then STOP ALL — what was allowed before the first of them, never past a

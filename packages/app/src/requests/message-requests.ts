@@ -5,7 +5,7 @@ import { eventReach, loadContext } from '../contacts/context.js';
 import type { ContentRenderer } from '../content/renderer.js';
 import type { Sender, SendStore } from '../delivery/sender.js';
 import { tell, type Unit } from '../delivery/unit.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { MessageRow, NewMessage } from '../messages/message-record.js';
@@ -57,6 +57,14 @@ export class MessageRequests {
     meta: { journeyInstanceId?: string | null; onlyChannel?: string; checkTemplateAt?: string; typeAt?: string } = {},
   ): Promise<Requested> {
     const now = this.now();
+    // the workflows Signalbox names itself are not a caller's to claim: rules may trust them (the
+    // reply to a STOP passes quiet hours; a journey's messages are reported as the journey's)
+    if (meta.checkTemplateAt !== undefined && request.workflow !== undefined && isReservedWorkflow(request.workflow))
+      throw new InputError(
+        `workflow "${request.workflow}" is one Signalbox names its own messages with`,
+        [{ path: `${meta.checkTemplateAt}/workflow`, message: 'reserved: consent-keywords, journey:…' }],
+        'WORKFLOW_RESERVED',
+      );
     // a request from outside (API, card, panel, workflow action; `checkTemplateAt` locates the
     // message in its body) has its template checked, unless its key already made a message: a
     // retry gets its first answer, whatever the ruleset says now (see template-check.ts)
@@ -158,6 +166,9 @@ export class MessageRequests {
  * from, never by a fallback call or another app): its first step on that channel alone, or nothing
  * sent when the plan has none.
  */
+/** Workflows only Signalbox gives its own messages: keyword replies, journeys' messages. */
+export const isReservedWorkflow = (w: string): boolean => w === 'consent-keywords' || w.startsWith('journey:');
+
 export function onlyOn(d: Decision, channel: string): Decision {
   if (d.outcome !== 'send' && d.outcome !== 'defer') return d;
   const step = d.plan.find((s) => s.channel === channel && s.mode !== 'also');

@@ -11,7 +11,7 @@ describe('what a decision says about itself', () => {
       messageType: 'service',
       purpose: 'transactional',
       contactId: 'c-42',
-      rulesetVersion: 'default-2026.11',
+      rulesetVersion: 'default-2026.12',
       decidedAt: '2026-11-23T07:00:00.000Z',
       sendAt: '2026-11-23T07:00:00.000Z',
       currency: 'USD',

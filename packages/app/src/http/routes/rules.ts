@@ -48,12 +48,13 @@ const versionsQuery = z.strictObject(pageFields);
 const isNumber = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isString = (v: unknown): v is string => typeof v === 'string';
 
-/** `If-Match: "3"`, `W/"3"` or `3`: the version a change was based on. */
+/** `If-Match: "3"`, `W/"3"` or `3`: the version a change was based on (`*`: any, as no header). */
 function ifMatch(req: Request): number | undefined {
   const h = req.get('if-match');
-  if (h === undefined) return undefined;
+  if (h === undefined || h.trim() === '*') return undefined;
   const m = /^(?:W\/)?"?(\d{1,10})"?$/.exec(h.trim());
-  if (m === null) throw new InputError('If-Match names a version number', [{ path: '/headers/if-match', message: 'e.g. "3"' }]);
+  if (m === null || Number(m[1]) < 1 || Number(m[1]) > MAX_VERSION)
+    throw new InputError('If-Match names a version number', [{ path: '/headers/if-match', message: `e.g. "3" (1 to ${MAX_VERSION})` }]);
   return Number(m[1]);
 }
 
