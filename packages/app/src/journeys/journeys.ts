@@ -118,6 +118,11 @@ export class Journeys {
 
   private async execute(u: Unit<JourneyStore>, instance: JourneyInstance, commands: readonly JourneyCommand[]): Promise<void> {
     const now = this.now();
+    // what these commands send is never what they cancel: a save retried (the instance moved
+    // underneath) runs them again, and the message its first try made must not go as "unsent"
+    const sending = new Set(
+      commands.flatMap((c) => (c.type === 'send' && c.request.idempotencyKey !== undefined ? [c.request.idempotencyKey] : [])),
+    );
     for (const c of commands) {
       switch (c.type) {
         case 'send':
@@ -134,6 +139,7 @@ export class Journeys {
           );
           if (c.messages === 'all-unsent') {
             for (const m of await u.store.messages.forJourneyInstance(instance.id)) {
+              if (m.idempotencyKey !== null && sending.has(m.idempotencyKey)) continue;
               // unsent messages go; a sent message's pending fallbacks go too
               if (MESSAGE_UNSENT.includes(m.status)) await this.d.requests.cancel(u, m.id, c.reason);
               else if (!MESSAGE_SETTLED.includes(m.status)) await u.store.timers.cancelFor(m.id, now);
