@@ -23,6 +23,7 @@ import { m0090 } from './migrations/0090-room-for-updates.js';
 import { m0091 } from './migrations/0091-writeback-costs.js';
 import { m0092 } from './migrations/0092-contact-fields-at.js';
 import { m0093 } from './migrations/0093-contact-events-by-type.js';
+import { m0094 } from './migrations/0094-parked-receipt-errors.js';
 
 /**
  * One set of migrations for both dialects (one file each, in order): only types both understand
@@ -53,6 +54,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0091_writeback_costs': m0091,
   '0092_contact_fields_at': m0092,
   '0093_contact_events_by_type': m0093,
+  '0094_parked_receipt_errors': m0094,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

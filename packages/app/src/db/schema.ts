@@ -141,6 +141,8 @@ export interface PendingReceiptsTable {
   status: string;
   at: string;
   received_at: number;
+  /** Why a failure receipt says it was not delivered (the provider's code), when it said. */
+  error: string | null;
 }
 export interface JourneyInstancesTable {
   id: string;
@@ -389,7 +391,7 @@ export const COLUMNS = {
     'recorded_at',
   ]),
   contact_events: everyColumn<ContactEventsTable>()(['id', 'contact_id', 'type', 'at', 'object_type', 'object_id', 'data']),
-  pending_receipts: everyColumn<PendingReceiptsTable>()(['provider', 'provider_message_id', 'status', 'at', 'received_at']),
+  pending_receipts: everyColumn<PendingReceiptsTable>()(['provider', 'provider_message_id', 'status', 'at', 'received_at', 'error']),
   messages: everyColumn<MessagesTable>()([
     'id',
     'contact_id',

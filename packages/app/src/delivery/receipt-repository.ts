@@ -2,7 +2,7 @@ import type { Receipt, ReceiptStatus } from '@signalbox/engine';
 import { sql } from 'kysely';
 import { type Conn, json } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
-import { COLUMNS } from '../db/schema.js';
+import { COLUMNS, type PendingReceiptsTable } from '../db/schema.js';
 import { uuidv7 } from '../ids.js';
 
 /** Receipts logged per statement on SQLite (its compound SELECT takes at most 500 terms). */
@@ -103,7 +103,7 @@ export class ReceiptRepository {
   async park(provider: string, r: Receipt, now: number): Promise<void> {
     await this.c.db
       .insertInto('pending_receipts')
-      .values({ provider, provider_message_id: r.providerMessageId, status: r.status, at: r.at, received_at: now })
+      .values({ provider, provider_message_id: r.providerMessageId, status: r.status, at: r.at, received_at: now, error: r.error ?? null })
       .onConflict((oc) => oc.columns(['provider', 'provider_message_id', 'status']).doNothing())
       .execute();
   }
@@ -120,12 +120,19 @@ export class ReceiptRepository {
       'park receipts',
       (d) => ({
         compile: () =>
-          sql`insert into pending_receipts (provider, provider_message_id, status, at, received_at)
-            select ${arg(0)}, v.provider_message_id, v.status, v.at, ${arg(1)}
-            from unnest(${arg(2)}::text[], ${arg(3)}::text[], ${arg(4)}::text[]) as v(provider_message_id, status, at)
+          sql`insert into pending_receipts (provider, provider_message_id, status, at, received_at, error)
+            select ${arg(0)}, v.provider_message_id, v.status, v.at, ${arg(1)}, v.error
+            from unnest(${arg(2)}::text[], ${arg(3)}::text[], ${arg(4)}::text[], ${arg(5)}::text[]) as v(provider_message_id, status, at, error)
             on conflict (provider, provider_message_id, status) do nothing`.compile(d),
       }),
-      [provider, now, list.map((r) => r.providerMessageId), list.map((r) => r.status), list.map((r) => r.at)],
+      [
+        provider,
+        now,
+        list.map((r) => r.providerMessageId),
+        list.map((r) => r.status),
+        list.map((r) => r.at),
+        list.map((r) => r.error ?? null),
+      ],
     );
   }
 
@@ -142,9 +149,7 @@ export class ReceiptRepository {
           .returning(COLUMNS.pending_receipts),
       [provider, providerMessageId],
     );
-    return rows
-      .map((r) => ({ providerMessageId: r.provider_message_id, status: r.status as ReceiptStatus, at: r.at }))
-      .sort((a, b) => PARKED_ORDER.indexOf(a.status) - PARKED_ORDER.indexOf(b.status));
+    return rows.map((r) => parkedReceipt(r)).sort((a, b) => PARKED_ORDER.indexOf(a.status) - PARKED_ORDER.indexOf(b.status));
   }
 
   /**
@@ -177,7 +182,7 @@ export class ReceiptRepository {
     const out = new Map<string, Receipt[]>();
     for (const r of rows) {
       const list = out.get(r.provider_message_id) ?? [];
-      list.push({ providerMessageId: r.provider_message_id, status: r.status as ReceiptStatus, at: r.at });
+      list.push(parkedReceipt(r));
       out.set(r.provider_message_id, list);
     }
     for (const list of out.values()) list.sort((a, b) => PARKED_ORDER.indexOf(a.status) - PARKED_ORDER.indexOf(b.status));
@@ -205,4 +210,14 @@ export class ReceiptRepository {
     const r = await this.c.db.deleteFrom('pending_receipts').where('received_at', '<', before).executeTakeFirst();
     return Number(r.numDeletedRows);
   }
+}
+
+/** A parked row as the receipt it was (with why it failed, where it said). */
+function parkedReceipt(r: PendingReceiptsTable): Receipt {
+  return {
+    providerMessageId: r.provider_message_id,
+    status: r.status as ReceiptStatus,
+    at: r.at,
+    ...(r.error !== null && r.error !== undefined ? { error: r.error } : {}),
+  };
 }

@@ -356,6 +356,43 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
     });
   });
 
+  describe('parked receipts', () => {
+    it('keep why a failure was reported (one by one and in bulk), and come back in the order they apply', async () => {
+      await store.receipts.park(
+        'twilio',
+        { providerMessageId: 'SM-park-1', status: 'failed', at: '2026-11-23T07:01:00Z', error: 'twilio 30003' },
+        T,
+      );
+      await store.receipts.parkMany(
+        'twilio',
+        [
+          {
+            providerMessageId: 'SM-park-2',
+            status: 'undelivered',
+            at: '2026-11-23T07:02:00Z',
+            error: 'twilio 30005: unknown or inactive handset',
+          },
+          { providerMessageId: 'SM-park-2', status: 'delivered', at: '2026-11-23T07:01:30Z' },
+        ],
+        T,
+      );
+      const taken = await store.receipts.takeParkedMany('twilio', ['SM-park-1', 'SM-park-2']);
+      expect(taken.get('SM-park-1')).toEqual([
+        { providerMessageId: 'SM-park-1', status: 'failed', at: '2026-11-23T07:01:00Z', error: 'twilio 30003' },
+      ]);
+      expect(taken.get('SM-park-2')).toEqual([
+        { providerMessageId: 'SM-park-2', status: 'delivered', at: '2026-11-23T07:01:30Z' },
+        {
+          providerMessageId: 'SM-park-2',
+          status: 'undelivered',
+          at: '2026-11-23T07:02:00Z',
+          error: 'twilio 30005: unknown or inactive handset',
+        },
+      ]);
+      expect(await store.receipts.takeParked('twilio', 'SM-park-1')).toEqual([]);
+    });
+  });
+
   describe('messages and attempts', () => {
     it('dedupes on the idempotency key', async () => {
       expect((await store.messages.create(newMessage('m-a', 'c-1', 'idem-1'), T)).created).toBe(true);

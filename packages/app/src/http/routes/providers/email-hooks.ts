@@ -127,7 +127,13 @@ export function emailHookRoutes(d: EmailHookDeps): RouteSpec[] {
         // the attempt it was about did not get through: its plan's next step follows
         if (report.type === 'bounce' && report.permanent !== false && report.messageId !== undefined)
           await d.writes.receipts(d.name, [
-            { providerMessageId: report.messageId.replace(/^<|>$/g, ''), status: 'undelivered', at: report.at },
+            {
+              providerMessageId: report.messageId.replace(/^<|>$/g, ''),
+              status: 'undelivered',
+              at: report.at,
+              // the attempt says why (the bounce's diagnostic, as the contact's unreachable reason does)
+              error: `${d.name} bounce${report.diagnostic !== undefined ? `: ${report.diagnostic.slice(0, 300)}` : ''}`,
+            },
           ]);
         res.status(200).json({ contactId });
       },

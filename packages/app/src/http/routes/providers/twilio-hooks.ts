@@ -75,7 +75,7 @@ export function twilioHookRoutes(d: TwilioHookDeps): RouteSpec[] {
         }
         const status = messageReceipt(raw);
         const failed = status === 'failed' || status === 'undelivered';
-        const code = failed ? (p.get('ErrorCode') ?? null) : null;
+        const code = failed ? p.get('ErrorCode') || null : null;
         const o = callbackOutcome(code);
         // the attempt says why it failed (Twilio's code), as a send refused at once does
         const error = code === null ? undefined : `twilio ${code.slice(0, 10)}${o === null ? '' : `: ${o.meaning}`}`;
