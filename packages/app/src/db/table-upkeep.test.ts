@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../store/store.js';
 import { TEST_DATABASE_URL } from '../store/testing.js';
@@ -91,6 +92,28 @@ describe('table upkeep (PostgreSQL)', () => {
     // nothing changed since: nothing to do
     expect(await upkeep.round()).toEqual([]);
     expect(await s.tableUpkeep().round()).toEqual([]);
+  });
+
+  it('a table another instance vacuumed moments ago is left, though a transaction elsewhere keeps its dead rows', async () => {
+    const { store: s, db } = await storeWith('on');
+    // an old snapshot held open elsewhere: VACUUM cannot remove the rows cancelled after it
+    const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await other.connect();
+    try {
+      await other.query('begin isolation level repeatable read');
+      await other.query('select 1');
+      await churn(s, db);
+      const first = s.tableUpkeep();
+      expect(await first.round()).toContain('timers');
+      const dead = await sql<{ dead: string }>`
+        select n_dead_tup as dead from pg_stat_user_tables where schemaname = current_schema() and relname = 'timers'`.execute(db);
+      expect(Number(dead.rows[0]?.dead)).toBeGreaterThan(0);
+      // another instance's round (no memory of its own) goes by when the server last vacuumed it
+      expect(await s.tableUpkeep().round()).toEqual([]);
+    } finally {
+      await other.query('rollback');
+      await other.end();
+    }
   });
 
   it('leaves alone the tables in the schema that are not Signalbox’s, whatever their names; stops when told', async () => {

@@ -58,6 +58,9 @@ export interface UpkeepTable {
   live: number;
   changed: number;
   dead: number;
+  /** When the server last vacuumed and analysed it (any instance, or autovacuum; ms), if ever. */
+  vacuumedAt?: number | null;
+  analysedAt?: number | null;
 }
 
 /** What a table needs by its counters (whether it is time yet is the caller's). */
@@ -161,9 +164,13 @@ export class TableUpkeep {
     if (failedAt !== undefined && now - failedAt < FAILED_GAP_MS) return false;
     const analysedAt = this.analysedRows.get(t.name);
     const need = upkeepOf(analysedAt === undefined || t.rows === null ? t : { ...t, rows: analysedAt });
-    const vacuum = need.vacuum && now - (this.vacuumed.get(t.name) ?? Number.NEGATIVE_INFINITY) >= VACUUM_GAP_MS;
+    // the gaps hold across instances (the server says when any of them last did it): a table whose
+    // dead rows a long transaction elsewhere still holds is not vacuumed again by every instance's round
+    const last = (mine: number | undefined, server: number | null | undefined) =>
+      Math.max(mine ?? Number.NEGATIVE_INFINITY, server ?? Number.NEGATIVE_INFINITY);
+    const vacuum = need.vacuum && now - last(this.vacuumed.get(t.name), t.vacuumedAt) >= VACUUM_GAP_MS;
     // a first analysis does not wait for the gap: until it, every plan on the table is a guess
-    const analyze = need.analyze && (t.rows === null || now - (this.analysed.get(t.name) ?? Number.NEGATIVE_INFINITY) >= ANALYZE_GAP_MS);
+    const analyze = need.analyze && (t.rows === null || now - last(this.analysed.get(t.name), t.analysedAt) >= ANALYZE_GAP_MS);
     if (!vacuum && !analyze) return false;
     if (vacuum) this.vacuumed.set(t.name, now);
     if (analyze) this.analysed.set(t.name, now);
@@ -199,10 +206,21 @@ export class TableUpkeep {
 
   /** Signalbox's tables in this schema that this role may vacuum, with their counters. */
   private async tables(db: Conn['db']): Promise<UpkeepTable[]> {
-    const r = await sql<{ name: string; analysed: boolean; rows: number; live: string; changed: string; dead: string }>`
+    const r = await sql<{
+      name: string;
+      analysed: boolean;
+      rows: number;
+      live: string;
+      changed: string;
+      dead: string;
+      vacuumed_at: number | null;
+      analysed_at: number | null;
+    }>`
       select s.relname as name, (s.last_analyze is not null or s.last_autoanalyze is not null) as analysed,
              greatest(c.reltuples, 0)::float8 as rows, s.n_live_tup as live,
-             s.n_mod_since_analyze as changed, s.n_dead_tup as dead
+             s.n_mod_since_analyze as changed, s.n_dead_tup as dead,
+             (extract(epoch from greatest(s.last_vacuum, s.last_autovacuum)) * 1000)::float8 as vacuumed_at,
+             (extract(epoch from greatest(s.last_analyze, s.last_autoanalyze)) * 1000)::float8 as analysed_at
       from pg_stat_user_tables s join pg_class c on c.oid = s.relid
       where s.schemaname = current_schema() and s.relname = any(${Object.keys(OWN_TABLES)}::text[])
         and pg_has_role(c.relowner, 'USAGE')
@@ -213,6 +231,8 @@ export class TableUpkeep {
       live: Number(x.live),
       changed: Number(x.changed),
       dead: Number(x.dead),
+      vacuumedAt: x.vacuumed_at === null ? null : Number(x.vacuumed_at),
+      analysedAt: x.analysed_at === null ? null : Number(x.analysed_at),
     }));
   }
 }
