@@ -428,7 +428,7 @@ describe("a message's own idempotencyKey", () => {
 });
 
 describe('a path that does not decode', () => {
-  it('is 400 PATH_NOT_DECODABLE at /path, naming the segment, on every route with a parameter', async () => {
+  it('is 400 PATH_NOT_DECODABLE at the parameter it stands for, naming the segment, on every route with a parameter', async () => {
     for (const [role, url] of [
       ['agent', '/api/v1/contacts/%ff'],
       ['agent', '/api/v1/messages/%E0%A4%A'],
@@ -436,7 +436,7 @@ describe('a path that does not decode', () => {
     ] as const) {
       const res = await h.api(role).get(url).expect(400);
       expect(res.headers['content-type'], url).toMatch(/application\/problem\+json/);
-      expect(res.body, url).toMatchObject({ code: 'PATH_NOT_DECODABLE', errors: [{ path: '/path' }] });
+      expect(res.body, url).toMatchObject({ code: 'PATH_NOT_DECODABLE', errors: [{ path: '/path/id' }] });
     }
     const res = await h.api('agent').get('/api/v1/contacts/%ff').expect(400);
     expect(res.body.errors[0].message).toBe('"%ff" cannot be decoded');

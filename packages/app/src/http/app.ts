@@ -376,7 +376,7 @@ export function createApp(deps: AppDeps): Express {
     }
     next(new AppError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not served at ${req.path} (it takes ${allowed.join(', ')})`));
   });
-  app.use(problemHandler(log));
+  app.use(problemHandler(log, (path) => table.paramAt(path)));
   fastPaths.set(app, fast);
   return app;
 }

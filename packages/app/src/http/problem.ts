@@ -50,7 +50,11 @@ const BODY_PROBLEMS: Record<string, { status: number; detail: string; code: stri
 };
 
 /** A coded error as problem+json (any other error becomes a 500 with a correlation id only). */
-export function problemOf(err: unknown, log: Logger, where: { method: string; path: string }): ProblemBody {
+export function problemOf(
+  err: unknown,
+  log: Logger,
+  where: { method: string; path: string /** the route parameter an undecodable segment stands for */; param?: string | null },
+): ProblemBody {
   if (err instanceof SignalboxError)
     return problemBody({
       status: err.status,
@@ -88,7 +92,9 @@ export function problemOf(err: unknown, log: Logger, where: { method: string; pa
       status: 400,
       detail: 'a part of the path is not valid percent-encoded UTF-8',
       code: 'PATH_NOT_DECODABLE',
-      errors: [{ path: '/path', message: `${badSegment(where.path) ?? 'a segment'} cannot be decoded` }],
+      errors: [
+        { path: where.param ? `/path/${where.param}` : '/path', message: `${badSegment(where.path) ?? 'a segment'} cannot be decoded` },
+      ],
     });
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
     return problemBody({ status: e.status, detail: e.message ?? 'bad request', code: 'BAD_REQUEST' });
@@ -116,9 +122,13 @@ export function sendProblem(res: Response, p: ProblemBody): void {
   res.status(p.status).type('application/problem+json').send(JSON.stringify(p));
 }
 
-/** Maps every error to problem+json: coded errors keep their code and status. */
-export function problemHandler(log: Logger): ErrorRequestHandler {
+/**
+ * Maps every error to problem+json: coded errors keep their code and status. `paramAt` names the
+ * route parameter a path's undecodable segment stands for (the route table's).
+ */
+export function problemHandler(log: Logger, paramAt?: (path: string) => string | null): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    sendProblem(res, problemOf(err, log, { method: req.method, path: req.path }));
+    const param = err instanceof URIError && paramAt !== undefined ? paramAt(req.path) : null;
+    sendProblem(res, problemOf(err, log, { method: req.method, path: req.path, param }));
   };
 }

@@ -65,6 +65,30 @@ export class RouteTable {
     return [...out].sort();
   }
 
+  /**
+   * The name of the route parameter a path's first undecodable segment stands for (`/contacts/%ff`:
+   * `id`), for a problem's pointer; null where no route with a parameter there has the path.
+   */
+  paramAt(path: string): string | null {
+    const segments = path.split('/');
+    const bad = segments.findIndex((x) => {
+      try {
+        decodeURIComponent(x);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    if (bad < 0) return null;
+    for (const r of this.routes) {
+      const parts = r.path.split('/');
+      if (parts.length !== segments.length || !pathPattern(r.path).test(path)) continue;
+      const part = parts[bad];
+      if (part?.startsWith(':')) return part.slice(1);
+    }
+    return null;
+  }
+
   /** Mounts each route: `middleware(spec)` first (auth, body parsing), then its handler. */
   mount(
     app: { [m in Method]: (path: string, ...h: RequestHandler[]) => unknown },
