@@ -65,4 +65,28 @@ describe('the agent view', () => {
       await store.close?.();
     }
   });
+
+  it('tells of a ticket opened 120 days ago and never closed (what still stands, however old); not of an old reply', async () => {
+    const store = new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-view-')), 'signalbox.db')));
+    try {
+      const { contact } = await store.contacts.upsert(
+        { identities: [{ kind: 'phone', value: '+254711000951' }], timezone: 'Africa/Nairobi' },
+        T,
+      );
+      const DAY = 86_400_000;
+      await store.contactEvents.record(contact.id, {
+        id: 'api:t-old',
+        type: 'ticket.opened',
+        at: T - 120 * DAY,
+        object: { type: 'ticket', id: 'T-OLD' },
+        data: { subject: 'router keeps dropping' },
+      });
+      await store.contactEvents.record(contact.id, { id: 'api:r-old', type: 'reply.received', at: T - 100 * DAY, data: {} });
+      const view = await agentView(store, rs, contact, T);
+      expect(view.timeline.map((t: { title: string }) => t.title)).toEqual(['ticket.opened']);
+      expect(view.summary).toMatch(/^Did: ticket\.opened/);
+    } finally {
+      await store.close();
+    }
+  });
 });

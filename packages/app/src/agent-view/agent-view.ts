@@ -2,6 +2,7 @@ import { type CompiledRuleset, foldConsent, PURPOSES } from '@signalbox/engine';
 import type { ConsentLedger } from '../contacts/consent-ledger.js';
 import type { ContactEvents } from '../contacts/contact-events.js';
 import type { StoredContact } from '../contacts/contact-repository.js';
+import { eventReach } from '../contacts/context.js';
 import { plainText } from '../content/plain-text.js';
 import type { AttemptRepository } from '../delivery/attempt-repository.js';
 import type { JourneyRepository } from '../journeys/journey-repository.js';
@@ -33,7 +34,8 @@ export interface AgentViewStore {
 export async function agentView(store: AgentViewStore, rs: CompiledRuleset, contact: StoredContact, now: number) {
   const [messages, events, journeys, consent, attempts] = await Promise.all([
     store.messages.forContact(contact.id, 30),
-    store.contactEvents.since(contact.id, now - 90 * DAY),
+    // the last 90 days, and what still stands however old (a ticket opened in spring and never closed)
+    store.contactEvents.since(contact.id, now - 90 * DAY, eventReach(rs).lasting),
     store.journeys.forContact(contact.id),
     store.consent.of(contact.id),
     store.attempts.forContact(contact.id, 20),
