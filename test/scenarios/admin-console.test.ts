@@ -155,7 +155,7 @@ describe('the admin console in a browser', () => {
     await page.getByText('Published as version 2.').waitFor();
     expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('no-service-ke');
     await page.getByRole('button', { name: 'Roll back to version 1' }).click();
-    await page.getByText(/Version 1 \(default-2026\.11\) is active again/).waitFor();
+    await page.getByText(/Version 1 \(default-2026\.12\) is active again/).waitFor();
     expect((await h.api('agent').get('/api/v1/rules').expect(200)).body.version).toBe('default-2026.12');
     const audit = await h.api('admin').get('/api/v1/audit?action=rules.*').expect(200);
     expect(audit.body.items.map((e: { action: string; actor: string }) => `${e.action} ${e.actor}`).slice(0, 2)).toEqual([

@@ -39,7 +39,7 @@ describe('signalbox CLI', () => {
   it('rules validate: a good ruleset exits 0', async () => {
     const r = await run('rules', 'validate', file('good.json', DEFAULT_RULESET));
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/valid \(version default-2026\.11, 23 rules, 9 journeys\)/);
+    expect(r.out).toMatch(/valid \(version default-2026\.12, 25 rules, 9 journeys\)/);
   });
 
   it('rules validate: a bad ruleset exits 1 and lists every problem with its path', async () => {
