@@ -106,6 +106,15 @@ describe('roles', () => {
     expect(JSON.stringify(written)).not.toBe(JSON.stringify(doc));
     await h.api('admin').put('/api/v1/rules').send(written).expect(200);
     (doc.caps[0] as { max: number }).max += 1;
+    // labels are written one way: a space around one, a right-to-left override or a blank one is refused
+    for (const label of ['tighter-caps ', '\u202etighter-caps', ' ', 'te\u0301st']) {
+      const odd = await h
+        .api('admin')
+        .put('/api/v1/rules')
+        .send({ ...doc, version: label })
+        .expect(422);
+      expect(odd.body.errors.map((e: { path: string }) => e.path)).toContain('/version');
+    }
     const taken = await h.api('admin').put('/api/v1/rules').send(doc).expect(409);
     expect(taken.body).toMatchObject({ code: 'RULES_LABEL_TAKEN', errors: [{ path: '/version' }] });
     const active = await h.api('agent').get('/api/v1/rules').expect(200);
@@ -220,6 +229,14 @@ describe('signed provider hooks', () => {
     const r = await postReceipts(bad).expect(400);
     expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(['/status', '/at']);
     await request(h.url).post('/hooks/providers/nobody/receipts').send(body).expect(404);
+    // a body declared in another charset is refused, as on the API
+    const latin1 = await request(h.url)
+      .post('/hooks/providers/sandbox/receipts')
+      .set('content-type', 'application/json; charset=iso-8859-1')
+      .set('signalbox-signature', sign(SANDBOX_SECRET, body, Date.now()))
+      .send(body)
+      .expect(415);
+    expect(latin1.body.errors[0].path).toBe('/headers/content-type');
   });
   it('take receipts in bulk, in order, and name the bad entry of a batch', async () => {
     const batch = JSON.stringify({

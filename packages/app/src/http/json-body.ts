@@ -243,7 +243,12 @@ export function assertJsonType(type: string | undefined): void {
       `send the body as JSON with "content-type: application/json"${type ? ` (got "${type}")` : ' (no content-type was sent)'}`,
       [{ path: '/headers/content-type', message: 'must be application/json' }],
     );
-  const charset = charsetOf(type as string);
+  assertUtf8Charset(type);
+}
+
+/** A body declared in another charset than UTF-8 is 415 (none declared: UTF-8, as JSON is). */
+export function assertUtf8Charset(type: string | undefined): void {
+  const charset = type === undefined ? undefined : charsetOf(type);
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
     throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `send JSON in UTF-8 (got charset "${charset.slice(0, 40)}")`, [
       { path: '/headers/content-type', message: 'charset must be utf-8' },

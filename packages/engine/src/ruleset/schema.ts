@@ -299,7 +299,17 @@ const keywordAction = z.strictObject({
 export const rulesetSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    version: z.string().min(1).max(64),
+    /**
+     * The label decisions record: one way to write it (no space around it, Unicode NFC, no control
+     * or format characters such as a right-to-left override), so two labels that look the same are the same.
+     */
+    version: z
+      .string()
+      .min(1)
+      .max(64)
+      .refine((v) => v.trim() === v && v.normalize('NFC') === v && !/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(v), {
+        message: 'a label written one way: no space around it, Unicode NFC, no control or format characters',
+      }),
     description: z.string().max(2000).optional(),
     channels: z.record(channelName, channelSchema),
     prices: z.strictObject({

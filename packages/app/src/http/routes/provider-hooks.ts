@@ -8,7 +8,7 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { Runtime } from '../../runtime.js';
 import type { ReplayGuard } from '../../security/replay-guard.js';
 import { SIGNATURE_HEADER, verify } from '../../security/signature.js';
-import { parseJsonBody } from '../json-body.js';
+import { assertUtf8Charset, parseJsonBody } from '../json-body.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 
@@ -65,6 +65,7 @@ export function providerHookRoutes(d: {
       d.log.warn({ provider: name, path: req.path }, 'provider hook replayed');
       throw new AuthError(401, 'SIGNATURE_REPLAYED', 'signature already used');
     }
+    assertUtf8Charset(req.get('content-type'));
     return parseJsonBody(raw);
   };
   return [

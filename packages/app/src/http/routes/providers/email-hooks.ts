@@ -8,7 +8,7 @@ import { readUnsubscribeToken } from '../../../providers/smtp/unsubscribe-token.
 import type { ReplayGuard } from '../../../security/replay-guard.js';
 import { SIGNATURE_HEADER, verify } from '../../../security/signature.js';
 import type { Store } from '../../../store/store.js';
-import { parseJsonBody } from '../../json-body.js';
+import { assertUtf8Charset, parseJsonBody } from '../../json-body.js';
 import { pageHeaders } from '../../page-headers.js';
 import type { RouteSpec } from '../../route-table.js';
 import { parseBody } from '../../validate.js';
@@ -122,6 +122,7 @@ export function emailHookRoutes(d: EmailHookDeps): RouteSpec[] {
         }
         if (!(await d.replay.firstUse(`provider:${d.name}:reports`, check.mac, Date.now())))
           throw new AuthError(401, 'SIGNATURE_REPLAYED', 'signature already used');
+        assertUtf8Charset(req.get('content-type'));
         const report = parseBody(emailReportBody, parseJsonBody(raw));
         const contactId = await applyEmailReport(d.store, d.name, report, d.now());
         // the attempt it was about did not get through: its plan's next step follows
