@@ -369,6 +369,13 @@ describe('Twilio', () => {
       status: 'undelivered',
       error: 'twilio 30006: landline or unreachable carrier',
     });
+    // then the contact texts STOP from that very number: it is theirs and in use, and the STOP is confirmed there
+    const before = twilio.messages().length;
+    expect((await twilio.inbound(`${h.url}/hooks/twilio/inbound`, { from: '+254711000311', to: SMS_FROM, body: 'STOP' })).status).toBe(200);
+    await settle();
+    const after = (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact;
+    expect(after.unreachable ?? []).toEqual([]);
+    expect(twilio.messages().slice(before).map(to)).toEqual(['+254711000311']);
   });
 
   it('a failure reported after the message was read is a late receipt: the phone stays reachable, the attempt read', async () => {

@@ -16,6 +16,7 @@ import {
   identityConflicts,
   identityOf,
   knownIdentities,
+  markReachable,
   markUnreachable,
 } from './identity-reads.js';
 import { withMarket } from './markets.js';
@@ -366,6 +367,11 @@ export class ContactRepository {
 
   findByIdentity(kind: IdentityKind, value: string): Promise<StoredContact | null> {
     return findByIdentity(this.c, kind, value);
+  }
+
+  /** See `markReachable` in identity-reads.ts. */
+  markReachable(kind: IdentityKind, value: string): Promise<boolean> {
+    return markReachable(this.c, kind, value);
   }
 
   /** See `markUnreachable` in identity-reads.ts. */

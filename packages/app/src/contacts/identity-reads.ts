@@ -72,6 +72,27 @@ export async function markUnreachable(c: Conn, kind: IdentityKind, value: string
   return Number(r.numUpdatedRows) > 0;
 }
 
+/**
+ * The contact wrote from this address: whatever a provider said, it is theirs and in use (a 30005
+ * "unknown handset" about a number that has just texted us was wrong). True when it was marked.
+ */
+export async function markReachable(c: Conn, kind: IdentityKind, value: string): Promise<boolean> {
+  let v: string;
+  try {
+    v = canonicalIdentity(kind, value);
+  } catch {
+    return false;
+  }
+  const r = await c.db
+    .updateTable('identities')
+    .set({ unreachable_at: null, unreachable_reason: null })
+    .where('kind', '=', kind)
+    .where('value', '=', v)
+    .where('unreachable_at', 'is not', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
 /** The value of one kind of identity a contact has (its HubSpot id, its email), if any. */
 export async function identityOf(c: Conn, contactId: string, kind: IdentityKind): Promise<string | null> {
   const row = await c.db

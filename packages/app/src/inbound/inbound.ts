@@ -76,6 +76,8 @@ export class Inbound {
       return { contactId: null, keyword: null, event: null };
     }
     await u.store.contacts.lock(contact.id);
+    // they wrote from it: the address is theirs and in use, whatever a provider said of it
+    if (contact.unreachable?.some((x) => x.kind === kind) === true) await u.store.contacts.markReachable(kind, m.from);
     // a provider's time, but never later than ours (a clock ahead, or a forged date, would pin the
     // channel's last inbound time in the future and hold a WhatsApp window open)
     const at = Number.isFinite(Date.parse(m.at)) && Date.parse(m.at) <= now + FUTURE_SKEW_MS ? m.at : new Date(now).toISOString();
