@@ -95,10 +95,18 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  */
 export function utf8Text(raw: Buffer | string): string {
   if (typeof raw === 'string') return raw;
+  const text = utf8OrNull(raw);
+  if (text === null)
+    throw new InputError('the body is not valid UTF-8', [{ path: '', message: 'not valid UTF-8 (send JSON as UTF-8)' }], 'BODY_NOT_UTF8');
+  return text;
+}
+
+/** Bytes as UTF-8 text, or null where they are not UTF-8. */
+export function utf8OrNull(raw: Uint8Array): string | null {
   try {
     return UTF8.decode(raw);
   } catch {
-    throw new InputError('the body is not valid UTF-8', [{ path: '', message: 'not valid UTF-8 (send JSON as UTF-8)' }], 'BODY_NOT_UTF8');
+    return null;
   }
 }
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AppError, AuthError, ConflictError, InputError } from '../../errors.js';
 import { type GovernanceStore, type RulesGovernance, StalePublishError } from '../../rules/governance.js';
 import type { RulesHolder } from '../../rules/rules-holder.js';
+import { utf8OrNull } from '../json-body.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 import { decodeCursor, paged, pageFields } from './list-query.js';
@@ -73,15 +74,9 @@ function staleAnswer(res: Response, e: StalePublishError): void {
   });
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** A header's text: Node reads header bytes as Latin-1; a client sending UTF-8 (most do) means UTF-8. */
 function headerText(v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  try {
-    return UTF8.decode(Buffer.from(v, 'latin1'));
-  } catch {
-    return v;
-  }
+  return v === undefined ? undefined : (utf8OrNull(Buffer.from(v, 'latin1')) ?? v);
 }
 
 /**

@@ -107,7 +107,7 @@ export class TwilioProvider implements ChannelProvider {
     if (r?.kind === 'rich' && template !== undefined) {
       const sid = this.s.contentSids[`${template.name}:${template.language}`] ?? this.s.contentSids[template.name];
       // inside the window a message needs no approved template: its body goes as a session message
-      if (sid === undefined && m.sessionOpen === true) return this.session(m, from, r.body, r.mediaUrl);
+      if (sid === undefined && m.sessionOpen === true) return this.session(m, from, base, r.body, r.mediaUrl);
       if (sid === undefined)
         return {
           status: 'failed',
@@ -122,15 +122,19 @@ export class TwilioProvider implements ChannelProvider {
         this.create(m, { ...base, ...sender, contentSid: sid, contentVariables: JSON.stringify(variables) }),
       );
     }
-    return this.session(m, from, r?.kind === 'rich' ? r.body : textOf(m, this.describe), r?.kind === 'rich' ? r.mediaUrl : undefined);
+    return this.session(m, from, base, r?.kind === 'rich' ? r.body : textOf(m, this.describe), r?.kind === 'rich' ? r.mediaUrl : undefined);
   }
 
   /** A free-form WhatsApp message (inside the contact's 24 h window). */
-  private session(m: ProviderMessage, from: string, body: string, mediaUrl: string | undefined): Promise<SendResult> {
+  private session(
+    m: ProviderMessage,
+    from: string,
+    base: { to: string; statusCallback: string },
+    body: string,
+    mediaUrl: string | undefined,
+  ): Promise<SendResult> {
     const media = mediaUrl !== undefined ? { mediaUrl: [mediaUrl] } : {};
-    return this.limits.schedule(from, 1, () =>
-      this.create(m, { to: `whatsapp:${m.to}`, statusCallback: this.hook('status'), from: `whatsapp:${from}`, body, ...media }),
-    );
+    return this.limits.schedule(from, 1, () => this.create(m, { ...base, from: `whatsapp:${from}`, body, ...media }));
   }
 
   private async create(m: ProviderMessage, params: Parameters<twilio.Twilio['messages']['create']>[0]): Promise<SendResult> {
