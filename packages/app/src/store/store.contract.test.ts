@@ -793,7 +793,8 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         ];
         await held;
       });
-      while (locked === null) await new Promise((r) => setTimeout(r, 5));
+      // until the first transaction holds its locks and has resolved all three (not only locked them)
+      while (resolved.length === 0) await new Promise((r) => setTimeout(r, 5));
       expect(resolved).toEqual([kept, kept, null]);
       if (factory.name === 'postgres') {
         expect(locked).toEqual(
