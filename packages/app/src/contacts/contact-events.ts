@@ -83,6 +83,55 @@ export class ContactEvents {
   }
 
   /**
+   * `hasOfTypesSince` for several questions at once (a unit of work reading ahead for the events
+   * it applies): the keys of those answered yes. One statement on PostgreSQL, one per question on
+   * SQLite (in-process, where a statement costs no round trip).
+   */
+  async haveOfTypesSince(
+    questions: ReadonlyArray<{
+      key: string;
+      contactId: string;
+      types: readonly string[];
+      since: number;
+      except: string;
+      object?: { type: string; id: string } | undefined;
+    }>,
+  ): Promise<Set<string>> {
+    const yes = new Set<string>();
+    const asked = questions.filter((q) => q.types.length > 0);
+    if (asked.length === 0) return yes;
+    if (this.c.dialect !== 'postgres') {
+      for (const q of asked) if (await this.hasOfTypesSince(q.contactId, q.types, q.since, q.except, q.object)) yes.add(q.key);
+      return yes;
+    }
+    const { rows } = await prepared<{ n: number }>(
+      this.c,
+      'contact events of types since, many',
+      (d) => ({
+        compile: () =>
+          sql<{ n: number }>`select v.n from unnest(${arg(0)}::text[], ${arg(1)}::text[], ${arg(2)}::bigint[], ${arg(3)}::text[],
+              ${arg(4)}::text[], ${arg(5)}::text[]) with ordinality as v(contact_id, types, since, excluded, object_type, object_id, n)
+            where exists (select 1 from contact_events e
+              where e.contact_id = v.contact_id and e.at >= v.since
+                and e.type = any(array(select json_array_elements_text(v.types::json))) and e.id <> v.excluded
+                and (v.object_type is null or e.object_type is null or e.object_type <> v.object_type or e.object_id = v.object_id))`.compile(
+            d,
+          ),
+      }),
+      [
+        asked.map((q) => q.contactId),
+        asked.map((q) => JSON.stringify(q.types)),
+        asked.map((q) => q.since),
+        asked.map((q) => q.except),
+        asked.map((q) => q.object?.type ?? null),
+        asked.map((q) => q.object?.id ?? null),
+      ],
+    );
+    for (const r of rows) yes.add((asked[Number(r.n) - 1] as (typeof asked)[number]).key);
+    return yes;
+  }
+
+  /**
    * The contact's events since `since`, and of the `lasting` types before it the latest per type
    * and object (all a window's state needs: its latest opening and closing), oldest first.
    */

@@ -5,7 +5,7 @@ import { MESSAGE_PRESSURE } from '../messages/status.js';
 import type { ConsentLedger } from './consent-ledger.js';
 import type { ContactEvents } from './contact-events.js';
 import type { ContactRepository, StoredContact } from './contact-repository.js';
-import type { DecisionReads } from './decision-reads.js';
+import type { DecisionReads, DecisionState } from './decision-reads.js';
 
 const DAY = 86_400_000;
 /** How far back the pressure budget looks (its longest window is a week). */
@@ -68,11 +68,30 @@ export async function loadContext(
   reach: EventReach,
   self?: { id: string; createdAt: number; priority?: string | undefined },
 ): Promise<{ contact: StoredContact; context: DecisionContext }> {
+  const b = decisionBounds(now, reach);
   const together =
     self === undefined && store.decisionReads?.available === true
-      ? await store.decisionReads.read(contactId, MESSAGE_PRESSURE, now - PRESSURE_DAYS * DAY, now - reach.days * DAY, reach.lasting)
+      ? await store.decisionReads.read(contactId, b.statuses, b.pressureSince, b.eventsSince, b.lasting)
       : null;
-  const { contact, consent, history, events } = together ?? (await readApart(store, contactId, now, reach, self));
+  return contextOf(together ?? (await readApart(store, contactId, now, reach, self)));
+}
+
+/**
+ * What `loadContext` reads for a decision (with `readAhead`, in one statement for many contacts):
+ * the bounds and the statuses it reads with. `now` is when the state is read.
+ */
+export function decisionBounds(now: number, reach: EventReach) {
+  return {
+    statuses: MESSAGE_PRESSURE,
+    pressureSince: now - PRESSURE_DAYS * DAY,
+    eventsSince: now - reach.days * DAY,
+    lasting: reach.lasting,
+  };
+}
+
+/** The decision context of a contact's state as read (by `loadContext`, or ahead for a unit of work). */
+export function contextOf(state: DecisionState): { contact: StoredContact; context: DecisionContext } {
+  const { contact, consent, history, events } = state;
   const { createdAt: _c, updatedAt: _u, unreachable: _x, ...plain } = contact;
   // the runtime's own records, validated when they came in: defaults filled, not checked again
   const context = trustedDecisionContext({ contact: plain, consent, history, events });

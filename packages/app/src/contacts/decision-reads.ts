@@ -45,48 +45,67 @@ export class DecisionReads {
     eventsSince: number,
     lasting: readonly string[] = [],
   ): Promise<DecisionState | null> {
-    const [row] = (
-      await prepared<Row>(
-        this.c,
-        'decision state',
-        (d) => ({
-          compile: () =>
-            sql<Row>`select
+    return (await this.readMany([contactId], statuses, pressureSince, eventsSince, lasting)).get(contactId) ?? null;
+  }
+
+  /**
+   * `read` for several contacts in one statement (a unit of work reading ahead for the events it
+   * applies, see journeys/read-ahead.ts): each contact's state, as `read` reads it alone; a contact
+   * missing or merged is left out.
+   */
+  async readMany(
+    contactIds: readonly string[],
+    statuses: readonly string[],
+    pressureSince: number,
+    eventsSince: number,
+    lasting: readonly string[] = [],
+  ): Promise<Map<string, DecisionState>> {
+    const states = new Map<string, DecisionState>();
+    if (contactIds.length === 0) return states;
+    const { rows } = await prepared<Row & { id: string }>(
+      this.c,
+      'decision states',
+      (d) => ({
+        compile: () =>
+          sql<Row & { id: string }>`select x.id,
               (select coalesce(json_agg(json_build_object(
                   'id', c.id, 'data', c.data, 'merged_into', c.merged_into, 'created_at', c.created_at, 'updated_at', c.updated_at,
                   'kind', i.kind, 'value', i.value, 'unreachable_at', i.unreachable_at, 'unreachable_reason', i.unreachable_reason
                 ) order by i.kind, i.value), '[]'::json)
-                from contacts c left join identities i on i.contact_id = c.id where c.id = ${arg(0)}) as contact,
+                from contacts c left join identities i on i.contact_id = c.id where c.id = x.id) as contact,
               (select coalesce(json_agg(json_build_object(
                   'channel', channel, 'purpose', purpose, 'status', status, 'source', source,
                   'legal_basis', legal_basis, 'evidence', evidence, 'at', at
                 ) order by at, id), '[]'::json)
-                from consent_ledger where contact_id = ${arg(0)}) as consent,
+                from consent_ledger where contact_id = x.id) as consent,
               (select coalesce(json_agg(json_build_object('type', type, 'team', team, 'channel', channel, 'created_at', created_at,
                   'status', status, 'priority', request::json ->> 'priority',
                   'claimed', exists (select 1 from attempts a where a.message_id = messages.id))), '[]'::json)
-                from messages where contact_id = ${arg(0)} and status = any(${arg(1)}::text[]) and created_at >= ${arg(2)}) as history,
+                from messages where contact_id = x.id and status = any(${arg(1)}::text[]) and created_at >= ${arg(2)}) as history,
               (select coalesce(json_agg(json_build_object(
                   'type', type, 'at', at, 'object_type', object_type, 'object_id', object_id, 'data', data
                 ) order by at), '[]'::json)
                 from (
-                  select type, at, object_type, object_id, data from contact_events where contact_id = ${arg(0)} and at >= ${arg(3)}
+                  select type, at, object_type, object_id, data from contact_events where contact_id = x.id and at >= ${arg(3)}
                   union all
                   (select distinct on (type, object_type, object_id) type, at, object_type, object_id, data from contact_events
-                    where contact_id = ${arg(0)} and type = any(${arg(4)}::text[]) and at < ${arg(3)}
+                    where contact_id = x.id and type = any(${arg(4)}::text[]) and at < ${arg(3)}
                     order by type, object_type, object_id, at desc)
-                ) e) as events`.compile(d),
-        }),
-        [contactId, statuses, pressureSince, eventsSince, lasting],
-      )
-    ).rows;
-    const first = row?.contact[0];
-    if (row === undefined || first === undefined || first.merged_into !== null) return null;
-    return {
-      contact: contactOfRows(row.contact),
-      consent: row.consent.map(consentRecordOf),
-      history: row.history.map(sentRecordOf),
-      events: row.events.map(pastEventOf),
-    };
+                ) e) as events
+            from unnest(${arg(0)}::text[]) as x(id)`.compile(d),
+      }),
+      [[...new Set(contactIds)], statuses, pressureSince, eventsSince, lasting],
+    );
+    for (const row of rows) {
+      const first = row.contact[0];
+      if (first === undefined || first.merged_into !== null) continue;
+      states.set(row.id, {
+        contact: contactOfRows(row.contact),
+        consent: row.consent.map(consentRecordOf),
+        history: row.history.map(sentRecordOf),
+        events: row.events.map(pastEventOf),
+      });
+    }
+    return states;
   }
 }

@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.js';
 import type { Unit } from '../delivery/unit.js';
 import { NotFoundError } from '../errors.js';
-import type { JourneyStore, Journeys } from '../journeys/journeys.js';
+import type { JourneyEvent, JourneyStore, Journeys } from '../journeys/journeys.js';
+import type { ReadAhead } from '../journeys/read-ahead.js';
 import type { IncomingEvent } from './incoming-event.js';
 
 /**
@@ -13,14 +14,14 @@ export class EventApplier {
   constructor(private readonly d: { journeys: Journeys; clock: Clock }) {}
 
   /**
-   * Applies one event; `recorded`: `prepare` has recorded it on its contact already.
+   * Applies one event; `prepared`: what `prepare` did for the unit's events (recorded this one on
+   * its contact already, read ahead for it).
    */
-  async apply(u: Unit<JourneyStore>, e: IncomingEvent, recorded = false): Promise<void> {
+  async apply(u: Unit<JourneyStore>, e: IncomingEvent, prepared?: PreparedEvents): Promise<void> {
     const contactId = await this.contactOf(u, e);
     await u.store.contacts.lock(contactId);
-    const id = `${e.source}:${e.id}`;
-    if (!recorded) await u.store.contactEvents.record(contactId, recordOf(e));
-    await this.d.journeys.onEvent(u, { id, type: e.type, occurredAt: e.occurredAt, data: e.data ?? {}, contactId, object: e.object });
+    if (prepared?.recorded.has(e) !== true) await u.store.contactEvents.record(contactId, recordOf(e));
+    await this.d.journeys.onEvent(u, journeyEventOf(e, contactId), prepared?.ahead);
   }
 
   /**
@@ -28,25 +29,32 @@ export class EventApplier {
    * the contacts they name, in one statement, and record on its contact each event that is its
    * contact's only one in the unit (nothing applied before it could change what it is recorded
    * on). Returns the events recorded; `apply` then skips that step. The same as applying them one
-   * by one, with two statements for the unit instead of two for each event (PostgreSQL).
+   * by one, with two statements for the unit instead of two for each event (PostgreSQL). Then
+   * what starting their journeys reads is read ahead for those events (see Journeys.readAhead):
+   * two statements more for the unit instead of two more for each.
    */
-  async prepare(u: Unit<JourneyStore>, events: readonly IncomingEvent[]): Promise<Set<IncomingEvent>> {
+  async prepare(u: Unit<JourneyStore>, events: readonly IncomingEvent[]): Promise<PreparedEvents> {
     const recorded = new Set<IncomingEvent>();
+    const none = { recorded, ahead: null };
     const ids = events.flatMap((e) => (e.contact?.id !== undefined ? [e.contact.id] : []));
-    if (ids.length < 2) return recorded;
+    if (ids.length < 2) return none;
     const merged = await u.store.contacts.lockMany(ids);
     // only where every event names a current contact and stays with it: an event found by its
     // identities, or naming a contact merged into another, may turn out to be about a contact
     // another event names, and one that moves journeys keyed on its object may send to another
     // contact (the event applied first must not see a later one's record)
     if (ids.length < events.length || ids.some((id) => merged.get(id) !== null) || events.some((e) => this.d.journeys.mayMoveOthers(e)))
-      return recorded;
+      return none;
     const count = new Map<string, number>();
     for (const id of ids) count.set(id, (count.get(id) ?? 0) + 1);
     const alone = events.filter((e) => count.get(e.contact?.id as string) === 1);
     await u.store.contactEvents.recordMany(alone.map((e) => ({ contactId: e.contact?.id as string, e: recordOf(e) })));
     for (const e of alone) recorded.add(e);
-    return recorded;
+    const ahead = await this.d.journeys.readAhead(
+      u,
+      alone.map((e) => journeyEventOf(e, e.contact?.id as string)),
+    );
+    return { recorded, ahead };
   }
 
   private async contactOf(u: Unit<JourneyStore>, e: IncomingEvent): Promise<string> {
@@ -66,6 +74,19 @@ export class EventApplier {
     }
     throw new NotFoundError('CONTACT_NOT_FOUND', `event ${e.id}: contact not found`);
   }
+}
+
+/** What `EventApplier.prepare` did for a unit's events. */
+export interface PreparedEvents {
+  /** Recorded on their contacts already. */
+  recorded: ReadonlySet<IncomingEvent>;
+  /** What their journeys' starts read, read ahead (null: nothing was). */
+  ahead: ReadAhead | null;
+}
+
+/** An event as journeys see it. */
+function journeyEventOf(e: IncomingEvent, contactId: string): JourneyEvent {
+  return { id: `${e.source}:${e.id}`, type: e.type, occurredAt: e.occurredAt, data: e.data ?? {}, contactId, object: e.object };
 }
 
 /** An event as recorded on its contact. */

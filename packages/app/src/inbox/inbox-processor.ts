@@ -7,7 +7,7 @@ import { NotFoundError } from '../errors.js';
 import type { JourneyStore } from '../journeys/journeys.js';
 import type { Logger } from '../logger.js';
 import { contextOf, currentTraceparent, inSpan } from '../tracing/tracing.js';
-import type { EventApplier } from './apply-event.js';
+import type { EventApplier, PreparedEvents } from './apply-event.js';
 import { type InboxRepository, type InboxRow, inboxRow } from './inbox-repository.js';
 import { type InboxSource, PermanentFailure, type Prepared } from './inbox-source.js';
 import type { IncomingEvent } from './incoming-event.js';
@@ -182,8 +182,8 @@ export class InboxProcessor {
         throw new OneFailed(err);
       }
     };
-    const recorded = guarded
-      ? new Set<IncomingEvent>()
+    const prepared = guarded
+      ? undefined
       : await together(() =>
           this.d.applier.prepare(
             u,
@@ -194,7 +194,7 @@ export class InboxProcessor {
       const mark = u.sends?.length ?? 0;
       const toldMark = u.told.length;
       const apply = async () => {
-        await this.applyPrepared(u, p, recorded);
+        await this.applyPrepared(u, p, prepared);
         if (guarded || p.kind === 'ignore') await u.store.inbox.finish(row.id, this.now(), p.kind === 'ignore' ? p.note : null);
         else done.push(row.id);
       };
@@ -219,8 +219,8 @@ export class InboxProcessor {
     return applied;
   }
 
-  private async applyPrepared(u: Unit<InboxStore>, p: Prepared, recorded: ReadonlySet<IncomingEvent>): Promise<void> {
-    if (p.kind === 'events') for (const e of p.events) await this.d.applier.apply(u, e, recorded.has(e));
+  private async applyPrepared(u: Unit<InboxStore>, p: Prepared, prepared: PreparedEvents | undefined): Promise<void> {
+    if (p.kind === 'events') for (const e of p.events) await this.d.applier.apply(u, e, prepared);
     else if (p.kind === 'split') {
       const trace = currentTraceparent();
       await u.store.inbox.insertRows(p.entries.map((e) => inboxRow({ trace, ...e, stage: e.stage ?? 'raw' }, this.now())));

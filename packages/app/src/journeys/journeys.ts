@@ -10,11 +10,14 @@ import {
   startJourney,
 } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
+import { decisionBounds, eventReach } from '../contacts/context.js';
+import type { DecisionState } from '../contacts/decision-reads.js';
 import type { Unit } from '../delivery/unit.js';
 import { uuidv7 } from '../ids.js';
 import { MESSAGE_SETTLED, MESSAGE_UNSENT } from '../messages/status.js';
 import type { MessageRequests, MessageStore } from '../requests/message-requests.js';
 import type { JourneyRepository } from './journey-repository.js';
+import { exitKey, ReadAhead } from './read-ahead.js';
 
 export interface JourneyStore extends MessageStore {
   journeys: JourneyRepository;
@@ -63,9 +66,64 @@ export class Journeys {
     return mayMoveOthers(this.d.ruleset(), event);
   }
 
-  /** Moves the contact's (and the object's) running instances that react to the event, then starts the journeys it triggers. */
-  async onEvent(u: Unit<JourneyStore>, event: JourneyEvent): Promise<void> {
+  /**
+   * Reads ahead, in one statement each, what starting the journeys these events trigger reads
+   * (see ReadAhead): events that are their contact's only one in the unit, already recorded on it.
+   * Events some journey reacts to are left to read at their turn (their running instances move
+   * first, and may send or cancel). Null where there is too little to read together.
+   */
+  async readAhead(u: Unit<JourneyStore>, events: readonly JourneyEvent[]): Promise<ReadAhead | null> {
     const rs = this.d.ruleset();
+    const starting = events.flatMap((event) => {
+      if (rs.source.journeys.some((j) => eventsOfInterest(j).has(event.type))) return [];
+      const journeys = journeysTriggeredBy(rs, event).filter((j) => instanceKey(j, event) !== null);
+      return journeys.length === 0 ? [] : [{ event, journeys }];
+    });
+    if (starting.length < 2) return null;
+    const questions = starting.flatMap(({ event, journeys }) => {
+      const since = Date.parse(event.occurredAt);
+      return journeys.flatMap((j) =>
+        j.exitOn.length === 0 || !Number.isFinite(since)
+          ? []
+          : [
+              {
+                key: exitKey(event.id, j.id),
+                contactId: event.contactId,
+                types: j.exitOn,
+                since,
+                except: event.id,
+                object: j.key === 'object' ? event.object : undefined,
+              },
+            ],
+      );
+    });
+    const exited = await u.store.contactEvents.haveOfTypesSince(questions);
+    // the states of the contacts whose first journey goes on (an exited one sends nothing)
+    const reads = u.store.decisionReads;
+    const states =
+      reads?.available === true
+        ? await (async () => {
+            const b = decisionBounds(this.now(), eventReach(rs));
+            const ids = starting.filter(({ event, journeys }) => journeys.some((j) => !exited.has(exitKey(event.id, j.id))));
+            return reads.readMany(
+              ids.map((s) => s.event.contactId),
+              b.statuses,
+              b.pressureSince,
+              b.eventsSince,
+              b.lasting,
+            );
+          })()
+        : new Map<string, DecisionState>();
+    return new ReadAhead(rs, exited, new Set(questions.map((q) => q.key)), states);
+  }
+
+  /**
+   * Moves the contact's (and the object's) running instances that react to the event, then starts
+   * the journeys it triggers. `ahead`: what the unit read ahead for it (see `readAhead`).
+   */
+  async onEvent(u: Unit<JourneyStore>, event: JourneyEvent, ahead?: ReadAhead | null): Promise<void> {
+    const rs = this.d.ruleset();
+    const read = ahead?.ruleset === rs ? ahead : undefined;
     // only when some journey reacts to this type at all: most events only start journeys
     const interested = new Set(rs.source.journeys.filter((j) => eventsOfInterest(j).has(event.type)).map((j) => j.id));
     const running =
@@ -87,12 +145,13 @@ export class Journeys {
       if (key === null) continue;
       // an exit that happened at or after this trigger, delivered before it (an invoice's payment
       // before its overdue notice): the journey is over before it starts
-      if (await this.exitedAlready(u, j.exitOn, j.key === 'object', event)) continue;
+      if (read?.exitedAlready(event.id, j.id) ?? (await this.exitedAlready(u, j.exitOn, j.key === 'object', event))) continue;
       const id = uuidv7(this.now());
       const { instance, commands } = startJourney(j.id, event, id, rs, this.now());
       // one active instance per key
       if (!(await u.store.journeys.create({ id, journeyId: j.id, key, contactId: event.contactId, state: instance }, this.now()))) continue;
-      await this.execute(u, instance, commands);
+      // no running instance moved (read ahead only then): the contact's state is as read
+      await this.execute(u, instance, commands, running.length === 0 ? read?.takeState(event.contactId) : undefined);
     }
   }
 
@@ -116,8 +175,15 @@ export class Journeys {
     throw new Error(`journey instance ${instanceId} kept changing underneath`);
   }
 
-  private async execute(u: Unit<JourneyStore>, instance: JourneyInstance, commands: readonly JourneyCommand[]): Promise<void> {
+  /** `state`: the contact's decision state read ahead, for the first message sent (unless something is cancelled first). */
+  private async execute(
+    u: Unit<JourneyStore>,
+    instance: JourneyInstance,
+    commands: readonly JourneyCommand[],
+    state?: DecisionState,
+  ): Promise<void> {
     const now = this.now();
+    let read = state;
     // what these commands send is never what they cancel: a save retried (the instance moved
     // underneath) runs them again, and the message its first try made must not go as "unsent"
     const sending = new Set(
@@ -126,13 +192,18 @@ export class Journeys {
     for (const c of commands) {
       switch (c.type) {
         case 'send':
-          await this.d.requests.request(u, instance.contactId, c.request, { journeyInstanceId: instance.id });
+          await this.d.requests.request(u, instance.contactId, c.request, {
+            journeyInstanceId: instance.id,
+            ...(read !== undefined ? { state: read } : {}),
+          });
+          read = undefined;
           break;
         case 'schedule':
           // written with the unit's other waits (before anything reads timers, or the unit commits)
           await u.store.timers.scheduleLater({ kind: 'journey', instanceId: instance.id, timerId: c.timerId }, Date.parse(c.dueAt), now);
           break;
         case 'cancel':
+          read = undefined;
           await u.store.timers.cancel(
             c.timerIds.map((timerId) => ({ kind: 'journey', instanceId: instance.id, timerId })),
             now,

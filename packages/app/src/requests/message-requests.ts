@@ -1,7 +1,8 @@
 import { type CompiledRuleset, type Decision, decideParsed, type MessageRequest, type PlanStep } from '@signalbox/engine';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
-import { eventReach, loadContext } from '../contacts/context.js';
+import { contextOf, eventReach, loadContext } from '../contacts/context.js';
+import type { DecisionState } from '../contacts/decision-reads.js';
 import type { ContentRenderer } from '../content/renderer.js';
 import type { Sender, SendStore } from '../delivery/sender.js';
 import { tell, type Unit } from '../delivery/unit.js';
@@ -54,7 +55,14 @@ export class MessageRequests {
     u: Unit<MessageStore>,
     contactId: string,
     request: MessageRequest,
-    meta: { journeyInstanceId?: string | null; onlyChannel?: string; checkTemplateAt?: string; typeAt?: string } = {},
+    meta: {
+      journeyInstanceId?: string | null;
+      onlyChannel?: string;
+      checkTemplateAt?: string;
+      typeAt?: string;
+      /** The contact's decision state as the unit read it ahead (see journeys/read-ahead.ts); read here otherwise. */
+      state?: DecisionState;
+    } = {},
   ): Promise<Requested> {
     const now = this.now();
     // the workflows Signalbox names itself are not a caller's to claim: rules may trust them (the
@@ -75,7 +83,10 @@ export class MessageRequests {
       assertTemplateUsable(this.d.ruleset(), request, meta.checkTemplateAt, meta.typeAt);
     await u.store.contacts.lock(contactId);
     const rs = this.d.ruleset();
-    const { contact, context } = await loadContext(u.store, contactId, now, eventReach(rs));
+    const { contact, context } =
+      meta.state !== undefined && meta.state.contact.id === contactId
+        ? contextOf(meta.state)
+        : await loadContext(u.store, contactId, now, eventReach(rs));
     request = withTemplateDefaults(rs, request);
     // an SMS costs what its rendered text takes in segments: the cost stage compares on that
     const decided = decideParsed(request, context, rs, now, this.d.content.facts(rs, { request, contact }));
