@@ -109,3 +109,74 @@ export async function claimWithMessage(
   // without a key the message was recorded (its claim, on a new message id, cannot have been taken)
   return { created: m.idempotencyKey === null, claim: null };
 }
+
+/** A message to record with its first step claimed (`claimWithMessages`). */
+export interface MessageClaim {
+  m: NewMessage;
+  a: AttemptClaim;
+  lease: { until: number; owner: string } | null;
+}
+
+/** The PostgreSQL type of a messages column, for binding a column of many rows as one array. */
+const messageColumnType = (column: string): string =>
+  column === 'cost' ? 'float8' : column === 'created_at' || column === 'updated_at' ? 'int8' : 'text';
+
+/**
+ * `claimWithMessage` for several messages (of different idempotency keys: a unit of work's), in
+ * one statement on PostgreSQL (one each on SQLite): what `claimWithMessage` answers, per message id.
+ */
+export async function claimWithMessages(
+  c: Conn,
+  list: readonly MessageClaim[],
+  now: number,
+): Promise<Map<string, { created: boolean; claim: string | null }>> {
+  const out = new Map<string, { created: boolean; claim: string | null }>();
+  if (c.dialect !== 'postgres' || list.length < 2) {
+    for (const x of list) out.set(x.m.id, await claimWithMessage(c, x.m, now, x.a, x.lease));
+    return out;
+  }
+  const rows = list.map((x) => messageRow(x.m, now));
+  const columns = (rows[0] as (typeof rows)[number]).columns;
+  const n = columns.length;
+  const claims = list.map((x) => claimArgs(x.a, now, x.lease));
+  // claimArgs: id, message id, step, channel, provider, claim, now, lease until, lease owner
+  const claimColumns = [
+    ['id', 'text', 0],
+    ['message_id', 'text', 1],
+    ['step', 'int4', 2],
+    ['channel', 'text', 3],
+    ['provider', 'text', 4],
+    ['claim', 'text', 5],
+    ['lease_until', 'int8', 7],
+    ['lease_owner', 'text', 8],
+  ] as const;
+  const { rows: claimed } = await prepared<{ claim: string; message_id: string }>(
+    c,
+    'create messages, claim their first steps',
+    (d) => ({
+      // the attempt rows join the messages recorded now: no message recorded now, no claim
+      compile: () =>
+        sql<{ claim: string; message_id: string }>`with m as (
+            insert into messages (${sql.join(columns.map((col) => sql.ref(col)))})
+            select * from unnest(${sql.join(columns.map((col, i) => sql`${arg(i)}::${sql.raw(messageColumnType(col))}[]`))})
+            on conflict (idempotency_key) do nothing returning id
+          )
+          insert into attempts (id, message_id, step, channel, provider, claim, provider_message_id, status, cost, error, created_at,
+            updated_at, lease_expires_at, lease_owner)
+          select a.id, m.id, a.step, a.channel, a.provider, a.claim, null::text, 'claimed'::text, 0::float8, null::text,
+            ${arg(n + claimColumns.length)}::bigint, ${arg(n + claimColumns.length)}::bigint, a.lease_until, a.lease_owner
+          from m join unnest(${sql.join(claimColumns.map(([, type], i) => sql`${arg(n + i)}::${sql.raw(type)}[]`))})
+            as a(${sql.join(claimColumns.map(([name]) => sql.raw(name)))}) on a.message_id = m.id
+          on conflict do nothing
+          returning claim, message_id`.compile(d),
+    }),
+    [...columns.map((_, i) => rows.map((r) => r.args[i])), ...claimColumns.map(([, , at]) => claims.map((a) => a[at])), now],
+  );
+  const byMessage = new Map(claimed.map((r) => [r.message_id, r.claim]));
+  for (const x of list) {
+    const claim = byMessage.get(x.m.id);
+    // as claimWithMessage: without a key the message was recorded (its claim, on a new message id, cannot have been taken)
+    out.set(x.m.id, claim !== undefined ? { created: true, claim } : { created: x.m.idempotencyKey === null, claim: null });
+  }
+  return out;
+}

@@ -5,7 +5,7 @@ import { arg, oneOf, prepared } from '../db/prepared.js';
 import { type AttemptsTable, COLUMNS } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import type { NewMessage } from '../messages/message-record.js';
-import { type AttemptClaim, claimAttempt, claimWithMessage } from './attempt-claims.js';
+import { type AttemptClaim, claimAttempt, claimWithMessage, claimWithMessages, type MessageClaim } from './attempt-claims.js';
 import type { AttemptStatus } from './attempt-status.js';
 
 export interface AttemptRow {
@@ -81,6 +81,11 @@ export class AttemptRepository {
     lease: { until: number; owner: string } | null,
   ): Promise<{ created: boolean; claim: string | null }> {
     return claimWithMessage(this.c, m, now, a, lease);
+  }
+
+  /** `claimWithMessage` for several messages of different keys (one statement on PostgreSQL): its answer per message id. */
+  claimWithMessages(list: readonly MessageClaim[], now: number): Promise<Map<string, { created: boolean; claim: string | null }>> {
+    return claimWithMessages(this.c, list, now);
   }
 
   /**

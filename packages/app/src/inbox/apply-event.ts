@@ -30,8 +30,8 @@ export class EventApplier {
    * contact's only one in the unit (nothing applied before it could change what it is recorded
    * on). Returns the events recorded; `apply` then skips that step. The same as applying them one
    * by one, with two statements for the unit instead of two for each event (PostgreSQL). Then
-   * what starting their journeys reads is read ahead for those events (see Journeys.readAhead):
-   * two statements more for the unit instead of two more for each.
+   * what starting their journeys takes is done ahead for those events (see Journeys.readAhead):
+   * three statements more for the unit instead of three more for each.
    */
   async prepare(u: Unit<JourneyStore>, events: readonly IncomingEvent[]): Promise<PreparedEvents> {
     const recorded = new Set<IncomingEvent>();
@@ -80,7 +80,7 @@ export class EventApplier {
 export interface PreparedEvents {
   /** Recorded on their contacts already. */
   recorded: ReadonlySet<IncomingEvent>;
-  /** What their journeys' starts read, read ahead (null: nothing was). */
+  /** What their journeys' starts take, done ahead (null: nothing was). */
   ahead: ReadAhead | null;
 }
 

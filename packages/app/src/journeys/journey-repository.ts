@@ -47,6 +47,48 @@ export class JourneyRepository {
     return Number(r.numAffectedRows ?? 0n) > 0;
   }
 
+  /**
+   * `create` for several instances of different (journey, key) pairs at once (a unit of work
+   * reading ahead, see read-ahead.ts): the ids of those created. One statement on PostgreSQL, one
+   * per instance on SQLite (in-process, where a statement costs no round trip).
+   */
+  async createMany(
+    list: ReadonlyArray<{ id: string; journeyId: string; key: string; contactId: string; state: JourneyInstance }>,
+    now: number,
+  ): Promise<Set<string>> {
+    const created = new Set<string>();
+    if (list.length === 0) return created;
+    if (this.c.dialect !== 'postgres') {
+      for (const i of list) if (await this.create(i, now)) created.add(i.id);
+      return created;
+    }
+    const { rows } = await prepared<{ id: string }>(
+      this.c,
+      'create journey instances, many',
+      (d) => ({
+        compile: () =>
+          sql<{
+            id: string;
+          }>`insert into journey_instances (id, journey_id, key, contact_id, status, state, version, created_at, updated_at)
+            select v.id, v.journey_id, v.key, v.contact_id, 'active', v.state, 1, ${arg(5)}, ${arg(5)}
+            from unnest(${arg(0)}::text[], ${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::text[], ${arg(4)}::text[])
+              as v(id, journey_id, key, contact_id, state)
+            on conflict (journey_id, key) where status = 'active' do nothing
+            returning id`.compile(d),
+      }),
+      [
+        list.map((i) => i.id),
+        list.map((i) => i.journeyId),
+        list.map((i) => i.key),
+        list.map((i) => i.contactId),
+        list.map((i) => json(i.state)),
+        now,
+      ],
+    );
+    for (const r of rows) created.add(r.id);
+    return created;
+  }
+
   async get(id: string): Promise<{ state: JourneyInstance; version: number; status: JourneyStatus } | null> {
     const r = await this.c.db
       .selectFrom('journey_instances')

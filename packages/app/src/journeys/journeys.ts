@@ -15,9 +15,9 @@ import type { DecisionState } from '../contacts/decision-reads.js';
 import type { Unit } from '../delivery/unit.js';
 import { uuidv7 } from '../ids.js';
 import { MESSAGE_SETTLED, MESSAGE_UNSENT } from '../messages/status.js';
-import type { MessageRequests, MessageStore } from '../requests/message-requests.js';
+import type { DecidedMessage, MessageRequests, MessageStore } from '../requests/message-requests.js';
 import type { JourneyRepository } from './journey-repository.js';
-import { exitKey, ReadAhead } from './read-ahead.js';
+import { ReadAhead, type StartedAhead, startKey } from './read-ahead.js';
 
 export interface JourneyStore extends MessageStore {
   journeys: JourneyRepository;
@@ -67,10 +67,11 @@ export class Journeys {
   }
 
   /**
-   * Reads ahead, in one statement each, what starting the journeys these events trigger reads
-   * (see ReadAhead): events that are their contact's only one in the unit, already recorded on it.
-   * Events some journey reacts to are left to read at their turn (their running instances move
-   * first, and may send or cancel). Null where there is too little to read together.
+   * Does ahead, in one statement each, what starting the journeys these events trigger takes (see
+   * ReadAhead): the exit checks, the instances, the decision states of their contacts. For events
+   * that are their contact's only one in the unit, already recorded on it; events some journey
+   * reacts to are left to their turn (their running instances move first, and may send or cancel).
+   * Null where there is too little to do together.
    */
   async readAhead(u: Unit<JourneyStore>, events: readonly JourneyEvent[]): Promise<ReadAhead | null> {
     const rs = this.d.ruleset();
@@ -87,7 +88,7 @@ export class Journeys {
           ? []
           : [
               {
-                key: exitKey(event.id, j.id),
+                key: startKey(event.id, j.id),
                 contactId: event.contactId,
                 types: j.exitOn,
                 since,
@@ -98,23 +99,59 @@ export class Journeys {
       );
     });
     const exited = await u.store.contactEvents.haveOfTypesSince(questions);
-    // the states of the contacts whose first journey goes on (an exited one sends nothing)
+    // the instances of the starts that go on, created together (a second start of the same
+    // journey and key in the unit is left to its turn, where it finds the first one active)
+    const now = this.now();
+    const starts = new Map<string, StartedAhead & { row: Parameters<JourneyRepository['createMany']>[0][number] }>();
+    const taken = new Set<string>();
+    for (const { event, journeys } of starting)
+      for (const j of journeys) {
+        const key = instanceKey(j, event) as string;
+        if (exited.has(startKey(event.id, j.id)) || taken.has(`${j.id}\u0000${key}`)) continue;
+        taken.add(`${j.id}\u0000${key}`);
+        const id = uuidv7(now);
+        const { instance, commands } = startJourney(j.id, event, id, rs, now);
+        starts.set(startKey(event.id, j.id), {
+          instance,
+          commands,
+          created: false,
+          sentFirst: false,
+          row: { id, journeyId: j.id, key, contactId: event.contactId, state: instance },
+        });
+      }
+    const created = await u.store.journeys.createMany(
+      [...starts.values()].map((s) => s.row),
+      now,
+    );
+    for (const s of starts.values()) s.created = created.has(s.row.id);
+    // the states of the contacts whose journey started here (one that did not sends nothing)
     const reads = u.store.decisionReads;
     const states =
       reads?.available === true
         ? await (async () => {
-            const b = decisionBounds(this.now(), eventReach(rs));
-            const ids = starting.filter(({ event, journeys }) => journeys.some((j) => !exited.has(exitKey(event.id, j.id))));
-            return reads.readMany(
-              ids.map((s) => s.event.contactId),
-              b.statuses,
-              b.pressureSince,
-              b.eventsSince,
-              b.lasting,
-            );
+            const b = decisionBounds(now, eventReach(rs));
+            const ids = [...new Set([...starts.values()].filter((s) => s.created).map((s) => s.row.contactId))];
+            return reads.readMany(ids, b.statuses, b.pressureSince, b.eventsSince, b.lasting);
           })()
         : new Map<string, DecisionState>();
-    return new ReadAhead(rs, exited, new Set(questions.map((q) => q.key)), states);
+    const ahead = new ReadAhead(rs, exited, new Set(questions.map((q) => q.key)), starts, states);
+    // the first message of each instance started here (sent before anything is cancelled), decided
+    // on its contact's state as read, and all of them recorded together
+    const sending: Array<{ start: StartedAhead; decided: DecidedMessage }> = [];
+    for (const s of starts.values()) {
+      const first = s.commands.find((c) => c.type === 'send' || c.type === 'cancel');
+      if (!s.created || first?.type !== 'send') continue;
+      const state = ahead.takeState(s.row.contactId);
+      if (state === undefined) continue;
+      const decided = await this.d.requests.decide(u, s.row.contactId, first.request, { journeyInstanceId: s.instance.id, state });
+      sending.push({ start: s, decided });
+    }
+    await this.d.requests.recordMany(
+      u,
+      sending.map((x) => x.decided),
+    );
+    for (const x of sending) x.start.sentFirst = true;
+    return ahead;
   }
 
   /**
@@ -146,12 +183,25 @@ export class Journeys {
       // an exit that happened at or after this trigger, delivered before it (an invoice's payment
       // before its overdue notice): the journey is over before it starts
       if (read?.exitedAlready(event.id, j.id) ?? (await this.exitedAlready(u, j.exitOn, j.key === 'object', event))) continue;
+      const ahead = read?.started(event.id, j.id);
+      if (ahead !== undefined) {
+        // its instance was created ahead, perhaps its first message recorded too (no running
+        // instance moved: the contact's state is as read)
+        if (ahead.created)
+          await this.execute(
+            u,
+            ahead.instance,
+            ahead.commands,
+            ahead.sentFirst ? { sentFirst: true } : { state: read?.takeState(event.contactId) },
+          );
+        continue;
+      }
       const id = uuidv7(this.now());
       const { instance, commands } = startJourney(j.id, event, id, rs, this.now());
       // one active instance per key
       if (!(await u.store.journeys.create({ id, journeyId: j.id, key, contactId: event.contactId, state: instance }, this.now()))) continue;
       // no running instance moved (read ahead only then): the contact's state is as read
-      await this.execute(u, instance, commands, running.length === 0 ? read?.takeState(event.contactId) : undefined);
+      await this.execute(u, instance, commands, running.length === 0 ? { state: read?.takeState(event.contactId) } : undefined);
     }
   }
 
@@ -175,15 +225,19 @@ export class Journeys {
     throw new Error(`journey instance ${instanceId} kept changing underneath`);
   }
 
-  /** `state`: the contact's decision state read ahead, for the first message sent (unless something is cancelled first). */
+  /**
+   * `ahead`: what the unit did ahead for a new instance: the contact's decision state read, for the
+   * first message sent (unless something is cancelled first); or that first message recorded.
+   */
   private async execute(
     u: Unit<JourneyStore>,
     instance: JourneyInstance,
     commands: readonly JourneyCommand[],
-    state?: DecisionState,
+    ahead?: { state?: DecisionState | undefined; sentFirst?: boolean },
   ): Promise<void> {
     const now = this.now();
-    let read = state;
+    let read = ahead?.state;
+    let sentFirst = ahead?.sentFirst === true;
     // what these commands send is never what they cancel: a save retried (the instance moved
     // underneath) runs them again, and the message its first try made must not go as "unsent"
     const sending = new Set(
@@ -192,6 +246,11 @@ export class Journeys {
     for (const c of commands) {
       switch (c.type) {
         case 'send':
+          if (sentFirst) {
+            // recorded with the unit's other first messages (see readAhead)
+            sentFirst = false;
+            break;
+          }
           await this.d.requests.request(u, instance.contactId, c.request, {
             journeyInstanceId: instance.id,
             ...(read !== undefined ? { state: read } : {}),

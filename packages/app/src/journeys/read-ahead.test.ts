@@ -1,7 +1,8 @@
 /**
- * A unit of events reads ahead, in one statement each, what starting their journeys reads (the exit
- * check, the contact's decision state) on PostgreSQL: the same journeys and the same decisions as
- * applying the events one unit each, with two statements for the unit instead of two per event.
+ * A unit of events does ahead, in one statement each, what starting their journeys takes (the exit
+ * checks, the journey instances, the contacts' decision states, the first messages with their
+ * claims) on PostgreSQL: the same journeys, decisions and sends as applying the events one unit
+ * each, with four statements for the unit instead of four per event.
  */
 import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { TestClock } from '../clock.js';
 import type { OpenDatabase } from '../db/connection.js';
 import { dropPostgresSchema, openPostgres } from '../db/postgres.js';
 import { createLogger } from '../logger.js';
+import { SandboxProvider } from '../providers/sandbox/sandbox-provider.js';
 import { createRuntime } from '../runtime.js';
 import { Store } from '../store/store.js';
 import { TEST_DATABASE_URL } from '../store/testing.js';
@@ -33,14 +35,26 @@ async function world() {
   const runtime = createRuntime({
     store,
     ruleset: () => RULESET,
-    providers: new Map(),
+    // the sandbox records what is sent in its own table: both worlds' sends are compared
+    providers: new Map([
+      [
+        'sandbox',
+        new SandboxProvider({
+          sends: store.sandbox,
+          log: createLogger('silent'),
+          secret: 'sandbox-secret-0123456789abcdef',
+          receiptUrl: () => null,
+          now: () => clock.now().getTime(),
+        }),
+      ],
+    ]),
     clock,
     log: createLogger('silent'),
     lease: { ms: 30_000, owner: 'test' },
     concurrency: 1,
   });
   const ids: string[] = [];
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 7; i++) {
     const { contact } = await store.contacts.upsert(
       { identities: [{ kind: 'phone', value: `+25471100000${i}` }], timezone: 'Africa/Nairobi', ...(i === 4 ? { vulnerable: true } : {}) },
       T - 30 * DAY,
@@ -81,7 +95,8 @@ async function world() {
           type: 'invoice.overdue',
           occurredAt: new Date(T - 120_000).toISOString(),
           contact: { id },
-          object: { type: 'invoice', id: `inv-${i}` },
+          // the last is about the first one's invoice: one reminder per invoice, the first event's
+          object: { type: 'invoice', id: `inv-${i === 6 ? 0 : i}` },
         },
       },
       T,
@@ -94,6 +109,12 @@ async function world() {
 async function outcome(db: OpenDatabase, ids: readonly string[]) {
   const messages = await db.db.selectFrom('messages').select(['contact_id', 'type', 'status', 'outcome', 'decision']).execute();
   const journeys = await db.db.selectFrom('journey_instances').select(['contact_id', 'journey_id', 'key', 'status']).execute();
+  const sent = await db.db
+    .selectFrom('sandbox_sends')
+    .innerJoin('attempts', 'attempts.claim', 'sandbox_sends.claim')
+    .innerJoin('messages', 'messages.id', 'attempts.message_id')
+    .select(['messages.contact_id', 'sandbox_sends.channel', 'sandbox_sends.address', 'attempts.status'])
+    .execute();
   return ids.map((id) => ({
     messages: messages
       .filter((m) => m.contact_id === id)
@@ -112,32 +133,44 @@ async function outcome(db: OpenDatabase, ids: readonly string[]) {
         };
       }),
     journeys: journeys.filter((j) => j.contact_id === id).map((j) => `${j.journey_id} ${j.key} ${j.status}`),
+    sent: sent.filter((x) => x.contact_id === id).map((x) => `${x.channel} ${x.address} ${x.status}`),
   }));
 }
 
 describe('reading ahead for a unit of events (PostgreSQL)', () => {
-  it('starts the same journeys with the same decisions as one unit per event, in two statements for the unit', async () => {
+  it('starts the same journeys with the same decisions as one unit per event, in four statements for the unit', async () => {
     const together = await world();
     const apart = await world();
     try {
-      expect(await together.runtime.inbox.processReady()).toBe(6);
+      expect(await together.runtime.inbox.processReady()).toBe(7);
       const ran = together.statements;
-      for (let i = 0; i < 6; i++) expect(await apart.runtime.inbox.processReady(1)).toBe(1);
+      for (let i = 0; i < 7; i++) expect(await apart.runtime.inbox.processReady(1)).toBe(1);
 
       const got = await outcome(together.db, together.ids);
       expect(got).toEqual(await outcome(apart.db, apart.ids));
       // what the contacts' histories make of it: the reminder for the invoice paid first is not started
-      expect(got.map((c) => c.journeys.length)).toEqual([1, 0, 1, 1, 1, 1]);
+      expect(got.map((c) => c.journeys.length)).toEqual([1, 0, 1, 1, 1, 1, 0]);
+      expect(got[6]?.messages).toEqual([]);
       expect(got[1]?.messages).toEqual([]);
       expect(got[0]?.messages.map((m) => m.outcome)).toEqual(['send']);
+      expect(got[0]?.messages.map((m) => m.status)).toEqual(['sent']);
+      expect(got.map((c) => c.sent.length)).toEqual([1, 0, 1, 0, 0, 1, 0]);
       // the revoked SMS and the vulnerable contact are decided on their own state, not another's
       expect(got[3]?.messages[0]?.plan).not.toContain('sms');
       expect(got[4]?.messages[0]?.outcome).toBe('review');
 
-      // one read of the decision states and one exit check for the six, none per event; no event applied again alone
+      // one exit check, one insert of the instances and one read of the decision states for the
+      // seven; per event only the one whose invoice another event took (at its turn: taken); no
+      // event applied again alone
       const states = ran.filter((s) => /from unnest\(\$\d+::text\[\]\) as x\(id\)/.test(s));
       expect(states).toHaveLength(1);
       expect(ran.filter((s) => /with ordinality as v\(contact_id, types/.test(s))).toHaveLength(1);
+      expect(ran.filter((s) => /^insert into journey_instances .* from unnest/s.test(s))).toHaveLength(1);
+      expect(ran.filter((s) => /^insert into "journey_instances"/.test(s))).toHaveLength(1);
+      // the first messages of the three sent now, recorded and claimed together; the two that are
+      // not (held for review, no channel to use now) recorded one by one
+      expect(ran.filter((s) => /^with m as \(\s*insert into messages .* from unnest/s.test(s))).toHaveLength(1);
+      expect(ran.filter((s) => /insert into "?messages"? \(.*\) values/s.test(s))).toHaveLength(2);
       expect(ran.filter((s) => /select "id" from "contact_events"/.test(s))).toHaveLength(0);
       expect(ran.filter((s) => /savepoint "event"$/.test(s.trim()))).toHaveLength(0);
       // one unit each reads apart: a decision state per event that went on

@@ -1,30 +1,47 @@
-import type { CompiledRuleset } from '@signalbox/engine';
+import type { CompiledRuleset, JourneyCommand, JourneyInstance } from '@signalbox/engine';
 import type { DecisionState } from '../contacts/decision-reads.js';
 
+/** A journey an event starts, its instance created ahead (`created` false: another of its key was active). */
+export interface StartedAhead {
+  instance: JourneyInstance;
+  commands: readonly JourneyCommand[];
+  created: boolean;
+  /** Its first message was decided and recorded ahead too (its first command sends). */
+  sentFirst: boolean;
+}
+
 /**
- * What a unit of work read ahead, in one statement each, for the events it is about to apply (the
+ * What a unit of work did ahead, in one statement each, for the events it is about to apply (the
  * per-run state of one unit, passed in as json-rules-engine hands a new Almanac to every run):
- * whether a journey an event starts was exited already, and the decision state of the event's
- * contact for the first message the journey sends. Read only for events that are their contact's
- * only one in the unit, that no running journey reacts to, after the unit recorded them: nothing the
- * unit does before their turn writes what was read (other events' work is about other contacts).
- * Each contact's state is taken once: after a message is decided for it, the next reads afresh.
- * Made under one ruleset, and used only under it.
+ * whether a journey an event starts was exited already, the instances of those it starts, and the
+ * decision state of the event's contact for the first message they send. Done only for events
+ * that are their contact's only one in the unit, that no running journey reacts to, after the
+ * unit recorded them: nothing the unit does before their turn reads what was created or writes
+ * what was read (other events' work is about other contacts and their own journeys). Each
+ * contact's state is taken once: after a message is decided for it, the next reads afresh. Made
+ * under one ruleset, and used only under it.
  */
 export class ReadAhead {
   constructor(
     readonly ruleset: CompiledRuleset,
-    /** `exitKey(event, journey)` of the starts an exit event came before. */
+    /** `startKey(event, journey)` of the starts an exit event came before. */
     private readonly exited: ReadonlySet<string>,
     /** Which starts were asked about (the others are asked when their turn comes). */
     private readonly asked: ReadonlySet<string>,
+    /** The starts whose instance was created (or found taken) ahead, by `startKey`. */
+    private readonly starts: ReadonlyMap<string, StartedAhead>,
     private readonly states: Map<string, DecisionState>,
   ) {}
 
   /** Whether the journey's start by this event is exited already; undefined when not read ahead. */
   exitedAlready(eventId: string, journeyId: string): boolean | undefined {
-    const key = exitKey(eventId, journeyId);
+    const key = startKey(eventId, journeyId);
     return this.asked.has(key) ? this.exited.has(key) : undefined;
+  }
+
+  /** The journey's start by this event, made ahead; undefined when it was not (it is made at its turn). */
+  started(eventId: string, journeyId: string): StartedAhead | undefined {
+    return this.starts.get(startKey(eventId, journeyId));
   }
 
   /** The contact's decision state as read ahead, once (undefined after, or when not read). */
@@ -35,4 +52,4 @@ export class ReadAhead {
   }
 }
 
-export const exitKey = (eventId: string, journeyId: string): string => `${journeyId}\u0000${eventId}`;
+export const startKey = (eventId: string, journeyId: string): string => `${journeyId}\u0000${eventId}`;

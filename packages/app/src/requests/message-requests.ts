@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import { contextOf, eventReach, loadContext } from '../contacts/context.js';
 import type { DecisionState } from '../contacts/decision-reads.js';
 import type { ContentRenderer } from '../content/renderer.js';
-import type { Sender, SendStore } from '../delivery/sender.js';
+import type { FirstClaim, Sender, SendStore } from '../delivery/sender.js';
 import { tell, type Unit } from '../delivery/unit.js';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
@@ -22,6 +22,27 @@ export interface Requested {
   decision: Decision;
   created: boolean;
   status: MessageStatus;
+}
+
+/** What a message request may carry besides the request itself. */
+export interface RequestMeta {
+  journeyInstanceId?: string | null;
+  onlyChannel?: string;
+  checkTemplateAt?: string;
+  typeAt?: string;
+  /** The contact's decision state as the unit read it ahead (see journeys/read-ahead.ts); read here otherwise. */
+  state?: DecisionState;
+}
+
+/** A message decided (`MessageRequests.decide`), not recorded yet. */
+export interface DecidedMessage {
+  recording: NewMessage;
+  /** When its first step is due (NaN: not queued). */
+  dueAt: number;
+  /** Its first step, to claim as it is recorded (due now, in a unit that sends on commit). */
+  claim: FirstClaim | null;
+  /** When it was decided. */
+  at: number;
 }
 
 const statusOf = (d: Decision): MessageStatus => (d.outcome === 'suppress' ? 'suppressed' : d.outcome === 'review' ? 'review' : 'queued');
@@ -51,19 +72,12 @@ export class MessageRequests {
    * unit (PostgreSQL; SQLite has one writer), so two requests for one contact at the same moment
    * decide one after the other: the second sees the first against the pressure budget.
    */
-  async request(
-    u: Unit<MessageStore>,
-    contactId: string,
-    request: MessageRequest,
-    meta: {
-      journeyInstanceId?: string | null;
-      onlyChannel?: string;
-      checkTemplateAt?: string;
-      typeAt?: string;
-      /** The contact's decision state as the unit read it ahead (see journeys/read-ahead.ts); read here otherwise. */
-      state?: DecisionState;
-    } = {},
-  ): Promise<Requested> {
+  async request(u: Unit<MessageStore>, contactId: string, request: MessageRequest, meta: RequestMeta = {}): Promise<Requested> {
+    return this.record(u, await this.decide(u, contactId, request, meta));
+  }
+
+  /** What `request` decides, recorded by `record` (or `recordMany`): nothing is written yet. */
+  async decide(u: Unit<MessageStore>, contactId: string, request: MessageRequest, meta: RequestMeta = {}): Promise<DecidedMessage> {
     const now = this.now();
     // the workflows Signalbox names itself are not a caller's to claim: rules may trust them (the
     // reply to a STOP passes quiet hours; a journey's messages are reported as the journey's)
@@ -119,22 +133,56 @@ export class MessageRequests {
       recording.status === 'queued' && dueAt <= now
         ? this.d.sender.firstClaim(u, { id: recording.id, template: recording.template, plan: decision.plan }, contact, request)
         : null;
-    let message: MessageRow;
-    let created: boolean;
-    let claimed = false;
-    if (claim !== null) {
-      const r = await u.store.attempts.claimWithMessage(recording, now, claim.attempt, claim.lease);
-      message = r.created
-        ? { ...recording, createdAt: now, updatedAt: now }
-        : await u.store.messages.byIdempotencyKey(recording.idempotencyKey as string);
-      created = r.created || message.id === recording.id;
-      if (r.claim !== null) {
-        this.d.sender.claimed(u, claim, r.claim);
-        claimed = true;
-      }
-    } else ({ message, created } = await u.store.messages.create(recording, now));
-    if (created && message.status === 'queued' && !claimed)
-      await u.store.timers.schedule({ kind: 'step', messageId: message.id, step: 0 }, dueAt, now);
+    return { recording, dueAt, claim, at: now };
+  }
+
+  /** Records a decided message: its first step claimed when due now, a timer for it otherwise. */
+  async record(u: Unit<MessageStore>, d: DecidedMessage): Promise<Requested> {
+    if (d.claim === null) {
+      const { message, created } = await u.store.messages.create(d.recording, d.at);
+      if (created && message.status === 'queued')
+        await u.store.timers.schedule({ kind: 'step', messageId: message.id, step: 0 }, d.dueAt, d.at);
+      return { messageId: message.id, decision: message.decision, created, status: message.status };
+    }
+    return this.claimed(u, d, d.claim, await u.store.attempts.claimWithMessage(d.recording, d.at, d.claim.attempt, d.claim.lease));
+  }
+
+  /**
+   * `record` for several messages decided in one unit (of different idempotency keys): those
+   * claimed now in one statement (PostgreSQL), the others one by one. Answers in their order.
+   */
+  async recordMany(u: Unit<MessageStore>, list: readonly DecidedMessage[]): Promise<Requested[]> {
+    const claiming = list.filter((d) => d.claim !== null);
+    const at = list[0]?.at ?? this.now();
+    const claimed =
+      claiming.length < 2
+        ? null
+        : await u.store.attempts.claimWithMessages(
+            claiming.map((d) => ({ m: d.recording, a: (d.claim as FirstClaim).attempt, lease: (d.claim as FirstClaim).lease })),
+            at,
+          );
+    const out: Requested[] = [];
+    for (const d of list) {
+      const r = claimed?.get(d.recording.id);
+      out.push(d.claim !== null && r !== undefined ? await this.claimed(u, d, d.claim, r) : await this.record(u, d));
+    }
+    return out;
+  }
+
+  /** A message recorded with its first step claimed (or found recorded before, by its key). */
+  private async claimed(
+    u: Unit<MessageStore>,
+    d: DecidedMessage,
+    claim: FirstClaim,
+    r: { created: boolean; claim: string | null },
+  ): Promise<Requested> {
+    const message: MessageRow = r.created
+      ? { ...d.recording, createdAt: d.at, updatedAt: d.at }
+      : await u.store.messages.byIdempotencyKey(d.recording.idempotencyKey as string);
+    const created = r.created || message.id === d.recording.id;
+    if (r.claim !== null) this.d.sender.claimed(u, claim, r.claim);
+    else if (created && message.status === 'queued')
+      await u.store.timers.schedule({ kind: 'step', messageId: message.id, step: 0 }, d.dueAt, d.at);
     return { messageId: message.id, decision: message.decision, created, status: message.status };
   }
 

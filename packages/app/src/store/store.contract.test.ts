@@ -932,6 +932,49 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       const none = await db.selectFrom('attempts').select(['lease_expires_at']).where('claim', '=', 'm-w3:0').execute();
       expect(none).toEqual([{ lease_expires_at: null }]);
     });
+    it('records several messages with their first steps claimed at once, answering each as it would alone', async () => {
+      const lease = { until: LATER + 5000, owner: 'w-2' };
+      await store.attempts.claimWithMessage(newMessage('m-x0', 'c-x', 'key-x0'), LATER, step('m-x0'), lease);
+      const answers = await store.attempts.claimWithMessages(
+        [
+          { m: newMessage('m-x1', 'c-x', 'key-x1'), a: step('m-x1'), lease },
+          // its key made a message before: nothing recorded, nothing claimed
+          { m: newMessage('m-x2', 'c-y', 'key-x0'), a: step('m-x2'), lease },
+          { m: newMessage('m-x3', 'c-z'), a: step('m-x3'), lease: null },
+        ],
+        LATER + 1,
+      );
+      expect(answers).toEqual(
+        new Map([
+          ['m-x1', { created: true, claim: 'm-x1:0' }],
+          ['m-x2', { created: false, claim: null }],
+          ['m-x3', { created: true, claim: 'm-x3:0' }],
+        ]),
+      );
+      expect(await store.messages.get('m-x1')).toMatchObject({ id: 'm-x1', contactId: 'c-x', status: 'queued', createdAt: LATER + 1 });
+      expect(await store.messages.get('m-x3')).toMatchObject({ id: 'm-x3', contactId: 'c-z', idempotencyKey: null });
+      expect(await store.messages.get('m-x2')).toBeNull();
+      expect(await store.attempts.byClaim('m-x2:0')).toBeNull();
+      const leases = await db
+        .selectFrom('attempts')
+        .select(['claim', 'lease_expires_at', 'lease_owner', 'status', 'step', 'provider'])
+        .where('claim', 'in', ['m-x1:0', 'm-x3:0'])
+        .orderBy('claim')
+        .execute();
+      expect(
+        leases.map((r) => [
+          r.claim,
+          r.lease_expires_at === null ? null : Number(r.lease_expires_at),
+          r.lease_owner,
+          r.status,
+          Number(r.step),
+          r.provider,
+        ]),
+      ).toEqual([
+        ['m-x1:0', LATER + 5000, 'w-2', 'claimed', 0, 'sandbox'],
+        ['m-x3:0', null, null, 'claimed', 0, 'sandbox'],
+      ]);
+    });
   });
 
   describe('journey instances', () => {
@@ -961,6 +1004,25 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         ),
       ).toBe(true);
       expect((await store.journeys.active({ key: 'object:invoice:1' })).map((i) => i.id)).toEqual(['ji-3']);
+    });
+    it('creates several instances at once: those whose journey and key are free', async () => {
+      await store.journeys.create(
+        { id: 'jm-0', journeyId: 'renewal', key: 'object:subscription:1', contactId: 'c-1', state: state('active') },
+        T,
+      );
+      const created = await store.journeys.createMany(
+        [
+          { id: 'jm-1', journeyId: 'renewal', key: 'object:subscription:1', contactId: 'c-2', state: state('active') },
+          { id: 'jm-2', journeyId: 'renewal', key: 'object:subscription:2', contactId: 'c-2', state: state('active', 7) },
+          { id: 'jm-3', journeyId: 'onboarding', key: 'contact:c-2', contactId: 'c-2', state: state('active') },
+        ],
+        T + 1,
+      );
+      expect([...created].sort()).toEqual(['jm-2', 'jm-3']);
+      expect((await store.journeys.active({ key: 'object:subscription:1' })).map((i) => i.id)).toEqual(['jm-0']);
+      expect(await store.journeys.active({ key: 'object:subscription:2' })).toEqual([
+        { id: 'jm-2', journeyId: 'renewal', key: 'object:subscription:2', status: 'active', version: 1, state: state('active', 7) },
+      ]);
     });
   });
 
