@@ -128,6 +128,35 @@ describe('the production build', () => {
     expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
     expect(a.stderr()).not.toMatch(/error|unhandled/i);
+
+    // events of one request are applied in one unit, which starts their journeys together (their
+    // first messages recorded at once): each provider call is still traced to its own event
+    const imported = (
+      await post(
+        `${a.url}/api/v1/contacts/import`,
+        [1, 2, 3].map((i) => ({ identities: [{ kind: 'phone', value: `+25471100010${i}` }], timezone: afternoonZone() })),
+      )
+    ).body as { results: Array<{ contactId: string }> };
+    const exported = otlp.spans.length;
+    const events = imported.results.map((r, i) => ({
+      id: `unit-${i}`,
+      type: 'invoice.overdue',
+      occurredAt: new Date().toISOString(),
+      contact: { id: r.contactId },
+      object: { type: 'invoice', id: `unit-inv-${i}` },
+    }));
+    expect((await post(`${a.url}/api/v1/events`, events)).status).toBe(202);
+    await until(
+      'the three reminders sent',
+      async () => (await db.query<{ n: number }>('select count(*)::int n from sandbox_sends'))[0]?.n === 4,
+    );
+    const fresh = (name: string) => otlp.spans.slice(exported).filter((s) => s.name === name);
+    await until('their spans exported', async () => fresh('provider.send').length === 3, 30_000);
+    const parents = fresh('provider.send').map((s) =>
+      fresh('inbox.apply').find((x) => x.spanId === s.parentSpanId && x.traceId === s.traceId),
+    );
+    expect(parents.map((p) => p !== undefined)).toEqual([true, true, true]);
+    expect(new Set(parents.map((p) => p?.spanId)).size).toBe(3);
     a.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
   }, 180_000);
@@ -137,7 +166,7 @@ describe('the production build', () => {
     const b = await startInstance({ id: 'built-b', databaseUrl: db.url, compiled: true, env: { SIGNALBOX_RULESET: anyTimeRuleset() } });
     instances.push(b);
     expect((await post(`${b.url}/api/v1/events`, overdue('untraced-1', '+254711000002'))).status).toBe(202);
-    await until('the reminder sent', async () => (await db.query<{ n: number }>('select count(*)::int n from sandbox_sends'))[0]?.n === 2);
+    await until('the reminder sent', async () => (await db.query<{ n: number }>('select count(*)::int n from sandbox_sends'))[0]?.n === 5);
     const [row] = await db.query<{ trace: string | null }>(`select trace from inbox where event_id = 'untraced-1'`);
     expect(row).toEqual({ trace: null });
     b.child.kill('SIGTERM');

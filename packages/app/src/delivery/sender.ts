@@ -149,9 +149,11 @@ export class Sender<S extends SendStore = SendStore> {
     };
   }
 
-  /** A first step claimed (`firstClaim`): called right after the unit commits. */
-  claimed(u: Unit<SendStore>, first: FirstClaim, claim: string): void {
-    u.sends?.push(first.send(claim));
+  /** A first step claimed (`firstClaim`): called right after the unit commits. Returns the send. */
+  claimed(u: Unit<SendStore>, first: FirstClaim, claim: string): ClaimedSend {
+    const send = first.send(claim);
+    u.sends?.push(send);
+    return send;
   }
 
   /** The send gate and the provider call for one plan step (a step timer fired). */

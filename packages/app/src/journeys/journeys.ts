@@ -16,6 +16,7 @@ import type { Unit } from '../delivery/unit.js';
 import { uuidv7 } from '../ids.js';
 import { MESSAGE_SETTLED, MESSAGE_UNSENT } from '../messages/status.js';
 import type { DecidedMessage, MessageRequests, MessageStore } from '../requests/message-requests.js';
+import { currentContext } from '../tracing/tracing.js';
 import type { JourneyRepository } from './journey-repository.js';
 import { ReadAhead, type StartedAhead, startKey } from './read-ahead.js';
 
@@ -146,11 +147,14 @@ export class Journeys {
       const decided = await this.d.requests.decide(u, s.row.contactId, first.request, { journeyInstanceId: s.instance.id, state });
       sending.push({ start: s, decided });
     }
-    await this.d.requests.recordMany(
+    const recorded = await this.d.requests.recordMany(
       u,
       sending.map((x) => x.decided),
     );
-    for (const x of sending) x.start.sentFirst = true;
+    for (const [i, x] of sending.entries()) {
+      x.start.sentFirst = true;
+      x.start.send = recorded[i]?.send;
+    }
     return ahead;
   }
 
@@ -187,13 +191,16 @@ export class Journeys {
       if (ahead !== undefined) {
         // its instance was created ahead, perhaps its first message recorded too (no running
         // instance moved: the contact's state is as read)
-        if (ahead.created)
+        if (ahead.created) {
+          // the provider call of a message claimed ahead goes on from this event's span, as it would have
+          if (ahead.send !== undefined) ahead.send.trace = currentContext();
           await this.execute(
             u,
             ahead.instance,
             ahead.commands,
             ahead.sentFirst ? { sentFirst: true } : { state: read?.takeState(event.contactId) },
           );
+        }
         continue;
       }
       const id = uuidv7(this.now());

@@ -1,5 +1,6 @@
 import type { CompiledRuleset, JourneyCommand, JourneyInstance } from '@signalbox/engine';
 import type { DecisionState } from '../contacts/decision-reads.js';
+import type { ClaimedSend } from '../delivery/unit.js';
 
 /** A journey an event starts, its instance created ahead (`created` false: another of its key was active). */
 export interface StartedAhead {
@@ -8,6 +9,8 @@ export interface StartedAhead {
   created: boolean;
   /** Its first message was decided and recorded ahead too (its first command sends). */
   sentFirst: boolean;
+  /** That message's first step, claimed ahead: its provider call continues the event's trace once the event's turn comes. */
+  send?: ClaimedSend | undefined;
 }
 
 /**

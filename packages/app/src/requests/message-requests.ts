@@ -5,7 +5,7 @@ import { contextOf, eventReach, loadContext } from '../contacts/context.js';
 import type { DecisionState } from '../contacts/decision-reads.js';
 import type { ContentRenderer } from '../content/renderer.js';
 import type { FirstClaim, Sender, SendStore } from '../delivery/sender.js';
-import { tell, type Unit } from '../delivery/unit.js';
+import { type ClaimedSend, tell, type Unit } from '../delivery/unit.js';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -22,6 +22,8 @@ export interface Requested {
   decision: Decision;
   created: boolean;
   status: MessageStatus;
+  /** Its first step, claimed to be sent as soon as the unit commits (see Sender.firstClaim). */
+  send?: ClaimedSend;
 }
 
 /** What a message request may carry besides the request itself. */
@@ -180,10 +182,11 @@ export class MessageRequests {
       ? { ...d.recording, createdAt: d.at, updatedAt: d.at }
       : await u.store.messages.byIdempotencyKey(d.recording.idempotencyKey as string);
     const created = r.created || message.id === d.recording.id;
-    if (r.claim !== null) this.d.sender.claimed(u, claim, r.claim);
+    const requested: Requested = { messageId: message.id, decision: message.decision, created, status: message.status };
+    if (r.claim !== null) requested.send = this.d.sender.claimed(u, claim, r.claim);
     else if (created && message.status === 'queued')
       await u.store.timers.schedule({ kind: 'step', messageId: message.id, step: 0 }, d.dueAt, d.at);
-    return { messageId: message.id, decision: message.decision, created, status: message.status };
+    return requested;
   }
 
   /**
