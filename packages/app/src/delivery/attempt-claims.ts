@@ -115,6 +115,8 @@ export interface MessageClaim {
   m: NewMessage;
   a: AttemptClaim;
   lease: { until: number; owner: string } | null;
+  /** When it is recorded. */
+  now: number;
 }
 
 /** The PostgreSQL type of a messages column, for binding a column of many rows as one array. */
@@ -128,17 +130,16 @@ const messageColumnType = (column: string): string =>
 export async function claimWithMessages(
   c: Conn,
   list: readonly MessageClaim[],
-  now: number,
 ): Promise<Map<string, { created: boolean; claim: string | null }>> {
   const out = new Map<string, { created: boolean; claim: string | null }>();
   if (c.dialect !== 'postgres' || list.length < 2) {
-    for (const x of list) out.set(x.m.id, await claimWithMessage(c, x.m, now, x.a, x.lease));
+    for (const x of list) out.set(x.m.id, await claimWithMessage(c, x.m, x.now, x.a, x.lease));
     return out;
   }
-  const rows = list.map((x) => messageRow(x.m, now));
+  const rows = list.map((x) => messageRow(x.m, x.now));
   const columns = (rows[0] as (typeof rows)[number]).columns;
   const n = columns.length;
-  const claims = list.map((x) => claimArgs(x.a, now, x.lease));
+  const claims = list.map((x) => claimArgs(x.a, x.now, x.lease));
   // claimArgs: id, message id, step, channel, provider, claim, now, lease until, lease owner
   const claimColumns = [
     ['id', 'text', 0],
@@ -147,6 +148,7 @@ export async function claimWithMessages(
     ['channel', 'text', 3],
     ['provider', 'text', 4],
     ['claim', 'text', 5],
+    ['at', 'int8', 6],
     ['lease_until', 'int8', 7],
     ['lease_owner', 'text', 8],
   ] as const;
@@ -164,13 +166,13 @@ export async function claimWithMessages(
           insert into attempts (id, message_id, step, channel, provider, claim, provider_message_id, status, cost, error, created_at,
             updated_at, lease_expires_at, lease_owner)
           select a.id, m.id, a.step, a.channel, a.provider, a.claim, null::text, 'claimed'::text, 0::float8, null::text,
-            ${arg(n + claimColumns.length)}::bigint, ${arg(n + claimColumns.length)}::bigint, a.lease_until, a.lease_owner
+            a.at, a.at, a.lease_until, a.lease_owner
           from m join unnest(${sql.join(claimColumns.map(([, type], i) => sql`${arg(n + i)}::${sql.raw(type)}[]`))})
             as a(${sql.join(claimColumns.map(([name]) => sql.raw(name)))}) on a.message_id = m.id
           on conflict do nothing
           returning claim, message_id`.compile(d),
     }),
-    [...columns.map((_, i) => rows.map((r) => r.args[i])), ...claimColumns.map(([, , at]) => claims.map((a) => a[at])), now],
+    [...columns.map((_, i) => rows.map((r) => r.args[i])), ...claimColumns.map(([, , at]) => claims.map((a) => a[at]))],
   );
   const byMessage = new Map(claimed.map((r) => [r.message_id, r.claim]));
   for (const x of list) {

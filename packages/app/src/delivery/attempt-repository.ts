@@ -84,8 +84,8 @@ export class AttemptRepository {
   }
 
   /** `claimWithMessage` for several messages of different keys (one statement on PostgreSQL): its answer per message id. */
-  claimWithMessages(list: readonly MessageClaim[], now: number): Promise<Map<string, { created: boolean; claim: string | null }>> {
-    return claimWithMessages(this.c, list, now);
+  claimWithMessages(list: readonly MessageClaim[]): Promise<Map<string, { created: boolean; claim: string | null }>> {
+    return claimWithMessages(this.c, list);
   }
 
   /**

@@ -31,7 +31,7 @@ export class EventApplier {
    * on). Returns the events recorded; `apply` then skips that step. The same as applying them one
    * by one, with two statements for the unit instead of two for each event (PostgreSQL). Then
    * what starting their journeys takes is done ahead for those events (see Journeys.readAhead):
-   * three statements more for the unit instead of three more for each.
+   * four statements more for the unit instead of four more for each.
    */
   async prepare(u: Unit<JourneyStore>, events: readonly IncomingEvent[]): Promise<PreparedEvents> {
     const recorded = new Set<IncomingEvent>();
@@ -53,6 +53,7 @@ export class EventApplier {
     const ahead = await this.d.journeys.readAhead(
       u,
       alone.map((e) => journeyEventOf(e, e.contact?.id as string)),
+      events.filter((e) => !recorded.has(e)).map((e) => journeyEventOf(e, e.contact?.id as string)),
     );
     return { recorded, ahead };
   }

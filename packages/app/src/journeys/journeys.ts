@@ -34,6 +34,13 @@ export interface JourneyEvent {
   object?: { type: string; id: string } | undefined;
 }
 
+/** A unit met a ruleset other than the one it did its work ahead under: it is applied again, event by event. */
+export class RulesetChanged extends Error {
+  constructor() {
+    super('the ruleset changed while the unit was applied: its events are applied again one by one');
+  }
+}
+
 /** Tries before an instance that keeps changing underneath is given up on (optimistic saves). */
 const SAVE_TRIES = 5;
 
@@ -69,12 +76,13 @@ export class Journeys {
 
   /**
    * Does ahead, in one statement each, what starting the journeys these events trigger takes (see
-   * ReadAhead): the exit checks, the instances, the decision states of their contacts. For events
-   * that are their contact's only one in the unit, already recorded on it; events some journey
-   * reacts to are left to their turn (their running instances move first, and may send or cancel).
-   * Null where there is too little to do together.
+   * ReadAhead): the exit checks, the instances, the decision states of their contacts, and the
+   * first messages of the instances. For events that are their contact's only one in the unit,
+   * already recorded on it; events some journey reacts to are left to their turn (their running
+   * instances move first, and may send or cancel), as is any start of a journey and key one of the
+   * unit's `others` may start. Null where there is too little to do together.
    */
-  async readAhead(u: Unit<JourneyStore>, events: readonly JourneyEvent[]): Promise<ReadAhead | null> {
+  async readAhead(u: Unit<JourneyStore>, events: readonly JourneyEvent[], others: readonly JourneyEvent[] = []): Promise<ReadAhead | null> {
     const rs = this.d.ruleset();
     const starting = events.flatMap((event) => {
       if (rs.source.journeys.some((j) => eventsOfInterest(j).has(event.type))) return [];
@@ -104,7 +112,15 @@ export class Journeys {
     // journey and key in the unit is left to its turn, where it finds the first one active)
     const now = this.now();
     const starts = new Map<string, StartedAhead & { row: Parameters<JourneyRepository['createMany']>[0][number] }>();
-    const taken = new Set<string>();
+    // what the unit's other events may start is theirs to start first, at their turn
+    const taken = new Set(
+      others.flatMap((e) =>
+        journeysTriggeredBy(rs, e).flatMap((j) => {
+          const key = instanceKey(j, e);
+          return key === null ? [] : [`${j.id}\u0000${key}`];
+        }),
+      ),
+    );
     for (const { event, journeys } of starting)
       for (const j of journeys) {
         const key = instanceKey(j, event) as string;
@@ -137,15 +153,24 @@ export class Journeys {
         : new Map<string, DecisionState>();
     const ahead = new ReadAhead(rs, exited, new Set(questions.map((q) => q.key)), starts, states);
     // the first message of each instance started here (sent before anything is cancelled), decided
-    // on its contact's state as read, and all of them recorded together
+    // on its contact's state as read, and all of them recorded together; in the order the starts
+    // come (an event's journeys in order), so a contact's later start is not decided ahead of
+    // anything an earlier one sends or cancels at its turn
     const sending: Array<{ start: StartedAhead; decided: DecidedMessage }> = [];
+    const atTurn = new Set<string>();
     for (const s of starts.values()) {
-      const first = s.commands.find((c) => c.type === 'send' || c.type === 'cancel');
-      if (!s.created || first?.type !== 'send') continue;
-      const state = ahead.takeState(s.row.contactId);
-      if (state === undefined) continue;
-      const decided = await this.d.requests.decide(u, s.row.contactId, first.request, { journeyInstanceId: s.instance.id, state });
+      const contact = s.row.contactId;
+      const moves = s.commands.filter((c) => c.type === 'send' || c.type === 'cancel');
+      if (moves.length === 0 && s.created) continue;
+      const first = moves[0];
+      const state = atTurn.has(contact) || !s.created || first?.type !== 'send' ? undefined : ahead.takeState(contact);
+      if (first?.type !== 'send' || state === undefined) {
+        atTurn.add(contact);
+        continue;
+      }
+      const decided = await this.d.requests.decide(u, contact, first.request, { journeyInstanceId: s.instance.id, state });
       sending.push({ start: s, decided });
+      if (moves.length > 1) atTurn.add(contact);
     }
     const recorded = await this.d.requests.recordMany(
       u,
@@ -164,7 +189,10 @@ export class Journeys {
    */
   async onEvent(u: Unit<JourneyStore>, event: JourneyEvent, ahead?: ReadAhead | null): Promise<void> {
     const rs = this.d.ruleset();
-    const read = ahead?.ruleset === rs ? ahead : undefined;
+    // what was done ahead was done under the ruleset of then: a unit that meets another (a publish
+    // meanwhile) is applied again, one event after the other, under the new one
+    if (ahead !== undefined && ahead !== null && ahead.ruleset !== rs) throw new RulesetChanged();
+    const read = ahead ?? undefined;
     // only when some journey reacts to this type at all: most events only start journeys
     const interested = new Set(rs.source.journeys.filter((j) => eventsOfInterest(j).has(event.type)).map((j) => j.id));
     const running =
@@ -188,21 +216,20 @@ export class Journeys {
       // before its overdue notice): the journey is over before it starts
       if (read?.exitedAlready(event.id, j.id) ?? (await this.exitedAlready(u, j.exitOn, j.key === 'object', event))) continue;
       const ahead = read?.started(event.id, j.id);
-      if (ahead !== undefined) {
+      if (ahead?.created === true) {
         // its instance was created ahead, perhaps its first message recorded too (no running
-        // instance moved: the contact's state is as read)
-        if (ahead.created) {
-          // the provider call of a message claimed ahead goes on from this event's span, as it would have
-          if (ahead.send !== undefined) ahead.send.trace = currentContext();
-          await this.execute(
-            u,
-            ahead.instance,
-            ahead.commands,
-            ahead.sentFirst ? { sentFirst: true } : { state: read?.takeState(event.contactId) },
-          );
-        }
+        // instance moved: the contact's state is as read); the provider call of a message claimed
+        // ahead goes on from this event's span, as it would have
+        if (ahead.send !== undefined) ahead.send.trace = currentContext();
+        await this.execute(
+          u,
+          ahead.instance,
+          ahead.commands,
+          ahead.sentFirst ? { sentFirst: true } : { state: read?.takeState(event.contactId) },
+        );
         continue;
       }
+      // not created ahead (its key was taken then; an earlier event may have freed it since): as one by one
       const id = uuidv7(this.now());
       const { instance, commands } = startJourney(j.id, event, id, rs, this.now());
       // one active instance per key

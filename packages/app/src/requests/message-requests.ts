@@ -155,13 +155,11 @@ export class MessageRequests {
    */
   async recordMany(u: Unit<MessageStore>, list: readonly DecidedMessage[]): Promise<Requested[]> {
     const claiming = list.filter((d) => d.claim !== null);
-    const at = list[0]?.at ?? this.now();
     const claimed =
       claiming.length < 2
         ? null
         : await u.store.attempts.claimWithMessages(
-            claiming.map((d) => ({ m: d.recording, a: (d.claim as FirstClaim).attempt, lease: (d.claim as FirstClaim).lease })),
-            at,
+            claiming.map((d) => ({ m: d.recording, a: (d.claim as FirstClaim).attempt, lease: (d.claim as FirstClaim).lease, now: d.at })),
           );
     const out: Requested[] = [];
     for (const d of list) {

@@ -935,15 +935,13 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
     it('records several messages with their first steps claimed at once, answering each as it would alone', async () => {
       const lease = { until: LATER + 5000, owner: 'w-2' };
       await store.attempts.claimWithMessage(newMessage('m-x0', 'c-x', 'key-x0'), LATER, step('m-x0'), lease);
-      const answers = await store.attempts.claimWithMessages(
-        [
-          { m: newMessage('m-x1', 'c-x', 'key-x1'), a: step('m-x1'), lease },
-          // its key made a message before: nothing recorded, nothing claimed
-          { m: newMessage('m-x2', 'c-y', 'key-x0'), a: step('m-x2'), lease },
-          { m: newMessage('m-x3', 'c-z'), a: step('m-x3'), lease: null },
-        ],
-        LATER + 1,
-      );
+      const answers = await store.attempts.claimWithMessages([
+        { m: newMessage('m-x1', 'c-x', 'key-x1'), a: step('m-x1'), lease, now: LATER + 1 },
+        // its key made a message before: nothing recorded, nothing claimed
+        { m: newMessage('m-x2', 'c-y', 'key-x0'), a: step('m-x2'), lease, now: LATER + 1 },
+        // each at its own time
+        { m: newMessage('m-x3', 'c-z'), a: step('m-x3'), lease: null, now: LATER + 2 },
+      ]);
       expect(answers).toEqual(
         new Map([
           ['m-x1', { created: true, claim: 'm-x1:0' }],
@@ -952,12 +950,12 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         ]),
       );
       expect(await store.messages.get('m-x1')).toMatchObject({ id: 'm-x1', contactId: 'c-x', status: 'queued', createdAt: LATER + 1 });
-      expect(await store.messages.get('m-x3')).toMatchObject({ id: 'm-x3', contactId: 'c-z', idempotencyKey: null });
+      expect(await store.messages.get('m-x3')).toMatchObject({ id: 'm-x3', contactId: 'c-z', idempotencyKey: null, createdAt: LATER + 2 });
       expect(await store.messages.get('m-x2')).toBeNull();
       expect(await store.attempts.byClaim('m-x2:0')).toBeNull();
       const leases = await db
         .selectFrom('attempts')
-        .select(['claim', 'lease_expires_at', 'lease_owner', 'status', 'step', 'provider'])
+        .select(['claim', 'lease_expires_at', 'lease_owner', 'status', 'step', 'provider', 'created_at'])
         .where('claim', 'in', ['m-x1:0', 'm-x3:0'])
         .orderBy('claim')
         .execute();
@@ -969,10 +967,11 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
           r.status,
           Number(r.step),
           r.provider,
+          Number(r.created_at),
         ]),
       ).toEqual([
-        ['m-x1:0', LATER + 5000, 'w-2', 'claimed', 0, 'sandbox'],
-        ['m-x3:0', null, null, 'claimed', 0, 'sandbox'],
+        ['m-x1:0', LATER + 5000, 'w-2', 'claimed', 0, 'sandbox', LATER + 1],
+        ['m-x3:0', null, null, 'claimed', 0, 'sandbox', LATER + 2],
       ]);
     });
   });
