@@ -41,6 +41,9 @@ export class RulesetChanged extends Error {
   }
 }
 
+/** A journey and instance key: one active instance each. */
+const slotOf = (journeyId: string, key: string): string => `${journeyId}\u0000${key}`;
+
 /** Tries before an instance that keeps changing underneath is given up on (optimistic saves). */
 const SAVE_TRIES = 5;
 
@@ -117,15 +120,15 @@ export class Journeys {
       others.flatMap((e) =>
         journeysTriggeredBy(rs, e).flatMap((j) => {
           const key = instanceKey(j, e);
-          return key === null ? [] : [`${j.id}\u0000${key}`];
+          return key === null ? [] : [slotOf(j.id, key)];
         }),
       ),
     );
     for (const { event, journeys } of starting)
       for (const j of journeys) {
         const key = instanceKey(j, event) as string;
-        if (exited.has(startKey(event.id, j.id)) || taken.has(`${j.id}\u0000${key}`)) continue;
-        taken.add(`${j.id}\u0000${key}`);
+        if (exited.has(startKey(event.id, j.id)) || taken.has(slotOf(j.id, key))) continue;
+        taken.add(slotOf(j.id, key));
         const id = uuidv7(now);
         const { instance, commands } = startJourney(j.id, event, id, rs, now);
         starts.set(startKey(event.id, j.id), {
@@ -143,13 +146,16 @@ export class Journeys {
     for (const s of starts.values()) s.created = created.has(s.row.id);
     // the states of the contacts whose journey started here (one that did not sends nothing)
     const reads = u.store.decisionReads;
+    const b = decisionBounds(now, eventReach(rs));
     const states =
       reads?.available === true
-        ? await (async () => {
-            const b = decisionBounds(now, eventReach(rs));
-            const ids = [...new Set([...starts.values()].filter((s) => s.created).map((s) => s.row.contactId))];
-            return reads.readMany(ids, b.statuses, b.pressureSince, b.eventsSince, b.lasting);
-          })()
+        ? await reads.readMany(
+            [...starts.values()].filter((s) => s.created).map((s) => s.row.contactId),
+            b.statuses,
+            b.pressureSince,
+            b.eventsSince,
+            b.lasting,
+          )
         : new Map<string, DecisionState>();
     const ahead = new ReadAhead(rs, exited, new Set(questions.map((q) => q.key)), starts, states);
     // the first message of each instance started here (sent before anything is cancelled), decided
