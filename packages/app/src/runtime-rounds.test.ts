@@ -1,6 +1,8 @@
 /**
- * A worker's round on PostgreSQL runs its sides (units side by side) only where there is work: one
- * look at the head of the timers for the whole round, not one per side.
+ * A worker's round on PostgreSQL looks once at everything it could do (one statement: ready events
+ * counted, raw events, the head of the timers, stalled sends) and runs only what that look found:
+ * as many sides (units side by side) as there are full units of ready events, its timers' sides
+ * only when one is due.
  */
 import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,41 +15,116 @@ import { TEST_DATABASE_URL } from './store/testing.js';
 
 const T = Date.parse('2026-11-23T10:00:00Z');
 const RULESET = loadRuleset(DEFAULT_RULESET);
-const schema = `t_rr_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-afterAll(() => dropPostgresSchema(TEST_DATABASE_URL, schema));
+const schemas: string[] = [];
+afterAll(async () => {
+  for (const s of schemas) await dropPostgresSchema(TEST_DATABASE_URL, s);
+});
+
+async function setUp() {
+  const schema = `t_rr_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  schemas.push(schema);
+  const statements: string[] = [];
+  const db = await openPostgres(TEST_DATABASE_URL, { schema, max: 6, upkeep: 'off', onQuery: (sql) => statements.push(sql) });
+  const store = new Store(db);
+  const clock = new TestClock(new Date(T));
+  const runtime = createRuntime({
+    store,
+    ruleset: () => RULESET,
+    providers: new Map(),
+    clock,
+    log: createLogger('silent'),
+    lease: { ms: 30_000, owner: 'test' },
+    concurrency: 4,
+  });
+  const count = (re: RegExp) => statements.filter((s) => re.test(s)).length;
+  return {
+    store,
+    db,
+    runtime,
+    clock,
+    statements,
+    looks: () => count(/^select\s+\(select count\(\*\) from \(select 1 as one from inbox/),
+    // the polls the look stands for, each asked alone
+    polls: () => count(/^select "(id|due_at)" from "(inbox|timers|attempts)" where .* limit \$\d+$/s),
+    takes: () => count(/^\s*with c as materialized \(\s*select id, lane, received_at from inbox/),
+    timerClaims: () => count(/^select "id" from "timers" where .* for update skip locked/s),
+  };
+}
+
+/** `n` ready events, each about a contact nobody stored (applying one fails: it is held back for a retry). */
+async function events(store: Store, n: number) {
+  for (let k = 0; k < n; k++)
+    await store.inbox.accept(
+      {
+        source: 'api',
+        eventId: `e-${k}`,
+        type: 'invoice.overdue',
+        payload: { source: 'api', id: `e-${k}`, type: 'invoice.overdue', occurredAt: new Date(T).toISOString(), contact: { id: `c-${k}` } },
+      },
+      T - 1000 + k,
+    );
+}
 
 describe('a round of the worker (PostgreSQL, four sides)', () => {
-  it('looks at the timers once when none is due, and has its sides claim them when some are', async () => {
-    const statements: string[] = [];
-    const db = await openPostgres(TEST_DATABASE_URL, { schema, max: 5, onQuery: (sql) => statements.push(sql) });
-    const store = new Store(db);
-    const clock = new TestClock(new Date(T));
-    const runtime = createRuntime({
-      store,
-      ruleset: () => RULESET,
-      providers: new Map(),
-      clock,
-      log: createLogger('silent'),
-      lease: { ms: 30_000, owner: 'test' },
-      concurrency: 4,
-    });
-    const looks = () => statements.filter((s) => /^select "due_at" from "timers"/.test(s)).length;
-    const claims = () => statements.filter((s) => /^select "id" from "timers" where .* for update skip locked/s.test(s)).length;
+  it('with nothing to do, is one statement', async () => {
+    const w = await setUp();
     try {
-      await store.timers.schedule({ kind: 'step', messageId: 'm-later', step: 0 }, T + 60_000, T);
-      statements.length = 0;
-      expect(await runtime.round()).toBe(0);
-      expect([looks(), claims()]).toEqual([1, 0]);
+      await w.store.timers.schedule({ kind: 'step', messageId: 'm-later', step: 0 }, T + 60_000, T);
+      // the first round also runs the chores (each every few seconds)
+      await w.runtime.round();
+      w.statements.length = 0;
+      expect(await w.runtime.round()).toBe(0);
+      expect(w.statements).toHaveLength(1);
+      expect(w.looks()).toBe(1);
+    } finally {
+      await w.store.close();
+    }
+  });
+
+  it('takes a few ready events in one unit, without asking again whether there are any', async () => {
+    const w = await setUp();
+    try {
+      await events(w.store, 3);
+      w.statements.length = 0;
+      expect(await w.runtime.round()).toBe(3);
+      expect([w.looks(), w.takes(), w.polls()]).toEqual([1, 1, 0]);
+    } finally {
+      await w.store.close();
+    }
+  });
+
+  it('runs a side for each full unit a backlog holds, up to its four', async () => {
+    const w = await setUp();
+    try {
+      await events(w.store, 120);
+      w.statements.length = 0;
+      expect(await w.runtime.round()).toBe(120);
+      // three sides (50, 50, 20); the two that took a full unit each try once more and find none
+      expect(w.looks()).toBe(1);
+      expect(w.takes()).toBe(5);
+      expect(w.polls()).toBe(0);
+    } finally {
+      await w.store.close();
+    }
+  });
+
+  it('has its sides claim timers only when the look finds one due', async () => {
+    const w = await setUp();
+    try {
+      await w.store.timers.schedule({ kind: 'step', messageId: 'm-later', step: 0 }, T + 60_000, T);
+      w.statements.length = 0;
+      await w.runtime.round();
+      expect(w.timerClaims()).toBe(0);
       // due now: the sides claim it (one of them gets it; the handler finds no such message)
-      clock.advance(60_001);
-      statements.length = 0;
-      await runtime.round();
-      expect(looks()).toBeGreaterThanOrEqual(1);
-      expect(claims()).toBeGreaterThanOrEqual(1);
-      const [timer] = await db.db.selectFrom('timers').select(['claim_owner']).execute();
+      w.clock.advance(60_001);
+      w.statements.length = 0;
+      await w.runtime.round();
+      expect(w.looks()).toBe(1);
+      expect(w.timerClaims()).toBeGreaterThanOrEqual(1);
+      const [timer] = await w.db.db.selectFrom('timers').select(['claim_owner']).execute();
       expect(timer?.claim_owner).not.toBeNull();
     } finally {
-      await store.close();
+      await w.store.close();
     }
   });
 });

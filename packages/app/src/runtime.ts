@@ -168,8 +168,11 @@ export function createRuntime(o: RuntimeOptions): Runtime {
     hotWrites: localHotWrites(store.inbox, receipts),
     async round() {
       const side = store.dialect === 'postgres' ? Math.max(1, o.concurrency ?? DEFAULT_PG_CONCURRENCY) : 1;
-      const many = async (fn: () => Promise<number>) =>
-        side === 1 ? fn() : (await Promise.all(Array.from({ length: side }, fn))).reduce((a, b) => a + b, 0);
+      const many = async (k: number, fn: () => Promise<number>) =>
+        k === 1 ? fn() : (await Promise.all(Array.from({ length: k }, fn))).reduce((a, b) => a + b, 0);
+      // one look at everything the round could do (one statement, not one per kind and side): on a
+      // backlog, as many sides as there are full units for; a few events, one side; nothing, none
+      const look = await store.workAtHand(o.clock.now().getTime(), side * EVENTS_PER_COMMIT);
       // a side that took a full unit of events (a backlog) takes its next at once, for up to
       // EVENTS_SLICE_MS, rather than waiting for the slowest side and the round's timers and chores;
       // one that took fewer lets the next events gather meanwhile (smaller units cost more per event)
@@ -177,19 +180,19 @@ export function createRuntime(o: RuntimeOptions): Runtime {
         const until = Date.now() + (o.eventsSliceMs ?? EVENTS_SLICE_MS);
         let taken = 0;
         for (;;) {
-          const k = await inbox.processReady();
+          // the look (or the full unit before) saw events waiting: no need to ask again
+          const k = await inbox.processReady(EVENTS_PER_COMMIT, false);
           taken += k;
           if (k < EVENTS_PER_COMMIT || Date.now() >= until) return taken;
         }
       };
-      // one look at the head of the timers for the round, not one per side: the sides claim only
-      // when something is due (on a backlog, most rounds have none, and four looks a round were a
-      // third of a drain's statements with two instances)
-      const dueTimers = async () => {
-        const due = await store.timers.nextDue();
-        return due === null || due > o.clock.now().getTime() ? 0 : many(() => timers.run());
-      };
-      const n = (await inbox.processRaw()) + (await many(events)) + (await dueTimers()) + (await sender.resumeStalled());
+      const sides = Math.min(side, Math.ceil(look.ready / EVENTS_PER_COMMIT));
+      const due = look.nextDue !== null && look.nextDue <= o.clock.now().getTime();
+      const n =
+        (look.raw ? await inbox.processRaw(undefined, false) : 0) +
+        (sides > 0 ? await many(sides, events) : 0) +
+        (due ? await many(side, () => timers.run()) : 0) +
+        (look.stalled ? await sender.resumeStalled() : 0);
       const total = n + (await runChores(false));
       o.metrics?.round(total > 0);
       return total;

@@ -73,9 +73,13 @@ export class InboxProcessor {
     return this.d.clock.now().getTime();
   }
 
-  /** Applies the next ready events (≤ `limit`) in one unit of work; returns how many were taken. */
-  async processReady(limit = EVENTS_PER_COMMIT): Promise<number> {
-    if (!(await this.d.store.inbox.hasWork(this.now()))) return 0;
+  /**
+   * Applies the next ready events (≤ `limit`) in one unit of work; returns how many were taken.
+   * `look: false` when the caller has just seen ready events (the round's look, a full unit
+   * before): the unit then takes them without asking first.
+   */
+  async processReady(limit = EVENTS_PER_COMMIT, look = true): Promise<number> {
+    if (look && !(await this.d.store.inbox.hasWork(this.now()))) return 0;
     await yieldToIo();
     let rows: InboxRow[] = [];
     try {
@@ -95,10 +99,11 @@ export class InboxProcessor {
 
   /**
    * Raw events: their sources' steps run first (a few at once, outside any transaction), then
-   * what they prepared is applied in one unit of work. Returns how many were taken.
+   * what they prepared is applied in one unit of work. Returns how many were taken. `look: false`
+   * when the caller has just seen raw events waiting.
    */
-  async processRaw(limit = RAW_PER_ROUND): Promise<number> {
-    if (!(await this.d.store.inbox.hasWork(this.now(), 'raw'))) return 0;
+  async processRaw(limit = RAW_PER_ROUND, look = true): Promise<number> {
+    if (look && !(await this.d.store.inbox.hasWork(this.now(), 'raw'))) return 0;
     const rows = await this.d.store.inbox.peekRaw(this.now(), limit);
     const prepared = new Map<string, Prepared | { failed: unknown }>();
     let next = 0;

@@ -99,4 +99,18 @@ describe('plans on tables without statistics (PostgreSQL)', () => {
     expect(stalled[0]?.plan).toMatch(/attempts_leased/);
     expect(await store.timers.nextDue()).toBe(T - 1_000);
   });
+
+  it("a round's look asks the four polls at once, each on its own index", async () => {
+    const q = (await capture.during(() => store.workAtHand(T, 200))).find((c) => /^select\s+\(select count/.test(c.sql));
+    if (q === undefined) throw new Error('the look made no statement');
+    const plan = await postgresGenericPlan(db, q, { seqscan: true });
+    const text = plan.join('\n');
+    for (const index of ['inbox_pending', 'inbox_raw', 'timers_due', 'attempts_leased']) expect(text).toMatch(new RegExp(`using ${index}`));
+    expect(text).not.toMatch(/Seq Scan/);
+    // each subquery reads the head of its index, in its order: every index scan right under a Limit
+    plan.forEach((line, i) => {
+      if (/Index (Only )?Scan/.test(line)) expect(plan[i - 1], text).toMatch(/Limit/);
+    });
+    expect(await store.workAtHand(T, 200)).toEqual({ ready: 0, raw: false, nextDue: T - 1_000, stalled: false });
+  });
 });

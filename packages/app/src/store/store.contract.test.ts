@@ -186,6 +186,43 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       expect(row).toEqual({ processed_at: T + 50_002, error: 'gave up' });
     });
 
+    it("answers a worker round's look as its polls answer, in one statement", async () => {
+      const at = T + 100_000;
+      const ids = [];
+      for (const k of [1, 2, 3])
+        ids.push((await store.inbox.accept({ source: 'look', eventId: `r-${k}`, type: 'invoice.overdue', payload: {} }, at)).id);
+      ids.push((await store.inbox.accept({ source: 'look', eventId: 'raw-1', type: 'raw', payload: {}, stage: 'raw' }, at)).id);
+      const stalledBy = async (now: number) =>
+        (
+          await db
+            .selectFrom('attempts')
+            .select('id')
+            .where('lease_expires_at', 'is not', null)
+            .where('lease_expires_at', '<', now)
+            .execute()
+        ).length > 0;
+      for (const now of [at + 1, at + 10_000_000]) {
+        const look = await store.workAtHand(now, 2);
+        expect(look).toEqual({
+          ready: 2, // three ready, counted up to the cap
+          raw: await store.inbox.hasWork(now, 'raw'),
+          nextDue: await store.timers.nextDue(),
+          stalled: await stalledBy(now),
+        });
+        expect(look.raw).toBe(true);
+      }
+      expect((await store.workAtHand(at + 1, 100)).ready).toBe(3);
+      // held back (a claim not yet run out) is not ready
+      await store.transaction(async (tx) => {
+        const [first] = await tx.inbox.take(at + 1, 1);
+        await tx.inbox.failed(first?.id as string, 'later', { retryAt: at + 5_000 });
+      });
+      expect((await store.workAtHand(at + 2, 100)).ready).toBe(2);
+      expect((await store.workAtHand(at + 5_001, 100)).ready).toBe(3);
+      for (const id of ids) await store.inbox.finish(id, at + 6_000);
+      expect(await store.workAtHand(at + 6_001, 100)).toMatchObject({ ready: 0, raw: false });
+    });
+
     it('stores a large batch whole (several statements, one transaction), duplicates counted across them', async () => {
       const ev = (id: string) => ({ source: 'bulk', eventId: id, type: 'invoice.overdue', payload: { id } });
       await store.inbox.acceptMany([ev('b-5'), ev('b-50')], T + 200_000);

@@ -27,6 +27,7 @@ import { DryRunRepository } from '../rules/dry-run-repository.js';
 import { RulesRepository } from '../rules/rules-repository.js';
 import { SeenSignatures } from '../security/seen-signatures.js';
 import { TimerRepository } from '../timers/timer-repository.js';
+import { type WorkAtHand, workAtHand } from './work-at-hand.js';
 
 /**
  * The Store port: every durable thing Signalbox keeps, as one repository per concept, and
@@ -122,6 +123,12 @@ export class Store {
   tableUpkeep(log?: Logger): TableUpkeep {
     const l = this.open.location;
     return new TableUpkeep(this.conn, l?.kind === 'postgres' ? (l.upkeep ?? 'auto') : 'off', log);
+  }
+
+  /** What a worker's round has to do, in one statement (see work-at-hand.ts); ready events counted up to `cap`. */
+  async workAtHand(now: number, cap: number): Promise<WorkAtHand> {
+    await this.timers.flushDeferred();
+    return workAtHand(this.conn, now, cap);
   }
 
   /** Whether this store's calls are part of a transaction. */
