@@ -7,6 +7,7 @@
  *  2. scaling: events applied and sent (and their receipts applied) per CPU-second of the app
  *     processes, 1 instance vs 2, on the same backlog, met by instances already warm (this machine's 2 cores are shared with PostgreSQL and the load generator,
  *     so efficiency, not speed-up, is what can be measured: target ≥ 0.8).
+ * BENCH_WORKER_CONCURRENCY sets the instances' WORKER_CONCURRENCY (their default, 4, otherwise).
  * Figures are printed; benchmarks never fail CI.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -33,6 +34,8 @@ const BACKLOG = Number(process.env.BENCH_SCALING_EVENTS ?? 6_000);
 const WARMUP_EVENTS = Number(process.env.BENCH_SCALING_WARMUP ?? 3_000);
 /** Drains per instance count; the best of them is kept (see bestOf). */
 const RUNS = Number(process.env.BENCH_SCALING_RUNS ?? 3);
+/** How many units each instance's rounds run side by side, as printed. */
+const SIDES = `${process.env.BENCH_WORKER_CONCURRENCY ?? 4} side(s) per instance`;
 const KEY = 'bench-admin-key-0123456789abcdef';
 const TICKS = 100; // USER_HZ on Linux: /proc/<pid>/stat counts CPU time in 1/100 s
 
@@ -80,6 +83,8 @@ function startInstance(id: string, databaseUrl: string, ruleset: string) {
       SESSION_SECRET: 'bench-session-secret-0123456789abcdefghijkl',
       SIGNALBOX_RULESET: ruleset,
       SHUTDOWN_DELAY_MS: '0',
+      // the instances' side-by-side units (WORKER_CONCURRENCY): the app's default unless set
+      ...(process.env.BENCH_WORKER_CONCURRENCY ? { WORKER_CONCURRENCY: process.env.BENCH_WORKER_CONCURRENCY } : {}),
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     },
     /Signalbox is running at (http:\/\/[^\s]+)/,
@@ -199,7 +204,7 @@ async function latencyBench(rate: number) {
   else console.log(`kept ${db.url}`);
   const latencies = rows.map((x) => Number(x.sent) - Number(x.received));
   console.log(
-    `production: event → provider call at ${rate} events/s for ${SECONDS} s (after ${WARMUP_SECONDS} s of warm-up), 2 instances on PostgreSQL${process.env.REDIS_URL ? ' + Redis' : ''}: p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${Math.max(...latencies)} ms over ${latencies.length} sends of ${r.total} events (HTTP: ${r.non2xx} non-2xx, ${r.errors} errors); duplicates ${duplicates} (target: p99 < 150 ms, 0 duplicates)`,
+    `production: event → provider call at ${rate} events/s for ${SECONDS} s (after ${WARMUP_SECONDS} s of warm-up), 2 instances on PostgreSQL${process.env.REDIS_URL ? ' + Redis' : ''}, ${SIDES}: p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${Math.max(...latencies)} ms over ${latencies.length} sends of ${r.total} events (HTTP: ${r.non2xx} non-2xx, ${r.errors} errors); duplicates ${duplicates} (target: p99 < 150 ms, 0 duplicates)`,
   );
 }
 
@@ -279,7 +284,7 @@ async function scalingBench() {
   const one = await bestOf(1);
   const two = await bestOf(2);
   console.log(
-    `production scaling: ${BACKLOG} events applied and sent, their receipts applied; 1 instance ${Math.round(one.perSecond)} events/s, ${Math.round(one.perCpuSecond)} per CPU-second (${one.cpu.toFixed(1)} CPU-s in ${one.seconds.toFixed(1)} s); 2 instances ${Math.round(two.perSecond)} events/s, ${Math.round(two.perCpuSecond)} per CPU-second (${two.cpu.toFixed(1)} CPU-s in ${two.seconds.toFixed(1)} s); efficiency ${(two.perCpuSecond / one.perCpuSecond).toFixed(2)} (target ≥ 0.8; best of ${RUNS} drains each)`,
+    `production scaling: ${BACKLOG} events applied and sent, their receipts applied; 1 instance ${Math.round(one.perSecond)} events/s, ${Math.round(one.perCpuSecond)} per CPU-second (${one.cpu.toFixed(1)} CPU-s in ${one.seconds.toFixed(1)} s); 2 instances ${Math.round(two.perSecond)} events/s, ${Math.round(two.perCpuSecond)} per CPU-second (${two.cpu.toFixed(1)} CPU-s in ${two.seconds.toFixed(1)} s); efficiency ${(two.perCpuSecond / one.perCpuSecond).toFixed(2)} (target ≥ 0.8; best of ${RUNS} drains each; ${SIDES})`,
   );
 }
 

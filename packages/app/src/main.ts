@@ -156,6 +156,7 @@ async function main(): Promise<void> {
         }
       : {}),
     leaseMs: config.WORKER_LEASE_MS,
+    ...(config.WORKER_CONCURRENCY !== undefined ? { workerConcurrency: config.WORKER_CONCURRENCY } : {}),
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS ?? (config.DATABASE_URL !== undefined ? 1000 : 0),
     keepAliveMs: config.HTTP_KEEP_ALIVE_MS,
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,

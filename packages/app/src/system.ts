@@ -62,6 +62,8 @@ export interface SystemOptions {
   /** The instance this process is (its claims and leases carry it). */
   instanceId?: string;
   leaseMs?: number;
+  /** Units of work a worker round runs side by side on PostgreSQL (WORKER_CONCURRENCY; default 4). */
+  workerConcurrency?: number;
   /**
    * Run the worker in its own thread with its own connection to this database (main.ts does);
    * without it the worker runs on this thread (tests drive it round by round).
@@ -121,6 +123,7 @@ export function createSystem(o: SystemOptions): System {
     clock: o.clock,
     log: o.log,
     lease: { ms: leaseMs, owner },
+    concurrency: o.workerConcurrency,
     sandbox: { secret: o.sandboxSecret, receiptUrl, rules: o.sandboxRules },
     ...(o.providers ? { providers: o.providers } : {}),
     providerSettings: o.providerSettings,
@@ -148,6 +151,7 @@ export function createSystem(o: SystemOptions): System {
             sandboxSecret: o.sandboxSecret,
             receiptUrl: `${baseUrl ?? 'http://127.0.0.1:0'}/hooks/providers/sandbox/receipts`,
             leaseMs,
+            ...(o.workerConcurrency !== undefined ? { concurrency: o.workerConcurrency } : {}),
             owner,
             // one process owns the SQLite file: every lease in it is this process's
             resumeAll: wt.database.kind === 'sqlite',

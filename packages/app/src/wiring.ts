@@ -19,6 +19,8 @@ export interface WiringOptions {
   clock: Clock;
   log: Logger;
   lease: { ms: number; owner: string };
+  /** Units of work a worker round runs side by side on PostgreSQL (default 4; see RuntimeOptions.concurrency). */
+  concurrency?: number | undefined;
   sandbox: { secret: string; receiptUrl: () => string | null; rules?: SandboxRule[] | undefined };
   /** Providers besides the sandbox (given the sandbox, e.g. to wrap it, and the limiters their senders are paced by). */
   providers?: (sandbox: SandboxProvider, limiters: Limiters) => ChannelProvider[];
@@ -81,6 +83,7 @@ export function wire(o: WiringOptions): Wired {
     clock: o.clock,
     log: o.log,
     lease: o.lease,
+    ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
     ...(o.metrics ? { metrics: o.metrics } : {}),
     extend: ({ sender, requests }) => {
       const sources = [];

@@ -26,6 +26,8 @@ export interface WorkerThreadData {
   sandboxSecret: string;
   receiptUrl: string;
   leaseMs: number;
+  /** Units of work a round runs side by side (PostgreSQL; WORKER_CONCURRENCY). */
+  concurrency?: number;
   /** The instance whose claims this worker holds. */
   owner: string;
   /** Whether a starting worker takes back every lease (one process owns everything: SQLite). */

@@ -65,6 +65,7 @@ async function run(data: WorkerThreadData): Promise<void> {
     clock: systemClock,
     log,
     lease: { ms: data.leaseMs, owner: data.owner },
+    concurrency: data.concurrency,
     sandbox: { secret: data.sandboxSecret, receiptUrl: () => data.receiptUrl },
     providerSettings: data.providers,
     publicUrl: () => data.publicUrl,
