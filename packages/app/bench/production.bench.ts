@@ -35,7 +35,7 @@ const WARMUP_EVENTS = Number(process.env.BENCH_SCALING_WARMUP ?? 3_000);
 /** Drains per instance count; the best of them is kept (see bestOf). */
 const RUNS = Number(process.env.BENCH_SCALING_RUNS ?? 3);
 /** How many units each instance's rounds run side by side, as printed. */
-const SIDES = `${process.env.BENCH_WORKER_CONCURRENCY ?? 4} side(s) per instance`;
+const SIDES = `${process.env.BENCH_WORKER_CONCURRENCY || 4} side(s) per instance`;
 const KEY = 'bench-admin-key-0123456789abcdef';
 const TICKS = 100; // USER_HZ on Linux: /proc/<pid>/stat counts CPU time in 1/100 s
 

@@ -27,10 +27,10 @@ describe('SIGNALBOX_API_KEYS', () => {
 });
 
 describe('WORKER_CONCURRENCY', () => {
-  it('is unset by default (the runtime runs four sides on PostgreSQL) and takes 1 to 8', () => {
+  it('is unset by default (the runtime runs four sides on PostgreSQL) and takes 1 to 4', () => {
     expect(loadConfig({}).WORKER_CONCURRENCY).toBeUndefined();
     expect(loadConfig({ WORKER_CONCURRENCY: '1' }).WORKER_CONCURRENCY).toBe(1);
-    expect(loadConfig({ WORKER_CONCURRENCY: '8' }).WORKER_CONCURRENCY).toBe(8);
-    for (const bad of ['0', '9', '2.5', 'many']) expect(() => loadConfig({ WORKER_CONCURRENCY: bad })).toThrow(/WORKER_CONCURRENCY/);
+    expect(loadConfig({ WORKER_CONCURRENCY: '4' }).WORKER_CONCURRENCY).toBe(4);
+    for (const bad of ['0', '5', '2.5', 'many']) expect(() => loadConfig({ WORKER_CONCURRENCY: bad })).toThrow(/WORKER_CONCURRENCY/);
   });
 });

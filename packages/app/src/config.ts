@@ -165,9 +165,10 @@ export const configSchema = z.object({
    * it is across a network with cores to spare; fewer when instances share the database's cores,
    * or many instances share one database: measured on 2 cores shared with PostgreSQL, two
    * instances draining a backlog used 0.61–0.71 of one instance's events per CPU-second at 4,
-   * 0.82–0.89 at 1. SQLite always runs one (one writer).
+   * 0.82–0.89 at 1. At most 4: the take window and the worker's pool of 10 connections are sized
+   * for that. SQLite always runs one (one writer).
    */
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(8).optional(),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(4).optional(),
   /** How long a worker's claim lasts; a crashed worker's work is retaken after it. */
   WORKER_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
   /** The public base URL HubSpot calls (request signatures cover the full URL; set it behind a proxy). */

@@ -171,7 +171,7 @@ export function createRuntime(o: RuntimeOptions): Runtime {
       const many = async (k: number, fn: () => Promise<number>) =>
         k === 1 ? fn() : (await Promise.all(Array.from({ length: k }, fn))).reduce((a, b) => a + b, 0);
       // one look at everything the round could do (one statement, not one per kind and side): on a
-      // backlog, as many sides as there are full units for; a few events, one side; nothing, none
+      // backlog, a side per unit of ready events; a few events, one side; nothing, none
       const look = await store.workAtHand(o.clock.now().getTime(), side * EVENTS_PER_COMMIT);
       // a side that took a full unit of events (a backlog) takes its next at once, for up to
       // EVENTS_SLICE_MS, rather than waiting for the slowest side and the round's timers and chores;
@@ -186,13 +186,14 @@ export function createRuntime(o: RuntimeOptions): Runtime {
           if (k < EVENTS_PER_COMMIT || Date.now() >= until) return taken;
         }
       };
+      // a side per unit of ready events (a last, partial one too), up to the round's sides
       const sides = Math.min(side, Math.ceil(look.ready / EVENTS_PER_COMMIT));
-      const due = look.nextDue !== null && look.nextDue <= o.clock.now().getTime();
-      const n =
-        (look.raw ? await inbox.processRaw(undefined, false) : 0) +
-        (sides > 0 ? await many(sides, events) : 0) +
-        (due ? await many(side, () => timers.run()) : 0) +
-        (look.stalled ? await sender.resumeStalled() : 0);
+      const worked = (look.raw ? await inbox.processRaw(undefined, false) : 0) + (sides > 0 ? await many(sides, events) : 0);
+      // timers are judged after the events, on the clock then: what came due meanwhile (a message
+      // the round's units scheduled for now, a fallback after a failed send) fires in this round
+      const isDue = (at: number | null) => at !== null && at <= o.clock.now().getTime();
+      const due = isDue(look.nextDue) || (worked > 0 && isDue(await store.timers.nextDue()));
+      const n = worked + (due ? await many(side, () => timers.run()) : 0) + (look.stalled ? await sender.resumeStalled() : 0);
       const total = n + (await runChores(false));
       o.metrics?.round(total > 0);
       return total;
