@@ -8,6 +8,7 @@ import { DEFAULT_RULESET, loadRuleset } from '@signalbox/engine';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TestClock } from './clock.js';
 import { dropPostgresSchema, openPostgres } from './db/postgres.js';
+import type { InboxSource } from './inbox/inbox-source.js';
 import { createLogger } from './logger.js';
 import { createRuntime } from './runtime.js';
 import { Store } from './store/store.js';
@@ -20,7 +21,7 @@ afterAll(async () => {
   for (const s of schemas) await dropPostgresSchema(TEST_DATABASE_URL, s);
 });
 
-async function setUp(concurrency = 4) {
+async function setUp(concurrency = 4, sources: (clock: TestClock) => InboxSource[] = () => []) {
   const schema = `t_rr_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   schemas.push(schema);
   const statements: string[] = [];
@@ -35,6 +36,7 @@ async function setUp(concurrency = 4) {
     log: createLogger('silent'),
     lease: { ms: 30_000, owner: 'test' },
     concurrency,
+    extend: () => ({ sources: sources(clock) }),
     // a slow machine's round must not end a side's turn early: each takes until it finds less than a full unit
     eventsSliceMs: 600_000,
   });
@@ -120,6 +122,33 @@ describe('a round of the worker (PostgreSQL, four sides)', () => {
       w.statements.length = 0;
       expect(await w.runtime.round()).toBe(120);
       expect([w.looks(), w.takes(), w.polls(), w.timerLooks()]).toEqual([1, 3, 0, 1]);
+    } finally {
+      await w.store.close();
+    }
+  });
+
+  it('claims in the same round a timer that came due while its events were applied', async () => {
+    // a raw event whose source's step takes a minute (a slow CRM call): the timer the look saw
+    // pending is due once the step is over
+    const w = await setUp(4, (clock) => [
+      {
+        source: 'slow',
+        prepare: async () => {
+          clock.advance(60_001);
+          return { kind: 'ignore', note: 'nothing to apply' };
+        },
+      },
+    ]);
+    try {
+      await w.store.timers.schedule({ kind: 'step', messageId: 'm-soon', step: 0 }, T + 60_000, T);
+      await w.store.inbox.accept({ source: 'slow', eventId: 'r-1', type: 'raw', payload: {}, stage: 'raw' }, T);
+      w.statements.length = 0;
+      await w.runtime.round();
+      // the head the look saw is due by the clock after the events: claimed without another look
+      expect([w.looks(), w.polls(), w.timerLooks()]).toEqual([1, 0, 0]);
+      expect(w.timerClaims()).toBeGreaterThanOrEqual(1);
+      const [timer] = await w.db.db.selectFrom('timers').select(['claim_owner']).execute();
+      expect(timer?.claim_owner).not.toBeNull();
     } finally {
       await w.store.close();
     }

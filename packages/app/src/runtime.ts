@@ -193,7 +193,11 @@ export function createRuntime(o: RuntimeOptions): Runtime {
       // the round's units scheduled for now, a fallback after a failed send) fires in this round
       const isDue = (at: number | null) => at !== null && at <= o.clock.now().getTime();
       const due = isDue(look.nextDue) || (worked > 0 && isDue(await store.timers.nextDue()));
-      const n = worked + (due ? await many(side, () => timers.run()) : 0) + (look.stalled ? await sender.resumeStalled() : 0);
+      // what the looks saw is claimed without looking again
+      const n =
+        worked +
+        (due ? await many(side, () => timers.run(undefined, false)) : 0) +
+        (look.stalled ? await sender.resumeStalled(undefined, false) : 0);
       const total = n + (await runChores(false));
       o.metrics?.round(total > 0);
       return total;

@@ -97,23 +97,27 @@ export class AttemptRepository {
     now: number,
     lease: { ms: number; owner: string },
     limit: number,
+    /** False when the caller has just seen one stalled: no look first. */
+    look = true,
   ): Promise<Array<{ messageId: string; step: number; claim: string }>> {
-    const any = await prepared(
-      this.c,
-      'any stalled attempt',
-      (d) =>
-        // ordered by the index (`attempts_leased`): without statistics an unordered `limit 1` was
-        // planned as a scan of the table
-        d
-          .selectFrom('attempts')
-          .select('id')
-          .where('lease_expires_at', 'is not', null)
-          .where('lease_expires_at', '<', arg(0))
-          .orderBy('lease_expires_at')
-          .limit(1),
-      [now],
-    );
-    if (any.rows.length === 0) return [];
+    if (look) {
+      const any = await prepared(
+        this.c,
+        'any stalled attempt',
+        (d) =>
+          // ordered by the index (`attempts_leased`): without statistics an unordered `limit 1` was
+          // planned as a scan of the table
+          d
+            .selectFrom('attempts')
+            .select('id')
+            .where('lease_expires_at', 'is not', null)
+            .where('lease_expires_at', '<', arg(0))
+            .orderBy('lease_expires_at')
+            .limit(1),
+        [now],
+      );
+      if (any.rows.length === 0) return [];
+    }
     const rows = await inTransaction(this.c, async (tx) => {
       let pick = tx.db
         .selectFrom('attempts')

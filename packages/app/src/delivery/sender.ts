@@ -271,10 +271,11 @@ export class Sender<S extends SendStore = SendStore> {
   /**
    * Resumes sends claimed without a timer whose lease ran out still claimed (the worker died
    * between its commit and the provider's answer, or the call failed): the gate runs again on
-   * fresh state and sends under the same claim. Returns how many.
+   * fresh state and sends under the same claim. Returns how many. `look: false` when the caller
+   * has just seen one stalled.
    */
-  async resumeStalled(limit = 50): Promise<number> {
-    const stalled = await this.d.store.attempts.takeStalled(this.now(), this.d.lease, limit);
+  async resumeStalled(limit = 50, look = true): Promise<number> {
+    const stalled = await this.d.store.attempts.takeStalled(this.now(), this.d.lease, limit, look);
     for (const s of stalled) {
       await yieldToIo();
       try {

@@ -34,9 +34,9 @@ export class DueTimers {
     return this.d.clock.now().getTime();
   }
 
-  /** Claims and fires due timers; returns how many fired. */
-  async run(limit = 100): Promise<number> {
-    const due = await this.d.timers.claimDue(this.d.lease.owner, this.now(), this.d.lease.ms, limit);
+  /** Claims and fires due timers; returns how many fired. `look: false` when the caller has just seen one due. */
+  async run(limit = 100, look = true): Promise<number> {
+    const due = await this.d.timers.claimDue(this.d.lease.owner, this.now(), this.d.lease.ms, limit, look);
     let fired = 0;
     for (const t of due) {
       await yieldToIo();

@@ -155,11 +155,16 @@ export class TimerRepository {
     this.deferred = [];
   }
 
-  /** Claims due timers for `owner` until `now + leaseMs`; oldest first. */
-  async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<TimerRow[]> {
+  /**
+   * Claims due timers for `owner` until `now + leaseMs`; oldest first. Looks at the head of the
+   * timers first (no transaction when none is due) unless `look` is false: the caller has just seen one.
+   */
+  async claimDue(owner: string, now: number, leaseMs: number, limit: number, look = true): Promise<TimerRow[]> {
     await this.flushDeferred();
-    const due = await this.nextDue();
-    if (due === null || due > now) return [];
+    if (look) {
+      const due = await this.nextDue();
+      if (due === null || due > now) return [];
+    }
     const rows = await inTransaction(this.c, async (tx) => {
       let pick = tx.db
         .selectFrom('timers')
