@@ -165,7 +165,7 @@ export function createRuntime(o: RuntimeOptions): Runtime {
     inbound,
     inbox,
     timers,
-    hotWrites: localHotWrites(store.inbox, receipts),
+    hotWrites: localHotWrites(store, receipts),
     async round() {
       const side = store.dialect === 'postgres' ? Math.max(1, o.concurrency ?? DEFAULT_PG_CONCURRENCY) : 1;
       const many = async (k: number, fn: () => Promise<number>) =>

@@ -6,7 +6,6 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { ConsoleSessions, SignedOut } from '../admin/sessions.js';
 import type { Clock } from '../clock.js';
 import type { ApiKey } from '../config.js';
-import { Coalescer } from '../db/coalescer.js';
 import { DryRuns } from '../dry-run/dry-runs.js';
 import { AppError, InputError, NotFoundError } from '../errors.js';
 import type { HotWrites } from '../inbox/hot-writes.js';
@@ -153,16 +152,6 @@ export function createApp(deps: AppDeps): Express {
   const governance = new RulesGovernance(deps.rules, deps.clock, deps.providers);
   const fast: FastPath[] = [];
 
-  // the ids of requests that arrive together are looked up together (one statement per turn of
-  // the event loop under load, as their inbox rows are written), each request then checks its own
-  const contactsExist = new Coalescer<readonly string[], Set<string>>(
-    async (lists) => {
-      const found = await deps.runtime.store.contacts.existing(lists.flat());
-      return lists.map(() => found);
-    },
-    1000,
-    (ids) => ids.length,
-  );
   const ingest = createIngest({
     inbox,
     metrics,
@@ -173,7 +162,6 @@ export function createApp(deps: AppDeps): Express {
     bodyLimit: byteLimit(limit),
     onWork: nudge,
     log,
-    contactsExist: (ids) => contactsExist.submit(ids),
   });
   fast.push(ingest.fast);
   table.add(

@@ -12,14 +12,16 @@ import { openSqlite } from '../db/sqlite.js';
 import { createLogger } from '../logger.js';
 import { RulesHolder } from '../rules/rules-holder.js';
 import { Store } from '../store/store.js';
+import { type StoreFactory, storeFactories } from '../store/testing.js';
 import { createSystem, type System } from '../system.js';
 import { byteLimit } from './fast-path.js';
 
 const KEYS = { admin: 'admin-key-0123456789abcdefghij', agent: 'agent-key-0123456789abcdefghij', crm: 'crm-key-0123456789abcdefghijkl' };
 
-async function system(): Promise<{ system: System; store: Store; db: OpenDatabase }> {
-  const db = await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-ingest-')), 'signalbox.db'));
-  const store = new Store(db);
+async function system(factory?: StoreFactory): Promise<{ system: System; store: Store; db: OpenDatabase; dispose?: () => Promise<void> }> {
+  const opened = factory !== undefined ? await factory.open() : null;
+  const db = opened?.db ?? (await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-ingest-')), 'signalbox.db')));
+  const store = opened?.store ?? new Store(db);
   const s = createSystem({
     store,
     rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
@@ -33,7 +35,7 @@ async function system(): Promise<{ system: System; store: Store; db: OpenDatabas
     sandboxSecret: 'sandbox-secret-0123456789abcdef',
     bodyLimit: '2kb',
   });
-  return { system: s, store, db };
+  return { system: s, store, db, ...(opened !== null ? { dispose: opened.dispose } : {}) };
 }
 
 interface Case {
@@ -181,9 +183,9 @@ describe('POST /api/v1/events: the fast path answers as the Express route does',
   });
 });
 
-describe('POST /api/v1/events naming contacts by id', () => {
+describe.each(storeFactories)('POST /api/v1/events naming contacts by id ($name)', (factory) => {
   it('takes a stored contact (or one merged into another), and refuses the batch that names one not stored, with the path of each', async () => {
-    const s = await system();
+    const s = await system(factory);
     try {
       const { url } = await s.system.listen(0);
       const upsert = (identities: Array<{ kind: string; value: string }>) =>
@@ -218,8 +220,26 @@ describe('POST /api/v1/events naming contacts by id', () => {
         .send([byId('k-1', id), byId('k-6', other)])
         .expect(202);
       expect(ok.body).toEqual({ accepted: 2, duplicates: 0 });
+      // requests that arrive together are written together, each refused or stored on its own
+      const together = await Promise.all(
+        [[byId('t-1', id)], [byId('t-2', 'nobody-4'), byId('t-3', id)], [byId('t-4', other), byId('k-1', id)]].map((batch) =>
+          request(url).post('/api/v1/events').set('authorization', `Bearer ${KEYS.crm}`).send(batch),
+        ),
+      );
+      expect(together.map((r) => [r.status, r.body.code ?? r.body])).toEqual([
+        [202, { accepted: 1, duplicates: 0 }],
+        [404, 'CONTACT_NOT_FOUND'],
+        [202, { accepted: 1, duplicates: 1 }],
+      ]);
+      expect((await s.db.db.selectFrom('inbox').select('event_id').orderBy('event_id').execute()).map((r) => r.event_id)).toEqual([
+        'k-1',
+        'k-6',
+        't-1',
+        't-4',
+      ]);
     } finally {
       await s.system.close();
+      await s.dispose?.();
     }
   });
 });

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { z } from 'zod';
 import type { Role } from '../config.js';
 import { NotFoundError } from '../errors.js';
 import type { InboxWriter } from '../inbox/inbox-writer.js';
@@ -37,25 +36,21 @@ export function createIngest(d: {
   bodyLimit: number;
   onWork: () => void;
   log: Logger;
-  /** Which of these contact ids are stored (ContactRepository.existing). */
-  contactsExist: (ids: readonly string[]) => Promise<Set<string>>;
 }): { fast: FastPath; route: RouteSpec } {
   /**
    * An event naming its contact by id names one we have: otherwise it could only ever become a dead
    * letter, where the caller (as for a message) should hear of it at once. The batch is refused
-   * whole, with the path of each event at fault, as for any other invalid event.
+   * whole, with the path of each event at fault, as for any other invalid event. The check is made
+   * by the write itself (`Store.acceptChecked`: one statement with the insert on PostgreSQL).
    */
-  async function assertContactsExist(list: readonly Extract<z.infer<typeof eventsBody>, unknown[]>[number][], at: (i: number) => string) {
-    const named = list.flatMap((e, i) => ('id' in e.contact ? [{ id: e.contact.id, path: `${at(i)}/contact/id` }] : []));
-    if (named.length === 0) return;
-    const found = await d.contactsExist(named.map((n) => n.id));
-    const missing = named.filter((n) => !found.has(n.id));
-    if (missing.length > 0)
-      throw new NotFoundError(
-        'CONTACT_NOT_FOUND',
-        missing.length === 1 ? `contact ${missing[0]?.id} not found` : `${missing.length} contacts not found`,
-        missing.map((n) => ({ path: n.path, message: 'no such contact' })),
-      );
+  function contactsNotFound(named: ReadonlyArray<{ id: string; path: string }>, missing: readonly string[]): NotFoundError {
+    const gone = new Set(missing);
+    const atFault = named.filter((n) => gone.has(n.id));
+    return new NotFoundError(
+      'CONTACT_NOT_FOUND',
+      atFault.length === 1 ? `contact ${atFault[0]?.id} not found` : `${atFault.length} contacts not found`,
+      atFault.map((n) => ({ path: n.path, message: 'no such contact' })),
+    );
   }
 
   async function accept(body: unknown): Promise<{ accepted: number; duplicates: number }> {
@@ -65,20 +60,22 @@ export function createIngest(d: {
     const at = (i: number) => (Array.isArray(parsed) ? `/${i}` : '');
     assertIdentities(list.map((e, i) => ({ ref: e.contact, path: `${at(i)}/contact` })));
     assertKnownZones(list.map((e, i) => ({ zone: zoneOf(e.contact), path: `${at(i)}/contact/timezone` })));
-    await assertContactsExist(list, at);
+    const named = list.flatMap((e, i) => ('id' in e.contact ? [{ id: e.contact.id, path: `${at(i)}/contact/id` }] : []));
     // the accepting span's context is kept with each row: the event's trace goes on from there
     const batch = await inSpan('inbox.accept', undefined, { 'signalbox.events': list.length }, () => {
       const trace = currentTraceparent();
       return d.inbox.accept(
         list.map((e) => ({ source: 'api', eventId: e.id, type: e.type, payload: { ...e, source: 'api' }, trace })),
         d.now(),
+        named.map((n) => n.id),
       );
     });
+    if (batch.missing.length > 0) throw contactsNotFound(named, batch.missing);
     d.metrics.eventsIngested.inc({ source: 'api', duplicate: 'false' }, batch.accepted);
     d.metrics.eventsIngested.inc({ source: 'api', duplicate: 'true' }, batch.duplicates);
     d.metrics.ingestLatency.observe((performance.now() - t0) / 1000);
     d.onWork();
-    return batch;
+    return { accepted: batch.accepted, duplicates: batch.duplicates };
   }
 
   return {

@@ -1,7 +1,7 @@
 import type { Receipt } from '@signalbox/engine';
-import type { InboxTable } from '../db/schema.js';
 import type { Receipts } from '../delivery/receipts.js';
-import type { InboxRepository } from './inbox-repository.js';
+import type { InboxRequest, InboxRequestResult } from '../store/accept-checked.js';
+import type { Store } from '../store/store.js';
 
 /**
  * The writes the HTTP thread makes on every hot request: accepted events into the inbox, provider
@@ -10,15 +10,18 @@ import type { InboxRepository } from './inbox-repository.js';
  * worker thread is not there, on this thread (`localHotWrites`).
  */
 export interface HotWrites {
-  /** Stores the rows (unique on source and event id); resolves with the ids of those that were new. */
-  insertInbox(rows: InboxTable[]): Promise<Set<string>>;
+  /**
+   * Stores requests' rows (unique on source and event id), each request only if the contacts it
+   * names are stored (`Store.acceptChecked`); resolves with what became of each.
+   */
+  acceptInbox(requests: InboxRequest[]): Promise<InboxRequestResult[]>;
   /** Applies a batch of one provider's receipts in order. */
   receipts(provider: string, list: readonly Receipt[]): Promise<Array<'applied' | 'parked'>>;
 }
 
-export function localHotWrites(inbox: InboxRepository, receipts: Receipts): HotWrites {
+export function localHotWrites(store: Store, receipts: Receipts): HotWrites {
   return {
-    insertInbox: (rows) => inbox.insertRows(rows),
+    acceptInbox: (requests) => store.acceptChecked(requests),
     receipts: (provider, list) => receipts.apply(provider, list),
   };
 }

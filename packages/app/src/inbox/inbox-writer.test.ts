@@ -16,7 +16,7 @@ describe.each(storeFactories)('InboxWriter on $name', (factory) => {
     const opened = await factory.open();
     dispose = opened.dispose;
     const store: Store = opened.store;
-    const writer = new InboxWriter({ insertInbox: (rows) => store.inbox.insertRows(rows) });
+    const writer = new InboxWriter({ acceptInbox: (requests) => store.acceptChecked(requests) });
     await writer.accept([ev('old')], 1);
     const now = Date.now();
     // 30 requests at once: "shared" in three of them, "old" already stored, "twice" twice in one request
@@ -32,8 +32,8 @@ describe.each(storeFactories)('InboxWriter on $name', (factory) => {
     const shared = results.filter((_, i) => i % 10 === 3);
     expect(shared.reduce((n, r) => n + r.accepted, 0)).toBe(3 + 1); // 3 own events + "shared" once
     expect(shared.reduce((n, r) => n + r.duplicates, 0)).toBe(2);
-    expect(results[7]).toEqual({ accepted: 1, duplicates: 1 });
-    expect(results[11]).toEqual({ accepted: 2, duplicates: 1 });
+    expect(results[7]).toEqual({ accepted: 1, duplicates: 1, missing: [] });
+    expect(results[11]).toEqual({ accepted: 2, duplicates: 1, missing: [] });
     expect(results.reduce((n, r) => n + r.accepted, 0)).toBe(30 + 1 + 1);
     expect(await store.inbox.backlog()).toBe(1 + 30 + 1 + 1);
   });

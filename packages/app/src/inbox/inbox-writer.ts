@@ -1,40 +1,51 @@
 import { Coalescer } from '../db/coalescer.js';
 import type { InboxTable } from '../db/schema.js';
+import type { InboxRequest } from '../store/accept-checked.js';
 import type { HotWrites } from './hot-writes.js';
 import { type InboxEntry, inboxRow } from './inbox-repository.js';
 
-/** Rows per write (one transaction; the store splits it into prepared INSERTs of ≤ 32 rows). */
+/** Rows per write (PostgreSQL: one statement, the rows bound as arrays; SQLite: one transaction of prepared INSERTs of ≤ 32 rows). */
 const ROWS_PER_WRITE = 500;
+
+/** What became of a request: how many of its events were new and how many duplicates, or the contact ids it named that are not stored (then nothing was stored). */
+export interface Accepted {
+  accepted: number;
+  duplicates: number;
+  /** Contact ids the request named that are not stored: none of its events went in. */
+  missing: string[];
+}
 
 /**
  * Group commit for ingest: requests that arrive while a write is under way (or waiting for the
- * lock the worker holds) are stored together by the next statement. Each request still gets its
- * answer only once its own rows are durable, and learns which of them were duplicates (an event
- * twice in one write counts once, for whoever sent it first).
+ * lock the worker holds) are stored together by the next statement, each with the check that the
+ * contacts it names are stored. Each request still gets its answer only once its own rows are
+ * durable, and learns which of them were duplicates (an event twice in one write counts once, for
+ * whoever sent it first), or that it named a contact we do not have (and nothing of it went in).
  */
 export class InboxWriter {
-  private readonly writer: Coalescer<InboxTable[], { accepted: number; duplicates: number }>;
+  private readonly writer: Coalescer<InboxRequest, Accepted>;
 
-  constructor(writes: Pick<HotWrites, 'insertInbox'>) {
+  constructor(writes: Pick<HotWrites, 'acceptInbox'>) {
     this.writer = new Coalescer(
-      async (requests) => {
-        const inserted = await writes.insertInbox(requests.flat());
-        return requests.map((rows) => {
-          const accepted = rows.filter((r) => inserted.has(r.id)).length;
-          return { accepted, duplicates: rows.length - accepted };
-        });
-      },
+      async (requests) =>
+        (await writes.acceptInbox(requests)).map((r, k) => {
+          const rows = requests[k]?.rows.length ?? 0;
+          return r.missing.length > 0
+            ? { accepted: 0, duplicates: 0, missing: r.missing }
+            : { accepted: r.inserted.size, duplicates: rows - r.inserted.size, missing: [] };
+        }),
       ROWS_PER_WRITE,
-      (rows) => rows.length,
+      (r) => r.rows.length,
     );
   }
 
-  accept(events: readonly InboxEntry[], now: number): Promise<{ accepted: number; duplicates: number }> {
-    return this.writer.submit(events.map((e) => inboxRow(e, now)));
+  /** Events of one request; `contacts`: the contact ids it names, each of which must be stored. */
+  accept(events: readonly InboxEntry[], now: number, contacts: readonly string[] = []): Promise<Accepted> {
+    return this.writer.submit({ rows: events.map((e) => inboxRow(e, now)), contacts });
   }
 
   /** Rows built by the caller (a CRM delivery kept as the text it came in). */
-  acceptRows(rows: InboxTable[]): Promise<{ accepted: number; duplicates: number }> {
-    return this.writer.submit(rows);
+  acceptRows(rows: InboxTable[]): Promise<Accepted> {
+    return this.writer.submit({ rows, contacts: [] });
   }
 }

@@ -1,6 +1,7 @@
 import type { JourneyInstance } from '@signalbox/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenDatabase } from '../db/connection.js';
+import { inboxRow } from '../inbox/inbox-repository.js';
 import type { Store } from './store.js';
 import { newMessage, storeFactories } from './testing.js';
 
@@ -184,6 +185,50 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         .where('id', '=', later[0]?.id as string)
         .executeTakeFirst();
       expect(row).toEqual({ processed_at: T + 50_002, error: 'gave up' });
+    });
+
+    it('stores a request only if every contact it names is stored, each request of a write on its own', async () => {
+      const known = (await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+254700000777' }] }, T)).contact.id;
+      await store.inbox.accept({ source: 'checked', eventId: 'before', type: 'invoice.overdue', payload: {} }, T);
+      const row = (eventId: string) => inboxRow({ source: 'checked', eventId, type: 'invoice.overdue', payload: { eventId } }, T + 1);
+      const results = await store.acceptChecked([
+        // known contact: both rows in, one of them a duplicate of an earlier event
+        { rows: [row('a-1'), row('before')], contacts: [known] },
+        // one unknown contact among known ones: nothing of this request goes in
+        { rows: [row('b-1'), row('b-2')], contacts: [known, 'no-such-contact', 'no-such-contact'] },
+        // the same event as the refused request's: this one goes in (the refused one took nothing)
+        { rows: [row('b-1'), row('a-1')], contacts: [] },
+        { rows: [], contacts: ['gone-too'] },
+      ]);
+      expect(results.map((r) => ({ inserted: r.inserted.size, missing: r.missing }))).toEqual([
+        { inserted: 1, missing: [] },
+        { inserted: 0, missing: ['no-such-contact'] },
+        { inserted: 1, missing: [] },
+        { inserted: 0, missing: ['gone-too'] },
+      ]);
+      const stored = await db
+        .selectFrom('inbox')
+        .select(['event_id', 'payload'])
+        .where('source', '=', 'checked')
+        .orderBy('event_id')
+        .execute();
+      expect(stored.map((r) => r.event_id)).toEqual(['a-1', 'b-1', 'before']);
+      // the rows are stored as given: payload text, lane, trace, counters
+      const given = row('c-1');
+      const [c] = await store.acceptChecked([
+        { rows: [{ ...given, lane: 'c:x', trace: '00-abc-def-01', payload: '{"n":"\\u00e9 ü 🙂"}' }], contacts: [known] },
+      ]);
+      expect(c?.inserted).toEqual(new Set([given.id]));
+      const back = await db.selectFrom('inbox').selectAll().where('id', '=', given.id).executeTakeFirstOrThrow();
+      expect({ ...back, received_at: Number(back.received_at) }).toEqual({
+        ...given,
+        lane: 'c:x',
+        trace: '00-abc-def-01',
+        payload: '{"n":"\\u00e9 ü 🙂"}',
+      });
+      expect(await store.acceptChecked([])).toEqual([]);
+      // out of the way of the tests after (they take every ready event)
+      await db.deleteFrom('inbox').where('source', '=', 'checked').execute();
     });
 
     it("answers a worker round's look as its polls answer, in one statement", async () => {

@@ -27,6 +27,7 @@ import { DryRunRepository } from '../rules/dry-run-repository.js';
 import { RulesRepository } from '../rules/rules-repository.js';
 import { SeenSignatures } from '../security/seen-signatures.js';
 import { TimerRepository } from '../timers/timer-repository.js';
+import { acceptChecked, type InboxRequest, type InboxRequestResult } from './accept-checked.js';
 import { type WorkAtHand, workAtHand } from './work-at-hand.js';
 
 /**
@@ -129,6 +130,11 @@ export class Store {
   async workAtHand(now: number, cap: number): Promise<WorkAtHand> {
     await this.timers.flushDeferred();
     return workAtHand(this.conn, now, cap);
+  }
+
+  /** Requests' events into the inbox, each only if the contacts it names are stored (see accept-checked.ts). */
+  acceptChecked(requests: readonly InboxRequest[]): Promise<InboxRequestResult[]> {
+    return acceptChecked(this.conn, this, requests);
   }
 
   /** Whether this store's calls are part of a transaction. */

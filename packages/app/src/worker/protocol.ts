@@ -4,9 +4,9 @@ import type { CallError, CrmCalls } from '../crm/crm-calls.js';
 import type { HubspotSettings } from '../crm/hubspot/hubspot-app.js';
 import type { SalesforceSettings } from '../crm/salesforce/salesforce-app.js';
 import type { UpkeepMode } from '../db/connection.js';
-import type { InboxTable } from '../db/schema.js';
 import type { Checkpoints } from '../db/sqlite.js';
 import type { ProviderSettings } from '../providers/provider-settings.js';
+import type { InboxRequest, InboxRequestResult } from '../store/accept-checked.js';
 import type { TracingSettings } from '../tracing/start-tracing.js';
 
 /** What the worker thread needs to build its own runtime (config, not objects: it has its own connection). */
@@ -50,7 +50,7 @@ export interface CrmSettings {
 }
 
 /** A hot write the HTTP thread hands over (see HotWrites), answered by a `written` message. */
-export type HotWrite = { kind: 'inbox'; rows: InboxTable[] } | { kind: 'receipts'; provider: string; receipts: Receipt[] };
+export type HotWrite = { kind: 'inbox'; requests: InboxRequest[] } | { kind: 'receipts'; provider: string; receipts: Receipt[] };
 
 /** Messages the HTTP thread sends: new work, a hot write, a newly published ruleset, a metrics scrape, stop. */
 export type ToWorker =
@@ -66,7 +66,7 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
   | { type: 'stopped' }
-  | { type: 'written'; id: number; ok: true; result: Set<string> | Array<'applied' | 'parked'> }
+  | { type: 'written'; id: number; ok: true; result: InboxRequestResult[] | Array<'applied' | 'parked'> }
   | { type: 'written'; id: number; ok: false; message: string }
   | { type: 'metrics'; id: number; metrics: MetricObjectWithValues<MetricValue<string>>[] }
   | { type: 'called'; id: number; ok: true; result: unknown }

@@ -87,9 +87,9 @@ async function run(data: WorkerThreadData): Promise<void> {
   const write = async (id: number, w: HotWrite) => {
     try {
       if (w.kind === 'inbox') {
-        const ids = await writes.insertInbox(w.rows);
-        reply({ type: 'written', id, ok: true, result: ids });
-        if (ids.size > 0) worker.nudge();
+        const results = await writes.acceptInbox(w.requests);
+        reply({ type: 'written', id, ok: true, result: results });
+        if (results.some((r) => r.inserted.size > 0)) worker.nudge();
       } else {
         // receipts only report: they wait for a gap between events (RECEIPTS_DEFER_MS at most)
         await worker.quiet(RECEIPTS_DEFER_MS);

@@ -148,7 +148,7 @@ export class ThreadHost implements WorkerHandle {
     };
     return {
       // a Set crosses the thread boundary as it is (structured clone)
-      insertInbox: (rows) => call({ kind: 'inbox', rows }, () => local.insertInbox(rows)),
+      acceptInbox: (requests) => call({ kind: 'inbox', requests }, () => local.acceptInbox(requests)),
       receipts: (provider, list) => call({ kind: 'receipts', provider, receipts: [...list] }, () => local.receipts(provider, list)),
     };
   }
