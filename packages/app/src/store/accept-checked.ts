@@ -35,61 +35,62 @@ const COLUMNS = [
   ['trace', 'text'],
 ] as const satisfies ReadonlyArray<readonly [keyof InboxTable, string]>;
 
+/** Rows in one checked statement (as in one prepared inbox INSERT: a statement text per count). */
+const ROWS_PER_STATEMENT = 32;
+
 /**
  * Requests' events into the inbox, each request whole or not at all: its rows go in only if every
  * contact id it names is stored (current or merged), and a row whose (source, event id) is there
  * already, or earlier in the list, does not go in (a duplicate, acknowledged).
  *
- * PostgreSQL: one statement for every request of a group commit, the check and the insert
- * together. Asked apart, the check was a round trip of its own for every turn of the HTTP thread's
- * event loop, as many as the inserts: on a machine where each round trip wakes a process, a fifth of
- * the statements at 500 events/s (measured). The rows are bound as one array per column, so one
- * prepared statement serves any number of rows. SQLite (in process, one writer): the look-up and
- * the prepared inserts in one transaction, or the inserts alone when no request names a contact
- * (the embedded ingest bench: 10,700 requests/s; a transaction around every write, 9,500).
+ * PostgreSQL, a group commit of up to 32 rows (what ingest writes at a time under load): one
+ * statement, the check and the insert together. Asked apart, the check was a round trip of its own
+ * for every group commit: at 500 events/s a fifth of the statements and a round trip per request,
+ * on a machine where each round trip wakes a process (measured). The rows are bound one parameter
+ * per value, prepared per row count, each row with a contact its request names: bound as arrays
+ * (one statement for any count), PostgreSQL's work doubled (0.14 → 0.30–0.85 ms for two rows:
+ * every array parameter is parsed, and the plan over `unnest` grew worse with the table). More
+ * rows, or SQLite (in process, one writer): the look-up, then the inserts, in one transaction; the
+ * inserts alone when no request names a contact (the embedded ingest bench: 10,700 requests/s; a
+ * transaction around every write, 9,500).
  */
 export async function acceptChecked(c: Conn, store: Store, requests: readonly InboxRequest[]): Promise<InboxRequestResult[]> {
-  if (c.dialect !== 'postgres') {
-    // nothing to check (events naming their contacts by identities, a CRM's deliveries): the inserts alone, as they always were
-    if (requests.every((r) => r.contacts.length === 0))
-      return results(requests, await store.inbox.insertRows(requests.flatMap((r) => r.rows)), []);
+  const named = requests.map((r) => [...new Set(r.contacts)]);
+  // nothing to check (events naming their contacts by identities, a CRM's deliveries): the inserts alone, as they always were
+  if (named.every((ids) => ids.length === 0)) return results(requests, await store.inbox.insertRows(requests.flatMap((r) => r.rows)), []);
+  const rows = requests.flatMap((r, k) => r.rows.map((row, i) => ({ row, request: k, contact: named[k]?.[i] ?? null })));
+  const oneStatement =
+    c.dialect === 'postgres' &&
+    rows.length > 0 &&
+    rows.length <= ROWS_PER_STATEMENT &&
+    requests.every((r, k) => (named[k]?.length ?? 0) <= r.rows.length);
+  if (!oneStatement)
     return store.transaction(async (tx) => {
-      const found = await tx.contacts.existing(requests.flatMap((r) => r.contacts));
-      const missing = requests.map((r) => [...new Set(r.contacts.filter((id) => !found.has(id)))]);
+      const found = await tx.contacts.existing(named.flat());
+      const missing = named.map((ids) => ids.filter((id) => !found.has(id)));
       const inserted = await tx.inbox.insertRows(requests.filter((_, k) => missing[k]?.length === 0).flatMap((r) => r.rows));
       return results(requests, inserted, missing);
     });
-  }
-  const rows = requests.flatMap((r, k) => r.rows.map((row) => ({ k, row })));
-  const named = requests.flatMap((r, k) => [...new Set(r.contacts)].map((id) => ({ k, id })));
-  const n = COLUMNS.length;
-  const text = `with v as (
-  select ${COLUMNS.map(([col]) => col).join(', ')}, request, ord
-  from unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}, $${n + 1}::integer[]) with ordinality
-    as v(${COLUMNS.map(([col]) => col).join(', ')}, request, ord)
-), named as (
-  select request, id from unnest($${n + 2}::integer[], $${n + 3}::text[]) as n(request, id)
-), missing as (
-  select n.request, n.id from named n where not exists (select 1 from contacts c where c.id = n.id)
+  const per = COLUMNS.length + 2;
+  const tuples = rows.map(
+    (_, i) => `(${[...COLUMNS.map(([, type]) => type), 'integer', 'text'].map((type, j) => `$${i * per + j + 1}::${type}`).join(', ')})`,
+  );
+  const cols = COLUMNS.map(([col]) => col).join(', ');
+  const text = `with v (${cols}, request, contact) as (values ${tuples.join(', ')}),
+missing as (
+  select distinct v.request, v.contact from v where v.contact is not null and not exists (select 1 from contacts c where c.id = v.contact)
 ), inserted as (
-  insert into inbox (${COLUMNS.map(([col]) => col).join(', ')})
-  select ${COLUMNS.map(([col]) => col).join(', ')} from v
-  where not exists (select 1 from missing m where m.request = v.request)
-  order by v.ord
+  insert into inbox (${cols})
+  select ${cols} from v where not exists (select 1 from missing m where m.request = v.request)
   on conflict (source, event_id) do nothing
   returning id
 )
 select id, null::integer as request from inserted
 union all
-select id, request from missing`;
-  // named, parsed once per connection (no `select *` in it: see named-statements.ts)
+select contact, request from missing`;
+  // named, parsed once per connection (one text per row count)
   markHot(text);
-  const args = [
-    ...COLUMNS.map(([col]) => rows.map(({ row }) => row[col])),
-    rows.map(({ k }) => k),
-    named.map(({ k }) => k),
-    named.map(({ id }) => id),
-  ];
+  const args = rows.flatMap(({ row, request, contact }) => [...COLUMNS.map(([col]) => row[col]), request, contact]);
   const result = await c.db.executeQuery<{ id: string; request: number | null }>(CompiledQuery.raw(text, args));
   const inserted = new Set<string>();
   const missing = requests.map((): string[] => []);

@@ -189,32 +189,49 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
 
     it('stores a request only if every contact it names is stored, each request of a write on its own', async () => {
       const known = (await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+254700000777' }] }, T)).contact.id;
-      await store.inbox.accept({ source: 'checked', eventId: 'before', type: 'invoice.overdue', payload: {} }, T);
-      const row = (eventId: string) => inboxRow({ source: 'checked', eventId, type: 'invoice.overdue', payload: { eventId } }, T + 1);
-      const results = await store.acceptChecked([
-        // known contact: both rows in, one of them a duplicate of an earlier event
-        { rows: [row('a-1'), row('before')], contacts: [known] },
-        // one unknown contact among known ones: nothing of this request goes in
-        { rows: [row('b-1'), row('b-2')], contacts: [known, 'no-such-contact', 'no-such-contact'] },
-        // the same event as the refused request's: this one goes in (the refused one took nothing)
-        { rows: [row('b-1'), row('a-1')], contacts: [] },
-        { rows: [], contacts: ['gone-too'] },
-      ]);
-      expect(results.map((r) => ({ inserted: r.inserted.size, missing: r.missing }))).toEqual([
-        { inserted: 1, missing: [] },
-        { inserted: 0, missing: ['no-such-contact'] },
-        { inserted: 1, missing: [] },
-        { inserted: 0, missing: ['gone-too'] },
-      ]);
-      const stored = await db
-        .selectFrom('inbox')
-        .select(['event_id', 'payload'])
-        .where('source', '=', 'checked')
-        .orderBy('event_id')
-        .execute();
-      expect(stored.map((r) => r.event_id)).toEqual(['a-1', 'b-1', 'before']);
+      // a small write (PostgreSQL: one statement) and a large one (the look-up, then the inserts)
+      for (const [source, filler] of [
+        ['checked', 0],
+        ['checked-large', 40],
+      ] as const) {
+        await store.inbox.accept({ source, eventId: 'before', type: 'invoice.overdue', payload: {} }, T);
+        const row = (eventId: string) => inboxRow({ source, eventId, type: 'invoice.overdue', payload: { eventId } }, T + 1);
+        const results = await store.acceptChecked([
+          // known contact: both rows in, one of them a duplicate of an earlier event
+          { rows: [row('a-1'), row('before')], contacts: [known] },
+          // one unknown contact among known ones: nothing of this request goes in
+          { rows: [row('b-1'), row('b-2')], contacts: [known, 'no-such-contact', 'no-such-contact'] },
+          // the same event as the refused request's: this one goes in (the refused one took nothing)
+          { rows: [row('b-1'), row('a-1')], contacts: [] },
+          ...(filler > 0
+            ? [
+                { rows: Array.from({ length: filler }, (_, i) => row(`f-${i}`)), contacts: [known] },
+                { rows: [], contacts: ['gone-too'] },
+              ]
+            : []),
+        ]);
+        expect(results.map((r) => ({ inserted: r.inserted.size, missing: r.missing }))).toEqual([
+          { inserted: 1, missing: [] },
+          { inserted: 0, missing: ['no-such-contact'] },
+          { inserted: 1, missing: [] },
+          ...(filler > 0
+            ? [
+                { inserted: filler, missing: [] },
+                { inserted: 0, missing: ['gone-too'] },
+              ]
+            : []),
+        ]);
+        const stored = await db
+          .selectFrom('inbox')
+          .select('event_id')
+          .where('source', '=', source)
+          .where('event_id', 'not like', 'f-%')
+          .orderBy('event_id')
+          .execute();
+        expect(stored.map((r) => r.event_id)).toEqual(['a-1', 'b-1', 'before']);
+      }
       // the rows are stored as given: payload text, lane, trace, counters
-      const given = row('c-1');
+      const given = inboxRow({ source: 'checked', eventId: 'c-1', type: 'invoice.overdue', payload: {} }, T + 1);
       const [c] = await store.acceptChecked([
         { rows: [{ ...given, lane: 'c:x', trace: '00-abc-def-01', payload: '{"n":"\\u00e9 ü 🙂"}' }], contacts: [known] },
       ]);
@@ -228,7 +245,7 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       });
       expect(await store.acceptChecked([])).toEqual([]);
       // out of the way of the tests after (they take every ready event)
-      await db.deleteFrom('inbox').where('source', '=', 'checked').execute();
+      await db.deleteFrom('inbox').where('source', 'in', ['checked', 'checked-large']).execute();
     });
 
     it("answers a worker round's look as its polls answer, in one statement", async () => {
