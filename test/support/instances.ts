@@ -102,6 +102,8 @@ export function startInstance(o: {
         SANDBOX_SECRET,
         SESSION_SECRET: 'prod-session-secret-0123456789abcdefghijkl',
         SHUTDOWN_DELAY_MS: '0',
+        // four sides per instance racing, whatever this machine's cores make the default
+        WORKER_CONCURRENCY: '4',
         ...o.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,7 +7,7 @@
  *  2. scaling: events applied and sent (and their receipts applied) per CPU-second of the app
  *     processes, 1 instance vs 2, on the same backlog, met by instances already warm (this machine's 2 cores are shared with PostgreSQL and the load generator,
  *     so efficiency, not speed-up, is what can be measured: target ≥ 0.8).
- * BENCH_WORKER_CONCURRENCY sets the instances' WORKER_CONCURRENCY (their default, 4, otherwise).
+ * BENCH_WORKER_CONCURRENCY sets the instances' WORKER_CONCURRENCY (their default otherwise: one per core beyond the first).
  * Figures are printed; benchmarks never fail CI.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RULESET } from '@signalbox/engine';
 import pg from 'pg';
+import { defaultWorkerConcurrency } from '../src/runtime.js';
 import { COMPILED_MAIN, startChild, steady, stop } from './support.js';
 
 const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -34,8 +35,8 @@ const BACKLOG = Number(process.env.BENCH_SCALING_EVENTS ?? 6_000);
 const WARMUP_EVENTS = Number(process.env.BENCH_SCALING_WARMUP ?? 3_000);
 /** Drains per instance count; the best of them is kept (see bestOf). */
 const RUNS = Number(process.env.BENCH_SCALING_RUNS ?? 3);
-/** How many units each instance's rounds run side by side, as printed. */
-const SIDES = `${process.env.BENCH_WORKER_CONCURRENCY || 4} side(s) per instance`;
+/** How many units each instance's rounds run side by side, as printed (the instances' default on this machine unless set). */
+const SIDES = `${process.env.BENCH_WORKER_CONCURRENCY || `${defaultWorkerConcurrency()} (the default here)`} side(s) per instance`;
 const KEY = 'bench-admin-key-0123456789abcdef';
 const TICKS = 100; // USER_HZ on Linux: /proc/<pid>/stat counts CPU time in 1/100 s
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
+import { defaultWorkerConcurrency } from './runtime.js';
 
 describe('SIGNALBOX_API_KEYS', () => {
   const keys = (v: string) => () => loadConfig({ SIGNALBOX_API_KEYS: v });
@@ -27,8 +28,9 @@ describe('SIGNALBOX_API_KEYS', () => {
 });
 
 describe('WORKER_CONCURRENCY', () => {
-  it('is unset by default (the runtime runs four sides on PostgreSQL) and takes 1 to 4', () => {
+  it('is unset by default (the instance then runs one side per core beyond the first) and takes 1 to 4', () => {
     expect(loadConfig({}).WORKER_CONCURRENCY).toBeUndefined();
+    expect([1, 2, 3, 4, 5, 64].map((cores) => defaultWorkerConcurrency(cores))).toEqual([1, 1, 2, 3, 4, 4]);
     expect(loadConfig({ WORKER_CONCURRENCY: '1' }).WORKER_CONCURRENCY).toBe(1);
     expect(loadConfig({ WORKER_CONCURRENCY: '4' }).WORKER_CONCURRENCY).toBe(4);
     for (const bad of ['0', '5', '2.5', 'many']) expect(() => loadConfig({ WORKER_CONCURRENCY: bad })).toThrow(/WORKER_CONCURRENCY/);

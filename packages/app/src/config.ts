@@ -161,12 +161,13 @@ export const configSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /**
    * With DATABASE_URL: how many units of work (up to 50 events each) a worker's round runs side
-   * by side, each on its own connection (default 4). More overlap the database's round trips when
-   * it is across a network with cores to spare; fewer when instances share the database's cores,
-   * or many instances share one database: measured on 2 cores shared with PostgreSQL, two
-   * instances draining a backlog used 0.61–0.71 of one instance's events per CPU-second at 4,
-   * 0.82–0.89 at 1. At most 4: the take window and the worker's pool of 10 connections are sized
-   * for that. SQLite always runs one (one writer).
+   * by side, each on its own connection (default: one per core beyond the first, 1 to 4, see
+   * `defaultWorkerConcurrency`). More overlap the database's round trips when it is across a
+   * network with cores to spare; fewer when instances share the database's cores, or many
+   * instances share one database: measured on 2 cores shared with PostgreSQL, two instances
+   * draining a backlog used 0.61–0.71 of one instance's events per CPU-second at 4, 0.82–0.89 at
+   * 1. At most 4: the take window and the worker's pool of 10 connections are sized for that.
+   * SQLite always runs one (one writer).
    */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(4).optional(),
   /** How long a worker's claim lasts; a crashed worker's work is retaken after it. */

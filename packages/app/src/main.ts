@@ -13,6 +13,7 @@ import { configuredProviders, providerSettingsFrom } from './providers/provider-
 import { connectRedis } from './redis/connect-redis.js';
 import { RulesHolder } from './rules/rules-holder.js';
 import { JsonFileError, loadRulesetFile } from './rules/ruleset-source.js';
+import { defaultWorkerConcurrency } from './runtime.js';
 import { Store } from './store/store.js';
 import { createSystem } from './system.js';
 import { FROM_SOURCE } from './threads.js';
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
         }
       : {}),
     leaseMs: config.WORKER_LEASE_MS,
-    ...(config.WORKER_CONCURRENCY !== undefined ? { workerConcurrency: config.WORKER_CONCURRENCY } : {}),
+    workerConcurrency: config.WORKER_CONCURRENCY ?? defaultWorkerConcurrency(),
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS ?? (config.DATABASE_URL !== undefined ? 1000 : 0),
     keepAliveMs: config.HTTP_KEEP_ALIVE_MS,
     requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,

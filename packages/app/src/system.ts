@@ -62,7 +62,7 @@ export interface SystemOptions {
   /** The instance this process is (its claims and leases carry it). */
   instanceId?: string;
   leaseMs?: number;
-  /** Units of work a worker round runs side by side on PostgreSQL (WORKER_CONCURRENCY; default 4). */
+  /** Units of work a worker round runs side by side on PostgreSQL (WORKER_CONCURRENCY; the runtime's 4 when not given, main passes `defaultWorkerConcurrency()`). */
   workerConcurrency?: number;
   /**
    * Run the worker in its own thread with its own connection to this database (main.ts does);
