@@ -26,11 +26,12 @@ const DEFAULT_PG_CONCURRENCY = 4;
 /**
  * The sides a deployed instance runs when WORKER_CONCURRENCY is not set: one per core beyond the
  * first, 1 to 4. A side overlaps its round trips with the others' only where there is a core to
- * run it (and the database's backend) on: on the 2-core machine, shared with PostgreSQL, four
- * sides per instance made two instances slower than one (0.61–0.71 of its events per CPU-second)
- * and 500 events/s slower (p99 419–937 ms), one side each did better on both (0.82–0.89; p99
- * 232–540 ms). Cores as the process sees them (`os.availableParallelism`: its CPU affinity, not a
- * container's CPU quota; set WORKER_CONCURRENCY where they differ).
+ * run it (and the database's backend) on. On the 2-core machine, shared with PostgreSQL, 500
+ * events/s had p99 419–940 ms at four sides per instance and 216–540 ms at one (two sessions,
+ * eleven runs); two instances draining a backlog used 0.61–0.71 of one instance's events per
+ * CPU-second at four, 0.60–0.89 at one (noisier than the difference). Cores as the process sees
+ * them (`os.availableParallelism`: its CPU affinity; on Node 20 not a container's CPU quota: set
+ * WORKER_CONCURRENCY there).
  */
 export function defaultWorkerConcurrency(cores: number = availableParallelism()): number {
   return Math.min(DEFAULT_PG_CONCURRENCY, Math.max(1, cores - 1));

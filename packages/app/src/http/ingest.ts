@@ -64,7 +64,7 @@ export function createIngest(d: {
     // the accepting span's context is kept with each row: the event's trace goes on from there
     const batch = await inSpan('inbox.accept', undefined, { 'signalbox.events': list.length }, () => {
       const trace = currentTraceparent();
-      return d.inbox.accept(
+      return d.inbox.acceptNaming(
         list.map((e) => ({ source: 'api', eventId: e.id, type: e.type, payload: { ...e, source: 'api' }, trace })),
         d.now(),
         named.map((n) => n.id),

@@ -45,23 +45,26 @@ export interface InboxEntry {
 /** Rows per prepared inbox INSERT (so at most this many statement shapes). */
 const ROWS_PER_STATEMENT = 32;
 
-const COLUMNS = [
-  'id',
-  'source',
-  'event_id',
-  'type',
-  'stage',
-  'payload',
-  'received_at',
-  'processed_at',
-  'claim_owner',
-  'claim_expires_at',
-  'attempts',
-  'error',
-  'dead_at',
-  'lane',
-  'trace',
-] as const satisfies ReadonlyArray<keyof InboxTable>;
+/** The inbox's columns, each with its PostgreSQL type (every insert names them all: see also store/accept-checked.ts). */
+export const INBOX_COLUMNS = [
+  ['id', 'text'],
+  ['source', 'text'],
+  ['event_id', 'text'],
+  ['type', 'text'],
+  ['stage', 'text'],
+  ['payload', 'text'],
+  ['received_at', 'bigint'],
+  ['processed_at', 'bigint'],
+  ['claim_owner', 'text'],
+  ['claim_expires_at', 'bigint'],
+  ['attempts', 'integer'],
+  ['error', 'text'],
+  ['dead_at', 'bigint'],
+  ['lane', 'text'],
+  ['trace', 'text'],
+] as const satisfies ReadonlyArray<readonly [keyof InboxTable, 'text' | 'bigint' | 'integer']>;
+
+const COLUMNS = INBOX_COLUMNS.map(([col]) => col);
 
 /** An inbox row of arguments (row `i` of a prepared multi-row insert). */
 function rowArgs(i: number): InboxTable {

@@ -4,7 +4,7 @@ import type { InboxRequest } from '../store/accept-checked.js';
 import type { HotWrites } from './hot-writes.js';
 import { type InboxEntry, inboxRow } from './inbox-repository.js';
 
-/** Rows per write (PostgreSQL: one statement, the rows bound as arrays; SQLite: one transaction of prepared INSERTs of ≤ 32 rows). */
+/** Rows per write (`Store.acceptChecked`: one statement for up to 32 rows on PostgreSQL, else prepared INSERTs of ≤ 32 rows in one transaction). */
 const ROWS_PER_WRITE = 500;
 
 /** What became of a request: how many of its events were new and how many duplicates, or the contact ids it named that are not stored (then nothing was stored). */
@@ -39,13 +39,20 @@ export class InboxWriter {
     );
   }
 
-  /** Events of one request; `contacts`: the contact ids it names, each of which must be stored. */
-  accept(events: readonly InboxEntry[], now: number, contacts: readonly string[] = []): Promise<Accepted> {
+  /** Events of one request. */
+  async accept(events: readonly InboxEntry[], now: number): Promise<{ accepted: number; duplicates: number }> {
+    const { accepted, duplicates } = await this.writer.submit({ rows: events.map((e) => inboxRow(e, now)), contacts: [] });
+    return { accepted, duplicates };
+  }
+
+  /** Events of one request naming `contacts` by id: stored only if each of them is (else `missing` says which are not). */
+  acceptNaming(events: readonly InboxEntry[], now: number, contacts: readonly string[]): Promise<Accepted> {
     return this.writer.submit({ rows: events.map((e) => inboxRow(e, now)), contacts });
   }
 
   /** Rows built by the caller (a CRM delivery kept as the text it came in). */
-  acceptRows(rows: InboxTable[]): Promise<Accepted> {
-    return this.writer.submit({ rows, contacts: [] });
+  async acceptRows(rows: InboxTable[]): Promise<{ accepted: number; duplicates: number }> {
+    const { accepted, duplicates } = await this.writer.submit({ rows, contacts: [] });
+    return { accepted, duplicates };
   }
 }

@@ -2,6 +2,7 @@ import { CompiledQuery } from 'kysely';
 import type { Conn } from '../db/connection.js';
 import { markHot } from '../db/named-statements.js';
 import type { InboxTable } from '../db/schema.js';
+import { INBOX_COLUMNS } from '../inbox/inbox-repository.js';
 import type { Store } from './store.js';
 
 /** One request's events for the inbox, stored only if every contact it names is stored. */
@@ -17,23 +18,7 @@ export interface InboxRequestResult {
   missing: string[];
 }
 
-const COLUMNS = [
-  ['id', 'text'],
-  ['source', 'text'],
-  ['event_id', 'text'],
-  ['type', 'text'],
-  ['stage', 'text'],
-  ['payload', 'text'],
-  ['received_at', 'bigint'],
-  ['processed_at', 'bigint'],
-  ['claim_owner', 'text'],
-  ['claim_expires_at', 'bigint'],
-  ['attempts', 'integer'],
-  ['error', 'text'],
-  ['dead_at', 'bigint'],
-  ['lane', 'text'],
-  ['trace', 'text'],
-] as const satisfies ReadonlyArray<readonly [keyof InboxTable, string]>;
+const COLUMNS = INBOX_COLUMNS;
 
 /** Rows in one checked statement (as in one prepared inbox INSERT: a statement text per count). */
 const ROWS_PER_STATEMENT = 32;
@@ -44,9 +29,9 @@ const ROWS_PER_STATEMENT = 32;
  * already, or earlier in the list, does not go in (a duplicate, acknowledged).
  *
  * PostgreSQL, a group commit of up to 32 rows (what ingest writes at a time under load): one
- * statement, the check and the insert together. Asked apart, the check was a round trip of its own
- * for every group commit: at 500 events/s a fifth of the statements and a round trip per request,
- * on a machine where each round trip wakes a process (measured). The rows are bound one parameter
+ * statement, the check and the insert together. Asked apart, the check was a statement and a round
+ * trip of its own for every group commit: at 500 events/s a fifth of the statements, on a machine
+ * where each round trip wakes a process (measured). The rows are bound one parameter
  * per value, prepared per row count, each row with a contact its request names: bound as arrays
  * (one statement for any count), PostgreSQL's work doubled (0.14 → 0.30–0.85 ms for two rows:
  * every array parameter is parsed, and the plan over `unnest` grew worse with the table). More
@@ -72,16 +57,19 @@ export async function acceptChecked(c: Conn, store: Store, requests: readonly In
       return results(requests, inserted, missing);
     });
   const per = COLUMNS.length + 2;
+  // each row's place in the write, written in (not bound): the first of an event sent twice goes in, whatever the plan
   const tuples = rows.map(
-    (_, i) => `(${[...COLUMNS.map(([, type]) => type), 'integer', 'text'].map((type, j) => `$${i * per + j + 1}::${type}`).join(', ')})`,
+    (_, i) =>
+      `(${[...COLUMNS.map(([, type]) => type), 'integer', 'text'].map((type, j) => `$${i * per + j + 1}::${type}`).join(', ')}, ${i})`,
   );
   const cols = COLUMNS.map(([col]) => col).join(', ');
-  const text = `with v (${cols}, request, contact) as (values ${tuples.join(', ')}),
+  const text = `with v (${cols}, request, contact, ord) as (values ${tuples.join(', ')}),
 missing as (
   select distinct v.request, v.contact from v where v.contact is not null and not exists (select 1 from contacts c where c.id = v.contact)
 ), inserted as (
   insert into inbox (${cols})
   select ${cols} from v where not exists (select 1 from missing m where m.request = v.request)
+  order by v.ord
   on conflict (source, event_id) do nothing
   returning id
 )

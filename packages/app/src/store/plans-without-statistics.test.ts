@@ -11,9 +11,10 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenDatabase } from '../db/connection.js';
 import { dropPostgresSchema, openPostgres } from '../db/postgres.js';
+import { inboxRow } from '../inbox/inbox-repository.js';
 import type { TimerFor } from '../timers/timer-key.js';
 import { Store } from './store.js';
-import { postgresGenericPlan, postgresProblems, queryCapture, TEST_DATABASE_URL } from './testing.js';
+import { type Captured, postgresGenericPlan, postgresProblems, queryCapture, TEST_DATABASE_URL } from './testing.js';
 
 const T = Date.parse('2026-12-06T09:00:00Z');
 const PENDING = 2_000;
@@ -112,5 +113,19 @@ describe('plans on tables without statistics (PostgreSQL)', () => {
       if (/Index (Only )?Scan/.test(line)) expect(plan[i - 1], text).toMatch(/Limit/);
     });
     expect(await store.workAtHand(T, 200)).toEqual({ ready: 0, raw: false, nextDue: T - 1_000, stalled: false });
+  });
+
+  it('a group commit of events naming contacts is one statement, each contact read by its key', async () => {
+    const row = (eventId: string) => inboxRow({ source: 'plans', eventId, type: 'invoice.overdue', payload: {} }, T);
+    const statements = await capture.during(() =>
+      store.acceptChecked([
+        { rows: [row('p-1')], contacts: ['c-none'] },
+        { rows: [row('p-2'), row('p-3')], contacts: ['c-none-2'] },
+      ]),
+    );
+    expect(statements).toHaveLength(1);
+    const plan = (await postgresGenericPlan(db, statements[0] as Captured, { seqscan: true })).join('\n');
+    expect(plan).toMatch(/using contacts_pkey/);
+    expect(plan).not.toMatch(/Seq Scan on contacts/);
   });
 });

@@ -67,7 +67,13 @@ export type FromWorker =
   | { type: 'failed'; message: string }
   | { type: 'stopped' }
   | { type: 'written'; id: number; ok: true; result: InboxRequestResult[] | Array<'applied' | 'parked'> }
-  | { type: 'written'; id: number; ok: false; message: string }
+  | {
+      type: 'written';
+      id: number;
+      ok: false;
+      message: string /** The database's error code (a data error: `Coalescer` writes each caller's part again on its own). */;
+      code?: string;
+    }
   | { type: 'metrics'; id: number; metrics: MetricObjectWithValues<MetricValue<string>>[] }
   | { type: 'called'; id: number; ok: true; result: unknown }
   | { type: 'called'; id: number; ok: false; error: CallError };

@@ -96,7 +96,8 @@ async function run(data: WorkerThreadData): Promise<void> {
         reply({ type: 'written', id, ok: true, result: await writes.receipts(w.provider, w.receipts) });
       }
     } catch (err) {
-      reply({ type: 'written', id, ok: false, message: (err as Error).message });
+      const code = (err as { code?: unknown } | null)?.code;
+      reply({ type: 'written', id, ok: false, message: (err as Error).message, ...(typeof code === 'string' ? { code } : {}) });
     }
   };
   const call = async (id: number, name: keyof CrmCalls, args: unknown[]) => {

@@ -138,7 +138,8 @@ export class ThreadHost implements WorkerHandle {
       if (thread === null) return here();
       try {
         const answer = await this.ask<FromWorker & { type: 'written' }>(thread, (id) => ({ type: 'write', id, write }));
-        if (!answer.ok) throw new Error(answer.message);
+        // with the database's code, as the error would have been made here (a data error is then retried per caller)
+        if (!answer.ok) throw Object.assign(new Error(answer.message), answer.code !== undefined ? { code: answer.code } : {});
         this.hotWriteCounts.thread++;
         return answer.result as T;
       } catch (err) {
