@@ -89,6 +89,11 @@ describe('table upkeep (PostgreSQL)', () => {
     expect(after?.reltuples).toBe(300);
     expect(after?.vacuumed).not.toBeNull();
     expect(after?.analysed).not.toBeNull();
+    // with the rounds' statistics target (10, not the server's 100): 300 distinct due times, 11 bounds
+    const bounds = await sql<{ n: number }>`
+      select array_length(histogram_bounds::text::text[], 1) as n from pg_stats
+      where schemaname = current_schema() and tablename = 'timers' and attname = 'due_at'`.execute(db);
+    expect(bounds.rows[0]?.n).toBe(11);
     // nothing changed since: nothing to do
     expect(await upkeep.round()).toEqual([]);
     expect(await s.tableUpkeep().round()).toEqual([]);
