@@ -18,8 +18,6 @@ export interface InboxRequestResult {
   missing: string[];
 }
 
-const COLUMNS = INBOX_COLUMNS;
-
 /** Rows in one checked statement (as in one prepared inbox INSERT: a statement text per count). */
 const ROWS_PER_STATEMENT = 32;
 
@@ -56,13 +54,13 @@ export async function acceptChecked(c: Conn, store: Store, requests: readonly In
       const inserted = await tx.inbox.insertRows(requests.filter((_, k) => missing[k]?.length === 0).flatMap((r) => r.rows));
       return results(requests, inserted, missing);
     });
-  const per = COLUMNS.length + 2;
+  const per = INBOX_COLUMNS.length + 2;
   // each row's place in the write, written in (not bound): the first of an event sent twice goes in, whatever the plan
   const tuples = rows.map(
     (_, i) =>
-      `(${[...COLUMNS.map(([, type]) => type), 'integer', 'text'].map((type, j) => `$${i * per + j + 1}::${type}`).join(', ')}, ${i})`,
+      `(${[...INBOX_COLUMNS.map(([, type]) => type), 'integer', 'text'].map((type, j) => `$${i * per + j + 1}::${type}`).join(', ')}, ${i})`,
   );
-  const cols = COLUMNS.map(([col]) => col).join(', ');
+  const cols = INBOX_COLUMNS.map(([col]) => col).join(', ');
   const text = `with v (${cols}, request, contact, ord) as (values ${tuples.join(', ')}),
 missing as (
   select distinct v.request, v.contact from v where v.contact is not null and not exists (select 1 from contacts c where c.id = v.contact)
@@ -78,7 +76,7 @@ union all
 select contact, request from missing`;
   // named, parsed once per connection (one text per row count)
   markHot(text);
-  const args = rows.flatMap(({ row, request, contact }) => [...COLUMNS.map(([col]) => row[col]), request, contact]);
+  const args = rows.flatMap(({ row, request, contact }) => [...INBOX_COLUMNS.map(([col]) => row[col]), request, contact]);
   const result = await c.db.executeQuery<{ id: string; request: number | null }>(CompiledQuery.raw(text, args));
   const inserted = new Set<string>();
   const missing = requests.map((): string[] => []);

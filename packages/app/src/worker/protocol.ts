@@ -71,7 +71,8 @@ export type FromWorker =
       type: 'written';
       id: number;
       ok: false;
-      message: string /** The database's error code (a data error: `Coalescer` writes each caller's part again on its own). */;
+      message: string;
+      /** The database's error code (a data error: `Coalescer` writes each caller's part again on its own). */
       code?: string;
     }
   | { type: 'metrics'; id: number; metrics: MetricObjectWithValues<MetricValue<string>>[] }
