@@ -52,6 +52,45 @@ describe('POST /admin/session under abuse', () => {
     }
   });
 
+  it('refused sign-ins are audited: by a fingerprint of their source (never the address or the key), the one that made it wait marked', async () => {
+    const fresh = await startHarness({ at: '2026-11-23T09:00:00Z' });
+    try {
+      const guess = (i: number) =>
+        request(fresh.url)
+          .post('/admin/session')
+          .send({ key: `guess-${i}-0123456789abcdefghij` });
+      await request(fresh.url).post('/admin/session').send({ key: KEYS.integration }).expect(403);
+      for (let i = 0; i < 10; i++) await guess(i).expect(401);
+      // (read from the database: this address's keys wait now, the admin's too)
+      const refusals = () =>
+        fresh.db
+          .selectFrom('audit_log')
+          .select(['actor', 'subject', 'detail'])
+          .where('action', '=', 'session.refused')
+          .orderBy('id')
+          .execute();
+      const rows = await refusals();
+      const entries = rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+      expect(entries).toHaveLength(11);
+      expect(entries[0]).toMatchObject({ actor: 'integration:crm', subject: 'crm', detail: { via: 'console', code: 'ROLE_FORBIDDEN' } });
+      const wrong = entries.slice(1);
+      for (const e of wrong) expect(e).toMatchObject({ actor: 'unknown', subject: '', detail: { via: 'console', code: 'AUTH_INVALID' } });
+      // one source, one fingerprint; only the tenth wrong key made it wait
+      const sources = new Set(wrong.map((e) => e.detail.source));
+      expect(sources.size).toBe(1);
+      expect([...sources][0]).toMatch(/^[A-Za-z0-9_-]{16}$/);
+      expect(wrong.map((e) => e.detail.waits === true)).toEqual([...Array(9).fill(false), true]);
+      const text = JSON.stringify(rows);
+      expect(text).not.toContain('guess-');
+      expect(text).not.toMatch(/127\.0\.0\.1|::1|::ffff/);
+      // the held-back source's next try is answered 429 and not logged again (no flood through the log)
+      await guess(10).expect(429);
+      expect(await refusals()).toHaveLength(11);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('a malformed sign-in is a 400 with the path, and does not count as a wrong key', async () => {
     const fresh = await startHarness({ at: '2026-11-23T09:00:00Z' });
     try {

@@ -169,12 +169,24 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
         }
         const body = parseBody(signInBody, req.body);
         const who = identify((name) => (name === 'x-api-key' ? body.key : undefined));
+        // refusals are audited as well: whoever reads the log sees keys being tried, by a fingerprint
+        // of where they came from (the same on every instance, never the address) and whether that
+        // source now waits; an unknown key's holder is nobody the log can name
         if (who === undefined || who === null) {
-          signIns.failed(client, body.key, d.now());
+          const { guesser, waits } = signIns.failed(client, body.key, d.now());
+          await d.audit.record(
+            'unknown',
+            'session.refused',
+            '',
+            { via: 'console', code: 'AUTH_INVALID', source: guesser, ...(waits ? { waits: true } : {}) },
+            d.now(),
+          );
           throw new AuthError(401, 'AUTH_INVALID', 'the API key is not valid');
         }
-        if (who.role !== 'admin' && who.role !== 'agent')
+        if (who.role !== 'admin' && who.role !== 'agent') {
+          await d.audit.record(`${who.role}:${who.name}`, 'session.refused', who.name, { via: 'console', code: 'ROLE_FORBIDDEN' }, d.now());
           throw new AuthError(403, 'ROLE_FORBIDDEN', `${who.role} keys cannot use the console (sign in with an admin or agent key)`);
+        }
         const { cookie, data } = d.sessions.issue({ name: who.name, role: who.role, secret: body.key }, d.now());
         await d.audit.record(`${who.role}:${who.name}`, 'session.start', who.name, { via: 'console' }, d.now());
         res
