@@ -1,4 +1,4 @@
-import { type CompiledRuleset, foldConsent, PURPOSES } from '@signalbox/engine';
+import { type CompiledRuleset, contactZone, foldConsent, PURPOSES } from '@signalbox/engine';
 import type { ConsentLedger } from '../contacts/consent-ledger.js';
 import type { ContactEvents } from '../contacts/contact-events.js';
 import type { StoredContact } from '../contacts/contact-repository.js';
@@ -40,8 +40,8 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     store.consent.of(contact.id),
     store.attempts.forContact(contact.id, 20),
   ]);
-  // the contact's own zone, else their market's: never bare UTC when either is known
-  const zone = contact.timezone ?? (contact.market ? rs.source.markets[contact.market]?.timezone : undefined) ?? 'UTC';
+  // the contact's own zone, else their market's, else the ruleset's (as decisions take it)
+  const { zone } = contactZone(contact, rs);
   const active = journeys.filter((j) => j.status === 'active');
   // only this contact's pending timers (its messages' steps and its journeys' waits), by its key
   const [timers, later] = await Promise.all([

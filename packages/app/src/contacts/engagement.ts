@@ -1,4 +1,4 @@
-import { type CompiledRuleset, type Contact, localTime } from '@signalbox/engine';
+import { type CompiledRuleset, type Contact, contactZone, localTime } from '@signalbox/engine';
 
 /**
  * A contact's engagement after delivered and read receipts on a channel: counts per channel, and
@@ -21,7 +21,7 @@ export function withEngagement(
     };
     out = { ...out, engagement: { ...(out.engagement ?? {}), [channel]: next } };
     if (status === 'read') {
-      const zone = out.timezone ?? (out.market ? rs.source.markets[out.market]?.timezone : undefined) ?? 'UTC';
+      const { zone } = contactZone(out, rs);
       const hours = [...(out.readHours ?? new Array<number>(24).fill(0))];
       const h = localTime(at, zone).hour;
       hours[h] = (hours[h] ?? 0) + 1;

@@ -124,6 +124,32 @@ describe('message and market facts', () => {
   });
 });
 
+describe("the ruleset's zone (quietHours.timezone)", () => {
+  const berlin = ruleset([], { patch: (doc) => ((doc.quietHours as Record<string, unknown>).timezone = 'Europe/Berlin') });
+  const req = parseMessageRequest({ type: 'promotional' });
+  // 05:30 in Berlin, 04:30 UTC: both inside quiet hours (08:00-21:00)
+  const early = Date.parse('2026-11-23T04:30:00Z');
+
+  it('times a contact with neither a zone nor a market (an e-mail-only contact), and says the zone was assumed', () => {
+    const ctx = parseDecisionContext({
+      contact: contact({ market: undefined, timezone: undefined, identities: [{ kind: 'email', value: 'a@example.com' }] }),
+      consent: [EMAIL_OPT_IN],
+    });
+    const d = decideParsed(req, ctx, berlin, early);
+    expect(d.sendAt).toBe('2026-11-23T07:00:00.000Z'); // 08:00 in Berlin
+    expect(reasonsOf(d, 'timezone_assumed')[0]?.message).toBe('contact has no valid time zone; using Europe/Berlin');
+    // without one, UTC, as before
+    expect(decideParsed(req, ctx, ruleset([]), early).sendAt).toBe('2026-11-23T08:00:00.000Z');
+  });
+
+  it("comes after the contact's own zone and its market's", () => {
+    const own = parseDecisionContext({ contact: contact({ market: undefined, timezone: 'Asia/Tokyo' }), consent: [EMAIL_OPT_IN] });
+    expect(reasonsOf(decideParsed(req, own, berlin, early), 'timezone_assumed')).toEqual([]);
+    const market = parseDecisionContext({ contact: contact({ timezone: undefined }), consent: [EMAIL_OPT_IN] });
+    expect(reasonsOf(decideParsed(req, market, berlin, early), 'timezone_assumed')[0]?.message).toContain('Africa/Nairobi');
+  });
+});
+
 describe('a zone that is not valid (records trusted without validation)', () => {
   it("falls back to the market's zone and says the zone was assumed", () => {
     const req = parseMessageRequest({ type: 'transactional' });

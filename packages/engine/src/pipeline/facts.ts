@@ -55,16 +55,19 @@ export function bestHourOf(readHours: readonly number[] | undefined): number | n
 
 /**
  * The time zone a contact's local times are taken in: its own when valid, else its market's, else
- * UTC (`assumed` when not its own). Decisions time messages in it; content shows instants in it.
+ * the ruleset's (`quietHours.timezone`, UTC when not given); `assumed` when not its own. Decisions
+ * time messages in it, content shows instants in it, read hours are counted in it.
  */
 export function contactZone(
   contact: { timezone?: string | undefined; market?: string | undefined },
   rs: CompiledRuleset,
 ): { zone: string; assumed: boolean } {
   const market = contact.market !== undefined ? rs.source.markets[contact.market] : undefined;
-  const zone = contact.timezone ?? market?.timezone ?? 'UTC';
+  // (validated on publish; a ruleset compiled before the field existed has none)
+  const fallback = market?.timezone ?? rs.source.quietHours.timezone ?? 'UTC';
+  const zone = contact.timezone ?? fallback;
   if (isValidTimeZone(zone)) return { zone, assumed: contact.timezone === undefined };
-  return { zone: market?.timezone ?? 'UTC', assumed: true };
+  return { zone: isValidTimeZone(fallback) ? fallback : 'UTC', assumed: true };
 }
 
 export function buildFacts(request: MessageRequest, ctx: DecisionContext, rs: CompiledRuleset, now: number): DecisionFacts {

@@ -310,8 +310,10 @@ describe('ruleset validation', () => {
     const doc2 = base();
     (doc2.quietHours as { markets: Record<string, unknown> }).markets.DE = { start: '09:00', end: '09:00' };
     ((doc2.markets as Record<string, Record<string, unknown>>).KE as Record<string, unknown>).timezone = 'Africa/Atlantis';
+    (doc2.quietHours as Record<string, unknown>).timezone = 'Europe/Atlantis';
     const ps = problems(doc2).map((p) => p.path);
-    expect(ps).toEqual(expect.arrayContaining(['/quietHours/markets/DE', '/markets/KE/timezone']));
+    expect(ps).toEqual(expect.arrayContaining(['/quietHours/markets/DE', '/markets/KE/timezone', '/quietHours/timezone']));
+    expect(at(doc2, '/quietHours/timezone')[0]?.message).toMatch(/"Europe\/Atlantis" is not an IANA time zone/);
   });
 
   it('rejects unknown top-level and nested properties, naming them', () => {

@@ -322,6 +322,11 @@ export const rulesetSchema = z
     }),
     markets: z.record(marketCode, marketSchema),
     quietHours: z.strictObject({
+      /**
+       * The zone local times are read in for a contact with neither a zone of its own nor a market
+       * (an e-mail-only contact): the company's own, say. UTC when not given.
+       */
+      timezone: z.string().max(64).default('UTC'),
       default: windowSchema,
       markets: z.record(marketCode, windowSchema).default({}),
       /** Deferred messages of these types go at the contact's best hour within the window. */

@@ -76,6 +76,8 @@ export function validateSemantics(rs: Ruleset): Problem[] {
   const checkWindow = (path: string, w: { start: string; end: string }) => {
     if (parseHhmm(w.start) % 1440 === parseHhmm(w.end) % 1440) add(path, `window ${w.start}–${w.end} is empty`);
   };
+  if (!isValidTimeZone(rs.quietHours.timezone))
+    add(p('quietHours', 'timezone'), `"${rs.quietHours.timezone}" is not an IANA time zone (e.g. Europe/Berlin, Africa/Nairobi)`);
   checkWindow(p('quietHours', 'default'), rs.quietHours.default);
   for (const [m, w] of Object.entries(rs.quietHours.markets)) {
     if (!markets.has(m)) add(p('quietHours', 'markets', m), `market "${m}" is not declared in /markets`);
