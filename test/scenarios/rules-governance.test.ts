@@ -124,6 +124,12 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
       .send({ draftId, sample: { kind: 'contacts', messageTypes: ['otp', 'otp'] } })
       .expect(400);
     expect(twice.body.errors.map((e: { path: string }) => e.path)).toEqual(['/sample/messageTypes']);
+    const urgent = await h
+      .api('admin')
+      .post('/api/v1/rules/dry-run')
+      .send({ draftId, sample: { kind: 'contacts', messageTypes: ['otp'], priority: 'urgent' } })
+      .expect(400);
+    expect(urgent.body.errors.map((e: { path: string }) => e.path)).toEqual(['/sample/priority']);
   });
 
   it('a dry run over every stored contact shows the impact per market, with examples and both reasons', async () => {

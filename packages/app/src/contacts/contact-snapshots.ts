@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { Conn } from '../db/connection.js';
+import { requestPriority } from '../messages/pressure-record.js';
 
 /**
  * A page of contacts with everything a decision reads about them, as rows (cheap to send to
@@ -12,8 +14,12 @@ export interface SnapshotPage {
   identities: Array<[string, string, string]>;
   /** [contactId, channel, purpose, status, source, at] */
   consent: Array<[string, string, string, string, string, number]>;
-  /** [contactId, type, team, channel, createdAt] */
-  history: Array<[string, string, string | null, string | null, number]>;
+  /**
+   * [contactId, type, team, channel, createdAt, status, priority, claimed]: as the runtime reads a
+   * decision's history (a message waiting to go, and what its request's priority is, change how a
+   * budget counts it: see SentRecord).
+   */
+  history: Array<[string, string, string | null, string | null, number, string, string | null, boolean]>;
   /** [contactId, type, at, objectType, objectId, data (JSON)] */
   events: Array<[string, string, number, string | null, string | null, string]>;
 }
@@ -78,7 +84,9 @@ export class ContactSnapshots {
         .execute(),
       this.c.db
         .selectFrom('messages')
-        .select(['contact_id', 'type', 'team', 'channel', 'created_at'])
+        .select(['contact_id', 'type', 'team', 'channel', 'created_at', 'status'])
+        .select(requestPriority(this.c.dialect).as('priority'))
+        .select(sql<boolean | number>`exists (select 1 from attempts a where a.message_id = messages.id)`.as('claimed'))
         .where('contact_id', '>=', first)
         .where('contact_id', '<=', last)
         .where('created_at', '>=', w.pressureSince)
@@ -104,7 +112,16 @@ export class ContactSnapshots {
       contacts,
       identities: identities.map((r) => [r.contact_id, r.kind, r.value]),
       consent: consent.map((r) => [r.contact_id, r.channel, r.purpose, r.status, r.source, Number(r.at)]),
-      history: history.map((r) => [r.contact_id, r.type, r.team, r.channel, Number(r.created_at)]),
+      history: history.map((r) => [
+        r.contact_id,
+        r.type,
+        r.team,
+        r.channel,
+        Number(r.created_at),
+        r.status,
+        r.priority,
+        Boolean(r.claimed),
+      ]),
       events: events.map((r) => [r.contact_id, r.type, Number(r.at), r.object_type, r.object_id, r.data]),
     };
   }

@@ -12,6 +12,7 @@ import {
 } from '@signalbox/engine';
 import type { SnapshotPage } from '../contacts/contact-snapshots.js';
 import { type EventReach, eventReachOf } from '../contacts/context.js';
+import { sentRecordOf } from '../messages/pressure-record.js';
 import type { Impact } from './impact.js';
 
 const DAY = 86_400_000;
@@ -55,12 +56,10 @@ function group(page: SnapshotPage): Map<string, Rows> {
         at: new Date(at).toISOString(),
       },
     ]);
-  for (const [id, type, team, channel, at] of page.history) {
-    const s: SentRecord = { at: new Date(at).toISOString(), type: type as SentRecord['type'] };
-    if (channel !== null) s.channel = channel;
-    if (team !== null) s.team = team;
-    of(id).history.push([at, s]);
-  }
+  // as the runtime reads them: a message still waiting to go was waiting at any replayed moment after
+  // it was made too (one sent since may have been waiting then: it counts as sent)
+  for (const [id, type, team, channel, at, status, priority, claimed] of page.history)
+    of(id).history.push([at, sentRecordOf({ type, team, channel, created_at: at, status, priority, claimed })]);
   for (const [id, type, at, objectType, objectId, data] of page.events) {
     const e: PastEvent = { type, at: new Date(at).toISOString(), data: JSON.parse(data) as Record<string, unknown> };
     if (objectType !== null && objectId !== null) e.object = { type: objectType, id: objectId };

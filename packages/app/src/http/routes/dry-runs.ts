@@ -36,6 +36,8 @@ export const dryRunBody = z
         workflow: z.string().min(1).max(200).optional(),
         category: z.string().min(1).max(100).optional(),
         purpose: z.enum(PURPOSES).optional(),
+        /** The requests' priority (a budget lets a message pass one of lower priority that is still waiting to go). */
+        priority: z.enum(['low', 'normal', 'high']).optional(),
         /** The moment decided for (default: now): quiet hours and the budget as of then. */
         at: isoInstant.optional(),
       }),
@@ -123,6 +125,7 @@ export function dryRunRoutes(d: { governance: RulesGovernance; store: Governance
                       ...(s.workflow !== undefined ? { workflow: s.workflow } : {}),
                       ...(s.category !== undefined ? { category: s.category } : {}),
                       ...(s.purpose !== undefined ? { purpose: s.purpose } : {}),
+                      ...(s.priority !== undefined ? { priority: s.priority } : {}),
                     },
                     `/sample/messageTypes/${i}`,
                   ),
