@@ -103,6 +103,56 @@ describe('two teams promote to one contact at the same moment', () => {
     },
   );
 
+  it.each(['sqlite', 'postgres'])(
+    'a budget counts a held-back message from when it went, not from when it was asked for: one promotion a day, also the day after (%s)',
+    async (dialect) => {
+      h = await startHarness({
+        at: MORNING,
+        ...(dialect === 'postgres' ? { postgresSchema: `went_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}` } : {}),
+      });
+      const id = await contact('+254711000204', {
+        identities: [
+          { kind: 'phone', value: '+254711000204' },
+          { kind: 'email', value: 'p204@example.com' },
+        ],
+      });
+      await grantMarketing(id);
+      const promo = (template: string) =>
+        h
+          .api('integration')
+          .post('/api/v1/messages')
+          .send({ contact: { id }, message: { type: 'promotional', template, team: 'marketing' } })
+          .expect(202)
+          .then((r) => r.body);
+      const MIN = 60_000;
+      expect((await promo('black_friday')).decision.outcome).toBe('send');
+      await h.settle();
+      // asked a minute and two minutes later: both wait for the budget
+      await h.advance(MIN);
+      const second = await promo('cyber_monday');
+      expect(second.decision.outcome).toBe('defer');
+      await h.advance(MIN);
+      const third = await promo('black_friday');
+      expect(third.decision.outcome).toBe('defer');
+      // a day after the first: the second goes
+      await h.advance(24 * 60 * MIN - 2 * MIN);
+      expect(await h.store.sandbox.sends()).toHaveLength(2);
+      // the third's time comes a minute later: the second went only a minute ago, so it waits again
+      await h.advance(2 * MIN);
+      expect(await h.store.sandbox.sends()).toHaveLength(2);
+      const held = (await h.api('agent').get(`/api/v1/messages/${third.messageId}`).expect(200)).body;
+      expect(held.message.status).toBe('queued');
+      expect(held.decisions.at(-1).decision.reasons.find((r: { code: string }) => r.code === 'cap_exceeded')?.message).toMatch(
+        /promo-daily/,
+      );
+      // and goes a day after the second went
+      await h.advance(24 * 60 * MIN);
+      expect(await h.store.sandbox.sends()).toHaveLength(3);
+      const sends = (await h.store.sandbox.sends()).map((s) => s.at).sort((a, b) => a - b);
+      expect((sends[2] as number) - (sends[1] as number)).toBeGreaterThanOrEqual(24 * 60 * MIN);
+    },
+  );
+
   it('a message the send gate holds back again records the new decision and its reasons', async () => {
     h = await startHarness({ at: MORNING });
     const id = await contact('+254711000202', {

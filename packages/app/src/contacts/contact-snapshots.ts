@@ -1,6 +1,5 @@
-import { sql } from 'kysely';
 import type { Conn } from '../db/connection.js';
-import { requestPriority } from '../messages/pressure-record.js';
+import { FIRST_CLAIM_AT, requestPriority } from '../messages/pressure-record.js';
 
 /**
  * A page of contacts with everything a decision reads about them, as rows (cheap to send to
@@ -15,11 +14,11 @@ export interface SnapshotPage {
   /** [contactId, channel, purpose, status, source, at] */
   consent: Array<[string, string, string, string, string, number]>;
   /**
-   * [contactId, type, team, channel, createdAt, status, priority, claimed]: as the runtime reads a
-   * decision's history (a message waiting to go, and what its request's priority is, change how a
-   * budget counts it: see SentRecord).
+   * [contactId, type, team, channel, createdAt, status, priority, claimedAt]: as the runtime reads a
+   * decision's history (a message waiting to go, what its request's priority is, and when its first
+   * step was claimed change how a budget counts it: see SentRecord and `sentRecordOf`).
    */
-  history: Array<[string, string, string | null, string | null, number, string, string | null, boolean]>;
+  history: Array<[string, string, string | null, string | null, number, string, string | null, number | null]>;
   /** [contactId, type, at, objectType, objectId, data (JSON)] */
   events: Array<[string, string, number, string | null, string | null, string]>;
 }
@@ -86,7 +85,7 @@ export class ContactSnapshots {
         .selectFrom('messages')
         .select(['contact_id', 'type', 'team', 'channel', 'created_at', 'status'])
         .select(requestPriority(this.c.dialect).as('priority'))
-        .select(sql<boolean | number>`exists (select 1 from attempts a where a.message_id = messages.id)`.as('claimed'))
+        .select(FIRST_CLAIM_AT.as('claimed_at'))
         .where('contact_id', '>=', first)
         .where('contact_id', '<=', last)
         .where('created_at', '>=', w.pressureSince)
@@ -120,7 +119,7 @@ export class ContactSnapshots {
         Number(r.created_at),
         r.status,
         r.priority,
-        Boolean(r.claimed),
+        r.claimed_at === null ? null : Number(r.claimed_at),
       ]),
       events: events.map((r) => [r.contact_id, r.type, Number(r.at), r.object_type, r.object_id, r.data]),
     };

@@ -80,7 +80,7 @@ export class DecisionReads {
                 from consent_ledger where contact_id = x.id) as consent,
               (select coalesce(json_agg(json_build_object('type', type, 'team', team, 'channel', channel, 'created_at', created_at,
                   'status', status, 'priority', request::json ->> 'priority',
-                  'claimed', exists (select 1 from attempts a where a.message_id = messages.id))), '[]'::json)
+                  'claimed_at', (select min(a.created_at) from attempts a where a.message_id = messages.id))), '[]'::json)
                 from messages where contact_id = x.id and status = any(${arg(1)}::text[]) and created_at >= ${arg(2)}) as history,
               (select coalesce(json_agg(json_build_object(
                   'type', type, 'at', at, 'object_type', object_type, 'object_id', object_id, 'data', data

@@ -7,12 +7,11 @@ import {
   type IdentityKind,
   type MessageRequest,
   type PastEvent,
-  type SentRecord,
   trustedDecisionContext,
 } from '@signalbox/engine';
 import type { SnapshotPage } from '../contacts/contact-snapshots.js';
 import { type EventReach, eventReachOf } from '../contacts/context.js';
-import { sentRecordOf } from '../messages/pressure-record.js';
+import { type PressureRow, sentRecordOf } from '../messages/pressure-record.js';
 import type { Impact } from './impact.js';
 
 const DAY = 86_400_000;
@@ -29,7 +28,7 @@ export interface ReplayItem {
 interface Rows {
   identities: Array<{ kind: IdentityKind; value: string }>;
   consent: Array<[number, ConsentRecord]>;
-  history: Array<[number, SentRecord]>;
+  history: Array<[number, PressureRow]>;
   events: Array<[number, PastEvent]>;
 }
 
@@ -56,10 +55,8 @@ function group(page: SnapshotPage): Map<string, Rows> {
         at: new Date(at).toISOString(),
       },
     ]);
-  // as the runtime reads them: a message still waiting to go was waiting at any replayed moment after
-  // it was made too (one sent since may have been waiting then: it counts as sent)
-  for (const [id, type, team, channel, at, status, priority, claimed] of page.history)
-    of(id).history.push([at, sentRecordOf({ type, team, channel, created_at: at, status, priority, claimed })]);
+  for (const [id, type, team, channel, at, status, priority, claimedAt] of page.history)
+    of(id).history.push([at, { type, team, channel, created_at: at, status, priority, claimed_at: claimedAt }]);
   for (const [id, type, at, objectType, objectId, data] of page.events) {
     const e: PastEvent = { type, at: new Date(at).toISOString(), data: JSON.parse(data) as Record<string, unknown> };
     if (objectType !== null && objectId !== null) e.object = { type: objectType, id: objectId };
@@ -70,6 +67,15 @@ function group(page: SnapshotPage): Map<string, Rows> {
 
 const NONE: Rows = { identities: [], consent: [], history: [], events: [] };
 
+/**
+ * A message as it stood at `at`: one whose first step was claimed later was still waiting to go
+ * then (as the runtime reads it: see `sentRecordOf`), whatever it became since.
+ */
+function asOf(row: PressureRow, at: number): PressureRow {
+  const claimedAt = row.claimed_at === null || row.claimed_at === undefined ? null : Number(row.claimed_at);
+  return claimedAt !== null && claimedAt >= at ? { ...row, status: 'queued', claimed_at: null } : row;
+}
+
 /** The decision context as the runtime builds it (`loadContext`), as of `at`; `reach` only where not `all`. */
 function contextOf(id: string, data: string, rows: Rows, at: number, all: boolean, reach?: EventReach): DecisionContext {
   const contact = JSON.parse(data) as Contact;
@@ -79,7 +85,7 @@ function contextOf(id: string, data: string, rows: Rows, at: number, all: boolea
     return trustedDecisionContext({
       contact,
       consent: rows.consent.map((x) => x[1]),
-      history: rows.history.map((x) => x[1]),
+      history: rows.history.map((x) => sentRecordOf(x[1])),
       events: rows.events.map((x) => x[1]),
     });
   }
@@ -90,7 +96,7 @@ function contextOf(id: string, data: string, rows: Rows, at: number, all: boolea
   return trustedDecisionContext({
     contact,
     consent: rows.consent.filter((x) => x[0] <= at).map((x) => x[1]),
-    history: rows.history.filter((x) => x[0] >= since && x[0] < at).map((x) => x[1]),
+    history: rows.history.filter((x) => x[0] >= since && x[0] < at).map((x) => sentRecordOf(asOf(x[1], at))),
     events: rows.events.filter((x) => (x[0] >= eventsSince || lasting.has(x[1].type)) && x[0] < at).map((x) => x[1]),
   });
 }

@@ -5,7 +5,7 @@ import { arg, oneOf, prepared } from '../db/prepared.js';
 import { COLUMNS, type MessagesTable } from '../db/schema.js';
 import { uuidv7 } from '../ids.js';
 import { insertMessage, type MessageRow, type NewMessage, toMessage } from './message-record.js';
-import { pendingOf, RANK, requestPriority, sentRecordOf } from './pressure-record.js';
+import { FIRST_CLAIM_AT, pendingOf, RANK, requestPriority, sentRecordOf } from './pressure-record.js';
 import { MESSAGE_PRESSURE, MESSAGE_WENT, type MessageStatus } from './status.js';
 
 export interface MessageFilter {
@@ -201,7 +201,7 @@ export class MessageRepository {
           .selectFrom('messages')
           .select(['type', 'team', 'channel', 'created_at', 'status'])
           .select(requestPriority(this.c.dialect).as('priority'))
-          .select(sql<boolean>`exists (select 1 from attempts a where a.message_id = messages.id)`.as('claimed'))
+          .select(FIRST_CLAIM_AT.as('claimed_at'))
           .where('contact_id', '=', arg(0))
           .where(
             'status',
