@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // the scenario tests' processes run the compiled packages: built once here, from the sources under test
+    globalSetup: ['test/support/build.ts'],
   },
 });

@@ -18,13 +18,14 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { runUntilIdle } from '../support/harness.js';
 
-const MAIN = fileURLToPath(new URL('../../packages/app/src/main.ts', import.meta.url));
+// the compiled app, as deployed (the suite's global set-up builds it from the sources under test)
+const MAIN = fileURLToPath(new URL('../../packages/app/dist/main.js', import.meta.url));
 const N = 300;
 const KILLS = 12;
 
 function startServer(dataDir: string, env: Record<string, string> = {}): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    const child = spawn(process.execPath, ['--conditions=signalbox-compiled', MAIN], {
       env: {
         PATH: process.env.PATH,
         DATA_DIR: dataDir,

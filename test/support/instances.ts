@@ -84,10 +84,13 @@ export function startInstance(o: {
   databaseUrl: string;
   env?: Record<string, string>;
   nodeArgs?: string[];
-  /** Run the compiled JavaScript with plain node (as `pnpm start:prod` does) instead of the sources through tsx. */
+  /**
+   * Run the compiled JavaScript with plain node, as `pnpm start:prod` does (the default: the suite's
+   * global set-up builds it from the sources under test), or the sources through tsx (`false`).
+   */
   compiled?: boolean;
 }): Promise<Instance> {
-  const main = o.compiled === true ? ['--conditions=signalbox-compiled', COMPILED_MAIN] : ['--import', 'tsx', MAIN];
+  const main = o.compiled === false ? ['--import', 'tsx', MAIN] : ['--conditions=signalbox-compiled', COMPILED_MAIN];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...main], {
       env: {
