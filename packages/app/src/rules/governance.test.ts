@@ -37,6 +37,19 @@ describe.each(storeFactories)('rules governance: $name', (factory) => {
     expect((await gov.active(store)).number).toBe(1);
   });
 
+  it('asked by many at once on a fresh database (two admins opening the console, two instances), version 1 is made once and every one gets it', async () => {
+    const fresh = await factory.open();
+    try {
+      const govs = [0, 1, 2, 3, 4, 5].map(() => new RulesGovernance(new RulesHolder(loadRuleset(DEFAULT_RULESET)), clock));
+      const got = await Promise.all(govs.map((g) => g.active(fresh.store)));
+      expect(got.map((v) => v.number)).toEqual([1, 1, 1, 1, 1, 1]);
+      expect((await fresh.store.rules.versions(10)).map((v) => v.number)).toEqual([1]);
+      expect(await fresh.store.audit.list({ action: 'rules.bootstrap' })).toHaveLength(1);
+    } finally {
+      await fresh.dispose();
+    }
+  });
+
   it('publishes numbered, immutable versions with author, reason and hash; the pointer and the holder move', async () => {
     clock.advance(1000);
     const { version } = await gov.publish(store, {

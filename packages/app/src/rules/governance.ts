@@ -97,6 +97,8 @@ export class RulesGovernance {
     const found = await store.rules.activeVersion();
     if (found !== null) return found;
     return store.transaction(async (tx) => {
+      // others asking at the same moment wait here, then find the version the first one made
+      await tx.rules.lockFirstVersion();
       const again = await tx.rules.activeVersion();
       if (again !== null) return again;
       const rs = this.holder.get();

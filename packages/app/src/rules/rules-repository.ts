@@ -85,6 +85,16 @@ export class RulesRepository {
     return r === undefined ? null : { ...info(r), document: JSON.parse(r.document) };
   }
 
+  /**
+   * Holds off, to the end of the transaction, whoever else is making the first version of this
+   * store (PostgreSQL: an advisory lock keyed by the schema; SQLite has one writer). Without it two
+   * requests on a fresh database both find no version and both write number 1: one fails.
+   */
+  async lockFirstVersion(): Promise<void> {
+    if (this.c.dialect !== 'postgres') return;
+    await sql`select pg_advisory_xact_lock(hashtextextended(current_schema() || ':rules first version', 11))`.execute(this.c.db);
+  }
+
   /** Versions newest first; `before` pages on (the last number of the previous page). */
   async versions(limit: number, before?: number): Promise<VersionInfo[]> {
     let q = this.c.db.selectFrom('rule_versions').select(INFO_COLUMNS);
