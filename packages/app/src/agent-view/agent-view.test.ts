@@ -66,6 +66,25 @@ describe('the agent view', () => {
     }
   });
 
+  it("counts the budget used from when each message went, as decisions do: a promotion asked for yesterday and sent an hour ago is today's", async () => {
+    const store = new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-view-')), 'signalbox.db')));
+    try {
+      const { contact } = await store.contacts.upsert({ identities: [{ kind: 'phone', value: '+254711000952' }] }, T - 30 * 3_600_000);
+      const promo = newMessage(`promo-${contact.id}`, contact.id, null, {
+        type: 'promotional',
+        purpose: 'marketing',
+        status: 'sent',
+        decision: { outcome: 'send', plan: [{ channel: 'sms', mode: 'primary', content: 'text', estimatedCost: 0 }], reasons: [] },
+      });
+      await store.messages.create(promo, T - 26 * 3_600_000);
+      await store.attempts.claim({ messageId: promo.id, step: 0, channel: 'sms', provider: 'sandbox' }, T - 3_600_000);
+      const view = await agentView(store, rs, contact, T);
+      expect(view.budget.find((b) => b.cap === 'promo-daily')).toMatchObject({ used: 1, left: 0 });
+    } finally {
+      await store.close?.();
+    }
+  });
+
   it('tells of a ticket opened 120 days ago and never closed (what still stands, however old); not of an old reply', async () => {
     const store = new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-view-')), 'signalbox.db')));
     try {

@@ -86,10 +86,17 @@ export async function agentView(store: AgentViewStore, rs: CompiledRuleset, cont
     label: labelOf(t.ref),
     heldBack: heldBack(t.ref),
   }));
+  // a message counts from when it went (its first attempt), as decisions count it: one held back a
+  // day went a day after it was asked for
+  const wentAt = new Map<string, number>();
+  for (const a of attempts) wentAt.set(a.messageId, Math.min(wentAt.get(a.messageId) ?? a.createdAt, a.createdAt));
   const budget = source.caps.map((cap) => {
     const windowMs = PER_MS[cap.per] ?? DAY;
     const used = messages.filter(
-      (m) => MESSAGE_WENT.includes(m.status) && m.createdAt >= now - windowMs && (cap.messageTypes ?? []).includes(m.type as never),
+      (m) =>
+        MESSAGE_WENT.includes(m.status) &&
+        (wentAt.get(m.id) ?? m.createdAt) >= now - windowMs &&
+        (cap.messageTypes ?? []).includes(m.type as never),
     ).length;
     return { cap: cap.id, description: cap.description ?? null, max: cap.max, per: cap.per, used, left: Math.max(0, cap.max - used) };
   });

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  contactZone,
   decideParsed,
   EngineInputError,
   loadRuleset,
@@ -82,14 +83,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const request = parseMessageRequest(readJsonFile(path(values.message)), '/message-file');
       const now = values.at === undefined ? io.now().getTime() : toEpoch(values.at, '/--at');
       const decision = decideParsed(request, context, rs, now);
-      io.out(
-        values.json
-          ? JSON.stringify(decision, null, 2)
-          : formatDecision(
-              decision,
-              context.contact.timezone ?? (context.contact.market ? rs.source.markets[context.contact.market]?.timezone : undefined),
-            ),
-      );
+      io.out(values.json ? JSON.stringify(decision, null, 2) : formatDecision(decision, contactZone(context.contact, rs).zone));
       return 0;
     }
     return usage(io);

@@ -73,7 +73,7 @@ export async function loadContext(
     self === undefined && store.decisionReads?.available === true
       ? await store.decisionReads.read(contactId, b.statuses, b.pressureSince, b.eventsSince, b.lasting)
       : null;
-  return contextOf(together ?? (await readApart(store, contactId, now, reach, self)));
+  return contextOf(together ?? (await readApart(store, contactId, now, reach, self)), now);
 }
 
 /**
@@ -89,9 +89,16 @@ export function decisionBounds(now: number, reach: EventReach) {
   };
 }
 
-/** The decision context of a contact's state as read (by `loadContext`, or ahead for a unit of work). */
-export function contextOf(state: DecisionState): { contact: StoredContact; context: DecisionContext } {
-  const { contact, consent, history, events } = state;
+/**
+ * The decision context of a contact's state as read (by `loadContext`, or ahead for a unit of work),
+ * for a decision at `now`: a message of its history that went after `now` (claimed by another
+ * instance whose clock is a little ahead) counts as gone at `now`; the engine would leave a record
+ * dated after its `now` out, and a second promotion would go.
+ */
+export function contextOf(state: DecisionState, now: number): { contact: StoredContact; context: DecisionContext } {
+  const { contact, consent, events } = state;
+  const nowIso = new Date(now).toISOString();
+  const history = state.history.map((h) => (Date.parse(h.at) > now ? { ...h, at: nowIso } : h));
   const { createdAt: _c, updatedAt: _u, unreachable: _x, ...plain } = contact;
   // the runtime's own records, validated when they came in: defaults filled, not checked again
   const context = trustedDecisionContext({ contact: plain, consent, history, events });

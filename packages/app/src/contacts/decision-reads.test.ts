@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewMessage } from '../messages/message-record.js';
 import type { Store } from '../store/store.js';
 import { storeFactories } from '../store/testing.js';
-import { eventReach, loadContext } from './context.js';
+import { contextOf, eventReach, loadContext } from './context.js';
+import type { DecisionState } from './decision-reads.js';
 
 const T = Date.parse('2026-06-01T09:00:00Z');
 const DAY = 86_400_000;
@@ -150,5 +151,22 @@ describe('decision reads in one statement (PostgreSQL)', () => {
     expect((await loadContext(store, b.contact.id, T, REACH)).contact.id).toBe(a.contact.id);
     expect(await store.decisionReads.read('01a20000-0000-7000-8000-000000000000', ['sent'], 0, 0)).toBeNull();
     await expect(loadContext(store, '01a20000-0000-7000-8000-000000000000', T, REACH)).rejects.toThrow(/not found/);
+  });
+});
+
+describe('a history record dated after the decision', () => {
+  it('counts as gone at the decision: a send another instance claimed with its clock a little ahead still fills the budget', () => {
+    const now = T;
+    const state = {
+      contact: { id: 'c-1', identities: [], createdAt: now - DAY, updatedAt: now - DAY, unreachable: [] },
+      consent: [],
+      history: [
+        { at: new Date(now + 400).toISOString(), type: 'promotional' as const },
+        { at: new Date(now - DAY / 2).toISOString(), type: 'service' as const },
+      ],
+      events: [],
+    } as unknown as DecisionState;
+    const { context } = contextOf(state, now);
+    expect(context.history.map((h) => h.at)).toEqual([new Date(now).toISOString(), new Date(now - DAY / 2).toISOString()]);
   });
 });

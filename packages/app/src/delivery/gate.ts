@@ -99,7 +99,6 @@ export class SendGate {
    * the step is settled here (suppressed, skipped, deferred, already done, another worker has it).
    */
   async pass(store: GateStore, messageId: string, stepIndex: number): Promise<Go | null> {
-    const now = this.d.clock.now().getTime();
     const message = await store.messages.get(messageId);
     if (message === null || ['cancelled', 'suppressed', 'review'].includes(message.status)) return null;
     const step = message.decision.plan[stepIndex];
@@ -118,6 +117,8 @@ export class SendGate {
     // decided one at a time per contact, as requests are (PostgreSQL): a request deciding now for
     // this contact must not count this message as waiting while it passes here
     await store.contacts.lock(message.contactId);
+    // the time of the decision once the contact is ours (what went while this waited counts)
+    const now = this.d.clock.now().getTime();
     // the message's own earlier steps, and what was decided after it, do not count against its budget
     const rs = this.d.ruleset();
     const { contact, context } = await loadContext(store, message.contactId, now, eventReach(rs), {

@@ -18,7 +18,7 @@ const rs = loadRuleset(DEFAULT_RULESET);
 const CONTACT = JSON.stringify({ id: 'c-1', market: 'KE', timezone: 'Africa/Nairobi', smartphone: true, engagement: {} });
 
 /** The baseline outcomes of a high-priority promotional message for a contact with this history. */
-function outcomes(history: SnapshotPage['history']) {
+function outcomes(history: SnapshotPage['history'], priority: 'normal' | 'high' = 'high') {
   const page: SnapshotPage = {
     contacts: [['c-1', CONTACT]],
     identities: [
@@ -30,7 +30,7 @@ function outcomes(history: SnapshotPage['history']) {
     events: [],
   };
   const impact = new Impact();
-  evaluateContacts(page, [parseMessageRequest({ type: 'promotional', team: 'sales', priority: 'high' })], AT, rs, rs, impact);
+  evaluateContacts(page, [parseMessageRequest({ type: 'promotional', team: 'sales', priority })], AT, rs, rs, impact);
   return impact.data().groups[0]?.baseline;
 }
 
@@ -43,6 +43,11 @@ describe('a dry run over the stored contacts', () => {
     expect(outcomes([['c-1', 'promotional', 'marketing', 'email', AT - H, 'queued', 'low', AT - H]])).toMatchObject({ defer: 1 });
     // and one of the same priority does not give way
     expect(outcomes([['c-1', 'promotional', 'marketing', 'email', AT - H, 'queued', 'high', null]])).toMatchObject({ defer: 1 });
+  });
+
+  it('decided for a past moment, sees a message sent since as waiting to go then (counted)', () => {
+    const sentLater: SnapshotPage['history'][number] = ['c-1', 'promotional', 'marketing', 'email', AT - 2 * H, 'sent', 'normal', AT + H];
+    expect(outcomes([sentLater], 'normal')).toMatchObject({ defer: 1 });
   });
 
   it('counts a message from when it went: asked for two days ago, held back, sent an hour ago, it still fills the daily budget', () => {

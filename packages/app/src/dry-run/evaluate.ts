@@ -73,7 +73,7 @@ const NONE: Rows = { identities: [], consent: [], history: [], events: [] };
  */
 function asOf(row: PressureRow, at: number): PressureRow {
   const claimedAt = row.claimed_at === null || row.claimed_at === undefined ? null : Number(row.claimed_at);
-  return claimedAt !== null && claimedAt >= at ? { ...row, status: 'queued', claimed_at: null } : row;
+  return claimedAt !== null && claimedAt > at ? { ...row, status: 'queued', claimed_at: null } : row;
 }
 
 /** The decision context as the runtime builds it (`loadContext`), as of `at`; `reach` only where not `all`. */
@@ -85,7 +85,7 @@ function contextOf(id: string, data: string, rows: Rows, at: number, all: boolea
     return trustedDecisionContext({
       contact,
       consent: rows.consent.map((x) => x[1]),
-      history: rows.history.map((x) => sentRecordOf(x[1])),
+      history: rows.history.map((x) => sentRecordOf(asOf(x[1], at))),
       events: rows.events.map((x) => x[1]),
     });
   }

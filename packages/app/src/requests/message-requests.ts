@@ -80,7 +80,6 @@ export class MessageRequests {
 
   /** What `request` decides, recorded by `record` (or `recordMany`): nothing is written yet. */
   async decide(u: Unit<MessageStore>, contactId: string, request: MessageRequest, meta: RequestMeta = {}): Promise<DecidedMessage> {
-    const now = this.now();
     // the workflows Signalbox names itself are not a caller's to claim: rules may trust them (the
     // reply to a STOP passes quiet hours; a journey's messages are reported as the journey's)
     if (meta.checkTemplateAt !== undefined && request.workflow !== undefined && isReservedWorkflow(request.workflow))
@@ -98,10 +97,13 @@ export class MessageRequests {
     )
       assertTemplateUsable(this.d.ruleset(), request, meta.checkTemplateAt, meta.typeAt);
     await u.store.contacts.lock(contactId);
+    // the time of the decision once the contact is ours: what went while this waited for it was
+    // before it (a send claimed meanwhile counts in the budget)
+    const now = this.now();
     const rs = this.d.ruleset();
     const { contact, context } =
       meta.state !== undefined && meta.state.contact.id === contactId
-        ? contextOf(meta.state)
+        ? contextOf(meta.state, now)
         : await loadContext(u.store, contactId, now, eventReach(rs));
     request = withTemplateDefaults(rs, request);
     // an SMS costs what its rendered text takes in segments: the cost stage compares on that

@@ -84,17 +84,18 @@ export class KeyGuesses {
 
   /**
    * `key` was presented by `client` and is not valid (the same key again only moves its time).
-   * Returns the guesser's fingerprint (what an audit entry may keep: never the address) and whether
-   * this failure made it wait.
+   * Returns the guesser's fingerprint (what an audit entry may keep: never the address), whether
+   * the key is new for it within the window (`fresh`: the same wrong key again is no new guess), and
+   * whether this failure made it wait.
    */
-  failed(address: string, key: string, now: number): { guesser: string; waits: boolean } {
+  failed(address: string, key: string, now: number): { guesser: string; fresh: boolean; waits: boolean } {
     const failure = { guesser: this.fingerprint(guesser(address)), key: this.fingerprint(key), at: now };
     const { fresh, crossed } = this.count(failure, now);
     if (crossed) this.o.onRefused?.(failure.guesser);
     // the same wrong key again moves its time here and tells no one: a client resending one stale key
     // costs the others nothing
     if (fresh) this.o.share?.(failure);
-    return { guesser: failure.guesser, waits: crossed };
+    return { guesser: failure.guesser, fresh, waits: crossed };
   }
 
   /**

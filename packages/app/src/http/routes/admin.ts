@@ -48,6 +48,21 @@ export const securityHeaders: RequestHandler = (_req, res, next) => {
 
 const signInBody = z.strictObject({ key: z.string().min(1).max(500) });
 
+/** A key whose role cannot sign in is audited once in this long (per instance), however often it is tried. */
+const ROLE_REFUSAL_AUDIT_MS = 5 * 60_000;
+
+/** Whether a name is seen for the first time within a window (names are the deployment's key names: a handful). */
+class OncePerWindow {
+  private readonly last = new Map<string, number>();
+  constructor(private readonly windowMs: number) {}
+  firstIn(name: string, now: number): boolean {
+    const at = this.last.get(name);
+    if (at !== undefined && now - at < this.windowMs) return false;
+    this.last.set(name, now);
+    return true;
+  }
+}
+
 export interface AdminDeps {
   keys: readonly ApiKey[];
   sessions: ConsoleSessions;
@@ -110,6 +125,7 @@ const answer = (s: SessionData) => ({ name: s.name, role: s.role, csrf: s.csrf, 
 export function adminRoutes(d: AdminDeps): RouteSpec[] {
   const identify = apiKeyPrincipal(d.keys);
   const signIns = d.keyGuesses;
+  const refusedRoles = new OncePerWindow(ROLE_REFUSAL_AUDIT_MS);
   const current = async (req: Request) => (await liveSession(d, req)) ?? null;
   const page = (_req: Request, res: Response) => {
     const index = join(d.dir, 'index.html');
@@ -171,20 +187,31 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
         const who = identify((name) => (name === 'x-api-key' ? body.key : undefined));
         // refusals are audited as well: whoever reads the log sees keys being tried, by a fingerprint
         // of where they came from (the same on every instance, never the address) and whether that
-        // source now waits; an unknown key's holder is nobody the log can name
+        // source now waits; an unknown key's holder is nobody the log can name. Each guess once: the
+        // same wrong key again is no new guess (and makes no one wait), so it writes nothing, and a
+        // source holds at most ten guesses before it waits: unsigned clients cannot fill the log
         if (who === undefined || who === null) {
-          const { guesser, waits } = signIns.failed(client, body.key, d.now());
-          await d.audit.record(
-            'unknown',
-            'session.refused',
-            '',
-            { via: 'console', code: 'AUTH_INVALID', source: guesser, ...(waits ? { waits: true } : {}) },
-            d.now(),
-          );
+          const { guesser, fresh, waits } = signIns.failed(client, body.key, d.now());
+          if (fresh || waits)
+            await d.audit.record(
+              'unknown',
+              'session.refused',
+              '',
+              { via: 'console', code: 'AUTH_INVALID', source: guesser, ...(waits ? { waits: true } : {}) },
+              d.now(),
+            );
           throw new AuthError(401, 'AUTH_INVALID', 'the API key is not valid');
         }
         if (who.role !== 'admin' && who.role !== 'agent') {
-          await d.audit.record(`${who.role}:${who.name}`, 'session.refused', who.name, { via: 'console', code: 'ROLE_FORBIDDEN' }, d.now());
+          // a valid key of another role: once per key in a while, however often it is tried
+          if (refusedRoles.firstIn(who.name, d.now()))
+            await d.audit.record(
+              `${who.role}:${who.name}`,
+              'session.refused',
+              who.name,
+              { via: 'console', code: 'ROLE_FORBIDDEN' },
+              d.now(),
+            );
           throw new AuthError(403, 'ROLE_FORBIDDEN', `${who.role} keys cannot use the console (sign in with an admin or agent key)`);
         }
         const { cookie, data } = d.sessions.issue({ name: who.name, role: who.role, secret: body.key }, d.now());
