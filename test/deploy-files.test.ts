@@ -114,6 +114,7 @@ describe('compose.yaml', () => {
         environment?: Record<string, string>;
         depends_on?: Record<string, { condition: string }>;
         ports?: string[];
+        stop_grace_period?: string;
       }
     >;
   };
@@ -128,6 +129,8 @@ describe('compose.yaml', () => {
       expect(s.environment?.DATABASE_URL).toMatch(/^postgres:\/\/signalbox:[^@]+@postgres:5432\/signalbox$/);
       expect(s.environment?.REDIS_URL).toBe('redis://redis:6379');
       expect(s.environment?.MIGRATE_ON_START).toBe('off');
+      // a clean exit needs longer than Docker's default 10 s when a request is still arriving (30 s)
+      expect(Number.parseInt(s.stop_grace_period ?? '10s', 10)).toBeGreaterThan(30);
     }
     expect(new Set(apps.map(([, s]) => s.ports?.[0]?.split(':')[0])).size).toBe(2);
     const migrate = doc.services.migrate;

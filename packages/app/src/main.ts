@@ -224,6 +224,7 @@ async function main(): Promise<void> {
     log.info('shutting down: not ready, finishing the work under way, releasing claims');
     await system.close();
     await tracing?.shutdown().catch(() => undefined);
+    log.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());

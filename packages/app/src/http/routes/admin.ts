@@ -173,7 +173,12 @@ export function adminRoutes(d: AdminDeps): RouteSpec[] {
       tags: ['admin'],
       security: 'none',
       body: signInBody,
-      responses: { 200: '{name, role, csrf, expiresAt} and Set-Cookie', 429: 'too many failed sign-ins from this address (Retry-After)' },
+      responses: {
+        200: '{name, role, csrf, expiresAt} and Set-Cookie',
+        401: 'AUTH_INVALID: the key is not valid',
+        403: 'ROLE_FORBIDDEN: a key of a role that cannot sign in (integration, metrics); CSRF_TOKEN_INVALID: not from the console',
+        429: 'too many failed sign-ins from this address (Retry-After)',
+      },
       handler: async (req, res) => {
         if (!sameOrigin(req)) throw new AuthError(403, 'CSRF_TOKEN_INVALID', 'sign in from the console itself');
         // guessing keys from one address is refused for a while, whatever key comes next
