@@ -16,6 +16,11 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 const signIn = (key: unknown) => request(h.url).post('/admin/session').send({ key });
+/** The `i`-th wrong key tried at an instance's console. */
+const guessOn = (url: string, i: number) =>
+  request(url)
+    .post('/admin/session')
+    .send({ key: `guess-${i}-0123456789abcdefghij` });
 
 describe('POST /admin/session under abuse', () => {
   it('after 10 wrong keys from one address, even the right key is refused 429 with Retry-After, on the API too', async () => {
@@ -39,10 +44,7 @@ describe('POST /admin/session under abuse', () => {
   it('an integration key (which cannot sign in) does not clear the count of wrong keys before it', async () => {
     const fresh = await startHarness({ at: '2026-11-23T09:00:00Z' });
     try {
-      const guess = (i: number) =>
-        request(fresh.url)
-          .post('/admin/session')
-          .send({ key: `guess-${i}-0123456789abcdefghij` });
+      const guess = (i: number) => guessOn(fresh.url, i);
       for (let i = 0; i < 9; i++) await guess(i).expect(401);
       await request(fresh.url).post('/admin/session').send({ key: KEYS.integration }).expect(403);
       await guess(9).expect(401);
@@ -55,10 +57,7 @@ describe('POST /admin/session under abuse', () => {
   it('refused sign-ins are audited: by a fingerprint of their source (never the address or the key), the one that made it wait marked', async () => {
     const fresh = await startHarness({ at: '2026-11-23T09:00:00Z' });
     try {
-      const guess = (i: number) =>
-        request(fresh.url)
-          .post('/admin/session')
-          .send({ key: `guess-${i}-0123456789abcdefghij` });
+      const guess = (i: number) => guessOn(fresh.url, i);
       // a key of a role that cannot sign in, tried again and again: audited once
       for (let i = 0; i < 5; i++) await request(fresh.url).post('/admin/session').send({ key: KEYS.integration }).expect(403);
       // the same wrong key again and again is one guess: audited once (no one fills the log this way)
