@@ -186,7 +186,11 @@ describe('several instances on one PostgreSQL', () => {
     instances.push(await startInstance({ id: 'd', databaseUrl: db.url, env }));
     const d = instances[0] as Instance;
     await deliver([d], overdue(20_000, 300, 'term'));
-    expect((await fetch(`${d.url}/readyz`)).status).toBe(200);
+    const ready = await fetch(`${d.url}/readyz`);
+    expect(ready.status).toBe(200);
+    // behind one address, the answer names the instance that gave it
+    expect(((await ready.json()) as { instance: string }).instance).toBe('d');
+    expect(((await (await fetch(`${d.url}/healthz`)).json()) as { instance: string }).instance).toBe('d');
     d.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 150));
     const draining = await fetch(`${d.url}/readyz`);

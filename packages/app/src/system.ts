@@ -225,6 +225,7 @@ export function createSystem(o: SystemOptions): System {
   });
   const app = createApp({
     draining: () => draining,
+    instance: owner,
     ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
     ...(redisClient !== null ? { dependencies: { redis: () => redisClient.ping() } } : {}),
     usedStates,

@@ -79,6 +79,8 @@ export interface AppDeps {
   replay: ReplayGuard;
   /** True once the instance is shutting down: /readyz answers 503 first, so traffic moves away. */
   draining?: () => boolean;
+  /** This instance's id (INSTANCE_ID), named by /healthz and /readyz: behind one address, which one answered. */
+  instance?: string;
   /** What else the instance needs to work (Redis in production), by name: /readyz answers 503 while one fails. */
   dependencies?: Readonly<Record<string, () => Promise<unknown>>>;
   /** The admin console: its built files, the secret its session cookies are signed with, whether cookies are Secure. */
@@ -171,9 +173,9 @@ export function createApp(deps: AppDeps): Express {
       summary: 'Liveness',
       tags: ['system'],
       security: 'none',
-      responses: { 200: '{status, ruleset}' },
+      responses: { 200: '{status, ruleset, instance}' },
       handler: (_req, res) => {
-        res.json({ status: 'ok', ruleset: deps.ruleset().version });
+        res.json({ status: 'ok', ruleset: deps.ruleset().version, ...(deps.instance !== undefined ? { instance: deps.instance } : {}) });
       },
     },
     {
@@ -182,7 +184,7 @@ export function createApp(deps: AppDeps): Express {
       summary: 'Readiness: the store (and Redis, where configured) is reachable and the instance is not shutting down',
       tags: ['system'],
       security: 'none',
-      responses: { 200: '{status, store}', 503: 'not ready (the store or Redis is unreachable, or the instance is draining)' },
+      responses: { 200: '{status, store, instance}', 503: 'not ready (the store or Redis is unreachable, or the instance is draining)' },
       handler: async (_req, res) => {
         if (deps.draining?.() === true) {
           sendProblem(res, problemBody({ status: 503, detail: 'this instance is shutting down', code: 'DRAINING' }));
@@ -205,6 +207,7 @@ export function createApp(deps: AppDeps): Express {
         res.json({
           status: 'ready',
           store: deps.runtime.store.dialect,
+          ...(deps.instance !== undefined ? { instance: deps.instance } : {}),
           ...Object.fromEntries(Object.keys(deps.dependencies ?? {}).map((n) => [n, 'ok'])),
         });
       },
