@@ -297,7 +297,11 @@ describe('no 500 on malformed input anywhere', () => {
     expect(Object.keys(events['404'].content)).toEqual(['application/problem+json']);
     expect(events['429'].description).toMatch(/^AUTH_RATE_LIMITED/);
     expect(doc.paths['/healthz'].get.responses['429']).toBeUndefined();
-    expect((await request(h.url).get('/readyz').expect(200)).body).toEqual({ status: 'ready', store: 'sqlite' });
+    expect((await request(h.url).get('/readyz').expect(200)).body).toEqual({
+      status: 'ready',
+      store: 'sqlite',
+      instance: expect.any(String),
+    });
     // metrics are read with an admin key or a key of their own (the only thing a metrics key can do)
     expect((await h.api('metrics').get('/metrics').expect(200)).text).toContain('signalbox_http_requests_total');
     expect((await h.api('admin').get('/metrics').expect(200)).text).toContain('signalbox_http_requests_total');

@@ -46,7 +46,7 @@ const auth = { authorization: `Bearer ${KEYS.agent}` };
 describe('GET /healthz', () => {
   it('answers without a key', async () => {
     const res = await request(app).get('/healthz').expect(200);
-    expect(res.body).toEqual({ status: 'ok', ruleset: 'default-2026.12' });
+    expect(res.body).toEqual({ status: 'ok', ruleset: 'default-2026.12', instance: expect.stringMatching(/^instance-/) });
   });
 });
 
