@@ -309,10 +309,6 @@ export function createSystem(o: SystemOptions): System {
       // readiness goes first; the server stops taking requests once the work under way is done
       draining = true;
       if ((o.shutdownDelayMs ?? 0) > 0) await new Promise((r) => setTimeout(r, o.shutdownDelayMs));
-      // a connection busy now would otherwise stay open, idle, for the whole keep-alive time once
-      // its response is done (Node reads the timeout as each response finishes)
-      if (server !== null) server.keepAliveTimeout = 1;
-      server?.closeIdleConnections();
       // connections still open once requests have had their time are cut (a client trickling its body;
       // a request still being answered that long after, too)
       const cut = setTimeout(() => server?.closeAllConnections(), o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
@@ -326,6 +322,10 @@ export function createSystem(o: SystemOptions): System {
       // the sandbox posts its last receipts to this server (the worker thread's were posted as it
       // stopped): it closes after them, or they would be refused and the sends left without them
       await sandbox.drain();
+      // a connection busy now would otherwise stay open, idle, for the whole keep-alive time once
+      // its response is done (Node reads the timeout as each response finishes). Not before: idle
+      // connections closed while the sandbox still posted would race its reuse of them
+      if (server !== null) server.keepAliveTimeout = 1;
       const closed = server === null ? Promise.resolve() : new Promise<void>((r) => server?.close(() => r()));
       server?.closeIdleConnections();
       // what this instance still holds (leased sends, claimed timers) is free for the others now

@@ -42,6 +42,8 @@ export interface SandboxOptions {
 
 /** Most a batch carries; the receipt endpoint takes up to RECEIPT_BATCH_MAX. */
 const BATCH = 200;
+/** Tries per batch (a network error or a 5xx), 50 ms then 200 ms apart. */
+const POST_TRIES = 3;
 
 /**
  * The default provider: every channel, deterministic outcomes, its own durable send log (one row
@@ -106,18 +108,30 @@ export class SandboxProvider implements ChannelProvider {
     const batches: Array<typeof this.queue> = [];
     while (this.queue.length > 0) batches.push(this.queue.splice(0, BATCH));
     if (url === null || batches.length === 0) return this.chain;
+    // like a provider's webhook, a batch that did not get through (a connection closed under it, an
+    // instance briefly not answering) is tried again, a few times, then given up and logged
     const post = async (receipts: typeof this.queue) => {
       const body = JSON.stringify({ receipts });
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'signalbox-signature': sign(this.o.secret, body, Date.now()) },
-          body,
-        });
-        if (!res.ok) this.o.log.warn({ status: res.status, receipts: receipts.length }, 'sandbox receipts refused');
-        else await res.arrayBuffer();
-      } catch (err) {
-        this.o.log.warn({ err: (err as Error).message, receipts: receipts.length }, 'sandbox receipts not delivered');
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'signalbox-signature': sign(this.o.secret, body, Date.now()) },
+            body,
+          });
+          await res.arrayBuffer();
+          if (res.ok) return;
+          if (res.status < 500 || attempt >= POST_TRIES) {
+            this.o.log.warn({ status: res.status, receipts: receipts.length }, 'sandbox receipts refused');
+            return;
+          }
+        } catch (err) {
+          if (attempt >= POST_TRIES) {
+            this.o.log.warn({ err: (err as Error).message, receipts: receipts.length }, 'sandbox receipts not delivered');
+            return;
+          }
+        }
+        await new Promise((r) => setTimeout(r, 50 * 4 ** (attempt - 1)));
       }
     };
     for (const b of batches) this.chain = this.chain.then(() => post(b));

@@ -1,0 +1,76 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../logger.js';
+import { storeFactories } from '../../store/testing.js';
+import { SandboxProvider } from './sandbox-provider.js';
+
+/** A receipt endpoint that drops the first `fail` requests' connections, then answers 200 and keeps what it got. */
+async function flakyEndpoint(fail: number) {
+  const got: unknown[] = [];
+  let seen = 0;
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      seen++;
+      if (seen <= fail) {
+        req.socket.destroy();
+        return;
+      }
+      got.push(JSON.parse(body));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/providers/sandbox/receipts`;
+  return { url, got, seen: () => seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe('the sandbox posting its receipts', () => {
+  let opened: Awaited<ReturnType<(typeof storeFactories)[number]['open']>>;
+  beforeAll(async () => {
+    opened = await (storeFactories[0] as (typeof storeFactories)[number]).open();
+  });
+  afterAll(async () => opened?.dispose());
+
+  const provider = (url: string) =>
+    new SandboxProvider({
+      sends: opened.store.sandbox,
+      log: createLogger('silent'),
+      secret: 'sandbox-secret-0123456789abcdef',
+      receiptUrl: () => url,
+      now: () => Date.now(),
+    });
+  const send = (p: SandboxProvider, claim: string) =>
+    p.send({ claim, messageId: claim, channel: 'sms', to: '+254700000001', content: 'text', template: null, estimatedCost: 0 } as never);
+
+  it('tries a batch again when its connection is lost (a provider retries its webhook): delivered once', async () => {
+    const endpoint = await flakyEndpoint(2);
+    try {
+      const p = provider(endpoint.url);
+      await send(p, 'retry-1:0');
+      await p.drain();
+      expect(endpoint.seen()).toBe(3);
+      expect(endpoint.got).toHaveLength(1);
+      expect((endpoint.got[0] as { receipts: Array<{ status: string }> }).receipts.map((r) => r.status)).toEqual(['delivered', 'read']);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('gives a batch up after three tries', async () => {
+    const endpoint = await flakyEndpoint(10);
+    try {
+      const p = provider(endpoint.url);
+      await send(p, 'retry-2:0');
+      await p.drain();
+      expect(endpoint.seen()).toBe(3);
+      expect(endpoint.got).toHaveLength(0);
+    } finally {
+      await endpoint.close();
+    }
+  });
+});
