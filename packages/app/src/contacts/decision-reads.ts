@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Conn } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
 import type { ConsentLedgerTable, ContactEventsTable } from '../db/schema.js';
-import { type PressureRow, sentRecordOf } from '../messages/pressure-record.js';
+import { FIRST_CLAIM_AT, type PressureRow, sentRecordOf } from '../messages/pressure-record.js';
 import { consentRecordOf } from './consent-ledger.js';
 import { pastEventOf } from './contact-events.js';
 import { type ContactIdentityRow, contactOfRows, type StoredContact } from './contact-record.js';
@@ -80,7 +80,7 @@ export class DecisionReads {
                 from consent_ledger where contact_id = x.id) as consent,
               (select coalesce(json_agg(json_build_object('type', type, 'team', team, 'channel', channel, 'created_at', created_at,
                   'status', status, 'priority', request::json ->> 'priority',
-                  'claimed_at', (select min(a.created_at) from attempts a where a.message_id = messages.id))), '[]'::json)
+                  'claimed_at', ${FIRST_CLAIM_AT})), '[]'::json)
                 from messages where contact_id = x.id and status = any(${arg(1)}::text[]) and created_at >= ${arg(2)}) as history,
               (select coalesce(json_agg(json_build_object(
                   'type', type, 'at', at, 'object_type', object_type, 'object_id', object_id, 'data', data

@@ -11,7 +11,7 @@ import {
 } from '@signalbox/engine';
 import type { SnapshotPage } from '../contacts/contact-snapshots.js';
 import { type EventReach, eventReachOf } from '../contacts/context.js';
-import { type PressureRow, sentRecordOf } from '../messages/pressure-record.js';
+import { claimedAtOf, type PressureRow, sentRecordOf } from '../messages/pressure-record.js';
 import type { Impact } from './impact.js';
 
 const DAY = 86_400_000;
@@ -72,7 +72,7 @@ const NONE: Rows = { identities: [], consent: [], history: [], events: [] };
  * then (as the runtime reads it: see `sentRecordOf`), whatever it became since.
  */
 function asOf(row: PressureRow, at: number): PressureRow {
-  const claimedAt = row.claimed_at === null || row.claimed_at === undefined ? null : Number(row.claimed_at);
+  const claimedAt = claimedAtOf(row);
   return claimedAt !== null && claimedAt > at ? { ...row, status: 'queued', claimed_at: null } : row;
 }
 

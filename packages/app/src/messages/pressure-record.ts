@@ -13,8 +13,12 @@ export type PressureRow = Pick<MessagesTable, 'type' | 'team' | 'channel' | 'cre
   claimed_at?: number | string | null | undefined;
 };
 
+/** When its first step was claimed, as a number (null: none yet, or not read). */
+export const claimedAtOf = (r: PressureRow): number | null =>
+  r.claimed_at === null || r.claimed_at === undefined ? null : Number(r.claimed_at);
+
 /** Waiting to go and not being sent: no step claimed yet (a claimed one stays `queued` through its provider call and retries). */
-export const pendingOf = (r: PressureRow) => r.status === 'queued' && (r.claimed_at === null || r.claimed_at === undefined);
+export const pendingOf = (r: PressureRow) => r.status === 'queued' && claimedAtOf(r) === null;
 
 /**
  * When its first step was claimed: the time a budget counts a message from once it went (a message
@@ -30,7 +34,7 @@ export const RANK: Record<string, number> = { low: 0, normal: 1, high: 2 };
 /** A message as the pressure budget counts it (a queued one is pending: see SentRecord). */
 export function sentRecordOf(r: PressureRow): SentRecord {
   // counted from when it went (its first claim), else from when it was decided
-  const at = r.claimed_at !== null && r.claimed_at !== undefined ? Number(r.claimed_at) : Number(r.created_at);
+  const at = claimedAtOf(r) ?? Number(r.created_at);
   const s: SentRecord = { at: new Date(at).toISOString(), type: r.type as SentRecord['type'] };
   if (r.channel !== null) s.channel = r.channel;
   if (r.team !== null) s.team = r.team;
