@@ -4,10 +4,9 @@
  * Every decision must agree (a disagreement fails the benchmark). Single thread (one core).
  */
 import { decide, decideParsed, parseDecisionContext, parseMessageRequest } from '../src/index.js';
-import type { Decision } from '../src/model/decision.js';
 import { defaultCompiledRuleset } from '../src/testing/default-ruleset.js';
 import { generateCases } from '../src/testing/generate.js';
-import { type DecisionProjection, handwrittenDefault } from './handwritten-default.js';
+import { handwrittenDefault, projectDecision } from './handwritten-default.js';
 
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -16,28 +15,11 @@ const rs = defaultCompiledRuleset();
 const cases = generateCases(CONTACTS, 2026);
 const parsed = cases.map((c) => ({ request: parseMessageRequest(c.request), context: parseDecisionContext(c.context), now: c.now }));
 
-function project(d: Decision): DecisionProjection {
-  return {
-    outcome: d.outcome,
-    sendAt: d.sendAt,
-    plan: d.plan.map(({ channel, mode, after, sendAt, timeoutMinutes, delayMinutes, content, estimatedCost }) => ({
-      channel,
-      mode,
-      after,
-      sendAt,
-      timeoutMinutes,
-      delayMinutes,
-      content,
-      estimatedCost,
-    })),
-  };
-}
-
 // 1. agreement on every case
 const outcomes: Record<string, number> = {};
 let disagreements = 0;
 for (const c of parsed) {
-  const engine = project(decideParsed(c.request, c.context, rs, c.now));
+  const engine = projectDecision(decideParsed(c.request, c.context, rs, c.now));
   const hand = handwrittenDefault(c.request, c.context, rs, c.now);
   outcomes[engine.outcome] = (outcomes[engine.outcome] ?? 0) + 1;
   if (JSON.stringify(engine) !== JSON.stringify(hand)) {

@@ -6,7 +6,7 @@
  */
 import { foldConsent } from '../src/consent/fold.js';
 import type { DecisionContext } from '../src/model/context.js';
-import type { PlanStep } from '../src/model/decision.js';
+import type { Decision, PlanStep } from '../src/model/decision.js';
 import type { MessageRequest } from '../src/model/message.js';
 import { type ContentVariant, DEFAULT_PURPOSE } from '../src/model/vocabulary.js';
 import { bestHourOf } from '../src/pipeline/facts.js';
@@ -20,6 +20,24 @@ export interface DecisionProjection {
   outcome: 'send' | 'defer' | 'suppress' | 'review';
   sendAt: string | null;
   plan: StepProjection[];
+}
+
+/** What of an engine decision is compared with the hand-written one. */
+export function projectDecision(d: Decision): DecisionProjection {
+  return {
+    outcome: d.outcome,
+    sendAt: d.sendAt,
+    plan: d.plan.map(({ channel, mode, after, sendAt, timeoutMinutes, delayMinutes, content, estimatedCost }) => ({
+      channel,
+      mode,
+      after,
+      sendAt,
+      timeoutMinutes,
+      delayMinutes,
+      content,
+      estimatedCost,
+    })),
+  };
 }
 
 const DAY = 86_400_000;
@@ -74,7 +92,8 @@ export function handwrittenDefault(req: MessageRequest, ctx: DecisionContext, rs
       if (e.type === 'complaint.filed') complaint = Math.max(complaint, at);
       if (e.type === 'invoice.paid' && req.object && e.object?.type === req.object.type && e.object.id === req.object.id) paid = true;
       if (
-        (e.type === 'call.completed' || e.type.startsWith('ticket.') || e.type === 'reply.received') &&
+        // what the contact last contacted us about: a call or a ticket (a reply carries no topic)
+        (e.type === 'call.completed' || e.type === 'ticket.opened' || e.type === 'ticket.closed') &&
         now - at <= 14 * DAY &&
         at >= topicAt
       ) {
