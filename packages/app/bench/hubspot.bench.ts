@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signV3 } from '@signalbox/connectors';
 import { FakeHubspot } from '@signalbox/connectors/testing';
-import { BARE, errors, inProcessSystem, MAIN, run, startChild, stop } from './support.js';
+import { BARE, errors, inProcessSystem, MAIN, noFailedRequests, run, startChild, stop } from './support.js';
 
 const CONTACTS = Number(process.env.BENCH_SYNC_CONTACTS ?? 100_000);
 const EXPORT_CONTACTS = Number(process.env.BENCH_EXPORT_CONTACTS ?? 1_000_000);
@@ -184,6 +184,7 @@ async function webhookBench() {
   console.log(
     `  autocannon, 20 connections, ${SECONDS} s each; p99 ${ours.latency.p99} ms (baseline ${baseline.latency.p99} ms); errors ${errors(ours)} / ${errors(baseline)}`,
   );
+  noFailedRequests(ours, baseline);
 }
 
 const only = process.env.BENCH_HUBSPOT_ONLY;

@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { BARE, errors, MAIN, run, startChild, steady, stop } from './support.js';
+import { BARE, errors, MAIN, noFailedRequests, run, startChild, steady, stop } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 30);
@@ -124,6 +124,7 @@ async function ingestBench() {
   console.log(
     `  autocannon, 50 connections, ${SECONDS} s each; p50 ${ours.latency.p50} ms, p99 ${ours.latency.p99} ms (baseline p99 ${baseline.latency.p99} ms); ${durable} of ${warm.requests.total + ours.requests.total} accepted events (warm-up included) durable in the inbox; errors ${errors(ours)} / ${errors(baseline)}`,
   );
+  noFailedRequests(ours, baseline);
 }
 
 type LatencyLoad = 'steady' | 'bursts';

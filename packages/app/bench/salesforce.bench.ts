@@ -13,13 +13,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeSalesforce, fakeId, outboundEnvelope } from '@signalbox/connectors/testing';
 import type autocannon from 'autocannon';
-import { errors, inProcessSystem, MAIN, run, startChild, stop } from './support.js';
+import { errors, inProcessSystem, MAIN, noFailedRequests, run, startChild, stop } from './support.js';
 
 const CONTACTS = Number(process.env.BENCH_SF_CONTACTS ?? 1_000_000);
 const SOQL_SAMPLE = Number(process.env.BENCH_SF_SOQL_SAMPLE ?? 50_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const BARE_XML = fileURLToPath(new URL('./bare-xml-server.ts', import.meta.url));
 const REDIRECT = 'https://x.example/salesforce/oauth/callback';
+/** The Outbound Message endpoint's secret last path segment (the app refuses the bare path with 403). */
+const OUTBOUND_SECRET = 'bench-outbound-secret-0123456789';
 
 async function outboundBench() {
   const org = fakeId('00D', 1);
@@ -36,6 +38,7 @@ async function outboundBench() {
       SALESFORCE_CLIENT_ID: 'bench.consumer.key',
       SALESFORCE_CLIENT_SECRET: 'bench-consumer-secret-0123456789',
       SALESFORCE_ORG_IDS: org,
+      SALESFORCE_OUTBOUND_SECRET: OUTBOUND_SECRET,
       SALESFORCE_CDC: 'off',
     },
     /Signalbox is running at (http:\/\/[^\s]+)/,
@@ -77,7 +80,7 @@ async function outboundBench() {
       },
     ],
   };
-  const ours = await run({ ...common, url: `${app.url}/hooks/salesforce/outbound` });
+  const ours = await run({ ...common, url: `${app.url}/hooks/salesforce/outbound/${OUTBOUND_SECRET}` });
   const baseline = await run({ ...common, url: `${bare.url}/outbound` });
   await stop(app.child);
   await stop(bare.child);
@@ -87,6 +90,7 @@ async function outboundBench() {
   console.log(
     `  autocannon, 20 connections, ${SECONDS} s each; p99 ${ours.latency.p99} ms (baseline ${baseline.latency.p99} ms); errors ${errors(ours)} / ${errors(baseline)}`,
   );
+  noFailedRequests(ours, baseline);
 }
 
 /** Syncs `count` contacts from a fresh fake org; returns seconds, requests made and contacts stored. */

@@ -67,6 +67,17 @@ export function run(opts: autocannon.Options): Promise<autocannon.Result> {
 
 export const errors = (r: autocannon.Result) => r.non2xx + r.errors + r.timeouts;
 
+/**
+ * A throughput run whose requests failed measured the failure (a 403 is answered fast), not the
+ * endpoint: says so and makes the bench exit non-zero once it has printed everything.
+ */
+export function noFailedRequests(...runs: autocannon.Result[]): void {
+  const failed = runs.reduce((n, r) => n + errors(r), 0);
+  if (failed === 0) return;
+  console.error(`FAIL: ${failed} requests failed; the figures above are not a measurement of the endpoint`);
+  process.exitCode = 1;
+}
+
 /** The system in this process on a fresh SQLite file (default ruleset, no API keys, quiet). */
 export async function inProcessSystem(extra: Partial<SystemOptions> = {}) {
   const store = new Store(
