@@ -38,7 +38,7 @@ const BACKLOG = Number(process.env.BENCH_SCALING_EVENTS ?? 6_000);
  * events: claiming, preparing, recording) are optimised only after some hundreds of calls, and each
  * instance compiles them for itself: after one warm-up of 3,000 events shared by all, V8's
  * background threads compiled 423 functions during one instance's measured drain, and 553 in two
- * instances' drains of the same backlog; after 15,000, 232 and 351. What is compared is instances
+ * instances' drains of the same backlog; after 15,000 shared, 232 and 351. What is compared is instances
  * that have been running, each as long as the other.
  */
 const WARMUP_PER_INSTANCE = Number(process.env.BENCH_SCALING_WARMUP ?? 10_000);
