@@ -276,6 +276,45 @@ describe('text that cannot be stored as sent', () => {
   });
 });
 
+describe('numbers too large to store', () => {
+  it('an event or a contact with 1e999 in it is refused with the path (it was stored as null), on both ingest paths', async () => {
+    const event = (id: string, data: string) =>
+      `{"id":"${id}","type":"ticket.opened","occurredAt":"${MORNING}","contact":{"identities":[{"kind":"phone","value":"+254700000170"}]},"data":${data}}`;
+    for (const path of ['/api/v1/events', '/api/v1/events?via=express']) {
+      const res = await h
+        .api('integration')
+        .post(path)
+        .set('content-type', 'application/json')
+        .send(event('huge-1', `{"amount":1e999,"list":[1,-2E+400],"fine":1.7e308,"digits":${'9'.repeat(300)}}`));
+      expect(res.status, path).toBe(400);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+      expect(res.body, path).toMatchObject({
+        code: 'NUMBER_OUT_OF_RANGE',
+        errors: [{ path: '/data/amount' }, { path: '/data/list/1' }],
+      });
+      expect(res.body.errors).toHaveLength(2);
+    }
+    const contact = await h
+      .api('admin')
+      .post('/api/v1/contacts')
+      .set('content-type', 'application/json')
+      .send(`{"identities":[{"kind":"phone","value":"+254700000171"}],"attributes":{"score":${'9'.repeat(309)}}}`);
+    expect(contact.status).toBe(400);
+    expect(contact.body).toMatchObject({ code: 'NUMBER_OUT_OF_RANGE', errors: [{ path: '/attributes/score' }] });
+    expect(await h.store.inbox.backlog()).toBe(0);
+    // the largest doubles, and the same text inside a string, are values like any other
+    const fine = await h
+      .api('integration')
+      .post('/api/v1/events')
+      .set('content-type', 'application/json')
+      .send(event('huge-2', '{"amount":1.7976931348623157e308,"note":"1e999","tiny":1e-999}'));
+    expect(fine.status).toBe(202);
+    const stored = await h.api('admin').get('/api/v1/inbox/events?type=ticket.opened').expect(200);
+    const kept = stored.body.items.find((e: { eventId: string }) => e.eventId === 'huge-2');
+    expect(kept.payload.data).toEqual({ amount: 1.7976931348623157e308, note: '1e999', tiny: 0 });
+  });
+});
+
 describe('queries and requests at their edges', () => {
   it('a page size is digits from 1 to 500, given once; a range has `to` after `from`; a date alone is midnight UTC', async () => {
     for (const limit of ['0x10', '%205', '5%20', '1e2', '0', '501']) {

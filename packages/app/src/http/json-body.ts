@@ -155,7 +155,34 @@ export function parseJsonBody(raw: Buffer | string): unknown {
     throw new InputError('the body is not valid JSON', [{ path: '', message: 'not valid JSON' }], 'BODY_NOT_JSON');
   }
   assertStorableText(text, value);
+  assertFiniteNumbers(text, value);
   return value;
+}
+
+/**
+ * A number literal that may not fit a double: an exponent of 100 or more, or 309 digits in a row
+ * (looked for only where a run of digits starts: a megabyte of 308-digit runs is scanned in ~20 ms,
+ * not the second a match tried at every digit takes).
+ */
+const HUGE = /[eE]\+?0*[1-9]\d{2}|(?<!\d)\d{309}/;
+
+/**
+ * A number beyond what a double holds (`1e999`) is refused, with its path: JSON.parse reads it as
+ * Infinity, which no JSON can carry back, so it would be stored as `null`, silently another value.
+ * A body with no number literal of that size is not walked.
+ */
+export function assertFiniteNumbers(text: string, value: unknown): void {
+  if (!HUGE.test(text)) return;
+  const problems: Array<{ path: string; message: string }> = [];
+  const walk = (v: unknown, path: string) => {
+    if (problems.length >= 20) return;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) problems.push({ path, message: 'a number too large to store (beyond ±1.7976931348623157e308)' });
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}/${i}`));
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${path}/${pointerSegment(k)}`);
+  };
+  walk(value, '');
+  if (problems.length > 0) throw new InputError('the body holds a number too large to store', problems, 'NUMBER_OUT_OF_RANGE');
 }
 
 /**
@@ -216,6 +243,7 @@ export function parseJsonRecords(raw: Buffer, text = utf8Text(raw)): unknown {
   }
   if (!flatRecords(value)) assertJsonDepth(raw);
   assertStorableText(text, value);
+  assertFiniteNumbers(text, value);
   return value;
 }
 
