@@ -466,6 +466,14 @@ describe('HubSpot events in real time', () => {
     const problem = (await tooDeep.json()) as { code: string; errors: Array<{ path: string }> };
     expect(problem.code).toBe('JSON_TOO_DEEP');
     expect(problem.errors[0]?.path).toMatch(/^\/0\/propertyValue(\/a)+$/);
+    // a number no double holds, correctly signed, is refused with its path (it would be stored as null)
+    const url = `${h.url}/hooks/hubspot/webhooks`;
+    const huge = JSON.stringify([
+      event({ subscriptionType: 'contact.propertyChange', objectId: 1, propertyName: 'score', propertyValue: 'HUGE' }),
+    ]).replace('"HUGE"', '1e999');
+    const refused = await signedPost(url, huge);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ code: 'NUMBER_OUT_OF_RANGE', errors: [{ path: '/0/propertyValue' }] });
     // a malformed batch, correctly signed, is a 400 naming the path
     const bad = await fake.sendWebhooks(`${h.url}/hooks/hubspot/webhooks`, [{ eventId: 1, portalId: 'x' }]);
     expect(bad.status).toBe(400);
