@@ -5,12 +5,15 @@
  * the ruleset document; the rules themselves are the if-statements below.
  */
 import { foldConsent } from '../src/consent/fold.js';
+import { selectVariant } from '../src/content/select.js';
+import type { VariantOf } from '../src/content/template-schema.js';
 import type { DecisionContext } from '../src/model/context.js';
 import type { Decision, PlanStep } from '../src/model/decision.js';
 import type { MessageRequest } from '../src/model/message.js';
 import { type ContentVariant, DEFAULT_PURPOSE } from '../src/model/vocabulary.js';
 import { bestHourOf } from '../src/pipeline/facts.js';
 import type { CompiledRuleset } from '../src/ruleset/compile.js';
+import type { Template } from '../src/ruleset/schema.js';
 import { formatIso } from '../src/time/iso.js';
 import { inWindow, isValidTimeZone, localTime, nextAllowed } from '../src/time/zoned.js';
 
@@ -39,6 +42,20 @@ export function projectDecision(d: Decision): DecisionProjection {
     })),
   };
 }
+
+/** A template the ruleset does not define is the provider's own (approved); one it defines needs its rich variant's WhatsApp template. */
+function approvedOutsideWindow(template: Template | undefined, locale: string | undefined): boolean {
+  if (template?.content === undefined) return true;
+  const rich = selectVariant(template, 'rich', locale);
+  return rich !== null && rich.kind === 'rich' && (rich.variant as VariantOf<'rich'>).whatsappTemplate !== undefined;
+}
+
+const KEYWORD_REPLIES = new Set([
+  'keyword_stop_confirmation',
+  'keyword_stop_all_confirmation',
+  'keyword_start_confirmation',
+  'keyword_help_confirmation',
+]);
 
 const DAY = 86_400_000;
 const MIN = 60_000;
@@ -109,7 +126,9 @@ export function handwrittenDefault(req: MessageRequest, ctx: DecisionContext, rs
       return suppress;
     if (req.category === 'post_contact_survey' && req.topic !== topic) return suppress;
   }
-  const bypassQuiet = type === 'otp' || type === 'urgent';
+  // the reply to a contact's own STOP, START or HELP: at once, on any channel they may have written on
+  const keywordReply = type === 'transactional' && req.workflow === 'consent-keywords' && KEYWORD_REPLIES.has(req.template ?? '');
+  const bypassQuiet = type === 'otp' || type === 'urgent' || keywordReply;
   let notBefore = now;
   if (type === 'promotional') {
     const day: number[] = [];
@@ -137,6 +156,7 @@ export function handwrittenDefault(req: MessageRequest, ctx: DecisionContext, rs
     groups = [['ussd', 'sms']];
   else if (type === 'promotional' && wa !== undefined && wa.read >= 3 && wa.delivered > 0 && wa.read / wa.delivered >= 0.5)
     groups = [['whatsapp'], ['email']];
+  else if (keywordReply) groups = [['sms'], ['whatsapp'], ['viber'], ['rcs']];
   else if (type === 'otp' || type === 'transactional') groups = [['sms'], ['voice']];
   else if (type === 'service') groups = [['whatsapp', 'viber'], ['sms']];
   else if (type === 'rich') groups = [['rcs'], ['whatsapp'], ['sms']];
@@ -155,9 +175,11 @@ export function handwrittenDefault(req: MessageRequest, ctx: DecisionContext, rs
     if (cfg === undefined || !consent.allows(ch, purpose) || !kinds.has(cfg.address)) return true;
     if (cfg.requires !== undefined && c.capabilities[cfg.requires] !== true) return true;
     if (market !== undefined && !market.channels.includes(ch)) return true;
-    if (cfg.sessionWindowHours !== undefined && req.template === undefined) {
+    if (cfg.sessionWindowHours !== undefined) {
       const last = c.lastInbound[ch];
-      if (last === undefined || now - Date.parse(last) >= cfg.sessionWindowHours * 3_600_000) return true;
+      const open = last !== undefined && now - Date.parse(last) < cfg.sessionWindowHours * 3_600_000;
+      // outside the window: only a template, and one the ruleset defines only if it maps to an approved one
+      if (!open && (req.template === undefined || !approvedOutsideWindow(src.templates[req.template], c.locale))) return true;
     }
     return false;
   };

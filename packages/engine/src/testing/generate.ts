@@ -36,6 +36,12 @@ const TOPICS = ['billing', 'broadband', 'delivery', undefined];
 const EVENT_TYPES = ['ticket.opened', 'ticket.closed', 'complaint.filed', 'invoice.paid', 'call.completed', 'reply.received'];
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const KEYWORD_TEMPLATES = [
+  'keyword_stop_confirmation',
+  'keyword_stop_all_confirmation',
+  'keyword_start_confirmation',
+  'keyword_help_confirmation',
+] as const;
 
 /** A varied contact with its decision context, around `now`. */
 export function generateContext(r: () => number, i: number, now: number): DecisionContextInput {
@@ -113,6 +119,11 @@ export function generateRequest(r: () => number, type: MessageType): MessageRequ
   if (r() < 0.2) req.priority = 'high';
   if (type === 'rich' || r() < 0.1) req.rich = true;
   if (r() < 0.3) req.object = { type: 'invoice', id: `inv-${Math.floor(r() * 3)}` };
+  // the reply to a contact's own STOP, START or HELP, as the app's inbound keywords ask for it
+  if (type === 'transactional' && r() < 0.1) {
+    req.workflow = 'consent-keywords';
+    req.template = pick(r, KEYWORD_TEMPLATES);
+  }
   return req;
 }
 
