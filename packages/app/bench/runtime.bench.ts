@@ -137,11 +137,13 @@ async function latencyBench(kind: LatencyLoad) {
   const zone = `Etc/GMT${offset >= 0 ? '-' : '+'}${Math.abs(offset)}`;
   const contacts = await createContacts(app.url, 2000, zone, '002');
   let rss = 0;
+  let answered = 'no answer';
   const sampler = setInterval(async () => {
     try {
       // /metrics wants an admin (or metrics) key like any other route
-      const text = await (await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text();
-      const m = /^process_resident_memory_bytes(?:\{[^}]*\})? (\d+)/m.exec(text);
+      const res = await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } });
+      answered = `HTTP ${res.status}`;
+      const m = /^process_resident_memory_bytes(?:\{[^}]*\})? (\d+)/m.exec(await res.text());
       if (m) rss = Math.max(rss, Number(m[1]));
     } catch {
       // the sampler never fails the run
@@ -221,7 +223,7 @@ async function latencyBench(kind: LatencyLoad) {
   const span = (Math.max(...rows.map((r) => r.sent)) - Math.min(...rows.map((r) => r.received))) / 1000;
   const how = kind === 'steady' ? 'evenly spaced' : "autocannon's per-second bursts";
   console.log(
-    `event → provider call at ${result.rate} events/s (${how}) for ${LATENCY_SECONDS} s after ${WARMUP_SECONDS} s of warm-up at the same rate (embedded profile): p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${Math.max(...latencies)} ms over ${latencies.length} sends of ${events} events (${Math.round(latencies.length / span)} events/s through, first accepted to last sent); peak RSS ${rss > 0 ? `${Math.round(rss / 1024 / 1024)} MB` : 'not read (no /metrics answer)'}`,
+    `event → provider call at ${result.rate} events/s (${how}) for ${LATENCY_SECONDS} s after ${WARMUP_SECONDS} s of warm-up at the same rate (embedded profile): p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms, max ${Math.max(...latencies)} ms over ${latencies.length} sends of ${events} events (${Math.round(latencies.length / span)} events/s through, first accepted to last sent); peak RSS ${rss > 0 ? `${Math.round(rss / 1024 / 1024)} MB` : `not read (/metrics: ${answered})`}`,
   );
 }
 

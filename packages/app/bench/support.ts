@@ -69,12 +69,15 @@ export const errors = (r: autocannon.Result) => r.non2xx + r.errors + r.timeouts
 
 /**
  * A throughput run whose requests failed measured the failure (a 403 is answered fast), not the
- * endpoint: says so and makes the bench exit non-zero once it has printed everything.
+ * endpoint: past one request in a thousand (a stray timeout is not that), says so and makes the
+ * bench exit non-zero once it has printed everything. (`pnpm bench` chains the files: the ones
+ * after it do not run, which is the point.)
  */
 export function noFailedRequests(...runs: autocannon.Result[]): void {
   const failed = runs.reduce((n, r) => n + errors(r), 0);
-  if (failed === 0) return;
-  console.error(`FAIL: ${failed} requests failed; the figures above are not a measurement of the endpoint`);
+  const total = runs.reduce((n, r) => n + r.requests.total, 0);
+  if (failed <= total / 1000) return;
+  console.error(`FAIL: ${failed} of ${total} requests failed; the figures above are not a measurement of the endpoint`);
   process.exitCode = 1;
 }
 
