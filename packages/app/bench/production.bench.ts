@@ -44,6 +44,8 @@ const BACKLOG = Number(process.env.BENCH_SCALING_EVENTS ?? 12_000);
  * total, 3,000.)
  */
 const WARMUP_PER_INSTANCE = Number(process.env.BENCH_SCALING_WARMUP ?? 10_000);
+/** The instances of the larger scaling run (the smaller has one). */
+const MOST_INSTANCES = 2;
 /** Drains per instance count; the best of them is kept (see bestOf). */
 const RUNS = Number(process.env.BENCH_SCALING_RUNS ?? 3);
 /** How many units each instance's rounds run side by side, as printed (the instances' default on this machine unless set). */
@@ -265,7 +267,7 @@ async function drainWith(n: number): Promise<Drain> {
     },
     /Signalbox is running at (http:\/\/[^\s]+)/,
   );
-  const warmup = WARMUP_PER_INSTANCE * 2;
+  const warmup = WARMUP_PER_INSTANCE * MOST_INSTANCES;
   const contacts = await createContacts(loader.url, warmup + BACKLOG, '004');
   const post = async (from: number, count: number, prefix: string) => {
     for (let i = from; i < from + count; i += 100) {
@@ -316,7 +318,7 @@ async function drains(n: number) {
 
 async function scalingBench() {
   const one = await drains(1);
-  const two = await drains(2);
+  const two = await drains(MOST_INSTANCES);
   const each = (d: Awaited<ReturnType<typeof drains>>) =>
     d.all.map((r) => `${Math.round(r.perCpuSecond)} (warm-up ${r.warmed.join(' + ')})`).join(', ');
   console.log(
