@@ -2,6 +2,7 @@
  * Issue 4's scenarios through HTTP: the embedded profile (SQLite), the sandbox provider posting
  * signed receipts back over a real socket, time moved by a test clock and due timers run.
  */
+import { createLogger, SandboxProvider } from '@signalbox/app';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../support/harness.js';
 
@@ -1206,6 +1207,59 @@ describe('a provider call that fails', () => {
     expect((await h.store.attempts.forMessage(message?.id as string)).map((a) => a.status)).toEqual(['read']);
     await h.advance(120_000);
     expect(failures).toBe(2);
+  });
+
+  it('the provider took it but the answer was lost, and the receipts with the instance that sent: made again under the same claim, one message, and its receipts arrive', async () => {
+    let calls = 0;
+    // the first call reaches the provider (its log has the message), then the instance dies before
+    // its answer is recorded or the provider's receipts, posted to it, are taken
+    let dying: SandboxProvider | null = null;
+    h = await startHarness({
+      at: MORNING,
+      wrapSandbox: (sandbox) => ({
+        name: 'sandbox',
+        async send(m) {
+          if (calls++ > 0) return sandbox.send(m);
+          dying ??= new SandboxProvider({
+            sends: h.store.sandbox,
+            log: createLogger('silent'),
+            secret: 'another-instance-secret-0123456789',
+            receiptUrl: () => null,
+            now: () => h.clock.now().getTime(),
+          });
+          await dying.send(m);
+          throw new Error('socket hang up');
+        },
+      }),
+    });
+    const id = await contact('+254711000032');
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({ id: 'lost-1', type: 'invoice.overdue', occurredAt: MORNING, contact: { id }, object: { type: 'invoice', id: 'lost-1' } })
+      .expect(202);
+    await h.settle();
+    const [message] = await h.store.messages.forContact(id);
+    expect((await h.store.attempts.forMessage(message?.id as string)).map((a) => a.status)).toEqual(['claimed']);
+    await h.advance(30_001);
+    expect(calls).toBe(2);
+    // one message (the provider knows the claim), asked for twice
+    expect((await h.store.sandbox.sends()).map((s) => [s.claim, s.calls])).toEqual([[`${message?.id}:0`, 2]]);
+    const [attempt] = await h.store.attempts.forMessage(message?.id as string);
+    expect(attempt?.status).toBe('read');
+    // timed as the provider first took it, once each
+    const receipts = await h.db
+      .selectFrom('receipts')
+      .select(['status', 'at'])
+      .where('attempt_id', '=', attempt?.id as string)
+      .execute();
+    expect(receipts.map((r) => [r.status, Number(r.at)])).toEqual([
+      ['delivered', Date.parse(MORNING)],
+      ['read', Date.parse(MORNING)],
+    ]);
+    expect((await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact.engagement).toEqual({
+      sms: { sent: 1, delivered: 1, read: 1, replied: 0 },
+    });
   });
 });
 

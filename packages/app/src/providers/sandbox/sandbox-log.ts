@@ -15,6 +15,15 @@ export interface SandboxSend {
   at: number;
 }
 
+/** What the log says of one send it was handed. */
+export interface SandboxRecorded {
+  providerMessageId: string;
+  /** The claim had been sent before: this is a retry of the same message. */
+  duplicate: boolean;
+  /** When the claim was first sent (ms). */
+  at: number;
+}
+
 /**
  * The sandbox provider's own record of what it was asked to send: one row per idempotency claim,
  * whatever the retries (a retried send is not a second message; `calls` counts the tries).
@@ -24,9 +33,10 @@ export class SandboxLog {
 
   /**
    * Several sends in one write (the sandbox coalesces concurrent calls); per send, in order, its
-   * provider id and whether the claim had been sent before (then only its call count goes up).
+   * provider id, whether the claim had been sent before (then only its call count goes up) and
+   * when it was first sent (a retry's answer names the first call's moment).
    */
-  async record(list: readonly SandboxSend[]): Promise<Array<{ providerMessageId: string; duplicate: boolean }>> {
+  async record(list: readonly SandboxSend[]): Promise<SandboxRecorded[]> {
     const inserted = await this.c.db
       .insertInto('sandbox_sends')
       .values(
@@ -45,24 +55,25 @@ export class SandboxLog {
       .returning(['claim', 'provider_message_id'])
       .execute();
     const fresh = new Map(inserted.map((r) => [r.claim, r.provider_message_id]));
-    if (fresh.size === list.length) return list.map((s) => ({ providerMessageId: fresh.get(s.claim) as string, duplicate: false }));
+    if (fresh.size === list.length)
+      return list.map((s) => ({ providerMessageId: fresh.get(s.claim) as string, duplicate: false, at: s.at }));
     // a claim sent before (or twice in this batch): one more call on the row already there
     return inTransaction(this.c, async (tx) => {
-      const out: Array<{ providerMessageId: string; duplicate: boolean }> = [];
+      const out: SandboxRecorded[] = [];
       for (const s of list) {
         const id = fresh.get(s.claim);
         if (id !== undefined) {
           fresh.delete(s.claim);
-          out.push({ providerMessageId: id, duplicate: false });
+          out.push({ providerMessageId: id, duplicate: false, at: s.at });
           continue;
         }
-        await tx.db.updateTable('sandbox_sends').set({ calls: sql`calls + 1` }).where('claim', '=', s.claim).execute();
         const existing = await tx.db
-          .selectFrom('sandbox_sends')
-          .select('provider_message_id')
+          .updateTable('sandbox_sends')
+          .set({ calls: sql`calls + 1` })
           .where('claim', '=', s.claim)
+          .returning(['provider_message_id', 'at'])
           .executeTakeFirstOrThrow();
-        out.push({ providerMessageId: existing.provider_message_id, duplicate: true });
+        out.push({ providerMessageId: existing.provider_message_id, duplicate: true, at: Number(existing.at) });
       }
       return out;
     });

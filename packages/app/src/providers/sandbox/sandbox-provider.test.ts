@@ -36,13 +36,13 @@ describe('the sandbox posting its receipts', () => {
   });
   afterAll(async () => opened?.dispose());
 
-  const provider = (url: string) =>
+  const provider = (url: string | null, now: () => number = () => Date.now()) =>
     new SandboxProvider({
       sends: opened.store.sandbox,
       log: createLogger('silent'),
       secret: 'sandbox-secret-0123456789abcdef',
       receiptUrl: () => url,
-      now: () => Date.now(),
+      now,
     });
   const send = (p: SandboxProvider, claim: string) =>
     p.send({ claim, messageId: claim, channel: 'sms', to: '+254700000001', content: 'text', template: null, estimatedCost: 0 } as never);
@@ -69,6 +69,35 @@ describe('the sandbox posting its receipts', () => {
       await p.drain();
       expect(endpoint.seen()).toBe(3);
       expect(endpoint.got).toHaveLength(0);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it("posts a retried claim's receipts again, timed as the first call (the instance that sent may have died before posting them)", async () => {
+    const endpoint = await flakyEndpoint(0);
+    try {
+      const first = Date.parse('2026-12-07T10:00:00Z');
+      // the instance that sent first was killed before its receipts went out (it posts none here)
+      const crashed = provider(null, () => first);
+      const sent = (await send(crashed, 'again-1:0')) as { providerMessageId: string };
+      // another instance retakes the claim a lease later: the same message, and its receipts arrive
+      const retaker = provider(endpoint.url, () => first + 60_000);
+      const again = (await send(retaker, 'again-1:0')) as { providerMessageId: string };
+      await retaker.drain();
+      expect(again.providerMessageId).toBe(sent.providerMessageId);
+      const batch = (endpoint.got[0] as { receipts: Array<{ providerMessageId: string; status: string; at: string }> }).receipts;
+      expect(batch).toEqual([
+        { providerMessageId: sent.providerMessageId, status: 'delivered', at: '2026-12-07T10:00:00.000Z' },
+        { providerMessageId: sent.providerMessageId, status: 'read', at: '2026-12-07T10:00:00.000Z' },
+      ]);
+      // once more: the same receipts, the same times (the receipt log knows them and counts nothing twice)
+      await send(retaker, 'again-1:0');
+      await retaker.drain();
+      expect(endpoint.got[1]).toEqual(endpoint.got[0]);
+      const row = (await opened.store.sandbox.sends()).find((r) => r.claim === 'again-1:0');
+      expect(row?.calls).toBe(3);
+      expect(row?.at).toBe(first);
     } finally {
       await endpoint.close();
     }

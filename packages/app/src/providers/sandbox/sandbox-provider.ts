@@ -2,7 +2,7 @@ import type { ChannelProvider, OutboundMessage, ReceiptStatus, SendResult } from
 import { Coalescer } from '../../db/coalescer.js';
 import type { Logger } from '../../logger.js';
 import { sign } from '../../security/signature.js';
-import type { SandboxLog, SandboxSend } from './sandbox-log.js';
+import type { SandboxLog, SandboxRecorded, SandboxSend } from './sandbox-log.js';
 
 /**
  * What the sandbox does per channel and address: rules are tried in order, the first whose
@@ -58,7 +58,7 @@ export class SandboxProvider implements ChannelProvider {
   private chain: Promise<void> = Promise.resolve();
 
   /** The durable send log; sends that come together are written together. */
-  private readonly log: Coalescer<SandboxSend, { providerMessageId: string; duplicate: boolean }>;
+  private readonly log: Coalescer<SandboxSend, SandboxRecorded>;
 
   constructor(private readonly o: SandboxOptions) {
     this.log = new Coalescer((list) => o.sends.record(list), 200);
@@ -72,7 +72,7 @@ export class SandboxProvider implements ChannelProvider {
   async send(m: OutboundMessage): Promise<SendResult> {
     const rule = this.ruleFor(m.channel, m.to);
     if (rule?.reject) return { status: 'failed', error: `sandbox rejects ${m.channel} to this address`, retryable: false };
-    const { providerMessageId, duplicate } = await this.log.submit({
+    const { providerMessageId, at } = await this.log.submit({
       claim: m.claim,
       providerMessageId: `sbx-${m.claim}`,
       channel: m.channel,
@@ -82,7 +82,10 @@ export class SandboxProvider implements ChannelProvider {
       // the moment of the call, not of the log's write (which may wait for the database)
       at: this.o.now(),
     });
-    if (!duplicate && (rule?.receipts.length ?? 0) > 0) this.postReceipts(providerMessageId, rule?.receipts ?? []);
+    // a retried claim (its sender crashed or lost the answer) is the same message: its receipts are
+    // posted again, timed as the first call's, so those already applied are known and change nothing,
+    // and those lost with a crashed instance (posted from its process) still arrive
+    if ((rule?.receipts.length ?? 0) > 0) this.postReceipts(providerMessageId, rule?.receipts ?? [], at);
     // the sandbox charges what the price table says for the contact's market
     return { status: 'accepted', providerMessageId, cost: m.estimatedCost };
   }
@@ -92,9 +95,9 @@ export class SandboxProvider implements ChannelProvider {
    * batches (every `batchMs`, at most BATCH per request), in the order they were produced, so a
    * message's `delivered` always arrives before its `read`.
    */
-  private postReceipts(providerMessageId: string, statuses: readonly ReceiptStatus[]): void {
+  private postReceipts(providerMessageId: string, statuses: readonly ReceiptStatus[], sentAt: number): void {
     if (this.o.receiptUrl() === null) return;
-    const at = new Date(this.o.now()).toISOString();
+    const at = new Date(sentAt).toISOString();
     for (const status of statuses) this.queue.push({ providerMessageId, status, at });
     this.timer ??= setTimeout(() => {
       this.timer = null;
