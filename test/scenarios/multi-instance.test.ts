@@ -183,8 +183,8 @@ describe('several instances on one PostgreSQL', () => {
 
   it('SIGTERM: the instance says it is not ready first, finishes its round, releases its claims and exits cleanly', async () => {
     const env = { SHUTDOWN_DELAY_MS: '600', SIGNALBOX_RULESET: anyTimeRuleset() };
-    // sends left at `sent` for good by the instances killed above: their receipts were queued in the
-    // process that died (a lost webhook; the delivery timeout decides for those)
+    // sends left at `sent` by the instances killed above: their receipts were queued in the process
+    // that died (a lost webhook: a step's delivery timeout expires it, a last step stays at `sent`)
     const withoutReceipts = async () =>
       (
         await db.query<{ claim: string }>(

@@ -1252,11 +1252,56 @@ describe('a provider call that fails', () => {
       .selectFrom('receipts')
       .select(['status', 'at'])
       .where('attempt_id', '=', attempt?.id as string)
+      .orderBy('status')
       .execute();
     expect(receipts.map((r) => [r.status, Number(r.at)])).toEqual([
       ['delivered', Date.parse(MORNING)],
       ['read', Date.parse(MORNING)],
     ]);
+    expect((await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact.engagement).toEqual({
+      sms: { sent: 1, delivered: 1, read: 1, replied: 0 },
+    });
+  });
+
+  it('the provider took it and said "undeliverable", then the answer was lost: made again, the same receipt again changes nothing, one fallback', async () => {
+    let calls = 0;
+    h = await startHarness({
+      at: MORNING,
+      wrapSandbox: (sandbox) => ({
+        name: 'sandbox',
+        async send(m) {
+          if (calls++ > 0) return sandbox.send(m);
+          // the provider takes it (and posts its receipt, which waits for the send's bookkeeping)
+          await sandbox.send(m);
+          throw new Error('socket hang up');
+        },
+      }),
+    });
+    // numbers ending in 0: undeliverable on WhatsApp; the plan falls back to SMS
+    const id = await contact('+254711000040', { capabilities: { whatsapp: true } });
+    const sent = await request(id, { type: 'service', template: 'order_update', rich: true });
+    expect(sent.decision.plan.map((s: { channel: string }) => s.channel)).toEqual(['whatsapp', 'sms']);
+    await h.settle();
+    expect((await h.store.attempts.forMessage(sent.messageId)).map((a) => a.status)).toEqual(['claimed']);
+    await h.advance(30_001);
+    await h.advance(60 * MIN);
+    expect(calls).toBe(3);
+    // WhatsApp asked twice for one message; the fallback SMS once
+    expect((await h.store.sandbox.sends()).map((s) => [s.channel, s.calls])).toEqual([
+      ['whatsapp', 2],
+      ['sms', 1],
+    ]);
+    const attempts = await h.store.attempts.forMessage(sent.messageId);
+    expect(attempts.map((a) => [a.channel, a.status])).toEqual([
+      ['whatsapp', 'undelivered'],
+      ['sms', 'read'],
+    ]);
+    const logged = await h.db
+      .selectFrom('receipts')
+      .select('status')
+      .where('attempt_id', '=', (attempts[0] as { id: string }).id)
+      .execute();
+    expect(logged.map((r) => r.status)).toEqual(['undelivered']);
     expect((await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact.engagement).toEqual({
       sms: { sent: 1, delivered: 1, read: 1, replied: 0 },
     });

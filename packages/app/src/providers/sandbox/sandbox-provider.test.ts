@@ -29,10 +29,10 @@ async function flakyEndpoint(fail: number) {
   return { url, got, seen: () => seen, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-describe('the sandbox posting its receipts', () => {
+describe.each(storeFactories)('the sandbox posting its receipts ($name)', (factory) => {
   let opened: Awaited<ReturnType<(typeof storeFactories)[number]['open']>>;
   beforeAll(async () => {
-    opened = await (storeFactories[0] as (typeof storeFactories)[number]).open();
+    opened = await factory.open();
   });
   afterAll(async () => opened?.dispose());
 
@@ -98,6 +98,19 @@ describe('the sandbox posting its receipts', () => {
       const row = (await opened.store.sandbox.sends()).find((r) => r.claim === 'again-1:0');
       expect(row?.calls).toBe(3);
       expect(row?.at).toBe(first);
+      // the log itself: a claim new and again in one write, and one it knows, each with its first time
+      const recorded = await opened.store.sandbox.record(
+        [
+          { claim: 'again-2:0', at: first + 5 },
+          { claim: 'again-2:0', at: first + 6 },
+          { claim: 'again-1:0', at: first + 7 },
+        ].map((x) => ({ ...x, providerMessageId: `sbx-${x.claim}`, channel: 'sms', address: '+254700000001', content: 'text' })),
+      );
+      expect(recorded).toEqual([
+        { providerMessageId: 'sbx-again-2:0', duplicate: false, at: first + 5 },
+        { providerMessageId: 'sbx-again-2:0', duplicate: true, at: first + 5 },
+        { providerMessageId: 'sbx-again-1:0', duplicate: true, at: first },
+      ]);
     } finally {
       await endpoint.close();
     }
