@@ -1176,6 +1176,20 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('events applied togeth
 });
 
 describe('a provider call that fails', () => {
+  /** An overdue invoice of the contact: its payment reminder's first SMS is due at once. */
+  const overdue = (invoice: string, contactId: string) =>
+    h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: invoice,
+        type: 'invoice.overdue',
+        occurredAt: MORNING,
+        contact: { id: contactId },
+        object: { type: 'invoice', id: invoice },
+      })
+      .expect(202);
+
   it('is made again 30 s later under the same claim, through the send gate; the message goes out once', async () => {
     let failures = 0;
     h = await startHarness({
@@ -1189,11 +1203,7 @@ describe('a provider call that fails', () => {
       }),
     });
     const id = await contact('+254711000031');
-    await h
-      .api('integration')
-      .post('/api/v1/events')
-      .send({ id: 'flaky-1', type: 'invoice.overdue', occurredAt: MORNING, contact: { id }, object: { type: 'invoice', id: 'flaky-1' } })
-      .expect(202);
+    await overdue('flaky-1', id);
     await h.settle();
     expect(failures).toBe(1);
     expect(await h.store.sandbox.sends()).toEqual([]);
@@ -1233,11 +1243,7 @@ describe('a provider call that fails', () => {
       }),
     });
     const id = await contact('+254711000032');
-    await h
-      .api('integration')
-      .post('/api/v1/events')
-      .send({ id: 'lost-1', type: 'invoice.overdue', occurredAt: MORNING, contact: { id }, object: { type: 'invoice', id: 'lost-1' } })
-      .expect(202);
+    await overdue('lost-1', id);
     await h.settle();
     const [message] = await h.store.messages.forContact(id);
     expect((await h.store.attempts.forMessage(message?.id as string)).map((a) => a.status)).toEqual(['claimed']);

@@ -85,7 +85,7 @@ export class SandboxProvider implements ChannelProvider {
     // a retried claim (its sender crashed or lost the answer) is the same message: its receipts are
     // posted again, timed as the first call's, so those already applied are known and change nothing,
     // and those lost with a crashed instance (posted from its process) still arrive
-    if ((rule?.receipts.length ?? 0) > 0) this.postReceipts(providerMessageId, rule?.receipts ?? [], at);
+    if (rule !== undefined && rule.receipts.length > 0) this.postReceipts(providerMessageId, rule.receipts, at);
     // the sandbox charges what the price table says for the contact's market
     return { status: 'accepted', providerMessageId, cost: m.estimatedCost };
   }
