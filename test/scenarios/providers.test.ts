@@ -37,9 +37,13 @@ afterEach(async () => {
   await Promise.all([twilio.stop(), telerivet.stop(), smtp.stop()]);
 });
 
-async function start(routes = 'sms=twilio,telerivet;whatsapp=twilio;voice=twilio;email=smtp;ussd=telerivet') {
+async function start(
+  routes = 'sms=twilio,telerivet;whatsapp=twilio;voice=twilio;email=smtp;ussd=telerivet',
+  o: { postgresSchema?: string } = {},
+) {
   h = await startHarness({
     at: MORNING,
+    ...o,
     providers: {
       routes,
       twilio: {
@@ -631,5 +635,58 @@ describe('email over SMTP', () => {
     const bad = await report({ type: 'bounce', recipient: 'not-an-email', at: MORNING });
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual([expect.objectContaining({ path: '/recipient' })]);
+  });
+});
+
+describe.each([{ name: 'sqlite' }, { name: 'postgres' }])("status callbacks that beat Twilio's answer to the send ($name)", ({ name }) => {
+  it('are parked, then applied as the send is recorded: each message ends delivered, nothing left parked, counted once', async () => {
+    await start(
+      undefined,
+      name === 'postgres' ? { postgresSchema: `cbf_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}` } : {},
+    );
+    // the carrier's callbacks reach the app before Twilio answers the API call
+    twilio.rules = [{ to: '^\\+2547113', statuses: ['sent', 'delivered'], callbacksFirst: true }];
+    const id = await phone('+254711300001');
+    // the worker's chores (the sweep of parked receipts among them) ran just now: not again for seconds
+    await settle();
+    // a message a journey sends as its event is applied: claimed in that unit, recorded after the call
+    await h
+      .api('integration')
+      .post('/api/v1/events')
+      .send({
+        id: 'inv-cbf-overdue',
+        type: 'invoice.overdue',
+        occurredAt: MORNING,
+        contact: { id },
+        object: { type: 'invoice', id: 'inv-cbf' },
+      })
+      .expect(202);
+    // one round: the unit, the call (the callbacks arrive and are parked), the send recorded
+    await h.system.runtime.round();
+    expect(twilio.messages().map(to)).toEqual(['+254711300001']);
+    const [journeyMessage] = await h.db.selectFrom('messages').select('id').where('journey_id', '=', 'payment-reminder').execute();
+    const state = async (messageId: string) => {
+      const message = (await h.api('agent').get(`/api/v1/messages/${messageId}`).expect(200)).body;
+      return {
+        message: message.message.status,
+        attempts: message.attempts.map((a: { channel: string; status: string }) => `${a.channel}:${a.status}`),
+        receipts: message.attempts[0].receipts.map((r: { status: string }) => r.status),
+      };
+    };
+    // applied as the send was recorded, not left for the sweep
+    expect(await state(journeyMessage?.id as string)).toEqual({
+      message: 'delivered',
+      attempts: ['sms:delivered'],
+      receipts: ['delivered'],
+    });
+    expect(await h.db.selectFrom('pending_receipts').selectAll().execute()).toEqual([]);
+    // one asked for through the API goes through its timer and the send gate: the same
+    const asked = await send(id, { type: 'service', template: 'order_update' });
+    await settle();
+    expect(twilio.messages().map(to)).toEqual(['+254711300001', '+254711300001']);
+    expect(await state(asked.messageId)).toEqual({ message: 'delivered', attempts: ['sms:delivered'], receipts: ['delivered'] });
+    expect(await h.db.selectFrom('pending_receipts').selectAll().execute()).toEqual([]);
+    const engagement = (await h.api('agent').get(`/api/v1/contacts/${id}`).expect(200)).body.contact.engagement;
+    expect(engagement.sms).toMatchObject({ sent: 2, delivered: 2 });
   });
 });

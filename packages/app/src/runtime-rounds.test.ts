@@ -21,7 +21,7 @@ afterAll(async () => {
   for (const s of schemas) await dropPostgresSchema(TEST_DATABASE_URL, s);
 });
 
-async function setUp(concurrency = 4, sources: (clock: TestClock) => InboxSource[] = () => []) {
+async function setUp(concurrency = 4, sources: (clock: TestClock, store: Store) => InboxSource[] = () => []) {
   const schema = `t_rr_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   schemas.push(schema);
   const statements: string[] = [];
@@ -36,7 +36,7 @@ async function setUp(concurrency = 4, sources: (clock: TestClock) => InboxSource
     log: createLogger('silent'),
     lease: { ms: 30_000, owner: 'test' },
     concurrency,
-    extend: () => ({ sources: sources(clock) }),
+    extend: () => ({ sources: sources(clock, store) }),
     // a slow machine's round must not end a side's turn early: each takes until it finds less than a full unit
     eventsSliceMs: 600_000,
   });
@@ -48,8 +48,8 @@ async function setUp(concurrency = 4, sources: (clock: TestClock) => InboxSource
     clock,
     statements,
     looks: () => count(/^select\s+\(select count\(\*\) from \(select 1 as one from inbox/),
-    // the polls the look stands for, each asked alone (a busy round asks for the timers' head once
-    // more after its events: `timerLooks`)
+    // the polls the look stands for, each asked alone, and the timers' head asked alone (a busy
+    // round judges its timers by the look and by what its own units scheduled: `timerLooks`, none)
     polls: () => count(/^select "id" from "(inbox|attempts)" where .* limit \$\d+$/s),
     timerLooks: () => count(/^select "due_at" from "timers"/),
     takes: () => count(/^\s*with c as materialized \(\s*select id, lane, received_at from inbox/),
@@ -92,7 +92,7 @@ describe('a round of the worker (PostgreSQL, four sides)', () => {
       await events(w.store, 3);
       w.statements.length = 0;
       expect(await w.runtime.round()).toBe(3);
-      expect([w.looks(), w.takes(), w.polls(), w.timerLooks()]).toEqual([1, 1, 0, 1]);
+      expect([w.looks(), w.takes(), w.polls(), w.timerLooks()]).toEqual([1, 1, 0, 0]);
     } finally {
       await w.store.close();
     }
@@ -109,7 +109,7 @@ describe('a round of the worker (PostgreSQL, four sides)', () => {
       expect(w.looks()).toBe(1);
       expect(w.takes()).toBeGreaterThanOrEqual(3);
       expect(w.takes()).toBeLessThanOrEqual(5);
-      expect([w.polls(), w.timerLooks()]).toEqual([0, 1]);
+      expect([w.polls(), w.timerLooks()]).toEqual([0, 0]);
     } finally {
       await w.store.close();
     }
@@ -121,7 +121,7 @@ describe('a round of the worker (PostgreSQL, four sides)', () => {
       await events(w.store, 120);
       w.statements.length = 0;
       expect(await w.runtime.round()).toBe(120);
-      expect([w.looks(), w.takes(), w.polls(), w.timerLooks()]).toEqual([1, 3, 0, 1]);
+      expect([w.looks(), w.takes(), w.polls(), w.timerLooks()]).toEqual([1, 3, 0, 0]);
     } finally {
       await w.store.close();
     }
@@ -149,6 +149,59 @@ describe('a round of the worker (PostgreSQL, four sides)', () => {
       expect(w.timerClaims()).toBeGreaterThanOrEqual(1);
       const [timer] = await w.db.db.selectFrom('timers').select(['claim_owner']).execute();
       expect(timer?.claim_owner).not.toBeNull();
+    } finally {
+      await w.store.close();
+    }
+  });
+
+  it("claims in the same round a timer its own units scheduled for now, without asking the database; another process's, in the next", async () => {
+    // a raw event whose source's step schedules a timer due now (as a unit that defers a send to
+    // now, or a failed send's fallback, does), and writes another as another process would
+    const w = await setUp(4, (clock, store) => [
+      {
+        source: 'schedules',
+        prepare: async () => {
+          await store.timers.schedule({ kind: 'step', messageId: 'm-now', step: 0 }, clock.now().getTime(), clock.now().getTime());
+          await w.db.db
+            .insertInto('timers')
+            .values({
+              id: 'other-process',
+              key: 'm-other:step:0',
+              kind: 'step',
+              ref: 'm-other',
+              due_at: clock.now().getTime(),
+              payload: JSON.stringify({ messageId: 'm-other', step: 0 }),
+              claim_owner: null,
+              claim_expires_at: null,
+              fired_at: null,
+              cancelled_at: null,
+              created_at: clock.now().getTime(),
+              contact_id: null,
+            })
+            .execute();
+          return { kind: 'ignore', note: 'nothing to apply' };
+        },
+      },
+    ]);
+    try {
+      await w.store.inbox.accept({ source: 'schedules', eventId: 'r-2', type: 'raw', payload: {}, stage: 'raw' }, T);
+      w.statements.length = 0;
+      await w.runtime.round();
+      expect([w.looks(), w.timerLooks()]).toEqual([1, 0]);
+      const claimed = async () =>
+        (await w.db.db.selectFrom('timers').select(['key', 'claim_owner', 'fired_at']).orderBy('key').execute()).map((t) => [
+          t.key,
+          t.claim_owner !== null || t.fired_at !== null,
+        ]);
+      // its own timer noted as due: the sides claimed (they claim whatever is due, so the other's too)
+      expect((await claimed()).find(([k]) => k === 'm-now:step:0')?.[1]).toBe(true);
+      // what it did not see of another process's, the next round's look does
+      w.statements.length = 0;
+      await w.runtime.round();
+      expect(await claimed()).toEqual([
+        ['m-now:step:0', true],
+        ['m-other:step:0', true],
+      ]);
     } finally {
       await w.store.close();
     }

@@ -206,8 +206,11 @@ export function createRuntime(o: RuntimeOptions): Runtime {
       const worked = (look.raw ? await inbox.processRaw(undefined, false) : 0) + (sides > 0 ? await many(sides, events) : 0);
       // timers are judged after the events, on the clock then: what came due meanwhile (a message
       // the round's units scheduled for now, a fallback after a failed send) fires in this round
+      // (this process's units noted what they scheduled: no need to ask the database; what other
+      // processes scheduled meanwhile, the next round's look sees, at once after a round that worked)
       const isDue = (at: number | null) => at !== null && at <= o.clock.now().getTime();
-      const due = isDue(look.nextDue) || (worked > 0 && isDue(await store.timers.nextDue()));
+      const written = store.timers.takeEarliestWritten();
+      const due = isDue(look.nextDue) || (worked > 0 && isDue(written));
       // what the looks saw is claimed without looking again
       const n =
         worked +

@@ -32,20 +32,14 @@ export class FollowUps {
     went: ReadonlyArray<{ messageId: string; step: number; sentAt: number; plan?: readonly PlanStep[] | undefined }>,
   ): Promise<void> {
     const timers: Array<{ t: TimerFor; dueAt: number }> = [];
-    for (const { messageId, step: stepIndex, sentAt, plan: known } of went) {
-      let plan = known;
+    for (const w of went) {
+      let plan = w.plan;
       if (plan === undefined) {
-        const message = await store.messages.get(messageId);
+        const message = await store.messages.get(w.messageId);
         if (message === null) continue;
         plan = message.decision.plan;
       }
-      const step = plan[stepIndex] as PlanStep;
-      for (const s of plan)
-        if (s.mode === 'also' && s.after === stepIndex)
-          timers.push({ t: { kind: 'step', messageId, step: s.step }, dueAt: sentAt + s.delayMinutes * 60_000 });
-      const next = plan.find((s) => s.mode === 'fallback' && s.after === stepIndex);
-      if (next !== undefined && step.timeoutMinutes !== null)
-        timers.push({ t: { kind: 'timeout', messageId, step: stepIndex }, dueAt: sentAt + step.timeoutMinutes * 60_000 });
+      timers.push(...followUpTimers({ ...w, plan }));
     }
     await store.timers.scheduleMany(timers, this.clock.now().getTime());
   }
@@ -82,4 +76,24 @@ export class FollowUps {
     const now = await store.attempts.byClaim(claim);
     if (now !== null && ATTEMPT_FAILED.includes(now.status)) await this.afterFailed(store, messageId, stepIndex);
   }
+}
+
+/**
+ * The timers that follow a step that went, worked out from its message's plan: its follow-up
+ * steps (`also`, after their delay) and, when a fallback waits on it, its delivery timeout.
+ * None: nothing follows it but its receipts.
+ */
+export function followUpTimers(w: { messageId: string; step: number; sentAt: number; plan: readonly PlanStep[] }): Array<{
+  t: TimerFor;
+  dueAt: number;
+}> {
+  const out: Array<{ t: TimerFor; dueAt: number }> = [];
+  const step = w.plan[w.step] as PlanStep;
+  for (const s of w.plan)
+    if (s.mode === 'also' && s.after === w.step)
+      out.push({ t: { kind: 'step', messageId: w.messageId, step: s.step }, dueAt: w.sentAt + s.delayMinutes * 60_000 });
+  const next = w.plan.find((s) => s.mode === 'fallback' && s.after === w.step);
+  if (next !== undefined && step.timeoutMinutes !== null)
+    out.push({ t: { kind: 'timeout', messageId: w.messageId, step: w.step }, dueAt: w.sentAt + step.timeoutMinutes * 60_000 });
+  return out;
 }

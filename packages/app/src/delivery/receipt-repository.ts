@@ -1,7 +1,7 @@
 import type { Receipt, ReceiptStatus } from '@signalbox/engine';
 import { sql } from 'kysely';
 import { type Conn, json } from '../db/connection.js';
-import { arg, prepared } from '../db/prepared.js';
+import { arg, oneOf, prepared } from '../db/prepared.js';
 import { COLUMNS, type PendingReceiptsTable } from '../db/schema.js';
 import { uuidv7 } from '../ids.js';
 
@@ -187,6 +187,25 @@ export class ReceiptRepository {
     }
     for (const list of out.values()) list.sort((a, b) => PARKED_ORDER.indexOf(a.status) - PARKED_ORDER.indexOf(b.status));
     return out;
+  }
+
+  /** Which of one provider's ids have receipts parked (looked at, not taken): a set of those ids. */
+  async parkedAmong(provider: string, providerMessageIds: readonly string[]): Promise<Set<string>> {
+    if (providerMessageIds.length === 0) return new Set();
+    const ids = oneOf(this.c, providerMessageIds, 1);
+    const { rows } = await prepared(
+      this.c,
+      `parked among ${ids.key}`,
+      (d) =>
+        d
+          .selectFrom('pending_receipts')
+          .select('provider_message_id')
+          .distinct()
+          .where('provider', '=', arg(0))
+          .where(ids.on('provider_message_id')),
+      [provider, ...ids.args],
+    );
+    return new Set(rows.map((r) => r.provider_message_id));
   }
 
   /** Parked receipts whose send has been recorded since (a race the two sides both missed). */

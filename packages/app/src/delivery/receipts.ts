@@ -2,8 +2,10 @@ import type { CompiledRuleset, Receipt } from '@signalbox/engine';
 import type { Clock } from '../clock.js';
 import type { ContactRepository } from '../contacts/contact-repository.js';
 import { withEngagement } from '../contacts/engagement.js';
+import type { TimerFor } from '../timers/timer-key.js';
 import type { AttemptRepository, AttemptRow } from './attempt-repository.js';
-import { ATTEMPT_FAILED, ATTEMPT_PROGRESS } from './attempt-status.js';
+import { ATTEMPT_FAILED } from './attempt-status.js';
+import type { DeliveryMove } from './deliveries-recorded.js';
 import type { FollowUpStore, FollowUps } from './follow-ups.js';
 import type { ReceiptRepository } from './receipt-repository.js';
 
@@ -12,6 +14,8 @@ export interface ReceiptStore extends FollowUpStore {
   receipts: ReceiptRepository;
   contacts: ContactRepository;
   othersWaitingToWrite(): boolean;
+  /** Attempts and messages moved on by delivered and read receipts, and timers cancelled (see `Store.deliveriesMoved`). */
+  deliveriesMoved(moves: readonly DeliveryMove[], cancel: readonly TimerFor[], now: number): Promise<void>;
 }
 
 /** A store that can open a transaction of its own (the root store). */
@@ -221,27 +225,14 @@ export class Receipts {
       seenBy.set(l.attemptId, [...(seenBy.get(l.attemptId) ?? []), { status: l.status as 'delivered' | 'read', at: Math.min(l.at, now) }]);
     const moved = groups.flatMap((g) => {
       const seen = seenBy.get(g.attempt.id);
-      return seen === undefined ? [] : [{ attempt: g.attempt, seen, status: seen.some((x) => x.status === 'read') ? 'read' : 'delivered' }];
+      return seen === undefined
+        ? []
+        : [{ attempt: g.attempt, seen, status: seen.some((x) => x.status === 'read') ? ('read' as const) : ('delivered' as const) }];
     });
     if (moved.length === 0) return;
     // delivered before read: a message with one attempt of each ends read, as in any order one by one
-    for (const status of ['delivered', 'read'] as const) {
-      const these = moved.filter((m) => m.status === status);
-      if (these.length === 0) continue;
-      await store.attempts.moveMany(
-        these.map((m) => m.attempt.claim),
-        status,
-        now,
-        ATTEMPT_PROGRESS.slice(0, ATTEMPT_PROGRESS.indexOf(status)),
-      );
-      await store.messages.transitionMany(
-        these.map((m) => m.attempt.messageId),
-        status === 'read' ? ['queued', 'sent', 'delivered'] : ['queued', 'sent'],
-        status,
-        now,
-      );
-    }
-    await store.timers.cancel(
+    await store.deliveriesMoved(
+      moved.map((m) => ({ claim: m.attempt.claim, messageId: m.attempt.messageId, status: m.status })),
       moved.map((m) => ({ kind: 'timeout', messageId: m.attempt.messageId, step: m.attempt.step })),
       now,
     );

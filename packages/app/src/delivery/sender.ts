@@ -7,15 +7,18 @@ import type { Logger } from '../logger.js';
 import { currentContext, inSpan } from '../tracing/tracing.js';
 import { addressFor } from './address.js';
 import type { AttemptClaim } from './attempt-claims.js';
-import type { FollowUps } from './follow-ups.js';
+import { type FollowUps, followUpTimers } from './follow-ups.js';
 import { aboutContact, contentFor, type GateStore, goFor, type SendGate } from './gate.js';
 import { applyOutcome } from './provider-outcomes.js';
 import { type ReceiptStore, type Receipts, yieldToIo } from './receipts.js';
+import type { SendRecorded, SentSend } from './sends-recorded.js';
 import { type ClaimedSend, type Go, toldAfterCommit, type Unit } from './unit.js';
 
 /** What the sender needs of the store: the gate's reads and writes, receipts', and transactions. */
 export interface SendStore extends GateStore, ReceiptStore {
   transaction<T>(fn: (tx: this) => Promise<T>): Promise<T>;
+  /** Sends recorded as sent with their messages, atomically (see `Store.sendsRecorded`). */
+  sendsRecorded(list: readonly SentSend[], now: number): Promise<SendRecorded[]>;
 }
 
 /** A message's first step to claim in the unit that decides it (`Sender.firstClaim`). */
@@ -91,11 +94,7 @@ export class Sender<S extends SendStore = SendStore> {
     const answered = outcomes.filter((o): o is { s: ClaimedSend; result: SendResult } => o !== null);
     if (answered.length > 0) {
       try {
-        await this.d.store.transaction(async (tx) => {
-          const sent = await this.recordMany(tx, answered);
-          // receipts that beat this bookkeeping, for all of them at once (see record)
-          await this.d.receipts.applyParkedMany(tx, sent);
-        });
+        await this.recordAnswers(answered);
       } catch (err) {
         // the claims stay; their leases run out and the gate finishes each send (same claim)
         this.d.log.error({ err: (err as Error).message }, 'recording sends failed; they are resumed when their leases end');
@@ -174,16 +173,13 @@ export class Sender<S extends SendStore = SendStore> {
 
   /**
    * What the provider answered, recorded (inside a transaction). Receipts that beat this
-   * bookkeeping were parked: the side that comes second applies them, here at once, or (`parked:
-   * 'later'`) by the caller for a group of sends, given the provider id this returns for a send
-   * recorded as sent (null otherwise).
+   * bookkeeping were parked: the side that comes second applies them, here at once.
    */
   private async record(
     store: SendStore,
     at: { messageId: string; step: number; plan?: readonly PlanStep[]; go: Go },
     result: SendResult,
-    o: { parked: 'now' | 'later' } = { parked: 'now' },
-  ): Promise<{ provider: string; providerMessageId: string } | null> {
+  ): Promise<void> {
     const { messageId, step, go } = at;
     const now = this.now();
     // a router may have served it through another provider than the plan named (receipts come from that one)
@@ -203,7 +199,7 @@ export class Sender<S extends SendStore = SendStore> {
       )
         await applyOutcome(store, { messageId, outbound: go.outbound, provider, result }, now, this.d.ruleset());
       await this.d.followUps.afterFailed(store, messageId, step);
-      return null;
+      return;
     }
     if (
       await store.attempts.update(
@@ -220,52 +216,57 @@ export class Sender<S extends SendStore = SendStore> {
       )
     ) {
       await store.messages.sent(messageId, go.outbound.channel, result.cost, now);
-      if (o.parked === 'now') await this.d.receipts.applyParked(store, provider, result.providerMessageId);
-      await this.d.followUps.afterSent(store, messageId, step, now, at.plan);
-      return o.parked === 'now' ? null : { provider, providerMessageId: result.providerMessageId };
+      await this.d.receipts.applyParked(store, provider, result.providerMessageId);
     }
     await this.d.followUps.afterSent(store, messageId, step, now, at.plan);
-    return null;
   }
 
   /**
-   * `record` for the sends a unit made together, what went recorded together (one statement per
-   * kind of record on PostgreSQL); failures one by one. Returns the provider ids recorded as sent,
-   * for the receipts parked meanwhile (`parked: 'later'`).
+   * `record` for the sends a unit made together, what went recorded together (`Store.sendsRecorded`:
+   * one statement on PostgreSQL); failures one by one. When nothing else is to be written with
+   * them (no failure, no follow-up or delivery timeout to schedule) that statement is all, with no
+   * transaction around it; otherwise all of it is one transaction, the timers scheduled before the
+   * receipts that beat this bookkeeping (parked) are applied, since those may cancel them.
    */
-  private async recordMany(
-    store: SendStore,
-    answered: ReadonlyArray<{ s: ClaimedSend; result: SendResult }>,
-  ): Promise<Array<{ provider: string; providerMessageId: string }>> {
+  private async recordAnswers(answered: ReadonlyArray<{ s: ClaimedSend; result: SendResult }>): Promise<void> {
     const now = this.now();
-    const went: Array<{ s: ClaimedSend; result: Extract<SendResult, { status: 'accepted' }>; provider: string }> = [];
-    for (const { s, result } of answered) {
-      if (result.status === 'failed') await this.record(store, s, result, { parked: 'later' });
-      else went.push({ s, result, provider: result.provider ?? s.go.provider });
+    const went: Array<{ s: ClaimedSend; result: Extract<SendResult, { status: 'accepted' }> }> = [];
+    const failed: Array<{ s: ClaimedSend; result: SendResult }> = [];
+    for (const a of answered) {
+      if (a.result.status === 'failed') failed.push(a);
+      else went.push({ s: a.s, result: a.result });
     }
-    if (went.length === 0) return [];
-    const moved = await store.attempts.sentMany(
-      went.map(({ s, result, provider }) => ({
-        claim: s.go.outbound.claim,
-        providerMessageId: result.providerMessageId,
-        cost: result.cost,
-        // a router may have served it through another provider than the plan named (receipts come from that one)
-        ...(provider !== s.go.provider ? { provider } : {}),
-        ...(result.route !== undefined ? { route: result.route } : {}),
-        ...(s.go.content ? { content: s.go.content } : {}),
-      })),
-      now,
-    );
-    const recorded = went.filter((w) => moved.has(w.s.go.outbound.claim));
-    await store.messages.sentMany(
-      recorded.map(({ s, result }) => ({ id: s.messageId, channel: s.go.outbound.channel, cost: result.cost })),
-      now,
-    );
-    await this.d.followUps.afterSentMany(
-      store,
-      went.map(({ s }) => ({ messageId: s.messageId, step: s.step, sentAt: now, plan: s.plan })),
-    );
-    return recorded.map(({ result, provider }) => ({ provider, providerMessageId: result.providerMessageId }));
+    const sent = went.map(({ s, result }) => ({
+      claim: s.go.outbound.claim,
+      messageId: s.messageId,
+      channel: s.go.outbound.channel,
+      // a router may have served it through another provider than the plan named (receipts come from that one)
+      provider: result.provider ?? s.go.provider,
+      providerMessageId: result.providerMessageId,
+      cost: result.cost,
+      ...(result.route !== undefined ? { route: result.route } : {}),
+      ...(s.go.content ? { content: s.go.content } : {}),
+    }));
+    const followUps = went.map(({ s }) => ({ messageId: s.messageId, step: s.step, sentAt: now, plan: s.plan }));
+    const parkedOf = (recorded: readonly SendRecorded[]) => recorded.filter((r) => r.parked);
+    if (failed.length === 0 && followUps.every((w) => followUpTimers(w).length === 0)) {
+      const parked = parkedOf(await this.d.store.sendsRecorded(sent, now));
+      if (parked.length === 0) return;
+      try {
+        await this.d.store.transaction((tx) => this.d.receipts.applyParkedMany(tx, parked));
+      } catch (err) {
+        // recorded all the same: whoever takes the parked rows applies them (the sweep, if not here)
+        this.d.log.warn({ err: (err as Error).message }, 'applying receipts parked for sends failed; the sweep applies them');
+      }
+      return;
+    }
+    await this.d.store.transaction(async (tx) => {
+      for (const { s, result } of failed) await this.record(tx, s, result);
+      const recorded = await tx.sendsRecorded(sent, now);
+      await this.d.followUps.afterSentMany(tx, followUps);
+      const parked = parkedOf(recorded);
+      if (parked.length > 0) await this.d.receipts.applyParkedMany(tx, parked);
+    });
   }
 
   /**

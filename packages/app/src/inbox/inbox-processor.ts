@@ -14,7 +14,7 @@ import type { IncomingEvent } from './incoming-event.js';
 
 export interface InboxStore extends JourneyStore {
   inbox: InboxRepository;
-  savepoint<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  savepoint<T>(name: string, fn: () => Promise<T>, o?: { lastInUnit?: boolean }): Promise<T>;
 }
 
 /** Events applied per commit by a worker (each under its own savepoint). */
@@ -160,7 +160,8 @@ export class InboxProcessor {
     const sends = u.sends?.length ?? 0;
     const told = u.told.length;
     try {
-      return await u.store.savepoint('events', () => this.applyAll(u, items, false));
+      // the unit commits right after its events: the commit releases their savepoint
+      return await u.store.savepoint('events', () => this.applyAll(u, items, false), { lastInUnit: true });
     } catch (err) {
       if (!(err instanceof OneFailed)) throw err;
       u.sends?.splice(sends);

@@ -683,6 +683,73 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
         'failed',
       ]);
     });
+    it('moves attempts and messages on by their receipts in one go (never back, never out of a failure) and cancels their timeouts', async () => {
+      // m-d1: two attempts, one delivered now and one read now: the message ends read
+      // m-d2: sent, delivered now; m-d3: read already, delivered now (stays read); m-d4: failed, read now (stays failed)
+      const setUp: Array<[string, number, 'sent' | 'read' | 'failed']> = [
+        ['m-d1', 0, 'sent'],
+        ['m-d1', 1, 'sent'],
+        ['m-d2', 0, 'sent'],
+        ['m-d3', 0, 'read'],
+        ['m-d4', 0, 'failed'],
+      ];
+      for (const id of ['m-d1', 'm-d2', 'm-d3', 'm-d4']) await store.messages.create(newMessage(id, ca), LATER);
+      for (const [id, step, status] of setUp) {
+        await store.attempts.claim({ messageId: id, step, channel: 'sms', provider: 'sandbox' }, LATER, {
+          until: LATER + 9000,
+          owner: 'w',
+        });
+        if (status !== 'sent' || step === 1)
+          await store.attempts.update(`${id}:${step}`, { status, providerMessageId: `pd-${id}-${step}`, cost: 0 }, LATER);
+      }
+      await store.messages.transition('m-d1', ['queued'], 'sent', LATER);
+      await store.messages.transition('m-d2', ['queued'], 'sent', LATER);
+      await store.messages.transition('m-d3', ['queued'], 'read', LATER);
+      await store.messages.transition('m-d4', ['queued'], 'failed', LATER);
+      for (const id of ['m-d1', 'm-d2', 'm-d3'])
+        await store.timers.schedule({ kind: 'timeout', messageId: id, step: 0 }, LATER + 60_000, LATER);
+      await store.timers.schedule({ kind: 'timeout', messageId: 'm-d4', step: 0 }, LATER + 60_000, LATER);
+      await store.timers.cancel([{ kind: 'timeout', messageId: 'm-d4', step: 0 }], LATER + 1);
+      await store.deliveriesMoved(
+        [
+          { claim: 'm-d1:0', messageId: 'm-d1', status: 'delivered' },
+          { claim: 'm-d1:1', messageId: 'm-d1', status: 'read' },
+          { claim: 'm-d2:0', messageId: 'm-d2', status: 'delivered' },
+          { claim: 'm-d3:0', messageId: 'm-d3', status: 'delivered' },
+          { claim: 'm-d4:0', messageId: 'm-d4', status: 'read' },
+        ],
+        ['m-d1', 'm-d2', 'm-d3', 'm-d4'].map((id) => ({ kind: 'timeout' as const, messageId: id, step: 0 })),
+        LATER + 20,
+      );
+      const attempt = async (c: string) => {
+        const a = await store.attempts.byClaim(c);
+        return [a?.status, a?.updatedAt];
+      };
+      expect(await attempt('m-d1:0')).toEqual(['delivered', LATER + 20]);
+      expect(await attempt('m-d1:1')).toEqual(['read', LATER + 20]);
+      expect(await attempt('m-d2:0')).toEqual(['delivered', LATER + 20]);
+      expect(await attempt('m-d3:0')).toEqual(['read', LATER]);
+      expect(await attempt('m-d4:0')).toEqual(['failed', LATER]);
+      // the leases ended with the move (nothing to resume)
+      expect(
+        (await db.selectFrom('attempts').select('lease_owner').where('claim', '=', 'm-d1:0').executeTakeFirst())?.lease_owner,
+      ).toBeNull();
+      const messages = await Promise.all(['m-d1', 'm-d2', 'm-d3', 'm-d4'].map((id) => store.messages.get(id)));
+      expect(messages.map((m) => [m?.status, m?.updatedAt])).toEqual([
+        ['read', LATER + 20],
+        ['delivered', LATER + 20],
+        ['read', LATER],
+        ['failed', LATER],
+      ]);
+      const timers = await db.selectFrom('timers').select(['key', 'cancelled_at']).where('key', 'like', 'm-d%').orderBy('key').execute();
+      expect(timers.map((t) => [t.key, Number(t.cancelled_at)])).toEqual([
+        ['m-d1:timeout:0', LATER + 20],
+        ['m-d2:timeout:0', LATER + 20],
+        ['m-d3:timeout:0', LATER + 20],
+        ['m-d4:timeout:0', LATER + 1],
+      ]);
+      await store.deliveriesMoved([], [], LATER + 30);
+    });
     it("changes several contacts' data in one go: each once, a record merged into another left alone", async () => {
       const other = (await store.contacts.upsert({ identities: [{ kind: 'email', value: 'batch-3@example.com' }] }, LATER)).contact.id;
       await store.contacts.upsert(
@@ -805,6 +872,87 @@ describe.each(storeFactories)('Store contract: $name', (factory) => {
       const again = await store.messages.get('m-s3');
       expect(again?.status).toBe('failed');
       expect(again?.cost).toBeCloseTo(0.05);
+    });
+    it('records sends with their messages at once; says which have receipts parked, and leaves those for the caller', async () => {
+      for (const id of ['m-sr1', 'm-sr2', 'm-sr3', 'm-sr4']) {
+        await store.messages.create(newMessage(id, 'c-r'), LATER);
+        await store.attempts.claim({ messageId: id, step: 0, channel: 'sms', provider: 'sandbox' }, LATER, {
+          until: LATER + 5000,
+          owner: 'w',
+        });
+      }
+      // m-sr3's attempt went already (another worker resumed it): it does not move, nor does its message
+      await store.attempts.update('m-sr3:0', { status: 'sent', providerMessageId: 'pr-3-first', cost: 0.5 }, LATER);
+      await store.messages.transition('m-sr4', ['queued'], 'failed', LATER);
+      await store.receipts.park('router-b', { providerMessageId: 'pr-1', status: 'delivered', at: '2026-11-23T07:05:00Z' }, LATER);
+      // parked under another provider's name: not this send's
+      await store.receipts.park('sandbox', { providerMessageId: 'pr-2', status: 'read', at: '2026-11-23T07:05:00Z' }, LATER);
+      const rendered = { kind: 'text' as const, text: 'Hi', segments: { encoding: 'UCS-2' as const, segments: 2, characters: 80 } };
+      const recorded = await store.sendsRecorded(
+        [
+          {
+            claim: 'm-sr1:0',
+            messageId: 'm-sr1',
+            channel: 'sms',
+            provider: 'router-b',
+            providerMessageId: 'pr-1',
+            cost: 0.02,
+            route: 'a failed over to b',
+            content: { rendered, language: 'sw' },
+          },
+          { claim: 'm-sr2:0', messageId: 'm-sr2', channel: 'whatsapp', provider: 'other', providerMessageId: 'pr-2', cost: 0.03 },
+          { claim: 'm-sr3:0', messageId: 'm-sr3', channel: 'sms', provider: 'sandbox', providerMessageId: 'pr-3-again', cost: 0.04 },
+          { claim: 'm-sr4:0', messageId: 'm-sr4', channel: 'sms', provider: 'sandbox', providerMessageId: 'pr-4', cost: 0.05 },
+        ],
+        LATER + 40,
+      );
+      expect([...recorded].sort((a, b) => a.claim.localeCompare(b.claim))).toEqual([
+        { claim: 'm-sr1:0', provider: 'router-b', providerMessageId: 'pr-1', parked: true },
+        { claim: 'm-sr2:0', provider: 'other', providerMessageId: 'pr-2', parked: false },
+        { claim: 'm-sr4:0', provider: 'sandbox', providerMessageId: 'pr-4', parked: false },
+      ]);
+      expect(await store.attempts.byClaim('m-sr1:0')).toMatchObject({
+        status: 'sent',
+        provider: 'router-b',
+        route: 'a failed over to b',
+        content: rendered,
+        language: 'sw',
+        encoding: 'UCS-2',
+        segments: 2,
+        cost: 0.02,
+        updatedAt: LATER + 40,
+      });
+      expect(await store.attempts.byClaim('m-sr2:0')).toMatchObject({ status: 'sent', provider: 'other', route: null, content: null });
+      expect(await store.attempts.byClaim('m-sr3:0')).toMatchObject({ providerMessageId: 'pr-3-first', cost: 0.5 });
+      const [a, b, c, d] = await Promise.all(['m-sr1', 'm-sr2', 'm-sr3', 'm-sr4'].map((id) => store.messages.get(id)));
+      expect([a?.status, a?.channel, a?.cost]).toEqual(['sent', 'sms', 0.02]);
+      expect([b?.status, b?.channel, b?.cost]).toEqual(['sent', 'whatsapp', 0.03]);
+      expect([c?.status, c?.cost]).toEqual(['queued', 0]);
+      // a failed message stays failed; what went for it is paid all the same
+      expect([d?.status, d?.cost]).toEqual(['failed', 0.05]);
+      // looked at, not taken: the caller takes what waits and applies it
+      expect((await store.receipts.takeParkedMany('router-b', ['pr-1'])).get('pr-1')?.map((r) => r.status)).toEqual(['delivered']);
+      expect(await store.receipts.parkedAmong('sandbox', ['pr-2', 'pr-4'])).toEqual(new Set(['pr-2']));
+      expect(await store.sendsRecorded([], LATER + 41)).toEqual([]);
+    });
+    it('records the same message twice in one list as the sends one by one would (two steps: both costs count)', async () => {
+      await store.messages.create(newMessage('m-sr5', 'c-r'), LATER);
+      for (const step of [0, 1])
+        await store.attempts.claim({ messageId: 'm-sr5', step, channel: 'sms', provider: 'sandbox' }, LATER, {
+          until: LATER + 5000,
+          owner: 'w',
+        });
+      const recorded = await store.sendsRecorded(
+        [
+          { claim: 'm-sr5:0', messageId: 'm-sr5', channel: 'sms', provider: 'sandbox', providerMessageId: 'pr-5a', cost: 0.01 },
+          { claim: 'm-sr5:1', messageId: 'm-sr5', channel: 'email', provider: 'sandbox', providerMessageId: 'pr-5b', cost: 0.02 },
+        ],
+        LATER + 50,
+      );
+      expect(recorded.map((r) => r.claim).sort()).toEqual(['m-sr5:0', 'm-sr5:1']);
+      const m = await store.messages.get('m-sr5');
+      expect(m?.status).toBe('sent');
+      expect(m?.cost).toBeCloseTo(0.03);
     });
     it("schedules messages' timers once per key, each carrying its message's contact", async () => {
       await store.timers.schedule({ kind: 'timeout', messageId: 'm-s1', step: 0 }, LATER + 100, LATER);

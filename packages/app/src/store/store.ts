@@ -14,7 +14,10 @@ import type { Conn, DatabaseLocation, Dialect, OpenDatabase } from '../db/connec
 import { TableUpkeep } from '../db/table-upkeep.js';
 import { inReadSnapshot, inTransaction, savepoints } from '../db/transaction.js';
 import { AttemptRepository } from '../delivery/attempt-repository.js';
+import { ATTEMPT_PROGRESS } from '../delivery/attempt-status.js';
+import { type DeliveryMove, deliveriesMovedAtOnce, MESSAGE_PROGRESS } from '../delivery/deliveries-recorded.js';
 import { ReceiptRepository } from '../delivery/receipt-repository.js';
+import { type SendRecorded, type SentSend, sendsRecordedAtOnce } from '../delivery/sends-recorded.js';
 import { InboxRepository } from '../inbox/inbox-repository.js';
 import { JourneyRepository } from '../journeys/journey-repository.js';
 import type { Logger } from '../logger.js';
@@ -26,7 +29,8 @@ import { DraftRepository } from '../rules/draft-repository.js';
 import { DryRunRepository } from '../rules/dry-run-repository.js';
 import { RulesRepository } from '../rules/rules-repository.js';
 import { SeenSignatures } from '../security/seen-signatures.js';
-import { TimerRepository } from '../timers/timer-repository.js';
+import type { TimerFor } from '../timers/timer-key.js';
+import { TimerRepository, TimerWrites } from '../timers/timer-repository.js';
 import { acceptChecked, type InboxRequest, type InboxRequestResult } from './accept-checked.js';
 import { type WorkAtHand, workAtHand } from './work-at-hand.js';
 
@@ -78,7 +82,7 @@ export class Store {
     this.idempotency = new IdempotencyKeys(c);
     this.attempts = new AttemptRepository(c);
     this.receipts = new ReceiptRepository(c);
-    this.timers = new TimerRepository(c);
+    this.timers = new TimerRepository(c, timerWritesOf(open));
     this.journeys = new JourneyRepository(c);
     this.inbox = new InboxRepository(c);
     this.audit = new AuditLog(c);
@@ -132,6 +136,84 @@ export class Store {
     return workAtHand(this.conn, now, cap);
   }
 
+  /**
+   * Sends a unit made, recorded as sent with their messages (`attempts.sentMany`, then
+   * `messages.sentMany` for the attempts that moved), atomically: on PostgreSQL one statement,
+   * needing no transaction around it (see sends-recorded.ts); elsewhere, and for a claim or a
+   * message given twice, the two in one transaction. Each send recorded says whether receipts wait
+   * parked for it; they are left for the caller to take and apply.
+   */
+  async sendsRecorded(list: readonly SentSend[], now: number): Promise<SendRecorded[]> {
+    if (list.length === 0) return [];
+    const distinct = (f: (s: SentSend) => string) => new Set(list.map(f)).size === list.length;
+    if (this.dialect === 'postgres' && distinct((s) => s.claim) && distinct((s) => s.messageId))
+      return sendsRecordedAtOnce(this.conn, list, now);
+    return this.transaction(async (tx) => {
+      const moved = await tx.attempts.sentMany(
+        list.map((s) => ({
+          claim: s.claim,
+          providerMessageId: s.providerMessageId,
+          cost: s.cost,
+          provider: s.provider,
+          ...(s.route !== undefined ? { route: s.route } : {}),
+          ...(s.content !== undefined ? { content: s.content } : {}),
+        })),
+        now,
+      );
+      const recorded = list.filter((s) => moved.has(s.claim));
+      await tx.messages.sentMany(
+        recorded.map((s) => ({ id: s.messageId, channel: s.channel, cost: s.cost })),
+        now,
+      );
+      const parked = new Map<string, Set<string>>();
+      for (const provider of new Set(recorded.map((s) => s.provider)))
+        parked.set(
+          provider,
+          await tx.receipts.parkedAmong(
+            provider,
+            recorded.filter((s) => s.provider === provider).map((s) => s.providerMessageId),
+          ),
+        );
+      return recorded.map((s) => ({
+        claim: s.claim,
+        provider: s.provider,
+        providerMessageId: s.providerMessageId,
+        parked: parked.get(s.provider)?.has(s.providerMessageId) ?? false,
+      }));
+    });
+  }
+
+  /**
+   * Attempts moved on by delivered and read receipts, with their messages (never back), and the
+   * timers those receipts make moot (delivery timeouts) cancelled: on PostgreSQL one statement
+   * (see deliveries-recorded.ts); elsewhere `attempts.moveMany` and `messages.transitionMany` for
+   * each status, delivered then read, then `timers.cancel`.
+   */
+  async deliveriesMoved(moves: readonly DeliveryMove[], cancel: readonly TimerFor[], now: number): Promise<void> {
+    if (this.dialect === 'postgres' && new Set(moves.map((m) => m.claim)).size === moves.length) {
+      await this.timers.flushDeferred();
+      await deliveriesMovedAtOnce(this.conn, moves, cancel, now);
+      return;
+    }
+    for (const status of ['delivered', 'read'] as const) {
+      const these = moves.filter((m) => m.status === status);
+      if (these.length === 0) continue;
+      await this.attempts.moveMany(
+        these.map((m) => m.claim),
+        status,
+        now,
+        ATTEMPT_PROGRESS.slice(0, ATTEMPT_PROGRESS.indexOf(status)),
+      );
+      await this.messages.transitionMany(
+        these.map((m) => m.messageId),
+        MESSAGE_PROGRESS.slice(0, MESSAGE_PROGRESS.indexOf(status)),
+        status,
+        now,
+      );
+    }
+    await this.timers.cancel(cancel, now);
+  }
+
   /** Requests' events into the inbox, each only if the contacts it names are stored (see accept-checked.ts). */
   acceptChecked(requests: readonly InboxRequest[]): Promise<InboxRequestResult[]> {
     return acceptChecked(this.conn, this, requests);
@@ -168,9 +250,12 @@ export class Store {
 
   /**
    * Runs `fn` under a savepoint of the current transaction: when it throws, only what it did is
-   * rolled back (and the error rethrown); the transaction goes on.
+   * rolled back (and the error rethrown); the transaction goes on. `o.lastInUnit`: nothing the
+   * transaction does after `fn` has to stay out of the savepoint, so on PostgreSQL it is left for
+   * the commit to release with the rest (a round trip fewer; what follows it in the transaction
+   * then runs inside it, and is committed with it all the same).
    */
-  async savepoint<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  async savepoint<T>(name: string, fn: () => Promise<T>, o: { lastInUnit?: boolean } = {}): Promise<T> {
     if (!this.conn.db.isTransaction) throw new Error('savepoint() runs inside transaction()');
     // timers kept to be written together (TimerRepository.scheduleLater) belong to the savepoint
     // they were scheduled under: written before it is set and before it is released, dropped with it
@@ -179,7 +264,7 @@ export class Store {
     try {
       const r = await fn();
       await this.timers.flushDeferred();
-      await savepoints.release(this.conn, name);
+      if (!(o.lastInUnit === true && this.dialect === 'postgres')) await savepoints.release(this.conn, name);
       return r;
     } catch (err) {
       await savepoints.rollback(this.conn, name);
@@ -204,4 +289,15 @@ export class Store {
   close(): Promise<void> {
     return this.open.close();
   }
+}
+
+/** The timers one open database's stores (the root one, each transaction's) scheduled: one note for them all. */
+const timerWrites = new WeakMap<OpenDatabase, TimerWrites>();
+function timerWritesOf(open: OpenDatabase): TimerWrites {
+  let w = timerWrites.get(open);
+  if (w === undefined) {
+    w = new TimerWrites();
+    timerWrites.set(open, w);
+  }
+  return w;
 }

@@ -40,7 +40,20 @@ const toTimer = (r: Selectable<TimersTable>): TimerRow => ({
  * crashed worker's timers are retaken and none fires twice.
  */
 export class TimerRepository {
-  constructor(private readonly c: Conn) {}
+  constructor(
+    private readonly c: Conn,
+    private readonly writes: TimerWrites = new TimerWrites(),
+  ) {}
+
+  /**
+   * The earliest due time of the timers this process scheduled (through any repository sharing
+   * its `TimerWrites`: the store's, and every transaction's) since it was last asked; null: none.
+   * A worker's round asks it after its units, instead of the database, whether one of them
+   * scheduled a timer due by then.
+   */
+  takeEarliestWritten(): number | null {
+    return this.writes.take();
+  }
 
   /**
    * Schedules a timer once (unique key: a second schedule is a no-op and returns null). The timer
@@ -49,6 +62,7 @@ export class TimerRepository {
    */
   async schedule(t: TimerFor, dueAt: number, now: number): Promise<TimerRow | null> {
     await this.flushDeferred();
+    this.writes.note(dueAt);
     const id = uuidv7(now);
     const { key, kind, ref, payload } = timerRow(t);
     const owner = kind === 'journey' ? 'journey_instances' : 'messages';
@@ -96,6 +110,7 @@ export class TimerRepository {
       for (const x of list) await this.schedule(x.t, x.dueAt, x.now ?? now);
       return;
     }
+    for (const x of list) this.writes.note(x.dueAt);
     const rows = list.map((x) => ({ id: uuidv7(x.now ?? now), dueAt: x.dueAt, at: x.now ?? now, ...timerRow(x.t) }));
     await prepared(
       this.c,
@@ -333,5 +348,23 @@ export class TimerRepository {
       .where('due_at', '<=', now)
       .executeTakeFirstOrThrow();
     return Number(r.n);
+  }
+}
+
+/**
+ * The earliest due time of the timers one process scheduled since it was last asked (noted as
+ * they are written; a write rolled back afterwards leaves a note that costs a look for nothing).
+ */
+export class TimerWrites {
+  private earliest: number | null = null;
+
+  note(dueAt: number): void {
+    if (this.earliest === null || dueAt < this.earliest) this.earliest = dueAt;
+  }
+
+  take(): number | null {
+    const e = this.earliest;
+    this.earliest = null;
+    return e;
   }
 }

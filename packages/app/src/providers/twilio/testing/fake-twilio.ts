@@ -15,6 +15,11 @@ export interface FakeTwilioRule {
   errorCode?: number;
   /** Calls: who answered (`human`, `machine_start` …). */
   answeredBy?: string;
+  /**
+   * Messages: post the statuses (and wait for their answers) before answering the API call, as a
+   * fast carrier's callbacks can reach the app before Twilio's answer to it does.
+   */
+  callbacksFirst?: boolean;
 }
 
 export interface FakeTwilioRequest {
@@ -113,6 +118,22 @@ export class FakeTwilio {
         return this.error(res, 400, 21603, "A 'From' phone number is required.");
       const id = sid('SM');
       const body = params.get('Body') ?? '';
+      const statuses = rule?.statuses ?? (to.startsWith('whatsapp:') ? ['sent', 'delivered', 'read'] : ['sent', 'delivered']);
+      const callbacks = () =>
+        this.report(params.get('StatusCallback'), statuses, (status) => ({
+          MessageSid: id,
+          SmsSid: id,
+          AccountSid: this.accountSid,
+          From: params.get('From') ?? '',
+          To: to,
+          MessageStatus: status,
+          SmsStatus: status,
+          ApiVersion: '2010-04-01',
+          ...((status === 'failed' || status === 'undelivered') && rule?.errorCode !== undefined
+            ? { ErrorCode: String(rule.errorCode) }
+            : {}),
+        }));
+      if (rule?.callbacksFirst === true) await callbacks();
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
@@ -134,20 +155,7 @@ export class FakeTwilio {
           uri: `/2010-04-01/Accounts/${this.accountSid}/Messages/${id}.json`,
         }),
       );
-      const statuses = rule?.statuses ?? (to.startsWith('whatsapp:') ? ['sent', 'delivered', 'read'] : ['sent', 'delivered']);
-      this.report(params.get('StatusCallback'), statuses, (status) => ({
-        MessageSid: id,
-        SmsSid: id,
-        AccountSid: this.accountSid,
-        From: params.get('From') ?? '',
-        To: to,
-        MessageStatus: status,
-        SmsStatus: status,
-        ApiVersion: '2010-04-01',
-        ...((status === 'failed' || status === 'undelivered') && rule?.errorCode !== undefined
-          ? { ErrorCode: String(rule.errorCode) }
-          : {}),
-      }));
+      if (rule?.callbacksFirst !== true) void callbacks();
       return;
     }
     if (!params.has('Twiml') && !params.has('Url') && !params.has('ApplicationSid'))
@@ -172,13 +180,16 @@ export class FakeTwilio {
     }));
   }
 
-  /** Posts each status to the callback URL, in order, signed as Twilio signs. */
-  private report(url: string | null, statuses: string[], fields: (status: string) => Record<string, string>) {
-    if (url === null || !this.callbacks) return;
+  /** Posts each status to the callback URL, in order, signed as Twilio signs (resolves when all are answered). */
+  private report(url: string | null, statuses: string[], fields: (status: string) => Record<string, string>): Promise<void> {
+    if (url === null || !this.callbacks) return Promise.resolve();
     const chain = (async () => {
       for (const status of statuses) await this.post(url, fields(status));
-    })().catch((err: unknown) => this.undelivered.push((err as Error).message));
+    })().catch((err: unknown) => {
+      this.undelivered.push((err as Error).message);
+    });
     this.pending.push(chain);
+    return chain;
   }
 
   /** A signed form POST, as Twilio makes its webhooks. Returns the answer's status and body. */

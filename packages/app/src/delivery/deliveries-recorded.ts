@@ -1,0 +1,72 @@
+import { sql } from 'kysely';
+import type { Conn } from '../db/connection.js';
+import { arg, prepared } from '../db/prepared.js';
+import type { MessageStatus } from '../messages/status.js';
+import { type TimerFor, timerKey } from '../timers/timer-key.js';
+import { ATTEMPT_PROGRESS } from './attempt-status.js';
+
+/** An attempt a batch of receipts moves on: to `delivered` or `read`, never back. */
+export interface DeliveryMove {
+  claim: string;
+  messageId: string;
+  status: 'delivered' | 'read';
+}
+
+/** Messages, as their attempts: delivered and read only move forward (a status and the ones before it). */
+export const MESSAGE_PROGRESS: readonly MessageStatus[] = ['queued', 'sent', 'delivered', 'read'];
+
+/**
+ * `Store.deliveriesMoved` on PostgreSQL: one statement. What `attempts.moveMany`,
+ * `messages.transitionMany` (for each status, delivered then read) and `timers.cancel` do one
+ * after the other, as data-modifying CTEs: each attempt moves to its status from one before it;
+ * each message to the furthest status of its attempts here, from one before it (a statement
+ * updates a row once, and delivered-then-read one after the other ends the same); the timers are
+ * cancelled if still pending. Four round trips a batch of receipts were one.
+ */
+export async function deliveriesMovedAtOnce(
+  c: Conn,
+  moves: readonly DeliveryMove[],
+  cancel: readonly TimerFor[],
+  now: number,
+): Promise<void> {
+  if (moves.length === 0 && cancel.length === 0) return;
+  await prepared(
+    c,
+    'deliveries moved at once',
+    (d) => ({
+      // `= any(…)` says again what the joins say: the rows are found by their keys whatever the
+      // planner guesses (see attempts.sentMany)
+      compile: () =>
+        sql`with v as (
+              select * from unnest(${arg(1)}::text[], ${arg(2)}::text[], ${arg(3)}::text[]) as v(claim, message_id, status)
+            ),
+            a as (
+              update attempts a set status = v.status, updated_at = ${arg(0)}, lease_expires_at = null, lease_owner = null
+              from v
+              where a.claim = v.claim and a.claim = any(${arg(1)}::text[])
+                and array_position(${arg(4)}::text[], a.status) < array_position(${arg(4)}::text[], v.status)
+            ),
+            furthest as (
+              select message_id, (${arg(5)}::text[])[max(array_position(${arg(5)}::text[], status))] as status
+              from v group by message_id
+            ),
+            m as (
+              update messages m set status = f.status, updated_at = ${arg(0)}
+              from furthest f
+              where m.id = f.message_id and m.id = any(${arg(2)}::text[])
+                and array_position(${arg(5)}::text[], m.status) < array_position(${arg(5)}::text[], f.status)
+            )
+            update timers set cancelled_at = ${arg(0)}
+            where key = any(${arg(6)}::text[]) and coalesce(fired_at, cancelled_at) is null`.compile(d),
+    }),
+    [
+      now,
+      moves.map((x) => x.claim),
+      moves.map((x) => x.messageId),
+      moves.map((x) => x.status),
+      ATTEMPT_PROGRESS,
+      MESSAGE_PROGRESS,
+      cancel.map(timerKey),
+    ],
+  );
+}
