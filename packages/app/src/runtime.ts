@@ -209,8 +209,7 @@ export function createRuntime(o: RuntimeOptions): Runtime {
       // (this process's units noted what they scheduled: no need to ask the database; what other
       // processes scheduled meanwhile, the next round's look sees, at once after a round that worked)
       const isDue = (at: number | null) => at !== null && at <= o.clock.now().getTime();
-      const written = store.timers.takeEarliestWritten();
-      const due = isDue(look.nextDue) || (worked > 0 && isDue(written));
+      const due = isDue(store.timers.takeEarliestWritten()) || isDue(look.nextDue);
       // what the looks saw is claimed without looking again
       const n =
         worked +

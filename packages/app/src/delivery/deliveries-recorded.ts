@@ -22,6 +22,12 @@ export const MESSAGE_PROGRESS: readonly MessageStatus[] = ['queued', 'sent', 'de
  * each message to the furthest status of its attempts here, from one before it (a statement
  * updates a row once, and delivered-then-read one after the other ends the same); the timers are
  * cancelled if still pending. Four round trips a batch of receipts were one.
+ *
+ * The rows are locked in the order every other writer locks them (attempts, then messages, then
+ * timers: a timeout firing meanwhile, `FollowUps.afterFailed`): each CTE runs when the select
+ * first reads it, and the select reads them in that order. (Left unread, data-modifying CTEs run
+ * after the main statement, the last one first: the timers would be locked before the attempts,
+ * and a receipt racing its step's timeout could deadlock.)
  */
 export async function deliveriesMovedAtOnce(
   c: Conn,
@@ -45,6 +51,7 @@ export async function deliveriesMovedAtOnce(
               from v
               where a.claim = v.claim and a.claim = any(${arg(1)}::text[])
                 and array_position(${arg(4)}::text[], a.status) < array_position(${arg(4)}::text[], v.status)
+              returning 1
             ),
             furthest as (
               select message_id, (${arg(5)}::text[])[max(array_position(${arg(5)}::text[], status))] as status
@@ -55,9 +62,16 @@ export async function deliveriesMovedAtOnce(
               from furthest f
               where m.id = f.message_id and m.id = any(${arg(2)}::text[])
                 and array_position(${arg(5)}::text[], m.status) < array_position(${arg(5)}::text[], f.status)
+              returning 1
+            ),
+            t as (
+              update timers set cancelled_at = ${arg(0)}
+              where key = any(${arg(6)}::text[]) and coalesce(fired_at, cancelled_at) is null
+              returning 1
             )
-            update timers set cancelled_at = ${arg(0)}
-            where key = any(${arg(6)}::text[]) and coalesce(fired_at, cancelled_at) is null`.compile(d),
+            select (select count(*) from a) as attempts, (select count(*) from m) as messages, (select count(*) from t) as timers`.compile(
+          d,
+        ),
     }),
     [
       now,

@@ -225,8 +225,9 @@ export class Sender<S extends SendStore = SendStore> {
    * `record` for the sends a unit made together, what went recorded together (`Store.sendsRecorded`:
    * one statement on PostgreSQL); failures one by one. When nothing else is to be written with
    * them (no failure, no follow-up or delivery timeout to schedule) that statement is all, with no
-   * transaction around it; otherwise all of it is one transaction, the timers scheduled before the
-   * receipts that beat this bookkeeping (parked) are applied, since those may cancel them.
+   * transaction around it, and the receipts it saw parked are applied in one of their own;
+   * otherwise all of it is one transaction, the timers scheduled before the receipts that beat
+   * this bookkeeping (parked) are taken and applied, since those may cancel them.
    */
   private async recordAnswers(answered: ReadonlyArray<{ s: ClaimedSend; result: SendResult }>): Promise<void> {
     const now = this.now();
@@ -248,9 +249,8 @@ export class Sender<S extends SendStore = SendStore> {
       ...(s.go.content ? { content: s.go.content } : {}),
     }));
     const followUps = went.map(({ s }) => ({ messageId: s.messageId, step: s.step, sentAt: now, plan: s.plan }));
-    const parkedOf = (recorded: readonly SendRecorded[]) => recorded.filter((r) => r.parked);
     if (failed.length === 0 && followUps.every((w) => followUpTimers(w).length === 0)) {
-      const parked = parkedOf(await this.d.store.sendsRecorded(sent, now));
+      const parked = (await this.d.store.sendsRecorded(sent, now)).filter((r) => r.parked);
       if (parked.length === 0) return;
       try {
         await this.d.store.transaction((tx) => this.d.receipts.applyParkedMany(tx, parked));
@@ -264,8 +264,9 @@ export class Sender<S extends SendStore = SendStore> {
       for (const { s, result } of failed) await this.record(tx, s, result);
       const recorded = await tx.sendsRecorded(sent, now);
       await this.d.followUps.afterSentMany(tx, followUps);
-      const parked = parkedOf(recorded);
-      if (parked.length > 0) await this.d.receipts.applyParkedMany(tx, parked);
+      // taken for every send recorded, not only those the statement saw parked: a receipt parked
+      // since (its transaction committed meanwhile) is taken here rather than left for the sweep
+      await this.d.receipts.applyParkedMany(tx, recorded);
     });
   }
 

@@ -30,8 +30,9 @@ export interface SendRecorded {
  * atomic without a transaction around it. Its data-modifying CTEs are what `attempts.sentMany` and
  * `messages.sentMany` run one after the other (the messages of the attempts that moved, as
  * `RETURNING` gives them), and it looks, without taking them, for receipts parked under the
- * recorded provider ids: taking and applying those is a transaction of their own (see
- * `Sender.recordAnswers`). Five round trips a unit were one.
+ * recorded provider ids: taking and applying those is the caller's (see `Sender.recordAnswers`).
+ * Attempts are locked before messages, as everywhere else: the select reads `a`, and the messages'
+ * update, read by nobody, runs after it.
  */
 export async function sendsRecordedAtOnce(c: Conn, list: readonly SentSend[], now: number): Promise<SendRecorded[]> {
   if (list.length === 0) return [];
