@@ -1,8 +1,11 @@
 import { sql } from 'kysely';
 import type { Conn } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
+import type { MessageRepository } from '../messages/message-repository.js';
 import type { MessageStatus } from '../messages/status.js';
 import { type TimerFor, timerKey } from '../timers/timer-key.js';
+import type { TimerRepository } from '../timers/timer-repository.js';
+import type { AttemptRepository } from './attempt-repository.js';
 import { ATTEMPT_PROGRESS } from './attempt-status.js';
 
 /** An attempt a batch of receipts moves on: to `delivered` or `read`, never back. */
@@ -83,4 +86,33 @@ export async function deliveriesMovedAtOnce(
       cancel.map(timerKey),
     ],
   );
+}
+
+/**
+ * `Store.deliveriesMoved` one statement per kind of record and status (SQLite, in-process: no
+ * round trips to save), delivered before read, then the timers cancelled.
+ */
+export async function deliveriesMovedOneByOne(
+  s: { attempts: AttemptRepository; messages: MessageRepository; timers: TimerRepository },
+  moves: readonly DeliveryMove[],
+  cancel: readonly TimerFor[],
+  now: number,
+): Promise<void> {
+  for (const status of ['delivered', 'read'] as const) {
+    const these = moves.filter((m) => m.status === status);
+    if (these.length === 0) continue;
+    await s.attempts.moveMany(
+      these.map((m) => m.claim),
+      status,
+      now,
+      ATTEMPT_PROGRESS.slice(0, ATTEMPT_PROGRESS.indexOf(status)),
+    );
+    await s.messages.transitionMany(
+      these.map((m) => m.messageId),
+      MESSAGE_PROGRESS.slice(0, MESSAGE_PROGRESS.indexOf(status)),
+      status,
+      now,
+    );
+  }
+  await s.timers.cancel(cancel, now);
 }

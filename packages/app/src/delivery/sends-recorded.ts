@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { Conn } from '../db/connection.js';
 import { arg, prepared } from '../db/prepared.js';
-import type { SentContent } from './attempt-repository.js';
+import type { MessageRepository } from '../messages/message-repository.js';
+import type { AttemptRepository, SentContent } from './attempt-repository.js';
+import type { ReceiptRepository } from './receipt-repository.js';
 
 /** A send a unit of work made, as its provider answered it: accepted under `providerMessageId`. */
 export interface SentSend {
@@ -88,4 +90,36 @@ export async function sendsRecordedAtOnce(c: Conn, list: readonly SentSend[], no
     ],
   );
   return rows.map((r) => ({ claim: r.claim, provider: r.provider, providerMessageId: r.provider_message_id, parked: r.parked }));
+}
+
+/**
+ * `Store.sendsRecorded` one statement per kind of record, inside the caller's transaction (SQLite,
+ * and a claim or a message given twice): `attempts.sentMany`, `messages.sentMany` for the
+ * attempts that moved, then which of those have receipts parked, per provider.
+ */
+export async function sendsRecordedOneByOne(
+  tx: { attempts: AttemptRepository; messages: MessageRepository; receipts: ReceiptRepository },
+  list: readonly SentSend[],
+  now: number,
+): Promise<SendRecorded[]> {
+  const moved = await tx.attempts.sentMany(
+    list.map(({ messageId: _, channel: __, ...sent }) => sent),
+    now,
+  );
+  const recorded = list.filter((s) => moved.has(s.claim));
+  await tx.messages.sentMany(
+    recorded.map((s) => ({ id: s.messageId, channel: s.channel, cost: s.cost })),
+    now,
+  );
+  const parked = new Set<string>();
+  for (const provider of new Set(recorded.map((s) => s.provider))) {
+    const ids = recorded.filter((s) => s.provider === provider).map((s) => s.providerMessageId);
+    for (const id of await tx.receipts.parkedAmong(provider, ids)) parked.add(`${provider}\u0000${id}`);
+  }
+  return recorded.map((s) => ({
+    claim: s.claim,
+    provider: s.provider,
+    providerMessageId: s.providerMessageId,
+    parked: parked.has(`${s.provider}\u0000${s.providerMessageId}`),
+  }));
 }

@@ -14,10 +14,9 @@ import type { Conn, DatabaseLocation, Dialect, OpenDatabase } from '../db/connec
 import { TableUpkeep } from '../db/table-upkeep.js';
 import { inReadSnapshot, inTransaction, savepoints } from '../db/transaction.js';
 import { AttemptRepository } from '../delivery/attempt-repository.js';
-import { ATTEMPT_PROGRESS } from '../delivery/attempt-status.js';
-import { type DeliveryMove, deliveriesMovedAtOnce, MESSAGE_PROGRESS } from '../delivery/deliveries-recorded.js';
+import { type DeliveryMove, deliveriesMovedAtOnce, deliveriesMovedOneByOne } from '../delivery/deliveries-recorded.js';
 import { ReceiptRepository } from '../delivery/receipt-repository.js';
-import { type SendRecorded, type SentSend, sendsRecordedAtOnce } from '../delivery/sends-recorded.js';
+import { type SendRecorded, type SentSend, sendsRecordedAtOnce, sendsRecordedOneByOne } from '../delivery/sends-recorded.js';
 import { InboxRepository } from '../inbox/inbox-repository.js';
 import { JourneyRepository } from '../journeys/journey-repository.js';
 import type { Logger } from '../logger.js';
@@ -148,39 +147,7 @@ export class Store {
     const distinct = (f: (s: SentSend) => string) => new Set(list.map(f)).size === list.length;
     if (this.dialect === 'postgres' && distinct((s) => s.claim) && distinct((s) => s.messageId))
       return sendsRecordedAtOnce(this.conn, list, now);
-    return this.transaction(async (tx) => {
-      const moved = await tx.attempts.sentMany(
-        list.map((s) => ({
-          claim: s.claim,
-          providerMessageId: s.providerMessageId,
-          cost: s.cost,
-          provider: s.provider,
-          ...(s.route !== undefined ? { route: s.route } : {}),
-          ...(s.content !== undefined ? { content: s.content } : {}),
-        })),
-        now,
-      );
-      const recorded = list.filter((s) => moved.has(s.claim));
-      await tx.messages.sentMany(
-        recorded.map((s) => ({ id: s.messageId, channel: s.channel, cost: s.cost })),
-        now,
-      );
-      const parked = new Map<string, Set<string>>();
-      for (const provider of new Set(recorded.map((s) => s.provider)))
-        parked.set(
-          provider,
-          await tx.receipts.parkedAmong(
-            provider,
-            recorded.filter((s) => s.provider === provider).map((s) => s.providerMessageId),
-          ),
-        );
-      return recorded.map((s) => ({
-        claim: s.claim,
-        provider: s.provider,
-        providerMessageId: s.providerMessageId,
-        parked: parked.get(s.provider)?.has(s.providerMessageId) ?? false,
-      }));
-    });
+    return this.transaction((tx) => sendsRecordedOneByOne(tx, list, now));
   }
 
   /**
@@ -195,23 +162,7 @@ export class Store {
       await deliveriesMovedAtOnce(this.conn, moves, cancel, now);
       return;
     }
-    for (const status of ['delivered', 'read'] as const) {
-      const these = moves.filter((m) => m.status === status);
-      if (these.length === 0) continue;
-      await this.attempts.moveMany(
-        these.map((m) => m.claim),
-        status,
-        now,
-        ATTEMPT_PROGRESS.slice(0, ATTEMPT_PROGRESS.indexOf(status)),
-      );
-      await this.messages.transitionMany(
-        these.map((m) => m.messageId),
-        MESSAGE_PROGRESS.slice(0, MESSAGE_PROGRESS.indexOf(status)),
-        status,
-        now,
-      );
-    }
-    await this.timers.cancel(cancel, now);
+    await deliveriesMovedOneByOne(this, moves, cancel, now);
   }
 
   /** Requests' events into the inbox, each only if the contacts it names are stored (see accept-checked.ts). */
