@@ -535,6 +535,20 @@ describe('fail-over', () => {
     expect(doc.paths['/hooks/telerivet/incoming'].post.security).toEqual([{ telerivetSecret: [] }]);
     expect(doc.paths['/email/unsubscribe/{token}'].post.security).toEqual([{ unsubscribeToken: [] }]);
     expect(doc.paths['/hooks/email/reports'].post.security).toEqual([{ providerSignature: [] }]);
+    // a hook that reads its own body documents what it refuses, as the JSON routes do
+    for (const path of ['/hooks/twilio/status', '/hooks/telerivet/incoming', '/hooks/email/reports', '/hooks/providers/{name}/receipts']) {
+      const responses = doc.paths[path]?.post.responses;
+      expect(Object.keys(responses?.['400']?.content ?? {}), path).toEqual(['application/problem+json']);
+      expect(responses['413'].description, path).toMatch(/^BODY_TOO_LARGE/);
+    }
+    // and answers so: a body over the hook's limit is refused before its signature is looked at
+    const huge = await request(h.url)
+      .post('/hooks/twilio/status')
+      .type('form')
+      .send(`MessageSid=SM1&Body=${'x'.repeat(70 * 1024)}`);
+    expect(huge.status).toBe(413);
+    expect(huge.headers['content-type']).toMatch(/problem\+json/);
+    expect(huge.body.code).toBe('BODY_TOO_LARGE');
   });
 
   it('a forged Telerivet status callback is refused', async () => {
