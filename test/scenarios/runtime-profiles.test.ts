@@ -153,4 +153,82 @@ describe.each(profiles)('runtime on $name', (profile) => {
     expect(view.conflicts[0]).toMatchObject({ kind: 'phone', otherContactId: b.body.contact.id });
     expect(view.contact.identities).toContainEqual({ kind: 'phone', value: '+254733100003' });
   });
+
+  it('a request whose every identity is another contact’s that conflicts with it stores nothing: 409 at each identity', async () => {
+    h = await start();
+    const owner = async (email: string, hubspot: string) =>
+      (
+        await h
+          .api('admin')
+          .post('/api/v1/contacts')
+          .send({
+            identities: [
+              { kind: 'hubspot', value: hubspot },
+              { kind: 'email', value: email },
+            ],
+          })
+          .expect(201)
+      ).body.contact.id as string;
+    const x1 = await owner('x1@example.com', '201');
+    const x2 = await owner('x2@example.com', '202');
+    const both = {
+      identities: [
+        { kind: 'email', value: 'x1@example.com' },
+        { kind: 'email', value: 'x2@example.com' },
+      ],
+    };
+    const count = async () =>
+      (
+        await h.db
+          .selectFrom('contacts')
+          .select((e) => e.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n;
+    const before = Number(await count());
+    // asked twice, each time refused: no contact without an identity to be found by
+    for (let i = 0; i < 2; i++) {
+      const res = await h.api('admin').post('/api/v1/contacts').send(both).expect(409);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+      expect(res.body).toMatchObject({
+        code: 'IDENTITY_CONFLICT',
+        errors: [
+          { path: '/identities/0/value', message: `belongs to contact ${x1}` },
+          { path: '/identities/1/value', message: `belongs to contact ${x2}` },
+        ],
+      });
+    }
+    // a message for such a "contact": the same, located in the request
+    const message = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: both, message: { type: 'transactional', template: 'order_shipped' } })
+      .expect(409);
+    expect(message.body.errors.map((e: { path: string }) => e.path)).toEqual([
+      '/contact/identities/0/value',
+      '/contact/identities/1/value',
+    ]);
+    // an import refuses that item alone, and one in a zone nobody knows alone: the rest are stored
+    const imported = await h
+      .api('integration')
+      .post('/api/v1/contacts/import')
+      .send([
+        both,
+        { identities: [{ kind: 'phone', value: '+254733100009' }], timezone: 'Mars/Base' },
+        { identities: [{ kind: 'phone', value: '+254733100010' }] },
+      ])
+      .expect(200);
+    expect(imported.body).toMatchObject({ imported: 1, failed: 2 });
+    expect(imported.body.results[0].error.path).toBe('/0/identities/0/value');
+    expect(imported.body.results[1].error).toMatchObject({ path: '/1/timezone', message: expect.stringMatching(/TIMEZONE_UNKNOWN/) });
+    expect(await h.store.contacts.findByIdentity('phone', '+254733100009')).toBeNull();
+    expect(Number(await count())).toBe(before + 1);
+    // one identity of its own is enough: created, the others recorded as conflicts
+    const mixed = await h
+      .api('admin')
+      .post('/api/v1/contacts')
+      .send({ identities: [...both.identities, { kind: 'phone', value: '+254733100011' }] })
+      .expect(201);
+    expect(mixed.body.conflicts).toHaveLength(2);
+    expect(mixed.body.contact.identities).toEqual([{ kind: 'phone', value: '+254733100011' }]);
+  });
 });

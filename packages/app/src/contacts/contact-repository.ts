@@ -9,7 +9,7 @@ import { updateData, updateDataMany } from './contact-data-writes.js';
 import { ContactLocks, lockIdentities } from './contact-locks.js';
 import { readContact, type StoredContact } from './contact-record.js';
 import { type ContactFilter, type ContactSummary, searchContacts } from './contact-search.js';
-import { CRM_KINDS, canonicalIdentity, IdentityError, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
+import { CRM_KINDS, canonicalIdentity, IdentityConflictError, IdentityError, normalizeIdentity, SINGULAR_KINDS } from './identity.js';
 import {
   findByIdentity,
   type IdentityConflict,
@@ -58,7 +58,17 @@ export class ContactRepository {
    * (an event arriving late does not set back a time zone a newer one gave); its identities are
    * taken all the same.
    */
-  async upsert(input: ContactUpsert, now: number, asOf: number = now): Promise<UpsertResult> {
+  async upsert(
+    input: ContactUpsert,
+    now: number,
+    asOf: number = now,
+    /**
+     * A request answered now refuses (409 IDENTITY_CONFLICT, nothing stored) what would otherwise
+     * be a new contact with no identity of its own: every one it names belongs to another contact
+     * that conflicts with it. An event already accepted keeps it (recorded as conflicts).
+     */
+    o: { refuseUnfindable?: boolean } = {},
+  ): Promise<UpsertResult> {
     const said = Math.min(asOf, now);
     // only a word on some field is a word on the fields (identities alone say nothing of them)
     const { id: _id, identities: _identities, ...fields } = input;
@@ -119,6 +129,13 @@ export class ContactRepository {
         } else same.push(contactId);
       }
       const contested = new Set(conflicts.map((c) => `${c.kind}:${c.value}`));
+      if (o.refuseUnfindable && same.length === 0 && input.id === undefined && identities.length > 0) {
+        const owner = new Map(conflicts.map((c) => [`${c.kind}:${c.value}`, c.otherContactId]));
+        if (identities.every((i) => owner.has(`${i.kind}:${i.value}`)))
+          throw new IdentityConflictError(
+            identities.map((i, k) => ({ path: `/identities/${k}/value`, otherContactId: owner.get(`${i.kind}:${i.value}`) as string })),
+          );
+      }
       let survivor: string;
       let created = false;
       if (same.length === 0) {

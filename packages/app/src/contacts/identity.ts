@@ -1,5 +1,5 @@
 import type { IdentityKind } from '@signalbox/engine';
-import { InputError } from '../errors.js';
+import { ConflictError, InputError } from '../errors.js';
 
 /** An identity that is not in a form we accept; `path` points at it within the input. */
 export class IdentityError extends InputError {
@@ -13,6 +13,29 @@ export class IdentityError extends InputError {
   /** The same problem, located within a larger input. */
   at(base: string): IdentityError {
     return new IdentityError(`${base}${this.path}`, this.message);
+  }
+}
+
+/**
+ * Every identity a request names belongs to other contacts that cannot be this one (their
+ * email/phone differ): nothing would be left to find the new contact by, so nothing is stored.
+ * `paths` point at each identity within the input.
+ */
+export class IdentityConflictError extends ConflictError {
+  constructor(
+    readonly conflicts: ReadonlyArray<{ path: string; otherContactId: string }>,
+    private readonly base = '',
+  ) {
+    super(
+      'IDENTITY_CONFLICT',
+      'every identity given belongs to another contact whose identities differ: name the contact by its id, or give an identity that is its own',
+      conflicts.map((c) => ({ path: `${base}${c.path}`, message: `belongs to contact ${c.otherContactId}` })),
+    );
+  }
+
+  /** The same problem, located within a larger input. */
+  at(base: string): IdentityConflictError {
+    return new IdentityConflictError(this.conflicts, `${base}${this.base}`);
   }
 }
 

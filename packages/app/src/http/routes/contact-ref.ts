@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ContactRepository } from '../../contacts/contact-repository.js';
-import { IdentityError } from '../../contacts/identity.js';
+import { IdentityConflictError, IdentityError } from '../../contacts/identity.js';
 import { NotFoundError } from '../../errors.js';
 import type { contactRef } from './schemas.js';
 
@@ -18,9 +18,9 @@ export async function resolveContactRef(
     return c.id;
   }
   try {
-    return (await contacts.upsert(ref, now)).contact.id;
+    return (await contacts.upsert(ref, now, now, { refuseUnfindable: true })).contact.id;
   } catch (e) {
-    if (e instanceof IdentityError) throw e.at(base);
+    if (e instanceof IdentityError || e instanceof IdentityConflictError) throw e.at(base);
     throw e;
   }
 }

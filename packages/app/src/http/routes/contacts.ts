@@ -1,7 +1,8 @@
 import type { CompiledRuleset, ConsentRecord } from '@signalbox/engine';
+import { isValidTimeZone } from '@signalbox/engine';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { IdentityError } from '../../contacts/identity.js';
+import { IdentityConflictError, IdentityError } from '../../contacts/identity.js';
 import { AppError, InputError, NotFoundError } from '../../errors.js';
 import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
@@ -34,11 +35,12 @@ export function contactRoutes(runtime: Runtime, now: () => number, ruleset: () =
       responses: {
         200: "updated: {contact, created, merged, conflicts} (an integration key gets the contact's id only: {contact: {id}, …})",
         201: 'created',
+        409: 'IDENTITY_CONFLICT: every identity given belongs to another contact whose identities differ (each at its path); nothing is stored',
       },
       handler: async (req, res) => {
         const body = parseBody(contactUpsert, req.body);
         assertKnownZones([{ zone: body.timezone, path: '/timezone' }]);
-        const result = await store.contacts.upsert(body, now());
+        const result = await store.contacts.upsert(body, now(), undefined, { refuseUnfindable: true });
         // an integration key may write contacts but not read them (GET /contacts is 403): knowing
         // one phone number must not return the contact's other identities and attributes
         const answer =
@@ -59,7 +61,6 @@ export function contactRoutes(runtime: Runtime, now: () => number, ruleset: () =
       responses: { 200: '{imported, failed, results}' },
       handler: async (req, res) => {
         const body = parseBody(importBody, req.body);
-        assertKnownZones(body.map((c, i) => ({ zone: c.timezone, path: `/${i}/timezone` })));
         const results: Array<{
           index: number;
           contactId?: string;
@@ -68,12 +69,23 @@ export function contactRoutes(runtime: Runtime, now: () => number, ruleset: () =
           error?: { path: string; message: string };
         }> = [];
         for (const [index, c] of body.entries()) {
+          // each item on its own: one with a zone that is not IANA's is refused, the others stored
+          if (c.timezone !== undefined && !isValidTimeZone(c.timezone)) {
+            results.push({
+              index,
+              error: { path: `/${index}/timezone`, message: `"${c.timezone}" is not an IANA time zone (TIMEZONE_UNKNOWN)` },
+            });
+            continue;
+          }
           try {
-            const r = await store.contacts.upsert(c, now());
+            const r = await store.contacts.upsert(c, now(), undefined, { refuseUnfindable: true });
             results.push({ index, contactId: r.contact.id, created: r.created, conflicts: r.conflicts.length });
           } catch (e) {
             if (e instanceof IdentityError) results.push({ index, error: { path: `/${index}${e.path}`, message: e.message } });
-            else throw e;
+            else if (e instanceof IdentityConflictError) {
+              const first = e.at(`/${index}`).problems[0];
+              results.push({ index, error: { path: first?.path ?? `/${index}/identities`, message: e.message } });
+            } else throw e;
           }
         }
         res.json({

@@ -25,7 +25,7 @@ export function messageRoutes(runtime: Runtime, now: () => number, nudge: () => 
       headers: { 'idempotency-key': 'makes a retry return the first answer (1–200 characters)' },
       responses: {
         202: 'decided: {messageId, contactId, status, decision}; a retry with the same key (header or `message.idempotencyKey`) gets the first answer',
-        409: 'IDEMPOTENCY_KEY_REUSED: the key was used with a different request',
+        409: 'IDEMPOTENCY_KEY_REUSED: the key was used with a different request; IDENTITY_CONFLICT: every identity of the contact belongs to another contact that conflicts with it (each at its path)',
         422: 'TEMPLATE_UNKNOWN or TEMPLATE_VARIABLES_MISSING: the template is not in the active ruleset, or the request lacks variables it requires',
       },
       handler: async (req, res) => {
