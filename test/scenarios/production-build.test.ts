@@ -161,6 +161,36 @@ describe('the production build', () => {
     expect(await a.exited).toBe(0);
   }, 180_000);
 
+  it('a port already in use, or an address not this machine’s, stops the instance with one line saying so, not a stack trace', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = String((taken.address() as AddressInfo).port);
+    try {
+      for (const [env, said] of [
+        [
+          { PORT: port },
+          new RegExp(
+            `^signalbox: could not start: cannot listen on 127\\.0\\.0\\.1:${port} \\(HOST, PORT\\): the port is in use \\(EADDRINUSE\\)\n$`,
+          ),
+        ],
+        [
+          { HOST: '203.0.113.7' },
+          /^signalbox: could not start: cannot listen on 203\.0\.113\.7:0 \(HOST, PORT\): the address is not one of this machine’s \(EADDRNOTAVAIL\)\n$/,
+        ],
+      ] as const) {
+        const err = await startInstance({ id: 'no-listen', databaseUrl: db.url, env }).then(
+          () => new Error('started'),
+          (e: Error) => e,
+        );
+        expect(err.message).toMatch(/exited \(1\) before it was ready/);
+        const stderr = err.message.slice(err.message.indexOf('\n') + 1);
+        expect(stderr).toMatch(said);
+      }
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  }, 60_000);
+
   it('without OTEL_EXPORTER_OTLP_ENDPOINT nothing is traced: no span exported, no trace kept with the event', async () => {
     const exported = otlp.spans.length;
     const b = await startInstance({ id: 'built-b', databaseUrl: db.url, compiled: true, env: { SIGNALBOX_RULESET: anyTimeRuleset() } });

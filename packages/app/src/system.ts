@@ -288,7 +288,7 @@ export function createSystem(o: SystemOptions): System {
       const schema = o.store.currentSchema !== null ? await o.store.currentSchema() : undefined;
       await watcher?.start(schema);
       await guessesShared?.start(keyGuesses, schema ?? 'public');
-      return new Promise((resolve) => {
+      return new Promise((resolve, reject) => {
         const requestTimeout = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
         // Node checks the timeouts every connectionsCheckingInterval (30 s by default): often enough here
         // that a request is cut close to its limit
@@ -298,6 +298,21 @@ export function createSystem(o: SystemOptions): System {
         );
         server.on('clientError', answerClientError);
         if (o.keepAliveMs !== undefined) server.keepAliveTimeout = o.keepAliveMs;
+        // a port in use, an address not this machine's, a host name that resolves to nothing: said
+        // in one line by whoever started us, not thrown as an unhandled 'error' event
+        server.once('error', (err: NodeJS.ErrnoException) => {
+          const why =
+            err.code === 'EADDRINUSE'
+              ? 'the port is in use'
+              : err.code === 'EADDRNOTAVAIL'
+                ? 'the address is not one of this machine’s'
+                : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
+                  ? 'the host name does not resolve'
+                  : err.code === 'EACCES'
+                    ? 'not allowed to listen there (a port below 1024 needs privileges)'
+                    : err.message;
+          reject(new Error(`cannot listen on ${host}:${port} (HOST, PORT): ${why}${err.code ? ` (${err.code})` : ''}`));
+        });
         server.listen(port, host, () => {
           const addr = server?.address() as AddressInfo;
           baseUrl = `http://${host}:${addr.port}`;
