@@ -168,6 +168,89 @@ describe('crash safety', () => {
     );
   }, 180_000);
 
+  it('stalled sends are resumed a few at a time, side by side: one slow provider call per round, not one per send, each once', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-stalled-'));
+    const offset = 12 - new Date().getUTCHours();
+    const zone = `Etc/GMT${offset >= 0 ? '-' : '+'}${Math.abs(offset)}`;
+    const M = 12;
+    const db = await openSqlite(join(dataDir, 'signalbox.db'));
+    const store = new Store(db);
+    const system = (providers: () => Array<{ name: string; send: (m: { claim: string }) => Promise<unknown> }>) =>
+      createSystem({
+        store,
+        rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
+        clock: { now: () => new Date() },
+        log: createLogger('silent'),
+        apiKeys: [],
+        sandboxSecret: 'crash-test-sandbox-secret-0123456789',
+        instanceId: 'embedded',
+        providers: providers as never,
+      });
+    // a process that claims its sends and never hears back
+    const dying = system(() => [{ name: 'sandbox', send: () => new Promise(() => undefined) }]);
+    const events = [];
+    for (let i = 0; i < M; i++) {
+      const { contact } = await store.contacts.upsert(
+        { identities: [{ kind: 'phone', value: `+2547334${String(i).padStart(4, '0')}1` }], timezone: zone },
+        Date.now(),
+      );
+      const e = {
+        id: `stalled-${i}`,
+        source: 'api',
+        type: 'invoice.overdue',
+        occurredAt: new Date().toISOString(),
+        contact: { id: contact.id },
+      };
+      events.push({ source: 'api', eventId: e.id, type: e.type, payload: { ...e, object: { type: 'invoice', id: `s-${i}` } } });
+    }
+    await store.inbox.acceptMany(events, Date.now());
+    void dying.runtime.inbox.processReady();
+    const claimed = async () =>
+      Number(
+        (
+          await db.db
+            .selectFrom('attempts')
+            .select((e) => e.fn.countAll<number>().as('n'))
+            .where('status', '=', 'claimed')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    while ((await claimed()) < M) await new Promise((r) => setTimeout(r, 20));
+    // the next process: a provider that takes its time, counting the calls in flight at once
+    let inFlight = 0;
+    let most = 0;
+    const calls: string[] = [];
+    const resumer = system(() => [
+      {
+        name: 'sandbox',
+        async send(m) {
+          calls.push(m.claim);
+          most = Math.max(most, ++inFlight);
+          await new Promise((r) => setTimeout(r, 150));
+          inFlight--;
+          return { status: 'accepted', providerMessageId: `SM-${m.claim}`, cost: 1 };
+        },
+      },
+    ]);
+    expect(await resumer.runtime.resumeOwnClaims('embedded')).toBe(M);
+    const perRound: number[] = [];
+    while (calls.length < M && perRound.length < 10) {
+      const before = calls.length;
+      await resumer.runtime.round();
+      perRound.push(calls.length - before);
+    }
+    // at most a handful per round, all of them at once
+    expect(perRound.every((n) => n <= 8)).toBe(true);
+    expect(perRound.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBe(Math.max(...perRound));
+    // each sent once, and recorded
+    expect(new Set(calls).size).toBe(M);
+    expect(calls).toHaveLength(M);
+    expect(await claimed()).toBe(0);
+    await store.close();
+  });
+
   it('a restarted embedded instance resumes the sends its dead process had claimed at once, not when their leases run out', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-resume-'));
     const dbFile = join(dataDir, 'signalbox.db');

@@ -31,6 +31,12 @@ export interface FirstClaim {
 
 /** A failed provider call is tried again after this long (its claim, and so the provider's idempotency key, stays). */
 const RETRY_MS = 30_000;
+/**
+ * Stalled sends a round resumes, side by side: the round waits for about one provider call, not
+ * one per send, and every one of them is answered well within the lease it was taken with (one
+ * after another, the last of fifty slow calls outlived its lease and was taken and sent again).
+ */
+const STALLED_PER_ROUND = 8;
 
 /**
  * Calls providers for claimed plan steps and records what they answer. The provider call never
@@ -276,19 +282,21 @@ export class Sender<S extends SendStore = SendStore> {
    * fresh state and sends under the same claim. Returns how many. `look: false` when the caller
    * has just seen one stalled.
    */
-  async resumeStalled(limit = 50, look = true): Promise<number> {
+  async resumeStalled(limit = STALLED_PER_ROUND, look = true): Promise<number> {
     const stalled = await this.d.store.attempts.takeStalled(this.now(), this.d.lease, limit, look);
-    for (const s of stalled) {
-      await yieldToIo();
-      try {
-        await this.sendStep(s.messageId, s.step);
-        // settled either way (sent, or the gate decided otherwise and left the claim unused)
-        await this.d.store.attempts.setLease(s.claim, null);
-      } catch (err) {
-        this.d.log.error({ err: (err as Error).message }, 'resuming a send failed; retrying in 30 s');
-        await this.d.store.attempts.setLease(s.claim, this.now() + RETRY_MS);
-      }
-    }
+    await yieldToIo();
+    await Promise.all(
+      stalled.map(async (s) => {
+        try {
+          await this.sendStep(s.messageId, s.step);
+          // settled either way (sent, or the gate decided otherwise and left the claim unused)
+          await this.d.store.attempts.setLease(s.claim, null);
+        } catch (err) {
+          this.d.log.error({ err: (err as Error).message }, 'resuming a send failed; retrying in 30 s');
+          await this.d.store.attempts.setLease(s.claim, this.now() + RETRY_MS);
+        }
+      }),
+    );
     return stalled.length;
   }
 

@@ -36,9 +36,17 @@ export class DueTimers {
 
   /** Claims and fires due timers; returns how many fired. `look: false` when the caller has just seen one due. */
   async run(limit = 100, look = true): Promise<number> {
-    const due = await this.d.timers.claimDue(this.d.lease.owner, this.now(), this.d.lease.ms, limit, look);
+    const claimedAt = this.now();
+    const due = await this.d.timers.claimDue(this.d.lease.owner, claimedAt, this.d.lease.ms, limit, look);
     let fired = 0;
-    for (const t of due) {
+    for (const [i, t] of due.entries()) {
+      // timers fired one after another can take longer than their claims last (provider calls
+      // that take seconds each): once half the lease is gone, the rest are given back, due as they
+      // were, rather than fired on a claim another instance may take meanwhile (a second send)
+      if (this.now() - claimedAt >= this.d.lease.ms / 2) {
+        for (const rest of due.slice(i)) await this.d.timers.release(rest.id, this.d.lease.owner, rest.dueAt);
+        break;
+      }
       await yieldToIo();
       if (await this.fire(t)) fired++;
     }
