@@ -310,11 +310,55 @@ describe('numbers too large to store', () => {
       .api('integration')
       .post('/api/v1/events')
       .set('content-type', 'application/json')
-      .send(event('huge-2', `{"amount":1.7976931348623157e308,"note":"1e999","id":"123e4567-e89b","big":1${'0'.repeat(308)}}`));
+      .send(event('huge-2', `{"amount":1.7976931348623157e308,"note":"1e999","id":"123e4567-e89b","big":1${'0'.repeat(308)}.0}`));
     expect(fine.status).toBe(202);
     const stored = await h.api('admin').get('/api/v1/inbox/events?type=ticket.opened').expect(200);
     const kept = stored.body.items.find((e: { eventId: string }) => e.eventId === 'huge-2');
     expect(kept.payload.data).toEqual({ amount: 1.7976931348623157e308, note: '1e999', id: '123e4567-e89b', big: 1e308 });
+  });
+
+  it('an integer a double cannot hold exactly is refused with its path, never stored as another number; as a string it is kept', async () => {
+    // the OTP the caller asked for is not the one that would have gone
+    const otp = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .set('content-type', 'application/json')
+      .send(
+        '{"contact":{"identities":[{"kind":"phone","value":"+254700000172"}]},"message":{"type":"otp","template":"otp_code","variables":{"code":9007199254740993}}}',
+      );
+    expect(otp.status).toBe(400);
+    expect(otp.body).toMatchObject({ code: 'NUMBER_NOT_EXACT', errors: [{ path: '/message/variables/code' }] });
+    for (const path of ['/api/v1/events', '/api/v1/events?via=express']) {
+      const res = await h
+        .api('integration')
+        .post(path)
+        .set('content-type', 'application/json')
+        .send(
+          `{"id":"exact-1","type":"ticket.opened","occurredAt":"${MORNING}","contact":{"identities":[{"kind":"phone","value":"+254700000173"}]},"data":{"ok":9007199254740991,"list":[1,-18446744073709551615],"note":"x:12345678901234567"}}`,
+        );
+      expect(res.status, path).toBe(400);
+      expect(res.body, path).toMatchObject({ code: 'NUMBER_NOT_EXACT', errors: [{ path: '/data/list/1' }] });
+      expect(res.body.errors, path).toHaveLength(1);
+    }
+    expect(await h.store.contacts.findByIdentity('phone', '+254700000172')).toBeNull();
+    // the largest safe integer, exact larger ones (2^60, 10^20), a float and the same digits in a string are kept as sent
+    const fine = await h
+      .api('integration')
+      .post('/api/v1/events')
+      .set('content-type', 'application/json')
+      .send(
+        `{"id":"exact-2","type":"ticket.opened","occurredAt":"${MORNING}","contact":{"identities":[{"kind":"phone","value":"+254700000174"}]},"data":{"safe":-9007199254740991,"pow":1152921504606846976,"ten":100000000000000000000,"float":12345678901234567.5,"code":"9007199254740993"}}`,
+      );
+    expect(fine.status).toBe(202);
+    const stored = await h.api('admin').get('/api/v1/inbox/events?type=ticket.opened').expect(200);
+    const kept = stored.body.items.find((e: { eventId: string }) => e.eventId === 'exact-2');
+    expect(kept.payload.data).toEqual({
+      safe: -9007199254740991,
+      pow: 2 ** 60,
+      ten: 1e20,
+      float: 12345678901234568,
+      code: '9007199254740993',
+    });
   });
 });
 

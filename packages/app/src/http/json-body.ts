@@ -144,7 +144,11 @@ function notObjectOrArray(text: string): never {
 }
 
 /** Parses a JSON body read raw: the depth checked first, then an object or array (as express.json is strict). */
-export function parseJsonBody(raw: Buffer | string): unknown {
+export function parseJsonBody(
+  raw: Buffer | string,
+  /** False for what a provider sends us (its batch is not refused whole for one such number). */
+  exactIntegers = true,
+): unknown {
   const text = utf8Text(raw);
   if (!/^\s*[[{]/.test(text)) notObjectOrArray(text);
   assertJsonDepth(raw);
@@ -156,7 +160,58 @@ export function parseJsonBody(raw: Buffer | string): unknown {
   }
   assertStorableText(text, value);
   assertFiniteNumbers(text, value);
+  if (exactIntegers) assertExactIntegers(text, value);
   return value;
+}
+
+/**
+ * An integer literal of 16 digits or more where a value starts (as `HUGE` looks): the only kind
+ * that can be beyond ±(2^53 − 1) and so read as another integer. Only a candidate: its digits
+ * decide.
+ */
+const LONG_INTEGER = /(?<=[:,[])\s*-?\d{16,}(?![\d.eE])/;
+
+/**
+ * An integer a double cannot hold exactly (`9007199254740993` is read as `…992`) is refused with
+ * its path: stored, it would silently be another number, an OTP code or an order number that is not
+ * the one sent. Sent as a string it is kept as it is. A body with no candidate literal is not
+ * walked. (What CRMs and providers send is not held to it: their ids are far below 2^53, and one
+ * such number must not refuse a whole batch.)
+ */
+export function assertExactIntegers(text: string, value: unknown): void {
+  if (!LONG_INTEGER.test(text)) return;
+  const inexact = new Set<number>();
+  for (const m of text.matchAll(new RegExp(LONG_INTEGER.source, 'g'))) {
+    const literal = m[0].trim();
+    const read = Number(literal);
+    if (Number.isFinite(read) && BigInt(literal) !== BigInt(read)) inexact.add(read);
+  }
+  if (inexact.size === 0) return;
+  const problems: Array<{ path: string; message: string }> = [];
+  const at: Array<string | number> = [];
+  const walk = (v: unknown) => {
+    if (problems.length >= 20) return;
+    if (typeof v === 'number') {
+      if (inexact.has(v))
+        problems.push({
+          path: at.map((k) => `/${typeof k === 'number' ? k : pointerSegment(k)}`).join(''),
+          message: 'an integer beyond ±9007199254740991 that a JSON number here cannot hold exactly: send it as a string',
+        });
+    } else if (Array.isArray(v))
+      for (let i = 0; i < v.length; i++) {
+        at.push(i);
+        walk(v[i]);
+        at.pop();
+      }
+    else if (v !== null && typeof v === 'object')
+      for (const k of Object.keys(v)) {
+        at.push(k);
+        walk((v as Record<string, unknown>)[k]);
+        at.pop();
+      }
+  };
+  walk(value);
+  if (problems.length > 0) throw new InputError('the body holds an integer that would be read as another', problems, 'NUMBER_NOT_EXACT');
 }
 
 /**

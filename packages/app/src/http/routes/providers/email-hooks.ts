@@ -123,7 +123,7 @@ export function emailHookRoutes(d: EmailHookDeps): RouteSpec[] {
         if (!(await d.replay.firstUse(`provider:${d.name}:reports`, check.mac, Date.now())))
           throw new AuthError(401, 'SIGNATURE_REPLAYED', 'signature already used');
         assertUtf8Charset(req.get('content-type'));
-        const report = parseBody(emailReportBody, parseJsonBody(raw));
+        const report = parseBody(emailReportBody, parseJsonBody(raw, false));
         const contactId = await applyEmailReport(d.store, d.name, report, d.now());
         // the attempt it was about did not get through: its plan's next step follows
         if (report.type === 'bounce' && report.permanent !== false && report.messageId !== undefined)
