@@ -54,6 +54,17 @@ export class LiquidTemplates {
       parseLimit: 200_000,
       memoryLimit: 10_000_000,
     });
+    // a template is self-contained: what would read another file or template is refused as it is
+    // parsed, by name (not as a failed lookup of a file that cannot exist)
+    for (const tag of ['include', 'render', 'layout'])
+      this.liquid.registerTag(tag, {
+        parse() {
+          throw new Error(`{% ${tag} %} is not available: a template's content cannot take in other files or templates`);
+        },
+        *render() {
+          return '';
+        },
+      });
     this.liquid.registerFilter('local', function (this: { context: { getSync(path: string[]): unknown } }, value: unknown) {
       const zone = this.context.getSync(['contact', 'timezone']);
       return localInstant(value, typeof zone === 'string' ? zone : 'UTC');

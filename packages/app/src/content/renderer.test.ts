@@ -191,4 +191,26 @@ describe('template content checked at publish', () => {
     ]);
     expect(() => loadRulesetChecked(d)).toThrow(/RULES_INVALID|ruleset is invalid/);
   });
+
+  it('a template that would take in another file or template is refused by the tag’s name, not as a file that was not found', () => {
+    for (const tag of ['include', 'render', 'layout']) {
+      const d = doc();
+      const otp = d.templates.otp_code as { content: Record<string, Record<string, Record<string, unknown>>> };
+      (otp.content.text as Record<string, Record<string, unknown>>).en = { text: `{{ code }} {% ${tag} "../../README.md" %}` };
+      const v = validateRulesetChecked(d);
+      expect(v.ok, tag).toBe(false);
+      if (v.ok) continue;
+      expect(v.problems, tag).toEqual([
+        {
+          path: '/templates/otp_code/content/text/en/text',
+          message: expect.stringMatching(
+            new RegExp(
+              `^does not parse as Liquid: \\{% ${tag} %\\} is not available: a template's content cannot take in other files or templates`,
+            ),
+          ),
+        },
+      ]);
+      expect(JSON.stringify(v.problems)).not.toMatch(/ENOENT|lookup/);
+    }
+  });
 });
