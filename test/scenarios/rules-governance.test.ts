@@ -296,11 +296,21 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
       .send({ document: viaTelerivet, sample: { kind: 'contacts', messageTypes: ['otp'] } })
       .expect(422);
     expect(dry.body.errors).toEqual([{ ...problem, path: `/document${problem.path}` }]);
-    await h
+    // a draft's problems are located at the field naming it, saying where in the draft they are
+    const inDraft = { path: '/draftId', message: `the draft's /document${problem.path}: ${problem.message}` };
+    const dryDraft = await h
       .api('admin')
       .post('/api/v1/rules/dry-run')
       .send({ draftId: draft.body.id, sample: { kind: 'contacts', messageTypes: ['otp'] } })
       .expect(422);
+    expect(dryDraft.body.errors).toEqual([inDraft]);
+    const publishDraft = await h
+      .api('admin')
+      .post('/api/v1/rules/versions')
+      .set('if-match', active)
+      .send({ draftId: draft.body.id, reason: 'SMS through Telerivet' })
+      .expect(422);
+    expect(publishDraft.body).toMatchObject({ code: 'RULES_INVALID', errors: [inDraft] });
     const script = {
       journeyId: 'payment-reminder',
       contact: { identities: [{ kind: 'phone', value: '+254700000001' }], timezone: 'Africa/Nairobi' },
@@ -311,7 +321,7 @@ describe.each([{ name: 'sqlite' }, { name: 'postgres' }])('rules governance over
       .post('/api/v1/journeys/simulate')
       .send({ ...script, ruleset: { draftId: draft.body.id } })
       .expect(422);
-    expect(simDraft.body.errors.map((e: { message: string }) => e.message)).toEqual([problem.message]);
+    expect(simDraft.body.errors).toEqual([{ ...inDraft, path: '/ruleset/draftId' }]);
     // a draft is the admins': an agent may not simulate it (its templates would be in the timeline)
     const agentDraft = await h
       .api('agent')

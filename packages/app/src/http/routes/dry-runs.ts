@@ -6,6 +6,7 @@ import { AppError, NotFoundError } from '../../errors.js';
 import { type GovernanceStore, hashOf, type RulesGovernance } from '../../rules/governance.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
+import { draftProblems } from './draft-problems.js';
 import { decodeCursor, isoInstant, paged, pageFields } from './list-query.js';
 
 const actor = (req: Request) => `${req.principal?.role}:${req.principal?.name}`;
@@ -84,7 +85,12 @@ export function dryRunRoutes(d: { governance: RulesGovernance; store: Governance
         if (body.draftId !== undefined) {
           const draft = await gov.draft(store, body.draftId);
           if (!draft.valid)
-            throw new AppError(422, 'RULES_INVALID', `draft ${draft.id} does not validate: it cannot be dry-run`, draft.problems);
+            throw new AppError(
+              422,
+              'RULES_INVALID',
+              `draft ${draft.id} does not validate: it cannot be dry-run`,
+              draftProblems(draft.problems, '/draftId'),
+            );
           document = draft.document;
           ref = `draft ${draft.id}`;
         } else if (body.version !== undefined) {
@@ -104,7 +110,11 @@ export function dryRunRoutes(d: { governance: RulesGovernance; store: Governance
               422,
               e.code,
               `the candidate does not validate: it cannot be dry-run (${e.problems.length} problem(s))`,
-              body.document !== undefined ? e.problems.map((p) => ({ ...p, path: `/document${p.path}` })) : e.problems,
+              body.document !== undefined
+                ? e.problems.map((p) => ({ ...p, path: `/document${p.path}` }))
+                : body.draftId !== undefined
+                  ? draftProblems(e.problems, '/draftId')
+                  : e.problems.map((p) => ({ path: '/version', message: `the version's /document${p.path}: ${p.message}` })),
             );
           throw e;
         }

@@ -8,6 +8,7 @@ import type { Runtime } from '../../runtime.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
 import { resolveContactRef } from './contact-ref.js';
+import { draftProblems } from './draft-problems.js';
 import { isoInstant } from './list-query.js';
 import { assertIdentities, assertKnownZones, contactFields, identity } from './schemas.js';
 
@@ -94,7 +95,12 @@ export function journeyRoutes(d: {
               422,
               e.code,
               'the ruleset does not validate: it cannot be simulated',
-              e.problems.map((p) => ({ ...p, path: `/ruleset${body.ruleset && 'document' in body.ruleset ? '/document' : ''}${p.path}` })),
+              body.ruleset && 'draftId' in body.ruleset
+                ? draftProblems(e.problems, '/ruleset/draftId')
+                : e.problems.map((p) => ({
+                    ...p,
+                    path: `/ruleset${body.ruleset && 'document' in body.ruleset ? '/document' : ''}${p.path}`,
+                  })),
             );
           throw e;
         }

@@ -7,6 +7,7 @@ import type { RulesHolder } from '../../rules/rules-holder.js';
 import { utf8OrNull } from '../json-body.js';
 import type { RouteSpec } from '../route-table.js';
 import { parseBody } from '../validate.js';
+import { draftProblems } from './draft-problems.js';
 import { decodeCursor, paged, pageFields } from './list-query.js';
 
 const actor = (req: Request) => `${req.principal?.role}:${req.principal?.name}`;
@@ -217,7 +218,12 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
         if (body.draftId !== undefined) {
           const draft = await gov.draft(store, body.draftId);
           if (!draft.valid)
-            throw new AppError(422, 'RULES_INVALID', `draft ${draft.id} does not validate: it cannot be published`, draft.problems);
+            throw new AppError(
+              422,
+              'RULES_INVALID',
+              `draft ${draft.id} does not validate: it cannot be published`,
+              draftProblems(draft.problems, '/draftId'),
+            );
           document = draft.document;
         }
         try {
@@ -233,6 +239,7 @@ export function rulesRoutes(d: { rules: RulesHolder; governance: RulesGovernance
           // the problems (and the detail naming them) at their paths in this body
           if (e instanceof RulesetInvalidError && body.document !== undefined)
             throw new RulesetInvalidError(e.problems.map((p) => ({ ...p, path: `/document${p.path}` })));
+          if (e instanceof RulesetInvalidError) throw new RulesetInvalidError(draftProblems(e.problems, '/draftId'));
           if (e instanceof ConflictError && e.code === 'RULES_LABEL_TAKEN' && body.document !== undefined)
             throw new ConflictError(
               e.code,
