@@ -92,6 +92,25 @@ describe('PostgreSQL away', () => {
     }
   }, 60_000);
 
+  it('a database that does not exist, or a role that may not log in, is said the same way: where it looked and why, in one line', async () => {
+    for (const [url, why] of [
+      ['postgres://postgres@127.0.0.1:5432/signalbox_no_such_db', /database "signalbox_no_such_db" does not exist/],
+      ['postgres://no_such_role:s3cret-pass@127.0.0.1:5432/test', /role "no_such_role" does not exist|authentication failed/],
+    ] as const) {
+      const err = await startInstance({ id: 'no-db', databaseUrl: url }).then(
+        () => new Error('started'),
+        (e: Error) => e,
+      );
+      const stderr = err.message.slice(err.message.indexOf('\n') + 1);
+      expect(stderr).toMatch(
+        new RegExp(`^signalbox: PostgreSQL at DATABASE_URL \\(127\\.0\\.0\\.1:5432/${url.split('/').pop()}\\) could not be opened: `),
+      );
+      expect(stderr).toMatch(why);
+      expect(stderr).not.toContain('s3cret-pass');
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+    }
+  }, 60_000);
+
   it('without the secrets every instance must share, the start is refused naming each one (none is made up per instance)', async () => {
     const db = await freshDatabase();
     try {

@@ -75,8 +75,13 @@ async function main(): Promise<void> {
           onConnectionError: (err) => log.warn({ err: err.message }, 'database connection lost (another is opened when needed)'),
           applied: (names) => names.length > 0 && log.info({ migrations: names }, 'migrations applied'),
         }).catch((err: unknown) => {
-          // not reachable: say where it looked; anything else (a migration that failed) as it is
-          throw isConnectionLoss(err) || (err as Error).message === 'Invalid URL'
+          // not reachable, no such database, a role it may not log in as: say where it looked;
+          // anything else (a migration that failed) as it is
+          const sqlState = (err as { code?: unknown }).code;
+          throw isConnectionLoss(err) ||
+            (err as Error).message === 'Invalid URL' ||
+            sqlState === '3D000' ||
+            (typeof sqlState === 'string' && sqlState.startsWith('28'))
             ? new ConfigError(unreachableDatabase(config.DATABASE_URL as string, err))
             : err;
         })
