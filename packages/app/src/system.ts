@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type Server, STATUS_CODES } from 'node:http';
+import { createServer, type RequestListener, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Limiters, LocalLimiters, RedisLimiters } from '@signalbox/connectors';
@@ -294,7 +294,7 @@ export function createSystem(o: SystemOptions): System {
         // that a request is cut close to its limit
         server = createServer(
           { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(5_000, Math.ceil(requestTimeout / 4)) },
-          serve(app),
+          drainingCloses(serve(app), () => draining),
         );
         server.on('clientError', answerClientError);
         if (o.keepAliveMs !== undefined) server.keepAliveTimeout = o.keepAliveMs;
@@ -378,4 +378,17 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * Once the instance drains, every answer says `Connection: close` and its connection closes after
+ * it: a client (a load balancer) holding a keep-alive connection opens its next request elsewhere
+ * instead of sending it on a connection the server is about to close (ECONNRESET, the request
+ * lost in flight).
+ */
+function drainingCloses(listener: RequestListener, draining: () => boolean): RequestListener {
+  return (req, res) => {
+    if (draining()) res.setHeader('connection', 'close');
+    listener(req, res);
+  };
 }

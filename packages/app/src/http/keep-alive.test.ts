@@ -18,7 +18,7 @@ afterEach(async () => {
   running = null;
 });
 
-async function serve(keepAliveMs: number, requestTimeoutMs?: number) {
+async function serve(keepAliveMs: number, requestTimeoutMs?: number, shutdownDelayMs?: number) {
   const store = new Store(await openSqlite(join(mkdtempSync(join(tmpdir(), 'signalbox-keepalive-')), 'signalbox.db')));
   running = createSystem({
     store,
@@ -29,6 +29,7 @@ async function serve(keepAliveMs: number, requestTimeoutMs?: number) {
     sandboxSecret: 'keepalive-test-sandbox-secret-0123456789',
     keepAliveMs,
     ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+    ...(shutdownDelayMs !== undefined ? { shutdownDelayMs } : {}),
   });
   return (await running.listen(0)).url;
 }
@@ -52,6 +53,8 @@ async function connection(url: string) {
       for (let i = 0; i < 200 && !/\r\n\r\n[\s\S]*\}/.test(buffer); i++) await new Promise((r) => setTimeout(r, 10));
       return buffer.split('\r\n')[0] ?? '';
     },
+    /** The last answer's headers. */
+    headers: () => buffer.split('\r\n\r\n')[0] ?? '',
     destroy: () => socket.destroy(),
   };
 }
@@ -75,6 +78,25 @@ describe('idle keep-alive connections (HTTP_KEEP_ALIVE_MS)', () => {
       const closedAt = await c.closed;
       expect(closedAt - idleFrom).toBeGreaterThan(1_000);
       expect(closedAt - idleFrom).toBeLessThan(4_000);
+    } finally {
+      c.destroy();
+    }
+  });
+
+  it('once the instance drains, an answer on a kept-alive connection says Connection: close and the connection closes after it', async () => {
+    const url = await serve(65_000, undefined, 1_000);
+    const c = await connection(url);
+    try {
+      expect(await c.healthz()).toBe('HTTP/1.1 200 OK');
+      expect(c.headers()).not.toMatch(/^connection: close$/im);
+      const closing = running?.close();
+      running = null;
+      // draining (unready; alive), still answering: the answer closes its connection, long before keep-alive would
+      const asked = Date.now();
+      expect(await c.healthz()).toBe('HTTP/1.1 200 OK');
+      expect(c.headers()).toMatch(/^connection: close$/im);
+      expect((await c.closed) - asked).toBeLessThan(1_000);
+      await closing;
     } finally {
       c.destroy();
     }
