@@ -141,6 +141,21 @@ describe('Redis away', () => {
     }
   }, 60_000);
 
+  it('a database number the server does not have stops the start (ioredis would go on in database 0, among others’ keys)', async () => {
+    const db = await freshDatabase();
+    try {
+      const err = await startInstance({ id: 'redis-db-99', databaseUrl: db.url, env: { REDIS_URL: 'redis://127.0.0.1:6379/99' } }).then(
+        () => new Error('started'),
+        (e: Error) => e,
+      );
+      expect(err.message).toMatch(
+        /could not start: Redis at redis:\/\/127\.0\.0\.1:6379\/99 is not reachable: database 99 cannot be selected there \(ERR DB index is out of range\)/,
+      );
+    } finally {
+      await db.drop();
+    }
+  }, 60_000);
+
   it('while running: /readyz answers 503 NOT_READY naming Redis once it is gone; what needs it answers 503, not a hang', async () => {
     const proxy = await cuttableProxy(Number(new URL(TEST_REDIS_URL).port));
     const url = `redis://127.0.0.1:${proxy.port}/11`;

@@ -44,7 +44,21 @@ export function connectRedis(url: string, onError: (message: string) => void, ti
       clearTimeout(timer);
       client.off('error', noteError);
       client.on('error', (e: Error) => onError(e.message || e.name));
-      resolve(client);
+      // ioredis selects the URL's database as it connects, and when the server refuses (a number
+      // past its `databases`) it says so only as an error event and goes on in database 0: another
+      // deployment's keys, perhaps. Selected again here, a refusal stops the start.
+      const db = Number(new URL(url).pathname.slice(1) || 0);
+      if (!Number.isInteger(db) || db === 0) {
+        resolve(client);
+        return;
+      }
+      client.select(db).then(
+        () => resolve(client),
+        (e: Error) => {
+          client.disconnect();
+          reject(new RedisUnavailableError(where, `database ${db} cannot be selected there (${e.message})`));
+        },
+      );
     });
   });
 }
