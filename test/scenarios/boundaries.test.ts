@@ -277,6 +277,17 @@ describe('text that cannot be stored as sent', () => {
   });
 });
 
+describe('a contact named neither way', () => {
+  it('is refused at /contact/id, saying that identities are the other way to name it', async () => {
+    const res = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({ contact: {}, message: { type: 'otp', template: 'otp_code', variables: { code: '1234' } } })
+      .expect(400);
+    expect(res.body.errors).toEqual([{ path: '/contact/id', message: expect.stringMatching(/`identities` instead of `id`/) }]);
+  });
+});
+
 describe('numbers too large to store', () => {
   it('an event or a contact with a number past ±1.8e308 in it is refused with the path (it was stored as null), on both ingest paths', async () => {
     const event = (id: string, data: string) =>

@@ -86,7 +86,13 @@ export const contactUpsert = z.strictObject({ identities: z.array(identity).min(
  * (created or updated with the fields given).
  */
 export const contactRef = z.union([
-  z.strictObject({ id: z.string().min(1).max(200) }),
+  z.strictObject({
+    // missing altogether: say the other way to name the contact too
+    id: z
+      .string({ error: (issue) => (issue.input === undefined ? 'required: the contact’s id, or `identities` instead of `id`' : undefined) })
+      .min(1)
+      .max(200),
+  }),
   z.strictObject({ identities: z.array(identity).min(1).max(20), ...contactFields }),
 ]);
 
