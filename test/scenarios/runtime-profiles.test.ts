@@ -218,8 +218,12 @@ describe.each(profiles)('runtime on $name', (profile) => {
       ])
       .expect(200);
     expect(imported.body).toMatchObject({ imported: 1, failed: 2 });
-    expect(imported.body.results[0].error.path).toBe('/0/identities/0/value');
-    expect(imported.body.results[1].error).toMatchObject({ path: '/1/timezone', message: expect.stringMatching(/TIMEZONE_UNKNOWN/) });
+    expect(imported.body.results[0].error).toMatchObject({
+      code: 'IDENTITY_CONFLICT',
+      path: '/0/identities/0/value',
+      paths: ['/0/identities/0/value', '/0/identities/1/value'],
+    });
+    expect(imported.body.results[1].error).toMatchObject({ code: 'TIMEZONE_UNKNOWN', path: '/1/timezone' });
     expect(await h.store.contacts.findByIdentity('phone', '+254733100009')).toBeNull();
     expect(Number(await count())).toBe(before + 1);
     // one identity of its own is enough: created, the others recorded as conflicts
@@ -230,5 +234,57 @@ describe.each(profiles)('runtime on $name', (profile) => {
       .expect(201);
     expect(mixed.body.conflicts).toHaveLength(2);
     expect(mixed.body.contact.identities).toEqual([{ kind: 'phone', value: '+254733100011' }]);
+  });
+
+  it('a contact merged from two, holding both their emails, is found by either: its own email is no conflict', async () => {
+    h = await start();
+    const x = (
+      await h
+        .api('admin')
+        .post('/api/v1/contacts')
+        .send({
+          identities: [
+            { kind: 'phone', value: '+254733100021' },
+            { kind: 'email', value: 'a@example.com' },
+          ],
+        })
+        .expect(201)
+    ).body.contact.id;
+    await h
+      .api('admin')
+      .post('/api/v1/contacts')
+      .send({
+        identities: [
+          { kind: 'phone', value: '+254733100022' },
+          { kind: 'email', value: 'b@example.com' },
+        ],
+      })
+      .expect(201);
+    // one person's two phones: merged into the older, which now holds both emails
+    const merged = await h
+      .api('admin')
+      .post('/api/v1/contacts')
+      .send({
+        identities: [
+          { kind: 'phone', value: '+254733100021' },
+          { kind: 'phone', value: '+254733100022' },
+        ],
+      })
+      .expect(200);
+    expect(merged.body.contact.id).toBe(x);
+    expect(merged.body.contact.identities.filter((i: { kind: string }) => i.kind === 'email')).toHaveLength(2);
+    // a message to the second email is the merged contact's (the email said last is the one kept)
+    const sent = await h
+      .api('integration')
+      .post('/api/v1/messages')
+      .send({
+        contact: { identities: [{ kind: 'email', value: 'b@example.com' }] },
+        message: { type: 'transactional', template: 'order_shipped' },
+      })
+      .expect(202);
+    expect(sent.body.contactId).toBe(x);
+    const after = (await h.api('agent').get(`/api/v1/contacts/${x}`).expect(200)).body;
+    expect(after.conflicts).toEqual([]);
+    expect(after.contact.identities).toContainEqual({ kind: 'email', value: 'b@example.com' });
   });
 });

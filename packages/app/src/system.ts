@@ -300,7 +300,7 @@ export function createSystem(o: SystemOptions): System {
         if (o.keepAliveMs !== undefined) server.keepAliveTimeout = o.keepAliveMs;
         // a port in use, an address not this machine's, a host name that resolves to nothing: said
         // in one line by whoever started us, not thrown as an unhandled 'error' event
-        server.once('error', (err: NodeJS.ErrnoException) => {
+        const refused = (err: NodeJS.ErrnoException) => {
           const why =
             err.code === 'EADDRINUSE'
               ? 'the port is in use'
@@ -312,8 +312,12 @@ export function createSystem(o: SystemOptions): System {
                     ? 'not allowed to listen there (a port below 1024 needs privileges)'
                     : err.message;
           reject(new Error(`cannot listen on ${host}:${port} (HOST, PORT): ${why}${err.code ? ` (${err.code})` : ''}`));
-        });
+        };
+        server.once('error', refused);
         server.listen(port, host, () => {
+          // listening: a later error of the server (EMFILE on accept) is logged, never thrown
+          server?.off('error', refused);
+          server?.on('error', (err) => o.log.error({ err: err.message }, 'HTTP server error'));
           const addr = server?.address() as AddressInfo;
           baseUrl = `http://${host}:${addr.port}`;
           resolve({ server: server as Server, url: baseUrl });

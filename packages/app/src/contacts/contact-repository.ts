@@ -121,9 +121,16 @@ export class ContactRepository {
       for (const [contactId, via] of matches) {
         const theirs = await trx.selectFrom('identities').select(['kind', 'value']).where('contact_id', '=', contactId).execute();
         const viaCrm = via.some((v) => CRM_KINDS.has(v.kind));
+        // a kind of which they hold another value and not this one (a merged contact may hold two
+        // emails: either of them is its own)
         const clash =
           !viaCrm &&
-          identities.some((mine) => SINGULAR_KINDS.has(mine.kind) && theirs.some((t) => t.kind === mine.kind && t.value !== mine.value));
+          identities.some(
+            (mine) =>
+              SINGULAR_KINDS.has(mine.kind) &&
+              theirs.some((t) => t.kind === mine.kind && t.value !== mine.value) &&
+              !theirs.some((t) => t.kind === mine.kind && t.value === mine.value),
+          );
         if (clash && input.id !== contactId) {
           for (const v of via) conflicts.push({ kind: v.kind, value: v.value, otherContactId: contactId });
         } else same.push(contactId);

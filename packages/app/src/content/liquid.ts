@@ -61,7 +61,7 @@ export class LiquidTemplates {
         parse() {
           throw new Error(`{% ${tag} %} is not available: a template's content cannot take in other files or templates`);
         },
-        *render() {
+        render() {
           return '';
         },
       });

@@ -285,7 +285,8 @@ export class Sender<S extends SendStore = SendStore> {
   async resumeStalled(limit = STALLED_PER_ROUND, look = true): Promise<number> {
     const stalled = await this.d.store.attempts.takeStalled(this.now(), this.d.lease, limit, look);
     await yieldToIo();
-    await Promise.all(
+    // settled each on its own: one whose bookkeeping failed does not leave the others unwatched
+    await Promise.allSettled(
       stalled.map(async (s) => {
         try {
           await this.sendStep(s.messageId, s.step);

@@ -55,8 +55,9 @@ function operation(r: RouteSpec): Record<string, unknown> {
           };
   if (r.body !== undefined) responses['400'] ??= problem('the input does not fit: code and the JSON path of each problem');
   // a route that reads its body itself (signatures cover the bytes) still refuses what it cannot read
-  if (r.rawBody) responses['400'] ??= problem('the body cannot be read as what this route takes: code and where');
-  if (r.body !== undefined || r.rawBody) responses['413'] ??= problem('BODY_TOO_LARGE: the body is larger than this route takes');
+  const takesBody = r.method !== 'get' && (r.body !== undefined || r.rawBody);
+  if (takesBody && r.rawBody) responses['400'] ??= problem('the body cannot be read as what this route takes: code and where');
+  if (takesBody) responses['413'] ??= problem('BODY_TOO_LARGE: the body is larger than this route takes');
   if (r.security !== 'none') responses['401'] ??= problem('not authenticated (no key, a bad key or signature, a replay)');
   if (r.roles !== undefined) responses['403'] ??= problem("the key's role may not do this");
   if (r.security === 'apiKey')

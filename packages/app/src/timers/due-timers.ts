@@ -44,7 +44,15 @@ export class DueTimers {
       // that take seconds each): once half the lease is gone, the rest are given back, due as they
       // were, rather than fired on a claim another instance may take meanwhile (a second send)
       if (this.now() - claimedAt >= this.d.lease.ms / 2) {
-        for (const rest of due.slice(i)) await this.d.timers.release(rest.id, this.d.lease.owner, rest.dueAt);
+        const rest = due.slice(i);
+        await this.d.timers.giveBack(
+          rest.map((r) => r.id),
+          this.d.lease.owner,
+        );
+        this.d.log.warn(
+          { fired: i, givenBack: rest.length, leaseMs: this.d.lease.ms },
+          'due timers took longer than half their claims: the rest given back for the next run',
+        );
         break;
       }
       await yieldToIo();

@@ -223,6 +223,19 @@ export class TimerRepository {
     return Number(r.numAffectedRows ?? 0) === 1;
   }
 
+  /** Gives claimed timers back unfired, due as they were (one statement). */
+  async giveBack(ids: readonly string[], owner: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.flushDeferred();
+    await this.c.db
+      .updateTable('timers')
+      .set({ claim_owner: null, claim_expires_at: null })
+      .where('id', 'in', ids)
+      .where('claim_owner', '=', owner)
+      .where('fired_at', 'is', null)
+      .execute();
+  }
+
   /** Gives a claimed timer back, to be tried again at `retryAt`. */
   async release(id: string, owner: string, retryAt: number): Promise<void> {
     await this.flushDeferred();

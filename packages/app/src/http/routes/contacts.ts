@@ -66,14 +66,14 @@ export function contactRoutes(runtime: Runtime, now: () => number, ruleset: () =
           contactId?: string;
           created?: boolean;
           conflicts?: number;
-          error?: { path: string; message: string };
+          error?: { code: string; path: string; message: string; paths?: string[] };
         }> = [];
         for (const [index, c] of body.entries()) {
           // each item on its own: one with a zone that is not IANA's is refused, the others stored
           if (c.timezone !== undefined && !isValidTimeZone(c.timezone)) {
             results.push({
               index,
-              error: { path: `/${index}/timezone`, message: `"${c.timezone}" is not an IANA time zone (TIMEZONE_UNKNOWN)` },
+              error: { code: 'TIMEZONE_UNKNOWN', path: `/${index}/timezone`, message: `"${c.timezone}" is not an IANA time zone` },
             });
             continue;
           }
@@ -81,10 +81,11 @@ export function contactRoutes(runtime: Runtime, now: () => number, ruleset: () =
             const r = await store.contacts.upsert(c, now(), undefined, { refuseUnfindable: true });
             results.push({ index, contactId: r.contact.id, created: r.created, conflicts: r.conflicts.length });
           } catch (e) {
-            if (e instanceof IdentityError) results.push({ index, error: { path: `/${index}${e.path}`, message: e.message } });
+            if (e instanceof IdentityError)
+              results.push({ index, error: { code: e.code, path: `/${index}${e.path}`, message: e.message } });
             else if (e instanceof IdentityConflictError) {
-              const first = e.at(`/${index}`).problems[0];
-              results.push({ index, error: { path: first?.path ?? `/${index}/identities`, message: e.message } });
+              const paths = e.at(`/${index}`).problems.map((p) => p.path);
+              results.push({ index, error: { code: e.code, path: paths[0] ?? `/${index}/identities`, message: e.message, paths } });
             } else throw e;
           }
         }

@@ -134,7 +134,7 @@ export function hubspotRoutes(
       accept,
     );
     if (signature.startsWith('v3:') && !(await d.replay.firstUse('hubspot', signature, Date.now()))) replayed(req.path);
-    return raw.length === 0 ? undefined : parseJsonBody(raw);
+    return raw.length === 0 ? undefined : parseJsonBody(raw, false);
   };
 
   const delivery = async (raw: Buffer, signature: string, path: string) => {

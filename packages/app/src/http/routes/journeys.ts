@@ -97,10 +97,12 @@ export function journeyRoutes(d: {
               'the ruleset does not validate: it cannot be simulated',
               body.ruleset && 'draftId' in body.ruleset
                 ? draftProblems(e.problems, '/ruleset/draftId')
-                : e.problems.map((p) => ({
-                    ...p,
-                    path: `/ruleset${body.ruleset && 'document' in body.ruleset ? '/document' : ''}${p.path}`,
-                  })),
+                : body.ruleset && 'version' in body.ruleset
+                  ? e.problems.map((p) => ({ path: '/ruleset/version', message: `the version's /document${p.path}: ${p.message}` }))
+                  : e.problems.map((p) => ({
+                      ...p,
+                      path: `/ruleset${body.ruleset && 'document' in body.ruleset ? '/document' : ''}${p.path}`,
+                    })),
             );
           throw e;
         }

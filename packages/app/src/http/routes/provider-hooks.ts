@@ -66,7 +66,7 @@ export function providerHookRoutes(d: {
       throw new AuthError(401, 'SIGNATURE_REPLAYED', 'signature already used');
     }
     assertUtf8Charset(req.get('content-type'));
-    return parseJsonBody(raw);
+    return parseJsonBody(raw, false);
   };
   return [
     {
