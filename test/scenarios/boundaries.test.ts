@@ -289,17 +289,22 @@ describe('a contact named neither way', () => {
 });
 
 describe('numbers too large to store', () => {
+  /** An event as its JSON text, with `data` as given (numbers as they are written). */
+  const event = (id: string, data: string, phone = '+254700000170') =>
+    `{"id":"${id}","type":"ticket.opened","occurredAt":"${MORNING}","contact":{"identities":[{"kind":"phone","value":"${phone}"}]},"data":${data}}`;
+  /** The same text through both ingest paths (the fast one and Express). */
+  const ingestBoth = (text: string) =>
+    Promise.all(
+      ['/api/v1/events', '/api/v1/events?via=express'].map(async (path) => ({
+        path,
+        res: await h.api('integration').post(path).set('content-type', 'application/json').send(text),
+      })),
+    );
+
   it('an event or a contact with a number past ±1.8e308 in it is refused with the path (it was stored as null), on both ingest paths', async () => {
-    const event = (id: string, data: string) =>
-      `{"id":"${id}","type":"ticket.opened","occurredAt":"${MORNING}","contact":{"identities":[{"kind":"phone","value":"+254700000170"}]},"data":${data}}`;
-    for (const path of ['/api/v1/events', '/api/v1/events?via=express']) {
-      const res = await h
-        .api('integration')
-        .post(path)
-        .set('content-type', 'application/json')
-        .send(
-          event('huge-1', `{"amount":1e999,"list":[1, -2E+400],"fine":1.7e308,"digits":${'9'.repeat(300)},"a/b~c":${'9'.repeat(250)}e60}`),
-        );
+    for (const { path, res } of await ingestBoth(
+      event('huge-1', `{"amount":1e999,"list":[1, -2E+400],"fine":1.7e308,"digits":${'9'.repeat(300)},"a/b~c":${'9'.repeat(250)}e60}`),
+    )) {
       expect(res.status, path).toBe(400);
       expect(res.headers['content-type']).toMatch(/problem\+json/);
       expect(res.body, path).toMatchObject({
@@ -339,14 +344,9 @@ describe('numbers too large to store', () => {
       );
     expect(otp.status).toBe(400);
     expect(otp.body).toMatchObject({ code: 'NUMBER_NOT_EXACT', errors: [{ path: '/message/variables/code' }] });
-    for (const path of ['/api/v1/events', '/api/v1/events?via=express']) {
-      const res = await h
-        .api('integration')
-        .post(path)
-        .set('content-type', 'application/json')
-        .send(
-          `{"id":"exact-1","type":"ticket.opened","occurredAt":"${MORNING}","contact":{"identities":[{"kind":"phone","value":"+254700000173"}]},"data":{"ok":9007199254740991,"list":[1,-18446744073709551615],"note":"x:12345678901234567"}}`,
-        );
+    for (const { path, res } of await ingestBoth(
+      event('exact-1', '{"ok":9007199254740991,"list":[1,-18446744073709551615],"note":"x:12345678901234567"}', '+254700000173'),
+    )) {
       expect(res.status, path).toBe(400);
       expect(res.body, path).toMatchObject({ code: 'NUMBER_NOT_EXACT', errors: [{ path: '/data/list/1' }] });
       expect(res.body.errors, path).toHaveLength(1);

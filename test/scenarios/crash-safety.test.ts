@@ -23,6 +23,43 @@ const MAIN = fileURLToPath(new URL('../../packages/app/dist/main.js', import.met
 const N = 300;
 const KILLS = 12;
 
+/** One process of an embedded instance on `store` (no HTTP): its sandbox provider sends with `send`. */
+function embeddedSystem(store: Store, send: (m: { claim: string }) => Promise<unknown>) {
+  return createSystem({
+    store,
+    rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
+    clock: { now: () => new Date() },
+    log: createLogger('silent'),
+    apiKeys: [],
+    sandboxSecret: 'crash-test-sandbox-secret-0123456789',
+    instanceId: 'embedded',
+    providers: (() => [{ name: 'sandbox', send }]) as never,
+  });
+}
+
+/** `n` invoices overdue, each of a contact of its own (`<prefix>NNNN1`) in a zone where it is noon now: inbox rows to accept. */
+async function overdueInvoices(store: Store, tag: string, prefix: string, n: number) {
+  const offset = 12 - new Date().getUTCHours();
+  const zone = `Etc/GMT${offset >= 0 ? '-' : '+'}${Math.abs(offset)}`;
+  const events = [];
+  for (let i = 0; i < n; i++) {
+    const { contact } = await store.contacts.upsert(
+      { identities: [{ kind: 'phone', value: `${prefix}${String(i).padStart(4, '0')}1` }], timezone: zone },
+      Date.now(),
+    );
+    const e = {
+      id: `${tag}-${i}`,
+      source: 'api',
+      type: 'invoice.overdue',
+      occurredAt: new Date().toISOString(),
+      contact: { id: contact.id },
+      object: { type: 'invoice', id: `${tag}-inv-${i}` },
+    };
+    events.push({ source: 'api', eventId: e.id, type: e.type, payload: e });
+  }
+  return events;
+}
+
 function startServer(dataDir: string, env: Record<string, string> = {}): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--conditions=signalbox-compiled', MAIN], {
@@ -170,39 +207,12 @@ describe('crash safety', () => {
 
   it('stalled sends are resumed a few at a time, side by side: one slow provider call per round, not one per send, each once', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-stalled-'));
-    const offset = 12 - new Date().getUTCHours();
-    const zone = `Etc/GMT${offset >= 0 ? '-' : '+'}${Math.abs(offset)}`;
     const M = 12;
     const db = await openSqlite(join(dataDir, 'signalbox.db'));
     const store = new Store(db);
-    const system = (providers: () => Array<{ name: string; send: (m: { claim: string }) => Promise<unknown> }>) =>
-      createSystem({
-        store,
-        rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
-        clock: { now: () => new Date() },
-        log: createLogger('silent'),
-        apiKeys: [],
-        sandboxSecret: 'crash-test-sandbox-secret-0123456789',
-        instanceId: 'embedded',
-        providers: providers as never,
-      });
     // a process that claims its sends and never hears back
-    const dying = system(() => [{ name: 'sandbox', send: () => new Promise(() => undefined) }]);
-    const events = [];
-    for (let i = 0; i < M; i++) {
-      const { contact } = await store.contacts.upsert(
-        { identities: [{ kind: 'phone', value: `+2547334${String(i).padStart(4, '0')}1` }], timezone: zone },
-        Date.now(),
-      );
-      const e = {
-        id: `stalled-${i}`,
-        source: 'api',
-        type: 'invoice.overdue',
-        occurredAt: new Date().toISOString(),
-        contact: { id: contact.id },
-      };
-      events.push({ source: 'api', eventId: e.id, type: e.type, payload: { ...e, object: { type: 'invoice', id: `s-${i}` } } });
-    }
+    const dying = embeddedSystem(store, () => new Promise(() => undefined));
+    const events = await overdueInvoices(store, 'stalled', '+2547334', M);
     await store.inbox.acceptMany(events, Date.now());
     void dying.runtime.inbox.processReady();
     const claimed = async () =>
@@ -220,18 +230,13 @@ describe('crash safety', () => {
     let inFlight = 0;
     let most = 0;
     const calls: string[] = [];
-    const resumer = system(() => [
-      {
-        name: 'sandbox',
-        async send(m) {
-          calls.push(m.claim);
-          most = Math.max(most, ++inFlight);
-          await new Promise((r) => setTimeout(r, 400));
-          inFlight--;
-          return { status: 'accepted', providerMessageId: `SM-${m.claim}`, cost: 1 };
-        },
-      },
-    ]);
+    const resumer = embeddedSystem(store, async (m) => {
+      calls.push(m.claim);
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 400));
+      inFlight--;
+      return { status: 'accepted', providerMessageId: `SM-${m.claim}`, cost: 1 };
+    });
     expect(await resumer.runtime.resumeOwnClaims('embedded')).toBe(M);
     const perRound: number[] = [];
     while (calls.length < M && perRound.length < 10) {
@@ -253,37 +258,11 @@ describe('crash safety', () => {
   it('a restarted embedded instance resumes the sends its dead process had claimed at once, not when their leases run out', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'signalbox-resume-'));
     const dbFile = join(dataDir, 'signalbox.db');
-    const offset = 12 - new Date().getUTCHours();
-    const zone = `Etc/GMT${offset >= 0 ? '-' : '+'}${Math.abs(offset)}`;
     const M = 50;
     // a process that claims its sends (leased for the default 60 s) and dies before any provider answers
     const store = new Store(await openSqlite(dbFile));
-    const dying = createSystem({
-      store,
-      rules: new RulesHolder(loadRuleset(DEFAULT_RULESET)),
-      clock: { now: () => new Date() },
-      log: createLogger('silent'),
-      apiKeys: [],
-      sandboxSecret: 'crash-test-sandbox-secret-0123456789',
-      instanceId: 'embedded',
-      providers: () => [{ name: 'sandbox', send: () => new Promise(() => undefined) }],
-    });
-    const events = [];
-    for (let i = 0; i < M; i++) {
-      const { contact } = await store.contacts.upsert(
-        { identities: [{ kind: 'phone', value: `+2547332${String(i).padStart(4, '0')}1` }], timezone: zone },
-        Date.now(),
-      );
-      const e = {
-        id: `resume-${i}`,
-        source: 'api',
-        type: 'invoice.overdue',
-        occurredAt: new Date().toISOString(),
-        contact: { id: contact.id },
-        object: { type: 'invoice', id: `r-${i}` },
-      };
-      events.push({ source: 'api', eventId: e.id, type: e.type, payload: e });
-    }
+    const dying = embeddedSystem(store, () => new Promise(() => undefined));
+    const events = await overdueInvoices(store, 'resume', '+2547332', M);
     await store.inbox.acceptMany(events, Date.now());
     void dying.runtime.inbox.processReady(); // never finishes: the provider never answers
     const leased = () => {

@@ -187,16 +187,22 @@ export function assertExactIntegers(text: string, value: unknown): void {
     if (Number.isFinite(read) && BigInt(literal) !== BigInt(read)) inexact.add(read);
   }
   if (inexact.size === 0) return;
+  const problems = numbersWhere(
+    value,
+    (n) => inexact.has(n),
+    'an integer beyond ±9007199254740991 that a JSON number here cannot hold exactly: send it as a string',
+  );
+  if (problems.length > 0) throw new InputError('the body holds an integer that would be read as another', problems, 'NUMBER_NOT_EXACT');
+}
+
+/** The paths of the numbers in a parsed body that `refuse` (at most 20), each with `message`; a path is built only for those. */
+function numbersWhere(value: unknown, refuse: (n: number) => boolean, message: string): Array<{ path: string; message: string }> {
   const problems: Array<{ path: string; message: string }> = [];
   const at: Array<string | number> = [];
   const walk = (v: unknown) => {
     if (problems.length >= 20) return;
     if (typeof v === 'number') {
-      if (inexact.has(v))
-        problems.push({
-          path: at.map((k) => `/${typeof k === 'number' ? k : pointerSegment(k)}`).join(''),
-          message: 'an integer beyond ±9007199254740991 that a JSON number here cannot hold exactly: send it as a string',
-        });
+      if (refuse(v)) problems.push({ path: at.map((k) => `/${typeof k === 'number' ? k : pointerSegment(k)}`).join(''), message });
     } else if (Array.isArray(v))
       for (let i = 0; i < v.length; i++) {
         at.push(i);
@@ -211,7 +217,7 @@ export function assertExactIntegers(text: string, value: unknown): void {
       }
   };
   walk(value);
-  if (problems.length > 0) throw new InputError('the body holds an integer that would be read as another', problems, 'NUMBER_NOT_EXACT');
+  return problems;
 }
 
 /**
@@ -231,30 +237,7 @@ const HUGE = /(?<=[:,[])\s*-?(?:\d+(?:\.\d*)?[eE]\+?0*[1-9]\d{2}|\d{210})/;
  */
 export function assertFiniteNumbers(text: string, value: unknown): void {
   if (!HUGE.test(text)) return;
-  const problems: Array<{ path: string; message: string }> = [];
-  const at: Array<string | number> = [];
-  const walk = (v: unknown) => {
-    if (problems.length >= 20) return;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v))
-        problems.push({
-          path: at.map((k) => `/${typeof k === 'number' ? k : pointerSegment(k)}`).join(''),
-          message: 'a number too large to store (beyond ±1.7976931348623157e308)',
-        });
-    } else if (Array.isArray(v))
-      for (let i = 0; i < v.length; i++) {
-        at.push(i);
-        walk(v[i]);
-        at.pop();
-      }
-    else if (v !== null && typeof v === 'object')
-      for (const k of Object.keys(v)) {
-        at.push(k);
-        walk((v as Record<string, unknown>)[k]);
-        at.pop();
-      }
-  };
-  walk(value);
+  const problems = numbersWhere(value, (n) => !Number.isFinite(n), 'a number too large to store (beyond ±1.7976931348623157e308)');
   if (problems.length > 0) throw new InputError('the body holds a number too large to store', problems, 'NUMBER_OUT_OF_RANGE');
 }
 
