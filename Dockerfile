@@ -37,4 +37,7 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # `docker run … node dist/cli/migrate.js` applies the migrations once per deploy (compose.yaml's `migrate`)
-CMD ["node", "--max-old-space-size=192", "--max-semi-space-size=4", "dist/main.js"]
+# the production profile's heap: the HTTP thread's young generation at 16 MB semi-spaces (at 500
+# events/s p99 103-111 ms against 114-170 ms at 4 MB, ~55 MB more RSS per instance under load);
+# the embedded `pnpm start` keeps 4 MB
+CMD ["node", "--max-old-space-size=192", "--max-semi-space-size=16", "dist/main.js"]

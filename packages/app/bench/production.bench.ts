@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { DEFAULT_RULESET } from '@signalbox/engine';
 import pg from 'pg';
 import { defaultWorkerConcurrency } from '../src/runtime.js';
-import { COMPILED_MAIN, startChild, steady, stop } from './support.js';
+import { COMPILED_MAIN, IMAGE_FLAGS, startChild, steady, stop } from './support.js';
 
 const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -102,6 +102,8 @@ function startInstance(id: string, databaseUrl: string, ruleset: string) {
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     },
     /Signalbox is running at (http:\/\/[^\s]+)/,
+    // as the image runs them (its CMD's heap flags)
+    IMAGE_FLAGS,
   );
 }
 
