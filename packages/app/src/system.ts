@@ -385,7 +385,7 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
 }
 
 /**
- * Once the instance drains, every answer says `Connection: close` and its connection closes after
+ * Once the instance drains, every request arriving is answered with `Connection: close`, and its connection closes after
  * it: a client (a load balancer) holding a keep-alive connection opens its next request elsewhere
  * instead of sending it on a connection the server is about to close (ECONNRESET, the request
  * lost in flight).

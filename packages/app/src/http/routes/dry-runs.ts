@@ -114,7 +114,7 @@ export function dryRunRoutes(d: { governance: RulesGovernance; store: Governance
                 ? e.problems.map((p) => ({ ...p, path: `/document${p.path}` }))
                 : body.draftId !== undefined
                   ? draftProblems(e.problems, '/draftId')
-                  : e.problems.map((p) => ({ path: '/version', message: `the version's /document${p.path}: ${p.message}` })),
+                  : draftProblems(e.problems, '/version', 'version'),
             );
           throw e;
         }

@@ -98,7 +98,7 @@ export function journeyRoutes(d: {
               body.ruleset && 'draftId' in body.ruleset
                 ? draftProblems(e.problems, '/ruleset/draftId')
                 : body.ruleset && 'version' in body.ruleset
-                  ? e.problems.map((p) => ({ path: '/ruleset/version', message: `the version's /document${p.path}: ${p.message}` }))
+                  ? draftProblems(e.problems, '/ruleset/version', 'version')
                   : e.problems.map((p) => ({
                       ...p,
                       path: `/ruleset${body.ruleset && 'document' in body.ruleset ? '/document' : ''}${p.path}`,
